@@ -1,0 +1,39 @@
+# Two commands matter (see README): `make demo` and `make test`. Both set everything up first.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+STAMP   = $(VENV)/.installed
+
+.PHONY: setup tools demo test lint bench bench-small clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+# PLINK 2 and tabix from Debian, for the cross-check tests (needs root or sudo; skipped otherwise).
+tools:
+	bash scripts/install-tools.sh
+
+demo: setup
+	$(BIN)/prs demo --out demo-output
+
+test: setup tools
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/python -m pytest -q
+
+lint: setup
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+bench: setup tools
+	$(BIN)/python -m benchmarks.run
+
+bench-small: setup tools
+	$(BIN)/python -m benchmarks.run --small
+
+clean:
+	rm -rf $(VENV) demo-output .pytest_cache .hypothesis

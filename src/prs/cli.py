@@ -1,0 +1,67 @@
+"""The ``prs`` command line: a thin shell over the public API.
+
+Each command lives in the module of its stage and registers itself through a
+``register(subparsers)`` function; its handler takes the parsed arguments and returns an
+exit code. Errors map to stable exit codes (:data:`prs.errors.EXIT_CODES`): the CLI prints
+one line ``prs: error: <message>`` and exits with that code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+import warnings
+from collections.abc import Sequence
+
+from prs._version import __version__
+from prs.errors import PRSError, exit_code_for
+
+#: Modules that contribute commands, in the order shown by ``prs --help``.
+COMMAND_MODULES = (
+    "prs.score_cli",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the ``prs`` argument parser with every command registered."""
+    parser = argparse.ArgumentParser(
+        prog="prs",
+        description="Polygenic risk scores: score, calibrate, categorise.",
+    )
+    parser.add_argument("--version", action="version", version=f"prs {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
+    parser.add_argument(
+        "--strict", action="store_true", help="turn warnings into errors (exit code 2)"
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``prs`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose > 1 else logging.INFO if args.verbose else logging.WARNING,
+        format="prs: %(message)s",
+    )
+    logging.captureWarnings(True)
+    with warnings.catch_warnings():
+        if args.strict:
+            warnings.simplefilter("error")
+        try:
+            return int(args.handler(args) or 0)
+        except PRSError as exc:
+            print(f"prs: error: {exc}", file=sys.stderr)
+            return exit_code_for(exc)
+        except Warning as exc:  # raised only under --strict
+            print(f"prs: error (--strict): {exc}", file=sys.stderr)
+            return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

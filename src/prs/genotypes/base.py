@@ -1,0 +1,74 @@
+"""The genotype-source protocol every format implements (one module per format).
+
+A source exposes its samples, a site table (the variant index) and a reader that streams
+*dosage chunks*: for requested (record, allele) pairs, the number of copies of that allele
+each sample carries, with missing calls as NaN and the ploidy of each call.
+
+Records are numbered globally across the source's files in reading order (file 0's records
+first), which is how the matcher names a target variant and how the reader finds it again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+import pandas as pd
+
+#: Columns of the site table returned by :meth:`GenotypeSource.sites`, one row per
+#: (record, ALT allele). ``allele_index`` is 1-based (1 = first ALT); ``n_alleles`` counts
+#: REF plus ALTs; ``chrom`` is canonical (:func:`prs.chrom.normalize_chrom`); ``ref`` and
+#: ``alt`` are upper-case; ``record`` is the global record number; ``file`` the file index.
+SITE_COLUMNS = ("chrom", "pos", "ref", "alt", "allele_index", "n_alleles", "record", "file", "id")
+
+
+@dataclass(frozen=True)
+class DosageChunk:
+    """Dosages of requested alleles for a run of requests.
+
+    Attributes
+    ----------
+    request
+        ``int64[k]``: positions of these rows in the request arrays given to ``read``.
+    dosage
+        ``float64[k, n_samples]``: copies of the requested allele (0..ploidy, fractional for
+        DS/GP), NaN where the call is missing.
+    ploidy
+        ``int8[k, n_samples]``: ploidy of each call (2 diploid, 1 haploid, e.g. chrX in
+        males); kept for missing calls too (the ploidy the call would have had).
+    """
+
+    request: np.ndarray
+    dosage: np.ndarray
+    ploidy: np.ndarray
+
+
+@runtime_checkable
+class GenotypeSource(Protocol):
+    """What :func:`prs.score` needs from a genotype file (or a set of them)."""
+
+    #: Sample IDs in output order (after any sample subset).
+    samples: tuple[str, ...]
+    #: Paths read, in record order.
+    paths: tuple[str, ...]
+
+    def sites(self, wanted: Mapping[str, np.ndarray] | None = None) -> pd.DataFrame:
+        """Return the site table (columns :data:`SITE_COLUMNS`).
+
+        ``wanted`` maps canonical chromosome -> sorted int64 positions; a source may then
+        return only sites at those positions (it must return *all* records at them).
+        """
+        ...
+
+    def read(
+        self, records: np.ndarray, alleles: np.ndarray, *, chunk_size: int = 1024
+    ) -> Iterator[DosageChunk]:
+        """Stream dosages for ``(records[i], alleles[i])`` pairs.
+
+        ``records`` is sorted ascending (repeats allowed, one per requested allele);
+        ``alleles`` are allele indexes (0 = REF). Chunks come in request order and together
+        cover every request exactly once.
+        """
+        ...

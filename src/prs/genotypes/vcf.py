@@ -1,0 +1,611 @@
+"""VCF and BCF genotypes through cyvcf2: the checked path.
+
+Reading happens in two passes over each file:
+
+1. A text pre-scan (VCF) validates every record's fixed columns before htslib sees them
+   (cyvcf2 crashes on a blank line or an empty CHROM, and htslib reads a bgzip file cut at
+   a block boundary as a valid shorter file) and builds the site table.
+2. cyvcf2 streams the records; only requested ones are decoded into dosages, from allele
+   indexes (never from ``gt_types``), DS or GP.
+
+Record numbers are global across the files of a source, in reading order; the second pass
+checks that it meets the same records (chrom and position) the first one saw.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from prs.chrom import normalize_chrom
+from prs.errors import GenotypeFileError
+from prs.genotypes.base import SITE_COLUMNS, DosageChunk
+
+#: The 28-byte empty block that ends every complete BGZF file (SAM/BAM spec, section 4.1.2).
+BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
+
+DOSAGE_FIELDS = ("GT", "DS", "GP")
+HALF_CALL_POLICIES = ("error", "missing", "haploid", "reference")
+HAPLOID_POLICIES = ("as-diploid", "haploid")
+
+# htslib's float sentinels (bit patterns) for a missing value and a vector end.
+_FLOAT_MISSING = np.uint32(0x7F800001)
+_FLOAT_VECTOR_END = np.uint32(0x7F800002)
+
+# Chromosome lengths that tell GRCh37 from GRCh38 (##contig length=...).
+_CONTIG_LENGTHS = {
+    "GRCh37": {"1": 249250621, "2": 243199373, "20": 63025520, "22": 51304566, "X": 155270560},
+    "GRCh38": {"1": 248956422, "2": 242193529, "20": 64444167, "22": 50818468, "X": 156040895},
+}
+
+
+@dataclass(frozen=True)
+class VcfHeader:
+    """What prs uses from a VCF header."""
+
+    samples: tuple[str, ...]
+    contigs: dict[str, int | None]
+    formats: frozenset[str]
+    reference: str | None
+    n_header_lines: int
+
+    def build(self) -> str | None:
+        """The genome build the header implies (contig lengths, then ##reference), or None."""
+        votes: set[str] = set()
+        for raw, length in self.contigs.items():
+            chrom = normalize_chrom(raw)
+            for build, lengths in _CONTIG_LENGTHS.items():
+                if length is not None and lengths.get(chrom) == length:
+                    votes.add(build)
+        if len(votes) == 1:
+            return votes.pop()
+        if self.reference:
+            ref = self.reference.lower()
+            if any(k in ref for k in ("grch38", "hg38", "hs38", "b38")):
+                return "GRCh38"
+            if any(k in ref for k in ("grch37", "hg19", "hs37", "b37", "human_g1k_v37")):
+                return "GRCh37"
+        return None
+
+
+def check_bgzf_complete(path: Path) -> None:
+    """Raise if a BGZF file (``.vcf.gz``, ``.bcf``) lacks its end-of-file block.
+
+    htslib only warns about a missing EOF block and returns the records it could read, so a
+    file cut short at a block boundary would silently score fewer variants.
+    """
+    with open(path, "rb") as fh:
+        head = fh.read(18)
+        if head[:2] != b"\x1f\x8b":
+            return
+        is_bgzf = len(head) >= 18 and head[3] & 4 and head[12:14] == b"BC"
+        if not is_bgzf:
+            return  # plain gzip: the gzip reader detects truncation itself
+        fh.seek(0, os.SEEK_END)
+        if fh.tell() < 28:
+            raise GenotypeFileError(f"{path}: truncated bgzip file (shorter than one block)")
+        fh.seek(-28, os.SEEK_END)
+        if fh.read(28) != BGZF_EOF:
+            raise GenotypeFileError(
+                f"{path}: truncated bgzip file: the BGZF end-of-file block is missing "
+                "(the file was cut short, e.g. an interrupted copy); re-create or re-copy it"
+            )
+
+
+def _open_text(path: Path) -> io.BufferedIOBase:
+    with open(path, "rb") as fh:
+        magic = fh.read(2)
+    if magic == b"\x1f\x8b":
+        try:
+            from isal import igzip
+
+            return igzip.open(path, "rb")
+        except ImportError:  # pragma: no cover - isal is a dependency
+            return gzip.open(path, "rb")
+    return open(path, "rb")
+
+
+def _is_bcf(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        magic = fh.read(2)
+    if magic == b"\x1f\x8b":
+        with gzip.open(path, "rb") as gz:
+            return gz.read(3) == b"BCF"
+    return magic == b"BC"
+
+
+def _parse_header_lines(path: Path, lines: list[bytes]) -> VcfHeader:
+    contigs: dict[str, int | None] = {}
+    formats: set[str] = set()
+    reference = None
+    samples: tuple[str, ...] | None = None
+    for raw in lines:
+        line = raw.decode("utf-8", "replace").rstrip("\r\n")
+        if line.startswith("##contig=<"):
+            body = line[len("##contig=<"):].rstrip(">")
+            fields = dict(
+                part.split("=", 1) for part in body.split(",") if "=" in part
+            )
+            length = fields.get("length")
+            contigs[fields.get("ID", "")] = int(length) if length and length.isdigit() else None
+        elif line.startswith("##FORMAT=<"):
+            for part in line[len("##FORMAT=<"):].split(","):
+                if part.startswith("ID="):
+                    formats.add(part[3:])
+        elif line.startswith("##reference="):
+            reference = line[len("##reference="):]
+        elif line.startswith("#CHROM"):
+            columns = line.split("\t")
+            fixed = ["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO"]
+            if columns[:8] != fixed:
+                raise GenotypeFileError(
+                    f"{path}: the #CHROM header line does not have the 8 fixed VCF columns "
+                    f"(found {columns[:8]})"
+                )
+            samples = tuple(columns[9:])
+    if samples is None:
+        raise GenotypeFileError(f"{path}: no #CHROM header line (not a VCF file?)")
+    dup = pd.Index(samples)[pd.Index(samples).duplicated()]
+    if len(dup):
+        raise GenotypeFileError(f"{path}: duplicated sample ID '{dup[0]}' in the header")
+    return VcfHeader(samples, contigs, frozenset(formats), reference, len(lines))
+
+
+def read_vcf_header(path: str | os.PathLike[str]) -> VcfHeader:
+    """Read a VCF/BCF header (samples, contigs, FORMAT fields, reference)."""
+    path = Path(path)
+    if not path.is_file():
+        raise GenotypeFileError(f"{path}: genotype file not found")
+    check_bgzf_complete(path)
+    if _is_bcf(path):
+        return _bcf_header(path)
+    lines: list[bytes] = []
+    try:
+        with _open_text(path) as fh:
+            for line in fh:
+                if not line.startswith(b"#"):
+                    break
+                lines.append(line)
+                if line.startswith(b"#CHROM"):
+                    break
+    except (OSError, EOFError) as exc:
+        raise GenotypeFileError(f"{path}: cannot read ({exc})") from exc
+    return _parse_header_lines(path, lines)
+
+
+def _bcf_header(path: Path) -> VcfHeader:
+    from cyvcf2 import VCF
+
+    vcf = VCF(str(path), lazy=True)
+    try:
+        raw = vcf.raw_header.encode()
+    finally:
+        vcf.close()
+    return _parse_header_lines(path, raw.splitlines(keepends=True))
+
+
+class VcfSource:
+    """Genotypes from one VCF/BCF file or several (e.g. one per chromosome).
+
+    Parameters
+    ----------
+    paths
+        One path or a sequence; every file must list the same samples in the same order.
+    samples
+        Keep only these sample IDs (output in this order). Default: all.
+    dosage
+        ``"GT"`` hard calls (default), ``"DS"`` dosages (per ALT allele, as imputation
+        servers write them; records without DS fall back to GT, counted), or ``"GP"``
+        genotype probabilities converted to dosage (biallelic records).
+    half_call
+        What a half-missing call such as ``0/.`` means: ``"error"`` (default, as PLINK 2's
+        ``--vcf-half-call error``), ``"missing"`` (the whole call is missing),
+        ``"haploid"`` (the called allele alone), ``"reference"`` (the missing allele is REF).
+    haploid
+        ``"as-diploid"`` (default, as PLINK 2 scores VCF haploid calls such as chrX in
+        males: a haploid ``1`` counts as two copies and two alleles) or ``"haploid"``
+        (one copy, one allele).
+
+    Raises
+    ------
+    GenotypeFileError
+        A missing or truncated file, a malformed record (named by file, line, chrom:pos and
+        value), or files whose samples differ.
+    """
+
+    def __init__(
+        self,
+        paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+        *,
+        samples: Sequence[str] | None = None,
+        dosage: str = "GT",
+        half_call: str = "error",
+        haploid: str = "as-diploid",
+    ) -> None:
+        if isinstance(paths, (str, os.PathLike)):
+            paths = [paths]
+        self.paths: tuple[str, ...] = tuple(str(p) for p in paths)
+        if not self.paths:
+            raise GenotypeFileError("no genotype files given")
+        if dosage not in DOSAGE_FIELDS:
+            raise GenotypeFileError(f"dosage must be one of {DOSAGE_FIELDS}, not {dosage!r}")
+        if half_call not in HALF_CALL_POLICIES:
+            raise GenotypeFileError(f"half_call must be one of {HALF_CALL_POLICIES}")
+        if haploid not in HAPLOID_POLICIES:
+            raise GenotypeFileError(f"haploid must be one of {HAPLOID_POLICIES}")
+        self.dosage_field = dosage
+        self.half_call = half_call
+        self.haploid = haploid
+        self.headers = tuple(read_vcf_header(p) for p in self.paths)
+        first = self.headers[0].samples
+        for path, header in zip(self.paths[1:], self.headers[1:], strict=True):
+            if header.samples != first:
+                raise GenotypeFileError(
+                    f"{path}: its samples differ from those of {self.paths[0]} "
+                    f"({len(header.samples)} vs {len(first)} samples, or another order); "
+                    "files of one source must list the same samples in the same order"
+                )
+        if samples is None:
+            self.samples: tuple[str, ...] = first
+            self._sample_index = np.arange(len(first))
+        else:
+            position = {s: i for i, s in enumerate(first)}
+            missing = [s for s in samples if s not in position]
+            if missing:
+                raise GenotypeFileError(
+                    f"{self.paths[0]}: {len(missing)} requested sample(s) not in the file, "
+                    f"e.g. '{missing[0]}'"
+                )
+            self.samples = tuple(samples)
+            self._sample_index = np.array([position[s] for s in samples], dtype=np.int64)
+        # cyvcf2 returns a sample subset in file order; this maps it to the requested order.
+        file_sorted = np.sort(self._sample_index)
+        self._file_order_names = tuple(first[j] for j in file_sorted)
+        self._to_output = np.searchsorted(file_sorted, self._sample_index)
+        self._subset = (
+            None if len(self._sample_index) == len(first)
+            and np.array_equal(self._sample_index, np.arange(len(first)))
+            else list(self._file_order_names)
+        )
+        self._sites: pd.DataFrame | None = None
+        self._records: list[tuple[int, int, str, int]] | None = None  # file, line, chrom, pos
+        self.fallback_to_gt = 0
+
+    def build(self) -> str | None:
+        """The genome build implied by the (first file's) header, or None."""
+        builds = {h.build() for h in self.headers} - {None}
+        return builds.pop() if len(builds) == 1 else None
+
+    # -- pass 1 ---------------------------------------------------------------------------
+    def sites(self, wanted: Mapping[str, np.ndarray] | None = None) -> pd.DataFrame:
+        """Validate every record's fixed columns and return the site table.
+
+        See :meth:`prs.genotypes.base.GenotypeSource.sites`. All records are validated
+        whatever ``wanted`` says; only those at wanted positions are tabulated.
+        """
+        wanted_sets = None
+        if wanted is not None:
+            wanted_sets = {c: set(np.asarray(p, dtype=np.int64).tolist()) for c, p in wanted.items()}
+        rows: dict[str, list] = {c: [] for c in SITE_COLUMNS}
+        records: list[tuple[int, int, str, int]] = []
+        record = 0
+        for file_index, path in enumerate(self.paths):
+            header = self.headers[file_index]
+            if _is_bcf(Path(path)):
+                scan = self._scan_bcf(Path(path))
+            else:
+                scan = self._scan_text(Path(path), header)
+            for line_no, chrom, pos, vid, ref, alts in scan:
+                records.append((file_index, line_no, chrom, pos))
+                if wanted_sets is None or pos in wanted_sets.get(chrom, ()):
+                    n_alleles = len(alts) + 1
+                    for k, alt in enumerate(alts, start=1):
+                        rows["chrom"].append(chrom)
+                        rows["pos"].append(pos)
+                        rows["ref"].append(ref)
+                        rows["alt"].append(alt)
+                        rows["allele_index"].append(k)
+                        rows["n_alleles"].append(n_alleles)
+                        rows["record"].append(record)
+                        rows["file"].append(file_index)
+                        rows["id"].append(vid)
+                record += 1
+        self._records = records
+        table = pd.DataFrame(rows, columns=list(SITE_COLUMNS))
+        table = table.astype(
+            {"pos": np.int64, "allele_index": np.int16, "n_alleles": np.int16,
+             "record": np.int64, "file": np.int32}
+        )
+        self._sites = table
+        return table
+
+    def _scan_text(
+        self, path: Path, header: VcfHeader
+    ) -> Iterator[tuple[int, str, int, str, str, list[str]]]:
+        n_columns = 9 + len(header.samples) if header.samples else None
+        chrom_cache: dict[bytes, str] = {}
+        line_no = 0
+        try:
+            with _open_text(path) as fh:
+                for line in fh:
+                    line_no += 1
+                    if line.startswith(b"#"):
+                        continue
+                    text = line.rstrip(b"\r\n")
+                    where = f"{path} line {line_no}"
+                    if not text.strip():
+                        raise GenotypeFileError(f"{where}: blank line inside the records")
+                    fields = text.split(b"\t", 8)
+                    if len(fields) < 8:
+                        raise GenotypeFileError(
+                            f"{where}: {len(fields)} tab-separated columns, a VCF record needs "
+                            "at least 8"
+                        )
+                    raw_chrom, raw_pos, vid, ref, alt = fields[:5]
+                    if not raw_chrom.strip():
+                        raise GenotypeFileError(f"{where}: empty CHROM")
+                    if not raw_pos.isdigit() or int(raw_pos) < 1:
+                        raise GenotypeFileError(
+                            f"{where}: POS '{raw_pos.decode(errors='replace')}' is not a "
+                            "position >= 1"
+                        )
+                    pos = int(raw_pos)
+                    chrom = chrom_cache.get(raw_chrom)
+                    if chrom is None:
+                        chrom = normalize_chrom(raw_chrom.decode())
+                        chrom_cache[raw_chrom] = chrom
+                    if n_columns is not None:
+                        found = text.count(b"\t") + 1
+                        if found != n_columns:
+                            raise GenotypeFileError(
+                                f"{where} ({chrom}:{pos}): {found} columns, expected "
+                                f"{n_columns} (9 fixed + {len(header.samples)} samples)"
+                            )
+                    ref_s = ref.decode().upper()
+                    if not ref_s or ref_s == ".":
+                        raise GenotypeFileError(f"{where} ({chrom}:{pos}): empty REF")
+                    alt_s = alt.decode().upper()
+                    alts = [] if alt_s in (".", "") else alt_s.split(",")
+                    yield line_no, chrom, pos, vid.decode(), ref_s, alts
+        except (OSError, EOFError, gzip.BadGzipFile) as exc:
+            raise GenotypeFileError(
+                f"{path}: cannot decompress after line {line_no} ({exc}); the file is "
+                "truncated or corrupt"
+            ) from exc
+
+    def _scan_bcf(self, path: Path) -> Iterator[tuple[int, str, int, str, str, list[str]]]:
+        from cyvcf2 import VCF
+
+        vcf = VCF(str(path), samples=[])
+        try:
+            for ordinal, variant in enumerate(vcf, start=1):
+                chrom = normalize_chrom(variant.CHROM)
+                yield ordinal, chrom, int(variant.POS), variant.ID or ".", variant.REF.upper(), [
+                    a.upper() for a in variant.ALT
+                ]
+        finally:
+            vcf.close()
+
+    # -- pass 2 ---------------------------------------------------------------------------
+    def read(
+        self, records: np.ndarray, alleles: np.ndarray, *, chunk_size: int = 1024
+    ) -> Iterator[DosageChunk]:
+        """Stream dosages of ``alleles[i]`` at ``records[i]`` (see the protocol)."""
+        from cyvcf2 import VCF
+
+        if self._records is None:
+            self.sites()
+        assert self._records is not None
+        records = np.asarray(records, dtype=np.int64)
+        alleles = np.asarray(alleles, dtype=np.int64)
+        if len(records) and np.any(np.diff(records) < 0):
+            raise ValueError("records must be sorted ascending")
+        counts = np.bincount([r[0] for r in self._records], minlength=len(self.paths))
+        first_record_of_file = np.concatenate([[0], np.cumsum(counts)])
+
+        buf_req: list[int] = []
+        buf_dos: list[np.ndarray] = []
+        buf_plo: list[np.ndarray] = []
+        i = 0
+        total = len(records)
+        for file_index, path in enumerate(self.paths):
+            lo, hi = first_record_of_file[file_index], first_record_of_file[file_index + 1]
+            if i >= total or records[i] >= hi:
+                continue
+            vcf = VCF(path, samples=self._subset, gts012=False, strict_gt=False)
+            record = lo
+            iterator = iter(vcf)
+            try:
+                while i < total and records[i] < hi:
+                    try:
+                        variant = next(iterator)
+                    except StopIteration:
+                        raise GenotypeFileError(
+                            f"{path}: ended at record {record - lo} but the pre-scan saw "
+                            f"{hi - lo}; the file changed while it was read"
+                        ) from None
+                    except Exception as exc:  # htslib parse error on this record
+                        _f, line_no, chrom, pos = self._records[record]
+                        raise GenotypeFileError(
+                            f"{path} line {line_no} ({chrom}:{pos}): htslib cannot parse the "
+                            f"record ({exc}); check its FORMAT/sample fields"
+                        ) from exc
+                    if records[i] != record:
+                        record += 1
+                        continue
+                    _f, line_no, chrom, pos = self._records[record]
+                    if int(variant.POS) != pos:
+                        raise GenotypeFileError(
+                            f"{path} line {line_no}: expected {chrom}:{pos}, read "
+                            f"{variant.CHROM}:{variant.POS}; the file changed while it was read"
+                        )
+                    want: list[int] = []
+                    while i < total and records[i] == record:
+                        want.append(int(alleles[i]))
+                        i += 1
+                    where = f"{path} line {line_no} ({chrom}:{pos})"
+                    dos, plo = self._decode(variant, want, where)
+                    if self._subset is not None:
+                        dos, plo = dos[:, self._to_output], plo[:, self._to_output]
+                    for k in range(len(want)):
+                        buf_req.append(i - len(want) + k)
+                        buf_dos.append(dos[k])
+                        buf_plo.append(plo[k])
+                    if len(buf_req) >= chunk_size:
+                        yield DosageChunk(
+                            np.array(buf_req, dtype=np.int64), np.vstack(buf_dos),
+                            np.vstack(buf_plo).astype(np.int8),
+                        )
+                        buf_req, buf_dos, buf_plo = [], [], []
+                    record += 1
+            finally:
+                vcf.close()
+        if buf_req:
+            yield DosageChunk(
+                np.array(buf_req, dtype=np.int64), np.vstack(buf_dos),
+                np.vstack(buf_plo).astype(np.int8),
+            )
+        if i != total:
+            raise GenotypeFileError(f"{self.paths[0]}: {total - i} requested records not found")
+
+    def _genotype_alleles(self, variant, where: str) -> tuple[np.ndarray, np.ndarray]:
+        """Allele indexes (n, P) with -1 missing, and ploidy per sample, half-calls resolved."""
+        try:
+            gt = variant.genotype.array()[:, :-1].astype(np.int16)
+        except Exception as exc:
+            raise GenotypeFileError(f"{where}: no readable GT field ({exc})") from exc
+        present = gt != -2
+        ploidy = present.sum(axis=1).astype(np.int8)
+        missing = gt == -1
+        half = missing.any(axis=1) & (gt >= 0).any(axis=1)
+        if half.any():
+            s = int(np.flatnonzero(half)[0])
+            if self.half_call == "error":
+                call = "/".join("." if a == -1 else str(a) for a in gt[s][present[s]])
+                raise GenotypeFileError(
+                    f"{where}: sample {self._sample_name(s)} has a half-missing "
+                    f"call '{call}' ({int(half.sum())} in this record); choose a policy with "
+                    "half_call='missing'|'haploid'|'reference' (--half-call)"
+                )
+            rows = np.flatnonzero(half)
+            if self.half_call == "missing":
+                gt[rows] = np.where(present[rows], -1, gt[rows])
+            elif self.half_call == "reference":
+                gt[rows] = np.where(gt[rows] == -1, 0, gt[rows])
+            else:  # haploid: keep the called allele only
+                gt[rows] = np.where(gt[rows] == -1, -2, gt[rows])
+                present = gt != -2
+                ploidy = present.sum(axis=1).astype(np.int8)
+        n_alleles = len(variant.ALT) + 1
+        too_big = gt >= n_alleles
+        if too_big.any():
+            s, k = (int(x[0]) for x in np.nonzero(too_big))
+            raise GenotypeFileError(
+                f"{where}: sample {self._sample_name(s)} has allele index "
+                f"{gt[s, k]} but the record has {n_alleles - 1} ALT allele(s)"
+            )
+        return gt, ploidy
+
+    def _sample_name(self, file_order_index: int) -> str:
+        return self._file_order_names[file_order_index]
+
+    def _decode(self, variant, want: list[int], where: str) -> tuple[np.ndarray, np.ndarray]:
+        n = len(self._sample_index)
+        has_gt = "GT" in variant.FORMAT
+        field = self.dosage_field
+        if field != "GT" and field not in variant.FORMAT:
+            if not has_gt:
+                raise GenotypeFileError(f"{where}: neither {field} nor GT in FORMAT")
+            field = "GT"
+            self.fallback_to_gt += 1
+        if has_gt:
+            gt, ploidy = self._genotype_alleles(variant, where)
+            called_missing = ~(gt >= 0).any(axis=1)
+        else:
+            gt, ploidy = None, np.full(n, 2, dtype=np.int8)
+            called_missing = np.zeros(n, dtype=bool)
+        scale = np.ones(n)
+        effective_ploidy = ploidy.copy()
+        if self.haploid == "as-diploid":
+            scale = np.where(ploidy == 1, 2.0, 1.0)
+            effective_ploidy = np.where(ploidy == 1, 2, ploidy).astype(np.int8)
+        n_alt = len(variant.ALT)
+        out = np.empty((len(want), n))
+        if field == "GT":
+            assert gt is not None
+            for k, a in enumerate(want):
+                out[k] = (gt == a).sum(axis=1) * scale
+            out[:, called_missing] = np.nan
+            return out, np.broadcast_to(effective_ploidy, out.shape).copy()
+        values = variant.format(field)
+        if values is None:
+            raise GenotypeFileError(f"{where}: {field} field could not be read")
+        values = np.asarray(values, dtype=np.float32)
+        bits = values.view(np.uint32)
+        value_missing = bits == _FLOAT_MISSING
+        ended = bits == _FLOAT_VECTOR_END
+        bad = ~np.isfinite(values) & ~value_missing & ~ended
+        if bad.any():
+            s = int(np.flatnonzero(bad.any(axis=1))[0])
+            raise GenotypeFileError(
+                f"{where}: sample {self._sample_name(s)} has {field} "
+                f"value {values[s][bad[s]][0]} (not a finite number)"
+            )
+        values = values.astype(np.float64)
+        diploid_ploidy = np.where(ploidy == 0, 2, ploidy)
+        if field == "DS":
+            if values.shape[1] != n_alt:
+                raise GenotypeFileError(
+                    f"{where}: DS has {values.shape[1]} value(s) per sample, expected "
+                    f"{n_alt} (one per ALT allele)"
+                )
+            row_missing = (value_missing | ended).any(axis=1)
+            ds = np.where(value_missing | ended, 0.0, values)
+            total = ds.sum(axis=1)
+            out_of_range = (ds < 0).any(axis=1) | (total > diploid_ploidy + 1e-3)
+            out_of_range &= ~row_missing
+            if out_of_range.any():
+                s = int(np.flatnonzero(out_of_range)[0])
+                raise GenotypeFileError(
+                    f"{where}: sample {self._sample_name(s)} has DS "
+                    f"{','.join(f'{v:g}' for v in values[s])} outside [0, ploidy "
+                    f"{diploid_ploidy[s]}]"
+                )
+            for k, a in enumerate(want):
+                if a == 0:
+                    out[k] = np.clip(diploid_ploidy - total, 0.0, None)
+                else:
+                    out[k] = ds[:, a - 1]
+        else:  # GP
+            if n_alt != 1:
+                raise GenotypeFileError(
+                    f"{where}: GP dosage needs a biallelic record ({n_alt} ALT alleles); split "
+                    "multi-allelic records (bcftools norm -m-) or use DS"
+                )
+            row_missing = value_missing.any(axis=1)
+            gp = np.where(value_missing | ended, 0.0, values)
+            out_of_range = ((gp < 0) | (gp > 1 + 1e-3)).any(axis=1) | (
+                np.abs(gp.sum(axis=1) - 1.0) > 0.01
+            )
+            out_of_range &= ~row_missing
+            if out_of_range.any():
+                s = int(np.flatnonzero(out_of_range)[0])
+                raise GenotypeFileError(
+                    f"{where}: sample {self._sample_name(s)} has GP "
+                    f"{','.join(f'{v:g}' for v in values[s])}: probabilities must be in [0, 1] "
+                    "and sum to 1"
+                )
+            haploid_gp = (~ended).sum(axis=1) == 2
+            alt_dosage = np.where(haploid_gp, gp[:, 1], gp[:, 1] + 2.0 * gp[:, 2])
+            for k, a in enumerate(want):
+                out[k] = alt_dosage if a == 1 else diploid_ploidy - alt_dosage
+        out = out * scale
+        out[:, row_missing] = np.nan
+        return out, np.broadcast_to(effective_ploidy, out.shape).copy()

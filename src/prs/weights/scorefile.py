@@ -1,0 +1,536 @@
+"""Reading and validating scoring files: PGS Catalog (format 1.0 and 2.0) and custom tables.
+
+The reader returns a :class:`ScoringFile`: the header metadata and one variant table whose
+rows carry the scoring file's line number, so every later message (match report, errors)
+can point back at the line it came from.
+
+Positions: a harmonized PGS Catalog file (``#HmPOS_build=`` in its header, ``hm_chr`` /
+``hm_pos`` columns) is read at its harmonized positions, in the build ``HmPOS_build`` names;
+``use_harmonized=False`` reads the author-reported ``chr_name``/``chr_position`` instead.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import re
+import warnings
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from prs.chrom import normalize_chrom
+from prs.errors import ScoringFileError
+
+#: Effect types a row can carry; additive unless ``is_dominant``/``is_recessive`` is set.
+EFFECT_TYPES = ("additive", "dominant", "recessive")
+
+_DECIMAL = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
+_NUCLEOTIDES = re.compile(r"^[ACGTN]+$")
+_TRUE = {"true", "t", "1", "yes", "y"}
+_FALSE = {"false", "f", "0", "no", "n", ""}
+
+# Format 1.0 header keys ("# PGS ID = PGS000004") -> format 2.0 names.
+_V1_KEYS = {
+    "pgs id": "pgs_id",
+    "pgs name": "pgs_name",
+    "reported trait": "trait_reported",
+    "mapped trait(s) (efo label)": "trait_mapped",
+    "mapped trait(s) (ontology id)": "trait_efo",
+    "original genome build": "genome_build",
+    "number of variants": "variants_number",
+    "pgp id": "pgp_id",
+    "citation": "citation",
+    "license": "license",
+}
+
+# Column aliases accepted in custom tables (lower-cased) -> canonical PGS Catalog names.
+_COLUMN_ALIASES = {
+    "rsid": "rsID",
+    "snp": "rsID",
+    "chr_name": "chr_name",
+    "chrom": "chr_name",
+    "chr": "chr_name",
+    "#chrom": "chr_name",
+    "chromosome": "chr_name",
+    "chr_position": "chr_position",
+    "pos": "chr_position",
+    "position": "chr_position",
+    "bp": "chr_position",
+    "effect_allele": "effect_allele",
+    "ea": "effect_allele",
+    "a1": "effect_allele",
+    "other_allele": "other_allele",
+    "reference_allele": "other_allele",
+    "oa": "other_allele",
+    "a2": "other_allele",
+    "effect_weight": "effect_weight",
+    "weight": "effect_weight",
+    "beta": "effect_weight",
+    "allelefrequency_effect": "allelefrequency_effect",
+    "is_dominant": "is_dominant",
+    "is_recessive": "is_recessive",
+    "is_haplotype": "is_haplotype",
+    "is_diplotype": "is_diplotype",
+    "is_interaction": "is_interaction",
+    "hm_chr": "hm_chr",
+    "hm_pos": "hm_pos",
+    "hm_rsid": "hm_rsID",
+    "hm_source": "hm_source",
+    "hm_inferotherallele": "hm_inferOtherAllele",
+    "id": "ID",
+}
+
+# Columns that are neither weights nor used for matching (never read as a score).
+_METADATA_COLUMNS = {
+    "locus_name", "variant_description", "variant_type", "imputation_method", "or", "hr",
+    "ci", "pvalue", "p", "p_value", "se", "ref", "alt", "hm_match_chr", "hm_match_pos",
+    "hm_source", "hm_rsid", "hm_inferotherallele", "hm_chr", "hm_pos", "rsid", "id",
+    "allelefrequency_effect", "allelefrequency_effect_ancestry", "is_dominant",
+    "is_recessive", "is_haplotype", "is_diplotype", "is_interaction", "weight_type",
+    "info", "maf", "n", "z", "effect_type", "is_duplicated", "accession", "row_nr",
+}
+_DOSAGE_WEIGHT_COLUMNS = ("dosage_0_weight", "dosage_1_weight", "dosage_2_weight")
+
+_BUILDS = {
+    "grch37": "GRCh37", "hg19": "GRCh37", "b37": "GRCh37", "grch38": "GRCh38",
+    "hg38": "GRCh38", "b38": "GRCh38", "grch36": "GRCh36", "hg18": "GRCh36",
+}
+
+
+def canonical_build(name: str | None) -> str | None:
+    """Return ``GRCh37``/``GRCh38``/``GRCh36`` for a build name, None for NR/unknown/empty."""
+    if name is None:
+        return None
+    return _BUILDS.get(name.strip().lower())
+
+
+@dataclass(frozen=True)
+class ScoringFile:
+    """A scoring file read and validated.
+
+    Attributes
+    ----------
+    path
+        The file read.
+    header
+        Header metadata with format 2.0 key names (``pgs_id``, ``genome_build``,
+        ``HmPOS_build``, ...); format 1.0 keys are translated.
+    score_ids
+        One name per weight column (the PGS ID for Catalog files).
+    genome_build
+        Build of the positions in ``variants`` (HmPOS_build when read harmonized), or None.
+    variants
+        One row per scoring-file row kept, columns ``line`` (1-based line number), ``rsid``,
+        ``chrom`` (canonical), ``pos`` (int64, -1 where missing), ``effect_allele``,
+        ``other_allele`` ("" where missing), ``effect_type``, ``allele_frequency``
+        (NaN where missing).
+    weights
+        ``float64[n_rows, n_scores]``; NaN where a row is not part of that score.
+    dropped
+        Rows dropped on request (``drop_unscorable=True``), counted by reason.
+    warnings
+        Problems found but not fatal (e.g. variants_number disagreeing with the rows).
+    """
+
+    path: str
+    header: dict[str, str]
+    score_ids: tuple[str, ...]
+    genome_build: str | None
+    variants: pd.DataFrame
+    weights: np.ndarray
+    harmonized: bool = False
+    dropped: dict[str, int] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def n_variants(self) -> int:
+        """Number of scoring rows kept."""
+        return len(self.variants)
+
+
+def _open_text(path: Path) -> io.TextIOBase:
+    with open(path, "rb") as fh:
+        magic = fh.read(2)
+    if magic == b"\x1f\x8b":
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", newline="")
+    return open(path, encoding="utf-8", newline="")
+
+
+def _parse_header(lines: list[str]) -> dict[str, str]:
+    header: dict[str, str] = {}
+    for line in lines:
+        text = line.rstrip("\r\n").rstrip("\t ")
+        if text.startswith("##") or not text.startswith("#"):
+            continue
+        body = text[1:].strip()
+        if "=" not in body:
+            continue
+        key, _, value = body.partition("=")
+        key, value = key.strip(), value.strip()
+        if " " in key or key.lower() in _V1_KEYS:
+            key = _V1_KEYS.get(key.lower(), key.lower().replace(" ", "_"))
+        header[key] = value
+    return header
+
+
+def _bool_column(values: pd.Series, name: str, path: Path, lines: np.ndarray) -> np.ndarray:
+    lowered = values.str.strip().str.lower()
+    is_true = lowered.isin(_TRUE).to_numpy()
+    bad = ~(is_true | lowered.isin(_FALSE).to_numpy())
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ScoringFileError(
+            f"{path} line {lines[i]}: {name} '{values.iloc[i]}' is not TRUE or FALSE"
+        )
+    return is_true
+
+
+def _numeric_column(
+    values: pd.Series, name: str, path: Path, lines: np.ndarray, *, allow_empty: bool
+) -> np.ndarray:
+    text = values.str.strip()
+    empty = (text == "").to_numpy()
+    ok = text.str.fullmatch(_DECIMAL).to_numpy(dtype=bool)
+    bad = ~ok & (~empty if allow_empty else True)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        shown = values.iloc[i]
+        what = "is empty" if shown.strip() == "" else "is not a finite decimal number"
+        raise ScoringFileError(
+            f"{path} line {lines[i]}: {name} '{shown}' {what} "
+            f"({int(bad.sum())} such value(s) in the column)"
+        )
+    out = np.full(len(text), np.nan)
+    out[ok] = text[ok].astype(float).to_numpy()
+    if not np.isfinite(out[ok]).all():  # overflow such as 1e999
+        i = int(np.flatnonzero(ok & ~np.isfinite(out))[0])
+        raise ScoringFileError(
+            f"{path} line {lines[i]}: {name} '{values.iloc[i]}' is not a finite number"
+        )
+    return out
+
+
+def read_scorefile(
+    path: str | os.PathLike[str],
+    *,
+    use_harmonized: bool | None = None,
+    drop_unscorable: bool = False,
+    score_id: str | None = None,
+) -> ScoringFile:
+    """Read and validate a PGS Catalog scoring file or a custom weight table.
+
+    Parameters
+    ----------
+    path
+        Plain or gzipped tab-separated file. PGS Catalog files (format 1.0 ``# PGS ID =``
+        or 2.0 ``#pgs_id=`` headers), or custom tables with columns chrom/chr_name,
+        pos/chr_position, effect_allele, optional other_allele and one or more weight
+        columns (``effect_weight``, or any other numeric column: one score each). A PLINK
+        style ``ID`` column ``chrom:pos:ref:alt`` stands in for chrom and pos.
+    use_harmonized
+        Read ``hm_chr``/``hm_pos`` (the build in ``HmPOS_build``). Default: when the file
+        has them.
+    drop_unscorable
+        Rows prs cannot score (haplotypes, diplotypes, interactions, non-additive
+        ``dosage_*_weight`` rows, non-nucleotide alleles such as HLA or APOE codes) are an
+        error by default; with True they are dropped and counted in ``dropped``.
+    score_id
+        Name of the score when the file has one weight column (default: the header's
+        pgs_id, else pgs_name, else the file name).
+
+    Returns
+    -------
+    ScoringFile
+
+    Raises
+    ------
+    ScoringFileError
+        Naming the file, line and value: a missing required column, a weight that is not
+        a finite decimal number (NaN, inf, ``1_000``, text), both is_dominant and
+        is_recessive set, an unscorable row (unless dropped), an empty file.
+
+    Examples
+    --------
+    >>> from prs.example import example_paths
+    >>> sf = read_scorefile(example_paths().scorefile)
+    >>> sf.score_ids, sf.genome_build
+    (('PGS999901',), 'GRCh38')
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ScoringFileError(f"{path}: scoring file not found")
+    header_lines: list[str] = []
+    try:
+        with _open_text(path) as fh:
+            for line in fh:
+                if line.startswith("#") and not line.lower().startswith("#chrom\t"):
+                    header_lines.append(line)
+                    continue
+                break
+        with _open_text(path) as fh:
+            table = pd.read_csv(
+                fh, sep="\t", dtype=str, keep_default_na=False, skiprows=len(header_lines),
+                skip_blank_lines=False, quoting=3, engine="c",
+            )
+    except (OSError, EOFError, UnicodeDecodeError, gzip.BadGzipFile) as exc:
+        raise ScoringFileError(f"{path}: cannot read scoring file ({exc})") from exc
+    except pd.errors.ParserError as exc:
+        raise ScoringFileError(f"{path}: malformed table ({exc})") from exc
+    except pd.errors.EmptyDataError as exc:
+        raise ScoringFileError(f"{path}: no column header line after the metadata") from exc
+
+    header = _parse_header(header_lines)
+    first_data_line = len(header_lines) + 2
+    lines = np.arange(first_data_line, first_data_line + len(table), dtype=np.int64)
+
+    # Spreadsheet-edited files carry trailing tabs: unnamed, empty columns.
+    unnamed = [c for c in table.columns if str(c).startswith("Unnamed:") or str(c).strip() == ""]
+    for col in unnamed:
+        if (table[col].str.strip() != "").any():
+            raise ScoringFileError(f"{path}: a column has values but no name in the header line")
+    table = table.drop(columns=unnamed)
+    blank = (table.apply(lambda s: s.str.strip() == "").all(axis=1)).to_numpy()
+    if blank.any():
+        table = table.loc[~blank].reset_index(drop=True)
+        lines = lines[~blank]
+    if len(table) == 0:
+        raise ScoringFileError(f"{path}: no variant rows")
+
+    rename: dict[str, str] = {}
+    for col in table.columns:
+        canonical = _COLUMN_ALIASES.get(col.strip().lower())
+        if canonical is not None and canonical not in rename.values():
+            rename[col] = canonical
+    table = table.rename(columns=rename)
+    columns = set(table.columns)
+
+    harmonized_available = {"hm_chr", "hm_pos"} <= columns
+    if use_harmonized is None:
+        use_harmonized = harmonized_available and bool(header.get("HmPOS_build"))
+    if use_harmonized and not harmonized_available:
+        raise ScoringFileError(
+            f"{path}: harmonized positions requested but the file has no hm_chr/hm_pos columns"
+        )
+
+    if "effect_allele" not in columns:
+        raise ScoringFileError(
+            f"{path}: required column effect_allele is missing (columns: {', '.join(table.columns)})"
+        )
+
+    # Weight columns.
+    has_dosage_weights = [c for c in _DOSAGE_WEIGHT_COLUMNS if c in columns]
+    if "effect_weight" in columns:
+        weight_columns = ["effect_weight"]
+    else:
+        used = {"chr_name", "chr_position", "effect_allele", "other_allele"}
+        weight_columns = [
+            c for c in table.columns
+            if c not in used and c.lower() not in _METADATA_COLUMNS
+            and c not in _DOSAGE_WEIGHT_COLUMNS and c not in rename.values()
+        ]
+        if not weight_columns and not has_dosage_weights:
+            raise ScoringFileError(
+                f"{path}: no weight column (expected effect_weight, or custom weight columns)"
+            )
+
+    drop_reasons: list[str | None] = [None] * len(table)
+
+    def flag(mask: np.ndarray, reason: str) -> None:
+        for i in np.flatnonzero(mask):
+            if drop_reasons[i] is None:
+                drop_reasons[i] = reason
+
+    for col, reason in (
+        ("is_haplotype", "haplotype"),
+        ("is_diplotype", "diplotype"),
+        ("is_interaction", "interaction"),
+    ):
+        if col in columns:
+            flag(_bool_column(table[col], col, path, lines), reason)
+    if has_dosage_weights:
+        any_dosage = np.zeros(len(table), dtype=bool)
+        for col in has_dosage_weights:
+            any_dosage |= (table[col].str.strip() != "").to_numpy()
+        flag(any_dosage, "non-additive dosage weights")
+
+    effect = table["effect_allele"].str.strip().str.upper()
+    flag(~effect.str.fullmatch(_NUCLEOTIDES).to_numpy(dtype=bool), "non-nucleotide effect allele")
+
+    # Positions.
+    if use_harmonized:
+        chrom_raw, pos_raw = table["hm_chr"], table["hm_pos"]
+        pos_name = "hm_pos"
+    elif {"chr_name", "chr_position"} <= columns:
+        chrom_raw, pos_raw = table["chr_name"], table["chr_position"]
+        pos_name = "chr_position"
+    elif "ID" in columns:
+        parts = table["ID"].str.split(":", n=3, expand=True)
+        if parts.shape[1] < 2:
+            raise ScoringFileError(f"{path}: ID column is not of the form chrom:pos:ref:alt")
+        chrom_raw, pos_raw = parts[0].fillna(""), parts[1].fillna("")
+        pos_name = "ID position"
+        if "other_allele" not in columns and parts.shape[1] == 4:
+            ref, alt = parts[2].fillna("").str.upper(), parts[3].fillna("").str.upper()
+            table["other_allele"] = np.where(effect == alt, ref, alt)
+            columns.add("other_allele")
+    elif "rsID" in columns:
+        chrom_raw = table["chr_name"] if "chr_name" in columns else pd.Series([""] * len(table))
+        pos_raw = pd.Series([""] * len(table))
+        pos_name = "chr_position"
+    else:
+        raise ScoringFileError(
+            f"{path}: required columns chr_name and chr_position (or hm_chr/hm_pos, or rsID) "
+            "are missing"
+        )
+    pos_text = pos_raw.str.strip()
+    pos_ok = pos_text.str.fullmatch(r"\d+").to_numpy(dtype=bool)
+    bad_pos = ~pos_ok & (pos_text != "").to_numpy()
+    if bad_pos.any():
+        i = int(np.flatnonzero(bad_pos)[0])
+        raise ScoringFileError(
+            f"{path} line {lines[i]}: {pos_name} '{pos_raw.iloc[i]}' is not a whole number"
+        )
+    pos = np.full(len(table), -1, dtype=np.int64)
+    pos[pos_ok] = pos_text[pos_ok].astype(np.int64).to_numpy()
+    chrom = np.array([normalize_chrom(c) if c.strip() else "" for c in chrom_raw], dtype=object)
+
+    # Effect type.
+    dominant = (
+        _bool_column(table["is_dominant"], "is_dominant", path, lines)
+        if "is_dominant" in columns else np.zeros(len(table), dtype=bool)
+    )
+    recessive = (
+        _bool_column(table["is_recessive"], "is_recessive", path, lines)
+        if "is_recessive" in columns else np.zeros(len(table), dtype=bool)
+    )
+    both = dominant & recessive
+    if both.any():
+        i = int(np.flatnonzero(both)[0])
+        raise ScoringFileError(
+            f"{path} line {lines[i]}: is_dominant and is_recessive are both TRUE "
+            "(a row is dominant, recessive or neither)"
+        )
+    effect_type = np.where(dominant, "dominant", np.where(recessive, "recessive", "additive"))
+    if "effect_type" in columns:
+        given = table["effect_type"].str.strip().str.lower().replace("", "additive").to_numpy()
+        unknown = ~np.isin(given, EFFECT_TYPES)
+        if unknown.any():
+            i = int(np.flatnonzero(unknown)[0])
+            raise ScoringFileError(
+                f"{path} line {lines[i]}: effect_type '{table['effect_type'].iloc[i]}' is not "
+                f"one of {', '.join(EFFECT_TYPES)}"
+            )
+        effect_type = np.where(effect_type == "additive", given, effect_type)
+
+    scorable = np.array([r is None for r in drop_reasons])
+    if not scorable.all():
+        reasons = Counter(r for r in drop_reasons if r is not None)
+        if not drop_unscorable:
+            i = int(np.flatnonzero(~scorable)[0])
+            summary = ", ".join(f"{n} {r}" for r, n in sorted(reasons.items()))
+            raise ScoringFileError(
+                f"{path} line {lines[i]}: row cannot be scored ({drop_reasons[i]}: effect allele "
+                f"'{table['effect_allele'].iloc[i]}'); {int((~scorable).sum())} such row(s) "
+                f"({summary}). Pass drop_unscorable=True (--drop-unscorable) to drop and count them"
+            )
+    dropped = dict(Counter(r for r in drop_reasons if r is not None))
+
+    keep = scorable
+    # Weights, validated on kept rows only (dropped complex rows may carry no effect_weight).
+    weights = np.empty((int(keep.sum()), len(weight_columns)))
+    kept_lines = lines[keep]
+    for j, col in enumerate(weight_columns):
+        allow_empty = len(weight_columns) > 1
+        weights[:, j] = _numeric_column(
+            table.loc[keep, col], col, path, kept_lines, allow_empty=allow_empty
+        )
+
+    if "allelefrequency_effect" in columns:
+        freq = _numeric_column(
+            table.loc[keep, "allelefrequency_effect"], "allelefrequency_effect", path,
+            kept_lines, allow_empty=True,
+        )
+        out_of_range = (freq < 0) | (freq > 1)
+        if out_of_range.any():
+            i = int(np.flatnonzero(out_of_range)[0])
+            raise ScoringFileError(
+                f"{path} line {kept_lines[i]}: allelefrequency_effect '{freq[i]}' is outside [0, 1]"
+            )
+    else:
+        freq = np.full(int(keep.sum()), np.nan)
+
+    if "other_allele" in columns:
+        other = table["other_allele"].str.strip().str.upper()
+    elif "hm_inferOtherAllele" in columns:
+        # Only a single inferred allele is usable; "A/G" lists several candidates.
+        inferred = table["hm_inferOtherAllele"].str.strip().str.upper()
+        other = inferred.where(inferred.str.fullmatch(_NUCLEOTIDES), "")
+    else:
+        other = pd.Series([""] * len(table))
+    rsid_col = "hm_rsID" if use_harmonized and "hm_rsID" in columns else "rsID"
+    rsid = table[rsid_col].str.strip() if rsid_col in columns else pd.Series([""] * len(table))
+    if rsid_col == "hm_rsID" and "rsID" in columns:
+        rsid = rsid.where(rsid != "", table["rsID"].str.strip())
+
+    variants = pd.DataFrame(
+        {
+            "line": kept_lines,
+            "rsid": rsid[keep].to_numpy(dtype=object),
+            "chrom": chrom[keep],
+            "pos": pos[keep],
+            "effect_allele": effect[keep].to_numpy(dtype=object),
+            "other_allele": other[keep].to_numpy(dtype=object),
+            "effect_type": effect_type[keep],
+            "allele_frequency": freq,
+        }
+    )
+
+    if "accession" in columns and weight_columns == ["effect_weight"]:
+        # pgsc_calc's combined long format: one row per (score, variant); one column each.
+        accession = table.loc[keep, "accession"].str.strip().to_numpy(dtype=object)
+        score_ids: tuple[str, ...] = tuple(dict.fromkeys(accession))
+        wide = np.full((len(accession), len(score_ids)), np.nan)
+        column_of = {name: j for j, name in enumerate(score_ids)}
+        wide[np.arange(len(accession)), [column_of[a] for a in accession]] = weights[:, 0]
+        weights = wide
+    elif len(weight_columns) == 1:
+        name = score_id or header.get("pgs_id") or header.get("pgs_name") or _stem(path)
+        score_ids = (name,)
+    else:
+        score_ids = tuple(weight_columns)
+
+    notes: list[str] = []
+    declared = header.get("variants_number")
+    if declared and declared.isdigit() and int(declared) != len(table):
+        notes.append(
+            f"{path}: header says variants_number={declared} but {len(table)} rows were read "
+            "(possible truncation or an edited file)"
+        )
+    for note in notes:
+        warnings.warn(note, stacklevel=2)
+
+    build_name = header.get("HmPOS_build") if use_harmonized else header.get("genome_build")
+    return ScoringFile(
+        path=str(path),
+        header=header,
+        score_ids=score_ids,
+        genome_build=canonical_build(build_name),
+        variants=variants,
+        weights=weights,
+        harmonized=bool(use_harmonized),
+        dropped=dropped,
+        warnings=tuple(notes),
+    )
+
+
+def _stem(path: Path) -> str:
+    name = path.name
+    for suffix in (".gz", ".txt", ".tsv", ".scorefile"):
+        if name.endswith(suffix):
+            name = name[: -len(suffix)]
+    return name
