@@ -231,6 +231,7 @@ def match_variants(
             "pos": variants["pos"].to_numpy(),
             "effect_allele": variants["effect_allele"].to_numpy(),
             "other_allele": variants["other_allele"].to_numpy(),
+            "effect_type": variants["effect_type"].to_numpy(),
             "match_type": match_type,
             "target_record": record,
             "target_id": best["target_id"].fillna("").to_numpy(dtype=object),
@@ -269,7 +270,7 @@ def match_variants(
         used[rows[score_outcome == "matched"], score_index] = True
         frame = base.iloc[rows].copy()
         frame.insert(1, "score", score_id)
-        frame.insert(7, "effect_weight", scoring.weights[rows, score_index])
+        frame.insert(8, "effect_weight", scoring.weights[rows, score_index])
         frame["excluded"] = score_outcome != "matched"
         frame["outcome"] = score_outcome
         frame["reason"] = reason

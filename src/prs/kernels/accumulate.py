@@ -26,13 +26,14 @@ def transform_dosage(dosage: float, ploidy: int, effect_type: int) -> float:
 
 @numba.njit(cache=True, nogil=True)
 def expected_dosage(frequency: float, ploidy: int, effect_type: int) -> float:
-    """Expected transformed dosage of a call under Hardy-Weinberg at ``frequency``."""
-    if ploidy == 1:
+    """Value a missing call is imputed with, at effect-allele ``frequency``.
+
+    Additive: ploidy x frequency. Dominant and recessive: the frequency itself, on their
+    0..1 scale, which is what PLINK 2 does (not the Hardy-Weinberg expectations 2p - p^2
+    and p^2), so that scores agree with PLINK 2.
+    """
+    if effect_type == DOMINANT or effect_type == RECESSIVE or ploidy == 1:
         return frequency
-    if effect_type == DOMINANT:
-        return 1.0 - (1.0 - frequency) * (1.0 - frequency)
-    if effect_type == RECESSIVE:
-        return frequency * frequency
     return ploidy * frequency
 
 
@@ -74,7 +75,7 @@ def accumulate_scores(
     sums, allele_ct, denom, named_dosage
         ``float64[n, s]`` running totals: score sum; alleles observed; alleles counted in
         the denominator (observed, plus imputed calls when imputing); effect-allele dosage
-        observed.
+        observed (after the dominant/recessive transform, as PLINK 2 reports it).
     missing_ct
         ``int64[n, s]`` missing calls (imputed or skipped).
     frequency_out
@@ -125,4 +126,4 @@ def accumulate_scores(
                     missing_ct[i, s] += 1
                 else:
                     allele_ct[i, s] += p
-                    named_dosage[i, s] += d
+                    named_dosage[i, s] += x
