@@ -40,13 +40,17 @@ def write_vcf(
         for chrom in dict.fromkeys(str(r[0]) for r in records if isinstance(r, tuple)):
             if chrom:
                 lines.append(f"##contig=<ID={chrom}>\n")
-    lines.append("#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\t" + "\t".join(samples) + "\n")
+    lines.append(
+        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\t" + "\t".join(samples) + "\n"
+    )
     for rec in records:
         if isinstance(rec, str):
             lines.append(rec if rec.endswith("\n") else rec + "\n")
             continue
         chrom, pos, vid, ref, alt, cells = rec
-        lines.append(f"{chrom}\t{pos}\t{vid}\t{ref}\t{alt}\t.\t.\t.\t{fmt}\t" + "\t".join(cells) + "\n")
+        lines.append(
+            f"{chrom}\t{pos}\t{vid}\t{ref}\t{alt}\t.\t.\t.\t{fmt}\t" + "\t".join(cells) + "\n"
+        )
     plain = path.with_suffix("") if path.suffix == ".gz" else path
     plain.write_text("".join(lines))
     if not compress:
@@ -59,9 +63,19 @@ def write_vcf(
     return out
 
 
-def write_scorefile(path: Path, rows: Sequence[tuple], *, header: dict[str, str] | None = None,
-                    columns: Sequence[str] = ("chr_name", "chr_position", "effect_allele",
-                                              "other_allele", "effect_weight")) -> Path:
+def write_scorefile(
+    path: Path,
+    rows: Sequence[tuple],
+    *,
+    header: dict[str, str] | None = None,
+    columns: Sequence[str] = (
+        "chr_name",
+        "chr_position",
+        "effect_allele",
+        "other_allele",
+        "effect_weight",
+    ),
+) -> Path:
     """Write a PGS-Catalog-style scoring file (format 2.0 header when ``header`` given)."""
     text = []
     if header is not None:
@@ -75,8 +89,14 @@ def write_scorefile(path: Path, rows: Sequence[tuple], *, header: dict[str, str]
     return path
 
 
-def random_genotype_cells(rng: np.random.Generator, n: int, n_alt: int = 1, *,
-                          missing: float = 0.0, haploid: np.ndarray | None = None) -> list[str]:
+def random_genotype_cells(
+    rng: np.random.Generator,
+    n: int,
+    n_alt: int = 1,
+    *,
+    missing: float = 0.0,
+    haploid: np.ndarray | None = None,
+) -> list[str]:
     """GT strings under random allele frequencies, some missing, some haploid."""
     probs = rng.dirichlet(np.ones(n_alt + 1))
     cells = []
@@ -115,9 +135,16 @@ def relabel_vcf(sources: Sequence[Path], out_dir: Path) -> list[Path]:
     return outputs
 
 
-def plink2_scores(plink2: str, result, vcfs: Sequence[Path], workdir: Path, *,
-                  dosage: str = "GT", missing: str = "mean-impute",
-                  half_call: str = "error") -> pd.DataFrame:
+def plink2_scores(
+    plink2: str,
+    result,
+    vcfs: Sequence[Path],
+    workdir: Path,
+    *,
+    dosage: str = "GT",
+    missing: str = "mean-impute",
+    half_call: str = "error",
+) -> pd.DataFrame:
     """Score with PLINK 2 exactly the variants prs matched; returns samples x scores SUM
     (plus ALLELE_CT, DENOM, NAMED per score as extra columns ``<score>_<COL>``).
 
@@ -137,8 +164,13 @@ def plink2_scores(plink2: str, result, vcfs: Sequence[Path], workdir: Path, *,
             allele = np.where(
                 sel["match_type"].str.startswith("ref"), sel["target_ref"], sel["target_alt"]
             )
-            table = pd.DataFrame({"ID": [f"r{r}" for r in sel["target_record"]], "A1": allele,
-                                  "W": sel["effect_weight"].to_numpy()})
+            table = pd.DataFrame(
+                {
+                    "ID": [f"r{r}" for r in sel["target_record"]],
+                    "A1": allele,
+                    "W": sel["effect_weight"].to_numpy(),
+                }
+            )
             wfile = workdir / f"w_{score_id}_{et}.tsv"
             table.to_csv(wfile, sep="\t", index=False)
             for k, vcf in enumerate(relabelled):
@@ -149,19 +181,38 @@ def plink2_scores(plink2: str, result, vcfs: Sequence[Path], workdir: Path, *,
                 if et != "additive":
                     mods.append(et)
                 vcf_arg = [str(vcf)] + ([f"dosage={dosage}"] if dosage != "GT" else [])
-                cmd = [plink2, "--vcf", *vcf_arg, "--vcf-half-call", half_call,
-                       "--score", str(wfile), "1", "2", "3", *mods,
-                       "--threads", "1", "--out", str(out)]
+                cmd = [
+                    plink2,
+                    "--vcf",
+                    *vcf_arg,
+                    "--vcf-half-call",
+                    half_call,
+                    "--score",
+                    str(wfile),
+                    "1",
+                    "2",
+                    "3",
+                    *mods,
+                    "--threads",
+                    "1",
+                    "--out",
+                    str(out),
+                ]
                 proc = subprocess.run(cmd, capture_output=True, text=True)
                 log = out.with_suffix(".log")
-                if "no valid variants" in (log.read_text() if log.exists() else "") or \
-                        "No valid variants" in proc.stdout:
+                if (
+                    "no valid variants" in (log.read_text() if log.exists() else "")
+                    or "No valid variants" in proc.stdout
+                ):
                     continue
                 if proc.returncode != 0:
-                    raise RuntimeError(f"plink2 failed: {' '.join(cmd)}\n{proc.stdout}\n{proc.stderr}")
+                    raise RuntimeError(
+                        f"plink2 failed: {' '.join(cmd)}\n{proc.stdout}\n{proc.stderr}"
+                    )
                 sscore = pd.read_csv(out.with_suffix(".sscore"), sep="\t")
-                part = sscore.set_index("#IID")[["SCORE1_SUM", "ALLELE_CT", "DENOM",
-                                                   "NAMED_ALLELE_DOSAGE_SUM"]].astype(float)
+                part = sscore.set_index("#IID")[
+                    ["SCORE1_SUM", "ALLELE_CT", "DENOM", "NAMED_ALLELE_DOSAGE_SUM"]
+                ].astype(float)
                 # PLINK 2 prints 6 significant digits: half a unit of the last one, per run.
                 magnitude = np.floor(np.log10(np.maximum(part["SCORE1_SUM"].abs(), 1e-300)))
                 part["TOL"] = 0.5 * 10.0 ** (magnitude - 5)

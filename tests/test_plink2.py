@@ -28,8 +28,9 @@ def printed_half_unit(values: np.ndarray) -> np.ndarray:
     return 0.5 * 10.0 ** (magnitude - 5)
 
 
-def assert_agree(result, expected: pd.DataFrame, *, exact_counts: bool = True,
-                 dosage_steps: bool = False) -> float:
+def assert_agree(
+    result, expected: pd.DataFrame, *, exact_counts: bool = True, dosage_steps: bool = False
+) -> float:
     """SUM equal to PLINK 2's printed value (within its rounding); counts equal exactly.
 
     Returns the largest relative difference seen, for the record."""
@@ -40,7 +41,7 @@ def assert_agree(result, expected: pd.DataFrame, *, exact_counts: bool = True,
         a, b = ours[sid].to_numpy(), theirs[sid].to_numpy(dtype=float)
         tol = theirs[f"{sid}_TOL"].to_numpy() * (1 + 1e-9) + 1e-12
         if dosage_steps:  # PLINK 2 stores dosages in 1/16384 steps
-            tol = tol + np.abs(result.named_dosage[:, j]).clip(1) * 2 ** -14
+            tol = tol + np.abs(result.named_dosage[:, j]).clip(1) * 2**-14
         bad = np.abs(a - b) > tol
         assert not bad.any(), f"SUM of {sid}: {a[bad][:5]} vs PLINK 2 {b[bad][:5]}"
         nonzero = b != 0
@@ -49,7 +50,9 @@ def assert_agree(result, expected: pd.DataFrame, *, exact_counts: bool = True,
             np.testing.assert_array_equal(result.allele_ct[:, j], theirs[f"{sid}_ALLELE_CT"])
             np.testing.assert_array_equal(result.denom[:, j], theirs[f"{sid}_DENOM"])
             nb = theirs[f"{sid}_NAMED"].to_numpy(dtype=float)
-            assert np.all(np.abs(result.named_dosage[:, j] - nb) <= 3 * printed_half_unit(nb) + 1e-9)
+            assert np.all(
+                np.abs(result.named_dosage[:, j] - nb) <= 3 * printed_half_unit(nb) + 1e-9
+            )
     return worst
 
 
@@ -70,8 +73,9 @@ def generated(tmp_path_factory):
             alts = [alt]
             if k % 10 == 3:  # multi-allelic
                 alts.append(next(b for b in "ACGT" if b not in (ref, alt)))
-            cells = random_genotype_cells(rng, n, len(alts), missing=0.05,
-                                          haploid=male if chrom == "X" else None)
+            cells = random_genotype_cells(
+                rng, n, len(alts), missing=0.05, haploid=male if chrom == "X" else None
+            )
             records.append((chrom, pos, f"v{pos}", ref, ",".join(alts), cells))
             comp = {"A": "T", "C": "G", "G": "C", "T": "A"}
             if comp[ref] == alt:  # ambiguous: excluded by default, not scored
@@ -80,16 +84,38 @@ def generated(tmp_path_factory):
             effect, other = (alts[a_index - 1], ref) if k % 3 else (ref, alts[a_index - 1])
             if k % 7 == 5:  # written on the other strand
                 effect, other = comp[effect], comp[other]
-            et = ("additive", "additive", "dominant", "recessive")[k % 4] if chrom != "X" else "additive"
-            score_rows.append((chrom, pos, effect, other, round(float(rng.normal(0, 1)), 6),
-                               str(et == "dominant").upper(), str(et == "recessive").upper()))
+            et = (
+                ("additive", "additive", "dominant", "recessive")[k % 4]
+                if chrom != "X"
+                else "additive"
+            )
+            score_rows.append(
+                (
+                    chrom,
+                    pos,
+                    effect,
+                    other,
+                    round(float(rng.normal(0, 1)), 6),
+                    str(et == "dominant").upper(),
+                    str(et == "recessive").upper(),
+                )
+            )
     vcf = write_vcf(tmp / "gen.vcf.gz", samples, records)
     additive_only = [r[:5] for r in score_rows if r[5] == "FALSE" and r[6] == "FALSE"]
     sf_add = write_scorefile(tmp / "additive.txt", additive_only, header={"pgs_id": "ADD"})
     sf_mixed = write_scorefile(
-        tmp / "mixed.txt", score_rows, header={"pgs_id": "MIXED"},
-        columns=("chr_name", "chr_position", "effect_allele", "other_allele", "effect_weight",
-                 "is_dominant", "is_recessive"),
+        tmp / "mixed.txt",
+        score_rows,
+        header={"pgs_id": "MIXED"},
+        columns=(
+            "chr_name",
+            "chr_position",
+            "effect_allele",
+            "other_allele",
+            "effect_weight",
+            "is_dominant",
+            "is_recessive",
+        ),
     )
     return {"vcf": vcf, "additive": sf_add, "mixed": sf_mixed, "tmp": tmp}
 
@@ -127,8 +153,15 @@ def test_generated_dosage_ds_agrees(plink2, tmp_path):
         ds = rng.integers(0, 17, size=n) / 8
         cells = ["./.:." if rng.random() < 0.05 else f"0/1:{d:g}" for d in ds]
         records.append(("3", 5000 + 100 * k, f"d{k}", ref, alt, cells))
-        rows.append(("3", 5000 + 100 * k, alt if k % 2 else ref, ref if k % 2 else alt,
-                     round(float(rng.normal()), 5)))
+        rows.append(
+            (
+                "3",
+                5000 + 100 * k,
+                alt if k % 2 else ref,
+                ref if k % 2 else alt,
+                round(float(rng.normal()), 5),
+            )
+        )
     vcf = write_vcf(tmp_path / "ds.vcf.gz", samples, records, fmt="GT:DS")
     sf = write_scorefile(tmp_path / "ds.txt", rows, header={"pgs_id": "DS"})
     result = score(vcf, sf, dosage="DS", keep_ambiguous=True)
@@ -151,8 +184,12 @@ def test_real_multifile_hap550_agrees(plink2, shared_data, tmp_path):
     assert len(vcfs) == 2
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        result = score(vcfs, shared_data / "scorefiles/pgs-calc/PGS000957.txt.gz",
-                       drop_unscorable=True, min_overlap=0.0)
+        result = score(
+            vcfs,
+            shared_data / "scorefiles/pgs-calc/PGS000957.txt.gz",
+            drop_unscorable=True,
+            min_overlap=0.0,
+        )
     assert result.variants_used[0] > 300
     expected = plink2_scores(plink2, result, vcfs, tmp_path)
     assert_agree(result, expected)
@@ -162,8 +199,10 @@ def test_real_imputed_ds_agrees(plink2, shared_data, tmp_path):
     """Michigan Imputation Server output (GT:DS:HDS:GP), dosage from DS."""
     vcf = shared_data / "genotypes/pgs-calc/small_imputed_chr20.vcf"
     sites = prs.genotypes.VcfSource(vcf).sites()
-    rows = [(r.chrom, r.pos, r.alt if k % 2 else r.ref, r.ref if k % 2 else r.alt, 0.1 * (k + 1))
-            for k, r in enumerate(sites.itertuples())]
+    rows = [
+        (r.chrom, r.pos, r.alt if k % 2 else r.ref, r.ref if k % 2 else r.alt, 0.1 * (k + 1))
+        for k, r in enumerate(sites.itertuples())
+    ]
     sf = write_scorefile(tmp_path / "imp.txt", rows, header={"pgs_id": "IMP"})
     result = score(vcf, sf, dosage="DS")
     assert result.variants_used[0] == 4
@@ -178,8 +217,12 @@ def test_real_chrx_haploid_agrees(plink2, shared_data, tmp_path):
     sites = prs.genotypes.VcfSource(vcf).sites()
     rng = np.random.default_rng(11)
     pick = sites[(sites.n_alleles == 2)].sample(300, random_state=1)
-    rows = [(r.chrom, r.pos, r.alt, r.ref, round(float(rng.normal()), 6)) for r in pick.itertuples()]
-    sf = write_scorefile(tmp_path / "x.txt", rows, header={"pgs_id": "XS", "genome_build": "GRCh37"})
+    rows = [
+        (r.chrom, r.pos, r.alt, r.ref, round(float(rng.normal()), 6)) for r in pick.itertuples()
+    ]
+    sf = write_scorefile(
+        tmp_path / "x.txt", rows, header={"pgs_id": "XS", "genome_build": "GRCh37"}
+    )
     result = score(vcf, sf, missing="none", keep_ambiguous=True)
     expected = plink2_scores(plink2, result, [vcf], tmp_path, missing="none")
     assert_agree(result, expected)
@@ -191,7 +234,9 @@ def test_real_half_calls_haploid_agree(plink2, shared_data, tmp_path):
     vcf = shared_data / "genotypes/uwgac-1kg-phase3-subset/1KG_phase3_subset_chrX.vcf.gz"
     sites = prs.genotypes.VcfSource(vcf).sites()
     pick = sites[sites.n_alleles == 2].head(200)
-    rows = [(r.chrom, r.pos, r.alt, r.ref, 0.01 * (k % 13 - 6)) for k, r in enumerate(pick.itertuples())]
+    rows = [
+        (r.chrom, r.pos, r.alt, r.ref, 0.01 * (k % 13 - 6)) for k, r in enumerate(pick.itertuples())
+    ]
     sf = write_scorefile(tmp_path / "x.txt", rows, header={"pgs_id": "UX"})
     with pytest.raises(prs.GenotypeFileError, match="half-missing call"):
         score(vcf, sf, keep_ambiguous=True)
@@ -203,8 +248,11 @@ def test_real_half_calls_haploid_agree(plink2, shared_data, tmp_path):
 def test_integer_weights_exact(plink2, generated, tmp_path):
     """Integer weights, hard calls, no imputation: every SUM is an integer PLINK 2 prints
     in full, so the agreement is exact."""
-    rows = [line.split("\t") for line in generated["additive"].read_text().splitlines()
-            if not line.startswith("#")][1:]
+    rows = [
+        line.split("\t")
+        for line in generated["additive"].read_text().splitlines()
+        if not line.startswith("#")
+    ][1:]
     int_rows = [(c, p, e, o, (k % 7) - 3) for k, (c, p, e, o, _w) in enumerate(rows)]
     sf = write_scorefile(tmp_path / "int.txt", int_rows, header={"pgs_id": "INT"})
     result = score(generated["vcf"], sf, missing="none")

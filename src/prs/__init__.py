@@ -1,4 +1,8 @@
-"""prs: polygenic risk scores from VCF genotypes and PGS Catalog weights."""
+"""prs: polygenic risk scores from VCF genotypes and PGS Catalog weights.
+
+The public API: ``prs.score(genotypes, scorefiles, **options) -> ScoreResult`` and the stage
+functions it is built from (``open_genotypes``, ``read_scorefile``, ``match_variants``).
+"""
 
 from prs._version import __version__
 from prs.errors import (
@@ -11,15 +15,27 @@ from prs.errors import (
     ScoreError,
     ScoringFileError,
 )
+from prs.genotypes import open_genotypes
+from prs.match import MatchPlan, MatchReport, match_variants
+from prs.score import ScoreResult, score
+from prs.weights import ScoringFile, read_scorefile
 
 __all__ = [
     "CalibrationError",
     "CatalogError",
     "GenotypeFileError",
     "MatchError",
+    "MatchPlan",
+    "MatchReport",
     "PRSError",
     "ReportError",
     "ScoreError",
+    "ScoreResult",
+    "ScoringFile",
     "ScoringFileError",
     "__version__",
+    "match_variants",
+    "open_genotypes",
+    "read_scorefile",
+    "score",
 ]

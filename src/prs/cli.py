@@ -21,6 +21,7 @@ from prs.errors import PRSError, exit_code_for
 #: Modules that contribute commands, in the order shown by ``prs --help``.
 COMMAND_MODULES = (
     "prs.score_cli",
+    "prs.weights.catalog_cli",
 )
 
 
@@ -46,7 +47,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose > 1 else logging.INFO if args.verbose else logging.WARNING,
+        level=logging.DEBUG
+        if args.verbose > 1
+        else logging.INFO
+        if args.verbose
+        else logging.WARNING,
         format="prs: %(message)s",
     )
     logging.captureWarnings(True)

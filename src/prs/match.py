@@ -118,11 +118,13 @@ def _candidates(scoring: ScoringFile, sites: pd.DataFrame, keep_ambiguous: bool)
     """All (scoring row, target ALT row) pairs that match, with their match type."""
     rows = scoring.variants.reset_index(drop=True).assign(row=lambda d: np.arange(len(d)))
     rows = rows[rows["pos"] >= 0]
-    pairs = rows.merge(
-        sites.rename(columns={"id": "target_id"}), on=["chrom", "pos"], how="inner"
-    )
+    pairs = rows.merge(sites.rename(columns={"id": "target_id"}), on=["chrom", "pos"], how="inner")
     if pairs.empty:
-        return pairs.assign(match_type=pd.Series(dtype=object), priority=pd.Series(dtype=int))
+        return pairs.assign(
+            match_type=pd.Series(dtype=object),
+            priority=pd.Series(dtype=int),
+            ambiguous=pd.Series(dtype=bool),
+        )
     ea = pairs["effect_allele"].to_numpy(dtype=object)
     oa = pairs["other_allele"].to_numpy(dtype=object)
     ref = pairs["ref"].to_numpy(dtype=object)
@@ -206,13 +208,19 @@ def match_variants(
     counted_allele = np.where(np.char.startswith(match_type.astype(str), "ref"), 0, allele_index)
 
     outcome = np.where(
-        variants["pos"].to_numpy() < 0, "unmatched_no_position",
-        np.where(has_match, "matched",
-                 np.where(position_hit, "unmatched_allele_mismatch", "unmatched_no_site")),
+        variants["pos"].to_numpy() < 0,
+        "unmatched_no_position",
+        np.where(
+            has_match,
+            "matched",
+            np.where(position_hit, "unmatched_allele_mismatch", "unmatched_no_site"),
+        ),
     ).astype(object)
     outcome[has_match & ambiguous & (not keep_ambiguous)] = "excluded_ambiguous"
     reason_for = {
-        "unmatched_no_position": "no position in the scoring file (rsID only, or harmonization failed)",
+        "unmatched_no_position": (
+            "no position in the scoring file (rsID only, or harmonization failed)"
+        ),
         "unmatched_allele_mismatch": "target site at this position has other alleles",
         "unmatched_no_site": "no target variant at this position",
         "excluded_ambiguous": "strand-ambiguous A/T or C/G SNP (keep_ambiguous=False)",
@@ -220,8 +228,10 @@ def match_variants(
     }
     duplicate_targets = np.where(
         has_match & (n_fitting.to_numpy() > 1),
-        [f"{k} target records fit; the first is used, the others are duplicates"
-         for k in n_fitting.to_numpy()],
+        [
+            f"{k} target records fit; the first is used, the others are duplicates"
+            for k in n_fitting.to_numpy()
+        ],
         "",
     )
     base = pd.DataFrame(
@@ -258,13 +268,14 @@ def match_variants(
         dup = np.zeros(len(rows), dtype=bool)
         dup[candidate_at[repeat > 0]] = True
         if dup.any():
-            owner = (
-                pd.Series(base["line"].to_numpy()[rows][candidate & ~dup],
-                          index=pd.MultiIndex.from_frame(keys[candidate & ~dup]))
+            owner = pd.Series(
+                base["line"].to_numpy()[rows][candidate & ~dup],
+                index=pd.MultiIndex.from_frame(keys[candidate & ~dup]),
             )
             lookup = pd.MultiIndex.from_frame(keys[dup])
-            reason[dup] = [f"same target variant as line {owner.get(k, '?')} of this score"
-                           for k in lookup]
+            reason[dup] = [
+                f"same target variant as line {owner.get(k, '?')} of this score" for k in lookup
+            ]
             score_outcome[dup] = "excluded_duplicate_row"
         # Rows at a target allele already used only by *excluded* rows still count once.
         used[rows[score_outcome == "matched"], score_index] = True
@@ -278,7 +289,9 @@ def match_variants(
     report = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
     counts = (
-        report.groupby(["score", "outcome"]).size().unstack(fill_value=0)
+        report.groupby(["score", "outcome"])
+        .size()
+        .unstack(fill_value=0)
         .reindex(index=list(scoring.score_ids), columns=list(OUTCOMES), fill_value=0)
     )
     counts["n_rows"] = counts[list(OUTCOMES)].sum(axis=1)

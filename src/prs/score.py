@@ -43,8 +43,15 @@ MISSING_POLICIES = {
 
 #: Columns of :meth:`ScoreResult.to_frame` (and of ``scores.tsv``), in order.
 SCORE_COLUMNS = (
-    "sample_id", "score", "SUM", "AVG", "ALLELE_CT", "DENOM", "NAMED_ALLELE_DOSAGE_SUM",
-    "VARIANTS_USED", "MISSING_CT",
+    "sample_id",
+    "score",
+    "SUM",
+    "AVG",
+    "ALLELE_CT",
+    "DENOM",
+    "NAMED_ALLELE_DOSAGE_SUM",
+    "VARIANTS_USED",
+    "MISSING_CT",
 )
 
 _PGS_ID = re.compile(r"^PGS\d{6}$")
@@ -114,11 +121,16 @@ class ScoreResult:
     def to_wide(self, column: str = "SUM") -> pd.DataFrame:
         """Samples x scores table of one quantity (``SUM``, ``AVG``, ...)."""
         values = {
-            "SUM": self.sums, "AVG": self.avg, "ALLELE_CT": self.allele_ct, "DENOM": self.denom,
-            "NAMED_ALLELE_DOSAGE_SUM": self.named_dosage, "MISSING_CT": self.missing_ct,
+            "SUM": self.sums,
+            "AVG": self.avg,
+            "ALLELE_CT": self.allele_ct,
+            "DENOM": self.denom,
+            "NAMED_ALLELE_DOSAGE_SUM": self.named_dosage,
+            "MISSING_CT": self.missing_ct,
         }[column]
-        return pd.DataFrame(values, index=pd.Index(self.samples, name="sample_id"),
-                            columns=list(self.score_ids))
+        return pd.DataFrame(
+            values, index=pd.Index(self.samples, name="sample_id"), columns=list(self.score_ids)
+        )
 
 
 def file_checksum(path: str | os.PathLike[str]) -> str:
@@ -131,7 +143,10 @@ def file_checksum(path: str | os.PathLike[str]) -> str:
 
 
 def load_scorefiles(
-    scorefiles: str | os.PathLike[str] | ScoringFile | Sequence[str | os.PathLike[str] | ScoringFile],
+    scorefiles: str
+    | os.PathLike[str]
+    | ScoringFile
+    | Sequence[str | os.PathLike[str] | ScoringFile],
     *,
     drop_unscorable: bool = False,
     use_harmonized: bool | None = None,
@@ -180,7 +195,7 @@ def _combine_plans(plans: list[MatchPlan]) -> MatchPlan:
     offset = 0
     for p in plans:
         w = np.full((len(p), total), np.nan)
-        w[:, offset: offset + p.weights.shape[1]] = p.weights
+        w[:, offset : offset + p.weights.shape[1]] = p.weights
         blocks.append(w)
         offset += p.weights.shape[1]
     record = np.concatenate([p.record for p in plans])
@@ -208,7 +223,10 @@ def _wanted_positions(scoring: list[ScoringFile]) -> dict[str, np.ndarray]:
 
 def score(
     genotypes: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | GenotypeSource,
-    scorefiles: str | os.PathLike[str] | ScoringFile | Sequence[str | os.PathLike[str] | ScoringFile],
+    scorefiles: str
+    | os.PathLike[str]
+    | ScoringFile
+    | Sequence[str | os.PathLike[str] | ScoringFile],
     *,
     dosage: str = "GT",
     samples: Sequence[str] | None = None,
@@ -302,8 +320,11 @@ def score(
     detected_build = getattr(source, "build", lambda: None)()
     target_build = genome_build or detected_build
     scoring = load_scorefiles(
-        scorefiles, drop_unscorable=drop_unscorable, use_harmonized=use_harmonized,
-        build=target_build, catalog_options=catalog_options,
+        scorefiles,
+        drop_unscorable=drop_unscorable,
+        use_harmonized=use_harmonized,
+        build=target_build,
+        catalog_options=catalog_options,
     )
     for sf in scoring:
         if sf.genome_build and target_build and sf.genome_build != target_build:
@@ -326,8 +347,12 @@ def score(
     reports: list[MatchReport] = []
     for sf in scoring:
         plan, report = match_variants(
-            sf, sites, keep_ambiguous=keep_ambiguous, min_overlap=min_overlap,
-            scoring_build=sf.genome_build, target_build=target_build,
+            sf,
+            sites,
+            keep_ambiguous=keep_ambiguous,
+            min_overlap=min_overlap,
+            scoring_build=sf.genome_build,
+            target_build=target_build,
         )
         plans.append(plan)
         reports.append(report)
@@ -347,10 +372,18 @@ def score(
         idx = chunk.request
         frequency_out = np.empty(len(idx))
         accumulate_scores(
-            np.ascontiguousarray(chunk.dosage), np.ascontiguousarray(chunk.ploidy),
-            np.ascontiguousarray(plan.weights[idx]), plan.effect_type[idx], impute,
-            plan.allele_frequency[idx], totals["sums"], totals["allele_ct"], totals["denom"],
-            totals["named"], missing_ct, frequency_out,
+            np.ascontiguousarray(chunk.dosage),
+            np.ascontiguousarray(chunk.ploidy),
+            np.ascontiguousarray(plan.weights[idx]),
+            plan.effect_type[idx],
+            impute,
+            plan.allele_frequency[idx],
+            totals["sums"],
+            totals["allele_ct"],
+            totals["denom"],
+            totals["named"],
+            missing_ct,
+            frequency_out,
         )
         frequency_used[idx] = frequency_out
 
@@ -361,10 +394,16 @@ def score(
         "python": platform.python_version(),
         "numpy": np.__version__,
         "options": {
-            "dosage": dosage, "samples": None if samples is None else len(samples),
-            "missing": missing, "keep_ambiguous": keep_ambiguous, "min_overlap": min_overlap,
-            "drop_unscorable": drop_unscorable, "use_harmonized": use_harmonized,
-            "genome_build": genome_build, "half_call": half_call, "haploid": haploid,
+            "dosage": dosage,
+            "samples": None if samples is None else len(samples),
+            "missing": missing,
+            "keep_ambiguous": keep_ambiguous,
+            "min_overlap": min_overlap,
+            "drop_unscorable": drop_unscorable,
+            "use_harmonized": use_harmonized,
+            "genome_build": genome_build,
+            "half_call": half_call,
+            "haploid": haploid,
             "chunk_size": chunk_size,
         },
         "genome_build": {"stated": genome_build, "detected": detected_build, "used": target_build},
@@ -373,10 +412,14 @@ def score(
         ],
         "scorefiles": [
             {
-                "path": str(Path(sf.path).resolve()), "sha256": file_checksum(sf.path),
-                "scores": list(sf.score_ids), "genome_build": sf.genome_build,
-                "harmonized": sf.harmonized, "rows": sf.n_variants,
-                "dropped_unscorable": sf.dropped, "warnings": list(sf.warnings),
+                "path": str(Path(sf.path).resolve()),
+                "sha256": file_checksum(sf.path),
+                "scores": list(sf.score_ids),
+                "genome_build": sf.genome_build,
+                "harmonized": sf.harmonized,
+                "rows": sf.n_variants,
+                "dropped_unscorable": sf.dropped,
+                "warnings": list(sf.warnings),
             }
             for sf in scoring
         ],
@@ -384,7 +427,9 @@ def score(
             "samples": n,
             "sites_at_scoring_positions": len(sites),
             "variants_used": dict(zip(plan.score_ids, variants_used.tolist(), strict=True)),
-            "missing_calls": dict(zip(plan.score_ids, missing_ct.sum(axis=0).tolist(), strict=True)),
+            "missing_calls": dict(
+                zip(plan.score_ids, missing_ct.sum(axis=0).tolist(), strict=True)
+            ),
             "records_without_dosage_field_read_from_GT": getattr(source, "fallback_to_gt", 0),
             "match": match_report.counts.reset_index().to_dict(orient="records"),
         },

@@ -23,10 +23,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Score VCF/BCF genotypes with one or more scoring files in one pass. "
         "Writes scores, the match report (every variant's fate) and provenance into --out.",
     )
-    p.add_argument("--vcf", nargs="+", required=True, metavar="FILE",
-                   help="VCF/BCF file(s), e.g. one per chromosome (same samples)")
-    p.add_argument("--scorefile", nargs="+", required=True, metavar="FILE_OR_PGS_ID",
-                   help="scoring files (PGS Catalog or custom) or PGS IDs to fetch")
+    p.add_argument(
+        "--vcf",
+        nargs="+",
+        required=True,
+        metavar="FILE",
+        help="VCF/BCF file(s), e.g. one per chromosome (same samples)",
+    )
+    p.add_argument(
+        "--scorefile",
+        nargs="+",
+        required=True,
+        metavar="FILE_OR_PGS_ID",
+        help="scoring files (PGS Catalog or custom) or PGS IDs to fetch",
+    )
     p.add_argument("--out", required=True, type=Path, help="output directory")
     add_scoring_options(p)
     p.set_defaults(handler=run_score)
@@ -43,29 +53,78 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def add_scoring_options(p: argparse.ArgumentParser) -> None:
     """Options shared by every command that scores."""
-    p.add_argument("--dosage", choices=("GT", "DS", "GP"), default="GT",
-                   help="genotype field: GT hard calls (default), DS or GP dosages")
-    p.add_argument("--samples", type=Path, metavar="FILE",
-                   help="file with one sample ID per line: score only these, in this order")
-    p.add_argument("--missing", choices=sorted(MISSING_POLICIES), default="mean-impute",
-                   help="missing genotypes: mean-impute (PLINK 2 default), scorefile-freq, none")
-    p.add_argument("--keep-ambiguous", action="store_true",
-                   help="keep strand-ambiguous A/T and C/G SNPs (matched without flipping)")
-    p.add_argument("--min-overlap", type=float, default=DEFAULT_MIN_OVERLAP,
-                   help="minimum match rate per score (default %(default)s)")
-    p.add_argument("--drop-unscorable", action="store_true",
-                   help="drop (and count) haplotype/interaction/HLA rows instead of failing")
-    p.add_argument("--author-positions", action="store_true",
-                   help="use chr_name/chr_position even when harmonized hm_* columns exist")
-    p.add_argument("--build", choices=("GRCh37", "GRCh38"),
-                   help="genotypes' genome build (default: detected from the VCF header)")
-    p.add_argument("--half-call", choices=("error", "missing", "haploid", "reference"),
-                   default="error", help="meaning of 0/. calls (default: error, as PLINK 2)")
-    p.add_argument("--haploid", choices=("as-diploid", "haploid"), default="as-diploid",
-                   help="haploid calls (chrX males): as-diploid (PLINK 2 default) or haploid")
+    p.add_argument(
+        "--dosage",
+        choices=("GT", "DS", "GP"),
+        default="GT",
+        help="genotype field: GT hard calls (default), DS or GP dosages",
+    )
+    p.add_argument(
+        "--samples",
+        type=Path,
+        metavar="FILE",
+        help="file with one sample ID per line: score only these, in this order",
+    )
+    p.add_argument(
+        "--missing",
+        choices=sorted(MISSING_POLICIES),
+        default="mean-impute",
+        help="missing genotypes: mean-impute (PLINK 2 default), scorefile-freq, none",
+    )
+    p.add_argument(
+        "--keep-ambiguous",
+        action="store_true",
+        help="keep strand-ambiguous A/T and C/G SNPs (matched without flipping)",
+    )
+    p.add_argument(
+        "--min-overlap",
+        type=float,
+        default=DEFAULT_MIN_OVERLAP,
+        help="minimum match rate per score (default %(default)s)",
+    )
+    p.add_argument(
+        "--drop-unscorable",
+        action="store_true",
+        help="drop (and count) haplotype/interaction/HLA rows instead of failing",
+    )
+    p.add_argument(
+        "--author-positions",
+        action="store_true",
+        help="use chr_name/chr_position even when harmonized hm_* columns exist",
+    )
+    p.add_argument(
+        "--build",
+        choices=("GRCh37", "GRCh38"),
+        help="genotypes' genome build (default: detected from the VCF header)",
+    )
+    p.add_argument(
+        "--half-call",
+        choices=("error", "missing", "haploid", "reference"),
+        default="error",
+        help="meaning of 0/. calls (default: error, as PLINK 2)",
+    )
+    p.add_argument(
+        "--haploid",
+        choices=("as-diploid", "haploid"),
+        default="as-diploid",
+        help="haploid calls (chrX males): as-diploid (PLINK 2 default) or haploid",
+    )
     p.add_argument("--chunk-size", type=int, default=1024, help="variants per chunk")
-    p.add_argument("--format", choices=("tsv", "parquet"), default="tsv",
-                   help="table format of the outputs")
+    p.add_argument(
+        "--format", choices=("tsv", "parquet"), default="tsv", help="table format of the outputs"
+    )
+    p.add_argument(
+        "--cache-dir",
+        type=Path,
+        help="PGS Catalog cache for scores given by ID (env PRS_CACHE_DIR)",
+    )
+    p.add_argument(
+        "--offline",
+        action="store_true",
+        default=None,
+        help="never touch the network for PGS IDs (env PRS_OFFLINE=1)",
+    )
+    p.add_argument("--mirror", help="URL or directory laid out like the PGS Catalog FTP tree")
 
 
 def _samples_from(path: Path | None) -> list[str] | None:
@@ -83,15 +142,34 @@ def _samples_from(path: Path | None) -> list[str] | None:
 def score_from_args(args: argparse.Namespace, vcf: list[str], scorefiles: list[str]) -> ScoreResult:
     """Run :func:`prs.score` with the options parsed by :func:`add_scoring_options`."""
     return score(
-        vcf, scorefiles, dosage=args.dosage, samples=_samples_from(args.samples),
-        missing=args.missing, keep_ambiguous=args.keep_ambiguous, min_overlap=args.min_overlap,
+        vcf,
+        scorefiles,
+        dosage=args.dosage,
+        samples=_samples_from(args.samples),
+        missing=args.missing,
+        keep_ambiguous=args.keep_ambiguous,
+        min_overlap=args.min_overlap,
         drop_unscorable=args.drop_unscorable,
-        use_harmonized=False if args.author_positions else None, genome_build=args.build,
-        half_call=args.half_call, haploid=args.haploid, chunk_size=args.chunk_size,
+        use_harmonized=False if args.author_positions else None,
+        genome_build=args.build,
+        half_call=args.half_call,
+        haploid=args.haploid,
+        chunk_size=args.chunk_size,
+        catalog_options={
+            k: v
+            for k, v in (
+                ("cache_dir", args.cache_dir),
+                ("offline", args.offline),
+                ("mirror", args.mirror),
+            )
+            if v is not None
+        },
     )
 
 
-def write_score_outputs(result: ScoreResult, out: Path, table_format: str = "tsv") -> dict[str, Path]:
+def write_score_outputs(
+    result: ScoreResult, out: Path, table_format: str = "tsv"
+) -> dict[str, Path]:
     """Write scores, match report, match summary and provenance (each atomically)."""
     ext = ".parquet" if table_format == "parquet" else ".tsv"
     paths = {

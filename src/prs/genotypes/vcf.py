@@ -129,18 +129,16 @@ def _parse_header_lines(path: Path, lines: list[bytes]) -> VcfHeader:
     for raw in lines:
         line = raw.decode("utf-8", "replace").rstrip("\r\n")
         if line.startswith("##contig=<"):
-            body = line[len("##contig=<"):].rstrip(">")
-            fields = dict(
-                part.split("=", 1) for part in body.split(",") if "=" in part
-            )
+            body = line[len("##contig=<") :].rstrip(">")
+            fields = dict(part.split("=", 1) for part in body.split(",") if "=" in part)
             length = fields.get("length")
             contigs[fields.get("ID", "")] = int(length) if length and length.isdigit() else None
         elif line.startswith("##FORMAT=<"):
-            for part in line[len("##FORMAT=<"):].split(","):
+            for part in line[len("##FORMAT=<") :].split(","):
                 if part.startswith("ID="):
                     formats.add(part[3:])
         elif line.startswith("##reference="):
-            reference = line[len("##reference="):]
+            reference = line[len("##reference=") :]
         elif line.startswith("#CHROM"):
             columns = line.split("\t")
             fixed = ["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO"]
@@ -270,7 +268,8 @@ class VcfSource:
         self._file_order_names = tuple(first[j] for j in file_sorted)
         self._to_output = np.searchsorted(file_sorted, self._sample_index)
         self._subset = (
-            None if len(self._sample_index) == len(first)
+            None
+            if len(self._sample_index) == len(first)
             and np.array_equal(self._sample_index, np.arange(len(first)))
             else list(self._file_order_names)
         )
@@ -292,7 +291,9 @@ class VcfSource:
         """
         wanted_sets = None
         if wanted is not None:
-            wanted_sets = {c: set(np.asarray(p, dtype=np.int64).tolist()) for c, p in wanted.items()}
+            wanted_sets = {
+                c: set(np.asarray(p, dtype=np.int64).tolist()) for c, p in wanted.items()
+            }
         rows: dict[str, list] = {c: [] for c in SITE_COLUMNS}
         records: list[tuple[int, int, str, int]] = []
         record = 0
@@ -320,8 +321,13 @@ class VcfSource:
         self._records = records
         table = pd.DataFrame(rows, columns=list(SITE_COLUMNS))
         table = table.astype(
-            {"pos": np.int64, "allele_index": np.int16, "n_alleles": np.int16,
-             "record": np.int64, "file": np.int32}
+            {
+                "pos": np.int64,
+                "allele_index": np.int16,
+                "n_alleles": np.int16,
+                "record": np.int64,
+                "file": np.int32,
+            }
         )
         self._sites = table
         return table
@@ -387,9 +393,14 @@ class VcfSource:
         try:
             for ordinal, variant in enumerate(vcf, start=1):
                 chrom = normalize_chrom(variant.CHROM)
-                yield ordinal, chrom, int(variant.POS), variant.ID or ".", variant.REF.upper(), [
-                    a.upper() for a in variant.ALT
-                ]
+                yield (
+                    ordinal,
+                    chrom,
+                    int(variant.POS),
+                    variant.ID or ".",
+                    variant.REF.upper(),
+                    [a.upper() for a in variant.ALT],
+                )
         finally:
             vcf.close()
 
@@ -460,7 +471,8 @@ class VcfSource:
                         buf_plo.append(plo[k])
                     if len(buf_req) >= chunk_size:
                         yield DosageChunk(
-                            np.array(buf_req, dtype=np.int64), np.vstack(buf_dos),
+                            np.array(buf_req, dtype=np.int64),
+                            np.vstack(buf_dos),
                             np.vstack(buf_plo).astype(np.int8),
                         )
                         buf_req, buf_dos, buf_plo = [], [], []
@@ -469,7 +481,8 @@ class VcfSource:
                 vcf.close()
         if buf_req:
             yield DosageChunk(
-                np.array(buf_req, dtype=np.int64), np.vstack(buf_dos),
+                np.array(buf_req, dtype=np.int64),
+                np.vstack(buf_dos),
                 np.vstack(buf_plo).astype(np.int8),
             )
         if i != total:

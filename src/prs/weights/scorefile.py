@@ -87,18 +87,56 @@ _COLUMN_ALIASES = {
 
 # Columns that are neither weights nor used for matching (never read as a score).
 _METADATA_COLUMNS = {
-    "locus_name", "variant_description", "variant_type", "imputation_method", "or", "hr",
-    "ci", "pvalue", "p", "p_value", "se", "ref", "alt", "hm_match_chr", "hm_match_pos",
-    "hm_source", "hm_rsid", "hm_inferotherallele", "hm_chr", "hm_pos", "rsid", "id",
-    "allelefrequency_effect", "allelefrequency_effect_ancestry", "is_dominant",
-    "is_recessive", "is_haplotype", "is_diplotype", "is_interaction", "weight_type",
-    "info", "maf", "n", "z", "effect_type", "is_duplicated", "accession", "row_nr",
+    "locus_name",
+    "variant_description",
+    "variant_type",
+    "imputation_method",
+    "or",
+    "hr",
+    "ci",
+    "pvalue",
+    "p",
+    "p_value",
+    "se",
+    "ref",
+    "alt",
+    "hm_match_chr",
+    "hm_match_pos",
+    "hm_source",
+    "hm_rsid",
+    "hm_inferotherallele",
+    "hm_chr",
+    "hm_pos",
+    "rsid",
+    "id",
+    "allelefrequency_effect",
+    "allelefrequency_effect_ancestry",
+    "is_dominant",
+    "is_recessive",
+    "is_haplotype",
+    "is_diplotype",
+    "is_interaction",
+    "weight_type",
+    "info",
+    "maf",
+    "n",
+    "z",
+    "effect_type",
+    "is_duplicated",
+    "accession",
+    "row_nr",
 }
 _DOSAGE_WEIGHT_COLUMNS = ("dosage_0_weight", "dosage_1_weight", "dosage_2_weight")
 
 _BUILDS = {
-    "grch37": "GRCh37", "hg19": "GRCh37", "b37": "GRCh37", "grch38": "GRCh38",
-    "hg38": "GRCh38", "b38": "GRCh38", "grch36": "GRCh36", "hg18": "GRCh36",
+    "grch37": "GRCh37",
+    "hg19": "GRCh37",
+    "b37": "GRCh37",
+    "grch38": "GRCh38",
+    "hg38": "GRCh38",
+    "b38": "GRCh38",
+    "grch36": "GRCh36",
+    "hg18": "GRCh36",
 }
 
 
@@ -274,8 +312,14 @@ def read_scorefile(
                 break
         with _open_text(path) as fh:
             table = pd.read_csv(
-                fh, sep="\t", dtype=str, keep_default_na=False, skiprows=len(header_lines),
-                skip_blank_lines=False, quoting=3, engine="c",
+                fh,
+                sep="\t",
+                dtype=str,
+                keep_default_na=False,
+                skiprows=len(header_lines),
+                skip_blank_lines=False,
+                quoting=3,
+                engine="c",
             )
     except (OSError, EOFError, UnicodeDecodeError, gzip.BadGzipFile) as exc:
         raise ScoringFileError(f"{path}: cannot read scoring file ({exc})") from exc
@@ -319,7 +363,8 @@ def read_scorefile(
 
     if "effect_allele" not in columns:
         raise ScoringFileError(
-            f"{path}: required column effect_allele is missing (columns: {', '.join(table.columns)})"
+            f"{path}: required column effect_allele is missing "
+            f"(columns: {', '.join(table.columns)})"
         )
 
     # Weight columns.
@@ -329,9 +374,12 @@ def read_scorefile(
     else:
         used = {"chr_name", "chr_position", "effect_allele", "other_allele"}
         weight_columns = [
-            c for c in table.columns
-            if c not in used and c.lower() not in _METADATA_COLUMNS
-            and c not in _DOSAGE_WEIGHT_COLUMNS and c not in rename.values()
+            c
+            for c in table.columns
+            if c not in used
+            and c.lower() not in _METADATA_COLUMNS
+            and c not in _DOSAGE_WEIGHT_COLUMNS
+            and c not in rename.values()
         ]
         if not weight_columns and not has_dosage_weights:
             raise ScoringFileError(
@@ -402,11 +450,13 @@ def read_scorefile(
     # Effect type.
     dominant = (
         _bool_column(table["is_dominant"], "is_dominant", path, lines)
-        if "is_dominant" in columns else np.zeros(len(table), dtype=bool)
+        if "is_dominant" in columns
+        else np.zeros(len(table), dtype=bool)
     )
     recessive = (
         _bool_column(table["is_recessive"], "is_recessive", path, lines)
-        if "is_recessive" in columns else np.zeros(len(table), dtype=bool)
+        if "is_recessive" in columns
+        else np.zeros(len(table), dtype=bool)
     )
     both = dominant & recessive
     if both.any():
@@ -452,8 +502,11 @@ def read_scorefile(
 
     if "allelefrequency_effect" in columns:
         freq = _numeric_column(
-            table.loc[keep, "allelefrequency_effect"], "allelefrequency_effect", path,
-            kept_lines, allow_empty=True,
+            table.loc[keep, "allelefrequency_effect"],
+            "allelefrequency_effect",
+            path,
+            kept_lines,
+            allow_empty=True,
         )
         out_of_range = (freq < 0) | (freq > 1)
         if out_of_range.any():

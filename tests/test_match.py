@@ -1,0 +1,162 @@
+"""Matching scoring rows to target sites (prs.match)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from prs.errors import MatchError
+from prs.match import complement, is_ambiguous, match_variants
+from prs.weights import read_scorefile
+from tests.helpers import write_scorefile
+
+
+def sites(rows):
+    """rows: (chrom, pos, ref, alts, id) -> site table."""
+    out = []
+    for record, (chrom, pos, ref, alts, vid) in enumerate(rows):
+        for k, alt in enumerate(alts.split(","), start=1):
+            out.append((chrom, pos, ref, alt, k, len(alts.split(",")) + 1, record, 0, vid))
+    return pd.DataFrame(
+        out,
+        columns=["chrom", "pos", "ref", "alt", "allele_index", "n_alleles", "record", "file", "id"],
+    ).astype({"pos": np.int64})
+
+
+TARGET = sites(
+    [
+        ("1", 100, "A", "G", "r0"),
+        ("1", 200, "C", "T", "r1"),
+        ("1", 300, "A", "T", "r2"),  # ambiguous
+        ("1", 400, "G", "A,T", "r3"),  # multi-allelic
+        ("1", 500, "T", "C", "r4"),
+        ("1", 500, "T", "C", "r5"),  # duplicated target record
+    ]
+)
+
+
+def match(tmp_path, rows, **kw):
+    sf = read_scorefile(write_scorefile(tmp_path / "w.txt", rows))
+    kw.setdefault("min_overlap", 0.0)
+    return match_variants(sf, TARGET, **kw)
+
+
+def outcome(report):
+    v = report.variants
+    return dict(zip(v["pos"], zip(v["outcome"], v["match_type"], strict=True), strict=True))
+
+
+def test_alt_ref_and_flips(tmp_path):
+    plan, report = match(
+        tmp_path,
+        [
+            ("1", 100, "G", "A", 1.0),  # ALT
+            ("1", 200, "C", "T", 2.0),  # REF
+            ("chr1", 500, "G", "A", 3.0),  # flipped ALT (C/T on the other strand), chr prefix
+        ],
+    )
+    got = outcome(report)
+    assert got[100] == ("matched", "alt") and got[200] == ("matched", "ref")
+    assert got[500] == ("matched", "alt_flip")
+    assert plan.record.tolist() == [0, 1, 4] and plan.allele.tolist() == [1, 0, 1]
+    np.testing.assert_array_equal(plan.weights[:, 0], [1.0, 2.0, 3.0])
+    assert report.variants.loc[report.variants.pos == 500, "reason"].iloc[0].startswith("2 target")
+
+
+def test_ambiguous_excluded_or_kept(tmp_path):
+    _, report = match(tmp_path, [("1", 300, "T", "A", 1.0), ("1", 100, "G", "A", 1.0)])
+    assert outcome(report)[300][0] == "excluded_ambiguous"
+    plan, report = match(
+        tmp_path, [("1", 300, "T", "A", 1.0), ("1", 100, "G", "A", 1.0)], keep_ambiguous=True
+    )
+    assert outcome(report)[300] == ("matched", "alt")
+    assert plan.allele.tolist() == [1, 1]
+
+
+def test_multiallelic_right_alt(tmp_path):
+    plan, report = match(tmp_path, [("1", 400, "T", "G", 1.0), ("1", 100, "G", "A", 1.0)])
+    row = report.variants.set_index("pos").loc[400]
+    assert row["outcome"] == "matched" and row["multiallelic"] and row["target_alt"] == "T"
+    assert plan.allele.tolist() == [1, 2]
+
+
+def test_mismatch_and_missing_sites(tmp_path):
+    _, report = match(
+        tmp_path, [("1", 100, "C", "A", 1.0), ("1", 999, "C", "T", 1.0), ("1", 200, "C", "T", 1.0)]
+    )
+    got = outcome(report)
+    assert got[100][0] == "unmatched_allele_mismatch" and got[999][0] == "unmatched_no_site"
+
+
+def test_duplicated_scoring_rows_count_once(tmp_path):
+    plan, report = match(
+        tmp_path, [("1", 100, "G", "A", 1.0), ("1", 100, "A", "G", 5.0), ("1", 200, "T", "C", 1.0)]
+    )
+    v = report.variants
+    assert v["outcome"].tolist() == ["matched", "excluded_duplicate_row", "matched"]
+    assert "same target variant as line 2" in v["reason"].iloc[1]
+    assert len(plan) == 2
+
+
+def test_min_overlap_and_causes(tmp_path):
+    rows = [("1", 100, "G", "A", 1.0)] + [("1", 10_000 + k, "G", "A", 1.0) for k in range(9)]
+    with pytest.raises(MatchError, match=r"matched 1 of 10 rows \(10.0%\), below the minimum 75%"):
+        match(tmp_path, rows, min_overlap=0.75)
+    with pytest.raises(MatchError, match="genome build mismatch"):
+        match(tmp_path, rows, min_overlap=0.75, scoring_build="GRCh37", target_build="GRCh38")
+    with pytest.raises(MatchError, match="zero matches never score"):
+        match(tmp_path, [("2", 5, "G", "A", 1.0)], min_overlap=0.0)
+    with pytest.raises(MatchError, match="no chromosome in common"):
+        match(tmp_path, [("2", 5, "G", "A", 1.0)], min_overlap=0.5)
+    with pytest.raises(MatchError, match="strand-ambiguous"):
+        match(tmp_path, [("1", 300, "T", "A", 1.0)] * 1, min_overlap=0.5)
+
+
+def test_no_other_allele(tmp_path):
+    path = write_scorefile(
+        tmp_path / "w.txt",
+        [("1", 100, "A", 1.0), ("1", 400, "G", 2.0)],
+        columns=("chr_name", "chr_position", "effect_allele", "effect_weight"),
+    )
+    plan, report = match_variants(read_scorefile(path), TARGET, min_overlap=0)
+    assert report.variants["match_type"].tolist() == ["ref", "ref"]
+    assert plan.allele.tolist() == [0, 0]
+    assert len(plan) == 2  # the REF of a multi-allelic site is used once
+
+
+def test_complement_helpers():
+    assert complement("ACGT") == "TGCA"
+    assert is_ambiguous("A", "T") and is_ambiguous("C", "G") and not is_ambiguous("A", "G")
+    assert not is_ambiguous("AT", "TA")
+
+
+def test_good_match_pgsc_fixture(shared_data):
+    """The PGS Catalog matcher's good_match fixture matches well here too."""
+    pvar = pd.read_csv(shared_data / "pygscatalog/match/good_match.pvar", sep="\t", comment=None)
+    pvar = pvar.rename(columns={"#CHROM": "CHROM"})
+    rows = []
+    for record, r in enumerate(pvar.itertuples()):
+        for k, alt in enumerate(str(r.ALT).split(","), start=1):
+            rows.append(
+                (
+                    str(r.CHROM),
+                    int(r.POS),
+                    r.REF,
+                    alt,
+                    k,
+                    len(str(r.ALT).split(",")) + 1,
+                    record,
+                    0,
+                    r.ID,
+                )
+            )
+    table = pd.DataFrame(
+        rows,
+        columns=["chrom", "pos", "ref", "alt", "allele_index", "n_alleles", "record", "file", "id"],
+    )
+    sf = read_scorefile(shared_data / "pygscatalog/match/good_match_scorefile.txt")
+    plan, report = match_variants(sf, table, min_overlap=0.0)
+    assert report.counts["match_rate"].iloc[0] > 0.75
+    assert (report.counts["match_rate"] > 0.75).all()
+    assert len(plan) == report.counts["matched"].sum()  # long format: one score per row
