@@ -1,0 +1,210 @@
+"""The ``prs`` command line: outputs, exit codes, no partial files, PGS IDs over HTTP."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from prs.cli import main
+from prs.errors import EXIT_CODES, GenotypeFileError, MatchError, ScoringFileError
+from prs.example import example_paths
+from prs.weights import read_scorefile
+from tests.catalog_server import CatalogServer, CatalogTree
+from tests.helpers import write_scorefile, write_vcf
+
+
+def test_score_writes_every_output(tmp_path, capsys):
+    paths = example_paths()
+    out = tmp_path / "out"
+    code = main(
+        ["score", "--vcf", str(paths.vcf), "--scorefile", str(paths.scorefile), "--out", str(out)]
+    )
+    assert code == 0
+    assert sorted(p.name for p in out.iterdir()) == [
+        "match_report.tsv",
+        "match_summary.tsv",
+        "provenance.json",
+        "scores.tsv",
+    ]
+    scores = pd.read_csv(out / "scores.tsv", sep="\t")
+    assert len(scores) == 200 and scores["VARIANTS_USED"].eq(272).all()
+    report = pd.read_csv(out / "match_report.tsv", sep="\t", keep_default_na=False)
+    assert len(report) == 300 and set(report["outcome"]) == {
+        "matched",
+        "excluded_ambiguous",
+        "unmatched_no_site",
+    }
+    prov = json.loads((out / "provenance.json").read_text())
+    assert prov["options"]["missing"] == "mean-impute"
+    assert prov["genotypes"][0]["sha256"] and prov["scorefiles"][0]["rows"] == 300
+    assert "272/300 variants matched" in capsys.readouterr().err
+
+
+def test_samples_option_and_parquet(tmp_path):
+    pytest.importorskip("pyarrow")
+    paths = example_paths()
+    ids = tmp_path / "ids.txt"
+    ids.write_text("EX0005\nEX0002\n")
+    out = tmp_path / "out"
+    assert (
+        main(
+            [
+                "score",
+                "--vcf",
+                str(paths.vcf),
+                "--scorefile",
+                str(paths.scorefile),
+                "--out",
+                str(out),
+                "--samples",
+                str(ids),
+                "--format",
+                "parquet",
+            ]
+        )
+        == 0
+    )
+    scores = pd.read_parquet(out / "scores.parquet")
+    assert scores["sample_id"].tolist() == ["EX0005", "EX0002"]
+
+
+@pytest.mark.parametrize(
+    ("make_bad", "error"),
+    [
+        ("weights", ScoringFileError),
+        ("vcf", GenotypeFileError),
+        ("overlap", MatchError),
+    ],
+)
+def test_errors_exit_codes_and_no_partial_output(tmp_path, capsys, make_bad, error):
+    samples = ["a", "b"]
+    good_vcf_lines = [
+        ("1", 10, "x", "A", "G", ["0/1", "1/1"]),
+        ("1", 20, "y", "C", "T", ["0/0", "0/1"]),
+    ]
+    weights = [("1", 10, "G", "A", 0.5), ("1", 20, "T", "C", 1.0)]
+    if make_bad == "weights":
+        weights[1] = ("1", 20, "T", "C", "1_000")
+    if make_bad == "overlap":
+        weights = weights + [("1", 1000 + k, "T", "C", 1.0) for k in range(8)]
+    lines = list(good_vcf_lines)
+    if make_bad == "vcf":
+        lines.append("1\t30\tz\tA\tG\t.\t.\t.\tGT\t0/1")  # a sample column missing
+    vcf = write_vcf(tmp_path / "v.vcf.gz", samples, lines, index=False)
+    sf = write_scorefile(tmp_path / "w.txt", weights, header={"pgs_id": "E"})
+    out = tmp_path / "out"
+    code = main(["score", "--vcf", str(vcf), "--scorefile", str(sf), "--out", str(out)])
+    assert code == EXIT_CODES[error]
+    err = capsys.readouterr().err
+    assert err.startswith("prs: error: ") and len(err.strip().splitlines()) == 1
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_strict_turns_warnings_into_errors(tmp_path, capsys):
+    vcf = write_vcf(tmp_path / "v.vcf.gz", ["a"], [("1", 10, "x", "A", "G", ["0/1"])])
+    sf = write_scorefile(
+        tmp_path / "w.txt",
+        [("1", 10, "G", "A", 0.5), ("1", 99, "G", "A", 0.5)],
+        header={"pgs_id": "W", "genome_build": "GRCh37"},
+    )
+    args = [
+        "score",
+        "--vcf",
+        str(vcf),
+        "--scorefile",
+        str(sf),
+        "--out",
+        str(tmp_path / "o"),
+        "--min-overlap",
+        "0.5",
+    ]
+    assert main(args) == 0
+    assert main(["--strict", *args]) == 2
+    assert "1/2 rows matched" in capsys.readouterr().err
+
+
+def test_console_script_runs(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "prs.cli", "--version"], capture_output=True, text=True
+    )
+    assert proc.returncode == 0 and proc.stdout.startswith("prs ")
+
+
+def test_demo_command(tmp_path):
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out)]) == 0
+    assert (out / "scores.tsv").exists() and (out / "provenance.json").exists()
+
+
+def test_score_by_pgs_id_over_loopback_http(tmp_path, shared_data, monkeypatch):
+    """prs score --scorefile PGS000004 fetches the harmonized GRCh38 file from a real HTTP
+    server laid out like the Catalog, verifies it, caches it, and scores with it."""
+    source = shared_data / "scorefiles/megsap/PGS000004_hm.txt"
+    sf = read_scorefile(source)
+    rng = np.random.default_rng(2)
+    samples = [f"p{i}" for i in range(60)]
+    rows = sf.variants.sort_values(
+        ["chrom", "pos"],
+        key=lambda c: (
+            c.map(lambda x: int(x) if str(x).isdigit() else 99) if c.name == "chrom" else c
+        ),
+    )
+    records = []
+    for r in rows.itertuples():
+        if r.pos < 0 or (r.chrom, r.pos) in {(x[0], x[1]) for x in records[-3:]}:
+            continue
+        cells = [f"{a}/{b}" for a, b in rng.integers(0, 2, (60, 2))]
+        records.append((r.chrom, r.pos, ".", r.other_allele, r.effect_allele, cells))
+    from prs.example import GRCH38_LENGTHS
+
+    vcf = write_vcf(tmp_path / "c.vcf.gz", samples, records, contigs=GRCH38_LENGTHS)
+    tree = CatalogTree(tmp_path / "tree")
+    tree.add_file("PGS000004", "GRCh38", source)
+    with CatalogServer(tree) as server:
+        server.add_score("PGS000004", builds=("GRCh38",))
+        monkeypatch.setenv("PRS_PGS_API_URL", server.api_url)
+        monkeypatch.setenv("PRS_PGS_FTP_URL", server.ftp_url)
+        out = tmp_path / "out"
+        code = main(
+            [
+                "score",
+                "--vcf",
+                str(vcf),
+                "--scorefile",
+                "PGS000004",
+                "--out",
+                str(out),
+                "--cache-dir",
+                str(tmp_path / "cache"),
+            ]
+        )
+    assert code == 0
+    scores = pd.read_csv(out / "scores.tsv", sep="\t")
+    assert set(scores["score"]) == {"PGS000004"} and len(scores) == 60
+    cached = list((tmp_path / "cache").rglob("PGS000004_hmPOS_GRCh38.txt.gz"))
+    assert len(cached) == 1
+    # second run: offline, served from the cache
+    out2 = tmp_path / "out2"
+    assert (
+        main(
+            [
+                "score",
+                "--vcf",
+                str(vcf),
+                "--scorefile",
+                "PGS000004",
+                "--out",
+                str(out2),
+                "--cache-dir",
+                str(tmp_path / "cache"),
+                "--offline",
+            ]
+        )
+        == 0
+    )
+    assert pd.read_csv(out2 / "scores.tsv", sep="\t")["SUM"].equals(scores["SUM"])
