@@ -1,0 +1,24 @@
+"""The scoring notebook runs top to bottom and shows what it claims."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "score_example.ipynb"
+
+
+def test_score_notebook_executes():
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
+                            resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
+    last = nb.cells[-1]["outputs"][-1]["data"]["text/plain"]
+    summary = ast.literal_eval(last)
+    assert summary["samples"] == 200 and summary["variants_used"] == 272
+    assert summary["sd"] > 0 and summary["gt_ds_correlation"] > 0.99
+    counts_html = nb.cells[1]["outputs"][-1]["data"]["text/plain"]
+    assert "EXAMPLE_BC01" in counts_html
