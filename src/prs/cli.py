@@ -42,6 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings on the command line: one line each, no source location."""
+    print(f"prs: warning: {message}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``prs`` console script."""
     parser = build_parser()
@@ -54,8 +59,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         else logging.WARNING,
         format="prs: %(message)s",
     )
-    logging.captureWarnings(True)
     with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
         if args.strict:
             warnings.simplefilter("error")
         try:
