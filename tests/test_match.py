@@ -160,3 +160,18 @@ def test_good_match_pgsc_fixture(shared_data):
     assert report.counts["match_rate"].iloc[0] > 0.75
     assert (report.counts["match_rate"] > 0.75).all()
     assert len(plan) == report.counts["matched"].sum()  # long format: one score per row
+
+
+def test_star_allele_is_never_an_effect_allele(tmp_path):
+    from prs.errors import ScoringFileError
+
+    target = sites([("1", 100, "A", "G,*", "r0")])
+    path = write_scorefile(tmp_path / "w.txt", [("1", 100, "*", "A", 1.0)])
+    with pytest.raises(ScoringFileError, match="non-nucleotide effect allele"):
+        read_scorefile(path)
+    sf = read_scorefile(path, drop_unscorable=True)
+    assert sf.dropped == {"non-nucleotide effect allele": 1}
+    # the real ALT of a record that also carries * still matches, at its own index
+    ok = read_scorefile(write_scorefile(tmp_path / "g.txt", [("1", 100, "G", "A", 1.0)]))
+    plan, report = match_variants(ok, target, min_overlap=0)
+    assert plan.allele.tolist() == [1] and bool(report.variants["multiallelic"].iloc[0])
