@@ -101,7 +101,9 @@ def test_errors_exit_codes_and_no_partial_output(tmp_path, capsys, make_bad, err
     code = main(["score", "--vcf", str(vcf), "--scorefile", str(sf), "--out", str(out)])
     assert code == EXIT_CODES[error]
     err = capsys.readouterr().err
-    assert err.startswith("prs: error: ") and len(err.strip().splitlines()) == 1
+    lines = err.strip().splitlines()
+    assert lines[-1].startswith("prs: error: ")
+    assert sum(line.startswith("prs: error") for line in lines) == 1
     assert not out.exists() or not any(out.iterdir())
 
 

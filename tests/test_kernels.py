@@ -14,7 +14,9 @@ def reference(dosage, ploidy, weights, effect_type, impute, freq_given):
     """Straightforward numpy version of PLINK 2's --score arithmetic."""
     k, n = dosage.shape
     observed = ~np.isnan(dosage)
-    cohort = np.nansum(dosage, axis=1) / np.where(observed, ploidy, 0).sum(axis=1)
+    observed_alleles = np.where(observed, ploidy, 0).sum(axis=1)
+    cohort = np.where(observed_alleles > 0,
+                      np.nansum(dosage, axis=1) / np.maximum(observed_alleles, 1), 0.5)
     freq = {
         0: np.full(k, np.nan),
         1: cohort,

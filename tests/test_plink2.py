@@ -259,3 +259,27 @@ def test_integer_weights_exact(plink2, generated, tmp_path):
     expected = plink2_scores(plink2, result, [generated["vcf"]], tmp_path, missing="none")
     assert np.all(result.sums == np.round(result.sums))
     np.testing.assert_array_equal(result.sums[:, 0], expected["INT"].to_numpy(dtype=float))
+
+
+def test_variant_missing_in_every_sample_agrees(plink2, tmp_path):
+    """PLINK 2 imputes a variant with no observed call at frequency 0.5; so does prs."""
+    n = 60
+    samples = [f"m{i}" for i in range(n)]
+    vcf = write_vcf(
+        tmp_path / "am.vcf.gz",
+        samples,
+        [
+            ("1", 1000, "v1", "A", "G", ["0/1", "1/1", "0/0"] * 20),
+            ("1", 2000, "v2", "C", "T", ["./."] * n),
+        ],
+    )
+    sf = write_scorefile(
+        tmp_path / "w.txt",
+        [("1", 1000, "G", "A", 1.0), ("1", 2000, "T", "C", 10.0)],
+        header={"pgs_id": "AM"},
+    )
+    with pytest.warns(UserWarning, match="missing in every sample"):
+        result = score(vcf, sf)
+    assert result.provenance["counts"]["variants_missing_in_every_sample"] == 1
+    expected = plink2_scores(plink2, result, [vcf], tmp_path)
+    assert_agree(result, expected)

@@ -22,6 +22,7 @@ from prs.errors import PRSError, exit_code_for
 COMMAND_MODULES = (
     "prs.score_cli",
     "prs.weights.catalog_cli",
+    "prs.calibrate.cli",
 )
 
 

@@ -272,7 +272,20 @@ def generate_example(out_dir: str | os.PathLike[str], *, seed: int = SEED) -> Ex
 
 
 def run_demo(out: str | os.PathLike[str]) -> dict[str, Path]:
-    """Score the embedded example and write every output into ``out``; return the paths."""
+    """The whole path on the embedded example, every output written into ``out``.
+
+    Scores the cohort, then calibrates the women's scores as a breast cancer score would be
+    (:func:`prs.calibrate.run_demo_path`: reference percentiles and z-scores, relative risk
+    at OR 1.61 per SD, 5-year, 10-year and lifetime absolute risks at age 45 from the
+    shipped US SEER rates, the NICE CG164 category and its pathway action). The example is
+    synthetic, so the categories illustrate the mechanics, not anyone's risk.
+    """
+    import warnings
+
+    import pandas as pd
+
+    from prs.calibrate import run_demo_path
+    from prs.report import write_table
     from prs.score import score
     from prs.score_cli import write_score_outputs
 
@@ -280,15 +293,21 @@ def run_demo(out: str | os.PathLike[str]) -> dict[str, Path]:
     result = score(paths.vcf, paths.scorefile)
     written = write_score_outputs(result, Path(out))
     row = result.match_report.counts.iloc[0]
-    print(
-        f"{result.score_ids[0]}: {int(row['matched'])}/{int(row['n_rows'])} variants matched; "
-        f"{len(result.samples)} samples scored"
-    )
-    try:
-        from prs.calibrate import demo_path  # the calibration stage, when installed
-    except ImportError:
-        return written
-    written.update(demo_path(result, Path(out)))
+    print(f"{result.score_ids[0]}: {int(row['matched'])}/{int(row['n_rows'])} variants matched; "
+          f"{len(result.samples)} samples scored")
+    sexes = pd.read_csv(paths.sexes, sep="\t")
+    women = set(sexes.loc[sexes["sex"] == "female", "sample_id"])
+    scores = result.to_frame()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        categories = run_demo_path(scores[scores["sample_id"].isin(women)])
+    for w in caught:
+        print(f"note: {w.message}")
+    written["categories"] = write_table(categories, Path(out) / "categories.tsv")
+    counts = categories["category"].value_counts()
+    print("categories (women, age 45, NICE CG164 lifetime risk): "
+          + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    print(f"wrote {', '.join(str(p) for p in written.values())}")
     return written
 
 

@@ -367,9 +367,10 @@ def score(
     totals = {name: np.zeros((n, s)) for name in ("sums", "allele_ct", "denom", "named")}
     missing_ct = np.zeros((n, s), dtype=np.int64)
     impute = MISSING_POLICIES[missing]
-    frequency_used = np.full(len(plan), np.nan)
+    all_missing = 0
     for chunk in source.read(plan.record, plan.allele, chunk_size=chunk_size):
         idx = chunk.request
+        all_missing += int(np.isnan(chunk.dosage).all(axis=1).sum())
         frequency_out = np.empty(len(idx))
         accumulate_scores(
             np.ascontiguousarray(chunk.dosage),
@@ -385,9 +386,18 @@ def score(
             missing_ct,
             frequency_out,
         )
-        frequency_used[idx] = frequency_out
 
     variants_used = (~np.isnan(plan.weights)).sum(axis=0).astype(np.int64)
+    if all_missing:
+        warnings.warn(
+            f"{all_missing} matched variant(s) are missing in every sample; "
+            + (
+                "they were imputed at frequency 0.5, as PLINK 2 does"
+                if missing != "none"
+                else "they add nothing to any score"
+            ),
+            stacklevel=2,
+        )
     provenance = {
         "prs_version": __version__,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -431,6 +441,7 @@ def score(
                 zip(plan.score_ids, missing_ct.sum(axis=0).tolist(), strict=True)
             ),
             "records_without_dosage_field_read_from_GT": getattr(source, "fallback_to_gt", 0),
+            "variants_missing_in_every_sample": all_missing,
             "match": match_report.counts.reset_index().to_dict(orient="records"),
         },
         "seconds": round(time.time() - started, 3),

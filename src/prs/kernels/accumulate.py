@@ -67,7 +67,8 @@ def accumulate_scores(
     impute
         :data:`IMPUTE_NONE` (a missing call adds nothing, PLINK 2 ``no-mean-imputation``),
         :data:`IMPUTE_COHORT_MEAN` (expected dosage at the effect-allele frequency among the
-        non-missing calls of this variant: PLINK 2's default) or
+        non-missing calls of this variant, 0.5 when every call is missing: PLINK 2's
+        default) or
         :data:`IMPUTE_GIVEN_FREQUENCY` (at ``given_frequency[k]``, or the cohort's where
         that is NaN).
     given_frequency
@@ -91,7 +92,8 @@ def accumulate_scores(
             if not np.isnan(d):
                 total += d
                 alleles += ploidy[k, i]
-        cohort_frequency = total / alleles if alleles > 0 else np.nan
+        # A variant missing in every sample: frequency 0.5, as PLINK 2 imputes it.
+        cohort_frequency = total / alleles if alleles > 0 else 0.5
         if impute == IMPUTE_COHORT_MEAN:
             frequency = cohort_frequency
         elif impute == IMPUTE_GIVEN_FREQUENCY:

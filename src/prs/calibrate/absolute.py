@@ -1,0 +1,511 @@
+"""Absolute risk over an age interval from incidence, competing mortality and relative risk.
+
+The model is iCARE's (Chatterjee, Shi & Garcia-Closas 2016, Nat Rev Genet 17:392; Bioconductor
+package iCARE, Pal Choudhury et al. 2020, PLoS One 15:e0228198),
+in discrete single-year steps:
+
+* A person's disease hazard at age ``t`` is ``lambda0(t) * rr``; competing mortality ``m(t)``
+  does not depend on the score.
+* The baseline hazard ``lambda0`` is chosen so that the population reproduces the registry
+  incidence among those still disease-free: ``lambda0(t) = lambda_m(t) / E[rr | disease-free
+  at t]`` where the expectation weights each person of the population by
+  ``exp(-rr * Lambda0(t))``, ``Lambda0(t) = sum_{u < t} lambda0(u)`` summed from the first age
+  of the rate table. iCARE solves this by fixed-point iteration; because ``E[...]`` at ``t``
+  depends only on ``lambda0`` before ``t`` it is solved here exactly, age by age.
+* The risk of a person disease-free at age ``a`` over ``[a, a + years)`` is
+  ``sum_{t=a}^{a+years-1} lambda0(t) rr exp(-sum_{u=a}^{t-1} (lambda0(u) rr + m(u)))``,
+  the same left-Riemann sum iCARE uses (hazard of year ``t`` times survival to its start).
+
+Ages are whole years (age in completed years); rates are per person-year.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from prs.calibrate.relative import normal_population
+from prs.errors import CalibrationError
+
+#: Shipped breast-cancer incidence (US SEER, iCARE example data).
+DEFAULT_INCIDENCE = "us-seer-female-breast-incidence"
+#: Shipped competing mortality (US women, deaths other than breast cancer, iCARE example data).
+DEFAULT_MORTALITY = "us-female-competing-mortality"
+#: Age at which "lifetime" risk ends (as NICE CG164 and most risk tools: to age 80).
+LIFETIME_END_AGE = 80
+
+
+@dataclass(frozen=True)
+class RateTable:
+    """Annual rates per person by single year of age (contiguous ages).
+
+    Attributes
+    ----------
+    ages
+        Whole years of age, contiguous and increasing.
+    rates
+        Rate per person-year at each age.
+    name, source
+        Short name and published source (from the file's ``# name:``/``# source:`` lines).
+    """
+
+    ages: np.ndarray
+    rates: np.ndarray
+    name: str
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        if self.ages.size == 0 or np.any(np.diff(self.ages) != 1):
+            raise CalibrationError(f"rate table {self.name}: ages must be contiguous whole years")
+        if np.any(~np.isfinite(self.rates)) or np.any(self.rates < 0):
+            raise CalibrationError(f"rate table {self.name}: rates must be finite and >= 0")
+
+    @property
+    def first_age(self) -> int:
+        return int(self.ages[0])
+
+    @property
+    def last_age(self) -> int:
+        return int(self.ages[-1])
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame({"age": self.ages, "rate": self.rates})
+
+
+def available_rate_tables() -> dict[str, str]:
+    """Return the shipped rate tables: name -> source."""
+    out = {}
+    for entry in sorted(_data_dir().iterdir(), key=lambda p: p.name):
+        if entry.name.endswith(".csv"):
+            table = load_rate_table(entry.name[:-4])
+            out[table.name] = table.source
+    return out
+
+
+def load_rate_table(table: str | os.PathLike[str] | RateTable) -> RateTable:
+    """Load a rate table by shipped name or from a CSV file.
+
+    CSV format (comment lines at the top start with ``#``; ``# name:`` and ``# source:`` are
+    recorded): either columns ``age,rate`` (one row per single year of age, contiguous) or
+    ``age_start,age_end,rate`` (bands ``[age_start, age_end)``, each year of a band gets the
+    band's annual rate, as registries publish 5-year bands). Use ``rate_per_100000`` instead of
+    ``rate`` for rates per 100,000 person-years.
+
+    Parameters
+    ----------
+    table
+        A shipped name (see :func:`available_rate_tables`), a path, or a RateTable.
+
+    Raises
+    ------
+    CalibrationError
+        Unknown name, missing columns, non-numbers or negative rates (with the file line),
+        gaps between bands.
+
+    Examples
+    --------
+    >>> t = load_rate_table("us-seer-female-breast-incidence")
+    >>> t.first_age, t.last_age
+    (0, 85)
+    """
+    if isinstance(table, RateTable):
+        return table
+    text_name = os.fspath(table)
+    path = Path(text_name)
+    if not path.suffix and not path.exists():
+        shipped = _data_dir() / f"{text_name}.csv"
+        if not shipped.is_file():
+            names = [p.name[:-4] for p in _data_dir().iterdir() if p.name.endswith(".csv")]
+            raise CalibrationError(
+                f"no shipped rate table '{text_name}' (shipped: {', '.join(sorted(names))}); "
+                "or give a CSV path"
+            )
+        return _parse_rate_csv(shipped.read_text(encoding="utf-8"), f"{text_name}.csv", text_name)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CalibrationError(f"{path}: cannot read rate table ({exc.strerror or exc})") from exc
+    return _parse_rate_csv(text, str(path), path.stem)
+
+
+def _parse_rate_csv(text: str, where: str, default_name: str) -> RateTable:
+    meta: dict[str, str] = {}
+    lines = text.splitlines()
+    first = 0
+    while first < len(lines) and (lines[first].startswith("#") or not lines[first].strip()):
+        key, _, value = lines[first][1:].partition(":")
+        if value:
+            meta[key.strip().lower()] = value.strip()
+        first += 1
+    frame = pd.read_csv(io.StringIO("\n".join(lines[first:])), dtype=str, keep_default_na=False)
+    frame.columns = [c.strip() for c in frame.columns]
+    rate_col = "rate" if "rate" in frame.columns else "rate_per_100000"
+    scale = 1.0 if rate_col == "rate" else 1e-5
+    if rate_col not in frame.columns:
+        raise CalibrationError(
+            f"{where}: no 'rate' (or 'rate_per_100000') column; found {list(frame.columns)}"
+        )
+
+    def numbers(col: str, integer: bool) -> np.ndarray:
+        out = np.empty(len(frame))
+        for i, raw in enumerate(frame[col]):
+            try:
+                value = float(raw)
+            except ValueError:
+                value = math.nan
+            if not math.isfinite(value) or (integer and value != int(value)) or value < 0:
+                kind = "a whole number >= 0" if integer else "a finite number >= 0"
+                raise CalibrationError(
+                    f"{where} line {first + 2 + i}: {col} {raw!r} is not {kind}; "
+                    "give every age a rate (drop ages you do not need)"
+                )
+            out[i] = value
+        return out
+
+    rates = numbers(rate_col, False) * scale
+    if "age" in frame.columns:
+        ages = numbers("age", True).astype(int)
+    elif {"age_start", "age_end"} <= set(frame.columns):
+        starts = numbers("age_start", True).astype(int)
+        ends = numbers("age_end", True).astype(int)
+        for i in range(len(frame)):
+            if ends[i] <= starts[i] or (i and starts[i] != ends[i - 1]):
+                raise CalibrationError(
+                    f"{where} line {first + 2 + i}: band [{starts[i]}, {ends[i]}) must be "
+                    "non-empty and start where the previous band ends"
+                )
+        ages = np.concatenate([np.arange(s, e) for s, e in zip(starts, ends, strict=True)])
+        rates = np.repeat(rates, ends - starts)
+    else:
+        raise CalibrationError(
+            f"{where}: need columns 'age,rate' or 'age_start,age_end,rate'; "
+            f"found {list(frame.columns)}"
+        )
+    if ages.size == 0:
+        raise CalibrationError(f"{where}: no rows")
+    if np.any(np.diff(ages) != 1):
+        gap = int(np.flatnonzero(np.diff(ages) != 1)[0])
+        raise CalibrationError(
+            f"{where} line {first + 3 + gap}: ages must be contiguous and increasing "
+            f"({ages[gap]} is followed by {ages[gap + 1]})"
+        )
+    return RateTable(ages, rates, meta.get("name", default_name), meta.get("source", ""))
+
+
+@dataclass(frozen=True)
+class AbsoluteRiskModel:
+    """Baseline hazard and competing mortality on a common age grid (see the module notes).
+
+    Build with :func:`fit_absolute_risk_model`.
+
+    Attributes
+    ----------
+    ages
+        Whole years covered by both tables.
+    marginal_incidence, baseline_hazard, mortality
+        Registry incidence, derived baseline hazard ``lambda0`` and competing mortality
+        (zeros when none given) at each age.
+    population_log_rr, population_weights
+        The population's log relative risks and weights the baseline was derived over.
+    incidence_name, mortality_name
+        Names of the rate tables used.
+    """
+
+    ages: np.ndarray
+    marginal_incidence: np.ndarray
+    baseline_hazard: np.ndarray
+    mortality: np.ndarray
+    population_log_rr: np.ndarray
+    population_weights: np.ndarray
+    incidence_name: str
+    mortality_name: str | None
+
+    def _index(self, age_start: np.ndarray, years: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        first, last = int(self.ages[0]), int(self.ages[-1])
+        start = np.floor(age_start).astype(int)
+        if np.any(years < 1) or np.any(years != np.floor(years)):
+            raise CalibrationError("years must be whole numbers >= 1")
+        end = start + years.astype(int)
+        bad = (start < first) | (end - 1 > last)
+        if np.any(bad):
+            i = int(np.flatnonzero(bad)[0])
+            raise CalibrationError(
+                f"age interval [{start[i]}, {end[i]}) is outside the rate tables' ages "
+                f"{first}-{last} ({self.incidence_name}"
+                + (f", {self.mortality_name}" if self.mortality_name else "")
+                + "); use a shorter interval or tables covering those ages"
+            )
+        return start - first, end - first
+
+    def risk(
+        self,
+        log_rr: np.ndarray | float,
+        *,
+        age_start: np.ndarray | float,
+        years: np.ndarray | int,
+    ) -> np.ndarray:
+        """Absolute risk over ``[age_start, age_start + years)`` for people disease-free at start.
+
+        Parameters
+        ----------
+        log_rr
+            Log relative risk of each person (population average of RR is 1).
+        age_start
+            Current age (completed years; fractions are floored).
+        years
+            Length of the interval in whole years.
+
+        Returns
+        -------
+        numpy.ndarray
+            Probability of developing the disease in the interval, competing death allowed.
+        """
+        lrr, start, span = np.broadcast_arrays(
+            np.asarray(log_rr, dtype=float),
+            np.asarray(age_start, dtype=float),
+            np.asarray(years, dtype=float),
+        )
+        shape = lrr.shape
+        lrr, start, span = lrr.ravel(), start.ravel(), span.ravel()
+        i0, i1 = self._index(start, span)
+        rr = np.exp(lrr)
+        base_cum = np.concatenate([[0.0], np.cumsum(self.baseline_hazard)])
+        mort_cum = np.concatenate([[0.0], np.cumsum(self.mortality)])
+        out = np.empty(rr.size)
+        width = int((i1 - i0).max())
+        offsets = np.arange(width)
+        for lo in range(0, rr.size, 4096):
+            sl = slice(lo, lo + 4096)
+            idx = i0[sl, None] + offsets[None, :]
+            inside = idx < i1[sl, None]
+            idx = np.minimum(idx, self.ages.size - 1)
+            cum_before = rr[sl, None] * (base_cum[idx] - base_cum[i0[sl], None]) + (
+                mort_cum[idx] - mort_cum[i0[sl], None]
+            )
+            terms = self.baseline_hazard[idx] * rr[sl, None] * np.exp(-cum_before)
+            out[sl] = np.where(inside, terms, 0.0).sum(axis=1)
+        return out.reshape(shape)
+
+    def population_risk(self, *, age_start: float, years: int) -> float:
+        """Average risk over the interval among the population still disease-free at its start.
+
+        Each population member is weighted by its probability of being disease-free at
+        ``age_start`` (``exp(-rr * Lambda0(age_start))``); competing mortality, independent of
+        the score, cancels from the weights. For ``years = 1`` this equals the registry
+        incidence at ``age_start`` exactly.
+        """
+        i0, _ = self._index(np.array([age_start], dtype=float), np.array([years], dtype=float))
+        base_before = float(np.sum(self.baseline_hazard[: i0[0]]))
+        rr = np.exp(self.population_log_rr)
+        weights = self.population_weights * np.exp(-rr * base_before)
+        risks = self.risk(self.population_log_rr, age_start=age_start, years=years)
+        return float(np.sum(weights * risks) / np.sum(weights))
+
+    def risk_equivalent_age(
+        self,
+        log_rr: np.ndarray | float,
+        *,
+        years: int,
+        benchmark_risk: float,
+        min_age: int | None = None,
+        max_age: int | None = None,
+    ) -> np.ndarray:
+        """First age at which each person's ``years``-year risk reaches ``benchmark_risk``.
+
+        Parameters
+        ----------
+        log_rr
+            Log relative risk of each person.
+        years
+            Risk horizon (e.g. 10).
+        benchmark_risk
+            The risk to reach, e.g. ``population_risk(age_start=50, years=10)`` (the average
+            risk at the standard screening start age).
+        min_age, max_age
+            Ages searched (default: the rate tables' range that fits the horizon).
+
+        Returns
+        -------
+        numpy.ndarray
+            Age in whole years; NaN when the benchmark is not reached within the ages searched
+            (and ``min_age`` when it is already reached there).
+        """
+        lrr = np.atleast_1d(np.asarray(log_rr, dtype=float))
+        lo = int(self.ages[0]) if min_age is None else int(min_age)
+        hi = int(self.ages[-1]) - int(years) + 1 if max_age is None else int(max_age)
+        if hi < lo:
+            raise CalibrationError(f"no age between {lo} and {hi} to search")
+        candidate_ages = np.arange(lo, hi + 1)
+        grid = self.risk(
+            lrr[:, None], age_start=candidate_ages[None, :], years=np.full(1, int(years))
+        )
+        reached = grid >= benchmark_risk
+        first = np.argmax(reached, axis=1)
+        out = candidate_ages[first].astype(float)
+        out[~reached.any(axis=1)] = np.nan
+        return out.reshape(np.shape(log_rr)) if np.ndim(log_rr) else out
+
+
+def baseline_hazard(
+    marginal_incidence: np.ndarray,
+    *,
+    population_log_rr: np.ndarray,
+    population_weights: np.ndarray | None = None,
+) -> np.ndarray:
+    """Derive the baseline hazard that reproduces the marginal incidence (iCARE's step).
+
+    Parameters
+    ----------
+    marginal_incidence
+        Registry incidence per person-year at consecutive ages, from the first age onwards
+        (everyone is disease-free at the first age).
+    population_log_rr
+        Log relative risks of the population (a reference sample or quadrature nodes).
+    population_weights
+        Weights of those (default equal).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``lambda0`` at each age: ``lambda_m(t) / E[rr | disease-free at t]``.
+    """
+    lam_m = np.asarray(marginal_incidence, dtype=float)
+    lrr = np.asarray(population_log_rr, dtype=float)
+    w = np.ones_like(lrr) if population_weights is None else np.asarray(population_weights, float)
+    w = w / w.sum()
+    rr = np.exp(lrr)
+    out = np.empty_like(lam_m)
+    cumulative = 0.0
+    for t, rate in enumerate(lam_m):
+        survival = w * np.exp(-rr * cumulative)
+        expected_rr = float(np.sum(survival * rr) / np.sum(survival))
+        out[t] = rate / expected_rr
+        cumulative += out[t]
+    return out
+
+
+def fit_absolute_risk_model(
+    incidence: str | os.PathLike[str] | RateTable = DEFAULT_INCIDENCE,
+    mortality: str | os.PathLike[str] | RateTable | None = DEFAULT_MORTALITY,
+    *,
+    or_per_sd: float | None = None,
+    population_log_rr: np.ndarray | None = None,
+    population_weights: np.ndarray | None = None,
+) -> AbsoluteRiskModel:
+    """Derive the baseline hazard for a population and return a ready absolute-risk model.
+
+    Parameters
+    ----------
+    incidence
+        Age-specific incidence (shipped name, CSV path or RateTable); default the shipped US
+        SEER female breast cancer incidence (iCARE example data).
+    mortality
+        Competing mortality (same forms), default the shipped US female mortality from causes
+        other than breast cancer; None ignores competing death.
+    or_per_sd
+        OR/HR per SD of a normal score: the population is ``N(0, 1)`` (Gauss-Hermite nodes).
+    population_log_rr, population_weights
+        Alternatively, the population's log relative risks (e.g. of the reference samples, or
+        of percentile bands with the bands' widths as weights).
+
+    Raises
+    ------
+    CalibrationError
+        Neither or both of ``or_per_sd`` and ``population_log_rr`` given.
+
+    Examples
+    --------
+    >>> model = fit_absolute_risk_model(or_per_sd=1.61)
+    >>> r = model.risk([0.0, 0.5], age_start=40, years=10)
+    >>> bool(r[1] > r[0])
+    True
+    """
+    if (or_per_sd is None) == (population_log_rr is None):
+        raise CalibrationError("give exactly one of or_per_sd and population_log_rr")
+    if or_per_sd is not None:
+        population_log_rr, population_weights = normal_population(or_per_sd)
+    assert population_log_rr is not None
+    inc = load_rate_table(incidence)
+    mort = None if mortality is None else load_rate_table(mortality)
+    first = inc.first_age
+    last = inc.last_age if mort is None else min(inc.last_age, mort.last_age)
+    if mort is not None and mort.first_age > first:
+        raise CalibrationError(
+            f"mortality table {mort.name} starts at {mort.first_age}, after the incidence table "
+            f"{inc.name} ({first}); cover the same ages from the start"
+        )
+    ages = np.arange(first, last + 1)
+    lam_m = inc.rates[: ages.size]
+    mort_rates = (
+        np.zeros(ages.size)
+        if mort is None
+        else mort.rates[first - mort.first_age : first - mort.first_age + ages.size]
+    )
+    weights = (
+        np.full(np.size(population_log_rr), 1.0 / np.size(population_log_rr))
+        if population_weights is None
+        else np.asarray(population_weights, dtype=float) / np.sum(population_weights)
+    )
+    lam0 = baseline_hazard(lam_m, population_log_rr=population_log_rr, population_weights=weights)
+    return AbsoluteRiskModel(
+        ages=ages,
+        marginal_incidence=lam_m,
+        baseline_hazard=lam0,
+        mortality=mort_rates,
+        population_log_rr=np.asarray(population_log_rr, dtype=float),
+        population_weights=weights,
+        incidence_name=inc.name,
+        mortality_name=None if mort is None else mort.name,
+    )
+
+
+def absolute_risk(
+    relative_risk: np.ndarray | Sequence[float] | float,
+    *,
+    age: np.ndarray | Sequence[float] | float,
+    years: int | None = None,
+    to_age: int | None = None,
+    or_per_sd: float,
+    incidence: str | os.PathLike[str] | RateTable = DEFAULT_INCIDENCE,
+    mortality: str | os.PathLike[str] | RateTable | None = DEFAULT_MORTALITY,
+) -> np.ndarray:
+    """Absolute risk for people with a normal score's relative risks, in one call.
+
+    Parameters
+    ----------
+    relative_risk
+        Relative risk of each person (population average 1), e.g. from
+        :func:`~prs.calibrate.relative_risk_per_sd`.
+    age
+        Current age of each person (completed years).
+    years, to_age
+        The horizon: ``years`` (e.g. 5 or 10), or up to ``to_age`` (e.g. 80 for "lifetime").
+    or_per_sd
+        OR per SD used for the relative risks (defines the population for the baseline).
+    incidence, mortality
+        As for :func:`fit_absolute_risk_model`.
+
+    Examples
+    --------
+    >>> r = absolute_risk([1.0], age=50, years=10, or_per_sd=1.61)
+    >>> bool(0.01 < r[0] < 0.05)
+    True
+    """
+    if (years is None) == (to_age is None):
+        raise CalibrationError("give exactly one of years and to_age")
+    model = fit_absolute_risk_model(incidence, mortality, or_per_sd=or_per_sd)
+    ages = np.asarray(age, dtype=float)
+    span = np.floor(to_age - np.floor(ages)) if to_age is not None else np.asarray(years)
+    return model.risk(np.log(np.asarray(relative_risk, dtype=float)), age_start=ages, years=span)
+
+
+def _data_dir() -> Path:
+    return Path(str(resources.files("prs") / "data" / "incidence"))

@@ -1,0 +1,313 @@
+"""Risk-category schemes and prevention pathways, read from TOML data files.
+
+A scheme names a measure (absolute risk over an age interval, percentile, or relative risk)
+and cuts it into labelled bands with explicit boundary inclusivity. A pathway maps each
+category label of a scheme to a recommended action. Shipped files live in
+``prs/data/schemes`` and ``prs/data/pathways`` and cite their published source; users pass
+their own file path instead of a name. The file formats are documented in
+``docs/calibrate.md``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from prs.errors import CalibrationError
+
+MeasureKind = Literal["absolute_risk", "percentile", "relative_risk"]
+
+
+@dataclass(frozen=True)
+class Band:
+    """One category: values between ``lower`` and ``upper`` (inclusivity explicit)."""
+
+    label: str
+    lower: float = -math.inf
+    upper: float = math.inf
+    lower_inclusive: bool = True
+    upper_inclusive: bool = False
+
+    def contains(self, values: np.ndarray) -> np.ndarray:
+        above = values >= self.lower if self.lower_inclusive else values > self.lower
+        below = values <= self.upper if self.upper_inclusive else values < self.upper
+        return above & below
+
+    def describe(self) -> str:
+        lo = "[" if self.lower_inclusive else "("
+        hi = "]" if self.upper_inclusive else ")"
+        return f"{self.label}: {lo}{self.lower:g}, {self.upper:g}{hi}"
+
+
+@dataclass(frozen=True)
+class Measure:
+    """What a scheme categorises.
+
+    Attributes
+    ----------
+    kind
+        ``absolute_risk`` (percent), ``percentile`` (0-100) or ``relative_risk``.
+    from_age
+        Absolute risk only: a fixed start age (e.g. 20 for NICE lifetime risk) or None for the
+        person's current age.
+    years, to_age
+        Absolute risk only: the horizon, ``years`` from the start or up to ``to_age``.
+    applies_from_age, applies_to_age
+        Ages (inclusive) the scheme applies to; people outside get no category.
+    """
+
+    kind: MeasureKind
+    from_age: int | None = None
+    years: int | None = None
+    to_age: int | None = None
+    applies_from_age: float | None = None
+    applies_to_age: float | None = None
+
+    def describe(self) -> str:
+        if self.kind != "absolute_risk":
+            return self.kind.replace("_", " ")
+        start = "current age" if self.from_age is None else f"age {self.from_age}"
+        span = f"{self.years}-year" if self.years else f"to age {self.to_age}"
+        return f"absolute risk (%) {span} from {start}"
+
+
+@dataclass(frozen=True)
+class CategoryScheme:
+    """A named, sourced cut of one measure into categories."""
+
+    name: str
+    title: str
+    cancer: str
+    source: str
+    measure: Measure
+    bands: tuple[Band, ...]
+    default_pathway: str | None = None
+    url: str = ""
+    notes: str = ""
+
+    def assign(self, values: np.ndarray) -> np.ndarray:
+        """Return each value's category label (None for NaN).
+
+        Examples
+        --------
+        >>> s = load_scheme("nice-cg164-lifetime")
+        >>> s.assign(np.array([16.99, 17.0, 29.99, 30.0])).tolist()
+        ['near-population', 'moderate', 'moderate', 'high']
+        """
+        x = np.asarray(values, dtype=float)
+        out = np.full(x.shape, None, dtype=object)
+        for band in self.bands:
+            out[band.contains(x) & np.isfinite(x)] = band.label
+        return out
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return tuple(b.label for b in self.bands)
+
+
+@dataclass(frozen=True)
+class PathwayAction:
+    """The recommended action for one category."""
+
+    action: str
+    screening_start_age: float | str | None = None
+    screening_end_age: float | None = None
+    interval_years: float | None = None
+    modality: str | None = None
+    referral: str | None = None
+
+
+@dataclass(frozen=True)
+class Pathway:
+    """Category label -> recommended action, for one cancer, with its source.
+
+    ``benchmark_age``/``benchmark_years`` (optional) define the risk-equivalent start age: an
+    action with ``screening_start_age = "risk-equivalent"`` starts at the first age at which
+    the person's ``benchmark_years``-year risk reaches the population-average risk at
+    ``benchmark_age``.
+    """
+
+    name: str
+    title: str
+    cancer: str
+    source: str
+    actions: Mapping[str, PathwayAction]
+    benchmark_age: int | None = None
+    benchmark_years: int | None = None
+    url: str = ""
+    notes: str = ""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+def available_schemes() -> dict[str, str]:
+    """Return the shipped schemes: name -> title and source."""
+    return {
+        s.name: f"{s.title} — {s.source}" for s in (load_scheme(p.stem) for p in _files("schemes"))
+    }
+
+
+def available_pathways() -> dict[str, str]:
+    """Return the shipped pathways: name -> title and source."""
+    return {
+        p.name: f"{p.title} — {p.source}"
+        for p in (load_pathway(f.stem) for f in _files("pathways"))
+    }
+
+
+def load_scheme(scheme: str | os.PathLike[str] | CategoryScheme) -> CategoryScheme:
+    """Load a category scheme by shipped name or from a TOML file.
+
+    Raises
+    ------
+    CalibrationError
+        Unknown name, malformed file, or bands that leave gaps, overlap or are out of order.
+    """
+    if isinstance(scheme, CategoryScheme):
+        return scheme
+    doc, where = _read_toml(scheme, "schemes")
+    try:
+        m = doc["measure"]
+        kind = m["kind"]
+        if kind not in ("absolute_risk", "percentile", "relative_risk"):
+            raise CalibrationError(
+                f"{where}: measure.kind '{kind}' is not absolute_risk, percentile or relative_risk"
+            )
+        from_age = m.get("from_age", "current")
+        measure = Measure(
+            kind=kind,
+            from_age=None if from_age == "current" else int(from_age),
+            years=None if m.get("years") is None else int(m["years"]),
+            to_age=None if m.get("to_age") is None else int(m["to_age"]),
+            applies_from_age=m.get("applies_from_age"),
+            applies_to_age=m.get("applies_to_age"),
+        )
+        if kind == "absolute_risk" and (measure.years is None) == (measure.to_age is None):
+            raise CalibrationError(f"{where}: measure needs exactly one of 'years' and 'to_age'")
+        bands = tuple(
+            Band(
+                label=str(b["label"]),
+                lower=float(b.get("lower", -math.inf)),
+                upper=float(b.get("upper", math.inf)),
+                lower_inclusive=bool(b.get("lower_inclusive", True)),
+                upper_inclusive=bool(b.get("upper_inclusive", False)),
+            )
+            for b in doc["category"]
+        )
+        result = CategoryScheme(
+            name=str(doc.get("name", Path(where).stem)),
+            title=str(doc.get("title", "")),
+            cancer=str(doc.get("cancer", "")),
+            source=str(doc["source"]),
+            measure=measure,
+            bands=bands,
+            default_pathway=doc.get("pathway"),
+            url=str(doc.get("url", "")),
+            notes=str(doc.get("notes", "")),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CalibrationError(f"{where}: malformed scheme ({exc!r} missing or wrong)") from exc
+    _check_bands(result.bands, where)
+    return result
+
+
+def load_pathway(pathway: str | os.PathLike[str] | Pathway) -> Pathway:
+    """Load a prevention pathway by shipped name or from a TOML file.
+
+    Raises
+    ------
+    CalibrationError
+        Unknown name or malformed file.
+    """
+    if isinstance(pathway, Pathway):
+        return pathway
+    doc, where = _read_toml(pathway, "pathways")
+    try:
+        actions = {}
+        for label, a in doc["actions"].items():
+            actions[str(label)] = PathwayAction(
+                action=str(a["action"]),
+                screening_start_age=a.get("screening_start_age"),
+                screening_end_age=a.get("screening_end_age"),
+                interval_years=a.get("interval_years"),
+                modality=a.get("modality"),
+                referral=a.get("referral"),
+            )
+        bench = doc.get("benchmark", {})
+        result = Pathway(
+            name=str(doc.get("name", Path(where).stem)),
+            title=str(doc.get("title", "")),
+            cancer=str(doc.get("cancer", "")),
+            source=str(doc["source"]),
+            actions=actions,
+            benchmark_age=bench.get("age"),
+            benchmark_years=bench.get("years"),
+            url=str(doc.get("url", "")),
+            notes=str(doc.get("notes", "")),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise CalibrationError(f"{where}: malformed pathway ({exc!r} missing or wrong)") from exc
+    needs_benchmark = any(a.screening_start_age == "risk-equivalent" for a in actions.values())
+    if needs_benchmark and (result.benchmark_age is None or result.benchmark_years is None):
+        raise CalibrationError(
+            f"{where}: an action starts at the 'risk-equivalent' age but [benchmark] age/years "
+            "are not given"
+        )
+    return result
+
+
+def _check_bands(bands: tuple[Band, ...], where: str) -> None:
+    if not bands:
+        raise CalibrationError(f"{where}: no [[category]] entries")
+    labels = [b.label for b in bands]
+    if len(set(labels)) != len(labels):
+        raise CalibrationError(f"{where}: category labels repeat ({labels})")
+    for band in bands:
+        if not band.lower <= band.upper:
+            raise CalibrationError(f"{where}: category {band.describe()} has lower > upper")
+    for prev, nxt in itertools.pairwise(bands):
+        if prev.upper != nxt.lower:
+            raise CalibrationError(
+                f"{where}: categories '{prev.label}' and '{nxt.label}' leave a gap or overlap "
+                f"({prev.upper:g} vs {nxt.lower:g}); list them in increasing order, each "
+                "starting where the previous ends"
+            )
+        if prev.upper_inclusive == nxt.lower_inclusive:
+            state = "both include" if prev.upper_inclusive else "neither includes"
+            raise CalibrationError(
+                f"{where}: at {prev.upper:g}, '{prev.label}' and '{nxt.label}' {state} the "
+                "boundary; exactly one must (set upper_inclusive / lower_inclusive)"
+            )
+
+
+def _files(kind: str) -> list[Path]:
+    folder = Path(str(resources.files("prs") / "data" / kind))
+    return sorted(folder.glob("*.toml"))
+
+
+def _read_toml(spec: str | os.PathLike[str], kind: str) -> tuple[dict[str, Any], str]:
+    text = os.fspath(spec)
+    path = Path(text)
+    if not path.suffix and not path.exists():
+        shipped = Path(str(resources.files("prs") / "data" / kind)) / f"{text}.toml"
+        if not shipped.is_file():
+            names = ", ".join(p.stem for p in _files(kind))
+            raise CalibrationError(
+                f"no shipped {kind[:-1]} '{text}' (shipped: {names}); or give a TOML file path"
+            )
+        path = shipped
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh), str(path)
+    except OSError as exc:
+        raise CalibrationError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise CalibrationError(f"{path}: not valid TOML ({exc})") from exc

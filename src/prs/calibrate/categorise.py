@@ -1,0 +1,594 @@
+"""From score to pathway: percentile, z, relative and absolute risk, category and action."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from prs._version import __version__
+from prs.calibrate._inputs import ScoresLike, read_scores
+from prs.calibrate.absolute import (
+    DEFAULT_INCIDENCE,
+    DEFAULT_MORTALITY,
+    LIFETIME_END_AGE,
+    AbsoluteRiskModel,
+    RateTable,
+    fit_absolute_risk_model,
+)
+from prs.calibrate.ancestry import (
+    AncestryAdjustment,
+    adjusted_percentile,
+    read_pcs,
+)
+from prs.calibrate.categories import CategoryScheme, Pathway, load_pathway, load_scheme
+from prs.calibrate.reference import (
+    CalibrationWarning,
+    Reference,
+    build_reference,
+    load_ancestry_adjustment,
+    load_references,
+)
+from prs.calibrate.relative import (
+    PercentileBands,
+    log_relative_risk_per_sd,
+    read_percentile_bands,
+    relative_risk_from_bands,
+)
+from prs.errors import CalibrationError
+
+#: Default N-year horizons reported from each person's current age.
+DEFAULT_HORIZONS = (5, 10)
+
+
+@dataclass(frozen=True)
+class Categorisation:
+    """Per-person results of :func:`categorise` (arrays aligned on ``sample_id``).
+
+    Absolute risks are probabilities (0-1); the scheme's measure is in the scheme's units
+    (percent for absolute risk). ``inputs`` records every input used.
+    """
+
+    sample_id: np.ndarray
+    score: np.ndarray
+    group: np.ndarray
+    percentile: np.ndarray
+    out_of_range: np.ndarray
+    z: np.ndarray
+    relative_risk: np.ndarray
+    age: np.ndarray
+    risks: Mapping[str, np.ndarray]
+    scheme_measure: np.ndarray
+    category: np.ndarray
+    category_note: np.ndarray
+    actions: Mapping[str, np.ndarray]
+    risk_equivalent_age: np.ndarray
+    inputs: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per person: results, then the inputs used (constant columns)."""
+        frame = pd.DataFrame(
+            {
+                "sample_id": self.sample_id,
+                "score_id": self.inputs.get("score_id"),
+                "score": self.score,
+                "group": self.group,
+                "percentile": self.percentile,
+                "out_of_range": self.out_of_range,
+                "z": self.z,
+                "relative_risk": self.relative_risk,
+                "age": self.age,
+            }
+        )
+        for name, values in self.risks.items():
+            frame[name] = values
+        frame["scheme_measure"] = self.scheme_measure
+        frame["category"] = self.category
+        frame["category_note"] = self.category_note
+        for name, values in self.actions.items():
+            frame[name] = values
+        frame["risk_equivalent_age"] = self.risk_equivalent_age
+        for key in ("scheme", "pathway", "or_per_sd", "incidence", "mortality", "reference"):
+            frame[f"input_{key}"] = self.inputs.get(key)
+        return frame
+
+
+def categorise(
+    scores: ScoresLike,
+    *,
+    reference: Reference | Mapping[str | None, Reference] | str | os.PathLike[str] | None = None,
+    score_id: str | None = None,
+    column: str = "SUM",
+    scheme: str | os.PathLike[str] | CategoryScheme = "nice-cg164-lifetime",
+    pathway: str | os.PathLike[str] | Pathway | Literal["default"] | None = "default",
+    or_per_sd: float | None = None,
+    percentile_bands: PercentileBands | str | os.PathLike[str] | None = None,
+    age: float | Sequence[float] | np.ndarray | Mapping[str, float] | pd.Series | None = None,
+    horizons: Sequence[int] = DEFAULT_HORIZONS,
+    lifetime_to_age: int = LIFETIME_END_AGE,
+    incidence: str | os.PathLike[str] | RateTable = DEFAULT_INCIDENCE,
+    mortality: str | os.PathLike[str] | RateTable | None = DEFAULT_MORTALITY,
+    groups: Mapping[str, str] | pd.Series | None = None,
+    z_method: Literal["moments", "rank"] = "moments",
+    benchmark_age: int | None = None,
+    benchmark_years: int = 10,
+    pcs: pd.DataFrame | str | os.PathLike[str] | None = None,
+    ancestry: AncestryAdjustment | None = None,
+    ancestry_method: Literal["mean", "mean+variance"] = "mean+variance",
+    risk_population: Literal["normal", "reference"] = "normal",
+) -> Categorisation:
+    """Place each person's score in the reference, derive risks, category and pathway action.
+
+    Parameters
+    ----------
+    scores
+        ``scores.tsv`` of ``prs score`` (path or DataFrame, long format), a Series indexed by
+        sample ID, or an array.
+    reference
+        A :class:`Reference`, a reference file (:func:`save_reference`), or a mapping group ->
+        Reference used with ``groups``. None builds the reference from ``scores`` themselves
+        (self-referential: percentiles are then relative to this very cohort; a
+        :class:`CalibrationWarning` says so).
+    score_id, column
+        Which score of a multi-score table and which value column (default ``SUM``).
+    scheme
+        Shipped scheme name or TOML path (default ``nice-cg164-lifetime``, NICE CG164).
+    pathway
+        Shipped pathway name or TOML path; ``"default"`` (default) uses the scheme's own
+        pathway, None skips actions.
+    or_per_sd
+        OR (or HR) per SD of the score, for relative risk ``exp(b z - b^2/2)``. E.g. 1.61 for
+        PGS000004 (Mavaddat et al. 2019). Needed for any risk unless ``percentile_bands``.
+    percentile_bands
+        Alternatively, published relative risk by percentile band (object or CSV path).
+    age
+        Current age: one number for everybody, an array aligned with the scores, or a mapping
+        / Series sample ID -> age. None: risks from the current age are not computed.
+    horizons
+        N-year risks reported from the current age (default 5 and 10 years).
+    lifetime_to_age
+        End of "lifetime" risk from the current age (default 80, as NICE CG164).
+    incidence, mortality
+        Rate tables (shipped name, CSV path or RateTable); default US SEER female breast
+        cancer incidence and US female competing mortality (iCARE example data).
+    groups
+        Group label per sample ID, selecting the group's reference when ``reference`` holds
+        one reference per group (ancestry-aware percentiles and z-scores).
+    z_method
+        ``"moments"`` (default) or ``"rank"`` (see :meth:`Reference.z`).
+    benchmark_age, benchmark_years
+        Report each person's risk-equivalent age: the first age at which their
+        ``benchmark_years``-year risk reaches the population-average risk at ``benchmark_age``
+        (e.g. 50 and 10: the average 10-year risk at the screening start age). Default: the
+        pathway's own benchmark if it has one (colorectal), else not computed.
+    pcs
+        Principal components of the samples (table or file with ``IID``/``sample_id`` and
+        ``PC1``...), projected onto the reference panel: z-scores are then ancestry-adjusted
+        (:mod:`prs.calibrate.ancestry`) and percentiles are ``100 * Phi(z)``.
+    ancestry
+        The fitted :class:`~prs.calibrate.ancestry.AncestryAdjustment`; default the one stored
+        in the ``reference`` file (``prs calibrate --pcs``).
+    ancestry_method
+        ``"mean+variance"`` (default, pgsc_calc ``Z_norm2``) or ``"mean"`` (``Z_norm1``).
+    risk_population
+        The population over which relative risks average 1 and the baseline hazard is
+        derived: ``"normal"`` (default; z ~ N(0, 1), RR = exp(b z - b^2/2)) or ``"reference"``
+        (the empirical reference's own z-scores, as iCARE averages over a reference data set;
+        needs a single empirical reference and per-SD risks).
+
+    Returns
+    -------
+    Categorisation
+        ``.to_frame()`` gives one row per person.
+
+    Raises
+    ------
+    CalibrationError
+        Missing inputs the scheme needs (age, or_per_sd), unknown names, unusable files.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(1)
+    >>> ref = build_reference(rng.normal(size=2000), check=False)
+    >>> out = categorise([0.0, 2.5], reference=ref, or_per_sd=1.61, age=45)
+    >>> out.to_frame()["category"].tolist()
+    ['near-population', 'moderate']
+    """
+    col = read_scores(scores, score_id=score_id, column=column)
+    n = col.values.size
+    scheme_obj = load_scheme(scheme)
+    pathway_obj = _pathway(pathway, scheme_obj)
+
+    # -- reference, percentile, z --------------------------------------------------------
+    if pcs is not None:
+        if ancestry is None and isinstance(reference, str | os.PathLike):
+            ancestry = load_ancestry_adjustment(reference)
+        if ancestry is None:
+            raise CalibrationError(
+                "pcs given but no ancestry adjustment: fit one with fit_ancestry_adjustment / "
+                "prs calibrate --pcs, or pass ancestry="
+            )
+        pc_table = read_pcs(pcs) if isinstance(pcs, str | os.PathLike) else pcs
+        z = ancestry.z(col.values, pc_table, method=ancestry_method, sample_ids=col.sample_ids)
+        percentile = adjusted_percentile(z)
+        out_of_range = np.zeros(n, dtype=np.int8)
+        refs: dict[Any, Reference] = {}
+        reference_label = f"PC adjustment ({ancestry_method}, {', '.join(ancestry.pcs)})"
+        group_labels = np.full(n, None, dtype=object)
+    else:
+        refs, reference_label = _references(reference, col, column)
+        group_labels = _groups(groups, col.sample_ids, refs)
+        percentile = np.empty(n)
+        z = np.empty(n)
+        out_of_range = np.zeros(n, dtype=np.int8)
+        for label in pd.unique(group_labels):
+            ref = refs[label]
+            mask = group_labels == label
+            percentile[mask] = ref.percentile(col.values[mask])
+            z[mask] = ref.z(col.values[mask], method=z_method)
+            out_of_range[mask] = ref.out_of_range(col.values[mask])
+            if or_per_sd is not None and z_method == "moments":
+                ref.check()
+    n_out = int(np.count_nonzero(out_of_range))
+    if n_out:
+        warnings.warn(
+            f"{n_out} of {n} scores lie outside the reference range; their percentiles are "
+            "clipped (out_of_range column)",
+            CalibrationWarning,
+            stacklevel=2,
+        )
+
+    # -- relative risk and the population it averages over ---------------------------------
+    bands = (
+        read_percentile_bands(percentile_bands)
+        if isinstance(percentile_bands, str | os.PathLike)
+        else percentile_bands
+    )
+    if or_per_sd is not None and bands is not None:
+        raise CalibrationError("give or_per_sd or percentile_bands, not both")
+    model: AbsoluteRiskModel | None = None
+    population_z = None
+    if risk_population == "reference":
+        only = next(iter(refs.values())) if len(refs) == 1 else None
+        if or_per_sd is None or only is None or only.kind != "empirical":
+            raise CalibrationError(
+                "risk_population='reference' needs or_per_sd and one empirical reference "
+                "(built from reference-cohort scores with their values kept)"
+            )
+        assert only.values is not None
+        population_z = only.z(only.values, method=z_method)
+    elif risk_population != "normal":
+        raise CalibrationError(f"risk_population '{risk_population}' is not normal or reference")
+    if or_per_sd is not None:
+        log_rr = log_relative_risk_per_sd(z, or_per_sd=or_per_sd, population_z=population_z)
+    elif bands is not None:
+        log_rr = np.log(relative_risk_from_bands(percentile, bands))
+    else:
+        log_rr = np.full(n, np.nan)
+    needs_rr = scheme_obj.measure.kind in ("absolute_risk", "relative_risk")
+    if needs_rr and or_per_sd is None and bands is None:
+        raise CalibrationError(
+            f"scheme {scheme_obj.name} categorises {scheme_obj.measure.describe()}: give the "
+            "score's OR per SD (or_per_sd / --or-per-sd) or percentile_bands"
+        )
+    if or_per_sd is not None:
+        if population_z is None:
+            model = fit_absolute_risk_model(incidence, mortality, or_per_sd=or_per_sd)
+        else:
+            model = fit_absolute_risk_model(
+                incidence,
+                mortality,
+                population_log_rr=log_relative_risk_per_sd(
+                    population_z, or_per_sd=or_per_sd, population_z=population_z
+                ),
+            )
+    elif bands is not None:
+        model = fit_absolute_risk_model(
+            incidence,
+            mortality,
+            population_log_rr=np.log(bands.relative_risk / bands.population_average()),
+            population_weights=bands.population_weights,
+        )
+
+    # -- ages and absolute risks ----------------------------------------------------------
+    ages = _ages(age, col.sample_ids)
+    risks: dict[str, np.ndarray] = {}
+    if model is not None:
+        for years in horizons:
+            risks[f"risk_{int(years)}y"] = _safe_risk(model, log_rr, ages, np.full(n, years))
+        lifetime_span = np.floor(lifetime_to_age - np.floor(ages))
+        risks[f"risk_to_{lifetime_to_age}"] = _safe_risk(model, log_rr, ages, lifetime_span)
+
+    # -- the scheme's measure and category --------------------------------------------------
+    measure = scheme_obj.measure
+    note = np.full(n, None, dtype=object)
+    if measure.kind == "percentile":
+        value = percentile.copy()
+    elif measure.kind == "relative_risk":
+        value = np.exp(log_rr)
+    else:
+        assert model is not None
+        if measure.from_age is None:
+            if np.all(np.isnan(ages)):
+                raise CalibrationError(
+                    f"scheme {scheme_obj.name} needs each person's current age "
+                    f"({measure.describe()}); give age= (--age / --age-file)"
+                )
+            start = ages
+        else:
+            start = np.full(n, float(measure.from_age))
+        span = (
+            np.full(n, float(measure.years))
+            if measure.years is not None
+            else np.floor(float(measure.to_age or 0) - np.floor(start))
+        )
+        value = 100.0 * _safe_risk(model, log_rr, start, span)
+    if measure.applies_from_age is not None or measure.applies_to_age is not None:
+        lo = -np.inf if measure.applies_from_age is None else measure.applies_from_age
+        hi = np.inf if measure.applies_to_age is None else measure.applies_to_age
+        known = ~np.isnan(ages)
+        outside = known & ((np.floor(ages) < lo) | (np.floor(ages) > hi))
+        if measure.kind == "absolute_risk" and np.any(~known):
+            outside |= ~known
+        note[outside] = f"age outside {lo:g}-{hi:g} covered by {scheme_obj.name}"
+        value = np.where(outside, np.nan, value)
+    no_value = np.isnan(value) & (note == None)  # noqa: E711 (element-wise)
+    note[no_value] = "measure not computable (age or rate tables)"
+    category = scheme_obj.assign(value)
+
+    # -- pathway ----------------------------------------------------------------------------
+    if benchmark_age is None and pathway_obj is not None and pathway_obj.benchmark_age:
+        benchmark_age = int(pathway_obj.benchmark_age)
+        benchmark_years = int(pathway_obj.benchmark_years or benchmark_years)
+    equivalent_age = np.full(n, np.nan)
+    benchmark_risk = None
+    if benchmark_age is not None:
+        if model is None:
+            raise CalibrationError(
+                "a risk-equivalent age needs absolute risks: give or_per_sd or percentile_bands"
+            )
+        benchmark_risk = model.population_risk(age_start=benchmark_age, years=benchmark_years)
+        finite = np.isfinite(log_rr)
+        equivalent_age[finite] = model.risk_equivalent_age(
+            log_rr[finite], years=benchmark_years, benchmark_risk=benchmark_risk
+        )
+    actions = _apply_pathway(pathway_obj, category, equivalent_age, n)
+
+    inputs = {
+        "prs_version": __version__,
+        "score_id": col.score_id,
+        "column": column,
+        "scores_source": col.source,
+        "reference": reference_label,
+        "reference_groups": sorted(str(k) for k in refs),
+        "z_method": z_method,
+        "risk_population": risk_population,
+        "scheme": scheme_obj.name,
+        "scheme_source": scheme_obj.source,
+        "scheme_measure": measure.describe(),
+        "pathway": None if pathway_obj is None else pathway_obj.name,
+        "pathway_source": None if pathway_obj is None else pathway_obj.source,
+        "or_per_sd": or_per_sd,
+        "percentile_bands": None if bands is None else bands.source,
+        "incidence": None if model is None else model.incidence_name,
+        "mortality": None if model is None else model.mortality_name,
+        "horizons": [int(h) for h in horizons],
+        "lifetime_to_age": lifetime_to_age,
+        "benchmark_age": benchmark_age,
+        "benchmark_years": benchmark_years if benchmark_age is not None else None,
+        "benchmark_risk": benchmark_risk,
+    }
+    return Categorisation(
+        sample_id=col.sample_ids,
+        score=col.values,
+        group=np.array([None if g is None else str(g) for g in group_labels], dtype=object),
+        percentile=percentile,
+        out_of_range=out_of_range,
+        z=z,
+        relative_risk=np.exp(log_rr),
+        age=ages,
+        risks=risks,
+        scheme_measure=value,
+        category=category,
+        category_note=note,
+        actions=actions,
+        risk_equivalent_age=equivalent_age,
+        inputs=inputs,
+    )
+
+
+def run_demo_path(
+    scores: ScoresLike,
+    *,
+    score_id: str | None = None,
+    or_per_sd: float = 1.61,
+    age: float = 45.0,
+    scheme: str = "nice-cg164-lifetime",
+) -> pd.DataFrame:
+    """Run the whole path on a scores table with shipped defaults, for demonstrations.
+
+    The reference is the scores themselves (a :class:`CalibrationWarning` says it is
+    self-referential), incidence and mortality are the shipped US SEER breast tables, the
+    scheme is NICE CG164 lifetime risk and the pathway its breast surveillance pathway.
+    ``or_per_sd`` defaults to 1.61, the OR per SD of PGS000004 (Mavaddat et al. 2019, Am J Hum
+    Genet 104:21-34); ``age`` is everybody's current age.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :meth:`Categorisation.to_frame` of :func:`categorise`.
+    """
+    result = categorise(scores, score_id=score_id, or_per_sd=or_per_sd, age=age, scheme=scheme)
+    return result.to_frame()
+
+
+# -- helpers ---------------------------------------------------------------------------------
+def _pathway(
+    pathway: str | os.PathLike[str] | Pathway | None, scheme: CategoryScheme
+) -> Pathway | None:
+    if pathway is None:
+        return None
+    if isinstance(pathway, str) and pathway == "default":
+        return None if scheme.default_pathway is None else load_pathway(scheme.default_pathway)
+    loaded = load_pathway(pathway)
+    unknown = [label for label in scheme.labels if label not in loaded.actions]
+    if unknown:
+        raise CalibrationError(
+            f"pathway {loaded.name} has no action for categories {unknown} of scheme "
+            f"{scheme.name}; add [actions.<label>] entries or pick a matching pathway"
+        )
+    return loaded
+
+
+def _references(
+    reference: Reference | Mapping[str | None, Reference] | str | os.PathLike[str] | None,
+    col: Any,
+    column: str,
+) -> tuple[dict[Any, Reference], str]:
+    if reference is None:
+        warnings.warn(
+            f"no reference given: percentiles and z-scores are relative to these {col.values.size}"
+            " scores themselves (self-referential); build a reference from a reference cohort "
+            "with build_reference / prs calibrate",
+            CalibrationWarning,
+            stacklevel=3,
+        )
+        ref = build_reference(col.values, column=column, check=False)
+        ref = dataclasses.replace(ref, score_id=col.score_id)
+        return {None: ref}, "self (the scored samples)"
+    if isinstance(reference, Reference):
+        refs = {None: reference}
+        label = reference.label
+    elif isinstance(reference, Mapping):
+        refs = dict(reference)
+        label = "mapping"
+    else:
+        refs = load_references(reference)
+        label = os.fspath(reference)
+    for ref in refs.values():
+        if ref.score_id and col.score_id and ref.score_id != col.score_id:
+            raise CalibrationError(
+                f"reference {ref.label} is for score {ref.score_id}, the scores are "
+                f"{col.score_id}; use the reference built for this score"
+            )
+        if ref.column != column:
+            raise CalibrationError(
+                f"reference {ref.label} was built from column {ref.column}, scores use {column}"
+            )
+    return refs, label
+
+
+def _groups(
+    groups: Mapping[str, str] | pd.Series | None,
+    sample_ids: np.ndarray,
+    refs: Mapping[Any, Reference],
+) -> np.ndarray:
+    if groups is None:
+        if len(refs) != 1:
+            raise CalibrationError(
+                f"the reference holds {len(refs)} groups ({', '.join(map(str, refs))}); give "
+                "each sample's group (groups= / --groups)"
+            )
+        return np.array([next(iter(refs))] * sample_ids.size, dtype=object)
+    series = pd.Series(groups) if not isinstance(groups, pd.Series) else groups.copy()
+    series.index = series.index.astype(str)
+    labels = series.reindex(sample_ids)
+    missing = labels.isna().to_numpy()
+    if missing.any():
+        raise CalibrationError(
+            f"{int(missing.sum())} samples have no group label (first: "
+            f"{sample_ids[np.flatnonzero(missing)[0]]}); give every sample a group"
+        )
+    labels = labels.astype(str).to_numpy(dtype=object)
+    unknown = sorted(set(labels) - {str(k) for k in refs})
+    if unknown:
+        raise CalibrationError(
+            f"no reference for group(s) {unknown} (reference groups: {sorted(map(str, refs))})"
+        )
+    by_name = {str(k): k for k in refs}
+    return np.array([by_name[g] for g in labels], dtype=object)
+
+
+def _ages(age: Any, sample_ids: np.ndarray) -> np.ndarray:
+    n = sample_ids.size
+    if age is None:
+        return np.full(n, np.nan)
+    if isinstance(age, Mapping | pd.Series):
+        series = pd.Series(age) if not isinstance(age, pd.Series) else age.copy()
+        series.index = series.index.astype(str)
+        values = pd.to_numeric(series.reindex(sample_ids), errors="coerce").to_numpy(float)
+        missing = int(np.isnan(values).sum())
+        if missing:
+            warnings.warn(
+                f"{missing} of {n} samples have no age; their age-dependent risks are NaN",
+                CalibrationWarning,
+                stacklevel=3,
+            )
+        return values
+    values = np.broadcast_to(np.asarray(age, dtype=float), (n,)).copy()
+    if np.any(values < 0):
+        raise CalibrationError("ages must be >= 0")
+    return values
+
+
+def _safe_risk(
+    model: AbsoluteRiskModel, log_rr: np.ndarray, start: np.ndarray, span: np.ndarray
+) -> np.ndarray:
+    """Risks where the interval fits the rate tables; NaN (counted in a warning) elsewhere."""
+    out = np.full(log_rr.size, np.nan)
+    first, last = int(model.ages[0]), int(model.ages[-1])
+    ok = (
+        np.isfinite(start)
+        & np.isfinite(log_rr)
+        & (span >= 1)
+        & (np.floor(start) >= first)
+        & (np.floor(start) + span - 1 <= last)
+    )
+    skipped = int(np.count_nonzero(~ok & np.isfinite(start)))
+    if skipped:
+        warnings.warn(
+            f"{skipped} of {log_rr.size} risks not computed: the interval lies outside the rate "
+            f"tables' ages {first}-{last} or is empty",
+            CalibrationWarning,
+            stacklevel=3,
+        )
+    if ok.any():
+        out[ok] = model.risk(log_rr[ok], age_start=start[ok], years=span[ok])
+    return out
+
+
+def _apply_pathway(
+    pathway: Pathway | None,
+    category: np.ndarray,
+    equivalent: np.ndarray,
+    n: int,
+) -> dict[str, np.ndarray]:
+    if pathway is None:
+        return {}
+    fields = (
+        "action",
+        "screening_start_age",
+        "screening_end_age",
+        "interval_years",
+        "modality",
+        "referral",
+    )
+    columns = {f"pathway_{f}": np.full(n, None, dtype=object) for f in fields}
+    for i, label in enumerate(category):
+        if label is None or label not in pathway.actions:
+            continue
+        act = pathway.actions[label]
+        for f in fields:
+            columns[f"pathway_{f}"][i] = getattr(act, f)
+        if act.screening_start_age == "risk-equivalent":
+            columns["pathway_screening_start_age"][i] = (
+                None if np.isnan(equivalent[i]) else float(equivalent[i])
+            )
+    return columns

@@ -1,0 +1,384 @@
+"""``prs calibrate`` (build a reference), ``prs categorise`` (score -> category -> pathway) and
+``prs evaluate`` (discrimination and calibration on a cohort with outcomes)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from prs.calibrate._inputs import read_scores
+from prs.calibrate.absolute import DEFAULT_INCIDENCE, DEFAULT_MORTALITY, available_rate_tables
+from prs.calibrate.ancestry import fit_ancestry_adjustment, read_pcs
+from prs.calibrate.categories import available_pathways, available_schemes
+from prs.calibrate.categorise import DEFAULT_HORIZONS, categorise
+from prs.calibrate.evaluate import evaluate_cohort
+from prs.calibrate.reference import (
+    build_reference,
+    build_references,
+    read_megsap_percentiles,
+    reference_from_parameters,
+    save_reference,
+)
+from prs.errors import CalibrationError
+from prs.report import write_json, write_table
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``calibrate``, ``categorise`` and ``evaluate`` commands to the ``prs`` parser."""
+    cal = subparsers.add_parser(
+        "calibrate",
+        help="build a reference distribution (reference.json) from reference-cohort scores",
+        description=(
+            "Build a versioned reference distribution file from scores that 'prs score' "
+            "computed on a reference cohort, from a megSAP ##percentiles= VCF header, or from "
+            "published mean and SD."
+        ),
+    )
+    source = cal.add_mutually_exclusive_group(required=True)
+    source.add_argument("--scores", type=Path, help="scores.tsv written by 'prs score'")
+    source.add_argument(
+        "--from-megsap", type=Path, metavar="VCF", help="megSAP PRS VCF with ##percentiles="
+    )
+    source.add_argument("--mean", type=float, help="published mean of the score (with --sd)")
+    cal.add_argument("--sd", type=float, help="published SD of the score (with --mean)")
+    cal.add_argument("--score", help="score ID to use when scores.tsv holds several")
+    cal.add_argument("--column", default="SUM", help="value column of scores.tsv (default SUM)")
+    cal.add_argument(
+        "--groups",
+        type=Path,
+        help="TSV with sample_id and a group column: build one reference per group",
+    )
+    cal.add_argument("--group-column", default="group", help="group column of --groups")
+    cal.add_argument(
+        "--summary-only",
+        action="store_true",
+        help="store 0.5%%..99.5%% quantiles, min and max instead of every reference value",
+    )
+    cal.add_argument("--source", default="", help="citation for --mean/--sd")
+    cal.add_argument(
+        "--pcs",
+        type=Path,
+        help="PCs of the reference samples (IID, PC1..): also fit the PC ancestry adjustment",
+    )
+    cal.add_argument("--n-pcs", type=int, default=4, help="PCs in the adjustment (4)")
+    cal.add_argument(
+        "--exclude", type=Path, help="file of sample IDs to leave out of the PC adjustment"
+    )
+    cal.add_argument("--out", type=Path, required=True, help="reference JSON to write")
+    cal.set_defaults(handler=run_calibrate)
+
+    cat = subparsers.add_parser(
+        "categorise",
+        aliases=["categorize"],
+        help="percentiles, risks, risk categories and pathway actions per sample",
+        description=(
+            "Place each sample's score in a reference, derive relative and absolute risks, "
+            "assign a risk category under a named scheme and the pathway action it maps to."
+        ),
+    )
+    cat.add_argument("--list", action="store_true", help="list shipped schemes, pathways, rates")
+    cat.add_argument("--scores", type=Path, help="scores.tsv written by 'prs score'")
+    cat.add_argument("--score", help="score ID to use when scores.tsv holds several")
+    cat.add_argument("--column", default="SUM", help="value column of scores.tsv (default SUM)")
+    cat.add_argument(
+        "--reference",
+        type=Path,
+        help="reference JSON from 'prs calibrate' (default: the scores themselves, warned)",
+    )
+    cat.add_argument("--groups", type=Path, help="TSV sample_id + group (per-group references)")
+    cat.add_argument("--group-column", default="group", help="group column of --groups")
+    cat.add_argument(
+        "--scheme", default="nice-cg164-lifetime", help="scheme name or TOML (see --list)"
+    )
+    cat.add_argument(
+        "--pathway",
+        default="default",
+        help="pathway name or TOML; 'default' = the scheme's own, 'none' = no actions",
+    )
+    effect = cat.add_mutually_exclusive_group()
+    effect.add_argument("--or-per-sd", type=float, help="OR (or HR) per SD of the score")
+    effect.add_argument(
+        "--percentile-bands", type=Path, help="CSV of relative risk by percentile band"
+    )
+    ages = cat.add_mutually_exclusive_group()
+    ages.add_argument("--age", type=float, help="current age of every sample")
+    ages.add_argument("--age-file", type=Path, help="TSV with sample_id and age columns")
+    cat.add_argument("--age-column", default="age", help="age column of --age-file")
+    cat.add_argument(
+        "--horizons",
+        default=",".join(map(str, DEFAULT_HORIZONS)),
+        help="N-year risks from the current age, comma-separated (default 5,10)",
+    )
+    cat.add_argument("--lifetime-to-age", type=int, default=80, help="lifetime risk end (80)")
+    cat.add_argument("--incidence", default=DEFAULT_INCIDENCE, help="incidence table name or CSV")
+    cat.add_argument(
+        "--mortality",
+        default=DEFAULT_MORTALITY,
+        help="competing mortality table name or CSV; 'none' ignores competing death",
+    )
+    cat.add_argument("--z-method", choices=["moments", "rank"], default="moments")
+    cat.add_argument(
+        "--risk-population",
+        choices=["normal", "reference"],
+        default="normal",
+        help="population averaging RR to 1 and defining the baseline hazard: N(0,1) or the "
+        "reference's own scores (as iCARE's reference data set)",
+    )
+    cat.add_argument(
+        "--benchmark-age",
+        type=int,
+        help="report the risk-equivalent age: first age whose N-year risk reaches the average "
+        "N-year risk at this age (N = --benchmark-years)",
+    )
+    cat.add_argument("--benchmark-years", type=int, default=10, help="N for --benchmark-age")
+    cat.add_argument(
+        "--pcs",
+        type=Path,
+        help="PCs of the samples projected on the reference PCA: ancestry-adjusted z "
+        "(needs a reference built with 'prs calibrate --pcs')",
+    )
+    cat.add_argument(
+        "--ancestry-method",
+        choices=["mean", "mean+variance"],
+        default="mean+variance",
+        help="PC adjustment of the mean only (Z_norm1) or mean and variance (Z_norm2)",
+    )
+    cat.add_argument(
+        "--out",
+        type=Path,
+        help="table to write (.tsv or .parquet); the inputs go to <out>.inputs.json",
+    )
+    cat.set_defaults(handler=run_categorise)
+
+    ev = subparsers.add_parser(
+        "evaluate",
+        help="OR per SD, AUC, C-index and calibration of scores/risks on a cohort with outcomes",
+        description=(
+            "Evaluate a score (and, with --predicted, its predicted risks) on a cohort with "
+            "0/1 outcomes: OR per SD, AUC, top vs middle quintile OR, C-index, E/O, "
+            "calibration-in-the-large and slope, Hosmer-Lemeshow, decile table, recalibration."
+        ),
+    )
+    ev.add_argument("--scores", type=Path, required=True, help="scores.tsv from 'prs score'")
+    ev.add_argument("--score", help="score ID to use when scores.tsv holds several")
+    ev.add_argument("--column", default="SUM", help="value column of scores.tsv (default SUM)")
+    ev.add_argument(
+        "--outcomes", type=Path, required=True, help="TSV with sample_id and the outcome (0/1)"
+    )
+    ev.add_argument("--outcome-column", default="outcome", help="outcome column (outcome)")
+    ev.add_argument(
+        "--covariates", default="", help="comma-separated covariate columns of --outcomes"
+    )
+    ev.add_argument("--time-column", help="follow-up time column of --outcomes (C-index)")
+    ev.add_argument(
+        "--predicted",
+        type=Path,
+        help="categories.tsv from 'prs categorise' (or any TSV with sample_id) for calibration",
+    )
+    ev.add_argument("--risk-column", default="risk_10y", help="risk column of --predicted")
+    ev.add_argument("--groups", type=int, default=10, help="risk groups of the table (10)")
+    ev.add_argument("--out", type=Path, required=True, help="metrics JSON to write")
+    ev.add_argument("--table", type=Path, help="calibration table TSV to write")
+    ev.set_defaults(handler=run_evaluate)
+
+
+def run_calibrate(args: argparse.Namespace) -> int:
+    """Handler of ``prs calibrate``."""
+    if args.mean is not None:
+        if args.sd is None:
+            raise CalibrationError("--mean needs --sd")
+        ref: Any = reference_from_parameters(
+            args.mean, args.sd, score_id=args.score, column=args.column, source=args.source
+        )
+    elif args.from_megsap is not None:
+        ref = read_megsap_percentiles(args.from_megsap)
+    elif args.groups is not None:
+        groups = _two_columns(args.groups, args.group_column, "group")
+        ref = build_references(
+            args.scores,
+            groups,
+            score_id=args.score,
+            column=args.column,
+            keep_values=not args.summary_only,
+        )
+    else:
+        ref = build_reference(
+            args.scores, score_id=args.score, column=args.column, keep_values=not args.summary_only
+        )
+    adjustment = None
+    if args.pcs is not None:
+        if args.scores is None:
+            raise CalibrationError("--pcs needs --scores (the reference samples' scores)")
+        exclude = None
+        if args.exclude is not None:
+            exclude = [
+                line.split()[0]
+                for line in args.exclude.read_text().splitlines()
+                if line.strip() and not line.startswith("#")
+            ]
+        adjustment = fit_ancestry_adjustment(
+            args.scores,
+            read_pcs(args.pcs),
+            score_id=args.score,
+            column=args.column,
+            n_pcs=args.n_pcs,
+            exclude=exclude,
+        )
+    save_reference(ref, args.out, ancestry=adjustment)
+    if adjustment is not None:
+        print(f"PC adjustment on {', '.join(adjustment.pcs)} (n={adjustment.n})")
+    refs = [ref] if not isinstance(ref, dict) else list(ref.values())
+    for r in refs:
+        print(
+            f"{r.label}: {r.kind}, n={r.n}, mean={r.mean:.6g}, sd={r.sd:.6g} -> {args.out}",
+            file=sys.stdout,
+        )
+    return 0
+
+
+def run_categorise(args: argparse.Namespace) -> int:
+    """Handler of ``prs categorise``."""
+    if args.list:
+        for title, entries in (
+            ("schemes", available_schemes()),
+            ("pathways", available_pathways()),
+            ("rate tables", available_rate_tables()),
+        ):
+            print(f"{title}:")
+            for name, text in entries.items():
+                print(f"  {name}: {text}")
+        return 0
+    if args.scores is None or args.out is None:
+        raise CalibrationError("prs categorise needs --scores and --out (or --list)")
+    try:
+        horizons = [int(h) for h in args.horizons.split(",") if h.strip()]
+    except ValueError as exc:
+        raise CalibrationError(f"--horizons '{args.horizons}': not whole numbers") from exc
+    age: Any = args.age
+    if args.age_file is not None:
+        age = _two_columns(args.age_file, args.age_column, "age")
+    groups = (
+        _two_columns(args.groups, args.group_column, "group") if args.groups is not None else None
+    )
+    result = categorise(
+        args.scores,
+        reference=args.reference,
+        score_id=args.score,
+        column=args.column,
+        scheme=args.scheme,
+        pathway=None if args.pathway == "none" else args.pathway,
+        or_per_sd=args.or_per_sd,
+        percentile_bands=args.percentile_bands,
+        age=age,
+        horizons=horizons,
+        lifetime_to_age=args.lifetime_to_age,
+        incidence=args.incidence,
+        mortality=None if args.mortality == "none" else args.mortality,
+        groups=groups,
+        z_method=args.z_method,
+        risk_population=args.risk_population,
+        benchmark_age=args.benchmark_age,
+        benchmark_years=args.benchmark_years,
+        pcs=args.pcs,
+        ancestry_method=args.ancestry_method,
+    )
+    frame = result.to_frame()
+    write_table(frame, args.out)
+    inputs_path = args.out.with_name(args.out.name.split(".")[0] + ".inputs.json")
+    write_json(dict(result.inputs), inputs_path)
+    counts = frame["category"].value_counts(dropna=False).to_dict()
+    summary = ", ".join(f"{k}: {v}" for k, v in counts.items())
+    print(f"{len(frame)} samples -> {args.out} ({summary})", file=sys.stdout)
+    return 0
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    """Handler of ``prs evaluate``."""
+    col = read_scores(args.scores, score_id=args.score, column=args.column)
+    try:
+        outcomes = pd.read_csv(args.outcomes, sep="\t", dtype={"sample_id": str})
+    except (OSError, pd.errors.ParserError) as exc:
+        raise CalibrationError(f"{args.outcomes}: cannot read outcomes ({exc})") from exc
+    covariates = [c.strip() for c in args.covariates.split(",") if c.strip()]
+    needed = ["sample_id", args.outcome_column, *covariates]
+    if args.time_column:
+        needed.append(args.time_column)
+    missing = [c for c in needed if c not in outcomes.columns]
+    if missing:
+        raise CalibrationError(
+            f"{args.outcomes}: missing column(s) {missing} (found {list(outcomes.columns)})"
+        )
+    merged = pd.DataFrame({"sample_id": col.sample_ids, "score_value": col.values}).merge(
+        outcomes[needed], on="sample_id", how="inner"
+    )
+    if args.predicted is not None:
+        predicted = pd.read_csv(args.predicted, sep="\t", dtype={"sample_id": str})
+        if args.risk_column not in predicted.columns:
+            raise CalibrationError(
+                f"{args.predicted}: no column '{args.risk_column}' (--risk-column)"
+            )
+        merged = merged.merge(
+            predicted[["sample_id", args.risk_column]].rename(
+                columns={args.risk_column: "predicted_risk"}
+            ),
+            on="sample_id",
+            how="inner",
+        )
+        dropped = int(merged["predicted_risk"].isna().sum())
+        if dropped:
+            raise CalibrationError(
+                f"{args.predicted}: {dropped} samples have no {args.risk_column}; "
+                "evaluate a horizon every sample has"
+            )
+    if merged.empty:
+        raise CalibrationError("no sample is in both --scores and --outcomes (check sample_id)")
+    print(f"{len(merged)} samples in scores and outcomes", file=sys.stdout)
+    result = evaluate_cohort(
+        merged["score_value"].to_numpy(),
+        merged[args.outcome_column].to_numpy(dtype=float),
+        covariates=merged[covariates].to_numpy(dtype=float) if covariates else None,
+        time=merged[args.time_column].to_numpy(dtype=float) if args.time_column else None,
+        predicted_risk=(
+            merged["predicted_risk"].to_numpy(dtype=float) if args.predicted is not None else None
+        ),
+        groups=args.groups,
+    )
+    doc = result.to_dict()
+    doc["inputs"] = {
+        "scores": str(args.scores),
+        "score_id": col.score_id,
+        "column": args.column,
+        "outcomes": str(args.outcomes),
+        "outcome_column": args.outcome_column,
+        "covariates": covariates,
+        "predicted": None if args.predicted is None else str(args.predicted),
+        "risk_column": args.risk_column if args.predicted is not None else None,
+    }
+    write_json(doc, args.out)
+    if args.table is not None and result.calibration is not None:
+        write_table(result.calibration.groups, args.table)
+    print(result.summary().to_string(index=False), file=sys.stdout)
+    return 0
+
+
+def _two_columns(path: Path, column: str, what: str) -> pd.Series:
+    try:
+        frame = pd.read_csv(path, sep="\t", dtype={"sample_id": str})
+    except FileNotFoundError as exc:
+        raise CalibrationError(f"{path}: {what} file not found") from exc
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise CalibrationError(f"{path}: cannot read as TSV ({exc})") from exc
+    for needed in ("sample_id", column):
+        if needed not in frame.columns:
+            raise CalibrationError(
+                f"{path}: no column '{needed}' (found {', '.join(map(str, frame.columns))}); "
+                f"expected sample_id and {column}"
+            )
+    if frame["sample_id"].duplicated().any():
+        dup = frame.loc[frame["sample_id"].duplicated(), "sample_id"].iloc[0]
+        raise CalibrationError(f"{path}: sample_id {dup} appears more than once")
+    return pd.Series(frame[column].to_numpy(), index=frame["sample_id"].astype(str))

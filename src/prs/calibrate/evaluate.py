@@ -1,0 +1,679 @@
+"""Evaluation on cohorts with outcomes: discrimination, calibration and recalibration.
+
+Outcomes are 0/1 (1 = event). A cohort coded 1/2, with one class only or with missing
+outcomes is refused with a :class:`~prs.errors.CalibrationError`; fewer than
+:data:`MIN_EVENTS` events gives a :class:`~prs.calibrate.CalibrationWarning`. Calibration
+compares predicted risks over a fixed horizon with observed binary outcomes over that horizon
+(complete follow-up, or outcomes already defined for that horizon); censoring is not modelled.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+from scipy import special, stats
+
+from prs.calibrate.reference import CalibrationWarning, Reference
+from prs.errors import CalibrationError
+
+#: Fewer events than this gives a warning: estimates and CIs are unreliable.
+MIN_EVENTS = 10
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A point estimate with its confidence interval (``level`` e.g. 0.95)."""
+
+    estimate: float
+    ci_low: float
+    ci_high: float
+    se: float
+    p_value: float
+    level: float
+    n: int
+    n_events: int
+
+    def to_dict(self) -> dict[str, float]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+@dataclass(frozen=True)
+class CalibrationResult:
+    """Calibration of predicted risks against observed outcomes.
+
+    Attributes
+    ----------
+    expected, observed
+        Sum of predicted risks and number of events.
+    eo_ratio
+        Expected / observed with CI (``ln O`` Poisson: ``E/O * exp(-/+ z / sqrt(O))``).
+    calibration_in_the_large
+        Intercept ``a`` of ``logit P(y) = a + logit(p)`` (0 when calibrated), Wald CI.
+    calibration_slope
+        Slope ``b`` of ``logit P(y) = a + b logit(p)`` (1 when calibrated), Wald CI.
+    hosmer_lemeshow, hl_df, hl_p_value
+        Hosmer-Lemeshow statistic over the risk groups, degrees of freedom (groups - 2), p.
+    groups
+        Per risk group (deciles of predicted risk by default): n, mean predicted, observed
+        rate, expected and observed counts, and a Wilson CI of the observed rate.
+    """
+
+    n: int
+    expected: float
+    observed: int
+    eo_ratio: Estimate
+    calibration_in_the_large: Estimate
+    calibration_slope: Estimate
+    hosmer_lemeshow: float
+    hl_df: int
+    hl_p_value: float
+    groups: pd.DataFrame
+
+    def summary(self) -> pd.DataFrame:
+        """One row per metric: estimate and CI."""
+        rows = [
+            ("E/O ratio", self.eo_ratio),
+            ("calibration-in-the-large", self.calibration_in_the_large),
+            ("calibration slope", self.calibration_slope),
+        ]
+        frame = pd.DataFrame(
+            [(name, e.estimate, e.ci_low, e.ci_high, e.p_value) for name, e in rows],
+            columns=["metric", "estimate", "ci_low", "ci_high", "p_value"],
+        )
+        hl = pd.DataFrame(
+            [("Hosmer-Lemeshow", self.hosmer_lemeshow, math.nan, math.nan, self.hl_p_value)],
+            columns=frame.columns,
+        )
+        return pd.concat([frame, hl], ignore_index=True)
+
+
+@dataclass(frozen=True)
+class Recalibration:
+    """Intercept and slope that recalibrate risks to a local cohort: ``expit(a + b logit p)``."""
+
+    intercept: float
+    slope: float
+
+    def apply(self, predicted_risk: np.ndarray | list[float]) -> np.ndarray:
+        """Return recalibrated risks.
+
+        Examples
+        --------
+        >>> Recalibration(0.0, 1.0).apply([0.2]).tolist()
+        [0.2]
+        """
+        p = _risks(predicted_risk)
+        return special.expit(self.intercept + self.slope * special.logit(p))
+
+
+def check_outcome(
+    outcome: np.ndarray | list[float] | pd.Series, *, name: str = "outcome"
+) -> np.ndarray:
+    """Return the outcome as 0/1 floats, refusing degenerate cohorts.
+
+    Raises
+    ------
+    CalibrationError
+        Missing values, values other than 0/1 (1/2 coding is named), or one class only.
+
+    Examples
+    --------
+    >>> check_outcome([0, 1, 1]).tolist()
+    [0.0, 1.0, 1.0]
+    """
+    y = np.asarray(outcome, dtype=float).ravel()
+    if y.size == 0:
+        raise CalibrationError(f"{name}: empty cohort")
+    if np.any(np.isnan(y)):
+        raise CalibrationError(
+            f"{name}: {int(np.isnan(y).sum())} of {y.size} outcomes are missing; drop those people"
+        )
+    values = set(np.unique(y).tolist())
+    if not values <= {0.0, 1.0}:
+        hint = (
+            "it looks coded 1/2 (as PLINK phenotypes): recode as 0/1 (control = 0, case = 1)"
+            if values <= {1.0, 2.0}
+            else "recode as 0 (no event) / 1 (event)"
+        )
+        raise CalibrationError(
+            f"{name}: outcomes must be 0/1, found values {sorted(values)[:5]}; {hint}"
+        )
+    if len(values) < 2:
+        only = "events" if 1.0 in values else "non-events"
+        raise CalibrationError(
+            f"{name}: all {y.size} people are {only}; discrimination and calibration need both"
+        )
+    events = int(y.sum())
+    if events < MIN_EVENTS or y.size - events < MIN_EVENTS:
+        warnings.warn(
+            f"{name}: only {min(events, y.size - events)} "
+            f"{'events' if events < MIN_EVENTS else 'non-events'} (fewer than {MIN_EVENTS}); "
+            "estimates and confidence intervals are unreliable",
+            CalibrationWarning,
+            stacklevel=3,
+        )
+    return y
+
+
+def odds_ratio_per_sd(
+    score: np.ndarray | list[float] | pd.Series,
+    outcome: np.ndarray | list[float] | pd.Series,
+    *,
+    covariates: pd.DataFrame | np.ndarray | None = None,
+    standardise: str | Reference = "controls",
+    level: float = 0.95,
+) -> Estimate:
+    """Odds ratio per standard deviation of the score from logistic regression.
+
+    Parameters
+    ----------
+    score
+        Score of each person.
+    outcome
+        0/1 outcome.
+    covariates
+        Optional adjustment covariates (numeric columns, e.g. age, principal components).
+    standardise
+        Which SD defines "per SD": ``"controls"`` (default; the SD among non-events, as in
+        Mavaddat et al. 2015/2019), ``"cohort"`` (everyone), ``"none"`` (raw units), or a
+        :class:`~prs.calibrate.Reference` (its mean and SD).
+    level
+        Confidence level (default 0.95). CI is the Wald interval on the log scale.
+
+    Returns
+    -------
+    Estimate
+        OR per SD with CI, SE of log OR and Wald p-value.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.r_[np.zeros(4000), np.ones(4000)]
+    >>> x = rng.normal(size=8000) + np.log(1.5) * y
+    >>> round(odds_ratio_per_sd(x, y).estimate, 1)
+    1.5
+    """
+    y = check_outcome(outcome)
+    x = _scores(score, y.size)
+    if isinstance(standardise, Reference):
+        zx = (x - standardise.mean) / standardise.sd
+    elif standardise == "controls":
+        zx = (x - x[y == 0].mean()) / x[y == 0].std(ddof=1)
+    elif standardise == "cohort":
+        zx = (x - x.mean()) / x.std(ddof=1)
+    elif standardise == "none":
+        zx = x
+    else:
+        raise CalibrationError(
+            f"standardise '{standardise}' is not 'controls', 'cohort', 'none' or a Reference"
+        )
+    design = [np.ones_like(zx), zx]
+    if covariates is not None:
+        cov = np.asarray(covariates, dtype=float)
+        cov = cov.reshape(y.size, -1)
+        if not np.all(np.isfinite(cov)):
+            raise CalibrationError("covariates hold missing or non-finite values")
+        design.extend(cov.T)
+    fit = _logistic(y, np.column_stack(design))
+    beta, se = float(fit.params[1]), float(fit.bse[1])
+    return _wald(beta, se, level, y, transform=np.exp)
+
+
+def auc(
+    score: np.ndarray | list[float] | pd.Series,
+    outcome: np.ndarray | list[float] | pd.Series,
+    *,
+    level: float = 0.95,
+) -> Estimate:
+    """Area under the ROC curve with DeLong's standard error and a Wald CI (clipped to 0-1).
+
+    Ties between a case and a control count one half (Mann-Whitney).
+
+    Examples
+    --------
+    >>> auc([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1]).estimate
+    0.75
+    """
+    y = check_outcome(outcome)
+    x = _scores(score, y.size)
+    cases, controls = x[y == 1], x[y == 0]
+    m, n = cases.size, controls.size
+    ranks_all = stats.rankdata(np.concatenate([cases, controls]))
+    ranks_cases = stats.rankdata(cases)
+    ranks_controls = stats.rankdata(controls)
+    value = (ranks_all[:m].sum() - m * (m + 1) / 2) / (m * n)
+    # DeLong (1988) placement values, via midranks (Sun & Xu 2014).
+    v10 = (ranks_all[:m] - ranks_cases) / n
+    v01 = 1.0 - (ranks_all[m:] - ranks_controls) / m
+    var = np.var(v10, ddof=1) / m + np.var(v01, ddof=1) / n
+    se = math.sqrt(var) if m > 1 and n > 1 else math.nan
+    zq = float(stats.norm.ppf(0.5 + level / 2))
+    p = 2 * stats.norm.sf(abs(value - 0.5) / se) if se > 0 else math.nan
+    return Estimate(
+        float(value),
+        float(max(0.0, value - zq * se)),
+        float(min(1.0, value + zq * se)),
+        se,
+        float(p),
+        level,
+        int(y.size),
+        int(m),
+    )
+
+
+def c_index(
+    time: np.ndarray | list[float] | pd.Series,
+    event: np.ndarray | list[float] | pd.Series,
+    score: np.ndarray | list[float] | pd.Series,
+) -> float:
+    """Harrell's concordance index for time-to-event outcomes (higher score = earlier event).
+
+    A pair is comparable when the person with the shorter time had the event (pairs with equal
+    times are not comparable); it is concordant when that person has the higher score; equal
+    scores count one half.
+
+    Examples
+    --------
+    >>> c_index([1, 2, 3], [1, 1, 0], [3.0, 2.0, 1.0])
+    1.0
+    """
+    ev = check_outcome(event, name="event")
+    t = np.asarray(time, dtype=float).ravel()
+    x = _scores(score, ev.size)
+    if t.size != ev.size or np.any(~np.isfinite(t)):
+        raise CalibrationError("time must be finite and as long as event")
+    # Sweep times from the latest down, keeping a Fenwick tree of the scores of everyone
+    # with a strictly later time: O(n log n).
+    ranks = np.searchsorted(np.unique(x), x)  # 0-based rank of each score
+    tree = np.zeros(ranks.max() + 2, dtype=np.int64)
+
+    def count_up_to(rank: int) -> int:  # number inserted with score rank <= rank
+        total, i = 0, rank + 1
+        while i > 0:
+            total += tree[i]
+            i -= i & -i
+        return int(total)
+
+    def insert(rank: int) -> None:
+        i = rank + 1
+        while i < tree.size:
+            tree[i] += 1
+            i += i & -i
+
+    order = np.argsort(-t, kind="stable")
+    concordant = 0.0
+    comparable = 0
+    inserted = 0
+    start = 0
+    while start < order.size:
+        stop = start
+        while stop < order.size and t[order[stop]] == t[order[start]]:
+            stop += 1
+        group = order[start:stop]
+        for i in group[ev[group] == 1]:
+            below = count_up_to(int(ranks[i]) - 1)
+            equal = count_up_to(int(ranks[i])) - below
+            concordant += below + 0.5 * equal
+            comparable += inserted
+        for i in group:
+            insert(int(ranks[i]))
+        inserted += group.size
+        start = stop
+    if comparable == 0:
+        raise CalibrationError("no comparable pairs: every event is at or after the last time")
+    return float(concordant / comparable)
+
+
+def or_top_vs_middle_quintile(
+    score: np.ndarray | list[float] | pd.Series,
+    outcome: np.ndarray | list[float] | pd.Series,
+    *,
+    level: float = 0.95,
+) -> Estimate:
+    """Odds ratio of the top quintile (>= 80th percentile) vs the middle (40th-60th).
+
+    Quintiles are of the cohort's controls' scores (as Mavaddat et al. 2015); the CI is
+    Woolf's (log OR +/- z sqrt(1/a + 1/b + 1/c + 1/d)). A zero cell gets 0.5 added to
+    every cell (Haldane), with a warning.
+    """
+    y = check_outcome(outcome)
+    x = _scores(score, y.size)
+    q40, q60, q80 = np.quantile(x[y == 0], [0.4, 0.6, 0.8])
+    top = x >= q80
+    middle = (x >= q40) & (x < q60)
+    a = float(np.sum(top & (y == 1)))
+    b = float(np.sum(top & (y == 0)))
+    c = float(np.sum(middle & (y == 1)))
+    d = float(np.sum(middle & (y == 0)))
+    if min(a, b, c, d) == 0:
+        warnings.warn(
+            "a cell of the top-vs-middle quintile table is empty; 0.5 added to every cell",
+            CalibrationWarning,
+            stacklevel=2,
+        )
+        a, b, c, d = a + 0.5, b + 0.5, c + 0.5, d + 0.5
+    log_or = math.log(a * d / (b * c))
+    se = math.sqrt(1 / a + 1 / b + 1 / c + 1 / d)
+    return _wald(log_or, se, level, y[top | middle], transform=np.exp)
+
+
+def calibration(
+    predicted_risk: np.ndarray | list[float] | pd.Series,
+    outcome: np.ndarray | list[float] | pd.Series,
+    *,
+    groups: int = 10,
+    level: float = 0.95,
+) -> CalibrationResult:
+    """Calibration of predicted risks: E/O, calibration-in-the-large, slope, Hosmer-Lemeshow.
+
+    Parameters
+    ----------
+    predicted_risk
+        Predicted probability of the event over the cohort's follow-up horizon (0-1, exclusive).
+    outcome
+        Observed 0/1 outcome over the same horizon.
+    groups
+        Number of risk groups (quantiles of predicted risk) for the table and Hosmer-Lemeshow
+        (default 10: deciles, as Hosmer & Lemeshow 2013).
+    level
+        Confidence level (default 0.95).
+
+    Returns
+    -------
+    CalibrationResult
+    """
+    y = check_outcome(outcome)
+    p = _risks(predicted_risk, y.size)
+    lp = special.logit(p)
+    expected = float(p.sum())
+    observed = int(y.sum())
+    zq = float(stats.norm.ppf(0.5 + level / 2))
+    eo = expected / observed
+    eo_se = 1.0 / math.sqrt(observed)
+    eo_est = Estimate(
+        eo,
+        eo * math.exp(-zq * eo_se),
+        eo * math.exp(zq * eo_se),
+        eo_se,
+        float(2 * stats.norm.sf(abs(math.log(eo)) / eo_se)),
+        level,
+        int(y.size),
+        observed,
+    )
+    citl_fit = _logistic(y, np.ones((y.size, 1)), offset=lp)
+    citl = _wald(float(citl_fit.params[0]), float(citl_fit.bse[0]), level, y)
+    slope_fit = _logistic(y, np.column_stack([np.ones_like(lp), lp]))
+    slope_b, slope_se = float(slope_fit.params[1]), float(slope_fit.bse[1])
+    slope = Estimate(
+        slope_b,
+        slope_b - zq * slope_se,
+        slope_b + zq * slope_se,
+        slope_se,
+        float(2 * stats.norm.sf(abs(slope_b - 1.0) / slope_se)),  # H0: slope = 1
+        level,
+        int(y.size),
+        observed,
+    )
+    table = calibration_table(p, y, groups=groups)
+    hl = float(
+        np.sum(
+            (table["observed"] - table["expected"]) ** 2
+            / (table["expected"] * (1 - table["expected"] / table["n"]))
+        )
+    )
+    df = len(table) - 2
+    return CalibrationResult(
+        n=int(y.size),
+        expected=expected,
+        observed=observed,
+        eo_ratio=eo_est,
+        calibration_in_the_large=citl,
+        calibration_slope=slope,
+        hosmer_lemeshow=hl,
+        hl_df=df,
+        hl_p_value=float(stats.chi2.sf(hl, df)) if df > 0 else math.nan,
+        groups=table,
+    )
+
+
+def calibration_table(
+    predicted_risk: np.ndarray | list[float] | pd.Series,
+    outcome: np.ndarray | list[float] | pd.Series,
+    *,
+    groups: int = 10,
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """Observed and expected events per group of predicted risk (deciles by default).
+
+    Groups are formed by ranking predicted risks (ties broken by order) into ``groups`` groups
+    of (nearly) equal size. Columns: group, n, mean_predicted, observed_rate, ci_low, ci_high
+    (Wilson), expected, observed.
+    """
+    y = np.asarray(outcome, dtype=float).ravel()
+    p = _risks(predicted_risk, y.size)
+    if groups < 2 or groups > y.size:
+        raise CalibrationError(f"groups must be between 2 and the cohort size, got {groups}")
+    order = np.argsort(p, kind="stable")
+    labels = np.empty(y.size, dtype=int)
+    labels[order] = np.arange(y.size) * groups // y.size
+    frame = pd.DataFrame({"group": labels + 1, "p": p, "y": y})
+    agg = frame.groupby("group").agg(
+        n=("y", "size"), mean_predicted=("p", "mean"), expected=("p", "sum"), observed=("y", "sum")
+    )
+    agg = agg.reset_index()
+    agg["observed_rate"] = agg["observed"] / agg["n"]
+    low, high = _wilson(agg["observed"].to_numpy(), agg["n"].to_numpy(), level)
+    agg["ci_low"], agg["ci_high"] = low, high
+    return agg[
+        [
+            "group",
+            "n",
+            "mean_predicted",
+            "observed_rate",
+            "ci_low",
+            "ci_high",
+            "expected",
+            "observed",
+        ]
+    ]
+
+
+def recalibrate(
+    predicted_risk: np.ndarray | list[float] | pd.Series,
+    outcome: np.ndarray | list[float] | pd.Series,
+    *,
+    slope: bool = True,
+) -> Recalibration:
+    """Fit intercept (and slope) that recalibrate risks to a local cohort.
+
+    Parameters
+    ----------
+    predicted_risk, outcome
+        As for :func:`calibration`.
+    slope
+        Re-estimate the slope too (default True, "logistic recalibration"); False re-estimates
+        only the intercept with slope fixed at 1 (recalibration-in-the-large).
+
+    Returns
+    -------
+    Recalibration
+        Apply to new predictions with :meth:`Recalibration.apply`.
+    """
+    y = check_outcome(outcome)
+    lp = special.logit(_risks(predicted_risk, y.size))
+    if slope:
+        fit = _logistic(y, np.column_stack([np.ones_like(lp), lp]))
+        return Recalibration(float(fit.params[0]), float(fit.params[1]))
+    fit = _logistic(y, np.ones((y.size, 1)), offset=lp)
+    return Recalibration(float(fit.params[0]), 1.0)
+
+
+# -- helpers ---------------------------------------------------------------------------------
+def _scores(score: np.ndarray | list[float] | pd.Series, n: int) -> np.ndarray:
+    x = np.asarray(score, dtype=float).ravel()
+    if x.size != n:
+        raise CalibrationError(f"score has {x.size} values, outcome {n}")
+    if np.any(~np.isfinite(x)):
+        raise CalibrationError(f"score: {int((~np.isfinite(x)).sum())} values missing/not finite")
+    return x
+
+
+def _risks(predicted: np.ndarray | list[float] | pd.Series, n: int | None = None) -> np.ndarray:
+    p = np.asarray(predicted, dtype=float).ravel()
+    if n is not None and p.size != n:
+        raise CalibrationError(f"predicted_risk has {p.size} values, outcome {n}")
+    if np.any(~np.isfinite(p)) or np.any((p <= 0) | (p >= 1)):
+        raise CalibrationError(
+            "predicted risks must be probabilities strictly between 0 and 1 (not percent)"
+        )
+    return p
+
+
+def _logistic(y: np.ndarray, design: np.ndarray, offset: np.ndarray | None = None):
+    model = sm.GLM(y, design, family=sm.families.Binomial(), offset=offset)
+    try:
+        return model.fit()
+    except (np.linalg.LinAlgError, ValueError) as exc:  # pragma: no cover - degenerate designs
+        raise CalibrationError(f"logistic regression failed ({exc})") from exc
+
+
+def _wald(value: float, se: float, level: float, y: np.ndarray, *, transform=None) -> Estimate:
+    zq = float(stats.norm.ppf(0.5 + level / 2))
+    low, high = value - zq * se, value + zq * se
+    p = float(2 * stats.norm.sf(abs(value) / se)) if se > 0 else math.nan
+    if transform is not None:
+        value, low, high = float(transform(value)), float(transform(low)), float(transform(high))
+    return Estimate(value, low, high, se, p, level, int(y.size), int(y.sum()))
+
+
+def _wilson(k: np.ndarray, n: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
+    zq = stats.norm.ppf(0.5 + level / 2)
+    phat = k / n
+    centre = (phat + zq**2 / (2 * n)) / (1 + zq**2 / n)
+    half = zq * np.sqrt(phat * (1 - phat) / n + zq**2 / (4 * n**2)) / (1 + zq**2 / n)
+    return centre - half, centre + half
+
+
+@dataclass(frozen=True)
+class CohortEvaluation:
+    """Everything :func:`evaluate_cohort` measured on one cohort."""
+
+    n: int
+    n_events: int
+    or_per_sd: Estimate
+    auc: Estimate
+    or_top_vs_middle_quintile: Estimate
+    c_index: float | None
+    calibration: CalibrationResult | None
+    recalibration: Recalibration | None
+
+    def summary(self) -> pd.DataFrame:
+        """One row per metric: estimate, CI and p-value."""
+        rows = [
+            ("OR per SD", self.or_per_sd),
+            ("AUC", self.auc),
+            ("OR top vs middle quintile", self.or_top_vs_middle_quintile),
+        ]
+        frame = pd.DataFrame(
+            [(name, e.estimate, e.ci_low, e.ci_high, e.p_value) for name, e in rows],
+            columns=["metric", "estimate", "ci_low", "ci_high", "p_value"],
+        )
+        extra = []
+        if self.c_index is not None:
+            extra.append(("C-index", self.c_index, math.nan, math.nan, math.nan))
+        if self.recalibration is not None:
+            extra.append(("recalibration intercept", self.recalibration.intercept, *[math.nan] * 3))
+            extra.append(("recalibration slope", self.recalibration.slope, *[math.nan] * 3))
+        parts = [frame]
+        if self.calibration is not None:
+            parts.append(self.calibration.summary())
+        if extra:
+            parts.append(pd.DataFrame(extra, columns=frame.columns))
+        return pd.concat(parts, ignore_index=True)
+
+    def to_dict(self) -> dict:
+        """JSON-ready form (CLI ``prs evaluate``)."""
+        out: dict = {
+            "n": self.n,
+            "n_events": self.n_events,
+            "or_per_sd": self.or_per_sd.to_dict(),
+            "auc": self.auc.to_dict(),
+            "or_top_vs_middle_quintile": self.or_top_vs_middle_quintile.to_dict(),
+            "c_index": self.c_index,
+        }
+        if self.calibration is not None:
+            c = self.calibration
+            out["calibration"] = {
+                "expected": c.expected,
+                "observed": c.observed,
+                "eo_ratio": c.eo_ratio.to_dict(),
+                "calibration_in_the_large": c.calibration_in_the_large.to_dict(),
+                "calibration_slope": c.calibration_slope.to_dict(),
+                "hosmer_lemeshow": c.hosmer_lemeshow,
+                "hl_df": c.hl_df,
+                "hl_p_value": c.hl_p_value,
+            }
+        if self.recalibration is not None:
+            out["recalibration"] = {
+                "intercept": self.recalibration.intercept,
+                "slope": self.recalibration.slope,
+            }
+        return out
+
+
+def evaluate_cohort(
+    score: np.ndarray | list[float] | pd.Series,
+    outcome: np.ndarray | list[float] | pd.Series,
+    *,
+    covariates: pd.DataFrame | np.ndarray | None = None,
+    time: np.ndarray | list[float] | pd.Series | None = None,
+    predicted_risk: np.ndarray | list[float] | pd.Series | None = None,
+    groups: int = 10,
+    level: float = 0.95,
+) -> CohortEvaluation:
+    """Run every evaluation the cohort's data allow.
+
+    Parameters
+    ----------
+    score, outcome
+        Score and 0/1 outcome of each person.
+    covariates
+        Adjustment covariates for the OR per SD.
+    time
+        Follow-up time (to event or censoring): adds Harrell's C-index.
+    predicted_risk
+        Predicted risk over the outcome's horizon: adds calibration and recalibration.
+    groups, level
+        Risk groups for the calibration table (10) and confidence level (0.95).
+
+    Returns
+    -------
+    CohortEvaluation
+    """
+    y = check_outcome(outcome)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CalibrationWarning)  # warned once above
+        odds = odds_ratio_per_sd(score, y, covariates=covariates, level=level)
+        area = auc(score, y, level=level)
+        quintiles = or_top_vs_middle_quintile(score, y, level=level)
+        concordance = None if time is None else c_index(time, y, score)
+        calib = recal = None
+        if predicted_risk is not None:
+            calib = calibration(predicted_risk, y, groups=groups, level=level)
+            recal = recalibrate(predicted_risk, y)
+    return CohortEvaluation(
+        n=int(y.size),
+        n_events=int(y.sum()),
+        or_per_sd=odds,
+        auc=area,
+        or_top_vs_middle_quintile=quintiles,
+        c_index=concordance,
+        calibration=calib,
+        recalibration=recal,
+    )
