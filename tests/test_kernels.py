@@ -15,8 +15,9 @@ def reference(dosage, ploidy, weights, effect_type, impute, freq_given):
     k, n = dosage.shape
     observed = ~np.isnan(dosage)
     observed_alleles = np.where(observed, ploidy, 0).sum(axis=1)
-    cohort = np.where(observed_alleles > 0,
-                      np.nansum(dosage, axis=1) / np.maximum(observed_alleles, 1), 0.5)
+    cohort = np.where(
+        observed_alleles > 0, np.nansum(dosage, axis=1) / np.maximum(observed_alleles, 1), 0.5
+    )
     freq = {
         0: np.full(k, np.nan),
         1: cohort,
@@ -73,6 +74,7 @@ def test_kernel_matches_numpy_reference(case):
         dosage,
         ploidy,
         weights,
+        ~np.isnan(weights),
         effect_type,
         impute,
         freq,
@@ -103,6 +105,7 @@ def test_hand_computed_chunk():
         dosage,
         ploidy,
         weights,
+        np.ones((2, 1), dtype=bool),
         np.zeros(2, np.int8),
         1,
         np.full(2, np.nan),

@@ -91,10 +91,13 @@ def test_mismatch_and_missing_sites(tmp_path):
 
 def test_duplicated_scoring_rows_count_once(tmp_path):
     plan, report = match(
-        tmp_path, [("1", 100, "G", "A", 1.0), ("1", 100, "A", "G", 5.0), ("1", 200, "T", "C", 1.0)]
+        tmp_path,
+        [("1", 100, "G", "A", 1.0), ("1", 100, "G", "A", 5.0), ("1", 200, "T", "C", 1.0),
+         ("chr1", 100, "C", "T", 2.0)],  # the same allele again, written on the other strand
     )
     v = report.variants
-    assert v["outcome"].tolist() == ["matched", "excluded_duplicate_row", "matched"]
+    assert v["outcome"].tolist() == [
+        "matched", "excluded_duplicate_row", "matched", "excluded_duplicate_row"]
     assert "same target variant as line 2" in v["reason"].iloc[1]
     assert len(plan) == 2
 
@@ -175,3 +178,30 @@ def test_star_allele_is_never_an_effect_allele(tmp_path):
     ok = read_scorefile(write_scorefile(tmp_path / "g.txt", [("1", 100, "G", "A", 1.0)]))
     plan, report = match_variants(ok, target, min_overlap=0)
     assert plan.allele.tolist() == [1] and bool(report.variants["multiallelic"].iloc[0])
+
+
+def test_ref_of_a_multiallelic_site_counts_once_per_score(tmp_path):
+    """A->C and A->G rows both name REF A as effect allele: REF is counted once (PLINK 2
+    refuses such a file); the second row is a duplicate."""
+    plan, report = match(tmp_path, [("1", 400, "G", "A", 1.0), ("1", 400, "G", "T", 10.0)])
+    assert report.variants["outcome"].tolist() == ["matched", "excluded_duplicate_row"]
+    assert len(plan) == 1 and plan.allele.tolist() == [0]
+
+
+def test_both_alleles_of_one_site_are_different_targets(tmp_path):
+    """One row counts ALT, another REF of the same record: both count (as PLINK 2)."""
+    plan, report = match(tmp_path, [("1", 200, "T", "C", 100.0), ("1", 200, "C", "T", 1.0)])
+    assert report.variants["outcome"].tolist() == ["matched", "matched"]
+    assert sorted(plan.allele.tolist()) == [0, 1]
+
+
+def test_monomorphic_record_matches_its_ref(tmp_path):
+    target = sites([("1", 100, "A", "G", "r0")])
+    mono = pd.DataFrame([("1", 200, "C", "", 0, 1, 1, 0, "r1")], columns=target.columns)
+    table = pd.concat([target, mono], ignore_index=True)
+    sf = read_scorefile(
+        write_scorefile(tmp_path / "w.txt", [("1", 200, "C", "T", 1.0), ("1", 100, "G", "A", 1.0)])
+    )
+    plan, report = match_variants(sf, table, min_overlap=0)
+    assert report.variants["match_type"].tolist() == ["ref", "alt"]
+    assert plan.record.tolist() == [0, 1] and plan.allele.tolist() == [1, 0]

@@ -283,3 +283,32 @@ def test_variant_missing_in_every_sample_agrees(plink2, tmp_path):
     assert result.provenance["counts"]["variants_missing_in_every_sample"] == 1
     expected = plink2_scores(plink2, result, [vcf], tmp_path)
     assert_agree(result, expected)
+
+
+def test_monomorphic_and_two_allele_rows_agree(plink2, tmp_path):
+    """A record without ALT scored on its REF, and one site scored on both alleles."""
+    rng = np.random.default_rng(4)
+    samples = [f"q{i}" for i in range(60)]
+    vcf = write_vcf(
+        tmp_path / "q.vcf.gz",
+        samples,
+        [
+            ("1", 100, "a", "A", "C", random_genotype_cells(rng, 60)),
+            ("1", 200, "b", "C", ".", ["0/0"] * 58 + ["./.", "0/0"]),
+            ("1", 300, "c", "G", "T", random_genotype_cells(rng, 60, missing=0.05)),
+        ],
+    )
+    sf = write_scorefile(
+        tmp_path / "w.txt",
+        [
+            ("1", 100, "C", "A", 1.5),
+            ("1", 200, "C", "T", 2.0),
+            ("1", 300, "T", "G", 100.0),
+            ("1", 300, "G", "T", 1.0),
+        ],
+        header={"pgs_id": "Q"},
+    )
+    result = score(vcf, sf)
+    assert result.variants_used[0] == 4
+    expected = plink2_scores(plink2, result, [vcf], tmp_path)
+    assert_agree(result, expected)

@@ -259,3 +259,22 @@ def test_open_genotypes_errors(tmp_path):
     dup = write_vcf(tmp_path / "d.vcf.gz", ["a", "a"], [("1", 1, "x", "A", "G", ["0/0", "0/0"])])
     with pytest.raises(GenotypeFileError, match="duplicated sample ID 'a'"):
         open_genotypes(dup)
+
+
+def test_record_without_gt_when_scoring_gt(tmp_path):
+    vcf = write_vcf(
+        tmp_path / "n.vcf.gz", SAMPLES, [("1", 10, "x", "A", "G", ["1", "0", "2", "0"])], fmt="DS"
+    )
+    src = VcfSource(vcf)
+    src.sites()
+    with pytest.raises(GenotypeFileError, match=r"1:10\): no GT in FORMAT \(DS\)"):
+        list(src.read(np.array([0]), np.array([1])))
+
+
+def test_record_without_alt_is_a_site(tmp_path):
+    vcf = write_vcf(
+        tmp_path / "m.vcf.gz", SAMPLES, [("1", 10, "x", "A", ".", ["0/0"] * 3 + ["./."])]
+    )
+    sites, d, _ = dosages(vcf, [(0, [0])])
+    assert sites[["alt", "allele_index", "n_alleles"]].values.tolist() == [["", 0, 1]]
+    np.testing.assert_array_equal(d[0], [2, 2, 2, np.nan])

@@ -193,3 +193,29 @@ def test_every_shared_scorefile_reads_or_fails_clearly(shared_data):
         assert sf.n_variants > 0 and sf.weights.shape[0] == sf.n_variants
         read += 1
     assert read >= 30
+
+
+def test_alias_collisions_and_duplicate_headers(tmp_path):
+    path = tmp_path / "a.txt"
+    path.write_text(
+        "chr_name\tchr_position\tbeta\teffect_allele\teffect_weight\n1\t5\t0.1\tA\t0.2\n"
+    )
+    with pytest.raises(
+        ScoringFileError, match="'effect_weight' and 'beta' both mean effect_weight"
+    ):
+        read_scorefile(path)
+    path.write_text(
+        "chr_name\tchr_position\teffect_allele\teffect_weight\teffect_weight\n1\t5\tA\t1\t2\n"
+    )
+    with pytest.raises(ScoringFileError, match="'effect_weight' appears more than once"):
+        read_scorefile(path)
+
+
+def test_blank_line_before_the_column_header(tmp_path):
+    path = tmp_path / "b.txt"
+    path.write_text(
+        "#pgs_id=X\n\nchr_name\tchr_position\teffect_allele\teffect_weight\n"
+        "1\t5\tA\t1\n1\t6\tG\tx\n"
+    )
+    with pytest.raises(ScoringFileError, match=r"line 5: effect_weight 'x'"):
+        read_scorefile(path)

@@ -135,10 +135,11 @@ def _candidates(scoring: ScoringFile, sites: pd.DataFrame, keep_ambiguous: bool)
     # Ambiguity: from the scoring alleles, or from the target's when no other allele is given.
     partner = np.where(no_other, np.where(ea != ref, ref, alt), oa)
     ambiguous = np.array([is_ambiguous(e, o) for e, o in zip(ea, partner, strict=True)], dtype=bool)
-    alt_match = (ea == alt) & (no_other | (oa == ref))
-    ref_match = (ea == ref) & (no_other | (oa == alt))
-    alt_flip = (ea_c == alt) & (no_other | (oa_c == ref)) & ~ambiguous
-    ref_flip = (ea_c == ref) & (no_other | (oa_c == alt)) & ~ambiguous
+    monomorphic = alt == ""  # a record without ALT: only REF can be the effect allele
+    alt_match = (ea == alt) & (no_other | (oa == ref)) & ~monomorphic
+    ref_match = (ea == ref) & (no_other | (oa == alt) | monomorphic)
+    alt_flip = (ea_c == alt) & (no_other | (oa_c == ref)) & ~ambiguous & ~monomorphic
+    ref_flip = (ea_c == ref) & (no_other | (oa_c == alt) | monomorphic) & ~ambiguous
     match_type = np.select(
         [alt_match, ref_match, alt_flip, ref_flip],
         ["alt", "ref", "alt_flip", "ref_flip"],
@@ -262,7 +263,7 @@ def match_variants(
         reason = np.where(score_outcome == "matched", duplicate_targets[rows], reason)
         candidate = score_outcome == "matched"
         # Within one score, a target allele counts once: later rows are duplicates.
-        keys = pd.DataFrame({"r": record[rows], "a": allele_index[rows]})
+        keys = pd.DataFrame({"r": record[rows], "a": counted_allele[rows]})
         candidate_at = np.flatnonzero(candidate)
         repeat = keys.iloc[candidate_at].groupby(["r", "a"]).cumcount().to_numpy()
         dup = np.zeros(len(rows), dtype=bool)

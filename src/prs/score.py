@@ -364,6 +364,14 @@ def score(
     )
 
     n, s = len(source.samples), len(plan.score_ids)
+    # A record scored on two alleles (REF and ALT rows) counts its alleles once per score.
+    used = ~np.isnan(plan.weights)
+    counts_alleles = used.copy()
+    for j in range(s):
+        rows = np.flatnonzero(used[:, j])
+        repeat = np.zeros(len(rows), dtype=bool)
+        repeat[1:] = plan.record[rows][1:] == plan.record[rows][:-1]
+        counts_alleles[rows[repeat], j] = False
     totals = {name: np.zeros((n, s)) for name in ("sums", "allele_ct", "denom", "named")}
     missing_ct = np.zeros((n, s), dtype=np.int64)
     impute = MISSING_POLICIES[missing]
@@ -376,6 +384,7 @@ def score(
             np.ascontiguousarray(chunk.dosage),
             np.ascontiguousarray(chunk.ploidy),
             np.ascontiguousarray(plan.weights[idx]),
+            np.ascontiguousarray(counts_alleles[idx]),
             plan.effect_type[idx],
             impute,
             plan.allele_frequency[idx],

@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 #: Columns of the site table returned by :meth:`GenotypeSource.sites`, one row per
-#: (record, ALT allele). ``allele_index`` is 1-based (1 = first ALT); ``n_alleles`` counts
+#: (record, ALT allele); a record without ALT (``.``) has one row with ``alt`` "" and
+#: ``allele_index`` 0. ``allele_index`` is 1-based (1 = first ALT); ``n_alleles`` counts
 #: REF plus ALTs; ``chrom`` is canonical (:func:`prs.chrom.normalize_chrom`); ``ref`` and
 #: ``alt`` are upper-case; ``record`` is the global record number; ``file`` the file index.
 SITE_COLUMNS = ("chrom", "pos", "ref", "alt", "allele_index", "n_alleles", "record", "file", "id")

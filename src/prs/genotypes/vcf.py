@@ -307,7 +307,8 @@ class VcfSource:
                 records.append((file_index, line_no, chrom, pos))
                 if wanted_sets is None or pos in wanted_sets.get(chrom, ()):
                     n_alleles = len(alts) + 1
-                    for k, alt in enumerate(alts, start=1):
+                    # A record without ALT (monomorphic) is still a site: REF can match.
+                    for k, alt in enumerate(alts or [""], start=1 if alts else 0):
                         rows["chrom"].append(chrom)
                         rows["pos"].append(pos)
                         rows["ref"].append(ref)
@@ -538,6 +539,11 @@ class VcfSource:
                 raise GenotypeFileError(f"{where}: neither {field} nor GT in FORMAT")
             field = "GT"
             self.fallback_to_gt += 1
+        if field == "GT" and not has_gt:
+            raise GenotypeFileError(
+                f"{where}: no GT in FORMAT ({':'.join(variant.FORMAT)}); score dosages with "
+                "dosage='DS' or 'GP' (--dosage)"
+            )
         if has_gt:
             gt, ploidy = self._genotype_alleles(variant, where)
             called_missing = ~(gt >= 0).any(axis=1)

@@ -42,6 +42,7 @@ def accumulate_scores(
     dosage: np.ndarray,
     ploidy: np.ndarray,
     weights: np.ndarray,
+    counts_alleles: np.ndarray,
     effect_type: np.ndarray,
     impute: int,
     given_frequency: np.ndarray,
@@ -62,6 +63,10 @@ def accumulate_scores(
         ``int8[k, n]`` ploidy of each call.
     weights
         ``float64[k, s]``; NaN where score ``s`` does not use variant ``k``.
+    counts_alleles
+        ``bool[k, s]``: whether row ``k`` adds to score ``s``'s allele and missing counts.
+        False for a second row of one target record (e.g. its REF and its ALT both scored):
+        PLINK 2 counts a variant's alleles once.
     effect_type
         ``int8[k]``: :data:`ADDITIVE`, :data:`DOMINANT` or :data:`RECESSIVE`.
     impute
@@ -123,9 +128,12 @@ def accumulate_scores(
                 if np.isnan(w):
                     continue
                 sums[i, s] += w * x
+                if not missing:
+                    named_dosage[i, s] += x
+                if not counts_alleles[k, s]:
+                    continue
                 denom[i, s] += counted
                 if missing:
                     missing_ct[i, s] += 1
                 else:
                     allele_ct[i, s] += p
-                    named_dosage[i, s] += x

@@ -306,8 +306,10 @@ def read_scorefile(
     try:
         with _open_text(path) as fh:
             for line in fh:
-                if line.startswith("#") and not line.lower().startswith("#chrom\t"):
-                    header_lines.append(line)
+                if (line.startswith("#") and not line.lower().startswith("#chrom\t")) or (
+                    not line.strip()
+                ):
+                    header_lines.append(line)  # metadata, or blank lines before the header
                     continue
                 break
         with _open_text(path) as fh:
@@ -345,11 +347,40 @@ def read_scorefile(
     if len(table) == 0:
         raise ScoringFileError(f"{path}: no variant rows")
 
+    duplicated = [
+        c
+        for c in table.columns
+        if re.fullmatch(r".+\.\d+", str(c)) and str(c).rsplit(".", 1)[0] in table.columns
+    ]
+    if duplicated:
+        raise ScoringFileError(
+            f"{path}: column {duplicated[0].rsplit('.', 1)[0]!r} appears more than once in "
+            "the header line"
+        )
     rename: dict[str, str] = {}
+    present = set(table.columns)
     for col in table.columns:
         canonical = _COLUMN_ALIASES.get(col.strip().lower())
-        if canonical is not None and canonical not in rename.values():
-            rename[col] = canonical
+        if canonical is None or canonical == col:
+            continue
+        if canonical in present or canonical in rename.values():
+            other = (
+                canonical
+                if canonical in present
+                else next(k for k, v in rename.items() if v == canonical)
+            )
+            if canonical in (
+                "effect_weight",
+                "chr_name",
+                "chr_position",
+                "effect_allele",
+                "other_allele",
+            ):
+                raise ScoringFileError(
+                    f"{path}: columns {other!r} and {col!r} both mean {canonical}; keep one of them"
+                )
+            continue
+        rename[col] = canonical
     table = table.rename(columns=rename)
     columns = set(table.columns)
 
