@@ -169,9 +169,10 @@ def test_generated_dosage_ds_agrees(plink2, tmp_path):
     assert_agree(result, expected)
 
 
-def test_cineca_pgs001229_agrees(plink2, shared_data, tmp_path):
+@pytest.mark.parametrize("engine", ["fast", "checked"])
+def test_cineca_pgs001229_agrees(plink2, shared_data, tmp_path, engine):
     vcf = shared_data / "pgsc_calc/target_genomes/cineca_synthetic_subset.vcf.gz"
-    result = score(vcf, shared_data / "pgsc_calc/scorefiles/PGS001229_22.txt")
+    result = score(vcf, shared_data / "pgsc_calc/scorefiles/PGS001229_22.txt", engine=engine)
     assert result.sums.shape == (2504, 1)
     expected = plink2_scores(plink2, result, [vcf], tmp_path)
     assert_agree(result, expected)

@@ -26,8 +26,21 @@ COMMAND_MODULES = (
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Return the ``prs`` argument parser with every command registered."""
+#: Which module registers each command, so a run imports only the module it needs
+#: (calibration pulls in statsmodels and scipy.stats: seconds a scoring run need not pay).
+COMMAND_OWNERS = {
+    "score": "prs.score_cli",
+    "demo": "prs.score_cli",
+    "fetch": "prs.weights.catalog_cli",
+    "calibrate": "prs.calibrate.cli",
+    "categorise": "prs.calibrate.cli",
+    "categorize": "prs.calibrate.cli",
+    "evaluate": "prs.calibrate.cli",
+}
+
+
+def build_parser(modules: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """Return the ``prs`` argument parser with the commands of ``modules`` (default: all)."""
     parser = argparse.ArgumentParser(
         prog="prs",
         description="Polygenic risk scores: score, calibrate, categorise.",
@@ -38,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--strict", action="store_true", help="turn warnings into errors (exit code 2)"
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMAND_MODULES:
+    for name in modules or COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)
     return parser
 
@@ -50,7 +63,10 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``prs`` console script."""
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = next((a for a in argv if not a.startswith("-")), None)
+    owner = COMMAND_OWNERS.get(command or "")
+    parser = build_parser([owner] if owner in COMMAND_MODULES else None)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG

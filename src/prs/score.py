@@ -215,10 +215,13 @@ def _combine_plans(plans: list[MatchPlan]) -> MatchPlan:
 def _wanted_positions(scoring: list[ScoringFile]) -> dict[str, np.ndarray]:
     frames = pd.concat([sf.variants[["chrom", "pos"]] for sf in scoring])
     frames = frames[frames["pos"] >= 0]
-    return {
-        str(chrom): np.unique(group["pos"].to_numpy(dtype=np.int64))
-        for chrom, group in frames.groupby("chrom")
-    }
+    wanted = {}
+    for chrom, group in frames.groupby("chrom"):
+        pos = np.sort(group["pos"].to_numpy(dtype=np.int64))
+        keep = np.ones(len(pos), dtype=bool)
+        keep[1:] = pos[1:] != pos[:-1]  # sort-based unique: numpy 2's hashing unique is slower
+        wanted[str(chrom)] = pos[keep]
+    return wanted
 
 
 def score(
@@ -239,6 +242,7 @@ def score(
     half_call: str = "error",
     haploid: str = "as-diploid",
     chunk_size: int = 1024,
+    engine: str = "auto",
     catalog_options: dict[str, Any] | None = None,
 ) -> ScoreResult:
     """Score genotypes with one or more scoring files, as PLINK 2 ``--score`` does.
@@ -281,6 +285,9 @@ def score(
         defaults follow PLINK 2.
     chunk_size
         Variants per dosage chunk (memory: chunk_size x samples x 9 bytes).
+    engine
+        VCF reader: ``"auto"`` (default: the fast Numba parser for bgzipped text VCFs, cyvcf2
+        otherwise), ``"fast"`` or ``"checked"``; same scores and errors either way.
     catalog_options
         Options for fetching PGS IDs (``cache_dir``, ``offline``, ``mirror``).
 
@@ -313,7 +320,12 @@ def score(
         isinstance(genotypes, Sequence) and not isinstance(genotypes, str)
     ):
         source = open_genotypes(
-            genotypes, samples=samples, dosage=dosage, half_call=half_call, haploid=haploid
+            genotypes,
+            samples=samples,
+            dosage=dosage,
+            half_call=half_call,
+            haploid=haploid,
+            engine=engine,
         )
     else:
         source = genotypes
@@ -424,6 +436,7 @@ def score(
             "half_call": half_call,
             "haploid": haploid,
             "chunk_size": chunk_size,
+            "engine": type(source).__name__,
         },
         "genome_build": {"stated": genome_build, "detected": detected_build, "used": target_build},
         "genotypes": [

@@ -111,6 +111,12 @@ def add_scoring_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--chunk-size", type=int, default=1024, help="variants per chunk")
     p.add_argument(
+        "--engine",
+        choices=("auto", "fast", "checked"),
+        default="auto",
+        help="VCF reader: auto (fast for bgzipped VCF), fast (Numba), checked (cyvcf2)",
+    )
+    p.add_argument(
         "--format", choices=("tsv", "parquet"), default="tsv", help="table format of the outputs"
     )
     p.add_argument(
@@ -155,6 +161,7 @@ def score_from_args(args: argparse.Namespace, vcf: list[str], scorefiles: list[s
         half_call=args.half_call,
         haploid=args.haploid,
         chunk_size=args.chunk_size,
+        engine=args.engine,
         catalog_options={
             k: v
             for k, v in (

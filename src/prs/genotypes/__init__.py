@@ -26,6 +26,7 @@ def open_genotypes(
     paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     *,
     format: str | None = None,
+    engine: str = "auto",
     **options: object,
 ) -> GenotypeSource:
     """Open genotype files as a :class:`GenotypeSource`.
@@ -36,6 +37,11 @@ def open_genotypes(
         One file, or several (e.g. one VCF per chromosome) holding the same samples.
     format
         ``"vcf"`` (VCF or BCF). Default: from the file name.
+    engine
+        VCF only: ``"fast"`` (Numba text parser over threaded BGZF inflate,
+        :class:`prs.genotypes.fastvcf.FastVcfSource`), ``"checked"`` (cyvcf2,
+        :class:`~prs.genotypes.vcf.VcfSource`) or ``"auto"`` (default: fast for bgzipped text
+        VCFs, checked for BCF, plain and gzip files). Both give identical dosages and errors.
     **options
         Passed to the format's source, e.g. ``samples``, ``dosage="DS"``,
         ``half_call="missing"`` (see :class:`prs.genotypes.vcf.VcfSource`).
@@ -67,6 +73,15 @@ def open_genotypes(
                 f"{paths[0]}: cannot tell the genotype format from the name; "
                 "pass format='vcf' (VCF/BCF are supported)"
             )
+    if engine not in ("auto", "fast", "checked"):
+        raise GenotypeFileError(f"engine must be 'auto', 'fast' or 'checked', not {engine!r}")
     if format.lower() in ("vcf", "bcf"):
+        from prs.genotypes.fastvcf import FastVcfSource, qualifies
+
+        missing = [p for p in paths if not Path(p).is_file()]
+        if missing:
+            raise GenotypeFileError(f"{missing[0]}: genotype file not found")
+        if engine == "fast" or (engine == "auto" and all(qualifies(p) for p in paths)):
+            return FastVcfSource(paths, **options)  # type: ignore[arg-type]
         return VcfSource(paths, **options)  # type: ignore[arg-type]
     raise GenotypeFileError(f"unsupported genotype format {format!r} (supported: vcf, bcf)")

@@ -1,0 +1,336 @@
+"""Time ``prs score`` against ``plink2 --score`` and the bgzip floor, in one run.
+
+Usage::
+
+    python -m benchmarks.run            # full datasets (2,000 samples; scale series)
+    python -m benchmarks.run --small    # the CI-sized datasets
+
+Every case runs each tool best-of-``--repeats`` on the same files: ``prs score`` end to end
+(the console script: interpreter start, imports, reading, matching, scoring, writing; Numba
+cache warm, and once with a cold cache), ``plink2 --vcf ... --score`` with ``--threads 2``,
+and ``bgzip -dc FILE > /dev/null`` (the decompression floor, one core). Scores are compared
+(PLINK 2 prints six significant digits; DS dosages are stored by PLINK 2 in 1/16384 steps,
+so the DS tolerance adds that quantization). Results go to ``benchmarks/results/`` as
+markdown and JSON. Timings on a shared machine are noisy: read the ratios, which come from
+the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from benchmarks.generate import FULL, SMALL, DatasetSpec, generate
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+@dataclass
+class Case:
+    """One benchmark: a VCF, a scoring file (both spellings) and the dosage field."""
+
+    name: str
+    vcf: str
+    score: str  # stem: <stem>.prs.txt / <stem>.plink.tsv
+    dosage: str = "GT"
+    n_scores: int = 1
+
+
+@dataclass
+class Timing:
+    """Best-of-N wall time and the peak memory of that best run."""
+
+    seconds: float
+    peak_mb: float
+    runs: list[float] = field(default_factory=list)
+
+
+def cases(spec: DatasetSpec) -> list[Case]:
+    """The cases of a dataset spec."""
+    out = [
+        Case("dense GT", "gt.vcf.gz", "dense"),
+        Case("imputed DS", "imputed.vcf.gz", "imputed", dosage="DS"),
+        Case("sparse (300 variants)", "gt.vcf.gz", "sparse"),
+        Case(f"{spec.many_scores} scores", "gt.vcf.gz", "many", n_scores=spec.many_scores),
+    ]
+    out += [Case(f"scale {c}x", f"scale{c}.vcf.gz", f"scale{c}") for c in spec.scale_copies]
+    return out
+
+
+def _timed(cmd: list[str], *, env: dict[str, str] | None = None, shell: bool = False) -> Timing:
+    """Run ``cmd`` under /usr/bin/time (wall and max RSS)."""
+    with tempfile.NamedTemporaryFile("r", suffix=".time") as report:
+        if shell:
+            full = ["/usr/bin/time", "-f", "%e %M", "-o", report.name, "bash", "-c", cmd[0]]
+        else:
+            full = ["/usr/bin/time", "-f", "%e %M", "-o", report.name, *cmd]
+        started = time.perf_counter()
+        proc = subprocess.run(full, env=env, capture_output=True, text=True)
+        wall = time.perf_counter() - started
+        if proc.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stdout}\n{proc.stderr}")
+        text = report.read().split()
+    peak_kb = float(text[-1]) if text else float("nan")
+    return Timing(wall, peak_kb / 1024.0)
+
+
+def _best(cmd: list[str], repeats: int, **kwargs: object) -> Timing:
+    runs = [_timed(cmd, **kwargs) for _ in range(repeats)]
+    best = min(runs, key=lambda t: t.seconds)
+    return Timing(best.seconds, best.peak_mb, [round(t.seconds, 3) for t in runs])
+
+
+def prs_command(vcf: Path, scorefile: Path, out: Path, dosage: str) -> list[str]:
+    """The ``prs score`` command line (the fast engine when the CLI offers the choice)."""
+    prs = shutil.which("prs", path=str(Path(sys.executable).parent)) or "prs"
+    cmd = [prs, "score", "--vcf", str(vcf), "--scorefile", str(scorefile), "--out", str(out)]
+    if dosage != "GT":
+        cmd += ["--dosage", dosage]
+    if _cli_has_engine():
+        cmd += ["--engine", "fast"]
+    else:  # until the CLI wires the engine: the same pipeline through benchmarks.prs_fast
+        cmd = [sys.executable, "-m", "benchmarks.prs_fast", *cmd[2:]]
+    return cmd
+
+
+_ENGINE: bool | None = None
+
+
+def _cli_has_engine() -> bool:
+    global _ENGINE
+    if _ENGINE is None:
+        prs = shutil.which("prs", path=str(Path(sys.executable).parent)) or "prs"
+        proc = subprocess.run([prs, "score", "--help"], capture_output=True, text=True)
+        _ENGINE = "--engine" in proc.stdout
+    return _ENGINE
+
+
+def plink_command(vcf: Path, scorefile: Path, out: Path, dosage: str, n_scores: int) -> list[str]:
+    """``plink2 --vcf ... --score`` keyed by the VCF's rsIDs, two threads."""
+    vcf_arg = [str(vcf)] + (["dosage=DS"] if dosage == "DS" else [])
+    columns = ["1", "2", "3"] if n_scores == 1 else ["1", "2"]
+    cmd = [
+        "plink2",
+        "--vcf",
+        *vcf_arg,
+        "--score",
+        str(scorefile),
+        *columns,
+        "header",
+        "cols=+scoresums",
+        "--threads",
+        "2",
+        "--out",
+        str(out),
+    ]
+    if n_scores > 1:
+        cmd += ["--score-col-nums", f"3-{2 + n_scores}"]
+    return cmd
+
+
+def compare(prs_dir: Path, plink_prefix: Path, weights: Path, dosage: str) -> dict[str, float]:
+    """Max relative difference of SUM per sample and score, and whether it is in tolerance."""
+    plink = pd.read_csv(f"{plink_prefix}.sscore", sep="\t")
+    sums = [c for c in plink.columns if c.endswith("_SUM") and c != "NAMED_ALLELE_DOSAGE_SUM"]
+    plink_sums = plink[sums].to_numpy()
+    table = pd.read_csv(prs_dir / "scores.tsv", sep="\t")
+    order = list(dict.fromkeys(table["score"]))
+    wide = table.pivot(index="sample_id", columns="score", values="SUM")[order]
+    wide = wide.loc[plink["#IID"] if "#IID" in plink else plink["IID"]]
+    prs_sums = wide.to_numpy()
+    w = pd.read_csv(weights, sep="\t").iloc[:, 2:].to_numpy()
+    # PLINK 2 prints 6 significant digits; DS dosages are stored in 1/16384 steps.
+    tolerance = 1e-5 * np.abs(plink_sums) + 1e-12
+    if dosage == "DS":
+        tolerance = tolerance + np.abs(w).sum(axis=0)[None, :] * 2.0**-15
+    diff = np.abs(prs_sums - plink_sums)
+    rel = diff / np.maximum(np.abs(plink_sums), 1e-300)
+    return {
+        "max_rel_diff": float(rel.max()),
+        "max_abs_diff": float(diff.max()),
+        "agree": bool(np.all(diff <= tolerance)),
+    }
+
+
+def _count_genotypes(vcf: Path) -> tuple[int, int]:
+    """Records and samples of a VCF (from its tabix index stats and header)."""
+    from prs.genotypes.vcf import read_vcf_header
+
+    samples = len(read_vcf_header(vcf).samples)
+    proc = subprocess.run(["tabix", "-l", str(vcf)], capture_output=True, text=True)
+    records = 0
+    if proc.returncode == 0:
+        out = subprocess.run(
+            ["bash", "-c", f"bgzip -dc {vcf} | grep -vc '^#'"], capture_output=True, text=True
+        )
+        records = int(out.stdout.strip() or 0)
+    return records, samples
+
+
+def run_case(case: Case, data: Path, work: Path, repeats: int) -> dict[str, object]:
+    """Time one case with both tools and the floor; compare scores."""
+    vcf = data / case.vcf
+    prs_w = data / f"{case.score}.prs.txt"
+    plink_w = data / f"{case.score}.plink.tsv"
+    out_prs = work / f"{case.score}-{case.vcf}-prs"
+    out_plink = work / f"{case.score}-{case.vcf}-plink"
+    records, samples = _count_genotypes(vcf)
+    prs_cmd = prs_command(vcf, prs_w, out_prs, case.dosage)
+    # Cold Numba cache (compilation included), then warm runs.
+    cold_dir = tempfile.mkdtemp(prefix="prs-numba-cold-")
+    cold = _timed(prs_cmd, env={**os.environ, "NUMBA_CACHE_DIR": cold_dir})
+    shutil.rmtree(cold_dir, ignore_errors=True)
+    _timed(prs_cmd)  # warm the default cache
+    prs = _best(prs_cmd, repeats)
+    plink = _best(plink_command(vcf, plink_w, out_plink, case.dosage, case.n_scores), repeats)
+    floor = _best([f"bgzip -dc {vcf} > /dev/null"], repeats, shell=True)
+    engine = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.engine",
+            str(vcf),
+            str(prs_w),
+            "--dosage",
+            case.dosage,
+            "--repeats",
+            str(repeats),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    engine_s = float(engine.stdout.split()[-1])
+    agreement = compare(out_prs, out_plink, plink_w, case.dosage)
+    genotypes = records * samples
+    return {
+        "case": case.name,
+        "vcf": case.vcf,
+        "dosage": case.dosage,
+        "records": records,
+        "samples": samples,
+        "scores": case.n_scores,
+        "vcf_mb": round(vcf.stat().st_size / 1e6, 1),
+        "prs_s": round(prs.seconds, 3),
+        "prs_cold_s": round(cold.seconds, 3),
+        "plink2_s": round(plink.seconds, 3),
+        "bgzip_floor_s": round(floor.seconds, 3),
+        "engine_s": round(engine_s, 3),
+        "ratio_engine": round(engine_s / plink.seconds, 3),
+        "prs_runs": prs.runs,
+        "plink2_runs": plink.runs,
+        "ratio_time": round(prs.seconds / plink.seconds, 3),
+        "prs_genotypes_per_s": genotypes / prs.seconds,
+        "plink2_genotypes_per_s": genotypes / plink.seconds,
+        "prs_peak_mb": round(prs.peak_mb, 1),
+        "plink2_peak_mb": round(plink.peak_mb, 1),
+        "ratio_memory": round(prs.peak_mb / plink.peak_mb, 3),
+        **agreement,
+        "prs_command": " ".join(prs_cmd),
+    }
+
+
+def markdown(rows: list[dict[str, object]], meta: dict[str, object]) -> str:
+    """The results table."""
+    head = (
+        "| case | genotypes | prs s (cold) | PLINK 2 s | bgzip floor s | prs / PLINK 2 time | "
+        "engine s | engine / PLINK 2 | prs Mgeno/s | PLINK 2 Mgeno/s | prs MB | PLINK 2 MB | "
+        "prs / PLINK 2 memory | scores agree |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+    )
+    lines = []
+    for r in rows:
+        lines.append(
+            f"| {r['case']} | {r['records']:,} x {r['samples']:,} | {r['prs_s']:.2f} "
+            f"({r['prs_cold_s']:.2f}) | {r['plink2_s']:.2f} | {r['bgzip_floor_s']:.2f} | "
+            f"**{r['ratio_time']:.2f}** | {r.get('engine_s', float('nan')):.2f} | "
+            f"**{r.get('ratio_engine', float('nan')):.2f}** | "
+            f"{r['prs_genotypes_per_s'] / 1e6:,.0f} | "
+            f"{r['plink2_genotypes_per_s'] / 1e6:,.0f} | {r['prs_peak_mb']:.0f} | "
+            f"{r['plink2_peak_mb']:.0f} | {r['ratio_memory']:.2f} | "
+            f"{'yes' if r['agree'] else 'NO'} (max rel {r['max_rel_diff']:.1e}) |"
+        )
+    notes = (
+        f"\nCommand: `{meta['command']}` on {meta['machine']} ({meta['cpus']} CPUs), "
+        f"{meta['date']}; best of {meta['repeats']}; load average at start "
+        f"{meta['load']}. prs = `prs score` end to end (interpreter start included); "
+        "prs cold = its first run with an empty Numba cache; engine = the fast genotype "
+        "engine alone in a warm process (`python -m benchmarks.engine`: sites + dosages).\n"
+    )
+    return head + "\n".join(lines) + "\n" + notes
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="prs vs PLINK 2 vs the bgzip floor")
+    parser.add_argument("--small", action="store_true", help="CI-sized datasets")
+    parser.add_argument("--data", type=Path, help="dataset directory (generated if needed)")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--only", nargs="*", help="run only cases whose name starts so")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    for tool in ("plink2", "bgzip", "tabix"):
+        if shutil.which(tool) is None:
+            parser.error(f"{tool} is not on PATH (make tools)")
+    spec = SMALL if args.small else FULL
+    label = "small" if args.small else "full"
+    data = (
+        args.data
+        or Path(os.environ.get("PRS_BENCH_DATA", Path(tempfile.gettempdir()) / "prs-benchmarks"))
+        / label
+    )
+    generate(data, spec)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="prs-bench-") as tmp:
+        for case in cases(spec):
+            if args.only and not any(case.name.startswith(o) for o in args.only):
+                continue
+            row = run_case(case, data, Path(tmp), args.repeats)
+            rows.append(row)
+            print(
+                f"{row['case']}: prs {row['prs_s']} s, PLINK 2 {row['plink2_s']} s "
+                f"(ratio {row['ratio_time']}), floor {row['bgzip_floor_s']} s, memory ratio "
+                f"{row['ratio_memory']}, agree {row['agree']}",
+                file=sys.stderr,
+            )
+    meta = {
+        "command": "python -m benchmarks.run" + (" --small" if args.small else ""),
+        "machine": platform.processor() or platform.machine(),
+        "cpus": os.cpu_count(),
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "repeats": args.repeats,
+        "load": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+        "spec": asdict(spec),
+        "plink2": subprocess.run(
+            ["plink2", "--version"], capture_output=True, text=True
+        ).stdout.strip(),
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    previous = args.out / f"{label}.json"
+    if args.only and previous.exists():  # a partial run updates its rows of the last table
+        fresh = {r["case"] for r in rows}
+        kept = [r for r in json.loads(previous.read_text())["rows"] if r["case"] not in fresh]
+        order = [c.name for c in cases(spec)]
+        rows = sorted(
+            kept + rows, key=lambda r: order.index(r["case"]) if r["case"] in order else len(order)
+        )
+        meta["command"] += " (rows updated by: --only " + " ".join(args.only) + ")"
+    (args.out / f"{label}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
+    (args.out / f"{label}.md").write_text(markdown(rows, meta))
+    print(markdown(rows, meta))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,467 @@
+"""BGZF (blocked gzip) reading for the fast VCF path: block tables, threaded inflate, tabix.
+
+A bgzipped VCF is a series of gzip members ("blocks") of at most 64 KiB of text each, every
+one carrying its compressed size in a header field (``BC``) and its text size in its
+trailer. That makes three things cheap:
+
+* checking the file is complete: it must end with the 28-byte empty EOF block (htslib reads
+  a file cut at a block boundary as a valid shorter file);
+* inflating many blocks at once in threads: ``isal`` (ISA-L) releases the GIL while it
+  inflates, so two cores inflate two runs of blocks at the same time;
+* reading only part of a file: a tabix index maps genome windows to *virtual offsets*
+  (``compressed block offset << 16 | offset in the block's text``).
+
+Everything here speaks in *text offsets* (the byte offset in the whole decompressed file),
+which is what the VCF kernels see; :class:`BlockTable` converts between the two.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import threading
+from collections import deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from isal import isal_zlib
+
+from prs.errors import GenotypeFileError
+
+#: The 28-byte empty block that ends every complete BGZF file (SAM/BAM spec, section 4.1.2).
+BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
+
+#: Bytes reserved in front of every decompressed chunk, so the reader can put the unfinished
+#: last line of the previous chunk there without copying the new chunk.
+CARRY_ROOM = 1 << 20
+
+_HEADER = struct.Struct("<4BI2BH")  # magic(2) CM FLG MTIME XFL OS XLEN
+_MAX_BLOCK = 1 << 16
+
+
+def is_bgzf(path: str | os.PathLike[str]) -> bool:
+    """True when ``path`` starts with a BGZF block header (gzip member with a ``BC`` field)."""
+    with open(path, "rb") as fh:
+        head = fh.read(18)
+    return (
+        len(head) == 18
+        and head[:4] == b"\x1f\x8b\x08\x04"
+        and head[12:14] == b"BC"
+        and head[14:16] == b"\x02\x00"
+    )
+
+
+def check_eof(path: str | os.PathLike[str]) -> None:
+    """Raise :class:`GenotypeFileError` unless ``path`` ends with the BGZF EOF block.
+
+    Parameters
+    ----------
+    path
+        A bgzipped file.
+
+    Raises
+    ------
+    GenotypeFileError
+        The file is shorter than an EOF block or does not end with one (truncated).
+    """
+    size = os.path.getsize(path)
+    with open(path, "rb") as fh:
+        if size >= len(BGZF_EOF):
+            fh.seek(size - len(BGZF_EOF))
+        tail = fh.read(len(BGZF_EOF))
+    if tail != BGZF_EOF:
+        raise GenotypeFileError(
+            f"{path}: does not end with the BGZF end-of-file block; the file is truncated "
+            "(re-download or re-run bgzip)"
+        )
+
+
+@dataclass(frozen=True)
+class BlockRun:
+    """A run of consecutive BGZF blocks: where they are and how much text they hold."""
+
+    coffset: np.ndarray  # int64[k], compressed offset of each block
+    csize: np.ndarray  # int64[k], compressed size of each block (header and trailer included)
+    usize: np.ndarray  # int64[k], text bytes of each block
+
+    @property
+    def compressed_span(self) -> tuple[int, int]:
+        """Half-open compressed byte range covering the run."""
+        return int(self.coffset[0]), int(self.coffset[-1] + self.csize[-1])
+
+
+def _scan_blocks(
+    path: str, data: bytes | memoryview, base: int, final: bool
+) -> tuple[list[int], list[int], list[int], int]:
+    """Block starts, sizes and text sizes of the complete blocks in ``data`` (at ``base``)."""
+    starts: list[int] = []
+    sizes: list[int] = []
+    usizes: list[int] = []
+    offset = 0
+    n = len(data)
+    unpack = _HEADER.unpack_from
+    while offset + 18 <= n:
+        m1, m2, cm, flg, _mtime, _xfl, _os, xlen = unpack(data, offset)
+        if m1 != 0x1F or m2 != 0x8B or cm != 8 or not flg & 4:
+            raise GenotypeFileError(
+                f"{path}: no BGZF block header at compressed offset {base + offset}; the file "
+                "is not bgzipped (use bgzip, not gzip) or is corrupt"
+            )
+        bsize = -1
+        extra = offset + 12
+        end_extra = extra + xlen
+        while extra + 4 <= end_extra:
+            if data[extra] == 66 and data[extra + 1] == 67:  # "BC"
+                bsize = data[extra + 4] | (data[extra + 5] << 8)
+                break
+            extra += 4 + (data[extra + 2] | (data[extra + 3] << 8))
+        if bsize < 0:
+            raise GenotypeFileError(
+                f"{path}: gzip member at compressed offset {base + offset} has no BGZF size "
+                "field; the file is gzip, not bgzip (re-compress it with bgzip)"
+            )
+        size = bsize + 1
+        if offset + size > n:
+            break
+        starts.append(base + offset)
+        sizes.append(size)
+        usizes.append(int.from_bytes(data[offset + size - 4 : offset + size], "little"))
+        offset += size
+    if final and offset != n:
+        raise GenotypeFileError(
+            f"{path}: {n - offset} trailing bytes after the last complete BGZF block at "
+            f"compressed offset {base + offset}; the file is truncated"
+        )
+    return starts, sizes, usizes, offset
+
+
+def inflate_blocks(
+    path: str,
+    data: bytes | memoryview,
+    starts: Sequence[int],
+    sizes: Sequence[int],
+    usizes: Sequence[int],
+    base: int,
+    out: np.ndarray,
+    out_offset: int,
+) -> None:
+    """Inflate blocks (``data`` holds them, ``base`` its file offset) into ``out``.
+
+    Each block is checked as a whole gzip member (CRC-32 and length); ISA-L releases the GIL
+    while it works, so several threads can call this at once.
+    """
+    position = out_offset
+    for start, size, usize in zip(starts, sizes, usizes, strict=True):
+        local = start - base
+        try:
+            text = isal_zlib.decompress(data[local : local + size], 31, max(usize, 1))
+        except isal_zlib.error as exc:
+            raise GenotypeFileError(
+                f"{path}: BGZF block at compressed offset {start} does not inflate ({exc}); "
+                "the file is corrupt"
+            ) from exc
+        if len(text) != usize:
+            raise GenotypeFileError(
+                f"{path}: BGZF block at compressed offset {start} holds {len(text)} bytes, its "
+                f"trailer says {usize}; the file is corrupt"
+            )
+        out[position : position + usize] = np.frombuffer(text, dtype=np.uint8)
+        position += usize
+
+
+@dataclass
+class TextChunk:
+    """Decompressed text of a run of blocks, with room in front for a carried line.
+
+    ``buffer[CARRY_ROOM:]`` holds the text; ``text_offset`` is the offset of its first byte
+    in the whole decompressed file, and ``blocks`` says which blocks it came from.
+    """
+
+    buffer: np.ndarray
+    text_offset: int
+    blocks: BlockRun
+    size: int
+
+
+class BgzfReader:
+    """Stream the text of a BGZF file (or of a compressed byte range) in chunks.
+
+    Compressed data is read in pieces, split at block boundaries into runs of about
+    ``chunk_size`` text bytes, and each run is inflated by a pool of ``threads`` threads,
+    at most ``threads + 1`` runs ahead of the consumer, so memory stays bounded.
+
+    Parameters
+    ----------
+    path
+        A bgzipped file.
+    threads
+        Inflating threads (default: 2, or 1 on a single-CPU machine); 0 inflates in the
+        calling thread.
+    chunk_size
+        Target text bytes per chunk.
+    start, stop
+        Compressed byte range to read (block-aligned); default the whole file.
+    text_offset
+        Text offset of the block at ``start`` (for numbering only).
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        threads: int | None = None,
+        chunk_size: int = 8 << 20,
+        start: int = 0,
+        stop: int | None = None,
+        text_offset: int = 0,
+    ) -> None:
+        self.path = str(path)
+        self.threads = max(1, threads if threads is not None else min(2, os.cpu_count() or 1))
+        self.chunk_size = chunk_size
+        self.start = start
+        self.stop = os.path.getsize(self.path) if stop is None else stop
+        self.text_offset = text_offset
+        #: Inflate in the calling thread (short region reads: no pool to start).
+        self.inline = threads == 0
+
+    def _iter_inline(self) -> Iterator[TextChunk]:
+        fd = os.open(self.path, os.O_RDONLY)
+        text_offset = self.text_offset
+        try:
+            for data, base, starts, sizes, usizes in self._runs(fd):
+                total = sum(usizes)
+                out = np.empty(CARRY_ROOM + ((total + 7) & ~7), dtype=np.uint8)
+                inflate_blocks(self.path, data, starts, sizes, usizes, base, out, CARRY_ROOM)
+                run = BlockRun(
+                    np.asarray(starts, np.int64),
+                    np.asarray(sizes, np.int64),
+                    np.asarray(usizes, np.int64),
+                )
+                yield TextChunk(out, text_offset, run, total)
+                text_offset += total
+        finally:
+            os.close(fd)
+
+    def _runs(self, fd: int) -> Iterator[tuple[bytes, int, list[int], list[int], list[int]]]:
+        """Compressed pieces cut into block runs: (data, base, starts, sizes, usizes)."""
+        position = self.start
+        piece = max(1 << 16, self.chunk_size // 8)
+        pending = b""
+        pending_base = position
+        while position < self.stop or pending:
+            want = min(piece, self.stop - position)
+            fresh = os.pread(fd, want, position) if want > 0 else b""
+            position += len(fresh)
+            data = pending + fresh if pending else fresh
+            final = position >= self.stop
+            starts, sizes, usizes, used = _scan_blocks(self.path, data, pending_base, final)
+            if not starts and not final:
+                pending = data
+                piece *= 2
+                continue
+            begin = 0
+            total = 0
+            for k, usize in enumerate(usizes):
+                total += usize
+                if total >= self.chunk_size:
+                    yield (
+                        data,
+                        pending_base,
+                        starts[begin : k + 1],
+                        sizes[begin : k + 1],
+                        usizes[begin : k + 1],
+                    )
+                    begin = k + 1
+                    total = 0
+            if begin < len(starts):
+                yield data, pending_base, starts[begin:], sizes[begin:], usizes[begin:]
+            pending = data[used:] if used < len(data) else b""
+            pending_base += used
+            if final:
+                break
+
+    def __iter__(self) -> Iterator[TextChunk]:
+        """Chunks in file order; a chunk's buffer is reused once the next one is asked for."""
+        if self.inline:
+            yield from self._iter_inline()
+            return
+        fd = os.open(self.path, os.O_RDONLY)
+        pool = ThreadPoolExecutor(self.threads, thread_name_prefix="prs-inflate")
+        queue: deque[Future[TextChunk]] = deque()
+        stop_event = threading.Event()
+        text_offset = self.text_offset
+        # Recycled buffers: fresh pages cost a page fault (and zeroing) per 4 KiB.
+        free: list[np.ndarray] = []
+        free_lock = threading.Lock()
+
+        def take(size: int) -> np.ndarray:
+            with free_lock:
+                for k, candidate in enumerate(free):
+                    if len(candidate) >= size:
+                        return free.pop(k)[:size]
+            return np.empty(max(size, CARRY_ROOM + self.chunk_size + (1 << 17)), np.uint8)[:size]
+
+        def work(
+            data: bytes,
+            base: int,
+            starts: list[int],
+            sizes: list[int],
+            usizes: list[int],
+            offset: int,
+        ) -> TextChunk:
+            total = sum(usizes)
+            # Whole uint64 words, so kernels can view the buffer 8 bytes at a time.
+            out = take(CARRY_ROOM + ((total + 7) & ~7))
+            if not stop_event.is_set():
+                inflate_blocks(self.path, data, starts, sizes, usizes, base, out, CARRY_ROOM)
+            run = BlockRun(
+                np.asarray(starts, dtype=np.int64),
+                np.asarray(sizes, dtype=np.int64),
+                np.asarray(usizes, dtype=np.int64),
+            )
+            return TextChunk(out, offset, run, total)
+
+        def give_back(chunk: TextChunk) -> None:
+            base_array = chunk.buffer.base if chunk.buffer.base is not None else chunk.buffer
+            with free_lock:
+                free.append(base_array)
+
+        previous: TextChunk | None = None
+        try:
+            for data, base, starts, sizes, usizes in self._runs(fd):
+                queue.append(pool.submit(work, data, base, starts, sizes, usizes, text_offset))
+                text_offset += sum(usizes)
+                while len(queue) > self.threads:
+                    chunk = queue.popleft().result()
+                    if previous is not None:
+                        give_back(previous)
+                    previous = chunk
+                    yield chunk
+            while queue:
+                chunk = queue.popleft().result()
+                if previous is not None:
+                    give_back(previous)
+                previous = chunk
+                yield chunk
+        finally:
+            stop_event.set()
+            for future in queue:
+                future.cancel()
+            pool.shutdown(wait=True)
+            os.close(fd)
+
+
+def read_block_table(path: str | os.PathLike[str]) -> BlockRun:
+    """Every block of a BGZF file (offsets and sizes), from headers and trailers only."""
+    path = str(path)
+    starts: list[int] = []
+    sizes: list[int] = []
+    usizes: list[int] = []
+    size = os.path.getsize(path)
+    with open(path, "rb") as fh:
+        base = 0
+        pending = b""
+        while True:
+            fresh = fh.read(1 << 22)
+            data = pending + fresh
+            final = not fresh
+            s, z, u, used = _scan_blocks(path, data, base, final)
+            starts += s
+            sizes += z
+            usizes += u
+            pending = data[used:]
+            base += used
+            if final or base >= size:
+                break
+    return BlockRun(
+        np.asarray(starts, np.int64), np.asarray(sizes, np.int64), np.asarray(usizes, np.int64)
+    )
+
+
+# -- tabix ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TabixIndex:
+    """The parts of a tabix (``.tbi``) index prs uses: names and linear indexes."""
+
+    names: tuple[str, ...]
+    #: per sequence: virtual offset of the first record overlapping each 16 kb window
+    linear: tuple[np.ndarray, ...]
+    #: per sequence: the largest virtual offset any of its chunks reaches
+    ends: tuple[int, ...]
+
+    def window_offsets(self, name: str, positions: np.ndarray) -> np.ndarray | None:
+        """Virtual offsets to start reading from to meet records at ``positions`` (1-based).
+
+        Returns None when the index does not know ``name``.
+        """
+        try:
+            ref = self.names.index(name)
+        except ValueError:
+            return None
+        linear = self.linear[ref]
+        if len(linear) == 0:
+            return np.zeros(len(positions), dtype=np.int64)
+        window = np.minimum((np.asarray(positions, dtype=np.int64) - 1) >> 14, len(linear) - 1)
+        return linear[np.maximum(window, 0)]
+
+
+def read_tabix(path: str | os.PathLike[str]) -> TabixIndex:
+    """Read a ``.tbi`` index (SAMtools tabix format).
+
+    Raises
+    ------
+    GenotypeFileError
+        The file is not a tabix index.
+    """
+    path = str(path)
+    from isal import igzip
+
+    try:
+        with igzip.open(path, "rb") as fh:
+            raw = fh.read()
+    except (OSError, EOFError) as exc:
+        raise GenotypeFileError(f"{path}: cannot read the tabix index ({exc})") from exc
+    if raw[:4] != b"TBI\x01":
+        raise GenotypeFileError(f"{path}: not a tabix index (magic {raw[:4]!r})")
+    n_ref, _fmt, _cs, _cb, _ce, _meta, _skip, l_nm = struct.unpack_from("<8i", raw, 4)
+    offset = 36
+    names = tuple(x.decode() for x in raw[offset : offset + l_nm].split(b"\x00")[:n_ref])
+    offset += l_nm
+    linear: list[np.ndarray] = []
+    ends: list[int] = []
+    for _ in range(n_ref):
+        (n_bin,) = struct.unpack_from("<i", raw, offset)
+        offset += 4
+        end = 0
+        for _ in range(n_bin):
+            _bin, n_chunk = struct.unpack_from("<Ii", raw, offset)
+            offset += 8
+            chunks = np.frombuffer(raw, dtype="<u8", count=2 * n_chunk, offset=offset)
+            if n_chunk and _bin != 37450:  # 37450 is the pseudo-bin of metadata
+                end = max(end, int(chunks[1::2].max()))
+            offset += 16 * n_chunk
+        (n_intv,) = struct.unpack_from("<i", raw, offset)
+        offset += 4
+        ioff = np.frombuffer(raw, dtype="<u8", count=n_intv, offset=offset).astype(np.int64)
+        offset += 8 * n_intv
+        # Empty windows hold 0; they may start reading where the next non-empty one does.
+        if n_intv:
+            filled = ioff.copy()
+            for k in range(n_intv - 2, -1, -1):
+                if filled[k] == 0:
+                    filled[k] = filled[k + 1]
+            ioff = filled
+        linear.append(ioff)
+        ends.append(end)
+    return TabixIndex(names, tuple(linear), tuple(ends))
+
+
+def tabix_path(path: str | os.PathLike[str]) -> Path | None:
+    """The ``.tbi`` index next to ``path`` when there is one."""
+    candidate = Path(str(path) + ".tbi")
+    return candidate if candidate.exists() else None

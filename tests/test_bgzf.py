@@ -1,0 +1,91 @@
+"""BGZF reading: EOF check, threaded inflate, block tables, tabix linear index."""
+
+from __future__ import annotations
+
+import gzip
+
+import numpy as np
+import pytest
+
+from prs.errors import GenotypeFileError
+from prs.genotypes import bgzf
+from tests.vcf_factory import random_vcf_text, write_vcf
+
+
+@pytest.fixture
+def vcf(tmp_path):
+    return write_vcf(tmp_path / "x.vcf", random_vcf_text(4, n_samples=200, n_records=400))
+
+
+def test_eof_block(vcf, tmp_path):
+    bgzf.check_eof(vcf)
+    assert bgzf.is_bgzf(vcf)
+    table = bgzf.read_block_table(vcf)
+    cut = tmp_path / "cut.vcf.gz"
+    cut.write_bytes(vcf.read_bytes()[: int(table.coffset[-1])])  # cut at a block boundary
+    with pytest.raises(GenotypeFileError, match="truncated"):
+        bgzf.check_eof(cut)
+    tiny = tmp_path / "tiny.gz"
+    tiny.write_bytes(b"\x1f\x8b")
+    with pytest.raises(GenotypeFileError):
+        bgzf.check_eof(tiny)
+
+
+def test_plain_gzip_is_not_bgzf(tmp_path):
+    path = tmp_path / "x.vcf.gz"
+    with gzip.open(path, "wt") as fh:
+        fh.write(random_vcf_text(1))
+    assert not bgzf.is_bgzf(path)
+    with pytest.raises(GenotypeFileError, match="not bgzipped"):
+        bgzf.read_block_table(path)
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize("chunk_size", [1, 70_000, 1 << 22])
+def test_reader_yields_the_whole_text(vcf, threads, chunk_size):
+    expected = gzip.decompress(vcf.read_bytes())
+    parts = []
+    offset = 0
+    for chunk in bgzf.BgzfReader(vcf, threads=threads, chunk_size=chunk_size):
+        assert chunk.text_offset == offset
+        text = chunk.buffer[bgzf.CARRY_ROOM : bgzf.CARRY_ROOM + chunk.size].tobytes()
+        assert len(text) == int(chunk.blocks.usize.sum())
+        parts.append(text)
+        offset += chunk.size
+    assert b"".join(parts) == expected
+
+
+def test_block_table_matches_reader(vcf):
+    table = bgzf.read_block_table(vcf)
+    seen = np.concatenate([c.blocks.coffset for c in bgzf.BgzfReader(vcf, chunk_size=1)])
+    np.testing.assert_array_equal(seen, table.coffset)
+    assert int(table.coffset[-1] + table.csize[-1]) == vcf.stat().st_size
+
+
+def test_corrupt_block_is_an_error(vcf, tmp_path):
+    data = bytearray(vcf.read_bytes())
+    data[200] ^= 0xFF  # inside the first block's deflate data
+    bad = tmp_path / "bad.vcf.gz"
+    bad.write_bytes(bytes(data))
+    with pytest.raises(GenotypeFileError, match="corrupt"):
+        for _ in bgzf.BgzfReader(bad):
+            pass
+
+
+def test_tabix_linear_index_reaches_every_record(vcf):
+    index = bgzf.read_tabix(bgzf.tabix_path(vcf))
+    assert index.names == ("22",)
+    positions = np.array(
+        [int(line.split("\t")[1]) for line in gzip.open(vcf, "rt") if line[0] != "#"]
+    )
+    starts = index.window_offsets("22", positions)
+    assert index.window_offsets("7", positions) is None
+    # Each record must start at or after its window's virtual offset.
+    text = gzip.decompress(vcf.read_bytes())
+    table = bgzf.read_block_table(vcf)
+    ustart = np.concatenate([[0], np.cumsum(table.usize)])
+    block = np.searchsorted(table.coffset, starts >> 16)
+    text_start = ustart[block] + (starts & 0xFFFF)
+    line_starts = [i + 1 for i in range(len(text)) if text[i] == 10]
+    record_starts = [s for s in line_starts if s < len(text) and text[s] != ord("#")]
+    assert np.all(text_start <= np.array(record_starts))
