@@ -68,8 +68,8 @@ def test_kernel_matches_numpy_reference(case):
     dosage, ploidy, weights, effect_type, impute, freq = case
     k, n = dosage.shape
     s = weights.shape[1]
-    out = {name: np.zeros((n, s)) for name in ("sums", "allele_ct", "denom", "named")}
-    missing = np.zeros((n, s), dtype=np.int64)
+    out = {name: np.zeros((s, n)) for name in ("sums", "allele_ct", "denom", "named")}
+    missing = np.zeros((s, n), dtype=np.int64)
     accumulate_scores(
         dosage,
         ploidy,
@@ -85,7 +85,7 @@ def test_kernel_matches_numpy_reference(case):
         missing,
         np.empty(k),
     )
-    ref = reference(dosage, ploidy, weights, effect_type, impute, freq)
+    ref = {k: v.T for k, v in reference(dosage, ploidy, weights, effect_type, impute, freq).items()}
     np.testing.assert_allclose(out["sums"], ref["sums"], rtol=1e-9, atol=1e-9)
     np.testing.assert_array_equal(out["allele_ct"], ref["allele_ct"])
     np.testing.assert_array_equal(out["denom"], ref["denom"])
@@ -98,8 +98,8 @@ def test_hand_computed_chunk():
     dosage = np.array([[0.0, 1.0, np.nan], [2.0, 1.0, 0.0]])
     ploidy = np.full((2, 3), 2, dtype=np.int8)
     weights = np.array([[0.5], [-1.0]])
-    sums, act, den, named = (np.zeros((3, 1)) for _ in range(4))
-    missing = np.zeros((3, 1), dtype=np.int64)
+    sums, act, den, named = (np.zeros((1, 3)) for _ in range(4))
+    missing = np.zeros((1, 3), dtype=np.int64)
     freq = np.empty(2)
     accumulate_scores(
         dosage,
@@ -118,7 +118,7 @@ def test_hand_computed_chunk():
     )
     # variant 0 frequency = 1/4; sample 2 imputed 2 * 1/4 = 0.5 copies
     np.testing.assert_allclose(freq, [0.25, 0.5])
-    np.testing.assert_allclose(sums[:, 0], [0 * 0.5 + 2 * -1, 0.5 - 1, 0.5 * 0.5 + 0])
-    np.testing.assert_array_equal(act[:, 0], [4, 4, 2])
-    np.testing.assert_array_equal(den[:, 0], [4, 4, 4])
-    np.testing.assert_array_equal(missing[:, 0], [0, 0, 1])
+    np.testing.assert_allclose(sums[0], [0 * 0.5 + 2 * -1, 0.5 - 1, 0.5 * 0.5 + 0])
+    np.testing.assert_array_equal(act[0], [4, 4, 2])
+    np.testing.assert_array_equal(den[0], [4, 4, 4])
+    np.testing.assert_array_equal(missing[0], [0, 0, 1])

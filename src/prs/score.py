@@ -384,8 +384,8 @@ def score(
         repeat = np.zeros(len(rows), dtype=bool)
         repeat[1:] = plan.record[rows][1:] == plan.record[rows][:-1]
         counts_alleles[rows[repeat], j] = False
-    totals = {name: np.zeros((n, s)) for name in ("sums", "allele_ct", "denom", "named")}
-    missing_ct = np.zeros((n, s), dtype=np.int64)
+    totals = {name: np.zeros((s, n)) for name in ("sums", "allele_ct", "denom", "named")}
+    missing_ct = np.zeros((s, n), dtype=np.int64)
     impute = MISSING_POLICIES[missing]
     all_missing = 0
     for chunk in source.read(plan.record, plan.allele, chunk_size=chunk_size):
@@ -460,7 +460,7 @@ def score(
             "sites_at_scoring_positions": len(sites),
             "variants_used": dict(zip(plan.score_ids, variants_used.tolist(), strict=True)),
             "missing_calls": dict(
-                zip(plan.score_ids, missing_ct.sum(axis=0).tolist(), strict=True)
+                zip(plan.score_ids, missing_ct.sum(axis=1).tolist(), strict=True)
             ),
             "records_without_dosage_field_read_from_GT": getattr(source, "fallback_to_gt", 0),
             "variants_missing_in_every_sample": all_missing,
@@ -471,11 +471,11 @@ def score(
     return ScoreResult(
         samples=tuple(source.samples),
         score_ids=plan.score_ids,
-        sums=totals["sums"],
-        allele_ct=totals["allele_ct"],
-        denom=totals["denom"],
-        named_dosage=totals["named"],
-        missing_ct=missing_ct,
+        sums=np.ascontiguousarray(totals["sums"].T),
+        allele_ct=np.ascontiguousarray(totals["allele_ct"].T),
+        denom=np.ascontiguousarray(totals["denom"].T),
+        named_dosage=np.ascontiguousarray(totals["named"].T),
+        missing_ct=np.ascontiguousarray(missing_ct.T),
         variants_used=variants_used,
         match_report=match_report,
         provenance=provenance,

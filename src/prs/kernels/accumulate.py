@@ -79,22 +79,25 @@ def accumulate_scores(
     given_frequency
         ``float64[k]`` used with :data:`IMPUTE_GIVEN_FREQUENCY`.
     sums, allele_ct, denom, named_dosage
-        ``float64[n, s]`` running totals: score sum; alleles observed; alleles counted in
+        ``float64[s, n]`` running totals (score-major, so each score's update is one
+        contiguous pass over the samples): score sum; alleles observed; alleles counted in
         the denominator (observed, plus imputed calls when imputing); effect-allele dosage
         observed (after the dominant/recessive transform, as PLINK 2 reports it).
     missing_ct
-        ``int64[n, s]`` missing calls (imputed or skipped).
+        ``int64[s, n]`` missing calls (imputed or skipped).
     frequency_out
         ``float64[k]`` receives the frequency used for imputation (NaN when none).
     """
     k_count, n = dosage.shape
     s_count = weights.shape[1]
+    x = np.empty(n)  # transformed (or imputed) dosage of this variant, per sample
+    observed = np.empty(n, dtype=np.bool_)
     for k in range(k_count):
         total = 0.0
         alleles = 0.0
         for i in range(n):
             d = dosage[k, i]
-            if not np.isnan(d):
+            if d == d:  # not NaN
                 total += d
                 alleles += ploidy[k, i]
         # A variant missing in every sample: frequency 0.5, as PLINK 2 imputes it.
@@ -109,31 +112,40 @@ def accumulate_scores(
             frequency = np.nan
         frequency_out[k] = frequency
         et = effect_type[k]
+        fill_missing = impute != IMPUTE_NONE and frequency == frequency
+        any_missing = False
         for i in range(n):
             d = dosage[k, i]
-            p = ploidy[k, i]
-            missing = np.isnan(d)
-            if missing:
-                if impute == IMPUTE_NONE or np.isnan(frequency):
-                    x = 0.0
-                    counted = 0.0
-                else:
-                    x = expected_dosage(frequency, p, et)
-                    counted = p
+            if d == d:
+                observed[i] = True
+                x[i] = transform_dosage(d, ploidy[k, i], et)
             else:
-                x = transform_dosage(d, p, et)
-                counted = p
-            for s in range(s_count):
-                w = weights[k, s]
-                if np.isnan(w):
-                    continue
-                sums[i, s] += w * x
-                if not missing:
-                    named_dosage[i, s] += x
-                if not counts_alleles[k, s]:
-                    continue
-                denom[i, s] += counted
-                if missing:
-                    missing_ct[i, s] += 1
+                observed[i] = False
+                any_missing = True
+                x[i] = expected_dosage(frequency, ploidy[k, i], et) if fill_missing else 0.0
+        for s in range(s_count):
+            w = weights[k, s]
+            if np.isnan(w):
+                continue
+            sums_s = sums[s]
+            for i in range(n):
+                sums_s[i] += w * x[i]
+            if not any_missing:
+                named_s = named_dosage[s]
+                for i in range(n):
+                    named_s[i] += x[i]
+            else:
+                for i in range(n):
+                    if observed[i]:
+                        named_dosage[s, i] += x[i]
+            if not counts_alleles[k, s]:
+                continue
+            for i in range(n):
+                p = ploidy[k, i]
+                if observed[i]:
+                    allele_ct[s, i] += p
+                    denom[s, i] += p
                 else:
-                    allele_ct[i, s] += p
+                    missing_ct[s, i] += 1
+                    if fill_missing:
+                        denom[s, i] += p
