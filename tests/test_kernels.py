@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from prs.kernels.accumulate import accumulate_scores
+from prs.kernels.accumulate import ScoreTotals, accumulate_scores
 
 
 def reference(dosage, ploidy, weights, effect_type, impute, freq_given):
@@ -70,7 +70,8 @@ def test_kernel_matches_numpy_reference(case):
     s = weights.shape[1]
     out = {name: np.zeros((s, n)) for name in ("sums", "allele_ct", "denom", "named")}
     missing = np.zeros((s, n), dtype=np.int64)
-    accumulate_scores(
+    uniform = np.zeros(s)
+    all_missing = accumulate_scores(
         dosage,
         ploidy,
         weights,
@@ -84,7 +85,11 @@ def test_kernel_matches_numpy_reference(case):
         out["named"],
         missing,
         np.empty(k),
+        uniform,
     )
+    assert all_missing == int(np.isnan(dosage).all(axis=1).sum())
+    out["allele_ct"] += uniform[:, None]
+    out["denom"] += uniform[:, None]
     ref = {k: v.T for k, v in reference(dosage, ploidy, weights, effect_type, impute, freq).items()}
     np.testing.assert_allclose(out["sums"], ref["sums"], rtol=1e-9, atol=1e-9)
     np.testing.assert_array_equal(out["allele_ct"], ref["allele_ct"])
@@ -101,6 +106,7 @@ def test_hand_computed_chunk():
     sums, act, den, named = (np.zeros((1, 3)) for _ in range(4))
     missing = np.zeros((1, 3), dtype=np.int64)
     freq = np.empty(2)
+    uniform = np.zeros(1)
     accumulate_scores(
         dosage,
         ploidy,
@@ -115,10 +121,56 @@ def test_hand_computed_chunk():
         named,
         missing,
         freq,
+        uniform,
     )
+    # variant 1 is called in all three diploid samples: its 2 alleles each are kept as a
+    # constant rather than added sample by sample
+    np.testing.assert_array_equal(uniform, [2.0])
+    act += uniform[:, None]
+    den += uniform[:, None]
     # variant 0 frequency = 1/4; sample 2 imputed 2 * 1/4 = 0.5 copies
     np.testing.assert_allclose(freq, [0.25, 0.5])
     np.testing.assert_allclose(sums[0], [0 * 0.5 + 2 * -1, 0.5 - 1, 0.5 * 0.5 + 0])
     np.testing.assert_array_equal(act[0], [4, 4, 2])
     np.testing.assert_array_equal(den[0], [4, 4, 4])
     np.testing.assert_array_equal(missing[0], [0, 0, 1])
+
+
+@given(chunks(), st.booleans(), st.integers(1, 3), st.integers(1, 4))
+@settings(max_examples=200, deadline=None)
+def test_score_totals_paths_match_reference(case, matmul, threads, pieces):
+    """Loop path (threaded or not) and matrix-product path, fed in pieces, equal the reference."""
+    dosage, ploidy, weights, effect_type, impute, freq = case
+    k, n = dosage.shape
+    s = weights.shape[1]
+    totals = ScoreTotals(s, n, impute, threads=threads, matmul=matmul)
+    import prs.kernels.accumulate as acc
+
+    old = acc._SPLIT_MIN_GENOTYPES
+    acc._SPLIT_MIN_GENOTYPES = 1  # split even these tiny chunks between threads
+    try:
+        frequencies = []
+        for rows in np.array_split(np.arange(k), pieces):
+            if len(rows):
+                frequencies.append(
+                    totals.add(
+                        dosage[rows],
+                        ploidy[rows],
+                        weights[rows],
+                        ~np.isnan(weights[rows]),
+                        effect_type[rows],
+                        freq[rows],
+                    )
+                )
+    finally:
+        acc._SPLIT_MIN_GENOTYPES = old
+        totals.close()
+    out = totals.totals()
+    ref = {k: v.T for k, v in reference(dosage, ploidy, weights, effect_type, impute, freq).items()}
+    np.testing.assert_allclose(out["sums"], ref["sums"], rtol=1e-9, atol=1e-9)
+    np.testing.assert_array_equal(out["allele_ct"], ref["allele_ct"])
+    np.testing.assert_array_equal(out["denom"], ref["denom"])
+    np.testing.assert_allclose(out["named"], ref["named"], atol=1e-12)
+    np.testing.assert_array_equal(out["missing_ct"], ref["missing"])
+    assert totals.all_missing == int(np.isnan(dosage).all(axis=1).sum())
+    assert len(np.concatenate(frequencies)) == k

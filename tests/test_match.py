@@ -92,12 +92,20 @@ def test_mismatch_and_missing_sites(tmp_path):
 def test_duplicated_scoring_rows_count_once(tmp_path):
     plan, report = match(
         tmp_path,
-        [("1", 100, "G", "A", 1.0), ("1", 100, "G", "A", 5.0), ("1", 200, "T", "C", 1.0),
-         ("chr1", 100, "C", "T", 2.0)],  # the same allele again, written on the other strand
+        [
+            ("1", 100, "G", "A", 1.0),
+            ("1", 100, "G", "A", 5.0),
+            ("1", 200, "T", "C", 1.0),
+            ("chr1", 100, "C", "T", 2.0),
+        ],  # the same allele again, written on the other strand
     )
     v = report.variants
     assert v["outcome"].tolist() == [
-        "matched", "excluded_duplicate_row", "matched", "excluded_duplicate_row"]
+        "matched",
+        "excluded_duplicate_row",
+        "matched",
+        "excluded_duplicate_row",
+    ]
     assert "same target variant as line 2" in v["reason"].iloc[1]
     assert len(plan) == 2
 
@@ -205,3 +213,43 @@ def test_monomorphic_record_matches_its_ref(tmp_path):
     plan, report = match_variants(sf, table, min_overlap=0)
     assert report.variants["match_type"].tolist() == ["ref", "alt"]
     assert plan.record.tolist() == [0, 1] and plan.allele.tolist() == [1, 0]
+
+
+def test_multi_score_report_is_one_row_per_variant_unless_fates_differ(tmp_path):
+    """A table of three weight columns: rows whose fate is the same in every score are one
+    report row (score "*", n_scores); a row that is a duplicate in one score only is split
+    into one row per score. Counts per score are exact either way."""
+    path = tmp_path / "multi.txt"
+    path.write_text(
+        "chr_name\tchr_position\teffect_allele\tother_allele\ts1\ts2\ts3\n"
+        "1\t100\tG\tA\t1\t2\t3\n"  # matched in all three
+        "1\t400\tG\tA\t1\t\t\n"  # REF of the multi-allelic site, score s1 only
+        "1\t400\tG\tT\t5\t6\t\n"  # same target allele: duplicate in s1, matched in s2
+        "1\t999\tA\tG\t1\t1\t1\n"  # no site
+    )
+    sf = read_scorefile(path)
+    plan, report = match_variants(sf, TARGET, min_overlap=0.0)
+    v = report.variants
+    first = v[v["pos"] == 100]
+    assert first["score"].tolist() == ["*"] and first["n_scores"].tolist() == [3]
+    assert np.isnan(first["effect_weight"].iloc[0])
+    only_s1 = v[(v["pos"] == 400) & (v["other_allele"] == "A")]
+    assert only_s1["score"].tolist() == ["s1"] and only_s1["effect_weight"].tolist() == [1.0]
+    split = v[(v["pos"] == 400) & (v["other_allele"] == "T")].set_index("score")
+    assert split.loc["s1", "outcome"] == "excluded_duplicate_row"
+    assert "same target variant as line 3" in split.loc["s1", "reason"]
+    assert split.loc["s2", "outcome"] == "matched" and split.loc["s2", "effect_weight"] == 6.0
+    counts = report.counts
+    assert counts.loc[
+        "s1", ["matched", "excluded_duplicate_row", "unmatched_no_site"]
+    ].tolist() == [
+        2,
+        1,
+        1,
+    ]
+    assert counts.loc["s2", ["matched", "excluded_duplicate_row"]].tolist() == [2, 0]
+    assert counts.loc["s3", ["matched", "n_rows"]].tolist() == [1, 2]
+    # The plan: s1 uses REF of the site once (weight 1), s2 uses it once (weight 6).
+    at_400 = plan.record == 3
+    assert np.nansum(plan.weights[at_400, 0]) == 1.0
+    assert np.nansum(plan.weights[at_400, 1]) == 6.0

@@ -293,8 +293,10 @@ def run_demo(out: str | os.PathLike[str]) -> dict[str, Path]:
     result = score(paths.vcf, paths.scorefile)
     written = write_score_outputs(result, Path(out))
     row = result.match_report.counts.iloc[0]
-    print(f"{result.score_ids[0]}: {int(row['matched'])}/{int(row['n_rows'])} variants matched; "
-          f"{len(result.samples)} samples scored")
+    print(
+        f"{result.score_ids[0]}: {int(row['matched'])}/{int(row['n_rows'])} variants matched; "
+        f"{len(result.samples)} samples scored"
+    )
     sexes = pd.read_csv(paths.sexes, sep="\t")
     women = set(sexes.loc[sexes["sex"] == "female", "sample_id"])
     scores = result.to_frame()
@@ -305,8 +307,10 @@ def run_demo(out: str | os.PathLike[str]) -> dict[str, Path]:
         print(f"note: {w.message}")
     written["categories"] = write_table(categories, Path(out) / "categories.tsv")
     counts = categories["category"].value_counts()
-    print("categories (women, age 45, NICE CG164 lifetime risk): "
-          + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    print(
+        "categories (women, age 45, NICE CG164 lifetime risk): "
+        + ", ".join(f"{k} {v}" for k, v in counts.items())
+    )
     print(f"wrote {', '.join(str(p) for p in written.values())}")
     return written
 

@@ -52,6 +52,21 @@ def is_ambiguous(a: str, b: str) -> bool:
     return len(a) == 1 and len(b) == 1 and complement(a) == b
 
 
+def _complement_all(alleles: np.ndarray) -> np.ndarray:
+    """:func:`complement` of every allele, computed once per distinct allele."""
+    codes, uniques = pd.factorize(alleles)
+    done = np.array([complement(str(a)) for a in uniques], dtype=object)
+    return done[codes] if len(alleles) else np.array([], dtype=object)
+
+
+def _ambiguous_all(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """:func:`is_ambiguous` of every pair (vectorised)."""
+    single = (pd.Series(a, dtype=object).str.len().to_numpy() == 1) & (
+        pd.Series(b, dtype=object).str.len().to_numpy() == 1
+    )
+    return single & (_complement_all(a) == b)
+
+
 @dataclass(frozen=True)
 class MatchPlan:
     """What to read and how to weight it: one entry per (target record, allele) used.
@@ -91,9 +106,14 @@ class MatchReport:
     Attributes
     ----------
     variants
-        One row per (scoring row, score): line, score, chrom, pos, effect/other allele,
-        outcome, match_type (alt, ref, alt_flip, ref_flip or empty), target record, target
-        ID/REF/ALT, flipped, ambiguous, multiallelic, excluded, reason.
+        One row per scoring row: line, score (the ID of the score that weights the row, or
+        ``*`` when several do), n_scores (how many), chrom, pos, effect/other allele,
+        effect_type, match_type (alt, ref, alt_flip, ref_flip or empty), effect_weight (empty
+        for ``*``), target record, target ID/REF/ALT, flipped, ambiguous, multiallelic,
+        excluded, outcome, reason. A row whose fate differs between the scores that weight
+        it (a duplicate in one score only) is given one row per score instead. A PGS
+        Catalog file (one score) therefore has exactly one report row per scoring row, and
+        a table of 100 weight columns does not need 100 times the rows.
     counts
         Outcome counts per score (index: score, columns: :data:`OUTCOMES`, n_rows, match_rate).
     """
@@ -130,11 +150,11 @@ def _candidates(scoring: ScoringFile, sites: pd.DataFrame, keep_ambiguous: bool)
     ref = pairs["ref"].to_numpy(dtype=object)
     alt = pairs["alt"].to_numpy(dtype=object)
     no_other = oa == ""
-    ea_c = np.array([complement(a) for a in ea], dtype=object)
-    oa_c = np.array([complement(a) for a in oa], dtype=object)
+    ea_c = _complement_all(ea)
+    oa_c = _complement_all(oa)
     # Ambiguity: from the scoring alleles, or from the target's when no other allele is given.
     partner = np.where(no_other, np.where(ea != ref, ref, alt), oa)
-    ambiguous = np.array([is_ambiguous(e, o) for e, o in zip(ea, partner, strict=True)], dtype=bool)
+    ambiguous = _ambiguous_all(ea, partner.astype(object))
     monomorphic = alt == ""  # a record without ALT: only REF can be the effect allele
     alt_match = (ea == alt) & (no_other | (oa == ref)) & ~monomorphic
     ref_match = (ea == ref) & (no_other | (oa == alt) | monomorphic)
@@ -227,14 +247,13 @@ def match_variants(
         "excluded_ambiguous": "strand-ambiguous A/T or C/G SNP (keep_ambiguous=False)",
         "matched": "",
     }
-    duplicate_targets = np.where(
-        has_match & (n_fitting.to_numpy() > 1),
-        [
-            f"{k} target records fit; the first is used, the others are duplicates"
-            for k in n_fitting.to_numpy()
-        ],
-        "",
-    )
+    fitting = n_fitting.to_numpy()
+    duplicate_targets = np.full(n_rows, "", dtype=object)
+    several = np.flatnonzero(has_match & (fitting > 1))
+    duplicate_targets[several] = [
+        f"{k} target records fit; the first is used, the others are duplicates"
+        for k in fitting[several]
+    ]
     base = pd.DataFrame(
         {
             "line": variants["line"].to_numpy(),
@@ -254,52 +273,91 @@ def match_variants(
         }
     )
 
-    used = np.zeros((n_rows, n_scores), dtype=bool)
-    frames = []
-    for score_index, score_id in enumerate(scoring.score_ids):
-        rows = np.flatnonzero(~np.isnan(scoring.weights[:, score_index]))
-        score_outcome = outcome[rows].copy()
-        reason = np.array([reason_for[o] for o in score_outcome], dtype=object)
-        reason = np.where(score_outcome == "matched", duplicate_targets[rows], reason)
-        candidate = score_outcome == "matched"
-        # Within one score, a target allele counts once: later rows are duplicates.
-        keys = pd.DataFrame({"r": record[rows], "a": counted_allele[rows]})
-        candidate_at = np.flatnonzero(candidate)
-        repeat = keys.iloc[candidate_at].groupby(["r", "a"]).cumcount().to_numpy()
-        dup = np.zeros(len(rows), dtype=bool)
-        dup[candidate_at[repeat > 0]] = True
-        if dup.any():
-            owner = pd.Series(
-                base["line"].to_numpy()[rows][candidate & ~dup],
-                index=pd.MultiIndex.from_frame(keys[candidate & ~dup]),
-            )
-            lookup = pd.MultiIndex.from_frame(keys[dup])
-            reason[dup] = [
-                f"same target variant as line {owner.get(k, '?')} of this score" for k in lookup
-            ]
-            score_outcome[dup] = "excluded_duplicate_row"
-        # Rows at a target allele already used only by *excluded* rows still count once.
-        used[rows[score_outcome == "matched"], score_index] = True
-        frame = base.iloc[rows].copy()
-        frame.insert(1, "score", score_id)
-        frame.insert(8, "effect_weight", scoring.weights[rows, score_index])
-        frame["excluded"] = score_outcome != "matched"
-        frame["outcome"] = score_outcome
-        frame["reason"] = reason
-        frames.append(frame)
-    report = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    weighted = ~np.isnan(scoring.weights)  # rows x scores: the score weights this row
+    matched = outcome == "matched"
+    # Within one score a target allele counts once: a later row of the same score at the
+    # same (record, counted allele) is a duplicate. Only rows sharing a key with another
+    # matched row can differ between scores; they are resolved score by score.
+    candidates = np.flatnonzero(matched)
+    keys = pd.DataFrame({"r": record[candidates], "a": counted_allele[candidates]})
+    shared = candidates[keys.duplicated(keep=False).to_numpy()]
+    duplicate = np.zeros((n_rows, n_scores), dtype=bool)
+    duplicate_reason: dict[tuple[int, int], str] = {}
+    if len(shared):
+        lines = variants["line"].to_numpy()
+        for score_index in range(n_scores):
+            first: dict[tuple[int, int], int] = {}
+            for row in shared[weighted[shared, score_index]]:
+                key = (int(record[row]), int(counted_allele[row]))
+                if key in first:
+                    duplicate[row, score_index] = True
+                    duplicate_reason[(int(row), score_index)] = (
+                        f"same target variant as line {lines[first[key]]} of this score"
+                    )
+                else:
+                    first[key] = row
+    used = weighted & matched[:, None] & ~duplicate
 
-    counts = (
-        report.groupby(["score", "outcome"])
-        .size()
-        .unstack(fill_value=0)
-        .reindex(index=list(scoring.score_ids), columns=list(OUTCOMES), fill_value=0)
-    )
+    # Outcome counts per score, straight from the row outcomes and the duplicates.
+    codes = pd.Categorical(outcome, categories=list(OUTCOMES)).codes
+    onehot = np.zeros((n_rows, len(OUTCOMES)), dtype=np.int64)
+    onehot[np.arange(n_rows), codes] = 1
+    table = weighted.T.astype(np.int64) @ onehot
+    n_duplicates = duplicate.sum(axis=0)
+    table[:, OUTCOMES.index("matched")] -= n_duplicates
+    table[:, OUTCOMES.index("excluded_duplicate_row")] += n_duplicates
+    counts = pd.DataFrame(table, index=list(scoring.score_ids), columns=list(OUTCOMES))
     counts["n_rows"] = counts[list(OUTCOMES)].sum(axis=1)
     counts["match_rate"] = np.where(
         counts["n_rows"] > 0, counts["matched"] / counts["n_rows"].clip(lower=1), 0.0
     )
     counts.index.name = "score"
+
+    # The per-variant table: one row per scoring row when its fate is the same in every
+    # score that weights it (the score's ID, or "*" for several, with n_scores); one row per
+    # score for rows whose fate differs between scores (a duplicate in some of them).
+    n_weighting = weighted.sum(axis=1)
+    differs = duplicate.any(axis=1)
+    single = np.flatnonzero(~differs & (n_weighting > 0))
+    one = n_weighting[single] == 1
+    own_score = np.argmax(weighted[single], axis=1)
+    ids = np.asarray(scoring.score_ids, dtype=object)
+    reason = pd.Series(outcome, dtype=object).map(reason_for).to_numpy(dtype=object)
+    reason = np.where(matched, duplicate_targets, reason)
+    pieces = [
+        _report_rows(
+            base,
+            single,
+            score=np.where(one, ids[own_score], "*"),
+            n_scores=n_weighting[single],
+            weight=np.where(one, scoring.weights[single, own_score], np.nan),
+            outcome=outcome[single],
+            reason=reason[single],
+        )
+    ]
+    split_rows, split_scores = np.nonzero(weighted & differs[:, None])
+    if len(split_rows):
+        is_dup = duplicate[split_rows, split_scores]
+        pieces.append(
+            _report_rows(
+                base,
+                split_rows,
+                score=ids[split_scores],
+                n_scores=np.ones(len(split_rows), dtype=np.int64),
+                weight=scoring.weights[split_rows, split_scores],
+                outcome=np.where(is_dup, "excluded_duplicate_row", outcome[split_rows]),
+                reason=np.array(
+                    [
+                        duplicate_reason.get((int(r), int(c)), reason[r])
+                        for r, c in zip(split_rows, split_scores, strict=True)
+                    ],
+                    dtype=object,
+                ),
+            )
+        )
+    report = pd.concat(pieces, ignore_index=True) if len(pieces) > 1 else pieces[0]
+    if len(pieces) > 1:
+        report = report.sort_values(["line", "score"], kind="stable", ignore_index=True)
     notes = _check_overlap(counts, min_overlap, scoring, scoring_build, target_build, sites)
     match_report = MatchReport(variants=report, counts=counts, notes=tuple(notes))
 
@@ -318,6 +376,27 @@ def match_variants(
         score_ids=scoring.score_ids,
     )
     return plan, match_report
+
+
+def _report_rows(
+    base: pd.DataFrame,
+    rows: np.ndarray,
+    *,
+    score: np.ndarray,
+    n_scores: np.ndarray,
+    weight: np.ndarray,
+    outcome: np.ndarray,
+    reason: np.ndarray,
+) -> pd.DataFrame:
+    """Report rows for scoring rows ``rows`` (columns in the report's order)."""
+    frame = base.iloc[rows].reset_index(drop=True)
+    frame.insert(1, "score", score)
+    frame.insert(2, "n_scores", n_scores)
+    frame.insert(9, "effect_weight", weight)
+    frame["excluded"] = outcome != "matched"
+    frame["outcome"] = outcome
+    frame["reason"] = reason
+    return frame
 
 
 def _check_overlap(

@@ -29,7 +29,7 @@ from prs.kernels.accumulate import (
     IMPUTE_COHORT_MEAN,
     IMPUTE_GIVEN_FREQUENCY,
     IMPUTE_NONE,
-    accumulate_scores,
+    ScoreTotals,
 )
 from prs.match import DEFAULT_MIN_OVERLAP, MatchPlan, MatchReport, match_variants
 from prs.weights.scorefile import ScoringFile, read_scorefile
@@ -384,29 +384,24 @@ def score(
         repeat = np.zeros(len(rows), dtype=bool)
         repeat[1:] = plan.record[rows][1:] == plan.record[rows][:-1]
         counts_alleles[rows[repeat], j] = False
-    totals = {name: np.zeros((s, n)) for name in ("sums", "allele_ct", "denom", "named")}
-    missing_ct = np.zeros((s, n), dtype=np.int64)
     impute = MISSING_POLICIES[missing]
-    all_missing = 0
-    for chunk in source.read(plan.record, plan.allele, chunk_size=chunk_size):
-        idx = chunk.request
-        all_missing += int(np.isnan(chunk.dosage).all(axis=1).sum())
-        frequency_out = np.empty(len(idx))
-        accumulate_scores(
-            np.ascontiguousarray(chunk.dosage),
-            np.ascontiguousarray(chunk.ploidy),
-            np.ascontiguousarray(plan.weights[idx]),
-            np.ascontiguousarray(counts_alleles[idx]),
-            plan.effect_type[idx],
-            impute,
-            plan.allele_frequency[idx],
-            totals["sums"],
-            totals["allele_ct"],
-            totals["denom"],
-            totals["named"],
-            missing_ct,
-            frequency_out,
-        )
+    accumulator = ScoreTotals(s, n, impute)
+    try:
+        for chunk in source.read(plan.record, plan.allele, chunk_size=chunk_size):
+            idx = chunk.request
+            accumulator.add(
+                chunk.dosage,
+                chunk.ploidy,
+                plan.weights[idx],
+                counts_alleles[idx],
+                plan.effect_type[idx],
+                plan.allele_frequency[idx],
+            )
+    finally:
+        accumulator.close()
+    totals = accumulator.totals()
+    missing_ct = totals["missing_ct"]
+    all_missing = accumulator.all_missing
 
     variants_used = (~np.isnan(plan.weights)).sum(axis=0).astype(np.int64)
     if all_missing:

@@ -466,15 +466,53 @@ class FastVcfSource:
                 "sites() (request records at the wanted positions only)"
             )
         pool = ThreadPoolExecutor(max(1, self.threads or min(2, os.cpu_count() or 1)))
+        pending: list[_PendingText] = []
         try:
-            for begin in range(0, len(records), chunk_size):
+            # One chunk of look-ahead: the blocks of chunk i+1 inflate in the pool while
+            # chunk i is decoded here and scored by the caller.
+            starts = list(range(0, len(records), chunk_size))
+            ahead: _PendingText | None = None
+            for number, begin in enumerate(starts):
                 stop = min(len(records), begin + chunk_size)
-                yield self._read_chunk(where[begin:stop], alleles[begin:stop], begin, pool)
+                rows, want = where[begin:stop], alleles[begin:stop]
+                current = ahead if ahead is not None else self._start_text(rows, pool)
+                pending.append(current)
+                ahead = None
+                if number + 1 < len(starts):
+                    following = starts[number + 1]
+                    ahead = self._start_text(
+                        where[following : min(len(records), following + chunk_size)], pool
+                    )
+                    pending.append(ahead)
+                yield self._read_chunk(rows, want, begin, current)
         finally:
+            for job in pending:
+                job.close()
             pool.shutdown(wait=True)
 
+    def _start_text(self, rows: np.ndarray, pool: ThreadPoolExecutor) -> _PendingText:
+        """Start inflating the blocks of the rows of a chunk that need the text again."""
+        listed = self._listed
+        assert listed is not None
+        rest = rows[(listed.packed_row[rows] < 0) & (listed.allele_row[rows] < 0)]
+        pending = _PendingText()
+        if not len(rest):
+            return pending
+        # Requests are sorted by record (np.unique's hash path is slow on these sizes).
+        ordered = np.sort(rest)
+        unique_rows = ordered[np.concatenate([[True], np.diff(ordered) != 0])]
+        files = listed.file[unique_rows]
+        cuts = np.concatenate([[0], np.flatnonzero(np.diff(files)) + 1, [len(files)]])
+        for begin, end in zip(cuts[:-1].tolist(), cuts[1:].tolist(), strict=True):
+            file_index = int(files[begin])
+            in_file = unique_rows[begin:end]
+            pending.files.append(
+                (file_index, in_file, self._inflate_lines(file_index, in_file, pool))
+            )
+        return pending
+
     def _read_chunk(
-        self, rows: np.ndarray, want: np.ndarray, begin: int, pool: ThreadPoolExecutor
+        self, rows: np.ndarray, want: np.ndarray, begin: int, text: _PendingText
     ) -> DosageChunk:
         listed = self._listed
         assert listed is not None
@@ -517,7 +555,7 @@ class FastVcfSource:
             ploidy[in_alleles] = sub_p
         rest = np.flatnonzero((packed < 0) & (cached < 0))
         if len(rest):
-            self._read_text(rows[rest], want[rest], rest, dosage, ploidy, pool)
+            self._read_text(rows[rest], want[rest], rest, dosage, ploidy, text)
         return DosageChunk(np.arange(begin, begin + k, dtype=np.int64), dosage, ploidy)
 
     def _read_text(
@@ -527,20 +565,14 @@ class FastVcfSource:
         out_rows: np.ndarray,
         dosage: np.ndarray,
         ploidy: np.ndarray,
-        pool: ThreadPoolExecutor,
+        text: _PendingText,
     ) -> None:
-        """Read records from the text again (only the blocks holding them) and decode them."""
+        """Decode records read from the text again (their blocks, started by
+        :meth:`_start_text`, are waited for here)."""
         listed = self._listed
         assert listed is not None
-        # Requests are sorted by record (np.unique's hash path is slow on these sizes).
-        ordered = np.sort(rows)
-        unique_rows = ordered[np.concatenate([[True], np.diff(ordered) != 0])]
-        files = listed.file[unique_rows]
-        cuts = np.concatenate([[0], np.flatnonzero(np.diff(files)) + 1, [len(files)]])
-        for begin, end in zip(cuts[:-1].tolist(), cuts[1:].tolist(), strict=True):
-            file_index = int(files[begin])
-            in_file = unique_rows[begin:end]
-            buf, starts = self._inflate_lines(int(file_index), in_file, pool)
+        for file_index, in_file, started in text.files:
+            buf, starts = started.result()
             lines = np.stack(
                 [starts, starts + (listed.text_end[in_file] - listed.text_start[in_file])], axis=1
             )
@@ -553,10 +585,11 @@ class FastVcfSource:
 
     def _inflate_lines(
         self, file_index: int, rows: np.ndarray, pool: ThreadPoolExecutor
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Inflate the blocks holding listed records ``rows`` of one file.
+    ) -> _StartedInflate:
+        """Start inflating the blocks holding listed records ``rows`` of one file.
 
-        Returns the text buffer and each record's line start in it.
+        ``.result()`` of the returned job waits, then gives the text buffer and each
+        record's line start in it.
         """
         listed = self._listed
         assert listed is not None
@@ -574,8 +607,8 @@ class FastVcfSource:
         buf = np.empty(((int(out_start[-1]) + 7) & ~7) + 8, dtype=np.uint8)
         path = self.paths[file_index]
         fd = os.open(path, os.O_RDONLY)
+        jobs = []
         try:
-            jobs = []
             step = 32
             for g in range(0, len(blocks), step):
                 group = blocks[g : g + step]
@@ -595,14 +628,18 @@ class FastVcfSource:
                         int(out_start[g]),
                     )
                 )
+        except BaseException:
             for job in jobs:
-                job.result()
-        finally:
+                job.cancel()
+            for job in jobs:
+                if not job.cancelled():
+                    job.exception()
             os.close(fd)
+            raise
         # Text offset -> buffer offset through the block each line starts in.
         block_rank = np.searchsorted(blocks, b0)
         starts = out_start[block_rank] + (t0 - ustart[b0])
-        return buf, starts
+        return _StartedInflate(jobs, fd, buf, starts)
 
     def _decode_rows(
         self,
@@ -622,9 +659,14 @@ class FastVcfSource:
         local = np.arange(len(listed_rows), dtype=np.int64)
         alleles = np.empty((len(listed_rows), self._n, 2), dtype=np.int8)
         flags = np.zeros(len(listed_rows), dtype=np.int8)
-        if self._n:
-            kt.parse_gt_alleles(buf, lines, fields, local, self._sample_out, alleles, flags)
         field = self.dosage_field
+        gt_args = (buf, lines, fields, local, self._sample_out, alleles, flags)
+        # DS/GP: GT (ploidy, fallback) is parsed in a second thread while this one parses
+        # the dosage field (both kernels release the GIL and write separate arrays).
+        gt_thread = ThreadPoolExecutor(1) if self._n and field != "GT" else None
+        gt_job = gt_thread.submit(kt.parse_gt_alleles, *gt_args) if gt_thread else None
+        if self._n and gt_job is None:
+            kt.parse_gt_alleles(*gt_args)
         if field == "GT":
             values = np.zeros((1, 1, 1))
             counts = np.zeros((1, 1), dtype=np.int8)
@@ -648,6 +690,11 @@ class FastVcfSource:
                     counts,
                     vflags,
                 )
+        if gt_thread is not None:
+            try:
+                gt_job.result()
+            finally:
+                gt_thread.shutdown()
         request_of = np.searchsorted(listed_rows, rows).astype(np.int64)
         if field == "GT" and bool((flags == kt.REC_OK).all()):
             # Common case: one kernel call for every request, scattered afterwards.
@@ -698,7 +745,8 @@ class FastVcfSource:
         listed = self._listed
         assert listed is not None
         file_index = int(listed.file[row])
-        buf, starts = self._inflate_lines(file_index, np.array([row]), ThreadPoolExecutor(1))
+        with ThreadPoolExecutor(1) as pool:
+            buf, starts = self._inflate_lines(file_index, np.array([row]), pool).result()
         length = int(listed.text_end[row] - listed.text_start[row])
         return buf[int(starts[0]) : int(starts[0]) + length].tobytes()
 
@@ -771,6 +819,44 @@ class FastVcfSource:
         d, p = self._checked_record(row, wants.tolist())
         dosage[targets] = d
         ploidy[targets] = p
+
+
+class _StartedInflate:
+    """Inflate jobs of one file's blocks in flight; the file descriptor closes when done."""
+
+    def __init__(self, jobs: list, fd: int, buf: np.ndarray, starts: np.ndarray) -> None:
+        self.jobs, self.fd, self.buf, self.starts = jobs, fd, buf, starts
+
+    def result(self) -> tuple[np.ndarray, np.ndarray]:
+        try:
+            for job in self.jobs:
+                job.result()
+        finally:
+            self.close()
+        return self.buf, self.starts
+
+    def close(self) -> None:
+        """Wait for (or cancel) the jobs and close the file: safe to call twice."""
+        if self.fd < 0:
+            return
+        for job in self.jobs:
+            job.cancel()
+        for job in self.jobs:
+            if not job.cancelled():
+                job.exception()  # waits; an error is raised by result() if anyone asks
+        os.close(self.fd)
+        self.fd = -1
+
+
+class _PendingText:
+    """The text reads of one chunk: (file index, listed rows, started inflate) per file."""
+
+    def __init__(self) -> None:
+        self.files: list[tuple[int, np.ndarray, _StartedInflate]] = []
+
+    def close(self) -> None:
+        for _, _, started in self.files:
+            started.close()
 
 
 def _sorted_unique(values: np.ndarray) -> np.ndarray:

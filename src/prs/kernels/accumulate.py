@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numba
 import numpy as np
 
@@ -52,7 +55,8 @@ def accumulate_scores(
     named_dosage: np.ndarray,
     missing_ct: np.ndarray,
     frequency_out: np.ndarray,
-) -> None:
+    uniform_ct: np.ndarray,
+) -> int:
     """Add one chunk of variants to per-sample x per-score totals, in place.
 
     Parameters
@@ -87,19 +91,38 @@ def accumulate_scores(
         ``int64[s, n]`` missing calls (imputed or skipped).
     frequency_out
         ``float64[k]`` receives the frequency used for imputation (NaN when none).
+    uniform_ct
+        ``float64[s]``: alleles every sample adds to both ``allele_ct`` and ``denom`` (a
+        variant called in every sample with one ploidy adds a constant, kept here instead
+        of a pass over the samples). The caller adds it to both once at the end.
+
+    Returns
+    -------
+    int
+        Variants in the chunk missing in every sample.
     """
     k_count, n = dosage.shape
     s_count = weights.shape[1]
     x = np.empty(n)  # transformed (or imputed) dosage of this variant, per sample
     observed = np.empty(n, dtype=np.bool_)
+    all_missing = 0
     for k in range(k_count):
+        row = dosage[k]
+        prow = ploidy[k]
         total = 0.0
-        alleles = 0.0
+        alleles = 0
+        squares = 0
+        n_missing = 0
         for i in range(n):
-            d = dosage[k, i]
-            if d == d:  # not NaN
-                total += d
-                alleles += ploidy[k, i]
+            d = row[i]
+            p = np.int64(prow[i])
+            seen = d == d  # not NaN
+            total += d if seen else 0.0
+            alleles += p if seen else 0
+            squares += p * p
+            n_missing += 0 if seen else 1
+        if n_missing == n:
+            all_missing += 1
         # A variant missing in every sample: frequency 0.5, as PLINK 2 imputes it.
         cohort_frequency = total / alleles if alleles > 0 else 0.5
         if impute == IMPUTE_COHORT_MEAN:
@@ -113,39 +136,311 @@ def accumulate_scores(
         frequency_out[k] = frequency
         et = effect_type[k]
         fill_missing = impute != IMPUTE_NONE and frequency == frequency
-        any_missing = False
-        for i in range(n):
-            d = dosage[k, i]
-            if d == d:
-                observed[i] = True
-                x[i] = transform_dosage(d, ploidy[k, i], et)
-            else:
-                observed[i] = False
-                any_missing = True
-                x[i] = expected_dosage(frequency, ploidy[k, i], et) if fill_missing else 0.0
+        complete = n_missing == 0
+        # Called everywhere with one ploidy (sum p^2 * n == (sum p)^2): a constant count.
+        uniform = complete and squares * n == alleles * alleles
+        if complete and et == ADDITIVE:
+            src = row
+        else:
+            for i in range(n):
+                d = row[i]
+                if d == d:
+                    observed[i] = True
+                    x[i] = transform_dosage(d, prow[i], et)
+                else:
+                    observed[i] = False
+                    x[i] = expected_dosage(frequency, prow[i], et) if fill_missing else 0.0
+            src = x
         for s in range(s_count):
             w = weights[k, s]
             if np.isnan(w):
                 continue
             sums_s = sums[s]
-            for i in range(n):
-                sums_s[i] += w * x[i]
-            if not any_missing:
-                named_s = named_dosage[s]
+            named_s = named_dosage[s]
+            if complete:
                 for i in range(n):
-                    named_s[i] += x[i]
+                    v = src[i]
+                    sums_s[i] += w * v
+                    named_s[i] += v
             else:
                 for i in range(n):
-                    if observed[i]:
-                        named_dosage[s, i] += x[i]
+                    v = src[i]
+                    sums_s[i] += w * v
+                    named_s[i] += v if observed[i] else 0.0
             if not counts_alleles[k, s]:
                 continue
-            for i in range(n):
-                p = ploidy[k, i]
-                if observed[i]:
-                    allele_ct[s, i] += p
-                    denom[s, i] += p
-                else:
-                    missing_ct[s, i] += 1
-                    if fill_missing:
+            if uniform:
+                uniform_ct[s] += alleles / n
+            elif complete:
+                for i in range(n):
+                    allele_ct[s, i] += prow[i]
+                    denom[s, i] += prow[i]
+            else:
+                for i in range(n):
+                    p = prow[i]
+                    if observed[i]:
+                        allele_ct[s, i] += p
                         denom[s, i] += p
+                    else:
+                        missing_ct[s, i] += 1
+                        if fill_missing:
+                            denom[s, i] += p
+    return all_missing
+
+
+@numba.njit(cache=True, nogil=True)
+def dosage_matrix(
+    dosage: np.ndarray,
+    ploidy: np.ndarray,
+    effect_type: np.ndarray,
+    impute: int,
+    given_frequency: np.ndarray,
+    x: np.ndarray,
+    frequency_out: np.ndarray,
+) -> tuple[int, int]:
+    """The dosage each call contributes, for the matrix-product path (many scores).
+
+    Writes ``x[k, i]``: the transformed dosage of an observed call, the imputed expected
+    dosage of a missing one (0 without imputation); frequencies as
+    :func:`accumulate_scores`. Returns (variants missing in every sample, missing calls).
+    """
+    k_count, n = dosage.shape
+    all_missing = 0
+    missing_calls = 0
+    for k in range(k_count):
+        row = dosage[k]
+        prow = ploidy[k]
+        total = 0.0
+        alleles = 0
+        n_missing = 0
+        for i in range(n):
+            d = row[i]
+            seen = d == d
+            total += d if seen else 0.0
+            alleles += np.int64(prow[i]) if seen else 0
+            n_missing += 0 if seen else 1
+        if n_missing == n:
+            all_missing += 1
+        missing_calls += n_missing
+        cohort_frequency = total / alleles if alleles > 0 else 0.5
+        if impute == IMPUTE_COHORT_MEAN:
+            frequency = cohort_frequency
+        elif impute == IMPUTE_GIVEN_FREQUENCY:
+            given = given_frequency[k]
+            frequency = cohort_frequency if np.isnan(given) else given
+        else:
+            frequency = np.nan
+        frequency_out[k] = frequency
+        et = effect_type[k]
+        fill_missing = impute != IMPUTE_NONE and frequency == frequency
+        out = x[k]
+        for i in range(n):
+            d = row[i]
+            if d == d:
+                out[i] = transform_dosage(d, prow[i], et)
+            else:
+                out[i] = expected_dosage(frequency, prow[i], et) if fill_missing else 0.0
+    return all_missing, missing_calls
+
+
+#: From this many scores on, a chunk is added by matrix products (BLAS) instead of loops.
+MATMUL_MIN_SCORES = 4
+#: Chunks with fewer genotypes than this are not split between threads.
+_SPLIT_MIN_GENOTYPES = 1 << 16
+
+
+class ScoreTotals:
+    """Running per-score x per-sample totals (PLINK 2 ``--score`` columns), fed chunkwise.
+
+    A few scores go through :func:`accumulate_scores`, each chunk's variants split between
+    ``threads`` threads (the kernel releases the GIL; each thread owns its totals, summed at
+    the end). Many scores (:data:`MATMUL_MIN_SCORES` or more) go through
+    :func:`dosage_matrix` and BLAS matrix products: one pass builds the chunk's dosage
+    matrix, then every total is a ``(scores x variants) @ (variants x samples)`` product.
+    Both paths give the same totals (counts exactly; sums to rounding).
+
+    Parameters
+    ----------
+    n_scores, n_samples
+        Shape of the totals.
+    impute
+        :data:`IMPUTE_NONE`, :data:`IMPUTE_COHORT_MEAN` or :data:`IMPUTE_GIVEN_FREQUENCY`.
+    threads
+        Threads for the loop path (default: up to 2, one per CPU).
+    matmul
+        Force (True) or forbid (False) the matrix-product path; default by score count.
+    """
+
+    def __init__(
+        self,
+        n_scores: int,
+        n_samples: int,
+        impute: int,
+        *,
+        threads: int | None = None,
+        matmul: bool | None = None,
+    ) -> None:
+        self.impute = impute
+        self.matmul = n_scores >= MATMUL_MIN_SCORES if matmul is None else matmul
+        self.threads = max(1, threads if threads is not None else min(2, os.cpu_count() or 1))
+        self.all_missing = 0
+        self._shape = (n_scores, n_samples)
+        self._parts = [self._zeros()]
+        self._pool: ThreadPoolExecutor | None = None
+        self._x: np.ndarray | None = None
+
+    def _zeros(self) -> dict[str, np.ndarray]:
+        s, n = self._shape
+        part = {name: np.zeros((s, n)) for name in ("sums", "allele_ct", "denom", "named")}
+        part["missing_ct"] = np.zeros((s, n), dtype=np.int64)
+        part["uniform_ct"] = np.zeros(s)
+        return part
+
+    def add(
+        self,
+        dosage: np.ndarray,
+        ploidy: np.ndarray,
+        weights: np.ndarray,
+        counts_alleles: np.ndarray,
+        effect_type: np.ndarray,
+        given_frequency: np.ndarray,
+    ) -> np.ndarray:
+        """Add a chunk (arguments as :func:`accumulate_scores`); returns the frequencies used."""
+        dosage = np.ascontiguousarray(dosage, dtype=np.float64)
+        ploidy = np.ascontiguousarray(ploidy, dtype=np.int8)
+        weights = np.ascontiguousarray(weights, dtype=np.float64)
+        counts_alleles = np.ascontiguousarray(counts_alleles, dtype=np.bool_)
+        effect_type = np.ascontiguousarray(effect_type, dtype=np.int8)
+        given_frequency = np.ascontiguousarray(given_frequency, dtype=np.float64)
+        frequency = np.empty(len(dosage))
+        if self.matmul:
+            self._add_matmul(
+                dosage, ploidy, weights, counts_alleles, effect_type, given_frequency, frequency
+            )
+            return frequency
+        k = len(dosage)
+        if self.threads < 2 or dosage.size < _SPLIT_MIN_GENOTYPES or k < 2:
+            self.all_missing += self._run(
+                0, dosage, ploidy, weights, counts_alleles, effect_type, given_frequency, frequency
+            )
+            return frequency
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.threads - 1, thread_name_prefix="prs-score")
+            self._parts += [self._zeros() for _ in range(self.threads - 1)]
+        bounds = np.linspace(0, k, self.threads + 1).astype(np.int64)
+
+        def piece(t: int) -> int:
+            a, b = bounds[t], bounds[t + 1]
+            return self._run(
+                t,
+                dosage[a:b],
+                ploidy[a:b],
+                weights[a:b],
+                counts_alleles[a:b],
+                effect_type[a:b],
+                given_frequency[a:b],
+                frequency[a:b],
+            )
+
+        futures = [self._pool.submit(piece, t) for t in range(1, self.threads)]
+        self.all_missing += piece(0) + sum(f.result() for f in futures)
+        return frequency
+
+    def _run(
+        self, t: int, dosage, ploidy, weights, counts_alleles, effect_type, given, frequency
+    ) -> int:
+        part = self._parts[t]
+        return int(
+            accumulate_scores(
+                dosage,
+                ploidy,
+                weights,
+                counts_alleles,
+                effect_type,
+                self.impute,
+                given,
+                part["sums"],
+                part["allele_ct"],
+                part["denom"],
+                part["named"],
+                part["missing_ct"],
+                frequency,
+                part["uniform_ct"],
+            )
+        )
+
+    def _add_matmul(
+        self,
+        dosage: np.ndarray,
+        ploidy: np.ndarray,
+        weights: np.ndarray,
+        counts_alleles: np.ndarray,
+        effect_type: np.ndarray,
+        given: np.ndarray,
+        frequency: np.ndarray,
+    ) -> None:
+        part = self._parts[0]
+        if self._x is None or self._x.size < dosage.size:
+            self._x = np.empty(dosage.size)  # reused: fresh pages cost a fault each
+        x = self._x[: dosage.size].reshape(dosage.shape)
+        all_missing, missing_calls = dosage_matrix(
+            dosage, ploidy, effect_type, self.impute, given, x, frequency
+        )
+        self.all_missing += int(all_missing)
+        used = ~np.isnan(weights)
+        part["sums"] += np.where(used, weights, 0.0).T @ x
+        observed = None if missing_calls == 0 else ~np.isnan(dosage)
+        x_observed = x if observed is None else np.where(observed, x, 0.0)
+        # Scores that use the same variants share NAMED_ALLELE_DOSAGE_SUM and the allele
+        # counts: one product per distinct pattern of use, not per score.
+        _add_by_pattern(part["named"], used, x_observed)
+        counts = counts_alleles
+        if observed is None and ploidy.size and ploidy.min() == ploidy.max():
+            part["uniform_ct"] += float(ploidy.flat[0]) * counts.sum(axis=0)
+            return
+        p_all = ploidy.astype(np.float64)
+        p_observed = p_all if observed is None else np.where(observed, p_all, 0.0)
+        _add_by_pattern(part["allele_ct"], counts, p_observed)
+        if observed is None:
+            _add_by_pattern(part["denom"], counts, p_all)
+            return
+        _add_by_pattern(part["denom"], counts, p_all if self.impute != IMPUTE_NONE else p_observed)
+        missing = np.zeros((len(self._parts[0]["missing_ct"]), dosage.shape[1]))
+        _add_by_pattern(missing, counts, (~observed).astype(np.float64))
+        part["missing_ct"] += np.rint(missing).astype(np.int64)
+
+    def totals(self) -> dict[str, np.ndarray]:
+        """The totals so far: ``sums``, ``allele_ct``, ``denom``, ``named``, ``missing_ct``."""
+        out = {
+            name: self._parts[0][name].copy()
+            for name in ("sums", "allele_ct", "denom", "named", "missing_ct")
+        }
+        uniform = self._parts[0]["uniform_ct"].copy()
+        for part in self._parts[1:]:
+            for name in out:
+                out[name] += part[name]
+            uniform += part["uniform_ct"]
+        out["allele_ct"] += uniform[:, None]
+        out["denom"] += uniform[:, None]
+        return out
+
+    def close(self) -> None:
+        """Stop the worker threads."""
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+
+def _add_by_pattern(total: np.ndarray, use: np.ndarray, values: np.ndarray) -> None:
+    """``total += use.T @ values`` for a 0/1 ``use`` (variants x scores), computed once per
+    distinct column of ``use`` (scores that use the same variants get the same row)."""
+    if use.shape[1] == 1:
+        total += use.T.astype(np.float64) @ values
+        return
+    packed = np.packbits(use, axis=0).T  # one row of bytes per score
+    first: dict[bytes, int] = {}
+    owner = np.array([first.setdefault(row.tobytes(), len(first)) for row in packed])
+    patterns = np.zeros((len(first), use.shape[0]))
+    for column, pattern in enumerate(owner):
+        patterns[pattern] = use[:, column]
+    total += (patterns @ values)[owner]
