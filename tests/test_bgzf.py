@@ -89,3 +89,37 @@ def test_tabix_linear_index_reaches_every_record(vcf):
     line_starts = [i + 1 for i in range(len(text)) if text[i] == 10]
     record_starts = [s for s in line_starts if s < len(text) and text[s] != ord("#")]
     assert np.all(text_start <= np.array(record_starts))
+
+
+@pytest.fixture(params=["libdeflate", "isal"])
+def backend(request, monkeypatch):
+    """Each inflate backend in turn (libdeflate where the machine has it)."""
+    if request.param == "isal":
+        monkeypatch.setattr(bgzf, "LIBDEFLATE", None)
+    elif bgzf.LIBDEFLATE is None:
+        pytest.skip("no libdeflate on this machine (ISA-L is used; covered by the isal case)")
+    return request.param
+
+
+def test_backends_inflate_the_same_text(vcf, backend):
+    expected = gzip.decompress(vcf.read_bytes())
+    got = b"".join(
+        c.buffer[bgzf.CARRY_ROOM : bgzf.CARRY_ROOM + c.size].tobytes()
+        for c in bgzf.BgzfReader(vcf, threads=2, chunk_size=70_000)
+    )
+    assert got == expected
+
+
+@pytest.mark.parametrize("where", ["deflate", "crc", "isize"])
+def test_backends_refuse_a_damaged_block(vcf, tmp_path, backend, where):
+    """A flipped bit in the deflate data, the CRC-32 or the length trailer is an error."""
+    table = bgzf.read_block_table(vcf)
+    end = int(table.coffset[0] + table.csize[0])  # first block: ... CRC32 (4) ISIZE (4)
+    offset = {"deflate": 200, "crc": end - 8, "isize": end - 4}[where]
+    data = bytearray(vcf.read_bytes())
+    data[offset] ^= 0x01
+    bad = tmp_path / "bad.vcf.gz"
+    bad.write_bytes(bytes(data))
+    with pytest.raises(GenotypeFileError, match=r"compressed offset 0 .*corrupt"):
+        for _ in bgzf.BgzfReader(bad, threads=2):
+            pass

@@ -8,13 +8,16 @@ finished.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
 import pandas as pd
 
 from prs.errors import ReportError
@@ -92,9 +95,68 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
             frame.to_parquet(fh, index=False)
         return dest
     compression = "gzip" if dest.suffix == ".gz" else None
+    text = _tsv_bytes(frame) if compression is None else None
     with atomic_write(dest, "wb") as fh:
-        frame.to_csv(fh, sep="\t", index=False, compression=compression, lineterminator="\n")
+        if text is not None:
+            fh.write(text)
+        else:
+            frame.to_csv(fh, sep="\t", index=False, compression=compression, lineterminator="\n")
     return dest
+
+
+_NEEDS_QUOTING = re.compile(r'[\t\n\r"]')
+
+
+def _tsv_bytes(frame: pd.DataFrame) -> bytes | None:
+    """``frame.to_csv(sep="\\t", index=False)`` byte for byte, about twice as fast (Arrow's
+    writer; floats as Python's shortest repr, as pandas writes them).
+
+    None when the frame has anything whose text pandas would write differently (a value to
+    quote, a dtype other than int, float64, bool and str): the caller then uses pandas.
+    """
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as pcsv
+    except ImportError:
+        return None
+    names = [str(c) for c in frame.columns]
+    # (One column: the csv module quotes a lone empty field; leave that to pandas.)
+    if (
+        len(names) < 2
+        or len(set(names)) != len(names)
+        or any(_NEEDS_QUOTING.search(n) for n in names)
+    ):
+        return None
+    columns = []
+    for name in frame.columns:
+        series = frame[name]
+        dtype = series.dtype
+        if isinstance(dtype, np.dtype) and dtype == np.float64:
+            values = series.to_numpy()
+            text = np.array([repr(v) for v in values.tolist()], dtype=object)
+            text[np.isnan(values)] = ""
+        elif isinstance(dtype, np.dtype) and dtype == np.bool_:
+            text = np.where(series.to_numpy(), "True", "False").astype(object)
+        elif isinstance(dtype, np.dtype) and dtype.kind in "iu":
+            columns.append(pa.array(series.to_numpy()).cast(pa.string()))
+            continue
+        elif pd.api.types.is_string_dtype(dtype):
+            values = series.to_numpy(dtype=object, na_value=None)
+            if not all(v is None or type(v) is str for v in values):
+                return None
+            text = np.array(["" if v is None else v for v in values], dtype=object)
+            if any(_NEEDS_QUOTING.search(v) for v in set(text.tolist())):
+                return None
+        else:
+            return None
+        columns.append(pa.array(text, type=pa.string()))
+    out = io.BytesIO()
+    out.write(("\t".join(names) + "\n").encode())
+    if len(frame):
+        table = pa.Table.from_arrays(columns, names=names)
+        options = pcsv.WriteOptions(include_header=False, delimiter="\t", quoting_style="none")
+        pcsv.write_csv(table, out, options)
+    return out.getvalue()
 
 
 def write_json(obj: Any, path: str | os.PathLike[str]) -> Path:

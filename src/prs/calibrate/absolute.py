@@ -266,7 +266,9 @@ class AbsoluteRiskModel:
         Returns
         -------
         numpy.ndarray
-            Probability of developing the disease in the interval, competing death allowed.
+            Probability of developing the disease in the interval, competing death allowed:
+            iCARE's year-by-year sum, capped at the probability of any event in the interval
+            (reached only for relative risks far beyond any polygenic score's).
         """
         lrr, start, span = np.broadcast_arrays(
             np.asarray(log_rr, dtype=float),
@@ -292,6 +294,13 @@ class AbsoluteRiskModel:
             )
             terms = self.baseline_hazard[idx] * rr[sl, None] * np.exp(-cum_before)
             out[sl] = np.where(inside, terms, 0.0).sum(axis=1)
+        # The year-by-year sum (iCARE's) is exact only while rr x hazard is small; for an
+        # implausibly large rr it can pass the probability of any event in the interval,
+        # 1 - exp(-(rr * dLambda0 + dM)), which bounds the risk: cap it there.
+        any_event = 1.0 - np.exp(
+            -(rr * (base_cum[i1] - base_cum[i0]) + (mort_cum[i1] - mort_cum[i0]))
+        )
+        out = np.minimum(out, any_event)
         return out.reshape(shape)
 
     def population_risk(self, *, age_start: float, years: int) -> float:

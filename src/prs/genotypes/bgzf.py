@@ -6,8 +6,9 @@ trailer. That makes three things cheap:
 
 * checking the file is complete: it must end with the 28-byte empty EOF block (htslib reads
   a file cut at a block boundary as a valid shorter file);
-* inflating many blocks at once in threads: ``isal`` (ISA-L) releases the GIL while it
-  inflates, so two cores inflate two runs of blocks at the same time;
+* inflating many blocks at once in threads: libdeflate (the library bgzip and htslib use,
+  called through ctypes straight into the text buffer) or else ``isal`` (ISA-L) release the
+  GIL while they inflate, so two cores inflate two runs of blocks at the same time;
 * reading only part of a file: a tabix index maps genome windows to *virtual offsets*
   (``compressed block offset << 16 | offset in the block's text``).
 
@@ -17,6 +18,9 @@ which is what the VCF kernels see; :class:`BlockTable` converts between the two.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import glob
 import os
 import struct
 import threading
@@ -138,6 +142,74 @@ def _scan_blocks(
     return starts, sizes, usizes, offset
 
 
+class _Libdeflate:
+    """libdeflate's gzip decompressor through ctypes (one decompressor per thread).
+
+    ``libdeflate_gzip_decompress`` checks each member's CRC-32 and length and writes the
+    text straight into the caller's buffer: about a third faster here than ISA-L plus the
+    copy its ``bytes`` result needs. Found as the system library (Debian ``libdeflate0``,
+    installed with htslib/tabix) or the copy bundled in pysam's wheel; absent, ISA-L is used.
+    """
+
+    def __init__(self, path: str) -> None:
+        lib = ctypes.CDLL(path)
+        lib.libdeflate_alloc_decompressor.restype = ctypes.c_void_p
+        lib.libdeflate_alloc_decompressor.argtypes = []
+        lib.libdeflate_gzip_decompress.restype = ctypes.c_int
+        lib.libdeflate_gzip_decompress.argtypes = [
+            ctypes.c_void_p,
+            ctypes.c_void_p,
+            ctypes.c_size_t,
+            ctypes.c_void_p,
+            ctypes.c_size_t,
+            ctypes.c_void_p,
+        ]
+        self.path = path
+        self._lib = lib
+        self._local = threading.local()
+
+    def decompressor(self) -> int:
+        handle = getattr(self._local, "handle", None)
+        if handle is None:
+            handle = self._lib.libdeflate_alloc_decompressor()
+            if not handle:
+                raise MemoryError("libdeflate_alloc_decompressor failed")
+            self._local.handle = handle  # lives as long as the thread (a few KiB)
+        return handle
+
+    def gzip_decompress(self, src: int, size: int, dst: int, usize: int) -> int:
+        """0 on success; 1 bad data (CRC, length), 2 short output, 3 no room."""
+        return self._lib.libdeflate_gzip_decompress(
+            self.decompressor(), src, size, dst, usize, None
+        )
+
+
+def _find_libdeflate() -> _Libdeflate | None:
+    if os.environ.get("PRS_INFLATE") == "isal":
+        return None
+    candidates = []
+    found = ctypes.util.find_library("deflate")
+    if found:
+        candidates.append(found)
+    try:
+        import pysam
+
+        libs = Path(pysam.__file__).resolve().parent.parent / "pysam.libs"
+        candidates += sorted(glob.glob(str(libs / "libdeflate*.so*")))
+    except ImportError:  # pragma: no cover - pysam is a dependency
+        pass
+    for candidate in candidates:
+        try:
+            return _Libdeflate(candidate)
+        except (OSError, AttributeError):
+            continue
+    return None
+
+
+#: The libdeflate binding, or None (ISA-L inflates). ``PRS_INFLATE=isal`` forces ISA-L.
+LIBDEFLATE = _find_libdeflate()
+
+
 def inflate_blocks(
     path: str,
     data: bytes | memoryview,
@@ -153,6 +225,9 @@ def inflate_blocks(
     Each block is checked as a whole gzip member (CRC-32 and length); ISA-L releases the GIL
     while it works, so several threads can call this at once.
     """
+    if LIBDEFLATE is not None and usizes:
+        _inflate_libdeflate(path, data, starts, sizes, usizes, base, out, out_offset)
+        return
     position = out_offset
     for start, size, usize in zip(starts, sizes, usizes, strict=True):
         local = start - base
@@ -170,6 +245,39 @@ def inflate_blocks(
             )
         out[position : position + usize] = np.frombuffer(text, dtype=np.uint8)
         position += usize
+
+
+def _inflate_libdeflate(
+    path: str,
+    data: bytes | memoryview,
+    starts: Sequence[int],
+    sizes: Sequence[int],
+    usizes: Sequence[int],
+    base: int,
+    out: np.ndarray,
+    out_offset: int,
+) -> None:
+    assert LIBDEFLATE is not None
+    source = np.frombuffer(data, dtype=np.uint8)
+    if out_offset + sum(usizes) > len(out) or not out.flags.c_contiguous:
+        raise ValueError("inflate_blocks: output buffer too small or not contiguous")
+    src = source.ctypes.data - base
+    dst = out.ctypes.data + out_offset
+    decompress = LIBDEFLATE.gzip_decompress
+    for start, size, usize in zip(starts, sizes, usizes, strict=True):
+        if start - base < 0 or start - base + size > len(source):
+            raise ValueError("inflate_blocks: block outside the data given")
+        status = decompress(src + start, size, dst, usize)
+        if status != 0:
+            what = {
+                1: "does not inflate (bad deflate data, CRC-32 or length)",
+                2: "holds fewer bytes than its trailer says",
+                3: "holds more bytes than its trailer says",
+            }.get(status, f"does not inflate (libdeflate status {status})")
+            raise GenotypeFileError(
+                f"{path}: BGZF block at compressed offset {start} {what}; the file is corrupt"
+            )
+        dst += usize
 
 
 @dataclass
