@@ -18,6 +18,7 @@ the same run.
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import platform
@@ -93,28 +94,12 @@ def _best(cmd: list[str], repeats: int, **kwargs: object) -> Timing:
 
 
 def prs_command(vcf: Path, scorefile: Path, out: Path, dosage: str) -> list[str]:
-    """The ``prs score`` command line (the fast engine when the CLI offers the choice)."""
+    """The ``prs score`` command line (the fast engine, as ``--engine auto`` picks here)."""
     prs = shutil.which("prs", path=str(Path(sys.executable).parent)) or "prs"
     cmd = [prs, "score", "--vcf", str(vcf), "--scorefile", str(scorefile), "--out", str(out)]
     if dosage != "GT":
         cmd += ["--dosage", dosage]
-    if _cli_has_engine():
-        cmd += ["--engine", "fast"]
-    else:  # until the CLI wires the engine: the same pipeline through benchmarks.prs_fast
-        cmd = [sys.executable, "-m", "benchmarks.prs_fast", *cmd[2:]]
-    return cmd
-
-
-_ENGINE: bool | None = None
-
-
-def _cli_has_engine() -> bool:
-    global _ENGINE
-    if _ENGINE is None:
-        prs = shutil.which("prs", path=str(Path(sys.executable).parent)) or "prs"
-        proc = subprocess.run([prs, "score", "--help"], capture_output=True, text=True)
-        _ENGINE = "--engine" in proc.stdout
-    return _ENGINE
+    return [*cmd, "--engine", "fast"]
 
 
 def plink_command(vcf: Path, scorefile: Path, out: Path, dosage: str, n_scores: int) -> list[str]:
@@ -283,6 +268,9 @@ def main(argv: list[str] | None = None) -> int:
     for tool in ("plink2", "bgzip", "tabix"):
         if shutil.which(tool) is None:
             parser.error(f"{tool} is not on PATH (make tools)")
+    # Byte-compile prs (an editable install leaves it uncompiled, and PYTHONDONTWRITEBYTECODE
+    # may be set): otherwise every timed run would spend ~0.1 s compiling its modules.
+    compileall.compile_dir(str(Path(__file__).resolve().parent.parent / "src"), quiet=1)
     spec = SMALL if args.small else FULL
     label = "small" if args.small else "full"
     data = (

@@ -466,28 +466,30 @@ class FastVcfSource:
                 "sites() (request records at the wanted positions only)"
             )
         pool = ThreadPoolExecutor(max(1, self.threads or min(2, os.cpu_count() or 1)))
-        pending: list[_PendingText] = []
+        current: _PendingText | None = None
+        ahead: _PendingText | None = None
         try:
             # One chunk of look-ahead: the blocks of chunk i+1 inflate in the pool while
-            # chunk i is decoded here and scored by the caller.
+            # chunk i is decoded here and scored by the caller (two chunks' text at most).
             starts = list(range(0, len(records), chunk_size))
-            ahead: _PendingText | None = None
             for number, begin in enumerate(starts):
                 stop = min(len(records), begin + chunk_size)
                 rows, want = where[begin:stop], alleles[begin:stop]
                 current = ahead if ahead is not None else self._start_text(rows, pool)
-                pending.append(current)
                 ahead = None
                 if number + 1 < len(starts):
                     following = starts[number + 1]
                     ahead = self._start_text(
                         where[following : min(len(records), following + chunk_size)], pool
                     )
-                    pending.append(ahead)
-                yield self._read_chunk(rows, want, begin, current)
+                chunk = self._read_chunk(rows, want, begin, current)
+                current.close()
+                current = None  # its text buffer is freed before the next chunk is read
+                yield chunk
         finally:
-            for job in pending:
-                job.close()
+            for job in (current, ahead):
+                if job is not None:
+                    job.close()
             pool.shutdown(wait=True)
 
     def _start_text(self, rows: np.ndarray, pool: ThreadPoolExecutor) -> _PendingText:
@@ -828,12 +830,13 @@ class _StartedInflate:
         self.jobs, self.fd, self.buf, self.starts = jobs, fd, buf, starts
 
     def result(self) -> tuple[np.ndarray, np.ndarray]:
+        buf, starts = self.buf, self.starts
         try:
             for job in self.jobs:
                 job.result()
         finally:
             self.close()
-        return self.buf, self.starts
+        return buf, starts
 
     def close(self) -> None:
         """Wait for (or cancel) the jobs and close the file: safe to call twice."""
@@ -846,6 +849,7 @@ class _StartedInflate:
                 job.exception()  # waits; an error is raised by result() if anyone asks
         os.close(self.fd)
         self.fd = -1
+        self.buf = np.empty(0, dtype=np.uint8)  # the text is not needed any more
 
 
 class _PendingText:
@@ -857,6 +861,7 @@ class _PendingText:
     def close(self) -> None:
         for _, _, started in self.files:
             started.close()
+        self.files = []
 
 
 def _sorted_unique(values: np.ndarray) -> np.ndarray:
