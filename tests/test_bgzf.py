@@ -123,3 +123,30 @@ def test_backends_refuse_a_damaged_block(vcf, tmp_path, backend, where):
     with pytest.raises(GenotypeFileError, match=r"compressed offset 0 .*corrupt"):
         for _ in bgzf.BgzfReader(bad, threads=2):
             pass
+
+
+def test_block_table_tiles_the_file_and_each_block_is_one_gzip_member(vcf):
+    """Independent check of the header walk: zlib inflates each listed block alone, using
+    exactly its bytes and giving exactly its text size, and the blocks tile the file."""
+    import zlib
+
+    raw = vcf.read_bytes()
+    table = bgzf.read_block_table(vcf)
+    assert table.coffset[0] == 0
+    np.testing.assert_array_equal(table.coffset[1:], table.coffset[:-1] + table.csize[:-1])
+    assert int(table.coffset[-1] + table.csize[-1]) == len(raw)
+    for start, size, usize in zip(table.coffset, table.csize, table.usize, strict=True):
+        member = zlib.decompressobj(31)
+        text = member.decompress(raw[start : start + size])
+        assert member.eof and member.unused_data == b"" and len(text) == usize
+
+
+def test_header_walk_stops_at_an_incomplete_block(vcf):
+    raw = vcf.read_bytes()
+    table = bgzf.read_block_table(vcf)
+    cut = int(table.coffset[2]) + 10  # inside the third block's header
+    starts, sizes, _, used = bgzf._scan_blocks("x", raw[:cut], 0, final=False)
+    assert starts == table.coffset[:2].tolist() and used == int(table.coffset[2])
+    assert sizes == table.csize[:2].tolist()
+    with pytest.raises(GenotypeFileError, match="truncated"):
+        bgzf._scan_blocks("x", raw[:cut], 0, final=True)

@@ -14,6 +14,7 @@ import re
 import time
 import warnings
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -329,6 +330,11 @@ def score(
         )
     else:
         source = genotypes
+    # Checksums for the provenance, computed in a thread while the genotypes are read
+    # (hashlib releases the GIL on large blocks).
+    hasher = ThreadPoolExecutor(1, thread_name_prefix="prs-sha256")
+    genotype_sums = [hasher.submit(file_checksum, p) for p in source.paths]
+    hasher.shutdown(wait=False)  # the submitted work still runs; no thread is left behind
     detected_build = getattr(source, "build", lambda: None)()
     target_build = genome_build or detected_build
     scoring = load_scorefiles(
@@ -435,7 +441,8 @@ def score(
         },
         "genome_build": {"stated": genome_build, "detected": detected_build, "used": target_build},
         "genotypes": [
-            {"path": str(Path(p).resolve()), "sha256": file_checksum(p)} for p in source.paths
+            {"path": str(Path(p).resolve()), "sha256": digest.result()}
+            for p, digest in zip(source.paths, genotype_sums, strict=True)
         ],
         "scorefiles": [
             {

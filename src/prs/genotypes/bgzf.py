@@ -34,6 +34,7 @@ import numpy as np
 from isal import isal_zlib
 
 from prs.errors import GenotypeFileError
+from prs.kernels.bgzf_headers import HEADERS_NO_BSIZE, HEADERS_NOT_GZIP, scan_block_headers
 
 #: The 28-byte empty block that ends every complete BGZF file (SAM/BAM spec, section 4.1.2).
 BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
@@ -42,7 +43,6 @@ BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b00030000000000000000
 #: last line of the previous chunk there without copying the new chunk.
 CARRY_ROOM = 1 << 20
 
-_HEADER = struct.Struct("<4BI2BH")  # magic(2) CM FLG MTIME XFL OS XLEN
 _MAX_BLOCK = 1 << 16
 
 
@@ -101,45 +101,29 @@ def _scan_blocks(
     path: str, data: bytes | memoryview, base: int, final: bool
 ) -> tuple[list[int], list[int], list[int], int]:
     """Block starts, sizes and text sizes of the complete blocks in ``data`` (at ``base``)."""
-    starts: list[int] = []
-    sizes: list[int] = []
-    usizes: list[int] = []
-    offset = 0
-    n = len(data)
-    unpack = _HEADER.unpack_from
-    while offset + 18 <= n:
-        m1, m2, cm, flg, _mtime, _xfl, _os, xlen = unpack(data, offset)
-        if m1 != 0x1F or m2 != 0x8B or cm != 8 or not flg & 4:
-            raise GenotypeFileError(
-                f"{path}: no BGZF block header at compressed offset {base + offset}; the file "
-                "is not bgzipped (use bgzip, not gzip) or is corrupt"
-            )
-        bsize = -1
-        extra = offset + 12
-        end_extra = extra + xlen
-        while extra + 4 <= end_extra:
-            if data[extra] == 66 and data[extra + 1] == 67:  # "BC"
-                bsize = data[extra + 4] | (data[extra + 5] << 8)
-                break
-            extra += 4 + (data[extra + 2] | (data[extra + 3] << 8))
-        if bsize < 0:
-            raise GenotypeFileError(
-                f"{path}: gzip member at compressed offset {base + offset} has no BGZF size "
-                "field; the file is gzip, not bgzip (re-compress it with bgzip)"
-            )
-        size = bsize + 1
-        if offset + size > n:
-            break
-        starts.append(base + offset)
-        sizes.append(size)
-        usizes.append(int.from_bytes(data[offset + size - 4 : offset + size], "little"))
-        offset += size
+    view = np.frombuffer(data, dtype=np.uint8)
+    capacity = len(view) // 28 + 1
+    starts = np.empty(capacity, dtype=np.int64)
+    sizes = np.empty(capacity, dtype=np.int64)
+    usizes = np.empty(capacity, dtype=np.int64)
+    count, offset, status = scan_block_headers(view, starts, sizes, usizes)
+    if status == HEADERS_NOT_GZIP:
+        raise GenotypeFileError(
+            f"{path}: no BGZF block header at compressed offset {base + offset}; the file "
+            "is not bgzipped (use bgzip, not gzip) or is corrupt"
+        )
+    if status == HEADERS_NO_BSIZE:
+        raise GenotypeFileError(
+            f"{path}: gzip member at compressed offset {base + offset} has no BGZF size "
+            "field; the file is gzip, not bgzip (re-compress it with bgzip)"
+        )
+    n = len(view)
     if final and offset != n:
         raise GenotypeFileError(
             f"{path}: {n - offset} trailing bytes after the last complete BGZF block at "
             f"compressed offset {base + offset}; the file is truncated"
         )
-    return starts, sizes, usizes, offset
+    return (starts[:count] + base).tolist(), sizes[:count].tolist(), usizes[:count].tolist(), offset
 
 
 class _Libdeflate:
