@@ -143,3 +143,100 @@ def test_scan_reports_structural_errors_in_order():
         assert counters[3] == status, text
         if status == kt.SCAN_DONE:
             assert counters[2] == 1 and out[1][0, 4] == 2
+
+
+ds_values = st.one_of(
+    decimals, st.sampled_from([".", "0", "2", "1.5", "0.1234567890123", "1e-3", "x", "", "1,1"])
+)
+gp_values = st.tuples(decimals, decimals, decimals).map(",".join) | st.sampled_from([".", ""])
+
+
+@st.composite
+def sample_columns(draw, formats):
+    """One sample column for FORMAT ``formats``, sometimes with trailing fields dropped or
+    an extra field (htslib's business: the kernels must flag it)."""
+    parts = []
+    for key in formats:
+        parts.append(
+            {
+                "GT": draw(calls),
+                "DS": draw(ds_values),
+                "GP": draw(gp_values),
+                "XX": draw(st.sampled_from(["7", ".", "a:b"])),
+            }[key]
+        )
+    keep = draw(st.integers(1, len(parts) + 1))
+    column = ":".join(parts[:keep])
+    if keep > len(parts):
+        column = ":".join(parts) + ":9"
+    return column
+
+
+@st.composite
+def records(draw):
+    formats = draw(
+        st.sampled_from(
+            [["GT", "DS"], ["GT", "DS", "GP"], ["GT", "XX", "DS"], ["DS", "GT"], ["GT"]]
+        )
+    )
+    columns = draw(st.lists(sample_columns(formats), min_size=1, max_size=8))
+    return ":".join(formats), columns
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(records(), min_size=1, max_size=4), st.sampled_from(["DS", "GP"]))
+def test_fused_gt_and_float_field_equals_the_two_kernels(recs, key):
+    """Where the fused walk takes a record, its outputs equal parse_gt_alleles +
+    parse_float_field (a record either flags is flagged by both); elsewhere it leaves it."""
+    text = b""
+    line_bounds, field_rows = [], []
+    width = 3
+    n = max(len(cols) for _, cols in recs)
+    for fmt, cols in recs:
+        cols = cols + [cols[-1]] * (n - len(cols))
+        prefix = "22\t5\t.\tA\tG,T\t.\t.\t.\t"
+        line = (prefix + fmt + "\t" + "\t".join(cols)).encode()
+        start = len(text)
+        fmt_start = start + len(prefix)
+        line_bounds.append([start, start + len(line)])
+        field_rows.append([0, fmt_start, fmt_start + len(fmt) + 1])
+        text += line + b"\n"
+    buf, _ = _buffer(text)
+    lines = np.array(line_bounds, dtype=np.int64)
+    fields = np.array(field_rows, dtype=np.int64)
+    k = len(recs)
+    rows = np.arange(k, dtype=np.int64)
+    samples = np.arange(n, dtype=np.int64)
+    k0, k1 = ord(key[0]), ord(key[1])
+
+    def outputs():
+        return (
+            np.full((k, n, 2), 99, dtype=np.int8),
+            np.zeros(k, dtype=np.int8),
+            np.full((k, n, width), -7.0),
+            np.zeros((k, n), dtype=np.int8),
+            np.zeros(k, dtype=np.int8),
+        )
+
+    a1, f1, v1, c1, vf1 = outputs()
+    kt.parse_gt_alleles(buf, lines, fields, rows, samples, a1, f1)
+    kt.parse_float_field(buf, lines, fields, rows, samples, k0, k1, v1, c1, vf1)
+    a2, f2, v2, c2, vf2 = outputs()
+    fused = np.zeros(k, dtype=np.bool_)
+    kt.parse_gt_and_float_field(
+        buf, lines, fields, rows, samples, k0, k1, a2, f2, v2, c2, vf2, fused
+    )
+    for j, (fmt, _) in enumerate(recs):
+        keys = fmt.split(":")
+        takes = "GT" in keys and key in keys and keys.index("GT") < keys.index(key)
+        assert bool(fused[j]) == takes
+        if not takes:
+            continue
+        either = f1[j] == kt.REC_FALLBACK or vf1[j] == kt.REC_FALLBACK
+        if either:
+            assert f2[j] == kt.REC_FALLBACK and vf2[j] == kt.REC_FALLBACK
+            continue
+        assert f2[j] == f1[j] == kt.REC_OK and vf2[j] == vf1[j] == kt.REC_OK
+        np.testing.assert_array_equal(a2[j], a1[j])
+        np.testing.assert_array_equal(c2[j], c1[j])
+        np.testing.assert_array_equal(v2[j], v1[j])

@@ -643,6 +643,78 @@ class FastVcfSource:
         starts = out_start[block_rank] + (t0 - ustart[b0])
         return _StartedInflate(jobs, fd, buf, starts)
 
+    def _parse_gt_and_field(
+        self,
+        buf: np.ndarray,
+        lines: np.ndarray,
+        fields: np.ndarray,
+        local: np.ndarray,
+        alleles: np.ndarray,
+        flags: np.ndarray,
+        values: np.ndarray,
+        counts: np.ndarray,
+        vflags: np.ndarray,
+    ) -> None:
+        """GT and the DS/GP field of records ``local``: one walk over each sample column
+        (``GT`` first in FORMAT, the usual layout), the two kernels for any other layout."""
+        key = (ord("D"), ord("S")) if self.dosage_field == "DS" else (ord("G"), ord("P"))
+        fused = np.zeros(len(local), dtype=np.bool_)
+
+        def part(a: int, b: int) -> None:
+            kt.parse_gt_and_float_field(
+                buf,
+                lines,
+                fields,
+                local[a:b],
+                self._sample_out,
+                key[0],
+                key[1],
+                alleles[a:b],
+                flags[a:b],
+                values[a:b],
+                counts[a:b],
+                vflags[a:b],
+                fused[a:b],
+            )
+
+        # Two threads, each on half of the records (the kernel releases the GIL; the
+        # halves write disjoint rows of the outputs).
+        half = len(local) // 2
+        if half >= 16:
+            with ThreadPoolExecutor(1, thread_name_prefix="prs-parse") as helper:
+                job = helper.submit(part, half, len(local))
+                part(0, half)
+                job.result()
+        else:
+            part(0, len(local))
+        rest = np.flatnonzero(~fused)
+        if not len(rest):
+            return
+        sub_alleles = np.empty((len(rest), *alleles.shape[1:]), dtype=alleles.dtype)
+        sub_flags = np.zeros(len(rest), dtype=np.int8)
+        sub_values = np.full((len(rest), *values.shape[1:]), np.nan)
+        sub_counts = np.zeros((len(rest), counts.shape[1]), dtype=counts.dtype)
+        sub_vflags = np.zeros(len(rest), dtype=np.int8)
+        rows = local[rest]
+        kt.parse_gt_alleles(buf, lines, fields, rows, self._sample_out, sub_alleles, sub_flags)
+        kt.parse_float_field(
+            buf,
+            lines,
+            fields,
+            rows,
+            self._sample_out,
+            key[0],
+            key[1],
+            sub_values,
+            sub_counts,
+            sub_vflags,
+        )
+        alleles[rest] = sub_alleles
+        flags[rest] = sub_flags
+        values[rest] = sub_values
+        counts[rest] = sub_counts
+        vflags[rest] = sub_vflags
+
     def _decode_rows(
         self,
         buf: np.ndarray,
@@ -662,41 +734,21 @@ class FastVcfSource:
         alleles = np.empty((len(listed_rows), self._n, 2), dtype=np.int8)
         flags = np.zeros(len(listed_rows), dtype=np.int8)
         field = self.dosage_field
-        gt_args = (buf, lines, fields, local, self._sample_out, alleles, flags)
-        # DS/GP: GT (ploidy, fallback) is parsed in a second thread while this one parses
-        # the dosage field (both kernels release the GIL and write separate arrays).
-        gt_thread = ThreadPoolExecutor(1) if self._n and field != "GT" else None
-        gt_job = gt_thread.submit(kt.parse_gt_alleles, *gt_args) if gt_thread else None
-        if self._n and gt_job is None:
-            kt.parse_gt_alleles(*gt_args)
         if field == "GT":
             values = np.zeros((1, 1, 1))
             counts = np.zeros((1, 1), dtype=np.int8)
             vflags = np.zeros(1, dtype=np.int8)
+            if self._n:
+                kt.parse_gt_alleles(buf, lines, fields, local, self._sample_out, alleles, flags)
         else:
             width = 3 if field == "GP" else int(listed.n_alleles[listed_rows].max())
             values = np.full((len(listed_rows), self._n, width), np.nan)
             counts = np.zeros((len(listed_rows), self._n), dtype=np.int8)
             vflags = np.zeros(len(listed_rows), dtype=np.int8)
             if self._n:
-                key = (ord("D"), ord("S")) if field == "DS" else (ord("G"), ord("P"))
-                kt.parse_float_field(
-                    buf,
-                    lines,
-                    fields,
-                    local,
-                    self._sample_out,
-                    key[0],
-                    key[1],
-                    values,
-                    counts,
-                    vflags,
+                self._parse_gt_and_field(
+                    buf, lines, fields, local, alleles, flags, values, counts, vflags
                 )
-        if gt_thread is not None:
-            try:
-                gt_job.result()
-            finally:
-                gt_thread.shutdown()
         request_of = np.searchsorted(listed_rows, rows).astype(np.int64)
         if field == "GT" and bool((flags == kt.REC_OK).all()):
             # Common case: one kernel call for every request, scattered afterwards.

@@ -776,6 +776,172 @@ def parse_float_field(
 
 
 @numba.njit(cache=True, nogil=True)
+def parse_gt_and_float_field(
+    buf: np.ndarray,
+    lines: np.ndarray,
+    fields: np.ndarray,
+    rows: np.ndarray,
+    sample_out: np.ndarray,
+    key0: int,
+    key1: int,
+    alleles: np.ndarray,
+    flags: np.ndarray,
+    values: np.ndarray,
+    counts: np.ndarray,
+    vflags: np.ndarray,
+    fused: np.ndarray,
+) -> None:
+    """:func:`parse_gt_alleles` and :func:`parse_float_field` in one walk over the text.
+
+    For records whose FORMAT has ``GT`` before the numeric field (``GT:DS:GP``, as
+    imputation servers write it) each sample column is read once, not twice; outputs are
+    those of the two kernels, except that a record either kernel would flag
+    :data:`REC_FALLBACK` is flagged so in both (the caller sends such a record to the
+    checked path either way). Other records get ``fused[j] = False`` and nothing else:
+    the caller parses them with the two kernels.
+    """
+    n_file = len(sample_out)
+    width = values.shape[2]
+    for j in range(len(rows)):
+        r = rows[j]
+        line_end = lines[r, 1]
+        fmt = fields[r, 1]
+        q = fields[r, 2]
+        fused[j] = False
+        if fmt < 0 or q < 0:
+            continue
+        gt_index, n_fields = _format_index(buf, fmt, 71, 84)  # "GT"
+        v_index, _ = _format_index(buf, fmt, key0, key1)
+        if gt_index < 0 or v_index <= gt_index:
+            continue
+        fused[j] = True
+        flag = REC_OK
+        for s in range(n_file):
+            col = sample_out[s]
+            # Fields before GT.
+            skip = gt_index
+            while skip > 0:
+                c = buf[q] if q < line_end else 9
+                if c == 9:
+                    break
+                if c == 58:
+                    skip -= 1
+                q += 1
+            # GT (as parse_gt_alleles).
+            a0 = ALLELE_ABSENT
+            a1 = ALLELE_ABSENT
+            c0 = buf[q] if q + 3 < line_end else 0
+            c1 = buf[q + 1] if q + 3 < line_end else 0
+            c2 = buf[q + 2] if q + 3 < line_end else 0
+            c3 = buf[q + 3] if q + 3 < line_end else 0
+            if (
+                skip == 0
+                and 48 <= c0 <= 57
+                and (c1 == 124 or c1 == 47)
+                and 48 <= c2 <= 57
+                and (c3 == 9 or c3 == 58)
+            ):
+                a0 = c0 - 48
+                a1 = c2 - 48
+                q += 3
+            else:
+                ploidy = 0
+                value = -3
+                bad = skip != 0
+                while not bad:
+                    c = buf[q] if q < line_end else 9
+                    if 48 <= c <= 57:
+                        if value == ALLELE_MISSING:
+                            bad = True
+                            break
+                        value = (c - 48) if value < 0 else value * 10 + (c - 48)
+                        if value > 127:
+                            bad = True
+                            break
+                    elif c == 46:
+                        if value != -3:
+                            bad = True
+                            break
+                        value = ALLELE_MISSING
+                    elif c == 47 or c == 124 or c == 58 or c == 9:
+                        if value == -3:
+                            bad = True
+                            break
+                        if ploidy == 0:
+                            a0 = value
+                        elif ploidy == 1:
+                            a1 = value
+                        ploidy += 1
+                        value = -3
+                        if c == 58 or c == 9:
+                            break
+                    else:
+                        bad = True
+                        break
+                    q += 1
+                if bad or ploidy > 2:
+                    flag = REC_FALLBACK
+                    break
+            if col >= 0:
+                alleles[j, col, 0] = a0
+                alleles[j, col, 1] = a1
+            # q is at the ':' or tab ending GT. Fields between GT and the numeric field.
+            skip = v_index - gt_index
+            while skip > 0 and q < line_end:
+                c = buf[q]
+                if c == 9:
+                    break
+                if c == 58:
+                    skip -= 1
+                q += 1
+            # The numeric field (as parse_float_field); absent in a short column: no values.
+            count = 0
+            if skip == 0:
+                while True:
+                    c = buf[q] if q < line_end else 9
+                    if c == 46 and (q + 1 >= line_end or buf[q + 1] in (44, 58, 9)):
+                        number = np.nan
+                        q += 1
+                    else:
+                        number, q, exact = _parse_number(buf, q, line_end)
+                        if not exact:
+                            flag = REC_FALLBACK
+                            break
+                        number = float(np.float32(number))
+                    if count >= width:
+                        flag = REC_FALLBACK
+                        break
+                    if col >= 0:
+                        values[j, col, count] = number
+                    count += 1
+                    c = buf[q] if q < line_end else 9
+                    if c == 44:
+                        q += 1
+                        continue
+                    if c == 58 or c == 9:
+                        break
+                    flag = REC_FALLBACK
+                    break
+                if flag != REC_OK:
+                    break
+            if col >= 0:
+                counts[j, col] = count
+            # The rest of the column; more subfields than FORMAT keys goes to htslib.
+            reached = v_index if skip == 0 else gt_index
+            extra = 0
+            while q < line_end and buf[q] != 9:
+                if buf[q] == 58:
+                    extra += 1
+                q += 1
+            q += 1
+            if reached + extra + 1 > n_fields:
+                flag = REC_FALLBACK
+                break
+        flags[j] = flag
+        vflags[j] = flag
+
+
+@numba.njit(cache=True, nogil=True)
 def gt_dosages(
     alleles: np.ndarray,
     rows: np.ndarray,
