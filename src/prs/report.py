@@ -116,6 +116,7 @@ def _tsv_bytes(frame: pd.DataFrame) -> bytes | None:
     """
     try:
         import pyarrow as pa
+        import pyarrow.compute as pc
         import pyarrow.csv as pcsv
     except ImportError:
         return None
@@ -141,12 +142,15 @@ def _tsv_bytes(frame: pd.DataFrame) -> bytes | None:
             columns.append(pa.array(series.to_numpy()).cast(pa.string()))
             continue
         elif pd.api.types.is_string_dtype(dtype):
-            values = series.to_numpy(dtype=object, na_value=None)
-            if not all(v is None or type(v) is str for v in values):
+            try:  # Arrow-backed columns convert without a copy; objects must all be str
+                strings = pa.array(series, type=pa.string(), from_pandas=True)
+            except (pa.ArrowInvalid, pa.ArrowTypeError):
                 return None
-            text = np.array(["" if v is None else v for v in values], dtype=object)
-            if any(_NEEDS_QUOTING.search(v) for v in set(text.tolist())):
+            strings = pc.fill_null(strings, "")
+            if pc.any(pc.match_substring_regex(strings, _NEEDS_QUOTING.pattern)).as_py():
                 return None
+            columns.append(strings)
+            continue
         else:
             return None
         columns.append(pa.array(text, type=pa.string()))
