@@ -11,7 +11,8 @@ cache warm, and once with a cold cache), ``plink2 --vcf ... --score`` with ``--t
 and ``bgzip -dc FILE > /dev/null`` (the decompression floor, one core). Scores are compared
 (PLINK 2 prints six significant digits; DS dosages are stored by PLINK 2 in 1/16384 steps,
 so the DS tolerance adds that quantization). Results go to ``benchmarks/results/`` as
-markdown and JSON. Timings on a shared machine are noisy: read the ratios, which come from
+markdown and JSON; a full run also refreshes the table in README.md and
+docs/performance.md. Timings on a shared machine are noisy: read the ratios, which come from
 the same run.
 """
 
@@ -22,6 +23,7 @@ import compileall
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -257,6 +259,21 @@ def markdown(rows: list[dict[str, object]], meta: dict[str, object]) -> str:
     return head + "\n".join(lines) + "\n" + notes
 
 
+#: Files whose ``<!-- results-table -->`` block shows the current full table.
+DOCS = ("README.md", "docs/performance.md")
+
+
+def update_docs(table: str) -> None:
+    """Put the full table between the results-table markers of the README and the docs."""
+    root = RESULTS.parent.parent
+    block = "<!-- results-table -->\n" + table.strip() + "\n<!-- /results-table -->"
+    pattern = re.compile(r"<!-- results-table -->.*?<!-- /results-table -->", re.S)
+    for name in DOCS:
+        path = root / name
+        if path.exists() and pattern.search(text := path.read_text()):
+            path.write_text(pattern.sub(lambda _: block, text))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="prs vs PLINK 2 vs the bgzip floor")
     parser.add_argument("--small", action="store_true", help="CI-sized datasets")
@@ -316,6 +333,8 @@ def main(argv: list[str] | None = None) -> int:
         meta["command"] += " (rows updated by: --only " + " ".join(args.only) + ")"
     (args.out / f"{label}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
     (args.out / f"{label}.md").write_text(markdown(rows, meta))
+    if label == "full" and args.out == RESULTS:
+        update_docs(markdown(rows, meta))
     print(markdown(rows, meta))
     return 0
 
