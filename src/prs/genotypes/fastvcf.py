@@ -47,7 +47,7 @@ HALF_CALL_POLICIES = {
 HAPLOID_POLICIES = {"as-diploid": kt.HAPLOID_AS_DIPLOID, "haploid": kt.HAPLOID_HAPLOID}
 
 #: Default memory for genotypes kept from the sites pass (avoids a second pass).
-DEFAULT_CACHE_BYTES = 64 << 20
+DEFAULT_CACHE_BYTES = 256 << 20
 _LISTED_CAPACITY = 1 << 14
 
 
@@ -100,8 +100,9 @@ class FastVcfSource:
     threads
         Inflating threads (default 2, or 1 on a one-CPU machine).
     cache_bytes
-        Memory for genotypes kept from the sites pass (default 64 MiB); records beyond it
-        are read again from only the blocks that hold them.
+        Memory for genotypes kept from the sites pass (default 256 MiB, taken only as
+        used: 2 bits per call, so a million records of 1,000 samples); records beyond it are
+        read again from only the blocks that hold them.
     index
         ``"auto"`` (default): when few positions are wanted and a tabix index sits next to
         a file, read only the 16 kb windows that hold them; ``"always"``; ``"never"``.
@@ -259,8 +260,10 @@ class FastVcfSource:
             record = full.record
             self._blocks.append(full.block_table())
         self._n_records = record
-        self._packed = self._packed[: counters["packed"]].copy()
-        self._alleles = self._alleles[: counters["alleles"]].copy()
+        # Views, not copies: the unused tail was never touched, so it holds no memory, and a
+        # copy would briefly double the cache.
+        self._packed = self._packed[: counters["packed"]]
+        self._alleles = self._alleles[: counters["alleles"]]
         self._listed = _concat_listed(pieces)
         names = {i: c for c, i in state.chrom_ids.items()}
         chroms = np.concatenate([p["chrom"] for p in pieces]) if pieces else np.empty(0, int)
