@@ -238,3 +238,17 @@ def test_indexed_reads_find_the_same_sites_and_dosages(tmp_path, seed):
     ra, aa = _all_requests(a)
     rb, ab = _all_requests(b)
     np.testing.assert_array_equal(_read_all(full, ra, aa)[0], _read_all(indexed, rb, ab)[0])
+
+
+def test_gp_all_dots_is_missing_in_both_engines(tmp_path):
+    """A GP record with "." for every sample (htslib then keeps one value per sample) is a
+    missing call for everyone; the checked path used to fail with an IndexError."""
+    text = header(["S0", "S1"], formats="GT:GP") + (
+        "22\t100\trs1\tA\tG\t.\tPASS\t.\tGT:GP\t0|1:.\t0|0:.\n"
+        "22\t200\trs2\tC\tT\t.\tPASS\t.\tGT:GP\t0|1:0,1,0\t1|1:0,0,1\n"
+    )
+    path = write_vcf(tmp_path / "gp.vcf", text)
+    fast = assert_same_as_checked(path, dosage="GP")
+    dosage, _ = _read_all(fast, np.array([0, 1]), np.array([1, 1]))
+    assert np.isnan(dosage[0]).all()
+    np.testing.assert_array_equal(dosage[1], [1.0, 2.0])

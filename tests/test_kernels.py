@@ -174,3 +174,22 @@ def test_score_totals_paths_match_reference(case, matmul, threads, pieces):
     np.testing.assert_array_equal(out["missing_ct"], ref["missing"])
     assert totals.all_missing == int(np.isnan(dosage).all(axis=1).sum())
     assert len(np.concatenate(frequencies)) == k
+
+
+@given(st.booleans(), st.integers(1, 4))
+@settings(max_examples=10, deadline=None)
+def test_no_samples_gives_empty_totals(matmul, s):
+    """A sites-only VCF (no sample columns): empty totals, no division by zero."""
+    k = 3
+    totals = ScoreTotals(s, 0, 1, matmul=matmul)
+    totals.add(
+        np.empty((k, 0)),
+        np.empty((k, 0), dtype=np.int8),
+        np.ones((k, s)),
+        np.ones((k, s), dtype=bool),
+        np.zeros(k, np.int8),
+        np.full(k, np.nan),
+    )
+    totals.close()
+    out = totals.totals()
+    assert out["sums"].shape == (s, 0) and out["missing_ct"].shape == (s, 0)

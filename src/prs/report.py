@@ -137,6 +137,8 @@ def _tsv_bytes(frame: pd.DataFrame) -> bytes | None:
         import pyarrow.csv as pcsv
     except ImportError:
         return None
+    if isinstance(frame.columns, pd.MultiIndex):
+        return None  # pandas writes one header line per level
     names = [str(c) for c in frame.columns]
     # (One column: the csv module quotes a lone empty field; leave that to pandas.)
     if (
@@ -159,6 +161,11 @@ def _tsv_bytes(frame: pd.DataFrame) -> bytes | None:
             columns.append(pa.array(series.to_numpy()).cast(pa.string()))
             continue
         elif pd.api.types.is_string_dtype(dtype):
+            if dtype is np.dtype(object) and pd.api.types.infer_dtype(series, skipna=True) not in (
+                "string",
+                "empty",
+            ):
+                return None  # bytes or mixed objects: pandas writes their repr
             try:  # Arrow-backed columns convert without a copy; objects must all be str
                 strings = pa.array(series, type=pa.string(), from_pandas=True)
             except (pa.ArrowInvalid, pa.ArrowTypeError):

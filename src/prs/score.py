@@ -11,10 +11,11 @@ import hashlib
 import os
 import platform
 import re
+import threading
 import time
 import warnings
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -134,11 +135,13 @@ class ScoreResult:
         )
 
 
-def file_checksum(path: str | os.PathLike[str]) -> str:
-    """SHA-256 of a file, hex."""
+def file_checksum(path: str | os.PathLike[str], stop: threading.Event | None = None) -> str:
+    """SHA-256 of a file, hex (``""`` when ``stop`` is set before it is done)."""
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
+            if stop is not None and stop.is_set():
+                return ""
             digest.update(block)
     return digest.hexdigest()
 
@@ -333,8 +336,53 @@ def score(
     # Checksums for the provenance, computed in a thread while the genotypes are read
     # (hashlib releases the GIL on large blocks).
     hasher = ThreadPoolExecutor(1, thread_name_prefix="prs-sha256")
-    genotype_sums = [hasher.submit(file_checksum, p) for p in source.paths]
+    stop_hashing = threading.Event()  # set when scoring fails: no point finishing the hash
+    genotype_sums = [hasher.submit(file_checksum, p, stop_hashing) for p in source.paths]
     hasher.shutdown(wait=False)  # the submitted work still runs; no thread is left behind
+    try:
+        return _score_source(
+            source,
+            scorefiles,
+            genotype_sums,
+            started=started,
+            dosage=dosage,
+            samples=samples,
+            missing=missing,
+            keep_ambiguous=keep_ambiguous,
+            min_overlap=min_overlap,
+            drop_unscorable=drop_unscorable,
+            use_harmonized=use_harmonized,
+            genome_build=genome_build,
+            half_call=half_call,
+            haploid=haploid,
+            chunk_size=chunk_size,
+            catalog_options=catalog_options,
+        )
+    except BaseException:
+        stop_hashing.set()
+        raise
+
+
+def _score_source(
+    source: GenotypeSource,
+    scorefiles: Any,
+    genotype_sums: list[Future[str]],
+    *,
+    started: float,
+    dosage: str,
+    samples: Sequence[str] | None,
+    missing: str,
+    keep_ambiguous: bool,
+    min_overlap: float,
+    drop_unscorable: bool,
+    use_harmonized: bool | None,
+    genome_build: str | None,
+    half_call: str,
+    haploid: str,
+    chunk_size: int,
+    catalog_options: dict[str, Any] | None,
+) -> ScoreResult:
+    """:func:`score` once the genotypes are open (its checksums already under way)."""
     detected_build = getattr(source, "build", lambda: None)()
     target_build = genome_build or detected_build
     scoring = load_scorefiles(

@@ -24,6 +24,7 @@ from __future__ import annotations
 import io
 import math
 import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -200,6 +201,12 @@ def _parse_rate_csv(text: str, where: str, default_name: str) -> RateTable:
     return RateTable(ages, rates, meta.get("name", default_name), meta.get("source", ""))
 
 
+#: Largest yearly hazard (relative risk x baseline incidence) :meth:`AbsoluteRiskModel.risk`
+#: computes without a warning: above it iCARE's year-by-year sum departs from the
+#: continuous-time risk by more than about 10 % and can exceed 1.
+MAX_YEARLY_HAZARD = 0.2
+
+
 @dataclass(frozen=True)
 class AbsoluteRiskModel:
     """Baseline hazard and competing mortality on a common age grid (see the module notes).
@@ -266,9 +273,16 @@ class AbsoluteRiskModel:
         Returns
         -------
         numpy.ndarray
-            Probability of developing the disease in the interval, competing death allowed:
-            iCARE's year-by-year sum, capped at the probability of any event in the interval
-            (reached only for relative risks far beyond any polygenic score's).
+            Probability of developing the disease in the interval, competing death allowed
+            (iCARE's year-by-year sum).
+
+        Warns
+        -----
+        UserWarning
+            When a person's yearly hazard ``rr * lambda0(t)`` exceeds
+            :data:`MAX_YEARLY_HAZARD` in the interval: the yearly sum then overstates the risk
+            and can exceed 1 (from a relative risk around 40 with breast cancer incidence),
+            far beyond any polygenic score's relative risk.
         """
         lrr, start, span = np.broadcast_arrays(
             np.asarray(log_rr, dtype=float),
@@ -282,6 +296,7 @@ class AbsoluteRiskModel:
         base_cum = np.concatenate([[0.0], np.cumsum(self.baseline_hazard)])
         mort_cum = np.concatenate([[0.0], np.cumsum(self.mortality)])
         out = np.empty(rr.size)
+        warned = False
         width = int((i1 - i0).max())
         offsets = np.arange(width)
         for lo in range(0, rr.size, 4096):
@@ -294,13 +309,19 @@ class AbsoluteRiskModel:
             )
             terms = self.baseline_hazard[idx] * rr[sl, None] * np.exp(-cum_before)
             out[sl] = np.where(inside, terms, 0.0).sum(axis=1)
-        # The year-by-year sum (iCARE's) is exact only while rr x hazard is small; for an
-        # implausibly large rr it can pass the probability of any event in the interval,
-        # 1 - exp(-(rr * dLambda0 + dM)), which bounds the risk: cap it there.
-        any_event = 1.0 - np.exp(
-            -(rr * (base_cum[i1] - base_cum[i0]) + (mort_cum[i1] - mort_cum[i0]))
-        )
-        out = np.minimum(out, any_event)
+            hazard = np.where(inside, self.baseline_hazard[idx] * rr[sl, None], 0.0)
+            worst = hazard.max(axis=1) if hazard.size else np.zeros(0)
+            if not warned and np.any(worst > MAX_YEARLY_HAZARD):
+                i = lo + int(np.flatnonzero(worst > MAX_YEARLY_HAZARD)[0])
+                warned = True
+                warnings.warn(
+                    f"relative risk {rr[i]:.3g} (log {lrr[i]:.3g}) at ages "
+                    f"{int(start[i])}-{int(start[i] + span[i])} gives a yearly hazard of "
+                    f"{worst[i - lo]:.3g} ({self.incidence_name}): beyond "
+                    f"{MAX_YEARLY_HAZARD} the yearly risk sum overstates the risk and can "
+                    "exceed 1; check the score's OR per SD and its reference",
+                    stacklevel=2,
+                )
         return out.reshape(shape)
 
     def population_risk(self, *, age_start: float, years: int) -> float:

@@ -150,22 +150,28 @@ class _Libdeflate:
         ]
         self.path = path
         self._lib = lib
-        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._free: list[int] = []
 
-    def decompressor(self) -> int:
-        handle = getattr(self._local, "handle", None)
-        if handle is None:
-            handle = self._lib.libdeflate_alloc_decompressor()
-            if not handle:
-                raise MemoryError("libdeflate_alloc_decompressor failed")
-            self._local.handle = handle  # lives as long as the thread (a few KiB)
+    def acquire(self) -> int:
+        """A decompressor for the calling thread's run of blocks; give it back with
+        :meth:`release`. Handles are pooled (a few KiB each), not tied to threads, which
+        come and go (one pool per read)."""
+        with self._lock:
+            if self._free:
+                return self._free.pop()
+        handle = self._lib.libdeflate_alloc_decompressor()
+        if not handle:
+            raise MemoryError("libdeflate_alloc_decompressor failed")
         return handle
 
-    def gzip_decompress(self, src: int, size: int, dst: int, usize: int) -> int:
+    def release(self, handle: int) -> None:
+        with self._lock:
+            self._free.append(handle)
+
+    def gzip_decompress(self, handle: int, src: int, size: int, dst: int, usize: int) -> int:
         """0 on success; 1 bad data (CRC, length), 2 short output, 3 no room."""
-        return self._lib.libdeflate_gzip_decompress(
-            self.decompressor(), src, size, dst, usize, None
-        )
+        return self._lib.libdeflate_gzip_decompress(handle, src, size, dst, usize, None)
 
 
 def _find_libdeflate() -> _Libdeflate | None:
@@ -248,20 +254,27 @@ def _inflate_libdeflate(
     src = source.ctypes.data - base
     dst = out.ctypes.data + out_offset
     decompress = LIBDEFLATE.gzip_decompress
-    for start, size, usize in zip(starts, sizes, usizes, strict=True):
-        if start - base < 0 or start - base + size > len(source):
-            raise ValueError("inflate_blocks: block outside the data given")
-        status = decompress(src + start, size, dst, usize)
-        if status != 0:
-            what = {
-                1: "does not inflate (bad deflate data, CRC-32 or length)",
-                2: "holds fewer bytes than its trailer says",
-                3: "holds more bytes than its trailer says",
-            }.get(status, f"does not inflate (libdeflate status {status})")
-            raise GenotypeFileError(
-                f"{path}: BGZF block at compressed offset {start} {what}; the file is corrupt"
-            )
-        dst += usize
+    handle = LIBDEFLATE.acquire()
+    try:
+        for start, size, usize in zip(starts, sizes, usizes, strict=True):
+            if start - base < 0 or start - base + size > len(source):
+                raise GenotypeFileError(
+                    f"{path}: BGZF block at compressed offset {start} lies beyond the bytes "
+                    "read; the file changed while it was read, or is corrupt"
+                )
+            status = decompress(handle, src + start, size, dst, usize)
+            if status != 0:
+                what = {
+                    1: "does not inflate (bad deflate data, CRC-32 or length)",
+                    2: "holds fewer bytes than its trailer says",
+                    3: "holds more bytes than its trailer says",
+                }.get(status, f"does not inflate (libdeflate status {status})")
+                raise GenotypeFileError(
+                    f"{path}: BGZF block at compressed offset {start} {what}; the file is corrupt"
+                )
+            dst += usize
+    finally:
+        LIBDEFLATE.release(handle)
 
 
 @dataclass

@@ -508,12 +508,16 @@ class FastVcfSource:
         unique_rows = ordered[np.concatenate([[True], np.diff(ordered) != 0])]
         files = listed.file[unique_rows]
         cuts = np.concatenate([[0], np.flatnonzero(np.diff(files)) + 1, [len(files)]])
-        for begin, end in zip(cuts[:-1].tolist(), cuts[1:].tolist(), strict=True):
-            file_index = int(files[begin])
-            in_file = unique_rows[begin:end]
-            pending.files.append(
-                (file_index, in_file, self._inflate_lines(file_index, in_file, pool))
-            )
+        try:
+            for begin, end in zip(cuts[:-1].tolist(), cuts[1:].tolist(), strict=True):
+                file_index = int(files[begin])
+                in_file = unique_rows[begin:end]
+                pending.files.append(
+                    (file_index, in_file, self._inflate_lines(file_index, in_file, pool))
+                )
+        except BaseException:
+            pending.close()  # jobs already started for earlier files: wait, close their files
+            raise
         return pending
 
     def _read_chunk(

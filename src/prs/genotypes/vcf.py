@@ -608,6 +608,14 @@ class VcfSource:
                     f"{where}: GP dosage needs a biallelic record ({n_alt} ALT alleles); split "
                     "multi-allelic records (bcftools norm -m-) or use DS"
                 )
+            if values.shape[1] < 3:
+                # Only "." everywhere (htslib then keeps one value per sample): all missing.
+                if not (value_missing | ended).all():
+                    raise GenotypeFileError(
+                        f"{where}: GP has {values.shape[1]} value(s) per sample, expected 3"
+                    )
+                out[:] = np.nan
+                return out, np.broadcast_to(effective_ploidy, out.shape).copy()
             row_missing = value_missing.any(axis=1)
             gp = np.where(value_missing | ended, 0.0, values)
             out_of_range = ((gp < 0) | (gp > 1 + 1e-3)).any(axis=1) | (

@@ -121,7 +121,7 @@ def accumulate_scores(
             alleles += p if seen else 0
             squares += p * p
             n_missing += 0 if seen else 1
-        if n_missing == n:
+        if n > 0 and n_missing == n:
             all_missing += 1
         # A variant missing in every sample: frequency 0.5, as PLINK 2 imputes it.
         cohort_frequency = total / alleles if alleles > 0 else 0.5
@@ -138,7 +138,7 @@ def accumulate_scores(
         fill_missing = impute != IMPUTE_NONE and frequency == frequency
         complete = n_missing == 0
         # Called everywhere with one ploidy (sum p^2 * n == (sum p)^2): a constant count.
-        uniform = complete and squares * n == alleles * alleles
+        uniform = complete and n > 0 and squares * n == alleles * alleles
         if complete and et == ADDITIVE:
             src = row
         else:
@@ -219,7 +219,7 @@ def dosage_matrix(
             total += d if seen else 0.0
             alleles += np.int64(prow[i]) if seen else 0
             n_missing += 0 if seen else 1
-        if n_missing == n:
+        if n > 0 and n_missing == n:
             all_missing += 1
         missing_calls += n_missing
         cohort_frequency = total / alleles if alleles > 0 else 0.5

@@ -47,6 +47,8 @@ def scan_block_headers(
         if bsize < 0:
             return k, offset, HEADERS_NO_BSIZE
         size = bsize + 1
+        if size < 22 + xlen:  # header (12) + extra + empty deflate data (2) + trailer (8)
+            return k, offset, HEADERS_NOT_GZIP
         if offset + size > n or k >= len(starts):
             break
         t = offset + size - 4
