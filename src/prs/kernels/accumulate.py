@@ -41,6 +41,59 @@ def expected_dosage(frequency: float, ploidy: int, effect_type: int) -> float:
 
 
 @numba.njit(cache=True, nogil=True)
+def _variant_counts(row: np.ndarray, prow: np.ndarray) -> tuple[float, int, int, int]:
+    """(effect-allele dosage observed, alleles observed, sum of ploidy^2, missing calls)."""
+    total = 0.0
+    alleles = 0
+    squares = 0
+    n_missing = 0
+    for i in range(len(row)):
+        d = row[i]
+        p = np.int64(prow[i])
+        seen = d == d  # not NaN
+        total += d if seen else 0.0
+        alleles += p if seen else 0
+        squares += p * p
+        n_missing += 0 if seen else 1
+    return total, alleles, squares, n_missing
+
+
+@numba.njit(cache=True, nogil=True)
+def _imputation_frequency(total: float, alleles: int, impute: int, given: float) -> float:
+    """Frequency a missing call is imputed at (NaN: not imputed)."""
+    # A variant missing in every sample: frequency 0.5, as PLINK 2 imputes it.
+    cohort_frequency = total / alleles if alleles > 0 else 0.5
+    if impute == IMPUTE_COHORT_MEAN:
+        return cohort_frequency
+    if impute == IMPUTE_GIVEN_FREQUENCY:
+        # Rows without a published frequency fall back to the cohort's.
+        return cohort_frequency if np.isnan(given) else given
+    return np.nan
+
+
+@numba.njit(cache=True, nogil=True)
+def _transformed_row(
+    row: np.ndarray,
+    prow: np.ndarray,
+    et: int,
+    frequency: float,
+    fill_missing: bool,
+    x: np.ndarray,
+    observed: np.ndarray,
+) -> None:
+    """Each call's contribution: transformed dosage if observed, else the imputed one (0
+    without imputation); ``observed`` marks which."""
+    for i in range(len(row)):
+        d = row[i]
+        if d == d:
+            observed[i] = True
+            x[i] = transform_dosage(d, prow[i], et)
+        else:
+            observed[i] = False
+            x[i] = expected_dosage(frequency, prow[i], et) if fill_missing else 0.0
+
+
+@numba.njit(cache=True, nogil=True)
 def accumulate_scores(
     dosage: np.ndarray,
     ploidy: np.ndarray,
@@ -109,30 +162,10 @@ def accumulate_scores(
     for k in range(k_count):
         row = dosage[k]
         prow = ploidy[k]
-        total = 0.0
-        alleles = 0
-        squares = 0
-        n_missing = 0
-        for i in range(n):
-            d = row[i]
-            p = np.int64(prow[i])
-            seen = d == d  # not NaN
-            total += d if seen else 0.0
-            alleles += p if seen else 0
-            squares += p * p
-            n_missing += 0 if seen else 1
+        total, alleles, squares, n_missing = _variant_counts(row, prow)
         if n > 0 and n_missing == n:
             all_missing += 1
-        # A variant missing in every sample: frequency 0.5, as PLINK 2 imputes it.
-        cohort_frequency = total / alleles if alleles > 0 else 0.5
-        if impute == IMPUTE_COHORT_MEAN:
-            frequency = cohort_frequency
-        elif impute == IMPUTE_GIVEN_FREQUENCY:
-            # Rows without a published frequency fall back to the cohort's.
-            given = given_frequency[k]
-            frequency = cohort_frequency if np.isnan(given) else given
-        else:
-            frequency = np.nan
+        frequency = _imputation_frequency(total, alleles, impute, given_frequency[k])
         frequency_out[k] = frequency
         et = effect_type[k]
         fill_missing = impute != IMPUTE_NONE and frequency == frequency
@@ -142,14 +175,7 @@ def accumulate_scores(
         if complete and et == ADDITIVE:
             src = row
         else:
-            for i in range(n):
-                d = row[i]
-                if d == d:
-                    observed[i] = True
-                    x[i] = transform_dosage(d, prow[i], et)
-                else:
-                    observed[i] = False
-                    x[i] = expected_dosage(frequency, prow[i], et) if fill_missing else 0.0
+            _transformed_row(row, prow, et, frequency, fill_missing, x, observed)
             src = x
         for s in range(s_count):
             w = weights[k, s]
@@ -207,39 +233,18 @@ def dosage_matrix(
     k_count, n = dosage.shape
     all_missing = 0
     missing_calls = 0
+    observed = np.empty(n, dtype=np.bool_)
     for k in range(k_count):
         row = dosage[k]
         prow = ploidy[k]
-        total = 0.0
-        alleles = 0
-        n_missing = 0
-        for i in range(n):
-            d = row[i]
-            seen = d == d
-            total += d if seen else 0.0
-            alleles += np.int64(prow[i]) if seen else 0
-            n_missing += 0 if seen else 1
+        total, alleles, _, n_missing = _variant_counts(row, prow)
         if n > 0 and n_missing == n:
             all_missing += 1
         missing_calls += n_missing
-        cohort_frequency = total / alleles if alleles > 0 else 0.5
-        if impute == IMPUTE_COHORT_MEAN:
-            frequency = cohort_frequency
-        elif impute == IMPUTE_GIVEN_FREQUENCY:
-            given = given_frequency[k]
-            frequency = cohort_frequency if np.isnan(given) else given
-        else:
-            frequency = np.nan
+        frequency = _imputation_frequency(total, alleles, impute, given_frequency[k])
         frequency_out[k] = frequency
-        et = effect_type[k]
         fill_missing = impute != IMPUTE_NONE and frequency == frequency
-        out = x[k]
-        for i in range(n):
-            d = row[i]
-            if d == d:
-                out[i] = transform_dosage(d, prow[i], et)
-            else:
-                out[i] = expected_dosage(frequency, prow[i], et) if fill_missing else 0.0
+        _transformed_row(row, prow, effect_type[k], frequency, fill_missing, x[k], observed)
     return all_missing, missing_calls
 
 
