@@ -35,9 +35,9 @@ from prs.chrom import normalize_chrom
 from prs.errors import GenotypeFileError
 from prs.genotypes import bgzf
 from prs.genotypes.base import SITE_COLUMNS, DosageChunk
+from prs.genotypes.vcf import DOSAGE_FIELDS, VcfSource, check_vcf_inputs, headers_build
 from prs.kernels import vcf_text as kt
 
-DOSAGE_FIELDS = ("GT", "DS", "GP")
 HALF_CALL_POLICIES = {
     "error": kt.HALF_ERROR,
     "missing": kt.HALF_MISSING,
@@ -129,60 +129,39 @@ class FastVcfSource:
         cache_bytes: int = DEFAULT_CACHE_BYTES,
         index: str = "auto",
     ) -> None:
-        from prs.genotypes.vcf import read_vcf_header
-
         if index not in ("auto", "always", "never"):
             raise GenotypeFileError(f"index must be 'auto', 'always' or 'never', not {index!r}")
         self.index = index
-        if isinstance(paths, (str, os.PathLike)):
-            paths = [paths]
-        self.paths: tuple[str, ...] = tuple(str(p) for p in paths)
-        if not self.paths:
-            raise GenotypeFileError("no genotype files given")
-        if dosage not in DOSAGE_FIELDS:
-            raise GenotypeFileError(f"dosage must be one of {DOSAGE_FIELDS}, not {dosage!r}")
-        if half_call not in HALF_CALL_POLICIES:
-            raise GenotypeFileError(f"half_call must be one of {tuple(HALF_CALL_POLICIES)}")
-        if haploid not in HAPLOID_POLICIES:
-            raise GenotypeFileError(f"haploid must be one of {tuple(HAPLOID_POLICIES)}")
-        self.dosage_field = dosage
-        self.half_call = half_call
-        self.haploid = haploid
-        self.threads = threads
-        self.cache_bytes = cache_bytes
-        self.headers = tuple(read_vcf_header(p) for p in self.paths)
-        for path in self.paths:
+
+        def fast_readable(path: str) -> None:
             if not qualifies(path):
                 raise GenotypeFileError(
                     f"{path}: the fast VCF path reads bgzipped text VCF only; use the checked "
                     "path (engine='checked') for plain, gzip or BCF files"
                 )
             bgzf.check_eof(path)
-        first = self.headers[0].samples
-        for path, header in zip(self.paths[1:], self.headers[1:], strict=True):
-            if header.samples != first:
-                raise GenotypeFileError(
-                    f"{path}: its samples differ from those of {self.paths[0]} "
-                    f"({len(header.samples)} vs {len(first)} samples, or another order); "
-                    "files of one source must list the same samples in the same order"
-                )
+
+        inputs = check_vcf_inputs(
+            paths,
+            samples=samples,
+            dosage=dosage,
+            half_call=half_call,
+            haploid=haploid,
+            check_path=fast_readable,
+        )
+        self.paths = inputs.paths
+        self.headers = inputs.headers
+        self.samples: tuple[str, ...] = inputs.samples
+        self.dosage_field = dosage
+        self.half_call = half_call
+        self.haploid = haploid
+        self.threads = threads
+        self.cache_bytes = cache_bytes
         self._samples_arg = None if samples is None else list(samples)
-        if samples is None:
-            self.samples: tuple[str, ...] = first
-            sample_out = np.arange(len(first), dtype=np.int64)
-        else:
-            position = {s: i for i, s in enumerate(first)}
-            missing = [s for s in samples if s not in position]
-            if missing:
-                raise GenotypeFileError(
-                    f"{self.paths[0]}: {len(missing)} requested sample(s) not in the file, "
-                    f"e.g. '{missing[0]}'"
-                )
-            self.samples = tuple(samples)
-            sample_out = np.full(len(first), -1, dtype=np.int64)
-            sample_out[[position[s] for s in samples]] = np.arange(len(samples))
-        self._file_samples = first
-        self._sample_out = sample_out
+        self._file_samples = inputs.file_samples
+        # Output column of each file sample, -1 to skip.
+        self._sample_out = np.full(len(inputs.file_samples), -1, dtype=np.int64)
+        self._sample_out[inputs.sample_index] = np.arange(len(inputs.samples))
         self._n = len(self.samples)
         self._listed: _Listed | None = None
         self._blocks: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
@@ -195,8 +174,7 @@ class FastVcfSource:
 
     def build(self) -> str | None:
         """The genome build implied by the headers (as the checked path), or None."""
-        builds = {h.build() for h in self.headers} - {None}
-        return builds.pop() if len(builds) == 1 else None
+        return headers_build(self.headers)
 
     # -- pass 1 -----------------------------------------------------------------------------
     def sites(self, wanted: Mapping[str, np.ndarray] | None = None) -> pd.DataFrame:
@@ -828,8 +806,6 @@ class FastVcfSource:
 
     def _checked_record(self, row: int, wants: list[int]) -> tuple[np.ndarray, np.ndarray]:
         """Decode one listed record with the checked path (its errors, its numbers)."""
-        from prs.genotypes.vcf import VcfSource
-
         listed = self._listed
         assert listed is not None
         self.checked_records += 1

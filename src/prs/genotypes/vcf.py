@@ -17,7 +17,7 @@ from __future__ import annotations
 import gzip
 import io
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -189,6 +189,72 @@ def _bcf_header(path: Path) -> VcfHeader:
     return _parse_header_lines(path, raw.splitlines(keepends=True))
 
 
+def headers_build(headers: Sequence[VcfHeader]) -> str | None:
+    """The genome build every header that names one agrees on, or None."""
+    builds = {h.build() for h in headers} - {None}
+    return builds.pop() if len(builds) == 1 else None
+
+
+@dataclass(frozen=True)
+class VcfInputs:
+    """Checked constructor arguments shared by the VCF sources.
+
+    ``sample_index[i]`` is the file column of output sample ``i``.
+    """
+
+    paths: tuple[str, ...]
+    headers: tuple[VcfHeader, ...]
+    file_samples: tuple[str, ...]
+    samples: tuple[str, ...]
+    sample_index: np.ndarray
+
+
+def check_vcf_inputs(
+    paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    *,
+    samples: Sequence[str] | None,
+    dosage: str,
+    half_call: str,
+    haploid: str,
+    check_path: Callable[[str], None] | None = None,
+) -> VcfInputs:
+    """Validate a VCF source's options, read every header (then ``check_path`` each file)
+    and resolve the sample subset; every problem is a :class:`GenotypeFileError`."""
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    names = tuple(str(p) for p in paths)
+    if not names:
+        raise GenotypeFileError("no genotype files given")
+    if dosage not in DOSAGE_FIELDS:
+        raise GenotypeFileError(f"dosage must be one of {DOSAGE_FIELDS}, not {dosage!r}")
+    if half_call not in HALF_CALL_POLICIES:
+        raise GenotypeFileError(f"half_call must be one of {HALF_CALL_POLICIES}")
+    if haploid not in HAPLOID_POLICIES:
+        raise GenotypeFileError(f"haploid must be one of {HAPLOID_POLICIES}")
+    headers = tuple(read_vcf_header(p) for p in names)
+    if check_path is not None:
+        for path in names:
+            check_path(path)
+    first = headers[0].samples
+    for path, header in zip(names[1:], headers[1:], strict=True):
+        if header.samples != first:
+            raise GenotypeFileError(
+                f"{path}: its samples differ from those of {names[0]} "
+                f"({len(header.samples)} vs {len(first)} samples, or another order); "
+                "files of one source must list the same samples in the same order"
+            )
+    if samples is None:
+        return VcfInputs(names, headers, first, first, np.arange(len(first), dtype=np.int64))
+    position = {s: i for i, s in enumerate(first)}
+    missing = [s for s in samples if s not in position]
+    if missing:
+        raise GenotypeFileError(
+            f"{names[0]}: {len(missing)} requested sample(s) not in the file, e.g. '{missing[0]}'"
+        )
+    index = np.array([position[s] for s in samples], dtype=np.int64)
+    return VcfInputs(names, headers, first, tuple(samples), index)
+
+
 class VcfSource:
     """Genotypes from one VCF/BCF file or several (e.g. one per chromosome).
 
@@ -227,42 +293,17 @@ class VcfSource:
         half_call: str = "error",
         haploid: str = "as-diploid",
     ) -> None:
-        if isinstance(paths, (str, os.PathLike)):
-            paths = [paths]
-        self.paths: tuple[str, ...] = tuple(str(p) for p in paths)
-        if not self.paths:
-            raise GenotypeFileError("no genotype files given")
-        if dosage not in DOSAGE_FIELDS:
-            raise GenotypeFileError(f"dosage must be one of {DOSAGE_FIELDS}, not {dosage!r}")
-        if half_call not in HALF_CALL_POLICIES:
-            raise GenotypeFileError(f"half_call must be one of {HALF_CALL_POLICIES}")
-        if haploid not in HAPLOID_POLICIES:
-            raise GenotypeFileError(f"haploid must be one of {HAPLOID_POLICIES}")
+        inputs = check_vcf_inputs(
+            paths, samples=samples, dosage=dosage, half_call=half_call, haploid=haploid
+        )
+        self.paths = inputs.paths
+        self.headers = inputs.headers
+        self.samples: tuple[str, ...] = inputs.samples
+        self._sample_index = inputs.sample_index
+        first = inputs.file_samples
         self.dosage_field = dosage
         self.half_call = half_call
         self.haploid = haploid
-        self.headers = tuple(read_vcf_header(p) for p in self.paths)
-        first = self.headers[0].samples
-        for path, header in zip(self.paths[1:], self.headers[1:], strict=True):
-            if header.samples != first:
-                raise GenotypeFileError(
-                    f"{path}: its samples differ from those of {self.paths[0]} "
-                    f"({len(header.samples)} vs {len(first)} samples, or another order); "
-                    "files of one source must list the same samples in the same order"
-                )
-        if samples is None:
-            self.samples: tuple[str, ...] = first
-            self._sample_index = np.arange(len(first))
-        else:
-            position = {s: i for i, s in enumerate(first)}
-            missing = [s for s in samples if s not in position]
-            if missing:
-                raise GenotypeFileError(
-                    f"{self.paths[0]}: {len(missing)} requested sample(s) not in the file, "
-                    f"e.g. '{missing[0]}'"
-                )
-            self.samples = tuple(samples)
-            self._sample_index = np.array([position[s] for s in samples], dtype=np.int64)
         # cyvcf2 returns a sample subset in file order; this maps it to the requested order.
         file_sorted = np.sort(self._sample_index)
         self._file_order_names = tuple(first[j] for j in file_sorted)
@@ -278,9 +319,9 @@ class VcfSource:
         self.fallback_to_gt = 0
 
     def build(self) -> str | None:
-        """The genome build implied by the (first file's) header, or None."""
-        builds = {h.build() for h in self.headers} - {None}
-        return builds.pop() if len(builds) == 1 else None
+        """The genome build the headers agree on (``##contig`` lengths, ``##reference``),
+        or None."""
+        return headers_build(self.headers)
 
     # -- pass 1 ---------------------------------------------------------------------------
     def sites(self, wanted: Mapping[str, np.ndarray] | None = None) -> pd.DataFrame:
