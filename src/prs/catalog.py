@@ -7,42 +7,7 @@ live), so the names users expect from the issue work: ``prs.catalog.fetch``,
 
 from __future__ import annotations
 
-from prs.weights.catalog import (
-    BUILDS,
-    CURATED_COLUMNS,
-    DEFAULT_API_URL,
-    DEFAULT_FTP_URL,
-    CatalogConfig,
-    FetchResult,
-    ScoreInfo,
-    cached,
-    curated,
-    curated_ids,
-    default_cache_dir,
-    expand,
-    fetch,
-    fetch_all,
-    is_accession,
-    resolve,
-    score_info,
-)
+from prs.weights import catalog as _catalog
+from prs.weights.catalog import *  # noqa: F403  (the public names, listed in its __all__)
 
-__all__ = [
-    "BUILDS",
-    "CURATED_COLUMNS",
-    "DEFAULT_API_URL",
-    "DEFAULT_FTP_URL",
-    "CatalogConfig",
-    "FetchResult",
-    "ScoreInfo",
-    "cached",
-    "curated",
-    "curated_ids",
-    "default_cache_dir",
-    "expand",
-    "fetch",
-    "fetch_all",
-    "is_accession",
-    "resolve",
-    "score_info",
-]
+__all__ = list(_catalog.__all__)
