@@ -20,7 +20,7 @@ def engine_seconds(vcf: str, scorefile: str, dosage: str = "GT", repeats: int = 
     from prs.genotypes.fastvcf import FastVcfSource
 
     weights = pd.read_csv(scorefile, sep="\t", comment="#")
-    from prs.genotypes.fastvcf import _sorted_unique
+    from prs.genotypes.base import sorted_unique as _sorted_unique
 
     wanted = {"22": _sorted_unique(weights["chr_position"].to_numpy())}
 

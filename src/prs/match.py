@@ -59,12 +59,13 @@ def _complement_all(alleles: np.ndarray) -> np.ndarray:
     return done[codes] if len(alleles) else np.array([], dtype=object)
 
 
-def _ambiguous_all(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """:func:`is_ambiguous` of every pair (vectorised)."""
+def _ambiguous_all(a: np.ndarray, a_complement: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """:func:`is_ambiguous` of every pair (vectorised; ``a_complement`` from
+    :func:`_complement_all`)."""
     single = (pd.Series(a, dtype=object).str.len().to_numpy() == 1) & (
         pd.Series(b, dtype=object).str.len().to_numpy() == 1
     )
-    return single & (_complement_all(a) == b)
+    return single & (a_complement == b)
 
 
 @dataclass(frozen=True)
@@ -154,7 +155,7 @@ def _candidates(scoring: ScoringFile, sites: pd.DataFrame, keep_ambiguous: bool)
     oa_c = _complement_all(oa)
     # Ambiguity: from the scoring alleles, or from the target's when no other allele is given.
     partner = np.where(no_other, np.where(ea != ref, ref, alt), oa)
-    ambiguous = _ambiguous_all(ea, partner.astype(object))
+    ambiguous = _ambiguous_all(ea, ea_c, partner.astype(object))
     monomorphic = alt == ""  # a record without ALT: only REF can be the effect allele
     alt_match = (ea == alt) & (no_other | (oa == ref)) & ~monomorphic
     ref_match = (ea == ref) & (no_other | (oa == alt) | monomorphic)

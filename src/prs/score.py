@@ -15,7 +15,6 @@ import threading
 import time
 import warnings
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +26,7 @@ import pandas as pd
 from prs._version import __version__
 from prs.errors import MatchError, ScoreError
 from prs.genotypes import GenotypeSource, open_genotypes
+from prs.genotypes.base import sorted_unique
 from prs.kernels.accumulate import (
     IMPUTE_COHORT_MEAN,
     IMPUTE_GIVEN_FREQUENCY,
@@ -135,15 +135,38 @@ class ScoreResult:
         )
 
 
-def file_checksum(path: str | os.PathLike[str], stop: threading.Event | None = None) -> str:
-    """SHA-256 of a file, hex (``""`` when ``stop`` is set before it is done)."""
+def file_checksum(path: str | os.PathLike[str]) -> str:
+    """SHA-256 of a file, hex."""
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
-            if stop is not None and stop.is_set():
-                return ""
             digest.update(block)
     return digest.hexdigest()
+
+
+class _Checksums:
+    """SHA-256 of files, hashed in a daemon thread while the caller works (hashlib releases
+    the GIL on large blocks); a daemon, so a failed run does not wait for it at exit."""
+
+    def __init__(self, paths: Sequence[str]) -> None:
+        self._paths = list(paths)
+        self._digests: list[str] = []
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="prs-sha256", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._digests = [file_checksum(p) for p in self._paths]
+        except BaseException as exc:  # handed to the caller by result()
+            self._error = exc
+
+    def result(self) -> list[str]:
+        """The digests, in path order (waits for the thread)."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._digests
 
 
 def load_scorefiles(
@@ -221,10 +244,7 @@ def _wanted_positions(scoring: list[ScoringFile]) -> dict[str, np.ndarray]:
     frames = frames[frames["pos"] >= 0]
     wanted = {}
     for chrom, group in frames.groupby("chrom"):
-        pos = np.sort(group["pos"].to_numpy(dtype=np.int64))
-        keep = np.ones(len(pos), dtype=bool)
-        keep[1:] = pos[1:] != pos[:-1]  # sort-based unique: numpy 2's hashing unique is slower
-        wanted[str(chrom)] = pos[keep]
+        wanted[str(chrom)] = sorted_unique(group["pos"].to_numpy(dtype=np.int64))
     return wanted
 
 
@@ -335,54 +355,7 @@ def score(
         source = genotypes
     # Checksums for the provenance, computed in a thread while the genotypes are read
     # (hashlib releases the GIL on large blocks).
-    hasher = ThreadPoolExecutor(1, thread_name_prefix="prs-sha256")
-    stop_hashing = threading.Event()  # set when scoring fails: no point finishing the hash
-    genotype_sums = [hasher.submit(file_checksum, p, stop_hashing) for p in source.paths]
-    hasher.shutdown(wait=False)  # the submitted work still runs; no thread is left behind
-    try:
-        return _score_source(
-            source,
-            scorefiles,
-            genotype_sums,
-            started=started,
-            dosage=dosage,
-            samples=samples,
-            missing=missing,
-            keep_ambiguous=keep_ambiguous,
-            min_overlap=min_overlap,
-            drop_unscorable=drop_unscorable,
-            use_harmonized=use_harmonized,
-            genome_build=genome_build,
-            half_call=half_call,
-            haploid=haploid,
-            chunk_size=chunk_size,
-            catalog_options=catalog_options,
-        )
-    except BaseException:
-        stop_hashing.set()
-        raise
-
-
-def _score_source(
-    source: GenotypeSource,
-    scorefiles: Any,
-    genotype_sums: list[Future[str]],
-    *,
-    started: float,
-    dosage: str,
-    samples: Sequence[str] | None,
-    missing: str,
-    keep_ambiguous: bool,
-    min_overlap: float,
-    drop_unscorable: bool,
-    use_harmonized: bool | None,
-    genome_build: str | None,
-    half_call: str,
-    haploid: str,
-    chunk_size: int,
-    catalog_options: dict[str, Any] | None,
-) -> ScoreResult:
-    """:func:`score` once the genotypes are open (its checksums already under way)."""
+    genotype_sums = _Checksums(source.paths)
     detected_build = getattr(source, "build", lambda: None)()
     target_build = genome_build or detected_build
     scoring = load_scorefiles(
@@ -457,7 +430,7 @@ def _score_source(
     missing_ct = totals["missing_ct"]
     all_missing = accumulator.all_missing
 
-    variants_used = (~np.isnan(plan.weights)).sum(axis=0).astype(np.int64)
+    variants_used = used.sum(axis=0).astype(np.int64)
     if all_missing:
         warnings.warn(
             f"{all_missing} matched variant(s) are missing in every sample; "
@@ -489,8 +462,8 @@ def _score_source(
         },
         "genome_build": {"stated": genome_build, "detected": detected_build, "used": target_build},
         "genotypes": [
-            {"path": str(Path(p).resolve()), "sha256": digest.result()}
-            for p, digest in zip(source.paths, genotype_sums, strict=True)
+            {"path": str(Path(p).resolve()), "sha256": digest}
+            for p, digest in zip(source.paths, genotype_sums.result(), strict=True)
         ],
         "scorefiles": [
             {

@@ -76,12 +76,11 @@ def open_genotypes(
     if engine not in ("auto", "fast", "checked"):
         raise GenotypeFileError(f"engine must be 'auto', 'fast' or 'checked', not {engine!r}")
     if format.lower() in ("vcf", "bcf"):
-        from prs.genotypes.fastvcf import FastVcfSource, qualifies
+        # (A missing file is named by the source's header reader.)
+        if engine != "checked":
+            from prs.genotypes.fastvcf import FastVcfSource, qualifies
 
-        missing = [p for p in paths if not Path(p).is_file()]
-        if missing:
-            raise GenotypeFileError(f"{missing[0]}: genotype file not found")
-        if engine == "fast" or (engine == "auto" and all(qualifies(p) for p in paths)):
-            return FastVcfSource(paths, **options)  # type: ignore[arg-type]
+            if engine == "fast" or all(qualifies(p) for p in paths):
+                return FastVcfSource(paths, **options)  # type: ignore[arg-type]
         return VcfSource(paths, **options)  # type: ignore[arg-type]
     raise GenotypeFileError(f"unsupported genotype format {format!r} (supported: vcf, bcf)")

@@ -73,3 +73,11 @@ class GenotypeSource(Protocol):
         cover every request exactly once.
         """
         ...
+
+
+def sorted_unique(values: np.ndarray) -> np.ndarray:
+    """Sorted distinct int64 values (numpy 2's hashing ``np.unique`` is ~10x slower here)."""
+    ordered = np.sort(np.asarray(values, dtype=np.int64))
+    if len(ordered) == 0:
+        return ordered
+    return ordered[np.concatenate([[True], ordered[1:] != ordered[:-1]])]

@@ -18,6 +18,7 @@ which is what the VCF kernels see; :class:`BlockTable` converts between the two.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import glob
@@ -43,8 +44,6 @@ BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b00030000000000000000
 #: last line of the previous chunk there without copying the new chunk.
 CARRY_ROOM = 1 << 20
 
-_MAX_BLOCK = 1 << 16
-
 
 def is_bgzf(path: str | os.PathLike[str]) -> bool:
     """True when ``path`` starts with a BGZF block header (gzip member with a ``BC`` field)."""
@@ -61,6 +60,9 @@ def is_bgzf(path: str | os.PathLike[str]) -> bool:
 def check_eof(path: str | os.PathLike[str]) -> None:
     """Raise :class:`GenotypeFileError` unless ``path`` ends with the BGZF EOF block.
 
+    htslib only warns about a missing EOF block and returns the records it could read, so a
+    file cut short at a block boundary would silently score fewer variants.
+
     Parameters
     ----------
     path
@@ -71,16 +73,16 @@ def check_eof(path: str | os.PathLike[str]) -> None:
     GenotypeFileError
         The file is shorter than an EOF block or does not end with one (truncated).
     """
-    size = os.path.getsize(path)
     with open(path, "rb") as fh:
-        if size >= len(BGZF_EOF):
-            fh.seek(size - len(BGZF_EOF))
-        tail = fh.read(len(BGZF_EOF))
-    if tail != BGZF_EOF:
-        raise GenotypeFileError(
-            f"{path}: does not end with the BGZF end-of-file block; the file is truncated "
-            "(re-download or re-run bgzip)"
-        )
+        fh.seek(0, os.SEEK_END)
+        if fh.tell() < len(BGZF_EOF):
+            raise GenotypeFileError(f"{path}: truncated bgzip file (shorter than one block)")
+        fh.seek(-len(BGZF_EOF), os.SEEK_END)
+        if fh.read(len(BGZF_EOF)) != BGZF_EOF:
+            raise GenotypeFileError(
+                f"{path}: truncated bgzip file: the BGZF end-of-file block is missing "
+                "(the file was cut short, e.g. an interrupted copy); re-create or re-copy it"
+            )
 
 
 @dataclass(frozen=True)
@@ -90,11 +92,6 @@ class BlockRun:
     coffset: np.ndarray  # int64[k], compressed offset of each block
     csize: np.ndarray  # int64[k], compressed size of each block (header and trailer included)
     usize: np.ndarray  # int64[k], text bytes of each block
-
-    @property
-    def compressed_span(self) -> tuple[int, int]:
-        """Half-open compressed byte range covering the run."""
-        return int(self.coffset[0]), int(self.coffset[-1] + self.csize[-1])
 
 
 def _scan_blocks(
@@ -177,22 +174,18 @@ class _Libdeflate:
 def _find_libdeflate() -> _Libdeflate | None:
     if os.environ.get("PRS_INFLATE") == "isal":
         return None
-    candidates = []
     found = ctypes.util.find_library("deflate")
     if found:
-        candidates.append(found)
-    try:
+        with contextlib.suppress(OSError, AttributeError):
+            return _Libdeflate(found)
+    try:  # no system library: the copy inside pysam's wheel, if any
         import pysam
-
-        libs = Path(pysam.__file__).resolve().parent.parent / "pysam.libs"
-        candidates += sorted(glob.glob(str(libs / "libdeflate*.so*")))
     except ImportError:  # pragma: no cover - pysam is a dependency
-        pass
-    for candidate in candidates:
-        try:
+        return None
+    libs = Path(pysam.__file__).resolve().parent.parent / "pysam.libs"
+    for candidate in sorted(glob.glob(str(libs / "libdeflate*.so*"))):
+        with contextlib.suppress(OSError, AttributeError):
             return _Libdeflate(candidate)
-        except (OSError, AttributeError):
-            continue
     return None
 
 
@@ -496,8 +489,6 @@ class TabixIndex:
     names: tuple[str, ...]
     #: per sequence: virtual offset of the first record overlapping each 16 kb window
     linear: tuple[np.ndarray, ...]
-    #: per sequence: the largest virtual offset any of its chunks reaches
-    ends: tuple[int, ...]
 
     def window_offsets(self, name: str, positions: np.ndarray) -> np.ndarray | None:
         """Virtual offsets to start reading from to meet records at ``positions`` (1-based).
@@ -538,18 +529,12 @@ def read_tabix(path: str | os.PathLike[str]) -> TabixIndex:
     names = tuple(x.decode() for x in raw[offset : offset + l_nm].split(b"\x00")[:n_ref])
     offset += l_nm
     linear: list[np.ndarray] = []
-    ends: list[int] = []
     for _ in range(n_ref):
         (n_bin,) = struct.unpack_from("<i", raw, offset)
         offset += 4
-        end = 0
-        for _ in range(n_bin):
+        for _ in range(n_bin):  # the binning index: skipped (prs reads the linear one)
             _bin, n_chunk = struct.unpack_from("<Ii", raw, offset)
-            offset += 8
-            chunks = np.frombuffer(raw, dtype="<u8", count=2 * n_chunk, offset=offset)
-            if n_chunk and _bin != 37450:  # 37450 is the pseudo-bin of metadata
-                end = max(end, int(chunks[1::2].max()))
-            offset += 16 * n_chunk
+            offset += 8 + 16 * n_chunk
         (n_intv,) = struct.unpack_from("<i", raw, offset)
         offset += 4
         ioff = np.frombuffer(raw, dtype="<u8", count=n_intv, offset=offset).astype(np.int64)
@@ -562,8 +547,7 @@ def read_tabix(path: str | os.PathLike[str]) -> TabixIndex:
                     filled[k] = filled[k + 1]
             ioff = filled
         linear.append(ioff)
-        ends.append(end)
-    return TabixIndex(names, tuple(linear), tuple(ends))
+    return TabixIndex(names, tuple(linear))
 
 
 def tabix_path(path: str | os.PathLike[str]) -> Path | None:

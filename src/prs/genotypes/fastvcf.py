@@ -35,7 +35,14 @@ from prs.chrom import normalize_chrom
 from prs.errors import GenotypeFileError
 from prs.genotypes import bgzf
 from prs.genotypes.base import SITE_COLUMNS, DosageChunk
-from prs.genotypes.vcf import DOSAGE_FIELDS, VcfSource, check_vcf_inputs, headers_build
+from prs.genotypes.base import sorted_unique as _sorted_unique
+from prs.genotypes.vcf import (
+    DOSAGE_FIELDS,
+    VcfSource,
+    _is_bcf,
+    check_vcf_inputs,
+    headers_build,
+)
 from prs.kernels import vcf_text as kt
 
 HALF_CALL_POLICIES = {
@@ -57,18 +64,8 @@ def qualifies(path: str | os.PathLike[str]) -> bool:
     Plain-text VCF, gzip (not bgzip) and BCF go to the checked path.
     """
     try:
-        return bgzf.is_bgzf(path) and not _is_bcf(path)
+        return bgzf.is_bgzf(path) and not _is_bcf(Path(path))
     except OSError:
-        return False
-
-
-def _is_bcf(path: str | os.PathLike[str]) -> bool:
-    from isal import igzip
-
-    try:
-        with igzip.open(path, "rb") as fh:
-            return fh.read(3) == b"BCF"
-    except (OSError, EOFError):
         return False
 
 
@@ -133,13 +130,12 @@ class FastVcfSource:
             raise GenotypeFileError(f"index must be 'auto', 'always' or 'never', not {index!r}")
         self.index = index
 
-        def fast_readable(path: str) -> None:
+        def fast_readable(path: str) -> None:  # (the EOF block is checked with the header)
             if not qualifies(path):
                 raise GenotypeFileError(
                     f"{path}: the fast VCF path reads bgzipped text VCF only; use the checked "
                     "path (engine='checked') for plain, gzip or BCF files"
                 )
-            bgzf.check_eof(path)
 
         inputs = check_vcf_inputs(
             paths,
@@ -169,8 +165,6 @@ class FastVcfSource:
         self._alleles = np.empty((0, self._n, 2), dtype=np.int8)
         self._header_text: dict[int, bytes] = {}
         self.fallback_to_gt = 0
-        #: Records sent through the checked path (diagnostics).
-        self.checked_records = 0
 
     def build(self) -> str | None:
         """The genome build implied by the headers (as the checked path), or None."""
@@ -482,8 +476,7 @@ class FastVcfSource:
         if not len(rest):
             return pending
         # Requests are sorted by record (np.unique's hash path is slow on these sizes).
-        ordered = np.sort(rest)
-        unique_rows = ordered[np.concatenate([[True], np.diff(ordered) != 0])]
+        unique_rows = _sorted_unique(rest)
         files = listed.file[unique_rows]
         cuts = np.concatenate([[0], np.flatnonzero(np.diff(files)) + 1, [len(files)]])
         try:
@@ -808,7 +801,6 @@ class FastVcfSource:
         """Decode one listed record with the checked path (its errors, its numbers)."""
         listed = self._listed
         assert listed is not None
-        self.checked_records += 1
         file_index = int(listed.file[row])
         header = self._header_bytes(file_index)
         line = self._record_line(row)
@@ -897,14 +889,6 @@ class _PendingText:
         for _, _, started in self.files:
             started.close()
         self.files = []
-
-
-def _sorted_unique(values: np.ndarray) -> np.ndarray:
-    """Sorted distinct int64 values (numpy 2's hashing ``np.unique`` is ~10x slower here)."""
-    ordered = np.sort(np.asarray(values, dtype=np.int64))
-    if len(ordered) == 0:
-        return ordered
-    return ordered[np.concatenate([[True], ordered[1:] != ordered[:-1]])]
 
 
 def _inflate_group(

@@ -26,10 +26,9 @@ import pandas as pd
 
 from prs.chrom import normalize_chrom
 from prs.errors import GenotypeFileError
+from prs.genotypes import bgzf
 from prs.genotypes.base import SITE_COLUMNS, DosageChunk
-
-#: The 28-byte empty block that ends every complete BGZF file (SAM/BAM spec, section 4.1.2).
-BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
+from prs.genotypes.bgzf import BGZF_EOF  # noqa: F401  (re-exported: the EOF block)
 
 DOSAGE_FIELDS = ("GT", "DS", "GP")
 HALF_CALL_POLICIES = ("error", "missing", "haploid", "reference")
@@ -76,27 +75,10 @@ class VcfHeader:
 
 
 def check_bgzf_complete(path: Path) -> None:
-    """Raise if a BGZF file (``.vcf.gz``, ``.bcf``) lacks its end-of-file block.
-
-    htslib only warns about a missing EOF block and returns the records it could read, so a
-    file cut short at a block boundary would silently score fewer variants.
-    """
-    with open(path, "rb") as fh:
-        head = fh.read(18)
-        if head[:2] != b"\x1f\x8b":
-            return
-        is_bgzf = len(head) >= 18 and head[3] & 4 and head[12:14] == b"BC"
-        if not is_bgzf:
-            return  # plain gzip: the gzip reader detects truncation itself
-        fh.seek(0, os.SEEK_END)
-        if fh.tell() < 28:
-            raise GenotypeFileError(f"{path}: truncated bgzip file (shorter than one block)")
-        fh.seek(-28, os.SEEK_END)
-        if fh.read(28) != BGZF_EOF:
-            raise GenotypeFileError(
-                f"{path}: truncated bgzip file: the BGZF end-of-file block is missing "
-                "(the file was cut short, e.g. an interrupted copy); re-create or re-copy it"
-            )
+    """Raise if a BGZF file (``.vcf.gz``, ``.bcf``) lacks its end-of-file block
+    (:func:`prs.genotypes.bgzf.check_eof`); plain gzip detects truncation itself."""
+    if bgzf.is_bgzf(path):
+        bgzf.check_eof(path)
 
 
 def _open_text(path: Path) -> io.BufferedIOBase:

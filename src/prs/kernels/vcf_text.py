@@ -134,30 +134,22 @@ def _fixed_gt_ok(
     end: int,
     buf: np.ndarray,
     counts: np.ndarray,
-    keep: bool,
 ) -> bool:
     """True when the ``n`` samples at ``q`` are exactly ``d|d\\t...d|d\\n`` with d in 0/1.
 
-    ``w32`` is the buffer viewed as ``uint32`` from offset ``q % 4``; with ``keep`` the
-    ALT-1 count of each sample goes to ``counts``.
+    ``w32`` is the buffer viewed as ``uint32`` from offset ``q % 4``; the ALT-1 count of
+    each sample goes to ``counts``.
     """
     if n < 1 or q + 4 * n > end:
         return False
     base = q >> 2
     bad = np.uint32(0)
-    if keep:
-        for s in range(n - 1):
-            x = w32[base + s]
-            sep = x & np.uint32(0xFF00FF00)
-            bad |= np.uint32((sep != np.uint32(0x09007C00)) & (sep != np.uint32(0x09002F00)))
-            bad |= (x & np.uint32(0x00FE00FE)) ^ np.uint32(0x00300030)
-            counts[s] = np.uint8((x & np.uint32(1)) + ((x >> np.uint32(16)) & np.uint32(1)))
-    else:
-        for s in range(n - 1):
-            x = w32[base + s]
-            sep = x & np.uint32(0xFF00FF00)
-            bad |= np.uint32((sep != np.uint32(0x09007C00)) & (sep != np.uint32(0x09002F00)))
-            bad |= (x & np.uint32(0x00FE00FE)) ^ np.uint32(0x00300030)
+    for s in range(n - 1):
+        x = w32[base + s]
+        sep = x & np.uint32(0xFF00FF00)
+        bad |= np.uint32((sep != np.uint32(0x09007C00)) & (sep != np.uint32(0x09002F00)))
+        bad |= (x & np.uint32(0x00FE00FE)) ^ np.uint32(0x00300030)
+        counts[s] = np.uint8((x & np.uint32(1)) + ((x >> np.uint32(16)) & np.uint32(1)))
     if bad != 0:
         return False
     last = q + 4 * (n - 1)
@@ -169,8 +161,7 @@ def _fixed_gt_ok(
         return False
     if c3 != 10:
         return False
-    if keep:
-        counts[n - 1] = (c0 - 48) + (c2 - 48)
+    counts[n - 1] = (c0 - 48) + (c2 - 48)
     return True
 
 
@@ -332,7 +323,7 @@ def scan_records(
             ):
                 shift = q9 & 3
                 w = w0 if shift == 0 else (w1 if shift == 1 else (w2 if shift == 2 else w3))
-                simple = _fixed_gt_ok(w, q9, pack_samples, end, buf, counts, True)
+                simple = _fixed_gt_ok(w, q9, pack_samples, end, buf, counts)
             if simple:
                 q = q9 + 4 * pack_samples - 1
                 tabs = 8 + pack_samples
@@ -1164,42 +1155,6 @@ def gp_dosages(
             d = alt if want[k] == 1 else diploid - alt
             dosage[out_row + k, s] = np.nan if missing else d * scale
             ploidy[out_row + k, s] = effective
-
-
-@numba.njit(cache=True, nogil=True)
-def pack_biallelic(alleles: np.ndarray, packed: np.ndarray, rows_out: np.ndarray) -> None:
-    """Pack records whose calls are all diploid with alleles 0/1 into 2-bit ALT-1 counts.
-
-    ``packed[rows_out[j], s // 4]`` holds the count of allele 1 of sample ``s`` of record
-    ``j`` (bits ``2 * (s % 4)``); ``rows_out[j] < 0`` skips a record. Returns nothing: the
-    caller has checked :func:`is_simple_biallelic` first.
-    """
-    n = alleles.shape[1]
-    for j in range(alleles.shape[0]):
-        row = rows_out[j]
-        if row < 0:
-            continue
-        for b in range(packed.shape[1]):
-            packed[row, b] = 0
-        for s in range(n):
-            count = alleles[j, s, 0] + alleles[j, s, 1]
-            packed[row, s >> 2] |= np.uint8(count << (2 * (s & 3)))
-
-
-@numba.njit(cache=True, nogil=True)
-def is_simple_biallelic(alleles: np.ndarray, flags: np.ndarray, simple: np.ndarray) -> None:
-    """``simple[j]``: record ``j`` parsed cleanly and every call is diploid with alleles 0/1."""
-    n = alleles.shape[1]
-    for j in range(alleles.shape[0]):
-        ok = flags[j] == REC_OK
-        if ok:
-            for s in range(n):
-                a0 = alleles[j, s, 0]
-                a1 = alleles[j, s, 1]
-                if a0 < 0 or a0 > 1 or a1 < 0 or a1 > 1:
-                    ok = False
-                    break
-        simple[j] = ok
 
 
 @numba.njit(cache=True, nogil=True)

@@ -387,11 +387,16 @@ class _NotFound(Exception):
 class _Transient(Exception):
     """A failure worth retrying (network error, timeout, 5xx, 429, dropped connection)."""
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
+    def __init__(self, message: str, *, hint: str | None = None, status: int | None = None) -> None:
         super().__init__(message)
+        self.status = status  # the HTTP status behind it, if any
         self.hint = hint or (
             "Check the network (or use --mirror / --offline), or raise --retries / --timeout"
         )
+
+
+class _UnknownScore(CatalogError):
+    """The Catalog does not know this PGS ID (not worth a fallback to the FTP layout)."""
 
 
 def _is_remote(location: str) -> bool:
@@ -411,8 +416,8 @@ def _join(base: str, relative: str) -> str:
     return str(Path(base) / relative)
 
 
-def _with_retries(what: str, config: CatalogConfig, attempt_fn: Callable[[int], Any]) -> Any:
-    """Run ``attempt_fn(attempt)``; retry transient failures with exponential back-off."""
+def _with_retries(what: str, config: CatalogConfig, attempt_fn: Callable[[], Any]) -> Any:
+    """Run ``attempt_fn()``; retry transient failures with exponential back-off."""
     last: Exception | None = None
     for attempt in range(config.retries + 1):
         if attempt:
@@ -422,7 +427,7 @@ def _with_retries(what: str, config: CatalogConfig, attempt_fn: Callable[[int], 
             )
             time.sleep(delay)
         try:
-            return attempt_fn(attempt)
+            return attempt_fn()
         except _Transient as exc:
             last = exc
     hint = last.hint if isinstance(last, _Transient) else ""
@@ -443,9 +448,9 @@ def _http_open(
         if exc.code in (404, 410):
             raise _NotFound(f"{url}: HTTP {exc.code} {exc.reason}") from exc
         if exc.code == 416:
-            raise _Transient(f"{url}: HTTP 416 (range not satisfiable)") from exc
+            raise _Transient(f"{url}: HTTP 416 (range not satisfiable)", status=416) from exc
         if exc.code == 429 or exc.code >= 500:
-            raise _Transient(f"{url}: HTTP {exc.code} {exc.reason}") from exc
+            raise _Transient(f"{url}: HTTP {exc.code} {exc.reason}", status=exc.code) from exc
         raise CatalogError(
             f"{url}: the server refused the request (HTTP {exc.code} {exc.reason})"
         ) from exc
@@ -471,27 +476,23 @@ def _read_small(location: str, config: CatalogConfig, what: str) -> bytes:
         except OSError as exc:
             raise CatalogError(f"{path}: cannot read {what} ({exc.strerror or exc})") from exc
 
-    def attempt(_: int) -> bytes:
-        with _http_open(location, config) as response:
-            try:
-                return response.read()
-            except TimeoutError as exc:
-                raise _Transient(f"{location}: read timed out after {config.timeout:g} s") from exc
-            except (http.client.HTTPException, ConnectionError, OSError) as exc:
-                raise _Transient(f"{location}: connection dropped ({exc})") from exc
+    return _with_retries(f"{location} ({what})", config, lambda: _read_url(location, config))
 
-    return _with_retries(f"{location} ({what})", config, attempt)
+
+def _read_url(url: str, config: CatalogConfig, headers: dict[str, str] | None = None) -> bytes:
+    """The whole body at ``url``; a timeout or dropped connection is transient."""
+    with _http_open(url, config, headers=headers) as response:
+        try:
+            return response.read()
+        except TimeoutError as exc:
+            raise _Transient(f"{url}: read timed out after {config.timeout:g} s") from exc
+        except (http.client.HTTPException, ConnectionError, OSError) as exc:
+            raise _Transient(f"{url}: connection dropped ({exc})") from exc
 
 
 def _get_json(url: str, config: CatalogConfig, what: str) -> Any:
-    def attempt(_: int) -> Any:
-        with _http_open(url, config, headers={"Accept": "application/json"}) as response:
-            try:
-                body = response.read()
-            except TimeoutError as exc:
-                raise _Transient(f"{url}: read timed out after {config.timeout:g} s") from exc
-            except (http.client.HTTPException, ConnectionError, OSError) as exc:
-                raise _Transient(f"{url}: connection dropped ({exc})") from exc
+    def attempt() -> Any:
+        body = _read_url(url, config, {"Accept": "application/json"})
         try:
             data = json.loads(body)
         except ValueError as exc:
@@ -531,13 +532,13 @@ def _fetch_score_json(pgs_id: str, config: CatalogConfig) -> dict[str, Any]:
     try:
         data = _get_json(url, config, f"metadata of {pgs_id}")
     except _NotFound as exc:
-        raise CatalogError(
+        raise _UnknownScore(
             f"{pgs_id}: no such score in the PGS Catalog ({url} answered 404); "
             "check the ID at https://www.pgscatalog.org"
         ) from exc
     if not isinstance(data, dict) or not data.get("id"):
         # The Catalog answers an unknown ID with an empty object.
-        raise CatalogError(
+        raise _UnknownScore(
             f"{pgs_id}: no such score in the PGS Catalog ({url} returned no score); "
             "check the ID at https://www.pgscatalog.org"
         )
@@ -829,7 +830,7 @@ def _stream_http(url: str, part: Path, config: CatalogConfig, label: str) -> Non
     try:
         response = _http_open(url, config, headers=headers)
     except _Transient as exc:
-        if not (offset and "416" in str(exc)):
+        if not (offset and exc.status == 416):
             raise
         # Our part file is already as long as the file (or longer): start afresh.
         part.unlink(missing_ok=True)
@@ -1032,7 +1033,7 @@ def _download_locked(
 ) -> Path:
     """Body of :func:`_download_verified`, run while holding the entry's lock."""
 
-    def attempt(attempt_number: int) -> Path:
+    def attempt() -> Path:
         if _is_remote(location):
             _stream_http(location, part, config, label)
         else:
@@ -1097,9 +1098,9 @@ def _locate(pgs_id: str, build: str | None, config: CatalogConfig) -> str:
         return _join(config.ftp_url, relative)
     try:
         info = _score_info(pgs_id, config)
+    except _UnknownScore:
+        raise
     except CatalogError as exc:
-        if "no such score" in str(exc):
-            raise
         # The API is down or rate-limiting: the FTP layout is fixed, so go there directly.
         logger.warning("%s; using the FTP layout directly", exc)
         return _join(config.ftp_url, relative)
