@@ -85,12 +85,6 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     """
     dest = Path(path)
     if dest.suffix == ".parquet":
-        try:
-            import pyarrow  # noqa: F401
-        except ImportError as exc:
-            raise ReportError(
-                f"{dest}: Parquet output needs pyarrow (pip install 'prs[parquet]')"
-            ) from exc
         with atomic_write(dest, "wb") as fh:
             frame.to_parquet(fh, index=False)
         return dest
@@ -131,12 +125,10 @@ def _tsv_bytes(frame: pd.DataFrame) -> bytes | None:
     None when the frame has anything whose text pandas would write differently (a value to
     quote, a dtype other than int, float64, bool and str): the caller then uses pandas.
     """
-    try:
-        import pyarrow as pa
-        import pyarrow.compute as pc
-        import pyarrow.csv as pcsv
-    except ImportError:
-        return None
+    import pyarrow as pa  # (imported here: the CLI's start-up does not need it)
+    import pyarrow.compute as pc
+    import pyarrow.csv as pcsv
+
     if isinstance(frame.columns, pd.MultiIndex):
         return None  # pandas writes one header line per level
     names = [str(c) for c in frame.columns]

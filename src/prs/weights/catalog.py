@@ -62,6 +62,7 @@ import pandas as pd
 
 from prs._version import __version__
 from prs.errors import CatalogError
+from prs.weights.scorefile import _parse_header
 
 logger = logging.getLogger(__name__)
 
@@ -924,17 +925,9 @@ def _header_lines(path: Path, limit: int = 60) -> list[str]:
 
 def _check_header(path: Path, pgs_id: str, build: str | None, source: str) -> None:
     """Check the header names ``pgs_id`` (and ``build`` for harmonized files)."""
-    found_id = found_build = None
-    for line in _header_lines(path):
-        text = line.lstrip("#").strip()
-        key, sep, value = text.partition("=")
-        if not sep:
-            continue
-        key = key.strip().lower().replace(" ", "_")
-        if key == "pgs_id":
-            found_id = value.strip().upper()
-        elif key == "hmpos_build":
-            found_build = value.strip()
+    header = {k.lower(): v for k, v in _parse_header(_header_lines(path)).items()}
+    found_id = header["pgs_id"].upper() if "pgs_id" in header else None
+    found_build = header.get("hmpos_build")
     if found_id is not None and found_id != pgs_id:
         raise CatalogError(
             f"{source}: expected the scoring file of {pgs_id}, the header says {found_id}; "

@@ -22,6 +22,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pcsv
 
 from prs.chrom import normalize_chrom
 from prs.errors import ScoringFileError
@@ -231,11 +234,6 @@ def _bool_column(values: pd.Series, name: str, path: Path, lines: np.ndarray) ->
 def _numeric_fast(values: pd.Series, allow_empty: bool) -> np.ndarray | None:
     """The column as floats when every value is valid (Arrow kernels); None otherwise."""
     try:
-        import pyarrow as pa
-        import pyarrow.compute as pc
-    except ImportError:
-        return None
-    try:
         text = pc.utf8_trim_whitespace(pa.array(values, type=pa.string()))
         empty = pc.equal(text, "")
         if not allow_empty and pc.any(empty).as_py():
@@ -298,17 +296,12 @@ def _read_table_fast(path: Path, skip: int, column_line: str) -> pd.DataFrame | 
     """The table as strings, read by Arrow's multi-threaded CSV reader (about 10x faster
     than pandas on a table of many weight columns).
 
-    None when the file needs the pandas path: no pyarrow, duplicated or empty column names
+    None when the file needs the pandas path: duplicated or empty column names
     (trailing tabs), blank or ragged lines, bad UTF-8. That path then reads it again and
     reports the problem with its line number, so errors do not depend on the reader.
     """
     names = column_line.rstrip("\r\n").split("\t")
     if not column_line.strip() or len(set(names)) != len(names) or any(not n for n in names):
-        return None
-    try:
-        import pyarrow as pa
-        import pyarrow.csv as pcsv
-    except ImportError:
         return None
     with open(path, "rb") as fh:
         gzipped = fh.read(2) == b"\x1f\x8b"
@@ -559,13 +552,8 @@ def read_scorefile(
     pos[pos_ok] = pos_text[pos_ok].astype(np.int64).to_numpy()
     # Normalised once per distinct name (a scoring file has few chromosomes, many rows).
     chrom_codes, chrom_names = pd.factorize(chrom_raw.to_numpy(dtype=object))
-    chrom = (
-        np.array([normalize_chrom(c) if c.strip() else "" for c in chrom_names], dtype=object)[
-            chrom_codes
-        ]
-        if len(chrom_raw)
-        else np.array([], dtype=object)
-    )
+    canonical = [normalize_chrom(c) if c.strip() else "" for c in chrom_names]
+    chrom = np.array(canonical, dtype=object)[chrom_codes]
 
     # Effect type.
     dominant = (
