@@ -8,6 +8,7 @@ finished.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import json
 import os
@@ -177,6 +178,15 @@ def _tsv_bytes(frame: pd.DataFrame) -> bytes | None:
         options = pcsv.WriteOptions(include_header=False, delimiter="\t", quoting_style="none")
         pcsv.write_csv(table, out, options)
     return out.getvalue()
+
+
+def file_checksum(path: str | os.PathLike[str]) -> str:
+    """SHA-256 of a file, hex (the provenance of every input)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def write_json(obj: Any, path: str | os.PathLike[str]) -> Path:

@@ -7,7 +7,6 @@ Memory grows with samples x scores (the running totals) plus one chunk of
 
 from __future__ import annotations
 
-import hashlib
 import os
 import platform
 import re
@@ -34,6 +33,7 @@ from prs.kernels.accumulate import (
     ScoreTotals,
 )
 from prs.match import DEFAULT_MIN_OVERLAP, MatchPlan, MatchReport, match_variants
+from prs.report import file_checksum
 from prs.weights.scorefile import ScoringFile, read_scorefile
 
 #: Missing-genotype policies (``missing=``) and the kernel codes behind them.
@@ -133,15 +133,6 @@ class ScoreResult:
         return pd.DataFrame(
             values, index=pd.Index(self.samples, name="sample_id"), columns=list(self.score_ids)
         )
-
-
-def file_checksum(path: str | os.PathLike[str]) -> str:
-    """SHA-256 of a file, hex."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class _Checksums:

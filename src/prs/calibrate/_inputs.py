@@ -12,18 +12,6 @@ import pandas as pd
 
 from prs.errors import CalibrationError
 
-#: Columns of ``scores.tsv`` as written by ``prs score`` (long format, one row per sample x score).
-SCORE_TABLE_COLUMNS = (
-    "sample_id",
-    "score",
-    "SUM",
-    "AVG",
-    "ALLELE_CT",
-    "NAMED_ALLELE_DOSAGE_SUM",
-    "VARIANTS_USED",
-    "MISSING_CT",
-)
-
 ScoresLike = str | os.PathLike[str] | pd.DataFrame | pd.Series | np.ndarray | Sequence[float]
 
 

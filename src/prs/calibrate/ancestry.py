@@ -24,7 +24,6 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 
 from prs.calibrate._inputs import ScoresLike, read_scores
 from prs.errors import CalibrationError
@@ -185,6 +184,8 @@ def fit_ancestry_adjustment(
     ids = col.sample_ids[keep]
     y = col.values[keep]
     design = _design(reference_pcs, names, ids, "reference PCs")
+    import statsmodels.api as sm  # (heavy: imported when a model is fitted, not by the CLI)
+
     mean_fit = sm.OLS(y, design).fit()
     residual = y - design @ mean_fit.params
     variance_fit = sm.GLM(

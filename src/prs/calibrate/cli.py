@@ -11,8 +11,13 @@ from typing import Any
 import pandas as pd
 
 from prs.calibrate._inputs import read_scores
-from prs.calibrate.absolute import DEFAULT_INCIDENCE, DEFAULT_MORTALITY, available_rate_tables
-from prs.calibrate.ancestry import fit_ancestry_adjustment, read_pcs
+from prs.calibrate.absolute import (
+    DEFAULT_INCIDENCE,
+    DEFAULT_MORTALITY,
+    LIFETIME_END_AGE,
+    available_rate_tables,
+)
+from prs.calibrate.ancestry import DEFAULT_N_PCS, fit_ancestry_adjustment, read_pcs
 from prs.calibrate.categories import available_pathways, available_schemes
 from prs.calibrate.categorise import DEFAULT_HORIZONS, categorise
 from prs.calibrate.evaluate import evaluate_cohort
@@ -64,7 +69,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=Path,
         help="PCs of the reference samples (IID, PC1..): also fit the PC ancestry adjustment",
     )
-    cal.add_argument("--n-pcs", type=int, default=4, help="PCs in the adjustment (4)")
+    cal.add_argument(
+        "--n-pcs", type=int, default=DEFAULT_N_PCS, help=f"PCs in the adjustment ({DEFAULT_N_PCS})"
+    )
     cal.add_argument(
         "--exclude", type=Path, help="file of sample IDs to leave out of the PC adjustment"
     )
@@ -113,7 +120,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=",".join(map(str, DEFAULT_HORIZONS)),
         help="N-year risks from the current age, comma-separated (default 5,10)",
     )
-    cat.add_argument("--lifetime-to-age", type=int, default=80, help="lifetime risk end (80)")
+    cat.add_argument(
+        "--lifetime-to-age",
+        type=int,
+        default=LIFETIME_END_AGE,
+        help=f"lifetime risk end ({LIFETIME_END_AGE})",
+    )
     cat.add_argument("--incidence", default=DEFAULT_INCIDENCE, help="incidence table name or CSV")
     cat.add_argument(
         "--mortality",

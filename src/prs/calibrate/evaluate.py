@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy import special, stats
 
 from prs.calibrate.reference import CalibrationWarning, Reference
@@ -536,6 +535,8 @@ def _risks(predicted: np.ndarray | list[float] | pd.Series, n: int | None = None
 
 
 def _logistic(y: np.ndarray, design: np.ndarray, offset: np.ndarray | None = None):
+    import statsmodels.api as sm  # (heavy: imported when a model is fitted, not by the CLI)
+
     model = sm.GLM(y, design, family=sm.families.Binomial(), offset=offset)
     try:
         return model.fit()

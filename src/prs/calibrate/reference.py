@@ -22,7 +22,6 @@ reference the percentile is ``100 * Phi(z)``.
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import json
 import math
 import os
@@ -39,7 +38,7 @@ from scipy import stats
 from prs._version import __version__
 from prs.calibrate._inputs import ScoresLike, read_scores
 from prs.errors import CalibrationError
-from prs.report import write_json
+from prs.report import file_checksum, write_json
 
 #: Version of the reference file format written by :func:`save_reference`.
 FORMAT_VERSION = 1
@@ -783,14 +782,6 @@ def _replace(ref: Reference, **changes: Any) -> Reference:
     return dataclasses.replace(ref, **changes)
 
 
-def _sha256(path: str | os.PathLike[str]) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _provenance(source: str | os.PathLike[str] | None, *, options: Mapping[str, Any]) -> dict:
     out: dict[str, Any] = {
         "prs_version": __version__,
@@ -801,5 +792,5 @@ def _provenance(source: str | os.PathLike[str] | None, *, options: Mapping[str, 
     }
     if source is not None and Path(source).is_file():
         out["source_file"] = str(source)
-        out["source_sha256"] = _sha256(source)
+        out["source_sha256"] = file_checksum(source)
     return out
