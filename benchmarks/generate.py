@@ -17,8 +17,10 @@ Usage: ``python -m benchmarks.generate OUT_DIR [--samples N] [--length BP] [--se
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -283,6 +285,13 @@ FULL = DatasetSpec(scale_copies=(1, 4, 16))
 VERSION = 2
 
 
+def default_data_dir(label: str) -> Path:
+    """Where a dataset is cached: ``$PRS_BENCH_DATA/<label>`` or the temp dir's
+    ``prs-benchmarks/<label>`` (``label``: ``full`` or ``small``)."""
+    root = os.environ.get("PRS_BENCH_DATA", str(Path(tempfile.gettempdir()) / "prs-benchmarks"))
+    return Path(root) / label
+
+
 def generate(out: Path, spec: DatasetSpec) -> dict[str, Path]:
     """Write every dataset of ``spec`` into ``out`` (skipping files already there)."""
     out.mkdir(parents=True, exist_ok=True)
@@ -333,13 +342,7 @@ def generate(out: Path, spec: DatasetSpec) -> dict[str, Path]:
             sim, out / f"scale{copies}.vcf.gz", copies=copies, n_samples=spec.scale_samples
         )
         span = int(sim.positions[-1]) + 1000
-        rows = choose_score(
-            sim,
-            records=every,
-            n_variants=int(m * spec.dense_fraction),
-            n_scores=1,
-            seed=spec.seed,
-        )
+        rows = dense  # the dense score, tiled over the copies
         tiled = ScoreRows(
             [
                 f"rs{1_000_000 + c * m + int(r[2:]) - 1_000_000}"

@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmarks.generate import FULL, SMALL, DatasetSpec, generate
+from benchmarks.generate import FULL, SMALL, DatasetSpec, default_data_dir, generate
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -290,11 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     compileall.compile_dir(str(Path(__file__).resolve().parent.parent / "src"), quiet=1)
     spec = SMALL if args.small else FULL
     label = "small" if args.small else "full"
-    data = (
-        args.data
-        or Path(os.environ.get("PRS_BENCH_DATA", Path(tempfile.gettempdir()) / "prs-benchmarks"))
-        / label
-    )
+    data = args.data or default_data_dir(label)
     generate(data, spec)
     rows = []
     with tempfile.TemporaryDirectory(prefix="prs-bench-") as tmp:

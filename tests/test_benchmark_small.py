@@ -13,10 +13,8 @@ ratio and machine load cancels out:
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -35,9 +33,9 @@ def small_data() -> Path:
     missing = [t for t in TOOLS if shutil.which(t) is None]
     if missing:
         pytest.skip(f"{', '.join(missing)} not on PATH (make tools)")
-    from benchmarks.generate import SMALL, generate
+    from benchmarks.generate import SMALL, default_data_dir, generate
 
-    data = Path(os.environ.get("PRS_BENCH_DATA", tempfile.gettempdir())) / "prs-benchmarks-small"
+    data = default_data_dir("small")  # the dataset `python -m benchmarks.run --small` uses
     generate(data, SMALL)
     return data
 
@@ -52,22 +50,9 @@ def _best(fn, repeats: int = 3) -> tuple[float, object]:
 
 
 def _plink(data: Path, out: Path) -> float:
-    cmd = [
-        "plink2",
-        "--vcf",
-        str(data / "gt.vcf.gz"),
-        "--score",
-        str(data / "dense.plink.tsv"),
-        "1",
-        "2",
-        "3",
-        "header",
-        "cols=+scoresums",
-        "--threads",
-        "2",
-        "--out",
-        str(out),
-    ]
+    from benchmarks.run import plink_command
+
+    cmd = plink_command(data / "gt.vcf.gz", data / "dense.plink.tsv", out, "GT", 1)
     seconds, _ = _best(lambda: subprocess.run(cmd, check=True, capture_output=True))
     return seconds
 
