@@ -6,6 +6,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -101,3 +102,11 @@ def _checked(col: ScoreColumn, where: str) -> ScoreColumn:
     if col.values.size == 0:
         raise CalibrationError(f"{where}: no score values")
     return col
+
+
+def by_sample(values: Any, sample_ids: np.ndarray) -> pd.Series:
+    """A mapping or Series keyed by sample ID, lined up with ``sample_ids`` (NaN where
+    absent); the caller's object is left untouched."""
+    series = pd.Series(values) if not isinstance(values, pd.Series) else values.copy()
+    series.index = series.index.astype(str)
+    return series.reindex(sample_ids)

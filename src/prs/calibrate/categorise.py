@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from prs._version import __version__
-from prs.calibrate._inputs import ScoresLike, read_scores
+from prs.calibrate._inputs import ScoresLike, by_sample, read_scores
 from prs.calibrate.absolute import (
     DEFAULT_INCIDENCE,
     DEFAULT_MORTALITY,
@@ -497,9 +497,7 @@ def _groups(
                 "each sample's group (groups= / --groups)"
             )
         return np.array([next(iter(refs))] * sample_ids.size, dtype=object)
-    series = pd.Series(groups) if not isinstance(groups, pd.Series) else groups.copy()
-    series.index = series.index.astype(str)
-    labels = series.reindex(sample_ids)
+    labels = by_sample(groups, sample_ids)
     missing = labels.isna().to_numpy()
     if missing.any():
         raise CalibrationError(
@@ -521,9 +519,7 @@ def _ages(age: Any, sample_ids: np.ndarray) -> np.ndarray:
     if age is None:
         return np.full(n, np.nan)
     if isinstance(age, Mapping | pd.Series):
-        series = pd.Series(age) if not isinstance(age, pd.Series) else age.copy()
-        series.index = series.index.astype(str)
-        values = pd.to_numeric(series.reindex(sample_ids), errors="coerce").to_numpy(float)
+        values = pd.to_numeric(by_sample(age, sample_ids), errors="coerce").to_numpy(float)
         missing = int(np.isnan(values).sum())
         if missing:
             warnings.warn(

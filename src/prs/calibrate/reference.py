@@ -36,7 +36,7 @@ import pandas as pd
 from scipy import stats
 
 from prs._version import __version__
-from prs.calibrate._inputs import ScoresLike, read_scores
+from prs.calibrate._inputs import ScoresLike, by_sample, read_scores
 from prs.errors import CalibrationError
 from prs.report import file_checksum, write_json
 
@@ -454,9 +454,7 @@ def build_references(
         When no sample has a group label.
     """
     col = read_scores(scores, score_id=score_id, column=column)
-    labels = pd.Series(groups) if not isinstance(groups, pd.Series) else groups
-    labels.index = labels.index.astype(str)
-    assigned = labels.reindex(col.sample_ids)
+    assigned = by_sample(groups, col.sample_ids)
     missing = int(assigned.isna().sum())
     if missing == col.sample_ids.size:
         raise CalibrationError("no reference sample has a group label; check the sample IDs")
