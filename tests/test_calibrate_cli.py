@@ -288,3 +288,26 @@ def test_evaluate_on_a_cohort_with_outcomes(run, tmp_path, capsys):
     )
     assert code == EXIT_CODES[CalibrationError]
     assert "coded 1/2" in capsys.readouterr().err
+
+
+def test_evaluate_with_a_missing_predicted_file_is_a_named_error(run, tmp_path, capsys):
+    scores = write_scores(tmp_path / "scores.tsv", {"PGS000004": np.arange(10.0)}, prefix="C")
+    pd.DataFrame({"sample_id": [f"C{i:05d}" for i in range(10)], "outcome": [0, 1] * 5}).to_csv(
+        tmp_path / "outcomes.tsv", sep="\t", index=False
+    )
+    code = run(
+        [
+            "evaluate",
+            "--scores",
+            str(scores),
+            "--outcomes",
+            str(tmp_path / "outcomes.tsv"),
+            "--predicted",
+            str(tmp_path / "absent.tsv"),
+            "--out",
+            str(tmp_path / "metrics.json"),
+        ]
+    )
+    assert code == 8  # CalibrationError, not a traceback
+    assert "absent.tsv: predicted risks file not found" in capsys.readouterr().err
+    assert not (tmp_path / "metrics.json").exists()

@@ -311,10 +311,7 @@ def run_categorise(args: argparse.Namespace) -> int:
 def run_evaluate(args: argparse.Namespace) -> int:
     """Handler of ``prs evaluate``."""
     col = read_scores(args.scores, score_id=args.score, column=args.column)
-    try:
-        outcomes = pd.read_csv(args.outcomes, sep="\t", dtype={"sample_id": str})
-    except (OSError, pd.errors.ParserError) as exc:
-        raise CalibrationError(f"{args.outcomes}: cannot read outcomes ({exc})") from exc
+    outcomes = _read_tsv(args.outcomes, "outcomes")
     covariates = [c.strip() for c in args.covariates.split(",") if c.strip()]
     needed = ["sample_id", args.outcome_column, *covariates]
     if args.time_column:
@@ -328,7 +325,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         outcomes[needed], on="sample_id", how="inner"
     )
     if args.predicted is not None:
-        predicted = pd.read_csv(args.predicted, sep="\t", dtype={"sample_id": str})
+        predicted = _read_tsv(args.predicted, "predicted risks")
         if args.risk_column not in predicted.columns:
             raise CalibrationError(
                 f"{args.predicted}: no column '{args.risk_column}' (--risk-column)"
@@ -377,13 +374,18 @@ def run_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _two_columns(path: Path, column: str, what: str) -> pd.Series:
+def _read_tsv(path: Path, what: str) -> pd.DataFrame:
+    """A per-sample TSV (``sample_id`` read as text); problems are CalibrationErrors."""
     try:
-        frame = pd.read_csv(path, sep="\t", dtype={"sample_id": str})
+        return pd.read_csv(path, sep="\t", dtype={"sample_id": str})
     except FileNotFoundError as exc:
         raise CalibrationError(f"{path}: {what} file not found") from exc
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise CalibrationError(f"{path}: cannot read as TSV ({exc})") from exc
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise CalibrationError(f"{path}: cannot read {what} as TSV ({exc})") from exc
+
+
+def _two_columns(path: Path, column: str, what: str) -> pd.Series:
+    frame = _read_tsv(path, what)
     for needed in ("sample_id", column):
         if needed not in frame.columns:
             raise CalibrationError(
