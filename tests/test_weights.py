@@ -209,6 +209,10 @@ def test_alias_collisions_and_duplicate_headers(tmp_path):
     )
     with pytest.raises(ScoringFileError, match="'effect_weight' appears more than once"):
         read_scorefile(path)
+    # distinct columns that look like pandas' renaming of a repeat ("w", "w.1") are fine
+    path.write_text("chr_name\tchr_position\teffect_allele\tw\tw.1\n1\t5\tA\t1\t2\n")
+    sf = read_scorefile(path)
+    assert sf.score_ids == ("w", "w.1") and sf.weights.tolist() == [[1.0, 2.0]]
 
 
 def test_blank_line_before_the_column_header(tmp_path):

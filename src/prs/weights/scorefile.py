@@ -421,15 +421,13 @@ def read_scorefile(
     if len(table) == 0:
         raise ScoringFileError(f"{path}: no variant rows")
 
-    duplicated = [
-        c
-        for c in table.columns
-        if re.fullmatch(r".+\.\d+", str(c)) and str(c).rsplit(".", 1)[0] in table.columns
-    ]
-    if duplicated:
+    # From the header line itself (pandas renames a repeated "w" to "w.1", which a file may
+    # also hold as a distinct column).
+    header_names = [n for n in column_line.rstrip("\r\n").split("\t") if n.strip()]
+    repeated = [n for n, k in Counter(header_names).items() if k > 1]
+    if repeated:
         raise ScoringFileError(
-            f"{path}: column {duplicated[0].rsplit('.', 1)[0]!r} appears more than once in "
-            "the header line"
+            f"{path}: column {repeated[0]!r} appears more than once in the header line"
         )
     rename: dict[str, str] = {}
     present = set(table.columns)
