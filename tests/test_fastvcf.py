@@ -8,9 +8,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from prs.errors import GenotypeFileError
-from prs.genotypes.fastvcf import FastVcfSource, qualifies
+from prs.genotypes.fastvcf import (
+    FastVcfSource,
+    _site_strings,
+    _site_strings_python,
+    qualifies,
+)
 from prs.genotypes.vcf import VcfSource
 from tests.vcf_factory import header, random_vcf_text, write_vcf
 
@@ -252,3 +259,41 @@ def test_gp_all_dots_is_missing_in_both_engines(tmp_path):
     dosage, _ = _read_all(fast, np.array([0, 1]), np.array([1, 1]))
     assert np.isnan(dosage[0]).all()
     np.testing.assert_array_equal(dosage[1], [1.0, 2.0])
+
+
+_ALLELE = st.text(alphabet="ACGTNacgt*", min_size=1, max_size=4)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.text(alphabet="rs0123456789;._", min_size=1, max_size=8),
+            _ALLELE,
+            st.one_of(st.just("."), st.lists(_ALLELE, min_size=1, max_size=3).map(",".join)),
+        ),
+        min_size=1,
+        max_size=30,
+    )
+)
+@settings(max_examples=200, deadline=None)
+def test_site_strings_from_bytes_equal_python_split(records):
+    """ID, REF and one row per ALT allele built from the bytes as Arrow strings equal the
+    same split done with Python strings."""
+    data = np.frombuffer("".join(f"{i}\t{r}\t{a}\n" for i, r, a in records).encode(), np.uint8)
+    n_alt = np.array([0 if a == "." else a.count(",") + 1 for _, _, a in records])
+    fast = _site_strings(data, n_alt, np.maximum(n_alt, 1))
+    slow = _site_strings_python(data, n_alt)
+    assert fast is not None
+    for got, expected in zip(fast, slow, strict=True):
+        assert got.to_pylist() == expected.to_pylist()
+    assert fast[2].to_pylist().count("") == int((n_alt == 0).sum())
+
+
+def test_site_strings_not_utf8_decoded_with_replacement():
+    data = np.frombuffer(b"rs\xff1\tA\tC\nrs2\tg\tT,A\n", np.uint8)
+    n_alt = np.array([1, 2])
+    assert _site_strings(data, n_alt, n_alt) is None
+    ids, refs, alts = _site_strings_python(data, n_alt)
+    assert ids.to_pylist() == ["rs\ufffd1", "rs2"]
+    assert refs.to_pylist() == ["A", "G"]
+    assert alts.to_pylist() == ["C", "T", "A"]

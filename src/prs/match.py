@@ -21,8 +21,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from prs.errors import MatchError
+from prs.memory import release_memory
 from prs.weights.scorefile import ScoringFile
 
 _COMPLEMENT = str.maketrans("ACGTN", "TGCAN")
@@ -38,6 +41,8 @@ OUTCOMES = (
     "unmatched_allele_mismatch",
 )
 
+_OUTCOME_CODE = {name: i for i, name in enumerate(OUTCOMES)}
+
 #: Default minimum fraction of a score's rows that must match (as the PGS Catalog Calculator).
 DEFAULT_MIN_OVERLAP = 0.75
 
@@ -52,20 +57,35 @@ def is_ambiguous(a: str, b: str) -> bool:
     return len(a) == 1 and len(b) == 1 and complement(a) == b
 
 
-def _complement_all(alleles: np.ndarray) -> np.ndarray:
-    """:func:`complement` of every allele, computed once per distinct allele."""
-    codes, uniques = pd.factorize(alleles)
-    done = np.array([complement(str(a)) for a in uniques], dtype=object)
-    return done[codes] if len(alleles) else np.array([], dtype=object)
+def _shared_codes(columns: list[pd.Series]) -> tuple[list[np.ndarray], pd.Index]:
+    """Integer codes of several string columns in one shared vocabulary (Arrow-backed
+    columns are encoded without a Python object per row)."""
+    codes: list[np.ndarray] = []
+    uniques: list[np.ndarray] = []
+    for column in columns:
+        c, u = pd.factorize(pd.Series(column, copy=False).fillna(""))
+        codes.append(c)
+        uniques.append(np.asarray(u, dtype=object))
+    vocab = pd.Index(np.concatenate(uniques) if uniques else [], dtype=object).unique()
+    shared = [vocab.get_indexer(u).astype(np.int32)[c] for c, u in zip(codes, uniques, strict=True)]
+    return shared, vocab
 
 
-def _ambiguous_all(a: np.ndarray, a_complement: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """:func:`is_ambiguous` of every pair (vectorised; ``a_complement`` from
-    :func:`_complement_all`)."""
-    single = (pd.Series(a, dtype=object).str.len().to_numpy() == 1) & (
-        pd.Series(b, dtype=object).str.len().to_numpy() == 1
-    )
-    return single & (a_complement == b)
+class _Alleles:
+    """Allele columns as codes in one vocabulary, with each code's complement and length.
+
+    The complement of an allele that no column holds gets a code of its own below -1, so it
+    equals nothing; comparisons of codes are then comparisons of the strings.
+    """
+
+    def __init__(self, columns: list[pd.Series]) -> None:
+        self.codes, vocab = _shared_codes(columns)
+        complements = vocab.get_indexer([complement(str(a)) for a in vocab]).astype(np.int32)
+        absent = np.flatnonzero(complements < 0)
+        complements[absent] = -2 - absent
+        self.complement = complements
+        self.length = np.array([len(str(a)) for a in vocab], dtype=np.int32)
+        self.empty = int(vocab.get_indexer([""])[0])  # -1: no empty allele anywhere
 
 
 @dataclass(frozen=True)
@@ -135,41 +155,87 @@ class MatchReport:
 _EFFECT_CODES = {"additive": 0, "dominant": 1, "recessive": 2}
 
 
-def _candidates(scoring: ScoringFile, sites: pd.DataFrame, keep_ambiguous: bool) -> pd.DataFrame:
-    """All (scoring row, target ALT row) pairs that match, with their match type."""
-    rows = scoring.variants.reset_index(drop=True).assign(row=lambda d: np.arange(len(d)))
-    rows = rows[rows["pos"] >= 0]
-    pairs = rows.merge(sites.rename(columns={"id": "target_id"}), on=["chrom", "pos"], how="inner")
-    if pairs.empty:
-        return pairs.assign(
-            match_type=pd.Series(dtype=object),
-            priority=pd.Series(dtype=int),
-            ambiguous=pd.Series(dtype=bool),
-        )
-    ea = pairs["effect_allele"].to_numpy(dtype=object)
-    oa = pairs["other_allele"].to_numpy(dtype=object)
-    ref = pairs["ref"].to_numpy(dtype=object)
-    alt = pairs["alt"].to_numpy(dtype=object)
-    no_other = oa == ""
-    ea_c = _complement_all(ea)
-    oa_c = _complement_all(oa)
+_MATCH_TYPES = np.array(["", "alt", "ref", "alt_flip", "ref_flip"], dtype=object)
+
+
+@dataclass(frozen=True)
+class _Candidates:
+    """Every (scoring row, site-table row) pair whose alleles fit, and per scoring row
+    whether any target site shares its position."""
+
+    row: np.ndarray
+    site: np.ndarray
+    match_type: np.ndarray  # int8 index into _MATCH_TYPES
+    priority: np.ndarray  # 0 exact, 1 flipped
+    ambiguous: np.ndarray
+    position_hit: np.ndarray  # bool[n_rows]
+
+
+def _candidates(scoring: ScoringFile, sites: pd.DataFrame) -> _Candidates:
+    """All (scoring row, target ALT row) pairs that match, with their match type.
+
+    Rows and sites are joined on (chromosome, position) by a sorted search over integer
+    keys and compared as allele codes: no Python object per row or pair.
+    """
+    variants = scoring.variants
+    n_rows = len(variants)
+    (chrom_rows, chrom_sites), _ = _shared_codes([variants["chrom"], sites["chrom"]])
+    pos_rows = variants["pos"].to_numpy(dtype=np.int64)
+    key_sites = (chrom_sites.astype(np.int64) << 40) | sites["pos"].to_numpy(dtype=np.int64)
+    order = np.argsort(key_sites, kind="stable")
+    sorted_keys = key_sites[order]
+    del key_sites
+    key_rows = (chrom_rows.astype(np.int64) << 40) | np.maximum(pos_rows, 0)
+    lo = np.searchsorted(sorted_keys, key_rows, side="left")
+    n_at = np.searchsorted(sorted_keys, key_rows, side="right") - lo
+    del sorted_keys, key_rows
+    n_at[pos_rows < 0] = 0
+    # Pair k: scoring row row[k] with the site at sorted place lo[row] + (k - first pair of row).
+    row = np.repeat(np.arange(n_rows, dtype=np.int64), n_at)
+    place = np.arange(len(row), dtype=np.int64)
+    place += np.repeat(lo - (np.cumsum(n_at) - n_at), n_at)
+    site = order[place]
+    del place, order, lo
+
+    alleles = _Alleles(
+        [variants["effect_allele"], variants["other_allele"], sites["ref"], sites["alt"]]
+    )
+    ea_rows, oa_rows, ref_sites, alt_sites = alleles.codes
+    ea, oa, ref, alt = ea_rows[row], oa_rows[row], ref_sites[site], alt_sites[site]
+    no_other = oa == alleles.empty
+    ea_c, oa_c = alleles.complement[ea], alleles.complement[oa]
     # Ambiguity: from the scoring alleles, or from the target's when no other allele is given.
     partner = np.where(no_other, np.where(ea != ref, ref, alt), oa)
-    ambiguous = _ambiguous_all(ea, ea_c, partner.astype(object))
-    monomorphic = alt == ""  # a record without ALT: only REF can be the effect allele
+    ambiguous = (alleles.length[ea] == 1) & (alleles.length[partner] == 1) & (ea_c == partner)
+    monomorphic = alt == alleles.empty  # a record without ALT: only REF can be the effect allele
     alt_match = (ea == alt) & (no_other | (oa == ref)) & ~monomorphic
     ref_match = (ea == ref) & (no_other | (oa == alt) | monomorphic)
     alt_flip = (ea_c == alt) & (no_other | (oa_c == ref)) & ~ambiguous & ~monomorphic
     ref_flip = (ea_c == ref) & (no_other | (oa_c == alt) | monomorphic) & ~ambiguous
-    match_type = np.select(
-        [alt_match, ref_match, alt_flip, ref_flip],
-        ["alt", "ref", "alt_flip", "ref_flip"],
-        default="",
+    match_type = np.select([alt_match, ref_match, alt_flip, ref_flip], [1, 2, 3, 4], default=0)
+    fits = match_type > 0
+    return _Candidates(
+        row=row[fits],
+        site=site[fits],
+        match_type=match_type[fits].astype(np.int8),
+        priority=(match_type[fits] > 2).astype(np.int8),
+        ambiguous=ambiguous[fits],
+        position_hit=n_at > 0,
     )
-    priority = np.select([alt_match | ref_match, alt_flip | ref_flip], [0, 1], default=9)
-    pairs = pairs.assign(match_type=match_type, priority=priority, ambiguous=ambiguous)
-    pairs = pairs[pairs["match_type"] != ""]
-    return pairs
+
+
+def _arrow_strings(column: pd.Series) -> pa.Array:
+    """A string column as one Arrow array (no copy for Arrow-backed columns)."""
+    values = pa.array(column, type=pa.string(), from_pandas=True)
+    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+
+
+def _take_strings(column: pd.Series, index: np.ndarray) -> pd.Series:
+    """``column`` at ``index``, "" where the index is -1."""
+    if not len(column):
+        return pd.Series(np.full(len(index), "", dtype=object))
+    taken = _arrow_strings(column).take(pa.array(np.maximum(index, 0), mask=index < 0))
+    return pc.fill_null(taken, "").to_pandas()
 
 
 def match_variants(
@@ -210,35 +276,53 @@ def match_variants(
     """
     variants = scoring.variants.reset_index(drop=True)
     n_rows, n_scores = scoring.weights.shape
-    pairs = _candidates(scoring, sites, keep_ambiguous)
-    position_hit = np.zeros(n_rows, dtype=bool)
-    if n_rows and len(sites):
-        keys = pd.MultiIndex.from_frame(sites[["chrom", "pos"]])
-        position_hit = np.asarray(pd.MultiIndex.from_frame(variants[["chrom", "pos"]]).isin(keys))
+    pairs = _candidates(scoring, sites)
+    release_memory()  # the candidates' temporaries
+    site_record = sites["record"].to_numpy(dtype=np.int64)
+    site_allele = sites["allele_index"].to_numpy(dtype=np.int64)
 
     # Best candidate per scoring row: exact before flipped, then the first target record.
-    pairs = pairs.sort_values(["row", "priority", "record", "allele_index"], kind="stable")
-    best = pairs.drop_duplicates("row", keep="first").set_index("row").reindex(range(n_rows))
-    top = pairs[pairs["priority"] == pairs.groupby("row")["priority"].transform("min")]
-    n_fitting = top.groupby("row")["record"].nunique().reindex(range(n_rows), fill_value=0)
+    order = np.lexsort(
+        (site_allele[pairs.site], site_record[pairs.site], pairs.priority, pairs.row)
+    )
+    row, site = pairs.row[order], pairs.site[order]
+    priority, pair_record = pairs.priority[order], site_record[site]
+    first = np.ones(len(row), dtype=bool)
+    first[1:] = row[1:] != row[:-1]
+    best_site = np.full(n_rows, -1, dtype=np.int64)
+    best_site[row[first]] = site[first]
+    code = np.zeros(n_rows, dtype=np.int8)
+    code[row[first]] = pairs.match_type[order][first]
+    ambiguous = np.zeros(n_rows, dtype=bool)
+    ambiguous[row[first]] = pairs.ambiguous[order][first]
+    # Target records that fit as well as the best one (same priority), counted once each.
+    top = priority == np.repeat(priority[first], np.diff(np.flatnonzero(np.r_[first, True])))
+    new_record = first.copy()
+    new_record[1:] |= pair_record[1:] != pair_record[:-1]
+    fitting = np.bincount(row[top & new_record], minlength=n_rows)[:n_rows]
 
-    has_match = best["record"].notna().to_numpy()
-    record = best["record"].fillna(-1).to_numpy(dtype=np.int64)
-    allele_index = best["allele_index"].fillna(0).to_numpy(dtype=np.int64)
-    match_type = best["match_type"].fillna("").to_numpy(dtype=object)
-    ambiguous = best["ambiguous"].fillna(False).to_numpy(dtype=bool)
-    counted_allele = np.where(np.char.startswith(match_type.astype(str), "ref"), 0, allele_index)
+    has_match = best_site >= 0
+    record = np.where(has_match, site_record[np.maximum(best_site, 0)] if len(sites) else -1, -1)
+    allele_index = np.where(has_match, site_allele[best_site] if len(sites) else 0, 0)
+    match_type = _MATCH_TYPES[code]
+    counted_allele = np.where((code == 2) | (code == 4), 0, allele_index)
 
-    outcome = np.where(
+    outcome_code = np.where(
         variants["pos"].to_numpy() < 0,
-        "unmatched_no_position",
+        _OUTCOME_CODE["unmatched_no_position"],
         np.where(
             has_match,
-            "matched",
-            np.where(position_hit, "unmatched_allele_mismatch", "unmatched_no_site"),
+            _OUTCOME_CODE["matched"],
+            np.where(
+                pairs.position_hit,
+                _OUTCOME_CODE["unmatched_allele_mismatch"],
+                _OUTCOME_CODE["unmatched_no_site"],
+            ),
         ),
-    ).astype(object)
-    outcome[has_match & ambiguous & (not keep_ambiguous)] = "excluded_ambiguous"
+    )
+    if not keep_ambiguous:
+        outcome_code[has_match & ambiguous] = _OUTCOME_CODE["excluded_ambiguous"]
+    outcome = np.array(OUTCOMES, dtype=object)[outcome_code]
     reason_for = {
         "unmatched_no_position": (
             "no position in the scoring file (rsID only, or harmonization failed)"
@@ -248,29 +332,32 @@ def match_variants(
         "excluded_ambiguous": "strand-ambiguous A/T or C/G SNP (keep_ambiguous=False)",
         "matched": "",
     }
-    fitting = n_fitting.to_numpy()
     duplicate_targets = np.full(n_rows, "", dtype=object)
     several = np.flatnonzero(has_match & (fitting > 1))
     duplicate_targets[several] = [
         f"{k} target records fit; the first is used, the others are duplicates"
         for k in fitting[several]
     ]
+    n_alleles = sites["n_alleles"].to_numpy()
     base = pd.DataFrame(
         {
-            "line": variants["line"].to_numpy(),
-            "chrom": variants["chrom"].to_numpy(),
-            "pos": variants["pos"].to_numpy(),
-            "effect_allele": variants["effect_allele"].to_numpy(),
-            "other_allele": variants["other_allele"].to_numpy(),
-            "effect_type": variants["effect_type"].to_numpy(),
+            # Scoring-file columns as they are (Arrow-backed strings stay so: no copies).
+            "line": variants["line"],
+            "chrom": variants["chrom"],
+            "pos": variants["pos"],
+            "effect_allele": variants["effect_allele"],
+            "other_allele": variants["other_allele"],
+            "effect_type": variants["effect_type"],
             "match_type": match_type,
             "target_record": record,
-            "target_id": best["target_id"].fillna("").to_numpy(dtype=object),
-            "target_ref": best["ref"].fillna("").to_numpy(dtype=object),
-            "target_alt": best["alt"].fillna("").to_numpy(dtype=object),
-            "flipped": np.char.endswith(match_type.astype(str), "flip"),
+            "target_id": _take_strings(sites["id"], best_site),
+            "target_ref": _take_strings(sites["ref"], best_site),
+            "target_alt": _take_strings(sites["alt"], best_site),
+            "flipped": code >= 3,
             "ambiguous": ambiguous,
-            "multiallelic": best["n_alleles"].fillna(2).to_numpy() > 2,
+            "multiallelic": has_match & (n_alleles[np.maximum(best_site, 0)] > 2)
+            if len(sites)
+            else np.zeros(n_rows, dtype=bool),
         }
     )
 
@@ -280,8 +367,7 @@ def match_variants(
     # same (record, counted allele) is a duplicate. Only rows sharing a key with another
     # matched row can differ between scores; they are resolved score by score.
     candidates = np.flatnonzero(matched)
-    keys = pd.DataFrame({"r": record[candidates], "a": counted_allele[candidates]})
-    shared = candidates[keys.duplicated(keep=False).to_numpy()]
+    shared = candidates[_repeated_pairs(record[candidates], counted_allele[candidates])]
     duplicate = np.zeros((n_rows, n_scores), dtype=bool)
     duplicate_reason: dict[tuple[int, int], str] = {}
     if len(shared):
@@ -300,10 +386,12 @@ def match_variants(
     used = weighted & matched[:, None] & ~duplicate
 
     # Outcome counts per score, straight from the row outcomes and the duplicates.
-    codes = pd.Categorical(outcome, categories=list(OUTCOMES)).codes
-    onehot = np.zeros((n_rows, len(OUTCOMES)), dtype=np.int64)
-    onehot[np.arange(n_rows), codes] = 1
-    table = weighted.T.astype(np.int64) @ onehot
+    table = np.stack(
+        [
+            np.bincount(outcome_code[weighted[:, j]], minlength=len(OUTCOMES))
+            for j in range(n_scores)
+        ]
+    ).astype(np.int64)
     n_duplicates = duplicate.sum(axis=0)
     table[:, OUTCOMES.index("matched")] -= n_duplicates
     table[:, OUTCOMES.index("excluded_duplicate_row")] += n_duplicates
@@ -323,13 +411,13 @@ def match_variants(
     one = n_weighting[single] == 1
     own_score = np.argmax(weighted[single], axis=1)
     ids = np.asarray(scoring.score_ids, dtype=object)
-    reason = pd.Series(outcome, dtype=object).map(reason_for).to_numpy(dtype=object)
-    reason = np.where(matched, duplicate_targets, reason)
+    reason = np.array([reason_for.get(o, "") for o in OUTCOMES], dtype=object)[outcome_code]
+    reason[matched] = duplicate_targets[matched]
     pieces = [
         _report_rows(
             base,
             single,
-            score=np.where(one, ids[own_score], "*"),
+            score=np.where(one, ids[own_score], np.array("*", dtype=object)),
             n_scores=n_weighting[single],
             weight=np.where(one, scoring.weights[single, own_score], np.nan),
             outcome=outcome[single],
@@ -366,17 +454,29 @@ def match_variants(
     order = np.lexsort((counted_allele[plan_rows], record[plan_rows]))
     plan_rows = plan_rows[order]
     weights = np.where(used[plan_rows], scoring.weights[plan_rows], np.nan)
-    effect_codes = variants["effect_type"].map(_EFFECT_CODES).to_numpy()
+    type_codes, type_names = pd.factorize(variants["effect_type"])
+    effect_codes = np.array([_EFFECT_CODES[t] for t in type_names], dtype=np.int8)[type_codes]
     plan = MatchPlan(
         record=record[plan_rows],
         allele=counted_allele[plan_rows].astype(np.int64),
-        effect_type=effect_codes[plan_rows].astype(np.int8),
+        effect_type=effect_codes[plan_rows],
         weights=weights,
         allele_frequency=variants["allele_frequency"].to_numpy(dtype=np.float64)[plan_rows],
         line=variants["line"].to_numpy(dtype=np.int64)[plan_rows],
         score_ids=scoring.score_ids,
     )
     return plan, match_report
+
+
+def _repeated_pairs(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """Whether each ``(first[i], second[i])`` pair occurs more than once."""
+    order = np.lexsort((second, first))
+    a, b = first[order], second[order]
+    same = np.zeros(len(order) + 1, dtype=bool)
+    same[1:-1] = (a[1:] == a[:-1]) & (b[1:] == b[:-1])
+    repeated = np.empty(len(order), dtype=bool)
+    repeated[order] = same[:-1] | same[1:]
+    return repeated
 
 
 def _report_rows(
@@ -390,7 +490,9 @@ def _report_rows(
     reason: np.ndarray,
 ) -> pd.DataFrame:
     """Report rows for scoring rows ``rows`` (columns in the report's order)."""
-    frame = base.iloc[rows].reset_index(drop=True)
+    whole = len(rows) == len(base) and (len(rows) == 0 or rows[-1] == len(rows) - 1)
+    # (rows are ascending: all of them is the frame itself, shared, not copied)
+    frame = base.copy(deep=False) if whole else base.iloc[rows].reset_index(drop=True)
     frame.insert(1, "score", score)
     frame.insert(2, "n_scores", n_scores)
     frame.insert(9, "effect_weight", weight)

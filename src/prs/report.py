@@ -89,14 +89,29 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
         with atomic_write(dest, "wb") as fh:
             frame.to_parquet(fh, index=False)
         return dest
-    compression = "gzip" if dest.suffix == ".gz" else None
-    text = _tsv_bytes(frame) if compression is None else None
     with atomic_write(dest, "wb") as fh:
-        if text is not None:
-            fh.write(text)
+        if dest.suffix == ".gz":
+            frame.to_csv(fh, sep="\t", index=False, compression="gzip", lineterminator="\n")
         else:
-            frame.to_csv(fh, sep="\t", index=False, compression=compression, lineterminator="\n")
+            _write_tsv(frame, fh)
     return dest
+
+
+#: Rows converted and written at a time: the text of a large table never sits in memory whole.
+_SLICE_ROWS = 1 << 17
+
+
+def _write_tsv(frame: pd.DataFrame, fh: Any) -> None:
+    """Write ``frame`` as pandas' ``to_csv(sep="\\t", index=False)`` would, slice by slice
+    (Arrow's writer where it gives the same bytes, else pandas for the whole table)."""
+    for start in range(0, max(len(frame), 1), _SLICE_ROWS):
+        text = _tsv_bytes(frame.iloc[start : start + _SLICE_ROWS], header=start == 0)
+        if text is None:
+            fh.seek(0)
+            fh.truncate()
+            frame.to_csv(fh, sep="\t", index=False, lineterminator="\n")
+            return
+        fh.write(text)
 
 
 _NEEDS_QUOTING = re.compile(r'[\t\n\r"]')
@@ -119,9 +134,10 @@ def _any_quote_byte(strings: Any) -> bool:
 _QUOTE_BYTES = np.array([9, 10, 13, 34], dtype=np.uint8)
 
 
-def _tsv_bytes(frame: pd.DataFrame) -> bytes | None:
+def _tsv_bytes(frame: pd.DataFrame, header: bool = True) -> bytes | None:
     """``frame.to_csv(sep="\\t", index=False)`` byte for byte, about twice as fast (Arrow's
-    writer; floats as Python's shortest repr, as pandas writes them).
+    writer; floats as Python's shortest repr, as pandas writes them). ``header=False``
+    leaves out the column line (the rows of a later slice).
 
     None when the frame has anything whose text pandas would write differently (a value to
     quote, a dtype other than int, float64, bool and str): the caller then uses pandas.
@@ -172,7 +188,8 @@ def _tsv_bytes(frame: pd.DataFrame) -> bytes | None:
             return None
         columns.append(pa.array(text, type=pa.string()))
     out = io.BytesIO()
-    out.write(("\t".join(names) + "\n").encode())
+    if header:
+        out.write(("\t".join(names) + "\n").encode())
     if len(frame):
         table = pa.Table.from_arrays(columns, names=names)
         options = pcsv.WriteOptions(include_header=False, delimiter="\t", quoting_style="none")

@@ -33,6 +33,7 @@ from prs.kernels.accumulate import (
     ScoreTotals,
 )
 from prs.match import DEFAULT_MIN_OVERLAP, MatchPlan, MatchReport, match_variants
+from prs.memory import release_memory
 from prs.report import file_checksum
 from prs.weights.scorefile import ScoringFile, read_scorefile
 
@@ -372,7 +373,9 @@ def score(
                 stacklevel=2,
             )
 
+    release_memory()
     sites = source.sites(_wanted_positions(scoring))
+    release_memory()
     plans: list[MatchPlan] = []
     reports: list[MatchReport] = []
     for sf in scoring:
@@ -387,11 +390,18 @@ def score(
         plans.append(plan)
         reports.append(report)
     plan = _combine_plans(plans)
-    match_report = MatchReport(
-        variants=pd.concat([r.variants for r in reports], ignore_index=True),
-        counts=pd.concat([r.counts for r in reports]),
-        notes=tuple(n for r in reports for n in r.notes),
+    n_sites = len(sites)
+    del sites  # the site table is not needed past matching
+    match_report = (
+        reports[0]
+        if len(reports) == 1
+        else MatchReport(
+            variants=pd.concat([r.variants for r in reports], ignore_index=True),
+            counts=pd.concat([r.counts for r in reports]),
+            notes=tuple(n for r in reports for n in r.notes),
+        )
     )
+    release_memory()
 
     n, s = len(source.samples), len(plan.score_ids)
     # A record scored on two alleles (REF and ALT rows) counts its alleles once per score.
@@ -471,7 +481,7 @@ def score(
         ],
         "counts": {
             "samples": n,
-            "sites_at_scoring_positions": len(sites),
+            "sites_at_scoring_positions": n_sites,
             "variants_used": dict(zip(plan.score_ids, variants_used.tolist(), strict=True)),
             "missing_calls": dict(
                 zip(plan.score_ids, missing_ct.sum(axis=1).tolist(), strict=True)

@@ -181,7 +181,8 @@ def write_score_outputs(
     ext = ".parquet" if table_format == "parquet" else ".tsv"
     paths = {
         "scores": write_table(result.to_frame(), out / f"scores{ext}"),
-        "match_report": write_table(result.match_report.to_frame(), out / f"match_report{ext}"),
+        # (the report itself: to_frame() would copy it)
+        "match_report": write_table(result.match_report.variants, out / f"match_report{ext}"),
         "match_summary": write_table(
             result.match_report.counts.reset_index(), out / f"match_summary{ext}"
         ),

@@ -30,6 +30,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from prs.chrom import normalize_chrom
 from prs.errors import GenotypeFileError
@@ -44,6 +46,7 @@ from prs.genotypes.vcf import (
     headers_build,
 )
 from prs.kernels import vcf_text as kt
+from prs.memory import release_memory
 
 HALF_CALL_POLICIES = {
     "error": kt.HALF_ERROR,
@@ -232,6 +235,7 @@ class FastVcfSource:
             record = full.record
             self._blocks.append(full.block_table())
         self._n_records = record
+        release_memory()  # the text buffers of the scan
         # Views, not copies: the unused tail was never touched, so it holds no memory, and a
         # copy would briefly double the cache.
         self._packed = self._packed[: counters["packed"]]
@@ -239,6 +243,8 @@ class FastVcfSource:
         self._listed = _concat_listed(pieces)
         names = {i: c for c, i in state.chrom_ids.items()}
         chroms = np.concatenate([p["chrom"] for p in pieces]) if pieces else np.empty(0, int)
+        del pieces
+        release_memory()
         return self._site_table(blobs, chroms, names)
 
     def _region_scans(
@@ -374,43 +380,35 @@ class FastVcfSource:
             return pd.DataFrame({c: [] for c in SITE_COLUMNS}, columns=list(SITE_COLUMNS)).astype(
                 dtypes
             )
-        # "ID\tREF\tALT\n" per record, split by C-level string methods.
-        text = np.concatenate(blobs).tobytes()[:-1].decode(errors="replace")
-        parts = text.replace("\n", "\t").split("\t")
-        ids = parts[0::3]
-        refs = "\t".join(parts[1::3]).upper().split("\t")
-        alts = "\t".join(parts[2::3]).upper().split("\t")
         n_alleles = listed.n_alleles.astype(np.int64)
         n_alt = n_alleles - 1
         # A record without ALT still gets one row (alt "", allele_index 0): REF can match.
         rows_per = np.maximum(n_alt, 1)
-        repeat = np.repeat(np.arange(len(ids)), rows_per)
-        if np.all(n_alt == 1):
-            alt_rows: list[str] = alts
-            allele_index = np.ones(len(ids), dtype=np.int16)
+        strings = _site_strings(np.concatenate(blobs), n_alt, rows_per)
+        if strings is None:  # bytes Arrow does not take as UTF-8: decode them in Python
+            strings = _site_strings_python(np.concatenate(blobs), n_alt)
+        ids, refs, alt_rows = strings
+        repeat = np.repeat(np.arange(len(n_alt)), rows_per)
+        if len(repeat) == len(n_alt):
+            allele_index = np.ones(len(n_alt), dtype=np.int16)
         else:
-            alt_rows = []
-            for m, alt in zip(n_alt.tolist(), alts, strict=True):
-                if m <= 1:
-                    alt_rows.append(alt if m == 1 else "")
-                elif m > 1:
-                    alt_rows.extend(alt.split(","))
+            ids, refs = ids.take(repeat), refs.take(repeat)
             allele_index = (
                 np.arange(len(repeat)) - np.repeat(np.cumsum(rows_per) - rows_per, rows_per) + 1
             ).astype(np.int16)
-            allele_index[n_alt[repeat] == 0] = 0
-        chrom_names = np.array([names[i] for i in range(len(names))], dtype=object)
+        allele_index[n_alt[repeat] == 0] = 0
+        chrom_names = pa.array([names[i] for i in range(len(names))], type=pa.string())
         table = pd.DataFrame(
             {
-                "chrom": chrom_names[chrom_ids[repeat]],
+                "chrom": chrom_names.take(chrom_ids[repeat]).to_pandas(),
                 "pos": listed.pos[repeat],
-                "ref": np.asarray(refs, dtype=object)[repeat],
-                "alt": np.asarray(alt_rows, dtype=object),
+                "ref": refs.to_pandas(),
+                "alt": alt_rows.to_pandas(),
                 "allele_index": allele_index,
                 "n_alleles": n_alleles[repeat].astype(np.int16),
                 "record": listed.record[repeat],
                 "file": listed.file[repeat].astype(np.int32),
-                "id": np.asarray(ids, dtype=object)[repeat],
+                "id": ids.to_pandas(),
             },
             columns=list(SITE_COLUMNS),
         )
@@ -1208,4 +1206,61 @@ def _concat_listed(pieces: list[dict[str, np.ndarray]]) -> _Listed:
         n_alleles=cat("n_alleles", np.int16),
         packed_row=cat("packed_row", np.int64),
         allele_row=cat("allele_row", np.int64),
+    )
+
+
+def _site_strings(
+    data: np.ndarray, n_alt: np.ndarray, rows_per: np.ndarray
+) -> tuple[pa.Array, pa.Array, pa.Array] | None:
+    """ID, REF (upper case) and one ALT per row (upper case) from ``ID\tREF\tALT\n`` per
+    record, as Arrow strings built from the bytes: no Python object per record.
+
+    ALT rows: the ALT field of a biallelic record, each allele of a multi-allelic one, ""
+    for a record without ALT. None when the bytes are not valid UTF-8.
+    """
+    k = len(n_alt)
+    sep = np.flatnonzero((data == 9) | (data == 10))
+    if len(sep) != 3 * k:
+        raise AssertionError(f"site fields: {len(sep)} separators for {k} records")
+    starts = np.empty(3 * k, dtype=np.int64)
+    starts[:1] = 0
+    starts[1:] = sep[:-1] + 1
+    keep = np.ones(len(data), dtype=bool)
+    keep[sep] = False
+    text = data[keep]
+    offsets = np.zeros(3 * k + 1, dtype=np.int64)
+    np.cumsum(sep - starts, out=offsets[1:])
+    large = offsets[-1] >= 2**31 - 1
+    kind = pa.large_string() if large else pa.string()
+    offsets = offsets if large else offsets.astype(np.int32)
+    fields = pa.Array.from_buffers(kind, 3 * k, [None, pa.py_buffer(offsets), pa.py_buffer(text)])
+    try:
+        fields.validate(full=True)
+    except pa.ArrowInvalid:
+        return None
+    ids = fields.take(np.arange(0, 3 * k, 3))
+    refs = pc.utf8_upper(fields.take(np.arange(1, 3 * k, 3)))
+    alts = pc.utf8_upper(fields.take(np.arange(2, 3 * k, 3)))
+    if np.all(n_alt == 1):
+        return ids, refs, alts
+    alt_rows = pc.list_flatten(pc.split_pattern(alts, ","))
+    if len(alt_rows) != int(rows_per.sum()):
+        raise AssertionError("ALT alleles disagree with the scanned allele counts")
+    no_alt = np.repeat(n_alt == 0, rows_per)
+    if no_alt.any():
+        alt_rows = pc.if_else(pa.array(no_alt), pa.scalar("", alt_rows.type), alt_rows)
+    return ids, refs, alt_rows
+
+
+def _site_strings_python(data: np.ndarray, n_alt: np.ndarray) -> tuple[pa.Array, ...]:
+    """:func:`_site_strings` for bytes that are not UTF-8 (replacement characters)."""
+    text = data.tobytes()[:-1].decode(errors="replace")
+    parts = text.replace("\n", "\t").split("\t")
+    alt_rows: list[str] = []
+    for m, alt in zip(n_alt.tolist(), parts[2::3], strict=True):
+        alt_rows.extend(alt.upper().split(",") if m > 1 else [alt.upper() if m == 1 else ""])
+    return (
+        pa.array(parts[0::3], type=pa.string()),
+        pa.array([r.upper() for r in parts[1::3]], type=pa.string()),
+        pa.array(alt_rows, type=pa.string()),
     )

@@ -549,7 +549,7 @@ def read_scorefile(
     pos = np.full(len(table), -1, dtype=np.int64)
     pos[pos_ok] = pos_text[pos_ok].astype(np.int64).to_numpy()
     # Normalised once per distinct name (a scoring file has few chromosomes, many rows).
-    chrom_codes, chrom_names = pd.factorize(chrom_raw.to_numpy(dtype=object))
+    chrom_codes, chrom_names = pd.factorize(chrom_raw)  # (no per-row str objects)
     canonical = [normalize_chrom(c) if c.strip() else "" for c in chrom_names]
     chrom = np.array(canonical, dtype=object)[chrom_codes]
 
@@ -639,11 +639,12 @@ def read_scorefile(
     variants = pd.DataFrame(
         {
             "line": kept_lines,
-            "rsid": rsid[keep].to_numpy(dtype=object),
+            # Columns stay as read (Arrow-backed strings under pandas 3): no per-row objects.
+            "rsid": rsid[keep].reset_index(drop=True),
             "chrom": chrom[keep],
             "pos": pos[keep],
-            "effect_allele": effect[keep].to_numpy(dtype=object),
-            "other_allele": other[keep].to_numpy(dtype=object),
+            "effect_allele": effect[keep].reset_index(drop=True),
+            "other_allele": other[keep].reset_index(drop=True),
             "effect_type": effect_type[keep],
             "allele_frequency": freq,
         }
