@@ -62,3 +62,22 @@ def test_write_table_in_slices_equals_pandas(tmp_path_factory, frame, slice_rows
     finally:
         report._SLICE_ROWS = saved
     assert path.read_bytes() == frame.to_csv(sep="\t", index=False, lineterminator="\n").encode()
+
+
+@given(st.lists(st.floats(allow_nan=True, allow_infinity=True), max_size=300))
+@settings(max_examples=300, deadline=None)
+def test_float_text_is_python_repr(values):
+    from prs.report import _float_text
+
+    x = np.asarray(values, dtype=np.float64)
+    expected = ["" if np.isnan(v) else repr(v) for v in x.tolist()]
+    assert _float_text(x).to_pylist() == expected
+
+
+def test_float_text_every_magnitude():
+    from prs.report import _float_text
+
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=20_000) * 10.0 ** rng.integers(-12, 24, size=20_000)
+    x = np.concatenate([x, np.round(x[:5000]), [0.0, -0.0, 1e-4, 1e10, 9.999999999999998e9]])
+    assert _float_text(x).to_pylist() == [repr(v) for v in x.tolist()]

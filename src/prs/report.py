@@ -120,18 +120,54 @@ _NEEDS_QUOTING = re.compile(r'[\t\n\r"]')
 def _any_quote_byte(strings: Any) -> bool:
     """Whether any string holds a tab, newline, carriage return or double quote (bytes
     pandas would quote), from the Arrow data buffers: no per-string work."""
+    import pyarrow as pa
+
     chunks = strings.chunks if hasattr(strings, "chunks") else [strings]
     for chunk in chunks:
         data = chunk.buffers()[2]
         if data is None or data.size == 0:
             continue
-        raw = np.frombuffer(data, dtype=np.uint8)
-        if np.isin(raw, _QUOTE_BYTES).any():
+        # Only this chunk's bytes (a slice of a column shares the column's buffer).
+        wide = chunk.type in (pa.large_string(), pa.large_binary())
+        offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int64 if wide else np.int32)
+        lo, hi = int(offsets[chunk.offset]), int(offsets[chunk.offset + len(chunk)])
+        text = data.slice(lo, hi - lo).to_pybytes()  # (a copy, then memchr scans: ~GB/s)
+        if b"\t" in text or b"\n" in text or b"\r" in text or b'"' in text:
             return True
     return False
 
 
-_QUOTE_BYTES = np.array([9, 10, 13, 34], dtype=np.uint8)
+def _float_text(values: np.ndarray) -> Any:
+    """Floats as Python's ``repr`` writes them (what pandas writes), NaN as "".
+
+    Arrow's cast gives the same shortest digits; it differs only in notation: no ``.0`` on
+    whole numbers, and exponents at other magnitudes. So Arrow formats values in
+    [1e-4, 1e10) and zeros (with ``.0`` added to whole numbers), Python the rest, and a
+    sample of Arrow's strings is checked against ``repr`` (any difference: all by Python).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    size = np.abs(values)
+    arrow_ok = ((size >= 1e-4) & (size < 1e10)) | (values == 0)
+    text = pc.cast(pa.array(values), pa.string())
+    whole = arrow_ok & (values == np.trunc(values))
+    if whole.any():
+        text = pc.if_else(pa.array(whole), pc.binary_join_element_wise(text, ".0", ""), text)
+    sample = np.flatnonzero(arrow_ok)
+    sample = sample[:: max(len(sample) // 256, 1)]
+    if text.take(sample).to_pylist() != [repr(v) for v in values[sample].tolist()]:
+        arrow_ok[:] = False  # an Arrow that formats otherwise: Python writes every value
+    other = np.flatnonzero(~arrow_ok)
+    if len(other):
+        python = pa.array([repr(v) for v in values[other].tolist()], type=pa.string())
+        mask = np.zeros(len(values), dtype=bool)
+        mask[other] = True
+        text = pc.replace_with_mask(text, pa.array(mask), python)
+    missing = np.isnan(values)
+    if missing.any():
+        text = pc.if_else(pa.array(missing), "", text)
+    return text
 
 
 def _tsv_bytes(frame: pd.DataFrame, header: bool = True) -> bytes | None:
@@ -161,9 +197,8 @@ def _tsv_bytes(frame: pd.DataFrame, header: bool = True) -> bytes | None:
         series = frame[name]
         dtype = series.dtype
         if isinstance(dtype, np.dtype) and dtype == np.float64:
-            values = series.to_numpy()
-            text = np.array([repr(v) for v in values.tolist()], dtype=object)
-            text[np.isnan(values)] = ""
+            columns.append(_float_text(series.to_numpy()))
+            continue
         elif isinstance(dtype, np.dtype) and dtype == np.bool_:
             text = np.where(series.to_numpy(), "True", "False").astype(object)
         elif isinstance(dtype, np.dtype) and dtype.kind in "iu":

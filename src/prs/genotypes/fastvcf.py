@@ -263,6 +263,8 @@ class FastVcfSource:
                 raise GenotypeFileError(f"{path}: no tabix index ({path}.tbi) for index='always'")
             return None
         index = bgzf.read_tabix(tbi)
+        if self.index == "auto" and _mostly_wanted(index, wanted):
+            return None  # (decided before walking every block header of the file)
         table = bgzf.read_block_table(path)
         ustart = np.zeros(len(table.usize) + 1, dtype=np.int64)
         np.cumsum(table.usize, out=ustart[1:])
@@ -1207,6 +1209,20 @@ def _concat_listed(pieces: list[dict[str, np.ndarray]]) -> _Listed:
         packed_row=cat("packed_row", np.int64),
         allele_row=cat("allele_row", np.int64),
     )
+
+
+def _mostly_wanted(index: bgzf.TabixIndex, wanted: Mapping[str, np.ndarray]) -> bool:
+    """Whether wanted positions fall in more than half of the index's 16 kb windows: then
+    more than a quarter of the blocks would be read anyway, and one sequential pass wins."""
+    touched = total = 0
+    for ref, name in enumerate(index.names):
+        n_windows = len(index.linear[ref])
+        total += n_windows
+        chrom = normalize_chrom(name)
+        if chrom in wanted and n_windows:
+            positions = np.asarray(wanted[chrom], dtype=np.int64)
+            touched += len(np.unique(np.clip((positions - 1) >> 14, 0, n_windows - 1)))
+    return total > 0 and touched * 2 > total
 
 
 def _site_strings(
