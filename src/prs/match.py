@@ -24,6 +24,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from prs.columns import coded_strings
 from prs.errors import MatchError
 from prs.memory import release_memory
 from prs.weights.scorefile import ScoringFile
@@ -304,7 +305,6 @@ def match_variants(
     has_match = best_site >= 0
     record = np.where(has_match, site_record[np.maximum(best_site, 0)] if len(sites) else -1, -1)
     allele_index = np.where(has_match, site_allele[best_site] if len(sites) else 0, 0)
-    match_type = _MATCH_TYPES[code]
     counted_allele = np.where((code == 2) | (code == 4), 0, allele_index)
 
     outcome_code = np.where(
@@ -332,12 +332,16 @@ def match_variants(
         "excluded_ambiguous": "strand-ambiguous A/T or C/G SNP (keep_ambiguous=False)",
         "matched": "",
     }
-    duplicate_targets = np.full(n_rows, "", dtype=object)
-    several = np.flatnonzero(has_match & (fitting > 1))
-    duplicate_targets[several] = [
+    # Reasons as codes: one text per outcome, then one per count of fitting duplicates.
+    reason_names = [reason_for.get(o, "") for o in OUTCOMES]
+    reason_code = outcome_code.astype(np.int64)
+    several = np.flatnonzero((outcome_code == _OUTCOME_CODE["matched"]) & (fitting > 1))
+    counts_fitting, which = np.unique(fitting[several], return_inverse=True)
+    reason_names += [
         f"{k} target records fit; the first is used, the others are duplicates"
-        for k in fitting[several]
+        for k in counts_fitting.tolist()
     ]
+    reason_code[several] = len(OUTCOMES) + which
     n_alleles = sites["n_alleles"].to_numpy()
     base = pd.DataFrame(
         {
@@ -348,7 +352,7 @@ def match_variants(
             "effect_allele": variants["effect_allele"],
             "other_allele": variants["other_allele"],
             "effect_type": variants["effect_type"],
-            "match_type": match_type,
+            "match_type": coded_strings(code, _MATCH_TYPES),
             "target_record": record,
             "target_id": _take_strings(sites["id"], best_site),
             "target_ref": _take_strings(sites["ref"], best_site),
@@ -411,22 +415,21 @@ def match_variants(
     one = n_weighting[single] == 1
     own_score = np.argmax(weighted[single], axis=1)
     ids = np.asarray(scoring.score_ids, dtype=object)
-    reason = np.array([reason_for.get(o, "") for o in OUTCOMES], dtype=object)[outcome_code]
-    reason[matched] = duplicate_targets[matched]
     pieces = [
         _report_rows(
             base,
             single,
-            score=np.where(one, ids[own_score], np.array("*", dtype=object)),
+            score=coded_strings(np.where(one, own_score, len(ids)), [*ids, "*"]),
             n_scores=n_weighting[single],
             weight=np.where(one, scoring.weights[single, own_score], np.nan),
-            outcome=outcome[single],
-            reason=reason[single],
+            outcome=coded_strings(outcome_code[single], OUTCOMES),
+            reason=coded_strings(reason_code[single], reason_names),
         )
     ]
     split_rows, split_scores = np.nonzero(weighted & differs[:, None])
     if len(split_rows):
         is_dup = duplicate[split_rows, split_scores]
+        reason = np.array(reason_names, dtype=object)[reason_code]
         pieces.append(
             _report_rows(
                 base,

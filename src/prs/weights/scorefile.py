@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
 from prs.chrom import normalize_chrom
+from prs.columns import coded_strings
 from prs.errors import ScoringFileError
 
 #: Effect types a row can carry; additive unless ``is_dominant``/``is_recessive`` is set.
@@ -551,7 +552,6 @@ def read_scorefile(
     # Normalised once per distinct name (a scoring file has few chromosomes, many rows).
     chrom_codes, chrom_names = pd.factorize(chrom_raw)  # (no per-row str objects)
     canonical = [normalize_chrom(c) if c.strip() else "" for c in chrom_names]
-    chrom = np.array(canonical, dtype=object)[chrom_codes]
 
     # Effect type.
     dominant = (
@@ -571,7 +571,7 @@ def read_scorefile(
             f"{path} line {lines[i]}: is_dominant and is_recessive are both TRUE "
             "(a row is dominant, recessive or neither)"
         )
-    effect_type = np.where(dominant, "dominant", np.where(recessive, "recessive", "additive"))
+    type_code = np.where(dominant, 1, np.where(recessive, 2, 0))  # EFFECT_TYPES order
     if "effect_type" in columns:
         given = table["effect_type"].str.strip().str.lower().replace("", "additive").to_numpy()
         unknown = ~np.isin(given, EFFECT_TYPES)
@@ -581,7 +581,8 @@ def read_scorefile(
                 f"{path} line {lines[i]}: effect_type '{table['effect_type'].iloc[i]}' is not "
                 f"one of {', '.join(EFFECT_TYPES)}"
             )
-        effect_type = np.where(effect_type == "additive", given, effect_type)
+        given_code = np.searchsorted(np.array(EFFECT_TYPES), given)  # (sorted names)
+        type_code = np.where(type_code == 0, given_code, type_code)
 
     scorable = np.array([r is None for r in drop_reasons])
     if not scorable.all():
@@ -641,11 +642,11 @@ def read_scorefile(
             "line": kept_lines,
             # Columns stay as read (Arrow-backed strings under pandas 3): no per-row objects.
             "rsid": rsid[keep].reset_index(drop=True),
-            "chrom": chrom[keep],
+            "chrom": coded_strings(chrom_codes[keep], canonical),
             "pos": pos[keep],
             "effect_allele": effect[keep].reset_index(drop=True),
             "other_allele": other[keep].reset_index(drop=True),
-            "effect_type": effect_type[keep],
+            "effect_type": coded_strings(type_code[keep], EFFECT_TYPES),
             "allele_frequency": freq,
         }
     )
