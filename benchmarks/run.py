@@ -69,6 +69,11 @@ def cases(spec: DatasetSpec) -> list[Case]:
         Case(f"{spec.many_scores} scores", "gt.vcf.gz", "many", n_scores=spec.many_scores),
     ]
     out += [Case(f"scale {c}x", f"scale{c}.vcf.gz", f"scale{c}") for c in spec.scale_copies]
+    # The same (1x) score on the larger files: memory and time as the VCF alone grows.
+    out += [
+        Case(f"scale {c}x VCF, 1x score", f"scale{c}.vcf.gz", f"scale{spec.scale_copies[0]}")
+        for c in spec.scale_copies[1:]
+    ]
     return out
 
 
