@@ -7,6 +7,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from prs._compat import EXACT_FLOATS
 from prs.report import _tsv_bytes, write_table
 
 texts = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=6)
@@ -43,7 +44,13 @@ def test_write_table_round_trip(tmp_path):
     )
     path = write_table(frame, tmp_path / "t.tsv")
     assert path.read_bytes() == frame.to_csv(sep="\t", index=False, lineterminator="\n").encode()
-    back = pd.read_csv(path, sep="\t", keep_default_na=False, na_values={"a": [""]})
+    back = pd.read_csv(
+        path,
+        sep="\t",
+        keep_default_na=False,
+        na_values={"a": [""]},
+        **EXACT_FLOATS,
+    )
     np.testing.assert_array_equal(back["a"].to_numpy(), frame["a"].to_numpy())
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from prs._compat import EXACT_FLOATS
 from prs.errors import CalibrationError
 
 ScoresLike = str | os.PathLike[str] | pd.DataFrame | pd.Series | np.ndarray | Sequence[float]
@@ -46,7 +47,13 @@ def read_scores(
         if not path.exists():
             raise CalibrationError(f"{path}: scores file not found")
         try:
-            frame = pd.read_csv(path, sep="\t", comment=None, dtype={"sample_id": str})
+            frame = pd.read_csv(
+                path,
+                sep="\t",
+                comment=None,
+                dtype={"sample_id": str},
+                **EXACT_FLOATS,
+            )
         except (pd.errors.ParserError, UnicodeDecodeError) as exc:
             raise CalibrationError(f"{path}: cannot read as a TSV scores table ({exc})") from exc
     elif isinstance(scores, pd.DataFrame):

@@ -25,6 +25,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from prs._compat import EXACT_FLOATS
 from prs.calibrate._inputs import ScoresLike, read_scores
 from prs.errors import CalibrationError
 
@@ -134,7 +135,12 @@ def read_pcs(path: str | os.PathLike[str]) -> pd.DataFrame:
     """Read a PC table (PLINK 2 ``.eigenvec``/``.pcs``-style TSV with ``IID`` and ``PC1``...)."""
     path = Path(path)
     try:
-        frame = pd.read_csv(path, sep=r"\s+", dtype={"IID": str, "#IID": str, "sample_id": str})
+        frame = pd.read_csv(
+            path,
+            sep=r"\s+",
+            dtype={"IID": str, "#IID": str, "sample_id": str},
+            **EXACT_FLOATS,
+        )
     except (OSError, pd.errors.ParserError) as exc:
         raise CalibrationError(f"{path}: cannot read PCs ({exc})") from exc
     return frame.rename(columns={"#IID": "IID", "#FID": "FID"})

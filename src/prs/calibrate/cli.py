@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from prs._compat import EXACT_FLOATS
 from prs.calibrate._inputs import read_scores
 from prs.calibrate.absolute import (
     DEFAULT_INCIDENCE,
@@ -377,7 +378,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
 def _read_tsv(path: Path, what: str) -> pd.DataFrame:
     """A per-sample TSV (``sample_id`` read as text); problems are CalibrationErrors."""
     try:
-        return pd.read_csv(path, sep="\t", dtype={"sample_id": str})
+        return pd.read_csv(path, sep="\t", dtype={"sample_id": str}, **EXACT_FLOATS)
     except FileNotFoundError as exc:
         raise CalibrationError(f"{path}: {what} file not found") from exc
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:

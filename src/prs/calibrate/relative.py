@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from prs._compat import EXACT_FLOATS
 from prs.errors import CalibrationError
 
 
@@ -147,7 +148,7 @@ def read_percentile_bands(path: str | os.PathLike[str]) -> PercentileBands:
                 source = value.strip()
             continue
         body.append(line)
-    frame = pd.read_csv(io.StringIO("\n".join(body)))
+    frame = pd.read_csv(io.StringIO("\n".join(body)), **EXACT_FLOATS)
     need = ["lower_percentile", "upper_percentile", "relative_risk"]
     missing = [c for c in need if c not in frame.columns]
     if missing:
