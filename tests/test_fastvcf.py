@@ -297,3 +297,13 @@ def test_site_strings_not_utf8_decoded_with_replacement():
     assert ids.to_pylist() == ["rs\ufffd1", "rs2"]
     assert refs.to_pylist() == ["A", "G"]
     assert alts.to_pylist() == ["C", "T", "A"]
+
+
+def test_site_strings_non_ascii_upper_cased_as_python_does():
+    """Non-ASCII alleles (malformed, but they reach the report) go through Python's
+    str.upper, as on the checked path: 'ß' becomes 'SS', not Arrow's 'ẞ'."""
+    data = np.frombuffer("rs1\tß\tc\n".encode(), np.uint8)
+    n_alt = np.array([1])
+    assert _site_strings(data, n_alt, n_alt) is None
+    _ids, refs, alts = _site_strings_python(data, n_alt)
+    assert (refs.to_pylist(), alts.to_pylist()) == (["SS"], ["C"])

@@ -253,3 +253,73 @@ def test_multi_score_report_is_one_row_per_variant_unless_fates_differ(tmp_path)
     at_400 = plan.record == 3
     assert np.nansum(plan.weights[at_400, 0]) == 1.0
     assert np.nansum(plan.weights[at_400, 1]) == 6.0
+
+
+def test_split_rows_as_many_as_rows_keep_their_own_lines(tmp_path):
+    """A duplicate in one score only, in a file of two rows: the split report rows (one
+    per score) are as many as the scoring rows, and each still carries its own line,
+    weight and outcome (found by review: the report once reused the first rows)."""
+    path = tmp_path / "dup.txt"
+    path.write_text(
+        "chr_name\tchr_position\teffect_allele\tother_allele\tS0\tS1\n"
+        "1\t100\tG\tA\t0.5\t\n"
+        "1\t100\tG\tA\t0.7\t0.9\n"
+    )
+    plan, report = match_variants(read_scorefile(path), TARGET, min_overlap=0.0)
+    got = report.variants[["line", "score", "effect_weight", "outcome"]]
+    assert got.values.tolist() == [
+        [2, "S0", 0.5, "matched"],
+        [3, "S0", 0.7, "excluded_duplicate_row"],
+        [3, "S1", 0.9, "matched"],
+    ]
+    np.testing.assert_array_equal(plan.weights, [[0.5, np.nan], [np.nan, 0.9]])
+
+
+def test_position_beyond_40_bits_does_not_match_another_chromosome(tmp_path):
+    """Positions are joined with their chromosome exactly, whatever their size (a typo of
+    2**40 + 100 on chromosome 2 once matched chromosome 1's position 100)."""
+    plan, report = match(tmp_path, [("2", 2**40 + 100, "G", "A", 1.0), ("1", 100, "G", "A", 2.0)])
+    v = report.variants
+    assert v["outcome"].tolist() == ["unmatched_no_site", "matched"]
+    assert plan.weights.tolist() == [[2.0]]
+    huge = TARGET.copy()
+    huge.loc[0, "pos"] = 2**41 + 7
+    sf = read_scorefile(write_scorefile(tmp_path / "h.txt", [("1", 2**41 + 7, "G", "A", 1.0)]))
+    plan, report = match_variants(sf, huge, min_overlap=0.0)
+    assert report.variants["outcome"].tolist() == ["matched"] and plan.record.tolist() == [0]
+
+
+def test_site_ids_need_not_be_strings(tmp_path):
+    """A custom genotype source may give integer IDs: they are reported as text."""
+    target = TARGET.assign(id=np.arange(len(TARGET)) + 10)
+    sf = read_scorefile(write_scorefile(tmp_path / "w.txt", [("1", 200, "C", "T", 1.0)]))
+    _plan, report = match_variants(sf, target, min_overlap=0.0)
+    assert report.variants["target_id"].tolist() == ["11"]
+
+
+def test_unknown_effect_type_in_a_built_scoring_file_is_named(tmp_path):
+    import dataclasses
+
+    from prs.errors import ScoringFileError
+
+    sf = read_scorefile(write_scorefile(tmp_path / "w.txt", [("1", 200, "C", "T", 1.0)]))
+    odd = dataclasses.replace(sf, variants=sf.variants.assign(effect_type="codominant"))
+    with pytest.raises(ScoringFileError, match="effect_type 'codominant' is not one of"):
+        match_variants(odd, TARGET, min_overlap=0.0)
+
+
+def test_only_dosage_weight_columns_leave_nothing_to_score(tmp_path):
+    """A file of dosage weights only, read with drop_unscorable: readable (its dropped
+    rows are counted), but matching it names the file instead of failing inside numpy."""
+    from prs.errors import ScoringFileError
+
+    path = tmp_path / "dosage_only.txt"
+    path.write_text(
+        "chr_name\tchr_position\teffect_allele\tother_allele\tdosage_0_weight\t"
+        "dosage_1_weight\tdosage_2_weight\n"
+        "1\t100\tA\tG\t0\t0.1\t0.3\n"
+    )
+    sf = read_scorefile(path, drop_unscorable=True)
+    assert sf.dropped == {"non-additive dosage weights": 1}
+    with pytest.raises(ScoringFileError, match=r"dosage_only.txt: nothing to score"):
+        match_variants(sf, TARGET, min_overlap=0.0)

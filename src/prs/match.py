@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from prs.columns import coded_strings
-from prs.errors import MatchError
+from prs.errors import MatchError, ScoringFileError
 from prs.memory import release_memory
 from prs.weights.scorefile import ScoringFile
 
@@ -182,11 +182,12 @@ def _candidates(scoring: ScoringFile, sites: pd.DataFrame) -> _Candidates:
     n_rows = len(variants)
     (chrom_rows, chrom_sites), _ = _shared_codes([variants["chrom"], sites["chrom"]])
     pos_rows = variants["pos"].to_numpy(dtype=np.int64)
-    key_sites = (chrom_sites.astype(np.int64) << 40) | sites["pos"].to_numpy(dtype=np.int64)
+    key_rows, key_sites = _position_keys(
+        chrom_rows, np.maximum(pos_rows, 0), chrom_sites, sites["pos"].to_numpy(dtype=np.int64)
+    )
     order = np.argsort(key_sites, kind="stable")
     sorted_keys = key_sites[order]
     del key_sites
-    key_rows = (chrom_rows.astype(np.int64) << 40) | np.maximum(pos_rows, 0)
     lo = np.searchsorted(sorted_keys, key_rows, side="left")
     n_at = np.searchsorted(sorted_keys, key_rows, side="right") - lo
     del sorted_keys, key_rows
@@ -225,9 +226,33 @@ def _candidates(scoring: ScoringFile, sites: pd.DataFrame) -> _Candidates:
     )
 
 
+def _position_keys(
+    chrom_a: np.ndarray, pos_a: np.ndarray, chrom_b: np.ndarray, pos_b: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """One int64 per (chromosome code, position), equal exactly when both are: the code
+    in the high bits when positions fit in 40 bits (always, for real genomes), otherwise
+    (a position typo in a scoring file) the pair's rank among all pairs."""
+    top = max(int(pos_a.max(initial=0)), int(pos_b.max(initial=0)))
+    n_codes = max(int(chrom_a.max(initial=0)), int(chrom_b.max(initial=0))) + 1
+    if top < 2**40 and n_codes < 2**22:
+        return (
+            (chrom_a.astype(np.int64) << 40) | pos_a,
+            (chrom_b.astype(np.int64) << 40) | pos_b,
+        )
+    pairs = np.stack(
+        [np.concatenate([chrom_a, chrom_b]).astype(np.int64), np.concatenate([pos_a, pos_b])],
+        axis=1,
+    )
+    rank = np.unique(pairs, axis=0, return_inverse=True)[1].reshape(-1).astype(np.int64)
+    return rank[: len(pos_a)], rank[len(pos_a) :]
+
+
 def _arrow_strings(column: pd.Series) -> pa.Array:
     """A string column as one Arrow array (no copy for Arrow-backed columns)."""
-    values = pa.array(column, type=pa.string(), from_pandas=True)
+    try:
+        values = pa.array(column, type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # e.g. integer IDs from a custom source
+        values = pa.array(column.astype(str), type=pa.string(), from_pandas=True)
     return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
 
 
@@ -277,6 +302,11 @@ def match_variants(
     """
     variants = scoring.variants.reset_index(drop=True)
     n_rows, n_scores = scoring.weights.shape
+    if n_scores == 0:  # e.g. only dosage_*_weight columns, whose rows were all dropped
+        raise ScoringFileError(
+            f"{scoring.path}: nothing to score: no additive weight column"
+            + (f" (dropped as unscorable: {scoring.dropped})" if scoring.dropped else "")
+        )
     pairs = _candidates(scoring, sites)
     release_memory()  # the candidates' temporaries
     site_record = sites["record"].to_numpy(dtype=np.int64)
@@ -458,6 +488,11 @@ def match_variants(
     plan_rows = plan_rows[order]
     weights = np.where(used[plan_rows], scoring.weights[plan_rows], np.nan)
     type_codes, type_names = pd.factorize(variants["effect_type"])
+    unknown = [t for t in type_names if t not in _EFFECT_CODES]
+    if unknown:
+        raise ScoringFileError(
+            f"{scoring.path}: effect_type {unknown[0]!r} is not one of {', '.join(_EFFECT_CODES)}"
+        )
     effect_codes = np.array([_EFFECT_CODES[t] for t in type_names], dtype=np.int8)[type_codes]
     plan = MatchPlan(
         record=record[plan_rows],
@@ -493,8 +528,9 @@ def _report_rows(
     reason: np.ndarray,
 ) -> pd.DataFrame:
     """Report rows for scoring rows ``rows`` (columns in the report's order)."""
-    whole = len(rows) == len(base) and (len(rows) == 0 or rows[-1] == len(rows) - 1)
-    # (rows are ascending: all of them is the frame itself, shared, not copied)
+    # Every row once, in order: the frame itself, shared, not copied. (Split rows repeat a
+    # row once per score, so a count equal to the frame's is not enough.)
+    whole = len(rows) == len(base) and np.array_equal(rows, np.arange(len(base)))
     frame = base.copy(deep=False) if whole else base.iloc[rows].reset_index(drop=True)
     frame.insert(1, "score", score)
     frame.insert(2, "n_scores", n_scores)

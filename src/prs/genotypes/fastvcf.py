@@ -387,7 +387,7 @@ class FastVcfSource:
         # A record without ALT still gets one row (alt "", allele_index 0): REF can match.
         rows_per = np.maximum(n_alt, 1)
         strings = _site_strings(np.concatenate(blobs), n_alt, rows_per)
-        if strings is None:  # bytes Arrow does not take as UTF-8: decode them in Python
+        if strings is None:  # non-ASCII bytes: decoded and upper-cased by Python
             strings = _site_strings_python(np.concatenate(blobs), n_alt)
         ids, refs, alt_rows = strings
         repeat = np.repeat(np.arange(len(n_alt)), rows_per)
@@ -1232,9 +1232,11 @@ def _site_strings(
     record, as Arrow strings built from the bytes: no Python object per record.
 
     ALT rows: the ALT field of a biallelic record, each allele of a multi-allelic one, ""
-    for a record without ALT. None when the bytes are not valid UTF-8.
+    for a record without ALT. None for bytes outside ASCII (Python decodes those).
     """
     k = len(n_alt)
+    if (data >= 0x80).any():
+        return None  # non-ASCII: Python's str.upper (the checked path's) differs from Arrow's
     sep = np.flatnonzero((data == 9) | (data == 10))
     if len(sep) != 3 * k:
         raise AssertionError(f"site fields: {len(sep)} separators for {k} records")
