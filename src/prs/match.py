@@ -156,7 +156,7 @@ class MatchReport:
 _EFFECT_CODES = {"additive": 0, "dominant": 1, "recessive": 2}
 
 
-_MATCH_TYPES = np.array(["", "alt", "ref", "alt_flip", "ref_flip"], dtype=object)
+_MATCH_TYPES = ("", "alt", "ref", "alt_flip", "ref_flip")
 
 
 @dataclass(frozen=True)
@@ -333,8 +333,15 @@ def match_variants(
     fitting = np.bincount(row[top & new_record], minlength=n_rows)[:n_rows]
 
     has_match = best_site >= 0
-    record = np.where(has_match, site_record[np.maximum(best_site, 0)] if len(sites) else -1, -1)
-    allele_index = np.where(has_match, site_allele[best_site] if len(sites) else 0, 0)
+
+    def at_best(values: np.ndarray, fill: int) -> np.ndarray:
+        """The best site's value per scoring row, ``fill`` where none matched."""
+        out = np.full(n_rows, fill, dtype=values.dtype)
+        out[has_match] = values[best_site[has_match]]
+        return out
+
+    record = at_best(site_record, -1)
+    allele_index = at_best(site_allele, 0)
     counted_allele = np.where((code == 2) | (code == 4), 0, allele_index)
 
     outcome_code = np.where(
@@ -352,7 +359,7 @@ def match_variants(
     )
     if not keep_ambiguous:
         outcome_code[has_match & ambiguous] = _OUTCOME_CODE["excluded_ambiguous"]
-    outcome = np.array(OUTCOMES, dtype=object)[outcome_code]
+    matched = outcome_code == _OUTCOME_CODE["matched"]
     reason_for = {
         "unmatched_no_position": (
             "no position in the scoring file (rsID only, or harmonization failed)"
@@ -365,14 +372,13 @@ def match_variants(
     # Reasons as codes: one text per outcome, then one per count of fitting duplicates.
     reason_names = [reason_for.get(o, "") for o in OUTCOMES]
     reason_code = outcome_code.astype(np.int64)
-    several = np.flatnonzero((outcome_code == _OUTCOME_CODE["matched"]) & (fitting > 1))
+    several = np.flatnonzero(matched & (fitting > 1))
     counts_fitting, which = np.unique(fitting[several], return_inverse=True)
     reason_names += [
         f"{k} target records fit; the first is used, the others are duplicates"
         for k in counts_fitting.tolist()
     ]
     reason_code[several] = len(OUTCOMES) + which
-    n_alleles = sites["n_alleles"].to_numpy()
     base = pd.DataFrame(
         {
             # Scoring-file columns as they are (Arrow-backed strings stay so: no copies).
@@ -389,14 +395,11 @@ def match_variants(
             "target_alt": _take_strings(sites["alt"], best_site),
             "flipped": code >= 3,
             "ambiguous": ambiguous,
-            "multiallelic": has_match & (n_alleles[np.maximum(best_site, 0)] > 2)
-            if len(sites)
-            else np.zeros(n_rows, dtype=bool),
+            "multiallelic": at_best(sites["n_alleles"].to_numpy(), 0) > 2,
         }
     )
 
     weighted = ~np.isnan(scoring.weights)  # rows x scores: the score weights this row
-    matched = outcome == "matched"
     # Within one score a target allele counts once: a later row of the same score at the
     # same (record, counted allele) is a duplicate. Only rows sharing a key with another
     # matched row can differ between scores; they are resolved score by score.
@@ -467,7 +470,11 @@ def match_variants(
                 score=ids[split_scores],
                 n_scores=np.ones(len(split_rows), dtype=np.int64),
                 weight=scoring.weights[split_rows, split_scores],
-                outcome=np.where(is_dup, "excluded_duplicate_row", outcome[split_rows]),
+                outcome=np.where(
+                    is_dup,
+                    "excluded_duplicate_row",
+                    np.array(OUTCOMES, dtype=object)[outcome_code[split_rows]],
+                ),
                 reason=np.array(
                     [
                         duplicate_reason.get((int(r), int(c)), reason[r])

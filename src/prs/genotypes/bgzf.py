@@ -502,8 +502,13 @@ class TabixIndex:
         linear = self.linear[ref]
         if len(linear) == 0:
             return np.zeros(len(positions), dtype=np.int64)
-        window = np.minimum((np.asarray(positions, dtype=np.int64) - 1) >> 14, len(linear) - 1)
-        return linear[np.maximum(window, 0)]
+        return linear[self.windows(ref, positions)]
+
+    def windows(self, ref: int, positions: np.ndarray) -> np.ndarray:
+        """The 16 kb window of each 1-based position, clipped to sequence ``ref``'s linear
+        index (positions past its end fall in its last window)."""
+        last = max(len(self.linear[ref]) - 1, 0)
+        return np.clip((np.asarray(positions, dtype=np.int64) - 1) >> 14, 0, last)
 
 
 def read_tabix(path: str | os.PathLike[str]) -> TabixIndex:

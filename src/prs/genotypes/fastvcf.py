@@ -285,7 +285,7 @@ class FastVcfSource:
             )
             # Blocks a window read is expected to touch: up to the next window's start.
             linear = index.linear[ref]
-            windows = _sorted_unique(np.minimum((positions - 1) >> 14, max(len(linear) - 1, 0)))
+            windows = _sorted_unique(index.windows(ref, positions))
             if len(linear):
                 first = np.searchsorted(table.coffset, linear[windows] >> 16)
                 following = np.minimum(windows + 1, len(linear) - 1)
@@ -1220,8 +1220,7 @@ def _mostly_wanted(index: bgzf.TabixIndex, wanted: Mapping[str, np.ndarray]) -> 
         total += n_windows
         chrom = normalize_chrom(name)
         if chrom in wanted and n_windows:
-            positions = np.asarray(wanted[chrom], dtype=np.int64)
-            touched += len(np.unique(np.clip((positions - 1) >> 14, 0, n_windows - 1)))
+            touched += len(np.unique(index.windows(ref, wanted[chrom])))
     return total > 0 and touched * 2 > total
 
 
