@@ -40,6 +40,28 @@ class ReportError(PRSError):
     """An output could not be written."""
 
 
+class PRSWarning(UserWarning):
+    """Root of every warning prs issues: something doubtful that was handled and recorded
+    (a fallback taken, rows excluded, an input read another way). ``--strict`` turns these
+    into errors (exit code 2)."""
+
+
+class GenotypeWarning(PRSWarning):
+    """A genotype file or its index is doubtful but could still be read exactly."""
+
+
+class ScoringFileWarning(PRSWarning):
+    """A scoring file holds something doubtful that was handled (and counted)."""
+
+
+class ScoreWarning(PRSWarning):
+    """Scoring went ahead with a fallback or exclusion worth knowing about."""
+
+
+class CalibrationWarning(PRSWarning):
+    """A calibration input or result is doubtful (e.g. a small or self-referential reference)."""
+
+
 #: Stable exit codes of the ``prs`` command line, one per error class (documented in README).
 EXIT_CODES: dict[type[PRSError], int] = {
     ScoringFileError: 3,
