@@ -57,3 +57,9 @@ def normalize_chrom(name: str) -> str:
 def is_sex_chrom_x(chrom: str) -> bool:
     """True for the canonical X chromosome (haploid in males outside the PARs)."""
     return chrom == "X"
+
+
+#: The largest position prs accepts, in a VCF and in a scoring file alike: VCF's POS is a
+#: 32-bit signed integer (VCF 4.3 section 1.6.2) and PLINK 2 refuses larger positions. A
+#: larger value is an error naming the file and line, never truncated or wrapped.
+MAX_POSITION = 2**31 - 1
