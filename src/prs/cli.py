@@ -4,6 +4,18 @@ Each command lives in the module of its stage and registers itself through a
 ``register(subparsers)`` function; its handler takes the parsed arguments and returns an
 exit code. Errors map to stable exit codes (:data:`prs.errors.EXIT_CODES`): the CLI prints
 one line ``prs: error: <message>`` and exits with that code.
+
+Interrupts: SIGINT (Ctrl-C) and SIGTERM end a run with one line ``prs: interrupted`` and
+exit code 130 or 143 (128 + the signal's number, as a shell reports a killed command);
+outputs being staged are discarded (:func:`prs.report.output_set`), so nothing partial is
+left behind.
+
+Warnings: prs's own (:class:`~prs.errors.PRSWarning`, and any ``UserWarning``) are shown as
+one line ``prs: warning: <message>`` and are errors under ``--strict``. Warnings of the
+libraries underneath (numpy's floating-point ``RuntimeWarning``, Deprecation- and
+FutureWarnings) are not messages for users: prs handles the values they flag (non-finite
+inputs and results are refused where they enter), so they are logged at debug level
+(``-vv``) with the command's name, and ``--strict`` leaves them alone.
 """
 
 from __future__ import annotations
@@ -11,9 +23,12 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import signal
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
 
 from prs._version import __version__
 from prs.errors import PRSError, exit_code_for
@@ -56,9 +71,62 @@ def build_parser(modules: Sequence[str] | None = None) -> argparse.ArgumentParse
     return parser
 
 
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    """Warnings on the command line: one line each, no source location."""
-    print(f"prs: warning: {message}", file=sys.stderr)
+#: Exit codes of a run ended by a signal: 128 + the signal's number, as shells report.
+EXIT_INTERRUPTED = {signal.SIGINT: 130, signal.SIGTERM: 143}
+
+log = logging.getLogger("prs.cli")
+
+
+class Interrupted(BaseException):
+    """Raised in the main thread when the process receives SIGTERM (SIGINT raises
+    KeyboardInterrupt): a BaseException, so only clean-up code sees it on its way out."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _is_users_warning(category: type[Warning]) -> bool:
+    """Whether a warning is a message for users (prs's own) rather than a library's."""
+    return issubclass(category, UserWarning)
+
+
+def _warning_printer(command: str | None) -> Any:
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        """Warnings on the command line: one line each, no source location; a library's
+        warnings only in the debug log."""
+        if _is_users_warning(category):
+            print(f"prs: warning: {message}", file=sys.stderr)
+        else:
+            log.debug(
+                "prs %s: %s from %s:%s (not shown: handled by prs): %s",
+                command,
+                category.__name__,
+                filename,
+                lineno,
+                message,
+            )
+
+    return show
+
+
+@contextmanager
+def _terminate_as_exception() -> Iterator[None]:
+    """SIGTERM raises :class:`Interrupted` while inside (main thread only), so outputs
+    being staged are discarded on the way out as for Ctrl-C."""
+
+    def handler(signum: int, frame: Any) -> None:
+        raise Interrupted(signum)
+
+    try:
+        saved = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals to the host
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if saved is None else saved)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -76,18 +144,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         else logging.WARNING,
         format="prs: %(message)s",
     )
-    with warnings.catch_warnings():
-        warnings.showwarning = _show_warning
+    with warnings.catch_warnings(), _terminate_as_exception():
+        warnings.showwarning = _warning_printer(args.command)
         if args.strict:
-            warnings.simplefilter("error")
+            warnings.simplefilter("error", UserWarning)
         try:
             return int(args.handler(args) or 0)
         except PRSError as exc:
             print(f"prs: error: {exc}", file=sys.stderr)
             return exit_code_for(exc)
-        except Warning as exc:  # raised only under --strict
+        except UserWarning as exc:  # raised only under --strict
             print(f"prs: error (--strict): {exc}", file=sys.stderr)
             return 2
+        except KeyboardInterrupt:
+            print("prs: interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED[signal.SIGINT]
+        except Interrupted as exc:
+            print("prs: interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED.get(exc.signum, 128 + exc.signum)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,8 +1,11 @@
-"""Writing results: tables (TSV, Parquet) and JSON, always atomically.
+"""Writing results: tables (TSV, Parquet) and JSON, atomically, alone or as one set.
 
-Every output goes to a temporary file in the destination directory and is renamed into
-place only once complete, so a failed or killed run never leaves a partial file that looks
-finished.
+A single file (:func:`write_table`, :func:`write_json`, :func:`atomic_write`) goes to a
+temporary file beside its destination and is renamed into place only once complete. The
+files of one run (:func:`output_set`) are staged together and published as one set under a
+lock on the output directory, the marker file (``provenance.json``) last: see
+:mod:`prs.output` for the protocol. Files get mode ``0o666`` less the umask; every
+``OSError`` while writing becomes a :class:`~prs.errors.ReportError` naming the path.
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ import io
 import json
 import os
 import re
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -21,52 +23,16 @@ from typing import IO, Any
 import numpy as np
 import pandas as pd
 
-from prs.errors import ReportError
+from prs.output import DEFAULT_LOCK_TIMEOUT, OutputSet, atomic_write
 
-
-@contextlib.contextmanager
-def atomic_write(path: str | os.PathLike[str], mode: str = "w") -> Iterator[IO[Any]]:
-    """Open a temporary file beside ``path``; rename it onto ``path`` only on success.
-
-    Parameters
-    ----------
-    path
-        Destination. Its directory is created if missing.
-    mode
-        ``"w"`` (text, UTF-8) or ``"wb"``.
-
-    Raises
-    ------
-    ReportError
-        When the destination cannot be written.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> d = pathlib.Path(tempfile.mkdtemp())
-    >>> with atomic_write(d / "x.txt") as fh:
-    ...     _ = fh.write("done")
-    >>> (d / "x.txt").read_text()
-    'done'
-    """
-    dest = Path(path)
-    try:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    except OSError as exc:
-        raise ReportError(f"{dest}: cannot write output ({exc.strerror or exc})") from exc
-    tmp_path = Path(tmp)
-    try:
-        encoding = None if "b" in mode else "utf-8"
-        with os.fdopen(fd, mode, encoding=encoding, newline=None if "b" in mode else "") as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp_path, dest)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp_path.unlink()
-        raise
+__all__ = [
+    "ReportOutputs",
+    "atomic_write",
+    "file_checksum",
+    "output_set",
+    "write_json",
+    "write_table",
+]
 
 
 def write_table(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
@@ -83,18 +49,26 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     -------
     Path
         The written path.
+
+    Raises
+    ------
+    ReportError
+        When the file cannot be written (full disk, no permission, read-only, I/O error).
     """
     dest = Path(path)
-    if dest.suffix == ".parquet":
-        with atomic_write(dest, "wb") as fh:
-            frame.to_parquet(fh, index=False)
-        return dest
     with atomic_write(dest, "wb") as fh:
-        if dest.suffix == ".gz":
-            frame.to_csv(fh, sep="\t", index=False, compression="gzip", lineterminator="\n")
-        else:
-            _write_tsv(frame, fh)
+        _write_table_to(frame, fh, dest.name)
     return dest
+
+
+def _write_table_to(frame: pd.DataFrame, fh: IO[bytes], name: str) -> None:
+    """The bytes of ``frame`` in the format its file ``name`` calls for."""
+    if name.endswith(".parquet"):
+        frame.to_parquet(fh, index=False)
+    elif name.endswith(".gz"):
+        frame.to_csv(fh, sep="\t", index=False, compression="gzip", lineterminator="\n")
+    else:
+        _write_tsv(frame, fh)
 
 
 #: Rows converted and written at a time: the text of a large table never sits in memory whole.
@@ -242,19 +216,110 @@ def file_checksum(path: str | os.PathLike[str]) -> str:
 
 
 def write_json(obj: Any, path: str | os.PathLike[str]) -> Path:
-    """Write ``obj`` atomically as indented JSON (numpy scalars converted)."""
+    """Write ``obj`` atomically as indented JSON (numpy scalars converted).
+
+    Raises
+    ------
+    ReportError
+        When the file cannot be written.
+    """
     dest = Path(path)
-
-    def default(value: Any) -> Any:
-        if hasattr(value, "item"):
-            return value.item()
-        if hasattr(value, "tolist"):
-            return value.tolist()
-        if isinstance(value, Path):
-            return str(value)
-        raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
     with atomic_write(dest) as fh:
-        json.dump(obj, fh, indent=2, sort_keys=False, default=default)
-        fh.write("\n")
+        _write_json_to(obj, fh)
     return dest
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "item"):
+        return value.item()
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _write_json_to(obj: Any, fh: IO[str]) -> None:
+    json.dump(obj, fh, indent=2, sort_keys=False, default=_json_default)
+    fh.write("\n")
+
+
+class ReportOutputs:
+    """The files of one run, written into a staging area and published together.
+
+    Made by :func:`output_set`; each writer returns the path the file will have once the
+    set is published.
+    """
+
+    def __init__(self, outputs: OutputSet) -> None:
+        self._outputs = outputs
+
+    @property
+    def out_dir(self) -> Path:
+        """The directory the set is published into."""
+        return self._outputs.out_dir
+
+    def path(self, name: str) -> Path:
+        """Where ``name`` will be once published."""
+        return self._outputs.path(name)
+
+    def open(self, name: str, mode: str = "w") -> contextlib.AbstractContextManager[IO[Any]]:
+        """A new file ``name`` of the set (``"w"`` UTF-8 text or ``"wb"``)."""
+        return self._outputs.open(name, mode)
+
+    def write_table(self, frame: pd.DataFrame, name: str) -> Path:
+        """Add ``frame`` as ``name`` (TSV, ``.tsv.gz`` or ``.parquet``, as
+        :func:`write_table`)."""
+        with self._outputs.open(name, "wb") as fh:
+            _write_table_to(frame, fh, name)
+        return self.path(name)
+
+    def write_json(self, obj: Any, name: str) -> Path:
+        """Add ``obj`` as indented JSON file ``name`` (as :func:`write_json`)."""
+        with self._outputs.open(name, "w") as fh:
+            _write_json_to(obj, fh)
+        return self.path(name)
+
+
+@contextlib.contextmanager
+def output_set(
+    out_dir: str | os.PathLike[str],
+    *,
+    marker: str | None = "provenance.json",
+    lock_timeout: float | None = DEFAULT_LOCK_TIMEOUT,
+) -> Iterator[ReportOutputs]:
+    """Write several files into ``out_dir`` as one unit: all published, or none.
+
+    The directory is locked for the block (a second run waits, then publishes after this
+    one), files are written into a private staging directory inside ``out_dir`` and moved
+    into place when the block ends without an exception — ``marker`` removed first and
+    put back last, so a directory holding ``marker`` holds a complete set. On an exception
+    (also KeyboardInterrupt) the staged files are discarded and ``out_dir`` keeps its
+    previous files. What a killed run left is finished or removed by the next one.
+
+    Parameters
+    ----------
+    out_dir
+        The output directory (created, mode 0o777 less the umask).
+    marker
+        The file that marks a complete set (written last; default ``provenance.json``).
+    lock_timeout
+        Seconds to wait for another run's lock on ``out_dir`` (None: forever).
+
+    Raises
+    ------
+    ReportError
+        When a file cannot be written, or the lock not taken in ``lock_timeout`` s.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, pandas as pd
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> with output_set(d / "out") as outs:
+    ...     _ = outs.write_table(pd.DataFrame({"a": [1], "b": [2]}), "t.tsv")
+    ...     _ = outs.write_json({"n": 1}, "provenance.json")
+    >>> sorted(p.name for p in (d / "out").iterdir())
+    ['provenance.json', 't.tsv']
+    """
+    with OutputSet(out_dir, marker=marker, lock_timeout=lock_timeout) as outputs:
+        yield ReportOutputs(outputs)

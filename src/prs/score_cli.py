@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from prs.errors import ScoreError
 from prs.match import DEFAULT_MIN_OVERLAP
-from prs.report import write_json, write_table
+from prs.report import output_set
 from prs.score import MISSING_POLICIES, ScoreResult, score
 
 #: Files ``prs score`` writes into ``--out`` (TSV; ``--format parquet`` for the tables).
@@ -64,6 +65,13 @@ def add_scoring_options(p: argparse.ArgumentParser) -> None:
         type=Path,
         metavar="FILE",
         help="file with one sample ID per line: score only these, in this order",
+    )
+    p.add_argument(
+        "--sex",
+        type=Path,
+        metavar="PATH",
+        help="a sample sheet giving each sample's sex: .psam, .fam or a TSV with sample and "
+        "sex columns; used for chrX/chrY/MT as PLINK 2",
     )
     p.add_argument(
         "--missing",
@@ -147,6 +155,10 @@ def _samples_from(path: Path | None) -> list[str] | None:
 
 def score_from_args(args: argparse.Namespace, vcf: list[str], scorefiles: list[str]) -> ScoreResult:
     """Run :func:`prs.score` with the options parsed by :func:`add_scoring_options`."""
+    options: dict[str, Any] = {}
+    if getattr(args, "sex", None) is not None:
+        # (only when given: prs.score gains its sex= keyword in a parallel change)
+        options["sex"] = args.sex
     return score(
         vcf,
         scorefiles,
@@ -171,26 +183,33 @@ def score_from_args(args: argparse.Namespace, vcf: list[str], scorefiles: list[s
             )
             if v is not None
         },
+        **options,
     )
 
 
 def write_score_outputs(
     result: ScoreResult, out: Path, table_format: str = "tsv"
 ) -> dict[str, Path]:
-    """Write scores, match report, match summary and provenance (each atomically)."""
+    """Write scores, match report, match summary and provenance into ``out`` as one set.
+
+    The files are staged and published together under a lock on ``out``, provenance.json
+    last (:func:`prs.report.output_set`): ``out`` holds the previous complete set or this
+    one, never a mix. Raises :class:`~prs.errors.ReportError` when they cannot be written.
+    """
     ext = ".parquet" if table_format == "parquet" else ".tsv"
-    paths = {
-        "scores": write_table(result.to_frame(), out / f"scores{ext}"),
-        # (the report itself: to_frame() would copy it)
-        "match_report": write_table(result.match_report.variants, out / f"match_report{ext}"),
-        "match_summary": write_table(
-            result.match_report.counts.reset_index(), out / f"match_summary{ext}"
-        ),
-    }
-    paths["provenance"] = write_json(
-        {**result.provenance, "outputs": {k: str(v) for k, v in paths.items()}},
-        out / "provenance.json",
-    )
+    with output_set(out, marker="provenance.json") as outs:
+        paths = {
+            "scores": outs.write_table(result.to_frame(), f"scores{ext}"),
+            # (the report itself: to_frame() would copy it)
+            "match_report": outs.write_table(result.match_report.variants, f"match_report{ext}"),
+            "match_summary": outs.write_table(
+                result.match_report.counts.reset_index(), f"match_summary{ext}"
+            ),
+        }
+        paths["provenance"] = outs.write_json(
+            {**result.provenance, "outputs": {k: str(v) for k, v in paths.items()}},
+            "provenance.json",
+        )
     return paths
 
 
