@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 import pytest
 
-from prs.errors import ScoringFileError
+from prs.errors import ScoringFileError, ScoringFileWarning
 from prs.weights import read_scorefile
 from tests.helpers import write_scorefile
 
@@ -223,3 +223,264 @@ def test_blank_line_before_the_column_header(tmp_path):
     )
     with pytest.raises(ScoringFileError, match=r"line 5: effect_weight 'x'"):
         read_scorefile(path)
+
+
+# --- issue 10: F13 (genome build, weight_type), F8 (positions), F18 (messages) -------------
+
+COLUMNS = "chr_name\tchr_position\teffect_allele\tother_allele\teffect_weight\n"
+
+
+def _v2(tmp_path, header: dict[str, str], rows: str, name: str = "s.txt"):
+    lines = ["###PGS CATALOG SCORING FILE - test\n", "#format_version=2.0\n"]
+    lines += [f"#{k}={v}\n" for k, v in header.items()]
+    path = tmp_path / name
+    path.write_text("".join(lines) + COLUMNS + rows)
+    return path
+
+
+@pytest.mark.parametrize("build", ["T2T-CHM13", "GRCh39", "hg20", "CHM13v2.0"])
+def test_f13_unknown_genome_build_is_refused(tmp_path, build):
+    path = _v2(tmp_path, {"pgs_id": "X", "genome_build": build}, "1\t5\tA\tG\t0.1\n")
+    with pytest.raises(ScoringFileError) as err:
+        read_scorefile(path)
+    message = str(err.value)
+    # file, header line (the 4th: two lines of preamble, pgs_id, then genome_build), value
+    assert f"{path} line 4" in message and f"genome_build={build}" in message
+    for known in ("GRCh37", "hg19", "GRCh38", "hg38", "NCBI36", "hg18", "NR"):
+        assert known in message
+
+
+def test_f13_unknown_harmonized_build_is_refused(tmp_path):
+    path = tmp_path / "h.txt"
+    path.write_text(
+        "#pgs_id=X\n#genome_build=GRCh37\n#HmPOS_build=T2T\n"
+        "chr_name\tchr_position\teffect_allele\teffect_weight\thm_chr\thm_pos\n"
+        "1\t5\tA\t0.1\t1\t7\n"
+    )
+    with pytest.raises(ScoringFileError, match=r"line 3: HmPOS_build=T2T is not a genome build"):
+        read_scorefile(path)
+    # the author positions are GRCh37: readable when asked for
+    assert read_scorefile(path, use_harmonized=False).genome_build == "GRCh37"
+
+
+@pytest.mark.parametrize(
+    ("given", "canonical"),
+    [("GRCh37", "GRCh37"), ("hg19", "GRCh37"), ("GRCh38", "GRCh38"), ("hg38", "GRCh38"),
+     ("NCBI36", "NCBI36"), ("hg18", "NCBI36"), ("NR", None), ("", None)],
+)  # fmt: skip
+def test_f13_known_builds_and_not_reported(tmp_path, given, canonical):
+    path = _v2(tmp_path, {"pgs_id": "X", "genome_build": given}, "1\t5\tA\tG\t0.1\n")
+    assert read_scorefile(path).genome_build == canonical
+
+
+def test_f13_v1_header_unknown_build(tmp_path):
+    path = tmp_path / "v1.txt"
+    path.write_text(
+        "# PGS ID = PGS000001\n# Original Genome Build = T2T\n" + COLUMNS + "1\t5\tA\tG\t0.1\n"
+    )
+    with pytest.raises(ScoringFileError, match=r"line 2: genome_build=T2T"):
+        read_scorefile(path)
+
+
+@pytest.mark.parametrize("stated", ["OR", "HR", "odds ratio", "or"])
+def test_f13_ratio_weights_are_converted_to_log_with_a_warning(tmp_path, stated):
+    path = _v2(
+        tmp_path,
+        {"pgs_id": "X", "weight_type": stated, "genome_build": "GRCh37"},
+        "1\t5\tA\tG\t1.5\n1\t6\tC\tT\t0.8\n",
+    )
+    with pytest.warns(ScoringFileWarning, match=rf"weight_type={stated}"):
+        sf = read_scorefile(path)
+    np.testing.assert_allclose(sf.weights[:, 0], np.log([1.5, 0.8]))
+    assert any("natural log" in note and f"weight_type={stated}" in note for note in sf.warnings)
+
+
+def test_f13_ratio_weights_that_cannot_be_ratios_are_refused(tmp_path):
+    path = _v2(
+        tmp_path, {"pgs_id": "X", "weight_type": "OR"}, "1\t5\tA\tG\t1.5\n1\t6\tC\tT\t-0.2\n"
+    )
+    with pytest.raises(ScoringFileError) as err:
+        read_scorefile(path)
+    message = str(err.value)
+    assert f"{path} line 7" in message and "'-0.2'" in message and "weight_type=OR" in message
+    assert "log(OR)" in message  # how to fix a mislabelled header
+
+
+@pytest.mark.parametrize("stated", ["beta", "log(OR)", "log(HR)", "NR", "Beta", "logOR"])
+def test_f13_log_scale_weight_types_are_used_as_given(tmp_path, stated):
+    path = _v2(tmp_path, {"pgs_id": "X", "weight_type": stated}, "1\t5\tA\tG\t-0.5\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sf = read_scorefile(path)
+    assert sf.weights[0, 0] == -0.5 and sf.warnings == ()
+
+
+def test_f13_unrecognised_weight_type_is_reported(tmp_path):
+    path = _v2(tmp_path, {"pgs_id": "X", "weight_type": "Z-ish"}, "1\t5\tA\tG\t0.5\n")
+    with pytest.warns(ScoringFileWarning, match="weight_type=Z-ish is not one prs recognises"):
+        sf = read_scorefile(path)
+    assert sf.weights[0, 0] == 0.5 and len(sf.warnings) == 1
+
+
+def test_f13_or_column_is_not_a_weight(shared_data):
+    """PGS000001's author file has an OR column beside effect_weight = ln(OR): the weights
+    are effect_weight, never the OR column, and nothing is converted."""
+    sf = read_scorefile(shared_data / "pygscatalog/scorefiles/PGS000001.txt.gz")
+    assert sf.score_ids == ("PGS000001",)
+    assert sf.weights[0, 0] == pytest.approx(0.16220387987485377) and sf.warnings == ()
+
+
+def test_f13_or_column_cross_checks_the_stated_weight_type(tmp_path):
+    cols = "chr_name\tchr_position\teffect_allele\teffect_weight\tOR\n"
+    # header says OR but effect_weight is ln(OR): already log, used as given (and said so)
+    path = tmp_path / "a.txt"
+    path.write_text(f"#weight_type=OR\n{cols}1\t5\tA\t0.16220387987485377\t1.1761\n")
+    with pytest.warns(ScoringFileWarning, match="already"):
+        sf = read_scorefile(path)
+    assert sf.weights[0, 0] == pytest.approx(0.16220387987485377)
+    # header says beta but effect_weight repeats the OR column: a contradiction, refused
+    path.write_text(f"#weight_type=beta\n{cols}1\t5\tA\t1.1761\t1.1761\n1\t6\tA\t0.9\t0.9\n")
+    with pytest.raises(ScoringFileError, match="equal to the OR column"):
+        read_scorefile(path)
+    # no weight type stated and effect_weight repeats the OR column: ratios, converted
+    path.write_text(f"{cols}1\t5\tA\t1.1761\t1.1761\n1\t6\tA\t0.9\t0.9\n")
+    with pytest.warns(ScoringFileWarning, match="equal to the OR column"):
+        sf = read_scorefile(path)
+    np.testing.assert_allclose(sf.weights[:, 0], np.log([1.1761, 0.9]))
+
+
+def test_f13_only_an_or_column_gives_log_or_weights(tmp_path):
+    """As the PGS Catalog: with no effect_weight the weight is log(OR) (or log(HR))."""
+    path = tmp_path / "or.txt"
+    path.write_text("chr_name\tchr_position\teffect_allele\tOR\n1\t5\tA\t2.0\n")
+    with pytest.warns(ScoringFileWarning, match=r"ln\(OR\)"):
+        sf = read_scorefile(path)
+    assert sf.weights[0, 0] == pytest.approx(np.log(2.0)) and sf.score_ids == ("or",)
+
+
+def test_f13_per_row_weight_type_column(tmp_path):
+    """Format 1.0 files may carry weight_type per row (PGS000899 has one, all 'beta')."""
+    path = tmp_path / "rows.txt"
+    path.write_text(
+        "chr_name\tchr_position\teffect_allele\teffect_weight\tweight_type\n"
+        "1\t5\tA\t0.1\tbeta\n1\t6\tA\t2.0\tOR\n"
+    )
+    with pytest.warns(ScoringFileWarning, match="1 row"):
+        sf = read_scorefile(path)
+    np.testing.assert_allclose(sf.weights[:, 0], [0.1, np.log(2.0)])
+
+
+@pytest.mark.parametrize(
+    ("pos", "what"),
+    [
+        ("9223372036854775808", "above"),  # 2^63: an OverflowError traceback before
+        ("99999999999999999999999", "above"),
+        ("2147483648", "above"),  # 2^31: the VCF limit + 1
+        ("-5", "negative"),
+        ("12.5", "not a whole number"),
+        ("1e6", "not a whole number"),
+        ("\u0665", "not a whole number"),  # an Arabic-Indic digit: \d matches it
+    ],
+)
+def test_f8_positions_beyond_the_limit_are_named(tmp_path, pos, what):
+    path = tmp_path / "p.txt"
+    path.write_text(COLUMNS + f"1\t5\tA\tG\t0.1\n1\t{pos}\tA\tG\t0.1\n", encoding="utf-8")
+    with pytest.raises(ScoringFileError) as err:
+        read_scorefile(path)
+    message = str(err.value)
+    assert f"{path} line 3: chr_position" in message and what in message
+    assert pos in message or ascii(pos)[1:-1] in message
+
+
+def test_f8_the_largest_position_is_accepted(tmp_path):
+    from prs.chrom import MAX_POSITION
+
+    path = tmp_path / "p.txt"
+    path.write_text(COLUMNS + f"1\t{MAX_POSITION}\tA\tG\t0.1\n")
+    assert read_scorefile(path).variants["pos"].tolist() == [MAX_POSITION]
+
+
+def test_f18_space_delimited_file(tmp_path):
+    path = tmp_path / "sp.txt"
+    path.write_text("#pgs_id=X\nchr_name chr_position effect_allele effect_weight\n1 5 A 0.1\n")
+    with pytest.raises(ScoringFileError) as err:
+        read_scorefile(path)
+    message = str(err.value)
+    assert f"{path} line 2" in message and "space-delimited" in message
+    assert "tab-separated" in message
+    # a tab-separated column line over space-delimited rows
+    path.write_text("chr_name\tchr_position\teffect_allele\teffect_weight\n1 5 A 0.1\n")
+    with pytest.raises(ScoringFileError, match=r"line 2 .*space-delimited"):
+        read_scorefile(path)
+
+
+def test_f18_extra_or_missing_field_on_a_row(tmp_path):
+    path = tmp_path / "x.txt"
+    path.write_text(
+        "#pgs_id=X\nchr_name\tchr_position\teffect_allele\teffect_weight\n"
+        "1\t5\tA\t0.1\n1\t6\tA\t0.1\t9\n"
+    )
+    with pytest.raises(ScoringFileError) as err:
+        read_scorefile(path)
+    message = str(err.value)
+    assert f"{path} line 4" in message and "5 tab-separated fields" in message
+    assert "line 2" in message and "4" in message
+    path.write_text("chr_name\tchr_position\teffect_allele\teffect_weight\n1\t5\n")
+    with pytest.raises(ScoringFileError, match=r"line 2 has 2 tab-separated fields.*names 4"):
+        read_scorefile(path)
+
+
+def test_f18_directory_empty_and_not_text(tmp_path):
+    with pytest.raises(ScoringFileError, match="is a directory, not a scoring file"):
+        read_scorefile(tmp_path)
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    with pytest.raises(ScoringFileError, match=r"is empty \(0 bytes\)"):
+        read_scorefile(empty)
+    empty_gz = tmp_path / "empty.txt.gz"
+    empty_gz.write_bytes(gzip.compress(b""))
+    with pytest.raises(ScoringFileError, match="is empty"):
+        read_scorefile(empty_gz)
+    only_meta = tmp_path / "meta.txt"
+    only_meta.write_text("#pgs_id=X\n#genome_build=GRCh38\n")
+    with pytest.raises(ScoringFileError, match="no column header line"):
+        read_scorefile(only_meta)
+    binary = tmp_path / "bin.txt"
+    binary.write_bytes(bytes(range(256)) * 4)
+    with pytest.raises(ScoringFileError, match="not a text file"):
+        read_scorefile(binary)
+    latin1 = tmp_path / "latin1.txt"
+    latin1.write_bytes(COLUMNS.encode() + b"1\t5\tA\tG\t0.1\n1\t6\tA\tG\t0.1 \xe9\n")
+    with pytest.raises(ScoringFileError, match=r"line 3 .*not UTF-8"):
+        read_scorefile(latin1)
+    zipped = tmp_path / "w.zip"
+    zipped.write_bytes(b"PK\x03\x04" + bytes(40))
+    with pytest.raises(ScoringFileError, match="zip"):
+        read_scorefile(zipped)
+
+
+def test_f18_corrupt_gzip_is_named(tmp_path):
+    """zlib's own error escaped as a traceback before."""
+    bad = tmp_path / "bad.txt.gz"
+    bad.write_bytes(b"\x1f\x8b\x08\x00" + b"garbage" * 20)
+    with pytest.raises(ScoringFileError, match="gzip"):
+        read_scorefile(bad)
+    data = bytearray(gzip.compress((COLUMNS + "1\t5\tA\tG\t0.1\n" * 500).encode()))
+    data[len(data) // 2] ^= 0xFF
+    bad.write_bytes(bytes(data))
+    with pytest.raises(ScoringFileError, match="gzip"):
+        read_scorefile(bad)
+
+
+def test_bom_and_crlf_are_read(tmp_path):
+    path = tmp_path / "bom.txt"
+    path.write_bytes(
+        b"\xef\xbb\xbf#pgs_id=X\r\n#genome_build=GRCh38\r\n"
+        + COLUMNS.replace("\n", "\r\n").encode()
+        + b"1\t5\tA\tG\t0.1\r\n"
+    )
+    sf = read_scorefile(path)
+    assert sf.score_ids == ("X",) and sf.genome_build == "GRCh38"
+    assert sf.variants["other_allele"].tolist() == ["G"] and sf.weights[0, 0] == 0.1
+    path.write_bytes(b"\xef\xbb\xbf" + COLUMNS.encode() + b"1\t5\tA\tG\t0.1\n")
+    assert read_scorefile(path).variants["line"].tolist() == [2]

@@ -16,6 +16,7 @@ import io
 import os
 import re
 import warnings
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,9 +27,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
-from prs.chrom import normalize_chrom
+from prs.chrom import MAX_POSITION, normalize_chrom
 from prs.columns import coded_strings
-from prs.errors import ScoringFileError
+from prs.errors import ScoringFileError, ScoringFileWarning
+from prs.weights.weight_types import KNOWN_TEXT, classify, ratio_name
 
 #: Effect types a row can carry; additive unless ``is_dominant``/``is_recessive`` is set.
 EFFECT_TYPES = ("additive", "dominant", "recessive")
@@ -132,6 +134,9 @@ _METADATA_COLUMNS = {
 }
 _DOSAGE_WEIGHT_COLUMNS = ("dosage_0_weight", "dosage_1_weight", "dosage_2_weight")
 
+# Build names -> canonical name. The PGS Catalog's genome_build field takes GRCh37, GRCh38,
+# NCBI36 or NR; pygscatalog (GenomeBuild.from_string) also reads hg19/hg38/hg18 and
+# NCBI35/hg17, and refuses anything else.
 _BUILDS = {
     "grch37": "GRCh37",
     "hg19": "GRCh37",
@@ -139,16 +144,51 @@ _BUILDS = {
     "grch38": "GRCh38",
     "hg38": "GRCh38",
     "b38": "GRCh38",
-    "grch36": "GRCh36",
-    "hg18": "GRCh36",
+    "ncbi36": "NCBI36",
+    "hg18": "NCBI36",
+    "ncbi35": "NCBI35",
+    "hg17": "NCBI35",
 }
+# "Not reported": the positions' build is unknown; score() warns and assumes the target's.
+_BUILD_NOT_REPORTED = {"", "nr", "na", "n/a", "not reported"}
+_KNOWN_BUILDS_TEXT = "GRCh37/hg19, GRCh38/hg38, NCBI36/hg18, NCBI35/hg17, or NR (not reported)"
+
+# Magic numbers of formats a scoring file is sometimes mistaken for.
+_OTHER_FORMATS = (
+    (b"PK\x03\x04", "zip archive (or an Excel workbook)"),
+    (b"BZh", "bzip2 file"),
+    (b"\xfd7zXZ\x00", "xz file"),
+    (b"\x28\xb5\x2f\xfd", "zstd file"),
+    (b"PAR1", "Parquet file"),
+    (b"\xd0\xcf\x11\xe0", "Microsoft Office (OLE2) file"),
+    (b"%PDF", "PDF file"),
+)
+# What a gzip stream raises when its data is corrupt or cut short.
+_GZIP_ERRORS = (OSError, EOFError, zlib.error)
 
 
 def canonical_build(name: str | None) -> str | None:
-    """Return ``GRCh37``/``GRCh38``/``GRCh36`` for a build name, None for NR/unknown/empty."""
+    """Return ``GRCh37``/``GRCh38``/``NCBI36``/``NCBI35`` for a build name; None for NR, an
+    empty or unknown name (:func:`read_scorefile` refuses unknown names).
+
+    Examples
+    --------
+    >>> canonical_build("hg19"), canonical_build("NR"), canonical_build("T2T-CHM13")
+    ('GRCh37', None, None)
+    """
     if name is None:
         return None
     return _BUILDS.get(name.strip().lower())
+
+
+def _build_not_reported(name: str | None) -> bool:
+    return name is None or name.strip().lower() in _BUILD_NOT_REPORTED
+
+
+def _show(value: str) -> str:
+    """A value as put in a message: control characters escaped, long values cut."""
+    text = value if value.isprintable() else ascii(value)[1:-1]
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 @dataclass(frozen=True)
@@ -196,16 +236,147 @@ class ScoringFile:
 
 
 def _open_text(path: Path) -> io.TextIOBase:
+    # utf-8-sig: a byte order mark (spreadsheet exports) is not part of the first line.
     with open(path, "rb") as fh:
         magic = fh.read(2)
     if magic == b"\x1f\x8b":
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", newline="")
-    return open(path, encoding="utf-8", newline="")
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8-sig", newline="")
+    return open(path, encoding="utf-8-sig", newline="")
 
 
-def _parse_header(lines: list[str]) -> dict[str, str]:
-    header: dict[str, str] = {}
-    for line in lines:
+def _check_path(path: Path) -> bool:
+    """Refuse what is not a readable file of text, naming what it is; True when gzipped."""
+    if not path.exists():
+        raise ScoringFileError(f"{path}: scoring file not found")
+    if path.is_dir():
+        raise ScoringFileError(f"{path}: is a directory, not a scoring file")
+    if not path.is_file():
+        raise ScoringFileError(f"{path}: is not a regular file (a device, pipe or socket)")
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+    except OSError as exc:
+        raise ScoringFileError(f"{path}: cannot read scoring file ({exc.strerror})") from exc
+    if not head:
+        raise ScoringFileError(f"{path}: is empty (0 bytes)")
+    for magic, what in _OTHER_FORMATS:
+        if head.startswith(magic):
+            raise ScoringFileError(
+                f"{path}: is a {what}, not a scoring file; prs reads tab-separated text, "
+                "plain or gzipped"
+            )
+    return head[:2] == b"\x1f\x8b"
+
+
+def _raw_lines(path: Path, gzipped: bool):
+    """The file's lines as bytes (decompressed), split as the text reader splits them
+    (at ``\\n``, ``\\r\\n`` and a lone ``\\r``)."""
+    with gzip.open(path, "rb") if gzipped else open(path, "rb") as fh:
+        for chunk in fh:
+            yield from (part for part in re.split(rb"(?<=\r)(?!\n)", chunk) if part)
+
+
+def _not_text_error(path: Path, gzipped: bool) -> ScoringFileError:
+    """Name a file that is not UTF-8 text: binary, or text with one bad line."""
+    what = "gzipped data" if gzipped else "file"
+    try:
+        with gzip.open(path, "rb") if gzipped else open(path, "rb") as fh:
+            sample = fh.read(4096)
+        control = sum(b < 32 and b not in (9, 10, 13) for b in sample)
+        if b"\x00" in sample or control > len(sample) // 20:
+            return ScoringFileError(
+                f"{path}: is not a text file (its {what} is binary); a scoring file is "
+                "tab-separated text, plain or gzipped"
+            )
+        for number, line in enumerate(_raw_lines(path, gzipped), 1):
+            try:
+                line.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                bad = line[exc.start : exc.start + 1].hex().upper()
+                return ScoringFileError(
+                    f"{path} line {number} is not UTF-8 text (byte 0x{bad} at column "
+                    f"{exc.start + 1}); save the scoring file as UTF-8"
+                )
+    except _GZIP_ERRORS:
+        return _gzip_error(path, "its compressed data is corrupt")
+    return ScoringFileError(f"{path}: is not UTF-8 text; save the scoring file as UTF-8")
+
+
+def _gzip_error(path: Path, what: str) -> ScoringFileError:
+    return ScoringFileError(
+        f"{path}: cannot read this gzip file: {what} (cut short, or damaged in transfer); "
+        "download or compress it again"
+    )
+
+
+def _binary_line(path: Path, number: int) -> ScoringFileError:
+    return ScoringFileError(
+        f"{path} line {number}: holds a NUL byte; the file is binary or damaged, not "
+        "tab-separated text"
+    )
+
+
+def _check_column_line(path: Path, number: int, column_line: str) -> None:
+    """Refuse a column header line delimited by spaces or commas, saying so."""
+    text = column_line.rstrip("\r\n")
+    if "\t" in text:
+        return
+    for name, parts in (("space", text.split()), ("comma", text.split(","))):
+        if len(parts) > 1:
+            shown = _show(text)
+            raise ScoringFileError(
+                f"{path} line {number}: the column header line is {name}-delimited "
+                f"('{shown}'); PGS Catalog scoring files and custom tables are tab-separated "
+                "(one tab between columns)"
+            )
+
+
+def _check_rows(path: Path, skip: int, names: list[str]) -> None:
+    """Every data row has as many tab-separated fields as the column header line names.
+
+    Spreadsheet exports end the header line with empty names (trailing tabs): a row may
+    leave those out. Blank lines are skipped as the table readers do.
+    """
+    n_fields = len(names)
+    named = [i for i, name in enumerate(names) if name.strip()]
+    required = named[-1] + 1 if named else n_fields
+    column_number = skip + 1
+    with _open_text(path) as fh:
+        for number, line in enumerate(fh, 1):
+            if number <= column_number:
+                continue
+            text = line.rstrip("\r\n")
+            if "\x00" in text:
+                raise _binary_line(path, number)
+            if not text.strip():
+                continue
+            found = text.count("\t") + 1
+            if required <= found <= n_fields:
+                continue
+            where = f"the column header line (line {column_number}) names {n_fields}"
+            if found < required and len(text.split()) >= required:
+                raise ScoringFileError(
+                    f"{path} line {number} is space-delimited ({len(text.split())} fields "
+                    f"separated by spaces, {found} by tabs; {where}); PGS Catalog scoring "
+                    "files and custom tables are tab-separated"
+                )
+            if found < required:
+                raise ScoringFileError(
+                    f"{path} line {number} has {found} tab-separated "
+                    f"field{'s' if found != 1 else ''}, {where}: a field is missing"
+                )
+            extra = text.split("\t")[n_fields:]
+            empty = " (empty: a trailing tab)" if not "".join(extra).strip() else ""
+            raise ScoringFileError(
+                f"{path} line {number} has {found} tab-separated fields, {where}: "
+                f"{found - n_fields} extra field(s){empty}"
+            )
+
+
+def _header_entries(lines: list[str]) -> dict[str, tuple[str, int]]:
+    """Header ``key=value`` lines -> (value, 1-based line number); format 2.0 key names."""
+    header: dict[str, tuple[str, int]] = {}
+    for number, line in enumerate(lines, 1):
         text = line.rstrip("\r\n").rstrip("\t ")
         if text.startswith("##") or not text.startswith("#"):
             continue
@@ -216,8 +387,12 @@ def _parse_header(lines: list[str]) -> dict[str, str]:
         key, value = key.strip(), value.strip()
         if " " in key or key.lower() in _V1_KEYS:
             key = _V1_KEYS.get(key.lower(), key.lower().replace(" ", "_"))
-        header[key] = value
+        header[key] = (value, number)
     return header
+
+
+def _parse_header(lines: list[str]) -> dict[str, str]:
+    return {key: value for key, (value, _) in _header_entries(lines).items()}
 
 
 def _bool_column(values: pd.Series, name: str, path: Path, lines: np.ndarray) -> np.ndarray:
@@ -278,6 +453,36 @@ def _numeric_column(
     return out
 
 
+def _positions(values: pd.Series, name: str, path: Path, lines: np.ndarray) -> np.ndarray:
+    """Positions as int64, -1 where empty; anything but a whole number in
+    [0, MAX_POSITION] is an error naming the line and value."""
+    text = values.str.strip()
+    digits = text.str.fullmatch(r"[0-9]+").to_numpy(dtype=bool)  # (\d takes other scripts)
+    bad = ~digits & (text != "").to_numpy()
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        shown = _show(values.iloc[i])
+        what = "is negative" if re.fullmatch(r"-[0-9]+", text.iloc[i]) else "is not a whole number"
+        raise ScoringFileError(
+            f"{path} line {lines[i]}: {name} '{shown}' {what} (positions are whole numbers "
+            f"from 1 to {MAX_POSITION})"
+        )
+    # More than 10 significant digits cannot fit the limit (and could overflow int64).
+    too_long = digits & (text.str.lstrip("0").str.len() > len(str(MAX_POSITION))).to_numpy()
+    pos = np.full(len(text), -1, dtype=np.int64)
+    ok = digits & ~too_long
+    pos[ok] = text[ok].astype(np.int64).to_numpy()
+    above = too_long | (pos > MAX_POSITION)
+    if above.any():
+        i = int(np.flatnonzero(above)[0])
+        raise ScoringFileError(
+            f"{path} line {lines[i]}: {name} '{_show(values.iloc[i])}' is above "
+            f"{MAX_POSITION} (2^31 - 1), the largest position prs accepts (VCF positions are "
+            "32-bit; PLINK 2 refuses larger ones)"
+        )
+    return pos
+
+
 def _read_table_pandas(path: Path, skip: int) -> pd.DataFrame:
     """The table as strings (pandas' C parser: its messages name the malformed line)."""
     with _open_text(path) as fh:
@@ -321,11 +526,144 @@ def _read_table_fast(path: Path, skip: int, column_line: str) -> pd.DataFrame | 
                     quoted_strings_can_be_null=False,
                 ),
             )
-    except (pa.ArrowInvalid, OSError, EOFError, gzip.BadGzipFile):
-        return None
+    except (pa.ArrowInvalid, *_GZIP_ERRORS):
+        return None  # the pandas path reads it again and names the problem
     if arrow.column_names != names:
         return None
     return arrow.to_pandas()
+
+
+def _resolve_weight_type(
+    path: Path,
+    header: dict[str, tuple[str, int]],
+    rows: pd.DataFrame,
+    lines: np.ndarray,
+    weights: np.ndarray,
+    weight_columns: list[str],
+    ratio_only: str | None,
+    notes: list[str],
+) -> np.ndarray:
+    """The weights on the additive (log) scale: ratios converted to their natural log.
+
+    Which rows hold ratios: all of them when only an OR/HR column gives the weights; else
+    the row's own ``weight_type`` (format 1.0 column) or the header's. An OR/HR column
+    beside effect_weight is evidence checked against the stated type, never a weight.
+    Appends a note for each conversion or doubt (warned and kept in provenance).
+    """
+    stated, stated_line = header.get("weight_type", (None, 0))
+    header_kind, short = classify(stated)
+    where = f"line {stated_line}: weight_type={_show(str(stated))}"
+    ratio = np.zeros(len(rows), dtype=bool)
+    sources: list[str] = []
+    if ratio_only is not None:
+        short = ratio_only.strip().upper()
+        ratio[:] = True
+        sources.append(
+            f"no effect_weight column: the weights are ln({ratio_only}), as the "
+            "PGS Catalog computes them"
+        )
+    else:
+        if header_kind == "ratio":
+            ratio[:] = True
+            sources.append(where)
+        elif header_kind == "unknown":
+            notes.append(
+                f"{path} {where} is not one prs recognises ({KNOWN_TEXT}); the weights are "
+                "used as given, as additive effects (betas or log ratios)"
+            )
+        if "weight_type" in rows.columns:
+            per_row = rows["weight_type"].str.strip()
+            kinds = {value: classify(value) for value in per_row.unique() if value}
+            row_kind = per_row.map(lambda v: kinds[v][0] if v else "").to_numpy(dtype=object)
+            row_ratio = row_kind == "ratio"
+            stated_rows = row_kind != ""
+            ratio = np.where(stated_rows, row_ratio, ratio)
+            if row_ratio.any():
+                short = next(kinds[v][1] for v in per_row[row_ratio])
+                sources.append(
+                    f"the weight_type column says {short} on {int(row_ratio.sum())} row(s)"
+                )
+            unknown = row_kind == "unknown"
+            if unknown.any():
+                i = int(np.flatnonzero(unknown)[0])
+                notes.append(
+                    f"{path} line {lines[i]}: weight_type '{_show(per_row.iloc[i])}' is not one "
+                    f"prs recognises ({KNOWN_TEXT}); {int(unknown.sum())} such row(s) used as given"
+                )
+        evidence = [c for c in rows.columns if c.strip().lower() in ("or", "hr")]
+        if weight_columns == ["effect_weight"] and len(evidence) == 1:
+            checked = _check_against_ratio_column(
+                path, rows[evidence[0]], evidence[0], weights[:, 0], ratio, header_kind, where,
+                sources, notes,
+            )  # fmt: skip
+            if checked is not None:
+                ratio = checked
+                short = evidence[0].strip().upper() if ratio.any() else short
+    if not ratio.any():
+        return weights
+    values = weights[ratio]
+    bad = ~np.isnan(values) & (values <= 0)
+    if bad.any():
+        k, j = (int(x[0]) for x in np.nonzero(bad))
+        i = int(np.flatnonzero(ratio)[k])
+        col = weight_columns[j]
+        raise ScoringFileError(
+            f"{path} line {lines[i]}: {col} '{_show(rows[col].iloc[i])}' cannot be "
+            f"a {ratio_name(short)} (ratios are > 0), but {'; '.join(sources)}. If the "
+            f"weights are already log ratios, write weight_type=log({short}) in the header"
+        )
+    out = weights.copy()
+    out[ratio] = np.log(values)
+    notes.append(
+        f"{path}: {'; '.join(sources)}: the weights of {int(ratio.sum())} row(s) are "
+        f"{ratio_name(short)}s, scored as their natural log (weight = ln({short}))"
+    )
+    return out
+
+
+def _check_against_ratio_column(
+    path: Path,
+    column: pd.Series,
+    name: str,
+    weights: np.ndarray,
+    ratio: np.ndarray,
+    header_kind: str,
+    where: str,
+    sources: list[str],
+    notes: list[str],
+) -> np.ndarray | None:
+    """Compare effect_weight with an author-reported OR/HR column: equal to ln(ratio) on
+    every row means log weights, equal to the ratio itself means ratios. Returns which
+    rows hold ratios when the evidence decides, None when it does not."""
+    reported = pd.to_numeric(column.str.strip(), errors="coerce").to_numpy(dtype=float)
+    both = np.isfinite(reported) & (reported > 0) & np.isfinite(weights)
+    if not both.any():
+        return None
+    w, r = weights[both], reported[both]
+    # The column is often rounded (1.1761) while effect_weight = ln of the unrounded value.
+    # (ln r <= r - 1, so no row can pass both tests.)
+    is_log = bool(np.allclose(w, np.log(r), rtol=0, atol=0.01))
+    is_ratio = bool(np.allclose(w, r, rtol=1e-9, atol=1e-12))
+    n = int(both.sum())
+    if is_log and ratio[both].all():
+        notes.append(
+            f"{path}: {'; '.join(sources)}, but effect_weight = ln({name}) on all {n} row(s) "
+            f"with a {name}: the weights are already log ratios and are used as given"
+        )
+        sources.clear()
+        return np.zeros_like(ratio)
+    if is_ratio and not ratio[both].any():
+        if header_kind == "log":
+            raise ScoringFileError(
+                f"{path} {where}, but effect_weight is equal to the {name} column on all {n} "
+                f"row(s) with a {name}: the weights look like ratios. Correct the header "
+                f"(weight_type={name.strip().upper()} to score their log) or the weights"
+            )
+        sources.append(
+            f"effect_weight is equal to the {name} column on all {n} row(s) with a {name}"
+        )
+        return np.ones_like(ratio)
+    return None
 
 
 def read_scorefile(
@@ -375,13 +713,14 @@ def read_scorefile(
     (('PGS999901',), 'GRCh38')
     """
     path = Path(path)
-    if not path.is_file():
-        raise ScoringFileError(f"{path}: scoring file not found")
+    gzipped = _check_path(path)
     header_lines: list[str] = []
     column_line = ""
     try:
         with _open_text(path) as fh:
-            for line in fh:
+            for number, line in enumerate(fh, 1):
+                if "\x00" in line:
+                    raise _binary_line(path, number)
                 if (line.startswith("#") and not line.lower().startswith("#chrom\t")) or (
                     not line.strip()
                 ):
@@ -389,17 +728,33 @@ def read_scorefile(
                     continue
                 column_line = line
                 break
+        if not column_line:
+            if not any(line.strip() for line in header_lines):
+                inside = " (a gzip file holding no text)" if gzipped else ""
+                raise ScoringFileError(f"{path}: is empty{inside}: no column header line")
+            raise ScoringFileError(
+                f"{path}: {len(header_lines)} metadata line(s) but no column header line "
+                "(the tab-separated line naming the columns, e.g. chr_name, chr_position, "
+                "effect_allele, effect_weight) and no variant rows"
+            )
+        _check_column_line(path, len(header_lines) + 1, column_line)
         table = _read_table_fast(path, len(header_lines), column_line)
         if table is None:
+            _check_rows(path, len(header_lines), column_line.rstrip("\r\n").split("\t"))
             table = _read_table_pandas(path, len(header_lines))
-    except (OSError, EOFError, UnicodeDecodeError, gzip.BadGzipFile) as exc:
+    except UnicodeDecodeError as exc:
+        raise _not_text_error(path, gzipped) from exc
+    except _GZIP_ERRORS as exc:
+        if gzipped:
+            raise _gzip_error(path, f"its compressed data is corrupt: {exc}") from exc
         raise ScoringFileError(f"{path}: cannot read scoring file ({exc})") from exc
     except pd.errors.ParserError as exc:
         raise ScoringFileError(f"{path}: malformed table ({exc})") from exc
     except pd.errors.EmptyDataError as exc:
         raise ScoringFileError(f"{path}: no column header line after the metadata") from exc
 
-    header = _parse_header(header_lines)
+    header_entries = _header_entries(header_lines)
+    header = {key: value for key, (value, _) in header_entries.items()}
     first_data_line = len(header_lines) + 2
     lines = np.arange(first_data_line, first_data_line + len(table), dtype=np.int64)
 
@@ -464,6 +819,15 @@ def read_scorefile(
         raise ScoringFileError(
             f"{path}: harmonized positions requested but the file has no hm_chr/hm_pos columns"
         )
+    build_key = "HmPOS_build" if use_harmonized else "genome_build"
+    build_name, build_line = header_entries.get(build_key, (None, 0))
+    if canonical_build(build_name) is None and not _build_not_reported(build_name):
+        raise ScoringFileError(
+            f"{path} line {build_line}: {build_key}={_show(str(build_name))} is not a genome "
+            f"build prs knows ({_KNOWN_BUILDS_TEXT}); its positions would be matched as if "
+            "they were another build's. Use a file harmonized to GRCh37 or GRCh38 (the PGS "
+            "Catalog's hmPOS files), or lift the positions over"
+        )
 
     if "effect_allele" not in columns:
         raise ScoringFileError(
@@ -472,6 +836,7 @@ def read_scorefile(
         )
 
     # Weight columns.
+    ratio_only: str | None = None
     has_dosage_weights = [c for c in _DOSAGE_WEIGHT_COLUMNS if c in columns]
     if "effect_weight" in columns:
         weight_columns = ["effect_weight"]
@@ -485,6 +850,11 @@ def read_scorefile(
             and c not in _DOSAGE_WEIGHT_COLUMNS
             and c not in rename.values()
         ]
+        ratio_columns = [c for c in table.columns if c.strip().lower() in ("or", "hr")]
+        if not weight_columns and not has_dosage_weights and len(ratio_columns) == 1:
+            # The PGS Catalog's rule: with no effect_weight, the weight is log(OR)/log(HR).
+            weight_columns = ratio_columns
+            ratio_only = ratio_columns[0]
         if not weight_columns and not has_dosage_weights:
             raise ScoringFileError(
                 f"{path}: no weight column (expected effect_weight, or custom weight columns)"
@@ -539,16 +909,7 @@ def read_scorefile(
             f"{path}: required columns chr_name and chr_position (or hm_chr/hm_pos, or rsID) "
             "are missing"
         )
-    pos_text = pos_raw.str.strip()
-    pos_ok = pos_text.str.fullmatch(r"\d+").to_numpy(dtype=bool)
-    bad_pos = ~pos_ok & (pos_text != "").to_numpy()
-    if bad_pos.any():
-        i = int(np.flatnonzero(bad_pos)[0])
-        raise ScoringFileError(
-            f"{path} line {lines[i]}: {pos_name} '{pos_raw.iloc[i]}' is not a whole number"
-        )
-    pos = np.full(len(table), -1, dtype=np.int64)
-    pos[pos_ok] = pos_text[pos_ok].astype(np.int64).to_numpy()
+    pos = _positions(pos_raw, pos_name, path, lines)
     # Normalised once per distinct name (a scoring file has few chromosomes, many rows).
     chrom_codes, chrom_names = pd.factorize(chrom_raw)  # (no per-row str objects)
     canonical = [normalize_chrom(c) if c.strip() else "" for c in chrom_names]
@@ -606,6 +967,17 @@ def read_scorefile(
         weights[:, j] = _numeric_column(
             table.loc[keep, col], col, path, kept_lines, allow_empty=allow_empty
         )
+    notes: list[str] = []
+    weights = _resolve_weight_type(
+        path,
+        header_entries,
+        table.loc[keep],
+        kept_lines,
+        weights,
+        weight_columns,
+        ratio_only,
+        notes,
+    )
 
     if "allelefrequency_effect" in columns:
         freq = _numeric_column(
@@ -665,7 +1037,6 @@ def read_scorefile(
     else:
         score_ids = tuple(weight_columns)
 
-    notes: list[str] = []
     declared = header.get("variants_number")
     if declared and declared.isdigit() and int(declared) != len(table):
         notes.append(
@@ -673,9 +1044,8 @@ def read_scorefile(
             "(possible truncation or an edited file)"
         )
     for note in notes:
-        warnings.warn(note, stacklevel=2)
+        warnings.warn(note, ScoringFileWarning, stacklevel=2)
 
-    build_name = header.get("HmPOS_build") if use_harmonized else header.get("genome_build")
     return ScoringFile(
         path=str(path),
         header=header,
