@@ -425,9 +425,18 @@ def test_f18_extra_or_missing_field_on_a_row(tmp_path):
     message = str(err.value)
     assert f"{path} line 4" in message and "5 tab-separated fields" in message
     assert "line 2" in message and "4" in message
+    # A short row reads its missing trailing fields as empty (the PGS Catalog's harmonized
+    # files leave out an empty hm_inferOtherAllele): here the effect allele, named as such.
     path.write_text("chr_name\tchr_position\teffect_allele\teffect_weight\n1\t5\n")
-    with pytest.raises(ScoringFileError, match=r"line 2 has 2 tab-separated fields.*names 4"):
+    with pytest.raises(ScoringFileError, match=r"line 2: row cannot be scored \(empty effect"):
         read_scorefile(path)
+
+
+def test_short_rows_of_harmonized_files_are_read(shared_data):
+    """Real harmonized files end rows early when hm_inferOtherAllele is empty."""
+    path = shared_data / "scorefiles/pgscatalog_utils/test_scoring_file_hmpos_38_2.txt.gz"
+    sf = read_scorefile(path)
+    assert sf.harmonized and sf.n_variants > 0 and sf.genome_build == "GRCh38"
 
 
 def test_f18_directory_empty_and_not_text(tmp_path):

@@ -354,17 +354,16 @@ def _check_rows(path: Path, skip: int, names: list[str]) -> None:
             if required <= found <= n_fields:
                 continue
             where = f"the column header line (line {column_number}) names {n_fields}"
-            if found < required and len(text.split()) >= required:
+            if found == 1 and len(text.split()) > 1:
                 raise ScoringFileError(
                     f"{path} line {number} is space-delimited ({len(text.split())} fields "
-                    f"separated by spaces, {found} by tabs; {where}); PGS Catalog scoring "
-                    "files and custom tables are tab-separated"
+                    f"separated by spaces, none by tabs; {where}); PGS Catalog scoring files "
+                    "and custom tables are tab-separated"
                 )
             if found < required:
-                raise ScoringFileError(
-                    f"{path} line {number} has {found} tab-separated "
-                    f"field{'s' if found != 1 else ''}, {where}: a field is missing"
-                )
+                # The PGS Catalog's harmonized files leave out trailing empty fields (an
+                # empty hm_inferOtherAllele): the missing fields are read as empty.
+                continue
             extra = text.split("\t")[n_fields:]
             empty = " (empty: a trailing tab)" if not "".join(extra).strip() else ""
             raise ScoringFileError(
@@ -881,6 +880,8 @@ def read_scorefile(
         flag(any_dosage, "non-additive dosage weights")
 
     effect = table["effect_allele"].str.strip().str.upper()
+    empty_effect = (effect == "").to_numpy(dtype=bool)
+    flag(empty_effect, "empty effect allele")
     flag(~effect.str.fullmatch(_NUCLEOTIDES).to_numpy(dtype=bool), "non-nucleotide effect allele")
 
     # Positions.
@@ -953,7 +954,7 @@ def read_scorefile(
             summary = ", ".join(f"{n} {r}" for r, n in sorted(reasons.items()))
             raise ScoringFileError(
                 f"{path} line {lines[i]}: row cannot be scored ({drop_reasons[i]}: effect allele "
-                f"'{table['effect_allele'].iloc[i]}'); {int((~scorable).sum())} such row(s) "
+                f"'{_show(table['effect_allele'].iloc[i])}'); {int((~scorable).sum())} such row(s) "
                 f"({summary}). Pass drop_unscorable=True (--drop-unscorable) to drop and count them"
             )
     dropped = dict(Counter(r for r in drop_reasons if r is not None))
