@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from prs.errors import GenotypeFileError
-from prs.genotypes import bgzf
+from prs.genotypes import bgzf, tabix
 from tests.vcf_factory import random_vcf_text, write_vcf
 
 
@@ -73,7 +73,7 @@ def test_corrupt_block_is_an_error(vcf, tmp_path):
 
 
 def test_tabix_linear_index_reaches_every_record(vcf):
-    index = bgzf.read_tabix(bgzf.tabix_path(vcf))
+    index = tabix.read_index(tabix.index_path(vcf))
     assert index.names == ("22",)
     positions = np.array(
         [int(line.split("\t")[1]) for line in gzip.open(vcf, "rt") if line[0] != "#"]

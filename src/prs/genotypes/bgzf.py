@@ -9,8 +9,9 @@ trailer. That makes three things cheap:
 * inflating many blocks at once in threads: libdeflate (the library bgzip and htslib use,
   called through ctypes straight into the text buffer) or else ``isal`` (ISA-L) release the
   GIL while they inflate, so two cores inflate two runs of blocks at the same time;
-* reading only part of a file: a tabix index maps genome windows to *virtual offsets*
-  (``compressed block offset << 16 | offset in the block's text``).
+* reading only part of a file: a tabix or CSI index (:mod:`prs.genotypes.tabix`, checked
+  before use) maps genome windows to *virtual offsets* (``compressed block offset << 16 |
+  offset in the block's text``).
 
 Everything here speaks in *text offsets* (the byte offset in the whole decompressed file),
 which is what the VCF kernels see; :class:`BlockTable` converts between the two.
@@ -23,7 +24,6 @@ import ctypes
 import ctypes.util
 import glob
 import os
-import struct
 import threading
 from collections import deque
 from collections.abc import Iterator, Sequence
@@ -477,85 +477,3 @@ def read_block_table(path: str | os.PathLike[str]) -> BlockRun:
     return BlockRun(
         np.asarray(starts, np.int64), np.asarray(sizes, np.int64), np.asarray(usizes, np.int64)
     )
-
-
-# -- tabix ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TabixIndex:
-    """The parts of a tabix (``.tbi``) index prs uses: names and linear indexes."""
-
-    names: tuple[str, ...]
-    #: per sequence: virtual offset of the first record overlapping each 16 kb window
-    linear: tuple[np.ndarray, ...]
-
-    def window_offsets(self, name: str, positions: np.ndarray) -> np.ndarray | None:
-        """Virtual offsets to start reading from to meet records at ``positions`` (1-based).
-
-        Returns None when the index does not know ``name``.
-        """
-        try:
-            ref = self.names.index(name)
-        except ValueError:
-            return None
-        linear = self.linear[ref]
-        if len(linear) == 0:
-            return np.zeros(len(positions), dtype=np.int64)
-        return linear[self.windows(ref, positions)]
-
-    def windows(self, ref: int, positions: np.ndarray) -> np.ndarray:
-        """The 16 kb window of each 1-based position, clipped to sequence ``ref``'s linear
-        index (positions past its end fall in its last window)."""
-        last = max(len(self.linear[ref]) - 1, 0)
-        return np.clip((np.asarray(positions, dtype=np.int64) - 1) >> 14, 0, last)
-
-
-def read_tabix(path: str | os.PathLike[str]) -> TabixIndex:
-    """Read a ``.tbi`` index (SAMtools tabix format).
-
-    Raises
-    ------
-    GenotypeFileError
-        The file is not a tabix index.
-    """
-    path = str(path)
-    from isal import igzip
-
-    try:
-        with igzip.open(path, "rb") as fh:
-            raw = fh.read()
-    except (OSError, EOFError) as exc:
-        raise GenotypeFileError(f"{path}: cannot read the tabix index ({exc})") from exc
-    if raw[:4] != b"TBI\x01":
-        raise GenotypeFileError(f"{path}: not a tabix index (magic {raw[:4]!r})")
-    n_ref, _fmt, _cs, _cb, _ce, _meta, _skip, l_nm = struct.unpack_from("<8i", raw, 4)
-    offset = 36
-    names = tuple(x.decode() for x in raw[offset : offset + l_nm].split(b"\x00")[:n_ref])
-    offset += l_nm
-    linear: list[np.ndarray] = []
-    for _ in range(n_ref):
-        (n_bin,) = struct.unpack_from("<i", raw, offset)
-        offset += 4
-        for _ in range(n_bin):  # the binning index: skipped (prs reads the linear one)
-            _bin, n_chunk = struct.unpack_from("<Ii", raw, offset)
-            offset += 8 + 16 * n_chunk
-        (n_intv,) = struct.unpack_from("<i", raw, offset)
-        offset += 4
-        ioff = np.frombuffer(raw, dtype="<u8", count=n_intv, offset=offset).astype(np.int64)
-        offset += 8 * n_intv
-        # Empty windows hold 0; they may start reading where the next non-empty one does.
-        if n_intv:
-            filled = ioff.copy()
-            for k in range(n_intv - 2, -1, -1):
-                if filled[k] == 0:
-                    filled[k] = filled[k + 1]
-            ioff = filled
-        linear.append(ioff)
-    return TabixIndex(names, tuple(linear))
-
-
-def tabix_path(path: str | os.PathLike[str]) -> Path | None:
-    """The ``.tbi`` index next to ``path`` when there is one."""
-    candidate = Path(str(path) + ".tbi")
-    return candidate if candidate.exists() else None

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -34,8 +35,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from prs.chrom import normalize_chrom
-from prs.errors import GenotypeFileError
-from prs.genotypes import bgzf
+from prs.errors import GenotypeFileError, GenotypeWarning
+from prs.genotypes import bgzf, tabix
 from prs.genotypes.base import SITE_COLUMNS, DosageChunk
 from prs.genotypes.base import sorted_unique as _sorted_unique
 from prs.genotypes.vcf import (
@@ -104,11 +105,17 @@ class FastVcfSource:
         used: 2 bits per call, so a million records of 1,000 samples); records beyond it are
         read again from only the blocks that hold them.
     index
-        ``"auto"`` (default): when few positions are wanted and a tabix index sits next to
-        a file, read only the 16 kb windows that hold them; ``"always"``; ``"never"``.
-        An indexed read checks only the records it reads, and numbers records by their
-        text offset (``file << 44 | offset``: increasing in file order, not consecutive);
-        its error messages name the compressed offset instead of the line.
+        ``"auto"`` (default): when few positions are wanted and a tabix (``.tbi``) or CSI
+        (``.csi``) index sits next to a file, read only the windows that hold them;
+        ``"always"``; ``"never"``. An index is checked before it is used
+        (:mod:`prs.genotypes.tabix`: not older than the file, complete, its offsets
+        inside the file, its last record ending where the file's text ends, a record of
+        the right sequence at each offset used); in any doubt the file is read
+        sequentially, with a :class:`~prs.errors.GenotypeWarning` that is also kept in
+        :attr:`notes`. An indexed read checks only the records it reads, and numbers
+        records by their text offset (``file << 44 | offset``: increasing in file order,
+        not consecutive); its error messages name the compressed offset instead of the
+        line.
 
     Raises
     ------
@@ -168,6 +175,9 @@ class FastVcfSource:
         self._alleles = np.empty((0, self._n, 2), dtype=np.int8)
         self._header_text: dict[int, bytes] = {}
         self.fallback_to_gt = 0
+        #: Every :class:`~prs.errors.GenotypeWarning` this source issued (e.g. an index
+        #: not used, and why), in order, for the run's provenance.
+        self.notes: list[str] = []
 
     def build(self) -> str | None:
         """The genome build implied by the headers (as the checked path), or None."""
@@ -255,20 +265,35 @@ class FastVcfSource:
         n_columns: int,
         pack: int,
     ) -> Iterator[_FileScan] | None:
-        """Region scans over the tabix windows holding wanted positions, or None."""
+        """Region scans over the index windows holding wanted positions, or None (read the
+        file sequentially). An index in any doubt is not used (see :meth:`_index_doubt`)."""
         path = self.paths[file_index]
-        tbi = bgzf.tabix_path(path)
-        if wanted is None or self.index == "never" or tbi is None:
-            if self.index == "always" and wanted is not None:
-                raise GenotypeFileError(f"{path}: no tabix index ({path}.tbi) for index='always'")
+        found = tabix.index_path(path)
+        if wanted is None or self.index == "never" or found is None:
+            if self.index == "always" and wanted is not None and found is None:
+                raise GenotypeFileError(
+                    f"{path}: no tabix index ({path}.tbi or .csi) for index='always'"
+                )
             return None
-        index = bgzf.read_tabix(tbi)
+        try:
+            index = tabix.read_index(found)
+        except tabix.IndexDoubt as exc:
+            return self._index_doubt(path, found, str(exc))
         if self.index == "auto" and _mostly_wanted(index, wanted):
             return None  # (decided before walking every block header of the file)
+        # As htslib: an index older than its data is stale (whole seconds: copies of a
+        # pair keep the order only to the second).
+        if int(os.stat(found).st_mtime) < int(os.stat(path).st_mtime):
+            return self._index_doubt(path, found, "it is older than the file")
         table = bgzf.read_block_table(path)
+        doubt = index.check(table.coffset, table.usize)
+        if doubt is not None:
+            return self._index_doubt(path, found, doubt)
         ustart = np.zeros(len(table.usize) + 1, dtype=np.int64)
         np.cumsum(table.usize, out=ustart[1:])
         groups: list[tuple[int, int, int]] = []
+        first_wanted: list[int] = []
+        ref_of_group: list[int] = []
         covered = np.zeros(len(table.coffset) + 1, dtype=np.int64)
         for ref, name in enumerate(index.names):
             chrom = normalize_chrom(name)
@@ -276,30 +301,114 @@ class FastVcfSource:
                 continue
             positions = _sorted_unique(wanted[chrom])
             offsets = index.window_offsets(name, positions)
+            assert offsets is not None
             starts, inverse = np.unique(offsets, return_inverse=True)
             last = np.zeros(len(starts), dtype=np.int64)
             np.maximum.at(last, inverse, positions)  # furthest wanted position per window
+            least = np.full(len(starts), np.iinfo(np.int64).max, dtype=np.int64)
+            np.minimum.at(least, inverse, positions)
             chrom_id = state.chrom_ids[chrom]
             groups.extend(
                 zip(starts.tolist(), [chrom_id] * len(starts), last.tolist(), strict=True)
             )
+            first_wanted.extend(least.tolist())
+            ref_of_group.extend([ref] * len(starts))
             # Blocks a window read is expected to touch: up to the next window's start.
-            linear = index.linear[ref]
-            windows = _sorted_unique(index.windows(ref, positions))
-            if len(linear):
-                first = np.searchsorted(table.coffset, linear[windows] >> 16)
-                following = np.minimum(windows + 1, len(linear) - 1)
-                last = np.searchsorted(table.coffset, linear[following] >> 16, side="right")
-                # windows past the last block clip to the end of the block table
-                first = np.minimum(first, len(covered) - 1)
-                np.add.at(covered, first, 1)
-                np.add.at(covered, np.minimum(np.maximum(last, first + 1), len(covered) - 1), -1)
-        groups.sort()
+            if index.kind == "tbi":
+                linear = index.linear[ref]
+                windows = _sorted_unique(index.windows(ref, positions))
+                if not len(linear):
+                    continue
+                begin = linear[windows]
+                following = linear[np.minimum(windows + 1, len(linear) - 1)]
+            else:
+                begin, following = starts, starts
+            first = np.searchsorted(table.coffset, begin >> 16)
+            last = np.searchsorted(table.coffset, following >> 16, side="right")
+            # windows past the last block clip to the end of the block table
+            first = np.minimum(first, len(covered) - 1)
+            np.add.at(covered, first, 1)
+            np.add.at(covered, np.minimum(np.maximum(last, first + 1), len(covered) - 1), -1)
         touched = int((np.cumsum(covered)[:-1] > 0).sum())
         if self.index == "auto" and touched * 4 > len(table.coffset):
             return None  # dense: one sequential pass with threaded inflate is cheaper
+        doubt = self._check_starts(
+            file_index, index, table, ustart, groups, first_wanted, ref_of_group
+        )
+        if doubt is not None:
+            return self._index_doubt(path, found, doubt)
+        groups.sort()
         self._blocks.append((table.coffset, table.csize, table.usize, ustart))
         return self._iter_regions(file_index, groups, table, ustart, state, n_columns, pack)
+
+    def _index_doubt(self, path: str, index_file: Path, reason: str) -> None:
+        """Warn that ``index_file`` is not used and why, note it, and return None (the
+        caller then reads ``path`` sequentially: exact, only slower)."""
+        message = (
+            f"{path}: its index {index_file} is not used: {reason}; the file is read "
+            f"sequentially instead (exact, slower). Re-index it (tabix -f -p vcf {path})"
+        )
+        self.notes.append(message)
+        warnings.warn(message, GenotypeWarning, stacklevel=4)
+        return None
+
+    def _check_starts(
+        self,
+        file_index: int,
+        index: tabix.Index,
+        table: bgzf.BlockRun,
+        ustart: np.ndarray,
+        groups: list[tuple[int, int, int]],
+        first_wanted: list[int],
+        ref_of_group: list[int],
+    ) -> str | None:
+        """Why the records at the offsets a region read would start from do not fit the
+        index, or None. Each start must be a line start holding a record (not a header
+        line) of the sequence the index names; for a ``.tbi``, the line before it must be
+        the header, another sequence or a record before the first wanted position (a
+        stale index sends the reader into the middle of a line, or past wanted records)."""
+        path = self.paths[file_index]
+        total = int(ustart[-1])
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            for (voffset, _chrom, _stop), least, ref in zip(
+                groups, first_wanted, ref_of_group, strict=True
+            ):
+                text = tabix.to_text_offsets(
+                    np.array([voffset]), table.coffset, table.usize, ustart
+                )
+                assert text is not None  # (index.check tested every offset)
+                at = int(text[0])
+                if at >= total:
+                    continue
+                lo = at
+                while True:  # back far enough to hold the previous line whole
+                    lo = max(0, lo - (1 << 16))
+                    before = _text_range(path, fd, table, ustart, lo, at)
+                    if lo == 0 or before[:-1].count(b"\n") >= 1:
+                        break
+                line = _text_range(path, fd, table, ustart, at, min(total, at + 4096))
+                where = f"virtual offset {voffset >> 16}:{voffset & 0xFFFF}"
+                if before and not before.endswith(b"\n"):
+                    return f"{where} is not at the start of a line"
+                fields = line.split(b"\n", 1)[0].split(b"\t", 2)
+                name = index.names[ref].encode()
+                if line.startswith(b"#") or fields[0] != name:
+                    shown = line[:40].decode(errors="replace")
+                    return f"{where} holds {shown!r}, not a record of {index.names[ref]}"
+                if index.kind != "tbi" or not before:
+                    continue
+                previous = before[:-1].rsplit(b"\n", 1)[-1].split(b"\t", 2)
+                if previous[0].startswith(b"#") or previous[0] != name or len(previous) < 2:
+                    continue
+                if previous[1].isdigit() and int(previous[1]) >= least:
+                    return (
+                        f"the record before {where} ({index.names[ref]}:"
+                        f"{int(previous[1])}) is at or past a wanted position ({least})"
+                    )
+        finally:
+            os.close(fd)
+        return None
 
     def _iter_regions(
         self,
@@ -1211,17 +1320,44 @@ def _concat_listed(pieces: list[dict[str, np.ndarray]]) -> _Listed:
     )
 
 
-def _mostly_wanted(index: bgzf.TabixIndex, wanted: Mapping[str, np.ndarray]) -> bool:
-    """Whether wanted positions fall in more than half of the index's 16 kb windows: then
+def _mostly_wanted(index: tabix.Index, wanted: Mapping[str, np.ndarray]) -> bool:
+    """Whether wanted positions fall in more than half of the index's windows: then
     more than a quarter of the blocks would be read anyway, and one sequential pass wins."""
     touched = total = 0
     for ref, name in enumerate(index.names):
-        n_windows = len(index.linear[ref])
+        n_windows = index.n_windows(ref)
         total += n_windows
         chrom = normalize_chrom(name)
         if chrom in wanted and n_windows:
             touched += len(np.unique(index.windows(ref, wanted[chrom])))
     return total > 0 and touched * 2 > total
+
+
+def _text_range(
+    path: str, fd: int, table: bgzf.BlockRun, ustart: np.ndarray, lo: int, hi: int
+) -> bytes:
+    """The file's text bytes ``[lo, hi)``, inflated from the blocks that hold them."""
+    if hi <= lo:
+        return b""
+    b0 = int(np.searchsorted(ustart, lo, side="right")) - 1
+    b1 = int(np.searchsorted(ustart, hi - 1, side="right")) - 1
+    c0 = int(table.coffset[b0])
+    c1 = int(table.coffset[b1] + table.csize[b1])
+    data = os.pread(fd, c1 - c0, c0)
+    sizes = table.usize[b0 : b1 + 1]
+    out = np.empty(((int(sizes.sum()) + 7) & ~7) + 8, dtype=np.uint8)
+    bgzf.inflate_blocks(
+        path,
+        data,
+        table.coffset[b0 : b1 + 1].tolist(),
+        table.csize[b0 : b1 + 1].tolist(),
+        sizes.tolist(),
+        c0,
+        out,
+        0,
+    )
+    skip = lo - int(ustart[b0])
+    return out[skip : skip + hi - lo].tobytes()
 
 
 def _site_strings(
