@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from prs.calibrate.relative import normal_population
-from prs.errors import CalibrationError
+from prs.errors import CalibrationError, CalibrationWarning
 
 #: Shipped breast-cancer incidence (US SEER, iCARE example data).
 DEFAULT_INCIDENCE = "us-seer-female-breast-incidence"
@@ -42,6 +42,20 @@ DEFAULT_INCIDENCE = "us-seer-female-breast-incidence"
 DEFAULT_MORTALITY = "us-female-competing-mortality"
 #: Age at which "lifetime" risk ends (as NICE CG164 and most risk tools: to age 80).
 LIFETIME_END_AGE = 80
+
+#: Largest age prs accepts anywhere (a person's age, a rate table's last age): beyond any
+#: recorded human life, so a larger number is a mistake (months, days, a year of birth).
+MAX_AGE = 150
+
+#: Largest annual rate per person-year a rate table may hold. Cancer incidence and mortality
+#: from other causes stay far below it before the oldest ages; a larger value is almost always
+#: a rate per 100,000 given in a ``rate`` column (name it ``rate_per_100000``).
+MAX_ANNUAL_RATE = 1.0
+
+#: Largest log relative risk :meth:`AbsoluteRiskModel.risk` accepts: ``exp`` of it (1e304) is
+#: still a double, so the computation never overflows; any polygenic score is hundreds of
+#: orders of magnitude below it (and warned about from :data:`MAX_YEARLY_HAZARD` on).
+MAX_LOG_RR = 700.0
 
 
 @dataclass(frozen=True)
@@ -66,8 +80,21 @@ class RateTable:
     def __post_init__(self) -> None:
         if self.ages.size == 0 or np.any(np.diff(self.ages) != 1):
             raise CalibrationError(f"rate table {self.name}: ages must be contiguous whole years")
-        if np.any(~np.isfinite(self.rates)) or np.any(self.rates < 0):
-            raise CalibrationError(f"rate table {self.name}: rates must be finite and >= 0")
+        if self.ages[0] < 0 or self.ages[-1] > MAX_AGE:
+            raise CalibrationError(
+                f"rate table {self.name}: ages {self.ages[0]}-{self.ages[-1]} are not within "
+                f"0-{MAX_AGE}"
+            )
+        if self.rates.shape != self.ages.shape:
+            raise CalibrationError(f"rate table {self.name}: one rate per age is needed")
+        bad = ~np.isfinite(self.rates) | (self.rates < 0) | (self.rates > MAX_ANNUAL_RATE)
+        if np.any(bad):
+            i = int(np.flatnonzero(bad)[0])
+            raise CalibrationError(
+                f"rate table {self.name}: rate {self.rates[i]!r} at age {self.ages[i]} is not a "
+                f"finite annual rate per person-year within 0-{MAX_ANNUAL_RATE:g} (rates per "
+                "100,000 go in a 'rate_per_100000' column)"
+            )
 
     @property
     def first_age(self) -> int:
@@ -146,7 +173,15 @@ def _parse_rate_csv(text: str, where: str, default_name: str) -> RateTable:
         if value:
             meta[key.strip().lower()] = value.strip()
         first += 1
-    frame = pd.read_csv(io.StringIO("\n".join(lines[first:])), dtype=str, keep_default_na=False)
+    try:
+        frame = pd.read_csv(
+            io.StringIO("\n".join(lines[first:])), dtype=str, keep_default_na=False
+        )
+    except (pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
+        raise CalibrationError(
+            f"{where}: no rate table after the comment lines (expected a header 'age,rate' or "
+            f"'age_start,age_end,rate' and one line per age or band) ({exc})"
+        ) from exc
     frame.columns = [c.strip() for c in frame.columns]
     rate_col = "rate" if "rate" in frame.columns else "rate_per_100000"
     scale = 1.0 if rate_col == "rate" else 1e-5
@@ -162,11 +197,26 @@ def _parse_rate_csv(text: str, where: str, default_name: str) -> RateTable:
                 value = float(raw)
             except ValueError:
                 value = math.nan
-            if not math.isfinite(value) or (integer and value != int(value)) or value < 0:
-                kind = "a whole number >= 0" if integer else "a finite number >= 0"
+            limit = MAX_AGE if integer else (MAX_ANNUAL_RATE / scale)
+            if (
+                not math.isfinite(value)
+                or (integer and value != int(value))
+                or value < 0
+                or value > limit
+            ):
+                unit = "person-year" if scale == 1 else "100,000 person-years"
+                kind = (
+                    f"a whole number of years within 0-{MAX_AGE}"
+                    if integer
+                    else f"a finite rate within 0-{limit:g} per {unit}"
+                )
                 raise CalibrationError(
-                    f"{where} line {first + 2 + i}: {col} {raw!r} is not {kind}; "
-                    "give every age a rate (drop ages you do not need)"
+                    f"{where} line {first + 2 + i}: {col} {raw!r} is not {kind}"
+                    + (
+                        "; rates per 100,000 go in a 'rate_per_100000' column"
+                        if not integer and scale == 1 and math.isfinite(value) and value > limit
+                        else "; give every age a rate (drop ages you do not need)"
+                    )
                 )
             out[i] = value
         return out
@@ -278,7 +328,7 @@ class AbsoluteRiskModel:
 
         Warns
         -----
-        UserWarning
+        CalibrationWarning
             When a person's yearly hazard ``rr * lambda0(t)`` exceeds
             :data:`MAX_YEARLY_HAZARD` in the interval: the yearly sum then overstates the risk
             and can exceed 1 (from a relative risk around 40 with breast cancer incidence),
@@ -292,7 +342,13 @@ class AbsoluteRiskModel:
         shape = lrr.shape
         lrr, start, span = lrr.ravel(), start.ravel(), span.ravel()
         i0, i1 = self._index(start, span)
-        rr = np.exp(lrr)
+        if np.any(np.isnan(lrr)) or np.any(lrr > MAX_LOG_RR):
+            worst = lrr[np.isnan(lrr) | (lrr > MAX_LOG_RR)][0]
+            raise CalibrationError(
+                f"log relative risk {worst!r} is not a number up to {MAX_LOG_RR:g}: no absolute "
+                "risk (a score hundreds of SDs from its reference? check the reference)"
+            )
+        rr = np.exp(lrr)  # no overflow: lrr <= MAX_LOG_RR (-inf gives RR 0)
         base_cum = np.concatenate([[0.0], np.cumsum(self.baseline_hazard)])
         mort_cum = np.concatenate([[0.0], np.cumsum(self.mortality)])
         out = np.empty(rr.size)
@@ -320,6 +376,7 @@ class AbsoluteRiskModel:
                     f"{worst[i - lo]:.3g} ({self.incidence_name}): beyond "
                     f"{MAX_YEARLY_HAZARD} the yearly risk sum overstates the risk and can "
                     "exceed 1; check the score's OR per SD and its reference",
+                    CalibrationWarning,
                     stacklevel=2,
                 )
         return out.reshape(shape)

@@ -16,6 +16,7 @@ Two ways to make percentiles and z-scores comparable across ancestries:
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -92,12 +93,25 @@ class AncestryAdjustment:
         col = read_scores(scores, score_id=self.score_id, column=self.column)
         ids = col.sample_ids if sample_ids is None else np.asarray(sample_ids, dtype=str)
         design = _design(pcs, self.pcs, ids, "target PCs")
-        residual = col.values - design @ self.mean_coefficients
-        if method == "mean":
-            return residual / self.residual_sd
-        if method == "mean+variance":
-            return residual / np.sqrt(np.exp(design @ self.variance_coefficients))
-        raise CalibrationError(f"method '{method}' is not 'mean' or 'mean+variance'")
+        if method not in ("mean", "mean+variance"):
+            raise CalibrationError(f"method '{method}' is not 'mean' or 'mean+variance'")
+        with np.errstate(all="ignore"):  # overflow from absurd PCs is refused just below
+            residual = col.values - design @ self.mean_coefficients
+            if method == "mean":
+                z = residual / self.residual_sd
+            else:
+                variance = np.exp(design @ self.variance_coefficients)
+                z = residual / np.sqrt(variance)
+                z[~(np.isfinite(variance) & (variance > 0))] = np.nan
+        bad = ~np.isfinite(z)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise CalibrationError(
+                f"target PCs: sample {ids[i]} gets no finite ancestry-adjusted z (score "
+                f"{col.values[i]!r}, PCs {design[i, 1:].tolist()}): its PCs lie far outside "
+                "the reference panel's; check that they were projected onto the reference PCA"
+            )
+        return z
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -111,8 +125,28 @@ class AncestryAdjustment:
             "n": self.n,
         }
 
+    def validate(self, where: str = "ancestry adjustment") -> None:
+        """Refuse an adjustment that would give wrong z-scores: coefficients that are not
+        finite numbers, one per PC plus the intercept; ``residual_sd`` > 0; ``n`` >= 1."""
+        k = len(self.pcs) + 1
+        if self.mean_coefficients.shape != (k,) or self.variance_coefficients.shape != (k,):
+            raise CalibrationError(f"{where}: coefficient count does not match the PCs")
+        for name in ("mean_coefficients", "variance_coefficients"):
+            values = getattr(self, name)
+            if not np.all(np.isfinite(values)):
+                i = int(np.flatnonzero(~np.isfinite(values))[0])
+                raise CalibrationError(f"{where}: {name}[{i}] {values[i]!r} is not a finite number")
+        if not (math.isfinite(self.residual_sd) and self.residual_sd > 0):
+            raise CalibrationError(
+                f"{where}: residual_sd {self.residual_sd!r} must be a finite number > 0"
+            )
+        if self.n < 1:
+            raise CalibrationError(f"{where}: n {self.n!r} must be >= 1")
+
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, where: str = "ancestry adjustment") -> Any:
+        if not isinstance(data, dict):
+            raise CalibrationError(f"{where}: must be a JSON object")
         try:
             out = cls(
                 pcs=tuple(data["pcs"]),
@@ -125,9 +159,7 @@ class AncestryAdjustment:
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise CalibrationError(f"{where}: malformed ancestry adjustment ({exc!r})") from exc
-        k = len(out.pcs) + 1
-        if out.mean_coefficients.size != k or out.variance_coefficients.size != k:
-            raise CalibrationError(f"{where}: coefficient count does not match the PCs")
+        out.validate(where)
         return out
 
 
@@ -141,7 +173,11 @@ def read_pcs(path: str | os.PathLike[str]) -> pd.DataFrame:
             dtype={"IID": str, "#IID": str, "sample_id": str},
             **EXACT_FLOATS,
         )
-    except (OSError, pd.errors.ParserError) as exc:
+    except FileNotFoundError as exc:
+        raise CalibrationError(f"{path}: PC file not found") from exc
+    except pd.errors.EmptyDataError as exc:
+        raise CalibrationError(f"{path}: PC file is empty (expected IID, PC1, PC2, ...)") from exc
+    except (OSError, pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
         raise CalibrationError(f"{path}: cannot read PCs ({exc})") from exc
     return frame.rename(columns={"#IID": "IID", "#FID": "FID"})
 
@@ -192,12 +228,13 @@ def fit_ancestry_adjustment(
     design = _design(reference_pcs, names, ids, "reference PCs")
     import statsmodels.api as sm  # (heavy: imported when a model is fitted, not by the CLI)
 
-    mean_fit = sm.OLS(y, design).fit()
-    residual = y - design @ mean_fit.params
-    variance_fit = sm.GLM(
-        residual**2, design, family=sm.families.Gamma(link=sm.families.links.Log())
-    ).fit()
-    return AncestryAdjustment(
+    with np.errstate(all="ignore"):  # non-finite fits are refused just below
+        mean_fit = sm.OLS(y, design).fit()
+        residual = y - design @ mean_fit.params
+        variance_fit = sm.GLM(
+            residual**2, design, family=sm.families.Gamma(link=sm.families.links.Log())
+        ).fit()
+    adjustment = AncestryAdjustment(
         pcs=names,
         mean_coefficients=np.asarray(mean_fit.params, dtype=float),
         residual_sd=float(np.std(residual, ddof=1)),
@@ -206,6 +243,8 @@ def fit_ancestry_adjustment(
         score_id=col.score_id,
         column=column,
     )
+    adjustment.validate("PC adjustment fitted on the reference panel")
+    return adjustment
 
 
 def _ids(pcs: pd.DataFrame, where: str) -> np.ndarray:
@@ -219,7 +258,15 @@ def _design(pcs: pd.DataFrame, names: Sequence[str], ids: np.ndarray, where: str
     missing = [n for n in names if n not in pcs.columns]
     if missing:
         raise CalibrationError(f"{where}: missing PC column(s) {missing}")
-    table = pd.DataFrame(pcs[list(names)].to_numpy(dtype=float), index=_ids(pcs, where))
+    numbers = pcs[list(names)].apply(pd.to_numeric, errors="coerce")
+    bad = (numbers.isna() & pcs[list(names)].notna()) | np.isinf(numbers)
+    if bad.to_numpy().any():
+        row, col = (int(v[0]) for v in np.nonzero(bad.to_numpy()))
+        raise CalibrationError(
+            f"{where}: {names[col]} {pcs[names[col]].iloc[row]!r} of sample "
+            f"{_ids(pcs, where)[row]} is not a finite number"
+        )
+    table = pd.DataFrame(numbers.to_numpy(dtype=float), index=_ids(pcs, where))
     if table.index.has_duplicates:
         raise CalibrationError(f"{where}: a sample ID appears more than once")
     aligned = table.reindex(ids)

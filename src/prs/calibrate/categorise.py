@@ -18,6 +18,8 @@ from prs.calibrate.absolute import (
     DEFAULT_INCIDENCE,
     DEFAULT_MORTALITY,
     LIFETIME_END_AGE,
+    MAX_AGE,
+    MAX_LOG_RR,
     AbsoluteRiskModel,
     RateTable,
     fit_absolute_risk_model,
@@ -29,7 +31,6 @@ from prs.calibrate.ancestry import (
 )
 from prs.calibrate.categories import CategoryScheme, Pathway, load_pathway, load_scheme
 from prs.calibrate.reference import (
-    CalibrationWarning,
     Reference,
     build_reference,
     load_ancestry_adjustment,
@@ -37,11 +38,12 @@ from prs.calibrate.reference import (
 )
 from prs.calibrate.relative import (
     PercentileBands,
+    check_or_per_sd,
     log_relative_risk_per_sd,
     read_percentile_bands,
     relative_risk_from_bands,
 )
-from prs.errors import CalibrationError
+from prs.errors import CalibrationError, CalibrationWarning
 
 #: Default N-year horizons reported from each person's current age.
 DEFAULT_HORIZONS = (5, 10)
@@ -201,10 +203,14 @@ def categorise(
     >>> out.to_frame()["category"].tolist()
     ['near-population', 'moderate']
     """
+    if or_per_sd is not None:
+        or_per_sd = check_or_per_sd(or_per_sd)
     col = read_scores(scores, score_id=score_id, column=column)
     n = col.values.size
     scheme_obj = load_scheme(scheme)
     pathway_obj = _pathway(pathway, scheme_obj)
+    ages = _ages(age, col.sample_ids)
+    _check_ages_for_scheme(scheme_obj, ages, given=age is not None)
 
     # -- reference, percentile, z --------------------------------------------------------
     if pcs is not None:
@@ -268,6 +274,8 @@ def categorise(
         raise CalibrationError(f"risk_population '{risk_population}' is not normal or reference")
     if or_per_sd is not None:
         log_rr = log_relative_risk_per_sd(z, or_per_sd=or_per_sd, population_z=population_z)
+        # a score hundreds of SDs from its reference: no finite relative risk (noted per person)
+        log_rr[~(log_rr <= MAX_LOG_RR)] = np.nan
     elif bands is not None:
         log_rr = np.log(relative_risk_from_bands(percentile, bands))
     else:
@@ -297,8 +305,7 @@ def categorise(
             population_weights=bands.population_weights,
         )
 
-    # -- ages and absolute risks ----------------------------------------------------------
-    ages = _ages(age, col.sample_ids)
+    # -- absolute risks -------------------------------------------------------------------
     risks: dict[str, np.ndarray] = {}
     if model is not None:
         for years in horizons:
@@ -308,39 +315,21 @@ def categorise(
 
     # -- the scheme's measure and category --------------------------------------------------
     measure = scheme_obj.measure
-    note = np.full(n, None, dtype=object)
     if measure.kind == "percentile":
         value = percentile.copy()
     elif measure.kind == "relative_risk":
         value = np.exp(log_rr)
     else:
         assert model is not None
-        if measure.from_age is None:
-            if np.all(np.isnan(ages)):
-                raise CalibrationError(
-                    f"scheme {scheme_obj.name} needs each person's current age "
-                    f"({measure.describe()}); give age= (--age / --age-file)"
-                )
-            start = ages
-        else:
-            start = np.full(n, float(measure.from_age))
+        start = ages if measure.from_age is None else np.full(n, float(measure.from_age))
         span = (
             np.full(n, float(measure.years))
             if measure.years is not None
             else np.floor(float(measure.to_age or 0) - np.floor(start))
         )
         value = 100.0 * _safe_risk(model, log_rr, start, span)
-    if measure.applies_from_age is not None or measure.applies_to_age is not None:
-        lo = -np.inf if measure.applies_from_age is None else measure.applies_from_age
-        hi = np.inf if measure.applies_to_age is None else measure.applies_to_age
-        known = ~np.isnan(ages)
-        outside = known & ((np.floor(ages) < lo) | (np.floor(ages) > hi))
-        if measure.kind == "absolute_risk" and np.any(~known):
-            outside |= ~known
-        note[outside] = f"age outside {lo:g}-{hi:g} covered by {scheme_obj.name}"
-        value = np.where(outside, np.nan, value)
-    no_value = np.isnan(value) & (note == None)  # noqa: E711 (element-wise)
-    note[no_value] = "measure not computable (age or rate tables)"
+    note = _category_notes(scheme_obj, ages, log_rr, z, value, model)
+    value = np.where(note == None, value, np.nan)  # noqa: E711 (element-wise)
     category = scheme_obj.assign(value)
 
     # -- pathway ----------------------------------------------------------------------------
@@ -355,7 +344,7 @@ def categorise(
                 "a risk-equivalent age needs absolute risks: give or_per_sd or percentile_bands"
             )
         benchmark_risk = model.population_risk(age_start=benchmark_age, years=benchmark_years)
-        finite = np.isfinite(log_rr)
+        finite = ~np.isnan(log_rr)
         equivalent_age[finite] = model.risk_equivalent_age(
             log_rr[finite], years=benchmark_years, benchmark_risk=benchmark_risk
         )
@@ -515,23 +504,125 @@ def _groups(
 
 
 def _ages(age: Any, sample_ids: np.ndarray) -> np.ndarray:
+    """Each sample's current age; NaN where unknown. Ages that are not numbers, not finite,
+    negative or above :data:`MAX_AGE` are refused (a mistake, never an age)."""
     n = sample_ids.size
     if age is None:
         return np.full(n, np.nan)
     if isinstance(age, Mapping | pd.Series):
-        values = pd.to_numeric(by_sample(age, sample_ids), errors="coerce").to_numpy(float)
-        missing = int(np.isnan(values).sum())
-        if missing:
-            warnings.warn(
-                f"{missing} of {n} samples have no age; their age-dependent risks are NaN",
-                CalibrationWarning,
-                stacklevel=3,
+        raw = by_sample(age, sample_ids)
+        values = pd.to_numeric(raw, errors="coerce").to_numpy(float)
+        bad = np.isnan(values) & raw.notna().to_numpy()
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise CalibrationError(
+                f"age of sample {sample_ids[i]}: {raw.iloc[i]!r} is not a number of years"
             )
-        return values
-    values = np.broadcast_to(np.asarray(age, dtype=float), (n,)).copy()
-    if np.any(values < 0):
-        raise CalibrationError("ages must be >= 0")
+    else:
+        try:
+            values = np.broadcast_to(np.asarray(age, dtype=float), (n,)).copy()
+        except (TypeError, ValueError) as exc:
+            raise CalibrationError(
+                f"age: expected one number or one per sample ({n}), got {age!r:.80}"
+            ) from exc
+    wrong = ~np.isnan(values) & ~((values >= 0) & (values <= MAX_AGE))
+    if wrong.any():
+        i = int(np.flatnonzero(wrong)[0])
+        raise CalibrationError(
+            f"age of sample {sample_ids[i]}: {values[i]!r} is not an age in years within "
+            f"0-{MAX_AGE} ({int(wrong.sum())} such); give completed years"
+        )
     return values
+
+
+def _age_dependent(scheme: CategoryScheme) -> str | None:
+    """Why the scheme needs each person's age (None when it does not)."""
+    m = scheme.measure
+    if m.applies_from_age is not None or m.applies_to_age is not None:
+        return f"{scheme.name} applies to ages {_age_range(scheme)}"
+    if m.kind == "absolute_risk" and m.from_age is None:
+        return f"{scheme.name} categorises {m.describe()}"
+    return None
+
+
+def _age_range(scheme: CategoryScheme) -> str:
+    m = scheme.measure
+    lo = "0" if m.applies_from_age is None else f"{m.applies_from_age:g}"
+    hi = "" if m.applies_to_age is None else f"{m.applies_to_age:g}"
+    return f"{lo}-{hi}" if hi else f"{lo} and over"
+
+
+def _check_ages_for_scheme(scheme: CategoryScheme, ages: np.ndarray, *, given: bool) -> None:
+    """An age-dependent scheme with no age at all is an error; some unknown ages a warning
+    (those people get no category)."""
+    why = _age_dependent(scheme)
+    unknown = int(np.count_nonzero(np.isnan(ages)))
+    if why is not None and unknown == ages.size:
+        detail = "no age was given" if not given else "no sample has an age"
+        raise CalibrationError(
+            f"scheme {why}, so it needs each person's current age and {detail}; give age= "
+            "(--age / --age-file)"
+        )
+    if given and unknown:
+        effect = (
+            f"they get no category ({why})"
+            if why is not None
+            else "their age-dependent risks are NaN"
+        )
+        warnings.warn(
+            f"{unknown} of {ages.size} samples have no age: {effect}",
+            CalibrationWarning,
+            stacklevel=3,
+        )
+
+
+def _category_notes(
+    scheme: CategoryScheme,
+    ages: np.ndarray,
+    log_rr: np.ndarray,
+    z: np.ndarray,
+    value: np.ndarray,
+    model: AbsoluteRiskModel | None,
+) -> np.ndarray:
+    """Why each person gets no category (None where they get one); the first reason wins.
+
+    An age-bounded scheme never categorises a person of unknown age or outside its ages,
+    whatever its measure (percentile, relative or absolute risk).
+    """
+    n = ages.size
+    note = np.full(n, None, dtype=object)
+
+    def put(mask: np.ndarray, text: str) -> None:
+        note[mask & (note == None)] = text  # noqa: E711 (element-wise)
+
+    m = scheme.measure
+    unknown = np.isnan(ages)
+    if m.applies_from_age is not None or m.applies_to_age is not None:
+        lo = -np.inf if m.applies_from_age is None else m.applies_from_age
+        hi = np.inf if m.applies_to_age is None else m.applies_to_age
+        put(unknown, f"age unknown: {scheme.name} applies to ages {_age_range(scheme)}")
+        completed = np.floor(np.where(unknown, 0.0, ages))
+        put(
+            ~unknown & ((completed < lo) | (completed > hi)),
+            f"age outside {_age_range(scheme)} covered by {scheme.name}",
+        )
+    if m.kind == "absolute_risk" and m.from_age is None:
+        put(unknown, f"age unknown: {scheme.name} categorises {m.describe()}")
+    if m.kind != "percentile":
+        put(
+            np.isnan(log_rr),
+            "relative risk not computable: the score lies too far from the reference "
+            f"(z up to {np.nanmax(np.abs(z[np.isnan(log_rr)]), initial=0):.3g}); check the "
+            "reference",
+        )
+    if model is not None and m.kind == "absolute_risk":
+        put(
+            np.isnan(value),
+            f"risk interval outside the rate tables' ages {int(model.ages[0])}-"
+            f"{int(model.ages[-1])}",
+        )
+    put(~np.isfinite(value), "measure not computable")
+    return note
 
 
 def _safe_risk(
@@ -542,12 +633,12 @@ def _safe_risk(
     first, last = int(model.ages[0]), int(model.ages[-1])
     ok = (
         np.isfinite(start)
-        & np.isfinite(log_rr)
+        & ~np.isnan(log_rr)
         & (span >= 1)
         & (np.floor(start) >= first)
         & (np.floor(start) + span - 1 <= last)
     )
-    skipped = int(np.count_nonzero(~ok & np.isfinite(start)))
+    skipped = int(np.count_nonzero(~ok & np.isfinite(start) & ~np.isnan(log_rr)))
     if skipped:
         warnings.warn(
             f"{skipped} of {log_rr.size} risks not computed: the interval lies outside the rate "

@@ -8,10 +8,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from prs._compat import EXACT_FLOATS
-from prs.calibrate._inputs import read_scores
+from prs.calibrate._inputs import (
+    numeric_column,
+    read_sample_table,
+    read_sample_values,
+    read_scores,
+)
 from prs.calibrate.absolute import (
     DEFAULT_INCIDENCE,
     DEFAULT_MORTALITY,
@@ -210,7 +215,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
     elif args.from_megsap is not None:
         ref = read_megsap_percentiles(args.from_megsap)
     elif args.groups is not None:
-        groups = _two_columns(args.groups, args.group_column, "group")
+        groups = read_sample_values(args.groups, args.group_column, "groups")
         ref = build_references(
             args.scores,
             groups,
@@ -226,13 +231,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
     if args.pcs is not None:
         if args.scores is None:
             raise CalibrationError("--pcs needs --scores (the reference samples' scores)")
-        exclude = None
-        if args.exclude is not None:
-            exclude = [
-                line.split()[0]
-                for line in args.exclude.read_text().splitlines()
-                if line.strip() and not line.startswith("#")
-            ]
+        exclude = None if args.exclude is None else _read_id_list(args.exclude)
         adjustment = fit_ancestry_adjustment(
             args.scores,
             read_pcs(args.pcs),
@@ -273,9 +272,11 @@ def run_categorise(args: argparse.Namespace) -> int:
         raise CalibrationError(f"--horizons '{args.horizons}': not whole numbers") from exc
     age: Any = args.age
     if args.age_file is not None:
-        age = _two_columns(args.age_file, args.age_column, "age")
+        age = read_sample_values(args.age_file, args.age_column, "ages", numeric=True)
     groups = (
-        _two_columns(args.groups, args.group_column, "group") if args.groups is not None else None
+        read_sample_values(args.groups, args.group_column, "groups")
+        if args.groups is not None
+        else None
     )
     result = categorise(
         args.scores,
@@ -312,29 +313,34 @@ def run_categorise(args: argparse.Namespace) -> int:
 def run_evaluate(args: argparse.Namespace) -> int:
     """Handler of ``prs evaluate``."""
     col = read_scores(args.scores, score_id=args.score, column=args.column)
-    outcomes = _read_tsv(args.outcomes, "outcomes")
     covariates = [c.strip() for c in args.covariates.split(",") if c.strip()]
     needed = ["sample_id", args.outcome_column, *covariates]
     if args.time_column:
         needed.append(args.time_column)
-    missing = [c for c in needed if c not in outcomes.columns]
-    if missing:
-        raise CalibrationError(
-            f"{args.outcomes}: missing column(s) {missing} (found {list(outcomes.columns)})"
-        )
+    outcomes = read_sample_table(args.outcomes, "outcomes", required=needed)
+    where = str(args.outcomes)
+    table = pd.DataFrame({"sample_id": outcomes["sample_id"].astype(str)})
+    table[args.outcome_column] = _outcome_column(outcomes, args.outcome_column, where)
+    for name in [*covariates, *([args.time_column] if args.time_column else [])]:
+        table[name] = numeric_column(outcomes, name, where)
     merged = pd.DataFrame({"sample_id": col.sample_ids, "score_value": col.values}).merge(
-        outcomes[needed], on="sample_id", how="inner"
+        table, on="sample_id", how="inner"
     )
     if args.predicted is not None:
-        predicted = _read_tsv(args.predicted, "predicted risks")
-        if args.risk_column not in predicted.columns:
+        predicted = read_sample_table(
+            args.predicted, "predicted risks", required=("sample_id", args.risk_column)
+        )
+        risk = numeric_column(predicted, args.risk_column, str(args.predicted), allow_missing=True)
+        outside = ~np.isnan(risk) & ((risk <= 0) | (risk >= 1))
+        if outside.any():
+            i = int(np.flatnonzero(outside)[0])
             raise CalibrationError(
-                f"{args.predicted}: no column '{args.risk_column}' (--risk-column)"
+                f"{args.predicted} line {predicted.index[i]} (sample "
+                f"{predicted['sample_id'].iloc[i]}): {args.risk_column} {risk[i]!r} is not a "
+                "probability strictly between 0 and 1 (risks in percent? divide by 100)"
             )
         merged = merged.merge(
-            predicted[["sample_id", args.risk_column]].rename(
-                columns={args.risk_column: "predicted_risk"}
-            ),
+            pd.DataFrame({"sample_id": predicted["sample_id"].astype(str), "predicted_risk": risk}),
             on="sample_id",
             how="inner",
         )
@@ -375,25 +381,30 @@ def run_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_tsv(path: Path, what: str) -> pd.DataFrame:
-    """A per-sample TSV (``sample_id`` read as text); problems are CalibrationErrors."""
+def _outcome_column(frame: pd.DataFrame, column: str, where: str) -> np.ndarray:
+    """The 0/1 outcome column; the first other value is named with its line."""
+    values = numeric_column(frame, column, where)
+    bad = ~np.isin(values, (0.0, 1.0))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        hint = (
+            "it looks coded 1/2 (as PLINK phenotypes): recode as 0/1 (control = 0, case = 1)"
+            if set(np.unique(values).tolist()) <= {1.0, 2.0}
+            else "recode as 0 (no event) / 1 (event)"
+        )
+        raise CalibrationError(
+            f"{where} line {frame.index[i]} (sample {frame['sample_id'].iloc[i]}): {column} "
+            f"{frame[column].iloc[i]!r} is not 0 or 1; {hint}"
+        )
+    return values
+
+
+def _read_id_list(path: Path) -> list[str]:
+    """Sample IDs, the first word of each line (``#`` lines and blank lines skipped)."""
     try:
-        return pd.read_csv(path, sep="\t", dtype={"sample_id": str}, **EXACT_FLOATS)
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
-        raise CalibrationError(f"{path}: {what} file not found") from exc
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise CalibrationError(f"{path}: cannot read {what} as TSV ({exc})") from exc
-
-
-def _two_columns(path: Path, column: str, what: str) -> pd.Series:
-    frame = _read_tsv(path, what)
-    for needed in ("sample_id", column):
-        if needed not in frame.columns:
-            raise CalibrationError(
-                f"{path}: no column '{needed}' (found {', '.join(map(str, frame.columns))}); "
-                f"expected sample_id and {column}"
-            )
-    if frame["sample_id"].duplicated().any():
-        dup = frame.loc[frame["sample_id"].duplicated(), "sample_id"].iloc[0]
-        raise CalibrationError(f"{path}: sample_id {dup} appears more than once")
-    return pd.Series(frame[column].to_numpy(), index=frame["sample_id"].astype(str))
+        raise CalibrationError(f"{path}: sample ID list not found") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CalibrationError(f"{path}: cannot read the sample ID list ({exc})") from exc
+    return [line.split()[0] for line in text.splitlines() if line.strip() and line[0] != "#"]

@@ -12,13 +12,14 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from prs.calibrate.reference import CalibrationWarning, Reference
-from prs.errors import CalibrationError
+from prs.calibrate.reference import Reference
+from prs.errors import CalibrationError, CalibrationWarning
 
 #: Fewer events than this gives a warning: estimates and CIs are unreliable.
 MIN_EVENTS = 10
@@ -125,7 +126,10 @@ def check_outcome(
     >>> check_outcome([0, 1, 1]).tolist()
     [0.0, 1.0, 1.0]
     """
-    y = np.asarray(outcome, dtype=float).ravel()
+    try:
+        y = np.asarray(outcome, dtype=float).ravel()
+    except (TypeError, ValueError) as exc:
+        raise CalibrationError(f"{name}: outcomes must be 0/1 numbers ({exc})") from exc
     if y.size == 0:
         raise CalibrationError(f"{name}: empty cohort")
     if np.any(np.isnan(y)):
@@ -201,11 +205,13 @@ def odds_ratio_per_sd(
     y = check_outcome(outcome)
     x = _scores(score, y.size)
     if isinstance(standardise, Reference):
-        zx = (x - standardise.mean) / standardise.sd
+        zx = _standardised(x, standardise.mean, standardise.sd, "the reference")
     elif standardise == "controls":
-        zx = (x - x[y == 0].mean()) / x[y == 0].std(ddof=1)
+        controls = x[y == 0]
+        sd = controls.std(ddof=1) if controls.size > 1 else math.nan
+        zx = _standardised(x, controls.mean(), sd, "the controls")
     elif standardise == "cohort":
-        zx = (x - x.mean()) / x.std(ddof=1)
+        zx = _standardised(x, x.mean(), x.std(ddof=1), "the cohort")
     elif standardise == "none":
         zx = x
     else:
@@ -219,7 +225,7 @@ def odds_ratio_per_sd(
         if not np.all(np.isfinite(cov)):
             raise CalibrationError("covariates hold missing or non-finite values")
         design.extend(cov.T)
-    fit = _logistic(y, np.column_stack(design))
+    fit = _logistic(y, np.column_stack(design), what="OR per SD")
     beta, se = float(fit.params[1]), float(fit.bse[1])
     return _wald(beta, se, level, y, transform=np.exp)
 
@@ -250,8 +256,10 @@ def auc(
     # DeLong (1988) placement values, via midranks (Sun & Xu 2014).
     v10 = (ranks_all[:m] - ranks_cases) / n
     v01 = 1.0 - (ranks_all[m:] - ranks_controls) / m
-    var = np.var(v10, ddof=1) / m + np.var(v01, ddof=1) / n
-    se = math.sqrt(var) if m > 1 and n > 1 else math.nan
+    if m > 1 and n > 1:
+        se = math.sqrt(np.var(v10, ddof=1) / m + np.var(v01, ddof=1) / n)
+    else:  # one case or one control: DeLong's variance is undefined
+        se = math.nan
     zq = float(stats.norm.ppf(0.5 + level / 2))
     p = 2 * stats.norm.sf(abs(value - 0.5) / se) if se > 0 else math.nan
     return Estimate(
@@ -405,9 +413,9 @@ def calibration(
         int(y.size),
         observed,
     )
-    citl_fit = _logistic(y, np.ones((y.size, 1)), offset=lp)
+    citl_fit = _logistic(y, np.ones((y.size, 1)), offset=lp, what="calibration-in-the-large")
     citl = _wald(float(citl_fit.params[0]), float(citl_fit.bse[0]), level, y)
-    slope_fit = _logistic(y, np.column_stack([np.ones_like(lp), lp]))
+    slope_fit = _logistic(y, np.column_stack([np.ones_like(lp), lp]), what="calibration slope")
     slope_b, slope_se = float(slope_fit.params[1]), float(slope_fit.bse[1])
     slope = Estimate(
         slope_b,
@@ -507,20 +515,40 @@ def recalibrate(
     y = check_outcome(outcome)
     lp = special.logit(_risks(predicted_risk, y.size))
     if slope:
-        fit = _logistic(y, np.column_stack([np.ones_like(lp), lp]))
+        fit = _logistic(y, np.column_stack([np.ones_like(lp), lp]), what="recalibration")
         return Recalibration(float(fit.params[0]), float(fit.params[1]))
-    fit = _logistic(y, np.ones((y.size, 1)), offset=lp)
+    fit = _logistic(y, np.ones((y.size, 1)), offset=lp, what="recalibration")
     return Recalibration(float(fit.params[0]), 1.0)
 
 
 # -- helpers ---------------------------------------------------------------------------------
 def _scores(score: np.ndarray | list[float] | pd.Series, n: int) -> np.ndarray:
-    x = np.asarray(score, dtype=float).ravel()
+    try:
+        x = np.asarray(score, dtype=float).ravel()
+    except (TypeError, ValueError) as exc:
+        raise CalibrationError(f"score: not numbers ({exc})") from exc
     if x.size != n:
         raise CalibrationError(f"score has {x.size} values, outcome {n}")
     if np.any(~np.isfinite(x)):
         raise CalibrationError(f"score: {int((~np.isfinite(x)).sum())} values missing/not finite")
+    with np.errstate(over="ignore", invalid="ignore"):
+        spread = float(np.max(x) - np.min(x))
+        sd = float(np.std(x))
+    if not (math.isfinite(spread) and math.isfinite(sd)):
+        raise CalibrationError(
+            f"score: values up to |{float(np.max(np.abs(x))):.3g}| overflow double precision "
+            "(their spread or SD is not finite); these are not usable polygenic scores"
+        )
     return x
+
+
+def _standardised(x: np.ndarray, mean: float, sd: float, what: str) -> np.ndarray:
+    if not (math.isfinite(sd) and sd > 0):
+        raise CalibrationError(
+            f"score: the SD of {what} is {sd!r}; 'per SD' needs a finite SD > 0 (a score "
+            "constant among them?)"
+        )
+    return (x - mean) / sd
 
 
 def _risks(predicted: np.ndarray | list[float] | pd.Series, n: int | None = None) -> np.ndarray:
@@ -534,14 +562,36 @@ def _risks(predicted: np.ndarray | list[float] | pd.Series, n: int | None = None
     return p
 
 
-def _logistic(y: np.ndarray, design: np.ndarray, offset: np.ndarray | None = None):
+def _logistic(
+    y: np.ndarray, design: np.ndarray, offset: np.ndarray | None = None, *, what: str
+) -> Any:
+    """Fit a logistic GLM. statsmodels' and numpy's warnings (perfect separation, a singular
+    design, overflow in the link) do not reach the user as they are: each distinct one is
+    issued once as a CalibrationWarning naming the estimate; a fit without finite estimates
+    is a CalibrationError."""
     import statsmodels.api as sm  # (heavy: imported when a model is fitted, not by the CLI)
 
     model = sm.GLM(y, design, family=sm.families.Binomial(), offset=offset)
-    try:
-        return model.fit()
-    except (np.linalg.LinAlgError, ValueError) as exc:  # pragma: no cover - degenerate designs
-        raise CalibrationError(f"logistic regression failed ({exc})") from exc
+    with warnings.catch_warnings(record=True) as caught, np.errstate(all="ignore"):
+        warnings.simplefilter("always")
+        try:
+            fit = model.fit()
+        except (np.linalg.LinAlgError, ValueError) as exc:  # pragma: no cover - degenerate
+            raise CalibrationError(f"{what}: logistic regression failed ({exc})") from exc
+    params, bse = np.asarray(fit.params, dtype=float), np.asarray(fit.bse, dtype=float)
+    if not (np.all(np.isfinite(params)) and np.all(np.isfinite(bse))):
+        raise CalibrationError(
+            f"{what}: logistic regression gave no finite estimate (estimates {params.tolist()}, "
+            f"SEs {bse.tolist()}); the outcome is perfectly predicted or a column is degenerate"
+        )
+    for message in dict.fromkeys(str(w.message).splitlines()[0] for w in caught):
+        warnings.warn(
+            f"{what}: the logistic regression reported '{message}'; the estimate and its "
+            "confidence interval may be unreliable",
+            CalibrationWarning,
+            stacklevel=3,
+        )
+    return fit
 
 
 def _wald(value: float, se: float, level: float, y: np.ndarray, *, transform=None) -> Estimate:
@@ -549,7 +599,8 @@ def _wald(value: float, se: float, level: float, y: np.ndarray, *, transform=Non
     low, high = value - zq * se, value + zq * se
     p = float(2 * stats.norm.sf(abs(value) / se)) if se > 0 else math.nan
     if transform is not None:
-        value, low, high = float(transform(value)), float(transform(low)), float(transform(high))
+        with np.errstate(over="ignore"):  # an OR beyond 1e308 is reported as inf
+            value, low, high = (float(transform(v)) for v in (value, low, high))
     return Estimate(value, low, high, se, p, level, int(y.size), int(y.sum()))
 
 
@@ -659,7 +710,11 @@ def evaluate_cohort(
     """
     y = check_outcome(outcome)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", CalibrationWarning)  # warned once above
+        # the few-events warning was given once above; other warnings still reach the user
+        warnings.filterwarnings(
+            "ignore", message=r"outcome: only \d+ ", category=CalibrationWarning
+        )
+        warnings.filterwarnings("ignore", message=r"event: only \d+ ", category=CalibrationWarning)
         odds = odds_ratio_per_sd(score, y, covariates=covariates, level=level)
         area = auc(score, y, level=level)
         quintiles = or_top_vs_middle_quintile(score, y, level=level)

@@ -36,8 +36,8 @@ import pandas as pd
 from scipy import stats
 
 from prs._version import __version__
-from prs.calibrate._inputs import ScoresLike, by_sample, read_scores
-from prs.errors import CalibrationError
+from prs.calibrate._inputs import ScoresLike, by_sample, finite_number, read_scores
+from prs.errors import CalibrationError, CalibrationWarning
 from prs.report import file_checksum, write_json
 
 #: Version of the reference file format written by :func:`save_reference`.
@@ -58,10 +58,6 @@ MAX_BIMODALITY_COEFFICIENT = 5.0 / 9.0
 SUMMARY_LEVELS = np.round(np.arange(0.5, 100.0, 0.5), 1)
 
 ReferenceKind = Literal["empirical", "quantiles", "parametric"]
-
-
-class CalibrationWarning(UserWarning):
-    """A calibration input is usable but doubtful (small or non-normal reference, few events)."""
 
 
 @dataclass(frozen=True)
@@ -145,7 +141,10 @@ class Reference:
         """
         x = _as_array(scores)
         if self.kind == "parametric":
-            return 100.0 * stats.norm.cdf((x - self.mean) / self.sd)
+            with np.errstate(over="ignore"):  # |z| beyond 1e308: +-inf, percentile 0 or 100
+                z = (x - self.mean) / self.sd
+            pct = 100.0 * stats.norm.cdf(z)
+            return np.clip(pct, np.nextafter(0.0, 1.0), np.nextafter(100.0, 0.0))
         if self.kind == "empirical":
             assert self.values is not None
             n = self.values.size
@@ -200,7 +199,8 @@ class Reference:
         """
         x = _as_array(scores)
         if method == "moments":
-            return (x - self.mean) / self.sd
+            with np.errstate(over="ignore"):  # beyond 1e308 SDs: +-inf, refused downstream
+                return (x - self.mean) / self.sd
         if method == "rank":
             return stats.norm.ppf(self.percentile(x) / 100.0)
         raise CalibrationError(f"z method '{method}' is not one of 'moments', 'rank'")
@@ -299,34 +299,59 @@ class Reference:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, where: str = "reference") -> Reference:
-        """Rebuild a reference from :meth:`to_dict` output, checking every field."""
+        """Rebuild a reference from :meth:`to_dict` output, checking every field.
+
+        Raises
+        ------
+        CalibrationError
+            A field missing or of the wrong type; a value that is not a finite number (JSON
+            allows ``NaN`` and ``Infinity``: refused); ``n`` not a whole number >= 1; quantile
+            levels not increasing within 0-100 or values decreasing; ``sd`` <= 0; an empirical
+            reference whose ``n``, ``mean`` or ``sd`` disagree with its values.
+        """
+        if not isinstance(data, Mapping):
+            raise CalibrationError(f"{where}: a reference entry must be a JSON object")
         try:
             kind = data["kind"]
             if kind not in ("empirical", "quantiles", "parametric"):
-                raise CalibrationError(f"{where}: unknown reference kind '{kind}'")
+                raise CalibrationError(f"{where}: unknown reference kind {kind!r}")
             values = None
             levels = qvalues = None
             if kind == "empirical":
-                values = np.sort(np.asarray(data["values"], dtype=float))
+                values = np.sort(_finite_array(data["values"], f"{where} values"))
             if kind == "quantiles":
-                levels = np.asarray(data["quantiles"]["levels_percent"], dtype=float)
-                qvalues = np.asarray(data["quantiles"]["values"], dtype=float)
+                quantiles = data["quantiles"]
+                if not isinstance(quantiles, Mapping):
+                    raise CalibrationError(f"{where}: 'quantiles' must be a JSON object")
+                levels = _finite_array(
+                    quantiles["levels_percent"], f"{where} quantiles.levels_percent"
+                )
+                qvalues = _finite_array(quantiles["values"], f"{where} quantiles.values")
+            n = data.get("n")
+            if n is not None and (
+                isinstance(n, bool) or not isinstance(n, int | float) or n != int(n) or n < 1
+            ):
+                raise CalibrationError(f"{where}: n {n!r} is not a whole number >= 1")
             ref = cls(
                 score_id=data.get("score_id"),
                 column=str(data.get("column", "SUM")),
                 kind=kind,
-                n=None if data.get("n") is None else int(data["n"]),
-                mean=float(data["mean"]),
-                sd=float(data["sd"]),
+                n=None if n is None else int(n),
+                mean=_finite_field(data, "mean", where),
+                sd=_finite_field(data, "sd", where),
                 values=values,
                 quantile_levels=levels,
                 quantile_values=qvalues,
                 group=data.get("group"),
                 provenance=dict(data.get("provenance", {})),
             )
-        except (KeyError, TypeError, ValueError) as exc:
+        except KeyError as exc:
+            raise CalibrationError(f"{where}: malformed reference entry (no {exc})") from exc
+        except (TypeError, ValueError) as exc:
             raise CalibrationError(f"{where}: malformed reference entry ({exc!r})") from exc
         _validate(ref, where)
+        if ref.kind == "empirical":
+            _check_moments(ref, where)
         return ref
 
     def _collapsed_quantiles(self) -> tuple[np.ndarray, np.ndarray]:
@@ -391,7 +416,7 @@ def build_reference(
         raise CalibrationError(
             f"{where}: a reference needs at least 2 samples, found {values.size}"
         )
-    sd = float(np.std(values, ddof=1))
+    mean, sd = _moments(values, where)
     if not sd > 0:
         raise CalibrationError(f"{where}: every reference score equals {values[0]}; sd is 0")
     provenance = _provenance(col.source, options={"keep_values": keep_values})
@@ -399,7 +424,7 @@ def build_reference(
         score_id=col.score_id,
         column=column,
         n=int(values.size),
-        mean=float(np.mean(values)),
+        mean=mean,
         sd=sd,
         group=group,
         provenance=provenance,
@@ -410,12 +435,15 @@ def build_reference(
         levels = np.concatenate([[0.0], SUMMARY_LEVELS, [100.0]])
         qvalues = np.quantile(values, levels / 100.0, method="hazen")
         qvalues[0], qvalues[-1] = values[0], values[-1]
+        # interpolation cannot leave [min, max]; a rounding step may break the order
+        qvalues = np.maximum.accumulate(np.clip(qvalues, values[0], values[-1]))
         ref = Reference(
             kind="quantiles",
             quantile_levels=levels,
             quantile_values=qvalues,
             **common,  # type: ignore[arg-type]
         )
+    _validate(ref, where)
     if check:
         ref.check()
     return ref
@@ -510,10 +538,11 @@ def reference_from_parameters(
     >>> round(float(ref.percentile([1.6448536])[0]), 3)
     95.0
     """
-    if not (math.isfinite(mean) and math.isfinite(sd) and sd > 0):
-        raise CalibrationError(
-            f"reference parameters: need finite mean and sd > 0, got {mean}, {sd}"
-        )
+    mean = finite_number(mean, "reference mean (--mean)")
+    sd = finite_number(sd, "reference sd (--sd)")
+    if not sd > 0:
+        raise CalibrationError(f"reference sd (--sd) must be > 0, got {sd!r}")
+    _check_n(n, "reference parameters")
     return Reference(
         score_id=score_id,
         column=column,
@@ -566,8 +595,9 @@ def reference_from_quantiles(
             f"{where}: need at least 3 levels and as many values, got {levels.size} and "
             f"{qvalues.size}"
         )
-    if not (np.all(np.isfinite(levels)) and np.all(np.isfinite(qvalues))):
-        raise CalibrationError(f"{where}: quantile levels and values must be finite")
+    _finite_array(levels, f"{where} levels")
+    _finite_array(qvalues, f"{where} values")
+    _check_n(n, where)
     if np.any(np.diff(levels) <= 0) or levels[0] < 0 or levels[-1] > 100:
         raise CalibrationError(f"{where}: levels must increase strictly within [0, 100]")
     if np.any(np.diff(qvalues) < 0):
@@ -588,12 +618,12 @@ def reference_from_quantiles(
         group=group,
     )
     sample = draft.pseudo_sample(20000)
-    sd = float(np.std(sample, ddof=1))
+    mean, sd = _moments(sample, where)
     if not sd > 0:
         raise CalibrationError(f"{where}: every quantile equals {qvalues[0]}")
     return _replace(
         draft,
-        mean=float(np.mean(sample)),
+        mean=mean,
         sd=sd,
         provenance=_provenance(source_file, options={"source": source, "moments": "from table"}),
     )
@@ -655,6 +685,13 @@ def save_reference(
     :class:`~prs.calibrate.ancestry.AncestryAdjustment`) is given, ``ancestry_adjustment``.
     """
     refs = [reference] if isinstance(reference, Reference) else list(reference.values())
+    if not refs:
+        raise CalibrationError(f"{path}: no reference to save")
+    for i, ref in enumerate(refs):
+        # what load_reference would refuse is never written
+        _validate(ref, f"{path} references[{i}] ({ref.label})")
+    if ancestry is not None:
+        ancestry.validate(f"{path} ancestry_adjustment")
     doc: dict[str, Any] = {
         "format_version": FORMAT_VERSION,
         "kind": "prs-reference",
@@ -762,16 +799,112 @@ def _shape(sample: np.ndarray) -> tuple[float, float, float]:
 
 
 def _validate(ref: Reference, where: str) -> None:
+    """Refuse a reference that would place scores wrongly (every way in: built, loaded, saved)."""
     if not (math.isfinite(ref.mean) and math.isfinite(ref.sd) and ref.sd > 0):
-        raise CalibrationError(f"{where}: mean/sd must be finite with sd > 0")
-    if ref.kind == "empirical" and (ref.values is None or ref.values.size < 2):
-        raise CalibrationError(f"{where}: an empirical reference needs at least 2 values")
+        raise CalibrationError(
+            f"{where}: mean {ref.mean!r} and sd {ref.sd!r} must be finite with sd > 0"
+        )
+    _check_n(ref.n, where)
+    if ref.kind == "empirical":
+        if ref.values is None or ref.values.size < 2:
+            raise CalibrationError(f"{where}: an empirical reference needs at least 2 values")
+        _finite_array(ref.values, f"{where} values")
+        if ref.n is not None and ref.n != ref.values.size:
+            raise CalibrationError(
+                f"{where}: n is {ref.n} but the reference holds {ref.values.size} values"
+            )
     if ref.kind == "quantiles":
         levels, values = ref.quantile_levels, ref.quantile_values
         if levels is None or values is None or levels.shape != values.shape:
             raise CalibrationError(f"{where}: quantile levels and values differ in length")
-        if np.any(np.diff(levels) <= 0) or np.any(np.diff(values) < 0):
-            raise CalibrationError(f"{where}: quantiles must increase")
+        if levels.ndim != 1 or levels.size < 3:
+            raise CalibrationError(f"{where}: a quantile table needs at least 3 levels")
+        _finite_array(levels, f"{where} quantiles.levels_percent")
+        _finite_array(values, f"{where} quantiles.values")
+        if np.any(np.diff(levels) <= 0) or levels[0] < 0 or levels[-1] > 100:
+            i = _first_break(np.diff(levels) <= 0)
+            raise CalibrationError(
+                f"{where}: quantile levels must increase strictly within 0-100"
+                + (f" (level {i + 1} is {levels[i]!r} after {levels[i - 1]!r})" if i else "")
+            )
+        if np.any(np.diff(values) < 0):
+            i = _first_break(np.diff(values) < 0)
+            raise CalibrationError(
+                f"{where}: quantile values must not decrease (value {i + 1} is {values[i]!r} "
+                f"after {values[i - 1]!r})"
+            )
+
+
+def _first_break(flags: np.ndarray) -> int:
+    """1-based position after the first True of a diff's flags (0 when none)."""
+    return int(np.flatnonzero(flags)[0]) + 1 if flags.any() else 0
+
+
+def _check_n(n: Any, where: str) -> None:
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1):
+        raise CalibrationError(f"{where}: n {n!r} is not a whole number >= 1")
+
+
+def _finite_array(data: Any, where: str) -> np.ndarray:
+    """A 1-D float array of finite numbers (JSON's NaN/Infinity, strings, booleans refused)."""
+    if isinstance(data, np.ndarray):
+        values = data.astype(float, copy=False)
+    else:
+        if not isinstance(data, list | tuple):
+            raise CalibrationError(f"{where}: must be a list of numbers")
+        for i, item in enumerate(data):
+            if isinstance(item, bool) or not isinstance(item, int | float):
+                raise CalibrationError(f"{where}[{i}]: {item!r} is not a number")
+        values = np.asarray(data, dtype=float)
+    if values.ndim != 1:
+        raise CalibrationError(f"{where}: must be a list of numbers")
+    bad = ~np.isfinite(values)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise CalibrationError(
+            f"{where}[{i}]: {values[i]!r} is not a finite number ({int(bad.sum())} such); "
+            "the reference is unusable: rebuild it with prs calibrate"
+        )
+    return values
+
+
+def _finite_field(data: Mapping[str, Any], key: str, where: str) -> float:
+    value = data[key]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise CalibrationError(f"{where}: {key} {value!r} is not a number")
+    if not math.isfinite(value):
+        raise CalibrationError(f"{where}: {key} {value!r} is not a finite number")
+    return float(value)
+
+
+def _moments(values: np.ndarray, where: str) -> tuple[float, float]:
+    """Mean and sample SD; values so large that these overflow double precision are refused
+    (numpy would return inf or NaN with a RuntimeWarning)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean = float(np.mean(values))
+        sd = float(np.std(values, ddof=1))
+    if not (math.isfinite(mean) and math.isfinite(sd)):
+        largest = float(np.max(np.abs(values)))
+        raise CalibrationError(
+            f"{where}: the scores' mean or SD is not a finite number (largest |score| "
+            f"{largest:.3g}: beyond double precision); these are not usable polygenic scores"
+        )
+    return mean, sd
+
+
+#: Relative tolerance (in SDs) within which a loaded empirical reference's mean and sd must
+#: equal those of its values: far above rounding, far below any edit that matters.
+_MOMENT_TOLERANCE = 1e-6
+
+
+def _check_moments(ref: Reference, where: str) -> None:
+    assert ref.values is not None
+    mean, sd = _moments(ref.values, where)
+    if abs(mean - ref.mean) > _MOMENT_TOLERANCE * sd or abs(sd - ref.sd) > _MOMENT_TOLERANCE * sd:
+        raise CalibrationError(
+            f"{where}: mean {ref.mean!r} / sd {ref.sd!r} disagree with its values (mean "
+            f"{mean!r}, sd {sd!r}); the file was edited or damaged: rebuild it with prs calibrate"
+        )
 
 
 def _replace(ref: Reference, **changes: Any) -> Reference:

@@ -18,6 +18,13 @@ import pandas as pd
 from prs._compat import EXACT_FLOATS
 from prs.errors import CalibrationError
 
+#: Plausible range of an OR (or HR) per SD of a polygenic score, exclusive. Published cancer
+#: scores lie between about 1.1 and 3 (PGS000004: 1.61; the strongest, e.g. for prostate
+#: cancer, below 3); 100 per SD means a person 1 SD above the mean has 100 times the odds, far
+#: beyond any score, and is taken as a unit mistake (a percent, a log OR given as an OR, a
+#: value per allele). The range is symmetric on the log scale (protective scores below 1).
+OR_PER_SD_RANGE = (0.01, 100.0)
+
 
 def log_relative_risk_per_sd(
     z: np.ndarray | list[float] | float,
@@ -58,8 +65,11 @@ def log_relative_risk_per_sd(
         centre = b * b / 2.0
     else:
         pop = b * np.asarray(population_z, dtype=float)
+        if pop.size == 0 or not np.all(np.isfinite(pop)):
+            raise CalibrationError("population_z must be finite z-scores of at least one person")
         centre = float(np.log(np.mean(np.exp(pop - pop.max()))) + pop.max())
-    return b * zz - centre
+    with np.errstate(over="ignore"):  # |z| near 1e308: +-inf, the limit of b z
+        return b * zz - centre
 
 
 def relative_risk_per_sd(
@@ -75,7 +85,9 @@ def relative_risk_per_sd(
     >>> round(float(relative_risk_per_sd(1.0, or_per_sd=2.0)), 4)  # exp(ln2 - ln2**2/2)
     1.5729
     """
-    return np.exp(log_relative_risk_per_sd(z, or_per_sd=or_per_sd, population_z=population_z))
+    log_rr = log_relative_risk_per_sd(z, or_per_sd=or_per_sd, population_z=population_z)
+    with np.errstate(over="ignore"):  # a z hundreds of SDs out: inf, the limit
+        return np.exp(log_rr)
 
 
 def normal_population(or_per_sd: float, *, nodes: int = 60) -> tuple[np.ndarray, np.ndarray]:
@@ -111,8 +123,13 @@ class PercentileBands:
                 "percentile bands must tile 0-100 in order without gaps (lower of each band = "
                 f"upper of the previous); got {list(zip(lo.tolist(), hi.tolist(), strict=True))}"
             )
+        if not (np.all(np.isfinite(lo)) and np.all(np.isfinite(hi))):
+            raise CalibrationError("percentile bands: percentiles must be finite numbers")
         if np.any(~np.isfinite(rr)) or np.any(rr <= 0):
-            raise CalibrationError("percentile bands: relative risks must be positive numbers")
+            raise CalibrationError(
+                "percentile bands: relative risks must be finite numbers > 0, got "
+                f"{rr[~(np.isfinite(rr) & (rr > 0))][:3].tolist()}"
+            )
 
     @property
     def population_weights(self) -> np.ndarray:
@@ -148,7 +165,13 @@ def read_percentile_bands(path: str | os.PathLike[str]) -> PercentileBands:
                 source = value.strip()
             continue
         body.append(line)
-    frame = pd.read_csv(io.StringIO("\n".join(body)), **EXACT_FLOATS)
+    try:
+        frame = pd.read_csv(io.StringIO("\n".join(body)), **EXACT_FLOATS)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
+        raise CalibrationError(
+            f"{path}: no percentile bands (expected lower_percentile,upper_percentile,"
+            f"relative_risk and one line per band) ({exc})"
+        ) from exc
     need = ["lower_percentile", "upper_percentile", "relative_risk"]
     missing = [c for c in need if c not in frame.columns]
     if missing:
@@ -196,11 +219,35 @@ def relative_risk_from_bands(
     return rr / bands.population_average() if rescale else rr
 
 
-def _log_or(or_per_sd: float) -> float:
+def check_or_per_sd(or_per_sd: float) -> float:
+    """Return ``or_per_sd`` as a float, refusing what no score has.
+
+    Raises
+    ------
+    CalibrationError
+        Not a number, not finite, or outside :data:`OR_PER_SD_RANGE` (0.01-100, exclusive).
+
+    Examples
+    --------
+    >>> check_or_per_sd(1.61)
+    1.61
+    """
     try:
         value = float(or_per_sd)
     except (TypeError, ValueError) as exc:
-        raise CalibrationError(f"or_per_sd must be a number, got {or_per_sd!r}") from exc
-    if not (math.isfinite(value) and value > 0):
-        raise CalibrationError(f"or_per_sd must be a positive finite number, got {or_per_sd!r}")
-    return math.log(value)
+        raise CalibrationError(
+            f"or_per_sd (--or-per-sd) must be a number, got {or_per_sd!r}"
+        ) from exc
+    low, high = OR_PER_SD_RANGE
+    if isinstance(or_per_sd, bool) or not (math.isfinite(value) and low < value < high):
+        raise CalibrationError(
+            f"or_per_sd (--or-per-sd) {or_per_sd!r} is not a plausible OR (or HR) per SD: "
+            f"it must be a finite number between {low:g} and {high:g} (published polygenic "
+            "scores: about 1.1-3, e.g. 1.61 for PGS000004); give the odds ratio itself, not "
+            "its logarithm, a percent or a per-allele value"
+        )
+    return value
+
+
+def _log_or(or_per_sd: float) -> float:
+    return math.log(check_or_per_sd(or_per_sd))
