@@ -10,13 +10,20 @@ from hypothesis.extra.numpy import arrays
 from prs.kernels.accumulate import ScoreTotals, accumulate_scores
 
 
-def reference(dosage, ploidy, weights, effect_type, impute, freq_given):
-    """Straightforward numpy version of PLINK 2's --score arithmetic."""
+def reference(dosage, ploidy, weights, effect_type, impute, freq_given, freq_ploidy=None):
+    """Straightforward numpy version of PLINK 2's --score arithmetic.
+
+    A call with ploidy -1 is not counted anywhere; ``freq_ploidy`` (default ``ploidy``) is
+    the ploidy a call's dosage is counted on for the imputation frequency."""
     k, n = dosage.shape
-    observed = ~np.isnan(dosage)
-    observed_alleles = np.where(observed, ploidy, 0).sum(axis=1)
+    counted = ploidy >= 0
+    observed = ~np.isnan(dosage) & counted
+    fp = ploidy if freq_ploidy is None else freq_ploidy
+    observed_alleles = np.where(observed, fp, 0).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        freq_dosage = np.where(observed, dosage * np.where(ploidy > 0, fp / ploidy, 1), 0.0)
     cohort = np.where(
-        observed_alleles > 0, np.nansum(dosage, axis=1) / np.maximum(observed_alleles, 1), 0.5
+        observed_alleles > 0, freq_dosage.sum(axis=1) / np.maximum(observed_alleles, 1), 0.5
     )
     freq = {
         0: np.full(k, np.nan),
@@ -32,17 +39,17 @@ def reference(dosage, ploidy, weights, effect_type, impute, freq_given):
         np.isnan(fill), np.where(ploidy == 1, freq[:, None], ploidy * freq[:, None]), fill
     )
     imputed = np.where(observed, x, fill if impute else 0.0)
-    imputed = np.where(np.isnan(imputed), 0.0, imputed)
+    imputed = np.where(np.isnan(imputed) | ~counted, 0.0, imputed)
     w = np.nan_to_num(weights)
     used = ~np.isnan(weights)
     sums = imputed.T @ w
-    counted = np.where(observed | (impute > 0) & ~np.isnan(fill), ploidy, 0)
+    in_denom = np.where(counted & (observed | (impute > 0) & ~np.isnan(fill)), ploidy, 0)
     return {
         "sums": sums,
         "allele_ct": np.where(observed, ploidy, 0).T @ used,
-        "denom": counted.T @ used,
+        "denom": in_denom.T @ used,
         "named": np.where(observed, x, 0).T @ used,
-        "missing": (~observed).astype(int).T @ used,
+        "missing": (~observed & counted).astype(int).T @ used,
     }
 
 
@@ -60,6 +67,26 @@ def chunks(draw):
     freq = draw(arrays(np.float64, k, elements=st.floats(0, 1) | st.just(np.nan)))
     impute = draw(st.integers(0, 2))
     return dosage, ploidy, weights, effect_type, impute, freq
+
+
+@st.composite
+def sex_chromosome_chunks(draw):
+    """Chunks as :func:`chunks`, some calls not counted (ploidy -1: chrY in non-males) and
+    some counted on one allele for the frequency (a male's chrX call)."""
+    dosage, ploidy, weights, effect_type, impute, freq = draw(chunks())
+    skip = draw(arrays(np.bool_, dosage.shape))
+    ploidy = np.where(skip, -1, ploidy).astype(np.int8)
+    dosage = np.where(skip, np.nan, dosage)
+    halve = draw(arrays(np.bool_, dosage.shape)) & (ploidy == 2)
+    freq_ploidy = np.where(halve, 1, ploidy).astype(np.int8)
+    return dosage, ploidy, weights, effect_type, impute, freq, freq_ploidy
+
+
+def all_missing_reference(dosage, ploidy):
+    """Variants whose every counted call is missing (and that have a counted call)."""
+    counted = ploidy >= 0
+    missing = np.isnan(dosage) & counted
+    return int(((missing.sum(axis=1) == counted.sum(axis=1)) & counted.any(axis=1)).sum())
 
 
 @given(chunks())
@@ -86,6 +113,7 @@ def test_kernel_matches_numpy_reference(case):
         missing,
         np.empty(k),
         uniform,
+        np.empty((k, 0), dtype=np.int8),
     )
     assert all_missing == int(np.isnan(dosage).all(axis=1).sum())
     out["allele_ct"] += uniform[:, None]
@@ -122,6 +150,7 @@ def test_hand_computed_chunk():
         missing,
         freq,
         uniform,
+        np.empty((2, 0), dtype=np.int8),
     )
     # variant 1 is called in all three diploid samples: its 2 alleles each are kept as a
     # constant rather than added sample by sample
@@ -193,3 +222,59 @@ def test_no_samples_gives_empty_totals(matmul, s):
     totals.close()
     out = totals.totals()
     assert out["sums"].shape == (s, 0) and out["missing_ct"].shape == (s, 0)
+
+
+@given(sex_chromosome_chunks(), st.booleans(), st.integers(1, 3), st.integers(1, 3))
+@settings(max_examples=200, deadline=None)
+def test_calls_not_counted_and_frequency_ploidy_match_reference(case, matmul, threads, pieces):
+    """Calls of ploidy -1 add to nothing (not even MISSING_CT or DENOM), and the frequency
+    ploidy changes only the imputation frequency; both paths equal the reference."""
+    dosage, ploidy, weights, effect_type, impute, freq, freq_ploidy = case
+    k, n = dosage.shape
+    totals = ScoreTotals(weights.shape[1], n, impute, threads=threads, matmul=matmul)
+    import prs.kernels.accumulate as acc
+
+    old = acc._SPLIT_MIN_GENOTYPES
+    acc._SPLIT_MIN_GENOTYPES = 1
+    try:
+        for rows in np.array_split(np.arange(k), pieces):
+            if len(rows):
+                totals.add(
+                    dosage[rows],
+                    ploidy[rows],
+                    weights[rows],
+                    ~np.isnan(weights[rows]),
+                    effect_type[rows],
+                    freq[rows],
+                    freq_ploidy[rows],
+                )
+    finally:
+        acc._SPLIT_MIN_GENOTYPES = old
+        totals.close()
+    out = totals.totals()
+    ref = reference(dosage, ploidy, weights, effect_type, impute, freq, freq_ploidy)
+    ref = {name: value.T for name, value in ref.items()}
+    np.testing.assert_allclose(out["sums"], ref["sums"], rtol=1e-9, atol=1e-9)
+    np.testing.assert_array_equal(out["allele_ct"], ref["allele_ct"])
+    np.testing.assert_array_equal(out["denom"], ref["denom"])
+    np.testing.assert_allclose(out["named"], ref["named"], atol=1e-12)
+    np.testing.assert_array_equal(out["missing_ct"], ref["missing"])
+    assert totals.all_missing == all_missing_reference(dosage, ploidy)
+
+
+def test_not_counted_call_hand_computed():
+    """chrY: a male haploid 1, a male missing, a female (not counted): the male's missing
+    call is imputed at the males' frequency (1/1) and the female adds nothing at all."""
+    dosage = np.array([[1.0, np.nan, np.nan]])
+    ploidy = np.array([[1, 1, -1]], dtype=np.int8)
+    totals = ScoreTotals(1, 3, 1, matmul=False)
+    frequency = totals.add(
+        dosage, ploidy, np.ones((1, 1)), np.ones((1, 1), bool), np.zeros(1, np.int8), [np.nan]
+    )
+    out = totals.totals()
+    np.testing.assert_allclose(frequency, [1.0])
+    np.testing.assert_allclose(out["sums"][0], [1.0, 1.0, 0.0])
+    np.testing.assert_array_equal(out["denom"][0], [1, 1, 0])
+    np.testing.assert_array_equal(out["allele_ct"][0], [1, 0, 0])
+    np.testing.assert_array_equal(out["missing_ct"][0], [0, 1, 0])
+    assert totals.all_missing == 0

@@ -23,10 +23,12 @@ import numpy as np
 import pandas as pd
 
 from prs._version import __version__
-from prs.errors import MatchError, ScoreError
+from prs.chrom import MT, X_NONPAR, Y
+from prs.errors import MatchError, PRSWarning, ScoreError, ScoreWarning, ScoringFileWarning
 from prs.genotypes import GenotypeSource, open_genotypes
 from prs.genotypes.base import sorted_unique
 from prs.kernels.accumulate import (
+    ADDITIVE,
     IMPUTE_COHORT_MEAN,
     IMPUTE_GIVEN_FREQUENCY,
     IMPUTE_NONE,
@@ -34,6 +36,15 @@ from prs.kernels.accumulate import (
 )
 from prs.match import DEFAULT_MIN_OVERLAP, MatchPlan, MatchReport, match_variants
 from prs.memory import release_memory
+from prs.ploidy import (
+    HAPLOID_POLICIES,
+    SEX_MALE,
+    SPECIAL_CLASSES,
+    SexInput,
+    apply_ploidy_model,
+    record_classes,
+    sex_codes,
+)
 from prs.report import file_checksum
 from prs.weights.scorefile import ScoringFile, read_scorefile
 
@@ -257,6 +268,7 @@ def score(
     genome_build: str | None = None,
     half_call: str = "error",
     haploid: str = "as-diploid",
+    sex: SexInput | None = None,
     chunk_size: int = 1024,
     engine: str = "auto",
     catalog_options: dict[str, Any] | None = None,
@@ -295,10 +307,27 @@ def score(
     genome_build
         The genotypes' build (``"GRCh37"``/``"GRCh38"``). Default: detected from the VCF
         header's ``##contig`` lengths or ``##reference``. A scoring file in another build
-        is an error.
-    half_call, haploid
-        Policies for ``0/.`` calls and haploid calls (see :class:`prs.genotypes.VcfSource`);
-        defaults follow PLINK 2.
+        is an error. A known build also places chrX's pseudo-autosomal regions (scored as
+        autosomal, as PLINK 2 after ``--split-par``).
+    half_call
+        Policy for ``0/.`` calls (see :class:`prs.genotypes.VcfSource`); default
+        ``"error"``, as PLINK 2.
+    haploid
+        How a male's call on chrX outside the PARs counts: ``"as-diploid"`` (default,
+        PLINK 2's default ``--xchr-model 2``: 0..2 copies on two alleles, a haploid ``1``
+        is two copies) or ``"haploid"`` (PLINK 2 ``--xchr-model 1``: 0..1 copies on one
+        allele). It needs ``sex``: people of unknown sex are scored as PLINK 2 scores them,
+        diploid on chrX. Every other chromosome follows PLINK 2 whatever this says: a
+        haploid call counts two copies on autosomes and the PARs, chrY and MT count one
+        allele per call (a heterozygous call 0.5), chrY only in males. The full table, as
+        measured against plink2, is in :mod:`prs.ploidy`.
+    sex
+        Each sample's sex: a ``.psam``, a ``.fam``, or a table with a header naming sample
+        and sex columns (``1``/``M``/``male``, ``2``/``F``/``female``, ``0``/``NA``:
+        unknown), or a mapping sample -> sex. Samples not given are of unknown sex. Used on
+        chrX (males' imputation frequency; ``haploid``) and chrY (only males count). Default
+        None: everybody is of unknown sex, as PLINK 2 reading a VCF without ``--psam`` or
+        ``--update-sex``: chrY variants then add nothing to any score (a warning says so).
     chunk_size
         Variants per dosage chunk (memory: chunk_size x samples x 9 bytes).
     engine
@@ -310,11 +339,25 @@ def score(
     Returns
     -------
     ScoreResult
+        Its ``provenance["warnings"]`` lists every prs warning issued on the way
+        (``{"category", "message"}``); the warnings also reach the caller as usual (so
+        ``warnings.simplefilter("error")`` or ``--strict`` still turns them into errors).
 
     Raises
     ------
     ScoringFileError, GenotypeFileError, MatchError, CatalogError, ScoreError
-        Each names the file and the line or variant at fault.
+        Each names the file and the line or variant at fault. :class:`ScoreError` also
+        when a SUM is not a finite number (weights x dosages beyond the float64 range),
+        naming the score and the first sample; when a dominant or recessive row lies on
+        chrX, chrY or MT (PLINK 2 refuses these); and for a sex file that names none of the
+        genotypes' samples.
+
+    Warns
+    -----
+    ScoreWarning
+        Scoring rows that fit several target records (duplicate VCF records: the first is
+        used), variants missing in every sample, chrY variants scored without any male,
+        a sex input missing some samples.
 
     Examples
     --------
@@ -325,9 +368,89 @@ def score(
     >>> result.sums.shape
     (200, 1)
     """
+    error: BaseException | None = None
+    result: ScoreResult | None = None
+    # Every warning is recorded whatever the caller's filters (for the provenance), then
+    # issued again under the caller's filters where it was first issued, so the caller
+    # still sees it, or turns it into an error (--strict).
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            result = _score(
+                genotypes,
+                scorefiles,
+                dosage=dosage,
+                samples=samples,
+                missing=missing,
+                keep_ambiguous=keep_ambiguous,
+                min_overlap=min_overlap,
+                drop_unscorable=drop_unscorable,
+                use_harmonized=use_harmonized,
+                genome_build=genome_build,
+                half_call=half_call,
+                haploid=haploid,
+                sex=sex,
+                chunk_size=chunk_size,
+                engine=engine,
+                catalog_options=catalog_options,
+            )
+        except BaseException as exc:  # re-raised below, after the warnings
+            error = exc
+    recorded = list(caught)
+    if error is not None:
+        _reissue(recorded, keep_error=error)
+        raise error
+    assert result is not None
+    result.provenance["warnings"] = [
+        {"category": w.category.__name__, "message": str(w.message)}
+        for w in recorded
+        if issubclass(w.category, PRSWarning)
+    ]
+    _reissue(recorded)
+    return result
+
+
+def _reissue(
+    recorded: list[warnings.WarningMessage], keep_error: BaseException | None = None
+) -> None:
+    """Issue recorded warnings again, under the current filters. With ``keep_error`` (the
+    run failed), a warning the filters turn into an error does not replace that error."""
+    for w in recorded:
+        try:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+        except Exception:
+            if keep_error is None:
+                raise
+
+
+def _score(
+    genotypes: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | GenotypeSource,
+    scorefiles: str
+    | os.PathLike[str]
+    | ScoringFile
+    | Sequence[str | os.PathLike[str] | ScoringFile],
+    *,
+    dosage: str,
+    samples: Sequence[str] | None,
+    missing: str,
+    keep_ambiguous: bool,
+    min_overlap: float,
+    drop_unscorable: bool,
+    use_harmonized: bool | None,
+    genome_build: str | None,
+    half_call: str,
+    haploid: str,
+    sex: SexInput | None,
+    chunk_size: int,
+    engine: str,
+    catalog_options: dict[str, Any] | None,
+) -> ScoreResult:
+    """:func:`score` without the warning bookkeeping."""
     started = time.time()
     if missing not in MISSING_POLICIES:
         raise ScoreError(f"missing must be one of {sorted(MISSING_POLICIES)}, not {missing!r}")
+    if haploid not in HAPLOID_POLICIES:
+        raise ScoreError(f"haploid must be one of {sorted(HAPLOID_POLICIES)}, not {haploid!r}")
     if not 0.0 <= min_overlap <= 1.0:
         raise ScoreError(f"min_overlap must be within [0, 1], not {min_overlap}")
     if chunk_size < 1:
@@ -335,16 +458,27 @@ def score(
     if isinstance(genotypes, (str, os.PathLike)) or (
         isinstance(genotypes, Sequence) and not isinstance(genotypes, str)
     ):
+        # The engines report haploid calls as PLINK 2 stores them (two copies, ploidy 2);
+        # the chromosome-class model (prs.ploidy) takes it from there.
         source = open_genotypes(
             genotypes,
             samples=samples,
             dosage=dosage,
             half_call=half_call,
-            haploid=haploid,
+            haploid="as-diploid",
             engine=engine,
         )
     else:
         source = genotypes
+    sample_sex, sex_summary = sex_codes(tuple(source.samples), sex)
+    if sex_summary is not None and sex_summary["samples_not_in_sex_input"]:
+        warnings.warn(
+            f"{sex_summary['source']}: gives no sex for {sex_summary['samples_not_in_sex_input']}"
+            f" of {len(source.samples)} samples; they are of unknown sex (chrY not counted, "
+            "chrX diploid, as PLINK 2)",
+            ScoreWarning,
+            stacklevel=3,
+        )
     # Checksums for the provenance, computed in a thread while the genotypes are read
     # (hashlib releases the GIL on large blocks).
     genotype_sums = _Checksums(source.paths)
@@ -370,7 +504,8 @@ def score(
             warnings.warn(
                 f"{sf.path}: scoring file does not state its genome build; positions are "
                 f"assumed to be {target_build or 'the genotypes build'}",
-                stacklevel=2,
+                ScoringFileWarning,
+                stacklevel=3,
             )
 
     release_memory()
@@ -387,9 +522,11 @@ def score(
             scoring_build=sf.genome_build,
             target_build=target_build,
         )
+        _refuse_haploid_dominance(sf, plan, sites, target_build)
         plans.append(plan)
         reports.append(report)
     plan = _combine_plans(plans)
+    row_class = _plan_classes(plan, sites, target_build)
     n_sites = len(sites)
     del sites  # the site table is not needed past matching
     match_report = (
@@ -412,24 +549,46 @@ def score(
         repeat = np.zeros(len(rows), dtype=bool)
         repeat[1:] = plan.record[rows][1:] == plan.record[rows][:-1]
         counts_alleles[rows[repeat], j] = False
+    special = np.isin(row_class, SPECIAL_CLASSES)
+    # A source opened by the caller may report haploid calls as read (ploidy 1).
+    raw_haploid = getattr(source, "haploid", "as-diploid") != "as-diploid"
+    xchr_model = HAPLOID_POLICIES[haploid]
+    n_males = int((sample_sex == SEX_MALE).sum())
+    y_variants = int((row_class == Y).sum())
+    if y_variants and n > 0 and n_males == 0:
+        warnings.warn(
+            f"{y_variants} matched chrY variant(s) add nothing to any score: no sample is "
+            "known to be male (as PLINK 2, chrY counts only in males); give each sample's "
+            "sex with sex= (--sex)",
+            ScoreWarning,
+            stacklevel=3,
+        )
     impute = MISSING_POLICIES[missing]
     accumulator = ScoreTotals(s, n, impute)
     try:
         for chunk in source.read(plan.record, plan.allele, chunk_size=chunk_size):
             idx = chunk.request
+            chunk_dosage, chunk_ploidy, freq_ploidy = chunk.dosage, chunk.ploidy, None
+            if raw_haploid or special[idx].any():
+                chunk_dosage, chunk_ploidy, freq_ploidy = apply_ploidy_model(
+                    chunk_dosage, chunk_ploidy, row_class[idx], sample_sex, xchr_model=xchr_model
+                )
             accumulator.add(
-                chunk.dosage,
-                chunk.ploidy,
+                chunk_dosage,
+                chunk_ploidy,
                 plan.weights[idx],
                 counts_alleles[idx],
                 plan.effect_type[idx],
                 plan.allele_frequency[idx],
+                freq_ploidy,
             )
     finally:
         accumulator.close()
     totals = accumulator.totals()
     missing_ct = totals["missing_ct"]
     all_missing = accumulator.all_missing
+    sums = np.ascontiguousarray(totals["sums"].T)
+    _check_finite(sums, tuple(source.samples), plan.score_ids)
 
     variants_used = used.sum(axis=0).astype(np.int64)
     if all_missing:
@@ -440,7 +599,8 @@ def score(
                 if missing != "none"
                 else "they add nothing to any score"
             ),
-            stacklevel=2,
+            ScoreWarning,
+            stacklevel=3,
         )
     provenance = {
         "prs_version": __version__,
@@ -458,14 +618,18 @@ def score(
             "genome_build": genome_build,
             "half_call": half_call,
             "haploid": haploid,
+            "sex": None if sex is None else (sex_summary or {}).get("source"),
             "chunk_size": chunk_size,
             "engine": type(source).__name__,
         },
         "genome_build": {"stated": genome_build, "detected": detected_build, "used": target_build},
+        "sex": sex_summary,
         "genotypes": [
             {"path": str(Path(p).resolve()), "sha256": digest}
             for p, digest in zip(source.paths, genotype_sums.result(), strict=True)
         ],
+        # What the genotype source reported doing another way (e.g. an index not used).
+        "genotype_notes": [str(note) for note in getattr(source, "notes", ())],
         "scorefiles": [
             {
                 "path": str(Path(sf.path).resolve()),
@@ -488,6 +652,10 @@ def score(
             ),
             "records_without_dosage_field_read_from_GT": getattr(source, "fallback_to_gt", 0),
             "variants_missing_in_every_sample": all_missing,
+            "variants_by_chromosome_class": {
+                name: int((row_class == code).sum())
+                for name, code in (("X_nonPAR", X_NONPAR), ("Y", Y), ("MT", MT))
+            },
             "match": match_report.counts.reset_index().to_dict(orient="records"),
         },
         "seconds": round(time.time() - started, 3),
@@ -495,7 +663,7 @@ def score(
     return ScoreResult(
         samples=tuple(source.samples),
         score_ids=plan.score_ids,
-        sums=np.ascontiguousarray(totals["sums"].T),
+        sums=sums,
         allele_ct=np.ascontiguousarray(totals["allele_ct"].T),
         denom=np.ascontiguousarray(totals["denom"].T),
         named_dosage=np.ascontiguousarray(totals["named"].T),
@@ -503,4 +671,57 @@ def score(
         variants_used=variants_used,
         match_report=match_report,
         provenance=provenance,
+    )
+
+
+def _site_of_records(sites: pd.DataFrame, records: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(chromosome, position) of each target record in ``records``."""
+    table = sites[["record", "chrom", "pos"]].drop_duplicates("record").sort_values("record")
+    keys = table["record"].to_numpy(dtype=np.int64)
+    at = np.searchsorted(keys, records)
+    return table["chrom"].to_numpy(dtype=object)[at], table["pos"].to_numpy(dtype=np.int64)[at]
+
+
+def _plan_classes(plan: MatchPlan, sites: pd.DataFrame, build: str | None) -> np.ndarray:
+    """Chromosome class (:mod:`prs.ploidy`) of each plan row."""
+    if len(plan) == 0:
+        return np.zeros(0, dtype=np.int8)
+    chrom, pos = _site_of_records(sites, plan.record)
+    return record_classes(chrom, pos, build)
+
+
+def _refuse_haploid_dominance(
+    sf: ScoringFile, plan: MatchPlan, sites: pd.DataFrame, build: str | None
+) -> None:
+    """Dominant and recessive rows on chrX, chrY or MT: PLINK 2 refuses them ("cannot be
+    used with haploid chromosomes"), and so does prs, naming the first."""
+    rows = np.flatnonzero(plan.effect_type != ADDITIVE)
+    if not len(rows):
+        return
+    chrom, pos = _site_of_records(sites, plan.record[rows])
+    bad = np.isin(record_classes(chrom, pos, build), SPECIAL_CLASSES)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        kind = "dominant" if plan.effect_type[rows[i]] == 1 else "recessive"
+        raise ScoreError(
+            f"{sf.path} line {plan.line[rows[i]]}: a {kind} row on {chrom[i]}:{pos[i]} "
+            f"({int(bad.sum())} such row(s)); dominant and recessive effects are defined "
+            "on diploid chromosomes only (PLINK 2 refuses them on chrX, chrY and MT): "
+            "score these rows as additive or drop them"
+        )
+
+
+def _check_finite(sums: np.ndarray, samples: tuple[str, ...], score_ids: tuple[str, ...]) -> None:
+    """A SUM that is not a finite number (weights x dosages beyond float64's range) is an
+    error naming the score and the first sample, never an ``inf`` in a results table."""
+    bad = ~np.isfinite(sums)
+    if not bad.any():
+        return
+    score_index = int(np.flatnonzero(bad.any(axis=0))[0])
+    sample_index = int(np.flatnonzero(bad[:, score_index])[0])
+    raise ScoreError(
+        f"score {score_ids[score_index]}: SUM of sample {samples[sample_index]!r} is "
+        f"{sums[sample_index, score_index]} ({int(bad[:, score_index].sum())} of "
+        f"{len(samples)} samples): weights x dosages exceed the float64 range (about "
+        "1.8e308); check the scoring file's effect weights"
     )

@@ -40,22 +40,49 @@ def expected_dosage(frequency: float, ploidy: int, effect_type: int) -> float:
     return ploidy * frequency
 
 
+#: Ploidy of a call that does not exist (chrY in a female or a person of unknown sex, as
+#: PLINK 2): it adds nothing to any total, is not missing and is never imputed.
+NOT_COUNTED = -1
+
+
 @numba.njit(cache=True, nogil=True)
-def _variant_counts(row: np.ndarray, prow: np.ndarray) -> tuple[float, int, int, int]:
-    """(effect-allele dosage observed, alleles observed, sum of ploidy^2, missing calls)."""
+def _variant_counts(
+    row: np.ndarray, prow: np.ndarray, fprow: np.ndarray
+) -> tuple[float, int, int, int, int, float, int]:
+    """(effect-allele dosage observed, alleles observed, sum of ploidy^2, missing calls,
+    calls not counted, then the dosage and alleles the imputation frequency is taken from).
+
+    ``fprow`` (empty: the same as ``prow``) is each call's ploidy for the frequency: an
+    observed call adds ``dosage x fprow / prow`` copies on ``fprow`` alleles (PLINK 2 counts
+    a male's chrX call on one allele there, though it scores it on two).
+    """
     total = 0.0
     alleles = 0
     squares = 0
     n_missing = 0
+    n_skipped = 0
+    freq_total = 0.0
+    freq_alleles = 0
+    own = len(fprow) == 0
     for i in range(len(row)):
         d = row[i]
         p = np.int64(prow[i])
+        if p < 0:
+            n_skipped += 1
+            continue
         seen = d == d  # not NaN
         total += d if seen else 0.0
         alleles += p if seen else 0
         squares += p * p
         n_missing += 0 if seen else 1
-    return total, alleles, squares, n_missing
+        if seen and not own:
+            f = np.int64(fprow[i])
+            freq_total += d if f == p else d * f / p
+            freq_alleles += f
+    if own:
+        freq_total = total
+        freq_alleles = alleles
+    return total, alleles, squares, n_missing, n_skipped, freq_total, freq_alleles
 
 
 @numba.njit(cache=True, nogil=True)
@@ -85,7 +112,10 @@ def _transformed_row(
     without imputation); ``observed`` marks which."""
     for i in range(len(row)):
         d = row[i]
-        if d == d:
+        if prow[i] < 0:  # not counted
+            observed[i] = False
+            x[i] = 0.0
+        elif d == d:
             observed[i] = True
             x[i] = transform_dosage(d, prow[i], et)
         else:
@@ -109,6 +139,7 @@ def accumulate_scores(
     missing_ct: np.ndarray,
     frequency_out: np.ndarray,
     uniform_ct: np.ndarray,
+    freq_ploidy: np.ndarray,
 ) -> int:
     """Add one chunk of variants to per-sample x per-score totals, in place.
 
@@ -117,7 +148,8 @@ def accumulate_scores(
     dosage
         ``float64[k, n]`` copies of the effect allele; NaN = missing call.
     ploidy
-        ``int8[k, n]`` ploidy of each call.
+        ``int8[k, n]`` ploidy of each call; :data:`NOT_COUNTED` (-1) for a call that does
+        not exist (it adds nothing anywhere and is not missing).
     weights
         ``float64[k, s]``; NaN where score ``s`` does not use variant ``k``.
     counts_alleles
@@ -148,11 +180,15 @@ def accumulate_scores(
         ``float64[s]``: alleles every sample adds to both ``allele_ct`` and ``denom`` (a
         variant called in every sample with one ploidy adds a constant, kept here instead
         of a pass over the samples). The caller adds it to both once at the end.
+    freq_ploidy
+        ``int8[k, n]`` ploidy of each call for the imputation frequency, or ``int8[k, 0]``
+        when it is ``ploidy`` (see :func:`_variant_counts`).
 
     Returns
     -------
     int
-        Variants in the chunk missing in every sample.
+        Variants in the chunk missing in every sample that counts (none counting: not
+        missing).
     """
     k_count, n = dosage.shape
     s_count = weights.shape[1]
@@ -162,14 +198,16 @@ def accumulate_scores(
     for k in range(k_count):
         row = dosage[k]
         prow = ploidy[k]
-        total, alleles, squares, n_missing = _variant_counts(row, prow)
-        if n > 0 and n_missing == n:
+        _, alleles, squares, n_missing, n_skipped, freq_total, freq_alleles = _variant_counts(
+            row, prow, freq_ploidy[k]
+        )
+        if n_missing > 0 and n_missing == n - n_skipped:
             all_missing += 1
-        frequency = _imputation_frequency(total, alleles, impute, given_frequency[k])
+        frequency = _imputation_frequency(freq_total, freq_alleles, impute, given_frequency[k])
         frequency_out[k] = frequency
         et = effect_type[k]
         fill_missing = impute != IMPUTE_NONE and frequency == frequency
-        complete = n_missing == 0
+        complete = n_missing == 0 and n_skipped == 0
         # Called everywhere with one ploidy (sum p^2 * n == (sum p)^2): a constant count.
         uniform = complete and n > 0 and squares * n == alleles * alleles
         if complete and et == ADDITIVE:
@@ -207,7 +245,7 @@ def accumulate_scores(
                     if observed[i]:
                         allele_ct[s, i] += p
                         denom[s, i] += p
-                    else:
+                    elif p >= 0:
                         missing_ct[s, i] += 1
                         if fill_missing:
                             denom[s, i] += p
@@ -223,29 +261,35 @@ def dosage_matrix(
     given_frequency: np.ndarray,
     x: np.ndarray,
     frequency_out: np.ndarray,
-) -> tuple[int, int]:
+    freq_ploidy: np.ndarray,
+) -> tuple[int, int, int]:
     """The dosage each call contributes, for the matrix-product path (many scores).
 
     Writes ``x[k, i]``: the transformed dosage of an observed call, the imputed expected
-    dosage of a missing one (0 without imputation); frequencies as
-    :func:`accumulate_scores`. Returns (variants missing in every sample, missing calls).
+    dosage of a missing one (0 without imputation, and for a call not counted);
+    frequencies as :func:`accumulate_scores`. Returns (variants missing in every sample
+    that counts, missing calls, calls not counted).
     """
     k_count, n = dosage.shape
     all_missing = 0
     missing_calls = 0
+    skipped_calls = 0
     observed = np.empty(n, dtype=np.bool_)
     for k in range(k_count):
         row = dosage[k]
         prow = ploidy[k]
-        total, alleles, _, n_missing = _variant_counts(row, prow)
-        if n > 0 and n_missing == n:
+        _, _, _, n_missing, n_skipped, freq_total, freq_alleles = _variant_counts(
+            row, prow, freq_ploidy[k]
+        )
+        if n_missing > 0 and n_missing == n - n_skipped:
             all_missing += 1
         missing_calls += n_missing
-        frequency = _imputation_frequency(total, alleles, impute, given_frequency[k])
+        skipped_calls += n_skipped
+        frequency = _imputation_frequency(freq_total, freq_alleles, impute, given_frequency[k])
         frequency_out[k] = frequency
         fill_missing = impute != IMPUTE_NONE and frequency == frequency
         _transformed_row(row, prow, effect_type[k], frequency, fill_missing, x[k], observed)
-    return all_missing, missing_calls
+    return all_missing, missing_calls, skipped_calls
 
 
 #: From this many scores on, a chunk is added by matrix products (BLAS) instead of loops.
@@ -309,8 +353,16 @@ class ScoreTotals:
         counts_alleles: np.ndarray,
         effect_type: np.ndarray,
         given_frequency: np.ndarray,
+        freq_ploidy: np.ndarray | None = None,
     ) -> np.ndarray:
-        """Add a chunk (arguments as :func:`accumulate_scores`); returns the frequencies used."""
+        """Add a chunk (arguments as :func:`accumulate_scores`; ``freq_ploidy`` None: the
+        frequency is taken on ``ploidy``); returns the frequencies used."""
+        k = len(dosage)
+        freq_ploidy = (
+            np.empty((k, 0), dtype=np.int8)
+            if freq_ploidy is None
+            else np.ascontiguousarray(freq_ploidy, dtype=np.int8)
+        )
         dosage = np.ascontiguousarray(dosage, dtype=np.float64)
         ploidy = np.ascontiguousarray(ploidy, dtype=np.int8)
         weights = np.ascontiguousarray(weights, dtype=np.float64)
@@ -320,13 +372,27 @@ class ScoreTotals:
         frequency = np.empty(len(dosage))
         if self.matmul:
             self._add_matmul(
-                dosage, ploidy, weights, counts_alleles, effect_type, given_frequency, frequency
+                dosage,
+                ploidy,
+                weights,
+                counts_alleles,
+                effect_type,
+                given_frequency,
+                frequency,
+                freq_ploidy,
             )
             return frequency
-        k = len(dosage)
         if self.threads < 2 or dosage.size < _SPLIT_MIN_GENOTYPES or k < 2:
             self.all_missing += self._run(
-                0, dosage, ploidy, weights, counts_alleles, effect_type, given_frequency, frequency
+                0,
+                dosage,
+                ploidy,
+                weights,
+                counts_alleles,
+                effect_type,
+                given_frequency,
+                frequency,
+                freq_ploidy,
             )
             return frequency
         if self._pool is None:
@@ -345,6 +411,7 @@ class ScoreTotals:
                 effect_type[a:b],
                 given_frequency[a:b],
                 frequency[a:b],
+                freq_ploidy[a:b],
             )
 
         futures = [self._pool.submit(piece, t) for t in range(1, self.threads)]
@@ -352,7 +419,16 @@ class ScoreTotals:
         return frequency
 
     def _run(
-        self, t: int, dosage, ploidy, weights, counts_alleles, effect_type, given, frequency
+        self,
+        t: int,
+        dosage,
+        ploidy,
+        weights,
+        counts_alleles,
+        effect_type,
+        given,
+        frequency,
+        freq_ploidy,
     ) -> int:
         part = self._parts[t]
         return int(
@@ -371,6 +447,7 @@ class ScoreTotals:
                 part["missing_ct"],
                 frequency,
                 part["uniform_ct"],
+                freq_ploidy,
             )
         )
 
@@ -383,18 +460,20 @@ class ScoreTotals:
         effect_type: np.ndarray,
         given: np.ndarray,
         frequency: np.ndarray,
+        freq_ploidy: np.ndarray,
     ) -> None:
         part = self._parts[0]
         if self._x is None or self._x.size < dosage.size:
             self._x = np.empty(dosage.size)  # reused: fresh pages cost a fault each
         x = self._x[: dosage.size].reshape(dosage.shape)
-        all_missing, missing_calls = dosage_matrix(
-            dosage, ploidy, effect_type, self.impute, given, x, frequency
+        all_missing, missing_calls, skipped_calls = dosage_matrix(
+            dosage, ploidy, effect_type, self.impute, given, x, frequency, freq_ploidy
         )
         self.all_missing += int(all_missing)
         used = ~np.isnan(weights)
         part["sums"] += np.where(used, weights, 0.0).T @ x
-        observed = None if missing_calls == 0 else ~np.isnan(dosage)
+        # Calls not counted (NOT_COUNTED ploidy) are NaN but neither observed nor missing.
+        observed = None if missing_calls == 0 and skipped_calls == 0 else ~np.isnan(dosage)
         x_observed = x if observed is None else np.where(observed, x, 0.0)
         # Scores that use the same variants share NAMED_ALLELE_DOSAGE_SUM and the allele
         # counts: one product per distinct pattern of use, not per score.
@@ -404,6 +483,10 @@ class ScoreTotals:
             part["uniform_ct"] += float(ploidy.flat[0]) * counts.sum(axis=0)
             return
         p_all = ploidy.astype(np.float64)
+        counted = None
+        if skipped_calls:
+            counted = ploidy >= 0
+            p_all = np.where(counted, p_all, 0.0)
         p_observed = p_all if observed is None else np.where(observed, p_all, 0.0)
         _add_by_pattern(part["allele_ct"], counts, p_observed)
         if observed is None:
@@ -411,7 +494,8 @@ class ScoreTotals:
             return
         _add_by_pattern(part["denom"], counts, p_all if self.impute != IMPUTE_NONE else p_observed)
         missing = np.zeros((len(self._parts[0]["missing_ct"]), dosage.shape[1]))
-        _add_by_pattern(missing, counts, (~observed).astype(np.float64))
+        is_missing = ~observed if counted is None else ~observed & counted
+        _add_by_pattern(missing, counts, is_missing.astype(np.float64))
         part["missing_ct"] += np.rint(missing).astype(np.int64)
 
     def totals(self) -> dict[str, np.ndarray]:
