@@ -7,6 +7,9 @@ can point back at the line it came from.
 Positions: a harmonized PGS Catalog file (``#HmPOS_build=`` in its header, ``hm_chr`` /
 ``hm_pos`` columns) is read at its harmonized positions, in the build ``HmPOS_build`` names;
 ``use_harmonized=False`` reads the author-reported ``chr_name``/``chr_position`` instead.
+
+Weights are additive effects on the log scale: ratio weights (``weight_type=OR``/``HR``)
+are scored as their natural log, with a warning (:mod:`prs.weights.weight_types`).
 """
 
 from __future__ import annotations
@@ -35,7 +38,8 @@ from prs.weights.weight_types import KNOWN_TEXT, classify, ratio_name
 #: Effect types a row can carry; additive unless ``is_dominant``/``is_recessive`` is set.
 EFFECT_TYPES = ("additive", "dominant", "recessive")
 
-_DECIMAL = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
+# ASCII digits only: \d (and float()) would also read other scripts' digits ("١٢" as 12).
+_DECIMAL = re.compile(r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$")
 _NUCLEOTIDES = re.compile(r"^[ACGTN]+$")
 _TRUE = {"true", "t", "1", "yes", "y"}
 _FALSE = {"false", "f", "0", "no", "n", ""}
@@ -701,15 +705,54 @@ def read_scorefile(
     ------
     ScoringFileError
         Naming the file, line and value: a missing required column, a weight that is not
-        a finite decimal number (NaN, inf, ``1_000``, text), both is_dominant and
-        is_recessive set, an unscorable row (unless dropped), an empty file.
+        a finite decimal number (NaN, inf, ``1_000``, text, non-ASCII digits), a position
+        that is not a whole number in [0, :data:`prs.chrom.MAX_POSITION`] (2^31 - 1, the
+        limit VCF and PLINK 2 share), both is_dominant and is_recessive set, an
+        unscorable row (unless dropped), a genome build prs does not know, ratio weights
+        that are not all > 0. And what the input is when it is not a scoring file: a
+        directory, an empty file, a binary, non-UTF-8, zip/bzip2/xz or damaged gzip file,
+        a space- or comma-delimited table, a row with more fields than the header line.
+
+    Warns
+    -----
+    ScoringFileWarning
+        Each problem handled (also kept in ``ScoringFile.warnings``, which ``prs.score``
+        writes to the provenance): ratio weights converted to their log, an unrecognised
+        ``weight_type``, ``variants_number`` disagreeing with the rows read.
+
+    Notes
+    -----
+    **Genome build.** The header's ``genome_build`` (``HmPOS_build`` when reading
+    harmonized positions) must be one the PGS Catalog uses: GRCh37 (hg19), GRCh38
+    (hg38), NCBI36 (hg18), also NCBI35 (hg17) as pygscatalog reads, or ``NR`` (not
+    reported; also an empty or absent field), which gives ``genome_build=None`` and lets
+    :func:`prs.score` assume the genotypes' build with a warning. Any other value
+    (``T2T-CHM13``, ``GRCh39``) is refused: its positions would match the wrong variants.
+
+    **Weight type.** A score is a sum of dosage x weight, right for betas and log ratios
+    only. The PGS Catalog's ``weight_type`` (header, or a per-row column in format 1.0
+    files) is read: ``beta``, ``log(OR)``, ``log(HR)`` and ``NR`` (or absent) are used as
+    given; ``OR``, ``HR`` (and ``RR``, "odds ratio", ...) mean the weights are ratios,
+    scored as their natural log, ``ln(OR)``, with a :class:`~prs.errors.ScoringFileWarning`
+    (``--strict`` makes it an error); a ratio that is not > 0 is an error (the weights are
+    then likely already logs: write ``weight_type=log(OR)``). An unrecognised value is
+    used as given, with a warning. The PGS Catalog Calculator (pgsc_calc/pygscatalog)
+    reads ``weight_type`` as metadata only and converts nothing; prs converts because an
+    odds ratio summed as is gives a wrong score without a word. An author-reported
+    ``OR``/``HR`` column (PGS000001 has one) is never a weight beside ``effect_weight``:
+    it is evidence -- ``effect_weight`` equal to ``ln(OR)`` on every row means the
+    weights are already logs (even under ``weight_type=OR``, with a warning);
+    ``effect_weight`` equal to the OR column means ratios (converted when the type is
+    not reported, an error when the header says ``beta``/``log(OR)``). With no
+    ``effect_weight`` nor other weight column, the weight is ``ln(OR)`` (or ``ln(HR)``),
+    the PGS Catalog's own rule for these columns.
 
     Examples
     --------
     >>> from prs.example import example_paths
     >>> sf = read_scorefile(example_paths().scorefile)
     >>> sf.score_ids, sf.genome_build
-    (('PGS999901',), 'GRCh38')
+    (('EXAMPLE_BC01',), 'GRCh38')
     """
     path = Path(path)
     gzipped = _check_path(path)

@@ -1,0 +1,423 @@
+"""Fuzzing the scoring-file reader: mutated valid files either read or fail as a ScoringFileError.
+
+Small valid files are built here (PGS Catalog format 2.0 and 1.0 headers, a harmonized file,
+custom tables; plain and gzipped), then mutated: truncated, bytes flipped, lines dropped,
+duplicated or reordered, columns edited, huge numbers, odd bytes, a BOM, CRLF, spaces for
+tabs, a damaged gzip stream. For every example :func:`prs.weights.read_scorefile` must
+either return a ScoringFile that holds what it promises, or raise a ScoringFileError naming
+the file: never another exception, never a numpy or pandas warning.
+
+Bounded for CI: the number of examples comes from ``PRS_FUZZ_EXAMPLES`` (default 150; ``make
+fuzz`` sets thousands). Failing examples found so far are kept below as explicit regression
+tests (``test_regression_*``), built by code.
+"""
+
+from __future__ import annotations
+
+import gzip
+import math
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, assume, example, given, settings
+from hypothesis import strategies as st
+
+from prs.chrom import MAX_POSITION
+from prs.errors import ScoringFileError, ScoringFileWarning
+from prs.weights import ScoringFile, read_scorefile
+
+_EXAMPLES = int(os.environ.get("PRS_FUZZ_EXAMPLES", "150"))
+settings.register_profile(
+    "prs-fuzz",
+    max_examples=_EXAMPLES,
+    deadline=None,
+    # CI (no env var): the same examples every run; `make fuzz`: new ones each run.
+    derandomize="PRS_FUZZ_EXAMPLES" not in os.environ,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    print_blob=True,
+)
+FUZZ = settings.get_profile("prs-fuzz")
+
+# --------------------------------------------------------------------------------------
+# Valid seeds
+# --------------------------------------------------------------------------------------
+
+_ROWS = [
+    ("rs1", "1", "1000", "A", "G", "0.5", "0.25"),
+    ("rs2", "1", "2000", "C", "T", "-0.25", "0.5"),
+    ("rs3", "2", "300", "G", "A", "1e-3", "0.75"),
+    ("rs4", "X", "4000", "T", "C", "0.125", "0.1"),
+    ("rs5", "22", "50000", "AT", "A", "2", ""),
+]
+
+
+def _pgs_v2() -> str:
+    head = (
+        "###PGS CATALOG SCORING FILE - see https://www.pgscatalog.org/downloads/\n"
+        "#format_version=2.0\n##POLYGENIC SCORE (PGS) INFORMATION\n#pgs_id=PGS999999\n"
+        "#pgs_name=FUZZ\n#trait_reported=Fuzz\n#weight_type=beta\n#genome_build=GRCh38\n"
+        "#variants_number=5\n##SOURCE INFORMATION\n#pgp_id=PGP999999\n"
+    )
+    cols = "rsID\tchr_name\tchr_position\teffect_allele\tother_allele\teffect_weight\t"
+    cols += "allelefrequency_effect\n"
+    return head + cols + "".join("\t".join(r) + "\n" for r in _ROWS)
+
+
+def _pgs_v1() -> str:
+    head = "### PGS CATALOG SCORING FILE\n# PGS ID = PGS000009\n# Original Genome Build = GRCh37\n"
+    cols = "rsID\tchr_name\tchr_position\teffect_allele\treference_allele\teffect_weight\n"
+    return head + cols + "".join("\t".join(r[:6]) + "\n" for r in _ROWS)
+
+
+def _harmonized() -> str:
+    head = "#pgs_id=PGS999998\n#genome_build=NR\n#HmPOS_build=GRCh37\n#weight_type=NR\n"
+    cols = "rsID\tchr_name\teffect_allele\tother_allele\teffect_weight\tlocus_name\tOR\t"
+    cols += "hm_source\thm_rsID\thm_chr\thm_pos\thm_inferOtherAllele\n"
+    lines = []
+    for rsid, chrom, pos, ea, oa, _, freq in _ROWS:
+        ratio = 1.0 + float(freq or 0.3)
+        lines.append(
+            f"{rsid}\t{chrom}\t{ea}\t{oa}\t{math.log(ratio)!r}\tGENE\t{ratio}\t"
+            f"ENSEMBL\t{rsid}\t{chrom}\t{int(pos) + 7}\n"  # trailing fields left out
+        )
+    return head + cols + "".join(lines)
+
+
+def _custom() -> str:
+    cols = "chrom\tpos\tea\toa\tscore_a\tscore_b\n"
+    return cols + "".join(f"{r[1]}\t{r[2]}\t{r[3]}\t{r[4]}\t{r[5]}\t{r[6]}\n" for r in _ROWS)
+
+
+def _plink_ids() -> str:
+    cols = "ID\teffect_allele\tweight\n"
+    return cols + "".join(f"{r[1]}:{r[2]}:{r[4]}:{r[3]}\t{r[3]}\t{r[5]}\n" for r in _ROWS)
+
+
+SEEDS = {
+    "pgs_v2": _pgs_v2,
+    "pgs_v1": _pgs_v1,
+    "harmonized": _harmonized,
+    "custom": _custom,
+    "plink_ids": _plink_ids,
+}
+
+# --------------------------------------------------------------------------------------
+# Mutations
+# --------------------------------------------------------------------------------------
+
+ODD_VALUES = [
+    "",
+    " ",
+    "9" * 30,
+    "9223372036854775808",  # 2^63
+    "18446744073709551616",  # 2^64
+    str(MAX_POSITION),
+    str(MAX_POSITION + 1),
+    "-1",
+    "0",
+    "-0",
+    "+5",
+    "1e999",
+    "-1e999",
+    "1e-400",
+    "1.7976931348623157e308",
+    "nan",
+    "NaN",
+    "inf",
+    "-Infinity",
+    "0x10",
+    "1_000",
+    "1,5",
+    "\u0661\u0662",  # Arabic-Indic digits
+    "\uff15",  # a full-width 5
+    "NR",
+    "TRUE",
+    "maybe",
+    "chr1",
+    "chrUn_gl000220",
+    "MT",
+    "A",
+    "N",
+    "ACGTN" * 20,
+    "<DEL>",
+    "HLA-DRB1*0401",
+    "A/G",
+    "é",
+    "\x00",
+    "\u2028",
+    "\x85",
+    "\ufeff",
+]
+HEADER_LINES = [
+    "#genome_build=T2T-CHM13",
+    "#genome_build=NCBI36",
+    "#genome_build=",
+    "#HmPOS_build=GRCh39",
+    "#weight_type=OR",
+    "#weight_type=HR",
+    "#weight_type=log(OR)",
+    "#weight_type=whatever",
+    "#variants_number=99999999999999999999",
+    "#variants_number=-3",
+    "#pgs_id=",
+    "# Original Genome Build = hg20",
+    "#",
+    "##",
+    "#=",
+]
+ODD_BYTES = [
+    b"\x00",
+    b"\xff",
+    b"\xef\xbb\xbf",
+    b"\r",
+    b"\n",
+    b"\t",
+    b" ",
+    b"#",
+    b"\xc3",
+    "é".encode(),
+    b"\x1f\x8b",
+    "\u2028".encode(),
+    b"\x0b",
+    b"\x1a",
+]
+
+
+def _lines(data: bytes) -> list[bytes]:
+    return data.splitlines(keepends=True)
+
+
+@st.composite
+def _mutation(draw, data: bytes) -> bytes:
+    kind = draw(
+        st.sampled_from(
+            [
+                "truncate",
+                "flip",
+                "insert",
+                "drop_line",
+                "dup_line",
+                "swap_lines",
+                "shuffle",
+                "edit_field",
+                "add_field",
+                "remove_field",
+                "spaces",
+                "crlf",
+                "cr",
+                "bom",
+                "header_line",
+                "blank_line",
+            ]
+        )
+    )
+    lines = _lines(data)
+    if kind == "truncate":
+        return data[: draw(st.integers(0, max(len(data), 0)))]
+    if kind == "flip" and data:
+        i = draw(st.integers(0, len(data) - 1))
+        return data[:i] + bytes([data[i] ^ draw(st.integers(1, 255))]) + data[i + 1 :]
+    if kind == "insert":
+        i = draw(st.integers(0, len(data)))
+        return data[:i] + draw(st.sampled_from(ODD_BYTES)) + data[i:]
+    if not lines:
+        return data
+    i = draw(st.integers(0, len(lines) - 1))
+    if kind == "drop_line":
+        del lines[i]
+    elif kind == "dup_line":
+        lines.insert(draw(st.integers(0, len(lines))), lines[i])
+    elif kind == "swap_lines":
+        j = draw(st.integers(0, len(lines) - 1))
+        lines[i], lines[j] = lines[j], lines[i]
+    elif kind == "shuffle":
+        lines = draw(st.permutations(lines))
+    elif kind in ("edit_field", "add_field", "remove_field"):
+        text = lines[i].decode("utf-8", "surrogateescape")
+        end = text[len(text.rstrip("\r\n")) :]
+        fields = text.rstrip("\r\n").split("\t")
+        k = draw(st.integers(0, len(fields)))
+        value = draw(st.sampled_from(ODD_VALUES) | st.text(max_size=12))
+        if kind == "edit_field" and k < len(fields):
+            fields[k] = value
+        elif kind == "add_field":
+            fields.insert(k, value)
+        elif kind == "remove_field" and k < len(fields):
+            del fields[k]
+        lines[i] = ("\t".join(fields) + end).encode("utf-8", "surrogateescape")
+    elif kind == "spaces":
+        if draw(st.booleans()):
+            return data.replace(b"\t", b" ")
+        lines[i] = lines[i].replace(b"\t", b" ")
+    elif kind == "crlf":
+        return data.replace(b"\n", b"\r\n")
+    elif kind == "cr":
+        return data.replace(b"\n", b"\r")
+    elif kind == "bom":
+        return b"\xef\xbb\xbf" + data
+    elif kind == "header_line":
+        lines.insert(draw(st.integers(0, 3)), draw(st.sampled_from(HEADER_LINES)).encode() + b"\n")
+    elif kind == "blank_line":
+        lines.insert(i, draw(st.sampled_from([b"\n", b"\t\t\n", b"  \n", b"\r\n"])))
+    return b"".join(lines)
+
+
+@st.composite
+def scoring_files(draw) -> tuple[str, bytes]:
+    """(file name, bytes): a valid seed, mutated 0-4 times, maybe gzipped (and damaged)."""
+    seed = draw(st.sampled_from(sorted(SEEDS)))
+    data = SEEDS[seed]().encode()
+    for _ in range(draw(st.integers(0, 4))):
+        data = draw(_mutation(data))
+    name = f"{seed}.txt"
+    if draw(st.booleans()):
+        data = gzip.compress(data, mtime=0)
+        name += ".gz"
+        damage = draw(st.sampled_from(["none", "none", "truncate", "flip", "append"]))
+        if damage == "truncate":
+            data = data[: draw(st.integers(0, len(data)))]
+        elif damage == "flip" and data:
+            i = draw(st.integers(0, len(data) - 1))
+            data = data[:i] + bytes([data[i] ^ draw(st.integers(1, 255))]) + data[i + 1 :]
+        elif damage == "append":
+            data += draw(st.sampled_from([b"\x00" * 8, b"junk", gzip.compress(b"1\t2\n")]))
+    return name, data
+
+
+# --------------------------------------------------------------------------------------
+# The property
+# --------------------------------------------------------------------------------------
+
+
+def check_valid(sf: ScoringFile) -> None:
+    """A ScoringFile holds what its docstring promises."""
+    n = sf.n_variants
+    assert n > 0
+    assert sf.weights.shape == (n, len(sf.score_ids)) and sf.weights.dtype == np.float64
+    assert not np.isinf(sf.weights).any()
+    if len(sf.score_ids) == 1:
+        assert not np.isnan(sf.weights).any()
+    pos = sf.variants["pos"].to_numpy()
+    assert pos.dtype == np.int64 and ((pos == -1) | ((pos >= 0) & (pos <= MAX_POSITION))).all()
+    lines = sf.variants["line"].to_numpy()
+    assert (np.diff(lines) > 0).all() and (lines >= 1).all()
+    alleles = sf.variants["effect_allele"].astype(str)
+    assert alleles.str.fullmatch(r"[ACGTN]+").all()
+    freq = sf.variants["allele_frequency"].to_numpy()
+    assert (np.isnan(freq) | ((freq >= 0) & (freq <= 1))).all()
+    assert sf.genome_build in (None, "GRCh37", "GRCh38", "NCBI36", "NCBI35")
+    assert all(isinstance(note, str) and note for note in sf.warnings)
+
+
+def read_or_named_error(path: Path) -> ScoringFile | None:
+    """Read; a ScoringFileError must name the file; any other exception or warning fails."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy/pandas warnings are failures
+        warnings.simplefilter("ignore", ScoringFileWarning)
+        try:
+            sf = read_scorefile(path)
+        except ScoringFileError as exc:
+            assert str(path) in str(exc), str(exc)
+            assert "\x00" not in str(exc)
+            return None
+    check_valid(sf)
+    return sf
+
+
+@FUZZ
+@given(scoring_files())
+def test_mutated_files_read_or_fail_with_a_named_error(case):
+    name, data = case
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / name
+        path.write_bytes(data)
+        read_or_named_error(path)
+
+
+@st.composite
+def edited_values(draw) -> tuple[list[str], list[str]]:
+    """Position and weight texts for a structurally valid file."""
+    n = draw(st.integers(1, 4))
+    values = st.sampled_from(ODD_VALUES) | st.from_regex(
+        r"\A[+-]?[0-9]{0,25}(\.[0-9]{0,5})?([eE][+-]?[0-9]{1,4})?\Z"
+    )
+    positions = draw(st.lists(values | st.integers(0, 2**70).map(str), min_size=n, max_size=n))
+    weights = draw(st.lists(values, min_size=n, max_size=n))
+    return positions, weights
+
+
+def _reference_position(text: str) -> int | None:
+    text = text.strip()
+    if text == "":
+        return -1
+    if not text.isascii() or not text.isdigit():
+        return None
+    value = int(text)
+    return value if value <= MAX_POSITION else None
+
+
+def _reference_weight(text: str) -> float | None:
+    text = text.strip()
+    if not text.isascii():
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    if "_" in text or not math.isfinite(value) or text.lower().lstrip("+-") in ("nan", "inf"):
+        return None
+    return value
+
+
+@FUZZ
+@given(edited_values())
+@example(([""], ["\u0661\u0662"]))  # found by the fuzzer: Arabic-Indic digits were read as 12
+def test_accepted_values_are_exactly_what_the_file_says(case):
+    """An oracle: a file is accepted exactly when every position and weight is valid by a
+    plain reference rule, and then the values read are the values written."""
+    positions, weights = case
+    text = "chr_name\tchr_position\teffect_allele\teffect_weight\n" + "".join(
+        f"1\t{p}\tA\t{w}\n" for p, w in zip(positions, weights, strict=True)
+    )
+    assume(all("\n" not in v and "\r" not in v and "\t" not in v for v in positions + weights))
+    assume(all(v.strip() == v.strip(" ") for v in positions + weights))  # (no odd whitespace)
+    assume(all("\x00" not in v and "\u2028" not in v and "\x85" not in v for v in weights))
+    assume(all("\x00" not in v and "\u2028" not in v and "\x85" not in v for v in positions))
+    assume(all(v.strip() for v in weights))  # an empty weight is a separate rule (tested)
+    expected_pos = [_reference_position(p) for p in positions]
+    expected_w = [_reference_weight(w) for w in weights]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "w.txt"
+        path.write_text(text, encoding="utf-8")
+        sf = read_or_named_error(path)
+    if None in expected_pos or None in expected_w:
+        assert sf is None, (positions, weights)
+        return
+    assert sf is not None, (positions, weights)
+    assert sf.variants["pos"].tolist() == expected_pos
+    assert sf.weights[:, 0].tolist() == expected_w
+
+
+# --------------------------------------------------------------------------------------
+# Regression examples found by the fuzzer (each failed before its fix)
+# --------------------------------------------------------------------------------------
+
+
+def _write(tmp_path: Path, name: str, data: bytes) -> Path:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize("seed", sorted(SEEDS))
+@pytest.mark.parametrize("gzipped", [False, True])
+def test_seeds_are_valid(tmp_path, seed, gzipped):
+    data = SEEDS[seed]().encode()
+    if gzipped:
+        data = gzip.compress(data)
+    sf = read_or_named_error(_write(tmp_path, f"{seed}.txt" + (".gz" if gzipped else ""), data))
+    assert sf is not None and sf.n_variants == len(_ROWS)
