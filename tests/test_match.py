@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from prs.errors import MatchError
+from prs.errors import MatchError, ScoreWarning
 from prs.match import complement, is_ambiguous, match_variants
 from prs.weights import read_scorefile
 from tests.helpers import write_scorefile
@@ -334,3 +335,29 @@ def test_only_dosage_weight_columns_leave_nothing_to_score(tmp_path):
     assert sf.dropped == {"non-additive dosage weights": 1}
     with pytest.raises(ScoringFileError, match=r"dosage_only.txt: nothing to score"):
         match_variants(sf, TARGET, min_overlap=0.0)
+
+
+def test_duplicate_target_records_warn_with_count_and_example(tmp_path):
+    """F20: rows that fit two identical VCF records (1:500 T>C twice) are scored on the
+    first; a ScoreWarning gives the count and one chrom:pos, the report keeps the detail."""
+    rows = [("1", 500, "C", "T", 1.0), ("1", 100, "G", "A", 2.0)]
+    with pytest.warns(ScoreWarning, match=r"1 matched row\(s\) fit more than one target") as rec:
+        plan, report = match(tmp_path, rows)
+    message = str(next(w.message for w in rec if "fit more than one" in str(w.message)))
+    assert "1:500" in message and "line 2" in message and "2 records" in message
+    v = report.variants.set_index("pos")
+    assert v.loc[500, "outcome"] == "matched" and v.loc[500, "target_record"] == 4
+    assert "2 target records fit; the first is used" in v.loc[500, "reason"]
+    assert plan.record.tolist() == [0, 4]
+
+
+def test_no_duplicate_warning_without_duplicates(tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        match(tmp_path, [("1", 100, "G", "A", 1.0), ("1", 200, "T", "C", 1.0)])
+
+
+def test_match_notes_are_score_warnings(tmp_path):
+    """The partial-match note is a PRSWarning (recorded in provenance, --strict)."""
+    with pytest.warns(ScoreWarning, match="1/2 rows matched"):
+        match(tmp_path, [("1", 100, "G", "A", 1.0), ("1", 999, "G", "A", 1.0)])

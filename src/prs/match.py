@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from prs.columns import coded_strings
-from prs.errors import MatchError, ScoringFileError
+from prs.errors import MatchError, ScoreWarning, ScoringFileError
 from prs.memory import release_memory
 from prs.weights.scorefile import ScoringFile
 
@@ -373,6 +373,8 @@ def match_variants(
     reason_names = [reason_for.get(o, "") for o in OUTCOMES]
     reason_code = outcome_code.astype(np.int64)
     several = np.flatnonzero(matched & (fitting > 1))
+    if len(several):
+        _warn_duplicate_targets(scoring, variants, several, fitting)
     counts_fitting, which = np.unique(fitting[several], return_inverse=True)
     reason_names += [
         f"{k} target records fit; the first is used, the others are duplicates"
@@ -571,8 +573,29 @@ def _check_overlap(
             f"Outcomes: " + ", ".join(f"{k}={int(row[k])}" for k in OUTCOMES if row[k])
         )
     for note in notes:
-        warnings.warn(note, stacklevel=3)
+        warnings.warn(note, ScoreWarning, stacklevel=3)
     return notes
+
+
+def _warn_duplicate_targets(
+    scoring: ScoringFile, variants: pd.DataFrame, rows: np.ndarray, fitting: np.ndarray
+) -> None:
+    """Scoring rows that fit several target records equally well (duplicate VCF records:
+    same position and alleles): the first record is used, which a later record's different
+    genotypes would contradict; say so with a count and an example (the match report
+    names every one)."""
+    first = int(rows[0])
+    warnings.warn(
+        f"{scoring.path}: {len(rows)} matched row(s) fit more than one target record at "
+        f"their position (duplicate VCF records, or split records its alleles cannot tell "
+        f"apart), e.g. line "
+        f"{variants['line'].iloc[first]} at {variants['chrom'].iloc[first]}:"
+        f"{variants['pos'].iloc[first]} ({int(fitting[first])} records); the first record "
+        "is used (reason column of the match report); deduplicate the VCF (e.g. bcftools "
+        "norm -d exact) if their genotypes differ",
+        ScoreWarning,
+        stacklevel=3,
+    )
 
 
 def _likely_cause(
