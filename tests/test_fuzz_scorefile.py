@@ -421,3 +421,34 @@ def test_seeds_are_valid(tmp_path, seed, gzipped):
         data = gzip.compress(data)
     sf = read_or_named_error(_write(tmp_path, f"{seed}.txt" + (".gz" if gzipped else ""), data))
     assert sf is not None and sf.n_variants == len(_ROWS)
+
+
+def _custom_with(row: int, field: int, value: str) -> bytes:
+    lines = _custom().splitlines(keepends=True)
+    fields = lines[row].rstrip("\n").split("\t")
+    fields[field] = value
+    lines[row] = "\t".join(fields) + "\n"
+    return "".join(lines).encode()
+
+
+# name -> (file name, bytes, expected: a regex the ScoringFileError matches, or None to read)
+REGRESSIONS = {
+    # A NUL byte inside a weight was put raw into the message.
+    "nul_in_weight": (
+        "custom.txt",
+        _custom_with(1, 4, "\x000.5"),
+        r"line 2: score_a '\\x000\.5' is not a finite decimal number",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REGRESSIONS))
+def test_regression_examples(tmp_path, case):
+    name, data, expected = REGRESSIONS[case]
+    path = _write(tmp_path, name, data)
+    if expected is None:
+        assert read_or_named_error(path) is not None
+        return
+    with pytest.raises(ScoringFileError, match=expected):
+        read_scorefile(path)
+    assert read_or_named_error(path) is None

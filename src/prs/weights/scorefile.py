@@ -405,7 +405,7 @@ def _bool_column(values: pd.Series, name: str, path: Path, lines: np.ndarray) ->
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise ScoringFileError(
-            f"{path} line {lines[i]}: {name} '{values.iloc[i]}' is not TRUE or FALSE"
+            f"{path} line {lines[i]}: {name} '{_show(values.iloc[i])}' is not TRUE or FALSE"
         )
     return is_true
 
@@ -440,7 +440,7 @@ def _numeric_column(
     bad = ~ok & (~empty if allow_empty else True)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        shown = values.iloc[i]
+        shown = _show(values.iloc[i])
         what = "is empty" if shown.strip() == "" else "is not a finite decimal number"
         raise ScoringFileError(
             f"{path} line {lines[i]}: {name} '{shown}' {what} "
@@ -451,7 +451,7 @@ def _numeric_column(
     if not np.isfinite(out[ok]).all():  # overflow such as 1e999
         i = int(np.flatnonzero(ok & ~np.isfinite(out))[0])
         raise ScoringFileError(
-            f"{path} line {lines[i]}: {name} '{values.iloc[i]}' is not a finite number"
+            f"{path} line {lines[i]}: {name} '{_show(values.iloc[i])}' is not a finite number"
         )
     return out
 
@@ -983,7 +983,7 @@ def read_scorefile(
         if unknown.any():
             i = int(np.flatnonzero(unknown)[0])
             raise ScoringFileError(
-                f"{path} line {lines[i]}: effect_type '{table['effect_type'].iloc[i]}' is not "
+                f"{path} line {lines[i]}: effect_type '{_show(table['effect_type'].iloc[i])}' is not "
                 f"one of {', '.join(EFFECT_TYPES)}"
             )
         given_code = np.searchsorted(np.array(EFFECT_TYPES), given)  # (sorted names)
