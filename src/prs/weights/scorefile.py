@@ -983,8 +983,8 @@ def read_scorefile(
         if unknown.any():
             i = int(np.flatnonzero(unknown)[0])
             raise ScoringFileError(
-                f"{path} line {lines[i]}: effect_type '{_show(table['effect_type'].iloc[i])}' is not "
-                f"one of {', '.join(EFFECT_TYPES)}"
+                f"{path} line {lines[i]}: effect_type '{_show(table['effect_type'].iloc[i])}' "
+                f"is not one of {', '.join(EFFECT_TYPES)}"
             )
         given_code = np.searchsorted(np.array(EFFECT_TYPES), given)  # (sorted names)
         type_code = np.where(type_code == 0, given_code, type_code)
