@@ -176,7 +176,12 @@ def test_build_detection(tmp_path):
 BAD_LINES = {
     "blank line": ("", "blank line inside the records"),
     "empty chrom": ("\t10\tx\tA\tG\t.\t.\t.\tGT\t0/0\t0/0\t0/0\t0/0", "empty CHROM"),
-    "pos zero": ("1\t0\tx\tA\tG\t.\t.\t.\tGT\t0/0\t0/0\t0/0\t0/0", "POS '0' is not a position"),
+    "pos too large": (
+        "1\t2147483648\tx\tA\tG\t.\t.\t.\tGT\t0/0\t0/0\t0/0\t0/0",
+        "POS 2147483648 is larger than 2147483647",
+    ),
+    "pos negative": ("1\t-5\tx\tA\tG\t.\t.\t.\tGT\t0/0\t0/0\t0/0\t0/0", "POS '-5' is not a"),
+    "bad chrom": ("<1>\t30\tx\tA\tG\t.\t.\t.\tGT\t0/0\t0/0\t0/0\t0/0", "not a valid contig"),
     "pos text": ("7\tabc\tx\tA\tG\t.\t.\t.\tGT\t0/0\t0/0\t0/0\t0/0", "POS 'abc'"),
     "columns": ("1\t30\tx\tA\tG\t.\t.\t.\tGT\t0/0\t0/0\t0/0", "12 columns, expected 13"),
     "no ref": ("1\t30\tx\t.\tG\t.\t.\t.\tGT\t0/0\t0/0\t0/0\t0/0", "empty REF"),

@@ -128,6 +128,7 @@ def test_scan_reports_structural_errors_in_order():
             state.names,
             state.name_offsets,
             state.name_chrom,
+            state.name_valid,
             state.wanted_offsets,
             state.wanted_positions,
             False,

@@ -43,8 +43,13 @@ from prs.genotypes.vcf import (
     DOSAGE_FIELDS,
     VcfSource,
     _is_bcf,
+    bad_chrom_message,
     check_vcf_inputs,
     headers_build,
+    no_records_message,
+    pos_message,
+    valid_contig_name,
+    zero_pos_message,
 )
 from prs.kernels import vcf_text as kt
 from prs.memory import release_memory
@@ -221,7 +226,8 @@ class FastVcfSource:
             full = _FileScan(path, file_index, state, n_columns, record, self.threads, pack)
             if scans is None:
                 scans = iter([full])
-            for buf, listed in (item for scan in scans for item in scan):
+            done: list[_FileScan] = []
+            for buf, listed in (item for scan in scans if not done.append(scan) for item in scan):
                 if listed is None:
                     continue
                 if regional:
@@ -240,8 +246,13 @@ class FastVcfSource:
                     self._cache_gt(buf, listed, counters)
                 listed.pop("packed", None)
                 pieces.append(listed)
+            zero = sum(scan.zero_pos for scan in done)
+            if zero:
+                self._note(zero_pos_message(path, zero))
             if regional:
                 continue  # block table set by _region_scans
+            if full.record == record:
+                raise GenotypeFileError(no_records_message(path))
             record = full.record
             self._blocks.append(full.block_table())
         self._n_records = record
@@ -344,13 +355,16 @@ class FastVcfSource:
     def _index_doubt(self, path: str, index_file: Path, reason: str) -> None:
         """Warn that ``index_file`` is not used and why, note it, and return None (the
         caller then reads ``path`` sequentially: exact, only slower)."""
-        message = (
+        self._note(
             f"{path}: its index {index_file} is not used: {reason}; the file is read "
             f"sequentially instead (exact, slower). Re-index it (tabix -f -p vcf {path})"
         )
+        return None
+
+    def _note(self, message: str) -> None:
+        """Warn (:class:`~prs.errors.GenotypeWarning`) and keep the message in notes."""
         self.notes.append(message)
         warnings.warn(message, GenotypeWarning, stacklevel=4)
-        return None
 
     def _check_starts(
         self,
@@ -1041,6 +1055,9 @@ class _ScanState:
         self.name_offsets = np.zeros(len(self.raw) + 1, dtype=np.int64)
         np.cumsum([len(x) for x in self.raw], out=self.name_offsets[1:])
         self.name_chrom = np.asarray(self.raw_chrom or [0], dtype=np.int64)
+        self.name_valid = np.asarray(
+            [valid_contig_name(raw) for raw in self.raw] or [1], dtype=np.uint8
+        )
 
     def add_name(self, raw: bytes) -> None:
         if raw in self.raw:
@@ -1079,6 +1096,7 @@ class _FileScan:
         self.n_columns = n_columns
         self.record = record
         self.lineno = 0
+        self.zero_pos = 0  # records at POS 0: checked, numbered, not listed
         self.threads = threads
         self._coffset: list[np.ndarray] = []
         self._csize: list[np.ndarray] = []
@@ -1184,6 +1202,7 @@ class _FileScan:
                 state.names,
                 state.name_offsets,
                 state.name_chrom,
+                state.name_valid,
                 state.wanted_offsets,
                 state.wanted_positions,
                 state.want_all,
@@ -1236,6 +1255,7 @@ class _FileScan:
             break
         self.record = int(counters[0])
         self.lineno = int(counters[1])
+        self.zero_pos += int(counters[6])
         if not parts:
             return p, None
         if len(parts) == 1:
@@ -1258,9 +1278,9 @@ class _FileScan:
         if status == kt.ERR_EMPTY_CHROM:
             raise GenotypeFileError(f"{where}: empty CHROM")
         if status == kt.ERR_BAD_POS:
-            raise GenotypeFileError(
-                f"{where}: POS '{fields[1].decode(errors='replace')}' is not a position >= 1"
-            )
+            raise GenotypeFileError(pos_message(where, fields[1]))
+        if status == kt.ERR_BAD_CHROM:
+            raise GenotypeFileError(bad_chrom_message(where, fields[0]))
         chrom = normalize_chrom(fields[0].decode(errors="replace"))
         pos = int(fields[1])
         if status == kt.ERR_COLUMN_COUNT:

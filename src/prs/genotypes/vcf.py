@@ -17,15 +17,19 @@ from __future__ import annotations
 import gzip
 import io
 import os
+import re
+import warnings
+import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from isal import isal_zlib
 
-from prs.chrom import normalize_chrom
-from prs.errors import GenotypeFileError
+from prs.chrom import MAX_POSITION, normalize_chrom
+from prs.errors import GenotypeFileError, GenotypeWarning
 from prs.genotypes import bgzf
 from prs.genotypes.base import SITE_COLUMNS, DosageChunk
 from prs.genotypes.bgzf import BGZF_EOF  # noqa: F401  (re-exported: the EOF block)
@@ -74,11 +78,67 @@ class VcfHeader:
         return None
 
 
+#: A valid contig name (VCF 4.3 section 1.4.7): CHROM of every record must be one, as
+#: PLINK 2 requires ("Invalid chromosome code"); htslib fails on some (``<1``, ``,1``) and
+#: takes others (``*1``), so prs refuses all of them on both engines.
+_CONTIG_NAME = re.compile(rb"[0-9A-Za-z!#$%&+./:;?@^_|~-][0-9A-Za-z!#$%&*+./:;=?@^_|~-]*")
+
+
+def valid_contig_name(raw: bytes) -> bool:
+    """True when ``raw`` (a CHROM as written) is a valid VCF 4.3 contig name."""
+    return _CONTIG_NAME.fullmatch(raw) is not None
+
+
+def bad_chrom_message(where: str, raw: bytes) -> str:
+    """The error for a CHROM that is not a valid contig name (both engines)."""
+    return (
+        f"{where}: CHROM {raw.decode(errors='replace')!r} is not a valid contig name (VCF "
+        "4.3 section 1.4.7: letters, digits and !#$%&+./:;?@^_|~- only, not starting "
+        "with * or =; no whitespace, commas, quotes or brackets)"
+    )
+
+
+def pos_message(where: str, raw: bytes) -> str:
+    """The error for a POS that is not a position in 0..MAX_POSITION (both engines)."""
+    text = raw.decode(errors="replace")
+    if raw.isdigit():
+        return (
+            f"{where}: POS {text} is larger than {MAX_POSITION}, the largest position a VCF "
+            "can hold (a 32-bit integer; htslib would wrap it)"
+        )
+    return f"{where}: POS '{text}' is not a position >= 1"
+
+
+def no_records_message(path: str) -> str:
+    """The error for a VCF with a header and no records (both engines, as PLINK 2's "No
+    variants"): nothing in it could be scored, and a run would only fail later on a match
+    rate of 0."""
+    return f"{path}: no variant records after the header (the file holds only a header)"
+
+
+def zero_pos_message(path: str, count: int) -> str:
+    """The warning for records at POS 0 (telomeres), skipped by both engines."""
+    return (
+        f"{path}: {count} record(s) at POS 0 (a telomere, VCF 4.3) skipped: no scoring "
+        "position is 0, so they cannot match"
+    )
+
+
 def check_bgzf_complete(path: Path) -> None:
     """Raise if a BGZF file (``.vcf.gz``, ``.bcf``) lacks its end-of-file block
     (:func:`prs.genotypes.bgzf.check_eof`); plain gzip detects truncation itself."""
     if bgzf.is_bgzf(path):
         bgzf.check_eof(path)
+
+
+#: What a decompressor (isal's igzip, gzip, zlib) raises on a corrupt or cut-short stream.
+DECOMPRESS_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    EOFError,
+    zlib.error,
+    isal_zlib.error,
+    gzip.BadGzipFile,
+)
 
 
 def _open_text(path: Path) -> io.BufferedIOBase:
@@ -129,7 +189,19 @@ def _parse_header_lines(path: Path, lines: list[bytes]) -> VcfHeader:
                     f"{path}: the #CHROM header line does not have the 8 fixed VCF columns "
                     f"(found {columns[:8]})"
                 )
+            if len(columns) > 8 and columns[8] != "FORMAT":
+                raise GenotypeFileError(
+                    f"{path}: the #CHROM header line's 9th column is {columns[8]!r}, "
+                    "expected FORMAT (columns must be tab-separated)"
+                )
             samples = tuple(columns[9:])
+            if not samples:
+                # Both engines, one rule (as PLINK 2's "No samples"): a sites-only VCF has
+                # no genotypes to score.
+                raise GenotypeFileError(
+                    f"{path}: no samples in the #CHROM line (a sites-only VCF has no "
+                    "genotypes to score)"
+                )
     if samples is None:
         raise GenotypeFileError(f"{path}: no #CHROM header line (not a VCF file?)")
     dup = pd.Index(samples)[pd.Index(samples).duplicated()]
@@ -141,23 +213,59 @@ def _parse_header_lines(path: Path, lines: list[bytes]) -> VcfHeader:
 def read_vcf_header(path: str | os.PathLike[str]) -> VcfHeader:
     """Read a VCF/BCF header (samples, contigs, FORMAT fields, reference)."""
     path = Path(path)
+    if path.is_dir():
+        raise GenotypeFileError(f"{path}: is a directory, not a VCF file; name the file(s)")
     if not path.is_file():
         raise GenotypeFileError(f"{path}: genotype file not found")
     check_bgzf_complete(path)
-    if _is_bcf(path):
-        return _bcf_header(path)
-    lines: list[bytes] = []
     try:
+        if _is_bcf(path):
+            return _bcf_header(path)
+        lines: list[bytes] = []
         with _open_text(path) as fh:
             for line in fh:
                 if not line.startswith(b"#"):
+                    if not lines:
+                        lines.append(line)  # (named by the ##fileformat check below)
                     break
                 lines.append(line)
                 if line.startswith(b"#CHROM"):
                     break
-    except (OSError, EOFError) as exc:
-        raise GenotypeFileError(f"{path}: cannot read ({exc})") from exc
+    except DECOMPRESS_ERRORS as exc:
+        raise GenotypeFileError(
+            f"{path}: cannot read the header ({type(exc).__name__}: {exc}); the file is "
+            "truncated or corrupt"
+        ) from exc
+    check_fileformat(path, lines[0] if lines else b"")
     return _parse_header_lines(path, lines)
+
+
+def check_fileformat(path: Path | str, first: bytes) -> None:
+    """Raise unless ``first`` (a text VCF's first line) is ``##fileformat=VCF...``.
+
+    One rule for both engines: htslib refuses a VCF without it (an ``OSError`` from
+    cyvcf2), so the fast engine refuses it too, plain or bgzipped; a UTF-8 byte-order mark
+    (left by some Windows editors) is named as such.
+    """
+    if first.startswith(b"\xef\xbb\xbf"):
+        raise GenotypeFileError(
+            f"{path}: starts with a UTF-8 byte-order mark (EF BB BF), which VCF does not "
+            "allow; save the file without it"
+        )
+    text = first.rstrip(b"\r\n")
+    if not text.startswith(b"##fileformat=VCF"):
+        shown = text[:60].decode(errors="replace")
+        found = (
+            f"found {shown!r}"
+            if text
+            else "found an empty file"
+            if not first
+            else "found an empty line"
+        )
+        raise GenotypeFileError(
+            f"{path} line 1: expected the ##fileformat=VCFv4.x line ({found}); every VCF "
+            "starts with it (htslib refuses a file without it)"
+        )
 
 
 def _bcf_header(path: Path) -> VcfHeader:
@@ -299,11 +407,19 @@ class VcfSource:
         self._sites: pd.DataFrame | None = None
         self._records: list[tuple[int, int, str, int]] | None = None  # file, line, chrom, pos
         self.fallback_to_gt = 0
+        #: Every :class:`~prs.errors.GenotypeWarning` this source issued (records skipped
+        #: or duplicated, ...), in order, for the run's provenance.
+        self.notes: list[str] = []
 
     def build(self) -> str | None:
         """The genome build the headers agree on (``##contig`` lengths, ``##reference``),
         or None."""
         return headers_build(self.headers)
+
+    def _note(self, message: str) -> None:
+        """Warn (:class:`~prs.errors.GenotypeWarning`) and keep the message in notes."""
+        self.notes.append(message)
+        warnings.warn(message, GenotypeWarning, stacklevel=3)
 
     # -- pass 1 ---------------------------------------------------------------------------
     def sites(self, wanted: Mapping[str, np.ndarray] | None = None) -> pd.DataFrame:
@@ -326,9 +442,12 @@ class VcfSource:
                 scan = self._scan_bcf(Path(path))
             else:
                 scan = self._scan_text(Path(path), header)
+            zero = 0
             for line_no, chrom, pos, vid, ref, alts in scan:
                 records.append((file_index, line_no, chrom, pos))
-                if wanted_sets is None or pos in wanted_sets.get(chrom, ()):
+                if pos == 0:  # numbered (htslib reads it) but never listed
+                    zero += 1
+                elif wanted_sets is None or pos in wanted_sets.get(chrom, ()):
                     n_alleles = len(alts) + 1
                     # A record without ALT (monomorphic) is still a site: REF can match.
                     for k, alt in enumerate(alts or [""], start=1 if alts else 0):
@@ -342,6 +461,10 @@ class VcfSource:
                         rows["file"].append(file_index)
                         rows["id"].append(vid)
                 record += 1
+            if zero:
+                self._note(zero_pos_message(path, zero))
+            if not records or records[-1][0] != file_index:
+                raise GenotypeFileError(no_records_message(path))
         self._records = records
         table = pd.DataFrame(rows, columns=list(SITE_COLUMNS))
         table = table.astype(
@@ -361,6 +484,7 @@ class VcfSource:
     ) -> Iterator[tuple[int, str, int, str, str, list[str]]]:
         n_columns = 9 + len(header.samples) if header.samples else None
         chrom_cache: dict[bytes, str] = {}
+        valid_names: set[bytes] = set()
         line_no = 0
         try:
             with _open_text(path) as fh:
@@ -381,15 +505,12 @@ class VcfSource:
                     raw_chrom, raw_pos, vid, ref, alt = fields[:5]
                     if not raw_chrom.strip():
                         raise GenotypeFileError(f"{where}: empty CHROM")
-                    if not raw_pos.isdigit() or int(raw_pos) < 1:
-                        raise GenotypeFileError(
-                            f"{where}: POS '{raw_pos.decode(errors='replace')}' is not a "
-                            "position >= 1"
-                        )
+                    if not raw_pos.isdigit() or int(raw_pos) > MAX_POSITION:
+                        raise GenotypeFileError(pos_message(where, raw_pos))
                     pos = int(raw_pos)
                     chrom = chrom_cache.get(raw_chrom)
                     if chrom is None:
-                        chrom = normalize_chrom(raw_chrom.decode())
+                        chrom = normalize_chrom(raw_chrom.decode(errors="replace"))
                         chrom_cache[raw_chrom] = chrom
                     if n_columns is not None:
                         found = text.count(b"\t") + 1
@@ -398,16 +519,20 @@ class VcfSource:
                                 f"{where} ({chrom}:{pos}): {found} columns, expected "
                                 f"{n_columns} (9 fixed + {len(header.samples)} samples)"
                             )
-                    ref_s = ref.decode().upper()
+                    ref_s = ref.decode(errors="replace").upper()
                     if not ref_s or ref_s == ".":
                         raise GenotypeFileError(f"{where} ({chrom}:{pos}): empty REF")
-                    alt_s = alt.decode().upper()
+                    if raw_chrom not in valid_names:
+                        if not valid_contig_name(raw_chrom):
+                            raise GenotypeFileError(bad_chrom_message(where, raw_chrom))
+                        valid_names.add(raw_chrom)
+                    alt_s = alt.decode(errors="replace").upper()
                     alts = [] if alt_s in (".", "") else alt_s.split(",")
-                    yield line_no, chrom, pos, vid.decode(), ref_s, alts
-        except (OSError, EOFError, gzip.BadGzipFile) as exc:
+                    yield line_no, chrom, pos, vid.decode(errors="replace"), ref_s, alts
+        except DECOMPRESS_ERRORS as exc:
             raise GenotypeFileError(
-                f"{path}: cannot decompress after line {line_no} ({exc}); the file is "
-                "truncated or corrupt"
+                f"{path}: cannot decompress after line {line_no} ({type(exc).__name__}: "
+                f"{exc}); the file is truncated or corrupt"
             ) from exc
 
     def _scan_bcf(self, path: Path) -> Iterator[tuple[int, str, int, str, str, list[str]]]:
@@ -513,13 +638,23 @@ class VcfSource:
             raise GenotypeFileError(f"{self.paths[0]}: {total - i} requested records not found")
 
     def _genotype_alleles(self, variant, where: str) -> tuple[np.ndarray, np.ndarray]:
-        """Allele indexes (n, P) with -1 missing, and ploidy per sample, half-calls resolved."""
+        """Allele indexes (n, P) with -1 missing, and ploidy per sample, half-calls resolved.
+
+        A call of more than two alleles (``0|0|1``) is a missing diploid call, as PLINK 2
+        reads it."""
         try:
             gt = variant.genotype.array()[:, :-1].astype(np.int16)
         except Exception as exc:
             raise GenotypeFileError(f"{where}: no readable GT field ({exc})") from exc
         present = gt != -2
         ploidy = present.sum(axis=1).astype(np.int8)
+        polyploid = ploidy > 2
+        if polyploid.any():
+            # As PLINK 2: a call of more than two alleles (0|0|1) is missing, diploid.
+            gt[polyploid] = -2
+            gt[polyploid, :2] = -1
+            present = gt != -2
+            ploidy[polyploid] = 2
         missing = gt == -1
         half = missing.any(axis=1) & (gt >= 0).any(axis=1)
         if half.any():

@@ -33,6 +33,11 @@ ERR_EMPTY_CHROM = 12
 ERR_BAD_POS = 13
 ERR_COLUMN_COUNT = 14
 ERR_EMPTY_REF = 15
+#: A CHROM that is not a valid contig name (VCF 4.3 section 1.4.7); see ``name_valid``.
+ERR_BAD_CHROM = 16
+
+#: The largest POS (:data:`prs.chrom.MAX_POSITION`): larger is :data:`ERR_BAD_POS`.
+MAX_POSITION = 2**31 - 1
 
 # -- per-record flags of the sample parsers ---------------------------------------------------
 #: Parsed completely by the kernel.
@@ -179,6 +184,7 @@ def scan_records(
     names: np.ndarray,
     name_offsets: np.ndarray,
     name_chrom: np.ndarray,
+    name_valid: np.ndarray,
     wanted_offsets: np.ndarray,
     wanted_positions: np.ndarray,
     want_all: bool,
@@ -211,6 +217,9 @@ def scan_records(
         Raw CHROM spellings met so far (concatenated bytes and CSR offsets) and the
         canonical chromosome id of each; an unknown spelling stops the scan
         (:data:`SCAN_NEW_CHROM`) so the caller can add it.
+    name_valid
+        ``uint8`` per spelling: 0 when it is not a valid contig name (a record on it is
+        :data:`ERR_BAD_CHROM`).
     wanted_offsets, wanted_positions
         CSR table: sorted wanted positions of each canonical chromosome id.
     want_all
@@ -232,7 +241,8 @@ def scan_records(
     state
         ``int64[8]``: in ``[0]`` records so far, ``[1]`` lines so far, ``[2]`` records
         listed; out ``[3]`` status, ``[4]`` offset of the offending line, ``[5]`` a detail
-        (columns found).
+        (columns found); ``[6]`` counts records with POS 0 (telomeres, VCF 4.3), which are
+        checked and numbered but never listed (no scoring position is 0).
 
     Returns
     -------
@@ -356,11 +366,11 @@ def scan_records(
         bad_pos = f2 == f1 + 1
         for k in range(f1 + 1, f2):
             c = buf[k]
-            if c < 48 or c > 57 or pos > 100_000_000_000_000:
+            if c < 48 or c > 57 or pos > MAX_POSITION:
                 bad_pos = True
                 break
             pos = pos * 10 + (c - 48)
-        if bad_pos or pos < 1:
+        if bad_pos or pos > MAX_POSITION:
             state[3] = ERR_BAD_POS
             state[4] = p
             break
@@ -387,6 +397,10 @@ def scan_records(
                 state[3] = SCAN_NEW_CHROM
                 state[4] = p
                 break
+            if name_valid[name] == 0:
+                state[3] = ERR_BAD_CHROM
+                state[4] = p
+                break
             last_chrom_id = name_chrom[name]
             last_chrom_start = p
             last_chrom_len = clen
@@ -395,8 +409,10 @@ def scan_records(
             state[3] = SCAN_STOP
             state[4] = p
             break
-        wanted = want_all
-        if not wanted and chrom >= 0:
+        if pos == 0:
+            state[6] += 1
+        wanted = want_all and pos > 0
+        if not wanted and chrom >= 0 and pos > 0:
             lo = wanted_offsets[chrom]
             hi = wanted_offsets[chrom + 1]
             if hi > lo:
