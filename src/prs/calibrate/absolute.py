@@ -91,8 +91,8 @@ class RateTable:
         if np.any(bad):
             i = int(np.flatnonzero(bad)[0])
             raise CalibrationError(
-                f"rate table {self.name}: rate {self.rates[i]!r} at age {self.ages[i]} is not a "
-                f"finite annual rate per person-year within 0-{MAX_ANNUAL_RATE:g} (rates per "
+                f"rate table {self.name}: rate {float(self.rates[i])!r} at age {self.ages[i]} is "
+                f"not a finite annual rate per person-year within 0-{MAX_ANNUAL_RATE:g} (rates per "
                 "100,000 go in a 'rate_per_100000' column)"
             )
 
@@ -174,9 +174,7 @@ def _parse_rate_csv(text: str, where: str, default_name: str) -> RateTable:
             meta[key.strip().lower()] = value.strip()
         first += 1
     try:
-        frame = pd.read_csv(
-            io.StringIO("\n".join(lines[first:])), dtype=str, keep_default_na=False
-        )
+        frame = pd.read_csv(io.StringIO("\n".join(lines[first:])), dtype=str, keep_default_na=False)
     except (pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
         raise CalibrationError(
             f"{where}: no rate table after the comment lines (expected a header 'age,rate' or "

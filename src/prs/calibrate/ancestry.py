@@ -135,7 +135,9 @@ class AncestryAdjustment:
             values = getattr(self, name)
             if not np.all(np.isfinite(values)):
                 i = int(np.flatnonzero(~np.isfinite(values))[0])
-                raise CalibrationError(f"{where}: {name}[{i}] {values[i]!r} is not a finite number")
+                raise CalibrationError(
+                    f"{where}: {name}[{i}] {float(values[i])!r} is not a finite number"
+                )
         if not (math.isfinite(self.residual_sd) and self.residual_sd > 0):
             raise CalibrationError(
                 f"{where}: residual_sd {self.residual_sd!r} must be a finite number > 0"

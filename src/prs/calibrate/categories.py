@@ -62,7 +62,9 @@ class Measure:
     years, to_age
         Absolute risk only: the horizon, ``years`` from the start or up to ``to_age``.
     applies_from_age, applies_to_age
-        Ages (inclusive) the scheme applies to; people outside get no category.
+        Ages (inclusive, completed years) the scheme applies to. A scheme with either bound
+        is *age-bounded*: a person outside its ages, or whose age is unknown, gets no
+        category (``category_note`` says why), whatever the measure.
     """
 
     kind: MeasureKind
@@ -71,6 +73,11 @@ class Measure:
     to_age: int | None = None
     applies_from_age: float | None = None
     applies_to_age: float | None = None
+
+    @property
+    def age_bounded(self) -> bool:
+        """True when the scheme applies to some ages only."""
+        return self.applies_from_age is not None or self.applies_to_age is not None
 
     def describe(self) -> str:
         if self.kind != "absolute_risk":
@@ -187,9 +194,18 @@ def load_scheme(scheme: str | os.PathLike[str] | CategoryScheme) -> CategorySche
             from_age=None if from_age == "current" else int(from_age),
             years=None if m.get("years") is None else int(m["years"]),
             to_age=None if m.get("to_age") is None else int(m["to_age"]),
-            applies_from_age=m.get("applies_from_age"),
-            applies_to_age=m.get("applies_to_age"),
+            applies_from_age=_age_bound(m, "applies_from_age", where),
+            applies_to_age=_age_bound(m, "applies_to_age", where),
         )
+        if (
+            measure.applies_from_age is not None
+            and measure.applies_to_age is not None
+            and measure.applies_from_age > measure.applies_to_age
+        ):
+            raise CalibrationError(
+                f"{where}: measure.applies_from_age {measure.applies_from_age:g} is above "
+                f"applies_to_age {measure.applies_to_age:g}"
+            )
         if kind == "absolute_risk" and (measure.years is None) == (measure.to_age is None):
             raise CalibrationError(f"{where}: measure needs exactly one of 'years' and 'to_age'")
         bands = tuple(
@@ -262,6 +278,22 @@ def load_pathway(pathway: str | os.PathLike[str] | Pathway) -> Pathway:
             "are not given"
         )
     return result
+
+
+#: Largest age a scheme's bounds may name (as :data:`prs.calibrate.absolute.MAX_AGE`).
+_MAX_AGE = 150
+
+
+def _age_bound(measure: Mapping[str, Any], key: str, where: str) -> float | None:
+    """An optional age bound of a scheme: a number of years within 0-150, or absent."""
+    value = measure.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise CalibrationError(f"{where}: measure.{key} {value!r} is not a number of years")
+    if not (math.isfinite(value) and 0 <= value <= _MAX_AGE):
+        raise CalibrationError(f"{where}: measure.{key} {value!r} is not an age within 0-150")
+    return float(value)
 
 
 def _check_bands(bands: tuple[Band, ...], where: str) -> None:

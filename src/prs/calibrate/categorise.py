@@ -529,7 +529,7 @@ def _ages(age: Any, sample_ids: np.ndarray) -> np.ndarray:
     if wrong.any():
         i = int(np.flatnonzero(wrong)[0])
         raise CalibrationError(
-            f"age of sample {sample_ids[i]}: {values[i]!r} is not an age in years within "
+            f"age of sample {sample_ids[i]}: {float(values[i])!r} is not an age in years within "
             f"0-{MAX_AGE} ({int(wrong.sum())} such); give completed years"
         )
     return values
@@ -538,7 +538,7 @@ def _ages(age: Any, sample_ids: np.ndarray) -> np.ndarray:
 def _age_dependent(scheme: CategoryScheme) -> str | None:
     """Why the scheme needs each person's age (None when it does not)."""
     m = scheme.measure
-    if m.applies_from_age is not None or m.applies_to_age is not None:
+    if m.age_bounded:
         return f"{scheme.name} applies to ages {_age_range(scheme)}"
     if m.kind == "absolute_risk" and m.from_age is None:
         return f"{scheme.name} categorises {m.describe()}"
@@ -597,7 +597,7 @@ def _category_notes(
 
     m = scheme.measure
     unknown = np.isnan(ages)
-    if m.applies_from_age is not None or m.applies_to_age is not None:
+    if m.age_bounded:
         lo = -np.inf if m.applies_from_age is None else m.applies_from_age
         hi = np.inf if m.applies_to_age is None else m.applies_to_age
         put(unknown, f"age unknown: {scheme.name} applies to ages {_age_range(scheme)}")
@@ -616,6 +616,11 @@ def _category_notes(
             "reference",
         )
     if model is not None and m.kind == "absolute_risk":
+        put(
+            value > 100.0,
+            "absolute risk above 100 %: the relative risk is beyond the yearly risk model "
+            "(check the OR per SD and the reference)",
+        )
         put(
             np.isnan(value),
             f"risk interval outside the rate tables' ages {int(model.ages[0])}-"

@@ -35,7 +35,7 @@ from prs.calibrate.reference import (
     save_reference,
 )
 from prs.errors import CalibrationError
-from prs.report import write_json, write_table
+from prs.report import output_set, write_json, write_table
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -301,9 +301,8 @@ def run_categorise(args: argparse.Namespace) -> int:
         ancestry_method=args.ancestry_method,
     )
     frame = result.to_frame()
-    write_table(frame, args.out)
     inputs_path = args.out.with_name(args.out.name.split(".")[0] + ".inputs.json")
-    write_json(dict(result.inputs), inputs_path)
+    _publish([(args.out, frame)], (inputs_path, dict(result.inputs)))
     counts = frame["category"].value_counts(dropna=False).to_dict()
     summary = ", ".join(f"{k}: {v}" for k, v in counts.items())
     print(f"{len(frame)} samples -> {args.out} ({summary})", file=sys.stdout)
@@ -336,8 +335,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
             i = int(np.flatnonzero(outside)[0])
             raise CalibrationError(
                 f"{args.predicted} line {predicted.index[i]} (sample "
-                f"{predicted['sample_id'].iloc[i]}): {args.risk_column} {risk[i]!r} is not a "
-                "probability strictly between 0 and 1 (risks in percent? divide by 100)"
+                f"{predicted['sample_id'].iloc[i]}): {args.risk_column} {float(risk[i])!r} is "
+                "not a probability strictly between 0 and 1 (risks in percent? divide by 100)"
             )
         merged = merged.merge(
             pd.DataFrame({"sample_id": predicted["sample_id"].astype(str), "predicted_risk": risk}),
@@ -374,11 +373,29 @@ def run_evaluate(args: argparse.Namespace) -> int:
         "predicted": None if args.predicted is None else str(args.predicted),
         "risk_column": args.risk_column if args.predicted is not None else None,
     }
-    write_json(doc, args.out)
+    tables = []
     if args.table is not None and result.calibration is not None:
-        write_table(result.calibration.groups, args.table)
+        tables.append((args.table, result.calibration.groups))
+    _publish(tables, (args.out, doc))
     print(result.summary().to_string(index=False), file=sys.stdout)
     return 0
+
+
+def _publish(tables: list[tuple[Path, pd.DataFrame]], last: tuple[Path, Any]) -> None:
+    """Write a command's files through :mod:`prs.report`: as one set (all published or
+    none, the JSON last, under a lock on the directory) when they share a directory, else
+    one by one (each atomic), the JSON last."""
+    paths = [path for path, _ in tables] + [last[0]]
+    names = [path.name for path in paths]
+    if len({path.absolute().parent for path in paths}) == 1 and len(set(names)) == len(names):
+        with output_set(last[0].parent, marker=last[0].name) as outputs:
+            for path, frame in tables:
+                outputs.write_table(frame, path.name)
+            outputs.write_json(last[1], last[0].name)
+        return
+    for path, frame in tables:
+        write_table(frame, path)
+    write_json(last[1], last[0])
 
 
 def _outcome_column(frame: pd.DataFrame, column: str, where: str) -> np.ndarray:
@@ -394,9 +411,14 @@ def _outcome_column(frame: pd.DataFrame, column: str, where: str) -> np.ndarray:
         )
         raise CalibrationError(
             f"{where} line {frame.index[i]} (sample {frame['sample_id'].iloc[i]}): {column} "
-            f"{frame[column].iloc[i]!r} is not 0 or 1; {hint}"
+            f"{_plain(frame[column].iloc[i])!r} is not 0 or 1; {hint}"
         )
     return values
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python number it holds (its repr is the file's text)."""
+    return value.item() if hasattr(value, "item") else value
 
 
 def _read_id_list(path: Path) -> list[str]:

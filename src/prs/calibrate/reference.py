@@ -825,13 +825,17 @@ def _validate(ref: Reference, where: str) -> None:
             i = _first_break(np.diff(levels) <= 0)
             raise CalibrationError(
                 f"{where}: quantile levels must increase strictly within 0-100"
-                + (f" (level {i + 1} is {levels[i]!r} after {levels[i - 1]!r})" if i else "")
+                + (
+                    f" (level {i + 1} is {float(levels[i])!r} after {float(levels[i - 1])!r})"
+                    if i
+                    else ""
+                )
             )
         if np.any(np.diff(values) < 0):
             i = _first_break(np.diff(values) < 0)
             raise CalibrationError(
-                f"{where}: quantile values must not decrease (value {i + 1} is {values[i]!r} "
-                f"after {values[i - 1]!r})"
+                f"{where}: quantile values must not decrease (value {i + 1} is "
+                f"{float(values[i])!r} after {float(values[i - 1])!r})"
             )
 
 
@@ -862,7 +866,7 @@ def _finite_array(data: Any, where: str) -> np.ndarray:
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise CalibrationError(
-            f"{where}[{i}]: {values[i]!r} is not a finite number ({int(bad.sum())} such); "
+            f"{where}[{i}]: {float(values[i])!r} is not a finite number ({int(bad.sum())} such); "
             "the reference is unusable: rebuild it with prs calibrate"
         )
     return values
