@@ -10,7 +10,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 import prs
-from prs.errors import MatchError, ScoreError
+from prs.errors import (
+    GenotypeWarning,
+    MatchError,
+    PRSWarning,
+    ScoreError,
+    ScoringFileWarning,
+)
 from prs.score import SCORE_COLUMNS, score
 from tests.helpers import write_scorefile, write_vcf
 from tests.strategies import cohorts
@@ -226,3 +232,84 @@ def test_example_scores_and_provenance():
     assert len(r.provenance["genotypes"][0]["sha256"]) == 64
     ds = prs.score(paths.vcf, paths.scorefile, dosage="DS")
     assert np.corrcoef(ds.sums[:, 0], r.sums[:, 0])[0, 1] > 0.99
+
+
+class _WarningSource:
+    """A genotype source that warns and notes a fallback, as an engine reading a VCF
+    without its index does."""
+
+    def __init__(self, path):
+        self._inner = prs.genotypes.VcfSource(path)
+        self.samples = self._inner.samples
+        self.paths = self._inner.paths
+        self.notes = ["index x.tbi not used: older than the data; read sequentially"]
+
+    def sites(self, wanted=None):
+        warnings.warn("index x.tbi not used", GenotypeWarning, stacklevel=2)
+        return self._inner.sites(wanted)
+
+    def read(self, records, alleles, *, chunk_size=1024):
+        return self._inner.read(records, alleles, chunk_size=chunk_size)
+
+
+def _all_missing_case(tmp_path):
+    vcf = write_vcf(
+        tmp_path / "am.vcf.gz",
+        ["a", "b"],
+        [("1", 10, "x", "A", "G", ["0/1", "1/1"]), ("1", 20, "y", "C", "T", ["./.", "./."])],
+    )
+    sf = write_scorefile(
+        tmp_path / "w.txt", [("1", 10, "G", "A", 1.0), ("1", 20, "T", "C", 1.0)]
+    )  # no header: no genome build stated
+    return vcf, sf
+
+
+def test_warnings_are_recorded_in_provenance_and_still_reach_the_caller(tmp_path):
+    vcf, sf = _all_missing_case(tmp_path)
+    with pytest.warns(PRSWarning) as caught:
+        result = score(_WarningSource(vcf), sf)
+    recorded = result.provenance["warnings"]
+    categories = [w["category"] for w in recorded]
+    assert categories.count("GenotypeWarning") == 1
+    assert "ScoringFileWarning" in categories and "ScoreWarning" in categories
+    assert any("missing in every sample" in w["message"] for w in recorded)
+    assert any("does not state its genome build" in w["message"] for w in recorded)
+    # every recorded warning was issued again to the caller, at the caller's line
+    seen = [(type(w.message).__name__, str(w.message)) for w in caught]
+    assert all((w["category"], w["message"]) in seen for w in recorded)
+    assert all(w.filename == __file__ for w in caught if w.category is ScoringFileWarning)
+    assert result.provenance["genotype_notes"] == [
+        "index x.tbi not used: older than the data; read sequentially"
+    ]
+
+
+def test_warnings_are_recorded_even_when_the_caller_ignores_them(tmp_path):
+    vcf, sf = _all_missing_case(tmp_path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("ignore")
+        result = score(vcf, sf)
+    assert not caught
+    assert {w["category"] for w in result.provenance["warnings"]} >= {
+        "ScoreWarning",
+        "ScoringFileWarning",
+    }
+
+
+def test_strict_turns_a_recorded_warning_into_an_error(tmp_path):
+    """warnings as errors (--strict): the warning is raised as an exception."""
+    vcf, sf = _all_missing_case(tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PRSWarning)
+        with pytest.raises(ScoringFileWarning, match="does not state its genome build"):
+            score(vcf, sf)
+
+
+def test_a_failed_run_keeps_its_error_and_still_shows_its_warnings(tmp_path):
+    vcf, _ = _all_missing_case(tmp_path)
+    nothing = write_scorefile(tmp_path / "z.txt", [("1", 99, "G", "A", 1.0)])  # no build
+    with pytest.warns(ScoringFileWarning), pytest.raises(MatchError, match="matched 0 of 1"):
+        score(vcf, nothing)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PRSWarning)
+        with pytest.raises(MatchError, match="matched 0 of 1"):
+            score(vcf, nothing)

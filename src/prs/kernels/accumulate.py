@@ -471,7 +471,10 @@ class ScoreTotals:
         )
         self.all_missing += int(all_missing)
         used = ~np.isnan(weights)
-        part["sums"] += np.where(used, weights, 0.0).T @ x
+        # A product beyond float64's range becomes inf, which score() reports as an error
+        # naming the score; numpy's own overflow warning would only add noise.
+        with np.errstate(over="ignore", invalid="ignore"):
+            part["sums"] += np.where(used, weights, 0.0).T @ x
         # Calls not counted (NOT_COUNTED ploidy) are NaN but neither observed nor missing.
         observed = None if missing_calls == 0 and skipped_calls == 0 else ~np.isnan(dosage)
         x_observed = x if observed is None else np.where(observed, x, 0.0)
