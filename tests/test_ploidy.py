@@ -9,6 +9,7 @@ chrX non-PAR, PAR2, chrY and MT sites.
 
 from __future__ import annotations
 
+import gzip
 import shutil
 import subprocess
 import sys
@@ -99,6 +100,7 @@ def plink2_score(
     psam: Path | None,
     xchr_model: int = 2,
     missing: str = "mean-impute",
+    dosage: str = "GT",
 ) -> pd.DataFrame:
     """PLINK 2's .sscore for exactly the variants prs matched (on a copy of the VCF whose
     IDs name records by number, as prs does)."""
@@ -117,7 +119,8 @@ def plink2_score(
         }
     ).to_csv(weights, sep="\t", index=False)
     pfile = workdir / "data"
-    make = [plink2, "--vcf", str(relabelled), "--split-par", "b38", "--make-pgen"]
+    make = [plink2, "--vcf", str(relabelled)] + (["dosage=DS"] if dosage == "DS" else [])
+    make += ["--split-par", "b38", "--make-pgen"]
     make += ["--out", str(pfile), "--threads", "1"]
     if psam is not None:
         make += ["--update-sex", str(psam)]
@@ -145,7 +148,9 @@ def assert_equal_to_plink2(result, expected: pd.DataFrame) -> None:
     np.testing.assert_array_equal(result.allele_ct[:, 0], theirs["ALLELE_CT"])
     np.testing.assert_array_equal(result.denom[:, 0], theirs["DENOM"])
     named = theirs["NAMED_ALLELE_DOSAGE_SUM"].to_numpy(dtype=float)
-    np.testing.assert_allclose(result.named_dosage[:, 0], named, rtol=1e-5, atol=1e-6)
+    # NAMED_ALLELE_DOSAGE_SUM is printed with 5 significant digits.
+    half_unit = 0.5 * 10.0 ** (np.floor(np.log10(np.maximum(np.abs(named), 1e-300))) - 4)
+    assert np.all(np.abs(result.named_dosage[:, 0] - named) <= half_unit * (1 + 1e-9) + 1e-9)
 
 
 def run_prs(cohort, **kw):
@@ -437,3 +442,40 @@ def test_plink2_is_the_reference_binary():
         pytest.skip("plink2 is not on PATH")
     out = subprocess.run(["plink2", "--version"], capture_output=True, text=True).stdout
     assert out.startswith("PLINK v2")
+
+
+@pytest.fixture(scope="module")
+def cohort_ds(tmp_path_factory, cohort):
+    """The cohort's calls with a DS value each (steps of 1/8, exact in PLINK 2's 1/16384
+    grid): 0..1 for haploid calls, 0..2 for diploid ones, '.' for missing calls."""
+    tmp = tmp_path_factory.mktemp("ploidy_ds")
+    rng = np.random.default_rng(21)
+    records = []
+    with gzip.open(cohort["vcf"], "rt") as fh:
+        for line in fh:
+            if line.startswith("#"):
+                continue
+            fields = line.rstrip("\n").split("\t")
+            cells = []
+            for gt in fields[9:]:
+                if "." in gt:
+                    cells.append(f"{gt}:.")
+                else:
+                    top = 8 * (1 if len(gt) == 1 else 2)
+                    cells.append(f"{gt}:{rng.integers(0, top + 1) / 8:g}")
+            records.append((fields[0], int(fields[1]), fields[2], fields[3], fields[4], cells))
+    vcf = write_vcf(
+        tmp / "ds.vcf.gz", cohort["samples"], records, fmt="GT:DS", contigs=GRCH38_LENGTHS
+    )
+    return {**cohort, "vcf": vcf}
+
+
+@pytest.mark.plink2
+@pytest.mark.parametrize("engine", ["fast", "checked"])
+def test_sex_chromosome_ds_dosages_equal_plink2(plink2, cohort_ds, tmp_path, engine):
+    """DS: a haploid call's DS is doubled as PLINK 2 stores it, then counted per class."""
+    result = run_prs(cohort_ds, sex=cohort_ds["psam"], dosage="DS", engine=engine)
+    expected = plink2_score(
+        plink2, result, cohort_ds["vcf"], tmp_path, psam=cohort_ds["psam"], dosage="DS"
+    )
+    assert_equal_to_plink2(result, expected)
