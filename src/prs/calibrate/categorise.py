@@ -274,8 +274,9 @@ def categorise(
         raise CalibrationError(f"risk_population '{risk_population}' is not normal or reference")
     if or_per_sd is not None:
         log_rr = log_relative_risk_per_sd(z, or_per_sd=or_per_sd, population_z=population_z)
-        # a score hundreds of SDs from its reference: no finite relative risk (noted per person)
-        log_rr[~(log_rr <= MAX_LOG_RR)] = np.nan
+        # a score hundreds of SDs from its reference (either side): no relative risk to speak
+        # of, whatever the limit says; noted per person instead of a category
+        log_rr[~(np.abs(log_rr) <= MAX_LOG_RR)] = np.nan
     elif bands is not None:
         log_rr = np.log(relative_risk_from_bands(percentile, bands))
     else:
