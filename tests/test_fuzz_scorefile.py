@@ -97,7 +97,41 @@ def _plink_ids() -> str:
     return cols + "".join(f"{r[1]}:{r[2]}:{r[4]}:{r[3]}\t{r[3]}\t{r[5]}\n" for r in _ROWS)
 
 
+def _flags() -> str:
+    head = "#pgs_id=PGS999997\n#genome_build=hg19\n#weight_type=OR\n"
+    cols = "chr_name\tchr_position\teffect_allele\tother_allele\teffect_weight\t"
+    cols += "is_dominant\tis_recessive\tis_haplotype\tweight_type\n"
+    flags = [("TRUE", "FALSE"), ("FALSE", "TRUE"), ("FALSE", "FALSE"), ("", ""), ("F", "F")]
+    lines = [
+        f"{r[1]}\t{r[2]}\t{r[3]}\t{r[4]}\t{1.5 + k}\t{dom}\t{rec}\tFALSE\t{kind}\n"
+        for k, (r, (dom, rec), kind) in enumerate(
+            zip(_ROWS, flags, ["OR", "OR", "", "odds ratio", "OR"], strict=True)
+        )
+    ]
+    return head + cols + "".join(lines)
+
+
+def _long_format() -> str:
+    cols = "chr_name\tchr_position\teffect_allele\tother_allele\teffect_weight\teffect_type\t"
+    cols += "is_duplicated\taccession\trow_nr\n"
+    lines = [
+        f"{r[1]}\t{r[2]}\t{r[3]}\t{r[4]}\t{r[5]}\tadditive\tFALSE\tPGS00000{k % 2}\t{k}\n"
+        for k, r in enumerate(_ROWS)
+    ]
+    return "".join([cols, *lines])
+
+
+def _or_only() -> str:
+    cols = "chr\tbp\ta1\ta2\tOR\tp\n"
+    return cols + "".join(
+        f"{r[1]}\t{r[2]}\t{r[3]}\t{r[4]}\t1.{k}5\t1e-8\n" for k, r in enumerate(_ROWS)
+    )
+
+
 SEEDS = {
+    "flags": _flags,
+    "long_format": _long_format,
+    "or_only": _or_only,
     "pgs_v2": _pgs_v2,
     "pgs_v1": _pgs_v1,
     "harmonized": _harmonized,
@@ -421,6 +455,9 @@ def test_seeds_are_valid(tmp_path, seed, gzipped):
         data = gzip.compress(data)
     sf = read_or_named_error(_write(tmp_path, f"{seed}.txt" + (".gz" if gzipped else ""), data))
     assert sf is not None and sf.n_variants == len(_ROWS)
+    ratios = {"flags": [1.5, 2.5, 3.5, 4.5, 5.5], "or_only": [1.05, 1.15, 1.25, 1.35, 1.45]}
+    if seed in ratios:  # ratio weights, scored as their log
+        np.testing.assert_allclose(sf.weights[:, 0], np.log(ratios[seed]), rtol=1e-15)
 
 
 def _custom_with(row: int, field: int, value: str) -> bytes:
