@@ -45,9 +45,12 @@ from prs.genotypes.vcf import (
     _is_bcf,
     bad_chrom_message,
     check_vcf_inputs,
+    duplicate_records_message,
     headers_build,
     no_records_message,
     pos_message,
+    repeated_header_lines,
+    repeated_header_message,
     valid_contig_name,
     zero_pos_message,
 )
@@ -249,6 +252,11 @@ class FastVcfSource:
             zero = sum(scan.zero_pos for scan in done)
             if zero:
                 self._note(zero_pos_message(path, zero))
+            # A region read starts at a record: any '#' line it meets is a repeated header.
+            header_lines = 0 if regional else header.n_header_lines
+            if sum(scan.hash_lines for scan in done) > header_lines:
+                lines = repeated_header_lines(path, header.n_header_lines)
+                self._note(repeated_header_message(path, lines))
             if regional:
                 continue  # block table set by _region_scans
             if full.record == record:
@@ -266,7 +274,11 @@ class FastVcfSource:
         chroms = np.concatenate([p["chrom"] for p in pieces]) if pieces else np.empty(0, int)
         del pieces
         release_memory()
-        return self._site_table(blobs, chroms, names)
+        table = self._site_table(blobs, chroms, names)
+        duplicates = duplicate_records_message(self.paths, table)
+        if duplicates:
+            self._note(duplicates)
+        return table
 
     def _region_scans(
         self,
@@ -1097,6 +1109,7 @@ class _FileScan:
         self.record = record
         self.lineno = 0
         self.zero_pos = 0  # records at POS 0: checked, numbered, not listed
+        self.hash_lines = 0  # lines starting with '#' (header lines, repeated or not)
         self.threads = threads
         self._coffset: list[np.ndarray] = []
         self._csize: list[np.ndarray] = []
@@ -1186,6 +1199,7 @@ class _FileScan:
         counters = np.zeros(8, dtype=np.int64)
         counters[0] = self.record
         counters[1] = self.lineno
+        counters[7] = self.hash_lines
         p = begin
         parts: list[dict[str, np.ndarray]] = []
         while True:
@@ -1256,6 +1270,7 @@ class _FileScan:
         self.record = int(counters[0])
         self.lineno = int(counters[1])
         self.zero_pos += int(counters[6])
+        self.hash_lines = int(counters[7])
         if not parts:
             return p, None
         if len(parts) == 1:

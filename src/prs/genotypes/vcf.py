@@ -18,7 +18,10 @@ import gzip
 import io
 import os
 import re
+import shutil
+import tempfile
 import warnings
+import weakref
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -109,6 +112,49 @@ def pos_message(where: str, raw: bytes) -> str:
     return f"{where}: POS '{text}' is not a position >= 1"
 
 
+def repeated_header_message(path: str, lines: Sequence[int]) -> str:
+    """The warning for header lines among the records (both engines skip them)."""
+    return (
+        f"{path}: {len(lines)} header line(s) among the records skipped, from line "
+        f"{lines[0]} (a repeated header: bgzipped VCFs joined with cat?)"
+    )
+
+
+def repeated_header_lines(path: str | os.PathLike[str], n_header_lines: int) -> list[int]:
+    """Line numbers of lines starting with ``#`` after the header's ``n_header_lines``."""
+    found = []
+    with _open_text(Path(path)) as fh:
+        for line_no, line in enumerate(fh, start=1):
+            if line_no > n_header_lines and line.startswith(b"#"):
+                found.append(line_no)
+    return found
+
+
+def duplicate_records_message(paths: Sequence[str], sites: pd.DataFrame) -> str | None:
+    """The warning for records at wanted positions that repeat an earlier record's
+    chrom:pos:ref:alt (the matcher uses the first; the report names the others), or None.
+    Counted on the site table, so both engines count the same."""
+    pos = sites["pos"].to_numpy()
+    if len(pos) < 2:
+        return None
+    values, counts = np.unique(pos, return_counts=True)
+    shared = np.isin(pos, values[counts > 1])
+    if not shared.any():
+        return None
+    subset = sites[shared]
+    repeated = subset.duplicated(["chrom", "pos", "ref", "alt"], keep="first")
+    records = subset["record"][repeated]
+    if not len(records):
+        return None
+    first = subset[repeated].iloc[0]
+    where = paths[0] if len(paths) == 1 else f"{paths[0]} (and {len(paths) - 1} more)"
+    return (
+        f"{where}: {records.nunique()} record(s) repeat an earlier record's "
+        f"chrom:pos:ref:alt (e.g. {first['chrom']}:{first['pos']} {first['ref']}>"
+        f"{first['alt']}); the first is used, the report lists the others as duplicates"
+    )
+
+
 def no_records_message(path: str) -> str:
     """The error for a VCF with a header and no records (both engines, as PLINK 2's "No
     variants"): nothing in it could be scored, and a run would only fail later on a match
@@ -152,6 +198,30 @@ def _open_text(path: Path) -> io.BufferedIOBase:
         except ImportError:  # pragma: no cover - isal is a dependency
             return gzip.open(path, "rb")
     return open(path, "rb")
+
+
+def _text_lines(path: Path) -> Iterator[bytes]:
+    """The lines of a text VCF (plain, gzip or BGZF), each with its newline.
+
+    A BGZF file is read block by block through :class:`prs.genotypes.bgzf.BgzfReader`,
+    which checks each block's CRC-32 before its text is used (a streaming gzip reader
+    hands out a corrupt member's text before its CRC fails) and reads several members
+    (files joined with cat) the same way the fast engine does: corrupt data is the same
+    error on both engines.
+    """
+    if not bgzf.is_bgzf(path):
+        with _open_text(path) as fh:
+            yield from fh
+        return
+    carry = b""
+    for chunk in bgzf.BgzfReader(path):
+        text = chunk.buffer[bgzf.CARRY_ROOM : bgzf.CARRY_ROOM + chunk.size].tobytes()
+        lines = (carry + text).split(b"\n")
+        carry = lines.pop()
+        for line in lines:
+            yield line + b"\n"
+    if carry:
+        yield carry
 
 
 def _is_bcf(path: Path) -> bool:
@@ -410,6 +480,8 @@ class VcfSource:
         #: Every :class:`~prs.errors.GenotypeWarning` this source issued (records skipped
         #: or duplicated, ...), in order, for the run's provenance.
         self.notes: list[str] = []
+        self._repeated_header: dict[str, list[int]] = {}
+        self._copies: dict[str, str] = {}
 
     def build(self) -> str | None:
         """The genome build the headers agree on (``##contig`` lengths, ``##reference``),
@@ -463,6 +535,8 @@ class VcfSource:
                 record += 1
             if zero:
                 self._note(zero_pos_message(path, zero))
+            if self._repeated_header.get(path):
+                self._note(repeated_header_message(path, self._repeated_header[path]))
             if not records or records[-1][0] != file_index:
                 raise GenotypeFileError(no_records_message(path))
         self._records = records
@@ -477,6 +551,9 @@ class VcfSource:
             }
         )
         self._sites = table
+        duplicates = duplicate_records_message(self.paths, table)
+        if duplicates:
+            self._note(duplicates)
         return table
 
     def _scan_text(
@@ -485,50 +562,54 @@ class VcfSource:
         n_columns = 9 + len(header.samples) if header.samples else None
         chrom_cache: dict[bytes, str] = {}
         valid_names: set[bytes] = set()
+        # Header lines after the header (files joined with cat): skipped here and by the
+        # fast engine; htslib cannot read past them, so read() gives it a copy without.
+        repeated = self._repeated_header[str(path)] = []
         line_no = 0
         try:
-            with _open_text(path) as fh:
-                for line in fh:
-                    line_no += 1
-                    if line.startswith(b"#"):
-                        continue
-                    text = line.rstrip(b"\r\n")
-                    where = f"{path} line {line_no}"
-                    if not text.strip():
-                        raise GenotypeFileError(f"{where}: blank line inside the records")
-                    fields = text.split(b"\t", 8)
-                    if len(fields) < 8:
+            for line in _text_lines(path):
+                line_no += 1
+                if line.startswith(b"#"):
+                    if line_no > header.n_header_lines:
+                        repeated.append(line_no)
+                    continue
+                text = line.rstrip(b"\r\n")
+                where = f"{path} line {line_no}"
+                if not text.strip():
+                    raise GenotypeFileError(f"{where}: blank line inside the records")
+                fields = text.split(b"\t", 8)
+                if len(fields) < 8:
+                    raise GenotypeFileError(
+                        f"{where}: {len(fields)} tab-separated columns, a VCF record needs "
+                        "at least 8"
+                    )
+                raw_chrom, raw_pos, vid, ref, alt = fields[:5]
+                if not raw_chrom.strip():
+                    raise GenotypeFileError(f"{where}: empty CHROM")
+                if not raw_pos.isdigit() or int(raw_pos) > MAX_POSITION:
+                    raise GenotypeFileError(pos_message(where, raw_pos))
+                pos = int(raw_pos)
+                chrom = chrom_cache.get(raw_chrom)
+                if chrom is None:
+                    chrom = normalize_chrom(raw_chrom.decode(errors="replace"))
+                    chrom_cache[raw_chrom] = chrom
+                if n_columns is not None:
+                    found = text.count(b"\t") + 1
+                    if found != n_columns:
                         raise GenotypeFileError(
-                            f"{where}: {len(fields)} tab-separated columns, a VCF record needs "
-                            "at least 8"
+                            f"{where} ({chrom}:{pos}): {found} columns, expected "
+                            f"{n_columns} (9 fixed + {len(header.samples)} samples)"
                         )
-                    raw_chrom, raw_pos, vid, ref, alt = fields[:5]
-                    if not raw_chrom.strip():
-                        raise GenotypeFileError(f"{where}: empty CHROM")
-                    if not raw_pos.isdigit() or int(raw_pos) > MAX_POSITION:
-                        raise GenotypeFileError(pos_message(where, raw_pos))
-                    pos = int(raw_pos)
-                    chrom = chrom_cache.get(raw_chrom)
-                    if chrom is None:
-                        chrom = normalize_chrom(raw_chrom.decode(errors="replace"))
-                        chrom_cache[raw_chrom] = chrom
-                    if n_columns is not None:
-                        found = text.count(b"\t") + 1
-                        if found != n_columns:
-                            raise GenotypeFileError(
-                                f"{where} ({chrom}:{pos}): {found} columns, expected "
-                                f"{n_columns} (9 fixed + {len(header.samples)} samples)"
-                            )
-                    ref_s = ref.decode(errors="replace").upper()
-                    if not ref_s or ref_s == ".":
-                        raise GenotypeFileError(f"{where} ({chrom}:{pos}): empty REF")
-                    if raw_chrom not in valid_names:
-                        if not valid_contig_name(raw_chrom):
-                            raise GenotypeFileError(bad_chrom_message(where, raw_chrom))
-                        valid_names.add(raw_chrom)
-                    alt_s = alt.decode(errors="replace").upper()
-                    alts = [] if alt_s in (".", "") else alt_s.split(",")
-                    yield line_no, chrom, pos, vid.decode(errors="replace"), ref_s, alts
+                ref_s = ref.decode(errors="replace").upper()
+                if not ref_s or ref_s == ".":
+                    raise GenotypeFileError(f"{where} ({chrom}:{pos}): empty REF")
+                if raw_chrom not in valid_names:
+                    if not valid_contig_name(raw_chrom):
+                        raise GenotypeFileError(bad_chrom_message(where, raw_chrom))
+                    valid_names.add(raw_chrom)
+                alt_s = alt.decode(errors="replace").upper()
+                alts = [] if alt_s in (".", "") else alt_s.split(",")
+                yield line_no, chrom, pos, vid.decode(errors="replace"), ref_s, alts
         except DECOMPRESS_ERRORS as exc:
             raise GenotypeFileError(
                 f"{path}: cannot decompress after line {line_no} ({type(exc).__name__}: "
@@ -579,7 +660,7 @@ class VcfSource:
             lo, hi = first_record_of_file[file_index], first_record_of_file[file_index + 1]
             if i >= total or records[i] >= hi:
                 continue
-            vcf = VCF(path, samples=self._subset, gts012=False, strict_gt=False)
+            vcf = VCF(self._htslib_path(path), samples=self._subset, gts012=False, strict_gt=False)
             record = lo
             iterator = iter(vcf)
             try:
@@ -636,6 +717,24 @@ class VcfSource:
             )
         if i != total:
             raise GenotypeFileError(f"{self.paths[0]}: {total - i} requested records not found")
+
+    def _htslib_path(self, path: str) -> str:
+        """``path``, or for a file with header lines among its records (VCFs joined with
+        cat) a temporary plain copy without them, which htslib can read to the end."""
+        repeated = self._repeated_header.get(path)
+        if not repeated:
+            return path
+        if path not in self._copies:
+            folder = tempfile.mkdtemp(prefix="prs-vcf-")
+            weakref.finalize(self, shutil.rmtree, folder, True)
+            copy = Path(folder) / "records.vcf"
+            skip = set(repeated)
+            with _open_text(Path(path)) as src, open(copy, "wb") as out:
+                for line_no, line in enumerate(src, start=1):
+                    if line_no not in skip:
+                        out.write(line)
+            self._copies[path] = str(copy)
+        return self._copies[path]
 
     def _genotype_alleles(self, variant, where: str) -> tuple[np.ndarray, np.ndarray]:
         """Allele indexes (n, P) with -1 missing, and ploidy per sample, half-calls resolved.

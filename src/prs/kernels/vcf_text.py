@@ -242,7 +242,9 @@ def scan_records(
         ``int64[8]``: in ``[0]`` records so far, ``[1]`` lines so far, ``[2]`` records
         listed; out ``[3]`` status, ``[4]`` offset of the offending line, ``[5]`` a detail
         (columns found); ``[6]`` counts records with POS 0 (telomeres, VCF 4.3), which are
-        checked and numbered but never listed (no scoring position is 0).
+        checked and numbered but never listed (no scoring position is 0); ``[7]`` counts
+        the lines starting with ``#`` (header lines; more than the header's are repeated
+        headers among the records).
 
     Returns
     -------
@@ -261,10 +263,11 @@ def scan_records(
     p = start
     while p < end:
         c = buf[p]
-        if c == 35:  # '#': header or comment lines are skipped
+        if c == 35:  # '#': header or comment lines are skipped (and counted)
             q, _t = find_line_end(buf, words, p, end)
             if q >= end and not final:
                 break
+            state[7] += 1
             lineno += 1
             p = q + 1
             continue

@@ -1,0 +1,358 @@
+"""Malformed VCFs: both engines give the same result or the same named error (issue 10).
+
+Each case is run through the checked engine (cyvcf2) and the fast engine (Numba over BGZF),
+bgzipped and plain where it applies, and through ``engine="auto"``: the site table and the
+dosages of every allele must be equal, or both engines must raise a GenotypeFileError with
+the same message (the file name aside).
+"""
+
+from __future__ import annotations
+
+import gzip
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pysam
+import pytest
+
+from prs import score
+from prs.errors import GenotypeFileError, GenotypeWarning
+from prs.genotypes import open_genotypes
+from prs.genotypes.fastvcf import FastVcfSource
+from prs.genotypes.vcf import VcfSource
+from tests.helpers import plink2_scores, write_scorefile
+
+HEADER = (
+    "##fileformat=VCFv4.2\n"
+    "##contig=<ID=22>\n"
+    '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n'
+    "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS0\tS1\n"
+)
+GOOD = (
+    "22\t100\trs1\tA\tG\t.\tPASS\t.\tGT\t0|1\t1|1\n22\t200\trs2\tC\tT\t.\tPASS\t.\tGT\t0|0\t0|1\n"
+)
+
+
+def _write(tmp_path: Path, text: str | bytes, *, bgzip: bool) -> Path:
+    data = text.encode() if isinstance(text, str) else text
+    plain = tmp_path / ("x.vcf" if not bgzip else "x_plain.vcf")
+    plain.write_bytes(data)
+    if not bgzip:
+        return plain
+    out = tmp_path / "x.vcf.gz"
+    pysam.tabix_compress(str(plain), str(out), force=True)
+    return out
+
+
+def _outcome(path: Path, engine: str) -> tuple:
+    """('ok', site table, dosages, ploidies, warnings) or ('error', class, message)."""
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            source = open_genotypes(path, engine=engine)
+            sites = source.sites()
+            per_record = sites.groupby("record", sort=True)["n_alleles"].first()
+            records = np.repeat(per_record.index.to_numpy(), per_record.to_numpy())
+            alleles = np.concatenate([np.arange(n) for n in per_record.to_numpy()] or [[]])
+            chunks = list(source.read(records.astype(np.int64), alleles.astype(np.int64)))
+    except Exception as exc:  # any other exception fails the comparison
+        return ("error", type(exc), str(exc).replace(str(path), "<vcf>"))
+    dosage = np.vstack([c.dosage for c in chunks]) if chunks else np.empty((0, 2))
+    ploidy = np.vstack([c.ploidy for c in chunks]) if chunks else np.empty((0, 2))
+    messages = [
+        str(w.message).replace(str(path), "<vcf>")
+        for w in caught
+        if issubclass(w.category, GenotypeWarning)
+    ]
+    assert [m.replace(str(path), "<vcf>") for m in source.notes] == messages
+    return ("ok", sites, dosage, ploidy, messages)
+
+
+def _same(a: tuple, b: tuple) -> None:
+    assert a[0] == b[0], (a, b)
+    if a[0] == "error":
+        assert a[1] is b[1] is GenotypeFileError, (a, b)
+        assert a[2] == b[2]
+        return
+    pd.testing.assert_frame_equal(a[1], b[1])
+    np.testing.assert_array_equal(a[2], b[2])
+    np.testing.assert_array_equal(a[3], b[3])
+    assert a[4] == b[4]
+
+
+def parity(tmp_path: Path, text: str | bytes, *, plain: bool = True) -> tuple:
+    """Both engines (and auto) on the bgzipped file, checked (and auto) on the plain one:
+    one outcome. Returns it."""
+    bgz = _write(tmp_path, text, bgzip=True)
+    fast = _outcome(bgz, "fast")
+    for other in (_outcome(bgz, "checked"), _outcome(bgz, "auto")):
+        _same(fast, other)
+    if plain:
+        txt = _write(tmp_path, text, bgzip=False)
+        for engine in ("checked", "auto"):
+            _same(fast, _outcome(txt, engine))
+    return fast
+
+
+def _error(outcome: tuple, text: str) -> None:
+    assert outcome[0] == "error" and outcome[1] is GenotypeFileError, outcome
+    assert text in outcome[2], outcome[2]
+
+
+# -- F2: no samples -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "columns",
+    ["\tFORMAT\tS0\tS1", "\tS0\tS1"],
+    ids=["sites-only", "FORMAT-no-samples"],
+)
+def test_no_samples_is_named_on_both_engines(tmp_path, columns):
+    header = HEADER.replace(columns, "")
+    record = (
+        "22\t100\trs1\tA\tG\t.\tPASS\t.\n"
+        if columns.startswith("\tFORMAT")
+        else ("22\t100\trs1\tA\tG\t.\tPASS\t.\tGT\n")
+    )
+    _error(parity(tmp_path, header + record), "no samples in the #CHROM line")
+
+
+def test_broken_chrom_line_is_named(tmp_path):
+    header = HEADER.replace("\tFORMAT\tS0\tS1", "\tFORMAT S0 S1")
+    _error(parity(tmp_path, header + GOOD), "9th column is 'FORMAT S0 S1', expected FORMAT")
+
+
+# -- F6 / F18: the first line ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("first", "message"),
+    [
+        ("", "expected the ##fileformat=VCFv4.x line (found '##contig=<ID=22>')"),
+        ("##fileformat=\n", "expected the ##fileformat=VCFv4.x line (found '##fileformat=')"),
+        ("\n", "expected the ##fileformat=VCFv4.x line (found an empty line)"),
+    ],
+    ids=["missing", "empty-value", "blank-line"],
+)
+def test_fileformat_line_one_rule(tmp_path, first, message):
+    text = first + HEADER.split("\n", 1)[1] + GOOD
+    _error(parity(tmp_path, text), message)
+
+
+def test_utf8_bom_is_named(tmp_path):
+    _error(parity(tmp_path, "\ufeff" + HEADER + GOOD), "UTF-8 byte-order mark")
+
+
+def test_header_only_file_says_it_has_no_records(tmp_path):
+    _error(parity(tmp_path, HEADER), "no variant records after the header")
+
+
+def test_directory_is_named(tmp_path):
+    folder = tmp_path / "calls.vcf.gz"
+    folder.mkdir()
+    for engine in ("auto", "fast", "checked"):
+        with pytest.raises(GenotypeFileError, match="is a directory, not a VCF file"):
+            open_genotypes(folder, engine=engine)
+
+
+# -- F8: POS limit ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("pos", [2**31, 2**32 + 100, 2**40 + 1000, 10**25])
+def test_pos_beyond_the_limit_is_named(tmp_path, pos):
+    line = f"22\t{pos}\trs3\tA\tG\t.\tPASS\t.\tGT\t0|1\t1|1\n"
+    outcome = parity(tmp_path, HEADER + GOOD + line)
+    _error(outcome, f"<vcf> line 7: POS {pos} is larger than 2147483647")
+
+
+def test_pos_at_the_limit_is_read(tmp_path):
+    line = f"22\t{2**31 - 1}\trs3\tA\tG\t.\tPASS\t.\tGT\t0|1\t1|1\n"
+    outcome = parity(tmp_path, HEADER + GOOD + line)
+    assert outcome[0] == "ok" and outcome[1]["pos"].max() == 2**31 - 1
+
+
+# -- F9: corrupt deflate data ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("where", [0.1, 0.5, 0.9])
+def test_corrupt_deflate_data_is_a_genotype_error(tmp_path, where):
+    rng = np.random.default_rng(0)
+    rows = "".join(
+        f"22\t{100 + k}\trs{k}\tA\tG\t.\tPASS\t.\tGT\t{rng.integers(2)}|1\t1|{rng.integers(2)}\n"
+        for k in range(30000)
+    )
+    path = _write(tmp_path, HEADER + rows, bgzip=True)
+    data = bytearray(path.read_bytes())
+    at = int(len(data) * where)
+    data[at : at + 8] = b"\xff" * 8
+    path.write_bytes(bytes(data))
+    for engine in ("fast", "checked"):
+        outcome = _outcome(path, engine)
+        assert outcome[0] == "error" and outcome[1] is GenotypeFileError, (engine, outcome)
+        assert "corrupt" in outcome[2]
+
+
+def test_corrupt_plain_gzip_is_a_genotype_error(tmp_path):
+    text = HEADER + "".join(
+        f"22\t{100 + k}\trs{k}\tA\tG\t.\tPASS\t.\tGT\t0|1\t1|1\n" for k in range(20000)
+    )
+    data = bytearray(gzip.compress(text.encode()))
+    data[len(data) // 2 : len(data) // 2 + 8] = b"\x00" * 8
+    path = tmp_path / "x.vcf.gz"
+    path.write_bytes(bytes(data))
+    for engine in ("auto", "checked"):
+        outcome = _outcome(path, engine)
+        assert outcome[0] == "error" and outcome[1] is GenotypeFileError, (engine, outcome)
+
+
+# -- F14: CHROM, joined files, repeats ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("chrom", ["<1", ",1", "*1", "=1", "1,2", "<22>", "chr 1", '"1"'])
+def test_invalid_chrom_one_rule(tmp_path, chrom):
+    line = f"{chrom}\t300\trs3\tA\tG\t.\tPASS\t.\tGT\t0|1\t1|1\n"
+    _error(parity(tmp_path, HEADER + GOOD + line), "is not a valid contig name")
+
+
+@pytest.mark.parametrize("chrom", ["HLA-A*01:01:01:01", "chrUn_KI270302v1", "GL000192.1"])
+def test_valid_odd_chrom_names_are_read(tmp_path, chrom):
+    line = f"{chrom}\t300\trs3\tA\tG\t.\tPASS\t.\tGT\t0|1\t1|1\n"
+    assert parity(tmp_path, HEADER + GOOD + line)[0] == "ok"
+
+
+def test_bgzipped_files_joined_with_cat_read_right(tmp_path):
+    """Two bgzipped VCFs joined with cat (valid BGZF, several members): both engines read
+    all records; the checked engine used to say "the file changed while it was read"."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = _write(tmp_path / "a", HEADER + GOOD, bgzip=True)
+    second_text = HEADER + GOOD.replace("100", "300").replace("200", "400")
+    second = _write(tmp_path / "b", second_text, bgzip=True)
+    joined = tmp_path / "joined.vcf.gz"
+    joined.write_bytes(first.read_bytes() + second.read_bytes())
+    outcomes = [_outcome(joined, engine) for engine in ("fast", "checked", "auto")]
+    for other in outcomes[1:]:
+        _same(outcomes[0], other)
+    assert outcomes[0][0] == "ok"
+    assert outcomes[0][1]["pos"].tolist() == [100, 200, 300, 400]
+    assert outcomes[0][4] == [
+        "<vcf>: 4 header line(s) among the records skipped, from line 7 (a repeated "
+        "header: bgzipped VCFs joined with cat?)"
+    ]
+
+
+def test_every_record_twice_is_warned_with_the_count(tmp_path):
+    outcome = parity(tmp_path, HEADER + GOOD + GOOD)
+    assert outcome[0] == "ok"
+    assert outcome[4] == [
+        "<vcf>: 2 record(s) repeat an earlier record's chrom:pos:ref:alt (e.g. 22:100 A>G); "
+        "the first is used, the report lists the others as duplicates"
+    ]
+
+
+def test_repeated_header_in_plain_text_is_warned(tmp_path):
+    outcome = parity(tmp_path, HEADER + GOOD + HEADER + GOOD.replace("00\t", "50\t"))
+    assert outcome[0] == "ok" and len(outcome[1]) == 4
+    assert outcome[4][0].startswith("<vcf>: 4 header line(s) among the records skipped")
+
+
+# -- F15: polyploid calls ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("call", ["0|0|1", "1/1/1", "0/1/1/1", "0|.|1"])
+def test_polyploid_call_is_missing(tmp_path, call):
+    line = f"22\t300\trs3\tA\tG\t.\tPASS\t.\tGT\t{call}\t0|1\n"
+    outcome = parity(tmp_path, HEADER + GOOD + line)
+    assert outcome[0] == "ok"
+    dosage, ploidy = outcome[2], outcome[3]
+    assert np.isnan(dosage[-2:, 0]).all() and (dosage[-2:, 1] == [1, 1]).all()
+    assert (ploidy[-2:, 0] == 2).all()
+
+
+def test_polyploid_calls_score_as_plink2(tmp_path, plink2):
+    rng = np.random.default_rng(5)
+    samples = [f"S{k}" for k in range(12)]
+    header = HEADER.replace("S0\tS1", "\t".join(samples))
+    lines, rows = [], []
+    for k in range(40):
+        calls = []
+        for _ in samples:
+            alleles = rng.integers(0, 2, size=3 if rng.random() < 0.15 else 2)
+            calls.append("|".join(str(a) for a in alleles))
+        lines.append(f"22\t{1000 + 10 * k}\trs{k}\tA\tG\t.\tPASS\t.\tGT\t" + "\t".join(calls))
+        rows.append(("22", 1000 + 10 * k, "G", "A", round(0.1 * (k % 7) - 0.3, 2)))
+    vcf = _write(tmp_path, header + "\n".join(lines) + "\n", bgzip=True)
+    pysam.tabix_index(str(vcf), preset="vcf", force=True)
+    weights = write_scorefile(tmp_path / "w.tsv", rows, header={"pgs_id": "TRI"})
+    results = [score(vcf, weights, engine=e, missing="none") for e in ("fast", "checked")]
+    np.testing.assert_array_equal(results[0].sums, results[1].sums)
+    (tmp_path / "plink").mkdir()
+    expected = plink2_scores(plink2, results[0], [vcf], tmp_path / "plink", missing="none")
+    got = pd.Series(results[0].sums[:, 0], index=list(results[0].samples))
+    np.testing.assert_allclose(
+        got[expected.index].to_numpy(), expected["TRI"].to_numpy(), atol=1e-4
+    )
+    allele_ct = pd.Series(results[0].allele_ct[:, 0], index=list(results[0].samples))
+    np.testing.assert_array_equal(
+        allele_ct[expected.index].to_numpy(), expected["TRI_ALLELE_CT"].to_numpy()
+    )
+
+
+# -- F16: auto always picks an engine that reads the file ------------------------------------
+
+
+def test_auto_reads_every_kind_of_file(tmp_path):
+    text = HEADER + GOOD
+    expected = _outcome(_write(tmp_path, text, bgzip=False), "checked")
+    assert expected[0] == "ok"
+    kinds: dict[str, Path] = {}
+    kinds["plain"] = _write(tmp_path, text, bgzip=False)
+    (tmp_path / "gz").mkdir()
+    kinds["gzip"] = tmp_path / "gz" / "x.vcf.gz"
+    kinds["gzip"].write_bytes(gzip.compress(text.encode()))
+    (tmp_path / "noindex").mkdir()
+    kinds["bgzip"] = _write(tmp_path / "noindex", text, bgzip=True)
+    (tmp_path / "stale").mkdir()
+    stale = _write(tmp_path / "stale", HEADER + GOOD.replace("200", "150"), bgzip=True)
+    pysam.tabix_index(str(stale), preset="vcf", force=True)
+    stale.write_bytes(kinds["bgzip"].read_bytes())  # data changed after indexing
+    kinds["stale index"] = stale
+    (tmp_path / "bcf").mkdir()
+    kinds["bcf"] = tmp_path / "bcf" / "x.bcf"
+    with (
+        pysam.VariantFile(str(kinds["plain"])) as src,
+        pysam.VariantFile(str(kinds["bcf"]), "wb", header=src.header) as out,
+    ):
+        for record in src:
+            out.write(record)
+    for kind, path in kinds.items():
+        outcome = _outcome(path, "auto")
+        assert outcome[0] == "ok", (kind, outcome)
+        pd.testing.assert_frame_equal(outcome[1], expected[1])
+        np.testing.assert_array_equal(outcome[2], expected[2])
+
+
+# -- F21: POS 0 ----------------------------------------------------------------------------------
+
+
+def test_pos_zero_records_are_skipped_and_counted(tmp_path):
+    telomere = "22\t0\trs0\tN\tG\t.\tPASS\t.\tGT\t0|1\t1|1\n"
+    outcome = parity(tmp_path, HEADER + telomere + GOOD + telomere.replace("22", "X"))
+    assert outcome[0] == "ok"
+    assert outcome[1]["pos"].tolist() == [100, 200]
+    assert outcome[1]["record"].tolist() == [1, 2]  # numbered, as htslib reads them
+    assert outcome[4] == [
+        "<vcf>: 2 record(s) at POS 0 (a telomere, VCF 4.3) skipped: no scoring position "
+        "is 0, so they cannot match"
+    ]
+
+
+def test_notes_hold_the_warnings(tmp_path):
+    path = _write(tmp_path, HEADER + GOOD + GOOD, bgzip=True)
+    for cls in (FastVcfSource, VcfSource):
+        with pytest.warns(GenotypeWarning):
+            source = cls(path)
+            source.sites()
+        assert len(source.notes) == 1 and "repeat an earlier record" in source.notes[0]
