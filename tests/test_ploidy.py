@@ -30,6 +30,7 @@ from prs.ploidy import (
     apply_ploidy_model,
     parse_sex,
     read_sex,
+    record_classes,
 )
 from prs.score import score
 from tests.helpers import relabel_vcf, write_scorefile, write_vcf
@@ -383,6 +384,13 @@ def test_chromosome_classes():
     assert chromosome_class("X", 100_000, None) == X_NONPAR
     assert chromosome_class("XY", 5, None) == PAR
     assert chromosome_class("22", 5, None) == AUTOSOME
+    chroms = ["X", "X", "X", "X", "Y", "MT", "XY", "1", "GL000192.1"]
+    positions = [1, 2_781_479, 2_781_480, 155_701_383, 5, 5, 5, 5, 5]
+    for build in ("GRCh37", "GRCh38", None):
+        np.testing.assert_array_equal(
+            record_classes(chroms, positions, build),
+            [chromosome_class(c, p, build) for c, p in zip(chroms, positions, strict=True)],
+        )
 
 
 def test_model_on_a_source_reporting_raw_haploid_calls():

@@ -26,10 +26,9 @@ chrX although model 2 scores their calls 0..2); a missing call adds ploidy x fre
 
 So a haploid ``1`` counts 2 copies on an autosome and on chrX (any sex, by default), 1 on
 chrY (males) and MT; a heterozygous ``0/1`` counts 0.5 on chrY and MT (PLINK 2 halves its
-stored 1). A missing call is imputed with ploidy x frequency, the frequency taken as the
-table says (males count one allele on chrX although their calls are scored 0..2). Without
-sex information every person is of unknown sex: chrX is scored as an autosome and chrY adds
-nothing to anybody (PLINK 2 ``--vcf`` without ``--update-sex``/``--psam``).
+stored 1). Without sex information every person is of unknown sex: chrX is scored as an
+autosome and chrY adds nothing to anybody (PLINK 2 ``--vcf`` without ``--update-sex`` or
+``--psam``; PLINK 2 does not infer sex from genotypes when scoring).
 
 The PARs: a contig named ``XY`` (``PAR1``/``PAR2``), and chrX positions inside the
 pseudo-autosomal regions when the genotypes' build is known, as PLINK 2 after
@@ -51,7 +50,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from prs.chrom import AUTOSOME, MT, PAR, X_NONPAR, Y, chromosome_class
+from prs.chrom import AUTOSOME, MT, PAR, PAR_BOUNDS, X_NONPAR, Y
 from prs.errors import ScoreError
 from prs.kernels.accumulate import NOT_COUNTED
 
@@ -221,14 +220,19 @@ def sex_codes(
 def record_classes(
     chrom: pd.Series | np.ndarray, pos: pd.Series | np.ndarray, build: str | None
 ) -> np.ndarray:
-    """Chromosome class (:func:`prs.chrom.chromosome_class`) of each (chrom, pos), int8."""
+    """Chromosome class (:func:`prs.chrom.chromosome_class`) of each canonical (chrom, pos),
+    as ``int8``."""
     chrom = np.asarray(chrom, dtype=object)
     pos = np.asarray(pos, dtype=np.int64)
     out = np.full(len(chrom), AUTOSOME, dtype=np.int8)
-    for name in ("X", "Y", "MT", "XY"):
-        at = np.flatnonzero(chrom == name)
-        if len(at):
-            out[at] = [chromosome_class(name, int(p), build) for p in pos[at]]
+    out[chrom == "Y"] = Y
+    out[chrom == "MT"] = MT
+    out[chrom == "XY"] = PAR
+    on_x = chrom == "X"
+    out[on_x] = X_NONPAR
+    bounds = PAR_BOUNDS.get(build or "")
+    if bounds is not None:
+        out[on_x & ((pos <= bounds[0]) | (pos >= bounds[1]))] = PAR
     return out
 
 

@@ -675,11 +675,18 @@ def _score(
 
 
 def _site_of_records(sites: pd.DataFrame, records: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(chromosome, position) of each target record in ``records``."""
-    table = sites[["record", "chrom", "pos"]].drop_duplicates("record").sort_values("record")
-    keys = table["record"].to_numpy(dtype=np.int64)
-    at = np.searchsorted(keys, records)
-    return table["chrom"].to_numpy(dtype=object)[at], table["pos"].to_numpy(dtype=np.int64)[at]
+    """(chromosome, position) of each target record in ``records`` (only those rows of the
+    site table are turned into Python strings: it may hold millions of rows)."""
+    site_record = sites["record"].to_numpy(dtype=np.int64)
+    order = None
+    if len(site_record) > 1 and (np.diff(site_record) < 0).any():
+        order = np.argsort(site_record, kind="stable")
+        site_record = site_record[order]
+    at = np.searchsorted(site_record, records)
+    if order is not None:
+        at = order[at]
+    chrom = sites["chrom"].iloc[at].to_numpy(dtype=object)
+    return chrom, sites["pos"].to_numpy(dtype=np.int64)[at]
 
 
 def _plan_classes(plan: MatchPlan, sites: pd.DataFrame, build: str | None) -> np.ndarray:
