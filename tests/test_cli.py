@@ -3,15 +3,29 @@
 from __future__ import annotations
 
 import json
+import logging
+import os
+import stat
 import subprocess
 import sys
+import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from prs.cli import main
-from prs.errors import EXIT_CODES, GenotypeFileError, MatchError, ScoringFileError
+import prs.report
+import prs.score_cli
+from prs.cli import build_parser, main
+from prs.errors import (
+    EXIT_CODES,
+    GenotypeFileError,
+    MatchError,
+    ReportError,
+    ScoreWarning,
+    ScoringFileError,
+)
 from prs.example import example_paths
 from prs.weights import read_scorefile
 from tests.catalog_server import CatalogServer, CatalogTree
@@ -19,12 +33,15 @@ from tests.helpers import write_scorefile, write_vcf
 
 
 def test_score_writes_every_output(tmp_path, capsys):
-    paths = example_paths()
     out = tmp_path / "out"
-    code = main(
-        ["score", "--vcf", str(paths.vcf), "--scorefile", str(paths.scorefile), "--out", str(out)]
-    )
+    saved = os.umask(0o022)
+    try:
+        code = main(example_score_args(out))
+    finally:
+        os.umask(saved)
     assert code == 0
+    # (no temporary, staging directory or lock file is left; modes follow the umask)
+    assert {stat.S_IMODE(p.stat().st_mode) for p in out.iterdir()} == {0o644}
     assert sorted(p.name for p in out.iterdir()) == [
         "match_report.tsv",
         "match_summary.tsv",
@@ -40,6 +57,7 @@ def test_score_writes_every_output(tmp_path, capsys):
         "unmatched_no_site",
     }
     prov = json.loads((out / "provenance.json").read_text())
+    assert prov["outputs"]["scores"] == str(out / "scores.tsv")  # where it is, not staged
     assert prov["options"]["missing"] == "mean-impute"
     assert prov["genotypes"][0]["sha256"] and prov["scorefiles"][0]["rows"] == 300
     assert "272/300 variants matched" in capsys.readouterr().err
@@ -210,3 +228,88 @@ def test_score_by_pgs_id_over_loopback_http(tmp_path, shared_data, monkeypatch):
         == 0
     )
     assert pd.read_csv(out2 / "scores.tsv", sep="\t")["SUM"].equals(scores["SUM"])
+
+
+def example_score_args(out: Path) -> list[str]:
+    paths = example_paths()
+    return [
+        *("score", "--vcf", str(paths.vcf), "--scorefile", str(paths.scorefile)),
+        *("--out", str(out)),
+    ]
+
+
+def test_library_warnings_reach_only_the_debug_log(tmp_path, monkeypatch, capsys, caplog):
+    """F19: numpy's RuntimeWarnings leaked as `prs: warning: overflow encountered in exp`
+    (and --strict made them exit 2). prs's own warnings are still shown."""
+
+    def handler(args):
+        np.exp(np.array([1000.0]))  # overflow: numpy warns
+        warnings.warn("a doubtful input, handled", ScoreWarning, stacklevel=1)
+        return 0
+
+    monkeypatch.setattr(prs.score_cli, "run_score", handler)
+    with caplog.at_level(logging.DEBUG, logger="prs.cli"):
+        assert main(example_score_args(tmp_path / "o")) == 0
+    err = capsys.readouterr().err
+    assert "overflow" not in err
+    assert err.strip().splitlines() == ["prs: warning: a doubtful input, handled"]
+    assert "prs score: RuntimeWarning" in caplog.text and "overflow" in caplog.text
+    # --strict turns prs's warnings into errors, never numpy's
+    monkeypatch.setattr(
+        prs.score_cli, "run_score", lambda args: int(np.exp(np.array([1000.0]))[0] > 0) - 1
+    )
+    assert main(["--strict", *example_score_args(tmp_path / "o")]) == 0
+    assert "overflow" not in capsys.readouterr().err
+
+
+def test_ctrl_c_is_one_line_and_exit_130(tmp_path, monkeypatch, capsys):
+    """F19: Ctrl-C printed a KeyboardInterrupt traceback."""
+
+    def handler(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(prs.score_cli, "run_score", handler)
+    assert main(example_score_args(tmp_path / "o")) == 130
+    assert capsys.readouterr().err == "prs: interrupted\n"
+
+
+def test_ctrl_c_while_writing_leaves_nothing(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "out"
+    assert main(example_score_args(out)) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    real = prs.report._write_table_to
+    calls = []
+
+    def interrupted_on_the_second_table(frame, fh, name):
+        calls.append(name)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        real(frame, fh, name)
+
+    monkeypatch.setattr(prs.report, "_write_table_to", interrupted_on_the_second_table)
+    assert main([*example_score_args(out), "--keep-ambiguous"]) == 130
+    assert capsys.readouterr().err.endswith("prs: interrupted\n")
+    assert calls == ["scores.tsv", "match_report.tsv"]
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # nothing else either
+
+
+def test_unwritable_out_is_exit_9(tmp_path, capsys):
+    (tmp_path / "file").write_text("not a directory")
+    assert main(example_score_args(tmp_path / "file")) == EXIT_CODES[ReportError]
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith(f"prs: error: {tmp_path / 'file'}: cannot write output")
+
+
+def test_sex_option_is_passed_to_score(tmp_path, monkeypatch):
+    """--sex PATH reaches prs.score as sex=Path (absent: no sex given)."""
+    seen = []
+    monkeypatch.setattr(prs.score_cli, "score", lambda *a, **kw: seen.append(kw))
+    parser = build_parser(["prs.score_cli"])
+    args = parser.parse_args([*example_score_args(tmp_path), "--sex", str(tmp_path / "s.psam")])
+    prs.score_cli.score_from_args(args, args.vcf, args.scorefile)
+    args = parser.parse_args(example_score_args(tmp_path))
+    prs.score_cli.score_from_args(args, args.vcf, args.scorefile)
+    assert seen[0]["sex"] == tmp_path / "s.psam"
+    assert seen[1].get("sex") is None
+    help_text = parser._subparsers._group_actions[0].choices["score"].format_help()
+    assert "--sex PATH" in help_text and ".psam" in help_text

@@ -18,8 +18,9 @@ A set of files (:class:`OutputSet`, through :func:`prs.report.output_set`)
     2. Under the lock, finish or clean what dead runs left (see *Recovery*).
     3. Write every file into a private staging directory ``<out>/.prs-stage-<pid>-<random>``.
     4. Commit: rename the staging directory to ``.prs-commit-…`` (one atomic rename).
-    5. Remove the previous marker file (``provenance.json``), rename each file into
-       ``<out>``, the marker last, remove the empty commit directory.
+    5. Remove the previous marker file (``provenance.json``: it describes the previous
+       files, so it goes even when the new set has none), rename each file into ``<out>``,
+       the marker last, remove the empty commit directory.
     An exception (or SIGINT/SIGTERM, which the CLI turns into exceptions) before step 4
     discards the staging directory: ``<out>`` keeps its previous files untouched. Steps 4–5
     take milliseconds and run with SIGINT/SIGTERM deferred, so those signals are acted on
@@ -202,8 +203,14 @@ def remove_dead_temporaries(directory: Path, name: str) -> list[Path]:
         if match is None or match["name"] != name:
             continue
         path = directory / entry
-        try:
-            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0))
+        flags = os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0)
+        try:  # (read-write: NFS grants an exclusive lock only on a file open for writing)
+            fd = os.open(path, os.O_RDWR | flags)
+        except PermissionError:
+            try:
+                fd = os.open(path, os.O_RDONLY | flags)
+            except OSError:
+                continue
         except OSError:
             continue
         try:
@@ -256,7 +263,8 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "w") -> Iterator[IO[A
     except OSError as exc:
         raise write_error(dest, exc) from exc
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)  # while held, no one takes this temporary for dead
+        with contextlib.suppress(OSError):  # (no locks here: then no one can judge it dead)
+            fcntl.flock(fd, fcntl.LOCK_EX)  # while held, no one takes this temporary for dead
         with _open_fd(fd, mode, dest) as fh:
             yield fh
         try:
@@ -268,6 +276,10 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "w") -> Iterator[IO[A
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
+
+
+#: flock errors of filesystems without locks (some NFS and FUSE mounts): run unlocked.
+_NO_LOCKS = (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL)
 
 
 class _DirectoryLock:
@@ -325,6 +337,14 @@ class _DirectoryLock:
                 continue
             except OSError as exc:
                 os.close(fd)
+                if exc.errno in _NO_LOCKS:
+                    log.warning(
+                        "%s: this filesystem does not support file locks (%s); runs writing "
+                        "into this directory at the same time are not kept apart",
+                        self.path.parent,
+                        exc.strerror,
+                    )
+                    return
                 raise write_error(self.path, exc) from exc
             # The holder before us unlinks the file before unlocking: a lock taken on an
             # unlinked (or replaced) file protects nothing, so take the current one.
@@ -377,14 +397,19 @@ def _publish(commit: Path, out_dir: Path, marker: str | None) -> list[str]:
     """Move every file of ``commit`` into ``out_dir``: the marker removed first and put
     back last. Returns the names moved, in order."""
     names = sorted(os.listdir(commit))
-    if marker in names:
-        names.remove(marker)
-        names.append(marker)
+    if marker is not None and names:
+        # The previous marker describes the previous files: it goes before any is replaced
+        # (and stays away if this set has none: the directory then holds no complete set).
+        if marker in names:
+            names.remove(marker)
+            names.append(marker)
         try:
             (out_dir / marker).unlink()
             _hook(f"withdrawn:{marker}")
         except FileNotFoundError:
             pass
+        except OSError as exc:
+            raise write_error(out_dir / marker, exc) from exc
     for name in names:
         remove_dead_temporaries(out_dir, name)
         dest = out_dir / name
@@ -459,6 +484,9 @@ class OutputSet:
             self._stage = stage
             _hook("locked")
         except BaseException:
+            if self._stage is not None:
+                shutil.rmtree(self._stage, ignore_errors=True)
+                self._stage = None
             self._lock.release()
             raise
         return self
