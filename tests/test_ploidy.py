@@ -102,6 +102,7 @@ def plink2_score(
     xchr_model: int = 2,
     missing: str = "mean-impute",
     dosage: str = "GT",
+    split_par: str = "b38",
 ) -> pd.DataFrame:
     """PLINK 2's .sscore for exactly the variants prs matched (on a copy of the VCF whose
     IDs name records by number, as prs does)."""
@@ -121,7 +122,7 @@ def plink2_score(
     ).to_csv(weights, sep="\t", index=False)
     pfile = workdir / "data"
     make = [plink2, "--vcf", str(relabelled)] + (["dosage=DS"] if dosage == "DS" else [])
-    make += ["--split-par", "b38", "--make-pgen"]
+    make += ["--split-par", split_par, "--make-pgen"]
     make += ["--out", str(pfile), "--threads", "1"]
     if psam is not None:
         make += ["--update-sex", str(psam)]
@@ -485,5 +486,61 @@ def test_sex_chromosome_ds_dosages_equal_plink2(plink2, cohort_ds, tmp_path, eng
     result = run_prs(cohort_ds, sex=cohort_ds["psam"], dosage="DS", engine=engine)
     expected = plink2_score(
         plink2, result, cohort_ds["vcf"], tmp_path, psam=cohort_ds["psam"], dosage="DS"
+    )
+    assert_equal_to_plink2(result, expected)
+
+
+@pytest.mark.plink2
+@pytest.mark.parametrize("haploid", ["as-diploid", "haploid"])
+def test_real_chrx_with_sex_equals_plink2(plink2, shared_data, tmp_path, haploid):
+    """1000 Genomes chrX (GRCh37: PAR1, non-PAR, PAR2 sites), sex taken from the calls
+    (haploid outside the PARs: male), four people left of unknown sex."""
+    vcf = shared_data / "genotypes/imputationserver/chrX-phased/small.chrX.vcf.gz"
+    samples, male = None, None
+    with gzip.open(vcf, "rt") as fh:
+        for line in fh:
+            if line.startswith("#CHROM"):
+                samples = line.rstrip("\n").split("\t")[9:]
+                male = np.zeros(len(samples), dtype=bool)
+            elif not line.startswith("#"):
+                fields = line.rstrip("\n").split("\t")
+                if chromosome_class("X", int(fields[1]), "GRCh37") == X_NONPAR:
+                    male |= np.array(["|" not in c and "/" not in c for c in fields[9:]])
+    assert samples is not None and 0 < male.sum() < len(male)
+    psam = tmp_path / "x.psam"
+    words = ["NA" if i < 4 else ("1" if m else "2") for i, m in enumerate(male)]
+    psam.write_text(
+        "#IID\tSEX\n" + "".join(f"{s}\t{w}\n" for s, w in zip(samples, words, strict=True))
+    )
+    sites = prs.genotypes.VcfSource(vcf).sites()
+    sites = sites[sites.n_alleles == 2]
+    classes = record_classes(sites["chrom"], sites["pos"], "GRCh37")
+    pick = pd.concat(
+        [
+            sites[classes == PAR].sample(60, random_state=2),
+            sites[classes == X_NONPAR].sample(240, random_state=3),
+        ]
+    )
+    rng = np.random.default_rng(12)
+    rows = [
+        (r.chrom, r.pos, r.alt, r.ref, round(float(rng.normal()), 6)) for r in pick.itertuples()
+    ]
+    sf = write_scorefile(
+        tmp_path / "x.txt", rows, header={"pgs_id": "XSEX", "genome_build": "GRCh37"}
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        # 26 people: too few for PLINK 2 to impute from, so no imputation (as test_plink2)
+        result = score(vcf, sf, keep_ambiguous=True, sex=psam, haploid=haploid, missing="none")
+    assert result.provenance["counts"]["variants_by_chromosome_class"]["X_nonPAR"] == 240
+    expected = plink2_score(
+        plink2,
+        result,
+        vcf,
+        tmp_path / "p",
+        psam=psam,
+        xchr_model={"as-diploid": 2, "haploid": 1}[haploid],
+        split_par="b37",
+        missing="none",
     )
     assert_equal_to_plink2(result, expected)
