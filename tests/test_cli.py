@@ -310,6 +310,16 @@ def test_sex_option_is_passed_to_score(tmp_path, monkeypatch):
     args = parser.parse_args(example_score_args(tmp_path))
     prs.score_cli.score_from_args(args, args.vcf, args.scorefile)
     assert seen[0]["sex"] == tmp_path / "s.psam"
-    assert seen[1].get("sex") is None
+    assert "sex" in seen[1] and seen[1]["sex"] is None
     help_text = parser._subparsers._group_actions[0].choices["score"].format_help()
     assert "--sex PATH" in help_text and ".psam" in help_text
+
+
+def test_sex_option_end_to_end(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main([*example_score_args(out), "--sex", str(example_paths().sexes)]) == 0
+    prov = json.loads((out / "provenance.json").read_text())
+    assert prov["options"]["sex"] == str(example_paths().sexes)
+    assert main([*example_score_args(tmp_path / "o2"), "--sex", str(tmp_path / "none")]) == 6
+    assert "cannot read the sex file" in capsys.readouterr().err
+    assert not (tmp_path / "o2").exists()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
 
 from prs.errors import ScoreError
 from prs.match import DEFAULT_MIN_OVERLAP
@@ -155,10 +154,6 @@ def _samples_from(path: Path | None) -> list[str] | None:
 
 def score_from_args(args: argparse.Namespace, vcf: list[str], scorefiles: list[str]) -> ScoreResult:
     """Run :func:`prs.score` with the options parsed by :func:`add_scoring_options`."""
-    options: dict[str, Any] = {}
-    if getattr(args, "sex", None) is not None:
-        # (only when given: prs.score gains its sex= keyword in a parallel change)
-        options["sex"] = args.sex
     return score(
         vcf,
         scorefiles,
@@ -174,6 +169,7 @@ def score_from_args(args: argparse.Namespace, vcf: list[str], scorefiles: list[s
         haploid=args.haploid,
         chunk_size=args.chunk_size,
         engine=args.engine,
+        sex=args.sex,
         catalog_options={
             k: v
             for k, v in (
@@ -183,7 +179,6 @@ def score_from_args(args: argparse.Namespace, vcf: list[str], scorefiles: list[s
             )
             if v is not None
         },
-        **options,
     )
 
 
