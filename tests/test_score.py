@@ -15,6 +15,7 @@ from prs.errors import (
     MatchError,
     PRSWarning,
     ScoreError,
+    ScoreWarning,
     ScoringFileWarning,
 )
 from prs.score import SCORE_COLUMNS, score
@@ -313,3 +314,29 @@ def test_a_failed_run_keeps_its_error_and_still_shows_its_warnings(tmp_path):
         warnings.simplefilter("error", PRSWarning)
         with pytest.raises(MatchError, match="matched 0 of 1"):
             score(vcf, nothing)
+
+
+def test_duplicate_vcf_records_warn_and_the_first_is_scored(tmp_path):
+    """F20: two records 1:10 A>G with different genotypes: the first is used, a
+    ScoreWarning gives the count and the position, and the provenance records it."""
+    vcf = write_vcf(
+        tmp_path / "d.vcf.gz",
+        ["a", "b"],
+        [
+            ("1", 10, "x", "A", "G", ["0/0", "1/1"]),
+            ("1", 10, "x2", "A", "G", ["1/1", "0/0"]),
+            ("1", 20, "y", "C", "T", ["0/1", "0/1"]),
+        ],
+    )
+    sf = write_scorefile(
+        tmp_path / "w.txt",
+        [("1", 10, "G", "A", 1.0), ("1", 20, "T", "C", 0.5)],
+        header={"pgs_id": "DUP", "genome_build": "GRCh38"},
+    )
+    with pytest.warns(ScoreWarning, match=r"1 matched row\(s\) fit more than one .* at 1:10"):
+        result = score(vcf, sf)
+    np.testing.assert_allclose(result.sums[:, 0], [0.5, 2.5])
+    assert any(
+        w["category"] == "ScoreWarning" and "1:10" in w["message"]
+        for w in result.provenance["warnings"]
+    )

@@ -549,11 +549,12 @@ def _score(
         repeat = np.zeros(len(rows), dtype=bool)
         repeat[1:] = plan.record[rows][1:] == plan.record[rows][:-1]
         counts_alleles[rows[repeat], j] = False
-    special = np.isin(row_class, SPECIAL_CLASSES)
+    n_males = int((sample_sex == SEX_MALE).sum())
+    # Rows the ploidy model changes: chrY and MT always, chrX only when someone is male.
+    special = np.isin(row_class, SPECIAL_CLASSES if n_males else (Y, MT))
     # A source opened by the caller may report haploid calls as read (ploidy 1).
     raw_haploid = getattr(source, "haploid", "as-diploid") != "as-diploid"
     xchr_model = HAPLOID_POLICIES[haploid]
-    n_males = int((sample_sex == SEX_MALE).sum())
     y_variants = int((row_class == Y).sum())
     if y_variants and n > 0 and n_males == 0:
         warnings.warn(
