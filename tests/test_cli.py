@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import prs.cli
 import prs.report
 import prs.score_cli
 from prs.cli import build_parser, main
@@ -323,3 +324,14 @@ def test_sex_option_end_to_end(tmp_path, capsys):
     assert main([*example_score_args(tmp_path / "o2"), "--sex", str(tmp_path / "none")]) == 6
     assert "cannot read the sex file" in capsys.readouterr().err
     assert not (tmp_path / "o2").exists()
+
+
+def test_ctrl_c_while_loading_the_command(monkeypatch, capsys):
+    """An interrupt during the imports of a command (a second or more) is one line too."""
+
+    def slow_import(modules=None):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(prs.cli, "build_parser", slow_import)
+    assert main(["score", "--help"]) == 130
+    assert capsys.readouterr().err == "prs: interrupted\n"

@@ -99,7 +99,7 @@ def _warning_printer(command: str | None) -> Any:
             print(f"prs: warning: {message}", file=sys.stderr)
         else:
             log.debug(
-                "prs %s: %s from %s:%s (not shown: handled by prs): %s",
+                "prs %s: %s from %s:%s (a library's warning, not shown): %s",
                 command,
                 category.__name__,
                 filename,
@@ -131,7 +131,19 @@ def _terminate_as_exception() -> Iterator[None]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``prs`` console script."""
-    argv = list(sys.argv[1:] if argv is None else argv)
+    with _terminate_as_exception():
+        try:
+            return _run(list(sys.argv[1:] if argv is None else argv))
+        except KeyboardInterrupt:
+            print("prs: interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED[signal.SIGINT]
+        except Interrupted as exc:
+            print("prs: interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED.get(exc.signum, 128 + exc.signum)
+
+
+def _run(argv: list[str]) -> int:
+    """Parse ``argv`` and run its command; errors become one line and an exit code."""
     command = next((a for a in argv if not a.startswith("-")), None)
     owner = COMMAND_OWNERS.get(command or "")
     parser = build_parser([owner] if owner in COMMAND_MODULES else None)
@@ -144,7 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         else logging.WARNING,
         format="prs: %(message)s",
     )
-    with warnings.catch_warnings(), _terminate_as_exception():
+    with warnings.catch_warnings():
         warnings.showwarning = _warning_printer(args.command)
         if args.strict:
             warnings.simplefilter("error", UserWarning)
@@ -156,12 +168,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         except UserWarning as exc:  # raised only under --strict
             print(f"prs: error (--strict): {exc}", file=sys.stderr)
             return 2
-        except KeyboardInterrupt:
-            print("prs: interrupted", file=sys.stderr)
-            return EXIT_INTERRUPTED[signal.SIGINT]
-        except Interrupted as exc:
-            print("prs: interrupted", file=sys.stderr)
-            return EXIT_INTERRUPTED.get(exc.signum, 128 + exc.signum)
 
 
 if __name__ == "__main__":  # pragma: no cover
