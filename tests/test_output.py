@@ -172,7 +172,8 @@ def test_stale_temporaries_of_dead_writers_are_removed(tmp_path):
     dead = tmp_path / ".scores.tsv.prs-0123456789ab.part"
     live = tmp_path / ".scores.tsv.prs-ba9876543210.part"
     other = tmp_path / ".notes.txt.k2j4_9xa.part"  # another name: not ours to judge
-    for path in (dead_old_style, dead, live, other):
+    dead_of_other_name = tmp_path / ".categories.tsv.prs-00000000abcd.part"  # ours: dead
+    for path in (dead_old_style, dead, live, other, dead_of_other_name):
         path.write_text("partial")
     with open(live, "rb") as holder:
         fcntl.flock(holder, fcntl.LOCK_EX)

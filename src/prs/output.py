@@ -31,7 +31,9 @@ A set of files (:class:`OutputSet`, through :func:`prs.report.output_set`)
 Recovery (under the lock, on entering an :class:`OutputSet`)
     ``.prs-stage-*`` directories are dead (staging only exists while its run holds the
     lock): removed. ``.prs-commit-*`` directories are committed sets whose run died while
-    publishing: moved into place as in step 5.
+    publishing: moved into place as in step 5. ``.<name>.prs-<hex>.part`` temporaries of
+    single-file writers are removed when their flock is free (writer dead); so are those
+    of the files being published, whatever their form (older versions' ``mkstemp`` names).
 
 Modes
     Files are created with mode ``0o666`` and directories ``0o777``, less the umask, as any
@@ -183,15 +185,18 @@ def _make_dir(directory: Path) -> None:
         raise ReportError(f"{directory}: cannot write output: not a directory")
 
 
-_TEMP_RE = re.compile(r"^\.(?P<name>.+)\.[A-Za-z0-9_-]+\.part$")
+_TEMP_RE = re.compile(r"^\.(?P<name>.+)\.(?P<token>[A-Za-z0-9_-]+)\.part$")
+#: The temporaries :func:`atomic_write` names (older versions: mkstemp's 8 characters).
+_OUR_TOKEN = re.compile(r"^prs-[0-9a-f]{12}$")
 
 
-def remove_dead_temporaries(directory: Path, name: str) -> list[Path]:
+def remove_dead_temporaries(directory: Path, name: str | None) -> list[Path]:
     """Remove ``directory/.<name>.*.part`` temporaries whose writer is dead.
 
     A live writer holds an ``flock`` on its temporary; one whose lock can be taken has no
     live writer (or came from a version of prs that did not lock: dead too by now).
-    Returns the removed paths.
+    ``name=None``: every temporary named as :func:`atomic_write` names them (whatever
+    its destination), but no other ``.part`` file. Returns the removed paths.
     """
     removed: list[Path] = []
     try:
@@ -200,7 +205,9 @@ def remove_dead_temporaries(directory: Path, name: str) -> list[Path]:
         return removed
     for entry in entries:
         match = _TEMP_RE.match(entry)
-        if match is None or match["name"] != name:
+        if match is None or (
+            match["name"] != name if name is not None else not _OUR_TOKEN.match(match["token"])
+        ):
             continue
         path = directory / entry
         flags = os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0)
@@ -426,7 +433,8 @@ def _publish(commit: Path, out_dir: Path, marker: str | None) -> list[str]:
 
 def recover(out_dir: Path) -> None:
     """Finish or clean what dead runs left in ``out_dir`` (call with its lock held):
-    committed sets are moved into place, staging directories removed."""
+    committed sets are moved into place, staging directories and the temporaries of dead
+    single-file writers removed."""
     try:
         entries = sorted(os.listdir(out_dir))
     except OSError as exc:
@@ -439,6 +447,7 @@ def recover(out_dir: Path) -> None:
         elif entry.startswith(STAGE_PREFIX) and path.is_dir():
             log.info("%s: removing the staging directory of a dead run", path)
             shutil.rmtree(path, ignore_errors=True)
+    remove_dead_temporaries(out_dir, None)
 
 
 def _marker_of(commit: Path) -> str | None:
