@@ -310,10 +310,18 @@ def test_a_failed_run_keeps_its_error_and_still_shows_its_warnings(tmp_path):
     nothing = write_scorefile(tmp_path / "z.txt", [("1", 99, "G", "A", 1.0)])  # no build
     with pytest.warns(ScoringFileWarning), pytest.raises(MatchError, match="matched 0 of 1"):
         score(vcf, nothing)
+    # Warnings the caller turns into errors (--strict) stop the run at once.
     with warnings.catch_warnings():
         warnings.simplefilter("error", PRSWarning)
+        with pytest.raises(ScoringFileWarning, match="does not state its genome build"):
+            score(vcf, nothing)
+    # An error filter for another category leaves the rest recorded and re-issued.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        warnings.filterwarnings("error", category=GenotypeWarning)
         with pytest.raises(MatchError, match="matched 0 of 1"):
             score(vcf, nothing)
+    assert [w.category for w in caught] == [ScoringFileWarning]
 
 
 def test_duplicate_vcf_records_warn_and_the_first_is_scored(tmp_path):

@@ -340,8 +340,12 @@ def score(
     -------
     ScoreResult
         Its ``provenance["warnings"]`` lists every prs warning issued on the way
-        (``{"category", "message"}``); the warnings also reach the caller as usual (so
-        ``warnings.simplefilter("error")`` or ``--strict`` still turns them into errors).
+        (``{"category", "message"}``, from every stage: scoring files, genotype engines,
+        matching, scoring), recorded even where the caller's filters ignore them; and
+        ``provenance["genotype_notes"]`` what the genotype source did another way (e.g.
+        an index not used). The warnings reach the caller once the run is done, at the
+        caller's line; one the caller's filters make an error
+        (``warnings.simplefilter("error")``, ``--strict``) stops the run at once.
 
     Raises
     ------
@@ -370,11 +374,13 @@ def score(
     """
     error: BaseException | None = None
     result: ScoreResult | None = None
-    # Every warning is recorded whatever the caller's filters (for the provenance), then
-    # issued again under the caller's filters where it was first issued, so the caller
-    # still sees it, or turns it into an error (--strict).
+    # Every warning is recorded (for the provenance) whatever the caller's filters say,
+    # except one the caller turns into an error (--strict), which stops the run at once;
+    # the recorded ones are then issued again under the caller's filters, where they were
+    # first issued, so the caller sees them as it asked.
+    caller_filters = list(warnings.filters)
     with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+        _record_all_but_errors(caller_filters)
         try:
             result = _score(
                 genotypes,
@@ -408,6 +414,20 @@ def score(
     ]
     _reissue(recorded)
     return result
+
+
+def _record_all_but_errors(caller_filters: list[tuple[Any, ...]]) -> None:
+    """Filters that keep the caller's "error" entries (first match wins, as before) and turn
+    every other action ("ignore", "default", "once", ...) into "always"."""
+    warnings.simplefilter("always")
+    for action, message, category, module, lineno in reversed(caller_filters):
+        warnings.filterwarnings(
+            "error" if action == "error" else "always",
+            message=getattr(message, "pattern", message) or "",
+            category=category,
+            module=getattr(module, "pattern", module) or "",
+            lineno=lineno,
+        )
 
 
 def _reissue(
