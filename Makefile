@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: setup tools demo test lint bench bench-small clean
+.PHONY: setup tools demo test lint bench bench-small fuzz clean
 
 setup: $(STAMP)
 
@@ -38,6 +38,13 @@ bench: setup tools
 bench-small: setup tools
 	$(BIN)/python -m compileall -q src
 	$(BIN)/python -m benchmarks.run --small
+
+# The long fuzz run (the suite runs a small fixed set in `make test`): 2,000 random examples per
+# fuzz test and mutation family, no deadline. Failures print a reproducer; keep each one as a
+# regression case (tests/regressions/).
+fuzz: setup tools
+	PRS_FUZZ_EXAMPLES=2000 $(BIN)/python -m pytest -q -p no:cacheprovider \
+		tests/test_fuzz_vcf.py tests/test_fuzz_scorefile.py
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache .hypothesis

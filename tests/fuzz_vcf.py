@@ -14,7 +14,9 @@ The strategies here are used by ``tests/test_fuzz_vcf.py``; the example count co
 
 from __future__ import annotations
 
+import atexit
 import gzip
+import multiprocessing
 import os
 import shutil
 import tempfile
@@ -585,9 +587,100 @@ def run_engine(vcf: Path, scorefile: Path, engine: str, **options: Any) -> Outco
     )
 
 
-def run_engines(built: Built, case: Case) -> dict[str, Outcome]:
-    """Each engine's outcome on ``built``."""
-    return {e: run_engine(built.vcf, built.scorefile, e, **case.score_options()) for e in ENGINES}
+class ProcessDied(Exception):
+    """The process scoring an example died (htslib calls ``exit(1)`` on some records)."""
+
+
+def _worker_main(conn: Any) -> None:
+    """The worker's loop: score requests until the pipe closes (see :class:`EngineWorker`)."""
+    warnings.simplefilter("ignore")
+    while True:
+        try:
+            request = conn.recv()
+        except EOFError:
+            return
+        if request[0] == "score":
+            _, vcf, scorefile, engine, options = request
+            conn.send(run_engine(Path(vcf), Path(scorefile), engine, **options))
+        elif request[0] == "cli":
+            from prs.cli import main
+
+            try:
+                code = main(request[1])
+            except BaseException as exc:  # reported to the parent as a crash
+                code = f"{type(exc).__name__}: {exc}"
+            conn.send(code)
+
+
+class EngineWorker:
+    """A process of its own that scores examples, so an example that kills the interpreter
+    (htslib's ``exit(1)``, a segfault) is reported as a crash instead of ending the test run.
+
+    One process serves many examples (prs and Numba load once); it is restarted after a
+    death, and an example that takes longer than ``timeout`` seconds counts as a hang.
+    """
+
+    def __init__(self, timeout: float = 300.0) -> None:
+        self.timeout = timeout
+        self._process: Any = None
+        self._conn: Any = None
+
+    def _start(self) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._conn, child = context.Pipe()
+        self._process = context.Process(target=_worker_main, args=(child,), daemon=True)
+        self._process.start()
+        child.close()
+
+    def _ask(self, request: tuple) -> tuple[bool, Any]:
+        """(True, answer), or (False, why the worker gave none)."""
+        if self._process is None or not self._process.is_alive():
+            self._start()
+        try:
+            self._conn.send(request)
+            if not self._conn.poll(self.timeout):
+                self.close()
+                return False, f"no answer within {self.timeout:.0f} s (a hang)"
+            return True, self._conn.recv()
+        except (EOFError, OSError):
+            self._process.join(10)
+            code = self._process.exitcode
+            self._process = None
+            return False, f"the scoring process died (exit code {code})"
+
+    def score(self, vcf: Path, scorefile: Path, engine: str, **options: Any) -> Outcome:
+        ok, answer = self._ask(("score", str(vcf), str(scorefile), engine, options))
+        if ok:
+            return answer
+        return Outcome(engine, "crash", error_class=ProcessDied, message=answer)
+
+    def cli(self, argv: list[str]) -> int | str:
+        """``prs.cli.main(argv)``'s exit code, or a text saying how it failed otherwise."""
+        return self._ask(("cli", argv))[1]
+
+    def close(self) -> None:
+        process, self._process = self._process, None
+        if process is not None and process.pid is not None:
+            process.kill()
+            process.join(10)
+
+
+_WORKER: EngineWorker | None = None
+
+
+def worker() -> EngineWorker:
+    """The shared :class:`EngineWorker` (started on first use, ended at exit)."""
+    global _WORKER
+    if _WORKER is None:
+        _WORKER = EngineWorker()
+        atexit.register(_WORKER.close)
+    return _WORKER
+
+
+def run_engines(built: Built, case: Case, *, isolated: bool = True) -> dict[str, Outcome]:
+    """Each engine's outcome on ``built`` (in the worker process when ``isolated``)."""
+    run = worker().score if isolated else run_engine
+    return {e: run(built.vcf, built.scorefile, e, **case.score_options()) for e in ENGINES}
 
 
 def _same(a: Outcome, b: Outcome) -> str | None:

@@ -1,14 +1,11 @@
 """Regression cases found by the VCF fuzz suite (``tests/test_fuzz_vcf.py``).
 
-Each module builds its input files from code (no binary files in the repository) and states
-the correct behaviour. A module defines
-
-* ``FINDING``: the number in the fuzz findings (and what it was);
-* ``build(directory) -> (vcf, scorefile)``: writes the case;
-* ``EXPECTED``: ``"agree"`` (every engine that reads the file gives the same numbers) or a
-  :class:`prs.errors.PRSError` subclass that every engine must raise;
-* ``OPTIONS``: extra keyword arguments for :func:`prs.score` (optional);
-* ``OPEN``: True while the engine fix is still awaited (the test is a strict xfail).
+Each ``vf<N>_*.py`` module builds its input files from code (no binary files in the
+repository) and lists them as :class:`Regression` objects in ``CASES``: how to write the
+case, and the correct behaviour (``"agree"``: every engine that reads the file gives the same
+numbers or the same named error; or a :class:`prs.errors.PRSError` subclass every engine must
+raise). ``open_finding`` marks a case whose engine fix is still awaited (a strict xfail: the
+test turns red once the fix lands, which says to clear the flag).
 
 :func:`write_vcf` and :func:`write_scorefile` are the shared builders.
 """
@@ -18,7 +15,10 @@ from __future__ import annotations
 import gzip
 import os
 import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pysam
 
@@ -89,3 +89,27 @@ def older(path: Path, seconds: int = 60) -> None:
     """Set ``path``'s mtime ``seconds`` into the past."""
     st = path.stat()
     os.utime(path, (st.st_atime - seconds, st.st_mtime - seconds))
+
+
+@dataclass(frozen=True)
+class Regression:
+    """One regression case: ``build(directory) -> (vcf, scorefile)`` and what must happen."""
+
+    name: str
+    finding: str
+    build: Callable[[Path], tuple[Path, Path]]
+    expected: Any = "agree"  # "agree" or the PRSError subclass every engine raises
+    options: dict[str, Any] = field(default_factory=dict)
+    open_finding: bool = False
+
+
+def all_cases() -> list[Regression]:
+    """Every case of every ``vf*`` module in this package, in module order."""
+    import importlib
+    import pkgutil
+
+    found: list[Regression] = []
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if info.name.startswith("vf"):
+            found.extend(importlib.import_module(f"{__name__}.{info.name}").CASES)
+    return found
