@@ -77,7 +77,7 @@ def qualifies(path: str | os.PathLike[str]) -> bool:
     """
     try:
         return bgzf.is_bgzf(path) and not _is_bcf(Path(path))
-    except OSError:
+    except Exception:  # unreadable (cut short, corrupt): the checked path names it
         return False
 
 
@@ -862,6 +862,14 @@ class FastVcfSource:
                 self._parse_gt_and_field(
                     buf, lines, fields, local, alleles, flags, values, counts, vflags
                 )
+            # A DS/GP field the header does not declare as Float: htslib reads it as text,
+            # so the checked path names the error (records that have the field only).
+            undeclared = [
+                k for k, header in enumerate(self.headers) if field not in header.float_formats
+            ]
+            if undeclared:
+                has_field = vflags != kt.REC_NO_FIELD
+                vflags[np.isin(listed.file[listed_rows], undeclared) & has_field] = kt.REC_FALLBACK
         request_of = np.searchsorted(listed_rows, rows).astype(np.int64)
         if field == "GT" and bool((flags == kt.REC_OK).all()):
             # Common case: one kernel call for every request, scattered afterwards.

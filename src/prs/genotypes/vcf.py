@@ -61,6 +61,9 @@ class VcfHeader:
     formats: frozenset[str]
     reference: str | None
     n_header_lines: int
+    #: FORMAT IDs declared with ``Type=Float`` (DS and GP must be: htslib reads an
+    #: undeclared field as text).
+    float_formats: frozenset[str] = frozenset()
 
     def build(self) -> str | None:
         """The genome build the header implies (contig lengths, then ##reference), or None."""
@@ -236,6 +239,7 @@ def _is_bcf(path: Path) -> bool:
 def _parse_header_lines(path: Path, lines: list[bytes]) -> VcfHeader:
     contigs: dict[str, int | None] = {}
     formats: set[str] = set()
+    float_formats: set[str] = set()
     reference = None
     samples: tuple[str, ...] | None = None
     for raw in lines:
@@ -246,9 +250,11 @@ def _parse_header_lines(path: Path, lines: list[bytes]) -> VcfHeader:
             length = fields.get("length")
             contigs[fields.get("ID", "")] = int(length) if length and length.isdigit() else None
         elif line.startswith("##FORMAT=<"):
-            for part in line[len("##FORMAT=<") :].split(","):
-                if part.startswith("ID="):
-                    formats.add(part[3:])
+            parts = line[len("##FORMAT=<") :].rstrip(">").split(",")
+            ids = [part[3:] for part in parts if part.startswith("ID=")]
+            formats.update(ids)
+            if "Type=Float" in parts:
+                float_formats.update(ids)
         elif line.startswith("##reference="):
             reference = line[len("##reference=") :]
         elif line.startswith("#CHROM"):
@@ -277,7 +283,9 @@ def _parse_header_lines(path: Path, lines: list[bytes]) -> VcfHeader:
     dup = pd.Index(samples)[pd.Index(samples).duplicated()]
     if len(dup):
         raise GenotypeFileError(f"{path}: duplicated sample ID '{dup[0]}' in the header")
-    return VcfHeader(samples, contigs, frozenset(formats), reference, len(lines))
+    return VcfHeader(
+        samples, contigs, frozenset(formats), reference, len(lines), frozenset(float_formats)
+    )
 
 
 def read_vcf_header(path: str | os.PathLike[str]) -> VcfHeader:
@@ -307,7 +315,41 @@ def read_vcf_header(path: str | os.PathLike[str]) -> VcfHeader:
             "truncated or corrupt"
         ) from exc
     check_fileformat(path, lines[0] if lines else b"")
-    return _parse_header_lines(path, lines)
+    header = _parse_header_lines(path, lines)
+    _check_htslib_header(path)
+    return header
+
+
+def _check_htslib_header(path: Path) -> None:
+    """Raise unless htslib parses the header (a ``#comment`` among the ``##`` lines, a NUL
+    byte...): the checked engine reads records through htslib, so both engines refuse a
+    header htslib refuses, before any record is read."""
+    from cyvcf2 import VCF
+
+    try:
+        VCF(str(path), lazy=True).close()
+    except Exception as exc:  # cyvcf2 raises a bare Exception
+        raise GenotypeFileError(
+            f"{path}: htslib cannot parse the header ({exc}); check its ## lines (each "
+            "starts with ##, no NUL bytes, well-formed <...> fields)"
+        ) from None
+
+
+def _keys_without_data(rest: bytes) -> frozenset[str]:
+    """GT, DS or GP listed in FORMAT (``rest`` is FORMAT and the sample columns) but
+    reached by no sample's subfields. htslib types such a field as empty and exits the
+    process (``exit(1)``) when asked for its values, so the decoder refuses it first."""
+    fmt, _, samples = rest.partition(b"\t")
+    keys = fmt.split(b":")
+    late = {k.decode(): i for i, k in enumerate(keys) if i >= 1 and k in (b"GT", b"DS", b"GP")}
+    if not late:
+        return frozenset()
+    first = samples.split(b"\t", 1)[0]
+    reach = first.count(b":")
+    if all(i <= reach for i in late.values()):
+        return frozenset()
+    reach = max(cell.count(b":") for cell in samples.split(b"\t"))
+    return frozenset(k for k, i in late.items() if i > reach)
 
 
 def check_fileformat(path: Path | str, first: bytes) -> None:
@@ -481,6 +523,7 @@ class VcfSource:
         #: or duplicated, ...), in order, for the run's provenance.
         self.notes: list[str] = []
         self._repeated_header: dict[str, list[int]] = {}
+        self._empty_keys: dict[int, frozenset[str]] = {}  # record -> FORMAT keys without data
         self._copies: dict[str, str] = {}
 
     def build(self) -> str | None:
@@ -515,8 +558,10 @@ class VcfSource:
             else:
                 scan = self._scan_text(Path(path), header)
             zero = 0
-            for line_no, chrom, pos, vid, ref, alts in scan:
+            for line_no, chrom, pos, vid, ref, alts, empty in scan:
                 records.append((file_index, line_no, chrom, pos))
+                if empty:
+                    self._empty_keys[record] = empty
                 if pos == 0:  # numbered (htslib reads it) but never listed
                     zero += 1
                 elif wanted_sets is None or pos in wanted_sets.get(chrom, ()):
@@ -558,7 +603,7 @@ class VcfSource:
 
     def _scan_text(
         self, path: Path, header: VcfHeader
-    ) -> Iterator[tuple[int, str, int, str, str, list[str]]]:
+    ) -> Iterator[tuple[int, str, int, str, str, list[str], frozenset[str]]]:
         n_columns = 9 + len(header.samples) if header.samples else None
         chrom_cache: dict[bytes, str] = {}
         valid_names: set[bytes] = set()
@@ -609,14 +654,17 @@ class VcfSource:
                     valid_names.add(raw_chrom)
                 alt_s = alt.decode(errors="replace").upper()
                 alts = [] if alt_s in (".", "") else alt_s.split(",")
-                yield line_no, chrom, pos, vid.decode(errors="replace"), ref_s, alts
+                empty = _keys_without_data(fields[8]) if len(fields) > 8 else frozenset()
+                yield line_no, chrom, pos, vid.decode(errors="replace"), ref_s, alts, empty
         except DECOMPRESS_ERRORS as exc:
             raise GenotypeFileError(
                 f"{path}: cannot decompress after line {line_no} ({type(exc).__name__}: "
                 f"{exc}); the file is truncated or corrupt"
             ) from exc
 
-    def _scan_bcf(self, path: Path) -> Iterator[tuple[int, str, int, str, str, list[str]]]:
+    def _scan_bcf(
+        self, path: Path
+    ) -> Iterator[tuple[int, str, int, str, str, list[str], frozenset[str]]]:
         from cyvcf2 import VCF
 
         vcf = VCF(str(path), samples=[])
@@ -630,6 +678,7 @@ class VcfSource:
                     variant.ID or ".",
                     variant.REF.upper(),
                     [a.upper() for a in variant.ALT],
+                    frozenset(),
                 )
         finally:
             vcf.close()
@@ -673,6 +722,11 @@ class VcfSource:
                             f"{hi - lo}; the file changed while it was read"
                         ) from None
                     except Exception as exc:  # htslib parse error on this record
+                        if records[i] != record:
+                            # Not requested: the fast engine never parses it either, and
+                            # htslib goes on with the next line.
+                            record += 1
+                            continue
                         _f, line_no, chrom, pos = self._records[record]
                         raise GenotypeFileError(
                             f"{path} line {line_no} ({chrom}:{pos}): htslib cannot parse the "
@@ -692,7 +746,13 @@ class VcfSource:
                         want.append(int(alleles[i]))
                         i += 1
                     where = f"{path} line {line_no} ({chrom}:{pos})"
-                    dos, plo = self._decode(variant, want, where)
+                    dos, plo = self._decode(
+                        variant,
+                        want,
+                        where,
+                        self.headers[file_index],
+                        self._empty_keys.get(record, frozenset()),
+                    )
                     if self._subset is not None:
                         dos, plo = dos[:, self._to_output], plo[:, self._to_output]
                     for k in range(len(want)):
@@ -787,10 +847,28 @@ class VcfSource:
     def _sample_name(self, file_order_index: int) -> str:
         return self._file_order_names[file_order_index]
 
-    def _decode(self, variant, want: list[int], where: str) -> tuple[np.ndarray, np.ndarray]:
+    def _decode(
+        self,
+        variant,
+        want: list[int],
+        where: str,
+        header: VcfHeader,
+        empty: frozenset[str],
+    ) -> tuple[np.ndarray, np.ndarray]:
         n = len(self._sample_index)
         has_gt = "GT" in variant.FORMAT
         field = self.dosage_field
+        for key in ("GT", field):
+            if key in empty:
+                raise GenotypeFileError(
+                    f"{where}: FORMAT lists {key} but no sample has a value for it"
+                )
+        if field != "GT" and field in variant.FORMAT and field not in header.float_formats:
+            raise GenotypeFileError(
+                f"{where}: FORMAT field {field} is not declared with Type=Float in the header "
+                f"(htslib would read it as text); add ##FORMAT=<ID={field},"
+                f"Number={'A' if field == 'DS' else 'G'},Type=Float,Description=...>"
+            )
         if field != "GT" and field not in variant.FORMAT:
             if not has_gt:
                 raise GenotypeFileError(f"{where}: neither {field} nor GT in FORMAT")
