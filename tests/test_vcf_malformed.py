@@ -356,3 +356,128 @@ def test_notes_hold_the_warnings(tmp_path):
             source = cls(path)
             source.sites()
         assert len(source.notes) == 1 and "repeat an earlier record" in source.notes[0]
+
+
+# -- fuzz findings (tests/regressions, /work/notes/fuzz_findings.md) --------------------------
+
+DS_HEADER = HEADER.replace(
+    "#CHROM",
+    '##FORMAT=<ID=DS,Number=A,Type=Float,Description="Dosage">\n#CHROM',
+)
+
+
+@pytest.mark.parametrize("cell", ["0//1", "-1/0", "0|", "a/b", "1/0 ", "0\\1"])
+def test_vf1_unrequested_record_htslib_cannot_parse(tmp_path, cell):
+    """A record htslib cannot parse, not requested, between requested records: both engines
+    read the requested ones (the checked engine used to refuse the file)."""
+    bad = f"22\t150\trs9\tA\tG\t.\tPASS\t.\tGT\t{cell}\t0|1\n"
+    text = HEADER + GOOD.replace("22\t200", bad + "22\t200")
+    bgz = _write(tmp_path, text, bgzip=True)
+    wanted = {"22": np.array([100, 200])}
+    tables = []
+    for cls in (FastVcfSource, VcfSource):
+        source = cls(bgz)
+        sites = source.sites(wanted)
+        chunks = list(source.read(sites["record"].to_numpy(), np.ones(len(sites), np.int64)))
+        tables.append((sites, np.vstack([c.dosage for c in chunks])))
+    pd.testing.assert_frame_equal(tables[0][0], tables[1][0])
+    np.testing.assert_array_equal(tables[0][1], tables[1][1])
+    np.testing.assert_array_equal(tables[0][1], [[1, 2], [0, 1]])
+
+
+def test_vf3_non_utf8_bytes_in_id(tmp_path):
+    text = (HEADER + GOOD).encode().replace(b"\trs2\t", b"\trs\xff2\t")
+    outcome = parity(tmp_path, text)
+    assert outcome[0] == "ok" and outcome[1]["id"].tolist() == ["rs1", "rs\ufffd2"]
+
+
+@pytest.mark.parametrize("field", ["DS", "GP"])
+def test_vf4_dosage_field_not_declared_float(tmp_path, field):
+    value = "0.5" if field == "DS" else "0.25,0.5,0.25"
+    text = HEADER + GOOD.replace("\tGT\t0|1\t1|1", f"\tGT:{field}\t0|1:{value}\t1|1:{value}")
+    for bgzip in (True, False):
+        path = _write(tmp_path, text, bgzip=bgzip)
+        engines = ("fast", "checked") if bgzip else ("checked",)
+        errors = []
+        for engine in engines:
+            source = open_genotypes(path, engine=engine, dosage=field)
+            sites = source.sites()
+            with pytest.raises(GenotypeFileError) as caught:
+                list(source.read(sites["record"].to_numpy(), np.ones(len(sites), np.int64)))
+            errors.append(str(caught.value))
+        assert len(set(errors)) == 1
+        assert (
+            f"line 5 (22:100): FORMAT field {field} is not declared with Type=Float" in (errors[0])
+        )
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        ("##contig=<ID=22>\n", "##contig=<ID=22>\n#comment\n"),
+        ("##contig=<ID=22>", "##contig=<ID=2\x002>"),
+    ],
+    ids=["comment", "nul"],
+)
+def test_vf6_header_htslib_refuses_is_one_error(tmp_path, change):
+    _error(parity(tmp_path, (HEADER + GOOD).replace(*change)), "htslib cannot parse the header")
+
+
+@pytest.mark.parametrize("cut", [3, 10, 17, 30, 60])
+def test_vf7_bgzip_file_cut_in_its_first_block(tmp_path, cut):
+    path = _write(tmp_path, HEADER + GOOD, bgzip=True)
+    path.write_bytes(path.read_bytes()[:cut])
+    outcomes = [_outcome(path, engine) for engine in ("fast", "checked", "auto")]
+    for outcome in outcomes:
+        assert outcome[0] == "error" and outcome[1] is GenotypeFileError, outcome
+    assert outcomes[0][2] == outcomes[1][2] == outcomes[2][2]
+
+
+def test_vf8_corrupt_first_block(tmp_path):
+    path = _write(tmp_path, HEADER + GOOD, bgzip=True)
+    raw = bytearray(path.read_bytes())
+    raw[40] ^= 0xFF
+    path.write_bytes(bytes(raw))
+    outcomes = [_outcome(path, engine) for engine in ("fast", "checked", "auto")]
+    for outcome in outcomes:
+        assert outcome[0] == "error" and outcome[1] is GenotypeFileError, outcome
+    assert outcomes[0][2] == outcomes[1][2] == outcomes[2][2]
+
+
+@pytest.mark.parametrize(
+    ("fmt", "cells", "dosage", "key"),
+    [
+        ("XX:GT", "0/0\t1|0", "GT", "GT"),
+        ("GP:XX:GT", "0/0\t1|0", "GT", "GT"),
+        ("GT:DS", "0/0\t1|0", "DS", "DS"),
+    ],
+)
+def test_vf9_format_key_without_data_is_an_error_not_exit(tmp_path, fmt, cells, dosage, key):
+    """htslib exits the process (exit(1)) when asked for a FORMAT field no sample has; run
+    in a child process so a regression fails this test instead of killing the run."""
+    import subprocess
+    import sys
+
+    text = DS_HEADER + GOOD.replace("\tGT\t0|0\t0|1", f"\t{fmt}\t{cells}")
+    path = _write(tmp_path, text, bgzip=True)
+    code = (
+        "import numpy as np, sys\n"
+        "from prs.genotypes import open_genotypes\n"
+        "from prs.errors import GenotypeFileError\n"
+        "for engine in ('fast', 'checked'):\n"
+        f"    s = open_genotypes({str(path)!r}, engine=engine, dosage={dosage!r})\n"
+        "    t = s.sites()\n"
+        "    try:\n"
+        "        list(s.read(t['record'].to_numpy(), np.ones(len(t), np.int64)))\n"
+        "    except GenotypeFileError as e:\n"
+        "        print(engine, str(e))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().splitlines()
+    assert len(lines) == 2, done.stdout
+    expected = f"line 7 (22:200): FORMAT lists {key} but no sample has a value for it"
+    assert all(expected in line for line in lines), lines
+    assert lines[0].split(" ", 1)[1] == lines[1].split(" ", 1)[1]
