@@ -370,6 +370,13 @@ def test_dominant_on_haploid_chromosomes_is_refused(tmp_path):
     np.testing.assert_allclose(score(vcf, par_only).sums[:, 0], [1.0, 1.0])
 
 
+def test_haploid_policy_without_males_warns(cohort):
+    """haploid='haploid' once counted every haploid call once; it now follows PLINK 2's
+    --xchr-model 1 (males' chrX only), so without any male it says it changes nothing."""
+    with pytest.warns(ScoreWarning, match="changes only males' chrX calls"):
+        score(cohort["vcf"], cohort["sf"], keep_ambiguous=True, haploid="haploid")
+
+
 def test_unknown_haploid_policy_is_an_error(cohort):
     with pytest.raises(ScoreError, match="haploid must be one of"):
         score(cohort["vcf"], cohort["sf"], haploid="male")

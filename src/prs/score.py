@@ -584,6 +584,13 @@ def _score(
             ScoreWarning,
             stacklevel=3,
         )
+    if haploid != "as-diploid" and n > 0 and n_males == 0 and (row_class == X_NONPAR).any():
+        warnings.warn(
+            f"haploid={haploid!r} changes only males' chrX calls, and no sample is known to "
+            "be male: give each sample's sex with sex= (--sex)",
+            ScoreWarning,
+            stacklevel=3,
+        )
     impute = MISSING_POLICIES[missing]
     accumulator = ScoreTotals(s, n, impute)
     try:
