@@ -82,13 +82,16 @@ class ScoreResult:
     sums
         ``float64[n, s]`` SUM: sum of weight x effect-allele dosage (imputed where missing).
     allele_ct
-        ALLELE_CT: alleles observed (non-missing calls x ploidy).
+        ALLELE_CT: alleles observed (non-missing calls x ploidy; the ploidy of a call by
+        chromosome class and sex as PLINK 2 counts it, see :mod:`prs.ploidy`: 1 on MT and
+        on a male's chrY, none on a female's chrY).
     denom
         DENOM: alleles counted, imputed calls included when imputing (AVG = SUM / DENOM).
     named_dosage
         NAMED_ALLELE_DOSAGE_SUM: effect-allele dosage summed over observed calls.
     missing_ct
-        ``int64[n, s]`` missing calls (imputed, or skipped with ``missing="none"``).
+        ``int64[n, s]`` missing calls (imputed, or skipped with ``missing="none"``); a chrY
+        call of a non-male is not counted at all, so it is not missing either.
     variants_used
         ``int64[s]`` matched variants per score.
     match_report
