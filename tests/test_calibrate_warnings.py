@@ -203,3 +203,51 @@ def test_every_calibrate_output_goes_through_prs_report(tmp_path, run, monkeypat
     if command == "categorise":
         inputs = json.loads((out_dir / "c.inputs.json").read_text())
         assert inputs["scheme"] == "top-5-percent"
+
+
+@pytest.mark.parametrize("command", ["categorise", "evaluate"])
+def test_a_commands_files_appear_together_or_not_at_all(tmp_path, run, monkeypatch, command):
+    """categorise writes its table and <name>.inputs.json, evaluate its metrics and table:
+    a failure on the second file leaves neither (before: the first file stayed behind)."""
+    argv, _ = _commands(tmp_path)[command]
+    if command == "evaluate":
+        argv = [*argv, "--predicted", tmp_path / "predicted.tsv", "--table", "out/t.tsv"]
+        pd.DataFrame(
+            {"sample_id": [f"S{i:05d}" for i in range(60)], "risk_10y": np.full(60, 0.3)}
+        ).to_csv(tmp_path / "predicted.tsv", sep="\t", index=False)
+        argv[argv.index("out/t.tsv")] = tmp_path / "out" / "t.tsv"
+    real_fsync = prs.output.os.fsync
+    calls = []
+
+    def fails_after_the_first(fd: int) -> None:
+        calls.append(fd)
+        if len(calls) >= 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_fsync(fd)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(prs.output.os, "fsync", fails_after_the_first)
+        code, captured = run(*argv)
+    assert code == EXIT_CODES[ReportError], captured.err
+    out_dir = tmp_path / "out"
+    assert not out_dir.exists() or sorted(p.name for p in out_dir.iterdir()) == []
+
+
+def test_no_numpy_warning_line_on_the_command_line(tmp_path, monkeypatch, capsys):
+    """The issue's symptom: 'prs: warning: overflow encountered in exp' on stderr."""
+    monkeypatch.setattr(prs.cli, "COMMAND_MODULES", ("prs.calibrate.cli",))
+    rng = np.random.default_rng(11)
+    reference = tmp_path / "reference.json"
+    save_reference(build_reference(rng.normal(size=600), check=False), reference)
+    scores = write_scores(tmp_path / "scores.tsv", {"P": EXTREME_SCORES})
+    with warnings.catch_warnings(), np.errstate(over="warn", invalid="warn", divide="warn"):
+        for scheme in sorted(available_schemes()):
+            code = prs.cli.main(
+                ["categorise", "--scores", str(scores), "--reference", str(reference),
+                 "--scheme", scheme, "--or-per-sd", "5", "--age", "48",
+                 "--out", str(tmp_path / f"{scheme}.tsv")]
+            )  # fmt: skip
+            assert code == 0
+    err = capsys.readouterr().err
+    assert "encountered" not in err and "RuntimeWarning" not in err
+    assert "scores lie outside the reference range" in err  # what the user is told instead
