@@ -114,7 +114,8 @@ def add_scoring_options(p: argparse.ArgumentParser) -> None:
         "--haploid",
         choices=("as-diploid", "haploid"),
         default="as-diploid",
-        help="haploid calls (chrX males): as-diploid (PLINK 2 default) or haploid",
+        help="how a male's chrX call counts (needs --sex): as-diploid (PLINK 2's default "
+        "--xchr-model 2) or haploid (--xchr-model 1)",
     )
     p.add_argument("--chunk-size", type=int, default=1024, help="variants per chunk")
     p.add_argument(
