@@ -136,22 +136,22 @@ def numeric_column(
     return values
 
 
-def _check_ids(ids: pd.Series, where: str, *, unique: bool = True) -> None:
+def _check_ids(ids: pd.Series, where: str, *, unique: bool = True, unit: str = "line") -> None:
     """Sample IDs must be non-empty and unique (a merge on a repeated ID would duplicate
     people silently)."""
     empty = ids.isna().to_numpy() | (ids.astype(str).str.strip() == "").to_numpy()
     if empty.any():
         raise CalibrationError(
-            f"{where} line {ids.index[int(np.flatnonzero(empty)[0])]}: empty sample_id "
-            f"({int(empty.sum())} such line(s))"
+            f"{where} {unit} {ids.index[int(np.flatnonzero(empty)[0])]}: empty sample_id "
+            f"({int(empty.sum())} such)"
         )
     dup = ids.duplicated(keep="first").to_numpy()
     if unique and dup.any():
         i = int(np.flatnonzero(dup)[0])
         first = int(np.flatnonzero((ids == ids.iloc[i]).to_numpy())[0])
         raise CalibrationError(
-            f"{where} line {ids.index[i]}: sample_id {ids.iloc[i]} appears more than once "
-            f"(first on line {ids.index[first]}); give each sample one line"
+            f"{where} {unit} {ids.index[i]}: sample_id {ids.iloc[i]} appears more than once "
+            f"(first on {unit} {ids.index[first]}); give each sample one {unit}"
         )
 
 
@@ -224,7 +224,7 @@ def read_scores(
     if len(frame) == 0:
         raise CalibrationError(f"{where}: no score values")
     try:
-        _check_ids(id_series, where if lines else f"{where} (row labels)")
+        _check_ids(id_series, where, unit="line" if lines else "row")
     except CalibrationError as exc:
         raise CalibrationError(f"{exc} for score '{score_id}'") from None
     ids = id_series.astype(str).to_numpy()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import warnings
 from collections.abc import Mapping, Sequence
@@ -609,12 +610,13 @@ def _category_notes(
         )
     if m.kind == "absolute_risk" and m.from_age is None:
         put(unknown, f"age unknown: {scheme.name} categorises {m.describe()}")
-    if m.kind != "percentile":
+    if m.kind != "percentile" and np.isnan(log_rr).any():
+        far = np.abs(z[np.isnan(log_rr)])
+        far = far[~np.isnan(far)]
         put(
             np.isnan(log_rr),
             "relative risk not computable: the score lies too far from the reference "
-            f"(z up to {np.nanmax(np.abs(z[np.isnan(log_rr)]), initial=0):.3g}); check the "
-            "reference",
+            f"(|z| up to {far.max() if far.size else math.nan:.3g}); check the reference",
         )
     if model is not None and m.kind == "absolute_risk":
         put(
