@@ -304,7 +304,7 @@ def run_categorise(args: argparse.Namespace) -> int:
     inputs_path = args.out.with_name(args.out.name.split(".")[0] + ".inputs.json")
     _publish([(args.out, frame)], (inputs_path, dict(result.inputs)))
     counts = frame["category"].value_counts(dropna=False).to_dict()
-    summary = ", ".join(f"{k}: {v}" for k, v in counts.items())
+    summary = ", ".join(f"{'no category' if pd.isna(k) else k}: {v}" for k, v in counts.items())
     print(f"{len(frame)} samples -> {args.out} ({summary})", file=sys.stdout)
     return 0
 
