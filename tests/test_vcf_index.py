@@ -20,7 +20,7 @@ import pysam
 import pytest
 
 from prs import score
-from prs.errors import GenotypeWarning
+from prs.errors import GenotypeFileError, GenotypeWarning
 from prs.genotypes import tabix
 from prs.genotypes.fastvcf import FastVcfSource
 from prs.genotypes.vcf import VcfSource
@@ -77,15 +77,18 @@ def _fast_sites(path: Path, wanted, **options) -> tuple[pd.DataFrame, list[str],
 
 
 def _assert_fallback(path: Path, wanted, reason: str) -> None:
-    for mode in ("auto", "always"):
-        table, messages, source = _fast_sites(path, wanted, index=mode)
-        checked = VcfSource(path).sites(wanted)
-        # Sequential read: the same table as the checked engine, record numbers included.
-        pd.testing.assert_frame_equal(table, checked)
-        assert len(messages) == 1, messages
-        assert str(path) in messages[0] and "not used" in messages[0]
-        assert reason in messages[0], messages[0]
-        assert source.notes == messages
+    checked = VcfSource(path).sites(wanted)
+    table, messages, source = _fast_sites(path, wanted, index="always")
+    # Sequential read: the same table as the checked engine, record numbers included.
+    pd.testing.assert_frame_equal(table, checked)
+    assert len(messages) == 1, messages
+    assert str(path) in messages[0] and "not used" in messages[0]
+    assert reason in messages[0], messages[0]
+    assert source.notes == messages
+    # The default reads sequentially without looking at the index (no warning).
+    table, messages, source = _fast_sites(path, wanted)
+    pd.testing.assert_frame_equal(table, checked)
+    assert messages == source.notes == []
 
 
 def test_records_appended_after_indexing(tmp_path):
@@ -187,8 +190,8 @@ def test_good_index_is_used_without_warning(tmp_path, csi):
     assert indexed.notes == []
     assert len(indexed._blocks) == 1 and indexed._listed is not None
     full = VcfSource(path).sites(wanted)
-    # (Indexed reads number records by text offset: see the F17 note in the report.)
-    pd.testing.assert_frame_equal(table.drop(columns="record"), full.drop(columns="record"))
+    # Indexed reads number records as sequential ones (F17: they used text offsets).
+    pd.testing.assert_frame_equal(table, full)
 
 
 def test_read_index_parses_tbi_and_csi_alike(tmp_path):
@@ -211,8 +214,8 @@ def test_read_index_parses_tbi_and_csi_alike(tmp_path):
 
 def test_stale_index_gives_the_checked_sums(tmp_path):
     """The issue's reproducer: a VCF that gained records after it was indexed scored with
-    the default engine equals --engine checked for every sample (it differed for 136 of
-    1,000)."""
+    the fast engine (its index asked for) equals --engine checked for every sample (it
+    differed for 136 of 1,000), and so does the default (which reads sequentially)."""
     head, records = _parts(3, n_samples=60)
     path = _with_old_index(tmp_path, "".join(head + records[:3000]), "".join(head + records))
     chosen = [records[k] for k in range(50, N_RECORDS, 1900)]
@@ -222,11 +225,32 @@ def test_stale_index_gives_the_checked_sums(tmp_path):
         rows.append(("22", fields[1], fields[4], fields[3], round(0.01 * (k % 13 - 6), 3)))
     weights = write_scorefile(tmp_path / "w.tsv", rows)
     with pytest.warns(GenotypeWarning, match="not used"):
-        fast = score(path, weights, engine="auto")
+        fast = score(FastVcfSource(path, index="always"), weights)
+    default = score(path, weights)
     checked = score(path, weights, engine="checked")
     assert fast.provenance["options"]["engine"] == "FastVcfSource"
+    np.testing.assert_array_equal(default.sums, checked.sums)
     np.testing.assert_array_equal(fast.sums, checked.sums)
     assert (
         fast.match_report.variants["target_record"].tolist()
         == checked.match_report.variants["target_record"].tolist()
     )
+
+
+def test_malformed_record_in_a_window_is_the_checked_error(tmp_path):
+    """An indexed read that meets a malformed record reads the file sequentially, so the
+    error names the file's line as the checked engine does (not a line count from the
+    window's start)."""
+    head, records = _parts()
+    fields = records[4100].split("\t")
+    fields[3] = "."
+    records[4100] = "\t".join(fields)
+    path = write_vcf(tmp_path / "x.vcf", "".join(head + records))
+    wanted = {"22": np.array([int(fields[1])])}
+    errors = []
+    for source in (FastVcfSource(path, index="always"), VcfSource(path)):
+        with pytest.raises(GenotypeFileError) as caught:
+            source.sites(wanted)
+        errors.append(str(caught.value))
+    assert errors[0] == errors[1]
+    assert f"line {len(head) + 4101} (22:{fields[1]}): empty REF" in errors[0]

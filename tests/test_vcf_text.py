@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -241,3 +242,29 @@ def test_fused_gt_and_float_field_equals_the_two_kernels(recs, key):
         np.testing.assert_array_equal(a2[j], a1[j])
         np.testing.assert_array_equal(c2[j], c1[j])
         np.testing.assert_array_equal(v2[j], v1[j])
+
+
+@pytest.mark.parametrize("chunk", [7, 64, 1000])
+def test_number_lines_counts_as_python_does(chunk):
+    """Record and line numbers of line starts, over a text cut into chunks anywhere (also
+    inside lines), equal a plain Python count."""
+    rng = np.random.default_rng(chunk)
+    lines = []
+    for k in range(300):
+        head = "#" if (k < 5 or rng.random() < 0.05) else "2"
+        lines.append(head + "x" * int(rng.integers(0, 40)) + "\n")
+    text = "".join(lines).encode()
+    starts = np.cumsum([0] + [len(x) for x in lines[:-1]])
+    expected_record = np.cumsum([0] + [x[0] != "#" for x in lines[:-1]])
+    queries = np.sort(rng.choice(starts, 40, replace=False)).astype(np.int64)
+    out_record = np.full(len(queries), -9, dtype=np.int64)
+    out_line = np.full(len(queries), -9, dtype=np.int64)
+    state = np.array([0, 0, 0, 1], dtype=np.int64)
+    for begin in range(0, len(text), chunk):
+        piece = text[begin : begin + chunk]
+        buf, words = _buffer(piece)
+        kt.number_lines(buf, words, 0, len(piece), begin, queries, out_record, out_line, state)
+    index = np.searchsorted(starts, queries)
+    np.testing.assert_array_equal(out_record, expected_record[index])
+    np.testing.assert_array_equal(out_line, index + 1)
+    assert state[0] == sum(x[0] != "#" for x in lines)

@@ -109,15 +109,6 @@ class Index:
         last = max(len(self.linear[ref]) - 1, 0)
         return np.clip((positions - 1) >> TBI_SHIFT, 0, last)
 
-    def n_windows(self, ref: int) -> int:
-        """How many windows sequence ``ref`` spans (for the dense-read decision)."""
-        if self.kind == "tbi":
-            return len(self.linear[ref])
-        bins, _ = self.bins[ref]
-        first_leaf = ((1 << (3 * self.depth)) - 1) // 7
-        leaves = bins[(bins >= first_leaf) & (bins < first_leaf + (1 << (3 * self.depth)))]
-        return int(leaves.max() - first_leaf + 1) if len(leaves) else 0
-
     def check(self, coffset: np.ndarray, usize: np.ndarray) -> str | None:
         """Why this index does not fit a file with these blocks, or None when it may.
 

@@ -455,6 +455,70 @@ def scan_records(
 
 
 @numba.njit(cache=True, nogil=True)
+def number_lines(
+    buf: np.ndarray,
+    words: np.ndarray,
+    begin: int,
+    end: int,
+    base: int,
+    queries: np.ndarray,
+    out_record: np.ndarray,
+    out_line: np.ndarray,
+    state: np.ndarray,
+) -> None:
+    """Record and line numbers of the lines starting at ``queries`` (text offsets).
+
+    Walks the lines of ``buf[begin:end]`` (text offset ``base + i``), counting line starts
+    and record starts (lines not starting with ``#``), so an indexed read, which parses
+    only a few windows, numbers its records as a sequential read does.
+
+    Parameters
+    ----------
+    buf, words
+        The text and the same memory as ``uint64`` words (``buf`` 8-byte aligned).
+    queries
+        Sorted text offsets of line starts to number.
+    out_record, out_line
+        Out, per query: records before it (its 0-based record number in the file) and its
+        1-based line number; -1 for a query that is not at a line start.
+    state
+        ``int64[4]``, carried between calls over consecutive chunks: records so far, lines
+        so far, next query, and 1 when ``buf[begin]`` starts a line (0 inside a line).
+    """
+    records = state[0]
+    lines = state[1]
+    qi = state[2]
+    p = begin
+    if state[3] == 0 and p < end:
+        q, _t = find_line_end(buf, words, p, end)
+        if q >= end:
+            return
+        p = q + 1
+    state[3] = 1
+    while p < end:
+        here = base + p
+        while qi < len(queries) and queries[qi] < here:
+            out_record[qi] = -1
+            out_line[qi] = -1
+            qi += 1
+        if qi < len(queries) and queries[qi] == here:
+            out_record[qi] = records
+            out_line[qi] = lines + 1
+            qi += 1
+        if buf[p] != 35:
+            records += 1
+        lines += 1
+        q, _t = find_line_end(buf, words, p, end)
+        if q >= end:
+            state[3] = 0
+            break
+        p = q + 1
+    state[0] = records
+    state[1] = lines
+    state[2] = qi
+
+
+@numba.njit(cache=True, nogil=True)
 def gather_segments(
     buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, out: np.ndarray, offset: int
 ) -> int:
