@@ -4,12 +4,25 @@ Reading happens in two passes over each file:
 
 1. A text pre-scan (VCF) validates every record's fixed columns before htslib sees them
    (cyvcf2 crashes on a blank line or an empty CHROM, and htslib reads a bgzip file cut at
-   a block boundary as a valid shorter file) and builds the site table.
+   a block boundary as a valid shorter file) and builds the site table. BGZF text is read
+   through :class:`prs.genotypes.bgzf.BgzfReader` (each block's CRC checked before its
+   text is used; several members, e.g. files joined with ``cat``, read in order).
 2. cyvcf2 streams the records; only requested ones are decoded into dosages, from allele
-   indexes (never from ``gt_types``), DS or GP.
+   indexes (never from ``gt_types``), DS or GP. A record htslib cannot parse is an error
+   only when it is requested (the fast engine never parses the others either).
 
 Record numbers are global across the files of a source, in reading order; the second pass
 checks that it meets the same records (chrom and position) the first one saw.
+
+The rules both engines share, each a :class:`~prs.errors.GenotypeFileError` naming the file
+(and line): the first line is ``##fileformat=VCF...`` (no UTF-8 byte-order mark); htslib
+parses the header; the ``#CHROM`` line lists samples; the file has records; CHROM is a VCF
+4.3 contig name; POS is at most :data:`prs.chrom.MAX_POSITION`; a DS/GP field read is
+declared ``Type=Float``; a FORMAT key read has a value in some sample. What both engines
+read but warn about (:class:`~prs.errors.GenotypeWarning`, also kept in ``notes``): records
+at POS 0 (skipped: no scoring position is 0), header lines among the records (skipped),
+records repeating an earlier chrom:pos:ref:alt (the first is used). A call of more than two
+alleles is missing, as in PLINK 2.
 """
 
 from __future__ import annotations
@@ -479,11 +492,17 @@ class VcfSource:
         males: a haploid ``1`` counts as two copies and two alleles) or ``"haploid"``
         (one copy, one allele).
 
+    Attributes
+    ----------
+    notes
+        The message of every :class:`~prs.errors.GenotypeWarning` the source issued, in
+        order (for the run's provenance).
+
     Raises
     ------
     GenotypeFileError
-        A missing or truncated file, a malformed record (named by file, line, chrom:pos and
-        value), or files whose samples differ.
+        A missing or truncated file, a malformed header or record (named by file, line,
+        chrom:pos and value; see the module's rules), or files whose samples differ.
     """
 
     def __init__(
