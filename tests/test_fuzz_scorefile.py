@@ -373,6 +373,55 @@ def test_mutated_files_read_or_fail_with_a_named_error(case):
 
 
 @st.composite
+def mutated_text(draw) -> bytes:
+    """A seed mutated 0-4 times, without carriage returns (the copies add them)."""
+    data = SEEDS[draw(st.sampled_from(sorted(SEEDS)))]().encode()
+    for _ in range(draw(st.integers(0, 4))):
+        data = draw(_mutation(data))
+    assume(b"\r" not in data)
+    return data
+
+
+def _outcome(path: Path) -> tuple | None:
+    sf = read_or_named_error(path)
+    if sf is None:
+        return None
+    notes = tuple(note.replace(str(path), "<file>") for note in sf.warnings)
+    return sf.score_ids, sf.genome_build, sf.variants, sf.weights, sf.dropped, notes
+
+
+@FUZZ
+@given(mutated_text())
+def test_gzip_crlf_and_bom_copies_read_the_same(data):
+    """The same text, gzipped, with CRLF line ends or a byte order mark, reads the same or
+    fails the same: the container never changes the numbers."""
+    with tempfile.TemporaryDirectory() as tmp:
+        copies = {
+            "plain": data,
+            "gzip": gzip.compress(data, mtime=0),
+            "crlf": data.replace(b"\n", b"\r\n"),
+            "bom": b"\xef\xbb\xbf" + data,
+        }
+        outcomes = {}
+        for kind, content in copies.items():
+            path = Path(tmp) / kind / ("w.txt.gz" if kind == "gzip" else "w.txt")
+            path.parent.mkdir()
+            path.write_bytes(content)
+            outcomes[kind] = _outcome(path)
+    if data.startswith(b"\xef\xbb\xbf"):
+        del outcomes["bom"]  # (two marks: the second is text)
+    plain = outcomes.pop("plain")
+    for kind, other in outcomes.items():
+        assert (plain is None) == (other is None), kind
+        if plain is None:
+            continue
+        assert plain[0] == other[0] and plain[1] == other[1] and plain[4] == other[4], kind
+        assert plain[2].equals(other[2]), kind
+        np.testing.assert_array_equal(plain[3], other[3])
+        assert plain[5] == other[5], kind
+
+
+@st.composite
 def edited_values(draw) -> tuple[list[str], list[str]]:
     """Position and weight texts for a structurally valid file."""
     n = draw(st.integers(1, 4))
