@@ -493,3 +493,10 @@ def test_bom_and_crlf_are_read(tmp_path):
     assert sf.variants["other_allele"].tolist() == ["G"] and sf.weights[0, 0] == 0.1
     path.write_bytes(b"\xef\xbb\xbf" + COLUMNS.encode() + b"1\t5\tA\tG\t0.1\n")
     assert read_scorefile(path).variants["line"].tolist() == [2]
+
+
+def test_f18_metadata_line_among_the_rows(tmp_path):
+    path = tmp_path / "m.txt"
+    path.write_text(COLUMNS + "1\t5\tA\tG\t0.1\n#genome_build=GRCh38\n1\t6\tA\tG\t0.1\n")
+    with pytest.raises(ScoringFileError, match=r"line 3: a '#' metadata line after the column"):
+        read_scorefile(path)

@@ -354,6 +354,11 @@ def _check_rows(path: Path, skip: int, names: list[str]) -> None:
                 raise _binary_line(path, number)
             if not text.strip():
                 continue
+            if text.startswith("#") and not text.lower().startswith("#chrom\t"):
+                raise ScoringFileError(
+                    f"{path} line {number}: a '#' metadata line after the column header line "
+                    f"(line {column_number}); metadata lines come before it"
+                )
             found = text.count("\t") + 1
             if required <= found <= n_fields:
                 continue
