@@ -473,7 +473,7 @@ def _positions(values: pd.Series, name: str, path: Path, lines: np.ndarray) -> n
         what = "is negative" if re.fullmatch(r"-[0-9]+", text.iloc[i]) else "is not a whole number"
         raise ScoringFileError(
             f"{path} line {lines[i]}: {name} '{shown}' {what} (positions are whole numbers "
-            f"from 1 to {MAX_POSITION})"
+            f"up to {MAX_POSITION})"
         )
     # More than 10 significant digits cannot fit the limit (and could overflow int64).
     too_long = digits & (text.str.lstrip("0").str.len() > len(str(MAX_POSITION))).to_numpy()
