@@ -481,3 +481,21 @@ def test_vf9_format_key_without_data_is_an_error_not_exit(tmp_path, fmt, cells, 
     expected = f"line 7 (22:200): FORMAT lists {key} but no sample has a value for it"
     assert all(expected in line for line in lines), lines
     assert lines[0].split(" ", 1)[1] == lines[1].split(" ", 1)[1]
+
+
+def test_fuzz_malformed_format_line_means_undeclared(tmp_path):
+    """A tab inside the ##FORMAT line of DS: htslib drops the line and reads DS as text
+    (the checked decoder used to fail with IndexError); both engines name it."""
+    header = DS_HEADER.replace("ID=DS,Number=A", "ID=DS,\tumber=A")
+    text = header + GOOD.replace("\tGT\t0|1\t1|1", "\tGT:DS\t0|1:1\t1|1:2")
+    for bgzip in (True, False):
+        path = _write(tmp_path, text, bgzip=bgzip)
+        errors = set()
+        for engine in ("fast", "checked") if bgzip else ("checked", "auto"):
+            source = open_genotypes(path, engine=engine, dosage="DS")
+            sites = source.sites()
+            with pytest.raises(GenotypeFileError) as caught:
+                list(source.read(sites["record"].to_numpy(), np.ones(len(sites), np.int64)))
+            errors.add(str(caught.value))
+        assert len(errors) == 1
+        assert "FORMAT field DS is not declared with Type=Float" in errors.pop()

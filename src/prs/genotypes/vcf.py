@@ -27,6 +27,7 @@ alleles is missing, as in PLINK 2.
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import io
 import os
@@ -74,7 +75,7 @@ class VcfHeader:
     formats: frozenset[str]
     reference: str | None
     n_header_lines: int
-    #: FORMAT IDs declared with ``Type=Float`` (DS and GP must be: htslib reads an
+    #: FORMAT IDs htslib reads as ``Type=Float`` (DS and GP must be: htslib reads an
     #: undeclared field as text).
     float_formats: frozenset[str] = frozenset()
 
@@ -252,7 +253,6 @@ def _is_bcf(path: Path) -> bool:
 def _parse_header_lines(path: Path, lines: list[bytes]) -> VcfHeader:
     contigs: dict[str, int | None] = {}
     formats: set[str] = set()
-    float_formats: set[str] = set()
     reference = None
     samples: tuple[str, ...] | None = None
     for raw in lines:
@@ -263,11 +263,9 @@ def _parse_header_lines(path: Path, lines: list[bytes]) -> VcfHeader:
             length = fields.get("length")
             contigs[fields.get("ID", "")] = int(length) if length and length.isdigit() else None
         elif line.startswith("##FORMAT=<"):
-            parts = line[len("##FORMAT=<") :].rstrip(">").split(",")
-            ids = [part[3:] for part in parts if part.startswith("ID=")]
-            formats.update(ids)
-            if "Type=Float" in parts:
-                float_formats.update(ids)
+            for part in line[len("##FORMAT=<") :].split(","):
+                if part.startswith("ID="):
+                    formats.add(part[3:])
         elif line.startswith("##reference="):
             reference = line[len("##reference=") :]
         elif line.startswith("#CHROM"):
@@ -296,9 +294,7 @@ def _parse_header_lines(path: Path, lines: list[bytes]) -> VcfHeader:
     dup = pd.Index(samples)[pd.Index(samples).duplicated()]
     if len(dup):
         raise GenotypeFileError(f"{path}: duplicated sample ID '{dup[0]}' in the header")
-    return VcfHeader(
-        samples, contigs, frozenset(formats), reference, len(lines), frozenset(float_formats)
-    )
+    return VcfHeader(samples, contigs, frozenset(formats), reference, len(lines))
 
 
 def read_vcf_header(path: str | os.PathLike[str]) -> VcfHeader:
@@ -329,23 +325,32 @@ def read_vcf_header(path: str | os.PathLike[str]) -> VcfHeader:
         ) from exc
     check_fileformat(path, lines[0] if lines else b"")
     header = _parse_header_lines(path, lines)
-    _check_htslib_header(path)
-    return header
+    return dataclasses.replace(header, float_formats=_htslib_float_formats(path))
 
 
-def _check_htslib_header(path: Path) -> None:
-    """Raise unless htslib parses the header (a ``#comment`` among the ``##`` lines, a NUL
-    byte...): the checked engine reads records through htslib, so both engines refuse a
-    header htslib refuses, before any record is read."""
+def _htslib_float_formats(path: Path) -> frozenset[str]:
+    """The FORMAT IDs htslib reads as Float, after checking htslib parses the header (a
+    ``#comment`` among the ``##`` lines, a NUL byte...). The checked engine reads records
+    through htslib, so both engines refuse a header htslib refuses, before any record is
+    read, and both take a field's type from htslib's reading of the header (it drops a
+    malformed ``##FORMAT`` line and then reads the field as text)."""
     from cyvcf2 import VCF
 
     try:
-        VCF(str(path), lazy=True).close()
+        vcf = VCF(str(path), lazy=True)
     except Exception as exc:  # cyvcf2 raises a bare Exception
         raise GenotypeFileError(
             f"{path}: htslib cannot parse the header ({exc}); check its ## lines (each "
             "starts with ##, no NUL bytes, well-formed <...> fields)"
         ) from None
+    try:
+        return frozenset(
+            str(line.info().get("ID"))
+            for line in vcf.header_iter()
+            if line.type == "FORMAT" and line.info().get("Type") == "Float"
+        )
+    finally:
+        vcf.close()
 
 
 def _keys_without_data(rest: bytes) -> frozenset[str]:
@@ -401,7 +406,8 @@ def _bcf_header(path: Path) -> VcfHeader:
         raw = vcf.raw_header.encode()
     finally:
         vcf.close()
-    return _parse_header_lines(path, raw.splitlines(keepends=True))
+    header = _parse_header_lines(path, raw.splitlines(keepends=True))
+    return dataclasses.replace(header, float_formats=_htslib_float_formats(path))
 
 
 def headers_build(headers: Sequence[VcfHeader]) -> str | None:
@@ -920,6 +926,8 @@ class VcfSource:
         values = variant.format(field)
         if values is None:
             raise GenotypeFileError(f"{where}: {field} field could not be read")
+        if np.asarray(values).dtype.kind not in "fiu":  # (header checked above: a guard)
+            raise GenotypeFileError(f"{where}: {field} values are not numbers in htslib")
         values = np.asarray(values, dtype=np.float32)
         bits = values.view(np.uint32)
         value_missing = bits == _FLOAT_MISSING
