@@ -43,14 +43,13 @@ def build_gp_plain(directory: Path) -> tuple[Path, Path]:
 
 
 CASES = [
-    Regression("vf4-ds-undeclared", FINDING, build_ds, GenotypeFileError, {"dosage": "DS"}, True),
-    Regression("vf4-gp-undeclared", FINDING, build_gp, GenotypeFileError, {"dosage": "GP"}, True),
+    Regression("vf4-ds-undeclared", FINDING, build_ds, GenotypeFileError, {"dosage": "DS"}),
+    Regression("vf4-gp-undeclared", FINDING, build_gp, GenotypeFileError, {"dosage": "GP"}),
     Regression(
         "vf4-gp-undeclared-plain",
         FINDING,
         build_gp_plain,
         GenotypeFileError,
         {"dosage": "GP"},
-        True,
     ),
 ]

@@ -24,6 +24,6 @@ def build_nul(directory: Path) -> tuple[Path, Path]:
 
 
 CASES = [
-    Regression("vf6-comment-in-meta-header", FINDING, build_comment, open_finding=True),
-    Regression("vf6-nul-in-meta-header", FINDING, build_nul, open_finding=True),
+    Regression("vf6-comment-in-meta-header", FINDING, build_comment),
+    Regression("vf6-nul-in-meta-header", FINDING, build_nul),
 ]

@@ -23,8 +23,4 @@ def build(directory: Path) -> tuple[Path, Path]:
     return vcf, write_scorefile(directory)
 
 
-CASES = [
-    Regression(
-        "vf8-corrupt-deflate-first-block", FINDING, build, GenotypeFileError, open_finding=True
-    )
-]
+CASES = [Regression("vf8-corrupt-deflate-first-block", FINDING, build, GenotypeFileError)]
