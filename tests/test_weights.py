@@ -500,3 +500,18 @@ def test_f18_metadata_line_among_the_rows(tmp_path):
     path.write_text(COLUMNS + "1\t5\tA\tG\t0.1\n#genome_build=GRCh38\n1\t6\tA\tG\t0.1\n")
     with pytest.raises(ScoringFileError, match=r"line 3: a '#' metadata line after the column"):
         read_scorefile(path)
+
+
+def test_cr_line_ends_with_blank_lines_before_the_header(tmp_path):
+    """Old-Mac line ends (CR alone): the table starts at the line Python's reader found
+    (pandas counted one header line more when a blank line came first, and took the
+    first row for the column header line). Found by tests/test_fuzz_scorefile.py."""
+    path = tmp_path / "cr.txt"
+    # (the short row, its other_allele left out, takes the table to the pandas reader)
+    columns = "chr_name\tchr_position\teffect_allele\teffect_weight\tother_allele\n"
+    text = "\n#genome_build=GRCh37\n" + columns + "1\t5\tA\t0.1\tG\n1\t6\tC\t0.2\n"
+    path.write_bytes(text.replace("\n", "\r").encode())
+    sf = read_scorefile(path)
+    assert sf.variants["line"].tolist() == [4, 5] and sf.genome_build == "GRCh37"
+    assert sf.variants["other_allele"].tolist() == ["G", ""]
+    assert sf.variants["pos"].tolist() == [5, 6]

@@ -335,7 +335,7 @@ def _check_column_line(path: Path, number: int, column_line: str) -> None:
             )
 
 
-def _check_rows(path: Path, skip: int, names: list[str]) -> None:
+def _check_rows(path: Path, gzipped: bool, offset: int, skip: int, names: list[str]) -> None:
     """Every data row has as many tab-separated fields as the column header line names.
 
     Spreadsheet exports end the header line with empty names (trailing tabs): a row may
@@ -345,9 +345,10 @@ def _check_rows(path: Path, skip: int, names: list[str]) -> None:
     named = [i for i, name in enumerate(names) if name.strip()]
     required = named[-1] + 1 if named else n_fields
     column_number = skip + 1
-    with _open_text(path) as fh:
-        for number, line in enumerate(fh, 1):
-            if number <= column_number:
+    raw = _open_at(path, gzipped, offset)
+    with io.TextIOWrapper(raw, encoding="utf-8", newline="") as fh:
+        for number, line in enumerate(fh, column_number):
+            if number == column_number:
                 continue
             text = line.rstrip("\r\n")
             if "\x00" in text:
@@ -491,22 +492,40 @@ def _positions(values: pd.Series, name: str, path: Path, lines: np.ndarray) -> n
     return pos
 
 
-def _read_table_pandas(path: Path, skip: int) -> pd.DataFrame:
+def _open_at(path: Path, gzipped: bool, offset: int) -> io.BufferedIOBase:
+    """The (decompressed) bytes of the file from ``offset``: the column header line.
+
+    Both table readers start there rather than skipping lines themselves, so the header
+    lines are the ones Python's reader counted, whatever the line ends (``\\r`` alone:
+    pandas and Arrow count blank lines before the header differently).
+    """
+    fh = gzip.open(path, "rb") if gzipped else open(path, "rb")
+    try:
+        fh.seek(offset)
+    except BaseException:
+        fh.close()
+        raise
+    return fh
+
+
+def _read_table_pandas(path: Path, gzipped: bool, offset: int) -> pd.DataFrame:
     """The table as strings (pandas' C parser: its messages name the malformed line)."""
-    with _open_text(path) as fh:
+    # Universal newlines: pandas sees the lines Python's reader saw.
+    with io.TextIOWrapper(_open_at(path, gzipped, offset), encoding="utf-8") as fh:
         return pd.read_csv(
             fh,
             sep="\t",
             dtype=str,
             keep_default_na=False,
-            skiprows=skip,
             skip_blank_lines=False,
             quoting=3,
             engine="c",
         )
 
 
-def _read_table_fast(path: Path, skip: int, column_line: str) -> pd.DataFrame | None:
+def _read_table_fast(
+    path: Path, gzipped: bool, offset: int, column_line: str
+) -> pd.DataFrame | None:
     """The table as strings, read by Arrow's multi-threaded CSV reader (about 10x faster
     than pandas on a table of many weight columns).
 
@@ -517,14 +536,10 @@ def _read_table_fast(path: Path, skip: int, column_line: str) -> pd.DataFrame | 
     names = column_line.rstrip("\r\n").split("\t")
     if not column_line.strip() or len(set(names)) != len(names) or any(not n for n in names):
         return None
-    with open(path, "rb") as fh:
-        gzipped = fh.read(2) == b"\x1f\x8b"
     try:
-        source = gzip.open(path, "rb") if gzipped else open(path, "rb")
-        with source:
+        with _open_at(path, gzipped, offset) as source:
             arrow = pcsv.read_csv(
                 source,
-                read_options=pcsv.ReadOptions(skip_rows=skip),
                 parse_options=pcsv.ParseOptions(
                     delimiter="\t", quote_char=False, ignore_empty_lines=False
                 ),
@@ -785,10 +800,15 @@ def read_scorefile(
                 "effect_allele, effect_weight) and no variant rows"
             )
         _check_column_line(path, len(header_lines) + 1, column_line)
-        table = _read_table_fast(path, len(header_lines), column_line)
+        # Where the column header line starts, in the (decompressed) bytes.
+        offset = sum(len(line.encode("utf-8")) for line in header_lines)
+        with gzip.open(path, "rb") if gzipped else open(path, "rb") as raw:
+            offset += 3 if raw.read(3) == b"\xef\xbb\xbf" else 0
+        table = _read_table_fast(path, gzipped, offset, column_line)
         if table is None:
-            _check_rows(path, len(header_lines), column_line.rstrip("\r\n").split("\t"))
-            table = _read_table_pandas(path, len(header_lines))
+            names = column_line.rstrip("\r\n").split("\t")
+            _check_rows(path, gzipped, offset, len(header_lines), names)
+            table = _read_table_pandas(path, gzipped, offset)
     except UnicodeDecodeError as exc:
         raise _not_text_error(path, gzipped) from exc
     except _GZIP_ERRORS as exc:
