@@ -217,6 +217,14 @@ def _open_text(path: Path) -> io.BufferedIOBase:
     return open(path, "rb")
 
 
+def _text_of(variant: object, name: str) -> str:
+    """A cyvcf2 variant's text attribute, or ``'?'`` where its bytes are not UTF-8."""
+    try:
+        return str(getattr(variant, name))
+    except UnicodeDecodeError:
+        return "?"
+
+
 def _text_lines(path: Path) -> Iterator[bytes]:
     """The lines of a text VCF (plain, gzip or BGZF), each with its newline.
 
@@ -359,7 +367,10 @@ def _keys_without_data(rest: bytes) -> frozenset[str]:
     process (``exit(1)``) when asked for its values, so the decoder refuses it first."""
     fmt, _, samples = rest.partition(b"\t")
     keys = fmt.split(b":")
-    late = {k.decode(): i for i, k in enumerate(keys) if i >= 1 and k in (b"GT", b"DS", b"GP")}
+    first_at: dict[bytes, int] = {}
+    for i, key in enumerate(keys):
+        first_at.setdefault(key, i)  # (htslib and the fast kernels use the first)
+    late = {k.decode(): i for k, i in first_at.items() if i >= 1 and k in (b"GT", b"DS", b"GP")}
     if not late:
         return frozenset()
     first = samples.split(b"\t", 1)[0]
@@ -549,6 +560,8 @@ class VcfSource:
         self.notes: list[str] = []
         self._repeated_header: dict[str, list[int]] = {}
         self._empty_keys: dict[int, frozenset[str]] = {}  # record -> FORMAT keys without data
+        # record -> ALT count, FORMAT keys (None: from cyvcf2, for BCF)
+        self._record_info: dict[int, tuple[int, tuple[str, ...] | None]] = {}
         self._copies: dict[str, str] = {}
 
     def build(self) -> str | None:
@@ -583,13 +596,16 @@ class VcfSource:
             else:
                 scan = self._scan_text(Path(path), header)
             zero = 0
-            for line_no, chrom, pos, vid, ref, alts, empty in scan:
+            for line_no, chrom, pos, vid, ref, alts, empty, keys in scan:
                 records.append((file_index, line_no, chrom, pos))
                 if empty:
                     self._empty_keys[record] = empty
                 if pos == 0:  # numbered (htslib reads it) but never listed
                     zero += 1
                 elif wanted_sets is None or pos in wanted_sets.get(chrom, ()):
+                    # What the decoder needs from the text (cyvcf2 fails on non-UTF-8 ALT
+                    # or FORMAT bytes, which the fast engine reads as bytes).
+                    self._record_info[record] = (len(alts), keys)
                     n_alleles = len(alts) + 1
                     # A record without ALT (monomorphic) is still a site: REF can match.
                     for k, alt in enumerate(alts or [""], start=1 if alts else 0):
@@ -628,7 +644,7 @@ class VcfSource:
 
     def _scan_text(
         self, path: Path, header: VcfHeader
-    ) -> Iterator[tuple[int, str, int, str, str, list[str], frozenset[str]]]:
+    ) -> Iterator[tuple[int, str, int, str, str, list[str], frozenset[str], tuple[str, ...]]]:
         n_columns = 9 + len(header.samples) if header.samples else None
         chrom_cache: dict[bytes, str] = {}
         valid_names: set[bytes] = set()
@@ -679,8 +695,10 @@ class VcfSource:
                     valid_names.add(raw_chrom)
                 alt_s = alt.decode(errors="replace").upper()
                 alts = [] if alt_s in (".", "") else alt_s.split(",")
-                empty = _keys_without_data(fields[8]) if len(fields) > 8 else frozenset()
-                yield line_no, chrom, pos, vid.decode(errors="replace"), ref_s, alts, empty
+                rest = fields[8] if len(fields) > 8 else b""
+                empty = _keys_without_data(rest) if rest else frozenset()
+                keys = tuple(rest.split(b"\t", 1)[0].decode(errors="replace").split(":"))
+                yield line_no, chrom, pos, vid.decode(errors="replace"), ref_s, alts, empty, keys
         except DECOMPRESS_ERRORS as exc:
             raise GenotypeFileError(
                 f"{path}: cannot decompress after line {line_no} ({type(exc).__name__}: "
@@ -689,7 +707,9 @@ class VcfSource:
 
     def _scan_bcf(
         self, path: Path
-    ) -> Iterator[tuple[int, str, int, str, str, list[str], frozenset[str]]]:
+    ) -> Iterator[
+        tuple[int, str, int, str, str, list[str], frozenset[str], tuple[str, ...] | None]
+    ]:
         from cyvcf2 import VCF
 
         vcf = VCF(str(path), samples=[])
@@ -704,6 +724,7 @@ class VcfSource:
                     variant.REF.upper(),
                     [a.upper() for a in variant.ALT],
                     frozenset(),
+                    None,  # FORMAT: read from the decoded variant (here it would crash)
                 )
         finally:
             vcf.close()
@@ -764,7 +785,8 @@ class VcfSource:
                     if int(variant.POS) != pos:
                         raise GenotypeFileError(
                             f"{path} line {line_no}: expected {chrom}:{pos}, read "
-                            f"{variant.CHROM}:{variant.POS}; the file changed while it was read"
+                            f"{_text_of(variant, 'CHROM')}:{variant.POS}; the file "
+                            "changed while it was read"
                         )
                     want: list[int] = []
                     while i < total and records[i] == record:
@@ -777,6 +799,7 @@ class VcfSource:
                         where,
                         self.headers[file_index],
                         self._empty_keys.get(record, frozenset()),
+                        self._record_info[record],
                     )
                     if self._subset is not None:
                         dos, plo = dos[:, self._to_output], plo[:, self._to_output]
@@ -821,7 +844,9 @@ class VcfSource:
             self._copies[path] = str(copy)
         return self._copies[path]
 
-    def _genotype_alleles(self, variant, where: str) -> tuple[np.ndarray, np.ndarray]:
+    def _genotype_alleles(
+        self, variant, where: str, n_alleles: int
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Allele indexes (n, P) with -1 missing, and ploidy per sample, half-calls resolved.
 
         A call of more than two alleles (``0|0|1``) is a missing diploid call, as PLINK 2
@@ -859,7 +884,6 @@ class VcfSource:
                 gt[rows] = np.where(gt[rows] == -1, -2, gt[rows])
                 present = gt != -2
                 ploidy = present.sum(axis=1).astype(np.int8)
-        n_alleles = len(variant.ALT) + 1
         too_big = gt >= n_alleles
         if too_big.any():
             s, k = (int(x[0]) for x in np.nonzero(too_big))
@@ -879,33 +903,36 @@ class VcfSource:
         where: str,
         header: VcfHeader,
         empty: frozenset[str],
+        info: tuple[int, tuple[str, ...] | None],
     ) -> tuple[np.ndarray, np.ndarray]:
         n = len(self._sample_index)
-        has_gt = "GT" in variant.FORMAT
+        n_alt, text_keys = info
+        keys = text_keys if text_keys is not None else tuple(variant.FORMAT)
+        has_gt = "GT" in keys
         field = self.dosage_field
         for key in ("GT", field):
             if key in empty:
                 raise GenotypeFileError(
                     f"{where}: FORMAT lists {key} but no sample has a value for it"
                 )
-        if field != "GT" and field in variant.FORMAT and field not in header.float_formats:
+        if field != "GT" and field in keys and field not in header.float_formats:
             raise GenotypeFileError(
                 f"{where}: FORMAT field {field} is not declared with Type=Float in the header "
                 f"(htslib would read it as text); add ##FORMAT=<ID={field},"
                 f"Number={'A' if field == 'DS' else 'G'},Type=Float,Description=...>"
             )
-        if field != "GT" and field not in variant.FORMAT:
+        if field != "GT" and field not in keys:
             if not has_gt:
                 raise GenotypeFileError(f"{where}: neither {field} nor GT in FORMAT")
             field = "GT"
             self.fallback_to_gt += 1
         if field == "GT" and not has_gt:
             raise GenotypeFileError(
-                f"{where}: no GT in FORMAT ({':'.join(variant.FORMAT)}); score dosages with "
+                f"{where}: no GT in FORMAT ({':'.join(keys)}); score dosages with "
                 "dosage='DS' or 'GP' (--dosage)"
             )
         if has_gt:
-            gt, ploidy = self._genotype_alleles(variant, where)
+            gt, ploidy = self._genotype_alleles(variant, where, n_alt + 1)
             called_missing = ~(gt >= 0).any(axis=1)
         else:
             gt, ploidy = None, np.full(n, 2, dtype=np.int8)
@@ -915,7 +942,6 @@ class VcfSource:
         if self.haploid == "as-diploid":
             scale = np.where(ploidy == 1, 2.0, 1.0)
             effective_ploidy = np.where(ploidy == 1, 2, ploidy).astype(np.int8)
-        n_alt = len(variant.ALT)
         out = np.empty((len(want), n))
         if field == "GT":
             assert gt is not None
