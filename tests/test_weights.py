@@ -515,3 +515,51 @@ def test_cr_line_ends_with_blank_lines_before_the_header(tmp_path):
     assert sf.variants["line"].tolist() == [4, 5] and sf.genome_build == "GRCh37"
     assert sf.variants["other_allele"].tolist() == ["G", ""]
     assert sf.variants["pos"].tolist() == [5, 6]
+
+
+def test_f18_missing_column_header_line_is_named(tmp_path):
+    """A file whose column header line was deleted: the first row is not column names."""
+    path = tmp_path / "h.txt"
+    path.write_text("#pgs_id=X\n1\t5\tA\tG\t0.1\n1\t6\tC\tT\t0.2\n")
+    with pytest.raises(ScoringFileError) as err:
+        read_scorefile(path)
+    message = str(err.value)
+    assert "line 2, the column header line" in message and "looks like a variant row" in message
+
+
+def test_f18_value_under_no_column_name_and_no_rows(tmp_path):
+    path = tmp_path / "u.txt"
+    path.write_text("chr_name\tchr_position\teffect_allele\teffect_weight\t\n1\t5\tA\t0.1\tx\n")
+    with pytest.raises(ScoringFileError, match=r"line 2: field 5 holds 'x' but the column header"):
+        read_scorefile(path)
+    path.write_text("#pgs_id=X\n" + COLUMNS + "\n\n")
+    with pytest.raises(
+        ScoringFileError, match=r"no variant rows after the column header line \(line 2\)"
+    ):
+        read_scorefile(path)
+
+
+def test_f18_a_vcf_given_as_the_scoring_file(tmp_path):
+    path = tmp_path / "g.vcf"
+    path.write_text("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n")
+    with pytest.raises(ScoringFileError, match=r"is a VCF \(genotypes\), not a scoring file"):
+        read_scorefile(path)
+
+
+def test_f18_a_bcf_given_as_the_scoring_file(tmp_path):
+    import pysam
+    vcf = tmp_path / "g.vcf"
+    vcf.write_text(
+        "##fileformat=VCFv4.2\n##contig=<ID=1>\n"
+        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n'
+        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\ts1\n1\t5\t.\tA\tG\t.\t.\t.\tGT\t0/1\n"
+    )
+    bcf = tmp_path / "g.bcf"
+    with (
+        pysam.VariantFile(str(vcf)) as src,
+        pysam.VariantFile(str(bcf), "wb", header=src.header) as out,
+    ):
+        for record in src:
+            out.write(record)
+    with pytest.raises(ScoringFileError, match=r"is a BCF \(genotypes\), not a scoring file"):
+        read_scorefile(bcf)

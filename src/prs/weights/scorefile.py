@@ -286,6 +286,10 @@ def _not_text_error(path: Path, gzipped: bool) -> ScoringFileError:
     try:
         with gzip.open(path, "rb") if gzipped else open(path, "rb") as fh:
             sample = fh.read(4096)
+        if sample.startswith(b"BCF\x02"):
+            return ScoringFileError(
+                f"{path}: is a BCF (genotypes), not a scoring file; give it as the genotypes"
+            )
         control = sum(b < 32 and b not in (9, 10, 13) for b in sample)
         if b"\x00" in sample or control > len(sample) // 20:
             return ScoringFileError(
@@ -318,6 +322,17 @@ def _binary_line(path: Path, number: int) -> ScoringFileError:
         f"{path} line {number}: holds a NUL byte; the file is binary or damaged, not "
         "tab-separated text"
     )
+
+
+def _header_looks_like_a_row(names: list[str]) -> str:
+    """A hint when the column header line holds numbers or chrom:pos IDs: it is a variant
+    row, and the real column header line is missing (or was deleted)."""
+    if any(_DECIMAL.fullmatch(n.strip()) or re.fullmatch(r"\w+:\d+\S*", n) for n in names):
+        return (
+            "; that line looks like a variant row, not column names: the column header "
+            "line (chr_name, chr_position, effect_allele, effect_weight, ...) is missing"
+        )
+    return ""
 
 
 def _check_column_line(path: Path, number: int, column_line: str) -> None:
@@ -799,6 +814,13 @@ def read_scorefile(
                 "(the tab-separated line naming the columns, e.g. chr_name, chr_position, "
                 "effect_allele, effect_weight) and no variant rows"
             )
+        if (header_lines and header_lines[0].startswith("##fileformat=VCF")) or (
+            column_line.upper().startswith("#CHROM\tPOS\tID\tREF\tALT")
+        ):
+            raise ScoringFileError(
+                f"{path}: is a VCF (genotypes), not a scoring file; give it as the genotypes "
+                "(--vcf) and a PGS Catalog scoring file or weight table as the scoring file"
+            )
         _check_column_line(path, len(header_lines) + 1, column_line)
         # Where the column header line starts, in the (decompressed) bytes.
         offset = sum(len(line.encode("utf-8")) for line in header_lines)
@@ -828,8 +850,15 @@ def read_scorefile(
     # Spreadsheet-edited files carry trailing tabs: unnamed, empty columns.
     unnamed = [c for c in table.columns if str(c).startswith("Unnamed:") or str(c).strip() == ""]
     for col in unnamed:
-        if (table[col].str.strip() != "").any():
-            raise ScoringFileError(f"{path}: a column has values but no name in the header line")
+        filled = (table[col].str.strip() != "").to_numpy()
+        if filled.any():
+            i = int(np.flatnonzero(filled)[0])
+            field = list(table.columns).index(col) + 1
+            raise ScoringFileError(
+                f"{path} line {lines[i]}: field {field} holds '{_show(table[col].iloc[i])}' "
+                f"but the column header line (line {len(header_lines) + 1}) names no column "
+                "there"
+            )
     table = table.drop(columns=unnamed)
     blank = np.zeros(len(table), dtype=bool)
     if len(table.columns):
@@ -842,7 +871,9 @@ def read_scorefile(
         table = table.loc[~blank].reset_index(drop=True)
         lines = lines[~blank]
     if len(table) == 0:
-        raise ScoringFileError(f"{path}: no variant rows")
+        raise ScoringFileError(
+            f"{path}: no variant rows after the column header line (line {len(header_lines) + 1})"
+        )
 
     # From the header line itself (pandas renames a repeated "w" to "w.1", which a file may
     # also hold as a distinct column).
@@ -898,8 +929,9 @@ def read_scorefile(
 
     if "effect_allele" not in columns:
         raise ScoringFileError(
-            f"{path}: required column effect_allele is missing "
-            f"(columns: {', '.join(table.columns)})"
+            f"{path}: required column effect_allele is missing (line {len(header_lines) + 1}, "
+            f"the column header line, names: {_show(', '.join(header_names))})"
+            + _header_looks_like_a_row(header_names)
         )
 
     # Weight columns.
@@ -976,7 +1008,8 @@ def read_scorefile(
     else:
         raise ScoringFileError(
             f"{path}: required columns chr_name and chr_position (or hm_chr/hm_pos, or rsID) "
-            "are missing"
+            f"are missing (line {len(header_lines) + 1}, the column header line, names: "
+            f"{_show(', '.join(header_names))})" + _header_looks_like_a_row(header_names)
         )
     pos = _positions(pos_raw, pos_name, path, lines)
     # Normalised once per distinct name (a scoring file has few chromosomes, many rows).
