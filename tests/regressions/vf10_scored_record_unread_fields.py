@@ -1,0 +1,39 @@
+"""VF10: a scored record with a field htslib refuses in a column the fast engine never reads.
+
+FILTER with a leading or trailing space or a NUL byte, a NUL byte as INFO or ID, or text in
+a Float FORMAT field other than the scored one (DS ``1e`` while scoring GT): the checked
+engine refused the record ("htslib cannot parse the record"), the fast engine scored it.
+The engines must agree.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.regressions import VALID, Regression, write_scorefile, write_vcf
+
+FINDING = "VF10"
+
+_RECORD = "1\t100\tv1\tA\tG\t.\tPASS\t.\tGT:DS\t0|1:1\t1|1:2\t0/0:0"  # scored
+
+
+def _edit(old: str, new: str):
+    def build(directory: Path) -> tuple[Path, Path]:
+        text = VALID.replace(_RECORD, _RECORD.replace(old, new))
+        return write_vcf(directory, text), write_scorefile(directory)
+
+    return build
+
+
+CASES = [
+    Regression(f"vf10-{name}", FINDING, _edit(old, new), open_finding=True)
+    for name, old, new in (
+        ("filter-leading-space", "PASS", " ASS"),
+        ("filter-trailing-space", "PASS", "PASS "),
+        ("filter-nul", "PASS", "PASS\x00"),
+        ("info-nul", "PASS\t.", "PASS\t\x00"),
+        ("id-nul", "\tv1\t", "\t\x00\t"),
+        ("unscored-ds-1e", "0|1:1", "0|1:1e"),
+        ("unscored-ds-unicode-minus", "0|1:1", "0|1:\u22121"),
+    )
+]
