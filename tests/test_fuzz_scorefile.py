@@ -522,7 +522,36 @@ def _custom_with(row: int, field: int, value: str) -> bytes:
 
 
 # name -> (file name, bytes, expected: a regex the ScoringFileError matches, or None to read)
+def _damaged_gzip() -> bytes:
+    data = bytearray(gzip.compress((_custom() * 20).encode(), mtime=0))
+    data[len(data) // 2] ^= 0x5A
+    return bytes(data)
+
+
 REGRESSIONS = {
+    # zlib's own error (a flipped byte in the deflate data) escaped as a traceback.
+    "gzip_flipped_byte": ("custom.txt.gz", _damaged_gzip(), r"cannot read this gzip file"),
+    # A position of 2^63 raised OverflowError (F8).
+    "position_2_63": (
+        "custom.txt",
+        _custom_with(1, 1, "9223372036854775808"),
+        r"line 2: chr_position '9223372036854775808' is above 2147483647",
+    ),
+    # The column header line deleted: the first row was listed as the column names.
+    "no_column_header_line": (
+        "custom.txt",
+        "".join(_custom().splitlines(keepends=True)[1:]).encode(),
+        r"looks like a variant row, not column names",
+    ),
+    # A header line moved among the rows: read as a row with an empty effect allele.
+    "metadata_among_rows": (
+        "pgs_v2.txt",
+        _pgs_v2()
+        .replace("#genome_build=GRCh38\n", "")
+        .replace("rs2\t", "#genome_build=GRCh38\nrs2\t")
+        .encode(),
+        r"a '#' metadata line after the column header line",
+    ),
     # A NUL byte inside a weight was put raw into the message.
     "nul_in_weight": (
         "custom.txt",

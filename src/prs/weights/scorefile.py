@@ -791,6 +791,35 @@ def read_scorefile(
     """
     path = Path(path)
     gzipped = _check_path(path)
+    try:
+        return _read_scorefile(path, gzipped, use_harmonized, drop_unscorable, score_id)
+    except ScoringFileError as exc:
+        # A damaged deflate stream can decompress to wrong text before its CRC fails: the
+        # damage, not the text it produced, is what to report.
+        damage = _gzip_damage(path) if gzipped else None
+        if damage is not None:
+            raise _gzip_error(path, f"its compressed data is corrupt: {damage}") from exc
+        raise
+
+
+def _gzip_damage(path: Path) -> str | None:
+    """Why a gzip file does not decompress whole (bad data, CRC, cut short), or None."""
+    try:
+        with gzip.open(path, "rb") as fh:
+            while fh.read(1 << 20):
+                pass
+    except _GZIP_ERRORS as exc:
+        return str(exc) or type(exc).__name__
+    return None
+
+
+def _read_scorefile(
+    path: Path,
+    gzipped: bool,
+    use_harmonized: bool | None,
+    drop_unscorable: bool,
+    score_id: str | None,
+) -> ScoringFile:
     header_lines: list[str] = []
     column_line = ""
     try:
@@ -1146,7 +1175,7 @@ def read_scorefile(
             "(possible truncation or an edited file)"
         )
     for note in notes:
-        warnings.warn(note, ScoringFileWarning, stacklevel=2)
+        warnings.warn(note, ScoringFileWarning, stacklevel=3)  # (the caller of read_scorefile)
 
     return ScoringFile(
         path=str(path),
