@@ -548,6 +548,7 @@ def test_f18_a_vcf_given_as_the_scoring_file(tmp_path):
 
 def test_f18_a_bcf_given_as_the_scoring_file(tmp_path):
     import pysam
+
     vcf = tmp_path / "g.vcf"
     vcf.write_text(
         "##fileformat=VCFv4.2\n##contig=<ID=1>\n"
@@ -563,3 +564,34 @@ def test_f18_a_bcf_given_as_the_scoring_file(tmp_path):
             out.write(record)
     with pytest.raises(ScoringFileError, match=r"is a BCF \(genotypes\), not a scoring file"):
         read_scorefile(bcf)
+
+
+def test_f13_or_weights_scored_as_log_and_noted_in_provenance(tmp_path):
+    """End to end: odds ratios give the scores of their logs, and the conversion is in the
+    provenance (prs.score records every PRSWarning)."""
+    import prs
+    from prs.example import example_paths
+
+    paths = example_paths()
+    with gzip.open(paths.scorefile, "rt") as fh:
+        lines = fh.read().splitlines()
+    columns = next(i for i, line in enumerate(lines) if not line.startswith("#"))
+    col = lines[columns].split("\t").index("effect_weight")
+    out = []
+    for i, line in enumerate(lines):
+        if line.startswith("#weight_type="):
+            line = "#weight_type=OR"
+        elif i > columns:
+            fields = line.split("\t")
+            fields[col] = repr(float(np.exp(float(fields[col]))))
+            line = "\t".join(fields)
+        out.append(line)
+    or_file = tmp_path / "or.txt"
+    or_file.write_text("\n".join(out) + "\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        logs = prs.score(paths.vcf, paths.scorefile)
+        ratios = prs.score(paths.vcf, or_file)
+    np.testing.assert_allclose(ratios.sums, logs.sums, rtol=1e-12, atol=1e-12)
+    notes = [w for w in ratios.provenance["warnings"] if w["category"] == "ScoringFileWarning"]
+    assert any("scored as their natural log" in w["message"] for w in notes)
