@@ -84,7 +84,9 @@ class Case:
 
     ``line_ops`` act on the list of text lines, ``byte_ops`` on the whole text, ``bgzf_ops``
     on the compressed bytes; ``container`` is ``"bgzf"``, ``"plain"`` or ``"gzip"``;
-    ``index`` is what is written as ``<vcf>.tbi`` (or ``.csi``).
+    ``index`` is what is written as ``<vcf>.tbi`` (or ``.csi``); ``split_ops``, when given,
+    split the file in two (chromosome 1, chromosome 22: one file per chromosome, as
+    imputation servers deliver them) and act on the second file (:func:`apply_split_op`).
     """
 
     seed: int
@@ -97,6 +99,7 @@ class Case:
     bgzf_ops: tuple = ()
     index: str = "fresh"
     options: tuple = ()  # (name, value) pairs passed to prs.score
+    split_ops: tuple = ()  # non-empty: one file per chromosome, these ops on the second file
 
     def score_options(self) -> dict[str, Any]:
         return dict(self.options)
@@ -429,6 +432,11 @@ class Built:
     base_text: bytes
     index: Path | None = None
     notes: list[str] = field(default_factory=list)
+    vcfs: list[Path] = field(default_factory=list)  # all files when split (vcf is the first)
+
+    def genotypes(self) -> list[str]:
+        """The genotype paths to score (one, or one per chromosome)."""
+        return [str(p) for p in (self.vcfs or [self.vcf])]
 
 
 def case_text(case: Case) -> tuple[bytes, list[bytes]]:
@@ -450,6 +458,8 @@ def build_case(case: Case, directory: Path) -> Built:
     base_text = b"".join(base)
     scorefile = directory / "weights.txt"
     scorefile.write_text(scorefile_text(case.seed, base))
+    if case.split_ops:
+        return _build_split(case, directory, data, base_text, scorefile)
     if case.container == "plain":
         vcf = directory / "fuzz.vcf"
         vcf.write_bytes(data)
@@ -465,6 +475,63 @@ def build_case(case: Case, directory: Path) -> Built:
     built = Built(vcf, scorefile, data, base_text)
     write_index(case, built, directory)
     return built
+
+
+def apply_split_op(first: list[bytes], second: list[bytes], op: tuple) -> tuple[list, list]:
+    """Mutate the second of two per-chromosome files (or the pair): samples, contigs, order."""
+    kind = op[0]
+    chrom_at = next((i for i, line in enumerate(second) if line.startswith(b"#CHROM")), None)
+    records = [i for i, line in enumerate(second) if not line.startswith(b"#")]
+    if kind in ("rename_sample", "swap_samples", "drop_sample") and chrom_at is not None:
+        fields = second[chrom_at].rstrip(b"\n").split(b"\t")
+        if len(fields) <= 9:
+            return first, second
+        k = 9 + op[1] % (len(fields) - 9) if len(op) > 1 else 9
+        if kind == "rename_sample":
+            fields[k] = b"Z" + fields[k]
+        elif kind == "swap_samples" and len(fields) > 10:
+            fields[9], fields[10] = fields[10], fields[9]
+        elif kind == "drop_sample":
+            del fields[k]
+            for i in records:
+                cells = second[i].rstrip(b"\n").split(b"\t")
+                if len(cells) > k:
+                    del cells[k]
+                second[i] = b"\t".join(cells) + b"\n"
+        second[chrom_at] = b"\t".join(fields) + b"\n"
+    elif kind == "overlap":  # the second file also holds the first file's records
+        body = [line for line in first if not line.startswith(b"#")]
+        header = [line for line in second if line.startswith(b"#")]
+        second = header + body + [second[i] for i in records]
+    elif kind == "same_file":
+        second = list(first)
+    elif kind == "swap_files":
+        first, second = second, first
+    elif kind == "header_only":
+        second = [line for line in second if line.startswith(b"#")]
+    else:
+        raise ValueError(f"unknown split op {op!r}")
+    return first, second
+
+
+def _build_split(
+    case: Case, directory: Path, data: bytes, base_text: bytes, scorefile: Path
+) -> Built:
+    lines = data.splitlines(keepends=True)
+    header = [line for line in lines if line.startswith(b"#")]
+    body = [line for line in lines if not line.startswith(b"#")]
+    first = header + [line for line in body if not line.startswith(b"22\t")]
+    second = header + [line for line in body if line.startswith(b"22\t")]
+    for op in case.split_ops:
+        first, second = apply_split_op(first, second, op)
+    paths = []
+    for k, part in enumerate((first, second)):
+        path = directory / f"part{k}.vcf.gz"
+        path.write_bytes(bgzip_bytes(b"".join(part)))
+        if case.index != "none":
+            _tabix(path)
+        paths.append(path)
+    return Built(paths[0], scorefile, data, base_text, vcfs=paths)
 
 
 def _tabix(path: Path, *, csi: bool = False) -> Path | None:
@@ -557,13 +624,14 @@ class Outcome:
         return f"{self.kind}: {name}: {text}"
 
 
-def run_engine(vcf: Path, scorefile: Path, engine: str, **options: Any) -> Outcome:
+def run_engine(vcf: Path | list[str], scorefile: Path, engine: str, **options: Any) -> Outcome:
     """Score with one engine; never raises (a non-PRSError exception is a ``crash``)."""
     options = {"min_overlap": 0.0, **options}
+    genotypes = vcf if isinstance(vcf, list) else str(vcf)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            result = prs.score(str(vcf), str(scorefile), engine=engine, **options)
+            result = prs.score(genotypes, str(scorefile), engine=engine, **options)
     except PRSError as exc:
         return Outcome(engine, "error", error_class=type(exc), message=str(exc))
     except Exception as exc:
@@ -601,7 +669,8 @@ def _worker_main(conn: Any) -> None:
             return
         if request[0] == "score":
             _, vcf, scorefile, engine, options = request
-            conn.send(run_engine(Path(vcf), Path(scorefile), engine, **options))
+            vcf = vcf if isinstance(vcf, list) else Path(vcf)
+            conn.send(run_engine(vcf, Path(scorefile), engine, **options))
         elif request[0] == "cli":
             from prs.cli import main
 
@@ -648,8 +717,9 @@ class EngineWorker:
             self._process = None
             return False, f"the scoring process died (exit code {code})"
 
-    def score(self, vcf: Path, scorefile: Path, engine: str, **options: Any) -> Outcome:
-        ok, answer = self._ask(("score", str(vcf), str(scorefile), engine, options))
+    def score(self, vcf: Path | list[str], scorefile: Path, engine: str, **options: Any) -> Outcome:
+        vcf = vcf if isinstance(vcf, list) else str(vcf)
+        ok, answer = self._ask(("score", vcf, str(scorefile), engine, options))
         if ok:
             return answer
         return Outcome(engine, "crash", error_class=ProcessDied, message=answer)
@@ -680,7 +750,8 @@ def worker() -> EngineWorker:
 def run_engines(built: Built, case: Case, *, isolated: bool = True) -> dict[str, Outcome]:
     """Each engine's outcome on ``built`` (in the worker process when ``isolated``)."""
     run = worker().score if isolated else run_engine
-    return {e: run(built.vcf, built.scorefile, e, **case.score_options()) for e in ENGINES}
+    genotypes = built.genotypes() if built.vcfs else built.vcf
+    return {e: run(genotypes, built.scorefile, e, **case.score_options()) for e in ENGINES}
 
 
 def _same(a: Outcome, b: Outcome) -> str | None:
@@ -746,6 +817,9 @@ def describe(case: Case, built: Built, outcomes: dict[str, Outcome]) -> str:
 # Strategies
 
 _ints = st.integers(0, 10_000)
+
+#: The mutation families (one fuzz test each).
+FAMILIES = ("lines", "header", "bytes", "bgzf", "index", "plain", "multi")
 
 _line_ops = st.one_of(
     st.tuples(st.just("drop"), _ints),
@@ -823,11 +897,32 @@ _options = st.sampled_from(
     ]
 )
 
+# Sample selections (drawn by the multi-file family, where files may disagree on samples).
+_sample_options = st.sampled_from(
+    [
+        (("samples", ("S0",)),),
+        (("samples", ("S1", "S0")),),
+        (("samples", ("S0", "S0")),),
+        (("samples", ("nobody",)),),
+        (("samples", ()),),
+    ]
+)
+
+_split_ops = st.one_of(
+    st.tuples(st.just("rename_sample"), _ints),
+    st.tuples(st.just("swap_samples")),
+    st.tuples(st.just("drop_sample"), _ints),
+    st.tuples(st.just("overlap")),
+    st.tuples(st.just("same_file")),
+    st.tuples(st.just("swap_files")),
+    st.tuples(st.just("header_only")),
+)
+
 
 @st.composite
 def cases(draw: st.DrawFn, family: str | None = None) -> Case:
     """A fuzz case from one mutation family (drawn when not given)."""
-    family = family or draw(st.sampled_from(["lines", "header", "bytes", "bgzf", "index", "plain"]))
+    family = family or draw(st.sampled_from(FAMILIES))
     dosage_fields = draw(st.booleans()) if family in ("lines", "plain") else False
     options = draw(_options)
     if dosage_fields and draw(st.booleans()):
@@ -856,6 +951,12 @@ def cases(draw: st.DrawFn, family: str | None = None) -> Case:
                 ["stale", "foreign", "truncated", "garbage", "garbage_tail", "csi", "none"]
             )
         )
+        kwargs["line_ops"] = tuple(draw(st.lists(_line_ops, max_size=1)))
+    elif family == "multi":
+        kwargs["options"] = draw(st.one_of(_options, _sample_options))
+        kwargs["split_ops"] = tuple(draw(st.lists(_split_ops, max_size=2)))
+        if not kwargs["split_ops"]:
+            kwargs["split_ops"] = (("swap_files",), ("swap_files",))  # split, unchanged
         kwargs["line_ops"] = tuple(draw(st.lists(_line_ops, max_size=1)))
     elif family == "plain":
         kwargs["container"] = draw(st.sampled_from(["plain", "gzip"]))

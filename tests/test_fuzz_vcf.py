@@ -35,6 +35,7 @@ from hypothesis import strategies as st
 from prs.errors import EXIT_CODES, GenotypeFileError
 from tests.fuzz_vcf import (
     ENGINES,
+    FAMILIES,
     FAST_REFUSAL,
     Case,
     build_case,
@@ -52,8 +53,6 @@ EXAMPLES = int(os.environ.get("PRS_FUZZ_EXAMPLES", "60"))
 #: Random exploration when a count is given (``make fuzz``, as tests/test_fuzz_scorefile.py);
 #: CI, which sets nothing, draws a fixed set. ``PRS_FUZZ_RANDOM=0``/``1`` overrides.
 RANDOM = os.environ.get("PRS_FUZZ_RANDOM", "1" if "PRS_FUZZ_EXAMPLES" in os.environ else "0") == "1"
-
-FAMILIES = ("lines", "header", "bytes", "bgzf", "index", "plain")
 
 
 def fuzz_settings(examples: int) -> settings:
@@ -80,8 +79,19 @@ def _judge(case: Case) -> None:
         assert not problems, "; ".join(problems) + "\n" + describe(case, built, outcomes)
 
 
+#: Families whose fixed CI draws hit an open finding (strict: turns red once fixed).
+OPEN_IN_CI = {"multi": "fuzz findings VF11/VF12 (samples= repeated or empty), awaiting engine fix"}
+
+
+def _family_param(family: str):
+    marks = []
+    if family in OPEN_IN_CI and not RANDOM:
+        marks.append(pytest.mark.xfail(strict=True, reason=OPEN_IN_CI[family]))
+    return pytest.param(family, id=family, marks=marks)
+
+
 # One test per mutation family, so a family's failure does not hide another's examples.
-@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("family", [_family_param(f) for f in FAMILIES])
 def test_engines_agree_on_mutated_vcf(family: str) -> None:
     @fuzz_settings(EXAMPLES)
     @given(case=cases(family))
@@ -145,7 +155,7 @@ def test_regression_case(case: Regression, tmp_path: Path) -> None:
 def test_regression_cases_are_listed() -> None:
     """Every module in tests/regressions contributes cases (an import typo would drop them)."""
     findings = {c.finding for c in _REGRESSIONS}
-    assert {f"VF{n}" for n in range(1, 11)} <= findings
+    assert {f"VF{n}" for n in range(1, 13)} <= findings
     assert len({c.name for c in _REGRESSIONS}) == len(_REGRESSIONS)
 
 
