@@ -516,3 +516,13 @@ def test_fuzz_non_utf8_alt_is_read_as_bytes(tmp_path):
     text = (HEADER + GOOD).encode().replace(b"\tA\tG\t", b"\tA\t\xc3\t")
     outcome = parity(tmp_path, text)
     assert outcome[0] == "ok" and outcome[1]["alt"].tolist()[0] == "\ufffd"
+
+
+@pytest.mark.parametrize("alt", ["", "."])
+def test_fuzz_allele_index_without_alt_is_one_error(tmp_path, alt):
+    """GT 0|1 on a record without ALT: the fast engine's packed 0/1 store took it as
+    biallelic and scored; the checked engine refuses it (found by the VCF fuzz suite)."""
+    line = f"22\t300\trs3\tA\t{alt}\t.\tPASS\t.\tGT\t0|1\t1|1\n"
+    _error(parity(tmp_path, HEADER + GOOD + line), "has allele index 1 but the record has 0")
+    line = f"22\t300\trs3\tA\t{alt}\t.\tPASS\t.\tGT\t0|0\t0/0\n"
+    assert parity(tmp_path, HEADER + GOOD + line)[0] == "ok"

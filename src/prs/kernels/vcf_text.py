@@ -438,6 +438,9 @@ def scan_records(
             out_chrom[listed] = chrom
             out_record[listed] = record
             out_lineno[listed] = lineno + 1
+            # The packed store holds 0/1 ALT counts of a biallelic record: a record without
+            # ALT must have its allele indexes range-checked (a "1" is an error).
+            simple = simple and not no_alt
             out_simple[listed] = simple
             if simple:
                 for b in range(out_packed.shape[1]):
