@@ -526,3 +526,12 @@ def test_fuzz_allele_index_without_alt_is_one_error(tmp_path, alt):
     _error(parity(tmp_path, HEADER + GOOD + line), "has allele index 1 but the record has 0")
     line = f"22\t300\trs3\tA\t{alt}\t.\tPASS\t.\tGT\t0|0\t0/0\n"
     assert parity(tmp_path, HEADER + GOOD + line)[0] == "ok"
+
+
+def test_fuzz_sample_requested_twice_is_one_error(tmp_path):
+    """samples=("S0", "S0"): the checked engine crashed with IndexError, the fast one scored
+    the sample twice (found by the VCF fuzz suite); both refuse it now."""
+    path = _write(tmp_path, HEADER + GOOD, bgzip=True)
+    for engine in ("fast", "checked", "auto"):
+        with pytest.raises(GenotypeFileError, match="sample 'S0' is requested more than once"):
+            open_genotypes(path, engine=engine, samples=["S0", "S1", "S0"])

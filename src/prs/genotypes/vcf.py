@@ -477,6 +477,12 @@ def check_vcf_inputs(
             )
     if samples is None:
         return VcfInputs(names, headers, first, first, np.arange(len(first), dtype=np.int64))
+    repeated = pd.Index(list(samples))[pd.Index(list(samples)).duplicated()]
+    if len(repeated):
+        raise GenotypeFileError(
+            f"{names[0]}: sample '{repeated[0]}' is requested more than once; list each "
+            "sample once"
+        )
     position = {s: i for i, s in enumerate(first)}
     missing = [s for s in samples if s not in position]
     if missing:
