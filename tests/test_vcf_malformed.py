@@ -535,3 +535,37 @@ def test_fuzz_sample_requested_twice_is_one_error(tmp_path):
     for engine in ("fast", "checked", "auto"):
         with pytest.raises(GenotypeFileError, match="sample 'S0' is requested more than once"):
             open_genotypes(path, engine=engine, samples=["S0", "S1", "S0"])
+
+
+@pytest.mark.parametrize(
+    ("info", "fmt", "cells", "dosage", "ok"),
+    [
+        (".", "GT", "0|1\t1|1", "GT", True),  # the control: nothing malformed
+        (".", "GT:DS", "0|1:x\t1|1:2", "GT", True),  # a field prs does not read (PLINK 2 too)
+        ("AF=x", "GT", "0|1\t1|1", "GT", True),  # malformed INFO
+        (".", "GT:DS", "0|1:x\t1|1:2", "DS", False),  # the field read: an error
+        (".", "GT:DS", "0//1:1\t1|1:2", "GT", False),  # GT itself: an error
+    ],
+)
+def test_fuzz_malformed_field_prs_does_not_read(tmp_path, info, fmt, cells, dosage, ok):
+    """A requested record htslib refuses for a field prs does not read: the checked engine
+    refused it, the fast engine (and PLINK 2) read it (found by the VCF fuzz suite). The
+    checked engine now parses such a record again with only the fields prs reads."""
+    header = HEADER.replace(
+        "#CHROM",
+        '##FORMAT=<ID=DS,Number=A,Type=Float,Description="D">\n'
+        '##INFO=<ID=AF,Number=A,Type=Float,Description="F">\n#CHROM',
+    )
+    first = f"22\t100\trs1\tA\tG\t.\tPASS\t{info}\t{fmt}\t{cells}\n"
+    path = _write(tmp_path, header + first + GOOD.split("\n", 1)[1], bgzip=True)
+    outcomes = []
+    for engine in ("fast", "checked"):
+        try:
+            source = open_genotypes(path, engine=engine, dosage=dosage)
+            sites = source.sites()
+            chunks = list(source.read(sites["record"].to_numpy(), np.ones(len(sites), np.int64)))
+            outcomes.append(np.vstack([c.dosage for c in chunks]).tolist())
+        except GenotypeFileError as exc:
+            outcomes.append(str(exc))
+    assert outcomes[0] == outcomes[1]
+    assert isinstance(outcomes[0], list) == ok, outcomes

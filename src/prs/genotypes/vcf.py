@@ -27,6 +27,7 @@ alleles is missing, as in PLINK 2.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import gzip
 import io
@@ -215,6 +216,29 @@ def _open_text(path: Path) -> io.BufferedIOBase:
         except ImportError:  # pragma: no cover - isal is a dependency
             return gzip.open(path, "rb")
     return open(path, "rb")
+
+
+def _only_fields(line: bytes, keep: Sequence[str]) -> bytes:
+    """A record line with QUAL, FILTER and INFO set to ``.`` and only the FORMAT keys in
+    ``keep`` (first occurrences, in the line's order; a subfield a sample lacks before a
+    kept one becomes ``.``)."""
+    fields = line.split(b"\t")
+    fields[5:8] = [b".", b".", b"."]
+    if len(fields) < 10:
+        return b"\t".join(fields)
+    keys = fields[8].split(b":")
+    wanted = {k.encode() for k in keep}
+    index = [i for i, k in enumerate(keys) if k in wanted and keys.index(k) == i]
+    if not index:
+        return b"\t".join(fields)
+    out = [*fields[:8], b":".join(keys[i] for i in index)]
+    for cell in fields[9:]:
+        parts = cell.split(b":")
+        values = [parts[i] if i < len(parts) else None for i in index]
+        while values and values[-1] is None:
+            values.pop()
+        out.append(b":".join(b"." if v is None else v for v in values) or b".")
+    return b"\t".join(out)
 
 
 def _text_of(variant: object, name: str) -> str:
@@ -480,8 +504,7 @@ def check_vcf_inputs(
     repeated = pd.Index(list(samples))[pd.Index(list(samples)).duplicated()]
     if len(repeated):
         raise GenotypeFileError(
-            f"{names[0]}: sample '{repeated[0]}' is requested more than once; list each "
-            "sample once"
+            f"{names[0]}: sample '{repeated[0]}' is requested more than once; list each sample once"
         )
     position = {s: i for i, s in enumerate(first)}
     missing = [s for s in samples if s not in position]
@@ -766,6 +789,7 @@ class VcfSource:
             iterator = iter(vcf)
             try:
                 while i < total and records[i] < hi:
+                    failure: Exception | None = None
                     try:
                         variant = next(iterator)
                     except StopIteration:
@@ -779,16 +803,12 @@ class VcfSource:
                             # htslib goes on with the next line.
                             record += 1
                             continue
-                        _f, line_no, chrom, pos = self._records[record]
-                        raise GenotypeFileError(
-                            f"{path} line {line_no} ({chrom}:{pos}): htslib cannot parse the "
-                            f"record ({exc}); check its FORMAT/sample fields"
-                        ) from exc
+                        failure = exc
                     if records[i] != record:
                         record += 1
                         continue
                     _f, line_no, chrom, pos = self._records[record]
-                    if int(variant.POS) != pos:
+                    if failure is None and int(variant.POS) != pos:
                         raise GenotypeFileError(
                             f"{path} line {line_no}: expected {chrom}:{pos}, read "
                             f"{_text_of(variant, 'CHROM')}:{variant.POS}; the file "
@@ -799,14 +819,19 @@ class VcfSource:
                         want.append(int(alleles[i]))
                         i += 1
                     where = f"{path} line {line_no} ({chrom}:{pos})"
-                    dos, plo = self._decode(
-                        variant,
-                        want,
-                        where,
-                        self.headers[file_index],
-                        self._empty_keys.get(record, frozenset()),
-                        self._record_info[record],
-                    )
+                    with contextlib.ExitStack() as stack:
+                        if failure is not None:
+                            variant = stack.enter_context(
+                                self._reparsed(path, file_index, line_no, where, failure)
+                            )
+                        dos, plo = self._decode(
+                            variant,
+                            want,
+                            where,
+                            self.headers[file_index],
+                            self._empty_keys.get(record, frozenset()),
+                            self._record_info[record],
+                        )
                     if self._subset is not None:
                         dos, plo = dos[:, self._to_output], plo[:, self._to_output]
                     for k in range(len(want)):
@@ -831,6 +856,46 @@ class VcfSource:
             )
         if i != total:
             raise GenotypeFileError(f"{self.paths[0]}: {total - i} requested records not found")
+
+    @contextlib.contextmanager
+    def _reparsed(
+        self, path: str, file_index: int, line_no: int, where: str, failure: Exception
+    ) -> Iterator[object]:
+        """The record at ``line_no`` parsed by htslib with only the fields prs reads.
+
+        htslib parses every field of a record and refuses it for a malformed one that prs
+        never reads (QUAL, INFO, a FORMAT field other than GT and the dosage field); the
+        fast engine and PLINK 2 read on. So a requested record htslib refuses is parsed
+        again from a copy with QUAL, FILTER and INFO set to ``.`` and only those FORMAT
+        fields; if htslib refuses that too, the error names the record.
+        """
+        from cyvcf2 import VCF
+
+        header_lines: list[bytes] = []
+        line = b""
+        n_header = self.headers[file_index].n_header_lines
+        for number, text in enumerate(_text_lines(Path(path)), start=1):
+            if number <= n_header:
+                header_lines.append(text)
+            elif number == line_no:
+                line = text.rstrip(b"\r\n")
+                break
+        keep = ("GT",) if self.dosage_field == "GT" else ("GT", self.dosage_field)
+        with tempfile.TemporaryDirectory(prefix="prs-record-") as folder:
+            mini = Path(folder) / "record.vcf"
+            mini.write_bytes(b"".join(header_lines) + _only_fields(line, keep) + b"\n")
+            vcf = VCF(str(mini), samples=self._subset, gts012=False, strict_gt=False)
+            try:
+                try:
+                    variant = next(iter(vcf))
+                except Exception:
+                    raise GenotypeFileError(
+                        f"{where}: htslib cannot parse the record ({failure}); check its "
+                        "FORMAT/sample fields"
+                    ) from failure
+                yield variant
+            finally:
+                vcf.close()
 
     def _htslib_path(self, path: str) -> str:
         """``path``, or for a file with header lines among its records (VCFs joined with
