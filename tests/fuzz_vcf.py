@@ -57,7 +57,7 @@ ODD_POS = [
 ]
 ODD_ALLELE = [
     "", ".", "*", "N", "acg", "<DEL>", "A,A", "A,,C", "A.", "A" * 500, "T]22:100]", "-", "A C",
-    "AC,<NON_REF>", "ÄB",
+    "AC,<NON_REF>", "ÄB", "C,G,T,AA,AC,AG,AT,CA,CC,CG,CT", "C,G,T,AA,AC,AG,AT,CA,CC,CG,CT,C",
 ]
 ODD_FORMAT = [
     "DS:GT", "GT:GT", "", ".", "XX", "GT:", ":GT", "GP:DS:GT", "GT:DS:DS", "gt", "GT:AD:DS:GP",
@@ -65,7 +65,7 @@ ODD_FORMAT = [
 ODD_GT = [
     "0|0|1", "0/0/0", "1", ".", "./.", ".|.", "0/.", "./1", ".|0", "2/2", "9|0", "-1/0", "0//1",
     "0|", "|0", "", "00", "1000000/0", "0/1/", "a/b", "0:1", "01|1", "0 |1", "1/0 ", "0/1\r",
-    "18446744073709551617/0", "0\\1", "0|1|", "...",
+    "18446744073709551617/0", "0\\1", "0|1|", "...", "11|3", "10/0", "12|12", "3|11",
 ]
 ODD_NUMBER = [
     "-1", "3", "nan", "NaN", "inf", "-inf", "1e309", "1e-320", "", "x", ".", "0.5,0.5",
@@ -100,6 +100,7 @@ class Case:
     index: str = "fresh"
     options: tuple = ()  # (name, value) pairs passed to prs.score
     split_ops: tuple = ()  # non-empty: one file per chromosome, these ops on the second file
+    chroms: tuple = ("1", "22")  # the base's two chromosomes (X, Y, MT: PLINK 2's ploidy rules)
 
     def score_options(self) -> dict[str, Any]:
         return dict(self.options)
@@ -109,14 +110,20 @@ class Case:
 # The base: a valid VCF and a scoring file that matches most of it
 
 
-def base_lines(seed: int, n_samples: int, n_records: int, dosage_fields: bool) -> list[bytes]:
+def base_lines(
+    seed: int,
+    n_samples: int,
+    n_records: int,
+    dosage_fields: bool,
+    chroms: tuple[str, str] = ("1", "22"),
+) -> list[bytes]:
     """A valid VCF (two chromosomes, sorted, some repeated positions) as lines with newlines."""
     rng = np.random.default_rng(seed)
     fmt = "GT:DS:GP" if dosage_fields else "GT"
     lines = [
         "##fileformat=VCFv4.2",
-        "##contig=<ID=1>",
-        "##contig=<ID=22>",
+        f"##contig=<ID={chroms[0]}>",
+        f"##contig=<ID={chroms[1]}>",
         '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
     ]
     if dosage_fields:
@@ -124,7 +131,7 @@ def base_lines(seed: int, n_samples: int, n_records: int, dosage_fields: bool) -
         lines.append('##FORMAT=<ID=GP,Number=G,Type=Float,Description="Probabilities">')
     lines.append("\t".join(FIXED + [f"S{i}" for i in range(n_samples)]))
     n_first = int(rng.integers(0, n_records + 1))
-    for chrom, count in (("1", n_first), ("22", n_records - n_first)):
+    for chrom, count in ((chroms[0], n_first), (chroms[1], n_records - n_first)):
         pos = int(rng.integers(1, 1000))
         for r in range(count):
             if r and rng.random() > 0.15:
@@ -168,6 +175,10 @@ def base_lines(seed: int, n_samples: int, n_records: int, dosage_fields: bool) -
     return [(line + "\n").encode() for line in lines]
 
 
+def _chrom_rank(chrom: str) -> int:
+    return {"X": 23, "Y": 24, "MT": 26}.get(chrom) or int(chrom)
+
+
 def scorefile_text(seed: int, lines: list[bytes]) -> str:
     """A scoring file weighting most records of the *base* VCF, plus a few absent positions."""
     rng = np.random.default_rng(seed + 1)
@@ -186,7 +197,7 @@ def scorefile_text(seed: int, lines: list[bytes]) -> str:
     rows.append(("22", "7", "A", "G", 0.5))
     rows.append(("1", "999999", "C", "T", -0.25))
     # Positions as numbers, so repeated sites keep the file sorted as a PGS file would be.
-    rows.sort(key=lambda r: (int(r[0]), int(r[1])))
+    rows.sort(key=lambda r: (_chrom_rank(r[0]), int(r[1])))
     head = "chr_name\tchr_position\teffect_allele\tother_allele\teffect_weight\n"
     return head + "".join(f"{c}\t{p}\t{e}\t{o}\t{w!r}\n" for c, p, e, o, w in rows)
 
@@ -246,6 +257,20 @@ def apply_line_op(lines: list[bytes], op: tuple) -> list[bytes]:
                 parts[op[3] % len(parts)] = op[4].encode()
                 fields[s] = b":".join(parts)
                 lines[i] = b"\t".join(fields) + b"\n"
+    elif kind == "many_alts":  # ("many_alts", record k, n_alt): multi-digit allele indexes
+        i = _pick(records, op[1])
+        if i is not None:
+            fields = lines[i].rstrip(b"\n").split(b"\t")
+            n_alt = op[2]
+            ref = fields[3][:1] or b"A"
+            alts = [a for a in (_kmer(j) for j in range(n_alt + 1)) if a != ref][:n_alt]
+            fields[4] = b",".join(alts)
+            if len(fields) > 9:
+                fields[8] = b"GT"
+                for s in range(9, len(fields)):
+                    a, b = (s * 7) % (n_alt + 1), (s * 3 + n_alt) % (n_alt + 1)
+                    fields[s] = f"{a}|{b}".encode()
+            lines[i] = b"\t".join(fields) + b"\n"
     elif kind == "drop_cell":
         i = _pick(records, op[1])
         if i is not None:
@@ -260,6 +285,16 @@ def apply_line_op(lines: list[bytes], op: tuple) -> list[bytes]:
     else:
         raise ValueError(f"unknown line op {op!r}")
     return lines
+
+
+def _kmer(j: int) -> bytes:
+    """The j-th allele of A, C, G, T, AA, AC, ... (distinct alleles for many-ALT records)."""
+    out = b""
+    j += 1
+    while j:
+        j, r = divmod(j - 1, 4)
+        out = BASES[r].encode() + out
+    return out
 
 
 def _header_op(lines: list[bytes], header: list[int], records: list[int], what: str) -> list[bytes]:
@@ -441,7 +476,7 @@ class Built:
 
 def case_text(case: Case) -> tuple[bytes, list[bytes]]:
     """The mutated VCF text of ``case`` and the base lines it came from."""
-    lines = base_lines(case.seed, case.n_samples, case.n_records, case.dosage_fields)
+    lines = base_lines(case.seed, case.n_samples, case.n_records, case.dosage_fields, case.chroms)
     base = list(lines)
     for op in case.line_ops:
         lines = apply_line_op(lines, op)
@@ -520,8 +555,9 @@ def _build_split(
     lines = data.splitlines(keepends=True)
     header = [line for line in lines if line.startswith(b"#")]
     body = [line for line in lines if not line.startswith(b"#")]
-    first = header + [line for line in body if not line.startswith(b"22\t")]
-    second = header + [line for line in body if line.startswith(b"22\t")]
+    last = case.chroms[1].encode() + b"\t"
+    first = header + [line for line in body if not line.startswith(last)]
+    second = header + [line for line in body if line.startswith(last)]
     for op in case.split_ops:
         first, second = apply_split_op(first, second, op)
     paths = []
@@ -836,6 +872,7 @@ _line_ops = st.one_of(
     st.tuples(st.just("subfield"), _ints, _ints, st.just(0), st.sampled_from(ODD_GT)),
     st.tuples(st.just("subfield"), _ints, _ints, st.integers(1, 2), st.sampled_from(ODD_NUMBER)),
     st.tuples(st.just("drop_cell"), _ints, _ints),
+    st.tuples(st.just("many_alts"), _ints, st.sampled_from([9, 10, 11, 12, 99, 100])),
     st.tuples(
         st.just("insert"),
         _ints,
@@ -928,6 +965,9 @@ def cases(draw: st.DrawFn, family: str | None = None) -> Case:
     if dosage_fields and draw(st.booleans()):
         options = (*options, ("dosage", draw(st.sampled_from(["DS", "GP"]))))
     kwargs: dict[str, Any] = {
+        "chroms": draw(
+            st.sampled_from([("1", "22"), ("1", "22"), ("1", "X"), ("22", "Y"), ("X", "MT")])
+        ),
         "seed": draw(st.integers(0, 2**20)),
         "n_samples": draw(st.integers(1, 6)),
         "n_records": draw(st.integers(0, 25)),
