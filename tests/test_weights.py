@@ -595,3 +595,12 @@ def test_f13_or_weights_scored_as_log_and_noted_in_provenance(tmp_path):
     np.testing.assert_allclose(ratios.sums, logs.sums, rtol=1e-12, atol=1e-12)
     notes = [w for w in ratios.provenance["warnings"] if w["category"] == "ScoringFileWarning"]
     assert any("scored as their natural log" in w["message"] for w in notes)
+
+
+def test_f13_log_weights_labelled_or_are_refused(tmp_path):
+    """Small positive weights (log ratios of risk alleles) under weight_type=OR: their log
+    would be far off (ln 0.05 = -3), so the file is refused, not converted."""
+    rows = "".join(f"1\t{k}\tA\tG\t{w}\n" for k, w in enumerate([0.05, 0.12, 0.02, 0.3], 5))
+    path = _v2(tmp_path, {"pgs_id": "X", "weight_type": "OR"}, rows)
+    with pytest.raises(ScoringFileError, match=r"look like log ratios.*median is 0\.085"):
+        read_scorefile(path)

@@ -593,6 +593,7 @@ def _resolve_weight_type(
     where = f"line {stated_line}: weight_type={_show(str(stated))}"
     ratio = np.zeros(len(rows), dtype=bool)
     sources: list[str] = []
+    from_evidence = False  # ratios because effect_weight equals the OR/HR column
     if ratio_only is not None:
         short = ratio_only.strip().upper()
         ratio[:] = True
@@ -637,6 +638,7 @@ def _resolve_weight_type(
             if checked is not None:
                 ratio = checked
                 short = evidence[0].strip().upper() if ratio.any() else short
+                from_evidence = bool(ratio.any())
     if not ratio.any():
         return weights
     values = weights[ratio]
@@ -649,6 +651,17 @@ def _resolve_weight_type(
             f"{path} line {lines[i]}: {col} '{_show(rows[col].iloc[i])}' cannot be "
             f"a {ratio_name(short)} (ratios are > 0), but {'; '.join(sources)}. If the "
             f"weights are already log ratios, write weight_type=log({short}) in the header"
+        )
+    stated_values = values[~np.isnan(values)]
+    median = float(np.median(stated_values)) if stated_values.size else 1.0
+    if not from_evidence and median < 0.5:
+        # Ratios of a score's variants cluster around 1; small positive weights are log
+        # ratios of risk alleles, labelled OR by mistake: their log would be far off.
+        raise ScoringFileError(
+            f"{path}: {'; '.join(sources)}, but the weights look like log ratios, not "
+            f"{ratio_name(short)}s: their median is {median:.4g}, where the "
+            f"{ratio_name(short)}s of a score's variants cluster around 1. If they are log "
+            f"ratios, write weight_type=log({short}) in the header"
         )
     out = weights.copy()
     out[ratio] = np.log(values)
@@ -769,8 +782,9 @@ def read_scorefile(
     files) is read: ``beta``, ``log(OR)``, ``log(HR)`` and ``NR`` (or absent) are used as
     given; ``OR``, ``HR`` (and ``RR``, "odds ratio", ...) mean the weights are ratios,
     scored as their natural log, ``ln(OR)``, with a :class:`~prs.errors.ScoringFileWarning`
-    (``--strict`` makes it an error); a ratio that is not > 0 is an error (the weights are
-    then likely already logs: write ``weight_type=log(OR)``). An unrecognised value is
+    (``--strict`` makes it an error); a ratio that is not > 0 is an error, and so are
+    ratios whose median is below 0.5 (a score's odds ratios cluster around 1: these are
+    likely log odds ratios labelled OR; write ``weight_type=log(OR)``). An unrecognised value is
     used as given, with a warning. The PGS Catalog Calculator (pgsc_calc/pygscatalog)
     reads ``weight_type`` as metadata only and converts nothing; prs converts because an
     odds ratio summed as is gives a wrong score without a word. An author-reported
