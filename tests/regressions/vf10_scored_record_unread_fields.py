@@ -25,15 +25,19 @@ def _edit(old: str, new: str):
     return build
 
 
+#: (name, old, new, still open). FILTER and unscored-field cases fixed by 8fef8ba;
+#: NUL bytes in INFO and ID still differ.
+_CASES = (
+    ("filter-leading-space", "PASS", " ASS", False),
+    ("filter-trailing-space", "PASS", "PASS ", False),
+    ("filter-nul", "PASS", "PASS\x00", False),
+    ("info-nul", "PASS\t.", "PASS\t\x00", True),
+    ("id-nul", "\tv1\t", "\t\x00\t", True),
+    ("unscored-ds-1e", "0|1:1", "0|1:1e", False),
+    ("unscored-ds-unicode-minus", "0|1:1", "0|1:\u22121", False),
+)
+
 CASES = [
-    Regression(f"vf10-{name}", FINDING, _edit(old, new), open_finding=True)
-    for name, old, new in (
-        ("filter-leading-space", "PASS", " ASS"),
-        ("filter-trailing-space", "PASS", "PASS "),
-        ("filter-nul", "PASS", "PASS\x00"),
-        ("info-nul", "PASS\t.", "PASS\t\x00"),
-        ("id-nul", "\tv1\t", "\t\x00\t"),
-        ("unscored-ds-1e", "0|1:1", "0|1:1e"),
-        ("unscored-ds-unicode-minus", "0|1:1", "0|1:\u22121"),
-    )
+    Regression(f"vf10-{name}", FINDING, _edit(old, new), open_finding=still_open)
+    for name, old, new, still_open in _CASES
 ]
