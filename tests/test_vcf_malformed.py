@@ -569,3 +569,42 @@ def test_fuzz_malformed_field_prs_does_not_read(tmp_path, info, fmt, cells, dosa
             outcomes.append(str(exc))
     assert outcomes[0] == outcomes[1]
     assert isinstance(outcomes[0], list) == ok, outcomes
+
+
+def test_fuzz_bad_gt_on_an_undeclared_contig_is_an_error_not_a_crash(tmp_path):
+    """A GT htslib refuses on a contig the header does not declare: htslib crashed
+    (SIGSEGV) when the record was parsed again alone (found by the VCF fuzz suite). Run in a
+    child process so a regression fails this test instead of killing the run."""
+    import subprocess
+    import sys
+
+    header = HEADER.replace("##contig=<ID=22>\n", "")
+    path = _write(tmp_path, header + "1\t637\tv1\tG\tA\t.\tPASS\t.\tGT\t-1/0\t0|1\n", bgzip=True)
+    code = (
+        "import numpy as np\n"
+        "from prs.genotypes import open_genotypes\n"
+        "from prs.errors import GenotypeFileError\n"
+        "for engine in ('fast', 'checked'):\n"
+        f"    s = open_genotypes({str(path)!r}, engine=engine)\n"
+        "    t = s.sites()\n"
+        "    try:\n"
+        "        list(s.read(t['record'].to_numpy(), np.ones(len(t), np.int64)))\n"
+        "    except GenotypeFileError as e:\n"
+        "        print(str(e))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.strip().splitlines()
+    assert len(lines) == 2 and lines[0] == lines[1], lines
+    assert "line 4 (1:637): htslib cannot parse the record" in lines[0]
+
+
+def test_fuzz_empty_sample_subset_is_one_error(tmp_path):
+    """samples=(): the fast engine scored nobody, the checked one failed reading GT (found
+    by the VCF fuzz suite); both refuse it now."""
+    path = _write(tmp_path, HEADER + GOOD, bgzip=True)
+    for engine in ("fast", "checked", "auto"):
+        with pytest.raises(GenotypeFileError, match="samples= selects no sample"):
+            open_genotypes(path, engine=engine, samples=[])

@@ -955,6 +955,11 @@ class FastVcfSource:
         file_index = int(listed.file[row])
         header = self._header_bytes(file_index)
         line = self._record_line(row)
+        chrom = line.split(b"\t", 1)[0]
+        if chrom.decode(errors="replace") not in self.headers[file_index].contigs:
+            # htslib can crash on a bad record of an undeclared contig: declare it.
+            at = header.rfind(b"#CHROM")
+            header = header[:at] + b"##contig=<ID=" + chrom + b">\n" + header[at:]
         header_lines = header.count(b"\n")
         with tempfile.TemporaryDirectory(prefix="prs-fastvcf-") as tmp:
             mini = Path(tmp) / "record.vcf"

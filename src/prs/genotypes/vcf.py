@@ -501,6 +501,8 @@ def check_vcf_inputs(
             )
     if samples is None:
         return VcfInputs(names, headers, first, first, np.arange(len(first), dtype=np.int64))
+    if not len(samples):
+        raise GenotypeFileError(f"{names[0]}: samples= selects no sample (an empty list)")
     repeated = pd.Index(list(samples))[pd.Index(list(samples)).duplicated()]
     if len(repeated):
         raise GenotypeFileError(
@@ -592,6 +594,7 @@ class VcfSource:
         # record -> ALT count, FORMAT keys (None: from cyvcf2, for BCF)
         self._record_info: dict[int, tuple[int, tuple[str, ...] | None]] = {}
         self._copies: dict[str, str] = {}
+        self._undeclared: dict[str, list[bytes]] = {}  # CHROMs the header does not declare
 
     def build(self) -> str | None:
         """The genome build the headers agree on (``##contig`` lengths, ``##reference``),
@@ -680,6 +683,8 @@ class VcfSource:
         # Header lines after the header (files joined with cat): skipped here and by the
         # fast engine; htslib cannot read past them, so read() gives it a copy without.
         repeated = self._repeated_header[str(path)] = []
+        declared = {name.encode() for name in header.contigs}
+        undeclared = self._undeclared[str(path)] = []
         line_no = 0
         try:
             for line in _text_lines(path):
@@ -722,6 +727,8 @@ class VcfSource:
                     if not valid_contig_name(raw_chrom):
                         raise GenotypeFileError(bad_chrom_message(where, raw_chrom))
                     valid_names.add(raw_chrom)
+                    if raw_chrom not in declared:
+                        undeclared.append(raw_chrom)
                 alt_s = alt.decode(errors="replace").upper()
                 alts = [] if alt_s in (".", "") else alt_s.split(",")
                 rest = fields[8] if len(fields) > 8 else b""
@@ -881,6 +888,10 @@ class VcfSource:
                 line = text.rstrip(b"\r\n")
                 break
         keep = ("GT",) if self.dosage_field == "GT" else ("GT", self.dosage_field)
+        chrom = line.split(b"\t", 1)[0]
+        if chrom.decode(errors="replace") not in self.headers[file_index].contigs:
+            # htslib can crash on a bad record of an undeclared contig: declare it.
+            header_lines.insert(-1, b"##contig=<ID=" + chrom + b">\n")
         with tempfile.TemporaryDirectory(prefix="prs-record-") as folder:
             mini = Path(folder) / "record.vcf"
             mini.write_bytes(b"".join(header_lines) + _only_fields(line, keep) + b"\n")
@@ -898,20 +909,27 @@ class VcfSource:
                 vcf.close()
 
     def _htslib_path(self, path: str) -> str:
-        """``path``, or for a file with header lines among its records (VCFs joined with
-        cat) a temporary plain copy without them, which htslib can read to the end."""
-        repeated = self._repeated_header.get(path)
-        if not repeated:
+        """``path``, or a temporary plain copy htslib can read safely: without header lines
+        among the records (VCFs joined with cat: htslib stops at them), and with a
+        ``##contig`` line for each CHROM the header does not declare (htslib can crash,
+        SIGSEGV, on a malformed record of an undeclared contig)."""
+        repeated = self._repeated_header.get(path, [])
+        undeclared = self._undeclared.get(path, [])
+        if not repeated and not undeclared:
             return path
         if path not in self._copies:
             folder = tempfile.mkdtemp(prefix="prs-vcf-")
             weakref.finalize(self, shutil.rmtree, folder, True)
             copy = Path(folder) / "records.vcf"
             skip = set(repeated)
-            with _open_text(Path(path)) as src, open(copy, "wb") as out:
-                for line_no, line in enumerate(src, start=1):
-                    if line_no not in skip:
-                        out.write(line)
+            with open(copy, "wb") as out:
+                for line_no, line in enumerate(_text_lines(Path(path)), start=1):
+                    if line_no in skip:
+                        continue
+                    if line.startswith(b"#CHROM") and undeclared:
+                        out.writelines(b"##contig=<ID=" + name + b">\n" for name in undeclared)
+                        undeclared = []
+                    out.write(line)
             self._copies[path] = str(copy)
         return self._copies[path]
 
