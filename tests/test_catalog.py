@@ -23,8 +23,9 @@ from pathlib import Path
 import pytest
 
 import prs.catalog
-from prs.errors import CatalogError
+from prs.errors import CatalogError, ScoringFileError
 from prs.weights import catalog, catalog_cli
+from prs.weights.scorefile import read_scorefile
 from tests.catalog_server import CatalogServer, CatalogTree, md5_hex, scoring_file_text
 
 ENV_VARS = ("PRS_CACHE_DIR", "PRS_OFFLINE", "PRS_PGS_MIRROR", "PRS_PGS_API_URL", "PRS_PGS_FTP_URL")
@@ -544,8 +545,10 @@ def test_resolve_paths_ids_and_nonsense(server, opts, tmp_path):
 
     with pytest.raises(CatalogError, match=r"'no_such\.txt': no such scoring file, and not a PGS"):
         prs.catalog.resolve("no_such.txt", **opts)
-    with pytest.raises(CatalogError, match="is a directory"):
-        prs.catalog.resolve(tmp_path, **opts)
+    # A directory is passed on for the scoring-file reader to name (exit 3, not 7).
+    assert prs.catalog.resolve(tmp_path, **opts) == tmp_path
+    with pytest.raises(ScoringFileError, match="is a directory, not a scoring file"):
+        read_scorefile(prs.catalog.resolve(tmp_path, **opts))
 
 
 # --------------------------------------------------------------------------------------

@@ -1360,7 +1360,8 @@ backoff, verify, progress
     Raises
     ------
     CatalogError
-        ``spec`` is neither an existing file nor a PGS ID, or fetching failed.
+        ``spec`` is neither an existing path nor a PGS ID, or fetching failed. (An existing
+        path is returned as is: a directory is named by the scoring-file reader.)
 
     Examples
     --------
@@ -1373,7 +1374,8 @@ backoff, verify, progress
     PosixPath('.../pgs/PGS000004/GRCh38/.../PGS000004_hmPOS_GRCh38.txt.gz')
     """
     path = Path(spec)
-    if path.is_file():
+    if path.is_file() or (path.exists() and not is_accession(os.fspath(spec))):
+        # A directory is the scoring-file reader's to name (ScoringFileError, exit 3).
         return path
     text = os.fspath(spec)
     if is_accession(text):
@@ -1392,8 +1394,6 @@ backoff, verify, progress
             verify=verify,
             progress=progress,
         )
-    if path.exists():
-        raise CatalogError(f"{text}: is a directory, not a scoring file")
     raise CatalogError(
         f"{text!r}: no such scoring file, and not a PGS Catalog score ID (expected a path "
         "to an existing file, or 'PGS' and six digits such as PGS000004)"
