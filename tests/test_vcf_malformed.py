@@ -608,3 +608,25 @@ def test_fuzz_empty_sample_subset_is_one_error(tmp_path):
     for engine in ("fast", "checked", "auto"):
         with pytest.raises(GenotypeFileError, match="samples= selects no sample"):
             open_genotypes(path, engine=engine, samples=[])
+
+
+@pytest.mark.parametrize("dosage", ["DS", "GP"])
+def test_fuzz_gt_allele_out_of_range_under_dosage_fields(tmp_path, dosage):
+    """DS/GP scoring reads GT for the ploidy only, yet GT 2/2 on a biallelic record is the
+    checked engine's error; the fast engine scored it (found by the VCF fuzz suite)."""
+    header = HEADER.replace(
+        "#CHROM",
+        '##FORMAT=<ID=DS,Number=A,Type=Float,Description="D">\n'
+        '##FORMAT=<ID=GP,Number=G,Type=Float,Description="P">\n#CHROM',
+    )
+    line = "22\t100\trs1\tA\tG\t.\tPASS\t.\tGT:DS:GP\t2/2:0.5:0.5,0.5,0\t0|1:1:0,1,0\n"
+    path = _write(tmp_path, header + line, bgzip=True)
+    errors = []
+    for engine in ("fast", "checked"):
+        source = open_genotypes(path, engine=engine, dosage=dosage)
+        sites = source.sites()
+        with pytest.raises(GenotypeFileError) as caught:
+            list(source.read(sites["record"].to_numpy(), np.ones(len(sites), np.int64)))
+        errors.append(str(caught.value))
+    assert errors[0] == errors[1]
+    assert "has allele index 2 but the record has 1 ALT allele(s)" in errors[0]

@@ -1358,6 +1358,12 @@ def decode_requests(
                 call_ploidy[s] = 2
         else:
             gt_ploidy(alleles, j, half_call, call_ploidy, error, 0)
+            # GT gives only the ploidy here, but an allele index beyond the record's
+            # alleles is the checked path's error all the same.
+            for s in range(n):
+                if alleles[j, s, 0] >= n_alleles[i] or alleles[j, s, 1] >= n_alleles[i]:
+                    error[0] = DOSAGE_ALLELE_RANGE
+                    break
         if error[0] != DOSAGE_OK:
             status[i] = 1
             continue
