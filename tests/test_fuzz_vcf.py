@@ -153,6 +153,18 @@ def test_regression_case(case: Regression, tmp_path: Path) -> None:
             assert issubclass(outcome.error_class, case.expected), summary
 
 
+@pytest.mark.parametrize("dosage", ["GT", "DS"])
+def test_regression_base_is_valid(dosage: str, tmp_path: Path) -> None:
+    """The regression cases' base VCF scores on every engine (so a case's error comes from
+    its own edit, not from the base)."""
+    from tests.regressions import VALID, write_scorefile, write_vcf
+
+    vcf, scorefile = write_vcf(tmp_path, VALID), write_scorefile(tmp_path)
+    outcomes = {e: worker().score(vcf, scorefile, e, dosage=dosage) for e in ENGINES}
+    assert not verdict_problems(outcomes)
+    assert all(o.kind == "result" for o in outcomes.values()), outcomes["checked"].describe()
+
+
 def test_regression_cases_are_listed() -> None:
     """Every module in tests/regressions contributes cases (an import typo would drop them)."""
     findings = {c.finding for c in _REGRESSIONS}

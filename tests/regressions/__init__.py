@@ -34,7 +34,7 @@ HEADER = (
 RECORDS = (
     "1\t100\tv1\tA\tG\t.\tPASS\t.\tGT:DS\t0|1:1\t1|1:2\t0/0:0\n"
     "1\t200\tv2\tC\tT\t.\tPASS\t.\tGT:DS\t0/0:0\t./.:.\t1|0:1\n"
-    "22\t300\tv3\tG\tA,C\t.\tPASS\t.\tGT:DS\t0|2:0\t1/1:2\t0|1:1\n"
+    "22\t300\tv3\tG\tA,C\t.\tPASS\t.\tGT:DS\t0|2:0,1\t1/1:2,0\t0|1:1,0\n"
     "22\t400\tv4\tT\tC\t.\tPASS\t.\tGT:DS\t1|1:2\t0|1:1\t0|0:0\n"
 )
 VALID = HEADER + RECORDS

@@ -4,7 +4,7 @@ VF11: ``samples=["S0", "S0"]`` raised IndexError (every engine) and ``["S1", "S0
 scored 3 samples on the fast engine but raised ValueError on the checked one. VF12:
 ``samples=[]`` scored 0 samples on the fast engine, while the checked one said "no readable
 GT field". Each must be a named error, the same on every engine (the CLI already refuses
-an empty --samples file with a ScoreError). VF11 was fixed by a35dc02.
+an empty --samples file with a ScoreError). VF11 was fixed by a35dc02, VF12 by 5fc49a2.
 """
 
 from __future__ import annotations
@@ -30,7 +30,5 @@ CASES = [
         PRSError,
         {"samples": ["S1", "S0", "S1"]},
     ),
-    Regression(
-        "vf12-no-sample-selected", "VF12", build, PRSError, {"samples": []}, open_finding=True
-    ),
+    Regression("vf12-no-sample-selected", "VF12", build, PRSError, {"samples": []}),
 ]

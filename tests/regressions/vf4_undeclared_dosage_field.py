@@ -18,12 +18,13 @@ _DS_LINE = '##FORMAT=<ID=DS,Number=A,Type=Float,Description="Dosage">\n'
 #: GT:GP records (GP for diploid biallelic calls), with no ##FORMAT line for GP.
 GP_UNDECLARED = VALID.replace(_DS_LINE, "").replace("22\t300\tv3\tG\tA,C", "22\t300\tv3\tG\tA")
 for _old, _new in (
+    ("0|1:1,0\n", "0|1:0,1,0\n"),
     ("0|1:1", "0|1:0,1,0"),
     ("1|1:2", "1|1:0,0,1"),
     ("0/0:0", "0/0:1,0,0"),
     ("1|0:1", "1|0:0,1,0"),
-    ("0|2:0", "0|1:0,1,0"),
-    ("1/1:2", "1/1:0,0,1"),
+    ("0|2:0,1", "0|1:0,1,0"),
+    ("1/1:2,0", "1/1:0,0,1"),
     ("0|0:0", "0|0:1,0,0"),
 ):
     GP_UNDECLARED = GP_UNDECLARED.replace(_old, _new)
