@@ -219,10 +219,11 @@ def _open_text(path: Path) -> io.BufferedIOBase:
 
 
 def _only_fields(line: bytes, keep: Sequence[str]) -> bytes:
-    """A record line with QUAL, FILTER and INFO set to ``.`` and only the FORMAT keys in
+    """A record line with ID, QUAL, FILTER and INFO set to ``.`` and only the FORMAT keys in
     ``keep`` (first occurrences, in the line's order; a subfield a sample lacks before a
     kept one becomes ``.``)."""
     fields = line.split(b"\t")
+    fields[2] = b"."
     fields[5:8] = [b".", b".", b"."]
     if len(fields) < 10:
         return b"\t".join(fields)
@@ -594,6 +595,7 @@ class VcfSource:
         # record -> ALT count, FORMAT keys (None: from cyvcf2, for BCF)
         self._record_info: dict[int, tuple[int, tuple[str, ...] | None]] = {}
         self._copies: dict[str, str] = {}
+        self._nul_lines: set[tuple[str, int]] = set()  # (path, line) holding a NUL byte
         self._undeclared: dict[str, list[bytes]] = {}  # CHROMs the header does not declare
 
     def build(self) -> str | None:
@@ -695,6 +697,8 @@ class VcfSource:
                     continue
                 text = line.rstrip(b"\r\n")
                 where = f"{path} line {line_no}"
+                if b"\x00" in text:  # htslib's C strings end there: see read()
+                    self._nul_lines.add((str(path), line_no))
                 if not text.strip():
                     raise GenotypeFileError(f"{where}: blank line inside the records")
                 fields = text.split(b"\t", 8)
@@ -815,6 +819,10 @@ class VcfSource:
                         record += 1
                         continue
                     _f, line_no, chrom, pos = self._records[record]
+                    if failure is None and (path, line_no) in self._nul_lines:
+                        # htslib reads the line only up to a NUL byte (in ID, INFO...): parse
+                        # again without the fields prs does not read, as for a refused line.
+                        failure = GenotypeFileError("a NUL byte in the record")
                     if failure is None and int(variant.POS) != pos:
                         raise GenotypeFileError(
                             f"{path} line {line_no}: expected {chrom}:{pos}, read "
