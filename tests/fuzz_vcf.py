@@ -960,7 +960,9 @@ _split_ops = st.one_of(
 def cases(draw: st.DrawFn, family: str | None = None) -> Case:
     """A fuzz case from one mutation family (drawn when not given)."""
     family = family or draw(st.sampled_from(FAMILIES))
-    dosage_fields = draw(st.booleans()) if family in ("lines", "plain") else False
+    dosage_fields = (
+        draw(st.booleans()) if family in ("lines", "plain", "header", "bytes", "multi") else False
+    )
     options = draw(_options)
     if dosage_fields and draw(st.booleans()):
         options = (*options, ("dosage", draw(st.sampled_from(["DS", "GP"]))))
