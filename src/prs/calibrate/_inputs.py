@@ -3,12 +3,20 @@
 Every way a user's table can be bad is a :class:`~prs.errors.CalibrationError` naming the
 file, the column, the line (1 = the header line) and the value: an empty file, a header
 only, missing columns, a sample ID twice or empty, a value that is not a number.
+
+Score tables are read by :func:`read_scores` in any of four layouts (see
+:data:`TABLE_LAYOUTS`): ``prs score``'s long ``scores.tsv``, a wide table (``sample_id`` and
+one column per score), PLINK 2's ``.sscore`` and pgsc_calc's ``aggregated_scores.txt``
+(``.gz``/``.zst`` compressed too). The sample ID is ``sample_id`` or, in the PLINK 2 and
+pgsc_calc tables, ``IID`` (as pgsc_calc keys samples by sampleset and IID); it is never a
+row number.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +40,50 @@ class ScoreColumn:
     score_id: str | None
     column: str
     source: str | None
+    #: The table's layout, a key of :data:`TABLE_LAYOUTS` (``"values"`` for arrays/Series).
+    layout: str = "values"
+    #: The header of the column the values were read from (``PGS001229_SUM`` in a ``.sscore``).
+    value_column: str | None = None
+    #: pgsc_calc's sampleset the rows were taken from, or None.
+    sampleset: str | None = None
+
+    def table_info(self) -> dict[str, Any]:
+        """Which table layout, score, sampleset and column the values came from (for
+        provenance and ``*.inputs.json``)."""
+        return {
+            "layout": self.layout,
+            "layout_description": TABLE_LAYOUTS.get(self.layout, self.layout),
+            "score_id": self.score_id,
+            "sampleset": self.sampleset,
+            "column": self.value_column or self.column,
+            "n": int(self.values.size),
+        }
+
+    def describe(self) -> str:
+        """One line for a command's summary: layout, score, sampleset, column."""
+        parts = [TABLE_LAYOUTS.get(self.layout, self.layout)]
+        if self.score_id is not None:
+            parts.append(f"score {self.score_id}")
+        if self.sampleset is not None:
+            parts.append(f"sampleset {self.sampleset}")
+        parts.append(f"column {self.value_column or self.column}")
+        return ", ".join(parts)
+
+
+#: Layouts :func:`read_scores` recognises, with the name said in outputs.
+TABLE_LAYOUTS: dict[str, str] = {
+    "prs-long": "prs score long table (sample_id, score, SUM, AVG, ...)",
+    "prs-wide": "wide table (sample_id and value column(s))",
+    "plink2-sscore": "PLINK 2 .sscore (IID, <score>_AVG/_SUM)",
+    "pgsc_calc": "pgsc_calc aggregated_scores (sampleset, IID, PGS, SUM, DENOM, AVG)",
+    "values": "plain values",
+}
+
+#: Text columns of the layouts (read as text: '007' stays '007').
+_TEXT_COLUMNS = ("sample_id", "score", "#FID", "#IID", "FID", "IID", "SID", "sampleset", "PGS")
+#: PLINK 2 .sscore columns that end like a score column but are not one.
+_SSCORE_NOT_SCORES = frozenset({"NAMED_ALLELE_DOSAGE_SUM"})
+_SSCORE_VALUE = re.compile(r"(.+)_(AVG|SUM)")
 
 
 def read_sample_table(
@@ -72,7 +124,7 @@ def read_sample_table(
             path,
             sep="\t",
             comment=None,
-            dtype={"sample_id": str},
+            dtype={name: str for name in _TEXT_COLUMNS},
             skip_blank_lines=False,
             **EXACT_FLOATS,
         )
@@ -161,28 +213,50 @@ def read_scores(
     score_id: str | None = None,
     column: str = "SUM",
 ) -> ScoreColumn:
-    """Return one score's values from a ``prs score`` table, a DataFrame or a plain array.
+    """Return one score's values from a score table, a DataFrame or a plain array.
 
-    A table in long format (columns ``sample_id``, ``score`` and ``column``) holding several
-    scores needs ``score_id``; a table holding one score uses it. A wide table (``sample_id``
-    plus the value column) and plain arrays are accepted too. A file must have a
-    ``sample_id`` column; a DataFrame without one uses its index.
+    The table's layout is recognised from its header (the result's ``layout`` says which):
+
+    ``plink2-sscore``
+        PLINK 2 ``--score`` output: first column ``#FID`` or ``#IID``, then optional
+        ``SID``, ``PHENO1``, ``SEX``, ``ALLELE_CT``, ``DENOM``, ``NAMED_ALLELE_DOSAGE_SUM``
+        and ``<score>_AVG`` / ``<score>_SUM`` per score (``SCORE1_AVG`` ... when the scoring
+        file had no names). ``column`` (``SUM``/``AVG``) picks ``<score>_<column>``; an
+        exact header (``PGS001229_SUM``) is accepted too.
+    ``pgsc_calc``
+        pgsc_calc's ``aggregated_scores.txt(.gz)``: ``sampleset``, ``IID`` (``FID`` in older
+        versions), ``PGS``, ``SUM``, ``DENOM``, ``AVG``, one row per sample and score. A
+        table with several samplesets needs ``score_id="<sampleset>:<PGS>"``.
+    ``prs-long``
+        ``prs score``'s ``scores.tsv``: ``sample_id``, ``score`` and the value ``column``.
+    ``prs-wide``
+        ``sample_id`` and either the value ``column`` (one score, ``score_id`` is then only
+        its label) or one column per score (``score_id`` names the column).
+
+    The sample ID is ``sample_id``, or ``IID`` in the PLINK 2 and pgsc_calc layouts (FID
+    is not part of it: pgsc_calc keys samples by sampleset and IID); an IID repeated under
+    different FIDs is refused. A DataFrame without an ID column uses its index; plain
+    arrays are numbered 0, 1, ...
 
     Raises
     ------
     CalibrationError
-        Unreadable, empty or header-only file; missing columns; several scores and no
-        ``score_id``; an empty or repeated sample ID; a value that is missing, not a number
-        or not finite (the message names the line and the value).
+        Unreadable, empty or header-only file; a layout that is none of the above (the
+        message lists the columns found); a table of several scores (or samplesets) and no
+        ``score_id``; a ``score_id`` or ``column`` that is not in the table (the message
+        lists what is); an empty or repeated sample ID; a value that is missing, not a
+        number or not finite (the message names the line and the value).
     """
     source: str | None = None
     if isinstance(scores, str | os.PathLike):
         path = Path(scores)
         source = str(path)
-        frame = read_sample_table(path, "scores", required=("sample_id",), unique_ids=False)
+        frame = read_sample_table(path, "scores", required=(), unique_ids=False)
         lines = True
     elif isinstance(scores, pd.DataFrame):
         frame = scores
+        if "sample_id" not in frame.columns and frame.index.name == "sample_id":
+            frame = frame.reset_index()  # ScoreResult.to_wide()
         source = "DataFrame"
         lines = False
     elif isinstance(scores, pd.Series):
@@ -198,41 +272,225 @@ def read_scores(
         return _checked(ScoreColumn(ids, values, score_id, column, "array"), "array")
 
     where = source or "table"
+    layout = _layout(frame, where, index_ids=not lines)
+    picker = {
+        "plink2-sscore": _pick_sscore,
+        "pgsc_calc": _pick_pgsc_calc,
+        "prs-long": _pick_long,
+        "prs-wide": _pick_wide,
+    }[layout]
+    rows, id_column, value_column, score_id, sampleset = picker(frame, where, score_id, column)
+    frame = frame[rows] if rows is not None else frame
+    if len(frame) == 0:
+        raise CalibrationError(f"{where}: no score values")
+    if id_column is None:
+        id_series = pd.Series(frame.index.astype(str), index=frame.index)
+    else:
+        id_series = frame[id_column]
+    label = f" for score '{score_id}'" + (f" in sampleset '{sampleset}'" if sampleset else "")
+    try:
+        _check_ids(id_series, where, unit="line" if lines else "row")
+    except CalibrationError as exc:
+        raise CalibrationError(f"{exc}{label}{_fid_hint(frame, id_column)}") from None
+    ids = id_series.astype(str).to_numpy()
+    sub = pd.DataFrame({"sample_id": ids, value_column: frame[value_column]}, index=frame.index)
+    if lines:
+        values = numeric_column(sub, value_column, where)
+    else:
+        values = _floats(sub[value_column].to_numpy(), where, value_column, ids)
+    col = ScoreColumn(
+        np.asarray(ids), values, score_id, column, source, layout, value_column, sampleset
+    )
+    return _checked(col, where)
+
+
+_Pick = tuple[pd.Series | None, str | None, str, str | None, str | None]
+
+
+def _layout(frame: pd.DataFrame, where: str, *, index_ids: bool) -> str:
+    """Which of :data:`TABLE_LAYOUTS` a table is, from its column names."""
+    cols = [str(c) for c in frame.columns]
+    has_iid = "#IID" in cols or "IID" in cols
+    if cols and cols[0] in ("#FID", "#IID"):
+        return "plink2-sscore"
+    if has_iid and "PGS" in cols:
+        return "pgsc_calc"
+    if has_iid and _sscore_columns(cols):
+        return "plink2-sscore"  # a .sscore whose '#' was stripped
+    if "sample_id" in cols:
+        return "prs-long" if "score" in cols else "prs-wide"
+    if index_ids:
+        return "prs-wide"  # a DataFrame's index holds the IDs the caller chose
+    raise CalibrationError(
+        f"{where}: unknown score table layout: no column(s) 'sample_id' (nor IID) "
+        f"(columns: {', '.join(cols)}); expected a "
+        "tab-separated table with a header: 'prs score' scores.tsv (sample_id, score, SUM, "
+        "...), a wide table (sample_id and one column per score), a PLINK 2 .sscore (#FID or "
+        "#IID, <score>_AVG/_SUM) or pgsc_calc aggregated_scores (sampleset, IID, PGS, SUM, "
+        "AVG)"
+    )
+
+
+def _sscore_columns(cols: Sequence[str]) -> dict[str, dict[str, str]]:
+    """``{score: {"AVG": header, "SUM": header}}`` of a PLINK 2 .sscore header."""
+    out: dict[str, dict[str, str]] = {}
+    for name in cols:
+        match = _SSCORE_VALUE.fullmatch(name)
+        if match and name not in _SSCORE_NOT_SCORES:
+            out.setdefault(match[1], {})[match[2]] = name
+    return out
+
+
+def _listing(names: Sequence[str], limit: int = 30) -> str:
+    names = [str(n) for n in names]
+    more = f", ... ({len(names)} in all)" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more
+
+
+def _pick_sscore(frame: pd.DataFrame, where: str, score_id: str | None, column: str) -> _Pick:
+    cols = [str(c) for c in frame.columns]
+    by_score = _sscore_columns(cols)
+    if not by_score:
+        raise CalibrationError(
+            f"{where}: PLINK 2 .sscore without score columns (columns: {', '.join(cols)}); "
+            "expected <score>_AVG or <score>_SUM"
+        )
+    exact = next((s for s, kinds in by_score.items() if column in kinds.values()), None)
+    if exact is not None:  # column given as a header, e.g. PGS001229_SUM
+        if score_id is not None and score_id != exact:
+            raise CalibrationError(
+                f"{where}: column {column} belongs to score '{exact}', not '{score_id}'"
+            )
+        score_id = exact
+        value_column = column
+    else:
+        if score_id is None:
+            if len(by_score) != 1:
+                raise CalibrationError(
+                    f"{where}: PLINK 2 .sscore holds {len(by_score)} scores "
+                    f"({_listing(list(by_score))}); name one with score_id=... (--score)"
+                )
+            score_id = next(iter(by_score))
+        elif score_id not in by_score:
+            raise CalibrationError(
+                f"{where}: score '{score_id}' not found; the PLINK 2 .sscore holds "
+                f"{_listing(list(by_score))}"
+            )
+        kinds = by_score[score_id]
+        if column.upper() not in kinds:
+            found = ", ".join(kinds.values())
+            hint = (
+                " (PLINK 2 writes sums only with cols=+scoresums: use --column AVG)"
+                if column.upper() == "SUM"
+                else ""
+            )
+            raise CalibrationError(
+                f"{where}: no column {score_id}_{column} for score '{score_id}' (found "
+                f"{found}){hint}; choose with column=... (--column SUM or AVG)"
+            )
+        value_column = kinds[column.upper()]
+    id_column = "#IID" if "#IID" in cols else "IID"
+    return None, id_column, value_column, score_id, None
+
+
+def _pick_pgsc_calc(frame: pd.DataFrame, where: str, score_id: str | None, column: str) -> _Pick:
+    cols = [str(c) for c in frame.columns]
+    if column not in cols:
+        raise CalibrationError(
+            f"{where}: no column '{column}' in the pgsc_calc table (found {', '.join(cols)}); "
+            "choose with column=... (--column SUM or AVG)"
+        )
+    pgs = frame["PGS"].astype(str)
+    available = list(pd.unique(pgs))
+    sets = frame["sampleset"].astype(str) if "sampleset" in cols else None
+    sampleset: str | None = None
+    if score_id is None:
+        if len(available) != 1:
+            raise CalibrationError(
+                f"{where}: pgsc_calc table holds {len(available)} scores "
+                f"({_listing(available)}); name one with score_id=... (--score)"
+            )
+        score_id = available[0]
+    elif score_id not in available:
+        prefix, _, rest = score_id.partition(":")
+        if sets is not None and rest in available and prefix in set(sets):
+            sampleset, score_id = prefix, rest
+        else:
+            in_sets = (
+                f" in samplesets {_listing(list(pd.unique(sets)))}" if sets is not None else ""
+            )
+            raise CalibrationError(
+                f"{where}: score '{score_id}' not found; the pgsc_calc table holds "
+                f"{_listing(available)}{in_sets}"
+            )
+    rows = pgs == score_id
+    if sets is not None:
+        if sampleset is None:
+            present = pd.unique(sets[rows])
+            if len(present) > 1:
+                counts = sets[rows].value_counts()
+                listed = ", ".join(f"{s} (n={int(counts[s])})" for s in present)
+                raise CalibrationError(
+                    f"{where}: score '{score_id}' has samples in {len(present)} samplesets "
+                    f"({listed}); name one with score_id='<sampleset>:{score_id}' "
+                    f"(--score {present[0]}:{score_id})"
+                )
+            sampleset = str(present[0])
+        else:
+            rows = rows & (sets == sampleset)
+    return rows, "IID", column, score_id, sampleset
+
+
+def _pick_long(frame: pd.DataFrame, where: str, score_id: str | None, column: str) -> _Pick:
     if column not in frame.columns:
         raise CalibrationError(
             f"{where}: no column '{column}' (found {', '.join(map(str, frame.columns))}); "
             "choose the value column with column=... (--column)"
         )
-    if "score" in frame.columns:
-        available = pd.unique(frame["score"].astype(str))
-        if score_id is None:
-            if len(available) != 1:
-                raise CalibrationError(
-                    f"{where}: holds {len(available)} scores ({', '.join(available[:5])}); "
-                    "name one with score_id=... (--score)"
-                )
-            score_id = str(available[0])
-        elif score_id not in set(available):
+    available = list(pd.unique(frame["score"].astype(str)))
+    if score_id is None:
+        if len(available) != 1:
             raise CalibrationError(
-                f"{where}: score '{score_id}' not found (found {', '.join(available[:5])})"
+                f"{where}: holds {len(available)} scores ({_listing(available)}); "
+                "name one with score_id=... (--score)"
             )
-        frame = frame[frame["score"].astype(str) == score_id]
-    if "sample_id" in frame.columns:
-        id_series = frame["sample_id"]
+        score_id = available[0]
+    elif score_id not in set(available):
+        raise CalibrationError(
+            f"{where}: score '{score_id}' not found (found {_listing(available)})"
+        )
+    rows = frame["score"].astype(str) == score_id
+    return rows, "sample_id" if "sample_id" in frame.columns else None, column, score_id, None
+
+
+def _pick_wide(frame: pd.DataFrame, where: str, score_id: str | None, column: str) -> _Pick:
+    id_column = "sample_id" if "sample_id" in frame.columns else None
+    if column in frame.columns:
+        # one value column: score_id, when given, can only be its label
+        return None, id_column, column, score_id, None
+    others = [str(c) for c in frame.columns if c != "sample_id"]
+    if score_id is not None and score_id in others:
+        return None, id_column, score_id, score_id, None
+    if score_id is None and len(others) == 1:
+        return None, id_column, others[0], others[0], None
+    if score_id is None:
+        what = f"no column '{column}' and {len(others)} columns ({_listing(others)})"
+        ask = "name the score column with score_id=... (--score) or column=... (--column)"
     else:
-        id_series = pd.Series(frame.index.astype(str), index=frame.index)
-    if len(frame) == 0:
-        raise CalibrationError(f"{where}: no score values")
-    try:
-        _check_ids(id_series, where, unit="line" if lines else "row")
-    except CalibrationError as exc:
-        raise CalibrationError(f"{exc} for score '{score_id}'") from None
-    ids = id_series.astype(str).to_numpy()
-    if lines:
-        values = numeric_column(frame, column, where)
-    else:
-        values = _floats(frame[column].to_numpy(), where, column, ids)
-    return _checked(ScoreColumn(np.asarray(ids), values, score_id, column, source), where)
+        what = f"score '{score_id}' not found (columns: {_listing(others)})"
+        ask = "name one of them with score_id=... (--score)"
+    raise CalibrationError(f"{where}: wide table with {what}; {ask}")
+
+
+def _fid_hint(frame: pd.DataFrame, id_column: str | None) -> str:
+    """Why a repeated IID is refused when the table also has FIDs."""
+    fid = next((c for c in ("#FID", "FID") if c in frame.columns), None)
+    if fid is None or id_column not in ("IID", "#IID"):
+        return ""
+    return (
+        f" (the table's {fid} column is not part of the sample ID: prs uses IID, as "
+        "pgsc_calc does; give each sample a distinct IID)"
+    )
 
 
 def _floats(raw: np.ndarray, where: str, column: str, ids: np.ndarray) -> np.ndarray:
