@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -57,7 +57,14 @@ class CalibrationResult:
     calibration_slope
         Slope ``b`` of ``logit P(y) = a + b logit(p)`` (1 when calibrated), Wald CI.
     hosmer_lemeshow, hl_df, hl_p_value
-        Hosmer-Lemeshow statistic over the risk groups, degrees of freedom (groups - 2), p.
+        Hosmer-Lemeshow statistic over the risk groups, its degrees of freedom and p-value:
+        ``hl_groups`` for predictions made outside the cohort (``predictions="external"``),
+        ``hl_groups - 2`` for risks fitted on it (``"fitted"``).
+    hl_groups
+        Number of risk groups actually used: fewer than asked when tied predicted risks make
+        quantile cut points coincide (ties are never split between groups).
+    hl_predictions
+        ``"external"`` or ``"fitted"``, as given to :func:`calibration`.
     groups
         Per risk group (deciles of predicted risk by default): n, mean predicted, observed
         rate, expected and observed counts, and a Wilson CI of the observed rate.
@@ -73,6 +80,8 @@ class CalibrationResult:
     hl_df: int
     hl_p_value: float
     groups: pd.DataFrame
+    hl_groups: int = 0
+    hl_predictions: str = "external"
 
     def summary(self) -> pd.DataFrame:
         """One row per metric: estimate and CI."""
@@ -86,7 +95,16 @@ class CalibrationResult:
             columns=["metric", "estimate", "ci_low", "ci_high", "p_value"],
         )
         hl = pd.DataFrame(
-            [("Hosmer-Lemeshow", self.hosmer_lemeshow, math.nan, math.nan, self.hl_p_value)],
+            [
+                (
+                    f"Hosmer-Lemeshow ({self.hl_groups} groups, df {self.hl_df}, "
+                    f"{self.hl_predictions} predictions)",
+                    self.hosmer_lemeshow,
+                    math.nan,
+                    math.nan,
+                    self.hl_p_value,
+                )
+            ],
             columns=frame.columns,
         )
         return pd.concat([frame, hl], ignore_index=True)
@@ -281,9 +299,12 @@ def c_index(
 ) -> float:
     """Harrell's concordance index for time-to-event outcomes (higher score = earlier event).
 
-    A pair is comparable when the person with the shorter time had the event (pairs with equal
-    times are not comparable); it is concordant when that person has the higher score; equal
-    scores count one half.
+    A pair is comparable when the person with the shorter time had the event; at equal times,
+    an event and a censoring are comparable (the event is taken as first, Harrell's convention
+    as lifelines' ``concordance_index`` and R survival's ``concordance``), two events or two
+    censorings are not. A comparable pair is concordant when the person with the event first
+    has the higher score; equal scores count one half. Equals
+    ``lifelines.utils.concordance_index(time, -score, event)``.
 
     Examples
     --------
@@ -323,17 +344,25 @@ def c_index(
         while stop < order.size and t[order[stop]] == t[order[start]]:
             stop += 1
         group = order[start:stop]
-        for i in group[ev[group] == 1]:
+        events, censored = group[ev[group] == 1], group[ev[group] == 0]
+        # censorings at this time enter first: an event at the same time is compared with them
+        for i in censored:
+            insert(int(ranks[i]))
+        inserted += censored.size
+        for i in events:
             below = count_up_to(int(ranks[i]) - 1)
             equal = count_up_to(int(ranks[i])) - below
             concordant += below + 0.5 * equal
             comparable += inserted
-        for i in group:
+        for i in events:
             insert(int(ranks[i]))
-        inserted += group.size
+        inserted += events.size
         start = stop
     if comparable == 0:
-        raise CalibrationError("no comparable pairs: every event is at or after the last time")
+        raise CalibrationError(
+            "no comparable pairs: every event is at or after the last time (or tied with "
+            "other events only)"
+        )
     return float(concordant / comparable)
 
 
@@ -375,6 +404,7 @@ def calibration(
     outcome: np.ndarray | list[float] | pd.Series,
     *,
     groups: int = 10,
+    predictions: Literal["external", "fitted"] = "external",
     level: float = 0.95,
 ) -> CalibrationResult:
     """Calibration of predicted risks: E/O, calibration-in-the-large, slope, Hosmer-Lemeshow.
@@ -387,14 +417,31 @@ def calibration(
         Observed 0/1 outcome over the same horizon.
     groups
         Number of risk groups (quantiles of predicted risk) for the table and Hosmer-Lemeshow
-        (default 10: deciles, as Hosmer & Lemeshow 2013).
+        (default 10: deciles, as Hosmer & Lemeshow 2013). Groups are formed as R
+        ResourceSelection's ``hoslem.test``: tied risks stay in one group, so fewer groups
+        may be used (``hl_groups``); see :func:`calibration_table`.
+    predictions
+        Where the predicted risks come from, which sets the Hosmer-Lemeshow degrees of
+        freedom: ``"external"`` (default; a model not fitted on this cohort, e.g. a published
+        OR per SD with registry rates, as ``prs evaluate`` scores) uses ``df = groups used``;
+        ``"fitted"`` (a logistic model fitted on this cohort) uses ``groups used - 2``
+        (Hosmer & Lemeshow 2013, sections 5.2.2 and 6.4.2). R ``hoslem.test`` always uses
+        ``g - 2`` with the ``g`` asked for.
     level
         Confidence level (default 0.95).
 
     Returns
     -------
     CalibrationResult
+
+    Examples
+    --------
+    >>> result = calibration([0.1, 0.1, 0.2, 0.3] * 10, [0, 1, 0, 0] * 10, groups=4)
+    >>> result.hl_groups, result.hl_df  # 0.1 is tied over the first two quartiles
+    (3, 3)
     """
+    if predictions not in ("external", "fitted"):
+        raise CalibrationError(f"predictions '{predictions}' is not 'external' or 'fitted'")
     y = check_outcome(outcome)
     p = _risks(predicted_risk, y.size)
     lp = special.logit(p)
@@ -434,7 +481,8 @@ def calibration(
             / (table["expected"] * (1 - table["expected"] / table["n"]))
         )
     )
-    df = len(table) - 2
+    used = len(table)
+    df = used if predictions == "external" else used - 2
     return CalibrationResult(
         n=int(y.size),
         expected=expected,
@@ -446,6 +494,8 @@ def calibration(
         hl_df=df,
         hl_p_value=float(stats.chi2.sf(hl, df)) if df > 0 else math.nan,
         groups=table,
+        hl_groups=used,
+        hl_predictions=predictions,
     )
 
 
@@ -458,17 +508,29 @@ def calibration_table(
 ) -> pd.DataFrame:
     """Observed and expected events per group of predicted risk (deciles by default).
 
-    Groups are formed by ranking predicted risks (ties broken by order) into ``groups`` groups
-    of (nearly) equal size. Columns: group, n, mean_predicted, observed_rate, ci_low, ci_high
-    (Wilson), expected, observed.
+    Groups are those of R ResourceSelection's ``hoslem.test``: cut points are the quantiles
+    of the predicted risks at ``0, 1/groups, ..., 1`` (R's default type 7, numpy's
+    ``"linear"``), duplicates dropped; group ``k`` holds the risks in ``(q[k-1], q[k]]``, the
+    first also the minimum. Tied risks therefore always share a group and the grouping does
+    not depend on row order; when ties make cut points coincide fewer groups result, and a
+    cut interval holding no risk is left out (R gives NaN there). Groups are numbered
+    1, 2, ... in increasing risk. Columns: group, n, mean_predicted, observed_rate, ci_low,
+    ci_high (Wilson), expected, observed.
+
+    Examples
+    --------
+    >>> p = [0.1, 0.1, 0.1, 0.2, 0.3, 0.4]  # tertiles asked; the tied 0.1 stay together
+    >>> calibration_table(p, [0, 1, 0, 0, 1, 1], groups=3)["n"].tolist()
+    [4, 2]
     """
     y = np.asarray(outcome, dtype=float).ravel()
     p = _risks(predicted_risk, y.size)
     if groups < 2 or groups > y.size:
         raise CalibrationError(f"groups must be between 2 and the cohort size, got {groups}")
-    order = np.argsort(p, kind="stable")
-    labels = np.empty(y.size, dtype=int)
-    labels[order] = np.arange(y.size) * groups // y.size
+    cuts = np.unique(np.quantile(p, np.arange(groups + 1) / groups))
+    # (q[k-1], q[k]] is interval k; the minimum (== q[0]) joins the first interval
+    interval = np.maximum(np.searchsorted(cuts, p, side="left"), 1)
+    labels = np.unique(interval, return_inverse=True)[1].ravel()
     frame = pd.DataFrame({"group": labels + 1, "p": p, "y": y})
     agg = frame.groupby("group").agg(
         n=("y", "size"), mean_predicted=("p", "mean"), expected=("p", "sum"), observed=("y", "sum")
@@ -670,6 +732,8 @@ class CohortEvaluation:
                 "hosmer_lemeshow": c.hosmer_lemeshow,
                 "hl_df": c.hl_df,
                 "hl_p_value": c.hl_p_value,
+                "hl_groups": c.hl_groups,
+                "hl_predictions": c.hl_predictions,
             }
         if self.recalibration is not None:
             out["recalibration"] = {
@@ -687,6 +751,7 @@ def evaluate_cohort(
     time: np.ndarray | list[float] | pd.Series | None = None,
     predicted_risk: np.ndarray | list[float] | pd.Series | None = None,
     groups: int = 10,
+    predictions: Literal["external", "fitted"] = "external",
     level: float = 0.95,
 ) -> CohortEvaluation:
     """Run every evaluation the cohort's data allow.
@@ -703,6 +768,10 @@ def evaluate_cohort(
         Predicted risk over the outcome's horizon: adds calibration and recalibration.
     groups, level
         Risk groups for the calibration table (10) and confidence level (0.95).
+    predictions
+        ``"external"`` (default: the predicted risks come from a model not fitted on this
+        cohort, Hosmer-Lemeshow df = groups used) or ``"fitted"`` (df = groups used - 2); see
+        :func:`calibration`.
 
     Returns
     -------
@@ -721,7 +790,9 @@ def evaluate_cohort(
         concordance = None if time is None else c_index(time, y, score)
         calib = recal = None
         if predicted_risk is not None:
-            calib = calibration(predicted_risk, y, groups=groups, level=level)
+            calib = calibration(
+                predicted_risk, y, groups=groups, predictions=predictions, level=level
+            )
             recal = recalibrate(predicted_risk, y)
     return CohortEvaluation(
         n=int(y.size),

@@ -14,9 +14,13 @@ middle of their rank range, so a score equal to the reference median sits at 50.
 outside the reference range are flagged (``out_of_range`` -1 below, +1 above) and their
 percentile is clipped to the open interval ``[50 / n, 100 - 50 / n]`` (half a rank from
 either end), never 0 or 100. For a quantile table the percentile is interpolated linearly
-between the tabulated quantiles (tied quantile values take the middle of their levels), and
-out-of-range scores are clipped to the table's first and last level. For a parametric
-reference the percentile is ``100 * Phi(z)``.
+between the tabulated quantiles (tied quantile values take the middle of their levels). A
+score below the table's first value lies in the band below the first level ``L1`` (e.g. the
+bottom 1 % for levels 1, 2, ..., 100): its percentile is that band's middle ``L1 / 2``;
+likewise a score above the last value, when the last level ``Lk`` is below 100, gets
+``(Lk + 100) / 2``. With the table's ``n`` known, percentiles are kept within
+``[50 / n, 100 - 50 / n]`` as for an empirical reference. For a parametric reference the
+percentile is ``100 * Phi(z)``.
 """
 
 from __future__ import annotations
@@ -53,6 +57,11 @@ MAX_ABS_SKEWNESS = 0.5
 #: Sarle's bimodality coefficient above 5/9 (its value for a uniform) suggests bimodality;
 #: a normal distribution gives 1/3 (SAS/STAT User's Guide, PROC CLUSTER).
 MAX_BIMODALITY_COEFFICIENT = 5.0 / 9.0
+
+#: Bound of a rank-based z (:meth:`Reference.z` with ``method="rank"``): the |z| whose normal
+#: tail probability is the smallest positive double (``-Phi^-1(5e-324)``, about 38.47). No
+#: percentile a double can hold lies further out, so every rank z is finite.
+RANK_Z_LIMIT = float(-stats.norm.ppf(np.nextafter(0.0, 1.0)))
 
 #: Levels (percent) kept when a reference is saved without its individual values.
 SUMMARY_LEVELS = np.round(np.arange(0.5, 100.0, 0.5), 1)
@@ -154,6 +163,12 @@ class Reference:
             return np.clip(pct, 50.0 / n, 100.0 - 50.0 / n)
         levels, values = self._collapsed_quantiles()
         pct = np.interp(x, values, levels)
+        assert self.quantile_levels is not None
+        # beyond the table: the middle of the band below the first (above the last) level,
+        # so the bottom band (e.g. the bottom 1 % of a 1..100 table) is reachable
+        first, last = float(self.quantile_levels[0]), float(self.quantile_levels[-1])
+        pct = np.where(x < values[0], first / 2.0, pct)
+        pct = np.where(x > values[-1], (last + 100.0) / 2.0, pct)
         if self.n:
             pct = np.clip(pct, 50.0 / self.n, 100.0 - 50.0 / self.n)
         return np.clip(pct, np.nextafter(0.0, 1.0), np.nextafter(100.0, 0.0))
@@ -190,7 +205,11 @@ class Reference:
             ``"moments"`` (default): ``(x - mean) / sd``, as the PGS Catalog Calculator's
             ancestry normalisation and most published OR-per-SD estimates use.
             ``"rank"``: ``Phi^-1(percentile / 100)``, the rank-based inverse normal, robust to
-            a non-normal reference.
+            a non-normal reference. It is always finite: computed from the tail on the
+            score's side (so upper-tail percentiles keep their precision) and bounded to
+            +/- :data:`RANK_Z_LIMIT` (38.47); for a parametric reference, whose percentile is
+            ``100 Phi(z)``, it is the moments z itself (``Phi^-1(Phi(z)) = z``) within that
+            bound.
 
         Examples
         --------
@@ -202,7 +221,17 @@ class Reference:
             with np.errstate(over="ignore"):  # beyond 1e308 SDs: +-inf, refused downstream
                 return (x - self.mean) / self.sd
         if method == "rank":
-            return stats.norm.ppf(self.percentile(x) / 100.0)
+            if self.kind == "parametric":  # no round trip through Phi: it saturates at |z| ~ 8
+                with np.errstate(over="ignore"):
+                    z = (x - self.mean) / self.sd
+            else:
+                pct = self.percentile(x)
+                z = np.where(
+                    pct <= 50.0,
+                    stats.norm.ppf(pct / 100.0),
+                    stats.norm.isf((100.0 - pct) / 100.0),
+                )
+            return np.clip(z, -RANK_Z_LIMIT, RANK_Z_LIMIT)
         raise CalibrationError(f"z method '{method}' is not one of 'moments', 'rank'")
 
     # -- shape ----------------------------------------------------------------------------
