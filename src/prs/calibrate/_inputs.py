@@ -341,6 +341,13 @@ def _sscore_columns(cols: Sequence[str]) -> dict[str, dict[str, str]]:
     return out
 
 
+def _near(score_id: str, available: Sequence[str]) -> str:
+    """' (did you mean X?)' when one available name extends ``score_id`` (PGS000018 for
+    PGS000018_hmPOS_GRCh37); never used to pick the score."""
+    close = [str(a) for a in available if str(a).startswith(f"{score_id}_")]
+    return f" (did you mean {close[0]}?)" if len(close) == 1 else ""
+
+
 def _listing(names: Sequence[str], limit: int = 30) -> str:
     names = [str(n) for n in names]
     more = f", ... ({len(names)} in all)" if len(names) > limit else ""
@@ -375,6 +382,7 @@ def _pick_sscore(frame: pd.DataFrame, where: str, score_id: str | None, column: 
             raise CalibrationError(
                 f"{where}: score '{score_id}' not found; the PLINK 2 .sscore holds "
                 f"{_listing(list(by_score))}"
+                f"{_near(score_id, list(by_score))}"
             )
         kinds = by_score[score_id]
         if column.upper() not in kinds:
@@ -421,7 +429,7 @@ def _pick_pgsc_calc(frame: pd.DataFrame, where: str, score_id: str | None, colum
             )
             raise CalibrationError(
                 f"{where}: score '{score_id}' not found; the pgsc_calc table holds "
-                f"{_listing(available)}{in_sets}"
+                f"{_listing(available)}{in_sets}{_near(score_id, available)}"
             )
     rows = pgs == score_id
     if sets is not None:
@@ -458,6 +466,7 @@ def _pick_long(frame: pd.DataFrame, where: str, score_id: str | None, column: st
     elif score_id not in set(available):
         raise CalibrationError(
             f"{where}: score '{score_id}' not found (found {_listing(available)})"
+            f"{_near(score_id, available)}"
         )
     rows = frame["score"].astype(str) == score_id
     return rows, "sample_id" if "sample_id" in frame.columns else None, column, score_id, None

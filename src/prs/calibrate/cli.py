@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,16 @@ from prs.calibrate.reference import (
 from prs.errors import CalibrationError
 from prs.report import output_set, write_json, write_table
 
+SCORES_HELP = (
+    "score table: prs score's scores.tsv, a wide table (sample_id + a column per score), a "
+    "PLINK 2 .sscore(.zst) or pgsc_calc's aggregated_scores.txt(.gz); sample IDs from "
+    "sample_id or IID"
+)
+SCORE_HELP = (
+    "score to use when the table holds several (pgsc_calc with several samplesets: SAMPLESET:PGS)"
+)
+COLUMN_HELP = "value column, SUM or AVG (a .sscore's <score>_SUM/_AVG; default SUM)"
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``calibrate``, ``categorise`` and ``evaluate`` commands to the ``prs`` parser."""
@@ -50,14 +61,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     source = cal.add_mutually_exclusive_group(required=True)
-    source.add_argument("--scores", type=Path, help="scores.tsv written by 'prs score'")
+    source.add_argument("--scores", type=Path, help=SCORES_HELP)
     source.add_argument(
         "--from-megsap", type=Path, metavar="VCF", help="megSAP PRS VCF with ##percentiles="
     )
     source.add_argument("--mean", type=float, help="published mean of the score (with --sd)")
     cal.add_argument("--sd", type=float, help="published SD of the score (with --mean)")
-    cal.add_argument("--score", help="score ID to use when scores.tsv holds several")
-    cal.add_argument("--column", default="SUM", help="value column of scores.tsv (default SUM)")
+    cal.add_argument("--score", help=SCORE_HELP)
+    cal.add_argument("--column", default="SUM", help=COLUMN_HELP)
     cal.add_argument(
         "--groups",
         type=Path,
@@ -94,9 +105,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     cat.add_argument("--list", action="store_true", help="list shipped schemes, pathways, rates")
-    cat.add_argument("--scores", type=Path, help="scores.tsv written by 'prs score'")
-    cat.add_argument("--score", help="score ID to use when scores.tsv holds several")
-    cat.add_argument("--column", default="SUM", help="value column of scores.tsv (default SUM)")
+    cat.add_argument("--scores", type=Path, help=SCORES_HELP)
+    cat.add_argument("--score", help=SCORE_HELP)
+    cat.add_argument("--column", default="SUM", help=COLUMN_HELP)
     cat.add_argument(
         "--reference",
         type=Path,
@@ -181,9 +192,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "calibration-in-the-large and slope, Hosmer-Lemeshow, decile table, recalibration."
         ),
     )
-    ev.add_argument("--scores", type=Path, required=True, help="scores.tsv from 'prs score'")
-    ev.add_argument("--score", help="score ID to use when scores.tsv holds several")
-    ev.add_argument("--column", default="SUM", help="value column of scores.tsv (default SUM)")
+    ev.add_argument("--scores", type=Path, required=True, help=SCORES_HELP)
+    ev.add_argument("--score", help=SCORE_HELP)
+    ev.add_argument("--column", default="SUM", help=COLUMN_HELP)
     ev.add_argument(
         "--outcomes", type=Path, required=True, help="TSV with sample_id and the outcome (0/1)"
     )
@@ -240,16 +251,30 @@ def run_calibrate(args: argparse.Namespace) -> int:
             n_pcs=args.n_pcs,
             exclude=exclude,
         )
+    read_from = ""
+    if args.scores is not None:
+        # which layout, score, sampleset and column were read: said and kept in provenance
+        table = read_scores(args.scores, score_id=args.score, column=args.column)
+        ref = _with_table(ref, table.table_info())
+        read_from = f" (read {args.scores}: {table.describe()})"
     save_reference(ref, args.out, ancestry=adjustment)
     if adjustment is not None:
         print(f"PC adjustment on {', '.join(adjustment.pcs)} (n={adjustment.n})")
     refs = [ref] if not isinstance(ref, dict) else list(ref.values())
     for r in refs:
         print(
-            f"{r.label}: {r.kind}, n={r.n}, mean={r.mean:.6g}, sd={r.sd:.6g} -> {args.out}",
+            f"{r.label}: {r.kind}, n={r.n}, mean={r.mean:.6g}, sd={r.sd:.6g} -> {args.out}"
+            f"{read_from}",
             file=sys.stdout,
         )
     return 0
+
+
+def _with_table(ref: Any, info: dict[str, Any]) -> Any:
+    """The reference(s) with ``provenance["scores_table"]`` = ``info``."""
+    if isinstance(ref, dict):
+        return {key: _with_table(value, info) for key, value in ref.items()}
+    return dataclasses.replace(ref, provenance={**dict(ref.provenance), "scores_table": info})
 
 
 def run_categorise(args: argparse.Namespace) -> int:
@@ -278,6 +303,7 @@ def run_categorise(args: argparse.Namespace) -> int:
         if args.groups is not None
         else None
     )
+    table = read_scores(args.scores, score_id=args.score, column=args.column)
     result = categorise(
         args.scores,
         reference=args.reference,
@@ -302,10 +328,15 @@ def run_categorise(args: argparse.Namespace) -> int:
     )
     frame = result.to_frame()
     inputs_path = args.out.with_name(args.out.name.split(".")[0] + ".inputs.json")
-    _publish([(args.out, frame)], (inputs_path, dict(result.inputs)))
+    inputs = dict(result.inputs)
+    inputs["scores_table"] = table.table_info()
+    _publish([(args.out, frame)], (inputs_path, inputs))
     counts = frame["category"].value_counts(dropna=False).to_dict()
     summary = ", ".join(f"{'no category' if pd.isna(k) else k}: {v}" for k, v in counts.items())
-    print(f"{len(frame)} samples -> {args.out} ({summary})", file=sys.stdout)
+    print(
+        f"{len(frame)} samples -> {args.out} ({summary}); read {args.scores}: {table.describe()}",
+        file=sys.stdout,
+    )
     return 0
 
 
@@ -351,7 +382,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
             )
     if merged.empty:
         raise CalibrationError("no sample is in both --scores and --outcomes (check sample_id)")
-    print(f"{len(merged)} samples in scores and outcomes", file=sys.stdout)
+    print(
+        f"{len(merged)} samples in scores and outcomes; read {args.scores}: {col.describe()}",
+        file=sys.stdout,
+    )
     result = evaluate_cohort(
         merged["score_value"].to_numpy(),
         merged[args.outcome_column].to_numpy(dtype=float),
@@ -367,6 +401,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         "scores": str(args.scores),
         "score_id": col.score_id,
         "column": args.column,
+        "scores_table": col.table_info(),
         "outcomes": str(args.outcomes),
         "outcome_column": args.outcome_column,
         "covariates": covariates,
