@@ -275,3 +275,50 @@ def test_calibrate_and_categorise_on_sscore_record_the_column(run, capsys, tmp_p
     code = run(["calibrate", "--scores", str(path), "--score", "NO_SUCH", "--out", str(ref_path)])
     assert code == EXIT_CODES[CalibrationError]
     assert "score 'NO_SUCH' not found; the PLINK 2 .sscore holds PGS9" in capsys.readouterr().err
+
+
+def test_pgsc_calc_samplesets_feed_the_ancestry_adjustment_as_pgsc_calc_keys_them():
+    """The reference sampleset of pgsc_calc's ancestry test data, chosen by 'sampleset:PGS',
+    gives the same PC adjustment as that sampleset's rows handed over as a DataFrame."""
+    from prs.calibrate import fit_ancestry_adjustment, read_pcs
+
+    path = shared_file("pygscatalog", "ancestry", "aggregated_scores.txt")
+    pcs = read_pcs(shared_file("pygscatalog", "ancestry", "ref.pcs"))
+    agg = pd.read_csv(path, sep="\t", dtype={"IID": str})
+    ref = agg[agg["sampleset"] == "reference"]
+    frame = pd.DataFrame({"sample_id": ref["IID"], "SUM": ref["SUM"]})
+    score = "PGS001229_hmPOS_GRCh38"
+    from_table = fit_ancestry_adjustment(path, pcs, score_id=f"reference:{score}")
+    from_frame = fit_ancestry_adjustment(frame, pcs, score_id=score)
+    assert from_table.n == from_frame.n > 0
+    assert json.dumps(from_table.to_dict(), sort_keys=True) == json.dumps(
+        from_frame.to_dict(), sort_keys=True
+    )
+
+
+def test_evaluate_records_the_table_it_read(run, capsys, tmp_path):
+    rng = np.random.default_rng(5)
+    n = 300
+    ids = [f"I{i}" for i in range(n)]
+    sums = rng.normal(size=n)
+    lines = ["#FID\tIID\tP_SUM"] + [
+        f"F{i}\t{i}\t{float(s)!r}" for i, s in zip(ids, sums, strict=True)
+    ]
+    path = _write(tmp_path / "cohort.sscore", "\n".join(lines) + "\n")
+    outcomes = tmp_path / "outcomes.tsv"
+    pd.DataFrame({"sample_id": ids, "outcome": (sums + rng.normal(size=n) > 1).astype(int)}).to_csv(
+        outcomes, sep="\t", index=False
+    )
+    out = tmp_path / "metrics.json"
+    code = run(["evaluate", "--scores", str(path), "--outcomes", str(outcomes), "--out", str(out)])
+    assert code == 0
+    assert f"{n} samples in scores and outcomes; read" in capsys.readouterr().out
+    table = json.loads(out.read_text())["inputs"]["scores_table"]
+    assert table == {
+        "layout": "plink2-sscore",
+        "layout_description": "PLINK 2 .sscore (IID, <score>_AVG/_SUM)",
+        "score_id": "P",
+        "sampleset": None,
+        "column": "P_SUM",
+        "n": n,
+    }

@@ -135,6 +135,11 @@ def read_sample_table(
             f"{path}: {what} file is empty (expected a header line with "
             f"{', '.join(required)} and one line per sample)"
         ) from exc
+    except ImportError as exc:  # .zst without the zstandard module
+        raise CalibrationError(
+            f"{path}: cannot decompress the {what} file ({exc}); install the missing module "
+            "or decompress it first"
+        ) from exc
     except (OSError, pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
         raise CalibrationError(f"{path}: cannot read {what} as TSV ({exc})") from exc
     frame.index = pd.RangeIndex(2, len(frame) + 2)
