@@ -84,9 +84,10 @@ def test_odds_ratio_with_covariates_matches_direct_likelihood_maximisation():
 
 
 def _brute_force_c(time, event, score):
+    # Harrell: i's event comes first when its time is shorter, or equal to a censoring time
     concordant = comparable = 0.0
     for i, j in itertools.permutations(range(len(time)), 2):
-        if event[i] == 1 and time[i] < time[j]:
+        if event[i] == 1 and (time[i] < time[j] or (time[i] == time[j] and event[j] == 0)):
             comparable += 1
             concordant += 1.0 if score[i] > score[j] else 0.5 if score[i] == score[j] else 0.0
     return concordant / comparable
@@ -136,7 +137,8 @@ def test_calibrated_risks_pass_and_doubled_risks_fail():
     assert good.eo_ratio.ci_low < 1 < good.eo_ratio.ci_high
     assert abs(good.calibration_in_the_large.estimate) < 3 * good.calibration_in_the_large.se
     assert abs(good.calibration_slope.estimate - 1) < 3 * good.calibration_slope.se
-    assert good.hl_p_value > 0.001 and good.hl_df == 8
+    # external predictions (the default): df = the 10 groups used
+    assert good.hl_p_value > 0.001 and good.hl_df == 10 and good.hl_groups == 10
     bad = calibration(np.minimum(2 * p, 0.99), y)
     assert bad.eo_ratio.estimate == pytest.approx(np.minimum(2 * p, 0.99).sum() / y.sum())
     assert bad.eo_ratio.ci_low > 1.8
@@ -161,7 +163,11 @@ def test_hosmer_lemeshow_by_hand():
     with pytest.warns(CalibrationWarning, match="fewer than 10"):
         result = calibration(p, y, groups=3)
     assert result.hosmer_lemeshow == pytest.approx(hl)
-    assert result.hl_p_value == pytest.approx(stats.chi2.sf(hl, 1))
+    assert result.hl_groups == 3
+    assert result.hl_p_value == pytest.approx(stats.chi2.sf(hl, 3))  # external: df = 3
+    with pytest.warns(CalibrationWarning, match="fewer than 10"):
+        fitted = calibration(p, y, groups=3, predictions="fitted")
+    assert fitted.hl_p_value == pytest.approx(stats.chi2.sf(hl, 1))  # fitted: df = 3 - 2
 
 
 def test_recalibration_recovers_the_distortion_and_is_exact_in_sample():
