@@ -272,6 +272,31 @@ def test_evaluate_on_a_cohort_with_outcomes(run, tmp_path, capsys):
     deciles = pd.read_csv(tmp_path / "deciles.tsv", sep="\t")
     assert deciles["n"].sum() == n and deciles["observed"].sum() == y.sum()
     assert "E/O ratio" in capsys.readouterr().out
+    external = metrics["calibration"]
+    assert external["hl_predictions"] == "external"
+    assert external["hl_df"] == external["hl_groups"]
+    # --predictions fitted: risks fitted on this cohort take df = groups - 2
+    code = run(
+        [
+            "evaluate",
+            "--scores",
+            str(scores),
+            "--outcomes",
+            str(tmp_path / "outcomes.tsv"),
+            "--predicted",
+            str(tmp_path / "pred.tsv"),
+            "--predictions",
+            "fitted",
+            "--out",
+            str(tmp_path / "fitted.json"),
+        ]
+    )
+    assert code == 0
+    fitted = json.loads((tmp_path / "fitted.json").read_text())["calibration"]
+    assert fitted["hl_predictions"] == "fitted"
+    assert fitted["hl_df"] == fitted["hl_groups"] - 2
+    assert fitted["hosmer_lemeshow"] == pytest.approx(external["hosmer_lemeshow"])
+    assert fitted["hl_p_value"] < external["hl_p_value"]
     pd.DataFrame({"sample_id": ids, "outcome": y + 1}).to_csv(
         tmp_path / "coded12.tsv", sep="\t", index=False
     )

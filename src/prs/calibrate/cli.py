@@ -210,6 +210,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     ev.add_argument("--risk-column", default="risk_10y", help="risk column of --predicted")
     ev.add_argument("--groups", type=int, default=10, help="risk groups of the table (10)")
+    ev.add_argument(
+        "--predictions",
+        choices=("external", "fitted"),
+        default="external",
+        help="Hosmer-Lemeshow df: groups used (external, default: --predicted risks from a "
+        "model not fitted on this cohort) or groups used - 2 (fitted on this cohort)",
+    )
     ev.add_argument("--out", type=Path, required=True, help="metrics JSON to write")
     ev.add_argument("--table", type=Path, help="calibration table TSV to write")
     ev.set_defaults(handler=run_evaluate)
@@ -395,6 +402,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
             merged["predicted_risk"].to_numpy(dtype=float) if args.predicted is not None else None
         ),
         groups=args.groups,
+        predictions=args.predictions,
     )
     doc = result.to_dict()
     doc["inputs"] = {
