@@ -321,4 +321,8 @@ def test_evaluate_records_the_table_it_read(run, capsys, tmp_path):
         "sampleset": None,
         "column": "P_SUM",
         "n": n,
+        # (a .sscore says nothing of the score's trait)
+        "trait_reported": None,
+        "trait_efo": [],
+        "weight_type": None,
     }

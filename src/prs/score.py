@@ -46,7 +46,7 @@ from prs.ploidy import (
     sex_codes,
 )
 from prs.report import file_checksum
-from prs.weights.scorefile import ScoringFile, read_scorefile
+from prs.weights.scorefile import ScoringFile, TraitInfo, read_scorefile
 
 #: Missing-genotype policies (``missing=``) and the kernel codes behind them.
 MISSING_POLICIES = {
@@ -66,7 +66,15 @@ SCORE_COLUMNS = (
     "NAMED_ALLELE_DOSAGE_SUM",
     "VARIANTS_USED",
     "MISSING_CT",
+    # What each score is of, from its scoring file's header (empty where not given), so a
+    # later step (calibrate, categorise) can check a scheme against the score's trait.
+    "trait_reported",
+    "trait_efo",
+    "weight_type",
 )
+
+#: The trait columns of ``scores.tsv`` (text; ``trait_efo`` holds IDs joined with ``|``).
+TRAIT_COLUMNS = ("trait_reported", "trait_efo", "weight_type")
 
 _PGS_ID = re.compile(r"^PGS\d{6}$")
 
@@ -98,6 +106,10 @@ class ScoreResult:
         Every scoring row's fate (:class:`prs.match.MatchReport`), all files together.
     provenance
         Library version, options, inputs and their checksums, counts.
+    score_info
+        Per score ID, its scoring file's trait metadata (:class:`prs.weights.scorefile.
+        TraitInfo`: ``trait_reported``, ``trait_mapped``, ``trait_efo``, ``weight_type``,
+        ``development_ancestry``, ...); a score missing here has none.
     """
 
     samples: tuple[str, ...]
@@ -110,6 +122,7 @@ class ScoreResult:
     variants_used: np.ndarray
     match_report: MatchReport
     provenance: dict[str, Any] = field(default_factory=dict)
+    score_info: dict[str, TraitInfo] = field(default_factory=dict)
 
     @property
     def avg(self) -> np.ndarray:
@@ -120,6 +133,13 @@ class ScoreResult:
     def to_frame(self) -> pd.DataFrame:
         """Long table, one row per sample x score (columns :data:`SCORE_COLUMNS`)."""
         n, s = self.sums.shape
+        infos = [self.score_info.get(sid, TraitInfo()) for sid in self.score_ids]
+        # One value per score, repeated per sample (None: an empty cell).
+        trait = {
+            "trait_reported": [i.trait_reported for i in infos],
+            "trait_efo": ["|".join(i.trait_efo) or None for i in infos],
+            "weight_type": [i.weight_type for i in infos],
+        }
         return pd.DataFrame(
             {
                 "sample_id": np.repeat(np.array(self.samples, dtype=object), s),
@@ -131,6 +151,10 @@ class ScoreResult:
                 "NAMED_ALLELE_DOSAGE_SUM": self.named_dosage.ravel(),
                 "VARIANTS_USED": np.tile(self.variants_used, n),
                 "MISSING_CT": self.missing_ct.ravel(),
+                **{
+                    name: np.tile(np.array(values, dtype=object), n)
+                    for name, values in trait.items()
+                },
             },
             columns=list(SCORE_COLUMNS),
         )
@@ -671,6 +695,7 @@ def _score(
                 "rows": sf.n_variants,
                 "dropped_unscorable": sf.dropped,
                 "warnings": list(sf.warnings),
+                **sf.trait_info.as_dict(),
             }
             for sf in scoring
         ],
@@ -702,6 +727,7 @@ def _score(
         variants_used=variants_used,
         match_report=match_report,
         provenance=provenance,
+        score_info={sid: sf.trait_info for sf in scoring for sid in sf.score_ids},
     )
 
 

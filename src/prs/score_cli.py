@@ -215,9 +215,15 @@ def run_score(args: argparse.Namespace) -> int:
     paths = write_score_outputs(result, args.out, args.format)
     counts = result.match_report.counts
     for score_id, row in counts.iterrows():
+        info = result.score_info.get(str(score_id))
+        # Which trait the score is of, so a wrong score is seen before it is calibrated.
+        trait = ""
+        if info is not None and (info.trait_reported or info.trait_efo):
+            efo = f"[{', '.join(info.trait_efo)}]" if info.trait_efo else None
+            trait = "; trait: " + " ".join(x for x in (info.trait_reported, efo) if x)
         print(
             f"{score_id}: {int(row['matched'])}/{int(row['n_rows'])} variants matched "
-            f"({row['match_rate']:.1%}), {len(result.samples)} samples scored",
+            f"({row['match_rate']:.1%}), {len(result.samples)} samples scored{trait}",
             file=sys.stderr,
         )
     print(f"wrote {', '.join(str(p) for p in paths.values())}", file=sys.stderr)

@@ -46,6 +46,13 @@ class ScoreColumn:
     value_column: str | None = None
     #: pgsc_calc's sampleset the rows were taken from, or None.
     sampleset: str | None = None
+    #: The score's reported trait, from the table's ``trait_reported`` column (``prs score``
+    #: writes it from the scoring file's header), or None when the table does not say.
+    trait_reported: str | None = None
+    #: The trait's ontology IDs (EFO/MONDO/HP) from ``trait_efo`` (``|``-joined), or ().
+    trait_efo: tuple[str, ...] = ()
+    #: The scoring file's ``weight_type`` from the ``weight_type`` column, or None.
+    weight_type: str | None = None
 
     def table_info(self) -> dict[str, Any]:
         """Which table layout, score, sampleset and column the values came from (for
@@ -57,6 +64,9 @@ class ScoreColumn:
             "sampleset": self.sampleset,
             "column": self.value_column or self.column,
             "n": int(self.values.size),
+            "trait_reported": self.trait_reported,
+            "trait_efo": list(self.trait_efo),
+            "weight_type": self.weight_type,
         }
 
     def describe(self) -> str:
@@ -80,7 +90,12 @@ TABLE_LAYOUTS: dict[str, str] = {
 }
 
 #: Text columns of the layouts (read as text: '007' stays '007').
-_TEXT_COLUMNS = ("sample_id", "score", "#FID", "#IID", "FID", "IID", "SID", "sampleset", "PGS")
+#: Per-score trait columns of ``prs score``'s table (never values, never a score column).
+TRAIT_COLUMNS = ("trait_reported", "trait_efo", "weight_type")
+_TEXT_COLUMNS = (
+    "sample_id", "score", "#FID", "#IID", "FID", "IID", "SID", "sampleset", "PGS",
+    *TRAIT_COLUMNS,
+)  # fmt: skip
 #: PLINK 2 .sscore columns that end like a score column but are not one.
 _SSCORE_NOT_SCORES = frozenset({"NAMED_ALLELE_DOSAGE_SUM"})
 _SSCORE_VALUE = re.compile(r"(.+)_(AVG|SUM)")
@@ -303,10 +318,37 @@ def read_scores(
         values = numeric_column(sub, value_column, where)
     else:
         values = _floats(sub[value_column].to_numpy(), where, value_column, ids)
+    trait_reported, trait_efo, weight_type = _trait_fields(frame, where, score_id)
     col = ScoreColumn(
-        np.asarray(ids), values, score_id, column, source, layout, value_column, sampleset
-    )
+        np.asarray(ids), values, score_id, column, source, layout, value_column, sampleset,
+        trait_reported, trait_efo, weight_type,
+    )  # fmt: skip
     return _checked(col, where)
+
+
+def _trait_fields(
+    frame: pd.DataFrame, where: str, score_id: str | None
+) -> tuple[str | None, tuple[str, ...], str | None]:
+    """The chosen score's trait fields from the rows read (``prs score`` repeats them on
+    every row of a score); None/() where the table has no such column or leaves it empty."""
+    found: dict[str, str | None] = {}
+    for name in TRAIT_COLUMNS:
+        if name not in frame.columns:
+            found[name] = None
+            continue
+        raw = frame[name]
+        present = raw[raw.notna()].astype(str).str.strip()
+        distinct = list(pd.unique(present[present != ""]))
+        if len(distinct) > 1:
+            raise CalibrationError(
+                f"{where}: score '{score_id}' has {len(distinct)} different {name} values "
+                f"({_listing(distinct, 5)}); one score has one trait: the table is a mix of "
+                "runs or was edited"
+            )
+        found[name] = str(distinct[0]) if distinct else None
+    efo = found["trait_efo"]
+    ids = tuple(x.strip() for x in efo.split("|") if x.strip()) if efo else ()
+    return found["trait_reported"], ids, found["weight_type"]
 
 
 _Pick = tuple[pd.Series | None, str | None, str, str | None, str | None]
@@ -482,7 +524,7 @@ def _pick_wide(frame: pd.DataFrame, where: str, score_id: str | None, column: st
     if column in frame.columns:
         # one value column: score_id, when given, can only be its label
         return None, id_column, column, score_id, None
-    others = [str(c) for c in frame.columns if c != "sample_id"]
+    others = [str(c) for c in frame.columns if c != "sample_id" and c not in TRAIT_COLUMNS]
     if score_id is not None and score_id in others:
         return None, id_column, score_id, score_id, None
     if score_id is None and len(others) == 1:

@@ -195,6 +195,97 @@ def _show(value: str) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+# Header keys a development ancestry could be given under. PGS Catalog format 2.0 headers
+# (2022-) carry none; the Catalog's REST metadata has it (ancestry_distribution.dev).
+_ANCESTRY_KEYS = ("development_ancestry", "ancestry_distribution", "ancestry")
+# Ontology IDs in trait_efo: PGS Catalog headers list several with "," (PGS000781:
+# EFO_0005543,EFO_0003833); "|" is accepted too (pgsc_calc joins with it). IDs never hold
+# either character.
+_TRAIT_ID_SEPARATORS = re.compile(r"[|,]")
+_NOT_REPORTED = {"", "nr", "na", "n/a", "none", "not reported", "undefined"}
+
+
+def _header_text(header: dict[str, str], key: str) -> str | None:
+    value = header.get(key)
+    if value is None or value.strip().lower() in _NOT_REPORTED:
+        return None
+    return value.strip()
+
+
+@dataclass(frozen=True)
+class TraitInfo:
+    """What a score is of, as its scoring file's header states it (all None/empty when the
+    header does not say: a custom table without ``#trait_*`` lines).
+
+    Attributes
+    ----------
+    trait_reported
+        The trait as the authors reported it (``#trait_reported=``, format 1.0
+        ``# Reported Trait =``).
+    trait_mapped
+        Ontology label(s) (``#trait_mapped=``), as written.
+    trait_efo
+        Ontology IDs (EFO/MONDO/HP/...; ``#trait_efo=``, several split at ``,`` or ``|``).
+    weight_type
+        ``#weight_type=`` as written (``beta``, ``log(OR)``, ``OR``, ...); None for NR.
+    development_ancestry
+        The development sample's ancestry where the header gives it (PGS Catalog headers do
+        not), else None.
+    pgs_name, pgp_id, citation
+        The score's name, its publication's PGP ID and citation.
+    """
+
+    trait_reported: str | None = None
+    trait_mapped: str | None = None
+    trait_efo: tuple[str, ...] = ()
+    weight_type: str | None = None
+    development_ancestry: str | None = None
+    pgs_name: str | None = None
+    pgp_id: str | None = None
+    citation: str | None = None
+
+    @classmethod
+    def from_header(cls, header: dict[str, str]) -> TraitInfo:
+        """The trait metadata of a header with format 2.0 key names.
+
+        Examples
+        --------
+        >>> info = TraitInfo.from_header({"trait_efo": "EFO_0005543,EFO_0003833",
+        ...                               "weight_type": "NR"})
+        >>> info.trait_efo, info.weight_type
+        (('EFO_0005543', 'EFO_0003833'), None)
+        """
+        efo = _header_text(header, "trait_efo") or ""
+        ids = tuple(dict.fromkeys(x.strip() for x in _TRAIT_ID_SEPARATORS.split(efo) if x.strip()))
+        ancestry = next(
+            (v for v in (_header_text(header, k) for k in _ANCESTRY_KEYS) if v is not None),
+            None,
+        )
+        return cls(
+            trait_reported=_header_text(header, "trait_reported"),
+            trait_mapped=_header_text(header, "trait_mapped"),
+            trait_efo=ids,
+            weight_type=_header_text(header, "weight_type"),
+            development_ancestry=ancestry,
+            pgs_name=_header_text(header, "pgs_name"),
+            pgp_id=_header_text(header, "pgp_id"),
+            citation=_header_text(header, "citation"),
+        )
+
+    def as_dict(self) -> dict[str, str | list[str] | None]:
+        """JSON-ready fields (``trait_efo`` as a list)."""
+        return {
+            "trait_reported": self.trait_reported,
+            "trait_mapped": self.trait_mapped,
+            "trait_efo": list(self.trait_efo),
+            "weight_type": self.weight_type,
+            "development_ancestry": self.development_ancestry,
+            "pgs_name": self.pgs_name,
+            "pgp_id": self.pgp_id,
+            "citation": self.citation,
+        }
+
+
 @dataclass(frozen=True)
 class ScoringFile:
     """A scoring file read and validated.
@@ -237,6 +328,37 @@ class ScoringFile:
     def n_variants(self) -> int:
         """Number of scoring rows kept."""
         return len(self.variants)
+
+    @property
+    def trait_info(self) -> TraitInfo:
+        """The header's trait metadata (:class:`TraitInfo`); it applies to every score of
+        the file."""
+        return TraitInfo.from_header(self.header)
+
+    @property
+    def trait_reported(self) -> str | None:
+        """The reported trait, or None when the header does not give it."""
+        return self.trait_info.trait_reported
+
+    @property
+    def trait_mapped(self) -> str | None:
+        """The mapped trait label(s), or None."""
+        return self.trait_info.trait_mapped
+
+    @property
+    def trait_efo(self) -> tuple[str, ...]:
+        """The trait's ontology IDs (EFO/MONDO/HP), empty when not given."""
+        return self.trait_info.trait_efo
+
+    @property
+    def weight_type(self) -> str | None:
+        """``#weight_type=`` as written, None when absent or NR."""
+        return self.trait_info.weight_type
+
+    @property
+    def development_ancestry(self) -> str | None:
+        """The development sample's ancestry where the header gives it, else None."""
+        return self.trait_info.development_ancestry
 
 
 def _open_text(path: Path) -> io.TextIOBase:
