@@ -24,6 +24,7 @@ from tests.calibrate_helpers import write_scores
 AGE_BOUNDED = {
     "barcode1-prostate": (55, 69),
     "nice-cg164-10year-age40-49": (40, 49),
+    "nice-cg164-remaining-lifetime": (20, 79),
     "procas-10year": (47, 73),
 }
 

@@ -79,12 +79,11 @@ def test_calibrate_then_categorise(run, files, capsys):
     frame = pd.read_csv(out, sep="\t")
     assert len(frame) == 40
     assert frame["category"].notna().all()
-    # the scheme's measure is the 10-year risk (percent) from each current age
+    # the scheme's measure is NICE's risk (percent) between ages 40 and 50, whatever the
+    # current age (issue 11 item 2; it was the 10 years from each current age)
     model = fit_absolute_risk_model(or_per_sd=1.61)
     b = math.log(1.61)
-    expected = 100 * model.risk(
-        b * frame["z"] - b * b / 2, age_start=np.floor(frame["age"]), years=10
-    )
+    expected = 100 * model.risk(b * frame["z"] - b * b / 2, age_start=40, years=10)
     np.testing.assert_allclose(frame["scheme_measure"], expected, rtol=1e-12)
     inputs = json.loads((tmp / "categories.inputs.json").read_text())
     assert inputs["scheme"] == "nice-cg164-10year-age40-49"

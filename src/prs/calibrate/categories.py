@@ -26,6 +26,15 @@ from prs.errors import CalibrationError
 
 MeasureKind = Literal["absolute_risk", "percentile", "relative_risk"]
 
+#: What a scheme (or pathway) rests on, stated by every shipped file's ``kind``:
+#: a published clinical guideline, a trial's protocol, a rule derived by this project from
+#: published figures, or an illustration. Files without ``kind`` are "unstated".
+SCHEME_KINDS = ("guideline", "trial protocol", "derived", "illustrative")
+
+#: The risk window of an absolute-risk measure: a fixed age interval, the same for everybody
+#: (NICE CG164: 40 to 50, lifetime from 20), or an interval starting at the person's current age.
+WINDOWS = ("fixed", "from-current-age")
+
 
 @dataclass(frozen=True)
 class Band:
@@ -57,10 +66,12 @@ class Measure:
     kind
         ``absolute_risk`` (percent), ``percentile`` (0-100) or ``relative_risk``.
     from_age
-        Absolute risk only: a fixed start age (e.g. 20 for NICE lifetime risk) or None for the
-        person's current age.
+        Absolute risk only: a fixed start age (``window = "fixed"``: 40 for NICE's risk between
+        40 and 50, 20 for NICE lifetime risk) or None for the person's current age
+        (``window = "from-current-age"``).
     years, to_age
-        Absolute risk only: the horizon, ``years`` from the start or up to ``to_age``.
+        Absolute risk only: the horizon, ``years`` from the start or up to ``to_age`` (with
+        ``from-current-age``, ``to_age`` gives the remaining lifetime risk).
     applies_from_age, applies_to_age
         Ages (inclusive, completed years) the scheme applies to. A scheme with either bound
         is *age-bounded*: a person outside its ages, or whose age is unknown, gets no
@@ -79,12 +90,21 @@ class Measure:
         """True when the scheme applies to some ages only."""
         return self.applies_from_age is not None or self.applies_to_age is not None
 
+    @property
+    def window(self) -> str | None:
+        """``fixed`` or ``from-current-age`` for absolute risk, None otherwise."""
+        if self.kind != "absolute_risk":
+            return None
+        return "from-current-age" if self.from_age is None else "fixed"
+
     def describe(self) -> str:
         if self.kind != "absolute_risk":
             return self.kind.replace("_", " ")
-        start = "current age" if self.from_age is None else f"age {self.from_age}"
-        span = f"{self.years}-year" if self.years else f"to age {self.to_age}"
-        return f"absolute risk (%) {span} from {start}"
+        if self.from_age is None:
+            span = f"{self.years}-year" if self.years else f"to age {self.to_age}"
+            return f"absolute risk (%) {span} from current age"
+        end = self.to_age if self.to_age is not None else self.from_age + int(self.years or 0)
+        return f"absolute risk (%) between ages {self.from_age} and {end} (fixed window)"
 
 
 @dataclass(frozen=True)
@@ -100,6 +120,7 @@ class CategoryScheme:
     default_pathway: str | None = None
     url: str = ""
     notes: str = ""
+    kind: str = "unstated"
 
     def assign(self, values: np.ndarray) -> np.ndarray:
         """Return each value's category label (None for NaN).
@@ -122,8 +143,24 @@ class CategoryScheme:
 
 
 @dataclass(frozen=True)
+class PathwayStage:
+    """One age interval of an action (e.g. annual mammography 40-49, then 3-yearly 50-71)."""
+
+    action: str
+    screening_start_age: float | str | None = None
+    screening_end_age: float | None = None
+    interval_years: float | None = None
+    modality: str | None = None
+
+
+@dataclass(frozen=True)
 class PathwayAction:
-    """The recommended action for one category."""
+    """The recommended action for one category.
+
+    The screening fields describe the first stage; ``stages`` (optional, in age order) holds
+    every stage when the action changes with age. ``referral`` and ``chemoprevention`` hold
+    for the category whatever the age (chemoprevention with the conditions its text states).
+    """
 
     action: str
     screening_start_age: float | str | None = None
@@ -131,6 +168,22 @@ class PathwayAction:
     interval_years: float | None = None
     modality: str | None = None
     referral: str | None = None
+    chemoprevention: str | None = None
+    stages: tuple[PathwayStage, ...] = ()
+
+    def all_stages(self) -> tuple[PathwayStage, ...]:
+        """The stages, or the action itself as its only stage."""
+        if self.stages:
+            return self.stages
+        return (
+            PathwayStage(
+                action=self.action,
+                screening_start_age=self.screening_start_age,
+                screening_end_age=self.screening_end_age,
+                interval_years=self.interval_years,
+                modality=self.modality,
+            ),
+        )
 
 
 @dataclass(frozen=True)
@@ -152,20 +205,22 @@ class Pathway:
     benchmark_years: int | None = None
     url: str = ""
     notes: str = ""
+    kind: str = "unstated"
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
 def available_schemes() -> dict[str, str]:
-    """Return the shipped schemes: name -> title and source."""
+    """Return the shipped schemes: name -> kind, title, measure and source."""
     return {
-        s.name: f"{s.title} — {s.source}" for s in (load_scheme(p.stem) for p in _files("schemes"))
+        s.name: f"[{s.kind}] {s.title} ({s.measure.describe()}) — {s.source}"
+        for s in (load_scheme(p.stem) for p in _files("schemes"))
     }
 
 
 def available_pathways() -> dict[str, str]:
-    """Return the shipped pathways: name -> title and source."""
+    """Return the shipped pathways: name -> kind, title and source."""
     return {
-        p.name: f"{p.title} — {p.source}"
+        p.name: f"[{p.kind}] {p.title} — {p.source}"
         for p in (load_pathway(f.stem) for f in _files("pathways"))
     }
 
@@ -188,10 +243,10 @@ def load_scheme(scheme: str | os.PathLike[str] | CategoryScheme) -> CategorySche
             raise CalibrationError(
                 f"{where}: measure.kind '{kind}' is not absolute_risk, percentile or relative_risk"
             )
-        from_age = m.get("from_age", "current")
+        from_age = _window(m, kind, where)
         measure = Measure(
             kind=kind,
-            from_age=None if from_age == "current" else int(from_age),
+            from_age=from_age,
             years=None if m.get("years") is None else int(m["years"]),
             to_age=None if m.get("to_age") is None else int(m["to_age"]),
             applies_from_age=_age_bound(m, "applies_from_age", where),
@@ -228,6 +283,7 @@ def load_scheme(scheme: str | os.PathLike[str] | CategoryScheme) -> CategorySche
             default_pathway=doc.get("pathway"),
             url=str(doc.get("url", "")),
             notes=str(doc.get("notes", "")),
+            kind=_kind(doc, where),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise CalibrationError(f"{where}: malformed scheme ({exc!r} missing or wrong)") from exc
@@ -249,14 +305,30 @@ def load_pathway(pathway: str | os.PathLike[str] | Pathway) -> Pathway:
     try:
         actions = {}
         for label, a in doc["actions"].items():
+            stages = tuple(
+                PathwayStage(
+                    action=str(st["action"]),
+                    screening_start_age=st.get("screening_start_age"),
+                    screening_end_age=st.get("screening_end_age"),
+                    interval_years=st.get("interval_years"),
+                    modality=st.get("modality"),
+                )
+                for st in a.get("stage", ())
+            )
+            first = stages[0] if stages else None
             actions[str(label)] = PathwayAction(
                 action=str(a["action"]),
-                screening_start_age=a.get("screening_start_age"),
-                screening_end_age=a.get("screening_end_age"),
-                interval_years=a.get("interval_years"),
-                modality=a.get("modality"),
+                screening_start_age=a.get(
+                    "screening_start_age", first and first.screening_start_age
+                ),
+                screening_end_age=a.get("screening_end_age", first and first.screening_end_age),
+                interval_years=a.get("interval_years", first and first.interval_years),
+                modality=a.get("modality", first and first.modality),
                 referral=a.get("referral"),
+                chemoprevention=a.get("chemoprevention"),
+                stages=stages,
             )
+            _check_stages(actions[str(label)], str(label), where)
         bench = doc.get("benchmark", {})
         result = Pathway(
             name=str(doc.get("name", Path(where).stem)),
@@ -268,6 +340,7 @@ def load_pathway(pathway: str | os.PathLike[str] | Pathway) -> Pathway:
             benchmark_years=bench.get("years"),
             url=str(doc.get("url", "")),
             notes=str(doc.get("notes", "")),
+            kind=_kind(doc, where),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise CalibrationError(f"{where}: malformed pathway ({exc!r} missing or wrong)") from exc
@@ -282,6 +355,70 @@ def load_pathway(pathway: str | os.PathLike[str] | Pathway) -> Pathway:
 
 #: Largest age a scheme's bounds may name (as :data:`prs.calibrate.absolute.MAX_AGE`).
 _MAX_AGE = 150
+
+
+def _kind(doc: Mapping[str, Any], where: str) -> str:
+    """The file's ``kind`` (one of :data:`SCHEME_KINDS`), "unstated" when absent."""
+    kind = doc.get("kind")
+    if kind is None:
+        return "unstated"
+    if kind not in SCHEME_KINDS:
+        raise CalibrationError(
+            f"{where}: kind {kind!r} is not one of {', '.join(map(repr, SCHEME_KINDS))}"
+        )
+    return str(kind)
+
+
+def _window(measure: Mapping[str, Any], kind: str, where: str) -> int | None:
+    """The fixed start age of an absolute-risk window, None for the current age.
+
+    ``window = "fixed"`` needs a numeric ``from_age``; ``window = "from-current-age"`` takes
+    none (or ``"current"``). Without ``window`` (files older than it) the start age decides.
+    """
+    window = measure.get("window")
+    from_age = measure.get("from_age", "current")
+    if window is not None and window not in WINDOWS:
+        raise CalibrationError(
+            f"{where}: measure.window {window!r} is not one of {', '.join(map(repr, WINDOWS))}"
+        )
+    if window is not None and kind != "absolute_risk":
+        raise CalibrationError(f"{where}: measure.window is for absolute_risk, not {kind}")
+    if window == "fixed" and (isinstance(from_age, str) or from_age is None):
+        raise CalibrationError(
+            f"{where}: measure.window = \"fixed\" needs from_age = <age> (e.g. 40), "
+            f"found {from_age!r}"
+        )
+    if window == "from-current-age" and from_age != "current":
+        raise CalibrationError(
+            f"{where}: measure.window = \"from-current-age\" starts at the current age; "
+            f"remove from_age = {from_age!r} (or use window = \"fixed\")"
+        )
+    if from_age == "current":
+        return None
+    if isinstance(from_age, bool) or not isinstance(from_age, int | float):
+        raise CalibrationError(f"{where}: measure.from_age {from_age!r} is not an age")
+    return int(from_age)
+
+
+def _check_stages(action: PathwayAction, label: str, where: str) -> None:
+    """Stages in age order, each with numeric ages where given (no overlaps)."""
+    previous_end = -math.inf
+    for stage in action.stages:
+        start, end = stage.screening_start_age, stage.screening_end_age
+        if isinstance(start, str) and start != "risk-equivalent":
+            raise CalibrationError(
+                f"{where}: actions.{label} stage '{stage.action}': screening_start_age "
+                f"{start!r} is not an age or 'risk-equivalent'"
+            )
+        lo = start if isinstance(start, int | float) else None
+        if lo is not None and lo <= previous_end:
+            raise CalibrationError(
+                f"{where}: actions.{label} stages overlap or are out of age order at "
+                f"'{stage.action}' (starts at {lo:g}, the previous stage ends at "
+                f"{previous_end:g})"
+            )
+        if end is not None:
+            previous_end = float(end)
 
 
 def _age_bound(measure: Mapping[str, Any], key: str, where: str) -> float | None:

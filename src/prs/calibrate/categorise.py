@@ -92,8 +92,12 @@ class Categorisation:
         for name, values in self.risks.items():
             frame[name] = values
         frame["scheme_measure"] = self.scheme_measure
+        # what the categories rest on: guideline, trial protocol, derived or illustrative
+        frame["scheme_kind"] = self.inputs.get("scheme_kind")
         frame["category"] = self.category
         frame["category_note"] = self.category_note
+        if self.actions:
+            frame["pathway_kind"] = self.inputs.get("pathway_kind")
         for name, values in self.actions.items():
             frame[name] = values
         frame["risk_equivalent_age"] = self.risk_equivalent_age
@@ -350,7 +354,7 @@ def categorise(
         equivalent_age[finite] = model.risk_equivalent_age(
             log_rr[finite], years=benchmark_years, benchmark_risk=benchmark_risk
         )
-    actions = _apply_pathway(pathway_obj, category, equivalent_age, n)
+    actions = _apply_pathway(pathway_obj, category, equivalent_age, ages)
 
     inputs = {
         "prs_version": __version__,
@@ -363,9 +367,11 @@ def categorise(
         "risk_population": risk_population,
         "scheme": scheme_obj.name,
         "scheme_source": scheme_obj.source,
+        "scheme_kind": scheme_obj.kind,
         "scheme_measure": measure.describe(),
         "pathway": None if pathway_obj is None else pathway_obj.name,
         "pathway_source": None if pathway_obj is None else pathway_obj.source,
+        "pathway_kind": None if pathway_obj is None else pathway_obj.kind,
         "or_per_sd": or_per_sd,
         "percentile_bands": None if bands is None else bands.source,
         "incidence": None if model is None else model.incidence_name,
@@ -663,27 +669,81 @@ def _apply_pathway(
     pathway: Pathway | None,
     category: np.ndarray,
     equivalent: np.ndarray,
-    n: int,
+    ages: np.ndarray,
 ) -> dict[str, np.ndarray]:
+    """Each person's action, relative to their current age.
+
+    Of an action's stages (in age order) the one in progress, else the next to start, is
+    prescribed; ``pathway_status`` says which ("in progress", "starts at age N", ...). When
+    every stage's ages are past, nothing is prescribed: the screening fields are empty and
+    the status and action say "ended". Unknown age: the first stage, status "age unknown".
+    Referral and chemoprevention are category-level and kept at every age.
+    """
     if pathway is None:
         return {}
+    n = ages.size
     fields = (
         "action",
+        "status",
         "screening_start_age",
         "screening_end_age",
         "interval_years",
         "modality",
         "referral",
+        "chemoprevention",
     )
     columns = {f"pathway_{f}": np.full(n, None, dtype=object) for f in fields}
     for i, label in enumerate(category):
         if label is None or label not in pathway.actions:
             continue
         act = pathway.actions[label]
-        for f in fields:
-            columns[f"pathway_{f}"][i] = getattr(act, f)
-        if act.screening_start_age == "risk-equivalent":
-            columns["pathway_screening_start_age"][i] = (
-                None if np.isnan(equivalent[i]) else float(equivalent[i])
+        columns["pathway_referral"][i] = act.referral
+        columns["pathway_chemoprevention"][i] = act.chemoprevention
+        stages = [_resolved(stage, equivalent[i]) for stage in act.all_stages()]
+        age = float(ages[i])
+        chosen, status = _stage_for_age(stages, age)
+        if chosen is None:
+            # past intervals are not prescribed: the action text would name them
+            columns["pathway_action"][i] = (
+                f"Ended: the pathway's screening ages are past ({status}); no screening "
+                "prescribed by this pathway"
             )
+            columns["pathway_status"][i] = status
+            continue
+        columns["pathway_action"][i] = act.action if len(stages) == 1 else chosen.action
+        columns["pathway_status"][i] = status
+        columns["pathway_screening_start_age"][i] = chosen.screening_start_age
+        columns["pathway_screening_end_age"][i] = chosen.screening_end_age
+        columns["pathway_interval_years"][i] = chosen.interval_years
+        columns["pathway_modality"][i] = chosen.modality
     return columns
+
+
+def _resolved(stage: Any, equivalent: float) -> Any:
+    """The stage with a "risk-equivalent" start replaced by the person's age (None if none)."""
+    if stage.screening_start_age != "risk-equivalent":
+        return stage
+    start = None if np.isnan(equivalent) else float(equivalent)
+    return dataclasses.replace(stage, screening_start_age=start)
+
+
+def _stage_for_age(stages: list[Any], age: float) -> tuple[Any | None, str]:
+    """The stage prescribed at ``age`` (completed years) and its status; None when all past."""
+    if np.isnan(age):
+        return stages[0], "age unknown: actions as from their start ages"
+    now = math.floor(age)
+    last_end: float | None = None
+    for stage in stages:
+        start, end = stage.screening_start_age, stage.screening_end_age
+        if end is not None and now > float(end):
+            last_end = float(end)
+            continue
+        if start is not None and now < float(start):
+            return stage, f"starts at age {float(start):g} (now {now})"
+        if start is None and end is None:
+            return stage, "no age limits"
+        return stage, f"in progress (now {now}" + (
+            f", until age {float(end):g})" if end is not None else ")"
+        )
+    assert last_end is not None
+    return None, f"ended at age {last_end:g} (now {now})"
