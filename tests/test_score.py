@@ -81,6 +81,12 @@ def test_hand_computed(tmp_path):
     np.testing.assert_array_equal(none.denom[:, 0], [4, 2, 4])
     frame = r.to_frame()
     assert list(frame.columns) == list(SCORE_COLUMNS)
+    # PLINK 2's columns first (their places unchanged), then the score's trait (issue 11)
+    assert list(SCORE_COLUMNS) == [
+        *("sample_id", "score", "SUM", "AVG", "ALLELE_CT", "DENOM"),
+        *("NAMED_ALLELE_DOSAGE_SUM", "VARIANTS_USED", "MISSING_CT"),
+        *("trait_reported", "trait_efo", "weight_type"),
+    ]
     assert frame.loc[1, "sample_id"] == "p2" and frame.loc[1, "MISSING_CT"] == 1
 
 
