@@ -385,13 +385,13 @@ def _window(measure: Mapping[str, Any], kind: str, where: str) -> int | None:
         raise CalibrationError(f"{where}: measure.window is for absolute_risk, not {kind}")
     if window == "fixed" and (isinstance(from_age, str) or from_age is None):
         raise CalibrationError(
-            f"{where}: measure.window = \"fixed\" needs from_age = <age> (e.g. 40), "
+            f'{where}: measure.window = "fixed" needs from_age = <age> (e.g. 40), '
             f"found {from_age!r}"
         )
     if window == "from-current-age" and from_age != "current":
         raise CalibrationError(
-            f"{where}: measure.window = \"from-current-age\" starts at the current age; "
-            f"remove from_age = {from_age!r} (or use window = \"fixed\")"
+            f'{where}: measure.window = "from-current-age" starts at the current age; '
+            f'remove from_age = {from_age!r} (or use window = "fixed")'
         )
     if from_age == "current":
         return None
