@@ -141,6 +141,10 @@ def test_lifetime_from_20_and_remaining_lifetime_are_both_available():
     assert remaining.measure.window == "from-current-age"
     assert (remaining.measure.from_age, remaining.measure.to_age) == (None, 80)
     assert remaining.kind == "derived" and lifetime.kind == "guideline"
+    assert lifetime.measure.describe() == "absolute risk (%) between ages 20 and 80 (fixed window)"
+    assert remaining.measure.describe() == (
+        "absolute risk (%) from current age to age 80 (remaining lifetime)"
+    )
     ages = [20, 30, 50, 70]
     fixed = _frame([1.0] * 4, ages, "nice-cg164-lifetime", pathway=None)["scheme_measure"]
     np.testing.assert_allclose(fixed, 100 * _hand_risk(1.0, 20, 80), rtol=1e-9)

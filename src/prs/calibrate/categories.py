@@ -101,8 +101,9 @@ class Measure:
         if self.kind != "absolute_risk":
             return self.kind.replace("_", " ")
         if self.from_age is None:
-            span = f"{self.years}-year" if self.years else f"to age {self.to_age}"
-            return f"absolute risk (%) {span} from current age"
+            if self.years:
+                return f"absolute risk (%) {self.years}-year from current age"
+            return f"absolute risk (%) from current age to age {self.to_age} (remaining lifetime)"
         end = self.to_age if self.to_age is not None else self.from_age + int(self.years or 0)
         return f"absolute risk (%) between ages {self.from_age} and {end} (fixed window)"
 

@@ -192,7 +192,12 @@ def categorise(
     Returns
     -------
     Categorisation
-        ``.to_frame()`` gives one row per person.
+        ``.to_frame()`` gives one row per person, with ``scheme_kind`` (guideline, trial
+        protocol, derived, illustrative) and, with a pathway, ``pathway_kind`` and the action
+        relative to the current age: ``pathway_status`` ("starts at age N", "in progress",
+        "ended at age N", "no age limits", "age unknown"), the screening fields of the stage
+        in progress or next (empty once every stage is past), ``pathway_referral`` and
+        ``pathway_chemoprevention``.
 
     Raises
     ------
