@@ -370,30 +370,22 @@ class ScoreTotals:
         effect_type = np.ascontiguousarray(effect_type, dtype=np.int8)
         given_frequency = np.ascontiguousarray(given_frequency, dtype=np.float64)
         frequency = np.empty(len(dosage))
+        # The kernel's arguments, in its order (the loop and BLAS paths take the same).
+        arrays = (
+            dosage,
+            ploidy,
+            weights,
+            counts_alleles,
+            effect_type,
+            given_frequency,
+            frequency,
+            freq_ploidy,
+        )
         if self.matmul:
-            self._add_matmul(
-                dosage,
-                ploidy,
-                weights,
-                counts_alleles,
-                effect_type,
-                given_frequency,
-                frequency,
-                freq_ploidy,
-            )
+            self._add_matmul(*arrays)
             return frequency
         if self.threads < 2 or dosage.size < _SPLIT_MIN_GENOTYPES or k < 2:
-            self.all_missing += self._run(
-                0,
-                dosage,
-                ploidy,
-                weights,
-                counts_alleles,
-                effect_type,
-                given_frequency,
-                frequency,
-                freq_ploidy,
-            )
+            self.all_missing += self._run(0, *arrays)
             return frequency
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.threads - 1, thread_name_prefix="prs-score")
@@ -402,17 +394,7 @@ class ScoreTotals:
 
         def piece(t: int) -> int:
             a, b = bounds[t], bounds[t + 1]
-            return self._run(
-                t,
-                dosage[a:b],
-                ploidy[a:b],
-                weights[a:b],
-                counts_alleles[a:b],
-                effect_type[a:b],
-                given_frequency[a:b],
-                frequency[a:b],
-                freq_ploidy[a:b],
-            )
+            return self._run(t, *(array[a:b] for array in arrays))
 
         futures = [self._pool.submit(piece, t) for t in range(1, self.threads)]
         self.all_missing += piece(0) + sum(f.result() for f in futures)
