@@ -329,6 +329,8 @@ def test_risk_population_reference_averages_over_the_reference_scores():
         horizons=[1],
         risk_population="reference",
         scheme="top-5-percent",
+        # a scheme of no particular cancer has no default rates: the breast model's are given
+        incidence="us-seer-female-breast-incidence",
     )
     model = fit_absolute_risk_model(or_per_sd=1.61)
     assert twenty.risks["risk_1y"].mean() == pytest.approx(model.marginal_incidence[20], rel=0.01)

@@ -282,12 +282,21 @@ def test_benchmark_age_categorisation_passes_with_warnings_as_errors():
     ref = reference_from_parameters(0.0, 1.0)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
+        # a breast score (trait metadata) for women: nothing left unchecked to warn about
         out = categorise(
-            np.array([-1.0, 0.0, 1.5]),
+            pd.DataFrame(
+                {
+                    "sample_id": ["a", "b", "c"],
+                    "score": "PGS000004",
+                    "SUM": [-1.0, 0.0, 1.5],
+                    "trait_efo": "EFO_0000305",
+                }
+            ),
             reference=ref,
             or_per_sd=1.61,
             benchmark_age=50,
             benchmark_years=10,
+            sex="female",
         )
     assert out.inputs["benchmark_risk"] > 0
 

@@ -78,7 +78,9 @@ def _frame(scores, ages, scheme, **kwargs) -> pd.DataFrame:
 def _scheme_file(tmp_path: Path, measure: str, kind: str = "") -> Path:
     path = tmp_path / "scheme.toml"
     path.write_text(
-        f'name = "mine"\nsource = "a local policy"\n{kind}\n[measure]\nkind = "absolute_risk"\n'
+        # a scheme for women's breast cancer: its default rates are the shipped female breast ones
+        'name = "mine"\ncancer = "breast"\nsex = "female"\n'
+        f'source = "a local policy"\n{kind}\n[measure]\nkind = "absolute_risk"\n'
         f'{measure}\n[[category]]\nlabel = "low"\nupper = 3\n'
         '[[category]]\nlabel = "raised"\nlower = 3\n'
     )
@@ -226,7 +228,16 @@ def test_kind_is_listed_and_written_to_every_row(tmp_path, monkeypatch, capsys):
     for name, kind in {**SCHEME_KIND, **PATHWAY_KIND}.items():
         assert f"  {name}: [{kind}] " in listed
     assert "between ages 40 and 50 (fixed window)" in listed
-    frame = _frame([0.0, 2.0], [45, 45], "crc-relative-risk-2")
+    # no colorectal rates are shipped: the pathway's risk-equivalent age runs on the breast
+    # table only by the research override (which every row then names)
+    frame = _frame(
+        [0.0, 2.0],
+        [45, 45],
+        "crc-relative-risk-2",
+        incidence="us-seer-female-breast-incidence",
+        allow_mismatch=True,
+    )
+    assert frame["binding_override"].str.contains("is for breast cancer").all()
     assert frame["scheme_kind"].tolist() == ["derived", "derived"]
     assert frame["pathway_kind"].tolist() == ["derived", "derived"]
     frame = _frame([0.0], [60], "barcode1-prostate")

@@ -62,6 +62,10 @@ def test_categorise_on_extreme_scores_raises_no_numpy_warning(scheme, risk_popul
             age=np.full(EXTREME_SCORES.size, 48.0),  # inside 40-49 and 47-73
             risk_population=risk_population,
             benchmark_age=50,
+            # the benchmark age needs rates: only breast rates are shipped, so the prostate
+            # and colorectal schemes run on them by the explicit research override
+            incidence="us-seer-female-breast-incidence",
+            allow_mismatch=True,
         ).to_frame()
     assert all(issubclass(w.category, CalibrationWarning) for w in caught)
     assert len(out) == EXTREME_SCORES.size
@@ -245,6 +249,9 @@ def test_no_numpy_warning_line_on_the_command_line(tmp_path, monkeypatch, capsys
             code = prs.cli.main(
                 ["categorise", "--scores", str(scores), "--reference", str(reference),
                  "--scheme", scheme, "--or-per-sd", "5", "--age", "48",
+                 # only breast rates are shipped: the colorectal pathway's risk-equivalent
+                 # age runs on them by the explicit research override
+                 "--incidence", "us-seer-female-breast-incidence", "--allow-mismatch",
                  "--out", str(tmp_path / f"{scheme}.tsv")]
             )  # fmt: skip
             assert code == 0

@@ -25,8 +25,8 @@ import io
 import math
 import os
 import warnings
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
@@ -70,12 +70,18 @@ class RateTable:
         Rate per person-year at each age.
     name, source
         Short name and published source (from the file's ``# name:``/``# source:`` lines).
+    meta
+        Every ``# key: value`` comment line of the file (keys lower-case): ``kind``
+        (incidence or competing mortality), ``cancer`` (a name such as ``breast``),
+        ``cancer_efo`` (``|``-separated EFO/MONDO terms), ``sex`` (female, male or any),
+        ``population``, ``registry``, ``years``.
     """
 
     ages: np.ndarray
     rates: np.ndarray
     name: str
     source: str = ""
+    meta: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.ages.size == 0 or np.any(np.diff(self.ages) != 1):
@@ -97,6 +103,21 @@ class RateTable:
             )
 
     @property
+    def cancer(self) -> str:
+        """The declared cancer (``# cancer:``), "" when the file does not say."""
+        return self.meta.get("cancer", "").strip().lower()
+
+    @property
+    def sex(self) -> str:
+        """The declared sex (``# sex:``: female, male or any), "" when the file does not say."""
+        return self.meta.get("sex", "").strip().lower()
+
+    @property
+    def kind(self) -> str:
+        """``incidence`` or ``competing mortality`` (``# kind:``), "" when not said."""
+        return self.meta.get("kind", "").strip().lower()
+
+    @property
     def first_age(self) -> int:
         return int(self.ages[0])
 
@@ -116,6 +137,18 @@ def available_rate_tables() -> dict[str, str]:
             table = load_rate_table(entry.name[:-4])
             out[table.name] = table.source
     return out
+
+
+def shipped_rate_table(cancer: str, sex: str, kind: str) -> str | None:
+    """The name of the shipped table of ``kind`` (incidence / competing mortality) declared for
+    ``cancer`` and ``sex``, or None when none is shipped (never another cancer's table)."""
+    for entry in sorted(_data_dir().iterdir(), key=lambda p: p.name):
+        if not entry.name.endswith(".csv"):
+            continue
+        table = load_rate_table(entry.name[:-4])
+        if table.kind == kind and table.cancer == cancer.lower() and table.sex in (sex, "any"):
+            return entry.name[:-4]
+    return None
 
 
 def load_rate_table(table: str | os.PathLike[str] | RateTable) -> RateTable:
@@ -246,7 +279,7 @@ def _parse_rate_csv(text: str, where: str, default_name: str) -> RateTable:
             f"{where} line {first + 3 + gap}: ages must be contiguous and increasing "
             f"({ages[gap]} is followed by {ages[gap + 1]})"
         )
-    return RateTable(ages, rates, meta.get("name", default_name), meta.get("source", ""))
+    return RateTable(ages, rates, meta.get("name", default_name), meta.get("source", ""), meta)
 
 
 #: Largest yearly hazard (relative risk x baseline incidence) :meth:`AbsoluteRiskModel.risk`

@@ -35,6 +35,45 @@ SCHEME_KINDS = ("guideline", "trial protocol", "derived", "illustrative")
 #: (NICE CG164: 40 to 50, lifetime from 20), or an interval starting at the person's current age.
 WINDOWS = ("fixed", "from-current-age")
 
+#: Ontology terms (EFO / MONDO) accepted for each cancer a shipped scheme, pathway or rate table
+#: names. A score whose ``trait_efo`` shares a term with a scheme's cancer is a score for that
+#: cancer; terms as the PGS Catalog maps its scores (breast carcinoma EFO_0000305, prostate
+#: carcinoma EFO_0001663, colorectal cancer EFO_0005842) and their MONDO equivalents.
+CANCER_TERMS: dict[str, tuple[str, ...]] = {
+    "breast": ("EFO_0000305", "MONDO_0007254"),
+    "prostate": ("EFO_0001663", "MONDO_0008315"),
+    "colorectal": ("EFO_0005842", "MONDO_0005575", "EFO_1001951"),
+}
+
+#: Whom a scheme, pathway or rate table applies to.
+SEXES = ("female", "male", "any")
+
+
+def cancer_terms(cancer: str, declared: Any = None, where: str = "") -> tuple[str, ...]:
+    """The ontology terms of a cancer: the file's own ``cancer_efo`` list, else
+    :data:`CANCER_TERMS` for a known name, else () (``any`` or an unknown name: not checkable).
+    """
+    if declared is not None:
+        if isinstance(declared, str):
+            declared = [t for t in declared.replace(",", "|").split("|")]
+        terms = tuple(str(t).strip().replace(":", "_") for t in declared if str(t).strip())
+        if not terms:
+            raise CalibrationError(f"{where}: cancer_efo is empty")
+        return terms
+    return CANCER_TERMS.get(cancer.strip().lower(), ())
+
+
+def same_cancer(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    """True when two term lists share a term (both non-empty)."""
+    return bool(set(a) & set(b))
+
+
+def _sex(doc: Mapping[str, Any], where: str) -> str:
+    sex = str(doc.get("sex", "any")).strip().lower()
+    if sex not in SEXES:
+        raise CalibrationError(f"{where}: sex {sex!r} is not one of {', '.join(SEXES)}")
+    return sex
+
 
 @dataclass(frozen=True)
 class Band:
@@ -122,6 +161,10 @@ class CategoryScheme:
     url: str = ""
     notes: str = ""
     kind: str = "unstated"
+    #: The cancer's ontology terms (EFO/MONDO); () for ``cancer = "any"``.
+    cancer_efo: tuple[str, ...] = ()
+    #: Whom the scheme applies to: female, male or any.
+    sex: str = "any"
 
     def assign(self, values: np.ndarray) -> np.ndarray:
         """Return each value's category label (None for NaN).
@@ -208,6 +251,10 @@ class Pathway:
     notes: str = ""
     kind: str = "unstated"
     extra: Mapping[str, Any] = field(default_factory=dict)
+    #: The cancer's ontology terms (EFO/MONDO); () when not stated.
+    cancer_efo: tuple[str, ...] = ()
+    #: Whom the pathway applies to: female, male or any.
+    sex: str = "any"
 
 
 def available_schemes() -> dict[str, str]:
@@ -285,6 +332,8 @@ def load_scheme(scheme: str | os.PathLike[str] | CategoryScheme) -> CategorySche
             url=str(doc.get("url", "")),
             notes=str(doc.get("notes", "")),
             kind=_kind(doc, where),
+            cancer_efo=cancer_terms(str(doc.get("cancer", "")), doc.get("cancer_efo"), where),
+            sex=_sex(doc, where),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise CalibrationError(f"{where}: malformed scheme ({exc!r} missing or wrong)") from exc
@@ -342,6 +391,8 @@ def load_pathway(pathway: str | os.PathLike[str] | Pathway) -> Pathway:
             url=str(doc.get("url", "")),
             notes=str(doc.get("notes", "")),
             kind=_kind(doc, where),
+            cancer_efo=cancer_terms(str(doc.get("cancer", "")), doc.get("cancer_efo"), where),
+            sex=_sex(doc, where),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise CalibrationError(f"{where}: malformed pathway ({exc!r} missing or wrong)") from exc

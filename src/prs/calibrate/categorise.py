@@ -16,21 +16,28 @@ import pandas as pd
 from prs._version import __version__
 from prs.calibrate._inputs import ScoresLike, by_sample, read_scores
 from prs.calibrate.absolute import (
-    DEFAULT_INCIDENCE,
-    DEFAULT_MORTALITY,
     LIFETIME_END_AGE,
     MAX_AGE,
     MAX_LOG_RR,
     AbsoluteRiskModel,
     RateTable,
     fit_absolute_risk_model,
+    load_rate_table,
+    shipped_rate_table,
 )
 from prs.calibrate.ancestry import (
     AncestryAdjustment,
     adjusted_percentile,
     read_pcs,
 )
-from prs.calibrate.categories import CategoryScheme, Pathway, load_pathway, load_scheme
+from prs.calibrate.categories import (
+    CategoryScheme,
+    Pathway,
+    cancer_terms,
+    load_pathway,
+    load_scheme,
+    same_cancer,
+)
 from prs.calibrate.reference import (
     Reference,
     build_reference,
@@ -73,6 +80,10 @@ class Categorisation:
     actions: Mapping[str, np.ndarray]
     risk_equivalent_age: np.ndarray
     inputs: Mapping[str, Any] = field(default_factory=dict)
+    #: Each person's sex as given (female / male / None = unknown or not given).
+    sex: np.ndarray | None = None
+    #: The mismatches let through by ``allow_mismatch`` that affect each row (None: none).
+    binding_override: np.ndarray | None = None
 
     def to_frame(self) -> pd.DataFrame:
         """One row per person: results, then the inputs used (constant columns)."""
@@ -89,6 +100,8 @@ class Categorisation:
                 "age": self.age,
             }
         )
+        if self.sex is not None:
+            frame["sex"] = self.sex
         for name, values in self.risks.items():
             frame[name] = values
         frame["scheme_measure"] = self.scheme_measure
@@ -101,6 +114,10 @@ class Categorisation:
         for name, values in self.actions.items():
             frame[name] = values
         frame["risk_equivalent_age"] = self.risk_equivalent_age
+        # the research override (allow_mismatch), in every row it affects
+        frame["binding_override"] = (
+            self.binding_override if self.binding_override is not None else None
+        )
         for key in ("scheme", "pathway", "or_per_sd", "incidence", "mortality", "reference"):
             frame[f"input_{key}"] = self.inputs.get(key)
         return frame
@@ -119,8 +136,8 @@ def categorise(
     age: float | Sequence[float] | np.ndarray | Mapping[str, float] | pd.Series | None = None,
     horizons: Sequence[int] = DEFAULT_HORIZONS,
     lifetime_to_age: int = LIFETIME_END_AGE,
-    incidence: str | os.PathLike[str] | RateTable = DEFAULT_INCIDENCE,
-    mortality: str | os.PathLike[str] | RateTable | None = DEFAULT_MORTALITY,
+    incidence: str | os.PathLike[str] | RateTable | None = None,
+    mortality: str | os.PathLike[str] | RateTable | Literal["auto"] | None = "auto",
     groups: Mapping[str, str] | pd.Series | None = None,
     z_method: Literal["moments", "rank"] = "moments",
     benchmark_age: int | None = None,
@@ -129,6 +146,8 @@ def categorise(
     ancestry: AncestryAdjustment | None = None,
     ancestry_method: Literal["mean", "mean+variance"] = "mean+variance",
     risk_population: Literal["normal", "reference"] = "normal",
+    sex: str | Sequence[Any] | Mapping[str, Any] | pd.Series | None = None,
+    allow_mismatch: bool = False,
 ) -> Categorisation:
     """Place each person's score in the reference, derive risks, category and pathway action.
 
@@ -162,8 +181,14 @@ def categorise(
     lifetime_to_age
         End of "lifetime" risk from the current age (default 80, as NICE CG164).
     incidence, mortality
-        Rate tables (shipped name, CSV path or RateTable); default US SEER female breast
-        cancer incidence and US female competing mortality (iCARE example data).
+        Rate tables (shipped name, CSV path or RateTable). Default (None / ``"auto"``): the
+        shipped tables declared for the scheme's cancer and sex (today only female breast:
+        US SEER incidence and US female competing mortality, iCARE example data). Never
+        another cancer's table: with no matching table an absolute-risk scheme, or a pathway
+        needing risks (risk-equivalent age), is refused (CalibrationError saying which table
+        to supply); a percentile or relative-risk scheme runs without absolute risks.
+        ``mortality=None`` ignores competing death. A table whose declared cancer or sex
+        (``# cancer:`` / ``# sex:``) differs from the scheme's is refused.
     groups
         Group label per sample ID, selecting the group's reference when ``reference`` holds
         one reference per group (ancestry-aware percentiles and z-scores).
@@ -188,6 +213,17 @@ def categorise(
         derived: ``"normal"`` (default; z ~ N(0, 1), RR = exp(b z - b^2/2)) or ``"reference"``
         (the empirical reference's own z-scores, as iCARE averages over a reference data set;
         needs a single empirical reference and per-SD risks).
+    sex
+        Each person's sex (one value, an aligned sequence, or a mapping / Series sample ID ->
+        sex; female/male, F/M or PLINK 2/1, 0 or empty = unknown). Under a sex-specific
+        scheme a person of the other sex is refused and a person of unknown sex gets no
+        category (``category_note`` says why); None: not checked (a warning, recorded in
+        ``inputs["binding_unchecked"]``).
+    allow_mismatch
+        Research override: a score whose trait (``trait_efo``) is not the scheme's cancer, a
+        rate table of another cancer or sex, or people of the other sex are let through with
+        a warning, and the override is written into every affected row (``binding_override``)
+        and into ``inputs["binding_overrides"]``.
 
     Returns
     -------
@@ -202,7 +238,10 @@ def categorise(
     Raises
     ------
     CalibrationError
-        Missing inputs the scheme needs (age, or_per_sd), unknown names, unusable files.
+        Missing inputs the scheme needs (age, or_per_sd), unknown names, unusable files; a
+        score, rate table, pathway or person that is not what the scheme is for (cancer or
+        sex), unless ``allow_mismatch``; no rate table for the scheme's cancer when it needs
+        absolute risks.
 
     Examples
     --------
@@ -221,6 +260,11 @@ def categorise(
     pathway_obj = _pathway(pathway, scheme_obj)
     ages = _ages(age, col.sample_ids)
     _check_ages_for_scheme(scheme_obj, ages, given=age is not None)
+    binding = _Binding(scheme_obj, n, allow_mismatch=allow_mismatch)
+    binding.check_trait(col)
+    binding.check_pathway(pathway_obj)
+    sexes = _sexes(sex, col.sample_ids)
+    sex_unknown = binding.check_sex(sexes, col.sample_ids)
 
     # -- reference, percentile, z --------------------------------------------------------
     if pcs is not None:
@@ -297,21 +341,44 @@ def categorise(
             f"scheme {scheme_obj.name} categorises {scheme_obj.measure.describe()}: give the "
             "score's OR per SD (or_per_sd / --or-per-sd) or percentile_bands"
         )
-    if or_per_sd is not None:
+    needs_rates = None
+    if scheme_obj.measure.kind == "absolute_risk":
+        needs_rates = f"scheme {scheme_obj.name} categorises {scheme_obj.measure.describe()}"
+    elif benchmark_age is not None or (pathway_obj is not None and pathway_obj.benchmark_age):
+        needs_rates = (
+            "a risk-equivalent age (benchmark_age / pathway "
+            f"{'' if pathway_obj is None else pathway_obj.name}) needs absolute risks"
+        )
+    inc_table: RateTable | None = None
+    mort_table: RateTable | None = None
+    no_rates = None
+    if or_per_sd is not None or bands is not None:
+        inc_table, mort_table, no_rates = _rate_tables(
+            scheme_obj, pathway_obj, incidence, mortality, needs_rates=needs_rates
+        )
+        if no_rates is not None:
+            warnings.warn(no_rates, CalibrationWarning, stacklevel=2)
+        if inc_table is not None:
+            binding.check_table(inc_table, "incidence")
+        if mort_table is not None:
+            binding.check_table(mort_table, "competing-mortality")
+    if inc_table is None:
+        pass
+    elif or_per_sd is not None:
         if population_z is None:
-            model = fit_absolute_risk_model(incidence, mortality, or_per_sd=or_per_sd)
+            model = fit_absolute_risk_model(inc_table, mort_table, or_per_sd=or_per_sd)
         else:
             model = fit_absolute_risk_model(
-                incidence,
-                mortality,
+                inc_table,
+                mort_table,
                 population_log_rr=log_relative_risk_per_sd(
                     population_z, or_per_sd=or_per_sd, population_z=population_z
                 ),
             )
     elif bands is not None:
         model = fit_absolute_risk_model(
-            incidence,
-            mortality,
+            inc_table,
+            mort_table,
             population_log_rr=np.log(bands.relative_risk / bands.population_average()),
             population_weights=bands.population_weights,
         )
@@ -340,6 +407,9 @@ def categorise(
         )
         value = 100.0 * _safe_risk(model, log_rr, start, span)
     note = _category_notes(scheme_obj, ages, log_rr, z, value, model)
+    note[sex_unknown & (note == None)] = (  # noqa: E711 (element-wise)
+        f"sex unknown: {scheme_obj.name} applies to sex {scheme_obj.sex} only"
+    )
     value = np.where(note == None, value, np.nan)  # noqa: E711 (element-wise)
     category = scheme_obj.assign(value)
 
@@ -381,6 +451,17 @@ def categorise(
         "percentile_bands": None if bands is None else bands.source,
         "incidence": None if model is None else model.incidence_name,
         "mortality": None if model is None else model.mortality_name,
+        "incidence_declared": None if inc_table is None else dict(inc_table.meta),
+        "mortality_declared": None if mort_table is None else dict(mort_table.meta),
+        "absolute_risks_not_computed": no_rates,
+        "scheme_cancer": scheme_obj.cancer,
+        "scheme_cancer_efo": list(scheme_obj.cancer_efo),
+        "scheme_sex": scheme_obj.sex,
+        "score_trait_reported": col.trait_reported,
+        "score_trait_efo": list(col.trait_efo),
+        "sex_given": sexes is not None,
+        "binding_overrides": list(binding.overrides),
+        "binding_unchecked": list(binding.unchecked),
         "horizons": [int(h) for h in horizons],
         "lifetime_to_age": lifetime_to_age,
         "benchmark_age": benchmark_age,
@@ -403,6 +484,8 @@ def categorise(
         actions=actions,
         risk_equivalent_age=equivalent_age,
         inputs=inputs,
+        sex=np.full(n, None, dtype=object) if sexes is None else sexes,
+        binding_override=binding.row,
     )
 
 
@@ -752,3 +835,226 @@ def _stage_for_age(stages: list[Any], age: float) -> tuple[Any | None, str]:
         )
     assert last_end is not None
     return None, f"ended at age {last_end:g} (now {now})"
+
+
+# -- binding: the scheme's cancer and sex against the score, the rates and the people -------
+_SEX_CODES = {
+    "female": "female",
+    "f": "female",
+    "woman": "female",
+    "2": "female",
+    "male": "male",
+    "m": "male",
+    "man": "male",
+    "1": "male",
+}
+
+
+class _Binding:
+    """Checks that the score, the rate tables and the people are what the scheme is for.
+
+    A mismatch is a :class:`CalibrationError` naming both sides, unless ``allow_mismatch``:
+    then it is a :class:`CalibrationWarning` and is written into every affected output row
+    (``binding_override``) and the inputs. What cannot be checked (no trait metadata, a rate
+    table or a cohort that does not declare cancer or sex) is a warning, recorded in the
+    inputs (``binding_unchecked``).
+    """
+
+    def __init__(self, scheme: CategoryScheme, n: int, *, allow_mismatch: bool) -> None:
+        self.scheme = scheme
+        self.allow = allow_mismatch
+        self.row = np.full(n, None, dtype=object)
+        self.overrides: list[str] = []
+        self.unchecked: list[str] = []
+
+    def cancer_label(self) -> str:
+        terms = ", ".join(self.scheme.cancer_efo)
+        return f"{self.scheme.cancer} ({terms})" if terms else self.scheme.cancer
+
+    def mismatch(self, text: str, rows: np.ndarray | None = None) -> None:
+        if not self.allow:
+            raise CalibrationError(
+                f"{text}; use the matching input, or allow_mismatch=True / --allow-mismatch "
+                "for research use (the override is written into every affected row)"
+            )
+        warnings.warn(f"mismatch overridden (allow_mismatch): {text}", CalibrationWarning, 4)
+        self.overrides.append(text)
+        mask = np.ones(self.row.size, bool) if rows is None else rows
+        for i in np.flatnonzero(mask):
+            self.row[i] = text if self.row[i] is None else f"{self.row[i]}; {text}"
+
+    def cannot_check(self, text: str) -> None:
+        warnings.warn(f"cannot check: {text}", CalibrationWarning, 4)
+        self.unchecked.append(text)
+
+    def check_trait(self, col: Any) -> None:
+        if not self.scheme.cancer_efo:
+            return
+        if not col.trait_efo:
+            self.cannot_check(
+                f"score {col.score_id or '(unnamed)'} carries no trait metadata (trait_efo), so "
+                f"nothing shows it is a score for {self.cancer_label()}, the cancer of scheme "
+                f"{self.scheme.name}"
+            )
+            return
+        if not same_cancer(tuple(col.trait_efo), self.scheme.cancer_efo):
+            trait = f"'{col.trait_reported}' " if col.trait_reported else ""
+            self.mismatch(
+                f"score {col.score_id or '(unnamed)'} is for trait {trait}"
+                f"({', '.join(col.trait_efo)}), scheme {self.scheme.name} is for "
+                f"{self.cancer_label()} cancer"
+            )
+
+    def check_pathway(self, pathway: Pathway | None) -> None:
+        if pathway is None or not pathway.cancer_efo or not self.scheme.cancer_efo:
+            return
+        if not same_cancer(pathway.cancer_efo, self.scheme.cancer_efo):
+            self.mismatch(
+                f"pathway {pathway.name} is for {pathway.cancer} cancer, scheme "
+                f"{self.scheme.name} is for {self.cancer_label()}"
+            )
+
+    def check_table(self, table: RateTable, role: str) -> None:
+        s = self.scheme
+        if s.cancer_efo:
+            declared = cancer_terms(table.cancer, table.meta.get("cancer_efo"), table.name)
+            if not table.cancer and not declared:
+                self.cannot_check(
+                    f"{role} table {table.name} declares no cancer ('# cancer:' line), scheme "
+                    f"{s.name} is for {self.cancer_label()}"
+                )
+            elif not same_cancer(declared, s.cancer_efo) and table.cancer != s.cancer:
+                self.mismatch(
+                    f"{role} table {table.name} is for {table.cancer or ', '.join(declared)} "
+                    f"cancer, scheme {s.name} is for {self.cancer_label()}"
+                )
+        if s.sex != "any":
+            if not table.sex:
+                self.cannot_check(
+                    f"{role} table {table.name} declares no sex ('# sex:' line), scheme "
+                    f"{s.name} applies to {s.sex}s"
+                )
+            elif table.sex not in (s.sex, "any"):
+                self.mismatch(
+                    f"{role} table {table.name} is for sex {table.sex}, scheme {s.name} "
+                    f"applies to sex {s.sex}"
+                )
+
+    def check_sex(self, sexes: np.ndarray | None, sample_ids: np.ndarray) -> np.ndarray:
+        """Each person's sex against the scheme's; returns the rows of unknown sex (no
+        category) under a sex-specific scheme."""
+        s = self.scheme
+        unknown = np.zeros(sample_ids.size, bool)
+        if s.sex == "any":
+            return unknown
+        if sexes is None:
+            self.cannot_check(
+                f"no sex given: scheme {s.name} applies to sex {s.sex} only; give each "
+                "person's sex (sex= / --sex-file) to check it"
+            )
+            return unknown
+        unknown = sexes == None  # noqa: E711 (element-wise)
+        wrong = ~unknown & (sexes != s.sex)
+        if wrong.any():
+            first = sample_ids[np.flatnonzero(wrong)[0]]
+            self.mismatch(
+                f"{int(wrong.sum())} of {sample_ids.size} people are not of sex {s.sex} "
+                f"(first: {first}, sex {sexes[np.flatnonzero(wrong)[0]]}), scheme {s.name} "
+                f"applies to sex {s.sex}",
+                rows=wrong,
+            )
+        if unknown.any():
+            warnings.warn(
+                f"{int(unknown.sum())} of {sample_ids.size} people have no known sex: they get "
+                f"no category (scheme {s.name} applies to sex {s.sex})",
+                CalibrationWarning,
+                stacklevel=4,
+            )
+        return unknown
+
+
+def _sexes(sex: Any, sample_ids: np.ndarray) -> np.ndarray | None:
+    """Each sample's sex as "female" / "male" / None (unknown), from one value for everyone,
+    an aligned sequence, or a mapping / Series sample ID -> sex. Accepted codes: female/male,
+    F/M, and PLINK's 2/1 (0 or missing = unknown); anything else is refused."""
+    if sex is None:
+        return None
+    n = sample_ids.size
+    if isinstance(sex, Mapping | pd.Series):
+        raw = by_sample(sex, sample_ids).to_numpy(dtype=object)
+    elif isinstance(sex, str):
+        raw = np.full(n, sex, dtype=object)
+    else:
+        raw = np.asarray(list(sex), dtype=object)
+        if raw.size != n:
+            raise CalibrationError(
+                f"sex: expected one value or one per sample ({n}), got {raw.size}"
+            )
+    out = np.full(n, None, dtype=object)
+    for i, value in enumerate(raw):
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            continue
+        text = str(value).strip().lower()
+        if text.endswith(".0"):
+            text = text[:-2]
+        if text in ("", "0", "na", "nan", "unknown", "u", "-9"):
+            continue
+        if text not in _SEX_CODES:
+            raise CalibrationError(
+                f"sex of sample {sample_ids[i]}: {value!r} is not female/male (F/M, or PLINK "
+                "2/1; 0 or empty = unknown)"
+            )
+        out[i] = _SEX_CODES[text]
+    return out
+
+
+def _rate_tables(
+    scheme: CategoryScheme,
+    pathway: Pathway | None,
+    incidence: str | os.PathLike[str] | RateTable | None,
+    mortality: str | os.PathLike[str] | RateTable | Literal["auto"] | None,
+    *,
+    needs_rates: str | None,
+) -> tuple[RateTable | None, RateTable | None, str | None]:
+    """The incidence and mortality tables for the scheme: the user's, else the shipped ones
+    declared for the scheme's cancer and sex. Never another cancer's table: when none is
+    shipped, a scheme or pathway that needs rates (``needs_rates`` says why) is refused, and
+    otherwise no absolute risk is computed (the third value says why)."""
+    inc_name = incidence
+    if inc_name is None:
+        found = (
+            shipped_rate_table(scheme.cancer, scheme.sex, "incidence")
+            if scheme.cancer_efo
+            else None
+        )
+        if found is None:
+            why = (
+                f"no incidence table is shipped for {scheme.cancer} cancer (sex {scheme.sex}) "
+                f"of scheme {scheme.name}"
+                if scheme.cancer_efo
+                else f"scheme {scheme.name} names no cancer ({scheme.cancer!r}), so no incidence "
+                "table can be chosen for it"
+            )
+            supply = (
+                "supply the population's rates: incidence= / --incidence FILE and mortality= / "
+                "--mortality FILE (CSV 'age,rate' with '# cancer:' and '# sex:' lines, see "
+                "docs/calibrate.md)"
+            )
+            if needs_rates is not None:
+                raise CalibrationError(f"{needs_rates}, but {why}; {supply}")
+            return None, None, f"{why}; absolute risks not computed ({supply})"
+        inc_name = found
+    inc = load_rate_table(inc_name)
+    if isinstance(mortality, str) and mortality == "auto":
+        cancer = inc.cancer or scheme.cancer
+        sex = inc.sex if inc.sex in ("female", "male") else scheme.sex
+        found = shipped_rate_table(cancer, sex, "competing mortality")
+        if found is None:
+            raise CalibrationError(
+                f"no competing-mortality table is shipped for {cancer} cancer (sex {sex}) to go "
+                f"with incidence table {inc.name}; supply one (mortality= / --mortality FILE), "
+                "or mortality=None / --mortality none to ignore competing death"
+            )
+        mortality = found
+    mort = None if mortality is None else load_rate_table(mortality)
+    return inc, mort, None

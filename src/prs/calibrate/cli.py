@@ -143,11 +143,36 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=LIFETIME_END_AGE,
         help=f"lifetime risk end ({LIFETIME_END_AGE})",
     )
-    cat.add_argument("--incidence", default=DEFAULT_INCIDENCE, help="incidence table name or CSV")
+    cat.add_argument(
+        "--incidence",
+        help="incidence table name or CSV (default: the shipped table declared for the "
+        "scheme's cancer and sex; none for another cancer: the scheme is refused if it needs "
+        f"rates; shipped breast: {DEFAULT_INCIDENCE})",
+    )
     cat.add_argument(
         "--mortality",
-        default=DEFAULT_MORTALITY,
-        help="competing mortality table name or CSV; 'none' ignores competing death",
+        default="auto",
+        help="competing mortality table name or CSV; 'none' ignores competing death; default "
+        f"'auto': the shipped table for the incidence table's cancer and sex ({DEFAULT_MORTALITY} "
+        "for breast)",
+    )
+    sexes = cat.add_mutually_exclusive_group()
+    sexes.add_argument(
+        "--sex",
+        help="sex of every sample (female/male); a sex-specific scheme refuses the other sex",
+    )
+    sexes.add_argument(
+        "--sex-file",
+        type=Path,
+        help="TSV with sample_id and sex (female/male, F/M or PLINK 2/1; 0/empty = unknown: "
+        "no category under a sex-specific scheme)",
+    )
+    cat.add_argument("--sex-column", default="sex", help="sex column of --sex-file")
+    cat.add_argument(
+        "--allow-mismatch",
+        action="store_true",
+        help="research override: let a score, rate table or person of another cancer or sex "
+        "through; written into every affected row (binding_override) and <out>.inputs.json",
     )
     cat.add_argument("--z-method", choices=["moments", "rank"], default="moments")
     cat.add_argument(
@@ -310,6 +335,9 @@ def run_categorise(args: argparse.Namespace) -> int:
         if args.groups is not None
         else None
     )
+    sex: Any = args.sex
+    if args.sex_file is not None:
+        sex = read_sample_values(args.sex_file, args.sex_column, "sexes")
     table = read_scores(args.scores, score_id=args.score, column=args.column)
     result = categorise(
         args.scores,
@@ -332,6 +360,8 @@ def run_categorise(args: argparse.Namespace) -> int:
         benchmark_years=args.benchmark_years,
         pcs=args.pcs,
         ancestry_method=args.ancestry_method,
+        sex=sex,
+        allow_mismatch=args.allow_mismatch,
     )
     frame = result.to_frame()
     inputs_path = args.out.with_name(args.out.name.split(".")[0] + ".inputs.json")
