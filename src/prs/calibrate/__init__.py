@@ -26,6 +26,7 @@ from prs.calibrate.absolute import (
     baseline_hazard,
     fit_absolute_risk_model,
     load_rate_table,
+    shipped_rate_table,
 )
 from prs.calibrate.ancestry import (
     AncestryAdjustment,
@@ -34,7 +35,9 @@ from prs.calibrate.ancestry import (
     read_pcs,
 )
 from prs.calibrate.categories import (
+    CANCER_TERMS,
     SCHEME_KINDS,
+    SEXES,
     WINDOWS,
     Band,
     CategoryScheme,
@@ -91,6 +94,7 @@ from prs.calibrate.relative import (
 )
 
 __all__ = [
+    "CANCER_TERMS",
     "DEFAULT_INCIDENCE",
     "DEFAULT_MORTALITY",
     "FORMAT_VERSION",
@@ -99,6 +103,7 @@ __all__ = [
     "MIN_REFERENCE_SIZE",
     "OR_PER_SD_RANGE",
     "SCHEME_KINDS",
+    "SEXES",
     "WINDOWS",
     "AbsoluteRiskModel",
     "AncestryAdjustment",
@@ -156,4 +161,5 @@ __all__ = [
     "relative_risk_per_sd",
     "run_demo_path",
     "save_reference",
+    "shipped_rate_table",
 ]
