@@ -294,3 +294,45 @@ def test_cli_sex_file_refusal_and_override_into_rows_and_inputs_json(tmp_path, m
     inputs = json.loads((tmp_path / "b.inputs.json").read_text())
     assert len(inputs["binding_overrides"]) == 1
     assert inputs["scheme_sex"] == "female" and inputs["sex_given"] is True
+
+
+def test_issue_example_on_1000_genomes_height_score_and_men_under_nice():
+    """PGS001229 (standing height) on the 1000 Genomes reference panel of pgsc_calc's ancestry
+    test data, with each sample's sex from its .psam: refused; with the override every row
+    names the trait mismatch and the men's rows the sex mismatch too."""
+    from tests.calibrate_helpers import shared_file
+
+    agg = pd.read_csv(
+        shared_file("expected", "pygscatalog-ancestry", "aggregated_scores.txt"), sep="\t"
+    )
+    agg = agg[agg["sampleset"] == "reference"]
+    header = {}
+    for line in shared_file("pgsc_calc", "scorefiles", "PGS001229_22.txt").open():
+        if not line.startswith("#"):
+            break
+        key, _, value = line[1:].strip().partition("=")
+        header[key] = value
+    assert header["trait_efo"] == "EFO_0004339"
+    scores = pd.DataFrame(
+        {
+            "sample_id": agg["IID"].astype(str),
+            "score": "PGS001229",
+            "SUM": agg["SUM"],
+            "trait_reported": header["trait_reported"],
+            "trait_efo": header["trait_efo"],
+        }
+    )
+    psam = pd.read_csv(shared_file("expected", "pygscatalog-ancestry", "ref.psam"), sep="\t")
+    sex = psam.set_index("#IID")["SEX"]
+    with pytest.raises(CalibrationError, match="trait 'Standing height' \\(EFO_0004339\\)"):
+        _quiet(scores=scores, reference=None, or_per_sd=1.61, age=45, sex=sex)
+    out = _quiet(scores=scores, reference=None, or_per_sd=1.61, age=45, sex=sex,
+                 allow_mismatch=True)  # fmt: skip
+    frame = out.to_frame()
+    men = (sex.reindex(frame["sample_id"]) == 1).to_numpy()
+    assert men.sum() > 1000  # about half of the panel
+    assert frame["binding_override"].str.contains("Standing height").all()
+    assert frame["binding_override"].str.contains("not of sex female").to_numpy().tolist() == (
+        men.tolist()
+    )
+    assert len(out.inputs["binding_overrides"]) == 2
