@@ -496,6 +496,7 @@ def run_demo_path(
     or_per_sd: float = 1.61,
     age: float = 45.0,
     scheme: str = "nice-cg164-lifetime",
+    sex: str | Sequence[Any] | Mapping[str, Any] | pd.Series | None = None,
 ) -> pd.DataFrame:
     """Run the whole path on a scores table with shipped defaults, for demonstrations.
 
@@ -503,14 +504,17 @@ def run_demo_path(
     self-referential), incidence and mortality are the shipped US SEER breast tables, the
     scheme is NICE CG164 lifetime risk and the pathway its breast surveillance pathway.
     ``or_per_sd`` defaults to 1.61, the OR per SD of PGS000004 (Mavaddat et al. 2019, Am J Hum
-    Genet 104:21-34); ``age`` is everybody's current age.
+    Genet 104:21-34); ``age`` is everybody's current age; ``sex`` each person's sex (see
+    :func:`categorise`; None: not checked, a warning says so).
 
     Returns
     -------
     pandas.DataFrame
         :meth:`Categorisation.to_frame` of :func:`categorise`.
     """
-    result = categorise(scores, score_id=score_id, or_per_sd=or_per_sd, age=age, scheme=scheme)
+    result = categorise(
+        scores, score_id=score_id, or_per_sd=or_per_sd, age=age, scheme=scheme, sex=sex
+    )
     return result.to_frame()
 
 
