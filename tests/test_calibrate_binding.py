@@ -336,3 +336,28 @@ def test_issue_example_on_1000_genomes_height_score_and_men_under_nice():
         men.tolist()
     )
     assert len(out.inputs["binding_overrides"]) == 2
+
+
+def test_supplied_prostate_tables_are_used_and_a_missing_mortality_is_asked_for(tmp_path):
+    """The refusal's remedy works: with the user's prostate incidence and mortality (here
+    breast numbers relabelled, only to exercise the path) the prostate scheme runs; with
+    incidence alone the message asks for the matching mortality table, not a breast one."""
+    header = "# kind: {}\n# cancer: prostate\n# sex: male\n# population: test\n"
+    inc = _rate_csv(tmp_path / "pi.csv", header.format("incidence"))
+    mort = _rate_csv(tmp_path / "pm.csv", header.format("competing mortality"))
+    scheme = tmp_path / "prostate-10y.toml"
+    scheme.write_text(
+        'name = "prostate-10y"\ncancer = "prostate"\nsex = "male"\nsource = "x"\n'
+        '[measure]\nkind = "absolute_risk"\nwindow = "from-current-age"\nyears = 10\n'
+        '[[category]]\nlabel = "low"\nupper = 5\n[[category]]\nlabel = "high"\nlower = 5\n'
+    )
+    scores = _scores([0.0, 1.0], "EFO_0001663")
+    with pytest.raises(CalibrationError, match="no competing-mortality table is shipped for "
+                       "prostate cancer"):  # fmt: skip
+        _quiet(scores=scores, reference=REFERENCE, or_per_sd=1.5, age=60, scheme=str(scheme),
+               incidence=str(inc), sex="male")  # fmt: skip
+    out = _quiet(scores=scores, reference=REFERENCE, or_per_sd=1.5, age=60, scheme=str(scheme),
+                 incidence=str(inc), mortality=str(mort), sex="male")  # fmt: skip
+    assert out.to_frame()["category"].notna().all()
+    assert out.inputs["incidence_declared"]["cancer"] == "prostate"
+    assert out.inputs["binding_overrides"] == [] and out.inputs["binding_unchecked"] == []
