@@ -302,7 +302,7 @@ def run_demo(out: str | os.PathLike[str]) -> dict[str, Path]:
     scores = result.to_frame()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        categories = run_demo_path(scores[scores["sample_id"].isin(women)])
+        categories = run_demo_path(scores[scores["sample_id"].isin(women)], sex="female")
     for w in caught:
         print(f"note: {w.message}")
     written["categories"] = write_table(categories, Path(out) / "categories.tsv")
