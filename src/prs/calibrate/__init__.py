@@ -50,7 +50,13 @@ from prs.calibrate.categories import (
     load_pathway,
     load_scheme,
 )
-from prs.calibrate.categorise import Categorisation, categorise, run_demo_path
+from prs.calibrate.categorise import (
+    STATEMENT_CAVEATS,
+    STATEMENT_FIELDS,
+    Categorisation,
+    categorise,
+    run_demo_path,
+)
 from prs.calibrate.evaluate import (
     CalibrationResult,
     CohortEvaluation,
@@ -65,6 +71,13 @@ from prs.calibrate.evaluate import (
     odds_ratio_per_sd,
     or_top_vs_middle_quintile,
     recalibrate,
+)
+from prs.calibrate.export import (
+    PUBLISHED_ALPHAS,
+    PublishedAlpha,
+    canrisk_prs,
+    canrisk_table,
+    write_canrisk,
 )
 from prs.calibrate.reference import (
     FORMAT_VERSION,
@@ -102,8 +115,11 @@ __all__ = [
     "MAX_AGE",
     "MIN_REFERENCE_SIZE",
     "OR_PER_SD_RANGE",
+    "PUBLISHED_ALPHAS",
     "SCHEME_KINDS",
     "SEXES",
+    "STATEMENT_CAVEATS",
+    "STATEMENT_FIELDS",
     "WINDOWS",
     "AbsoluteRiskModel",
     "AncestryAdjustment",
@@ -119,6 +135,7 @@ __all__ = [
     "PathwayAction",
     "PathwayStage",
     "PercentileBands",
+    "PublishedAlpha",
     "RateTable",
     "Recalibration",
     "Reference",
@@ -135,6 +152,8 @@ __all__ = [
     "c_index",
     "calibration",
     "calibration_table",
+    "canrisk_prs",
+    "canrisk_table",
     "categorise",
     "check_or_per_sd",
     "check_outcome",
@@ -162,4 +181,5 @@ __all__ = [
     "run_demo_path",
     "save_reference",
     "shipped_rate_table",
+    "write_canrisk",
 ]

@@ -56,6 +56,22 @@ from prs.errors import CalibrationError, CalibrationWarning
 #: Default N-year horizons reported from each person's current age.
 DEFAULT_HORIZONS = (5, 10)
 
+#: The standard caveats every per-person row carries (``statement_caveats``).
+STATEMENT_CAVEATS = (
+    "Not a diagnosis; a low score does not rule out risk; calibrated to the named "
+    "population only (statement_reference, statement_rates_population)"
+)
+
+#: The statement columns of every per-person row (constant within a run).
+STATEMENT_FIELDS = (
+    "statement_score_id",
+    "statement_development_ancestry",
+    "statement_reference",
+    "statement_rates_population",
+    "statement_model",
+    "statement_caveats",
+)
+
 
 @dataclass(frozen=True)
 class Categorisation:
@@ -120,6 +136,10 @@ class Categorisation:
         )
         for key in ("scheme", "pathway", "or_per_sd", "incidence", "mortality", "reference"):
             frame[f"input_{key}"] = self.inputs.get(key)
+        # what a report must say beside each person's result (issue 11, item 8)
+        statements = self.inputs.get("statements") or {}
+        for key in STATEMENT_FIELDS:
+            frame[key] = statements.get(key)
         return frame
 
 
@@ -468,6 +488,14 @@ def categorise(
         "benchmark_years": benchmark_years if benchmark_age is not None else None,
         "benchmark_risk": benchmark_risk,
     }
+    inputs["statements"] = _statements(
+        col,
+        refs=refs,
+        reference_label=reference_label,
+        pcs_used=pcs is not None,
+        incidence=inc_table if model is not None else None,
+        mortality=mort_table if model is not None else None,
+    )
     return Categorisation(
         sample_id=col.sample_ids,
         score=col.values,
@@ -519,6 +547,76 @@ def run_demo_path(
 
 
 # -- helpers ---------------------------------------------------------------------------------
+def _statements(
+    col: Any,
+    *,
+    refs: Mapping[Any, Reference],
+    reference_label: str,
+    pcs_used: bool,
+    incidence: RateTable | None,
+    mortality: RateTable | None,
+) -> dict[str, str]:
+    """The statement fields a report needs beside each result (constant within a run).
+
+    The development ancestry comes from the score's metadata when the scores table carries it
+    (``development_ancestry``), else "not stated"; the reference names its label, group, n
+    and source; the rates name each table's declared ``# population:`` line.
+    """
+    ancestry = getattr(col, "development_ancestry", None)
+    return {
+        "statement_score_id": col.score_id or "not stated",
+        "statement_development_ancestry": str(ancestry) if ancestry else "not stated",
+        "statement_reference": _reference_statement(refs, reference_label, pcs_used),
+        "statement_rates_population": _rates_statement(incidence, mortality),
+        # item 5 (risk factors beside the PRS) will add "PRS + <factors>"
+        "statement_model": "PRS only",
+        "statement_caveats": STATEMENT_CAVEATS,
+    }
+
+
+def _reference_statement(
+    refs: Mapping[Any, Reference], reference_label: str, pcs_used: bool
+) -> str:
+    """Reference population(s), their n and source, as one line."""
+    if pcs_used:
+        return f"{reference_label}, fitted on the reference panel of the reference file"
+    parts = []
+    for label, ref in refs.items():
+        options = ref.provenance.get("options") or {}
+        source = (
+            ref.provenance.get("source_file")
+            or (options.get("source") if isinstance(options, Mapping) else None)
+            or (
+                "the scored samples themselves (self-referential)"
+                if label is None and reference_label.startswith("self")
+                else None
+            )
+            or "source not recorded"
+        )
+        group = f"group {ref.group or label}, " if (ref.group or label) is not None else ""
+        n = "n unknown" if ref.n is None else f"n={ref.n}"
+        parts.append(f"{ref.label}: {group}{n}, {ref.kind}, from {source}")
+    return "; ".join(parts) if parts else reference_label
+
+
+def _rates_statement(incidence: RateTable | None, mortality: RateTable | None) -> str:
+    """The rate tables' declared populations (``# population:``), as one line."""
+    if incidence is None:
+        return "no rate tables used (no absolute risks computed)"
+    parts = []
+    for role, table in (("incidence", incidence), ("competing mortality", mortality)):
+        if table is None:
+            continue
+        population = table.meta.get("population") or "population not declared"
+        extra = ", ".join(
+            f"{key} {table.meta[key]}" for key in ("registry", "years") if table.meta.get(key)
+        )
+        parts.append(f"{role} {table.name}: {population}" + (f" ({extra})" if extra else ""))
+    if mortality is None:
+        parts.append("competing mortality ignored")
+    return "; ".join(parts)
+
+
 def _pathway(
     pathway: str | os.PathLike[str] | Pathway | None, scheme: CategoryScheme
 ) -> Pathway | None:

@@ -28,6 +28,7 @@ from prs.calibrate.ancestry import DEFAULT_N_PCS, fit_ancestry_adjustment, read_
 from prs.calibrate.categories import available_pathways, available_schemes
 from prs.calibrate.categorise import DEFAULT_HORIZONS, categorise
 from prs.calibrate.evaluate import evaluate_cohort
+from prs.calibrate.export import canrisk_table
 from prs.calibrate.reference import (
     build_reference,
     build_references,
@@ -206,6 +207,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=Path,
         help="table to write (.tsv or .parquet); the inputs go to <out>.inputs.json",
     )
+    cat.add_argument(
+        "--canrisk",
+        type=Path,
+        help="also write each person's CanRisk '##PRS_BC=alpha=..., zscore=...' line (breast "
+        "scores only) to this table",
+    )
+    cat.add_argument(
+        "--canrisk-alpha",
+        type=float,
+        help="the score's CanRisk alpha (square root of the share of BOADICEA's polygenic "
+        "variance it explains)",
+    )
+    cat.add_argument(
+        "--canrisk-alpha-version",
+        help="parameter version: a label for --canrisk-alpha, or the published alpha to use "
+        "(see prs.calibrate.export.PUBLISHED_ALPHAS)",
+    )
     cat.set_defaults(handler=run_categorise)
 
     ev = subparsers.add_parser(
@@ -367,7 +385,22 @@ def run_categorise(args: argparse.Namespace) -> int:
     inputs_path = args.out.with_name(args.out.name.split(".")[0] + ".inputs.json")
     inputs = dict(result.inputs)
     inputs["scores_table"] = table.table_info()
-    _publish([(args.out, frame)], (inputs_path, inputs))
+    tables = [(args.out, frame)]
+    if args.canrisk is not None:
+        # built before anything is written: a refusal leaves no partial outputs
+        canrisk = canrisk_table(
+            result, alpha=args.canrisk_alpha, version=args.canrisk_alpha_version
+        )
+        tables.append((args.canrisk, canrisk))
+        inputs["canrisk"] = {
+            "path": str(args.canrisk),
+            "alpha": float(canrisk["alpha"].iloc[0]) if len(canrisk) else args.canrisk_alpha,
+            "alpha_version": str(canrisk["alpha_version"].iloc[0]) if len(canrisk) else None,
+            "alpha_source": str(canrisk["alpha_source"].iloc[0]) if len(canrisk) else None,
+        }
+    elif args.canrisk_alpha is not None or args.canrisk_alpha_version is not None:
+        raise CalibrationError("--canrisk-alpha / --canrisk-alpha-version need --canrisk FILE")
+    _publish(tables, (inputs_path, inputs))
     counts = frame["category"].value_counts(dropna=False).to_dict()
     summary = ", ".join(f"{'no category' if pd.isna(k) else k}: {v}" for k, v in counts.items())
     print(

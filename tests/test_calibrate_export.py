@@ -1,0 +1,241 @@
+"""Exports and statements (issue 11, item 8): the statement fields on every per-person row and
+the CanRisk ``##PRS_BC=alpha=..., zscore=...`` line for breast scores."""
+
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import prs.cli
+from prs.calibrate import (
+    PUBLISHED_ALPHAS,
+    STATEMENT_CAVEATS,
+    STATEMENT_FIELDS,
+    canrisk_prs,
+    canrisk_table,
+    categorise,
+    write_canrisk,
+)
+from prs.calibrate.reference import build_reference, reference_from_parameters, save_reference
+from prs.errors import CalibrationError, CalibrationWarning
+
+REFERENCE = build_reference(np.random.default_rng(8).normal(size=500), check=False)
+
+
+def _scores(values, trait_efo: str | None, score: str = "PGS000004", trait=None) -> pd.DataFrame:
+    frame = pd.DataFrame(
+        {
+            "sample_id": [f"s{i}" for i in range(len(values))],
+            "score": score,
+            "SUM": np.asarray(values, dtype=float),
+        }
+    )
+    if trait_efo is not None:
+        frame["trait_efo"] = trait_efo
+        frame["trait_reported"] = trait
+    return frame
+
+
+def _quiet(**kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CalibrationWarning)
+        return categorise(**kwargs)
+
+
+# -- statements -----------------------------------------------------------------------------
+def test_every_row_carries_the_statement_fields_with_their_values():
+    ref = reference_from_parameters(
+        mean=0.0, sd=1.0, n=1234, source="Mavaddat 2019 UK controls", score_id="PGS000004"
+    )
+    out = _quiet(
+        scores=_scores([-1.0, 0.0, 2.5], "EFO_0000305", trait="breast carcinoma"),
+        reference=ref,
+        or_per_sd=1.61,
+        age=45,
+        sex="female",
+    )
+    frame = out.to_frame()
+    assert all(key in frame.columns for key in STATEMENT_FIELDS)
+    assert frame[list(STATEMENT_FIELDS)].notna().all().all()
+    assert (frame["statement_score_id"] == "PGS000004").all()
+    # the scores table carries no development ancestry today
+    assert (frame["statement_development_ancestry"] == "not stated").all()
+    ref_text = frame["statement_reference"].unique()
+    assert ref_text.size == 1
+    assert "n=1234" in ref_text[0] and "Mavaddat 2019 UK controls" in ref_text[0]
+    rates = frame["statement_rates_population"].unique()
+    assert rates.size == 1
+    # the shipped tables' '# population:' lines
+    assert "United States, women (all races)" in rates[0]
+    assert "competing mortality us-female-competing-mortality: United States, women" in rates[0]
+    assert (frame["statement_model"] == "PRS only").all()
+    caveats = frame["statement_caveats"].unique()
+    assert caveats.tolist() == [STATEMENT_CAVEATS]
+    for words in ("Not a diagnosis", "low score does not rule out risk", "population only"):
+        assert words in caveats[0]
+    assert out.inputs["statements"]["statement_model"] == "PRS only"
+
+
+def test_statements_self_reference_and_no_rates():
+    # a percentile scheme needs no rates: the statement says none were used
+    frame = _quiet(scores=np.array([0.0, 1.0, 2.0]), scheme="top-5-percent", pathway=None)
+    frame = frame.to_frame()
+    assert (frame["statement_score_id"] == "not stated").all()
+    assert "self-referential" in frame["statement_reference"][0]
+    assert "n=3" in frame["statement_reference"][0]
+    assert frame["statement_rates_population"][0].startswith("no rate tables used")
+
+
+def test_statement_development_ancestry_from_score_metadata(monkeypatch):
+    """When the scores table carries the development ancestry (a later change to the reader),
+    the statement shows it rather than "not stated"."""
+    cat = sys.modules["prs.calibrate.categorise"]
+    real = cat.read_scores
+
+    def with_ancestry(*args, **kwargs):
+        col = real(*args, **kwargs)
+        return SimpleNamespace(**vars(col), development_ancestry="European")
+
+    monkeypatch.setattr(cat, "read_scores", with_ancestry)
+    frame = _quiet(
+        scores=_scores([0.0, 1.0], "EFO_0000305"), reference=REFERENCE, or_per_sd=1.61, age=45
+    ).to_frame()
+    assert (frame["statement_development_ancestry"] == "European").all()
+
+
+# -- CanRisk --------------------------------------------------------------------------------
+def test_canrisk_line_form():
+    # the example header of the CanRisk Pedigree Data v2/v3 specification
+    assert canrisk_prs([1.8], 0.45) == ["##PRS_BC=alpha=0.45, zscore=1.8"]
+    lines = canrisk_prs(np.array([-0.123456789, 2.0]), 0.501)
+    assert lines == ["##PRS_BC=alpha=0.501, zscore=-0.123457", "##PRS_BC=alpha=0.501, zscore=2"]
+
+
+@pytest.mark.parametrize("z", [np.nan, np.inf, -np.inf])
+def test_canrisk_refuses_non_finite_z(z):
+    with pytest.raises(CalibrationError, match="person 2 .*not finite"):
+        canrisk_prs([0.5, z], 0.45)
+
+
+@pytest.mark.parametrize("alpha", [0.0, -0.1, 1.2, np.nan, "x"])
+def test_canrisk_refuses_alpha_outside_0_1(alpha):
+    with pytest.raises(CalibrationError, match="alpha"):
+        canrisk_prs([0.5], alpha)
+
+
+def test_canrisk_table_breast_score_user_alpha():
+    out = _quiet(
+        scores=_scores([-1.0, 0.0, 2.5], "EFO_0000305"), reference=REFERENCE, or_per_sd=1.61,
+        age=45, sex="female",
+    )  # fmt: skip
+    table = canrisk_table(out, alpha=0.45, version="my-lab-2026")
+    assert table["sample_id"].tolist() == ["s0", "s1", "s2"]
+    np.testing.assert_array_equal(table["zscore"].to_numpy(), out.z)
+    assert (table["alpha_version"] == "my-lab-2026").all()
+    assert (table["alpha_source"] == "user-supplied").all()
+    assert table["canrisk_prs_bc"][1] == f"##PRS_BC=alpha=0.45, zscore={out.z[1]:.6g}"
+    assert (table["score_id"] == "PGS000004").all()
+
+
+def test_canrisk_published_alpha_needs_a_version():
+    out = _quiet(
+        scores=_scores([0.0, 1.0], "EFO_0000305"), reference=REFERENCE, or_per_sd=1.61, age=45
+    )
+    with pytest.raises(CalibrationError, match="name the parameter version"):
+        canrisk_table(out)
+    with pytest.raises(CalibrationError, match="'v9' is not one of them"):
+        canrisk_table(out, version="v9")
+    version = "canrisk-faq-bcac313-v0.501"
+    table = canrisk_table(out, version=version)
+    assert (table["alpha"] == PUBLISHED_ALPHAS["PGS000004"][version].alpha).all()
+    assert (table["alpha"] == 0.501).all()
+    assert (table["alpha_version"] == version).all()
+    assert table["alpha_source"][0].startswith("CanRisk FAQ")
+
+
+def test_canrisk_no_published_alpha_for_other_scores():
+    out = _quiet(
+        scores=_scores([0.0, 1.0], "EFO_0000305", score="PGS000335"), reference=REFERENCE,
+        or_per_sd=1.61, age=45,
+    )  # fmt: skip
+    with pytest.raises(CalibrationError, match="no published CanRisk alpha for score PGS000335"):
+        canrisk_table(out)
+
+
+def test_canrisk_refuses_non_breast_score():
+    # standing height, let through categorise by the research override: still no CanRisk line
+    out = _quiet(
+        scores=_scores([0.0, 1.0], "EFO_0004339", score="PGS001229", trait="Height"),
+        reference=REFERENCE, or_per_sd=1.61, age=45, allow_mismatch=True,
+    )  # fmt: skip
+    with pytest.raises(CalibrationError, match="PGS001229 is for trait 'Height'"):
+        canrisk_table(out, alpha=0.45)
+
+
+def test_canrisk_untraited_score_needs_a_breast_scheme():
+    out = _quiet(scores=np.array([0.0, 1.0, 2.0]), scheme="top-5-percent", pathway=None)
+    with pytest.raises(CalibrationError, match="no trait metadata"):
+        canrisk_table(out, alpha=0.45)
+    # no trait metadata, but a breast scheme: accepted (the scheme binds the use)
+    out = _quiet(scores=np.array([0.0, 1.0, 2.0]), reference=REFERENCE, or_per_sd=1.61, age=45)
+    assert len(canrisk_table(out, alpha=0.45)) == 3
+
+
+def test_write_canrisk_is_atomic_table(tmp_path):
+    out = _quiet(
+        scores=_scores([0.0, 1.0], "EFO_0000305"), reference=REFERENCE, or_per_sd=1.61, age=45
+    )
+    path = write_canrisk(out, tmp_path / "canrisk.tsv", alpha=0.45)
+    back = pd.read_csv(path, sep="\t")
+    assert back["canrisk_prs_bc"].str.startswith("##PRS_BC=alpha=0.45, zscore=").all()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["canrisk.tsv"]
+
+
+def _cli_inputs(tmp_path, trait_efo, score="PGS000004"):
+    scores = tmp_path / "scores.tsv"
+    _scores([0.0, 1.0, 2.0], trait_efo, score=score).to_csv(scores, sep="\t", index=False)
+    reference = tmp_path / "reference.json"
+    save_reference(REFERENCE, reference)
+    return ["categorise", "--scores", str(scores), "--reference", str(reference),
+            "--or-per-sd", "1.61", "--age", "45", "--sex", "female"]  # fmt: skip
+
+
+def test_cli_canrisk_published_alpha_recorded_in_inputs(tmp_path, monkeypatch):
+    monkeypatch.setattr(prs.cli, "COMMAND_MODULES", ("prs.calibrate.cli",))
+    base = _cli_inputs(tmp_path, "EFO_0000305")
+    out, canrisk = tmp_path / "cat.tsv", tmp_path / "canrisk.tsv"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CalibrationWarning)
+        code = prs.cli.main([*base, "--out", str(out), "--canrisk", str(canrisk),
+                             "--canrisk-alpha-version", "canrisk-faq-bcac313-v0.444"])  # fmt: skip
+    assert code == 0
+    frame = pd.read_csv(out, sep="\t")
+    assert (frame["statement_model"] == "PRS only").all()
+    table = pd.read_csv(canrisk, sep="\t")
+    assert table["sample_id"].tolist() == ["s0", "s1", "s2"]
+    np.testing.assert_allclose(table["zscore"], frame["z"])
+    assert table["canrisk_prs_bc"].str.startswith("##PRS_BC=alpha=0.444, zscore=").all()
+    inputs = json.loads((tmp_path / "cat.inputs.json").read_text())
+    assert inputs["canrisk"]["alpha"] == 0.444
+    assert inputs["canrisk"]["alpha_version"] == "canrisk-faq-bcac313-v0.444"
+
+
+def test_cli_canrisk_refusal_writes_nothing(tmp_path, monkeypatch):
+    monkeypatch.setattr(prs.cli, "COMMAND_MODULES", ("prs.calibrate.cli",))
+    base = _cli_inputs(tmp_path, "EFO_0004339", score="PGS001229")
+    out, canrisk = tmp_path / "cat.tsv", tmp_path / "canrisk.tsv"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CalibrationWarning)
+        code = prs.cli.main([*base, "--allow-mismatch", "--out", str(out),
+                             "--canrisk", str(canrisk), "--canrisk-alpha", "0.45"])  # fmt: skip
+        assert code == 8
+        # an alpha without --canrisk is a mistake, not ignored
+        assert prs.cli.main([*base, "--allow-mismatch", "--out", str(out),
+                             "--canrisk-alpha", "0.45"]) == 8  # fmt: skip
+    assert not out.exists() and not canrisk.exists()
