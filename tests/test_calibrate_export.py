@@ -119,7 +119,7 @@ def test_canrisk_line_form():
 
 @pytest.mark.parametrize("z", [np.nan, np.inf, -np.inf])
 def test_canrisk_refuses_non_finite_z(z):
-    with pytest.raises(CalibrationError, match="person 2 .*not finite"):
+    with pytest.raises(CalibrationError, match=r"person 2 .*not finite"):
         canrisk_prs([0.5, z], 0.45)
 
 
