@@ -107,6 +107,12 @@ def test_statement_development_ancestry_from_score_metadata(monkeypatch):
         scores=_scores([0.0, 1.0], "EFO_0000305"), reference=REFERENCE, or_per_sd=1.61, age=45
     ).to_frame()
     assert (frame["statement_development_ancestry"] == "European").all()
+    # the user's statement wins
+    frame = _quiet(
+        scores=_scores([0.0, 1.0], "EFO_0000305"), reference=REFERENCE, or_per_sd=1.61, age=45,
+        development_ancestry="European (BCAC)",
+    ).to_frame()  # fmt: skip
+    assert (frame["statement_development_ancestry"] == "European (BCAC)").all()
 
 
 # -- CanRisk --------------------------------------------------------------------------------
@@ -213,9 +219,11 @@ def test_cli_canrisk_published_alpha_recorded_in_inputs(tmp_path, monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", CalibrationWarning)
         code = prs.cli.main([*base, "--out", str(out), "--canrisk", str(canrisk),
-                             "--canrisk-alpha-version", "canrisk-faq-bcac313-v0.444"])  # fmt: skip
+                             "--canrisk-alpha-version", "canrisk-faq-bcac313-v0.444",
+                             "--development-ancestry", "European"])  # fmt: skip
     assert code == 0
     frame = pd.read_csv(out, sep="\t")
+    assert (frame["statement_development_ancestry"] == "European").all()
     assert (frame["statement_model"] == "PRS only").all()
     table = pd.read_csv(canrisk, sep="\t")
     assert table["sample_id"].tolist() == ["s0", "s1", "s2"]
@@ -239,3 +247,23 @@ def test_cli_canrisk_refusal_writes_nothing(tmp_path, monkeypatch):
         assert prs.cli.main([*base, "--allow-mismatch", "--out", str(out),
                              "--canrisk-alpha", "0.45"]) == 8  # fmt: skip
     assert not out.exists() and not canrisk.exists()
+
+
+def test_statement_reference_of_a_pc_adjustment_names_the_panel_size():
+    from prs.calibrate import fit_ancestry_adjustment
+
+    rng = np.random.default_rng(3)
+    n = 300
+    ids = [f"r{i}" for i in range(n)]
+    pcs = pd.DataFrame({"IID": ids, **{f"PC{k}": rng.normal(size=n) for k in range(1, 5)}})
+    panel = pd.DataFrame(
+        {"sample_id": ids, "score": "PGS000004", "SUM": pcs["PC1"] + rng.normal(size=n)}
+    )
+    adj = fit_ancestry_adjustment(panel, pcs)
+    frame = _quiet(
+        scores=panel.iloc[:5], pcs=pcs.iloc[:5], ancestry=adj, scheme="top-5-percent",
+        pathway=None,
+    ).to_frame()  # fmt: skip
+    text = frame["statement_reference"].unique()
+    assert text.size == 1
+    assert text[0].startswith("PC adjustment (mean+variance") and "n=300" in text[0]

@@ -168,6 +168,7 @@ def categorise(
     risk_population: Literal["normal", "reference"] = "normal",
     sex: str | Sequence[Any] | Mapping[str, Any] | pd.Series | None = None,
     allow_mismatch: bool = False,
+    development_ancestry: str | None = None,
 ) -> Categorisation:
     """Place each person's score in the reference, derive risks, category and pathway action.
 
@@ -244,6 +245,10 @@ def categorise(
         rate table of another cancer or sex, or people of the other sex are let through with
         a warning, and the override is written into every affected row (``binding_override``)
         and into ``inputs["binding_overrides"]``.
+    development_ancestry
+        The ancestry of the samples the score was developed in (e.g. "European"), for the
+        ``statement_development_ancestry`` column; default the score's metadata if the scores
+        table carries it, else "not stated".
 
     Returns
     -------
@@ -492,9 +497,10 @@ def categorise(
         col,
         refs=refs,
         reference_label=reference_label,
-        pcs_used=pcs is not None,
+        ancestry=ancestry if pcs is not None else None,
         incidence=inc_table if model is not None else None,
         mortality=mort_table if model is not None else None,
+        development_ancestry=development_ancestry,
     )
     return Categorisation(
         sample_id=col.sample_ids,
@@ -552,21 +558,22 @@ def _statements(
     *,
     refs: Mapping[Any, Reference],
     reference_label: str,
-    pcs_used: bool,
+    ancestry: AncestryAdjustment | None,
     incidence: RateTable | None,
     mortality: RateTable | None,
+    development_ancestry: str | None,
 ) -> dict[str, str]:
     """The statement fields a report needs beside each result (constant within a run).
 
-    The development ancestry comes from the score's metadata when the scores table carries it
-    (``development_ancestry``), else "not stated"; the reference names its label, group, n
-    and source; the rates name each table's declared ``# population:`` line.
+    The development ancestry is the user's (``development_ancestry``), else the score's
+    metadata when the scores table carries it, else "not stated"; the reference names its
+    label, group, n and source; the rates name each table's declared ``# population:`` line.
     """
-    ancestry = getattr(col, "development_ancestry", None)
+    stated = development_ancestry or getattr(col, "development_ancestry", None)
     return {
         "statement_score_id": col.score_id or "not stated",
-        "statement_development_ancestry": str(ancestry) if ancestry else "not stated",
-        "statement_reference": _reference_statement(refs, reference_label, pcs_used),
+        "statement_development_ancestry": str(stated) if stated else "not stated",
+        "statement_reference": _reference_statement(refs, reference_label, ancestry),
         "statement_rates_population": _rates_statement(incidence, mortality),
         # item 5 (risk factors beside the PRS) will add "PRS + <factors>"
         "statement_model": "PRS only",
@@ -575,11 +582,11 @@ def _statements(
 
 
 def _reference_statement(
-    refs: Mapping[Any, Reference], reference_label: str, pcs_used: bool
+    refs: Mapping[Any, Reference], reference_label: str, ancestry: AncestryAdjustment | None
 ) -> str:
     """Reference population(s), their n and source, as one line."""
-    if pcs_used:
-        return f"{reference_label}, fitted on the reference panel of the reference file"
+    if ancestry is not None:
+        return f"{reference_label}, fitted on a reference panel of n={ancestry.n}"
     parts = []
     for label, ref in refs.items():
         options = ref.provenance.get("options") or {}

@@ -208,6 +208,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="table to write (.tsv or .parquet); the inputs go to <out>.inputs.json",
     )
     cat.add_argument(
+        "--development-ancestry",
+        help="ancestry of the score's development samples, for statement_development_ancestry "
+        "(default: from the scores table if it carries it, else 'not stated')",
+    )
+    cat.add_argument(
         "--canrisk",
         type=Path,
         help="also write each person's CanRisk '##PRS_BC=alpha=..., zscore=...' line (breast "
@@ -380,6 +385,7 @@ def run_categorise(args: argparse.Namespace) -> int:
         ancestry_method=args.ancestry_method,
         sex=sex,
         allow_mismatch=args.allow_mismatch,
+        development_ancestry=args.development_ancestry,
     )
     frame = result.to_frame()
     inputs_path = args.out.with_name(args.out.name.split(".")[0] + ".inputs.json")
