@@ -4,9 +4,7 @@ the CanRisk ``##PRS_BC=alpha=..., zscore=...`` line for breast scores."""
 from __future__ import annotations
 
 import json
-import sys
 import warnings
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -92,21 +90,16 @@ def test_statements_self_reference_and_no_rates():
     assert frame["statement_rates_population"][0].startswith("no rate tables used")
 
 
-def test_statement_development_ancestry_from_score_metadata(monkeypatch):
-    """When the scores table carries the development ancestry (a later change to the reader),
-    the statement shows it rather than "not stated"."""
-    cat = sys.modules["prs.calibrate.categorise"]
-    real = cat.read_scores
-
-    def with_ancestry(*args, **kwargs):
-        col = real(*args, **kwargs)
-        return SimpleNamespace(**vars(col), development_ancestry="European")
-
-    monkeypatch.setattr(cat, "read_scores", with_ancestry)
-    frame = _quiet(
+def test_statement_development_ancestry_from_score_metadata():
+    """When the scores table carries the development ancestry (``prs score`` writes it from
+    the scoring file's header), the statement shows it rather than "not stated"."""
+    with_ancestry = _scores([0.0, 1.0], "EFO_0000305").assign(development_ancestry="European")
+    frame = _quiet(scores=with_ancestry, reference=REFERENCE, or_per_sd=1.61, age=45).to_frame()
+    assert (frame["statement_development_ancestry"] == "European").all()
+    without = _quiet(
         scores=_scores([0.0, 1.0], "EFO_0000305"), reference=REFERENCE, or_per_sd=1.61, age=45
     ).to_frame()
-    assert (frame["statement_development_ancestry"] == "European").all()
+    assert (without["statement_development_ancestry"] == "not stated").all()
     # the user's statement wins
     frame = _quiet(
         scores=_scores([0.0, 1.0], "EFO_0000305"), reference=REFERENCE, or_per_sd=1.61, age=45,

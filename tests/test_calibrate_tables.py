@@ -325,4 +325,5 @@ def test_evaluate_records_the_table_it_read(run, capsys, tmp_path):
         "trait_reported": None,
         "trait_efo": [],
         "weight_type": None,
+        "development_ancestry": None,
     }

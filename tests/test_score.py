@@ -85,7 +85,7 @@ def test_hand_computed(tmp_path):
     assert list(SCORE_COLUMNS) == [
         *("sample_id", "score", "SUM", "AVG", "ALLELE_CT", "DENOM"),
         *("NAMED_ALLELE_DOSAGE_SUM", "VARIANTS_USED", "MISSING_CT"),
-        *("trait_reported", "trait_efo", "weight_type"),
+        *("trait_reported", "trait_efo", "weight_type", "development_ancestry"),
     ]
     assert frame.loc[1, "sample_id"] == "p2" and frame.loc[1, "MISSING_CT"] == 1
 

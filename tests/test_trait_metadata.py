@@ -115,6 +115,7 @@ def _two_files(tmp_path):
             "trait_mapped": "breast carcinoma",
             "trait_efo": "EFO_0000305,MONDO_0007254",
             "weight_type": "beta",
+            "development_ancestry": "EUR",
             "genome_build": "GRCh37",
         },
     )
@@ -141,6 +142,12 @@ def test_score_result_carries_each_scores_trait(tmp_path):
     assert bc["trait_efo"].eq("EFO_0000305|MONDO_0007254").all()
     assert bc["trait_reported"].eq("Breast cancer").all() and bc["weight_type"].eq("beta").all()
     assert frame.loc[frame["score"] == "custom", list(TRAIT_COLUMNS)].isna().all().all()
+    # the development ancestry travels to scores.tsv, read_scores and categorise's statement
+    assert bc["development_ancestry"].eq("EUR").all()
+    col = read_scores(frame, score_id="PGS999001")
+    assert col.development_ancestry == "EUR"
+    assert col.table_info()["development_ancestry"] == "EUR"
+    assert read_scores(frame, score_id="custom").development_ancestry is None
     files = {f["scores"][0]: f for f in result.provenance["scorefiles"]}
     assert files["PGS999001"]["trait_efo"] == ["EFO_0000305", "MONDO_0007254"]
     assert files["PGS999001"]["trait_mapped"] == "breast carcinoma"

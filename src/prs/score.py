@@ -71,10 +71,11 @@ SCORE_COLUMNS = (
     "trait_reported",
     "trait_efo",
     "weight_type",
+    "development_ancestry",
 )
 
 #: The trait columns of ``scores.tsv`` (text; ``trait_efo`` holds IDs joined with ``|``).
-TRAIT_COLUMNS = ("trait_reported", "trait_efo", "weight_type")
+TRAIT_COLUMNS = ("trait_reported", "trait_efo", "weight_type", "development_ancestry")
 
 _PGS_ID = re.compile(r"^PGS\d{6}$")
 
@@ -139,6 +140,7 @@ class ScoreResult:
             "trait_reported": [i.trait_reported for i in infos],
             "trait_efo": ["|".join(i.trait_efo) or None for i in infos],
             "weight_type": [i.weight_type for i in infos],
+            "development_ancestry": [i.development_ancestry for i in infos],
         }
         return pd.DataFrame(
             {

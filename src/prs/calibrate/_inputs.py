@@ -53,6 +53,8 @@ class ScoreColumn:
     trait_efo: tuple[str, ...] = ()
     #: The scoring file's ``weight_type`` from the ``weight_type`` column, or None.
     weight_type: str | None = None
+    #: The score's development ancestry from the ``development_ancestry`` column, or None.
+    development_ancestry: str | None = None
 
     def table_info(self) -> dict[str, Any]:
         """Which table layout, score, sampleset and column the values came from (for
@@ -67,6 +69,7 @@ class ScoreColumn:
             "trait_reported": self.trait_reported,
             "trait_efo": list(self.trait_efo),
             "weight_type": self.weight_type,
+            "development_ancestry": self.development_ancestry,
         }
 
     def describe(self) -> str:
@@ -91,7 +94,7 @@ TABLE_LAYOUTS: dict[str, str] = {
 
 #: Text columns of the layouts (read as text: '007' stays '007').
 #: Per-score trait columns of ``prs score``'s table (never values, never a score column).
-TRAIT_COLUMNS = ("trait_reported", "trait_efo", "weight_type")
+TRAIT_COLUMNS = ("trait_reported", "trait_efo", "weight_type", "development_ancestry")
 _TEXT_COLUMNS = (
     "sample_id", "score", "#FID", "#IID", "FID", "IID", "SID", "sampleset", "PGS",
     *TRAIT_COLUMNS,
@@ -318,17 +321,17 @@ def read_scores(
         values = numeric_column(sub, value_column, where)
     else:
         values = _floats(sub[value_column].to_numpy(), where, value_column, ids)
-    trait_reported, trait_efo, weight_type = _trait_fields(frame, where, score_id)
+    trait_reported, trait_efo, weight_type, ancestry = _trait_fields(frame, where, score_id)
     col = ScoreColumn(
         np.asarray(ids), values, score_id, column, source, layout, value_column, sampleset,
-        trait_reported, trait_efo, weight_type,
+        trait_reported, trait_efo, weight_type, ancestry,
     )  # fmt: skip
     return _checked(col, where)
 
 
 def _trait_fields(
     frame: pd.DataFrame, where: str, score_id: str | None
-) -> tuple[str | None, tuple[str, ...], str | None]:
+) -> tuple[str | None, tuple[str, ...], str | None, str | None]:
     """The chosen score's trait fields from the rows read (``prs score`` repeats them on
     every row of a score); None/() where the table has no such column or leaves it empty."""
     found: dict[str, str | None] = {}
@@ -348,7 +351,7 @@ def _trait_fields(
         found[name] = str(distinct[0]) if distinct else None
     efo = found["trait_efo"]
     ids = tuple(x.strip() for x in efo.split("|") if x.strip()) if efo else ()
-    return found["trait_reported"], ids, found["weight_type"]
+    return found["trait_reported"], ids, found["weight_type"], found["development_ancestry"]
 
 
 _Pick = tuple[pd.Series | None, str | None, str, str | None, str | None]
