@@ -44,3 +44,32 @@ def scores_table(values: dict[str, np.ndarray], *, prefix: str = "S") -> pd.Data
 def write_scores(path: Path, values: dict[str, np.ndarray], **kwargs) -> Path:
     scores_table(values, **kwargs).to_csv(path, sep="\t", index=False)
     return path
+
+
+def traited_scores(
+    values, trait_efo: str | None, score: str = "PGS000004", trait: str | None = None
+) -> pd.DataFrame:
+    """A long ``scores.tsv`` as ``prs score`` writes it, with or without trait metadata."""
+    frame = pd.DataFrame(
+        {
+            "sample_id": [f"s{i}" for i in range(len(values))],
+            "score": score,
+            "SUM": np.asarray(values, dtype=float),
+        }
+    )
+    if trait_efo is not None:
+        frame["trait_efo"] = trait_efo
+        frame["trait_reported"] = trait
+    return frame
+
+
+def quiet_categorise(**kwargs):
+    """``prs.calibrate.categorise`` with its CalibrationWarnings silenced."""
+    import warnings
+
+    from prs.calibrate import categorise
+    from prs.errors import CalibrationWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CalibrationWarning)
+        return categorise(**kwargs)

@@ -25,30 +25,14 @@ from prs.calibrate.categories import (
 )
 from prs.calibrate.reference import build_reference, save_reference
 from prs.errors import CalibrationError, CalibrationWarning
+from tests.calibrate_helpers import quiet_categorise, traited_scores
 
 REFERENCE = build_reference(np.random.default_rng(5).normal(size=2000), check=False)
 BREAST_TABLE = "us-seer-female-breast-incidence"
 
 
-def _scores(values, trait_efo: str | None, score: str = "PGS000004", trait=None) -> pd.DataFrame:
-    """A long ``scores.tsv`` as ``prs score`` writes it, with or without trait metadata."""
-    frame = pd.DataFrame(
-        {
-            "sample_id": [f"s{i}" for i in range(len(values))],
-            "score": score,
-            "SUM": np.asarray(values, dtype=float),
-        }
-    )
-    if trait_efo is not None:
-        frame["trait_efo"] = trait_efo
-        frame["trait_reported"] = trait
-    return frame
-
-
-def _quiet(**kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", CalibrationWarning)
-        return categorise(**kwargs)
+_scores = traited_scores
+_quiet = quiet_categorise
 
 
 def _rate_csv(path: Path, header: str) -> Path:

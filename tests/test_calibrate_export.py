@@ -17,33 +17,17 @@ from prs.calibrate import (
     STATEMENT_FIELDS,
     canrisk_prs,
     canrisk_table,
-    categorise,
     write_canrisk,
 )
 from prs.calibrate.reference import build_reference, reference_from_parameters, save_reference
 from prs.errors import CalibrationError, CalibrationWarning
+from tests.calibrate_helpers import quiet_categorise, traited_scores
 
 REFERENCE = build_reference(np.random.default_rng(8).normal(size=500), check=False)
 
 
-def _scores(values, trait_efo: str | None, score: str = "PGS000004", trait=None) -> pd.DataFrame:
-    frame = pd.DataFrame(
-        {
-            "sample_id": [f"s{i}" for i in range(len(values))],
-            "score": score,
-            "SUM": np.asarray(values, dtype=float),
-        }
-    )
-    if trait_efo is not None:
-        frame["trait_efo"] = trait_efo
-        frame["trait_reported"] = trait
-    return frame
-
-
-def _quiet(**kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", CalibrationWarning)
-        return categorise(**kwargs)
+_scores = traited_scores
+_quiet = quiet_categorise
 
 
 # -- statements -----------------------------------------------------------------------------
