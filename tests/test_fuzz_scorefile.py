@@ -37,8 +37,8 @@ import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from prs.chrom import MAX_POSITION
 from prs.errors import ScoringFileError, ScoringFileWarning
+from prs.genome import MAX_POSITION
 from prs.weights import ScoringFile, read_scorefile
 
 _EXAMPLES = int(os.environ.get("PRS_FUZZ_EXAMPLES", "150"))

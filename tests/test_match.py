@@ -280,7 +280,7 @@ def test_split_rows_as_many_as_rows_keep_their_own_lines(tmp_path):
 
 def with_positions(sf, positions):
     """``sf`` with its positions replaced (scoring files refuse positions above 2**31 - 1
-    since prs.chrom.MAX_POSITION; a ScoringFile built in code or a custom source may not)."""
+    since prs.genome.MAX_POSITION; a ScoringFile built in code or a custom source may not)."""
     return dataclasses.replace(sf, variants=sf.variants.assign(pos=np.array(positions)))
 
 

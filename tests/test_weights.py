@@ -393,7 +393,7 @@ def test_f8_positions_beyond_the_limit_are_named(tmp_path, pos, what):
 
 
 def test_f8_the_largest_position_is_accepted(tmp_path):
-    from prs.chrom import MAX_POSITION
+    from prs.genome import MAX_POSITION
 
     path = tmp_path / "p.txt"
     path.write_text(COLUMNS + f"1\t{MAX_POSITION}\tA\tG\t0.1\n")

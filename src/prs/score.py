@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 
 from prs._version import __version__
-from prs.chrom import MT, X_NONPAR, Y
 from prs.errors import MatchError, PRSWarning, ScoreError, ScoreWarning, ScoringFileWarning
+from prs.genome import MT, X_NONPAR, Y
 from prs.genotypes import GenotypeSource, open_genotypes
 from prs.genotypes.base import sorted_unique
 from prs.kernels.accumulate import (

@@ -62,6 +62,7 @@ import pandas as pd
 
 from prs._version import __version__
 from prs.errors import CatalogError
+from prs.genome import canonical_build
 from prs.weights.scorefile import _parse_header
 
 logger = logging.getLogger(__name__)
@@ -350,18 +351,11 @@ def _normalise_pgs(spec: str) -> str:
 
 
 def _normalise_build(build: str | None) -> str | None:
+    """The canonical name of a build the Catalog harmonizes to (aliases: :mod:`prs.genome`)."""
     if build is None:
         return None
-    aliases = {
-        "grch37": "GRCh37",
-        "hg19": "GRCh37",
-        "37": "GRCh37",
-        "grch38": "GRCh38",
-        "hg38": "GRCh38",
-        "38": "GRCh38",
-    }
-    value = aliases.get(str(build).strip().lower())
-    if value is None:
+    value = canonical_build(str(build))
+    if value not in BUILDS:
         raise CatalogError(
             f"genome build {build!r} is not one the PGS Catalog harmonizes to: "
             f"expected one of {', '.join(BUILDS)}"

@@ -30,9 +30,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
-from prs.chrom import MAX_POSITION, normalize_chrom
 from prs.columns import coded_strings
 from prs.errors import ScoringFileError, ScoringFileWarning
+from prs.genome import (
+    KNOWN_BUILDS_TEXT,
+    MAX_POSITION,
+    build_not_reported,
+    canonical_build,
+    normalize_chrom,
+)
 from prs.weights.weight_types import KNOWN_TEXT, classify, ratio_name
 
 #: Effect types a row can carry; additive unless ``is_dominant``/``is_recessive`` is set.
@@ -138,25 +144,6 @@ _METADATA_COLUMNS = {
 }
 _DOSAGE_WEIGHT_COLUMNS = ("dosage_0_weight", "dosage_1_weight", "dosage_2_weight")
 
-# Build names -> canonical name. The PGS Catalog's genome_build field takes GRCh37, GRCh38,
-# NCBI36 or NR; pygscatalog (GenomeBuild.from_string) also reads hg19/hg38/hg18 and
-# NCBI35/hg17, and refuses anything else.
-_BUILDS = {
-    "grch37": "GRCh37",
-    "hg19": "GRCh37",
-    "b37": "GRCh37",
-    "grch38": "GRCh38",
-    "hg38": "GRCh38",
-    "b38": "GRCh38",
-    "ncbi36": "NCBI36",
-    "hg18": "NCBI36",
-    "ncbi35": "NCBI35",
-    "hg17": "NCBI35",
-}
-# "Not reported": the positions' build is unknown; score() warns and assumes the target's.
-_BUILD_NOT_REPORTED = {"", "nr", "na", "n/a", "not reported"}
-_KNOWN_BUILDS_TEXT = "GRCh37/hg19, GRCh38/hg38, NCBI36/hg18, NCBI35/hg17, or NR (not reported)"
-
 # Magic numbers of formats a scoring file is sometimes mistaken for.
 _OTHER_FORMATS = (
     (b"PK\x03\x04", "zip archive (or an Excel workbook)"),
@@ -169,24 +156,6 @@ _OTHER_FORMATS = (
 )
 # What a gzip stream raises when its data is corrupt or cut short.
 _GZIP_ERRORS = (OSError, EOFError, zlib.error)
-
-
-def canonical_build(name: str | None) -> str | None:
-    """Return ``GRCh37``/``GRCh38``/``NCBI36``/``NCBI35`` for a build name; None for NR, an
-    empty or unknown name (:func:`read_scorefile` refuses unknown names).
-
-    Examples
-    --------
-    >>> canonical_build("hg19"), canonical_build("NR"), canonical_build("T2T-CHM13")
-    ('GRCh37', None, None)
-    """
-    if name is None:
-        return None
-    return _BUILDS.get(name.strip().lower())
-
-
-def _build_not_reported(name: str | None) -> bool:
-    return name is None or name.strip().lower() in _BUILD_NOT_REPORTED
 
 
 def _show(value: str) -> str:
@@ -876,7 +845,7 @@ def read_scorefile(
     ScoringFileError
         Naming the file, line and value: a missing required column, a weight that is not
         a finite decimal number (NaN, inf, ``1_000``, text, non-ASCII digits), a position
-        that is not a whole number in [0, :data:`prs.chrom.MAX_POSITION`] (2^31 - 1, the
+        that is not a whole number in [0, :data:`prs.genome.MAX_POSITION`] (2^31 - 1, the
         limit VCF and PLINK 2 share), both is_dominant and is_recessive set, an
         unscorable row (unless dropped), a genome build prs does not know, ratio weights
         that are not all > 0. And what the input is when it is not a scoring file: a
@@ -1084,10 +1053,10 @@ def _read_scorefile(
         )
     build_key = "HmPOS_build" if use_harmonized else "genome_build"
     build_name, build_line = header_entries.get(build_key, (None, 0))
-    if canonical_build(build_name) is None and not _build_not_reported(build_name):
+    if canonical_build(build_name) is None and not build_not_reported(build_name):
         raise ScoringFileError(
             f"{path} line {build_line}: {build_key}={_show(str(build_name))} is not a genome "
-            f"build prs knows ({_KNOWN_BUILDS_TEXT}); its positions would be matched as if "
+            f"build prs knows ({KNOWN_BUILDS_TEXT}); its positions would be matched as if "
             "they were another build's. Use a file harmonized to GRCh37 or GRCh38 (the PGS "
             "Catalog's hmPOS files), or lift the positions over"
         )
