@@ -1,5 +1,9 @@
 """Numba kernels: pure functions over contiguous numpy arrays (no I/O, no pandas).
 
-Each module holds ``@numba.njit(cache=True, nogil=True)`` functions named for what they
-compute; public code prepares arrays, calls one kernel and wraps the result.
+One kernel step per module, in data-flow order: :mod:`~prs.kernels.bgzf_headers` (BGZF block
+headers), :mod:`~prs.kernels.scan` (find and check VCF records), :mod:`~prs.kernels.fields`
+(sample columns to allele indexes or numbers), :mod:`~prs.kernels.dosage` (dosages under the
+checked path's rules) and :mod:`~prs.kernels.accumulate` (dosage x weight into score totals).
+Every kernel is decorated with :data:`prs.kernels.jit.kernel` (the one place Numba's options
+are set); kernels never raise, they return status codes named in their module.
 """

@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
 
-import numba
 import numpy as np
+
+from prs.kernels.jit import kernel
 
 #: Effect types (``MatchPlan.effect_type``).
 ADDITIVE, DOMINANT, RECESSIVE = 0, 1, 2
@@ -14,7 +15,7 @@ ADDITIVE, DOMINANT, RECESSIVE = 0, 1, 2
 IMPUTE_NONE, IMPUTE_COHORT_MEAN, IMPUTE_GIVEN_FREQUENCY = 0, 1, 2
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel
 def transform_dosage(dosage: float, ploidy: int, effect_type: int) -> float:
     """Dosage of the effect allele under an effect type (dominant caps at 1, recessive
     counts copies beyond the first; haploid calls count their one copy)."""
@@ -27,7 +28,7 @@ def transform_dosage(dosage: float, ploidy: int, effect_type: int) -> float:
     return dosage
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel
 def expected_dosage(frequency: float, ploidy: int, effect_type: int) -> float:
     """Value a missing call is imputed with, at effect-allele ``frequency``.
 
@@ -45,7 +46,7 @@ def expected_dosage(frequency: float, ploidy: int, effect_type: int) -> float:
 NOT_COUNTED = -1
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel
 def _variant_counts(
     row: np.ndarray, prow: np.ndarray, fprow: np.ndarray
 ) -> tuple[float, int, int, int, int, float, int]:
@@ -85,7 +86,7 @@ def _variant_counts(
     return total, alleles, squares, n_missing, n_skipped, freq_total, freq_alleles
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel
 def _imputation_frequency(total: float, alleles: int, impute: int, given: float) -> float:
     """Frequency a missing call is imputed at (NaN: not imputed)."""
     # A variant missing in every sample: frequency 0.5, as PLINK 2 imputes it.
@@ -98,7 +99,7 @@ def _imputation_frequency(total: float, alleles: int, impute: int, given: float)
     return np.nan
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel
 def _transformed_row(
     row: np.ndarray,
     prow: np.ndarray,
@@ -123,7 +124,7 @@ def _transformed_row(
             x[i] = expected_dosage(frequency, prow[i], et) if fill_missing else 0.0
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel
 def accumulate_scores(
     dosage: np.ndarray,
     ploidy: np.ndarray,
@@ -252,7 +253,7 @@ def accumulate_scores(
     return all_missing
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel
 def dosage_matrix(
     dosage: np.ndarray,
     ploidy: np.ndarray,

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import numba
 import numpy as np
+
+from prs.kernels.jit import kernel
 
 #: Status codes of :func:`scan_block_headers`.
 HEADERS_OK, HEADERS_NOT_GZIP, HEADERS_NO_BSIZE = 0, 1, 2
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel
 def scan_block_headers(
     data: np.ndarray, starts: np.ndarray, sizes: np.ndarray, usizes: np.ndarray
 ) -> tuple[int, int, int]:

@@ -1,0 +1,512 @@
+"""Kernel step 2 of the fast VCF path: the sample columns of listed records, as numbers.
+
+:func:`parse_gt_alleles` turns each call's ``GT`` into allele indexes and
+:func:`parse_float_field` reads a numeric FORMAT field (``DS``, ``GP``). Anything they do not
+handle exactly as htslib would (a ploidy above 2, an allele index above 127, a number the fast
+decimal parser cannot round exactly, an odd FORMAT) is flagged per record (``REC_*``) and the
+wrapper sends that record through the checked cyvcf2 path instead.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from prs.kernels.jit import kernel
+
+# -- per-record flags of the sample parsers ---------------------------------------------------
+#: Parsed completely by the kernel.
+REC_OK = 0
+#: Needs the checked path (structure the kernel does not reproduce exactly).
+REC_FALLBACK = 1
+#: FORMAT has no GT (or, for DS/GP parsing, no such field).
+REC_NO_FIELD = 2
+
+#: Allele code of a missing allele (``.``) and of an absent one (second allele of a haploid
+#: call); the same values cyvcf2's ``genotype.array()`` uses.
+ALLELE_MISSING = -1
+ALLELE_ABSENT = -2
+
+_POW10 = np.array([10.0**k for k in range(23)])
+
+
+@kernel
+def _format_index(buf: np.ndarray, p: int, key0: int, key1: int) -> tuple[int, int]:
+    """Index of a two-letter key in the FORMAT column at ``p`` (-1 absent) and field count."""
+    index = 0
+    found = -1
+    k = p
+    start = p
+    while True:
+        c = buf[k] if k < len(buf) else 9
+        if c == 58 or c == 9 or c == 10 or c == 13:
+            if k - start == 2 and buf[start] == key0 and buf[start + 1] == key1 and found < 0:
+                found = index
+            index += 1
+            if c != 58:
+                break
+            start = k + 1
+        k += 1
+    return found, index
+
+
+@kernel
+def parse_gt_alleles(
+    buf: np.ndarray,
+    lines: np.ndarray,
+    fields: np.ndarray,
+    rows: np.ndarray,
+    sample_out: np.ndarray,
+    alleles: np.ndarray,
+    flags: np.ndarray,
+) -> None:
+    """Parse the GT of every sample of records ``rows`` into allele indexes.
+
+    Parameters
+    ----------
+    buf
+        The text.
+    lines, fields
+        From :func:`scan_records` (line start/end; ALT end, FORMAT start, samples start).
+    rows
+        Which listed records to parse; output row ``j`` belongs to ``rows[j]``.
+    sample_out
+        ``int64[n_file_samples]``: output column of each sample in the file, -1 to skip.
+    alleles
+        ``int8[len(rows), n_out, 2]`` out: allele indexes, :data:`ALLELE_MISSING` for ``.``,
+        :data:`ALLELE_ABSENT` as the second allele of a haploid call.
+    flags
+        ``int8[len(rows)]`` out: :data:`REC_OK`, :data:`REC_FALLBACK` or
+        :data:`REC_NO_FIELD`.
+    """
+    n_file = len(sample_out)
+    for j in range(len(rows)):
+        r = rows[j]
+        line_end = lines[r, 1]
+        fmt = fields[r, 1]
+        q = fields[r, 2]
+        if fmt < 0 or q < 0:
+            flags[j] = REC_NO_FIELD
+            continue
+        gt_index, n_fields = _format_index(buf, fmt, 71, 84)  # "GT"
+        if gt_index < 0:
+            flags[j] = REC_NO_FIELD
+            continue
+        flag = REC_OK
+        for s in range(n_file):
+            # Skip to the GT subfield.
+            skip = gt_index
+            while skip > 0:
+                c = buf[q] if q < line_end else 9
+                if c == 9:
+                    break
+                if c == 58:
+                    skip -= 1
+                q += 1
+            a0 = ALLELE_ABSENT
+            a1 = ALLELE_ABSENT
+            c0 = buf[q] if q + 3 < line_end else 0
+            c1 = buf[q + 1] if q + 3 < line_end else 0
+            c2 = buf[q + 2] if q + 3 < line_end else 0
+            c3 = buf[q + 3] if q + 3 < line_end else 0
+            if (
+                skip == 0
+                and 48 <= c0 <= 57
+                and (c1 == 124 or c1 == 47)
+                and 48 <= c2 <= 57
+                and (c3 == 9 or c3 == 58)
+            ):
+                a0 = c0 - 48
+                a1 = c2 - 48
+                q += 3
+            else:
+                ploidy = 0
+                value = -3  # -3: nothing read in this allele yet
+                bad = skip != 0
+                while not bad:
+                    c = buf[q] if q < line_end else 9
+                    if 48 <= c <= 57:
+                        if value == ALLELE_MISSING:
+                            bad = True
+                            break
+                        value = (c - 48) if value < 0 else value * 10 + (c - 48)
+                        if value > 127:
+                            bad = True
+                            break
+                    elif c == 46:  # '.'
+                        if value != -3:
+                            bad = True
+                            break
+                        value = ALLELE_MISSING
+                    elif c == 47 or c == 124 or c == 58 or c == 9:
+                        if value == -3:
+                            bad = True
+                            break
+                        if ploidy == 0:
+                            a0 = value
+                        elif ploidy == 1:
+                            a1 = value
+                        ploidy += 1
+                        value = -3
+                        if c == 58 or c == 9:
+                            break
+                    else:
+                        bad = True
+                        break
+                    q += 1
+                if bad or ploidy > 2:
+                    flag = REC_FALLBACK
+                    break
+            # Advance to the next sample column; more subfields than FORMAT keys is an
+            # error htslib reports, so the checked path must see the record.
+            extra = 0
+            while q < line_end and buf[q] != 9:
+                if buf[q] == 58:
+                    extra += 1
+                q += 1
+            q += 1
+            if gt_index + extra + 1 > n_fields:
+                flag = REC_FALLBACK
+                break
+            col = sample_out[s]
+            if col >= 0:
+                alleles[j, col, 0] = a0
+                alleles[j, col, 1] = a1
+        flags[j] = flag
+
+
+@kernel
+def _parse_number(buf: np.ndarray, q: int, stop: int) -> tuple[float, int, bool]:
+    """A decimal number at ``q``: (value, offset after it, exact).
+
+    Exact (correctly rounded, as strtod) when the digits fit 2**53 and the power of ten is
+    at most 22 (Clinger's fast path); otherwise ``exact`` is False and the caller falls back.
+    """
+    negative = False
+    c = buf[q] if q < stop else 0
+    if c == 45 or c == 43:
+        negative = c == 45
+        q += 1
+    mantissa = 0
+    digits = 0
+    scale = 0
+    seen_point = False
+    any_digit = False
+    while q < stop:
+        c = buf[q]
+        if 48 <= c <= 57:
+            any_digit = True
+            if mantissa == 0 and c == 48:
+                if seen_point:
+                    scale -= 1
+            else:
+                if digits >= 18:
+                    return 0.0, q, False
+                mantissa = mantissa * 10 + (c - 48)
+                digits += 1
+                if seen_point:
+                    scale -= 1
+        elif c == 46 and not seen_point:
+            seen_point = True
+        else:
+            break
+        q += 1
+    if not any_digit:
+        return 0.0, q, False
+    if q < stop and (buf[q] == 101 or buf[q] == 69):  # exponent
+        q += 1
+        exp_negative = False
+        if q < stop and (buf[q] == 45 or buf[q] == 43):
+            exp_negative = buf[q] == 45
+            q += 1
+        exponent = 0
+        exp_digits = 0
+        while q < stop and 48 <= buf[q] <= 57:
+            exponent = exponent * 10 + (buf[q] - 48)
+            exp_digits += 1
+            if exponent > 400:
+                return 0.0, q, False
+            q += 1
+        if exp_digits == 0:
+            return 0.0, q, False
+        scale += -exponent if exp_negative else exponent
+    if mantissa >= 9007199254740992:
+        return 0.0, q, False
+    value = float(mantissa)
+    if mantissa == 0:
+        value = 0.0
+    elif scale < 0:
+        if -scale > 22:
+            return 0.0, q, False
+        value = value / _POW10[-scale]
+    elif scale > 0:
+        if scale > 22:
+            return 0.0, q, False
+        value = value * _POW10[scale]
+    return (-value if negative else value), q, True
+
+
+@kernel
+def parse_float_field(
+    buf: np.ndarray,
+    lines: np.ndarray,
+    fields: np.ndarray,
+    rows: np.ndarray,
+    sample_out: np.ndarray,
+    key0: int,
+    key1: int,
+    values: np.ndarray,
+    counts: np.ndarray,
+    flags: np.ndarray,
+) -> None:
+    """Parse a numeric FORMAT field (``DS``, ``GP``) of every sample of records ``rows``.
+
+    Values are rounded to float32 as htslib stores them, then widened; ``.`` is NaN.
+
+    Parameters
+    ----------
+    key0, key1
+        The field's two letters (``ord("D"), ord("S")``).
+    values
+        ``float64[len(rows), n_out, width]`` out.
+    counts
+        ``int8[len(rows), n_out]`` out: values written for the sample (a lone ``.`` is one).
+    flags
+        ``int8[len(rows)]`` out: :data:`REC_OK`, :data:`REC_FALLBACK` (a value the kernel
+        cannot parse exactly, or more than ``width`` values) or :data:`REC_NO_FIELD`.
+    """
+    n_file = len(sample_out)
+    width = values.shape[2]
+    for j in range(len(rows)):
+        r = rows[j]
+        line_end = lines[r, 1]
+        fmt = fields[r, 1]
+        q = fields[r, 2]
+        if fmt < 0 or q < 0:
+            flags[j] = REC_NO_FIELD
+            continue
+        index, n_fields = _format_index(buf, fmt, key0, key1)
+        if index < 0:
+            flags[j] = REC_NO_FIELD
+            continue
+        flag = REC_OK
+        for s in range(n_file):
+            skip = index
+            while skip > 0 and q < line_end:
+                c = buf[q]
+                if c == 9:
+                    break
+                if c == 58:
+                    skip -= 1
+                q += 1
+            col = sample_out[s]
+            count = 0
+            if skip == 0:
+                while True:
+                    c = buf[q] if q < line_end else 9
+                    if c == 46 and (q + 1 >= line_end or buf[q + 1] in (44, 58, 9)):
+                        value = np.nan
+                        q += 1
+                    else:
+                        value, q, exact = _parse_number(buf, q, line_end)
+                        if not exact:
+                            flag = REC_FALLBACK
+                            break
+                        value = float(np.float32(value))
+                    if count >= width:
+                        flag = REC_FALLBACK
+                        break
+                    if col >= 0:
+                        values[j, col, count] = value
+                    count += 1
+                    c = buf[q] if q < line_end else 9
+                    if c == 44:
+                        q += 1
+                        continue
+                    if c == 58 or c == 9:
+                        break
+                    flag = REC_FALLBACK
+                    break
+                if flag != REC_OK:
+                    break
+            if col >= 0:
+                counts[j, col] = count
+            extra = 0
+            while q < line_end and buf[q] != 9:
+                if buf[q] == 58:
+                    extra += 1
+                q += 1
+            q += 1
+            if skip == 0 and index + extra + 1 > n_fields:
+                flag = REC_FALLBACK
+                break
+        flags[j] = flag
+
+
+@kernel
+def parse_gt_and_float_field(
+    buf: np.ndarray,
+    lines: np.ndarray,
+    fields: np.ndarray,
+    rows: np.ndarray,
+    sample_out: np.ndarray,
+    key0: int,
+    key1: int,
+    alleles: np.ndarray,
+    flags: np.ndarray,
+    values: np.ndarray,
+    counts: np.ndarray,
+    vflags: np.ndarray,
+    fused: np.ndarray,
+) -> None:
+    """:func:`parse_gt_alleles` and :func:`parse_float_field` in one walk over the text.
+
+    For records whose FORMAT has ``GT`` before the numeric field (``GT:DS:GP``, as
+    imputation servers write it) each sample column is read once, not twice; outputs are
+    those of the two kernels, except that a record either kernel would flag
+    :data:`REC_FALLBACK` is flagged so in both (the caller sends such a record to the
+    checked path either way). Other records get ``fused[j] = False`` and nothing else:
+    the caller parses them with the two kernels.
+
+    The per-sample code of the two kernels is repeated here on purpose: shared through
+    ``@njit`` helpers (even ``inline="always"``) this walk measured ~25 % slower on the DS
+    benchmark (1.3-1.5 s -> 1.7-2.0 s); ``tests/test_vcf_text.py`` holds the copies equal.
+    """
+    n_file = len(sample_out)
+    width = values.shape[2]
+    for j in range(len(rows)):
+        r = rows[j]
+        line_end = lines[r, 1]
+        fmt = fields[r, 1]
+        q = fields[r, 2]
+        fused[j] = False
+        if fmt < 0 or q < 0:
+            continue
+        gt_index, n_fields = _format_index(buf, fmt, 71, 84)  # "GT"
+        v_index, _ = _format_index(buf, fmt, key0, key1)
+        if gt_index < 0 or v_index <= gt_index:
+            continue
+        fused[j] = True
+        flag = REC_OK
+        for s in range(n_file):
+            col = sample_out[s]
+            # Fields before GT.
+            skip = gt_index
+            while skip > 0:
+                c = buf[q] if q < line_end else 9
+                if c == 9:
+                    break
+                if c == 58:
+                    skip -= 1
+                q += 1
+            # GT (as parse_gt_alleles).
+            a0 = ALLELE_ABSENT
+            a1 = ALLELE_ABSENT
+            c0 = buf[q] if q + 3 < line_end else 0
+            c1 = buf[q + 1] if q + 3 < line_end else 0
+            c2 = buf[q + 2] if q + 3 < line_end else 0
+            c3 = buf[q + 3] if q + 3 < line_end else 0
+            if (
+                skip == 0
+                and 48 <= c0 <= 57
+                and (c1 == 124 or c1 == 47)
+                and 48 <= c2 <= 57
+                and (c3 == 9 or c3 == 58)
+            ):
+                a0 = c0 - 48
+                a1 = c2 - 48
+                q += 3
+            else:
+                ploidy = 0
+                value = -3
+                bad = skip != 0
+                while not bad:
+                    c = buf[q] if q < line_end else 9
+                    if 48 <= c <= 57:
+                        if value == ALLELE_MISSING:
+                            bad = True
+                            break
+                        value = (c - 48) if value < 0 else value * 10 + (c - 48)
+                        if value > 127:
+                            bad = True
+                            break
+                    elif c == 46:
+                        if value != -3:
+                            bad = True
+                            break
+                        value = ALLELE_MISSING
+                    elif c == 47 or c == 124 or c == 58 or c == 9:
+                        if value == -3:
+                            bad = True
+                            break
+                        if ploidy == 0:
+                            a0 = value
+                        elif ploidy == 1:
+                            a1 = value
+                        ploidy += 1
+                        value = -3
+                        if c == 58 or c == 9:
+                            break
+                    else:
+                        bad = True
+                        break
+                    q += 1
+                if bad or ploidy > 2:
+                    flag = REC_FALLBACK
+                    break
+            if col >= 0:
+                alleles[j, col, 0] = a0
+                alleles[j, col, 1] = a1
+            # q is at the ':' or tab ending GT. Fields between GT and the numeric field.
+            skip = v_index - gt_index
+            while skip > 0 and q < line_end:
+                c = buf[q]
+                if c == 9:
+                    break
+                if c == 58:
+                    skip -= 1
+                q += 1
+            # The numeric field (as parse_float_field); absent in a short column: no values.
+            count = 0
+            if skip == 0:
+                while True:
+                    c = buf[q] if q < line_end else 9
+                    if c == 46 and (q + 1 >= line_end or buf[q + 1] in (44, 58, 9)):
+                        number = np.nan
+                        q += 1
+                    else:
+                        number, q, exact = _parse_number(buf, q, line_end)
+                        if not exact:
+                            flag = REC_FALLBACK
+                            break
+                        number = float(np.float32(number))
+                    if count >= width:
+                        flag = REC_FALLBACK
+                        break
+                    if col >= 0:
+                        values[j, col, count] = number
+                    count += 1
+                    c = buf[q] if q < line_end else 9
+                    if c == 44:
+                        q += 1
+                        continue
+                    if c == 58 or c == 9:
+                        break
+                    flag = REC_FALLBACK
+                    break
+                if flag != REC_OK:
+                    break
+            if col >= 0:
+                counts[j, col] = count
+            # The rest of the column; more subfields than FORMAT keys goes to htslib.
+            reached = v_index if skip == 0 else gt_index
+            extra = 0
+            while q < line_end and buf[q] != 9:
+                if buf[q] == 58:
+                    extra += 1
+                q += 1
+            q += 1
+            if reached + extra + 1 > n_fields:
+                flag = REC_FALLBACK
+                break
+        flags[j] = flag
+        vflags[j] = flag
