@@ -263,6 +263,29 @@ def test_library_warnings_reach_only_the_debug_log(tmp_path, monkeypatch, capsys
     assert "overflow" not in capsys.readouterr().err
 
 
+def test_strict_errors_on_prs_warnings_only(tmp_path, monkeypatch, capsys, caplog):
+    """Issue 12: --strict filtered every UserWarning, so a library's UserWarning (or a
+    deprecation a dependency raises as one) failed a --strict run. Only PRSWarning counts."""
+
+    def library_warning(args):
+        warnings.warn("a library's own remark", UserWarning, stacklevel=1)
+        return 0
+
+    monkeypatch.setattr(prs.score_cli, "run_score", library_warning)
+    with caplog.at_level(logging.DEBUG, logger="prs.cli"):
+        assert main(["--strict", *example_score_args(tmp_path / "o")]) == 0
+    assert "a library's own remark" not in capsys.readouterr().err
+    assert "UserWarning" in caplog.text and "a library's own remark" in caplog.text
+
+    def prs_warning(args):
+        warnings.warn("a doubtful input", ScoreWarning, stacklevel=1)
+        return 0
+
+    monkeypatch.setattr(prs.score_cli, "run_score", prs_warning)
+    assert main(["--strict", *example_score_args(tmp_path / "o")]) == 2
+    assert capsys.readouterr().err.strip() == "prs: error (--strict): a doubtful input"
+
+
 def test_ctrl_c_is_one_line_and_exit_130(tmp_path, monkeypatch, capsys):
     """F19: Ctrl-C printed a KeyboardInterrupt traceback."""
 
@@ -335,3 +358,17 @@ def test_ctrl_c_while_loading_the_command(monkeypatch, capsys):
     monkeypatch.setattr(prs.cli, "build_parser", slow_import)
     assert main(["score", "--help"]) == 130
     assert capsys.readouterr().err == "prs: interrupted\n"
+
+
+def test_python_dash_m_prs_runs_the_cli(tmp_path):
+    """Issue 12: there was no ``python -m prs``; it is the console script's entry point."""
+    done = subprocess.run(
+        [sys.executable, "-m", "prs", "--version"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"prs {prs.__version__}"
+
+
+def test_the_package_declares_its_type_hints():
+    """PEP 561: ``py.typed`` ships beside the modules so type checkers use the annotations."""
+    assert (Path(prs.__file__).parent / "py.typed").is_file()

@@ -10,12 +10,13 @@ exit code 130 or 143 (128 + the signal's number, as a shell reports a killed com
 outputs being staged are discarded (:func:`prs.report.output_set`), so nothing partial is
 left behind.
 
-Warnings: prs's own (:class:`~prs.errors.PRSWarning`, and any ``UserWarning``) are shown as
-one line ``prs: warning: <message>`` and are errors under ``--strict``. Warnings of the
-libraries underneath (numpy's floating-point ``RuntimeWarning``, Deprecation- and
-FutureWarnings) are not messages for users: prs handles the values they flag (non-finite
-inputs and results are refused where they enter), so they are logged at debug level
-(``-vv``) with the command's name, and ``--strict`` leaves them alone.
+Warnings: prs's own (:class:`~prs.errors.PRSWarning` and its subclasses, the only category
+prs raises) are shown as one line ``prs: warning: <message>`` and are errors under
+``--strict``. Warnings of the libraries underneath (numpy's floating-point ``RuntimeWarning``,
+a library's ``UserWarning``, Deprecation- and FutureWarnings) are not messages for users: prs
+handles the values they flag (non-finite inputs and results are refused where they enter), so
+they are logged at debug level (``-vv``) with the command's name, and ``--strict`` leaves them
+alone.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from prs._version import __version__
-from prs.errors import PRSError, exit_code_for
+from prs.errors import PRSError, PRSWarning, exit_code_for
 
 #: Modules that contribute commands, in the order shown by ``prs --help``.
 COMMAND_MODULES = (
@@ -88,7 +89,7 @@ class Interrupted(BaseException):
 
 def _is_users_warning(category: type[Warning]) -> bool:
     """Whether a warning is a message for users (prs's own) rather than a library's."""
-    return issubclass(category, UserWarning)
+    return issubclass(category, PRSWarning)
 
 
 def _warning_printer(command: str | None) -> Any:
@@ -159,13 +160,13 @@ def _run(argv: list[str]) -> int:
     with warnings.catch_warnings():
         warnings.showwarning = _warning_printer(args.command)
         if args.strict:
-            warnings.simplefilter("error", UserWarning)
+            warnings.simplefilter("error", PRSWarning)
         try:
             return int(args.handler(args) or 0)
         except PRSError as exc:
             print(f"prs: error: {exc}", file=sys.stderr)
             return exit_code_for(exc)
-        except UserWarning as exc:  # raised only under --strict
+        except PRSWarning as exc:  # raised only under --strict
             print(f"prs: error (--strict): {exc}", file=sys.stderr)
             return 2
 
