@@ -21,9 +21,12 @@ tools:
 demo: setup
 	$(BIN)/prs demo --out demo-output
 
+# The kernel tests run a second time as plain Python (NUMBA_DISABLE_JIT=1): the same
+# assertions then hold for the interpreted code, and coverage tools can see inside the kernels.
 test: setup tools
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest -q
+	NUMBA_DISABLE_JIT=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_kernels.py tests/test_vcf_text.py
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks

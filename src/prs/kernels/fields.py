@@ -182,7 +182,8 @@ def _parse_number(buf: np.ndarray, q: int, stop: int) -> tuple[float, int, bool]
     at most 22 (Clinger's fast path); otherwise ``exact`` is False and the caller falls back.
     """
     negative = False
-    c = buf[q] if q < stop else 0
+    # int(): without the JIT (NUMBA_DISABLE_JIT=1) uint8 arithmetic would wrap
+    c = int(buf[q]) if q < stop else 0
     if c == 45 or c == 43:
         negative = c == 45
         q += 1
@@ -192,7 +193,7 @@ def _parse_number(buf: np.ndarray, q: int, stop: int) -> tuple[float, int, bool]
     seen_point = False
     any_digit = False
     while q < stop:
-        c = buf[q]
+        c = int(buf[q])
         if 48 <= c <= 57:
             any_digit = True
             if mantissa == 0 and c == 48:
@@ -221,7 +222,7 @@ def _parse_number(buf: np.ndarray, q: int, stop: int) -> tuple[float, int, bool]
         exponent = 0
         exp_digits = 0
         while q < stop and 48 <= buf[q] <= 57:
-            exponent = exponent * 10 + (buf[q] - 48)
+            exponent = exponent * 10 + (int(buf[q]) - 48)
             exp_digits += 1
             if exponent > 400:
                 return 0.0, q, False
