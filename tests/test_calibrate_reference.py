@@ -111,7 +111,7 @@ def test_megsap_percentile_header_real_file():
     assert ref.mean == pytest.approx(values[49], abs=0.05)
     assert ref.sd == pytest.approx((values[83] - values[15]) / 2, rel=0.1)
     assert ref.check(warn=False).ok
-    assert ref.provenance["source_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert ref.provenance["source"]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def test_check_warns_on_small_skewed_and_bimodal_references():
@@ -161,7 +161,7 @@ def test_save_load_round_trip_and_provenance(tmp_path):
     back = load_reference(out)
     x = rng.normal(size=50)
     np.testing.assert_array_equal(back.percentile(x), ref.percentile(x))
-    assert back.provenance["source_sha256"] == hashlib.sha256(src.read_bytes()).hexdigest()
+    assert back.provenance["source"]["sha256"] == hashlib.sha256(src.read_bytes()).hexdigest()
     assert back.score_id == "PGS000004" and back.n == 800 and back.column == "SUM"
     summary = build_reference(src, keep_values=False)
     assert summary.kind == "quantiles"

@@ -11,7 +11,6 @@ lock on the output directory, the marker file (``provenance.json``) last: see
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import json
 import os
@@ -24,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from prs.output import DEFAULT_LOCK_TIMEOUT, OutputSet, atomic_write
+from prs.provenance import file_checksum  # transitional: score.py still imports it from here
 
 __all__ = [
     "ReportOutputs",
@@ -204,15 +204,6 @@ def _tsv_bytes(frame: pd.DataFrame, header: bool = True) -> bytes | None:
         options = pcsv.WriteOptions(include_header=False, delimiter="\t", quoting_style="none")
         pcsv.write_csv(table, out, options)
     return out.getvalue()
-
-
-def file_checksum(path: str | os.PathLike[str]) -> str:
-    """SHA-256 of a file, hex (the provenance of every input)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def write_json(obj: Any, path: str | os.PathLike[str]) -> Path:

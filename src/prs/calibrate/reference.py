@@ -25,7 +25,6 @@ percentile is ``100 * Phi(z)``.
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import math
 import os
@@ -42,7 +41,8 @@ from scipy import stats
 from prs._version import __version__
 from prs.calibrate._inputs import ScoresLike, by_sample, finite_number, read_scores
 from prs.errors import CalibrationError, CalibrationWarning
-from prs.report import file_checksum, write_json
+from prs.provenance import file_record, record
+from prs.report import write_json
 
 #: Version of the reference file format written by :func:`save_reference`.
 FORMAT_VERSION = 1
@@ -947,14 +947,6 @@ def _replace(ref: Reference, **changes: Any) -> Reference:
 
 
 def _provenance(source: str | os.PathLike[str] | None, *, options: Mapping[str, Any]) -> dict:
-    out: dict[str, Any] = {
-        "prs_version": __version__,
-        "created_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-        "source_file": None,
-        "source_sha256": None,
-        "options": dict(options),
-    }
-    if source is not None and Path(source).is_file():
-        out["source_file"] = str(source)
-        out["source_sha256"] = file_checksum(source)
-    return out
+    """The reference's provenance (:func:`prs.provenance.record`), with its ``source`` file."""
+    has_file = source is not None and Path(source).is_file()
+    return record(options, source=file_record(source) if has_file else None)
