@@ -285,9 +285,8 @@ def run_demo(out: str | os.PathLike[str]) -> dict[str, Path]:
     import pandas as pd
 
     from prs.calibrate import run_demo_path
-    from prs.report import write_table
+    from prs.report import write_score_outputs, write_table
     from prs.score import score
-    from prs.score_cli import write_score_outputs
 
     paths = example_paths()
     result = score(paths.vcf, paths.scorefile)

@@ -17,7 +17,7 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -25,12 +25,16 @@ import pandas as pd
 from prs.output import DEFAULT_LOCK_TIMEOUT, OutputSet, atomic_write
 from prs.provenance import file_checksum  # transitional: score.py still imports it from here
 
+if TYPE_CHECKING:
+    from prs.score import ScoreResult
+
 __all__ = [
     "ReportOutputs",
     "atomic_write",
     "file_checksum",
     "output_set",
     "write_json",
+    "write_score_outputs",
     "write_table",
 ]
 
@@ -314,3 +318,29 @@ def output_set(
     """
     with OutputSet(out_dir, marker=marker, lock_timeout=lock_timeout) as outputs:
         yield ReportOutputs(outputs)
+
+
+def write_score_outputs(
+    result: ScoreResult, out: str | os.PathLike[str], table_format: str = "tsv"
+) -> dict[str, Path]:
+    """Write scores, match report, match summary and provenance into ``out`` as one set.
+
+    The files are staged and published together under a lock on ``out``, provenance.json
+    last (:func:`prs.report.output_set`): ``out`` holds the previous complete set or this
+    one, never a mix. Raises :class:`~prs.errors.ReportError` when they cannot be written.
+    """
+    ext = ".parquet" if table_format == "parquet" else ".tsv"
+    with output_set(out, marker="provenance.json") as outs:
+        paths = {
+            "scores": outs.write_table(result.to_frame(), f"scores{ext}"),
+            # (the report itself: to_frame() would copy it)
+            "match_report": outs.write_table(result.match_report.variants, f"match_report{ext}"),
+            "match_summary": outs.write_table(
+                result.match_report.counts.reset_index(), f"match_summary{ext}"
+            ),
+        }
+        paths["provenance"] = outs.write_json(
+            {**result.provenance, "outputs": {k: str(v) for k, v in paths.items()}},
+            "provenance.json",
+        )
+    return paths

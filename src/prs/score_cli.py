@@ -8,7 +8,7 @@ from pathlib import Path
 
 from prs.errors import ScoreError
 from prs.match import DEFAULT_MIN_OVERLAP
-from prs.report import output_set
+from prs.report import write_score_outputs
 from prs.score import MISSING_POLICIES, ScoreResult, score
 
 #: Files ``prs score`` writes into ``--out`` (TSV; ``--format parquet`` for the tables).
@@ -181,32 +181,6 @@ def score_from_args(args: argparse.Namespace, vcf: list[str], scorefiles: list[s
             if v is not None
         },
     )
-
-
-def write_score_outputs(
-    result: ScoreResult, out: Path, table_format: str = "tsv"
-) -> dict[str, Path]:
-    """Write scores, match report, match summary and provenance into ``out`` as one set.
-
-    The files are staged and published together under a lock on ``out``, provenance.json
-    last (:func:`prs.report.output_set`): ``out`` holds the previous complete set or this
-    one, never a mix. Raises :class:`~prs.errors.ReportError` when they cannot be written.
-    """
-    ext = ".parquet" if table_format == "parquet" else ".tsv"
-    with output_set(out, marker="provenance.json") as outs:
-        paths = {
-            "scores": outs.write_table(result.to_frame(), f"scores{ext}"),
-            # (the report itself: to_frame() would copy it)
-            "match_report": outs.write_table(result.match_report.variants, f"match_report{ext}"),
-            "match_summary": outs.write_table(
-                result.match_report.counts.reset_index(), f"match_summary{ext}"
-            ),
-        }
-        paths["provenance"] = outs.write_json(
-            {**result.provenance, "outputs": {k: str(v) for k, v in paths.items()}},
-            "provenance.json",
-        )
-    return paths
 
 
 def run_score(args: argparse.Namespace) -> int:
