@@ -17,7 +17,7 @@ import sys
 import warnings
 
 import prs.cli
-import prs.score_cli  # (the command's module, loaded once)
+import prs.cli.score  # (the command's module, loaded once)
 from prs.example import example_paths
 from prs.score import score
 

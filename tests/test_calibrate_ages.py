@@ -104,7 +104,6 @@ def test_barcode1_does_not_invite_men_of_unknown_age_issue_example(tmp_path, mon
     from prs.calibrate import save_reference
 
     save_reference(reference_from_parameters(0.0, 1.0, score_id="PGS000662"), reference)
-    monkeypatch.setattr(prs.cli, "COMMAND_MODULES", ("prs.calibrate.cli",))
     out = tmp_path / "categories.tsv"
     argv = ["categorise", "--scores", str(scores), "--reference", str(reference)]
     argv += ["--scheme", "barcode1-prostate", "--age-file", str(age_file), "--out", str(out)]
@@ -185,7 +184,6 @@ def test_scheme_age_bounds_are_checked_when_loaded(tmp_path, bounds, message):
 
 def test_the_cli_refuses_an_age_bounded_scheme_without_ages(tmp_path, monkeypatch, capsys):
     scores = write_scores(tmp_path / "scores.tsv", {"PGS000662": np.linspace(-2, 2, 30)})
-    monkeypatch.setattr(prs.cli, "COMMAND_MODULES", ("prs.calibrate.cli",))
     out = tmp_path / "c.tsv"
     argv = ["categorise", "--scores", str(scores), "--scheme", "barcode1-prostate"]
     assert prs.cli.main([*argv, "--out", str(out)]) == EXIT_CODES[CalibrationError]

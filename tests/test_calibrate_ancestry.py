@@ -113,7 +113,6 @@ def test_categorise_and_cli_use_the_stored_adjustment(panel, tmp_path, monkeypat
     panel["reference"].to_csv(scores, sep="\t", index=False)
     target = tmp_path / "scores.tsv"
     panel["target"].to_csv(target, sep="\t", index=False)
-    monkeypatch.setattr(prs.cli, "COMMAND_MODULES", ("prs.calibrate.cli",))
     ref_pcs = shared_file("expected", "pygscatalog-ancestry", "ref.pcs")
     target_pcs = shared_file("expected", "pygscatalog-ancestry", "target.pcs")
     assert (

@@ -41,7 +41,6 @@ CALIBRATION_EXIT = EXIT_CODES[CalibrationError]
 @pytest.fixture
 def run(monkeypatch, capsys):
     """Run `prs ...` and return (exit code, stderr)."""
-    monkeypatch.setattr(prs.cli, "COMMAND_MODULES", ("prs.calibrate.cli",))
 
     def call(*argv: str) -> tuple[int, str]:
         with warnings.catch_warnings():

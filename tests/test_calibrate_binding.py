@@ -259,7 +259,6 @@ def test_allow_mismatch_for_sex_marks_only_the_rows_it_affects():
 
 
 def test_cli_sex_file_refusal_and_override_into_rows_and_inputs_json(tmp_path, monkeypatch):
-    monkeypatch.setattr(prs.cli, "COMMAND_MODULES", ("prs.calibrate.cli",))
     scores = tmp_path / "scores.tsv"
     _scores([0.0, 1.0, 2.0], "EFO_0000305").to_csv(scores, sep="\t", index=False)
     reference = tmp_path / "reference.json"

@@ -19,7 +19,6 @@ pytestmark = pytest.mark.filterwarnings("ignore::prs.calibrate.reference.Calibra
 
 @pytest.fixture
 def run(monkeypatch):
-    monkeypatch.setattr(prs.cli, "COMMAND_MODULES", ("prs.calibrate.cli",))
     return prs.cli.main
 
 

@@ -190,7 +190,6 @@ def _cli_inputs(tmp_path, trait_efo, score="PGS000004"):
 
 
 def test_cli_canrisk_published_alpha_recorded_in_inputs(tmp_path, monkeypatch):
-    monkeypatch.setattr(prs.cli, "COMMAND_MODULES", ("prs.calibrate.cli",))
     base = _cli_inputs(tmp_path, "EFO_0000305")
     out, canrisk = tmp_path / "cat.tsv", tmp_path / "canrisk.tsv"
     with warnings.catch_warnings():
@@ -212,7 +211,6 @@ def test_cli_canrisk_published_alpha_recorded_in_inputs(tmp_path, monkeypatch):
 
 
 def test_cli_canrisk_refusal_writes_nothing(tmp_path, monkeypatch):
-    monkeypatch.setattr(prs.cli, "COMMAND_MODULES", ("prs.calibrate.cli",))
     base = _cli_inputs(tmp_path, "EFO_0004339", score="PGS001229")
     out, canrisk = tmp_path / "cat.tsv", tmp_path / "canrisk.tsv"
     with warnings.catch_warnings():

@@ -222,7 +222,6 @@ def test_every_shipped_scheme_and_pathway_states_its_kind():
 
 
 def test_kind_is_listed_and_written_to_every_row(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(prs.cli, "COMMAND_MODULES", ("prs.calibrate.cli",))
     assert prs.cli.main(["categorise", "--list"]) == 0
     listed = capsys.readouterr().out
     for name, kind in {**SCHEME_KIND, **PATHWAY_KIND}.items():

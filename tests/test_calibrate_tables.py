@@ -46,7 +46,6 @@ def _write(path, text: str):
 
 @pytest.fixture
 def run(monkeypatch):
-    monkeypatch.setattr(prs.cli, "COMMAND_MODULES", ("prs.calibrate.cli",))
     return prs.cli.main
 
 

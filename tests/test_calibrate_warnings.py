@@ -148,7 +148,6 @@ def test_calibration_warnings_are_the_prs_errors_class():
 # -- outputs -----------------------------------------------------------------------------------
 @pytest.fixture
 def run(monkeypatch, capsys):
-    monkeypatch.setattr(prs.cli, "COMMAND_MODULES", ("prs.calibrate.cli",))
 
     def call(*argv):
         with warnings.catch_warnings():
@@ -239,7 +238,6 @@ def test_a_commands_files_appear_together_or_not_at_all(tmp_path, run, monkeypat
 
 def test_no_numpy_warning_line_on_the_command_line(tmp_path, monkeypatch, capsys):
     """The issue's symptom: 'prs: warning: overflow encountered in exp' on stderr."""
-    monkeypatch.setattr(prs.cli, "COMMAND_MODULES", ("prs.calibrate.cli",))
     rng = np.random.default_rng(11)
     reference = tmp_path / "reference.json"
     save_reference(build_reference(rng.normal(size=600), check=False), reference)

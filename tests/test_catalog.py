@@ -613,7 +613,6 @@ def test_cli_list_curated_and_errors_exit_code(server, opts, monkeypatch, capsys
 
     import prs.cli
 
-    monkeypatch.setattr(prs.cli, "COMMAND_MODULES", ("prs.weights.catalog_cli",))
     code = prs.cli.main(["fetch", "PGS000999", "--offline", "--cache-dir", str(opts["cache_dir"])])
     assert code == 7  # CatalogError's stable exit code
     assert "PGS000999 (author-reported): offline and not in the cache" in capsys.readouterr().err

@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 
 import prs.cli
+import prs.cli.score
 import prs.report
-import prs.score_cli
 from prs.cli import build_parser, main
 from prs.errors import (
     EXIT_CODES,
@@ -248,7 +248,7 @@ def test_library_warnings_reach_only_the_debug_log(tmp_path, monkeypatch, capsys
         warnings.warn("a doubtful input, handled", ScoreWarning, stacklevel=1)
         return 0
 
-    monkeypatch.setattr(prs.score_cli, "run_score", handler)
+    monkeypatch.setattr(prs.cli.score, "run_score", handler)
     with caplog.at_level(logging.DEBUG, logger="prs.cli"):
         assert main(example_score_args(tmp_path / "o")) == 0
     err = capsys.readouterr().err
@@ -257,7 +257,7 @@ def test_library_warnings_reach_only_the_debug_log(tmp_path, monkeypatch, capsys
     assert "prs score: RuntimeWarning" in caplog.text and "overflow" in caplog.text
     # --strict turns prs's warnings into errors, never numpy's
     monkeypatch.setattr(
-        prs.score_cli, "run_score", lambda args: int(np.exp(np.array([1000.0]))[0] > 0) - 1
+        prs.cli.score, "run_score", lambda args: int(np.exp(np.array([1000.0]))[0] > 0) - 1
     )
     assert main(["--strict", *example_score_args(tmp_path / "o")]) == 0
     assert "overflow" not in capsys.readouterr().err
@@ -271,7 +271,7 @@ def test_strict_errors_on_prs_warnings_only(tmp_path, monkeypatch, capsys, caplo
         warnings.warn("a library's own remark", UserWarning, stacklevel=1)
         return 0
 
-    monkeypatch.setattr(prs.score_cli, "run_score", library_warning)
+    monkeypatch.setattr(prs.cli.score, "run_score", library_warning)
     with caplog.at_level(logging.DEBUG, logger="prs.cli"):
         assert main(["--strict", *example_score_args(tmp_path / "o")]) == 0
     assert "a library's own remark" not in capsys.readouterr().err
@@ -281,7 +281,7 @@ def test_strict_errors_on_prs_warnings_only(tmp_path, monkeypatch, capsys, caplo
         warnings.warn("a doubtful input", ScoreWarning, stacklevel=1)
         return 0
 
-    monkeypatch.setattr(prs.score_cli, "run_score", prs_warning)
+    monkeypatch.setattr(prs.cli.score, "run_score", prs_warning)
     assert main(["--strict", *example_score_args(tmp_path / "o")]) == 2
     assert capsys.readouterr().err.strip() == "prs: error (--strict): a doubtful input"
 
@@ -292,7 +292,7 @@ def test_ctrl_c_is_one_line_and_exit_130(tmp_path, monkeypatch, capsys):
     def handler(args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(prs.score_cli, "run_score", handler)
+    monkeypatch.setattr(prs.cli.score, "run_score", handler)
     assert main(example_score_args(tmp_path / "o")) == 130
     assert capsys.readouterr().err == "prs: interrupted\n"
 
@@ -327,12 +327,12 @@ def test_unwritable_out_is_exit_9(tmp_path, capsys):
 def test_sex_option_is_passed_to_score(tmp_path, monkeypatch):
     """--sex PATH reaches prs.score as sex=Path (absent: no sex given)."""
     seen = []
-    monkeypatch.setattr(prs.score_cli, "score", lambda *a, **kw: seen.append(kw))
-    parser = build_parser(["prs.score_cli"])
+    monkeypatch.setattr(prs.cli.score, "score", lambda *a, **kw: seen.append(kw))
+    parser = build_parser(["prs.cli.score"])
     args = parser.parse_args([*example_score_args(tmp_path), "--sex", str(tmp_path / "s.psam")])
-    prs.score_cli.score_from_args(args, args.vcf, args.scorefile)
+    prs.cli.score.score_from_args(args, args.vcf, args.scorefile)
     args = parser.parse_args(example_score_args(tmp_path))
-    prs.score_cli.score_from_args(args, args.vcf, args.scorefile)
+    prs.cli.score.score_from_args(args, args.vcf, args.scorefile)
     assert seen[0]["sex"] == tmp_path / "s.psam"
     assert "sex" in seen[1] and seen[1]["sex"] is None
     help_text = parser._subparsers._group_actions[0].choices["score"].format_help()

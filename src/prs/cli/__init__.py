@@ -1,7 +1,7 @@
 """The ``prs`` command line: a thin shell over the public API.
 
-Each command lives in the module of its stage and registers itself through a
-``register(subparsers)`` function; its handler takes the parsed arguments and returns an
+One table (:data:`COMMANDS`) names the module of each command; the module registers it through
+a ``register(subparsers)`` function; its handler takes the parsed arguments and returns an
 exit code. Errors map to stable exit codes (:data:`prs.errors.EXIT_CODES`): the CLI prints
 one line ``prs: error: <message>`` and exits with that code.
 
@@ -34,19 +34,12 @@ from typing import Any
 from prs._version import __version__
 from prs.errors import PRSError, PRSWarning, exit_code_for
 
-#: Modules that contribute commands, in the order shown by ``prs --help``.
-COMMAND_MODULES = (
-    "prs.score_cli",
-    "prs.weights.catalog_cli",
-    "prs.calibrate.cli",
-)
-
-
-#: Which module registers each command, so a run imports only the module it needs
-#: (calibration pulls in statsmodels and scipy.stats: seconds a scoring run need not pay).
-COMMAND_OWNERS = {
-    "score": "prs.score_cli",
-    "demo": "prs.score_cli",
+#: Each command and the module that registers it, in the order shown by ``prs --help``. A run
+#: imports only its command's module (calibration pulls in statsmodels and scipy.stats: seconds
+#: a scoring run need not pay).
+COMMANDS = {
+    "score": "prs.cli.score",
+    "demo": "prs.cli.score",
     "fetch": "prs.weights.catalog_cli",
     "calibrate": "prs.calibrate.cli",
     "categorise": "prs.calibrate.cli",
@@ -67,7 +60,7 @@ def build_parser(modules: Sequence[str] | None = None) -> argparse.ArgumentParse
         "--strict", action="store_true", help="turn warnings into errors (exit code 2)"
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in modules or COMMAND_MODULES:
+    for name in modules or dict.fromkeys(COMMANDS.values()):
         importlib.import_module(name).register(subparsers)
     return parser
 
@@ -146,8 +139,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(argv: list[str]) -> int:
     """Parse ``argv`` and run its command; errors become one line and an exit code."""
     command = next((a for a in argv if not a.startswith("-")), None)
-    owner = COMMAND_OWNERS.get(command or "")
-    parser = build_parser([owner] if owner in COMMAND_MODULES else None)
+    owner = COMMANDS.get(command or "")
+    parser = build_parser([owner] if owner else None)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG
@@ -170,6 +163,3 @@ def _run(argv: list[str]) -> int:
             print(f"prs: error (--strict): {exc}", file=sys.stderr)
             return 2
 
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
