@@ -433,3 +433,20 @@ def test_simulated_families_reproduce_the_attenuated_family_history_rr():
         assert predicted_rr[in_sample].mean() == pytest.approx(simulated, rel=0.03)
     simulated = risk[groups[0]].mean() / risk.mean()
     assert naive[groups[0][sample]].mean() > 1.2 * simulated
+
+
+def test_other_population_reader(tmp_path):
+    from prs.calibrate.risk_factors import read_other_population
+
+    path = write(tmp_path, "# clinical model on a reference cohort\nrr\tweight\n1\t1\n2\t3\n")
+    values, weights = read_other_population(path)
+    np.testing.assert_allclose(values, np.log([1, 2]))
+    np.testing.assert_allclose(weights, [0.25, 0.75])
+    for body, message in [
+        ("rr\n1\n-2\n", r"line 3: rr '-2' is not a relative risk > 0"),
+        ("log_rr\tweight\n0.1\t-1\n", r"line 2: weight '-1' is not a finite number >= 0"),
+        ("x\n1\n", r"line 1: expected a log_rr or rr column"),
+        ("log_rr\n0.1\nNA\n", r"line 3: log_rr is empty"),
+    ]:
+        with pytest.raises(CalibrationError, match=message):
+            read_other_population(write(tmp_path, body, "pop.tsv"))

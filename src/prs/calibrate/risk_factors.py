@@ -496,6 +496,68 @@ def read_risk_factors(
     )
 
 
+def read_other_population(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Read the other factors' log relative risks over a population sample.
+
+    A tab-separated file (``#`` lines at the top skipped) with ``log_rr`` or ``rr`` and an
+    optional ``weight`` column (sampling weights, as iCARE's ``model.ref.dataset.weights``):
+    the other factors' model applied to people representing the population (as iCARE's
+    ``model.ref.dataset``). Returns ``(log_rr, weights)``, weights summing to 1.
+
+    Raises
+    ------
+    CalibrationError
+        Naming the file, line and value: no ``log_rr``/``rr`` column, a value that is not a
+        finite number (none may be unknown), a relative risk <= 0, a weight < 0.
+    """
+    where = os.fspath(path)
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise CalibrationError(f"{where}: cannot read ({exc.strerror or exc})") from exc
+    first = 0
+    while first < len(lines) and (lines[first].startswith("#") or not lines[first].strip()):
+        first += 1
+    try:
+        frame = pd.read_csv(
+            io.StringIO("\n".join(lines[first:])), sep="\t", dtype=str, keep_default_na=False
+        )
+    except (pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
+        raise CalibrationError(
+            f"{where}: no table (expected a log_rr or rr column) ({exc})"
+        ) from exc
+    frame.columns = [str(c).strip() for c in frame.columns]
+    column = "log_rr" if "log_rr" in frame.columns else ("rr" if "rr" in frame.columns else None)
+    if column is None or frame.empty:
+        raise CalibrationError(
+            f"{where} line {first + 1}: expected a log_rr or rr column and one line per person; "
+            f"found {list(frame.columns)} and {len(frame)} lines"
+        )
+    values = np.empty(len(frame))
+    weights = np.ones(len(frame))
+    for i, raw in enumerate(frame[column]):
+        line = first + 2 + i
+        values[i] = _log_rr_value(raw, column, where, line)
+        if math.isnan(values[i]):
+            raise CalibrationError(
+                f"{where} line {line}: {column} is empty: every member of the population sample "
+                "needs a value"
+            )
+        if "weight" in frame.columns:
+            try:
+                weights[i] = float(frame["weight"].iloc[i])
+            except ValueError:
+                weights[i] = math.nan
+            if not (math.isfinite(weights[i]) and weights[i] >= 0):
+                raise CalibrationError(
+                    f"{where} line {line}: weight {frame['weight'].iloc[i]!r} is not a finite "
+                    "number >= 0"
+                )
+    if weights.sum() <= 0:
+        raise CalibrationError(f"{where}: the weights sum to 0")
+    return values, weights / weights.sum()
+
+
 def _log_rr_value(raw: str, column: str, where: str, line: int) -> float:
     text = raw.strip()
     if text.lower() in _UNKNOWN:
