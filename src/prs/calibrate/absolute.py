@@ -131,24 +131,114 @@ class RateTable:
 
 def available_rate_tables() -> dict[str, str]:
     """Return the shipped rate tables: name -> source."""
-    out = {}
-    for entry in sorted(_data_dir().iterdir(), key=lambda p: p.name):
-        if entry.name.endswith(".csv"):
-            table = load_rate_table(entry.name[:-4])
-            out[table.name] = table.source
-    return out
+    return {name: table.source for name, table in _shipped_tables()}
 
 
-def shipped_rate_table(cancer: str, sex: str, kind: str) -> str | None:
-    """The name of the shipped table of ``kind`` (incidence / competing mortality) declared for
-    ``cancer`` and ``sex``, or None when none is shipped (never another cancer's table)."""
-    for entry in sorted(_data_dir().iterdir(), key=lambda p: p.name):
-        if not entry.name.endswith(".csv"):
-            continue
-        table = load_rate_table(entry.name[:-4])
-        if table.kind == kind and table.cancer == cancer.lower() and table.sex in (sex, "any"):
-            return entry.name[:-4]
-    return None
+def _shipped_tables() -> list[tuple[str, RateTable]]:
+    """Every shipped table as (name, table), sorted by name."""
+    return [
+        (entry.name[:-4], load_rate_table(entry.name[:-4]))
+        for entry in sorted(_data_dir().iterdir(), key=lambda p: p.name)
+        if entry.name.endswith(".csv")
+    ]
+
+
+def _is_default(table: RateTable) -> bool:
+    return table.meta.get("default", "").strip().lower() == "true"
+
+
+def population_matches(table: RateTable, population: str) -> bool:
+    """Whether ``population`` names the table's declared population (``# population:``).
+
+    Case-insensitive; either the whole declaration ("England, women") or its place, the text
+    before the first comma ("England", "United States").
+    """
+    declared = table.meta.get("population", "").strip().lower()
+    wanted = population.strip().lower()
+    return bool(wanted) and wanted in (declared, declared.split(",")[0].strip())
+
+
+def shipped_rate_table(
+    cancer: str, sex: str, kind: str, population: str | None = None
+) -> str | None:
+    """The name of the shipped table of ``kind`` declared for ``cancer`` and ``sex``.
+
+    Never another cancer's table. A table declared for the exact sex is preferred to one
+    declared ``any``. When several shipped tables fit (today: female breast, for the United
+    States and England), ``population`` chooses among them (see :func:`population_matches`);
+    without it the one declaring ``# default: true`` is used (female breast: the US SEER
+    tables of iCARE, so results stay those of earlier versions and of iCARE's vignette).
+
+    Parameters
+    ----------
+    cancer, sex
+        The scheme's cancer name and sex (female, male or any).
+    kind
+        ``incidence`` or ``competing mortality``.
+    population
+        Optional population ("England", "United States", or a table's whole declared
+        population); None: the default table.
+
+    Returns
+    -------
+    str or None
+        The table name, or None when no shipped table fits (the caller must then ask for
+        one; it must never fall back to another cancer's rates).
+
+    Raises
+    ------
+    CalibrationError
+        Several tables fit and none (or more than one) of them is the default.
+
+    Examples
+    --------
+    >>> shipped_rate_table("prostate", "male", "incidence")
+    'england-gbd2019-male-prostate-incidence'
+    >>> shipped_rate_table("breast", "female", "incidence")
+    'us-seer-female-breast-incidence'
+    >>> shipped_rate_table("breast", "female", "incidence", population="England")
+    'england-gbd2019-female-breast-incidence'
+    >>> shipped_rate_table("ovary", "female", "incidence") is None
+    True
+    """
+    cancer, sex, kind = cancer.strip().lower(), sex.strip().lower(), kind.strip().lower()
+    fits = [
+        (name, table)
+        for name, table in _shipped_tables()
+        if table.kind == kind and table.cancer == cancer and table.sex in (sex, "any")
+    ]
+    exact = [(name, table) for name, table in fits if table.sex == sex]
+    fits = exact or fits
+    if population is not None:
+        fits = [(name, table) for name, table in fits if population_matches(table, population)]
+    if len(fits) <= 1:
+        return fits[0][0] if fits else None
+    defaults = [name for name, table in fits if _is_default(table)]
+    if len(defaults) == 1:
+        return defaults[0]
+    raise CalibrationError(
+        f"several shipped {kind} tables fit {cancer} cancer (sex {sex}"
+        + (f", population {population!r}" if population else "")
+        + f"): {', '.join(name for name, _ in fits)}; name one (--incidence / --mortality) "
+        "or a population"
+    )
+
+
+def companion_mortality_table(incidence: RateTable) -> str | None:
+    """The shipped competing-mortality table to go with a shipped incidence table: same
+    cancer, sex and declared population (an England incidence table gets England mortality,
+    never the US default). None when the incidence table declares no cancer or no shipped
+    mortality table fits; for an incidence table of a population no shipped mortality table
+    declares, the cancer's default mortality table."""
+    if not incidence.cancer:
+        return None
+    sex = incidence.sex or "any"
+    population = incidence.meta.get("population", "").strip()
+    if population:
+        found = shipped_rate_table(incidence.cancer, sex, "competing mortality", population)
+        if found is not None:
+            return found
+    return shipped_rate_table(incidence.cancer, sex, "competing mortality")
 
 
 def load_rate_table(table: str | os.PathLike[str] | RateTable) -> RateTable:
