@@ -315,8 +315,8 @@ def test_unknown_effect_type_in_a_built_scoring_file_is_named(tmp_path):
     from prs.errors import ScoringFileError
 
     sf = read_scorefile(write_scorefile(tmp_path / "w.txt", [("1", 200, "C", "T", 1.0)]))
-    odd = dataclasses.replace(sf, variants=sf.variants.assign(effect_type="codominant"))
     with pytest.raises(ScoringFileError, match="effect_type 'codominant' is not one of"):
+        odd = dataclasses.replace(sf, variants=sf.variants.assign(effect_type="codominant"))
         match_variants(odd, TARGET, min_overlap=0.0)
 
 

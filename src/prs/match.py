@@ -98,7 +98,8 @@ class MatchPlan:
     record, allele
         ``int64[m]`` target record and allele index to count (0 = REF), sorted by record.
     effect_type
-        ``int8[m]``: 0 additive, 1 dominant, 2 recessive.
+        ``int8[m]``: codes of :data:`prs.vocab.EFFECT_TYPES` (0 additive, 1 dominant,
+        2 recessive), as the kernels take them.
     weights
         ``float64[m, n_scores]``; NaN where the score does not use this entry.
     allele_frequency
@@ -151,9 +152,6 @@ class MatchReport:
     def to_frame(self) -> pd.DataFrame:
         """The per-variant table (what ``prs score`` writes as ``match_report.tsv``)."""
         return self.variants.copy()
-
-
-_EFFECT_CODES = {"additive": 0, "dominant": 1, "recessive": 2}
 
 
 _MATCH_TYPES = ("", "alt", "ref", "alt_flip", "ref_flip")
@@ -496,13 +494,7 @@ def match_variants(
     order = np.lexsort((counted_allele[plan_rows], record[plan_rows]))
     plan_rows = plan_rows[order]
     weights = np.where(used[plan_rows], scoring.weights[plan_rows], np.nan)
-    type_codes, type_names = pd.factorize(variants["effect_type"])
-    unknown = [t for t in type_names if t not in _EFFECT_CODES]
-    if unknown:
-        raise ScoringFileError(
-            f"{scoring.path}: effect_type {unknown[0]!r} is not one of {', '.join(_EFFECT_CODES)}"
-        )
-    effect_codes = np.array([_EFFECT_CODES[t] for t in type_names], dtype=np.int8)[type_codes]
+    effect_codes = scoring.effect_type_codes()
     plan = MatchPlan(
         record=record[plan_rows],
         allele=counted_allele[plan_rows].astype(np.int64),

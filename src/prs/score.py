@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import platform
-import re
 import threading
 import time
 import warnings
@@ -46,7 +45,8 @@ from prs.ploidy import (
     sex_codes,
 )
 from prs.report import file_checksum
-from prs.weights.scorefile import ScoringFile, TraitInfo, read_scorefile
+from prs.weights.load import load_scorefiles
+from prs.weights.scorefile import ScoringFile, TraitInfo
 
 #: Missing-genotype policies (``missing=``) and the kernel codes behind them.
 MISSING_POLICIES = {
@@ -76,8 +76,6 @@ SCORE_COLUMNS = (
 
 #: The trait columns of ``scores.tsv`` (text; ``trait_efo`` holds IDs joined with ``|``).
 TRAIT_COLUMNS = ("trait_reported", "trait_efo", "weight_type", "development_ancestry")
-
-_PGS_ID = re.compile(r"^PGS\d{6}$")
 
 
 @dataclass(frozen=True)
@@ -199,53 +197,6 @@ class _Checksums:
         if self._error is not None:
             raise self._error
         return self._digests
-
-
-def load_scorefiles(
-    scorefiles: str
-    | os.PathLike[str]
-    | ScoringFile
-    | Sequence[str | os.PathLike[str] | ScoringFile],
-    *,
-    drop_unscorable: bool = False,
-    use_harmonized: bool | None = None,
-    build: str | None = None,
-    catalog_options: dict[str, Any] | None = None,
-) -> list[ScoringFile]:
-    """Read scoring files given as paths, PGS IDs (fetched from the PGS Catalog) or objects.
-
-    Raises
-    ------
-    ScoringFileError, CatalogError
-        As :func:`prs.weights.read_scorefile` and :func:`prs.catalog.resolve`.
-    ScoreError
-        Two scores with the same name.
-    """
-    if isinstance(scorefiles, (str, os.PathLike, ScoringFile)):
-        scorefiles = [scorefiles]
-    loaded: list[ScoringFile] = []
-    for spec in scorefiles:
-        if isinstance(spec, ScoringFile):
-            loaded.append(spec)
-            continue
-        path = Path(spec)
-        if not path.exists() and _PGS_ID.match(str(spec)):
-            from prs.weights.catalog import resolve
-
-            path = resolve(str(spec), build=build, **(catalog_options or {}))
-        loaded.append(
-            read_scorefile(path, drop_unscorable=drop_unscorable, use_harmonized=use_harmonized)
-        )
-    seen: dict[str, str] = {}
-    for sf in loaded:
-        for sid in sf.score_ids:
-            if sid in seen:
-                raise ScoreError(
-                    f"score name {sid!r} appears in {seen[sid]} and {sf.path}; "
-                    "score names must be unique in one run"
-                )
-            seen[sid] = sf.path
-    return loaded
 
 
 def _combine_plans(plans: list[MatchPlan]) -> MatchPlan:

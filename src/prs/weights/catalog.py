@@ -63,7 +63,7 @@ import pandas as pd
 from prs._version import __version__
 from prs.errors import CatalogError
 from prs.genome import canonical_build
-from prs.weights.scorefile import _parse_header
+from prs.weights.scorefile import parse_header
 
 logger = logging.getLogger(__name__)
 
@@ -919,7 +919,7 @@ def _header_lines(path: Path, limit: int = 60) -> list[str]:
 
 def _check_header(path: Path, pgs_id: str, build: str | None, source: str) -> None:
     """Check the header names ``pgs_id`` (and ``build`` for harmonized files)."""
-    header = {k.lower(): v for k, v in _parse_header(_header_lines(path)).items()}
+    header = {k.lower(): v for k, v in parse_header(_header_lines(path)).items()}
     found_id = header["pgs_id"].upper() if "pgs_id" in header else None
     found_build = header.get("hmpos_build")
     if found_id is not None and found_id != pgs_id:

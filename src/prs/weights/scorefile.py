@@ -21,6 +21,7 @@ import re
 import warnings
 import zlib
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,10 +40,30 @@ from prs.genome import (
     canonical_build,
     normalize_chrom,
 )
+from prs.vocab import ADDITIVE, DOMINANT, EFFECT_TYPE_CODES, EFFECT_TYPES, RECESSIVE
 from prs.weights.weight_types import KNOWN_TEXT, classify, ratio_name
 
-#: Effect types a row can carry; additive unless ``is_dominant``/``is_recessive`` is set.
-EFFECT_TYPES = ("additive", "dominant", "recessive")
+__all__ = [
+    "EFFECT_TYPES",
+    "VARIANT_COLUMNS",
+    "ScoringFile",
+    "TraitInfo",
+    "parse_header",
+    "read_header",
+    "read_scorefile",
+]
+
+#: Columns of :attr:`ScoringFile.variants`, in order.
+VARIANT_COLUMNS = (
+    "line",
+    "rsid",
+    "chrom",
+    "pos",
+    "effect_allele",
+    "other_allele",
+    "effect_type",
+    "allele_frequency",
+)
 
 # ASCII digits only: \d (and float()) would also read other scripts' digits ("١٢" as 12).
 _DECIMAL = re.compile(r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$")
@@ -293,6 +314,56 @@ class ScoringFile:
     dropped: dict[str, int] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        """Refuse a ScoringFile that breaks what later stages rely on, naming the file.
+
+        Checked: the variant columns (:data:`VARIANT_COLUMNS`), effect types from
+        :data:`prs.vocab.EFFECT_TYPES`, one weight column per unique score name and one
+        weight row per variant, a canonical build or None. These are array-wide checks
+        (no Python work per row). Positions are not bounded here: a file read by
+        :func:`read_scorefile` never holds one above ``MAX_POSITION``, and matching is
+        exact whatever their size.
+        """
+        where = self.path
+        missing = [c for c in VARIANT_COLUMNS if c not in self.variants.columns]
+        if missing:
+            raise ScoringFileError(
+                f"{where}: variants table lacks column(s) {', '.join(missing)} (expected "
+                f"{', '.join(VARIANT_COLUMNS)})"
+            )
+        weights = self.weights
+        if not isinstance(weights, np.ndarray) or weights.ndim != 2:
+            raise ScoringFileError(
+                f"{where}: weights must be a 2-D array (rows x scores), found "
+                f"{type(weights).__name__} of shape {getattr(weights, 'shape', None)}"
+            )
+        if weights.shape != (len(self.variants), len(self.score_ids)):
+            raise ScoringFileError(
+                f"{where}: weights are {weights.shape[0]} x {weights.shape[1]} but there are "
+                f"{len(self.variants)} variant rows and {len(self.score_ids)} score name(s)"
+            )
+        repeated = [s for s, k in Counter(self.score_ids).items() if k > 1]
+        if repeated:
+            raise ScoringFileError(f"{where}: score name {repeated[0]!r} appears twice")
+        if self.genome_build is not None and canonical_build(self.genome_build) != (
+            self.genome_build
+        ):
+            raise ScoringFileError(
+                f"{where}: genome_build {self.genome_build!r} is not a canonical build name "
+                "(GRCh38, GRCh37, NCBI36, NCBI35) or None; see prs.genome.canonical_build"
+            )
+        unknown = [t for t in _distinct(self.variants["effect_type"]) if t not in EFFECT_TYPES]
+        if unknown:
+            raise ScoringFileError(
+                f"{where}: effect_type {unknown[0]!r} is not one of {', '.join(EFFECT_TYPES)}"
+            )
+
+    def effect_type_codes(self) -> np.ndarray:
+        """``int8[n_variants]``: each row's effect type as its :mod:`prs.vocab` code."""
+        codes, names = pd.factorize(self.variants["effect_type"])
+        lookup = np.array([EFFECT_TYPE_CODES[str(name)] for name in names], dtype=np.int8)
+        return lookup[codes] if len(codes) else np.zeros(0, dtype=np.int8)
+
     @property
     def n_variants(self) -> int:
         """Number of scoring rows kept."""
@@ -328,6 +399,15 @@ class ScoringFile:
     def development_ancestry(self) -> str | None:
         """The development sample's ancestry where the header gives it, else None."""
         return self.trait_info.development_ancestry
+
+
+def _distinct(column: pd.Series) -> list[str]:
+    """The distinct values of a string column (Arrow's hash kernel: no object per row)."""
+    try:
+        values = pa.array(column, type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return [str(v) for v in pd.unique(column.astype(str))]
+    return [str(v) for v in pc.unique(values).to_pylist()]
 
 
 def _open_text(path: Path) -> io.TextIOBase:
@@ -506,8 +586,63 @@ def _header_entries(lines: list[str]) -> dict[str, tuple[str, int]]:
     return header
 
 
-def _parse_header(lines: list[str]) -> dict[str, str]:
-    return {key: value for key, (value, _) in _header_entries(lines).items()}
+def parse_header(lines: Iterable[str]) -> dict[str, str]:
+    """A scoring file's metadata lines -> ``{key: value}`` with format 2.0 key names.
+
+    Format 1.0 keys (``# PGS ID = PGS000004``) are translated (``pgs_id``); ``##`` lines
+    and lines without ``=`` are skipped; a repeated key keeps its last value.
+
+    Examples
+    --------
+    >>> parse_header(["###PGS CATALOG SCORING FILE", "#pgs_id=PGS000004",
+    ...               "# Original Genome Build = GRCh37", "#HmPOS_build=GRCh38"])
+    {'pgs_id': 'PGS000004', 'genome_build': 'GRCh37', 'HmPOS_build': 'GRCh38'}
+    """
+    return {key: value for key, (value, _) in _header_entries(list(lines)).items()}
+
+
+def read_header(path: str | os.PathLike[str]) -> dict[str, str]:
+    """The metadata of a scoring file (plain or gzipped) without reading its table.
+
+    Parameters
+    ----------
+    path
+        A PGS Catalog scoring file or custom table.
+
+    Returns
+    -------
+    dict
+        As :func:`parse_header`: the ``#key=value`` lines before the column header line.
+
+    Raises
+    ------
+    ScoringFileError
+        The file is missing, not a file, empty, another format, or not UTF-8 text.
+
+    Examples
+    --------
+    >>> from prs.example import example_paths
+    >>> read_header(example_paths().scorefile)["genome_build"]
+    'GRCh38'
+    """
+    path = Path(path)
+    gzipped = _check_path(path)
+    lines: list[str] = []
+    try:
+        with _open_text(path) as fh:
+            for number, line in enumerate(fh, 1):
+                if "\x00" in line:
+                    raise _binary_line(path, number)
+                if line.strip() and not (
+                    line.startswith("#") and not line.lower().startswith("#chrom\t")
+                ):
+                    break
+                lines.append(line)
+    except UnicodeDecodeError as exc:
+        raise _not_text_error(path, gzipped) from exc
+    except _GZIP_ERRORS as exc:
+        raise _gzip_error(path, f"its compressed data is corrupt: {exc}") from exc
+    return parse_header(lines)
 
 
 def _bool_column(values: pd.Series, name: str, path: Path, lines: np.ndarray) -> np.ndarray:
@@ -897,7 +1032,7 @@ def read_scorefile(
     path = Path(path)
     gzipped = _check_path(path)
     try:
-        return _read_scorefile(path, gzipped, use_harmonized, drop_unscorable, score_id)
+        scoring = _read_scorefile(path, gzipped, use_harmonized, drop_unscorable, score_id)
     except ScoringFileError as exc:
         # A damaged deflate stream can decompress to wrong text before its CRC fails: the
         # damage, not the text it produced, is what to report.
@@ -905,6 +1040,9 @@ def read_scorefile(
         if damage is not None:
             raise _gzip_error(path, f"its compressed data is corrupt: {damage}") from exc
         raise
+    for note in scoring.warnings:
+        warnings.warn(note, ScoringFileWarning, stacklevel=2)
+    return scoring
 
 
 def _gzip_damage(path: Path) -> str | None:
@@ -925,37 +1063,85 @@ def _read_scorefile(
     drop_unscorable: bool,
     score_id: str | None,
 ) -> ScoringFile:
-    header_lines: list[str] = []
-    column_line = ""
+    """The reader's steps, in the order their errors take precedence."""
+    raw = _read_raw(path, gzipped)
+    header_entries = _header_entries(raw.header_lines)
+    header = {key: value for key, (value, _) in header_entries.items()}
+    table, lines = _drop_empty(path, raw, _data_lines(raw))
+    header_names = _check_header_names(path, raw.column_line)
+    table, renamed = _canonical_columns(path, table)
+    use_harmonized, build_name = _choose_positions(path, header_entries, table, use_harmonized)
+    _require_effect_allele(path, raw, table, header_names)
+    weight_columns, ratio_only = _weight_columns(path, table, renamed)
+    effect = table["effect_allele"].str.strip().str.upper()
+    reasons = _unscorable_reasons(path, table, lines, effect)
+    table, chrom_raw, pos_raw, pos_name = _position_columns(
+        path, raw, table, effect, use_harmonized, header_names
+    )
+    pos = _positions(pos_raw, pos_name, path, lines)
+    # Normalised once per distinct name (a scoring file has few chromosomes, many rows).
+    chrom_codes, chrom_names = pd.factorize(chrom_raw)  # (no per-row str objects)
+    canonical = [normalize_chrom(c) if c.strip() else "" for c in chrom_names]
+    type_code = _effect_type_codes(path, table, lines)
+    keep, dropped = _rows_to_keep(path, table, lines, reasons, drop_unscorable)
+    notes: list[str] = []
+    weights = _read_weights(
+        path, header_entries, table.loc[keep], lines[keep], weight_columns, ratio_only, notes
+    )
+    variants = pd.DataFrame(
+        {
+            "line": lines[keep],
+            # Columns stay as read (Arrow-backed strings under pandas 3): no per-row objects.
+            "rsid": _rsids(table, use_harmonized)[keep].reset_index(drop=True),
+            "chrom": coded_strings(chrom_codes[keep], canonical),
+            "pos": pos[keep],
+            "effect_allele": effect[keep].reset_index(drop=True),
+            "other_allele": _other_alleles(table)[keep].reset_index(drop=True),
+            "effect_type": coded_strings(type_code[keep], EFFECT_TYPES),
+            "allele_frequency": _allele_frequency(path, table.loc[keep], lines[keep]),
+        }
+    )
+    score_ids, weights = _score_columns(
+        path, header, table.loc[keep], weights, weight_columns, score_id
+    )
+    declared = header.get("variants_number")
+    if declared and declared.isdigit() and int(declared) != len(table):
+        notes.append(
+            f"{path}: header says variants_number={declared} but {len(table)} rows were read "
+            "(possible truncation or an edited file)"
+        )
+    return ScoringFile(
+        path=str(path),
+        header=header,
+        score_ids=score_ids,
+        genome_build=canonical_build(build_name),
+        variants=variants,
+        weights=weights,
+        harmonized=bool(use_harmonized),
+        dropped=dropped,
+        warnings=tuple(notes),
+    )
+
+
+@dataclass(frozen=True)
+class _RawTable:
+    """A scoring file as read: its metadata lines, its column header line, its table of
+    strings (one row per line after the column header line)."""
+
+    header_lines: list[str]
+    column_line: str
+    table: pd.DataFrame
+
+    @property
+    def column_line_number(self) -> int:
+        return len(self.header_lines) + 1
+
+
+def _read_raw(path: Path, gzipped: bool) -> _RawTable:
+    """Split the file into metadata lines, the column header line and the table, mapping
+    what goes wrong in reading (not text, damaged gzip, malformed table) to errors."""
     try:
-        with _open_text(path) as fh:
-            for number, line in enumerate(fh, 1):
-                if "\x00" in line:
-                    raise _binary_line(path, number)
-                if (line.startswith("#") and not line.lower().startswith("#chrom\t")) or (
-                    not line.strip()
-                ):
-                    header_lines.append(line)  # metadata, or blank lines before the header
-                    continue
-                column_line = line
-                break
-        if not column_line:
-            if not any(line.strip() for line in header_lines):
-                inside = " (a gzip file holding no text)" if gzipped else ""
-                raise ScoringFileError(f"{path}: is empty{inside}: no column header line")
-            raise ScoringFileError(
-                f"{path}: {len(header_lines)} metadata line(s) but no column header line "
-                "(the tab-separated line naming the columns, e.g. chr_name, chr_position, "
-                "effect_allele, effect_weight) and no variant rows"
-            )
-        if (header_lines and header_lines[0].startswith("##fileformat=VCF")) or (
-            column_line.upper().startswith("#CHROM\tPOS\tID\tREF\tALT")
-        ):
-            raise ScoringFileError(
-                f"{path}: is a VCF (genotypes), not a scoring file; give it as the genotypes "
-                "(--vcf) and a PGS Catalog scoring file or weight table as the scoring file"
-            )
-        _check_column_line(path, len(header_lines) + 1, column_line)
+        header_lines, column_line = _split_header(path, gzipped)
         # Where the column header line starts, in the (decompressed) bytes.
         offset = sum(len(line.encode("utf-8")) for line in header_lines)
         with gzip.open(path, "rb") if gzipped else open(path, "rb") as raw:
@@ -975,23 +1161,66 @@ def _read_scorefile(
         raise ScoringFileError(f"{path}: malformed table ({exc})") from exc
     except pd.errors.EmptyDataError as exc:
         raise ScoringFileError(f"{path}: no column header line after the metadata") from exc
+    return _RawTable(header_lines, column_line, table)
 
-    header_entries = _header_entries(header_lines)
-    header = {key: value for key, (value, _) in header_entries.items()}
-    first_data_line = len(header_lines) + 2
-    lines = np.arange(first_data_line, first_data_line + len(table), dtype=np.int64)
 
-    # Spreadsheet-edited files carry trailing tabs: unnamed, empty columns.
+def _split_header(path: Path, gzipped: bool) -> tuple[list[str], str]:
+    """The metadata lines (and blank lines) before the column header line, and that line;
+    refuses a file without one, and a VCF."""
+    header_lines: list[str] = []
+    column_line = ""
+    with _open_text(path) as fh:
+        for number, line in enumerate(fh, 1):
+            if "\x00" in line:
+                raise _binary_line(path, number)
+            if (line.startswith("#") and not line.lower().startswith("#chrom\t")) or (
+                not line.strip()
+            ):
+                header_lines.append(line)  # metadata, or blank lines before the header
+                continue
+            column_line = line
+            break
+    if not column_line:
+        if not any(line.strip() for line in header_lines):
+            inside = " (a gzip file holding no text)" if gzipped else ""
+            raise ScoringFileError(f"{path}: is empty{inside}: no column header line")
+        raise ScoringFileError(
+            f"{path}: {len(header_lines)} metadata line(s) but no column header line "
+            "(the tab-separated line naming the columns, e.g. chr_name, chr_position, "
+            "effect_allele, effect_weight) and no variant rows"
+        )
+    if (header_lines and header_lines[0].startswith("##fileformat=VCF")) or (
+        column_line.upper().startswith("#CHROM\tPOS\tID\tREF\tALT")
+    ):
+        raise ScoringFileError(
+            f"{path}: is a VCF (genotypes), not a scoring file; give it as the genotypes "
+            "(--vcf) and a PGS Catalog scoring file or weight table as the scoring file"
+        )
+    _check_column_line(path, len(header_lines) + 1, column_line)
+    return header_lines, column_line
+
+
+def _data_lines(raw: _RawTable) -> np.ndarray:
+    """The 1-based file line of each table row."""
+    first = raw.column_line_number + 1
+    return np.arange(first, first + len(raw.table), dtype=np.int64)
+
+
+def _drop_empty(path: Path, raw: _RawTable, lines: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
+    """The table without unnamed empty columns (trailing tabs of spreadsheet-edited files)
+    and blank rows, with the rows' line numbers; a filled unnamed field or no rows at all
+    is an error."""
+    table = raw.table
     unnamed = [c for c in table.columns if str(c).startswith("Unnamed:") or str(c).strip() == ""]
     for col in unnamed:
         filled = (table[col].str.strip() != "").to_numpy()
         if filled.any():
             i = int(np.flatnonzero(filled)[0])
-            field = list(table.columns).index(col) + 1
+            field_number = list(table.columns).index(col) + 1
             raise ScoringFileError(
-                f"{path} line {lines[i]}: field {field} holds '{_show(table[col].iloc[i])}' "
-                f"but the column header line (line {len(header_lines) + 1}) names no column "
-                "there"
+                f"{path} line {lines[i]}: field {field_number} holds "
+                f"'{_show(table[col].iloc[i])}' but the column header line (line "
+                f"{raw.column_line_number}) names no column there"
             )
     table = table.drop(columns=unnamed)
     blank = np.zeros(len(table), dtype=bool)
@@ -1006,17 +1235,30 @@ def _read_scorefile(
         lines = lines[~blank]
     if len(table) == 0:
         raise ScoringFileError(
-            f"{path}: no variant rows after the column header line (line {len(header_lines) + 1})"
+            f"{path}: no variant rows after the column header line (line {raw.column_line_number})"
         )
+    return table, lines
 
-    # From the header line itself (pandas renames a repeated "w" to "w.1", which a file may
-    # also hold as a distinct column).
+
+def _check_header_names(path: Path, column_line: str) -> list[str]:
+    """The column names as the header line writes them (pandas renames a repeated "w" to
+    "w.1", which a file may also hold as a distinct column); a repeated name is an error."""
     header_names = [n for n in column_line.rstrip("\r\n").split("\t") if n.strip()]
     repeated = [n for n, k in Counter(header_names).items() if k > 1]
     if repeated:
         raise ScoringFileError(
             f"{path}: column {repeated[0]!r} appears more than once in the header line"
         )
+    return header_names
+
+
+# Columns two aliases may not both give (the others: the first one is used).
+_UNIQUE_MEANING = ("effect_weight", "chr_name", "chr_position", "effect_allele", "other_allele")
+
+
+def _canonical_columns(path: Path, table: pd.DataFrame) -> tuple[pd.DataFrame, set[str]]:
+    """The table with aliased columns under their canonical names (``_COLUMN_ALIASES``),
+    and the set of names given by renaming."""
     rename: dict[str, str] = {}
     present = set(table.columns)
     for col in table.columns:
@@ -1024,29 +1266,32 @@ def _read_scorefile(
         if canonical is None or canonical == col:
             continue
         if canonical in present or canonical in rename.values():
-            other = (
-                canonical
-                if canonical in present
-                else next(k for k, v in rename.items() if v == canonical)
-            )
-            if canonical in (
-                "effect_weight",
-                "chr_name",
-                "chr_position",
-                "effect_allele",
-                "other_allele",
-            ):
+            if canonical in _UNIQUE_MEANING:
+                other = (
+                    canonical
+                    if canonical in present
+                    else next(k for k, v in rename.items() if v == canonical)
+                )
                 raise ScoringFileError(
                     f"{path}: columns {other!r} and {col!r} both mean {canonical}; keep one of them"
                 )
             continue
         rename[col] = canonical
-    table = table.rename(columns=rename)
-    columns = set(table.columns)
+    return table.rename(columns=rename), set(rename.values())
 
-    harmonized_available = {"hm_chr", "hm_pos"} <= columns
+
+def _choose_positions(
+    path: Path,
+    header_entries: dict[str, tuple[str, int]],
+    table: pd.DataFrame,
+    use_harmonized: bool | None,
+) -> tuple[bool, str | None]:
+    """Whether to read the harmonized positions, and the build they are in (as written);
+    a build prs does not know is an error naming the header line."""
+    harmonized_available = {"hm_chr", "hm_pos"} <= set(table.columns)
     if use_harmonized is None:
-        use_harmonized = harmonized_available and bool(header.get("HmPOS_build"))
+        stated = header_entries.get("HmPOS_build", ("", 0))[0]
+        use_harmonized = harmonized_available and bool(stated)
     if use_harmonized and not harmonized_available:
         raise ScoringFileError(
             f"{path}: harmonized positions requested but the file has no hm_chr/hm_pos columns"
@@ -1060,106 +1305,131 @@ def _read_scorefile(
             "they were another build's. Use a file harmonized to GRCh37 or GRCh38 (the PGS "
             "Catalog's hmPOS files), or lift the positions over"
         )
+    return bool(use_harmonized), build_name
 
-    if "effect_allele" not in columns:
+
+def _require_effect_allele(
+    path: Path, raw: _RawTable, table: pd.DataFrame, header_names: list[str]
+) -> None:
+    if "effect_allele" not in table.columns:
         raise ScoringFileError(
-            f"{path}: required column effect_allele is missing (line {len(header_lines) + 1}, "
-            f"the column header line, names: {_show(', '.join(header_names))})"
-            + _header_looks_like_a_row(header_names)
+            f"{path}: required column effect_allele is missing (line "
+            f"{raw.column_line_number}, the column header line, names: "
+            f"{_show(', '.join(header_names))})" + _header_looks_like_a_row(header_names)
         )
 
-    # Weight columns.
-    ratio_only: str | None = None
-    has_dosage_weights = [c for c in _DOSAGE_WEIGHT_COLUMNS if c in columns]
+
+def _weight_columns(
+    path: Path, table: pd.DataFrame, renamed: set[str]
+) -> tuple[list[str], str | None]:
+    """The columns holding weights (one score each), and the OR/HR column when the weights
+    are its log (no effect_weight: the PGS Catalog's rule)."""
+    columns = set(table.columns)
+    has_dosage_weights = any(c in columns for c in _DOSAGE_WEIGHT_COLUMNS)
     if "effect_weight" in columns:
-        weight_columns = ["effect_weight"]
-    else:
-        used = {"chr_name", "chr_position", "effect_allele", "other_allele"}
-        weight_columns = [
-            c
-            for c in table.columns
-            if c not in used
-            and c.lower() not in _METADATA_COLUMNS
-            and c not in _DOSAGE_WEIGHT_COLUMNS
-            and c not in rename.values()
-        ]
-        ratio_columns = [c for c in table.columns if c.strip().lower() in ("or", "hr")]
-        if not weight_columns and not has_dosage_weights and len(ratio_columns) == 1:
-            # The PGS Catalog's rule: with no effect_weight, the weight is log(OR)/log(HR).
-            weight_columns = ratio_columns
-            ratio_only = ratio_columns[0]
-        if not weight_columns and not has_dosage_weights:
-            raise ScoringFileError(
-                f"{path}: no weight column (expected effect_weight, or custom weight columns)"
-            )
+        return ["effect_weight"], None
+    used = {"chr_name", "chr_position", "effect_allele", "other_allele"}
+    weight_columns = [
+        c
+        for c in table.columns
+        if c not in used
+        and c.lower() not in _METADATA_COLUMNS
+        and c not in _DOSAGE_WEIGHT_COLUMNS
+        and c not in renamed
+    ]
+    ratio_columns = [c for c in table.columns if c.strip().lower() in ("or", "hr")]
+    if not weight_columns and not has_dosage_weights and len(ratio_columns) == 1:
+        # The PGS Catalog's rule: with no effect_weight, the weight is log(OR)/log(HR).
+        return ratio_columns, ratio_columns[0]
+    if not weight_columns and not has_dosage_weights:
+        raise ScoringFileError(
+            f"{path}: no weight column (expected effect_weight, or custom weight columns)"
+        )
+    return weight_columns, None
 
-    drop_reasons: list[str | None] = [None] * len(table)
 
-    def flag(mask: np.ndarray, reason: str) -> None:
-        for i in np.flatnonzero(mask):
-            if drop_reasons[i] is None:
-                drop_reasons[i] = reason
+# Why a row cannot be scored, in the order a row's first reason is taken.
+_UNSCORABLE = (
+    ("is_haplotype", "haplotype"),
+    ("is_diplotype", "diplotype"),
+    ("is_interaction", "interaction"),
+    ("", "non-additive dosage weights"),
+    ("", "empty effect allele"),
+    ("", "non-nucleotide effect allele"),
+)
 
-    for col, reason in (
-        ("is_haplotype", "haplotype"),
-        ("is_diplotype", "diplotype"),
-        ("is_interaction", "interaction"),
-    ):
-        if col in columns:
-            flag(_bool_column(table[col], col, path, lines), reason)
-    if has_dosage_weights:
-        any_dosage = np.zeros(len(table), dtype=bool)
-        for col in has_dosage_weights:
-            any_dosage |= (table[col].str.strip() != "").to_numpy()
-        flag(any_dosage, "non-additive dosage weights")
 
-    effect = table["effect_allele"].str.strip().str.upper()
-    empty_effect = (effect == "").to_numpy(dtype=bool)
-    flag(empty_effect, "empty effect allele")
-    flag(~effect.str.fullmatch(_NUCLEOTIDES).to_numpy(dtype=bool), "non-nucleotide effect allele")
+def _unscorable_reasons(
+    path: Path, table: pd.DataFrame, lines: np.ndarray, effect: pd.Series
+) -> np.ndarray:
+    """Per row, the index in ``_UNSCORABLE`` of the first reason it cannot be scored, -1
+    for a scorable row."""
+    columns = set(table.columns)
+    masks: list[np.ndarray | None] = []
+    for col, _ in _UNSCORABLE[:3]:
+        masks.append(_bool_column(table[col], col, path, lines) if col in columns else None)
+    dosage_columns = [c for c in _DOSAGE_WEIGHT_COLUMNS if c in columns]
+    any_dosage = np.zeros(len(table), dtype=bool)
+    for col in dosage_columns:
+        any_dosage |= (table[col].str.strip() != "").to_numpy()
+    masks.append(any_dosage if dosage_columns else None)
+    masks.append((effect == "").to_numpy(dtype=bool))
+    masks.append(~effect.str.fullmatch(_NUCLEOTIDES).to_numpy(dtype=bool))
+    reasons = np.full(len(table), -1, dtype=np.int64)
+    for code, mask in enumerate(masks):
+        if mask is not None:
+            reasons[mask & (reasons < 0)] = code
+    return reasons
 
-    # Positions.
+
+def _position_columns(
+    path: Path,
+    raw: _RawTable,
+    table: pd.DataFrame,
+    effect: pd.Series,
+    use_harmonized: bool,
+    header_names: list[str],
+) -> tuple[pd.DataFrame, pd.Series, pd.Series, str]:
+    """The chromosome and position columns to read (harmonized, author-reported, a PLINK
+    style ``ID`` chrom:pos:ref:alt, or none for rsID-only files) and the position's name
+    for messages; an ``ID`` column's alleles give ``other_allele`` when it is absent."""
+    columns = set(table.columns)
     if use_harmonized:
-        chrom_raw, pos_raw = table["hm_chr"], table["hm_pos"]
-        pos_name = "hm_pos"
-    elif {"chr_name", "chr_position"} <= columns:
-        chrom_raw, pos_raw = table["chr_name"], table["chr_position"]
-        pos_name = "chr_position"
-    elif "ID" in columns:
+        return table, table["hm_chr"], table["hm_pos"], "hm_pos"
+    if {"chr_name", "chr_position"} <= columns:
+        return table, table["chr_name"], table["chr_position"], "chr_position"
+    if "ID" in columns:
         parts = table["ID"].str.split(":", n=3, expand=True)
         if parts.shape[1] < 2:
             raise ScoringFileError(f"{path}: ID column is not of the form chrom:pos:ref:alt")
-        chrom_raw, pos_raw = parts[0].fillna(""), parts[1].fillna("")
-        pos_name = "ID position"
         if "other_allele" not in columns and parts.shape[1] == 4:
             ref, alt = parts[2].fillna("").str.upper(), parts[3].fillna("").str.upper()
-            table["other_allele"] = np.where(effect == alt, ref, alt)
-            columns.add("other_allele")
-    elif "rsID" in columns:
+            table = table.assign(other_allele=np.where(effect == alt, ref, alt))
+        return table, parts[0].fillna(""), parts[1].fillna(""), "ID position"
+    if "rsID" in columns:
         chrom_raw = table["chr_name"] if "chr_name" in columns else pd.Series([""] * len(table))
-        pos_raw = pd.Series([""] * len(table))
-        pos_name = "chr_position"
-    else:
-        raise ScoringFileError(
-            f"{path}: required columns chr_name and chr_position (or hm_chr/hm_pos, or rsID) "
-            f"are missing (line {len(header_lines) + 1}, the column header line, names: "
-            f"{_show(', '.join(header_names))})" + _header_looks_like_a_row(header_names)
-        )
-    pos = _positions(pos_raw, pos_name, path, lines)
-    # Normalised once per distinct name (a scoring file has few chromosomes, many rows).
-    chrom_codes, chrom_names = pd.factorize(chrom_raw)  # (no per-row str objects)
-    canonical = [normalize_chrom(c) if c.strip() else "" for c in chrom_names]
+        return table, chrom_raw, pd.Series([""] * len(table)), "chr_position"
+    raise ScoringFileError(
+        f"{path}: required columns chr_name and chr_position (or hm_chr/hm_pos, or rsID) "
+        f"are missing (line {raw.column_line_number}, the column header line, names: "
+        f"{_show(', '.join(header_names))})" + _header_looks_like_a_row(header_names)
+    )
 
-    # Effect type.
+
+def _effect_type_codes(path: Path, table: pd.DataFrame, lines: np.ndarray) -> np.ndarray:
+    """Each row's effect type as its code in :data:`EFFECT_TYPES`: from ``is_dominant`` /
+    ``is_recessive``, else an ``effect_type`` column, else additive."""
+    columns = set(table.columns)
+    no = np.zeros(len(table), dtype=bool)
     dominant = (
         _bool_column(table["is_dominant"], "is_dominant", path, lines)
-        if "is_dominant" in columns
-        else np.zeros(len(table), dtype=bool)
+        if ("is_dominant" in columns)
+        else no
     )
     recessive = (
         _bool_column(table["is_recessive"], "is_recessive", path, lines)
-        if "is_recessive" in columns
-        else np.zeros(len(table), dtype=bool)
+        if ("is_recessive" in columns)
+        else no
     )
     both = dominant & recessive
     if both.any():
@@ -1168,7 +1438,7 @@ def _read_scorefile(
             f"{path} line {lines[i]}: is_dominant and is_recessive are both TRUE "
             "(a row is dominant, recessive or neither)"
         )
-    type_code = np.where(dominant, 1, np.where(recessive, 2, 0))  # EFFECT_TYPES order
+    codes = np.where(dominant, DOMINANT, np.where(recessive, RECESSIVE, ADDITIVE))
     if "effect_type" in columns:
         given = table["effect_type"].str.strip().str.lower().replace("", "additive").to_numpy()
         unknown = ~np.isin(given, EFFECT_TYPES)
@@ -1179,120 +1449,112 @@ def _read_scorefile(
                 f"is not one of {', '.join(EFFECT_TYPES)}"
             )
         given_code = np.searchsorted(np.array(EFFECT_TYPES), given)  # (sorted names)
-        type_code = np.where(type_code == 0, given_code, type_code)
+        codes = np.where(codes == ADDITIVE, given_code, codes)
+    return codes
 
-    scorable = np.array([r is None for r in drop_reasons])
-    if not scorable.all():
-        reasons = Counter(r for r in drop_reasons if r is not None)
-        if not drop_unscorable:
-            i = int(np.flatnonzero(~scorable)[0])
-            summary = ", ".join(f"{n} {r}" for r, n in sorted(reasons.items()))
-            raise ScoringFileError(
-                f"{path} line {lines[i]}: row cannot be scored ({drop_reasons[i]}: effect allele "
-                f"'{_show(table['effect_allele'].iloc[i])}'); {int((~scorable).sum())} such row(s) "
-                f"({summary}). Pass drop_unscorable=True (--drop-unscorable) to drop and count them"
-            )
-    dropped = dict(Counter(r for r in drop_reasons if r is not None))
 
-    keep = scorable
-    # Weights, validated on kept rows only (dropped complex rows may carry no effect_weight).
-    weights = np.empty((int(keep.sum()), len(weight_columns)))
-    kept_lines = lines[keep]
+def _rows_to_keep(
+    path: Path,
+    table: pd.DataFrame,
+    lines: np.ndarray,
+    reasons: np.ndarray,
+    drop_unscorable: bool,
+) -> tuple[np.ndarray, dict[str, int]]:
+    """The scorable rows, and the others counted by reason; unscorable rows are an error
+    unless ``drop_unscorable``."""
+    scorable = reasons < 0
+    names = [name for _, name in _UNSCORABLE]
+    dropped = {names[code]: int(n) for code, n in Counter(reasons[~scorable].tolist()).items()}
+    if not scorable.all() and not drop_unscorable:
+        i = int(np.flatnonzero(~scorable)[0])
+        summary = ", ".join(f"{n} {r}" for r, n in sorted(dropped.items()))
+        raise ScoringFileError(
+            f"{path} line {lines[i]}: row cannot be scored ({names[reasons[i]]}: effect allele "
+            f"'{_show(table['effect_allele'].iloc[i])}'); {int((~scorable).sum())} such row(s) "
+            f"({summary}). Pass drop_unscorable=True (--drop-unscorable) to drop and count them"
+        )
+    return scorable, dropped
+
+
+def _read_weights(
+    path: Path,
+    header_entries: dict[str, tuple[str, int]],
+    kept: pd.DataFrame,
+    kept_lines: np.ndarray,
+    weight_columns: list[str],
+    ratio_only: str | None,
+    notes: list[str],
+) -> np.ndarray:
+    """The kept rows' weights (dropped complex rows may carry no effect_weight), on the
+    additive scale (:func:`_resolve_weight_type`)."""
+    weights = np.empty((len(kept), len(weight_columns)))
     for j, col in enumerate(weight_columns):
         allow_empty = len(weight_columns) > 1
-        weights[:, j] = _numeric_column(
-            table.loc[keep, col], col, path, kept_lines, allow_empty=allow_empty
-        )
-    notes: list[str] = []
-    weights = _resolve_weight_type(
-        path,
-        header_entries,
-        table.loc[keep],
-        kept_lines,
-        weights,
-        weight_columns,
-        ratio_only,
-        notes,
+        weights[:, j] = _numeric_column(kept[col], col, path, kept_lines, allow_empty=allow_empty)
+    return _resolve_weight_type(
+        path, header_entries, kept, kept_lines, weights, weight_columns, ratio_only, notes
     )
 
-    if "allelefrequency_effect" in columns:
-        freq = _numeric_column(
-            table.loc[keep, "allelefrequency_effect"],
-            "allelefrequency_effect",
-            path,
-            kept_lines,
-            allow_empty=True,
-        )
-        out_of_range = (freq < 0) | (freq > 1)
-        if out_of_range.any():
-            i = int(np.flatnonzero(out_of_range)[0])
-            raise ScoringFileError(
-                f"{path} line {kept_lines[i]}: allelefrequency_effect '{freq[i]}' is outside [0, 1]"
-            )
-    else:
-        freq = np.full(int(keep.sum()), np.nan)
 
-    if "other_allele" in columns:
-        other = table["other_allele"].str.strip().str.upper()
-    elif "hm_inferOtherAllele" in columns:
+def _allele_frequency(path: Path, kept: pd.DataFrame, kept_lines: np.ndarray) -> np.ndarray:
+    """``allelefrequency_effect`` of the kept rows (NaN where absent), within [0, 1]."""
+    if "allelefrequency_effect" not in kept.columns:
+        return np.full(len(kept), np.nan)
+    freq = _numeric_column(
+        kept["allelefrequency_effect"], "allelefrequency_effect", path, kept_lines,
+        allow_empty=True,
+    )  # fmt: skip
+    out_of_range = (freq < 0) | (freq > 1)
+    if out_of_range.any():
+        i = int(np.flatnonzero(out_of_range)[0])
+        raise ScoringFileError(
+            f"{path} line {kept_lines[i]}: allelefrequency_effect '{freq[i]}' is outside [0, 1]"
+        )
+    return freq
+
+
+def _other_alleles(table: pd.DataFrame) -> pd.Series:
+    """``other_allele``, else a single ``hm_inferOtherAllele``, else empty."""
+    if "other_allele" in table.columns:
+        return table["other_allele"].str.strip().str.upper()
+    if "hm_inferOtherAllele" in table.columns:
         # Only a single inferred allele is usable; "A/G" lists several candidates.
         inferred = table["hm_inferOtherAllele"].str.strip().str.upper()
-        other = inferred.where(inferred.str.fullmatch(_NUCLEOTIDES), "")
-    else:
-        other = pd.Series([""] * len(table))
+        return inferred.where(inferred.str.fullmatch(_NUCLEOTIDES), "")
+    return pd.Series([""] * len(table))
+
+
+def _rsids(table: pd.DataFrame, use_harmonized: bool) -> pd.Series:
+    """``hm_rsID`` when read harmonized (``rsID`` where it is empty), else ``rsID``."""
+    columns = set(table.columns)
     rsid_col = "hm_rsID" if use_harmonized and "hm_rsID" in columns else "rsID"
     rsid = table[rsid_col].str.strip() if rsid_col in columns else pd.Series([""] * len(table))
     if rsid_col == "hm_rsID" and "rsID" in columns:
         rsid = rsid.where(rsid != "", table["rsID"].str.strip())
+    return rsid
 
-    variants = pd.DataFrame(
-        {
-            "line": kept_lines,
-            # Columns stay as read (Arrow-backed strings under pandas 3): no per-row objects.
-            "rsid": rsid[keep].reset_index(drop=True),
-            "chrom": coded_strings(chrom_codes[keep], canonical),
-            "pos": pos[keep],
-            "effect_allele": effect[keep].reset_index(drop=True),
-            "other_allele": other[keep].reset_index(drop=True),
-            "effect_type": coded_strings(type_code[keep], EFFECT_TYPES),
-            "allele_frequency": freq,
-        }
-    )
 
-    if "accession" in columns and weight_columns == ["effect_weight"]:
-        # pgsc_calc's combined long format: one row per (score, variant); one column each.
-        accession = table.loc[keep, "accession"].str.strip().to_numpy(dtype=object)
+def _score_columns(
+    path: Path,
+    header: dict[str, str],
+    kept: pd.DataFrame,
+    weights: np.ndarray,
+    weight_columns: list[str],
+    score_id: str | None,
+) -> tuple[tuple[str, ...], np.ndarray]:
+    """The score names and the weights with one column per score: pgsc_calc's combined
+    long format (an ``accession`` column, one row per score and variant) is spread out."""
+    if "accession" in kept.columns and weight_columns == ["effect_weight"]:
+        accession = kept["accession"].str.strip().to_numpy(dtype=object)
         score_ids: tuple[str, ...] = tuple(dict.fromkeys(accession))
         wide = np.full((len(accession), len(score_ids)), np.nan)
         column_of = {name: j for j, name in enumerate(score_ids)}
         wide[np.arange(len(accession)), [column_of[a] for a in accession]] = weights[:, 0]
-        weights = wide
-    elif len(weight_columns) == 1:
+        return score_ids, wide
+    if len(weight_columns) == 1:
         name = score_id or header.get("pgs_id") or header.get("pgs_name") or _stem(path)
-        score_ids = (name,)
-    else:
-        score_ids = tuple(weight_columns)
-
-    declared = header.get("variants_number")
-    if declared and declared.isdigit() and int(declared) != len(table):
-        notes.append(
-            f"{path}: header says variants_number={declared} but {len(table)} rows were read "
-            "(possible truncation or an edited file)"
-        )
-    for note in notes:
-        warnings.warn(note, ScoringFileWarning, stacklevel=3)  # (the caller of read_scorefile)
-
-    return ScoringFile(
-        path=str(path),
-        header=header,
-        score_ids=score_ids,
-        genome_build=canonical_build(build_name),
-        variants=variants,
-        weights=weights,
-        harmonized=bool(use_harmonized),
-        dropped=dropped,
-        warnings=tuple(notes),
-    )
+        return (name,), weights
+    return tuple(weight_columns), weights
 
 
 def _stem(path: Path) -> str:

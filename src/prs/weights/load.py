@@ -1,0 +1,113 @@
+"""Scoring files from what users give: a path, a PGS ID, or a :class:`ScoringFile`.
+
+One rule for PGS IDs, the catalog's (:func:`prs.weights.catalog.is_accession`): ``PGS``
+and six digits, in any case, surrounding spaces ignored, so ``prs.score(vcf, "pgs000004")``
+fetches the score as ``prs fetch pgs000004`` does. An existing file wins over an ID of the
+same name (a file called ``PGS000004`` in the working directory is read, not fetched);
+anything else is a path, and a missing one is the reader's
+:class:`~prs.errors.ScoringFileError`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from prs.errors import ScoreError
+from prs.weights.catalog import is_accession, resolve
+from prs.weights.scorefile import ScoringFile, read_scorefile
+
+__all__ = ["ScoringFileSpec", "load_scorefile", "load_scorefiles"]
+
+#: What names a scoring file: a path, a PGS ID, or one already read.
+ScoringFileSpec = str | os.PathLike[str] | ScoringFile
+
+
+def load_scorefile(
+    spec: ScoringFileSpec,
+    *,
+    drop_unscorable: bool = False,
+    use_harmonized: bool | None = None,
+    build: str | None = None,
+    catalog_options: dict[str, Any] | None = None,
+) -> ScoringFile:
+    """Read one scoring file given as a path, a PGS ID (fetched) or a ScoringFile (as is).
+
+    Parameters
+    ----------
+    spec
+        A path; a PGS ID (``PGS000004``, any case) not naming an existing file, fetched
+        from the PGS Catalog (:func:`prs.catalog.resolve`), harmonized to ``build`` when
+        given; or a :class:`ScoringFile`, returned as is.
+    drop_unscorable, use_harmonized
+        As :func:`prs.weights.read_scorefile`.
+    build
+        The genotypes' genome build: which harmonized file to fetch for a PGS ID.
+    catalog_options
+        Keyword options of :func:`prs.catalog.resolve` (``cache_dir``, ``offline``,
+        ``mirror``, ...).
+
+    Returns
+    -------
+    ScoringFile
+
+    Raises
+    ------
+    ScoringFileError, CatalogError
+        As :func:`prs.weights.read_scorefile` and :func:`prs.catalog.resolve`.
+
+    Examples
+    --------
+    >>> from prs.example import example_paths
+    >>> load_scorefile(example_paths().scorefile).score_ids
+    ('EXAMPLE_BC01',)
+    """
+    if isinstance(spec, ScoringFile):
+        return spec
+    path = Path(spec)
+    if not path.exists() and is_accession(os.fspath(spec)):
+        path = resolve(os.fspath(spec), build=build, **(catalog_options or {}))
+    return read_scorefile(path, drop_unscorable=drop_unscorable, use_harmonized=use_harmonized)
+
+
+def load_scorefiles(
+    scorefiles: ScoringFileSpec | Sequence[ScoringFileSpec],
+    *,
+    drop_unscorable: bool = False,
+    use_harmonized: bool | None = None,
+    build: str | None = None,
+    catalog_options: dict[str, Any] | None = None,
+) -> list[ScoringFile]:
+    """Read scoring files (:func:`load_scorefile` each) whose score names are unique.
+
+    Raises
+    ------
+    ScoringFileError, CatalogError
+        As :func:`load_scorefile`.
+    ScoreError
+        Two scores with the same name.
+    """
+    if isinstance(scorefiles, (str, os.PathLike, ScoringFile)):
+        scorefiles = [scorefiles]
+    loaded = [
+        load_scorefile(
+            spec,
+            drop_unscorable=drop_unscorable,
+            use_harmonized=use_harmonized,
+            build=build,
+            catalog_options=catalog_options,
+        )
+        for spec in scorefiles
+    ]
+    seen: dict[str, str] = {}
+    for sf in loaded:
+        for sid in sf.score_ids:
+            if sid in seen:
+                raise ScoreError(
+                    f"score name {sid!r} appears in {seen[sid]} and {sf.path}; "
+                    "score names must be unique in one run"
+                )
+            seen[sid] = sf.path
+    return loaded

@@ -1,0 +1,46 @@
+"""prs.vocab: each word spelled once; the kernels' integer constants equal it."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from prs import vocab
+from prs.kernels import accumulate
+
+
+def test_effect_type_codes_equal_the_kernel_constants():
+    assert vocab.EFFECT_TYPE_CODES == {
+        "additive": accumulate.ADDITIVE,
+        "dominant": accumulate.DOMINANT,
+        "recessive": accumulate.RECESSIVE,
+    }
+    assert (vocab.ADDITIVE, vocab.DOMINANT, vocab.RECESSIVE) == (
+        accumulate.ADDITIVE,
+        accumulate.DOMINANT,
+        accumulate.RECESSIVE,
+    )
+
+
+def test_effect_type_words_are_sorted_so_searchsorted_gives_their_codes():
+    """The scoring-file reader turns words into codes with np.searchsorted: it needs the
+    words in sorted order."""
+    words = np.array(vocab.EFFECT_TYPES)
+    assert list(np.searchsorted(words, words)) == list(range(len(words)))
+
+
+def test_the_scoring_file_and_the_plan_use_the_vocabulary(tmp_path):
+    from prs.match import match_variants
+    from prs.weights import read_scorefile, scorefile
+    from tests.test_match import TARGET
+
+    assert scorefile.EFFECT_TYPES is vocab.EFFECT_TYPES
+    path = tmp_path / "w.txt"
+    path.write_text(
+        "chr_name\tchr_position\teffect_allele\tother_allele\teffect_weight\teffect_type\n"
+        "1\t100\tA\tG\t0.5\trecessive\n1\t200\tT\tC\t0.7\tdominant\n"
+    )
+    sf = read_scorefile(path)
+    assert sf.variants["effect_type"].tolist() == ["recessive", "dominant"]
+    assert sf.effect_type_codes().tolist() == [vocab.RECESSIVE, vocab.DOMINANT]
+    plan, _ = match_variants(sf, TARGET, min_overlap=0.0)
+    assert sorted(plan.effect_type.tolist()) == [accumulate.DOMINANT, accumulate.RECESSIVE]
