@@ -450,3 +450,88 @@ def test_other_population_reader(tmp_path):
     ]:
         with pytest.raises(CalibrationError, match=message):
             read_other_population(write(tmp_path, body, "pop.tsv"))
+
+
+# -- the arguments categorise will take (integration helpers) ------------------------------------
+def test_resolve_risk_factors_refusals(tmp_path):
+    from prs.calibrate.risk_factors import resolve_risk_factors
+
+    ids = ["s1", "s2"]
+    assert resolve_risk_factors(None, sample_ids=ids) is None
+    with pytest.raises(CalibrationError, match="given without the people's risk factors"):
+        resolve_risk_factors(None, sample_ids=ids, family_history_rr=1.8)
+    path = write(tmp_path, "sample_id\tfamily_history\ns1\t1\ns2\t0\n")
+    with pytest.raises(CalibrationError, match="needs --family-history-prevalence"):
+        resolve_risk_factors(path, sample_ids=ids, family_history_rr=1.8)
+    with pytest.raises(CalibrationError, match="not both"):
+        resolve_risk_factors(
+            path,
+            sample_ids=ids,
+            family_history_rr=1.8,
+            family_history_prevalence=0.1,
+            family_history_source="x",
+            family_history_model="breast-cghfbc-2001",
+        )
+    rf = resolve_risk_factors(
+        path,
+        sample_ids=ids,
+        family_history_rr=(1.8, 2.93),
+        family_history_prevalence=(0.07, 0.004),
+        family_history_source="my source",
+    )
+    assert rf.family_history_model.rr == (1.8, 2.93)
+    assert rf.family_history_model.source == "my source"
+    with pytest.raises(CalibrationError, match="sample_id s1 is not among the scored samples"):
+        resolve_risk_factors(path, sample_ids=["s2"], family_history_model="breast-cghfbc-2001")
+
+
+def test_prs_population_matches_the_prs_only_fits():
+    from prs.calibrate.relative import PercentileBands
+    from prs.calibrate.risk_factors import parse_numbers, prs_population
+
+    nodes, weights = prs_population(or_per_sd=1.61)
+    np.testing.assert_array_equal(nodes, normal_population(1.61)[0])
+    bands = PercentileBands(np.array([0.0, 50.0]), np.array([50.0, 100.0]), np.array([1.0, 3.0]))
+    nodes, weights = prs_population(bands=bands)
+    np.testing.assert_allclose(np.exp(nodes), [0.5, 1.5])
+    np.testing.assert_allclose(weights, [0.5, 0.5])
+    with pytest.raises(CalibrationError, match="need the PRS's relative risk"):
+        prs_population()
+    assert parse_numbers("1.80, 2.93", "--family-history-rr") == (1.8, 2.93)
+    with pytest.raises(CalibrationError, match="--family-history-rr 'x'"):
+        parse_numbers("x", "--family-history-rr")
+
+
+def test_the_integration_path_by_hand(tmp_path):
+    """What categorise will do (the spec in docs/risk-factors.md): NICE CG164 lifetime risk
+    (20 to 80, 'high' from 30 %) of a woman at z = 2 is moderate on the PRS alone and high
+    with an affected first-degree relative (breast-cghfbc-2001)."""
+    from prs.calibrate.risk_factors import prs_population, resolve_risk_factors
+
+    path = write(tmp_path, "sample_id\tfamily_history\nw0\t0\nw1\t1\nw2\t\n")
+    ids = np.array(["w0", "w1", "w2", "w3"], dtype=object)  # w3 not in the file
+    rf = resolve_risk_factors(path, sample_ids=ids, family_history_model="breast-cghfbc-2001")
+    prs = log_relative_risk_per_sd(np.full(4, 2.0), or_per_sd=1.61)
+    nodes, weights = prs_population(or_per_sd=1.61)
+    with pytest.warns(CalibrationWarning, match="1 of 4 scored samples"):
+        out = combine_risk_factors(
+            prs,
+            sample_ids=ids,
+            risk_factors=rf,
+            prs_population_log_rr=nodes,
+            prs_population_weights=weights,
+        )
+    model = fit_absolute_risk_model(
+        population_log_rr=out.population_log_rr, population_weights=out.population_weights
+    )
+    lifetime = 100 * model.risk(out.log_rr, age_start=20, years=60)
+    prs_only = 100 * fit_absolute_risk_model(or_per_sd=1.61).risk(prs, age_start=20, years=60)
+    assert prs_only[0] == pytest.approx(24.20, abs=0.01)  # moderate (17-30 %)
+    assert lifetime[0] == pytest.approx(23.03, abs=0.01)  # no family history: a little lower
+    assert lifetime[1] == pytest.approx(34.23, abs=0.01)  # high (>= 30 %)
+    unattenuated = fit_absolute_risk_model(or_per_sd=1.61).risk(
+        prs[1] + math.log(1.80), age_start=20, years=60
+    )
+    assert 100 * unattenuated == pytest.approx(39.09, abs=0.01)
+    assert lifetime[2] == pytest.approx(lifetime[3])  # unknown = not in the file
+    assert out.model[1] == "PRS + family history (1 affected)"

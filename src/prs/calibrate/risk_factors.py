@@ -36,6 +36,7 @@ predictor). A person whose other factors are unknown gets their population avera
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import math
 import os
@@ -48,6 +49,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from prs.calibrate.relative import normal_population
 from prs.errors import CalibrationError, CalibrationWarning
 
 #: Most affected first-degree relatives a family-history model or a person may have (a larger
@@ -898,3 +900,148 @@ def _compress(values: np.ndarray, weights: np.ndarray | None) -> tuple[np.ndarra
     rr_sums = np.bincount(group, weights=ww * np.exp(v), minlength=MAX_OTHER_NODES)
     keep = sums > 0
     return np.log(rr_sums[keep] / sums[keep]), sums[keep]
+
+
+def resolve_risk_factors(
+    risk_factors: RiskFactors | str | os.PathLike[str] | None,
+    *,
+    sample_ids: Sequence[str] | np.ndarray,
+    family_history_model: FamilyHistoryModel | str | None = None,
+    family_history_rr: float | Sequence[float] | None = None,
+    family_history_prevalence: float | Sequence[float] | None = None,
+    family_history_source: str | None = None,
+    other_source: str | None = None,
+    other_population: str | os.PathLike[str] | tuple[np.ndarray, np.ndarray] | None = None,
+) -> RiskFactors | None:
+    """The risk factors of :func:`~prs.calibrate.categorise` from its arguments (or CLI flags).
+
+    ``risk_factors`` is a :class:`RiskFactors` or a TSV path (:func:`read_risk_factors`,
+    checked against the scored ``sample_ids``). The family-history relative risks are a
+    shipped model (``family_history_model``, e.g. ``breast-cghfbc-2001``) or the user's
+    ``family_history_rr`` (one value: any affected first-degree relative; several: 1, 2, ...
+    relatives) with ``family_history_prevalence`` and ``family_history_source``, both required
+    (no unsourced default). ``other_population`` is the other factors' population sample
+    (:func:`read_other_population` path, or ``(log_rr, weights)``).
+
+    Returns None when no risk factors are given (the PRS-only path).
+
+    Raises
+    ------
+    CalibrationError
+        Family-history or other-factor options without ``risk_factors``; both a shipped model
+        and user relative risks; user relative risks without prevalence or source.
+    """
+    fh_options = (family_history_rr, family_history_prevalence, family_history_source)
+    if risk_factors is None:
+        given = [
+            name
+            for name, value in (
+                ("family_history_model (--family-history-model)", family_history_model),
+                ("family_history_rr (--family-history-rr)", family_history_rr),
+                ("family_history_prevalence (--family-history-prevalence)", fh_options[1]),
+                ("other_population (--risk-factors-population)", other_population),
+            )
+            if value is not None
+        ]
+        if given:
+            raise CalibrationError(
+                f"{', '.join(given)} given without the people's risk factors: give "
+                "risk_factors= / --risk-factors FILE (sample_id, log_rr or rr, family_history)"
+            )
+        return None
+    model: FamilyHistoryModel | None
+    if family_history_rr is not None:
+        if family_history_model is not None:
+            raise CalibrationError(
+                "give a shipped family-history model (--family-history-model) or your own "
+                "relative risks (--family-history-rr), not both"
+            )
+        if family_history_prevalence is None or not family_history_source:
+            raise CalibrationError(
+                "--family-history-rr needs --family-history-prevalence (the population share "
+                "with an affected first-degree relative: it sets the baseline hazard) and "
+                "--family-history-source (the publication): neither has a default"
+            )
+        model = FamilyHistoryModel.from_rr(
+            family_history_rr,
+            family_history_prevalence,
+            source=family_history_source,
+            prevalence_source=family_history_source,
+        )
+    elif family_history_prevalence is not None:
+        raise CalibrationError("--family-history-prevalence needs --family-history-rr")
+    else:
+        model = (
+            load_family_history_model(family_history_model)
+            if isinstance(family_history_model, str)
+            else family_history_model
+        )
+    population: tuple[np.ndarray, np.ndarray] | None
+    if other_population is None or isinstance(other_population, tuple):
+        population = other_population
+    else:
+        population = read_other_population(other_population)
+    if isinstance(risk_factors, RiskFactors):
+        scored = {str(s) for s in np.asarray(sample_ids, dtype=object)}
+        unknown = [s for s in risk_factors.sample_ids if str(s) not in scored]
+        if unknown:
+            raise CalibrationError(
+                f"risk factors: sample_id {unknown[0]} is not among the scored samples "
+                f"({len(unknown)} such)"
+            )
+        replace: dict[str, Any] = {}
+        if model is not None and risk_factors.uses_family_history:
+            replace["family_history_model"] = model
+        if other_source is not None:
+            replace["other_source"] = other_source
+        if population is not None:
+            replace["other_population_log_rr"], replace["other_population_weights"] = population
+        return dataclasses.replace(risk_factors, **replace) if replace else risk_factors
+    return read_risk_factors(
+        risk_factors,
+        family_history_model=model,
+        other_source=other_source,
+        sample_ids=sample_ids,
+        other_population_log_rr=None if population is None else population[0],
+        other_population_weights=None if population is None else population[1],
+    )
+
+
+def parse_numbers(text: str, option: str) -> tuple[float, ...]:
+    """``"1.80,2.93"`` -> ``(1.8, 2.93)`` for a comma-separated CLI option."""
+    try:
+        values = tuple(float(part) for part in text.split(",") if part.strip())
+    except ValueError as exc:
+        raise CalibrationError(f"{option} '{text}': not comma-separated numbers") from exc
+    if not values:
+        raise CalibrationError(f"{option} '{text}': no number")
+    return values
+
+
+def prs_population(
+    *,
+    or_per_sd: float | None = None,
+    population_log_rr: np.ndarray | None = None,
+    bands: Any = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The PRS's population nodes and weights, as :func:`categorise` fits the PRS-only model.
+
+    ``or_per_sd`` alone: Gauss-Hermite nodes of a normal score; with ``population_log_rr``
+    (the reference's own log relative risks, ``risk_population="reference"``): those, equal
+    weights; ``bands`` (:class:`~prs.calibrate.relative.PercentileBands`): the bands' log
+    relative risks over their population average, weighted by the bands' widths.
+    """
+    if population_log_rr is not None:
+        values = np.asarray(population_log_rr, dtype=float)
+        return values, np.full(values.size, 1.0 / values.size)
+    if or_per_sd is not None:
+        return normal_population(or_per_sd)
+    if bands is not None:
+        return (
+            np.log(bands.relative_risk / bands.population_average()),
+            np.asarray(bands.population_weights, dtype=float),
+        )
+    raise CalibrationError(
+        "risk factors need the PRS's relative risk: give or_per_sd (--or-per-sd) or "
+        "percentile_bands"
+    )
