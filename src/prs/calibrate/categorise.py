@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from prs._version import __version__
 from prs.calibrate._inputs import ScoresLike, by_sample, read_scores
@@ -50,6 +51,26 @@ from prs.calibrate.relative import (
     log_relative_risk_per_sd,
     read_percentile_bands,
     relative_risk_from_bands,
+)
+from prs.calibrate.uncertainty import (
+    DEFAULT_NEAR_THRESHOLD,
+    LEVEL,
+    Coverage,
+    EffectUncertainty,
+    category_probabilities,
+    coverage_from_match,
+    full_score_z,
+    log_or_standard_error,
+    missing_call_fraction,
+    near_threshold_flags,
+    normal_centre,
+    percentile_interval,
+    read_genotype_variance,
+    reference_centre,
+    reference_z_variance,
+    relative_risk_interval,
+    risk_interval,
+    scheme_thresholds,
 )
 from prs.errors import CalibrationError, CalibrationWarning
 
@@ -100,6 +121,10 @@ class Categorisation:
     sex: np.ndarray | None = None
     #: The mismatches let through by ``allow_mismatch`` that affect each row (None: none).
     binding_override: np.ndarray | None = None
+    #: Intervals and category probabilities (issue 11, item 4): ``<risk>_lo``/``_hi``,
+    #: ``scheme_measure_lo``/``_hi``, ``p_<category>``, ``near_threshold``; empty when no
+    #: source of uncertainty was available (or ``uncertainty=False``).
+    uncertainty: Mapping[str, np.ndarray] = field(default_factory=dict)
 
     def to_frame(self) -> pd.DataFrame:
         """One row per person: results, then the inputs used (constant columns)."""
@@ -118,13 +143,23 @@ class Categorisation:
         )
         if self.sex is not None:
             frame["sex"] = self.sex
+        unc = self.uncertainty
         for name, values in self.risks.items():
             frame[name] = values
+            for end in ("lo", "hi"):
+                if f"{name}_{end}" in unc:
+                    frame[f"{name}_{end}"] = unc[f"{name}_{end}"]
         frame["scheme_measure"] = self.scheme_measure
+        for end in ("lo", "hi"):
+            if f"scheme_measure_{end}" in unc:
+                frame[f"scheme_measure_{end}"] = unc[f"scheme_measure_{end}"]
         # what the categories rest on: guideline, trial protocol, derived or illustrative
         frame["scheme_kind"] = self.inputs.get("scheme_kind")
         frame["category"] = self.category
         frame["category_note"] = self.category_note
+        for name, values in unc.items():
+            if name.startswith("p_") or name == "near_threshold":
+                frame[name] = values
         if self.actions:
             frame["pathway_kind"] = self.inputs.get("pathway_kind")
         for name, values in self.actions.items():
@@ -169,6 +204,13 @@ def categorise(
     sex: str | Sequence[Any] | Mapping[str, Any] | pd.Series | None = None,
     allow_mismatch: bool = False,
     development_ancestry: str | None = None,
+    or_per_sd_ci: Sequence[float] | None = None,
+    uncertainty: bool = True,
+    coverage: float | Coverage | None = None,
+    scorefile: Any = None,
+    match_report: str | os.PathLike[str] | pd.DataFrame | None = None,
+    genotype_variance: Mapping[str, float] | pd.Series | str | os.PathLike[str] | None = None,
+    near_threshold: float = DEFAULT_NEAR_THRESHOLD,
 ) -> Categorisation:
     """Place each person's score in the reference, derive risks, category and pathway action.
 
@@ -249,6 +291,33 @@ def categorise(
         The ancestry of the samples the score was developed in (e.g. "European"), for the
         ``statement_development_ancestry`` column; default the score's metadata if the scores
         table carries it, else "not stated".
+    or_per_sd_ci
+        The 95 % confidence interval ``(lo, hi)`` of ``or_per_sd`` (e.g. ``(1.57, 1.65)``
+        for PGS000004): propagated into the intervals and category probabilities. Without
+        it the OR per SD is taken as exact (``inputs["uncertainty"]["not_propagated"]``
+        says so).
+    uncertainty
+        Compute each person's 95 % intervals (``<risk>_lo``/``_hi``,
+        ``scheme_measure_lo``/``_hi``), category probabilities (``p_<category>``) and the
+        ``near_threshold`` flag (default True) whenever at least one source is available:
+        the OR per SD's interval, the reference's ``n``, coverage (``coverage`` or
+        ``scorefile`` + ``match_report``), missing calls (``MISSING_CT``/``VARIANTS_USED``
+        of a ``prs score`` table) or ``genotype_variance``. See
+        :mod:`prs.calibrate.uncertainty` and docs/calibrate.md, "Uncertainty".
+    coverage
+        ``rho^2``, the share of the full score's variance the matched variants carry (a
+        number or a :class:`~prs.calibrate.uncertainty.Coverage`); default computed from
+        ``scorefile`` and ``match_report`` when both are given, else not propagated.
+    scorefile, match_report
+        The scoring file and ``prs score``'s ``match_report.tsv``, for ``coverage``
+        (:func:`~prs.calibrate.uncertainty.coverage_from_match`).
+    genotype_variance
+        Per-sample variance of the score from dosage uncertainty (score units squared;
+        mapping, Series or a TSV ``sample_id``, ``GENOTYPE_VAR``), e.g. from
+        :func:`~prs.calibrate.uncertainty.genotype_variance_from_vcf`.
+    near_threshold
+        ``near_threshold`` is True where the most likely category's probability is below
+        this (default 0.8: at least a 1 in 5 chance of another category).
 
     Returns
     -------
@@ -279,6 +348,14 @@ def categorise(
     """
     if or_per_sd is not None:
         or_per_sd = check_or_per_sd(or_per_sd)
+    log_or_se = 0.0
+    if or_per_sd_ci is not None:
+        if or_per_sd is None:
+            raise CalibrationError(
+                "or_per_sd_ci (--or-per-sd-ci) is the confidence interval of or_per_sd "
+                "(--or-per-sd): give both"
+            )
+        log_or_se = log_or_standard_error(or_per_sd, or_per_sd_ci)
     col = read_scores(scores, score_id=score_id, column=column)
     n = col.values.size
     scheme_obj = load_scheme(scheme)
@@ -456,6 +533,44 @@ def categorise(
         )
     actions = _apply_pathway(pathway_obj, category, equivalent_age, ages)
 
+    # -- uncertainty (issue 11, item 4) ---------------------------------------------------------
+    unc_columns: dict[str, np.ndarray] = {}
+    unc_info: dict[str, Any] = {"computed": False, "reason": "uncertainty=False"}
+    if uncertainty:
+        # scores hundreds of SDs out give inf/NaN bounds (their rows carry a note), never a
+        # numpy warning
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            unc_columns, unc_info = _uncertainty(
+                scores,
+                col,
+                scheme=scheme_obj,
+                refs=refs,
+                group_labels=group_labels,
+                ancestry=ancestry if pcs is not None else None,
+                z=z,
+                percentile=percentile,
+                z_method=z_method,
+                or_per_sd=or_per_sd,
+                or_per_sd_ci=or_per_sd_ci,
+                log_or_se=log_or_se,
+                bands=bands,
+                inc_table=inc_table,
+                mort_table=mort_table,
+                population_z=population_z,
+                model=model,
+                risks=risks,
+                ages=ages,
+                horizons=horizons,
+                lifetime_to_age=lifetime_to_age,
+                value=value,
+                category=category,
+                coverage=coverage,
+                scorefile=scorefile,
+                match_report=match_report,
+                genotype_variance=genotype_variance,
+                near_threshold=near_threshold,
+            )
+
     inputs = {
         "prs_version": __version__,
         "score_id": col.score_id,
@@ -492,6 +607,8 @@ def categorise(
         "benchmark_age": benchmark_age,
         "benchmark_years": benchmark_years if benchmark_age is not None else None,
         "benchmark_risk": benchmark_risk,
+        "or_per_sd_ci": None if or_per_sd_ci is None else [float(v) for v in or_per_sd_ci],
+        "uncertainty": unc_info,
     }
     inputs["statements"] = _statements(
         col,
@@ -520,6 +637,7 @@ def categorise(
         inputs=inputs,
         sex=np.full(n, None, dtype=object) if sexes is None else sexes,
         binding_override=binding.row,
+        uncertainty=unc_columns,
     )
 
 
@@ -579,6 +697,270 @@ def _statements(
         "statement_model": "PRS only",
         "statement_caveats": STATEMENT_CAVEATS,
     }
+
+
+# -- uncertainty ------------------------------------------------------------------------------
+def _uncertainty(
+    scores: Any,
+    col: Any,
+    *,
+    scheme: CategoryScheme,
+    refs: Mapping[Any, Reference],
+    group_labels: np.ndarray,
+    ancestry: AncestryAdjustment | None,
+    z: np.ndarray,
+    percentile: np.ndarray,
+    z_method: str,
+    or_per_sd: float | None,
+    or_per_sd_ci: Sequence[float] | None,
+    log_or_se: float,
+    bands: PercentileBands | None,
+    inc_table: RateTable | None,
+    mort_table: RateTable | None,
+    population_z: np.ndarray | None,
+    model: AbsoluteRiskModel | None,
+    risks: Mapping[str, np.ndarray],
+    ages: np.ndarray,
+    horizons: Sequence[int],
+    lifetime_to_age: int,
+    value: np.ndarray,
+    category: np.ndarray,
+    coverage: float | Coverage | None,
+    scorefile: Any,
+    match_report: Any,
+    genotype_variance: Any,
+    near_threshold: float,
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Each person's intervals and category probabilities from the sources available, and
+    what was and was not propagated (for ``inputs["uncertainty"]``)."""
+    n = z.size
+    propagated: dict[str, Any] = {}
+    not_propagated: dict[str, str] = {}
+
+    # (a) the OR per SD
+    if or_per_sd is not None and or_per_sd_ci is not None:
+        propagated["or_per_sd_ci"] = {
+            "ci": [float(v) for v in or_per_sd_ci],
+            "log_or_se": log_or_se,
+        }
+    elif or_per_sd is not None:
+        not_propagated["or_per_sd"] = (
+            "no confidence interval given (or_per_sd_ci / --or-per-sd-ci): the OR per SD is "
+            "taken as exact"
+        )
+    if bands is not None:
+        not_propagated["percentile_bands"] = (
+            "relative and absolute risks from percentile bands: no interval is computed (the "
+            "bands' own uncertainty is not given)"
+        )
+
+    # (b) the reference: variance of each person's z, for risks and for percentiles
+    var_ref_z = np.zeros(n)
+    var_ref_pct = np.zeros(n)
+    if ancestry is not None:
+        var_ref_z = reference_z_variance(z, percentile, n=ancestry.n, by_percentile=False)
+        var_ref_pct = var_ref_z
+        propagated["reference"] = {
+            "kind": "PC adjustment",
+            "n": int(ancestry.n),
+            "model": "1/n + z^2/(2(n-1)) (the adjustment's own parameters approximated by a "
+            "mean and SD)",
+        }
+    else:
+        used: list[dict[str, Any]] = []
+        for label, ref in refs.items():
+            mask = group_labels == label
+            name = ref.label if label is None else f"{ref.label} (group {label})"
+            if ref.n is None:
+                not_propagated[f"reference {name}"] = (
+                    f"{ref.kind} reference without n (published parameters): its sampling "
+                    "error is not known"
+                )
+                continue
+            rank = ref.kind != "parametric"
+            var_ref_z[mask] = reference_z_variance(
+                z[mask], percentile[mask], n=ref.n, by_percentile=rank and z_method == "rank"
+            )
+            var_ref_pct[mask] = reference_z_variance(
+                z[mask], percentile[mask], n=ref.n, by_percentile=rank
+            )
+            used.append(
+                {
+                    "reference": name,
+                    "kind": ref.kind,
+                    "n": int(ref.n),
+                    "z": "percentile binomial p(1-p)/n / phi(z)^2"
+                    if rank and z_method == "rank"
+                    else "1/n + z^2/(2(n-1))",
+                    "percentile": "binomial p(1-p)/n" if rank else "1/n + z^2/(2(n-1))",
+                }
+            )
+        if used:
+            propagated["reference"] = used
+
+    # (c) genotypes: missing calls, dosage uncertainty, coverage
+    var_geno = np.zeros(n)
+    share, columns = missing_call_fraction(scores, col.sample_ids, score_id=col.score_id)
+    if share is not None:
+        var_geno += np.nan_to_num(share, nan=0.0)
+        propagated["missing_calls"] = {
+            "columns": columns,
+            "people_with_missing_calls": int(np.count_nonzero(np.nan_to_num(share) > 0)),
+            "assumption": "mean-imputed calls (prs score and PLINK 2 default); each missing "
+            "call adds the average variant's share of the partial score's variance",
+        }
+    else:
+        not_propagated["missing_calls"] = (
+            "the scores table has no MISSING_CT/VARIANTS_USED (or ALLELE_CT/DENOM) columns"
+        )
+    if genotype_variance is not None:
+        gv = (
+            read_genotype_variance(genotype_variance)
+            if isinstance(genotype_variance, str | os.PathLike)
+            else pd.Series(genotype_variance, dtype=float)
+        )
+        per_sample = by_sample(gv, col.sample_ids).to_numpy(float)
+        sd2 = np.full(n, np.nan)
+        if ancestry is not None:
+            sd2[:] = float(ancestry.residual_sd) ** 2
+        else:
+            for label, ref in refs.items():
+                sd2[group_labels == label] = ref.sd**2
+        var_geno += np.nan_to_num(per_sample, nan=0.0) / sd2
+        propagated["genotype_variance"] = {
+            "people": int(np.count_nonzero(np.isfinite(per_sample))),
+            "model": "GENOTYPE_VAR (sum of w^2 Var(dosage | GP)) / reference variance",
+        }
+    else:
+        not_propagated["genotype_variance"] = (
+            "no per-person dosage variance given (genotype_variance / --genotype-var; "
+            "prs.calibrate.uncertainty.genotype_variance_from_vcf computes it from GP)"
+        )
+    cover: Coverage | None = None
+    if coverage is not None:
+        cover = coverage if isinstance(coverage, Coverage) else Coverage(rho2=float(coverage))
+    elif scorefile is not None and match_report is not None:
+        cover = coverage_from_match(scorefile, match_report, score_id=col.score_id)
+    elif scorefile is not None or match_report is not None:
+        raise CalibrationError(
+            "coverage needs both the scoring file and prs score's match report "
+            "(scorefile= and match_report= / --scorefile and --match-report)"
+        )
+    if cover is not None:
+        propagated["coverage"] = cover.as_dict()
+    else:
+        not_propagated["coverage"] = (
+            "no coverage given (coverage= / --coverage, or the scoring file and match report): "
+            "the matched variants are taken as the whole score"
+        )
+
+    info: dict[str, Any] = {
+        "level": LEVEL,
+        "propagated": propagated,
+        "not_propagated": not_propagated,
+        "near_threshold": near_threshold,
+    }
+    if not propagated:
+        info.update(computed=False, reason="no source of uncertainty available")
+        return {}, info
+    rho2 = 1.0 if cover is None else cover.rho2
+    z_mean, z_var = full_score_z(z, var_ref_z + var_geno, rho2)
+    columns_out: dict[str, np.ndarray] = {}
+    effect = None
+    if or_per_sd is not None:
+        centre = normal_centre if population_z is None else reference_centre(population_z)
+        cache: dict[float, AbsoluteRiskModel] = {}
+
+        def model_at(b: float) -> AbsoluteRiskModel:
+            if b not in cache:
+                assert inc_table is not None
+                if population_z is None:
+                    cache[b] = fit_absolute_risk_model(inc_table, mort_table, or_per_sd=math.exp(b))
+                else:
+                    cache[b] = fit_absolute_risk_model(
+                        inc_table,
+                        mort_table,
+                        population_log_rr=b * population_z - centre(b),
+                    )
+            return cache[b]
+
+        b = math.log(or_per_sd)
+        if model is not None:
+            cache[b] = model
+        effect = EffectUncertainty(b, log_or_se, centre, model_at if model is not None else None)
+        if model is not None:
+            lifetime_span = np.floor(lifetime_to_age - np.floor(ages))
+            spans = {f"risk_{int(h)}y": np.full(n, float(h)) for h in horizons}
+            spans[f"risk_to_{lifetime_to_age}"] = lifetime_span
+            for name, point in risks.items():
+                spread = risk_interval(
+                    effect, z_mean, z_var, age_start=ages, years=spans[name], point=point
+                )
+                columns_out[f"{name}_lo"] = spread.lo
+                columns_out[f"{name}_hi"] = spread.hi
+
+    m = scheme.measure
+    thresholds = scheme_thresholds(scheme)
+    spread = None
+    if m.kind == "percentile":
+        z_pct = np.clip(
+            np.where(
+                percentile <= 50.0,
+                stats.norm.ppf(percentile / 100.0),
+                stats.norm.isf((100.0 - percentile) / 100.0),
+            ),
+            -40.0,
+            40.0,
+        )
+        pct_mean, pct_var = full_score_z(z_pct, var_ref_pct + var_geno, rho2)
+        spread = percentile_interval(pct_mean, pct_var, point=value, thresholds=thresholds)
+    elif effect is not None and m.kind == "relative_risk":
+        spread = relative_risk_interval(effect, z_mean, z_var, point=value, thresholds=thresholds)
+    elif effect is not None and m.kind == "absolute_risk" and effect.model_at is not None:
+        start = ages if m.from_age is None else np.full(n, float(m.from_age))
+        span = (
+            np.full(n, float(m.years))
+            if m.years is not None
+            else np.floor(float(m.to_age or 0) - np.floor(start))
+        )
+        risk_spread = risk_interval(
+            effect,
+            z_mean,
+            z_var,
+            age_start=start,
+            years=span,
+            point=value / 100.0,
+            thresholds=[t / 100.0 for t in thresholds],
+        )
+        spread = dataclasses.replace(
+            risk_spread, lo=100.0 * risk_spread.lo, hi=100.0 * risk_spread.hi
+        )
+    if spread is not None:
+        columns_out["scheme_measure_lo"] = spread.lo
+        columns_out["scheme_measure_hi"] = spread.hi
+        probabilities = category_probabilities(scheme, spread, category)
+        for label, p in probabilities.items():
+            columns_out[f"p_{label}"] = p
+        columns_out["near_threshold"] = near_threshold_flags(
+            probabilities, category, near_threshold
+        )
+        flagged = columns_out["near_threshold"]
+        info["near_threshold_count"] = int(np.count_nonzero(flagged == True))  # noqa: E712
+    else:
+        not_propagated["scheme_measure"] = (
+            f"{m.describe()}: no interval (needs or_per_sd for risks; percentile bands not "
+            "propagated)"
+        )
+    info.update(
+        computed=True,
+        method=(
+            "full-score z ~ N(rho z, rho^2 v + 1 - rho^2); log RR eta normal with variance "
+            "(b^2 + se^2) var_z + (d eta/d b)^2 se^2, d eta/d b by central differences with the "
+            "baseline re-derived at b +- se; risks monotone in eta (exact transform); see "
+            "docs/calibrate.md, Uncertainty"
+        ),
+    )
+    return columns_out, info
 
 
 def _reference_statement(
