@@ -16,7 +16,8 @@ from prs.genome import (
     canonical_build,
     detect_build,
 )
-from prs.weights import catalog, read_scorefile
+from prs.weights import read_scorefile
+from prs.weights.catalog import accessions as catalog
 
 
 def test_doctests():

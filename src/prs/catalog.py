@@ -1,8 +1,9 @@
 """PGS Catalog scores by ID: ``prs.catalog.fetch("PGS000004", build="GRCh38")``.
 
-A thin re-export of :mod:`prs.weights.catalog` (where the code and its documentation
-live), so the names users expect from the issue work: ``prs.catalog.fetch``,
-``prs.catalog.curated``, ``prs.catalog.resolve``.
+The public import path users have (README, ``docs/catalog.md``). The code lives in the
+weights stage's package :mod:`prs.weights.catalog` (config, transport, REST api, store,
+download, fetch, curated); this module re-exports exactly its public names (its
+``__all__``), so ``prs.catalog.fetch is prs.weights.catalog.fetch``.
 """
 
 from __future__ import annotations
