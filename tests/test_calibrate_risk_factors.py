@@ -535,3 +535,23 @@ def test_the_integration_path_by_hand(tmp_path):
     assert 100 * unattenuated == pytest.approx(39.09, abs=0.01)
     assert lifetime[2] == pytest.approx(lifetime[3])  # unknown = not in the file
     assert out.model[1] == "PRS + family history (1 affected)"
+
+
+@pytest.mark.parametrize("value", [-1.0, 1.5, 21.0, np.inf])
+def test_risk_factors_object_refuses_a_family_history_that_is_not_a_count(value):
+    with pytest.raises(CalibrationError, match="family history of sample b"):
+        RiskFactors(
+            np.array(["a", "b"], dtype=object),
+            family_history=np.array([0.0, value]),
+            family_history_model=fh_model(),
+        )
+
+
+def test_risk_factors_object_refusals():
+    ids = np.array(["a", "a"], dtype=object)
+    with pytest.raises(CalibrationError, match="sample_id a appears more than once"):
+        RiskFactors(ids, other_log_rr=np.zeros(2))
+    with pytest.raises(CalibrationError, match="neither other factors"):
+        RiskFactors(np.array(["a"], dtype=object))
+    with pytest.raises(CalibrationError, match="is not finite"):
+        RiskFactors(np.array(["a"], dtype=object), other_log_rr=np.array([np.inf]))

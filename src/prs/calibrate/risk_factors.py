@@ -284,9 +284,9 @@ class RiskFactors:
                 )
         if self.family_history is not None:
             fh = self.family_history
-            known = fh[~np.isnan(fh)]
-            if np.any((known < 0) | (known != np.floor(known)) | (known > MAX_AFFECTED_RELATIVES)):
-                i = int(np.flatnonzero(~np.isnan(fh) & ((fh < 0) | (fh != np.floor(fh))))[0])
+            bad = ~np.isnan(fh) & ((fh < 0) | (fh != np.floor(fh)) | (fh > MAX_AFFECTED_RELATIVES))
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
                 raise CalibrationError(
                     f"{where}: family history of sample {ids[i]}: {fh[i]!r} is not a number of "
                     f"affected first-degree relatives (0-{MAX_AFFECTED_RELATIVES})"
