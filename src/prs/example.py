@@ -18,6 +18,7 @@ import os
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -301,7 +302,12 @@ def run_demo(out: str | os.PathLike[str]) -> dict[str, Path]:
     scores = result.to_frame()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        categories = run_demo_path(scores[scores["sample_id"].isin(women)], sex="female")
+        categories = run_demo_path(
+            scores[scores["sample_id"].isin(women)],
+            sex="female",
+            scorefile=paths.scorefile,
+            match_report=result.match_report.to_frame(),
+        )
     for w in caught:
         print(f"note: {w.message}")
     written["categories"] = write_table(categories, Path(out) / "categories.tsv")
@@ -310,8 +316,30 @@ def run_demo(out: str | os.PathLike[str]) -> dict[str, Path]:
         "categories (women, age 45, NICE CG164 lifetime risk): "
         + ", ".join(f"{k} {v}" for k, v in counts.items())
     )
+    _print_probabilities(categories)
+    print("statements (every row of categories.tsv):")
+    for key in [c for c in categories.columns if c.startswith("statement_")]:
+        print(f"  {key}: {categories[key].iloc[0]}")
     print(f"wrote {', '.join(str(p) for p in written.values())}")
     return written
+
+
+def _print_probabilities(categories: Any) -> None:
+    """The category probabilities of the people nearest a threshold, and how many are."""
+    prob_cols = [c for c in categories.columns if c.startswith("p_")]
+    if not prob_cols:
+        return
+    flagged = int((categories["near_threshold"] == True).sum())  # noqa: E712
+    print(
+        f"category probabilities (95 % intervals from the OR's CI 1.57-1.65, the reference's "
+        f"n, coverage and missing calls): {flagged} of {len(categories)} near a threshold "
+        "(most likely category below 0.8); the five least certain:"
+    )
+    top = categories[prob_cols].max(axis=1)
+    shown = categories.loc[top.sort_values().index[:5]]
+    columns = ["sample_id", "scheme_measure", "scheme_measure_lo", "scheme_measure_hi"]
+    columns += ["category", *prob_cols, "near_threshold"]
+    print(shown[columns].round(3).to_string(index=False))
 
 
 def main(argv: list[str] | None = None) -> int:

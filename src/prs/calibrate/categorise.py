@@ -646,18 +646,24 @@ def run_demo_path(
     *,
     score_id: str | None = None,
     or_per_sd: float = 1.61,
+    or_per_sd_ci: Sequence[float] | None = (1.57, 1.65),
     age: float = 45.0,
     scheme: str = "nice-cg164-lifetime",
     sex: str | Sequence[Any] | Mapping[str, Any] | pd.Series | None = None,
+    scorefile: Any = None,
+    match_report: str | os.PathLike[str] | pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Run the whole path on a scores table with shipped defaults, for demonstrations.
 
     The reference is the scores themselves (a :class:`CalibrationWarning` says it is
     self-referential), incidence and mortality are the shipped US SEER breast tables, the
     scheme is NICE CG164 lifetime risk and the pathway its breast surveillance pathway.
-    ``or_per_sd`` defaults to 1.61, the OR per SD of PGS000004 (Mavaddat et al. 2019, Am J Hum
-    Genet 104:21-34); ``age`` is everybody's current age; ``sex`` each person's sex (see
-    :func:`categorise`; None: not checked, a warning says so).
+    ``or_per_sd`` defaults to 1.61 with its 95 % confidence interval 1.57-1.65, the OR per SD
+    of PGS000004 (Mavaddat et al. 2019, Am J Hum Genet 104:21-34); ``age`` is everybody's
+    current age; ``sex`` each person's sex (see :func:`categorise`; None: not checked, a
+    warning says so). ``scorefile`` and ``match_report`` (optional) give the coverage of the
+    score; with the reference's n, the OR's interval and the table's missing calls they make
+    the intervals and category probabilities (``p_<category>``, ``near_threshold``).
 
     Returns
     -------
@@ -665,7 +671,15 @@ def run_demo_path(
         :meth:`Categorisation.to_frame` of :func:`categorise`.
     """
     result = categorise(
-        scores, score_id=score_id, or_per_sd=or_per_sd, age=age, scheme=scheme, sex=sex
+        scores,
+        score_id=score_id,
+        or_per_sd=or_per_sd,
+        or_per_sd_ci=or_per_sd_ci,
+        age=age,
+        scheme=scheme,
+        sex=sex,
+        scorefile=scorefile,
+        match_report=match_report,
     )
     return result.to_frame()
 

@@ -36,6 +36,7 @@ from prs.calibrate.reference import (
     reference_from_parameters,
     save_reference,
 )
+from prs.calibrate.uncertainty import DEFAULT_NEAR_THRESHOLD
 from prs.errors import CalibrationError
 from prs.report import output_set, write_json, write_table
 
@@ -212,6 +213,49 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="ancestry of the score's development samples, for statement_development_ancestry "
         "(default: from the scores table if it carries it, else 'not stated')",
     )
+    unc = cat.add_argument_group(
+        "uncertainty",
+        "95 % intervals (<risk>_lo/_hi, scheme_measure_lo/_hi), category probabilities "
+        "(p_<category>) and near_threshold, from every source available (docs/calibrate.md, "
+        "Uncertainty)",
+    )
+    unc.add_argument(
+        "--or-per-sd-ci",
+        metavar="LO,HI",
+        help="95 %% confidence interval of --or-per-sd, e.g. 1.57,1.65 (without it the OR per "
+        "SD is taken as exact, said in <out>.inputs.json)",
+    )
+    unc.add_argument(
+        "--coverage",
+        type=float,
+        metavar="RHO2",
+        help="share of the full score's variance the matched variants carry (rho^2); default "
+        "from --scorefile and --match-report",
+    )
+    unc.add_argument(
+        "--scorefile", help="the scoring file the scores came from (with --match-report)"
+    )
+    unc.add_argument(
+        "--match-report", type=Path, help="prs score's match_report.tsv (with --scorefile)"
+    )
+    unc.add_argument(
+        "--genotype-var",
+        type=Path,
+        help="TSV sample_id, GENOTYPE_VAR: each sample's score variance from dosage "
+        "uncertainty (GP), score units squared",
+    )
+    unc.add_argument(
+        "--near-threshold",
+        type=float,
+        default=DEFAULT_NEAR_THRESHOLD,
+        help="flag near_threshold when the most likely category's probability is below this "
+        f"(default {DEFAULT_NEAR_THRESHOLD})",
+    )
+    unc.add_argument(
+        "--no-uncertainty",
+        action="store_true",
+        help="do not compute intervals and category probabilities",
+    )
     cat.add_argument(
         "--canrisk",
         type=Path,
@@ -386,6 +430,13 @@ def run_categorise(args: argparse.Namespace) -> int:
         sex=sex,
         allow_mismatch=args.allow_mismatch,
         development_ancestry=args.development_ancestry,
+        or_per_sd_ci=_pair(args.or_per_sd_ci, "--or-per-sd-ci"),
+        uncertainty=not args.no_uncertainty,
+        coverage=args.coverage,
+        scorefile=args.scorefile,
+        match_report=args.match_report,
+        genotype_variance=args.genotype_var,
+        near_threshold=args.near_threshold,
     )
     frame = result.to_frame()
     inputs_path = args.out.with_name(args.out.name.split(".")[0] + ".inputs.json")
@@ -413,7 +464,30 @@ def run_categorise(args: argparse.Namespace) -> int:
         f"{len(frame)} samples -> {args.out} ({summary}); read {args.scores}: {table.describe()}",
         file=sys.stdout,
     )
+    unc = result.inputs.get("uncertainty") or {}
+    if unc.get("computed"):
+        print(
+            f"uncertainty: 95 % intervals and category probabilities from "
+            f"{', '.join(unc['propagated'])}; not propagated: "
+            f"{', '.join(unc['not_propagated']) or 'none'}; near a threshold (most likely "
+            f"category below {args.near_threshold:g}): {unc.get('near_threshold_count', 0)}",
+            file=sys.stdout,
+        )
     return 0
+
+
+def _pair(text: str | None, flag: str) -> tuple[float, float] | None:
+    """``LO,HI`` as two numbers (None when not given)."""
+    if text is None:
+        return None
+    parts = [p.strip() for p in text.split(",")]
+    try:
+        lo, hi = (float(p) for p in parts)
+    except ValueError as exc:
+        raise CalibrationError(
+            f"{flag} '{text}': expected two numbers LO,HI (e.g. 1.57,1.65)"
+        ) from exc
+    return lo, hi
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
