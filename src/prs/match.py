@@ -17,6 +17,7 @@ scoring rows and duplicated target records are excluded after the first, with a 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from prs.columns import coded_strings
-from prs.errors import MatchError, ScoreWarning, ScoringFileError
+from prs.errors import MatchError, ScoreWarning, ScoringFileError, ScoringFileWarning
 from prs.memory import release_memory
 from prs.weights.scorefile import ScoringFile
 
@@ -287,7 +288,8 @@ def match_variants(
         :class:`~prs.errors.MatchError` is raised. Default 0.75, as the PGS Catalog
         Calculator. Zero matches always fail.
     scoring_build, target_build
-        Builds, used only to explain a low match rate.
+        Builds, used only to explain a low match rate (:func:`check_builds` refuses a
+        mismatch before matching).
 
     Returns
     -------
@@ -297,20 +299,69 @@ def match_variants(
     ------
     MatchError
         A score whose match rate is below ``min_overlap`` (or zero), naming the likely cause.
+    ScoringFileError
+        A scoring file with no weight column (nothing to score).
     """
+    _require_scores(scoring)
     variants = scoring.variants.reset_index(drop=True)
-    n_rows, n_scores = scoring.weights.shape
-    if n_scores == 0:  # e.g. only dosage_*_weight columns, whose rows were all dropped
+    pairs = _candidates(scoring, sites)
+    release_memory()  # the candidates' temporaries
+    best = _best_matches(pairs, sites, len(variants))
+    outcome_code = _outcome_codes(variants, best, pairs.position_hit, keep_ambiguous)
+    matched = outcome_code == _OUTCOME_CODE["matched"]
+    several = np.flatnonzero(matched & (best.fitting > 1))
+    if len(several):
+        _warn_duplicate_targets(scoring, variants, several, best.fitting)
+    reason_code, reason_names = _reason_codes(outcome_code, several, best.fitting)
+    weighted = ~np.isnan(scoring.weights)  # rows x scores: the score weights this row
+    duplicate, duplicate_reason = _duplicates_within_scores(variants, best, matched, weighted)
+    counts = _outcome_counts(scoring, outcome_code, weighted, duplicate)
+    report = _report_table(
+        scoring,
+        _report_base(variants, sites, best),
+        _RowFates(outcome_code, reason_code, reason_names, weighted, duplicate, duplicate_reason),
+    )
+    notes = _check_overlap(counts, min_overlap, scoring, scoring_build, target_build, sites)
+    match_report = MatchReport(variants=report, counts=counts, notes=tuple(notes))
+    plan = _plan(scoring, variants, best, weighted & matched[:, None] & ~duplicate)
+    return plan, match_report
+
+
+def _require_scores(scoring: ScoringFile) -> None:
+    """A scoring file with no weight column has nothing to match for."""
+    if scoring.weights.shape[1] == 0:  # e.g. only dosage_*_weight columns, all rows dropped
         raise ScoringFileError(
             f"{scoring.path}: nothing to score: no additive weight column"
             + (f" (dropped as unscorable: {scoring.dropped})" if scoring.dropped else "")
         )
-    pairs = _candidates(scoring, sites)
-    release_memory()  # the candidates' temporaries
+
+
+@dataclass(frozen=True)
+class _Best:
+    """Per scoring row, the target allele it matched best (``site`` -1 where none)."""
+
+    site: np.ndarray  # int64 site-table row
+    match_type: np.ndarray  # int8 index into _MATCH_TYPES (0: none)
+    ambiguous: np.ndarray
+    fitting: np.ndarray  # target records that fit as well as the best one
+    record: np.ndarray  # int64 target record (-1 where none)
+    allele_index: np.ndarray  # the site's ALT index (0 where none)
+    counted_allele: np.ndarray  # allele whose dosage is counted (0 = REF)
+
+    @property
+    def has_match(self) -> np.ndarray:
+        return self.site >= 0
+
+    def at(self, values: np.ndarray, fill: int) -> np.ndarray:
+        """The best site's value per scoring row, ``fill`` where none matched."""
+        return _at_site(self.site, values, fill)
+
+
+def _best_matches(pairs: _Candidates, sites: pd.DataFrame, n_rows: int) -> _Best:
+    """Best candidate per scoring row: exact before flipped, then the first target record;
+    and how many target records fit as well (same priority), each counted once."""
     site_record = sites["record"].to_numpy(dtype=np.int64)
     site_allele = sites["allele_index"].to_numpy(dtype=np.int64)
-
-    # Best candidate per scoring row: exact before flipped, then the first target record.
     order = np.lexsort(
         (site_allele[pairs.site], site_record[pairs.site], pairs.priority, pairs.row)
     )
@@ -324,24 +375,36 @@ def match_variants(
     code[row[first]] = pairs.match_type[order][first]
     ambiguous = np.zeros(n_rows, dtype=bool)
     ambiguous[row[first]] = pairs.ambiguous[order][first]
-    # Target records that fit as well as the best one (same priority), counted once each.
     top = priority == np.repeat(priority[first], np.diff(np.flatnonzero(np.r_[first, True])))
     new_record = first.copy()
     new_record[1:] |= pair_record[1:] != pair_record[:-1]
     fitting = np.bincount(row[top & new_record], minlength=n_rows)[:n_rows]
+    allele_index = _at_site(best_site, site_allele, 0)
+    return _Best(
+        site=best_site,
+        match_type=code,
+        ambiguous=ambiguous,
+        fitting=fitting,
+        record=_at_site(best_site, site_record, -1),
+        allele_index=allele_index,
+        # A REF match (ref, ref_flip) counts the REF allele's dosage.
+        counted_allele=np.where((code == 2) | (code == 4), 0, allele_index),
+    )
 
+
+def _at_site(best_site: np.ndarray, values: np.ndarray, fill: int) -> np.ndarray:
+    """``values`` of each scoring row's best site, ``fill`` where none matched."""
     has_match = best_site >= 0
+    out = np.full(len(best_site), fill, dtype=values.dtype)
+    out[has_match] = values[best_site[has_match]]
+    return out
 
-    def at_best(values: np.ndarray, fill: int) -> np.ndarray:
-        """The best site's value per scoring row, ``fill`` where none matched."""
-        out = np.full(n_rows, fill, dtype=values.dtype)
-        out[has_match] = values[best_site[has_match]]
-        return out
 
-    record = at_best(site_record, -1)
-    allele_index = at_best(site_allele, 0)
-    counted_allele = np.where((code == 2) | (code == 4), 0, allele_index)
-
+def _outcome_codes(
+    variants: pd.DataFrame, best: _Best, position_hit: np.ndarray, keep_ambiguous: bool
+) -> np.ndarray:
+    """Each scoring row's outcome (index into :data:`OUTCOMES`) before duplicates."""
+    has_match = best.has_match
     outcome_code = np.where(
         variants["pos"].to_numpy() < 0,
         _OUTCOME_CODE["unmatched_no_position"],
@@ -349,37 +412,46 @@ def match_variants(
             has_match,
             _OUTCOME_CODE["matched"],
             np.where(
-                pairs.position_hit,
+                position_hit,
                 _OUTCOME_CODE["unmatched_allele_mismatch"],
                 _OUTCOME_CODE["unmatched_no_site"],
             ),
         ),
     )
     if not keep_ambiguous:
-        outcome_code[has_match & ambiguous] = _OUTCOME_CODE["excluded_ambiguous"]
-    matched = outcome_code == _OUTCOME_CODE["matched"]
-    reason_for = {
-        "unmatched_no_position": (
-            "no position in the scoring file (rsID only, or harmonization failed)"
-        ),
-        "unmatched_allele_mismatch": "target site at this position has other alleles",
-        "unmatched_no_site": "no target variant at this position",
-        "excluded_ambiguous": "strand-ambiguous A/T or C/G SNP (keep_ambiguous=False)",
-        "matched": "",
-    }
-    # Reasons as codes: one text per outcome, then one per count of fitting duplicates.
-    reason_names = [reason_for.get(o, "") for o in OUTCOMES]
+        outcome_code[has_match & best.ambiguous] = _OUTCOME_CODE["excluded_ambiguous"]
+    return outcome_code
+
+
+_REASON_FOR = {
+    "unmatched_no_position": "no position in the scoring file (rsID only, or harmonization failed)",
+    "unmatched_allele_mismatch": "target site at this position has other alleles",
+    "unmatched_no_site": "no target variant at this position",
+    "excluded_ambiguous": "strand-ambiguous A/T or C/G SNP (keep_ambiguous=False)",
+    "matched": "",
+}
+
+
+def _reason_codes(
+    outcome_code: np.ndarray, several: np.ndarray, fitting: np.ndarray
+) -> tuple[np.ndarray, list[str]]:
+    """Reasons as codes: one text per outcome, then one per count of fitting duplicates
+    (rows ``several`` matched one of several equally fitting target records)."""
+    reason_names = [_REASON_FOR.get(o, "") for o in OUTCOMES]
     reason_code = outcome_code.astype(np.int64)
-    several = np.flatnonzero(matched & (fitting > 1))
-    if len(several):
-        _warn_duplicate_targets(scoring, variants, several, fitting)
     counts_fitting, which = np.unique(fitting[several], return_inverse=True)
     reason_names += [
         f"{k} target records fit; the first is used, the others are duplicates"
         for k in counts_fitting.tolist()
     ]
     reason_code[several] = len(OUTCOMES) + which
-    base = pd.DataFrame(
+    return reason_code, reason_names
+
+
+def _report_base(variants: pd.DataFrame, sites: pd.DataFrame, best: _Best) -> pd.DataFrame:
+    """The report columns every score shares (scoring row, then its best target site)."""
+    code = best.match_type
+    return pd.DataFrame(
         {
             # Scoring-file columns as they are (Arrow-backed strings stay so: no copies).
             "line": variants["line"],
@@ -389,44 +461,57 @@ def match_variants(
             "other_allele": variants["other_allele"],
             "effect_type": variants["effect_type"],
             "match_type": coded_strings(code, _MATCH_TYPES),
-            "target_record": record,
-            "target_id": _take_strings(sites["id"], best_site),
-            "target_ref": _take_strings(sites["ref"], best_site),
-            "target_alt": _take_strings(sites["alt"], best_site),
+            "target_record": best.record,
+            "target_id": _take_strings(sites["id"], best.site),
+            "target_ref": _take_strings(sites["ref"], best.site),
+            "target_alt": _take_strings(sites["alt"], best.site),
             "flipped": code >= 3,
-            "ambiguous": ambiguous,
-            "multiallelic": at_best(sites["n_alleles"].to_numpy(), 0) > 2,
+            "ambiguous": best.ambiguous,
+            "multiallelic": best.at(sites["n_alleles"].to_numpy(), 0) > 2,
         }
     )
 
-    weighted = ~np.isnan(scoring.weights)  # rows x scores: the score weights this row
-    # Within one score a target allele counts once: a later row of the same score at the
-    # same (record, counted allele) is a duplicate. Only rows sharing a key with another
-    # matched row can differ between scores; they are resolved score by score.
+
+def _duplicates_within_scores(
+    variants: pd.DataFrame, best: _Best, matched: np.ndarray, weighted: np.ndarray
+) -> tuple[np.ndarray, dict[tuple[int, int], str]]:
+    """``bool[rows, scores]``: a later row of a score at a (record, counted allele) an
+    earlier row of that score already uses, with the reason per (row, score).
+
+    Within one score a target allele counts once. Only rows sharing a key with another
+    matched row can differ between scores; only they are resolved score by score.
+    """
+    record, counted_allele = best.record, best.counted_allele
+    n_rows, n_scores = weighted.shape
     candidates = np.flatnonzero(matched)
     shared = candidates[_repeated_pairs(record[candidates], counted_allele[candidates])]
     duplicate = np.zeros((n_rows, n_scores), dtype=bool)
     duplicate_reason: dict[tuple[int, int], str] = {}
-    if len(shared):
-        lines = variants["line"].to_numpy()
-        for score_index in range(n_scores):
-            first: dict[tuple[int, int], int] = {}
-            for row in shared[weighted[shared, score_index]]:
-                key = (int(record[row]), int(counted_allele[row]))
-                if key in first:
-                    duplicate[row, score_index] = True
-                    duplicate_reason[(int(row), score_index)] = (
-                        f"same target variant as line {lines[first[key]]} of this score"
-                    )
-                else:
-                    first[key] = row
-    used = weighted & matched[:, None] & ~duplicate
+    if not len(shared):
+        return duplicate, duplicate_reason
+    lines = variants["line"].to_numpy()
+    for score_index in range(n_scores):
+        first: dict[tuple[int, int], int] = {}
+        for row in shared[weighted[shared, score_index]]:
+            key = (int(record[row]), int(counted_allele[row]))
+            if key in first:
+                duplicate[row, score_index] = True
+                duplicate_reason[(int(row), score_index)] = (
+                    f"same target variant as line {lines[first[key]]} of this score"
+                )
+            else:
+                first[key] = row
+    return duplicate, duplicate_reason
 
-    # Outcome counts per score, straight from the row outcomes and the duplicates.
+
+def _outcome_counts(
+    scoring: ScoringFile, outcome_code: np.ndarray, weighted: np.ndarray, duplicate: np.ndarray
+) -> pd.DataFrame:
+    """Outcome counts per score, straight from the row outcomes and the duplicates."""
     table = np.stack(
         [
             np.bincount(outcome_code[weighted[:, j]], minlength=len(OUTCOMES))
-            for j in range(n_scores)
+            for j in range(weighted.shape[1])
         ]
     ).astype(np.int64)
     n_duplicates = duplicate.sum(axis=0)
@@ -438,10 +523,32 @@ def match_variants(
         counts["n_rows"] > 0, counts["matched"] / counts["n_rows"].clip(lower=1), 0.0
     )
     counts.index.name = "score"
+    return counts
 
-    # The per-variant table: one row per scoring row when its fate is the same in every
-    # score that weights it (the score's ID, or "*" for several, with n_scores); one row per
-    # score for rows whose fate differs between scores (a duplicate in some of them).
+
+@dataclass(frozen=True)
+class _RowFates:
+    """Each scoring row's fate: outcome and reason codes, the scores weighting it, and
+    its duplicates within scores."""
+
+    outcome_code: np.ndarray
+    reason_code: np.ndarray
+    reason_names: list[str]
+    weighted: np.ndarray
+    duplicate: np.ndarray
+    duplicate_reason: dict[tuple[int, int], str]
+
+
+def _report_table(scoring: ScoringFile, base: pd.DataFrame, fates: _RowFates) -> pd.DataFrame:
+    """The per-variant table: one row per scoring row when its fate is the same in every
+    score that weights it (the score's ID, or "*" for several, with n_scores); one row per
+    score for rows whose fate differs between scores (a duplicate in some of them)."""
+    weighted, duplicate = fates.weighted, fates.duplicate
+    outcome_code, reason_code, reason_names = (
+        fates.outcome_code,
+        fates.reason_code,
+        fates.reason_names,
+    )
     n_weighting = weighted.sum(axis=1)
     differs = duplicate.any(axis=1)
     single = np.flatnonzero(~differs & (n_weighting > 0))
@@ -477,34 +584,33 @@ def match_variants(
                 ),
                 reason=np.array(
                     [
-                        duplicate_reason.get((int(r), int(c)), reason[r])
+                        fates.duplicate_reason.get((int(r), int(c)), reason[r])
                         for r, c in zip(split_rows, split_scores, strict=True)
                     ],
                     dtype=object,
                 ),
             )
         )
-    report = pd.concat(pieces, ignore_index=True) if len(pieces) > 1 else pieces[0]
-    if len(pieces) > 1:
-        report = report.sort_values(["line", "score"], kind="stable", ignore_index=True)
-    notes = _check_overlap(counts, min_overlap, scoring, scoring_build, target_build, sites)
-    match_report = MatchReport(variants=report, counts=counts, notes=tuple(notes))
+    if len(pieces) == 1:
+        return pieces[0]
+    report = pd.concat(pieces, ignore_index=True)
+    return report.sort_values(["line", "score"], kind="stable", ignore_index=True)
 
+
+def _plan(scoring: ScoringFile, variants: pd.DataFrame, best: _Best, used: np.ndarray) -> MatchPlan:
+    """The plan: every (record, counted allele) some score uses, sorted by record."""
     plan_rows = np.flatnonzero(used.any(axis=1))
-    order = np.lexsort((counted_allele[plan_rows], record[plan_rows]))
+    order = np.lexsort((best.counted_allele[plan_rows], best.record[plan_rows]))
     plan_rows = plan_rows[order]
-    weights = np.where(used[plan_rows], scoring.weights[plan_rows], np.nan)
-    effect_codes = scoring.effect_type_codes()
-    plan = MatchPlan(
-        record=record[plan_rows],
-        allele=counted_allele[plan_rows].astype(np.int64),
-        effect_type=effect_codes[plan_rows],
-        weights=weights,
+    return MatchPlan(
+        record=best.record[plan_rows],
+        allele=best.counted_allele[plan_rows].astype(np.int64),
+        effect_type=scoring.effect_type_codes()[plan_rows],
+        weights=np.where(used[plan_rows], scoring.weights[plan_rows], np.nan),
         allele_frequency=variants["allele_frequency"].to_numpy(dtype=np.float64)[plan_rows],
         line=variants["line"].to_numpy(dtype=np.int64)[plan_rows],
         score_ids=scoring.score_ids,
     )
-    return plan, match_report
 
 
 def _repeated_pairs(first: np.ndarray, second: np.ndarray) -> np.ndarray:
@@ -621,3 +727,113 @@ def _likely_cause(
         "subset, or a WGS VCF that omits homozygous-reference sites (score a gVCF or a joint "
         "call set with all sites)"
     )
+
+
+# --------------------------------------------------------------------------------------
+# Several scoring files: the build check before matching, and the plans and reports after
+# --------------------------------------------------------------------------------------
+
+
+def check_builds(
+    scoring: Sequence[ScoringFile],
+    target_build: str | None,
+    *,
+    stated: bool,
+    stacklevel: int = 1,
+) -> None:
+    """Refuse scoring files whose positions are in another build than the genotypes.
+
+    A scoring file stating no build (``NR``) is matched as if it were in the target's
+    build, with a warning.
+
+    Parameters
+    ----------
+    scoring
+        The scoring files of one run.
+    target_build
+        The genotypes' build (stated, else detected), or None when unknown: then only
+        the warnings are given.
+    stated
+        True when the caller stated ``target_build`` (``genome_build=``, ``--build``),
+        False when it was detected from the genotype headers (said in the message).
+    stacklevel
+        As :func:`warnings.warn`'s, counted from the caller of this function.
+
+    Raises
+    ------
+    MatchError
+        The first scoring file in another build, naming both builds and the fix.
+
+    Warns
+    -----
+    ScoringFileWarning
+        A scoring file that does not state its build.
+    """
+    for sf in scoring:
+        if sf.genome_build and target_build and sf.genome_build != target_build:
+            how = "stated" if stated else "detected from the VCF header"
+            raise MatchError(
+                f"{sf.path}: scoring file positions are {sf.genome_build} but the genotypes are "
+                f"{target_build} ({how}); use a scoring file harmonized to {target_build} "
+                f"(e.g. the PGS Catalog's hmPOS_{target_build} file), or state the genotypes' "
+                "build with genome_build= (--build) if the header is wrong"
+            )
+        if sf.genome_build is None:
+            warnings.warn(
+                f"{sf.path}: scoring file does not state its genome build; positions are "
+                f"assumed to be {target_build or 'the genotypes build'}",
+                ScoringFileWarning,
+                stacklevel=stacklevel + 1,
+            )
+
+
+def combine_plans(plans: Sequence[MatchPlan]) -> MatchPlan:
+    """One plan for the scores of several scoring files: their weight columns side by
+    side (NaN where a score does not use a row), rows sorted by (record, allele)."""
+    total = sum(p.weights.shape[1] for p in plans)
+    blocks = []
+    offset = 0
+    for p in plans:
+        w = np.full((len(p), total), np.nan)
+        w[:, offset : offset + p.weights.shape[1]] = p.weights
+        blocks.append(w)
+        offset += p.weights.shape[1]
+    record = np.concatenate([p.record for p in plans])
+    allele = np.concatenate([p.allele for p in plans])
+    order = np.lexsort((allele, record))
+    return MatchPlan(
+        record=record[order],
+        allele=allele[order],
+        effect_type=np.concatenate([p.effect_type for p in plans])[order],
+        weights=np.vstack(blocks)[order] if blocks else np.empty((0, total)),
+        allele_frequency=np.concatenate([p.allele_frequency for p in plans])[order],
+        line=np.concatenate([p.line for p in plans])[order],
+        score_ids=tuple(s for p in plans for s in p.score_ids),
+    )
+
+
+def combine_reports(reports: Sequence[MatchReport]) -> MatchReport:
+    """One report for several scoring files (rows, counts and notes in file order)."""
+    if len(reports) == 1:
+        return reports[0]
+    return MatchReport(
+        variants=pd.concat([r.variants for r in reports], ignore_index=True),
+        counts=pd.concat([r.counts for r in reports]),
+        notes=tuple(n for r in reports for n in r.notes),
+    )
+
+
+def allele_count_mask(plan: MatchPlan) -> np.ndarray:
+    """``bool[m, n_scores]``: whether a plan row adds its alleles to a score's ALLELE_CT.
+
+    A record scored on two of its alleles (a REF row and an ALT row of one score) counts
+    its alleles once per score, on its first row, as PLINK 2 does.
+    """
+    used = ~np.isnan(plan.weights)
+    counts = used.copy()
+    for j in range(used.shape[1]):
+        rows = np.flatnonzero(used[:, j])
+        repeat = np.zeros(len(rows), dtype=bool)
+        repeat[1:] = plan.record[rows][1:] == plan.record[rows][:-1]
+        counts[rows[repeat], j] = False
+    return counts

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from prs._version import __version__
-from prs.errors import MatchError, PRSWarning, ScoreError, ScoreWarning, ScoringFileWarning
+from prs.errors import PRSWarning, ScoreError, ScoreWarning
 from prs.genome import MT, X_NONPAR, Y
 from prs.genotypes import GenotypeSource, open_genotypes
 from prs.genotypes.base import sorted_unique
@@ -33,7 +33,16 @@ from prs.kernels.accumulate import (
     IMPUTE_NONE,
     ScoreTotals,
 )
-from prs.match import DEFAULT_MIN_OVERLAP, MatchPlan, MatchReport, match_variants
+from prs.match import (
+    DEFAULT_MIN_OVERLAP,
+    MatchPlan,
+    MatchReport,
+    allele_count_mask,
+    check_builds,
+    combine_plans,
+    combine_reports,
+    match_variants,
+)
 from prs.memory import release_memory
 from prs.ploidy import (
     HAPLOID_POLICIES,
@@ -197,29 +206,6 @@ class _Checksums:
         if self._error is not None:
             raise self._error
         return self._digests
-
-
-def _combine_plans(plans: list[MatchPlan]) -> MatchPlan:
-    total = sum(p.weights.shape[1] for p in plans)
-    blocks = []
-    offset = 0
-    for p in plans:
-        w = np.full((len(p), total), np.nan)
-        w[:, offset : offset + p.weights.shape[1]] = p.weights
-        blocks.append(w)
-        offset += p.weights.shape[1]
-    record = np.concatenate([p.record for p in plans])
-    allele = np.concatenate([p.allele for p in plans])
-    order = np.lexsort((allele, record))
-    return MatchPlan(
-        record=record[order],
-        allele=allele[order],
-        effect_type=np.concatenate([p.effect_type for p in plans])[order],
-        weights=np.vstack(blocks)[order] if blocks else np.empty((0, total)),
-        allele_frequency=np.concatenate([p.allele_frequency for p in plans])[order],
-        line=np.concatenate([p.line for p in plans])[order],
-        score_ids=tuple(s for p in plans for s in p.score_ids),
-    )
 
 
 def _wanted_positions(scoring: list[ScoringFile]) -> dict[str, np.ndarray]:
@@ -491,22 +477,7 @@ def _score(
         build=target_build,
         catalog_options=catalog_options,
     )
-    for sf in scoring:
-        if sf.genome_build and target_build and sf.genome_build != target_build:
-            stated = "stated" if genome_build else "detected from the VCF header"
-            raise MatchError(
-                f"{sf.path}: scoring file positions are {sf.genome_build} but the genotypes are "
-                f"{target_build} ({stated}); use a scoring file harmonized to {target_build} "
-                f"(e.g. the PGS Catalog's hmPOS_{target_build} file), or state the genotypes' "
-                "build with genome_build= (--build) if the header is wrong"
-            )
-        if sf.genome_build is None:
-            warnings.warn(
-                f"{sf.path}: scoring file does not state its genome build; positions are "
-                f"assumed to be {target_build or 'the genotypes build'}",
-                ScoringFileWarning,
-                stacklevel=3,
-            )
+    check_builds(scoring, target_build, stated=bool(genome_build), stacklevel=3)
 
     release_memory()
     sites = source.sites(_wanted_positions(scoring))
@@ -525,30 +496,16 @@ def _score(
         _refuse_haploid_dominance(sf, plan, sites, target_build)
         plans.append(plan)
         reports.append(report)
-    plan = _combine_plans(plans)
+    plan = combine_plans(plans)
     row_class = _plan_classes(plan, sites, target_build)
     n_sites = len(sites)
     del sites  # the site table is not needed past matching
-    match_report = (
-        reports[0]
-        if len(reports) == 1
-        else MatchReport(
-            variants=pd.concat([r.variants for r in reports], ignore_index=True),
-            counts=pd.concat([r.counts for r in reports]),
-            notes=tuple(n for r in reports for n in r.notes),
-        )
-    )
+    match_report = combine_reports(reports)
     release_memory()
 
     n, s = len(source.samples), len(plan.score_ids)
-    # A record scored on two alleles (REF and ALT rows) counts its alleles once per score.
     used = ~np.isnan(plan.weights)
-    counts_alleles = used.copy()
-    for j in range(s):
-        rows = np.flatnonzero(used[:, j])
-        repeat = np.zeros(len(rows), dtype=bool)
-        repeat[1:] = plan.record[rows][1:] == plan.record[rows][:-1]
-        counts_alleles[rows[repeat], j] = False
+    counts_alleles = allele_count_mask(plan)
     n_males = int((sample_sex == SEX_MALE).sum())
     # Rows the ploidy model changes: chrY and MT always, chrX only when someone is male.
     special = np.isin(row_class, SPECIAL_CLASSES if n_males else (Y, MT))
