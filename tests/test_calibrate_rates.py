@@ -369,3 +369,23 @@ def test_cli_barcode1_prostate_gets_absolute_risks_from_the_picked_tables(tmp_pa
     frame = pd.read_csv(out, sep="\t")
     assert frame["risk_10y"].between(0, 1).all()
     assert frame["risk_10y"][1] > frame["risk_10y"][0]
+
+
+def test_nice_lifetime_scheme_runs_on_the_england_breast_pair_and_keeps_the_us_default():
+    """The European breast tables work under a NICE scheme when named; without names the US
+    SEER default is used, as before."""
+    scores = traited_scores([0.0, 1.0], "EFO_0000305")
+    reference = reference_from_parameters(0.0, 1.0, score_id="PGS000004")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CalibrationWarning)
+        england = categorise(
+            scores, reference=reference, or_per_sd=1.61, age=45,
+            incidence="england-gbd2019-female-breast-incidence",
+            mortality="england-gbd2019-female-breast-competing-mortality",
+        )  # fmt: skip
+        default = categorise(scores, reference=reference, or_per_sd=1.61, age=45)
+    assert england.inputs["incidence_declared"]["population"] == "England, women"
+    assert default.inputs["incidence"] == "us-seer-female-breast-incidence"
+    lifetime = england.to_frame()["risk_to_80"]
+    assert 0 < lifetime[0] < lifetime[1] < 0.3
+    assert lifetime[0] != default.to_frame()["risk_to_80"][0]
