@@ -814,59 +814,108 @@ def _resolve_weight_type(
     beside effect_weight is evidence checked against the stated type, never a weight.
     Appends a note for each conversion or doubt (warned and kept in provenance).
     """
+    ratios = _ratio_rows(path, header, rows, lines, weights, weight_columns, ratio_only, notes)
+    if not ratios.rows.any():
+        return weights
+    return _ratios_to_log(path, rows, lines, weights, weight_columns, ratios, notes)
+
+
+@dataclass(frozen=True)
+class _Ratios:
+    """Which rows hold ratio weights, named how (``OR``/``HR``), and why prs thinks so."""
+
+    rows: np.ndarray
+    short: str
+    sources: list[str]
+    from_evidence: bool  # effect_weight equals the OR/HR column
+
+
+def _ratio_rows(
+    path: Path,
+    header: dict[str, tuple[str, int]],
+    rows: pd.DataFrame,
+    lines: np.ndarray,
+    weights: np.ndarray,
+    weight_columns: list[str],
+    ratio_only: str | None,
+    notes: list[str],
+) -> _Ratios:
+    """The rows holding ratios, from the weight source, the header, a ``weight_type``
+    column and an OR/HR column beside effect_weight (in that order of precedence)."""
     stated, stated_line = header.get("weight_type", (None, 0))
     header_kind, short = classify(stated)
     where = f"line {stated_line}: weight_type={_show(str(stated))}"
     ratio = np.zeros(len(rows), dtype=bool)
     sources: list[str] = []
-    from_evidence = False  # ratios because effect_weight equals the OR/HR column
     if ratio_only is not None:
-        short = ratio_only.strip().upper()
         ratio[:] = True
         sources.append(
             f"no effect_weight column: the weights are ln({ratio_only}), as the "
             "PGS Catalog computes them"
         )
-    else:
-        if header_kind == "ratio":
-            ratio[:] = True
-            sources.append(where)
-        elif header_kind == "unknown":
-            notes.append(
-                f"{path} {where} is not one prs recognises ({KNOWN_TEXT}); the weights are "
-                "used as given, as additive effects (betas or log ratios)"
-            )
-        if "weight_type" in rows.columns:
-            per_row = rows["weight_type"].str.strip()
-            kinds = {value: classify(value) for value in per_row.unique() if value}
-            row_kind = per_row.map(lambda v: kinds[v][0] if v else "").to_numpy(dtype=object)
-            row_ratio = row_kind == "ratio"
-            stated_rows = row_kind != ""
-            ratio = np.where(stated_rows, row_ratio, ratio)
-            if row_ratio.any():
-                short = next(kinds[v][1] for v in per_row[row_ratio])
-                sources.append(
-                    f"the weight_type column says {short} on {int(row_ratio.sum())} row(s)"
-                )
-            unknown = row_kind == "unknown"
-            if unknown.any():
-                i = int(np.flatnonzero(unknown)[0])
-                notes.append(
-                    f"{path} line {lines[i]}: weight_type '{_show(per_row.iloc[i])}' is not one "
-                    f"prs recognises ({KNOWN_TEXT}); {int(unknown.sum())} such row(s) used as given"
-                )
-        evidence = [c for c in rows.columns if c.strip().lower() in ("or", "hr")]
-        if weight_columns == ["effect_weight"] and len(evidence) == 1:
-            checked = _check_against_ratio_column(
-                path, rows[evidence[0]], evidence[0], weights[:, 0], ratio, header_kind, where,
-                sources, notes,
-            )  # fmt: skip
-            if checked is not None:
-                ratio = checked
-                short = evidence[0].strip().upper() if ratio.any() else short
-                from_evidence = bool(ratio.any())
-    if not ratio.any():
-        return weights
+        return _Ratios(ratio, ratio_only.strip().upper(), sources, False)
+    if header_kind == "ratio":
+        ratio[:] = True
+        sources.append(where)
+    elif header_kind == "unknown":
+        notes.append(
+            f"{path} {where} is not one prs recognises ({KNOWN_TEXT}); the weights are "
+            "used as given, as additive effects (betas or log ratios)"
+        )
+    if "weight_type" in rows.columns:
+        ratio, short = _ratio_rows_by_column(path, rows, lines, ratio, short, sources, notes)
+    evidence = [c for c in rows.columns if c.strip().lower() in ("or", "hr")]
+    if weight_columns == ["effect_weight"] and len(evidence) == 1:
+        checked = _check_against_ratio_column(
+            path, rows[evidence[0]], evidence[0], weights[:, 0], ratio, header_kind, where,
+            sources, notes,
+        )  # fmt: skip
+        if checked is not None:
+            short = evidence[0].strip().upper() if checked.any() else short
+            return _Ratios(checked, short, sources, bool(checked.any()))
+    return _Ratios(ratio, short, sources, False)
+
+
+def _ratio_rows_by_column(
+    path: Path,
+    rows: pd.DataFrame,
+    lines: np.ndarray,
+    ratio: np.ndarray,
+    short: str,
+    sources: list[str],
+    notes: list[str],
+) -> tuple[np.ndarray, str]:
+    """A per-row ``weight_type`` column (format 1.0) overrides the header where filled."""
+    per_row = rows["weight_type"].str.strip()
+    kinds = {value: classify(value) for value in per_row.unique() if value}
+    row_kind = per_row.map(lambda v: kinds[v][0] if v else "").to_numpy(dtype=object)
+    row_ratio = row_kind == "ratio"
+    ratio = np.where(row_kind != "", row_ratio, ratio)
+    if row_ratio.any():
+        short = next(kinds[v][1] for v in per_row[row_ratio])
+        sources.append(f"the weight_type column says {short} on {int(row_ratio.sum())} row(s)")
+    unknown = row_kind == "unknown"
+    if unknown.any():
+        i = int(np.flatnonzero(unknown)[0])
+        notes.append(
+            f"{path} line {lines[i]}: weight_type '{_show(per_row.iloc[i])}' is not one "
+            f"prs recognises ({KNOWN_TEXT}); {int(unknown.sum())} such row(s) used as given"
+        )
+    return ratio, short
+
+
+def _ratios_to_log(
+    path: Path,
+    rows: pd.DataFrame,
+    lines: np.ndarray,
+    weights: np.ndarray,
+    weight_columns: list[str],
+    ratios: _Ratios,
+    notes: list[str],
+) -> np.ndarray:
+    """The weights with ratio rows replaced by their natural log; ratios that are not > 0,
+    or whose median says they are log ratios already, are errors."""
+    ratio, short, sources = ratios.rows, ratios.short, ratios.sources
     values = weights[ratio]
     bad = ~np.isnan(values) & (values <= 0)
     if bad.any():
@@ -880,7 +929,7 @@ def _resolve_weight_type(
         )
     stated_values = values[~np.isnan(values)]
     median = float(np.median(stated_values)) if stated_values.size else 1.0
-    if not from_evidence and median < 0.5:
+    if not ratios.from_evidence and median < 0.5:
         # Ratios of a score's variants cluster around 1; small positive weights are log
         # ratios of risk alleles, labelled OR by mistake: their log would be far off.
         raise ScoringFileError(
