@@ -86,10 +86,10 @@ def test_percentile_bands_by_hand_and_rescaled(tmp_path):
 def test_shipped_tables_match_the_shared_icare_csvs():
     import pandas as pd
 
-    assert set(available_rate_tables()) == {
+    assert {
         "us-seer-female-breast-incidence",
         "us-female-competing-mortality",
-    }
+    } <= set(available_rate_tables())
     for name, shared in (
         ("us-seer-female-breast-incidence", "us_seer_female_breast_cancer_incidence.csv"),
         ("us-female-competing-mortality", "us_female_competing_mortality.csv"),
@@ -122,7 +122,7 @@ def test_rate_table_formats_and_errors(tmp_path):
     bad.write_text("age_start,age_end,rate\n0,10,0.1\n12,20,0.1\n")
     with pytest.raises(CalibrationError, match="start where the previous band ends"):
         load_rate_table(bad)
-    with pytest.raises(CalibrationError, match="shipped: us-female-competing-mortality"):
+    with pytest.raises(CalibrationError, match=r"shipped: .*us-female-competing-mortality"):
         load_rate_table("no-such-table")
 
 

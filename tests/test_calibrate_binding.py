@@ -92,31 +92,33 @@ def test_colorectal_pathway_is_refused_without_colorectal_rates_not_run_on_breas
     assert "risk-equivalent age" in text
 
 
-def test_an_absolute_risk_scheme_for_prostate_is_refused_without_prostate_rates(tmp_path):
-    scheme = tmp_path / "prostate-10y.toml"
+def test_an_absolute_risk_scheme_for_a_cancer_and_sex_without_tables_is_refused(tmp_path):
+    """Prostate tables ship now (England, GBD 2019); a both-sexes colorectal absolute-risk
+    scheme has no table declared for any sex and is refused, never run on other rates."""
+    scheme = tmp_path / "crc-10y.toml"
     scheme.write_text(
-        'name = "prostate-10y"\ncancer = "prostate"\nsex = "male"\nsource = "x"\n'
+        'name = "crc-10y"\ncancer = "colorectal"\nsex = "any"\nsource = "x"\n'
         '[measure]\nkind = "absolute_risk"\nwindow = "from-current-age"\nyears = 10\n'
         '[[category]]\nlabel = "low"\nupper = 5\n[[category]]\nlabel = "high"\nlower = 5\n'
     )
-    with pytest.raises(CalibrationError, match="no incidence table is shipped for prostate"):
+    with pytest.raises(CalibrationError, match="no incidence table is shipped for colorectal"):
         _quiet(scores=[0.0], reference=REFERENCE, or_per_sd=1.5, age=60, scheme=str(scheme))
 
 
-def test_a_percentile_scheme_without_rates_stays_usable_without_absolute_risks():
-    """barcode1-prostate needs no rates: categorised, but no breast-rate 10-year risks for men
-    (before: risk_5y / risk_10y / risk_to_80 from female breast incidence)."""
+def test_a_relative_risk_scheme_without_rates_stays_usable_without_absolute_risks():
+    """crc-relative-risk-2 without its pathway needs no rates: categorised, with no risk
+    columns from any other cancer's or sex's tables (before: breast rates)."""
     with pytest.warns(CalibrationWarning, match="absolute risks not computed"):
         out = categorise(
-            _scores([0.0, 2.0], "EFO_0001663"), reference=REFERENCE, or_per_sd=1.5,
-            age=60, scheme="barcode1-prostate", sex="male",
+            _scores([0.0, 2.0], "EFO_0005842"), reference=REFERENCE, or_per_sd=1.5,
+            age=60, scheme="crc-relative-risk-2", pathway=None, sex="male",
         )  # fmt: skip
     frame = out.to_frame()
     assert frame["category"].notna().all()
     assert not [c for c in frame.columns if c.startswith("risk_") and c[5].isdigit()]
     assert "risk_to_80" not in frame
     assert out.inputs["incidence"] is None
-    assert "prostate" in out.inputs["absolute_risks_not_computed"]
+    assert "colorectal" in out.inputs["absolute_risks_not_computed"]
 
 
 # -- refusals: rate table ---------------------------------------------------------------------
@@ -321,26 +323,26 @@ def test_issue_example_on_1000_genomes_height_score_and_men_under_nice():
     assert len(out.inputs["binding_overrides"]) == 2
 
 
-def test_supplied_prostate_tables_are_used_and_a_missing_mortality_is_asked_for(tmp_path):
-    """The refusal's remedy works: with the user's prostate incidence and mortality (here
-    breast numbers relabelled, only to exercise the path) the prostate scheme runs; with
+def test_supplied_colorectal_tables_are_used_and_a_missing_mortality_is_asked_for(tmp_path):
+    """The refusal's remedy works: with the user's colorectal incidence and mortality (here
+    breast numbers relabelled, only to exercise the path) the colorectal scheme runs; with
     incidence alone the message asks for the matching mortality table, not a breast one."""
-    header = "# kind: {}\n# cancer: prostate\n# sex: male\n# population: test\n"
+    header = "# kind: {}\n# cancer: colorectal\n# sex: any\n# population: test\n"
     inc = _rate_csv(tmp_path / "pi.csv", header.format("incidence"))
     mort = _rate_csv(tmp_path / "pm.csv", header.format("competing mortality"))
-    scheme = tmp_path / "prostate-10y.toml"
+    scheme = tmp_path / "crc-10y.toml"
     scheme.write_text(
-        'name = "prostate-10y"\ncancer = "prostate"\nsex = "male"\nsource = "x"\n'
+        'name = "crc-10y"\ncancer = "colorectal"\nsex = "any"\nsource = "x"\n'
         '[measure]\nkind = "absolute_risk"\nwindow = "from-current-age"\nyears = 10\n'
         '[[category]]\nlabel = "low"\nupper = 5\n[[category]]\nlabel = "high"\nlower = 5\n'
     )
-    scores = _scores([0.0, 1.0], "EFO_0001663")
+    scores = _scores([0.0, 1.0], "EFO_0005842")
     with pytest.raises(CalibrationError, match="no competing-mortality table is shipped for "
-                       "prostate cancer"):  # fmt: skip
+                       "colorectal cancer"):  # fmt: skip
         _quiet(scores=scores, reference=REFERENCE, or_per_sd=1.5, age=60, scheme=str(scheme),
                incidence=str(inc), sex="male")  # fmt: skip
     out = _quiet(scores=scores, reference=REFERENCE, or_per_sd=1.5, age=60, scheme=str(scheme),
                  incidence=str(inc), mortality=str(mort), sex="male")  # fmt: skip
     assert out.to_frame()["category"].notna().all()
-    assert out.inputs["incidence_declared"]["cancer"] == "prostate"
+    assert out.inputs["incidence_declared"]["cancer"] == "colorectal"
     assert out.inputs["binding_overrides"] == [] and out.inputs["binding_unchecked"] == []
