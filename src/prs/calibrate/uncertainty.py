@@ -565,19 +565,28 @@ class Spread:
     """A measure's interval and the probabilities of values below given thresholds.
 
     ``lo`` and ``hi`` bound the nominal :data:`LEVEL` interval; ``below[k]`` is
-    P(value < thresholds[k]) per person; ``sd`` the standard deviation of the normal
-    variable (eta or z) the value is a monotone function of (0 when nothing is uncertain).
+    P(value < thresholds[k]) per person and ``above[k]`` its complement from the upper
+    tail; ``sd`` the standard deviation of the normal variable (eta or z) the value is a
+    monotone function of (0 when nothing is uncertain).
     """
 
     lo: np.ndarray
     hi: np.ndarray
     below: np.ndarray | None
     sd: np.ndarray
+    #: P(value > thresholds[k]) computed from the upper tail (precise where ``below`` is
+    #: near 1); None with ``below``.
+    above: np.ndarray | None = None
 
 
 def _normal_cdf(x: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore"):
         return stats.norm.cdf(x)
+
+
+def _normal_sf(x: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        return stats.norm.sf(x)
 
 
 def risk_interval(
@@ -602,8 +611,9 @@ def risk_interval(
     hi = np.full(n, np.nan)
     sd_out = np.full(n, np.nan)
     below = np.full((len(thresholds), n), np.nan) if thresholds else None
+    above = np.full((len(thresholds), n), np.nan) if thresholds else None
     if not ok.any():
-        return Spread(lo, hi, below, sd_out)
+        return Spread(lo, hi, below, sd_out, above)
     start = np.floor(age_start[ok]).astype(np.int64)
     span = np.asarray(years, dtype=float)[ok].astype(np.int64)
     keys, group = np.unique(np.stack([start, span], axis=1), axis=0, return_inverse=True)
@@ -632,16 +642,17 @@ def risk_interval(
     lo[ok] = np.where(exact, p, lo_ok)
     hi[ok] = np.where(exact, p, hi_ok)
     sd_out[ok] = sd
-    if below is not None:
+    if below is not None and above is not None:
         for k, t in enumerate(thresholds):
             if t <= 0:
-                below[k, ok] = 0.0
+                below[k, ok], above[k, ok] = 0.0, 1.0
                 continue
             eta_t = base.inverse(np.full(eta.size, math.log(t)), group)
             with np.errstate(divide="ignore", invalid="ignore"):
-                prob = _normal_cdf((eta_t - eta) / sd)
-            below[k, ok] = np.where(exact, (p < t).astype(float), prob)
-    return Spread(lo, hi, below, sd_out)
+                x = (eta_t - eta) / sd
+            below[k, ok] = np.where(exact, (p < t).astype(float), _normal_cdf(x))
+            above[k, ok] = np.where(exact, (p >= t).astype(float), _normal_sf(x))
+    return Spread(lo, hi, below, sd_out, above)
 
 
 def relative_risk_interval(
@@ -691,14 +702,20 @@ def _monotone(
     exact = sd == 0
     lo = np.where(ok, np.where(exact, point, to_value(centre - Z_LEVEL * sd)), np.nan)
     hi = np.where(ok, np.where(exact, point, to_value(centre + Z_LEVEL * sd)), np.nan)
-    below = None
+    below = above = None
     if thresholds:
         below = np.full((len(thresholds), point.size), np.nan)
+        above = np.full((len(thresholds), point.size), np.nan)
         for k, t in enumerate(thresholds):
             with np.errstate(divide="ignore", invalid="ignore"):
-                prob = _normal_cdf((from_value(np.array(float(t))) - centre) / sd)
-            below[k] = np.where(ok, np.where(exact, (point < t).astype(float), prob), np.nan)
-    return Spread(lo, hi, below, np.where(ok, sd, np.nan))
+                x = (from_value(np.array(float(t))) - centre) / sd
+            below[k] = np.where(
+                ok, np.where(exact, (point < t).astype(float), _normal_cdf(x)), np.nan
+            )
+            above[k] = np.where(
+                ok, np.where(exact, (point >= t).astype(float), _normal_sf(x)), np.nan
+            )
+    return Spread(lo, hi, below, np.where(ok, sd, np.nan), above)
 
 
 def category_probabilities(
@@ -712,15 +729,20 @@ def category_probabilities(
     thresholds = scheme_thresholds(scheme)
     n = category.size
     has = np.array([c is not None for c in category], dtype=bool)
-    cdf = {-math.inf: np.zeros(n), math.inf: np.ones(n)}
-    assert spread.below is not None or not thresholds
+    # P(value < t) and P(value > t) at each threshold, each from its own tail so that a
+    # small probability of the top (or bottom) category is not lost to 1 - (1 - p)
+    below = {-math.inf: np.zeros(n), math.inf: np.ones(n)}
+    above = {-math.inf: np.ones(n), math.inf: np.zeros(n)}
     for k, t in enumerate(thresholds):
-        assert spread.below is not None
-        cdf[t] = spread.below[k]
+        assert spread.below is not None and spread.above is not None
+        below[t], above[t] = spread.below[k], spread.above[k]
     out: dict[str, np.ndarray] = {}
     exact = spread.sd == 0
     for band in scheme.bands:
-        p = np.clip(cdf[band.upper] - cdf[band.lower], 0.0, 1.0)
+        lower_tail = below[band.upper] - below[band.lower]
+        upper_tail = above[band.lower] - above[band.upper]
+        p = np.where(below[band.lower] > 0.5, upper_tail, lower_tail)
+        p = np.clip(p, 0.0, 1.0)
         p = np.where(exact, (category == band.label).astype(float), p)
         out[band.label] = np.where(has, p, np.nan)
     return out
