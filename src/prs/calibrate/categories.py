@@ -43,6 +43,8 @@ CANCER_TERMS: dict[str, tuple[str, ...]] = {
     "breast": ("EFO_0000305", "MONDO_0007254"),
     "prostate": ("EFO_0001663", "MONDO_0008315"),
     "colorectal": ("EFO_0005842", "MONDO_0005575", "EFO_1001951"),
+    # lung carcinoma / lung cancer: the shipped lung rate tables declare the same terms
+    "lung": ("EFO_0001071", "MONDO_0008903"),
 }
 
 #: Whom a scheme, pathway or rate table applies to.
