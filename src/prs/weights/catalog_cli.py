@@ -145,10 +145,7 @@ def run_fetch(args: argparse.Namespace) -> int:
         raise CatalogError(
             "prs fetch: name at least one accession (e.g. PGS000004) or --curated CANCER"
         )
-    results = catalog.fetch_all(
-        accessions,
-        build=args.build,
-        author_reported=args.author_reported,
+    config = catalog.CatalogConfig.from_options(
         cache_dir=args.cache_dir,
         offline=args.offline,
         mirror=args.mirror,
@@ -159,6 +156,9 @@ def run_fetch(args: argparse.Namespace) -> int:
         backoff=args.backoff,
         verify=args.verify,
         progress=args.progress,
+    )
+    results = catalog.fetch_all(
+        accessions, build=args.build, author_reported=args.author_reported, config=config
     )
     for result in results:
         path = result.path

@@ -402,12 +402,8 @@ class ScoringFile:
 
 
 def _distinct(column: pd.Series) -> list[str]:
-    """The distinct values of a string column (Arrow's hash kernel: no object per row)."""
-    try:
-        values = pa.array(column, type=pa.string(), from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return [str(v) for v in pd.unique(column.astype(str))]
-    return [str(v) for v in pc.unique(values).to_pylist()]
+    """The distinct values of a string column (hashed once; a handful of values)."""
+    return [str(v) for v in pd.unique(pd.Series(column, copy=False))]
 
 
 def _open_text(path: Path) -> io.TextIOBase:
