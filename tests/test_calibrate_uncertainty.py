@@ -375,6 +375,11 @@ def test_genotype_variance_from_gp(tmp_path):
         scores=table, reference=ref, scheme="top-5-percent", genotype_variance=tsv
     ).to_frame()
     assert again["scheme_measure_hi"][0] == frame["scheme_measure_hi"][0]
+    # a GENOTYPE_VAR column of the scores table (the scoring pass may write one) is used
+    with_column = table.assign(GENOTYPE_VAR=[s1, s2])
+    out = quiet_categorise(scores=with_column, reference=ref, scheme="top-5-percent")
+    assert out.to_frame()["scheme_measure_hi"][0] == frame["scheme_measure_hi"][0]
+    assert "column" in out.inputs["uncertainty"]["propagated"]["genotype_variance"]["source"]
 
 
 def test_near_threshold_flag_and_its_parameter():

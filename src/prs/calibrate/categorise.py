@@ -71,6 +71,7 @@ from prs.calibrate.uncertainty import (
     relative_risk_interval,
     risk_interval,
     scheme_thresholds,
+    table_genotype_variance,
 )
 from prs.errors import CalibrationError, CalibrationWarning
 
@@ -314,7 +315,8 @@ def categorise(
     genotype_variance
         Per-sample variance of the score from dosage uncertainty (score units squared;
         mapping, Series or a TSV ``sample_id``, ``GENOTYPE_VAR``), e.g. from
-        :func:`~prs.calibrate.uncertainty.genotype_variance_from_vcf`.
+        :func:`~prs.calibrate.uncertainty.genotype_variance_from_vcf`; default the scores
+        table's ``GENOTYPE_VAR`` column when it has one.
     near_threshold
         ``near_threshold`` is True where the most likely category's probability is below
         this (default 0.8: at least a 1 in 5 chance of another category).
@@ -827,13 +829,21 @@ def _uncertainty(
         not_propagated["missing_calls"] = (
             "the scores table has no MISSING_CT/VARIANTS_USED (or ALLELE_CT/DENOM) columns"
         )
-    if genotype_variance is not None:
-        gv = (
-            read_genotype_variance(genotype_variance)
-            if isinstance(genotype_variance, str | os.PathLike)
-            else pd.Series(genotype_variance, dtype=float)
-        )
-        per_sample = by_sample(gv, col.sample_ids).to_numpy(float)
+    in_table = (
+        table_genotype_variance(scores, col.sample_ids, score_id=col.score_id)
+        if genotype_variance is None
+        else None
+    )
+    if genotype_variance is not None or in_table is not None:
+        if in_table is not None:
+            per_sample = in_table
+        else:
+            gv = (
+                read_genotype_variance(genotype_variance)
+                if isinstance(genotype_variance, str | os.PathLike)
+                else pd.Series(genotype_variance, dtype=float)
+            )
+            per_sample = by_sample(gv, col.sample_ids).to_numpy(float)
         sd2 = np.full(n, np.nan)
         if ancestry is not None:
             sd2[:] = float(ancestry.residual_sd) ** 2
@@ -842,6 +852,9 @@ def _uncertainty(
                 sd2[group_labels == label] = ref.sd**2
         var_geno += np.nan_to_num(per_sample, nan=0.0) / sd2
         propagated["genotype_variance"] = {
+            "source": "GENOTYPE_VAR column of the scores table"
+            if in_table is not None
+            else "genotype_variance / --genotype-var",
             "people": int(np.count_nonzero(np.isfinite(per_sample))),
             "model": "GENOTYPE_VAR (sum of w^2 Var(dosage | GP)) / reference variance",
         }

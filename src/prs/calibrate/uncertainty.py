@@ -355,6 +355,36 @@ def missing_call_fraction(
     return by_id.reindex(np.asarray(sample_ids, dtype=str)).to_numpy(float), columns
 
 
+def table_genotype_variance(
+    scores: Any, sample_ids: np.ndarray, *, score_id: str | None = None
+) -> np.ndarray | None:
+    """A ``GENOTYPE_VAR`` column of the score table (score units squared), aligned with
+    ``sample_ids`` (NaN where absent); None when the table has no such column."""
+    if isinstance(scores, str | os.PathLike):
+        try:
+            frame = pd.read_csv(
+                Path(scores),
+                sep="\t",
+                dtype=str,
+                keep_default_na=False,
+                usecols=lambda c: c in {"sample_id", "score", "GENOTYPE_VAR"},
+            )
+        except (OSError, ValueError, pd.errors.ParserError, pd.errors.EmptyDataError):
+            return None
+    elif isinstance(scores, pd.DataFrame):
+        frame = scores
+    else:
+        return None
+    if "GENOTYPE_VAR" not in frame.columns or "sample_id" not in frame.columns:
+        return None
+    if "score" in frame.columns and score_id is not None:
+        frame = frame[frame["score"].astype(str) == str(score_id)]
+    values = pd.to_numeric(frame["GENOTYPE_VAR"], errors="coerce").to_numpy(float)
+    by_id = pd.Series(values, index=frame["sample_id"].astype(str).to_numpy())
+    by_id = by_id[~by_id.index.duplicated()]
+    return by_id.reindex(np.asarray(sample_ids, dtype=str)).to_numpy(float)
+
+
 def genotype_variance_from_vcf(
     vcf: str | os.PathLike[str],
     scorefile: Any,
