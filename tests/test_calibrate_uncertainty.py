@@ -381,6 +381,22 @@ def test_genotype_variance_from_gp(tmp_path):
     # GP is read as float32: equal to 1e-6
     assert out.to_frame()["scheme_measure_hi"][0] == pytest.approx(frame["scheme_measure_hi"][0])
     assert "column" in out.inputs["uncertainty"]["propagated"]["genotype_variance"]["source"]
+    # the command line computes it from the VCF (--gp-vcf), with coverage from the same files
+    report_tsv = tmp_path / "match_report.tsv"
+    report.to_csv(report_tsv, sep="\t", index=False)
+    table_tsv = tmp_path / "scores.tsv"
+    table.to_csv(table_tsv, sep="\t", index=False)
+    ref_json = tmp_path / "ref.json"
+    assert prs.cli.main(["calibrate", "--mean", "0", "--sd", "0.5", "--out", str(ref_json)]) == 0
+    cat = tmp_path / "cat.tsv"
+    argv = ["categorise", "--scores", str(table_tsv), "--reference", str(ref_json)]
+    argv += ["--scheme", "top-5-percent", "--out", str(cat), "--gp-vcf", str(vcf)]
+    assert prs.cli.main(argv) == EXIT_CODES[CalibrationError]  # needs the scoring file too
+    argv += ["--scorefile", str(path), "--match-report", str(report_tsv)]
+    assert prs.cli.main(argv) == 0
+    inputs = json.loads((tmp_path / "cat.inputs.json").read_text())["uncertainty"]
+    assert set(inputs["propagated"]) == {"genotype_variance", "coverage"}
+    assert inputs["propagated"]["coverage"]["n_missing"] == 1
 
 
 def test_near_threshold_flag_and_its_parameter():

@@ -36,7 +36,7 @@ from prs.calibrate.reference import (
     reference_from_parameters,
     save_reference,
 )
-from prs.calibrate.uncertainty import DEFAULT_NEAR_THRESHOLD
+from prs.calibrate.uncertainty import DEFAULT_NEAR_THRESHOLD, genotype_variance_from_vcf
 from prs.errors import CalibrationError
 from prs.report import output_set, write_json, write_table
 
@@ -245,6 +245,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "uncertainty (GP), score units squared",
     )
     unc.add_argument(
+        "--gp-vcf",
+        type=Path,
+        metavar="VCF",
+        help="the target VCF with GP: each sample's dosage variance computed over the matched "
+        "variants (needs --scorefile and --match-report; instead of --genotype-var)",
+    )
+    unc.add_argument(
         "--near-threshold",
         type=float,
         default=DEFAULT_NEAR_THRESHOLD,
@@ -435,7 +442,7 @@ def run_categorise(args: argparse.Namespace) -> int:
         coverage=args.coverage,
         scorefile=args.scorefile,
         match_report=args.match_report,
-        genotype_variance=args.genotype_var,
+        genotype_variance=_genotype_variance(args),
         near_threshold=args.near_threshold,
     )
     frame = result.to_frame()
@@ -474,6 +481,22 @@ def run_categorise(args: argparse.Namespace) -> int:
             file=sys.stdout,
         )
     return 0
+
+
+def _genotype_variance(args: argparse.Namespace) -> Any:
+    """``--genotype-var`` FILE, or the variance computed from ``--gp-vcf``'s GP over the
+    variants ``--match-report`` matched (None when neither is given)."""
+    if args.gp_vcf is None:
+        return args.genotype_var
+    if args.genotype_var is not None:
+        raise CalibrationError("give --genotype-var or --gp-vcf, not both")
+    if args.scorefile is None or args.match_report is None:
+        raise CalibrationError(
+            "--gp-vcf needs --scorefile and --match-report (the matched variants and weights)"
+        )
+    return genotype_variance_from_vcf(
+        args.gp_vcf, args.scorefile, args.match_report, score_id=args.score
+    )
 
 
 def _pair(text: str | None, flag: str) -> tuple[float, float] | None:
