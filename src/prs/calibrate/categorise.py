@@ -350,6 +350,11 @@ def categorise(
     """
     if or_per_sd is not None:
         or_per_sd = check_or_per_sd(or_per_sd)
+    if not 0.0 < float(near_threshold) <= 1.0:
+        raise CalibrationError(
+            f"near_threshold (--near-threshold) {near_threshold!r} is not a probability within "
+            "(0, 1]"
+        )
     log_or_se = 0.0
     if or_per_sd_ci is not None:
         if or_per_sd is None:
