@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 from prs.errors import CatalogError
-from prs.report import atomic_write
+from prs.output import atomic_write
 from prs.weights import catalog
 
 
@@ -49,6 +49,15 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
             "Exit code 7 on a Catalog error."
         ),
     )
+    _add_selection(parser)
+    _add_sources(parser)
+    _add_transfer(parser)
+    parser.set_defaults(handler=run_fetch)
+    return parser
+
+
+def _add_selection(parser: argparse.ArgumentParser) -> None:
+    """Which scores and which of their files."""
     parser.add_argument(
         "accessions",
         nargs="*",
@@ -77,6 +86,10 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         action="store_true",
         help="fetch the author-reported file even with --build",
     )
+
+
+def _add_sources(parser: argparse.ArgumentParser) -> None:
+    """Where files come from and are kept (the catalog options)."""
     parser.add_argument(
         "--cache-dir",
         type=Path,
@@ -95,6 +108,10 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     parser.add_argument("--api-url", help="PGS Catalog REST API root")
     parser.add_argument("--ftp-url", help="PGS Catalog FTP root")
+
+
+def _add_transfer(parser: argparse.ArgumentParser) -> None:
+    """How files are transferred, verified and copied out."""
     parser.add_argument(
         "-o",
         "--out",
@@ -128,8 +145,6 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     progress.add_argument(
         "--no-progress", dest="progress", action="store_false", help="never show a progress bar"
     )
-    parser.set_defaults(handler=run_fetch)
-    return parser
 
 
 def run_fetch(args: argparse.Namespace) -> int:
