@@ -12,12 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from prs.errors import GenotypeFileError
-from prs.genotypes.fastvcf import (
-    FastVcfSource,
-    _site_strings,
-    _site_strings_python,
-    qualifies,
-)
+from prs.genotypes.fastvcf import FastVcfSource, qualifies
+from prs.genotypes.fastvcf.sitetable import site_strings as _site_strings
+from prs.genotypes.fastvcf.sitetable import site_strings_python as _site_strings_python
 from prs.genotypes.vcf import VcfSource
 from tests.vcf_factory import header, random_vcf_text, write_vcf
 

@@ -10,7 +10,7 @@ import pytest
 
 from prs.errors import GenotypeFileError
 from prs.genotypes import VcfSource, open_genotypes
-from prs.genotypes.vcf import BGZF_EOF
+from prs.genotypes.bgzf import BGZF_EOF
 from tests.helpers import write_vcf
 
 SAMPLES = ["a", "b", "c", "d"]

@@ -96,7 +96,7 @@ def test_parse_gt_alleles(sample_calls, extra_field):
 
 
 def test_scan_reports_structural_errors_in_order():
-    from prs.genotypes.fastvcf import _ScanState
+    from prs.genotypes.fastvcf.scan import ScanState as _ScanState
 
     state = _ScanState({"22": 0}, [np.array([5], dtype=np.int64)], want_all=False)
     state.add_name(b"22")

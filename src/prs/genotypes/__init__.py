@@ -8,15 +8,20 @@ from pathlib import Path
 
 from prs.errors import GenotypeFileError
 from prs.genotypes.base import SITE_COLUMNS, DosageChunk, GenotypeSource
-from prs.genotypes.vcf import VcfSource, read_vcf_header
+from prs.genotypes.options import ENGINES
+from prs.genotypes.sniff import GenotypeFile, sniff
+from prs.genotypes.vcf import VcfSource
+from prs.genotypes.vcf_header import read_vcf_header
 
 __all__ = [
     "SITE_COLUMNS",
     "DosageChunk",
+    "GenotypeFile",
     "GenotypeSource",
     "VcfSource",
     "open_genotypes",
     "read_vcf_header",
+    "sniff",
 ]
 
 _VCF_SUFFIXES = (".vcf", ".vcf.gz", ".vcf.bgz", ".bcf")
@@ -46,6 +51,10 @@ def open_genotypes(
         Passed to the format's source, e.g. ``samples``, ``dosage="DS"``,
         ``half_call="missing"`` (see :class:`prs.genotypes.vcf.VcfSource`).
 
+    Each file is looked at once (:func:`prs.genotypes.sniff.sniff`: magic bytes, BGZF
+    end-of-file block) and what was found is handed to the source, which checks it and
+    reads the header.
+
     Returns
     -------
     GenotypeSource
@@ -73,14 +82,15 @@ def open_genotypes(
                 f"{paths[0]}: cannot tell the genotype format from the name; "
                 "pass format='vcf' (VCF/BCF are supported)"
             )
-    if engine not in ("auto", "fast", "checked"):
+    if engine not in ENGINES:
         raise GenotypeFileError(f"engine must be 'auto', 'fast' or 'checked', not {engine!r}")
     if format.lower() in ("vcf", "bcf"):
-        # (A missing file is named by the source's header reader.)
+        # (A missing or cut-short file is named by the source, in its order of checks.)
+        files = [sniff(p) for p in paths]
         if engine != "checked":
             from prs.genotypes.fastvcf import FastVcfSource, qualifies
 
-            if engine == "fast" or all(qualifies(p) for p in paths):
-                return FastVcfSource(paths, **options)  # type: ignore[arg-type]
-        return VcfSource(paths, **options)  # type: ignore[arg-type]
+            if engine == "fast" or all(qualifies(f) for f in files):
+                return FastVcfSource(files, **options)  # type: ignore[arg-type]
+        return VcfSource(files, **options)  # type: ignore[arg-type]
     raise GenotypeFileError(f"unsupported genotype format {format!r} (supported: vcf, bcf)")

@@ -20,7 +20,7 @@ import pandas as pd
 #: Columns of the site table returned by :meth:`GenotypeSource.sites`, one row per
 #: (record, ALT allele); a record without ALT (``.``) has one row with ``alt`` "" and
 #: ``allele_index`` 0. ``allele_index`` is 1-based (1 = first ALT); ``n_alleles`` counts
-#: REF plus ALTs; ``chrom`` is canonical (:func:`prs.chrom.normalize_chrom`); ``ref`` and
+#: REF plus ALTs; ``chrom`` is canonical (:func:`prs.genome.normalize_chrom`); ``ref`` and
 #: ``alt`` are upper-case; ``record`` is the global record number; ``file`` the file index.
 SITE_COLUMNS = ("chrom", "pos", "ref", "alt", "allele_index", "n_alleles", "record", "file", "id")
 
@@ -48,7 +48,10 @@ class DosageChunk:
 
 @runtime_checkable
 class GenotypeSource(Protocol):
-    """What :func:`prs.score` needs from a genotype file (or a set of them)."""
+    """What :func:`prs.score` needs from a genotype file (or a set of them).
+
+    A source may say more (:class:`DescribedSource`: build, notes, records read from GT).
+    """
 
     #: Sample IDs in output order (after any sample subset).
     samples: tuple[str, ...]
@@ -73,6 +76,48 @@ class GenotypeSource(Protocol):
         cover every request exactly once.
         """
         ...
+
+
+@runtime_checkable
+class DescribedSource(GenotypeSource, Protocol):
+    """A :class:`GenotypeSource` that also says what the scorer records about it (both VCF
+    engines are). The scorer reads these through :func:`source_build`,
+    :func:`source_notes`, :func:`records_read_from_gt` and :func:`source_haploid`, which
+    give a plain :class:`GenotypeSource` the defaults.
+    """
+
+    #: Every :class:`~prs.errors.GenotypeWarning` the source issued, in order (provenance).
+    notes: list[str]
+    #: Records whose DS/GP dosage was read from GT because they lack the field.
+    fallback_to_gt: int
+    #: How haploid calls are counted (:data:`prs.genotypes.options.HAPLOID_POLICIES`):
+    #: ``"as-diploid"`` dosages are already doubled.
+    haploid: str
+
+    def build(self) -> str | None:
+        """The genome build the files imply (e.g. VCF ``##contig`` lengths), or None."""
+        ...
+
+
+def source_build(source: GenotypeSource) -> str | None:
+    """The build ``source`` implies, or None when it does not say."""
+    build = getattr(source, "build", None)
+    return build() if callable(build) else None
+
+
+def source_notes(source: GenotypeSource) -> list[str]:
+    """The warnings ``source`` noted (none when it does not keep them)."""
+    return [str(note) for note in getattr(source, "notes", ())]
+
+
+def records_read_from_gt(source: GenotypeSource) -> int:
+    """Records whose DS/GP dosage ``source`` read from GT (0 when it does not count)."""
+    return int(getattr(source, "fallback_to_gt", 0))
+
+
+def source_haploid(source: GenotypeSource) -> str:
+    """How ``source`` counts haploid calls (``"as-diploid"`` when it does not say)."""
+    return str(getattr(source, "haploid", "as-diploid"))
 
 
 def sorted_unique(values: np.ndarray) -> np.ndarray:

@@ -14,7 +14,8 @@ trailer. That makes three things cheap:
   offset in the block's text``).
 
 Everything here speaks in *text offsets* (the byte offset in the whole decompressed file),
-which is what the VCF kernels see; :class:`BlockTable` converts between the two.
+which is what the VCF kernels see; :class:`BlockTable` converts between the two, and
+:func:`start_reading_lines` re-reads lines by inflating only the blocks holding them.
 """
 
 from __future__ import annotations
@@ -48,13 +49,7 @@ CARRY_ROOM = 1 << 20
 def is_bgzf(path: str | os.PathLike[str]) -> bool:
     """True when ``path`` starts with a BGZF block header (gzip member with a ``BC`` field)."""
     with open(path, "rb") as fh:
-        head = fh.read(18)
-    return (
-        len(head) == 18
-        and head[:4] == b"\x1f\x8b\x08\x04"
-        and head[12:14] == b"BC"
-        and head[14:16] == b"\x02\x00"
-    )
+        return is_bgzf_header(fh.read(18))
 
 
 def check_eof(path: str | os.PathLike[str]) -> None:
@@ -74,15 +69,44 @@ def check_eof(path: str | os.PathLike[str]) -> None:
         The file is shorter than an EOF block or does not end with one (truncated).
     """
     with open(path, "rb") as fh:
-        fh.seek(0, os.SEEK_END)
-        if fh.tell() < len(BGZF_EOF):
-            raise GenotypeFileError(f"{path}: truncated bgzip file (shorter than one block)")
-        fh.seek(-len(BGZF_EOF), os.SEEK_END)
-        if fh.read(len(BGZF_EOF)) != BGZF_EOF:
-            raise GenotypeFileError(
-                f"{path}: truncated bgzip file: the BGZF end-of-file block is missing "
-                "(the file was cut short, e.g. an interrupted copy); re-create or re-copy it"
-            )
+        size = fh.seek(0, os.SEEK_END)
+        tail = b""
+        if size >= len(BGZF_EOF):
+            fh.seek(-len(BGZF_EOF), os.SEEK_END)
+            tail = fh.read(len(BGZF_EOF))
+    problem = eof_problem(path, size, tail)
+    if problem is not None:
+        raise GenotypeFileError(problem)
+
+
+def eof_problem(path: str | os.PathLike[str], size: int, tail: bytes) -> str | None:
+    """Why a BGZF file of ``size`` bytes ending in ``tail`` is incomplete, or None.
+
+    Examples
+    --------
+    >>> eof_problem("a.vcf.gz", 1000, BGZF_EOF) is None
+    True
+    >>> eof_problem("a.vcf.gz", 20, b"")
+    'a.vcf.gz: truncated bgzip file (shorter than one block)'
+    """
+    if size < len(BGZF_EOF):
+        return f"{path}: truncated bgzip file (shorter than one block)"
+    if tail != BGZF_EOF:
+        return (
+            f"{path}: truncated bgzip file: the BGZF end-of-file block is missing "
+            "(the file was cut short, e.g. an interrupted copy); re-create or re-copy it"
+        )
+    return None
+
+
+def is_bgzf_header(head: bytes) -> bool:
+    """True when ``head`` (a file's first bytes) starts with a BGZF block header."""
+    return (
+        len(head) >= 18
+        and head[:4] == b"\x1f\x8b\x08\x04"
+        and head[12:14] == b"BC"
+        and head[14:16] == b"\x02\x00"
+    )
 
 
 @dataclass(frozen=True)
@@ -477,3 +501,169 @@ def read_block_table(path: str | os.PathLike[str]) -> BlockRun:
     return BlockRun(
         np.asarray(starts, np.int64), np.asarray(sizes, np.int64), np.asarray(usizes, np.int64)
     )
+
+
+# -- re-reading blocks ---------------------------------------------------------------------
+# Once a file has been read through, its block table says where any text offset lives, so
+# a record's line is read again by inflating only the blocks that hold it (``os.pread``:
+# threads share one file descriptor without a shared position).
+
+
+@dataclass(frozen=True)
+class BlockTable:
+    """Every block of a file: :class:`BlockRun`'s arrays and the text offset of each block.
+
+    ``ustart`` has one entry more than the blocks: ``ustart[-1]`` is the file's text size.
+    """
+
+    coffset: np.ndarray  # int64[k]
+    csize: np.ndarray  # int64[k]
+    usize: np.ndarray  # int64[k]
+    ustart: np.ndarray  # int64[k + 1]
+
+    @classmethod
+    def of(cls, runs: Sequence[BlockRun]) -> BlockTable:
+        """The table of consecutive runs (one file's, in order)."""
+
+        def cat(name: str) -> np.ndarray:
+            arrays = [getattr(run, name) for run in runs]
+            return np.concatenate(arrays) if arrays else np.empty(0, np.int64)
+
+        usize = cat("usize")
+        ustart = np.zeros(len(usize) + 1, dtype=np.int64)
+        np.cumsum(usize, out=ustart[1:])
+        return cls(cat("coffset"), cat("csize"), usize, ustart)
+
+    @property
+    def text_size(self) -> int:
+        return int(self.ustart[-1])
+
+    def locate(self, voffset: int) -> tuple[int, int]:
+        """The block a virtual offset points into, and the text offset it names."""
+        block = int(np.searchsorted(self.coffset, voffset >> 16))
+        return block, int(self.ustart[block]) + (voffset & 0xFFFF)
+
+    def block_at(self, text: int) -> int:
+        """The block holding text offset ``text``."""
+        return int(np.searchsorted(self.ustart, text, side="right")) - 1
+
+
+def inflate_range(
+    path: str,
+    fd: int,
+    lo: int,
+    hi: int,
+    coffset: np.ndarray,
+    csize: np.ndarray,
+    usize: np.ndarray,
+    out: np.ndarray,
+    out_offset: int,
+) -> None:
+    """Read compressed bytes ``[lo, hi)`` of ``fd`` and inflate the blocks in them into
+    ``out`` at ``out_offset`` (thread-safe: ``os.pread``)."""
+    data = os.pread(fd, hi - lo, lo)
+    inflate_blocks(
+        path, data, coffset.tolist(), csize.tolist(), usize.tolist(), lo, out, out_offset
+    )
+
+
+def text_range(path: str, fd: int, table: BlockTable, lo: int, hi: int) -> bytes:
+    """The file's text bytes ``[lo, hi)``, inflated from the blocks that hold them."""
+    if hi <= lo:
+        return b""
+    b0 = table.block_at(lo)
+    b1 = table.block_at(hi - 1)
+    sizes = table.usize[b0 : b1 + 1]
+    out = np.empty(((int(sizes.sum()) + 7) & ~7) + 8, dtype=np.uint8)
+    c0 = int(table.coffset[b0])
+    c1 = int(table.coffset[b1] + table.csize[b1])
+    inflate_range(
+        path, fd, c0, c1, table.coffset[b0 : b1 + 1], table.csize[b0 : b1 + 1], sizes, out, 0
+    )
+    skip = lo - int(table.ustart[b0])
+    return out[skip : skip + hi - lo].tobytes()
+
+
+class StartedInflate:
+    """Inflate jobs of one file's blocks in flight; the file descriptor closes when done."""
+
+    def __init__(self, jobs: list[Future[None]], fd: int, buf: np.ndarray, starts: np.ndarray):
+        self.jobs, self.fd, self.buf, self.starts = jobs, fd, buf, starts
+
+    def result(self) -> tuple[np.ndarray, np.ndarray]:
+        """Wait; the text buffer and each line's start in it."""
+        buf, starts = self.buf, self.starts
+        try:
+            for job in self.jobs:
+                job.result()
+        finally:
+            self.close()
+        return buf, starts
+
+    def close(self) -> None:
+        """Wait for (or cancel) the jobs and close the file: safe to call twice."""
+        if self.fd < 0:
+            return
+        for job in self.jobs:
+            job.cancel()
+        for job in self.jobs:
+            if not job.cancelled():
+                job.exception()  # waits; an error is raised by result() if anyone asks
+        os.close(self.fd)
+        self.fd = -1
+        self.buf = np.empty(0, dtype=np.uint8)  # the text is not needed any more
+
+
+def start_reading_lines(
+    path: str, table: BlockTable, t0: np.ndarray, t1: np.ndarray, pool: ThreadPoolExecutor
+) -> StartedInflate:
+    """Start inflating, in ``pool``, the blocks holding the lines at text offsets
+    ``[t0[i], t1[i])`` (sorted by ``t0``).
+
+    ``.result()`` of the returned job waits, then gives the text buffer and each line's
+    start in it.
+    """
+    coffset, csize, usize, ustart = table.coffset, table.csize, table.usize, table.ustart
+    b0 = np.searchsorted(ustart, t0, side="right") - 1
+    b1 = np.searchsorted(ustart, np.maximum(t1 - 1, t0), side="right") - 1
+    need = np.zeros(len(coffset), dtype=bool)
+    for a, b in zip(b0.tolist(), b1.tolist(), strict=True):
+        need[a : b + 1] = True
+    blocks = np.flatnonzero(need)
+    out_start = np.zeros(len(blocks) + 1, dtype=np.int64)
+    np.cumsum(usize[blocks], out=out_start[1:])
+    buf = np.empty(((int(out_start[-1]) + 7) & ~7) + 8, dtype=np.uint8)
+    fd = os.open(path, os.O_RDONLY)
+    jobs: list[Future[None]] = []
+    try:
+        step = 32
+        for g in range(0, len(blocks), step):
+            group = blocks[g : g + step]
+            lo = int(coffset[group[0]])
+            hi = int(coffset[group[-1]] + csize[group[-1]])
+            jobs.append(
+                pool.submit(
+                    inflate_range,
+                    path,
+                    fd,
+                    lo,
+                    hi,
+                    coffset[group],
+                    csize[group],
+                    usize[group],
+                    buf,
+                    int(out_start[g]),
+                )
+            )
+    except BaseException:
+        for job in jobs:
+            job.cancel()
+        for job in jobs:
+            if not job.cancelled():
+                job.exception()
+        os.close(fd)
+        raise
+    # Text offset -> buffer offset through the block each line starts in.
+    block_rank = np.searchsorted(blocks, b0)
+    starts = out_start[block_rank] + (t0 - ustart[b0])
+    return StartedInflate(jobs, fd, buf, starts)

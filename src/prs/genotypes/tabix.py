@@ -20,10 +20,14 @@ from __future__ import annotations
 
 import os
 import struct
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from prs.genome import normalize_chrom
+from prs.genotypes.base import sorted_unique
 
 #: The linear index's window (tabix: 2^14 = 16 kb).
 TBI_SHIFT = 14
@@ -230,6 +234,35 @@ def read_index(path: str | os.PathLike[str]) -> Index:
     except Exception as exc:  # OSError, EOFError, isal errors: all mean "unreadable"
         raise IndexDoubt(f"cannot be decompressed ({type(exc).__name__}: {exc})") from None
     reader = _Reader(raw)
+    kind, min_shift, depth, names = _read_header(reader)
+    pseudo = ((1 << (3 * (depth + 1))) - 1) // 7 + 1
+    linear: list[np.ndarray] = []
+    bins: list[tuple[np.ndarray, np.ndarray]] = []
+    offsets: list[np.ndarray] = []
+    max_end = -1
+    for _ in names:
+        bin_ids, bin_starts, max_end = _read_bins(reader, kind, pseudo, offsets, max_end)
+        bins.append((np.array(bin_ids, dtype=np.int64), np.array(bin_starts, dtype=np.int64)))
+        linear.append(_read_linear(reader, offsets) if kind == "tbi" else np.empty(0, np.int64))
+    rest = len(raw) - reader.at
+    if rest not in (0, 8):  # optionally n_no_coor (uint64)
+        raise IndexDoubt(f"{rest} bytes after the last sequence")
+    return Index(
+        path,
+        kind,
+        names,
+        tuple(linear),
+        tuple(bins),
+        min_shift,
+        depth,
+        max_end,
+        np.concatenate(offsets) if offsets else np.empty(0, dtype=np.int64),
+    )
+
+
+def _read_header(reader: _Reader) -> tuple[str, int, int, tuple[str, ...]]:
+    """Kind, binning scheme and sequence names, from the magic to the first sequence."""
+    raw = reader.raw
     (magic,) = reader.take("4s")
     if magic == b"TBI\x01":
         kind, min_shift, depth = "tbi", TBI_SHIFT, 5
@@ -256,61 +289,102 @@ def read_index(path: str | os.PathLike[str]) -> Index:
     names = tuple(x.decode(errors="replace") for x in names_raw.split(b"\x00")[:n_ref])
     if len(names) != n_ref:
         raise IndexDoubt(f"{len(names)} sequence names for {n_ref} sequences")
-    pseudo = ((1 << (3 * (depth + 1))) - 1) // 7 + 1
-    linear: list[np.ndarray] = []
-    bins: list[tuple[np.ndarray, np.ndarray]] = []
-    offsets: list[np.ndarray] = []
-    max_end = -1
-    for _ in range(n_ref):
-        n_bin = reader.count("bin", 1 << 26)
-        bin_ids: list[int] = []
-        bin_starts: list[int] = []
-        for _ in range(n_bin):
-            if kind == "tbi":
-                (bin_id,) = reader.take("<I")
-                loffset = None
-            else:
-                bin_id, loffset = reader.take("<IQ")
-            n_chunk = reader.count("chunk", 1 << 26)
-            chunks = reader.array(2 * n_chunk).reshape(-1, 2)
-            if bin_id == pseudo:  # counts (mapped/unmapped), not offsets
-                continue
-            if bin_id > pseudo:
-                raise IndexDoubt(f"bin number {bin_id} is impossible")
-            if n_chunk:
-                if (chunks[:, 1] < chunks[:, 0]).any():
-                    raise IndexDoubt("a chunk ends before it starts")
-                offsets.append(chunks.ravel())
-                max_end = max(max_end, int(chunks[:, 1].max()))
-                bin_ids.append(bin_id)
-                bin_starts.append(int(chunks[:, 0].min()))
-            del loffset
-        bins.append((np.array(bin_ids, dtype=np.int64), np.array(bin_starts, dtype=np.int64)))
+    return kind, min_shift, depth, names
+
+
+def _read_bins(
+    reader: _Reader, kind: str, pseudo: int, offsets: list[np.ndarray], max_end: int
+) -> tuple[list[int], list[int], int]:
+    """One sequence's bins: their numbers and smallest chunk starts (every chunk offset
+    appended to ``offsets``), and the largest chunk end so far."""
+    n_bin = reader.count("bin", 1 << 26)
+    bin_ids: list[int] = []
+    bin_starts: list[int] = []
+    for _ in range(n_bin):
         if kind == "tbi":
-            n_intv = reader.count("window", 1 << 26)
-            ioff = reader.array(n_intv)
-            # Empty windows hold 0; they may start reading where the next non-empty one does.
-            if n_intv:
-                filled = ioff.copy()
-                for k in range(n_intv - 2, -1, -1):
-                    if filled[k] == 0:
-                        filled[k] = filled[k + 1]
-                ioff = filled
-                offsets.append(ioff[ioff > 0])
-            linear.append(ioff)
+            (bin_id,) = reader.take("<I")
         else:
-            linear.append(np.empty(0, dtype=np.int64))
-    rest = len(raw) - reader.at
-    if rest not in (0, 8):  # optionally n_no_coor (uint64)
-        raise IndexDoubt(f"{rest} bytes after the last sequence")
-    return Index(
-        path,
-        kind,
-        names,
-        tuple(linear),
-        tuple(bins),
-        min_shift,
-        depth,
-        max_end,
-        np.concatenate(offsets) if offsets else np.empty(0, dtype=np.int64),
-    )
+            bin_id, _loffset = reader.take("<IQ")
+        n_chunk = reader.count("chunk", 1 << 26)
+        chunks = reader.array(2 * n_chunk).reshape(-1, 2)
+        if bin_id == pseudo:  # counts (mapped/unmapped), not offsets
+            continue
+        if bin_id > pseudo:
+            raise IndexDoubt(f"bin number {bin_id} is impossible")
+        if n_chunk:
+            if (chunks[:, 1] < chunks[:, 0]).any():
+                raise IndexDoubt("a chunk ends before it starts")
+            offsets.append(chunks.ravel())
+            max_end = max(max_end, int(chunks[:, 1].max()))
+            bin_ids.append(bin_id)
+            bin_starts.append(int(chunks[:, 0].min()))
+    return bin_ids, bin_starts, max_end
+
+
+def _read_linear(reader: _Reader, offsets: list[np.ndarray]) -> np.ndarray:
+    """One sequence's ``.tbi`` linear index (its offsets appended to ``offsets``)."""
+    n_intv = reader.count("window", 1 << 26)
+    ioff = reader.array(n_intv)
+    # Empty windows hold 0; they may start reading where the next non-empty one does.
+    if n_intv:
+        filled = ioff.copy()
+        for k in range(n_intv - 2, -1, -1):
+            if filled[k] == 0:
+                filled[k] = filled[k + 1]
+        ioff = filled
+        offsets.append(ioff[ioff > 0])
+    return ioff
+
+
+@dataclass(frozen=True)
+class Window:
+    """Where an indexed read starts, and what it reads for.
+
+    Attributes
+    ----------
+    voffset
+        The virtual offset to start reading from.
+    chrom_id
+        The reader's id of the window's (canonical) chromosome.
+    last
+        The furthest wanted position it holds: the read stops at the first record past it.
+    first
+        The nearest wanted position it holds.
+    ref
+        The sequence's number in the index.
+    """
+
+    voffset: int
+    chrom_id: int
+    last: int
+    first: int
+    ref: int
+
+
+def windows_to_read(
+    index: Index, wanted: Mapping[str, np.ndarray], chrom_ids: Mapping[str, int]
+) -> list[Window]:
+    """The windows holding ``wanted`` positions (canonical chromosome -> positions) of the
+    chromosomes the reader knows (``chrom_ids``), one per distinct start offset, in index
+    order."""
+    windows: list[Window] = []
+    for ref, name in enumerate(index.names):
+        chrom = normalize_chrom(name)
+        if chrom not in wanted or chrom not in chrom_ids:
+            continue
+        positions = sorted_unique(wanted[chrom])
+        offsets = index.window_offsets(name, positions)
+        assert offsets is not None
+        starts, inverse = np.unique(offsets, return_inverse=True)
+        last = np.zeros(len(starts), dtype=np.int64)
+        np.maximum.at(last, inverse, positions)  # furthest wanted position per window
+        least = np.full(len(starts), np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(least, inverse, positions)
+        chrom_id = chrom_ids[chrom]
+        windows.extend(
+            Window(start, chrom_id, stop, first, ref)
+            for start, stop, first in zip(
+                starts.tolist(), last.tolist(), least.tolist(), strict=True
+            )
+        )
+    return windows
