@@ -19,7 +19,7 @@ import warnings
 import prs.cli
 import prs.cli.score  # (the command's module, loaded once)
 from prs.example import example_paths
-from prs.score import score
+from prs.scoring import score
 
 
 def run_prs(args: list[str], env: dict[str, str], stderr_path: str) -> None:

@@ -59,7 +59,7 @@ def _plink(data: Path, out: Path) -> float:
 
 def _score(data: Path):
     from prs.genotypes.fastvcf import FastVcfSource
-    from prs.score import score
+    from prs.scoring import score
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from prs.score import score
+from prs.scoring import score
 
 
 def read_sscore(path) -> pd.DataFrame:

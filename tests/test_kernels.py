@@ -7,7 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from prs.kernels.accumulate import ScoreTotals, accumulate_scores
+from prs.kernels.accumulate import accumulate_scores
+from prs.scoring.totals import ScoreTotals
 
 
 def reference(dosage, ploidy, weights, effect_type, impute, freq_given, freq_ploidy=None):
@@ -173,7 +174,7 @@ def test_score_totals_paths_match_reference(case, matmul, threads, pieces):
     k, n = dosage.shape
     s = weights.shape[1]
     totals = ScoreTotals(s, n, impute, threads=threads, matmul=matmul)
-    import prs.kernels.accumulate as acc
+    import prs.scoring.totals as acc
 
     old = acc._SPLIT_MIN_GENOTYPES
     acc._SPLIT_MIN_GENOTYPES = 1  # split even these tiny chunks between threads
@@ -232,7 +233,7 @@ def test_calls_not_counted_and_frequency_ploidy_match_reference(case, matmul, th
     dosage, ploidy, weights, effect_type, impute, freq, freq_ploidy = case
     k, n = dosage.shape
     totals = ScoreTotals(weights.shape[1], n, impute, threads=threads, matmul=matmul)
-    import prs.kernels.accumulate as acc
+    import prs.scoring.totals as acc
 
     old = acc._SPLIT_MIN_GENOTYPES
     acc._SPLIT_MIN_GENOTYPES = 1

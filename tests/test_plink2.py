@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 import prs
-from prs.score import score
+from prs.scoring import score
 from tests.helpers import plink2_scores, random_genotype_cells, write_scorefile, write_vcf
 
 pytestmark = pytest.mark.plink2

@@ -32,7 +32,7 @@ from prs.ploidy import (
     read_sex,
     record_classes,
 )
-from prs.score import score
+from prs.scoring import score
 from tests.helpers import relabel_vcf, write_scorefile, write_vcf
 
 GRCH38_LENGTHS = {"1": 248956422, "X": 156040895, "Y": 57227415, "MT": 16569}

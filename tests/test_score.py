@@ -18,7 +18,7 @@ from prs.errors import (
     ScoreWarning,
     ScoringFileWarning,
 )
-from prs.score import SCORE_COLUMNS, score
+from prs.scoring import SCORE_COLUMNS, score
 from tests.helpers import write_scorefile, write_vcf
 from tests.strategies import cohorts
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from prs.errors import ScoreError
-from prs.score import score
+from prs.scoring import score
 from tests.helpers import write_scorefile, write_vcf
 
 FREQ_COLUMNS = (

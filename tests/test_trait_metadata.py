@@ -15,7 +15,7 @@ from prs.calibrate._inputs import read_scores
 from prs.cli import main
 from prs.errors import CalibrationError
 from prs.example import example_paths
-from prs.score import SCORE_COLUMNS, TRAIT_COLUMNS
+from prs.scoring import SCORE_COLUMNS, TRAIT_COLUMNS
 from prs.weights.scorefile import TraitInfo, read_scorefile
 from tests.helpers import write_scorefile, write_vcf
 

@@ -17,7 +17,7 @@ from prs.errors import (
 )
 from prs.genotypes import open_genotypes
 from prs.match import MatchPlan, MatchReport, match_variants
-from prs.score import ScoreResult, score
+from prs.scoring import ScoreResult, score
 from prs.weights import ScoringFile, read_scorefile
 
 __all__ = [

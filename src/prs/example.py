@@ -287,7 +287,7 @@ def run_demo(out: str | os.PathLike[str]) -> dict[str, Path]:
 
     from prs.calibrate import run_demo_path
     from prs.report import write_score_outputs, write_table
-    from prs.score import score
+    from prs.scoring import score
 
     paths = example_paths()
     result = score(paths.vcf, paths.scorefile)

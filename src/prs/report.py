@@ -23,15 +23,13 @@ import numpy as np
 import pandas as pd
 
 from prs.output import DEFAULT_LOCK_TIMEOUT, OutputSet, atomic_write
-from prs.provenance import file_checksum  # transitional: score.py still imports it from here
 
 if TYPE_CHECKING:
-    from prs.score import ScoreResult
+    from prs.scoring import ScoreResult
 
 __all__ = [
     "ReportOutputs",
     "atomic_write",
-    "file_checksum",
     "output_set",
     "write_json",
     "write_score_outputs",

@@ -9,7 +9,7 @@ from pathlib import Path
 from prs.errors import ScoreError
 from prs.match import DEFAULT_MIN_OVERLAP
 from prs.report import write_score_outputs
-from prs.score import MISSING_POLICIES, ScoreResult, score
+from prs.scoring import MISSING_POLICIES, ScoreResult, score
 
 #: Files ``prs score`` writes into ``--out`` (TSV; ``--format parquet`` for the tables).
 OUTPUT_FILES = ("scores", "match_report", "match_summary", "provenance.json")

@@ -1,0 +1,245 @@
+"""Score totals fed chunk by chunk: threads and BLAS over the accumulate kernels.
+
+:class:`ScoreTotals` owns the strategy (a thread pool for a few scores, matrix products for
+many); the arithmetic is in :mod:`prs.kernels.accumulate`, pure functions over arrays.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from prs.kernels.accumulate import (
+    IMPUTE_NONE,
+    accumulate_scores,
+    dosage_matrix,
+)
+
+#: From this many scores on, a chunk is added by matrix products (BLAS) instead of loops.
+MATMUL_MIN_SCORES = 4
+#: Chunks with fewer genotypes than this are not split between threads.
+_SPLIT_MIN_GENOTYPES = 1 << 16
+
+
+class ScoreTotals:
+    """Running per-score x per-sample totals (PLINK 2 ``--score`` columns), fed chunkwise.
+
+    A few scores go through :func:`accumulate_scores`, each chunk's variants split between
+    ``threads`` threads (the kernel releases the GIL; each thread owns its totals, summed at
+    the end). Many scores (:data:`MATMUL_MIN_SCORES` or more) go through
+    :func:`dosage_matrix` and BLAS matrix products: one pass builds the chunk's dosage
+    matrix, then every total is a ``(scores x variants) @ (variants x samples)`` product.
+    Both paths give the same totals (counts exactly; sums to rounding).
+
+    Parameters
+    ----------
+    n_scores, n_samples
+        Shape of the totals.
+    impute
+        :data:`IMPUTE_NONE`, :data:`IMPUTE_COHORT_MEAN` or :data:`IMPUTE_GIVEN_FREQUENCY`.
+    threads
+        Threads for the loop path (default: up to 2, one per CPU).
+    matmul
+        Force (True) or forbid (False) the matrix-product path; default by score count.
+    """
+
+    def __init__(
+        self,
+        n_scores: int,
+        n_samples: int,
+        impute: int,
+        *,
+        threads: int | None = None,
+        matmul: bool | None = None,
+    ) -> None:
+        self.impute = impute
+        self.matmul = n_scores >= MATMUL_MIN_SCORES if matmul is None else matmul
+        self.threads = max(1, threads if threads is not None else min(2, os.cpu_count() or 1))
+        self.all_missing = 0
+        self._shape = (n_scores, n_samples)
+        self._parts = [self._zeros()]
+        self._pool: ThreadPoolExecutor | None = None
+        self._x: np.ndarray | None = None
+
+    def _zeros(self) -> dict[str, np.ndarray]:
+        s, n = self._shape
+        part = {name: np.zeros((s, n)) for name in ("sums", "allele_ct", "denom", "named")}
+        part["missing_ct"] = np.zeros((s, n), dtype=np.int64)
+        part["uniform_ct"] = np.zeros(s)
+        return part
+
+    def add(
+        self,
+        dosage: np.ndarray,
+        ploidy: np.ndarray,
+        weights: np.ndarray,
+        counts_alleles: np.ndarray,
+        effect_type: np.ndarray,
+        given_frequency: np.ndarray,
+        freq_ploidy: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Add a chunk (arguments as :func:`accumulate_scores`; ``freq_ploidy`` None: the
+        frequency is taken on ``ploidy``); returns the frequencies used."""
+        k = len(dosage)
+        freq_ploidy = (
+            np.empty((k, 0), dtype=np.int8)
+            if freq_ploidy is None
+            else np.ascontiguousarray(freq_ploidy, dtype=np.int8)
+        )
+        dosage = np.ascontiguousarray(dosage, dtype=np.float64)
+        ploidy = np.ascontiguousarray(ploidy, dtype=np.int8)
+        weights = np.ascontiguousarray(weights, dtype=np.float64)
+        counts_alleles = np.ascontiguousarray(counts_alleles, dtype=np.bool_)
+        effect_type = np.ascontiguousarray(effect_type, dtype=np.int8)
+        given_frequency = np.ascontiguousarray(given_frequency, dtype=np.float64)
+        frequency = np.empty(len(dosage))
+        # The kernel's arguments, in its order (the loop and BLAS paths take the same).
+        arrays = (
+            dosage,
+            ploidy,
+            weights,
+            counts_alleles,
+            effect_type,
+            given_frequency,
+            frequency,
+            freq_ploidy,
+        )
+        if self.matmul:
+            self._add_matmul(*arrays)
+            return frequency
+        if self.threads < 2 or dosage.size < _SPLIT_MIN_GENOTYPES or k < 2:
+            self.all_missing += self._run(0, *arrays)
+            return frequency
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.threads - 1, thread_name_prefix="prs-score")
+            self._parts += [self._zeros() for _ in range(self.threads - 1)]
+        bounds = np.linspace(0, k, self.threads + 1).astype(np.int64)
+
+        def piece(t: int) -> int:
+            a, b = bounds[t], bounds[t + 1]
+            return self._run(t, *(array[a:b] for array in arrays))
+
+        futures = [self._pool.submit(piece, t) for t in range(1, self.threads)]
+        self.all_missing += piece(0) + sum(f.result() for f in futures)
+        return frequency
+
+    def _run(
+        self,
+        t: int,
+        dosage,
+        ploidy,
+        weights,
+        counts_alleles,
+        effect_type,
+        given,
+        frequency,
+        freq_ploidy,
+    ) -> int:
+        part = self._parts[t]
+        return int(
+            accumulate_scores(
+                dosage,
+                ploidy,
+                weights,
+                counts_alleles,
+                effect_type,
+                self.impute,
+                given,
+                part["sums"],
+                part["allele_ct"],
+                part["denom"],
+                part["named"],
+                part["missing_ct"],
+                frequency,
+                part["uniform_ct"],
+                freq_ploidy,
+            )
+        )
+
+    def _add_matmul(
+        self,
+        dosage: np.ndarray,
+        ploidy: np.ndarray,
+        weights: np.ndarray,
+        counts_alleles: np.ndarray,
+        effect_type: np.ndarray,
+        given: np.ndarray,
+        frequency: np.ndarray,
+        freq_ploidy: np.ndarray,
+    ) -> None:
+        part = self._parts[0]
+        if self._x is None or self._x.size < dosage.size:
+            self._x = np.empty(dosage.size)  # reused: fresh pages cost a fault each
+        x = self._x[: dosage.size].reshape(dosage.shape)
+        all_missing, missing_calls, skipped_calls = dosage_matrix(
+            dosage, ploidy, effect_type, self.impute, given, x, frequency, freq_ploidy
+        )
+        self.all_missing += int(all_missing)
+        used = ~np.isnan(weights)
+        # A product beyond float64's range becomes inf, which score() reports as an error
+        # naming the score; numpy's own overflow warning would only add noise.
+        with np.errstate(over="ignore", invalid="ignore"):
+            part["sums"] += np.where(used, weights, 0.0).T @ x
+        # Calls not counted (NOT_COUNTED ploidy) are NaN but neither observed nor missing.
+        observed = None if missing_calls == 0 and skipped_calls == 0 else ~np.isnan(dosage)
+        x_observed = x if observed is None else np.where(observed, x, 0.0)
+        # Scores that use the same variants share NAMED_ALLELE_DOSAGE_SUM and the allele
+        # counts: one product per distinct pattern of use, not per score.
+        _add_by_pattern(part["named"], used, x_observed)
+        counts = counts_alleles
+        if observed is None and ploidy.size and ploidy.min() == ploidy.max():
+            part["uniform_ct"] += float(ploidy.flat[0]) * counts.sum(axis=0)
+            return
+        p_all = ploidy.astype(np.float64)
+        counted = None
+        if skipped_calls:
+            counted = ploidy >= 0
+            p_all = np.where(counted, p_all, 0.0)
+        p_observed = p_all if observed is None else np.where(observed, p_all, 0.0)
+        _add_by_pattern(part["allele_ct"], counts, p_observed)
+        if observed is None:
+            _add_by_pattern(part["denom"], counts, p_all)
+            return
+        _add_by_pattern(part["denom"], counts, p_all if self.impute != IMPUTE_NONE else p_observed)
+        missing = np.zeros((len(self._parts[0]["missing_ct"]), dosage.shape[1]))
+        is_missing = ~observed if counted is None else ~observed & counted
+        _add_by_pattern(missing, counts, is_missing.astype(np.float64))
+        part["missing_ct"] += np.rint(missing).astype(np.int64)
+
+    def totals(self) -> dict[str, np.ndarray]:
+        """The totals so far: ``sums``, ``allele_ct``, ``denom``, ``named``, ``missing_ct``."""
+        out = {
+            name: self._parts[0][name].copy()
+            for name in ("sums", "allele_ct", "denom", "named", "missing_ct")
+        }
+        uniform = self._parts[0]["uniform_ct"].copy()
+        for part in self._parts[1:]:
+            for name in out:
+                out[name] += part[name]
+            uniform += part["uniform_ct"]
+        out["allele_ct"] += uniform[:, None]
+        out["denom"] += uniform[:, None]
+        return out
+
+    def close(self) -> None:
+        """Stop the worker threads."""
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+
+def _add_by_pattern(total: np.ndarray, use: np.ndarray, values: np.ndarray) -> None:
+    """``total += use.T @ values`` for a 0/1 ``use`` (variants x scores), computed once per
+    distinct column of ``use`` (scores that use the same variants get the same row)."""
+    if use.shape[1] == 1:
+        total += use.T.astype(np.float64) @ values
+        return
+    packed = np.packbits(use, axis=0).T  # one row of bytes per score
+    first: dict[bytes, int] = {}
+    owner = np.array([first.setdefault(row.tobytes(), len(first)) for row in packed])
+    patterns = np.zeros((len(first), use.shape[0]))
+    for column, pattern in enumerate(owner):
+        patterns[pattern] = use[:, column]
+    total += (patterns @ values)[owner]
