@@ -241,6 +241,23 @@ def test_example_scores_and_provenance():
     assert np.corrcoef(ds.sums[:, 0], r.sums[:, 0])[0, 1] > 0.99
 
 
+def test_a_build_alias_given_is_the_build_it_names():
+    """Issue 12: genome_build="hg38" was compared as written, so a GRCh38 scoring file was
+    refused as another build (and the PARs were not placed); an alias is its build."""
+    from prs.example import example_paths
+
+    paths = example_paths()
+    base = prs.score(paths.vcf, paths.scorefile)
+    for alias in ("hg38", "GRCh38", "38"):
+        r = prs.score(paths.vcf, paths.scorefile, genome_build=alias)
+        np.testing.assert_array_equal(r.sums, base.sums)
+        assert r.provenance["genome_build"] == {
+            "stated": alias,
+            "detected": "GRCh38",
+            "used": "GRCh38",
+        }
+
+
 class _WarningSource:
     """A genotype source that warns and notes a fallback, as an engine reading a VCF
     without its index does."""
