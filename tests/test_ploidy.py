@@ -21,8 +21,8 @@ import pandas as pd
 import pytest
 
 import prs
-from prs.chrom import AUTOSOME, MT, PAR, X_NONPAR, Y, chromosome_class
 from prs.errors import ScoreError, ScoreWarning
+from prs.genome import AUTOSOME, MT, PAR, X_NONPAR, Y, chromosome_class
 from prs.ploidy import (
     SEX_FEMALE,
     SEX_MALE,

@@ -32,7 +32,7 @@ autosome and chrY adds nothing to anybody (PLINK 2 ``--vcf`` without ``--update-
 
 The PARs: a contig named ``XY`` (``PAR1``/``PAR2``), and chrX positions inside the
 pseudo-autosomal regions when the genotypes' build is known, as PLINK 2 after
-``--split-par b37|b38`` (bounds in :data:`prs.chrom.PAR_BOUNDS`). Without a known build,
+``--split-par b37|b38`` (bounds in :data:`prs.genome.PAR_BOUNDS`). Without a known build,
 chrX is chrX throughout (PLINK 2 without ``--split-par``).
 
 PLINK 2 refuses ``dominant``/``recessive`` scoring on chrX, chrY and MT ("cannot be used
@@ -50,8 +50,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from prs.chrom import AUTOSOME, MT, PAR, PAR_BOUNDS, X_NONPAR, Y
 from prs.errors import ScoreError
+from prs.genome import AUTOSOME, MT, PAR, PAR_BOUNDS, X_NONPAR, Y
 from prs.kernels.accumulate import NOT_COUNTED
 
 #: Sex codes, as PLINK's ``.fam``/``.psam`` SEX column.
@@ -220,7 +220,7 @@ def sex_codes(
 def record_classes(
     chrom: pd.Series | np.ndarray, pos: pd.Series | np.ndarray, build: str | None
 ) -> np.ndarray:
-    """Chromosome class (:func:`prs.chrom.chromosome_class`) of each canonical (chrom, pos),
+    """Chromosome class (:func:`prs.genome.chromosome_class`) of each canonical (chrom, pos),
     as ``int8``."""
     chrom = np.asarray(chrom, dtype=object)
     pos = np.asarray(pos, dtype=np.int64)

@@ -33,7 +33,7 @@ ERR_EMPTY_REF = 15
 #: A CHROM that is not a valid contig name (VCF 4.3 section 1.4.7); see ``name_valid``.
 ERR_BAD_CHROM = 16
 
-#: The largest POS (:data:`prs.chrom.MAX_POSITION`): larger is :data:`ERR_BAD_POS`.
+#: The largest POS (:data:`prs.genome.MAX_POSITION`): larger is :data:`ERR_BAD_POS`.
 MAX_POSITION = 2**31 - 1
 
 # -- the slots of scan_records' ``int64[8]`` state ---------------------------------------------
