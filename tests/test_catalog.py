@@ -23,8 +23,9 @@ from pathlib import Path
 import pytest
 
 import prs.catalog
+from prs.cli import fetch as catalog_cli
 from prs.errors import CatalogError, ScoringFileError
-from prs.weights import catalog, catalog_cli
+from prs.weights import catalog
 from prs.weights.scorefile import read_scorefile
 from tests.catalog_server import CatalogServer, CatalogTree, md5_hex, scoring_file_text
 

@@ -40,7 +40,7 @@ from prs.errors import PRSError, PRSWarning, exit_code_for
 COMMANDS = {
     "score": "prs.cli.score",
     "demo": "prs.cli.score",
-    "fetch": "prs.weights.catalog_cli",
+    "fetch": "prs.cli.fetch",
     "calibrate": "prs.calibrate.cli",
     "categorise": "prs.calibrate.cli",
     "categorize": "prs.calibrate.cli",
