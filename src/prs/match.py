@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 
 from prs.columns import coded_strings
 from prs.errors import MatchError, ScoreWarning, ScoringFileError, ScoringFileWarning
+from prs.genotypes.base import sorted_unique
 from prs.memory import release_memory
 from prs.weights.scorefile import ScoringFile
 
@@ -837,3 +838,14 @@ def allele_count_mask(plan: MatchPlan) -> np.ndarray:
         repeat[1:] = plan.record[rows][1:] == plan.record[rows][:-1]
         counts[rows[repeat], j] = False
     return counts
+
+
+def wanted_positions(scoring: list[ScoringFile]) -> dict[str, np.ndarray]:
+    """The positions to read from the target, per chromosome (sorted, unique): every
+    scoring file's rows with a position."""
+    frames = pd.concat([sf.variants[["chrom", "pos"]] for sf in scoring])
+    frames = frames[frames["pos"] >= 0]
+    wanted = {}
+    for chrom, group in frames.groupby("chrom"):
+        wanted[str(chrom)] = sorted_unique(group["pos"].to_numpy(dtype=np.int64))
+    return wanted

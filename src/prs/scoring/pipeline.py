@@ -24,7 +24,6 @@ import pandas as pd
 from prs.errors import ScoreError, ScoreWarning
 from prs.genome import MT, X_NONPAR, Y, canonical_build
 from prs.genotypes import GenotypeSource, open_genotypes
-from prs.genotypes.base import sorted_unique
 from prs.kernels.accumulate import IMPUTE_COHORT_MEAN, IMPUTE_GIVEN_FREQUENCY, IMPUTE_NONE
 from prs.match import (
     DEFAULT_MIN_OVERLAP,
@@ -35,6 +34,7 @@ from prs.match import (
     combine_plans,
     combine_reports,
     match_variants,
+    wanted_positions,
 )
 from prs.memory import release_memory
 from prs.ploidy import (
@@ -103,15 +103,6 @@ class _Matched:
     report: MatchReport
     row_class: np.ndarray
     n_sites: int
-
-
-def _wanted_positions(scoring: list[ScoringFile]) -> dict[str, np.ndarray]:
-    frames = pd.concat([sf.variants[["chrom", "pos"]] for sf in scoring])
-    frames = frames[frames["pos"] >= 0]
-    wanted = {}
-    for chrom, group in frames.groupby("chrom"):
-        wanted[str(chrom)] = sorted_unique(group["pos"].to_numpy(dtype=np.int64))
-    return wanted
 
 
 def score(
@@ -339,7 +330,7 @@ def _match(
 ) -> _Matched:
     """Read the target's sites at the scoring positions and match every scoring file."""
     release_memory()
-    sites = source.sites(_wanted_positions(scoring))
+    sites = source.sites(wanted_positions(scoring))
     release_memory()
     plans: list[MatchPlan] = []
     reports: list[MatchReport] = []
