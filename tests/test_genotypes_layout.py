@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from prs.errors import GenotypeFileError
+from prs.errors import GenotypeFileError, GenotypeWarning
 from prs.genotypes import open_genotypes, options
 from prs.genotypes.base import (
     DescribedSource,
@@ -182,3 +182,25 @@ def test_one_vocabulary_for_the_options():
         words = {"dosage": "GT", "half_call": "error", "haploid": "as-diploid", **bad}
         with pytest.raises(GenotypeFileError):
             options.check_read_options(**words)
+
+
+@pytest.mark.parametrize("engine", ["fast", "checked"])
+def test_a_path_spelled_with_dot_segments_reads_a_joined_vcf(tmp_path, engine):
+    """Regression: the checked engine keyed the header lines it found among the records by
+    the normalised path and looked them up by the path as given, so ``dir/./x.vcf.gz``
+    (joined with cat) failed with "the file changed while it was read"."""
+    part = header(_SAMPLES)
+    text = (
+        part
+        + "22\t100\trs1\tA\tG\t.\tPASS\t.\tGT\t0/1\t1/1\t0/0\n"
+        + part
+        + "22\t200\trs2\tC\tT\t.\tPASS\t.\tGT\t0/1\t1/1\t0/0\n"
+    )
+    vcf = write_vcf(tmp_path / "j.vcf", text, index=False)
+    spelled = f"{tmp_path}/./{vcf.name}"
+    with pytest.warns(GenotypeWarning, match="header line"):
+        source = open_genotypes(spelled, engine=engine)
+        sites = source.sites()
+    records = sites["record"].to_numpy()
+    (chunk,) = source.read(records, np.ones(len(records), dtype=np.int64))
+    np.testing.assert_array_equal(chunk.dosage, [[1.0, 2.0, 0.0], [1.0, 2.0, 0.0]])

@@ -226,9 +226,11 @@ class VcfSource:
         valid_names: set[bytes] = set()
         # Header lines after the header (files joined with cat): skipped here and by the
         # fast engine; htslib cannot read past them, so read() gives it a copy without.
-        repeated = self._repeated_header[str(path)] = []
+        # (Keyed by the path as given, as the rest of the source names files: "./x.vcf"
+        # and "x.vcf" are one file but two keys.)
+        repeated = self._repeated_header[file.name] = []
         declared = {name.encode() for name in header.contigs}
-        undeclared = self._undeclared[str(path)] = []
+        undeclared = self._undeclared[file.name] = []
         line_no = 0
         try:
             for line in text_lines(file):
@@ -240,7 +242,7 @@ class VcfSource:
                 text = line.rstrip(b"\r\n")
                 where = f"{path} line {line_no}"
                 if b"\x00" in text:  # htslib's C strings end there: see read()
-                    self._nul_lines.add((str(path), line_no))
+                    self._nul_lines.add((file.name, line_no))
                 if not text.strip():
                     raise GenotypeFileError(f"{where}: blank line inside the records")
                 fields = text.split(b"\t", 8)
