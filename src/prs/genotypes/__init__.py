@@ -1,4 +1,20 @@
-"""Genotype sources: one module per format behind :func:`open_genotypes`."""
+"""Genotype sources: one module per format behind :func:`open_genotypes`.
+
+The layout, one concern per module (each imports only modules above it in this list):
+
+* :mod:`~prs.genotypes.base`: the :class:`GenotypeSource` protocol (and what a source may
+  also say: build, notes, records read from GT), the site-table columns, dosage chunks;
+* :mod:`~prs.genotypes.options`: the words the readers' options take;
+* :mod:`~prs.genotypes.bgzf`: BGZF blocks, the threaded reader, block re-reads;
+  :mod:`~prs.genotypes.tabix`: tabix/CSI indexes and window -> block arithmetic;
+* :mod:`~prs.genotypes.sniff`: one look at each file (magic, EOF block, BCF or VCF);
+* :mod:`~prs.genotypes.vcf_header`: the VCF header, the genome build, the input rules both
+  engines share; :mod:`~prs.genotypes.vcf_record`: one record decoded by htslib, named by
+  its location;
+* the engines: :mod:`~prs.genotypes.vcf` (checked, cyvcf2) and
+  :mod:`~prs.genotypes.fastvcf` (fast, Numba kernels: source, scan, regions, cache,
+  decode, fallback, site table).
+"""
 
 from __future__ import annotations
 

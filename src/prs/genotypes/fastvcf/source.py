@@ -24,6 +24,7 @@ are the checked path's own.
 
 from __future__ import annotations
 
+import functools
 import os
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
@@ -200,10 +201,13 @@ class FastVcfSource:
         """The genome build implied by the headers (as the checked path), or None."""
         return headers_build(self.headers)
 
-    def _note(self, message: str) -> None:
-        """Warn (:class:`~prs.errors.GenotypeWarning`) and keep the message in notes."""
+    def _note(self, message: str, depth: int = 0) -> None:
+        """Warn (:class:`~prs.errors.GenotypeWarning`) and keep the message in notes.
+
+        The warning names the caller's caller of :meth:`sites` (``depth``: frames between
+        :meth:`sites` and this call)."""
         self.notes.append(message)
-        warnings.warn(message, GenotypeWarning, stacklevel=4)
+        warnings.warn(message, GenotypeWarning, stacklevel=4 + depth)
 
     # -- pass 1 -----------------------------------------------------------------------------
     def sites(self, wanted: Mapping[str, np.ndarray] | None = None) -> pd.DataFrame:
@@ -268,7 +272,7 @@ class FastVcfSource:
         header = self.headers[file_index]
         region = None
         if wanted is not None and self.index == "always":
-            region = plan_region_read(settings, wanted, self._note)
+            region = plan_region_read(settings, wanted, functools.partial(self._note, depth=1))
         full = FileScan(
             path,
             file_index,
@@ -301,12 +305,12 @@ class FastVcfSource:
             window_records = self._number_window_records(path, file_index, record, pieces)
         zero = sum(scan.zero_pos for scan in done)
         if zero:
-            self._note(zero_pos_message(path, zero))
+            self._note(zero_pos_message(path, zero), depth=1)
         # A region read starts at a record: any '#' line it meets is a repeated header.
         header_lines = 0 if region is not None else header.n_header_lines
         if sum(scan.hash_lines for scan in done) > header_lines:
             lines = repeated_header_lines(path, header.n_header_lines)
-            self._note(repeated_header_message(path, lines))
+            self._note(repeated_header_message(path, lines), depth=1)
         if region is not None:
             self._blocks.append(region.table)
             return record + window_records
