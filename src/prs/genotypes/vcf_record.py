@@ -179,8 +179,8 @@ def text_of(variant: object, name: str) -> str:
 @contextlib.contextmanager
 def _memory_file(data: bytes) -> Iterator[str]:
     """A path htslib can open holding ``data``: an anonymous in-memory file where the system
-    has them (Linux), else a temporary file."""
-    if hasattr(os, "memfd_create"):
+    has them (Linux, with /proc mounted), else a temporary file."""
+    if hasattr(os, "memfd_create") and os.path.isdir("/proc/self/fd"):
         fd = os.memfd_create("prs-record")
         try:
             os.write(fd, data)
