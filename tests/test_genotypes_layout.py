@@ -204,3 +204,17 @@ def test_a_path_spelled_with_dot_segments_reads_a_joined_vcf(tmp_path, engine):
     records = sites["record"].to_numpy()
     (chunk,) = source.read(records, np.ones(len(records), dtype=np.int64))
     np.testing.assert_array_equal(chunk.dosage, [[1.0, 2.0, 0.0], [1.0, 2.0, 0.0]])
+
+
+def test_fast_fallback_without_memfd_uses_a_temporary_file(tmp_path, monkeypatch):
+    """Where the system has no anonymous in-memory files (macOS), the record goes through
+    a temporary file: same dosages."""
+    import os
+
+    monkeypatch.delattr(os, "memfd_create", raising=False)
+    vcf = _vcf(tmp_path, ["22\t100\trs1\tA\tG\t.\tPASS\t.\tGT\t0/1/1\t1|1\t0"])
+    source = FastVcfSource(vcf)
+    source.sites()
+    (chunk,) = source.read(np.array([0]), np.array([1]))
+    np.testing.assert_array_equal(chunk.dosage, [[np.nan, 2.0, 0.0]])
+    np.testing.assert_array_equal(chunk.ploidy, [[2, 2, 2]])

@@ -188,7 +188,7 @@ def _memory_file(data: bytes) -> Iterator[str]:
         finally:
             os.close(fd)
         return
-    with tempfile.TemporaryDirectory(prefix="prs-record-") as folder:  # pragma: no cover
+    with tempfile.TemporaryDirectory(prefix="prs-record-") as folder:
         path = Path(folder) / "record.vcf"
         path.write_bytes(data)
         yield str(path)
