@@ -522,3 +522,16 @@ def test_scores_gz_table_reads_missing_calls(tmp_path):
         table.to_csv(fh, sep="\t", index=False)
     share, _ = missing_call_fraction(gz, table["sample_id"].to_numpy(), score_id="PGS000004")
     np.testing.assert_allclose(share, [3 / 313, 0.0])
+
+
+def test_demo_path_takes_the_or_interval_only_with_its_or():
+    from prs.calibrate import run_demo_path
+
+    table = scores_table({"PGS000004": np.random.default_rng(2).normal(size=200)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CalibrationWarning)
+        frame = run_demo_path(table, sex="female")
+        other = run_demo_path(table, sex="female", or_per_sd=1.3)  # no CI for another OR
+    assert {"p_high", "scheme_measure_lo"} <= set(frame.columns)
+    assert frame["input_or_per_sd"].iloc[0] == 1.61
+    assert (other["scheme_measure_hi"] - other["scheme_measure_lo"] > 0).all()  # n, calls

@@ -78,6 +78,11 @@ from prs.errors import CalibrationError, CalibrationWarning
 #: Default N-year horizons reported from each person's current age.
 DEFAULT_HORIZONS = (5, 10)
 
+#: OR per SD of PGS000004 (BCAC 313) and its 95 % CI, prospective validation (Mavaddat et
+#: al. 2019, Am J Hum Genet 104:21-34): the demo's defaults.
+PGS000004_OR = 1.61
+PGS000004_OR_CI = (1.57, 1.65)
+
 #: The standard caveats every per-person row carries (``statement_caveats``).
 STATEMENT_CAVEATS = (
     "Not a diagnosis; a low score does not rule out risk; calibrated to the named "
@@ -652,8 +657,8 @@ def run_demo_path(
     scores: ScoresLike,
     *,
     score_id: str | None = None,
-    or_per_sd: float = 1.61,
-    or_per_sd_ci: Sequence[float] | None = (1.57, 1.65),
+    or_per_sd: float = PGS000004_OR,
+    or_per_sd_ci: Sequence[float] | Literal["default"] | None = "default",
     age: float = 45.0,
     scheme: str = "nice-cg164-lifetime",
     sex: str | Sequence[Any] | Mapping[str, Any] | pd.Series | None = None,
@@ -666,7 +671,8 @@ def run_demo_path(
     self-referential), incidence and mortality are the shipped US SEER breast tables, the
     scheme is NICE CG164 lifetime risk and the pathway its breast surveillance pathway.
     ``or_per_sd`` defaults to 1.61 with its 95 % confidence interval 1.57-1.65, the OR per SD
-    of PGS000004 (Mavaddat et al. 2019, Am J Hum Genet 104:21-34); ``age`` is everybody's
+    of PGS000004 (Mavaddat et al. 2019, Am J Hum Genet 104:21-34; ``or_per_sd_ci="default"``
+    is that interval for 1.61 and none for another OR); ``age`` is everybody's
     current age; ``sex`` each person's sex (see :func:`categorise`; None: not checked, a
     warning says so). ``scorefile`` and ``match_report`` (optional) give the coverage of the
     score; with the reference's n, the OR's interval and the table's missing calls they make
@@ -677,6 +683,8 @@ def run_demo_path(
     pandas.DataFrame
         :meth:`Categorisation.to_frame` of :func:`categorise`.
     """
+    if isinstance(or_per_sd_ci, str):
+        or_per_sd_ci = PGS000004_OR_CI if or_per_sd == PGS000004_OR else None
     result = categorise(
         scores,
         score_id=score_id,
