@@ -535,3 +535,39 @@ def test_demo_path_takes_the_or_interval_only_with_its_or():
     assert {"p_high", "scheme_measure_lo"} <= set(frame.columns)
     assert frame["input_or_per_sd"].iloc[0] == 1.61
     assert (other["scheme_measure_hi"] - other["scheme_measure_lo"] > 0).all()  # n, calls
+
+
+def test_rank_z_and_pc_adjusted_z_propagate_their_reference():
+    from prs.calibrate import fit_ancestry_adjustment
+
+    rng = np.random.default_rng(21)
+    values = rng.normal(size=600)
+    ref = build_reference(values, check=False)
+    z = np.array([0.0, 2.5])
+    kwargs = dict(scores=z, reference=ref, or_per_sd=1.61, age=45, sex="female")
+    moments = quiet_categorise(**kwargs).to_frame()
+    rank = quiet_categorise(**kwargs, z_method="rank").to_frame()
+    width_m = moments["risk_to_80_hi"] - moments["risk_to_80_lo"]
+    width_r = rank["risk_to_80_hi"] - rank["risk_to_80_lo"]
+    # in the tail a rank percentile's binomial error exceeds the mean and SD's
+    assert width_r[1] > width_m[1] > 0
+    info = quiet_categorise(**kwargs, z_method="rank").inputs["uncertainty"]
+    assert "binomial" in info["propagated"]["reference"][0]["z"]
+    # PC-adjusted z: the panel's n, as a mean and SD
+    n = 400
+    ids = [f"R{i:05d}" for i in range(n)]
+    pcs = pd.DataFrame({"IID": ids, **{f"PC{k}": rng.normal(size=n) for k in range(1, 5)}})
+    panel = scores_table(
+        {"PGS000004": rng.normal(size=n) + 0.5 * pcs["PC1"].to_numpy()}, prefix="R"
+    )
+    adj = fit_ancestry_adjustment(panel, pcs)
+    target = scores_table({"PGS000004": np.array([0.3, 2.0])}, prefix="T")
+    target_pcs = pd.DataFrame(
+        {"IID": ["T00000", "T00001"], **{f"PC{k}": [0.0, 0.1] for k in range(1, 5)}}
+    )
+    out = quiet_categorise(
+        scores=target, reference=ref, pcs=target_pcs, ancestry=adj, scheme="top-5-percent"
+    )
+    assert out.inputs["uncertainty"]["propagated"]["reference"]["n"] == adj.n
+    frame = out.to_frame()
+    assert (frame["scheme_measure_hi"] > frame["scheme_measure_lo"]).all()
