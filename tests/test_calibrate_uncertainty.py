@@ -571,3 +571,40 @@ def test_rank_z_and_pc_adjusted_z_propagate_their_reference():
     assert out.inputs["uncertainty"]["propagated"]["reference"]["n"] == adj.n
     frame = out.to_frame()
     assert (frame["scheme_measure_hi"] > frame["scheme_measure_lo"]).all()
+
+
+def test_percentile_bands_propagate_the_band_each_person_is_in():
+    from prs.calibrate import PercentileBands
+
+    bands = PercentileBands(
+        np.array([0.0, 20.0, 80.0, 99.0]),
+        np.array([20.0, 80.0, 99.0, 100.0]),
+        np.array([0.5, 1.0, 2.0, 4.0]),
+        source="test bands",
+    )
+    n = 300
+    ref = reference_from_parameters(0.0, 1.0, n=n)
+    z = np.array([0.0, stats.norm.ppf(0.99) + 0.01, 3.5])
+    out = quiet_categorise(scores=z, reference=ref, percentile_bands=bands, age=45, sex="female")
+    frame = out.to_frame()
+    rr = bands.relative_risk / bands.population_average()
+    sd = np.sqrt(1 / n + z**2 / (2 * (n - 1)))
+    edges = stats.norm.ppf(np.array([0.0, 0.2, 0.8, 0.99, 1.0]))
+    p_band = np.diff(stats.norm.cdf((edges[None, :] - z[:, None]) / sd[:, None]), axis=1)
+    model = fit_absolute_risk_model(
+        population_log_rr=np.log(rr), population_weights=bands.population_weights
+    )
+    lifetime = 100 * model.risk(np.log(rr), age_start=20, years=60)
+    high = (p_band * (lifetime >= 30)).sum(axis=1)
+    moderate = (p_band * ((lifetime >= 17) & (lifetime < 30))).sum(axis=1)
+    np.testing.assert_allclose(frame["p_high"], high, atol=1e-9)
+    np.testing.assert_allclose(frame["p_moderate"], moderate, atol=1e-9)
+    # the person just inside the top 1 %: either of the two top bands' risks
+    assert frame["scheme_measure_lo"][1] == pytest.approx(lifetime[2])
+    assert frame["scheme_measure_hi"][1] == pytest.approx(lifetime[3])
+    # the person at the median is in the middle band for sure: the point value
+    assert (
+        frame["scheme_measure_lo"][0] == frame["scheme_measure_hi"][0] == frame["scheme_measure"][0]
+    )
+    assert "risk_10y_lo" in frame.columns
+    assert "percentile_bands" in out.inputs["uncertainty"]["not_propagated"]

@@ -57,8 +57,12 @@ from prs.calibrate.uncertainty import (
     LEVEL,
     Coverage,
     EffectUncertainty,
+    band_probabilities,
+    band_risks,
     category_probabilities,
     coverage_from_match,
+    discrete_category_probabilities,
+    discrete_spread,
     full_score_z,
     log_or_standard_error,
     missing_call_fraction,
@@ -779,8 +783,8 @@ def _uncertainty(
         )
     if bands is not None:
         not_propagated["percentile_bands"] = (
-            "relative and absolute risks from percentile bands: no interval is computed (the "
-            "bands' own uncertainty is not given)"
+            "the bands' own relative risks are taken as exact (their confidence intervals are "
+            "not given); the uncertainty of each person's band is propagated"
         )
 
     # (b) the reference: variance of each person's z, for risks and for percentiles
@@ -941,34 +945,67 @@ def _uncertainty(
 
     m = scheme.measure
     thresholds = scheme_thresholds(scheme)
+    # the percentile's own z (rank z of an empirical reference), for percentile schemes
+    # and percentile bands
+    z_pct = np.clip(
+        np.where(
+            percentile <= 50.0,
+            stats.norm.ppf(percentile / 100.0),
+            stats.norm.isf((100.0 - percentile) / 100.0),
+        ),
+        -40.0,
+        40.0,
+    )
+    pct_mean, pct_var = full_score_z(z_pct, var_ref_pct + var_geno, rho2)
+    measure_start = ages if m.from_age is None else np.full(n, float(m.from_age))
+    measure_span = (
+        np.full(n, float(m.years))
+        if m.years is not None
+        else np.floor(float(m.to_age or 0) - np.floor(measure_start))
+    )
     spread = None
+    probabilities = None
+    if bands is not None:
+        # each band's relative risk (average 1) and the probability of each band
+        band_lrr = np.log(bands.relative_risk / bands.population_average())
+        band_p = band_probabilities(bands, pct_mean, pct_var)
+        lifetime_span = np.floor(lifetime_to_age - np.floor(ages))
+        spans = {f"risk_{int(h)}y": np.full(n, float(h)) for h in horizons}
+        spans[f"risk_to_{lifetime_to_age}"] = lifetime_span
+        if model is not None:
+            for name, point in risks.items():
+                values = band_risks(
+                    model, band_lrr, age_start=ages, years=spans[name], valid=np.isfinite(point)
+                )
+                one = discrete_spread(values, band_p, point)
+                columns_out[f"{name}_lo"] = one.lo
+                columns_out[f"{name}_hi"] = one.hi
+        band_values = None
+        if m.kind == "relative_risk":
+            band_values = np.broadcast_to(np.exp(band_lrr), band_p.shape)
+        elif m.kind == "absolute_risk" and model is not None:
+            band_values = 100.0 * band_risks(
+                model,
+                band_lrr,
+                age_start=measure_start,
+                years=measure_span,
+                valid=np.isfinite(value),
+            )
+        if band_values is not None:
+            spread = discrete_spread(band_values, band_p, value)
+            probabilities = discrete_category_probabilities(scheme, band_values, band_p, category)
     if m.kind == "percentile":
-        z_pct = np.clip(
-            np.where(
-                percentile <= 50.0,
-                stats.norm.ppf(percentile / 100.0),
-                stats.norm.isf((100.0 - percentile) / 100.0),
-            ),
-            -40.0,
-            40.0,
-        )
-        pct_mean, pct_var = full_score_z(z_pct, var_ref_pct + var_geno, rho2)
         spread = percentile_interval(pct_mean, pct_var, point=value, thresholds=thresholds)
+        probabilities = None
     elif effect is not None and m.kind == "relative_risk":
         spread = relative_risk_interval(effect, z_mean, z_var, point=value, thresholds=thresholds)
     elif effect is not None and m.kind == "absolute_risk" and effect.model_at is not None:
-        start = ages if m.from_age is None else np.full(n, float(m.from_age))
-        span = (
-            np.full(n, float(m.years))
-            if m.years is not None
-            else np.floor(float(m.to_age or 0) - np.floor(start))
-        )
         risk_spread = risk_interval(
             effect,
             z_mean,
             z_var,
-            age_start=start,
-            years=span,
+            age_start=measure_start,
+            years=measure_span,
             point=value / 100.0,
             thresholds=[t / 100.0 for t in thresholds],
         )
@@ -978,7 +1015,8 @@ def _uncertainty(
     if spread is not None:
         columns_out["scheme_measure_lo"] = spread.lo
         columns_out["scheme_measure_hi"] = spread.hi
-        probabilities = category_probabilities(scheme, spread, category)
+        if probabilities is None:
+            probabilities = category_probabilities(scheme, spread, category)
         for label, p in probabilities.items():
             columns_out[f"p_{label}"] = p
         columns_out["near_threshold"] = near_threshold_flags(
@@ -988,8 +1026,8 @@ def _uncertainty(
         info["near_threshold_count"] = int(np.count_nonzero(flagged == True))  # noqa: E712
     else:
         not_propagated["scheme_measure"] = (
-            f"{m.describe()}: no interval (needs or_per_sd for risks; percentile bands not "
-            "propagated)"
+            f"{m.describe()}: no interval (risks need or_per_sd or percentile_bands and rate "
+            "tables)"
         )
     info.update(
         computed=True,

@@ -748,6 +748,99 @@ def _monotone(
     return Spread(lo, hi, below, np.where(ok, sd, np.nan), above)
 
 
+def band_probabilities(bands: Any, z_mean: np.ndarray, z_var: np.ndarray) -> np.ndarray:
+    """P(the person's true percentile lies in each band), ``(people, bands)``, from a normal
+    z (percentile ``100 Phi(z)``); one-hot where the variance is 0."""
+    edges = stats.norm.ppf(np.clip(np.append(bands.lower, bands.upper[-1]) / 100.0, 0.0, 1.0))
+    sd = np.sqrt(np.maximum(z_var, 0.0))[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x = (edges[None, :] - z_mean[:, None]) / sd
+        below = stats.norm.cdf(x)
+        above = stats.norm.sf(x)
+    upper_tail = above[:, :-1] - above[:, 1:]
+    lower_tail = below[:, 1:] - below[:, :-1]
+    probs = np.where(below[:, :-1] > 0.5, upper_tail, lower_tail)
+    exact = sd[:, 0] == 0
+    if exact.any():
+        pct = 100.0 * stats.norm.cdf(z_mean[exact])
+        index = np.clip(
+            np.searchsorted(bands.lower, pct, side="right") - 1, 0, bands.lower.size - 1
+        )
+        probs[exact] = np.eye(bands.lower.size)[index]
+    return np.clip(probs, 0.0, 1.0)
+
+
+def discrete_spread(
+    values: np.ndarray, probs: np.ndarray, point: np.ndarray, thresholds: Sequence[float] = ()
+) -> Spread:
+    """Interval and threshold probabilities of a value taking ``values[i, k]`` with
+    probability ``probs[i, k]`` (percentile bands): the 2.5 % and 97.5 % quantiles of that
+    discrete distribution; the point value where one band is certain."""
+    n = point.size
+    ok = np.isfinite(point) & np.isfinite(values).all(axis=1)
+    order = np.argsort(np.where(np.isfinite(values), values, np.inf), axis=1)
+    v = np.take_along_axis(values, order, axis=1)
+    cum = np.cumsum(np.take_along_axis(probs, order, axis=1), axis=1)
+    tail = (1.0 - LEVEL) / 2.0
+    k_lo = np.minimum((cum < tail - 1e-12).sum(axis=1), values.shape[1] - 1)
+    k_hi = np.minimum((cum < 1.0 - tail - 1e-12).sum(axis=1), values.shape[1] - 1)
+    rows = np.arange(n)
+    certain = probs.max(axis=1) >= 1.0 - 1e-15
+    lo = np.where(ok, np.where(certain, point, v[rows, k_lo]), np.nan)
+    hi = np.where(ok, np.where(certain, point, v[rows, k_hi]), np.nan)
+    below = above = None
+    if thresholds:
+        below = np.full((len(thresholds), n), np.nan)
+        above = np.full((len(thresholds), n), np.nan)
+        for k, t in enumerate(thresholds):
+            low = (probs * (values < t)).sum(axis=1)
+            below[k] = np.where(ok, np.where(certain, (point < t).astype(float), low), np.nan)
+            above[k] = np.where(ok, 1.0 - below[k], np.nan)
+    sd = np.where(certain, 0.0, 1.0)  # only "certain or not" matters downstream
+    return Spread(lo, hi, below, np.where(ok, sd, np.nan), above)
+
+
+def band_risks(
+    model: AbsoluteRiskModel,
+    log_rr: np.ndarray,
+    *,
+    age_start: np.ndarray,
+    years: np.ndarray,
+    valid: np.ndarray,
+) -> np.ndarray:
+    """Each person's risk over ``[age_start, age_start + years)`` at each band's log RR,
+    ``(people, bands)``; NaN for people not ``valid`` (no age, interval beyond the tables)."""
+    n = age_start.size
+    out = np.full((n, log_rr.size), np.nan)
+    if not valid.any():
+        return out
+    start = np.floor(age_start[valid]).astype(np.int64)
+    span = np.asarray(years, dtype=float)[valid].astype(np.int64)
+    keys, group = np.unique(np.stack([start, span], axis=1), axis=0, return_inverse=True)
+    table = model._risk(  # bands, not people: no warning about extreme relative risks
+        log_rr[None, :], age_start=keys[:, :1], years=keys[:, 1:], warn=False
+    )
+    out[valid] = table[group.ravel()]
+    return out
+
+
+def discrete_category_probabilities(
+    scheme: CategoryScheme, values: np.ndarray, probs: np.ndarray, category: np.ndarray
+) -> dict[str, np.ndarray]:
+    """P(each category) when the measure takes ``values[i, k]`` with probability
+    ``probs[i, k]`` (percentile bands), each value categorised as the scheme does (its
+    inclusive and exclusive bounds); NaN where the person has no category."""
+    labels = scheme.assign(values.ravel()).reshape(values.shape)
+    has = np.array([c is not None for c in category], dtype=bool)
+    certain = probs.max(axis=1) >= 1.0 - 1e-15
+    out: dict[str, np.ndarray] = {}
+    for band in scheme.bands:
+        p = np.clip((probs * (labels == band.label)).sum(axis=1), 0.0, 1.0)
+        p = np.where(certain, (category == band.label).astype(float), p)
+        out[band.label] = np.where(has, p, np.nan)
+    return out
+
+
 def category_probabilities(
     scheme: CategoryScheme, spread: Spread, category: np.ndarray
 ) -> dict[str, np.ndarray]:
