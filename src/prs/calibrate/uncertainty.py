@@ -87,7 +87,7 @@ def log_or_standard_error(or_per_sd: float, ci: Sequence[float]) -> float:
     Examples
     --------
     >>> round(log_or_standard_error(1.61, (1.57, 1.65)), 5)
-    0.01269
+    0.01268
     """
     try:
         lo, hi = (float(v) for v in ci)
