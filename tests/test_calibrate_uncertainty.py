@@ -325,6 +325,13 @@ def test_missing_calls_widen_that_persons_interval():
     assert (
         out.inputs["uncertainty"]["propagated"]["missing_calls"]["people_with_missing_calls"] == 2
     )
+    # an exact MISSING_VAR column (score units^2) is preferred to the count
+    ref = reference_from_parameters(0.0, 2.0)
+    exact = table.assign(MISSING_VAR=[0.0, 0.4, 0.0])
+    frame = quiet_categorise(scores=exact, reference=ref, scheme="top-5-percent").to_frame()
+    sd = math.sqrt(0.4) / 2.0
+    assert frame["scheme_measure_hi"][1] == pytest.approx(100 * stats.norm.cdf(0.75 + Z_LEVEL * sd))
+    assert frame["scheme_measure_hi"][2] == frame["scheme_measure"][2]
     # a PLINK 2 .sscore with ALLELE_CT and DENOM
     sscore = pd.DataFrame({"#IID": ["a", "b"], "ALLELE_CT": [600, 626], "DENOM": [626, 626]})
     share, columns = missing_call_fraction(sscore, np.array(["b", "a", "c"]))

@@ -75,7 +75,7 @@ from prs.calibrate.uncertainty import (
     relative_risk_interval,
     risk_interval,
     scheme_thresholds,
-    table_genotype_variance,
+    table_variance_column,
 )
 from prs.errors import CalibrationError, CalibrationWarning
 
@@ -833,8 +833,24 @@ def _uncertainty(
 
     # (c) genotypes: missing calls, dosage uncertainty, coverage
     var_geno = np.zeros(n)
+    ref_var = np.full(n, np.nan)  # the reference variance, to put score variances in z units
+    if ancestry is not None:
+        ref_var[:] = float(ancestry.residual_sd) ** 2
+    else:
+        for label, ref in refs.items():
+            ref_var[group_labels == label] = ref.sd**2
+    exact_missing = table_variance_column(
+        scores, col.sample_ids, "MISSING_VAR", score_id=col.score_id
+    )
     share, columns = missing_call_fraction(scores, col.sample_ids, score_id=col.score_id)
-    if share is not None:
+    if exact_missing is not None:
+        var_geno += np.nan_to_num(exact_missing, nan=0.0) / ref_var
+        propagated["missing_calls"] = {
+            "columns": "MISSING_VAR (sum of w^2 2p(1-p) over each person's missing calls)",
+            "people_with_missing_calls": int(np.count_nonzero(np.nan_to_num(exact_missing) > 0)),
+            "assumption": "mean-imputed calls; MISSING_VAR divided by the reference variance",
+        }
+    elif share is not None:
         var_geno += np.nan_to_num(share, nan=0.0)
         propagated["missing_calls"] = {
             "columns": columns,
@@ -847,7 +863,7 @@ def _uncertainty(
             "the scores table has no MISSING_CT/VARIANTS_USED (or ALLELE_CT/DENOM) columns"
         )
     in_table = (
-        table_genotype_variance(scores, col.sample_ids, score_id=col.score_id)
+        table_variance_column(scores, col.sample_ids, "GENOTYPE_VAR", score_id=col.score_id)
         if genotype_variance is None
         else None
     )
@@ -861,13 +877,7 @@ def _uncertainty(
                 else pd.Series(genotype_variance, dtype=float)
             )
             per_sample = by_sample(gv, col.sample_ids).to_numpy(float)
-        sd2 = np.full(n, np.nan)
-        if ancestry is not None:
-            sd2[:] = float(ancestry.residual_sd) ** 2
-        else:
-            for label, ref in refs.items():
-                sd2[group_labels == label] = ref.sd**2
-        var_geno += np.nan_to_num(per_sample, nan=0.0) / sd2
+        var_geno += np.nan_to_num(per_sample, nan=0.0) / ref_var
         propagated["genotype_variance"] = {
             "source": "GENOTYPE_VAR column of the scores table"
             if in_table is not None

@@ -355,10 +355,12 @@ def missing_call_fraction(
     return by_id.reindex(np.asarray(sample_ids, dtype=str)).to_numpy(float), columns
 
 
-def table_genotype_variance(
-    scores: Any, sample_ids: np.ndarray, *, score_id: str | None = None
+def table_variance_column(
+    scores: Any, sample_ids: np.ndarray, column: str, *, score_id: str | None = None
 ) -> np.ndarray | None:
-    """A ``GENOTYPE_VAR`` column of the score table (score units squared), aligned with
+    """A per-sample variance column of the score table (``GENOTYPE_VAR``: dosage variance
+    from GP; ``MISSING_VAR``: the exact variance of the mean-imputed calls, ``sum w^2
+    2p(1-p)`` over each person's missing calls; score units squared), aligned with
     ``sample_ids`` (NaN where absent); None when the table has no such column."""
     if isinstance(scores, str | os.PathLike):
         try:
@@ -367,7 +369,7 @@ def table_genotype_variance(
                 sep="\t",
                 dtype=str,
                 keep_default_na=False,
-                usecols=lambda c: c in {"sample_id", "score", "GENOTYPE_VAR"},
+                usecols=lambda c: c in {"sample_id", "score", column},
             )
         except (OSError, ValueError, pd.errors.ParserError, pd.errors.EmptyDataError):
             return None
@@ -375,11 +377,11 @@ def table_genotype_variance(
         frame = scores
     else:
         return None
-    if "GENOTYPE_VAR" not in frame.columns or "sample_id" not in frame.columns:
+    if column not in frame.columns or "sample_id" not in frame.columns:
         return None
     if "score" in frame.columns and score_id is not None:
         frame = frame[frame["score"].astype(str) == str(score_id)]
-    values = pd.to_numeric(frame["GENOTYPE_VAR"], errors="coerce").to_numpy(float)
+    values = pd.to_numeric(frame[column], errors="coerce").to_numpy(float)
     by_id = pd.Series(values, index=frame["sample_id"].astype(str).to_numpy())
     by_id = by_id[~by_id.index.duplicated()]
     return by_id.reindex(np.asarray(sample_ids, dtype=str)).to_numpy(float)
