@@ -10,8 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from prs import vocab as options
 from prs.errors import GenotypeFileError, GenotypeWarning
-from prs.genotypes import open_genotypes, options
+from prs.genotypes import open_genotypes
+from prs.genotypes import options as read_options
 from prs.genotypes.base import (
     DescribedSource,
     GenotypeSource,
@@ -165,7 +167,7 @@ def test_a_minimal_source_gets_the_defaults():
 
 
 def test_one_vocabulary_for_the_options():
-    """The kernels' codes follow the words' order in prs.genotypes.options."""
+    """The kernels' codes follow the words' order in prs.vocab."""
     assert [HALF_CALL_CODES[w] for w in options.HALF_CALL_POLICIES] == [
         kd.HALF_ERROR,
         kd.HALF_MISSING,
@@ -181,7 +183,7 @@ def test_one_vocabulary_for_the_options():
     for bad in ({"dosage": "XX"}, {"half_call": "maybe"}, {"haploid": "triploid"}):
         words = {"dosage": "GT", "half_call": "error", "haploid": "as-diploid", **bad}
         with pytest.raises(GenotypeFileError):
-            options.check_read_options(**words)
+            read_options.check_read_options(**words)
 
 
 @pytest.mark.parametrize("engine", ["fast", "checked"])

@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from prs.kernels import vcf_text as kt
+from prs.kernels import fields as kf
+from prs.kernels import scan as ks
 
 
 def _buffer(data: bytes) -> tuple[np.ndarray, np.ndarray]:
@@ -21,7 +22,7 @@ def _buffer(data: bytes) -> tuple[np.ndarray, np.ndarray]:
 def test_find_line_end(data, start):
     buf, words = _buffer(data)
     start = min(start, len(data))
-    q, tabs = kt.find_line_end(buf, words, start, len(data))
+    q, tabs = ks.find_line_end(buf, words, start, len(data))
     newline = data.find(b"\n", start)
     expected_end = len(data) if newline < 0 else newline
     assert q == expected_end
@@ -40,7 +41,7 @@ scientific = st.floats(1e-9, 1e3).map(lambda x: f"{x:.6e}")
 @given(st.one_of(decimals, st.floats(0, 2).map(repr), scientific))
 def test_parse_number_rounds_like_strtod_then_float32(text):
     buf, _ = _buffer(text.encode() + b"\t")
-    value, end, exact = kt._parse_number(buf, 0, len(text) + 1)
+    value, end, exact = kf._parse_number(buf, 0, len(text) + 1)
     if exact:
         assert end == len(text)
         assert value == float(text)
@@ -78,7 +79,7 @@ def test_parse_gt_alleles(sample_calls, extra_field):
     fields = np.array([[0, fmt_start, fmt_start + len(fmt) + 1]], dtype=np.int64)
     alleles = np.zeros((1, len(cols), 2), dtype=np.int8)
     flags = np.zeros(1, dtype=np.int8)
-    kt.parse_gt_alleles(
+    kf.parse_gt_alleles(
         buf,
         lines,
         fields,
@@ -89,9 +90,9 @@ def test_parse_gt_alleles(sample_calls, extra_field):
     )
     expected = [_reference_alleles(c) for c in sample_calls]
     if any(e is None for e in expected):
-        assert flags[0] == kt.REC_FALLBACK
+        assert flags[0] == kf.REC_FALLBACK
     else:
-        assert flags[0] == kt.REC_OK
+        assert flags[0] == kf.REC_OK
         assert [tuple(a) for a in alleles[0].tolist()] == expected
 
 
@@ -101,14 +102,14 @@ def test_scan_reports_structural_errors_in_order():
     state = _ScanState({"22": 0}, [np.array([5], dtype=np.int64)], want_all=False)
     state.add_name(b"22")
     cases = {
-        "22\t5\t.\tA\tG\t.\t.\t.\tGT\t0|1\n": kt.SCAN_DONE,
-        " \n": kt.ERR_BLANK,
-        "22\t5\t.\tA\tG\n": kt.ERR_FEW_COLUMNS,
-        "\t5\t.\tA\tG\t.\t.\t.\tGT\t0|1\n": kt.ERR_EMPTY_CHROM,
-        "22\t-5\t.\tA\tG\t.\t.\t.\tGT\t0|1\n": kt.ERR_BAD_POS,
-        "22\t5\t.\tA\tG\t.\t.\t.\tGT\t0|1\t1|1\n": kt.ERR_COLUMN_COUNT,
-        "22\t5\t.\t.\tG\t.\t.\t.\tGT\t0|1\n": kt.ERR_EMPTY_REF,
-        "chr9\t5\t.\tA\tG\t.\t.\t.\tGT\t0|1\n": kt.SCAN_NEW_CHROM,
+        "22\t5\t.\tA\tG\t.\t.\t.\tGT\t0|1\n": ks.SCAN_DONE,
+        " \n": ks.ERR_BLANK,
+        "22\t5\t.\tA\tG\n": ks.ERR_FEW_COLUMNS,
+        "\t5\t.\tA\tG\t.\t.\t.\tGT\t0|1\n": ks.ERR_EMPTY_CHROM,
+        "22\t-5\t.\tA\tG\t.\t.\t.\tGT\t0|1\n": ks.ERR_BAD_POS,
+        "22\t5\t.\tA\tG\t.\t.\t.\tGT\t0|1\t1|1\n": ks.ERR_COLUMN_COUNT,
+        "22\t5\t.\t.\tG\t.\t.\t.\tGT\t0|1\n": ks.ERR_EMPTY_REF,
+        "chr9\t5\t.\tA\tG\t.\t.\t.\tGT\t0|1\n": ks.SCAN_NEW_CHROM,
     }
     for text, status in cases.items():
         buf, words = _buffer(text.encode())
@@ -119,7 +120,7 @@ def test_scan_reports_structural_errors_in_order():
             np.zeros(4, np.int64) for _ in range(4)
         ]
         counters = np.zeros(8, dtype=np.int64)
-        kt.scan_records(
+        ks.scan_records(
             buf,
             words,
             *views,
@@ -143,7 +144,7 @@ def test_scan_reports_structural_errors_in_order():
             counters,
         )
         assert counters[3] == status, text
-        if status == kt.SCAN_DONE:
+        if status == ks.SCAN_DONE:
             assert counters[2] == 1 and out[1][0, 4] == 2
 
 
@@ -221,11 +222,11 @@ def test_fused_gt_and_float_field_equals_the_two_kernels(recs, key):
         )
 
     a1, f1, v1, c1, vf1 = outputs()
-    kt.parse_gt_alleles(buf, lines, fields, rows, samples, a1, f1)
-    kt.parse_float_field(buf, lines, fields, rows, samples, k0, k1, v1, c1, vf1)
+    kf.parse_gt_alleles(buf, lines, fields, rows, samples, a1, f1)
+    kf.parse_float_field(buf, lines, fields, rows, samples, k0, k1, v1, c1, vf1)
     a2, f2, v2, c2, vf2 = outputs()
     fused = np.zeros(k, dtype=np.bool_)
-    kt.parse_gt_and_float_field(
+    kf.parse_gt_and_float_field(
         buf, lines, fields, rows, samples, k0, k1, a2, f2, v2, c2, vf2, fused
     )
     for j, (fmt, _) in enumerate(recs):
@@ -234,11 +235,11 @@ def test_fused_gt_and_float_field_equals_the_two_kernels(recs, key):
         assert bool(fused[j]) == takes
         if not takes:
             continue
-        either = f1[j] == kt.REC_FALLBACK or vf1[j] == kt.REC_FALLBACK
+        either = f1[j] == kf.REC_FALLBACK or vf1[j] == kf.REC_FALLBACK
         if either:
-            assert f2[j] == kt.REC_FALLBACK and vf2[j] == kt.REC_FALLBACK
+            assert f2[j] == kf.REC_FALLBACK and vf2[j] == kf.REC_FALLBACK
             continue
-        assert f2[j] == f1[j] == kt.REC_OK and vf2[j] == vf1[j] == kt.REC_OK
+        assert f2[j] == f1[j] == kf.REC_OK and vf2[j] == vf1[j] == kf.REC_OK
         np.testing.assert_array_equal(a2[j], a1[j])
         np.testing.assert_array_equal(c2[j], c1[j])
         np.testing.assert_array_equal(v2[j], v1[j])
@@ -263,7 +264,7 @@ def test_number_lines_counts_as_python_does(chunk):
     for begin in range(0, len(text), chunk):
         piece = text[begin : begin + chunk]
         buf, words = _buffer(piece)
-        kt.number_lines(buf, words, 0, len(piece), begin, queries, out_record, out_line, state)
+        ks.number_lines(buf, words, 0, len(piece), begin, queries, out_record, out_line, state)
     index = np.searchsorted(starts, queries)
     np.testing.assert_array_equal(out_record, expected_record[index])
     np.testing.assert_array_equal(out_line, index + 1)

@@ -44,3 +44,40 @@ def test_the_scoring_file_and_the_plan_use_the_vocabulary(tmp_path):
     assert sf.effect_type_codes().tolist() == [vocab.RECESSIVE, vocab.DOMINANT]
     plan, _ = match_variants(sf, TARGET, min_overlap=0.0)
     assert sorted(plan.effect_type.tolist()) == [accumulate.DOMINANT, accumulate.RECESSIVE]
+
+
+def test_every_word_to_code_mapping_has_exactly_the_vocabulary_words():
+    """Issue 12: the option words were spelled again in CLI choices= and engine tables; each
+    mapping beside its code now has exactly prs.vocab's words, and the CLI offers them."""
+    from prs.cli import build_parser
+    from prs.genotypes.fastvcf.decode import HALF_CALL_CODES, HAPLOID_CODES
+    from prs.kernels import dosage
+    from prs.ploidy import XCHR_MODELS
+    from prs.scoring import MISSING_POLICIES
+
+    assert list(MISSING_POLICIES) == list(vocab.MISSING_POLICIES)
+    assert list(XCHR_MODELS) == list(vocab.HAPLOID_POLICIES)
+    assert [HALF_CALL_CODES[w] for w in vocab.HALF_CALL_POLICIES] == [
+        dosage.HALF_ERROR,
+        dosage.HALF_MISSING,
+        dosage.HALF_HAPLOID,
+        dosage.HALF_REFERENCE,
+    ]
+    assert [HAPLOID_CODES[w] for w in vocab.HAPLOID_POLICIES] == [
+        dosage.HAPLOID_AS_DIPLOID,
+        dosage.HAPLOID_HAPLOID,
+    ]
+    assert list(vocab.DOSAGE_FIELDS) == ["GT", "DS", "GP"]
+    assert [dosage.FIELD_GT, dosage.FIELD_DS, dosage.FIELD_GP] == [0, 1, 2]
+    parser = build_parser(["prs.cli.score"])
+    score = parser._subparsers._group_actions[0].choices["score"]
+    choices = {a.dest: a.choices for a in score._actions if a.choices}
+    assert choices == {
+        "dosage": vocab.DOSAGE_FIELDS,
+        "missing": vocab.MISSING_POLICIES,
+        "build": ("GRCh37", "GRCh38"),
+        "half_call": vocab.HALF_CALL_POLICIES,
+        "haploid": vocab.HAPLOID_POLICIES,
+        "engine": vocab.ENGINES,
+        "format": vocab.TABLE_FORMATS,
+    }

@@ -107,6 +107,10 @@ AUTOSOME, X_NONPAR, Y, MT, PAR = 0, 1, 2, 3, 4
 #: Pseudo-autosomal regions of chrX as PLINK 2's ``--split-par b37|b38`` draws them: a chrX
 #: position at or below the first bound, or at or above the second, is in a PAR
 #: (measured with plink2 v2.00a3.5: b37 2699520 / 154931044, b38 2781479 / 155701383).
+#: The builds prs scores against: their PAR bounds and contig lengths are known, and the PGS
+#: Catalog harmonizes scoring files to them (``--build``, ``prs fetch --build``).
+SCORING_BUILDS: tuple[str, ...] = ("GRCh37", "GRCh38")
+
 PAR_BOUNDS = {"GRCh37": (2_699_520, 154_931_044), "GRCh38": (2_781_479, 155_701_383)}
 
 

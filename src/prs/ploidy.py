@@ -78,8 +78,9 @@ _SEX_WORDS = {
 #: Column names taken as the sample ID in a sex table with a header (case-insensitive).
 SAMPLE_COLUMNS = ("iid", "sample", "sample_id", "sampleid", "id", "individual")
 
-#: ``haploid=`` values: how a male's chrX call counts (PLINK 2's ``--xchr-model``).
-HAPLOID_POLICIES = {"as-diploid": 2, "haploid": 1}
+#: PLINK 2's ``--xchr-model`` number of each ``haploid=`` word (:data:`prs.vocab.HAPLOID_POLICIES`):
+#: how a male's chrX call counts.
+XCHR_MODELS = {"as-diploid": 2, "haploid": 1}
 
 SexInput = str | os.PathLike[str] | Mapping[str, Any]
 
@@ -307,7 +308,6 @@ SPECIAL_CLASSES = (X_NONPAR, Y, MT)
 
 __all__ = [
     "AUTOSOME",
-    "HAPLOID_POLICIES",
     "MT",
     "PAR",
     "SAMPLE_COLUMNS",
@@ -315,6 +315,7 @@ __all__ = [
     "SEX_MALE",
     "SEX_UNKNOWN",
     "SPECIAL_CLASSES",
+    "XCHR_MODELS",
     "X_NONPAR",
     "Y",
     "apply_ploidy_model",

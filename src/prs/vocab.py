@@ -1,4 +1,9 @@
-"""The words options and columns take, each spelled once (today: effect types only).
+"""The words options and columns take, each spelled once.
+
+Every option that takes a word (``dosage=``, ``half_call=``, ``missing=``, ...) and the CLI's
+``choices=`` for it read the words from here; modules that map a word to a code (the kernels,
+:mod:`prs.ploidy`, :mod:`prs.scoring`) keep their mapping beside the code, and
+``tests/test_vocab.py`` asserts each mapping's words equal these.
 
 Effect types
     A scoring row's effect type is a word in files and tables (``effect_type`` of a
@@ -9,13 +14,30 @@ Effect types
     :mod:`prs.kernels.accumulate` spells the codes again as ``ADDITIVE, DOMINANT, RECESSIVE``;
     they must equal :data:`EFFECT_TYPE_CODES` (``tests/test_vocab.py`` asserts it).
 
-Still spelled elsewhere (issue 12 moves them here next): the half-call, haploid, dosage and
-engine words of the genotype readers and the CLI's ``choices=``.
+Genotype reading
+    :data:`DOSAGE_FIELDS`, :data:`HALF_CALL_POLICIES`, :data:`HAPLOID_POLICIES` (in the
+    kernels' code order), :data:`ENGINES`, :data:`INDEX_MODES`.
+
+Scoring and outputs
+    :data:`MISSING_POLICIES`, :data:`TABLE_FORMATS`.
 """
 
 from __future__ import annotations
 
-__all__ = ["ADDITIVE", "DOMINANT", "EFFECT_TYPES", "EFFECT_TYPE_CODES", "RECESSIVE"]
+__all__ = [
+    "ADDITIVE",
+    "DOMINANT",
+    "DOSAGE_FIELDS",
+    "EFFECT_TYPES",
+    "EFFECT_TYPE_CODES",
+    "ENGINES",
+    "HALF_CALL_POLICIES",
+    "HAPLOID_POLICIES",
+    "INDEX_MODES",
+    "MISSING_POLICIES",
+    "RECESSIVE",
+    "TABLE_FORMATS",
+]
 
 #: Effect types a scoring row can carry, in code order (the code is the index). Additive
 #: unless the scoring file sets ``is_dominant``/``is_recessive`` (PGS Catalog format) or an
@@ -27,3 +49,28 @@ EFFECT_TYPE_CODES: dict[str, int] = {name: code for code, name in enumerate(EFFE
 
 #: The codes by name, for code that compares arrays of codes.
 ADDITIVE, DOMINANT, RECESSIVE = (EFFECT_TYPE_CODES[name] for name in EFFECT_TYPES)
+
+#: The FORMAT field dosages are read from: hard calls, per-ALT dosages, or genotype
+#: probabilities (``dosage=``, ``--dosage``). The index is the kernels' ``FIELD_*`` code.
+DOSAGE_FIELDS: tuple[str, ...] = ("GT", "DS", "GP")
+
+#: What a half-missing call such as ``0/.`` means (``half_call=``, ``--half-call``), in the
+#: kernels' ``HALF_*`` code order.
+HALF_CALL_POLICIES: tuple[str, ...] = ("error", "missing", "haploid", "reference")
+
+#: How a haploid call counts (``haploid=``, ``--haploid``), in the kernels' ``HAPLOID_*``
+#: code order; also a male's chrX call in scoring (PLINK 2's ``--xchr-model``, :mod:`prs.ploidy`).
+HAPLOID_POLICIES: tuple[str, ...] = ("as-diploid", "haploid")
+
+#: The VCF engines :func:`prs.genotypes.open_genotypes` chooses from (``engine=``, ``--engine``).
+ENGINES: tuple[str, ...] = ("auto", "fast", "checked")
+
+#: When the fast engine reads through a tabix/CSI index (``index=``).
+INDEX_MODES: tuple[str, ...] = ("auto", "always", "never")
+
+#: How a missing call counts in a score (``missing=``, ``--missing``): PLINK 2's mean
+#: imputation, the scoring file's allele frequency, or nothing.
+MISSING_POLICIES: tuple[str, ...] = ("mean-impute", "scorefile-freq", "none")
+
+#: Table formats of the outputs (``--format``).
+TABLE_FORMATS: tuple[str, ...] = ("tsv", "parquet")

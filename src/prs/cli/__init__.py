@@ -162,4 +162,3 @@ def _run(argv: list[str]) -> int:
         except PRSWarning as exc:  # raised only under --strict
             print(f"prs: error (--strict): {exc}", file=sys.stderr)
             return 2
-

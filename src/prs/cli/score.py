@@ -7,9 +7,18 @@ import sys
 from pathlib import Path
 
 from prs.errors import ScoreError
+from prs.genome import SCORING_BUILDS
 from prs.match import DEFAULT_MIN_OVERLAP
 from prs.report import write_score_outputs
-from prs.scoring import MISSING_POLICIES, ScoreResult, score
+from prs.scoring import ScoreResult, score
+from prs.vocab import (
+    DOSAGE_FIELDS,
+    ENGINES,
+    HALF_CALL_POLICIES,
+    HAPLOID_POLICIES,
+    MISSING_POLICIES,
+    TABLE_FORMATS,
+)
 
 #: Files ``prs score`` writes into ``--out`` (TSV; ``--format parquet`` for the tables).
 OUTPUT_FILES = ("scores", "match_report", "match_summary", "provenance.json")
@@ -55,7 +64,7 @@ def add_scoring_options(p: argparse.ArgumentParser) -> None:
     """Options shared by every command that scores."""
     p.add_argument(
         "--dosage",
-        choices=("GT", "DS", "GP"),
+        choices=DOSAGE_FIELDS,
         default="GT",
         help="genotype field: GT hard calls (default), DS or GP dosages",
     )
@@ -74,7 +83,7 @@ def add_scoring_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--missing",
-        choices=sorted(MISSING_POLICIES),
+        choices=MISSING_POLICIES,
         default="mean-impute",
         help="missing genotypes: mean-impute (PLINK 2 default), scorefile-freq, none",
     )
@@ -101,18 +110,18 @@ def add_scoring_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--build",
-        choices=("GRCh37", "GRCh38"),
+        choices=SCORING_BUILDS,
         help="genotypes' genome build (default: detected from the VCF header)",
     )
     p.add_argument(
         "--half-call",
-        choices=("error", "missing", "haploid", "reference"),
+        choices=HALF_CALL_POLICIES,
         default="error",
         help="meaning of 0/. calls (default: error, as PLINK 2)",
     )
     p.add_argument(
         "--haploid",
-        choices=("as-diploid", "haploid"),
+        choices=HAPLOID_POLICIES,
         default="as-diploid",
         help="how a male's chrX call counts (needs --sex): as-diploid (PLINK 2's default "
         "--xchr-model 2) or haploid (--xchr-model 1)",
@@ -120,12 +129,12 @@ def add_scoring_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--chunk-size", type=int, default=1024, help="variants per chunk")
     p.add_argument(
         "--engine",
-        choices=("auto", "fast", "checked"),
+        choices=ENGINES,
         default="auto",
         help="VCF reader: auto (fast for bgzipped VCF), fast (Numba), checked (cyvcf2)",
     )
     p.add_argument(
-        "--format", choices=("tsv", "parquet"), default="tsv", help="table format of the outputs"
+        "--format", choices=TABLE_FORMATS, default="tsv", help="table format of the outputs"
     )
     p.add_argument(
         "--cache-dir",

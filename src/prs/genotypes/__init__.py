@@ -24,10 +24,10 @@ from pathlib import Path
 
 from prs.errors import GenotypeFileError
 from prs.genotypes.base import SITE_COLUMNS, DosageChunk, GenotypeSource
-from prs.genotypes.options import ENGINES
 from prs.genotypes.sniff import GenotypeFile, sniff
 from prs.genotypes.vcf import VcfSource
 from prs.genotypes.vcf_header import read_vcf_header
+from prs.vocab import ENGINES
 
 __all__ = [
     "SITE_COLUMNS",

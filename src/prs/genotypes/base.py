@@ -90,7 +90,7 @@ class DescribedSource(GenotypeSource, Protocol):
     notes: list[str]
     #: Records whose DS/GP dosage was read from GT because they lack the field.
     fallback_to_gt: int
-    #: How haploid calls are counted (:data:`prs.genotypes.options.HAPLOID_POLICIES`):
+    #: How haploid calls are counted (:data:`prs.vocab.HAPLOID_POLICIES`):
     #: ``"as-diploid"`` dosages are already doubled.
     haploid: str
 

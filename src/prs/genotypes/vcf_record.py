@@ -54,7 +54,7 @@ class RecordLocation:
 
 @dataclass(frozen=True)
 class DecodeOptions:
-    """How calls become dosages (the words of :mod:`prs.genotypes.options`)."""
+    """How calls become dosages (the words of :mod:`prs.vocab`)."""
 
     dosage: str = "GT"
     half_call: str = "error"

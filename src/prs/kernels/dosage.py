@@ -1,6 +1,6 @@
 """Kernel step 3 of the fast VCF path: dosages from parsed calls, the checked path's rules.
 
-Half-calls, haploid calls, DS and GP follow :mod:`prs.genotypes.vcf` exactly; a request the
+Half-calls, haploid calls, DS and GP follow :mod:`prs.genotypes.vcf_record` exactly; a request the
 kernels cannot answer exactly gets a status (``DECODE_*``) and is left to the checked path.
 """
 

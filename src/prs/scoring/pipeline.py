@@ -24,6 +24,7 @@ import pandas as pd
 from prs.errors import ScoreError, ScoreWarning
 from prs.genome import MT, X_NONPAR, Y, canonical_build
 from prs.genotypes import GenotypeSource, open_genotypes
+from prs.genotypes.base import records_read_from_gt, source_build, source_haploid, source_notes
 from prs.kernels.accumulate import IMPUTE_COHORT_MEAN, IMPUTE_GIVEN_FREQUENCY, IMPUTE_NONE
 from prs.match import (
     DEFAULT_MIN_OVERLAP,
@@ -38,9 +39,9 @@ from prs.match import (
 )
 from prs.memory import release_memory
 from prs.ploidy import (
-    HAPLOID_POLICIES,
     SEX_MALE,
     SPECIAL_CLASSES,
+    XCHR_MODELS,
     SexInput,
     apply_ploidy_model,
     record_classes,
@@ -50,11 +51,11 @@ from prs.provenance import BackgroundChecksums, file_record, record
 from prs.scoring.recorded_warnings import recorded_warnings
 from prs.scoring.result import ScoreResult
 from prs.scoring.totals import ScoreTotals
-from prs.vocab import ADDITIVE, DOMINANT
+from prs.vocab import ADDITIVE, DOMINANT, HAPLOID_POLICIES
 from prs.weights.load import load_scorefiles
 from prs.weights.scorefile import ScoringFile
 
-#: Missing-genotype policies (``missing=``) and the kernel codes behind them.
+#: The kernel code of each missing-genotype word (``missing=``, :data:`prs.vocab.MISSING_POLICIES`).
 MISSING_POLICIES = {
     "mean-impute": IMPUTE_COHORT_MEAN,
     "scorefile-freq": IMPUTE_GIVEN_FREQUENCY,
@@ -246,7 +247,7 @@ def score(
         sample_sex, sex_summary = _sexes(source, sex)
         # checksums for the provenance, computed in a thread while the genotypes are read
         genotype_sums = BackgroundChecksums(source.paths)
-        detected_build = getattr(source, "build", lambda: None)()
+        detected_build = source_build(source)
         # an alias ("hg38", "37") is the build it names, for matching and for the PARs
         target_build = canonical_build(genome_build) or genome_build or detected_build
         scoring = load_scorefiles(
@@ -276,7 +277,7 @@ def score(
                 sex=sex_summary,
                 genotypes=genotype_sums.records(),
                 # what the genotype source reported doing another way (e.g. an index not used)
-                genotype_notes=[str(note) for note in getattr(source, "notes", ())],
+                genotype_notes=source_notes(source),
                 scorefiles=[_scorefile_record(sf) for sf in scoring],
                 counts=_counts(source, matched, result, all_missing),
                 seconds=round(time.time() - started, 3),
@@ -370,8 +371,8 @@ def _accumulate(
     # Rows the ploidy model changes: chrY and MT always, chrX only when someone is male.
     special = np.isin(row_class, SPECIAL_CLASSES if n_males else (Y, MT))
     # A source opened by the caller may report haploid calls as read (ploidy 1).
-    raw_haploid = getattr(source, "haploid", "as-diploid") != "as-diploid"
-    xchr_model = HAPLOID_POLICIES[options.haploid]
+    raw_haploid = source_haploid(source) != "as-diploid"
+    xchr_model = XCHR_MODELS[options.haploid]
     _warn_sex_dependent_rows(row_class, n, n_males, options.haploid)
     accumulator = ScoreTotals(s, n, MISSING_POLICIES[options.missing])
     try:
@@ -479,7 +480,7 @@ def _counts(
         "missing_calls": dict(
             zip(plan.score_ids, result.missing_ct.sum(axis=0).tolist(), strict=True)
         ),
-        "records_without_dosage_field_read_from_GT": getattr(source, "fallback_to_gt", 0),
+        "records_without_dosage_field_read_from_GT": records_read_from_gt(source),
         "variants_missing_in_every_sample": all_missing,
         "variants_by_chromosome_class": {
             name: int((row_class == code).sum())

@@ -1,7 +1,7 @@
 """Dosages for the fast VCF path: from the genotype cache or from records' text.
 
 :class:`Decoder` holds a source's decoding options as the kernels take them (the words of
-:mod:`prs.genotypes.options` mapped to the kernels' codes) and turns parsed calls and
+:mod:`prs.vocab` mapped to the kernels' codes) and turns parsed calls and
 DS/GP values into dosages with :mod:`prs.kernels.dosage`, by the checked path's rules. A
 request the kernels cannot answer exactly is returned to the caller as a
 :class:`CheckedRequests` for the checked path (:mod:`prs.genotypes.fastvcf.fallback`).
@@ -17,9 +17,9 @@ import numpy as np
 
 from prs.genotypes.fastvcf.cache import GenotypeCache
 from prs.genotypes.fastvcf.scan import Listed
-from prs.genotypes.options import DOSAGE_FIELDS, HALF_CALL_POLICIES, HAPLOID_POLICIES
 from prs.kernels import dosage as kd
 from prs.kernels import fields as kf
+from prs.vocab import DOSAGE_FIELDS, HALF_CALL_POLICIES, HAPLOID_POLICIES
 
 #: Half-call policy word -> kernel code.
 HALF_CALL_CODES: dict[str, int] = {

@@ -55,7 +55,6 @@ from prs.genotypes.fastvcf.scan import (
     number_lines,
 )
 from prs.genotypes.fastvcf.sitetable import site_table
-from prs.genotypes.options import INDEX_MODES
 from prs.genotypes.sniff import GenotypeFile, sniff
 from prs.genotypes.vcf_header import (
     GenotypePaths,
@@ -70,6 +69,7 @@ from prs.genotypes.vcf_header import (
 from prs.genotypes.vcf_record import DecodeOptions, SampleColumns
 from prs.kernels import scan as ks
 from prs.memory import release_memory
+from prs.vocab import INDEX_MODES
 
 #: Default memory for genotypes kept from the sites pass (avoids a second pass).
 DEFAULT_CACHE_BYTES = 256 << 20

@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import TypedDict
 
 from prs.errors import CatalogError
+from prs.genome import SCORING_BUILDS
 
-#: Genome builds the Catalog harmonizes to.
-BUILDS = ("GRCh37", "GRCh38")
+#: Genome builds the Catalog harmonizes to (the builds prs scores against).
+BUILDS = SCORING_BUILDS
 #: The PGS Catalog REST API root.
 DEFAULT_API_URL = "https://www.pgscatalog.org/rest"
 #: Root of the PGS Catalog FTP tree (served over HTTPS as well).
