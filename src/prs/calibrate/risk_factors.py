@@ -404,73 +404,17 @@ def read_risk_factors(
         duplicate or empty sample ID, a value that is not a finite number, a relative risk
         <= 0, a family history that is not a count, a sample not among ``sample_ids``.
     """
-    where = os.fspath(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise CalibrationError(
-            f"{where}: cannot read risk factors ({exc.strerror or exc})"
-        ) from exc
-    lines = text.splitlines()
-    meta: dict[str, str] = {}
-    first = 0
-    while first < len(lines) and (lines[first].startswith("#") or not lines[first].strip()):
-        key, _, value = lines[first][1:].partition(":")
-        if value.strip():
-            meta[key.strip().lower()] = value.strip()
-        first += 1
-    try:
-        frame = pd.read_csv(
-            io.StringIO("\n".join(lines[first:])), sep="\t", dtype=str, keep_default_na=False
-        )
-    except (pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
-        raise CalibrationError(
-            f"{where}: no risk-factor table (expected a tab-separated header with sample_id and "
-            f"log_rr, rr and/or family_history) ({exc})"
-        ) from exc
-    frame.columns = [str(c).strip() for c in frame.columns]
+    where, meta, frame, first = _read_commented_tsv(
+        path,
+        cannot_read="cannot read risk factors",
+        no_table=(
+            "no risk-factor table (expected a tab-separated header with sample_id and "
+            "log_rr, rr and/or family_history)"
+        ),
+    )
     header_line = first + 1
-    id_col = next((c for c in ("sample_id", "IID", "#IID") if c in frame.columns), None)
-    if id_col is None:
-        raise CalibrationError(
-            f"{where} line {header_line}: no sample_id (or IID) column; found {list(frame.columns)}"
-        )
-    if "log_rr" in frame.columns and "rr" in frame.columns:
-        raise CalibrationError(
-            f"{where} line {header_line}: both log_rr and rr columns; give one of them"
-        )
-    rr_col = "log_rr" if "log_rr" in frame.columns else ("rr" if "rr" in frame.columns else None)
-    has_fh = "family_history" in frame.columns
-    if rr_col is None and not has_fh:
-        raise CalibrationError(
-            f"{where} line {header_line}: no risk-factor column: expected log_rr or rr (other "
-            f"factors) and/or family_history; found {list(frame.columns)}"
-        )
-    if frame.empty:
-        raise CalibrationError(f"{where}: header only, no samples")
-
-    ids = frame[id_col].str.strip().to_numpy(dtype=object)
-    seen: dict[str, int] = {}
-    for i, sid in enumerate(ids):
-        line = header_line + 1 + i
-        if not sid:
-            raise CalibrationError(f"{where} line {line}: empty {id_col}")
-        if sid in seen:
-            raise CalibrationError(
-                f"{where} line {line}: sample_id {sid} appears more than once (also line "
-                f"{seen[sid]})"
-            )
-        seen[sid] = line
-    if sample_ids is not None:
-        known = {str(s) for s in np.asarray(sample_ids, dtype=object)}
-        unknown = [i for i, sid in enumerate(ids) if sid not in known]
-        if unknown:
-            i = unknown[0]
-            raise CalibrationError(
-                f"{where} line {header_line + 1 + i}: sample_id {ids[i]} is not among the scored "
-                f"samples ({len(unknown)} such); risk factors must be for the people scored"
-            )
-
+    id_col, rr_col, has_fh = _risk_factor_columns(frame, where, header_line)
+    ids = _risk_factor_ids(frame[id_col], id_col, where, header_line, sample_ids)
     other = None
     if rr_col is not None:
         other = np.empty(len(frame))
@@ -498,6 +442,95 @@ def read_risk_factors(
     )
 
 
+def _read_commented_tsv(
+    path: str | os.PathLike[str], *, cannot_read: str, no_table: str
+) -> tuple[str, dict[str, str], pd.DataFrame, int]:
+    """A tab-separated table (all text) after optional ``# key: value`` / blank lines.
+
+    Returns the path as text, the ``# key: value`` pairs (keys lower-case), the table (its
+    column names stripped) and the 0-based index of the header line. The one reader of the
+    risk-factor and other-factor population files.
+    """
+    where = os.fspath(path)
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise CalibrationError(f"{where}: {cannot_read} ({exc.strerror or exc})") from exc
+    meta: dict[str, str] = {}
+    first = 0
+    while first < len(lines) and (lines[first].startswith("#") or not lines[first].strip()):
+        key, _, value = lines[first][1:].partition(":")
+        if value.strip():
+            meta[key.strip().lower()] = value.strip()
+        first += 1
+    try:
+        frame = pd.read_csv(
+            io.StringIO("\n".join(lines[first:])), sep="\t", dtype=str, keep_default_na=False
+        )
+    except (pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
+        raise CalibrationError(f"{where}: {no_table} ({exc})") from exc
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return where, meta, frame, first
+
+
+def _risk_factor_columns(
+    frame: pd.DataFrame, where: str, header_line: int
+) -> tuple[str, str | None, bool]:
+    """The sample-ID column, the other factors' column (``log_rr``/``rr``/None) and whether
+    a ``family_history`` column is present; refuses a table with none of them or no rows."""
+    id_col = next((c for c in ("sample_id", "IID", "#IID") if c in frame.columns), None)
+    if id_col is None:
+        raise CalibrationError(
+            f"{where} line {header_line}: no sample_id (or IID) column; found {list(frame.columns)}"
+        )
+    if "log_rr" in frame.columns and "rr" in frame.columns:
+        raise CalibrationError(
+            f"{where} line {header_line}: both log_rr and rr columns; give one of them"
+        )
+    rr_col = "log_rr" if "log_rr" in frame.columns else ("rr" if "rr" in frame.columns else None)
+    has_fh = "family_history" in frame.columns
+    if rr_col is None and not has_fh:
+        raise CalibrationError(
+            f"{where} line {header_line}: no risk-factor column: expected log_rr or rr (other "
+            f"factors) and/or family_history; found {list(frame.columns)}"
+        )
+    if frame.empty:
+        raise CalibrationError(f"{where}: header only, no samples")
+    return id_col, rr_col, has_fh
+
+
+def _risk_factor_ids(
+    column: pd.Series,
+    id_col: str,
+    where: str,
+    header_line: int,
+    sample_ids: Sequence[str] | np.ndarray | None,
+) -> np.ndarray:
+    """The sample IDs, each non-empty, once, and among the scored ``sample_ids`` if given."""
+    ids = column.str.strip().to_numpy(dtype=object)
+    seen: dict[str, int] = {}
+    for i, sid in enumerate(ids):
+        line = header_line + 1 + i
+        if not sid:
+            raise CalibrationError(f"{where} line {line}: empty {id_col}")
+        if sid in seen:
+            raise CalibrationError(
+                f"{where} line {line}: sample_id {sid} appears more than once (also line "
+                f"{seen[sid]})"
+            )
+        seen[sid] = line
+    if sample_ids is not None:
+        known = {str(s) for s in np.asarray(sample_ids, dtype=object)}
+        unknown = [i for i, sid in enumerate(ids) if sid not in known]
+        if unknown:
+            i = unknown[0]
+            raise CalibrationError(
+                f"{where} line {header_line + 1 + i}: sample_id {ids[i]} is not among the scored "
+                f"samples ({len(unknown)} such); risk factors must be for the people scored"
+            )
+    return ids
+
+
 def read_other_population(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
     """Read the other factors' log relative risks over a population sample.
 
@@ -512,23 +545,9 @@ def read_other_population(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.
         Naming the file, line and value: no ``log_rr``/``rr`` column, a value that is not a
         finite number (none may be unknown), a relative risk <= 0, a weight < 0.
     """
-    where = os.fspath(path)
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise CalibrationError(f"{where}: cannot read ({exc.strerror or exc})") from exc
-    first = 0
-    while first < len(lines) and (lines[first].startswith("#") or not lines[first].strip()):
-        first += 1
-    try:
-        frame = pd.read_csv(
-            io.StringIO("\n".join(lines[first:])), sep="\t", dtype=str, keep_default_na=False
-        )
-    except (pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
-        raise CalibrationError(
-            f"{where}: no table (expected a log_rr or rr column) ({exc})"
-        ) from exc
-    frame.columns = [str(c).strip() for c in frame.columns]
+    where, _, frame, first = _read_commented_tsv(
+        path, cannot_read="cannot read", no_table="no table (expected a log_rr or rr column)"
+    )
     column = "log_rr" if "log_rr" in frame.columns else ("rr" if "rr" in frame.columns else None)
     if column is None or frame.empty:
         raise CalibrationError(
@@ -705,28 +724,67 @@ def combine_risk_factors(
     """
     prs = np.asarray(prs_log_rr, dtype=float)
     ids = np.asarray(sample_ids, dtype=object).astype(str).astype(object)
-    n = prs.size
-    pop_s = np.asarray(prs_population_log_rr, dtype=float)
+    pop_s, pop_w = _normalised_population(prs_population_log_rr, prs_population_weights)
+    if risk_factors is None:
+        return _prs_only(prs, pop_s, pop_w)
+    index, absent = _align_risk_factors(risk_factors, ids)
+    family = _family_history_part(risk_factors, prs, index, absent, pop_s, pop_w)
+    other = _other_factors_part(risk_factors, index, absent)
+    # the joint population: family-history classes x other factors (independent)
+    joint_s = (family.population_log_rr[:, None] + other.population_log_rr[None, :]).ravel()
+    joint_w = (family.population_weights[:, None] * other.population_weights[None, :]).ravel()
+    return _centred_combination(prs, risk_factors, family, other, joint_s, joint_w, absent)
+
+
+@dataclass(frozen=True)
+class _Part:
+    """One factor's share of :func:`combine_risk_factors`: per-person log RR, the person's
+    raw value (for the ``model`` column), the population it adds and its ``inputs`` entry."""
+
+    log_rr: np.ndarray
+    person: np.ndarray | None
+    population_log_rr: np.ndarray
+    population_weights: np.ndarray
+    info: dict[str, Any] | None
+
+
+def _normalised_population(
+    log_rr: np.ndarray, weights: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The PRS's population nodes and weights summing to 1 (equal weights when None)."""
+    pop_s = np.asarray(log_rr, dtype=float)
     pop_w = (
         np.full(pop_s.size, 1.0 / pop_s.size)
-        if prs_population_weights is None
-        else np.asarray(prs_population_weights, dtype=float) / np.sum(prs_population_weights)
+        if weights is None
+        else np.asarray(weights, dtype=float) / np.sum(weights)
     )
-    if risk_factors is None:
-        return CombinedRisk(
-            log_rr=prs,
-            log_rr_prs=prs,
-            log_rr_family_history=np.zeros(n),
-            log_rr_other=np.zeros(n),
-            centring=0.0,
-            population_log_rr=pop_s,
-            population_weights=pop_w,
-            statement_model=PRS_ONLY,
-            model=np.full(n, PRS_ONLY, dtype=object),
-            prs_only=True,
-            inputs={"model": PRS_ONLY, "prs_only": True},
-        )
-    rf = risk_factors
+    return pop_s, pop_w
+
+
+def _prs_only(prs: np.ndarray, pop_s: np.ndarray, pop_w: np.ndarray) -> CombinedRisk:
+    """The combination without risk factors: everything is the PRS's."""
+    n = prs.size
+    return CombinedRisk(
+        log_rr=prs,
+        log_rr_prs=prs,
+        log_rr_family_history=np.zeros(n),
+        log_rr_other=np.zeros(n),
+        centring=0.0,
+        population_log_rr=pop_s,
+        population_weights=pop_w,
+        statement_model=PRS_ONLY,
+        model=np.full(n, PRS_ONLY, dtype=object),
+        prs_only=True,
+        inputs={"model": PRS_ONLY, "prs_only": True},
+    )
+
+
+def _align_risk_factors(rf: RiskFactors, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each scored sample's row in ``rf`` (0 where absent) and the absent mask.
+
+    Warns (for :func:`combine_risk_factors`'s caller) when scored samples are absent.
+    """
+    n = ids.size
     lookup = pd.Series(np.arange(rf.sample_ids.size), index=pd.Index(rf.sample_ids.astype(str)))
     pos = lookup.reindex(ids).to_numpy(dtype=float)
     absent = np.isnan(pos)
@@ -736,103 +794,135 @@ def combine_risk_factors(
             f"{rf.source or ''} (first: {ids[absent][0]}): their family history and other "
             "factors are taken as unknown",
             CalibrationWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
-    index = np.where(absent, 0, pos).astype(int)
+    return np.where(absent, 0, pos).astype(int), absent
 
-    # -- family history: attenuated log RR per class, and the PRS population split by class --
+
+def _family_history_part(
+    rf: RiskFactors,
+    prs: np.ndarray,
+    index: np.ndarray,
+    absent: np.ndarray,
+    pop_s: np.ndarray,
+    pop_w: np.ndarray,
+) -> _Part:
+    """Attenuated family-history log RR per person, and the PRS population split by class.
+
+    Without family history: zeros, and the PRS population as it is.
+    """
+    n = prs.size
+    if not rf.uses_family_history:
+        return _Part(np.zeros(n), None, pop_s, pop_w, None)
+    assert rf.family_history is not None and rf.family_history_model is not None
+    model = rf.family_history_model
     v = prs_log_rr_variance(pop_s, pop_w)
+    adjusted = model.attenuated_log_rr(v)
+    shares = model.shares()
+    counts = np.arange(model.max_count + 1)
+    # E_0[exp(k s / 2)]: normaliser of the tilted PRS distribution of class k
+    shift = pop_s.max() if pop_s.size else 0.0
+    tilt_norm = np.array([float(np.sum(pop_w * np.exp(k * (pop_s - shift) / 2.0))) for k in counts])
     classes_s: list[np.ndarray] = []
     classes_w: list[np.ndarray] = []
+    for k in counts:
+        w_k = pop_w * np.exp(k * (pop_s - shift) / 2.0) / tilt_norm[k]
+        classes_s.append(pop_s + adjusted[k])
+        classes_w.append(shares[k] * w_k)
+    fh_person = np.where(absent, np.nan, rf.family_history[index])
+    known = ~np.isnan(fh_person)
     fh_part = np.zeros(n)
-    fh_person = np.full(n, np.nan)
-    fh_info: dict[str, Any] | None = None
-    if rf.uses_family_history:
-        assert rf.family_history is not None and rf.family_history_model is not None
-        model = rf.family_history_model
-        adjusted = model.attenuated_log_rr(v)
-        shares = model.shares()
-        counts = np.arange(model.max_count + 1)
-        # E_0[exp(k s / 2)]: normaliser of the tilted PRS distribution of class k
-        shift = pop_s.max() if pop_s.size else 0.0
-        tilt_norm = np.array(
-            [float(np.sum(pop_w * np.exp(k * (pop_s - shift) / 2.0))) for k in counts]
+    k_person = np.minimum(np.nan_to_num(fh_person), model.max_count).astype(int)
+    fh_part[known] = adjusted[k_person[known]]
+    unknown = ~known & ~np.isnan(prs)
+    if unknown.any():
+        fh_part[unknown] = _expected_family_history_log_rr(
+            prs[unknown], shares, counts, shift, tilt_norm, adjusted
         )
-        for k in counts:
-            w_k = pop_w * np.exp(k * (pop_s - shift) / 2.0) / tilt_norm[k]
-            classes_s.append(pop_s + adjusted[k])
-            classes_w.append(shares[k] * w_k)
-        fh_person = np.where(absent, np.nan, rf.family_history[index])
-        known = ~np.isnan(fh_person)
-        k_person = np.minimum(np.nan_to_num(fh_person), model.max_count).astype(int)
-        fh_part[known] = adjusted[k_person[known]]
-        unknown = ~known & ~np.isnan(prs)
-        if unknown.any():
-            # P(k | s) proportional to share_k exp(k s / 2) / E_0[exp(k s / 2)]
-            s = prs[unknown][:, None]
-            log_post = (
-                np.log(np.maximum(shares, 1e-300))[None, :]
-                + counts[None, :] * (s - shift) / 2.0
-                - np.log(tilt_norm)[None, :]
-            )
-            log_post -= log_post.max(axis=1, keepdims=True)
-            post = np.exp(log_post)
-            post /= post.sum(axis=1, keepdims=True)
-            fh_part[unknown] = np.log(post @ np.exp(adjusted))
-        fh_info = {
-            "model": model.to_dict(),
-            "prs_log_rr_variance": v,
-            "attenuated_rr": np.exp(adjusted[1:]).tolist(),
-            "attenuation_rule": (
-                "log RR_fh(k) - k * var(PRS log RR) / 2 (iCARE computeAbsoluteRisk: beta_fh - "
-                "var_prs / 2, binary family history; counts derived)"
-            ),
-            "n_unknown": int(np.count_nonzero(~known)),
-        }
+    info = {
+        "model": model.to_dict(),
+        "prs_log_rr_variance": v,
+        "attenuated_rr": np.exp(adjusted[1:]).tolist(),
+        "attenuation_rule": (
+            "log RR_fh(k) - k * var(PRS log RR) / 2 (iCARE computeAbsoluteRisk: beta_fh - "
+            "var_prs / 2, binary family history; counts derived)"
+        ),
+        "n_unknown": int(np.count_nonzero(~known)),
+    }
+    return _Part(fh_part, fh_person, np.concatenate(classes_s), np.concatenate(classes_w), info)
+
+
+def _expected_family_history_log_rr(
+    prs: np.ndarray,
+    shares: np.ndarray,
+    counts: np.ndarray,
+    shift: float,
+    tilt_norm: np.ndarray,
+    adjusted: np.ndarray,
+) -> np.ndarray:
+    """``log sum_k P(k | s) RR*_fh(k)`` for people whose family history is unknown."""
+    # P(k | s) proportional to share_k exp(k s / 2) / E_0[exp(k s / 2)]
+    s = prs[:, None]
+    log_post = (
+        np.log(np.maximum(shares, 1e-300))[None, :]
+        + counts[None, :] * (s - shift) / 2.0
+        - np.log(tilt_norm)[None, :]
+    )
+    log_post -= log_post.max(axis=1, keepdims=True)
+    post = np.exp(log_post)
+    post /= post.sum(axis=1, keepdims=True)
+    return np.log(post @ np.exp(adjusted))
+
+
+def _other_factors_part(rf: RiskFactors, index: np.ndarray, absent: np.ndarray) -> _Part:
+    """Other factors' log RR per person, centred; their population nodes (independent of
+    the PRS and the family history). Without other factors: zeros and one node at 0."""
+    if not rf.uses_other:
+        return _Part(np.zeros(index.size), None, np.zeros(1), np.ones(1), None)
+    assert rf.other_log_rr is not None
+    other_person = np.where(absent, np.nan, rf.other_log_rr[index])
+    if rf.other_population_log_rr is not None:
+        o_s, o_w = _compress(
+            np.asarray(rf.other_population_log_rr, dtype=float),
+            rf.other_population_weights,
+        )
+        o_centre = float(np.log(np.sum(o_w * np.exp(o_s))))
+        o_s = o_s - o_centre
     else:
-        classes_s.append(pop_s)
-        classes_w.append(pop_w)
-    joint_s = np.concatenate(classes_s)
-    joint_w = np.concatenate(classes_w)
+        # asserted E[RR_other] = 1: the population carries the other factors as their mean
+        o_s, o_w, o_centre = np.zeros(1), np.ones(1), 0.0
+    other_part = np.where(np.isnan(other_person), 0.0, other_person - o_centre)
+    info = {
+        "source": rf.other_source,
+        "population": "given" if rf.other_population_log_rr is not None else "asserted E[RR]=1",
+        "population_centring": o_centre,
+        "n_unknown": int(np.count_nonzero(np.isnan(other_person))),
+    }
+    return _Part(other_part, other_person, o_s, o_w, info)
 
-    # -- other factors: centred; independent of the PRS and the family history --------------
-    other_part = np.zeros(n)
-    other_info: dict[str, Any] | None = None
-    other_person = None
-    if rf.uses_other:
-        assert rf.other_log_rr is not None
-        other_person = np.where(absent, np.nan, rf.other_log_rr[index])
-        if rf.other_population_log_rr is not None:
-            o_s, o_w = _compress(
-                np.asarray(rf.other_population_log_rr, dtype=float),
-                rf.other_population_weights,
-            )
-            o_centre = float(np.log(np.sum(o_w * np.exp(o_s))))
-            o_s = o_s - o_centre
-        else:
-            # asserted E[RR_other] = 1: the population carries the other factors as their mean
-            o_s, o_w, o_centre = np.zeros(1), np.ones(1), 0.0
-        other_part = np.where(np.isnan(other_person), 0.0, other_person - o_centre)
-        joint_s = (joint_s[:, None] + o_s[None, :]).ravel()
-        joint_w = (joint_w[:, None] * o_w[None, :]).ravel()
-        other_info = {
-            "source": rf.other_source,
-            "population": "given" if rf.other_population_log_rr is not None else "asserted E[RR]=1",
-            "population_centring": o_centre,
-            "n_unknown": int(np.count_nonzero(np.isnan(other_person))),
-        }
 
+def _centred_combination(
+    prs: np.ndarray,
+    rf: RiskFactors,
+    family: _Part,
+    other: _Part,
+    joint_s: np.ndarray,
+    joint_w: np.ndarray,
+    absent: np.ndarray,
+) -> CombinedRisk:
+    """The total log RR centred so that the relative risk averages 1 over the joint
+    population, with the per-person components and the ``inputs`` record."""
     joint_w = joint_w / joint_w.sum()
     top = joint_s.max()
     centring = float(np.log(np.sum(joint_w * np.exp(joint_s - top))) + top)
-    total = prs + fh_part + other_part - centring
+    total = prs + family.log_rr + other.log_rr - centring
     statement = rf.describe()
-    per_person = _per_person_model(n, fh_person if rf.uses_family_history else None, other_person)
+    per_person = _per_person_model(prs.size, family.person, other.person)
     return CombinedRisk(
         log_rr=total,
         log_rr_prs=prs,
-        log_rr_family_history=np.where(np.isnan(prs), np.nan, fh_part),
-        log_rr_other=other_part,
+        log_rr_family_history=np.where(np.isnan(prs), np.nan, family.log_rr),
+        log_rr_other=other.log_rr,
         centring=centring,
         population_log_rr=joint_s - centring,
         population_weights=joint_w,
@@ -843,8 +933,8 @@ def combine_risk_factors(
             "model": statement,
             "prs_only": False,
             "risk_factors": rf.to_dict(),
-            "family_history": fh_info,
-            "other": other_info,
+            "family_history": family.info,
+            "other": other.info,
             "centring": centring,
             "population_nodes": int(joint_s.size),
             "n_not_in_risk_factors": int(absent.sum()),
@@ -931,25 +1021,58 @@ def resolve_risk_factors(
         Family-history or other-factor options without ``risk_factors``; both a shipped model
         and user relative risks; user relative risks without prevalence or source.
     """
-    fh_options = (family_history_rr, family_history_prevalence, family_history_source)
     if risk_factors is None:
-        given = [
-            name
-            for name, value in (
-                ("family_history_model (--family-history-model)", family_history_model),
-                ("family_history_rr (--family-history-rr)", family_history_rr),
-                ("family_history_prevalence (--family-history-prevalence)", fh_options[1]),
-                ("other_population (--risk-factors-population)", other_population),
-            )
-            if value is not None
-        ]
-        if given:
-            raise CalibrationError(
-                f"{', '.join(given)} given without the people's risk factors: give "
-                "risk_factors= / --risk-factors FILE (sample_id, log_rr or rr, family_history)"
-            )
+        _refuse_options_without_risk_factors(
+            family_history_model=family_history_model,
+            family_history_rr=family_history_rr,
+            family_history_prevalence=family_history_prevalence,
+            other_population=other_population,
+        )
         return None
-    model: FamilyHistoryModel | None
+    model = _family_history_model_from_options(
+        family_history_model, family_history_rr, family_history_prevalence, family_history_source
+    )
+    population: tuple[np.ndarray, np.ndarray] | None
+    if other_population is None or isinstance(other_population, tuple):
+        population = other_population
+    else:
+        population = read_other_population(other_population)
+    if isinstance(risk_factors, RiskFactors):
+        return _with_options(risk_factors, sample_ids, model, other_source, population)
+    return read_risk_factors(
+        risk_factors,
+        family_history_model=model,
+        other_source=other_source,
+        sample_ids=sample_ids,
+        other_population_log_rr=None if population is None else population[0],
+        other_population_weights=None if population is None else population[1],
+    )
+
+
+def _refuse_options_without_risk_factors(**options: Any) -> None:
+    """Refuse family-history or other-factor options given without the risk factors."""
+    flags = {
+        "family_history_model": "--family-history-model",
+        "family_history_rr": "--family-history-rr",
+        "family_history_prevalence": "--family-history-prevalence",
+        "other_population": "--risk-factors-population",
+    }
+    given = [f"{name} ({flags[name]})" for name, value in options.items() if value is not None]
+    if given:
+        raise CalibrationError(
+            f"{', '.join(given)} given without the people's risk factors: give "
+            "risk_factors= / --risk-factors FILE (sample_id, log_rr or rr, family_history)"
+        )
+
+
+def _family_history_model_from_options(
+    family_history_model: FamilyHistoryModel | str | None,
+    family_history_rr: float | Sequence[float] | None,
+    family_history_prevalence: float | Sequence[float] | None,
+    family_history_source: str | None,
+) -> FamilyHistoryModel | None:
+    """The family-history model: a shipped one (object or name) or the user's sourced
+    relative risks and prevalence, never both and never unsourced."""
     if family_history_rr is not None:
         if family_history_model is not None:
             raise CalibrationError(
@@ -962,49 +1085,43 @@ def resolve_risk_factors(
                 "with an affected first-degree relative: it sets the baseline hazard) and "
                 "--family-history-source (the publication): neither has a default"
             )
-        model = FamilyHistoryModel.from_rr(
+        return FamilyHistoryModel.from_rr(
             family_history_rr,
             family_history_prevalence,
             source=family_history_source,
             prevalence_source=family_history_source,
         )
-    elif family_history_prevalence is not None:
+    if family_history_prevalence is not None:
         raise CalibrationError("--family-history-prevalence needs --family-history-rr")
-    else:
-        model = (
-            load_family_history_model(family_history_model)
-            if isinstance(family_history_model, str)
-            else family_history_model
+    if isinstance(family_history_model, str):
+        return load_family_history_model(family_history_model)
+    return family_history_model
+
+
+def _with_options(
+    risk_factors: RiskFactors,
+    sample_ids: Sequence[str] | np.ndarray,
+    model: FamilyHistoryModel | None,
+    other_source: str | None,
+    population: tuple[np.ndarray, np.ndarray] | None,
+) -> RiskFactors:
+    """Given :class:`RiskFactors`, checked against the scored samples, with the options'
+    model, other-factor source and population put in."""
+    scored = {str(s) for s in np.asarray(sample_ids, dtype=object)}
+    unknown = [s for s in risk_factors.sample_ids if str(s) not in scored]
+    if unknown:
+        raise CalibrationError(
+            f"risk factors: sample_id {unknown[0]} is not among the scored samples "
+            f"({len(unknown)} such)"
         )
-    population: tuple[np.ndarray, np.ndarray] | None
-    if other_population is None or isinstance(other_population, tuple):
-        population = other_population
-    else:
-        population = read_other_population(other_population)
-    if isinstance(risk_factors, RiskFactors):
-        scored = {str(s) for s in np.asarray(sample_ids, dtype=object)}
-        unknown = [s for s in risk_factors.sample_ids if str(s) not in scored]
-        if unknown:
-            raise CalibrationError(
-                f"risk factors: sample_id {unknown[0]} is not among the scored samples "
-                f"({len(unknown)} such)"
-            )
-        replace: dict[str, Any] = {}
-        if model is not None and risk_factors.uses_family_history:
-            replace["family_history_model"] = model
-        if other_source is not None:
-            replace["other_source"] = other_source
-        if population is not None:
-            replace["other_population_log_rr"], replace["other_population_weights"] = population
-        return dataclasses.replace(risk_factors, **replace) if replace else risk_factors
-    return read_risk_factors(
-        risk_factors,
-        family_history_model=model,
-        other_source=other_source,
-        sample_ids=sample_ids,
-        other_population_log_rr=None if population is None else population[0],
-        other_population_weights=None if population is None else population[1],
-    )
+    replace: dict[str, Any] = {}
+    if model is not None and risk_factors.uses_family_history:
+        replace["family_history_model"] = model
+    if other_source is not None:
+        replace["other_source"] = other_source
+    if population is not None:
+        replace["other_population_log_rr"], replace["other_population_weights"] = population
+    return dataclasses.replace(risk_factors, **replace) if replace else risk_factors
 
 
 def parse_numbers(text: str, option: str) -> tuple[float, ...]:
