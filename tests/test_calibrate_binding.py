@@ -82,12 +82,13 @@ def test_breast_scheme_picks_the_declared_female_breast_tables():
 
 def test_colorectal_pathway_is_refused_without_colorectal_rates_not_run_on_breast():
     """Before: 'colorectal-risk-equivalent' gave a screening start age of 36 from breast
-    incidence. Now: refused, naming the table to supply."""
+    incidence. Now: with no sex given (the shipped colorectal tables are per sex), refused,
+    naming the sex or the table to supply."""
     with pytest.raises(CalibrationError) as info:
         _quiet(scores=[0.0, 2.0], reference=REFERENCE, or_per_sd=1.3, age=45,
                scheme="crc-relative-risk-2")  # fmt: skip
     text = str(info.value)
-    assert "no incidence table is shipped for colorectal cancer" in text
+    assert "the shipped colorectal tables are per sex" in text and "--sex-file" in text
     assert "--incidence FILE" in text and "--mortality FILE" in text
     assert "risk-equivalent age" in text
 
@@ -101,17 +102,18 @@ def test_an_absolute_risk_scheme_for_a_cancer_and_sex_without_tables_is_refused(
         '[measure]\nkind = "absolute_risk"\nwindow = "from-current-age"\nyears = 10\n'
         '[[category]]\nlabel = "low"\nupper = 5\n[[category]]\nlabel = "high"\nlower = 5\n'
     )
-    with pytest.raises(CalibrationError, match="no incidence table is shipped for colorectal"):
+    with pytest.raises(CalibrationError, match="the shipped colorectal tables are per sex"):
         _quiet(scores=[0.0], reference=REFERENCE, or_per_sd=1.5, age=60, scheme=str(scheme))
 
 
 def test_a_relative_risk_scheme_without_rates_stays_usable_without_absolute_risks():
     """crc-relative-risk-2 without its pathway needs no rates: categorised, with no risk
-    columns from any other cancer's or sex's tables (before: breast rates)."""
+    columns from any other cancer's or sex's tables (before: breast rates). No sex given:
+    the per-sex colorectal tables cannot be chosen."""
     with pytest.warns(CalibrationWarning, match="absolute risks not computed"):
         out = categorise(
             _scores([0.0, 2.0], "EFO_0005842"), reference=REFERENCE, or_per_sd=1.5,
-            age=60, scheme="crc-relative-risk-2", pathway=None, sex="male",
+            age=60, scheme="crc-relative-risk-2", pathway=None,
         )  # fmt: skip
     frame = out.to_frame()
     assert frame["category"].notna().all()

@@ -10,6 +10,10 @@ The stages, each a module:
 * :mod:`~prs.calibrate.absolute` — iCARE-style absolute risk over an age interval from
   incidence and competing mortality; risk-equivalent ages.
 * :mod:`~prs.calibrate.categories` — category schemes and prevention pathways (data files).
+* :mod:`~prs.calibrate.risk_factors` — family history (attenuated for the PRS as iCARE) and
+  other factors beside the PRS.
+* :mod:`~prs.calibrate.uncertainty` — intervals and category probabilities (OR per SD,
+  reference, genotypes, coverage).
 * :mod:`~prs.calibrate.categorise` — the whole path per person (:func:`categorise`).
 * :mod:`~prs.calibrate.evaluate` — OR per SD, AUC, C-index, calibration, recalibration.
 """
@@ -24,8 +28,10 @@ from prs.calibrate.absolute import (
     absolute_risk,
     available_rate_tables,
     baseline_hazard,
+    companion_mortality_table,
     fit_absolute_risk_model,
     load_rate_table,
+    population_matches,
     shipped_rate_table,
 )
 from prs.calibrate.ancestry import (
@@ -105,16 +111,39 @@ from prs.calibrate.relative import (
     relative_risk_from_bands,
     relative_risk_per_sd,
 )
+from prs.calibrate.risk_factors import (
+    FAMILY_HISTORY_MODELS,
+    PRS_ONLY,
+    CombinedRisk,
+    FamilyHistoryModel,
+    RiskFactors,
+    combine_risk_factors,
+    load_family_history_model,
+    prs_population,
+    read_other_population,
+    read_risk_factors,
+    resolve_risk_factors,
+)
+from prs.calibrate.uncertainty import (
+    DEFAULT_NEAR_THRESHOLD,
+    Coverage,
+    coverage_from_match,
+    genotype_variance_from_vcf,
+    log_or_standard_error,
+)
 
 __all__ = [
     "CANCER_TERMS",
     "DEFAULT_INCIDENCE",
     "DEFAULT_MORTALITY",
+    "DEFAULT_NEAR_THRESHOLD",
+    "FAMILY_HISTORY_MODELS",
     "FORMAT_VERSION",
     "LIFETIME_END_AGE",
     "MAX_AGE",
     "MIN_REFERENCE_SIZE",
     "OR_PER_SD_RANGE",
+    "PRS_ONLY",
     "PUBLISHED_ALPHAS",
     "SCHEME_KINDS",
     "SEXES",
@@ -129,7 +158,10 @@ __all__ = [
     "Categorisation",
     "CategoryScheme",
     "CohortEvaluation",
+    "CombinedRisk",
+    "Coverage",
     "Estimate",
+    "FamilyHistoryModel",
     "Measure",
     "Pathway",
     "PathwayAction",
@@ -140,6 +172,7 @@ __all__ = [
     "Recalibration",
     "Reference",
     "ReferenceCheck",
+    "RiskFactors",
     "absolute_risk",
     "adjusted_percentile",
     "auc",
@@ -157,27 +190,38 @@ __all__ = [
     "categorise",
     "check_or_per_sd",
     "check_outcome",
+    "combine_risk_factors",
+    "companion_mortality_table",
+    "coverage_from_match",
     "evaluate_cohort",
     "fit_absolute_risk_model",
     "fit_ancestry_adjustment",
+    "genotype_variance_from_vcf",
     "load_ancestry_adjustment",
+    "load_family_history_model",
     "load_pathway",
     "load_rate_table",
     "load_reference",
     "load_references",
     "load_scheme",
+    "log_or_standard_error",
     "log_relative_risk_per_sd",
     "normal_population",
     "odds_ratio_per_sd",
     "or_top_vs_middle_quintile",
+    "population_matches",
+    "prs_population",
     "read_megsap_percentiles",
+    "read_other_population",
     "read_pcs",
     "read_percentile_bands",
+    "read_risk_factors",
     "recalibrate",
     "reference_from_parameters",
     "reference_from_quantiles",
     "relative_risk_from_bands",
     "relative_risk_per_sd",
+    "resolve_risk_factors",
     "run_demo_path",
     "save_reference",
     "shipped_rate_table",

@@ -8,6 +8,7 @@ import os
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -22,6 +23,8 @@ from prs.calibrate.absolute import (
     MAX_LOG_RR,
     AbsoluteRiskModel,
     RateTable,
+    available_rate_tables,
+    companion_mortality_table,
     fit_absolute_risk_model,
     load_rate_table,
     shipped_rate_table,
@@ -51,6 +54,15 @@ from prs.calibrate.relative import (
     log_relative_risk_per_sd,
     read_percentile_bands,
     relative_risk_from_bands,
+)
+from prs.calibrate.risk_factors import (
+    PRS_ONLY,
+    CombinedRisk,
+    FamilyHistoryModel,
+    RiskFactors,
+    combine_risk_factors,
+    prs_population,
+    resolve_risk_factors,
 )
 from prs.calibrate.uncertainty import (
     DEFAULT_NEAR_THRESHOLD,
@@ -135,6 +147,10 @@ class Categorisation:
     #: ``scheme_measure_lo``/``_hi``, ``p_<category>``, ``near_threshold``; empty when no
     #: source of uncertainty was available (or ``uncertainty=False``).
     uncertainty: Mapping[str, np.ndarray] = field(default_factory=dict)
+    #: Risk factors beside the PRS (issue 11, item 5): ``log_rr_prs``,
+    #: ``log_rr_family_history``, ``log_rr_other``, ``family_history`` and ``model`` per
+    #: person; empty when PRS only.
+    risk_factors: Mapping[str, np.ndarray] = field(default_factory=dict)
 
     def to_frame(self) -> pd.DataFrame:
         """One row per person: results, then the inputs used (constant columns)."""
@@ -151,6 +167,15 @@ class Categorisation:
                 "age": self.age,
             }
         )
+        rf = self.risk_factors
+        if rf:
+            # relative_risk is the total (PRS and the other factors); its parts beside it
+            frame["relative_risk_prs"] = np.exp(rf["log_rr_prs"])
+            for key in ("log_rr_prs", "log_rr_family_history", "log_rr_other", "family_history"):
+                if key in rf:
+                    frame[key] = rf[key]
+        # what each person's risk rests on, in every run ("PRS only" without risk factors)
+        frame["model"] = rf["model"] if rf else PRS_ONLY
         if self.sex is not None:
             frame["sex"] = self.sex
         unc = self.uncertainty
@@ -180,7 +205,10 @@ class Categorisation:
             self.binding_override if self.binding_override is not None else None
         )
         for key in ("scheme", "pathway", "or_per_sd", "incidence", "mortality", "reference"):
-            frame[f"input_{key}"] = self.inputs.get(key)
+            value = self.inputs.get(key)
+            if isinstance(value, Mapping):  # one table per sex
+                value = "; ".join(f"{k}: {v}" for k, v in value.items())
+            frame[f"input_{key}"] = value
         # what a report must say beside each person's result (issue 11, item 8)
         statements = self.inputs.get("statements") or {}
         for key in STATEMENT_FIELDS:
@@ -221,6 +249,14 @@ def categorise(
     match_report: str | os.PathLike[str] | pd.DataFrame | None = None,
     genotype_variance: Mapping[str, float] | pd.Series | str | os.PathLike[str] | None = None,
     near_threshold: float = DEFAULT_NEAR_THRESHOLD,
+    risk_factors: RiskFactors | str | os.PathLike[str] | None = None,
+    family_history_model: FamilyHistoryModel | str | None = None,
+    family_history_rr: float | Sequence[float] | None = None,
+    family_history_prevalence: float | Sequence[float] | None = None,
+    family_history_source: str | None = None,
+    other_source: str | None = None,
+    other_population: str | os.PathLike[str] | tuple[np.ndarray, np.ndarray] | None = None,
+    rates_population: str | None = None,
 ) -> Categorisation:
     """Place each person's score in the reference, derive risks, category and pathway action.
 
@@ -329,6 +365,30 @@ def categorise(
     near_threshold
         ``near_threshold`` is True where the most likely category's probability is below
         this (default 0.8: at least a 1 in 5 chance of another category).
+    risk_factors
+        Risk factors beside the PRS (issue 11, item 5): a
+        :class:`~prs.calibrate.risk_factors.RiskFactors` or a TSV (``sample_id``, ``log_rr``
+        or ``rr`` from other factors, ``family_history`` = number of affected first-degree
+        relatives; docs/risk-factors.md). Combined with the PRS as iCARE does: the
+        family-history relative risk attenuated for the PRS (``log RR_fh - k var(PRS log
+        RR) / 2``), the baseline hazard derived over the population split by family history.
+        ``relative_risk`` and every risk are then the total; ``relative_risk_prs``,
+        ``log_rr_prs``, ``log_rr_family_history``, ``log_rr_other`` give the parts and
+        ``model`` (every run) says what each person's risk rests on. None (default): PRS
+        only.
+    family_history_model, family_history_rr, family_history_prevalence, family_history_source
+        The family-history relative risks: a shipped model (``"breast-cghfbc-2001"``) or your
+        own relative risk(s) with their population prevalence and source (no default). A
+        shipped model of another cancer than the scheme's is refused (unless
+        ``allow_mismatch``).
+    other_source, other_population
+        What the other factors come from; their log RRs over a population sample (TSV
+        ``log_rr``/``rr`` [+ ``weight``], or ``(log_rr, weights)``); without it their RR must
+        average 1 over the population.
+    rates_population
+        Population of the shipped rate tables when several are shipped for the scheme's
+        cancer and sex (e.g. ``"England"`` or ``"United States"`` for female breast); default
+        the table declared as default. Ignored for a table named by ``incidence``.
 
     Returns
     -------
@@ -357,6 +417,7 @@ def categorise(
     >>> out.to_frame()["category"].tolist()
     ['near-population', 'moderate']
     """
+    call = dict(locals())  # every argument, for the per-sex runs of a both-sexes scheme
     if or_per_sd is not None:
         or_per_sd = check_or_per_sd(or_per_sd)
     if not 0.0 < float(near_threshold) <= 1.0:
@@ -374,6 +435,16 @@ def categorise(
         log_or_se = log_or_standard_error(or_per_sd, or_per_sd_ci)
     col = read_scores(scores, score_id=score_id, column=column)
     n = col.values.size
+    rf = resolve_risk_factors(
+        risk_factors,
+        sample_ids=col.sample_ids,
+        family_history_model=family_history_model,
+        family_history_rr=family_history_rr,
+        family_history_prevalence=family_history_prevalence,
+        family_history_source=family_history_source,
+        other_source=other_source,
+        other_population=other_population,
+    )
     scheme_obj = load_scheme(scheme)
     pathway_obj = _pathway(pathway, scheme_obj)
     ages = _ages(age, col.sample_ids)
@@ -381,8 +452,22 @@ def categorise(
     binding = _Binding(scheme_obj, n, allow_mismatch=allow_mismatch)
     binding.check_trait(col)
     binding.check_pathway(pathway_obj)
+    binding.check_family_history(rf)
     sexes = _sexes(sex, col.sample_ids)
     sex_unknown = binding.check_sex(sexes, col.sample_ids)
+    by_sex = _tables_by_sex(
+        scheme_obj,
+        incidence,
+        mortality,
+        rates_population,
+        sexes,
+        has_effect=or_per_sd is not None or percentile_bands is not None,
+        needs_rates=_needs_rates(scheme_obj, pathway_obj, benchmark_age),
+    )
+    if by_sex is not None:
+        assert sexes is not None
+        runs = {key: categorise(**{**call, "incidence": table}) for key, table in by_sex.items()}
+        return _merge_by_sex(runs, sexes, scheme_obj, pathway_obj)
 
     # -- reference, percentile, z --------------------------------------------------------
     if pcs is not None:
@@ -453,26 +538,35 @@ def categorise(
         log_rr = np.log(relative_risk_from_bands(percentile, bands))
     else:
         log_rr = np.full(n, np.nan)
+    combined: CombinedRisk | None = None
+    if rf is not None:
+        if scheme_obj.measure.kind == "percentile":
+            warnings.warn(
+                f"risk factors given but scheme {scheme_obj.name} categorises the PRS "
+                "percentile: they change the absolute risks reported, not the category",
+                CalibrationWarning,
+                stacklevel=2,
+            )
+        combined = _combine(rf, log_rr, col.sample_ids, or_per_sd, population_z, bands)
+        log_rr = combined.log_rr
     needs_rr = scheme_obj.measure.kind in ("absolute_risk", "relative_risk")
     if needs_rr and or_per_sd is None and bands is None:
         raise CalibrationError(
             f"scheme {scheme_obj.name} categorises {scheme_obj.measure.describe()}: give the "
             "score's OR per SD (or_per_sd / --or-per-sd) or percentile_bands"
         )
-    needs_rates = None
-    if scheme_obj.measure.kind == "absolute_risk":
-        needs_rates = f"scheme {scheme_obj.name} categorises {scheme_obj.measure.describe()}"
-    elif benchmark_age is not None or (pathway_obj is not None and pathway_obj.benchmark_age):
-        needs_rates = (
-            "a risk-equivalent age (benchmark_age / pathway "
-            f"{'' if pathway_obj is None else pathway_obj.name}) needs absolute risks"
-        )
+    needs_rates = _needs_rates(scheme_obj, pathway_obj, benchmark_age)
     inc_table: RateTable | None = None
     mort_table: RateTable | None = None
     no_rates = None
     if or_per_sd is not None or bands is not None:
         inc_table, mort_table, no_rates = _rate_tables(
-            scheme_obj, pathway_obj, incidence, mortality, needs_rates=needs_rates
+            scheme_obj,
+            pathway_obj,
+            incidence,
+            mortality,
+            needs_rates=needs_rates,
+            population=rates_population,
         )
         if no_rates is not None:
             warnings.warn(no_rates, CalibrationWarning, stacklevel=2)
@@ -482,6 +576,14 @@ def categorise(
             binding.check_table(mort_table, "competing-mortality")
     if inc_table is None:
         pass
+    elif combined is not None:
+        # the population split by family history and other factors (PRS-only path untouched)
+        model = fit_absolute_risk_model(
+            inc_table,
+            mort_table,
+            population_log_rr=combined.population_log_rr,
+            population_weights=combined.population_weights,
+        )
     elif or_per_sd is not None:
         if population_z is None:
             model = fit_absolute_risk_model(inc_table, mort_table, or_per_sd=or_per_sd)
@@ -585,6 +687,7 @@ def categorise(
                 match_report=match_report,
                 genotype_variance=genotype_variance,
                 near_threshold=near_threshold,
+                risk_factors=rf if combined is not None else None,
             )
 
     inputs = {
@@ -607,6 +710,7 @@ def categorise(
         "percentile_bands": None if bands is None else bands.source,
         "incidence": None if model is None else model.incidence_name,
         "mortality": None if model is None else model.mortality_name,
+        "rates_population": rates_population,
         "incidence_declared": None if inc_table is None else dict(inc_table.meta),
         "mortality_declared": None if mort_table is None else dict(mort_table.meta),
         "absolute_risks_not_computed": no_rates,
@@ -625,7 +729,11 @@ def categorise(
         "benchmark_risk": benchmark_risk,
         "or_per_sd_ci": None if or_per_sd_ci is None else [float(v) for v in or_per_sd_ci],
         "uncertainty": unc_info,
+        "risk_factors": None if combined is None else dict(combined.inputs),
     }
+    model_statement = PRS_ONLY if combined is None else combined.statement_model
+    if combined is not None and measure.kind == "percentile":
+        model_statement += "; the category rests on the PRS percentile only"
     inputs["statements"] = _statements(
         col,
         refs=refs,
@@ -634,7 +742,12 @@ def categorise(
         incidence=inc_table if model is not None else None,
         mortality=mort_table if model is not None else None,
         development_ancestry=development_ancestry,
+        model_statement=model_statement,
     )
+    rf_columns: dict[str, np.ndarray] = {}
+    if combined is not None:
+        rf_columns = dict(combined.columns())
+        rf_columns["family_history"] = _family_history_counts(rf, col.sample_ids)
     return Categorisation(
         sample_id=col.sample_ids,
         score=col.values,
@@ -654,6 +767,7 @@ def categorise(
         sex=np.full(n, None, dtype=object) if sexes is None else sexes,
         binding_override=binding.row,
         uncertainty=unc_columns,
+        risk_factors=rf_columns,
     )
 
 
@@ -713,6 +827,7 @@ def _statements(
     incidence: RateTable | None,
     mortality: RateTable | None,
     development_ancestry: str | None,
+    model_statement: str = PRS_ONLY,
 ) -> dict[str, str]:
     """The statement fields a report needs beside each result (constant within a run).
 
@@ -726,10 +841,51 @@ def _statements(
         "statement_development_ancestry": str(stated) if stated else "not stated",
         "statement_reference": _reference_statement(refs, reference_label, ancestry),
         "statement_rates_population": _rates_statement(incidence, mortality),
-        # item 5 (risk factors beside the PRS) will add "PRS + <factors>"
-        "statement_model": "PRS only",
+        # "PRS only", or the risk factors the risks rest on (item 5)
+        "statement_model": model_statement,
         "statement_caveats": STATEMENT_CAVEATS,
     }
+
+
+# -- risk factors beside the PRS ---------------------------------------------------------------
+def _prs_nodes(
+    or_per_sd: float | None, population_z: np.ndarray | None, bands: PercentileBands | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The PRS's population nodes, the same the PRS-only model is fitted over."""
+    return prs_population(
+        or_per_sd=or_per_sd,
+        population_log_rr=None
+        if population_z is None or or_per_sd is None
+        else log_relative_risk_per_sd(population_z, or_per_sd=or_per_sd, population_z=population_z),
+        bands=bands,
+    )
+
+
+def _combine(
+    rf: RiskFactors,
+    log_rr_prs: np.ndarray,
+    sample_ids: np.ndarray,
+    or_per_sd: float | None,
+    population_z: np.ndarray | None,
+    bands: PercentileBands | None,
+) -> CombinedRisk:
+    """Each person's PRS log RR combined with their risk factors (iCARE's attenuation)."""
+    nodes, weights = _prs_nodes(or_per_sd, population_z, bands)
+    return combine_risk_factors(
+        log_rr_prs,
+        sample_ids=sample_ids,
+        risk_factors=rf,
+        prs_population_log_rr=nodes,
+        prs_population_weights=weights,
+    )
+
+
+def _family_history_counts(rf: RiskFactors | None, sample_ids: np.ndarray) -> np.ndarray:
+    """Each scored person's affected relatives as given (NaN: unknown, absent or not used)."""
+    if rf is None or not rf.uses_family_history or rf.family_history is None:
+        return np.full(sample_ids.size, np.nan)
+    given = pd.Series(rf.family_history, index=pd.Index(rf.sample_ids.astype(str)))
+    return given.reindex(sample_ids.astype(str)).to_numpy(dtype=float)
 
 
 # -- uncertainty ------------------------------------------------------------------------------
@@ -763,12 +919,40 @@ def _uncertainty(
     match_report: Any,
     genotype_variance: Any,
     near_threshold: float,
+    risk_factors: RiskFactors | None = None,
 ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Each person's intervals and category probabilities from the sources available, and
-    what was and was not propagated (for ``inputs["uncertainty"]``)."""
+    what was and was not propagated (for ``inputs["uncertainty"]``).
+
+    With risk factors (per-SD risks only), each person's offset (total log RR - PRS log RR)
+    is recomputed at every OR per SD ``b`` and the model re-derived over the combined
+    population at ``b``, so iCARE's family-history attenuation (``- k var(PRS log RR) / 2``,
+    ``var = b^2``) follows ``b``; the factors' own relative risks are taken as exact.
+    """
     n = z.size
     propagated: dict[str, Any] = {}
     not_propagated: dict[str, str] = {}
+    if risk_factors is not None:
+        if or_per_sd is None:
+            # the bands' discrete intervals are PRS-only: never shown beside a combined risk
+            not_propagated["risk_factors"] = (
+                "intervals not computed: with percentile bands the risk intervals would be the "
+                "PRS's alone, not of the PRS combined with the risk factors"
+            )
+            return {}, {
+                "computed": False,
+                "reason": "risk factors with percentile bands (see not_propagated)",
+                "level": LEVEL,
+                "propagated": {},
+                "not_propagated": not_propagated,
+                "near_threshold": near_threshold,
+            }
+        not_propagated["risk_factors"] = (
+            "the family-history and other-factor relative risks are taken as exact (their "
+            "confidence intervals are not given); the family-history attenuation and the "
+            "baseline follow the OR per SD; an unknown family history is averaged given the "
+            "person's point PRS"
+        )
 
     # (a) the OR per SD
     if or_per_sd is not None and or_per_sd_ci is not None:
@@ -922,21 +1106,37 @@ def _uncertainty(
     columns_out: dict[str, np.ndarray] = {}
     effect = None
     if or_per_sd is not None:
-        centre = normal_centre if population_z is None else reference_centre(population_z)
+        prs_centre = normal_centre if population_z is None else reference_centre(population_z)
         cache: dict[float, AbsoluteRiskModel] = {}
+        combined_at = _combined_at(risk_factors, col.sample_ids, z, population_z, prs_centre)
 
         def model_at(b: float) -> AbsoluteRiskModel:
             if b not in cache:
                 assert inc_table is not None
-                if population_z is None:
+                if combined_at is not None:
+                    at_b = combined_at(b)
+                    cache[b] = fit_absolute_risk_model(
+                        inc_table,
+                        mort_table,
+                        population_log_rr=at_b.population_log_rr,
+                        population_weights=at_b.population_weights,
+                    )
+                elif population_z is None:
                     cache[b] = fit_absolute_risk_model(inc_table, mort_table, or_per_sd=math.exp(b))
                 else:
                     cache[b] = fit_absolute_risk_model(
                         inc_table,
                         mort_table,
-                        population_log_rr=b * population_z - centre(b),
+                        population_log_rr=b * population_z - prs_centre(b),
                     )
             return cache[b]
+
+        centre: Any = prs_centre
+        if combined_at is not None:
+            # eta = b z - c(b) + offset(b): the offset enters as a per-person "centre"
+            def centre(bb: float) -> Any:
+                at_b = combined_at(bb)
+                return prs_centre(bb) - (at_b.log_rr - at_b.log_rr_prs)
 
         b = math.log(or_per_sd)
         if model is not None:
@@ -947,7 +1147,7 @@ def _uncertainty(
             spans = {f"risk_{int(h)}y": np.full(n, float(h)) for h in horizons}
             spans[f"risk_to_{lifetime_to_age}"] = lifetime_span
             for name, point in risks.items():
-                spread = risk_interval(
+                spread = _risk_spread(
                     effect, z_mean, z_var, age_start=ages, years=spans[name], point=point
                 )
                 columns_out[f"{name}_lo"] = spread.lo
@@ -1010,7 +1210,7 @@ def _uncertainty(
     elif effect is not None and m.kind == "relative_risk":
         spread = relative_risk_interval(effect, z_mean, z_var, point=value, thresholds=thresholds)
     elif effect is not None and m.kind == "absolute_risk" and effect.model_at is not None:
-        risk_spread = risk_interval(
+        risk_spread = _risk_spread(
             effect,
             z_mean,
             z_var,
@@ -1049,6 +1249,93 @@ def _uncertainty(
         ),
     )
     return columns_out, info
+
+
+def _combined_at(
+    risk_factors: RiskFactors | None,
+    sample_ids: np.ndarray,
+    z: np.ndarray,
+    population_z: np.ndarray | None,
+    prs_centre: Any,
+) -> Any:
+    """``b -> CombinedRisk`` at OR per SD ``exp(b)`` (cached; None without risk factors):
+    the PRS's log RR ``b z - c(b)`` and its population at ``b``, combined with the factors."""
+    if risk_factors is None:
+        return None
+    cache: dict[float, CombinedRisk] = {}
+
+    def at(b: float) -> CombinedRisk:
+        if b not in cache:
+            log_rr_prs = b * z - prs_centre(b)
+            log_rr_prs[~(np.abs(log_rr_prs) <= MAX_LOG_RR)] = np.nan
+            nodes, weights = _prs_nodes(math.exp(b), population_z, None)
+            with warnings.catch_warnings():
+                # absent samples were warned about once, by the point estimate
+                warnings.simplefilter("ignore", CalibrationWarning)
+                cache[b] = combine_risk_factors(
+                    log_rr_prs,
+                    sample_ids=sample_ids,
+                    risk_factors=risk_factors,
+                    prs_population_log_rr=nodes,
+                    prs_population_weights=weights,
+                )
+        return cache[b]
+
+    return at
+
+
+def _risk_spread(
+    effect: EffectUncertainty,
+    z_mean: np.ndarray,
+    z_var: np.ndarray,
+    *,
+    age_start: np.ndarray,
+    years: np.ndarray,
+    point: np.ndarray,
+    thresholds: Sequence[float] = (),
+) -> Any:
+    """:func:`~prs.calibrate.uncertainty.risk_interval` where ``effect.centre`` may return
+    one value per person (risk factors' offsets): computed on the people it keeps, whose
+    per-person centre then lines up with theirs."""
+    probe = effect.centre(effect.log_or)
+    if np.ndim(probe) == 0:
+        return risk_interval(
+            effect,
+            z_mean,
+            z_var,
+            age_start=age_start,
+            years=years,
+            point=point,
+            thresholds=thresholds,
+        )
+    n = point.size
+    ok = np.isfinite(point) & np.isfinite(z_mean) & np.isfinite(z_var) & np.isfinite(probe)
+    sub = dataclasses.replace(effect, centre=lambda bb: np.asarray(effect.centre(bb))[ok])
+    part = risk_interval(
+        sub,
+        z_mean[ok],
+        z_var[ok],
+        age_start=np.asarray(age_start)[ok],
+        years=np.asarray(years)[ok],
+        point=point[ok],
+        thresholds=thresholds,
+    )
+
+    def full(values: np.ndarray | None) -> np.ndarray | None:
+        if values is None:
+            return None
+        out = np.full((*values.shape[:-1], n), np.nan)
+        out[..., ok] = values
+        return out
+
+    return dataclasses.replace(
+        part,
+        lo=full(part.lo),
+        hi=full(part.hi),
+        below=full(part.below),
+        sd=full(part.sd),
+        above=full(part.above),
+    )
 
 
 def _reference_statement(
@@ -1493,6 +1780,17 @@ class _Binding:
                 f"{self.scheme.name} is for {self.cancer_label()}"
             )
 
+    def check_family_history(self, rf: RiskFactors | None) -> None:
+        """A family-history model must be for the scheme's cancer."""
+        fh = None if rf is None else rf.family_history_model
+        if fh is None or not rf.uses_family_history or not fh.cancer or not self.scheme.cancer:
+            return
+        if fh.cancer.strip().lower() != self.scheme.cancer.strip().lower():
+            self.mismatch(
+                f"family-history relative risks ({fh.source}) are for {fh.cancer} cancer, "
+                f"scheme {self.scheme.name} is for {self.cancer_label()}"
+            )
+
     def check_table(self, table: RateTable, role: str) -> None:
         s = self.scheme
         if s.cancer_efo:
@@ -1594,18 +1892,29 @@ def _rate_tables(
     mortality: str | os.PathLike[str] | RateTable | Literal["auto"] | None,
     *,
     needs_rates: str | None,
+    population: str | None = None,
 ) -> tuple[RateTable | None, RateTable | None, str | None]:
     """The incidence and mortality tables for the scheme: the user's, else the shipped ones
-    declared for the scheme's cancer and sex. Never another cancer's table: when none is
-    shipped, a scheme or pathway that needs rates (``needs_rates`` says why) is refused, and
-    otherwise no absolute risk is computed (the third value says why)."""
+    declared for the scheme's cancer and sex (of ``population`` when given). Never another
+    cancer's table: when none is shipped, a scheme or pathway that needs rates
+    (``needs_rates`` says why) is refused, and otherwise no absolute risk is computed (the
+    third value says why). ``mortality="auto"`` with a shipped incidence table takes its
+    companion (same cancer, sex and population: England incidence, England mortality)."""
     inc_name = incidence
     if inc_name is None:
         found = (
-            shipped_rate_table(scheme.cancer, scheme.sex, "incidence")
+            shipped_rate_table(scheme.cancer, scheme.sex, "incidence", population)
             if scheme.cancer_efo
             else None
         )
+        if found is None and population is not None and scheme.cancer_efo:
+            anywhere = shipped_rate_table(scheme.cancer, scheme.sex, "incidence")
+            if anywhere is not None:
+                raise CalibrationError(
+                    f"no shipped incidence table for {scheme.cancer} cancer (sex "
+                    f"{scheme.sex}) declares population {population!r} (rates_population / "
+                    f"--rates-population); shipped for it: {_populations(scheme)}"
+                )
         if found is None:
             why = (
                 f"no incidence table is shipped for {scheme.cancer} cancer (sex {scheme.sex}) "
@@ -1627,7 +1936,13 @@ def _rate_tables(
     if isinstance(mortality, str) and mortality == "auto":
         cancer = inc.cancer or scheme.cancer
         sex = inc.sex if inc.sex in ("female", "male") else scheme.sex
-        found = shipped_rate_table(cancer, sex, "competing mortality")
+        found = (
+            companion_mortality_table(inc)
+            if _is_shipped(inc_name)
+            else shipped_rate_table(cancer, sex, "competing mortality", population)
+        )
+        if found is None and not _is_shipped(inc_name) and population is not None:
+            found = shipped_rate_table(cancer, sex, "competing mortality")
         if found is None:
             raise CalibrationError(
                 f"no competing-mortality table is shipped for {cancer} cancer (sex {sex}) to go "
@@ -1637,3 +1952,165 @@ def _rate_tables(
         mortality = found
     mort = None if mortality is None else load_rate_table(mortality)
     return inc, mort, None
+
+
+def _needs_rates(
+    scheme: CategoryScheme, pathway: Pathway | None, benchmark_age: int | None
+) -> str | None:
+    """Why the run needs absolute risks (None when it does not)."""
+    if scheme.measure.kind == "absolute_risk":
+        return f"scheme {scheme.name} categorises {scheme.measure.describe()}"
+    if benchmark_age is not None or (pathway is not None and pathway.benchmark_age):
+        return (
+            "a risk-equivalent age (benchmark_age / pathway "
+            f"{'' if pathway is None else pathway.name}) needs absolute risks"
+        )
+    return None
+
+
+def _is_shipped(table: str | os.PathLike[str] | RateTable) -> bool:
+    """Whether ``table`` names a shipped rate table (as :func:`load_rate_table` reads it)."""
+    if isinstance(table, RateTable):
+        return False
+    text = os.fspath(table)
+    return not Path(text).suffix and not Path(text).exists() and text in available_rate_tables()
+
+
+def _populations(scheme: CategoryScheme) -> str:
+    """The declared populations of the shipped incidence tables of the scheme's cancer."""
+    names = [
+        f"{name} ({load_rate_table(name).meta.get('population', 'population not declared')})"
+        for name in available_rate_tables()
+        if load_rate_table(name).cancer == scheme.cancer
+        and load_rate_table(name).kind == "incidence"
+    ]
+    return ", ".join(names) or "none"
+
+
+def _tables_by_sex(
+    scheme: CategoryScheme,
+    incidence: Any,
+    mortality: Any,
+    population: str | None,
+    sexes: np.ndarray | None,
+    *,
+    has_effect: bool,
+    needs_rates: str | None,
+) -> dict[str, str] | None:
+    """The shipped incidence table per sex for a both-sexes scheme with no both-sexes table.
+
+    None when the split does not apply (tables named by the user, a sex-specific scheme, a
+    both-sexes table shipped, no relative risk, or not both sexes' tables shipped). With no
+    sex given at all and rates needed: refused (CalibrationError naming what to give).
+    """
+    if incidence is not None or scheme.sex != "any" or not scheme.cancer_efo or not has_effect:
+        return None
+    if not (mortality is None or (isinstance(mortality, str) and mortality == "auto")):
+        return None  # the user's own mortality table: one table for everybody, as named
+    if shipped_rate_table(scheme.cancer, "any", "incidence", population) is not None:
+        return None
+    tables = {
+        key: shipped_rate_table(scheme.cancer, key, "incidence", population)
+        for key in ("female", "male")
+    }
+    if any(name is None for name in tables.values()):
+        return None
+    if sexes is None:
+        if needs_rates is None:
+            return None  # no absolute risks; _rate_tables says why
+        raise CalibrationError(
+            f"{needs_rates}, but scheme {scheme.name} applies to both sexes and the shipped "
+            f"{scheme.cancer} tables are per sex ({tables['female']} for women, "
+            f"{tables['male']} for men) and no sex was given: give each person's sex (sex= / "
+            "--sex or --sex-file), or supply one table for everybody (incidence= / "
+            "--incidence FILE and mortality= / --mortality FILE)"
+        )
+    return {key: str(name) for key, name in tables.items()}
+
+
+def _merge_by_sex(
+    runs: Mapping[str, Categorisation],
+    sexes: np.ndarray,
+    scheme: CategoryScheme,
+    pathway: Pathway | None,
+) -> Categorisation:
+    """One result from one run per sex: each person's row from their own sex's run; people
+    of unknown sex get no absolute risk (and no category when the scheme or its pathway
+    needs one), ``category_note`` saying why."""
+    female, male = runs["female"], runs["male"]
+    is_male = sexes == "male"
+    unknown = (sexes != "female") & ~is_male
+
+    def pick(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        out = np.where(is_male, b, a)
+        return out.astype(a.dtype) if a.dtype == object else out
+
+    def blank(values: np.ndarray) -> np.ndarray:
+        out = values.copy()
+        if out.dtype == object:
+            out[unknown] = None
+        else:
+            out = out.astype(float)
+            out[unknown] = np.nan
+        return out
+
+    needs = (
+        scheme.measure.kind == "absolute_risk"
+        or (pathway is not None and bool(pathway.benchmark_age))
+        or female.inputs.get("benchmark_age") is not None
+    )
+    risks = {k: blank(pick(v, male.risks[k])) for k, v in female.risks.items()}
+    unc = {}
+    for key, values in female.uncertainty.items():
+        merged = pick(values, male.uncertainty[key])
+        risk_column = key.endswith(("_lo", "_hi")) and not key.startswith("scheme_measure")
+        unc[key] = blank(merged) if risk_column or needs else merged
+    measure = pick(female.scheme_measure, male.scheme_measure)
+    category = pick(female.category, male.category)
+    note = pick(female.category_note, male.category_note)
+    if needs:
+        measure = blank(measure) if scheme.measure.kind == "absolute_risk" else measure
+        category = blank(category)
+    reason = (
+        f"sex unknown: scheme {scheme.name} applies to both sexes but its rates are per sex "
+        "(give the sex for an absolute risk)"
+    )
+    note[unknown & (note == None)] = reason  # noqa: E711 (element-wise)
+    equivalent = blank(pick(female.risk_equivalent_age, male.risk_equivalent_age))
+    actions = _apply_pathway(pathway, category, equivalent, female.age)
+    inputs = dict(female.inputs)
+    for key in ("incidence", "mortality", "incidence_declared", "mortality_declared"):
+        inputs[key] = {"female": female.inputs.get(key), "male": male.inputs.get(key)}
+    inputs["benchmark_risk"] = {
+        "female": female.inputs.get("benchmark_risk"),
+        "male": male.inputs.get("benchmark_risk"),
+    }
+    inputs["rates_by_sex"] = (
+        "one model per sex: each person's risks from their own sex's tables; "
+        f"{int(unknown.sum())} of {sexes.size} of unknown sex get no absolute risk"
+    )
+    statements = dict(female.inputs["statements"])
+    statements["statement_rates_population"] = (
+        f"women: {female.inputs['statements']['statement_rates_population']}; men: "
+        f"{male.inputs['statements']['statement_rates_population']}"
+    )
+    inputs["statements"] = statements
+    if int(unknown.sum()):
+        warnings.warn(
+            f"{int(unknown.sum())} of {sexes.size} people have no known sex: no absolute risk "
+            f"(scheme {scheme.name}'s rates are per sex)",
+            CalibrationWarning,
+            stacklevel=3,
+        )
+    return dataclasses.replace(
+        female,
+        relative_risk=pick(female.relative_risk, male.relative_risk),
+        risks=risks,
+        scheme_measure=measure,
+        category=category,
+        category_note=note,
+        actions=actions,
+        risk_equivalent_age=equivalent,
+        inputs=inputs,
+        uncertainty=unc,
+    )

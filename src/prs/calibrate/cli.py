@@ -36,6 +36,7 @@ from prs.calibrate.reference import (
     reference_from_parameters,
     save_reference,
 )
+from prs.calibrate.risk_factors import FAMILY_HISTORY_MODELS, PRS_ONLY, parse_numbers
 from prs.calibrate.uncertainty import DEFAULT_NEAR_THRESHOLD, genotype_variance_from_vcf
 from prs.errors import CalibrationError
 from prs.report import output_set, write_json, write_table
@@ -158,6 +159,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         f"'auto': the shipped table for the incidence table's cancer and sex ({DEFAULT_MORTALITY} "
         "for breast)",
     )
+    cat.add_argument(
+        "--rates-population",
+        metavar="NAME",
+        help="population of the shipped rate tables when several fit the scheme's cancer and "
+        "sex (e.g. England, 'United States'); default the table declared default (see --list)",
+    )
     sexes = cat.add_mutually_exclusive_group()
     sexes.add_argument(
         "--sex",
@@ -262,6 +269,46 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--no-uncertainty",
         action="store_true",
         help="do not compute intervals and category probabilities",
+    )
+    rf = cat.add_argument_group(
+        "risk factors beside the PRS (docs/risk-factors.md)",
+        "combined with the PRS as iCARE (family history attenuated for the PRS); the output "
+        "then gives relative_risk_prs, log_rr_prs, log_rr_family_history, log_rr_other and "
+        "each row's model",
+    )
+    rf.add_argument(
+        "--risk-factors",
+        type=Path,
+        metavar="FILE",
+        help="TSV: sample_id, log_rr or rr (other factors), family_history (affected "
+        "first-degree relatives); combined with the PRS as iCARE",
+    )
+    fh = rf.add_mutually_exclusive_group()
+    fh.add_argument(
+        "--family-history-model",
+        metavar="NAME",
+        help="shipped family-history relative risks (breast-cghfbc-2001; see --list)",
+    )
+    fh.add_argument(
+        "--family-history-rr",
+        help="RR of one affected first-degree relative, or RR1,RR2,... by number of relatives "
+        "(needs --family-history-prevalence and --family-history-source)",
+    )
+    rf.add_argument(
+        "--family-history-prevalence",
+        help="population share with 1 (or 1,2,...) affected relatives, e.g. 0.073",
+    )
+    rf.add_argument("--family-history-source", help="publication of --family-history-rr")
+    rf.add_argument(
+        "--other-source",
+        help="model the other factors' RR comes from (default the file's '# source:' line)",
+    )
+    rf.add_argument(
+        "--risk-factors-population",
+        type=Path,
+        metavar="FILE",
+        help="TSV log_rr or rr [+ weight]: the other factors over a population sample (else "
+        "their RR must average 1)",
     )
     cat.add_argument(
         "--canrisk",
@@ -390,6 +437,10 @@ def run_categorise(args: argparse.Namespace) -> int:
             ("schemes", available_schemes()),
             ("pathways", available_pathways()),
             ("rate tables", available_rate_tables()),
+            (
+                "family-history models",
+                {k: m.describe() for k, m in FAMILY_HISTORY_MODELS.items()},
+            ),
         ):
             print(f"{title}:")
             for name, text in entries.items():
@@ -444,6 +495,18 @@ def run_categorise(args: argparse.Namespace) -> int:
         match_report=args.match_report,
         genotype_variance=_genotype_variance(args),
         near_threshold=args.near_threshold,
+        risk_factors=args.risk_factors,
+        family_history_model=args.family_history_model,
+        family_history_rr=None
+        if args.family_history_rr is None
+        else parse_numbers(args.family_history_rr, "--family-history-rr"),
+        family_history_prevalence=None
+        if args.family_history_prevalence is None
+        else parse_numbers(args.family_history_prevalence, "--family-history-prevalence"),
+        family_history_source=args.family_history_source,
+        other_source=args.other_source,
+        other_population=args.risk_factors_population,
+        rates_population=args.rates_population,
     )
     frame = result.to_frame()
     inputs_path = args.out.with_name(args.out.name.split(".")[0] + ".inputs.json")
@@ -467,8 +530,10 @@ def run_categorise(args: argparse.Namespace) -> int:
     _publish(tables, (inputs_path, inputs))
     counts = frame["category"].value_counts(dropna=False).to_dict()
     summary = ", ".join(f"{'no category' if pd.isna(k) else k}: {v}" for k, v in counts.items())
+    model = result.inputs["statements"]["statement_model"]
     print(
-        f"{len(frame)} samples -> {args.out} ({summary}); read {args.scores}: {table.describe()}",
+        f"{len(frame)} samples -> {args.out} ({summary}); read {args.scores}: {table.describe()}"
+        + ("" if model == PRS_ONLY else f"; model: {model}"),
         file=sys.stdout,
     )
     unc = result.inputs.get("uncertainty") or {}
