@@ -31,6 +31,28 @@ from prs.errors import CalibrationError
 ScoresLike = str | os.PathLike[str] | pd.DataFrame | pd.Series | np.ndarray | Sequence[float]
 
 
+def comment_header(lines: Sequence[str], *, keep_empty: bool = False) -> tuple[dict[str, str], int]:
+    """The ``# key: value`` lines (and blank lines) at the top of a user's table.
+
+    Returns the pairs (keys stripped and lower-case, values stripped) and the index of the
+    first other line (the table's header). A ``# key:`` with nothing after the colon is kept
+    as ``""`` when ``keep_empty`` (rate tables), dropped otherwise; a ``#`` line without a
+    colon is a plain comment. The one reader of this header, for rate tables and risk
+    factors.
+
+    >>> comment_header(["# name: SEER", "# note", "", "age,rate", "50,0.1"])
+    ({'name': 'SEER'}, 3)
+    """
+    meta: dict[str, str] = {}
+    first = 0
+    while first < len(lines) and (lines[first].startswith("#") or not lines[first].strip()):
+        key, _, value = lines[first][1:].partition(":")
+        if value.strip() or (keep_empty and value):
+            meta[key.strip().lower()] = value.strip()
+        first += 1
+    return meta, first
+
+
 @dataclass(frozen=True)
 class ScoreColumn:
     """One score's values per sample, with where they came from."""

@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from prs.calibrate._inputs import comment_header
 from prs.calibrate.relative import normal_population
 from prs.errors import CalibrationError, CalibrationWarning
 
@@ -288,14 +289,8 @@ def load_rate_table(table: str | os.PathLike[str] | RateTable) -> RateTable:
 
 
 def _parse_rate_csv(text: str, where: str, default_name: str) -> RateTable:
-    meta: dict[str, str] = {}
     lines = text.splitlines()
-    first = 0
-    while first < len(lines) and (lines[first].startswith("#") or not lines[first].strip()):
-        key, _, value = lines[first][1:].partition(":")
-        if value:
-            meta[key.strip().lower()] = value.strip()
-        first += 1
+    meta, first = comment_header(lines, keep_empty=True)
     try:
         frame = pd.read_csv(io.StringIO("\n".join(lines[first:])), dtype=str, keep_default_na=False)
     except (pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
@@ -310,48 +305,62 @@ def _parse_rate_csv(text: str, where: str, default_name: str) -> RateTable:
         raise CalibrationError(
             f"{where}: no 'rate' (or 'rate_per_100000') column; found {list(frame.columns)}"
         )
+    # line of the table's first row in the file (the header is line first + 1)
+    row_line = first + 2
+    rates = _rate_numbers(frame, rate_col, False, scale, where, row_line) * scale
+    ages, rates = _yearly_ages(frame, rates, scale, where, row_line)
+    return RateTable(ages, rates, meta.get("name", default_name), meta.get("source", ""), meta)
 
-    def numbers(col: str, integer: bool) -> np.ndarray:
-        out = np.empty(len(frame))
-        for i, raw in enumerate(frame[col]):
-            try:
-                value = float(raw)
-            except ValueError:
-                value = math.nan
-            limit = MAX_AGE if integer else (MAX_ANNUAL_RATE / scale)
-            if (
-                not math.isfinite(value)
-                or (integer and value != int(value))
-                or value < 0
-                or value > limit
-            ):
-                unit = "person-year" if scale == 1 else "100,000 person-years"
-                kind = (
-                    f"a whole number of years within 0-{MAX_AGE}"
-                    if integer
-                    else f"a finite rate within 0-{limit:g} per {unit}"
-                )
-                raise CalibrationError(
-                    f"{where} line {first + 2 + i}: {col} {raw!r} is not {kind}"
-                    + (
-                        "; rates per 100,000 go in a 'rate_per_100000' column"
-                        if not integer and scale == 1 and math.isfinite(value) and value > limit
-                        else "; give every age a rate (drop ages you do not need)"
-                    )
-                )
-            out[i] = value
-        return out
 
-    rates = numbers(rate_col, False) * scale
+def _rate_numbers(
+    frame: pd.DataFrame, col: str, integer: bool, scale: float, where: str, row_line: int
+) -> np.ndarray:
+    """A rate table's column as numbers: whole ages within 0-:data:`MAX_AGE` or finite
+    rates within 0-:data:`MAX_ANNUAL_RATE` (in the column's unit, ``scale``)."""
+    out = np.empty(len(frame))
+    for i, raw in enumerate(frame[col]):
+        try:
+            value = float(raw)
+        except ValueError:
+            value = math.nan
+        limit = MAX_AGE if integer else (MAX_ANNUAL_RATE / scale)
+        if (
+            not math.isfinite(value)
+            or (integer and value != int(value))
+            or value < 0
+            or value > limit
+        ):
+            unit = "person-year" if scale == 1 else "100,000 person-years"
+            kind = (
+                f"a whole number of years within 0-{MAX_AGE}"
+                if integer
+                else f"a finite rate within 0-{limit:g} per {unit}"
+            )
+            raise CalibrationError(
+                f"{where} line {row_line + i}: {col} {raw!r} is not {kind}"
+                + (
+                    "; rates per 100,000 go in a 'rate_per_100000' column"
+                    if not integer and scale == 1 and math.isfinite(value) and value > limit
+                    else "; give every age a rate (drop ages you do not need)"
+                )
+            )
+        out[i] = value
+    return out
+
+
+def _yearly_ages(
+    frame: pd.DataFrame, rates: np.ndarray, scale: float, where: str, row_line: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The table's whole-year ages and a rate per year (age bands expanded), contiguous."""
     if "age" in frame.columns:
-        ages = numbers("age", True).astype(int)
+        ages = _rate_numbers(frame, "age", True, scale, where, row_line).astype(int)
     elif {"age_start", "age_end"} <= set(frame.columns):
-        starts = numbers("age_start", True).astype(int)
-        ends = numbers("age_end", True).astype(int)
+        starts = _rate_numbers(frame, "age_start", True, scale, where, row_line).astype(int)
+        ends = _rate_numbers(frame, "age_end", True, scale, where, row_line).astype(int)
         for i in range(len(frame)):
             if ends[i] <= starts[i] or (i and starts[i] != ends[i - 1]):
                 raise CalibrationError(
-                    f"{where} line {first + 2 + i}: band [{starts[i]}, {ends[i]}) must be "
+                    f"{where} line {row_line + i}: band [{starts[i]}, {ends[i]}) must be "
                     "non-empty and start where the previous band ends"
                 )
         ages = np.concatenate([np.arange(s, e) for s, e in zip(starts, ends, strict=True)])
@@ -366,10 +375,10 @@ def _parse_rate_csv(text: str, where: str, default_name: str) -> RateTable:
     if np.any(np.diff(ages) != 1):
         gap = int(np.flatnonzero(np.diff(ages) != 1)[0])
         raise CalibrationError(
-            f"{where} line {first + 3 + gap}: ages must be contiguous and increasing "
+            f"{where} line {row_line + 1 + gap}: ages must be contiguous and increasing "
             f"({ages[gap]} is followed by {ages[gap + 1]})"
         )
-    return RateTable(ages, rates, meta.get("name", default_name), meta.get("source", ""), meta)
+    return ages, rates
 
 
 #: Largest yearly hazard (relative risk x baseline incidence) :meth:`AbsoluteRiskModel.risk`

@@ -49,6 +49,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from prs.calibrate._inputs import comment_header
 from prs.calibrate.relative import normal_population
 from prs.errors import CalibrationError, CalibrationWarning
 
@@ -456,13 +457,7 @@ def _read_commented_tsv(
         lines = Path(path).read_text(encoding="utf-8").splitlines()
     except OSError as exc:
         raise CalibrationError(f"{where}: {cannot_read} ({exc.strerror or exc})") from exc
-    meta: dict[str, str] = {}
-    first = 0
-    while first < len(lines) and (lines[first].startswith("#") or not lines[first].strip()):
-        key, _, value = lines[first][1:].partition(":")
-        if value.strip():
-            meta[key.strip().lower()] = value.strip()
-        first += 1
+    meta, first = comment_header(lines)
     try:
         frame = pd.read_csv(
             io.StringIO("\n".join(lines[first:])), sep="\t", dtype=str, keep_default_na=False

@@ -207,6 +207,39 @@ def coverage_from_match(
     from prs.weights import ScoringFile, read_scorefile
 
     sf = scorefile if isinstance(scorefile, ScoringFile) else read_scorefile(scorefile)
+    score_id = _one_score(sf, score_id)
+    where, matched_lines = _matched_lines(match_report, score_id)
+    k = sf.score_ids.index(score_id)
+    weights = sf.weights[:, k]
+    in_score = ~np.isnan(weights)
+    lines = sf.variants["line"].to_numpy()[in_score]
+    w2 = np.square(weights[in_score])
+    matched = np.isin(
+        lines, np.fromiter(matched_lines, dtype=lines.dtype, count=len(matched_lines))
+    )
+    if not matched.any():
+        raise CalibrationError(
+            f"{where}: no row of score {score_id} ({sf.path}) is matched; is it this score's "
+            "match report?"
+        )
+    freq = sf.variants["allele_frequency"].to_numpy(dtype=float)[in_score]
+    het, source = _heterozygosity(freq, assumed_frequency)
+    v_obs = float(np.sum(w2[matched] * het[matched]))
+    v_miss = float(np.sum(w2[~matched] * het[~matched]))
+    total = v_obs + v_miss
+    rho2 = 1.0 if total <= 0 else v_obs / total
+    return Coverage(
+        rho2=rho2,
+        matched_variance=v_obs,
+        missing_variance=v_miss,
+        n_matched=int(matched.sum()),
+        n_missing=int((~matched).sum()),
+        frequency_source=source,
+    )
+
+
+def _one_score(sf: Any, score_id: str | None) -> str:
+    """``score_id`` checked against the scoring file, or its only score when None."""
     if score_id is None:
         if len(sf.score_ids) != 1:
             raise CalibrationError(
@@ -218,6 +251,14 @@ def coverage_from_match(
         raise CalibrationError(
             f"{sf.path}: no score '{score_id}' (found {', '.join(sf.score_ids)})"
         )
+    return score_id
+
+
+def _matched_lines(
+    match_report: str | os.PathLike[str] | pd.DataFrame, score_id: str
+) -> tuple[str, set[int]]:
+    """The match report's name for messages and the scoring-file lines of ``score_id``
+    whose outcome is ``matched``."""
     report = (
         match_report
         if isinstance(match_report, pd.DataFrame)
@@ -234,20 +275,12 @@ def coverage_from_match(
     matched_lines = set(
         pd.to_numeric(report.loc[report["outcome"].astype(str) == "matched", "line"]).astype(int)
     )
-    k = sf.score_ids.index(score_id)
-    weights = sf.weights[:, k]
-    in_score = ~np.isnan(weights)
-    lines = sf.variants["line"].to_numpy()[in_score]
-    w2 = np.square(weights[in_score])
-    matched = np.isin(
-        lines, np.fromiter(matched_lines, dtype=lines.dtype, count=len(matched_lines))
-    )
-    if not matched.any():
-        raise CalibrationError(
-            f"{where}: no row of score {score_id} ({sf.path}) is matched; is it this score's "
-            "match report?"
-        )
-    freq = sf.variants["allele_frequency"].to_numpy(dtype=float)[in_score]
+    return where, matched_lines
+
+
+def _heterozygosity(freq: np.ndarray, assumed_frequency: float | None) -> tuple[np.ndarray, str]:
+    """Each row's ``2p(1-p)`` (rows without ``p``: ``assumed_frequency``, else the mean of
+    the rows with one, else 1 for every row) and a line saying which."""
     het = 2.0 * freq * (1.0 - freq)
     known = np.isfinite(het)
     if assumed_frequency is not None:
@@ -268,23 +301,12 @@ def coverage_from_match(
             "the rest given the mean heterozygosity of those"
         )
     else:
-        het = np.ones_like(w2)
+        het = np.ones_like(freq)
         source = (
             "no allele frequencies in the scoring file: every variant assumed to have the same "
             "heterozygosity (rho^2 = sum of matched w^2 / sum of w^2)"
         )
-    v_obs = float(np.sum(w2[matched] * het[matched]))
-    v_miss = float(np.sum(w2[~matched] * het[~matched]))
-    total = v_obs + v_miss
-    rho2 = 1.0 if total <= 0 else v_obs / total
-    return Coverage(
-        rho2=rho2,
-        matched_variance=v_obs,
-        missing_variance=v_miss,
-        n_matched=int(matched.sum()),
-        n_missing=int((~matched).sum()),
-        frequency_source=source,
-    )
+    return het, source
 
 
 def missing_call_fraction(
