@@ -10,7 +10,9 @@ compares predicted risks over a fixed horizon with observed binary outcomes over
 from __future__ import annotations
 
 import math
+import os
 import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -18,6 +20,13 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
+from prs.calibrate._inputs import (
+    ScoreColumn,
+    ScoresLike,
+    numeric_column,
+    read_sample_table,
+    read_scores,
+)
 from prs.calibrate.reference import Reference
 from prs.errors import CalibrationError, CalibrationWarning
 
@@ -804,3 +813,251 @@ def evaluate_cohort(
         calibration=calib,
         recalibration=recal,
     )
+
+
+@dataclass(frozen=True)
+class EvaluationTables:
+    """``prs evaluate``'s cohort joined from its tables (:func:`join_evaluation_tables`).
+
+    Attributes
+    ----------
+    scores
+        The score read from the score table.
+    cohort
+        One row per sample in the score table, the outcomes (and the predicted risks):
+        ``sample_id``, ``score_value``, the outcome column, the covariates, the time column
+        and ``predicted_risk`` (when predicted risks were given), in the score table's order.
+    outcome_column, covariates, time_column
+        The outcome table's columns used.
+    has_predicted
+        Whether ``cohort`` holds ``predicted_risk``.
+    inputs
+        What the metrics JSON records of the inputs (``inputs``).
+    """
+
+    scores: ScoreColumn
+    cohort: pd.DataFrame
+    outcome_column: str
+    covariates: tuple[str, ...]
+    time_column: str | None
+    has_predicted: bool
+    inputs: Mapping[str, Any]
+
+    def describe(self) -> str:
+        """One line: how many samples were joined and what score was read."""
+        return (
+            f"{len(self.cohort)} samples in scores and outcomes; read {self.inputs['scores']}: "
+            f"{self.scores.describe()}"
+        )
+
+    def evaluate(
+        self,
+        *,
+        groups: int = 10,
+        predictions: Literal["external", "fitted"] = "external",
+        level: float = 0.95,
+    ) -> TableEvaluation:
+        """:func:`evaluate_cohort` on the joined cohort."""
+        cohort = self.cohort
+        covariates = list(self.covariates)
+        result = evaluate_cohort(
+            cohort["score_value"].to_numpy(),
+            cohort[self.outcome_column].to_numpy(dtype=float),
+            covariates=cohort[covariates].to_numpy(dtype=float) if covariates else None,
+            time=cohort[self.time_column].to_numpy(dtype=float) if self.time_column else None,
+            predicted_risk=(
+                cohort["predicted_risk"].to_numpy(dtype=float) if self.has_predicted else None
+            ),
+            groups=groups,
+            predictions=predictions,
+            level=level,
+        )
+        return TableEvaluation(result, self)
+
+
+@dataclass(frozen=True)
+class TableEvaluation:
+    """:func:`evaluate_tables`' result: the metrics and the tables they were measured on."""
+
+    evaluation: CohortEvaluation
+    tables: EvaluationTables
+
+    def describe(self) -> str:
+        """The joined cohort in one line (:meth:`EvaluationTables.describe`)."""
+        return self.tables.describe()
+
+    def summary(self) -> pd.DataFrame:
+        """One row per metric (:meth:`CohortEvaluation.summary`)."""
+        return self.evaluation.summary()
+
+    @property
+    def calibration_table(self) -> pd.DataFrame | None:
+        """Per risk group calibration (``--table``), None without predicted risks."""
+        calib = self.evaluation.calibration
+        return None if calib is None else calib.groups
+
+    def to_dict(self) -> dict:
+        """The metrics JSON of ``prs evaluate``: the metrics and their ``inputs``."""
+        doc = self.evaluation.to_dict()
+        doc["inputs"] = dict(self.tables.inputs)
+        return doc
+
+
+def join_evaluation_tables(
+    scores: ScoresLike,
+    outcomes: str | os.PathLike[str],
+    *,
+    score_id: str | None = None,
+    column: str = "SUM",
+    outcome_column: str = "outcome",
+    covariates: Sequence[str] = (),
+    time_column: str | None = None,
+    predicted: str | os.PathLike[str] | None = None,
+    risk_column: str = "risk_10y",
+) -> EvaluationTables:
+    """Join a score table, an outcome table and optionally predicted risks by ``sample_id``.
+
+    The table joins of ``prs evaluate``: the score (:func:`~prs.calibrate.read_scores`),
+    the outcome table's 0/1 ``outcome_column``, numeric ``covariates`` and ``time_column``,
+    and ``risk_column`` of the ``predicted`` table (e.g. ``prs categorise``'s
+    ``categories.tsv``); samples in all of them are kept, in the score table's order.
+
+    Raises
+    ------
+    CalibrationError
+        A table unreadable or lacking a column; an outcome that is not 0/1 (1/2 coding
+        named); a covariate or time that is not a number; a predicted risk outside (0, 1)
+        or missing for a joined sample; no sample in both tables.
+    """
+    col = read_scores(scores, score_id=score_id, column=column)
+    covariates = list(covariates)
+    table = _outcome_table(outcomes, outcome_column, covariates, time_column)
+    cohort = pd.DataFrame({"sample_id": col.sample_ids, "score_value": col.values}).merge(
+        table, on="sample_id", how="inner"
+    )
+    if predicted is not None:
+        cohort = _join_predicted(cohort, predicted, risk_column)
+    if cohort.empty:
+        raise CalibrationError("no sample is in both --scores and --outcomes (check sample_id)")
+    inputs = {
+        "scores": str(scores),
+        "score_id": col.score_id,
+        "column": column,
+        "scores_table": col.table_info(),
+        "outcomes": str(outcomes),
+        "outcome_column": outcome_column,
+        "covariates": covariates,
+        "predicted": None if predicted is None else str(predicted),
+        "risk_column": risk_column if predicted is not None else None,
+    }
+    return EvaluationTables(
+        col, cohort, outcome_column, tuple(covariates), time_column, predicted is not None, inputs
+    )
+
+
+def evaluate_tables(
+    scores: ScoresLike,
+    outcomes: str | os.PathLike[str],
+    *,
+    score_id: str | None = None,
+    column: str = "SUM",
+    outcome_column: str = "outcome",
+    covariates: Sequence[str] = (),
+    time_column: str | None = None,
+    predicted: str | os.PathLike[str] | None = None,
+    risk_column: str = "risk_10y",
+    groups: int = 10,
+    predictions: Literal["external", "fitted"] = "external",
+    level: float = 0.95,
+) -> TableEvaluation:
+    """``prs evaluate`` as a function: :func:`join_evaluation_tables`, then
+    :func:`evaluate_cohort` on the joined cohort (nothing printed or written).
+
+    ``result.to_dict()`` is the metrics JSON (``--out``) and ``result.calibration_table``
+    the calibration table (``--table``).
+
+    Raises
+    ------
+    CalibrationError
+        As :func:`join_evaluation_tables` and :func:`evaluate_cohort`.
+    """
+    joined = join_evaluation_tables(
+        scores,
+        outcomes,
+        score_id=score_id,
+        column=column,
+        outcome_column=outcome_column,
+        covariates=covariates,
+        time_column=time_column,
+        predicted=predicted,
+        risk_column=risk_column,
+    )
+    return joined.evaluate(groups=groups, predictions=predictions, level=level)
+
+
+def _outcome_table(
+    outcomes: str | os.PathLike[str],
+    outcome_column: str,
+    covariates: Sequence[str],
+    time_column: str | None,
+) -> pd.DataFrame:
+    """``sample_id`` (text), the 0/1 outcome, the covariates and the time, as numbers."""
+    needed = ["sample_id", outcome_column, *covariates]
+    if time_column:
+        needed.append(time_column)
+    frame = read_sample_table(outcomes, "outcomes", required=needed)
+    where = str(outcomes)
+    table = pd.DataFrame({"sample_id": frame["sample_id"].astype(str)})
+    table[outcome_column] = _outcome_values(frame, outcome_column, where)
+    for name in [*covariates, *([time_column] if time_column else [])]:
+        table[name] = numeric_column(frame, name, where)
+    return table
+
+
+def _outcome_values(frame: pd.DataFrame, column: str, where: str) -> np.ndarray:
+    """The 0/1 outcome column; the first other value is named with its line."""
+    values = numeric_column(frame, column, where)
+    bad = ~np.isin(values, (0.0, 1.0))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        hint = (
+            "it looks coded 1/2 (as PLINK phenotypes): recode as 0/1 (control = 0, case = 1)"
+            if set(np.unique(values).tolist()) <= {1.0, 2.0}
+            else "recode as 0 (no event) / 1 (event)"
+        )
+        raw = frame[column].iloc[i]
+        # a numpy scalar as the Python number it holds (its repr is the file's text)
+        raw = raw.item() if hasattr(raw, "item") else raw
+        raise CalibrationError(
+            f"{where} line {frame.index[i]} (sample {frame['sample_id'].iloc[i]}): {column} "
+            f"{raw!r} is not 0 or 1; {hint}"
+        )
+    return values
+
+
+def _join_predicted(
+    cohort: pd.DataFrame, predicted: str | os.PathLike[str], risk_column: str
+) -> pd.DataFrame:
+    """``cohort`` joined with the predicted risks (``predicted_risk``), each in (0, 1)."""
+    table = read_sample_table(predicted, "predicted risks", required=("sample_id", risk_column))
+    risk = numeric_column(table, risk_column, str(predicted), allow_missing=True)
+    outside = ~np.isnan(risk) & ((risk <= 0) | (risk >= 1))
+    if outside.any():
+        i = int(np.flatnonzero(outside)[0])
+        raise CalibrationError(
+            f"{predicted} line {table.index[i]} (sample "
+            f"{table['sample_id'].iloc[i]}): {risk_column} {float(risk[i])!r} is "
+            "not a probability strictly between 0 and 1 (risks in percent? divide by 100)"
+        )
+    cohort = cohort.merge(
+        pd.DataFrame({"sample_id": table["sample_id"].astype(str), "predicted_risk": risk}),
+        on="sample_id",
+        how="inner",
+    )
+    dropped = int(cohort["predicted_risk"].isna().sum())
+    if dropped:
+        raise CalibrationError(
+            f"{predicted}: {dropped} samples have no {risk_column}; "
+            "evaluate a horizon every sample has"
+        )
+    return cohort
