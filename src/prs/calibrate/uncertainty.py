@@ -259,23 +259,31 @@ def _matched_lines(
 ) -> tuple[str, set[int]]:
     """The match report's name for messages and the scoring-file lines of ``score_id``
     whose outcome is ``matched``."""
-    report = (
-        match_report
-        if isinstance(match_report, pd.DataFrame)
-        else pd.read_csv(match_report, sep="\t", dtype=str, keep_default_na=False)
-    )
-    where = "match report" if isinstance(match_report, pd.DataFrame) else str(match_report)
+    report, where = _read_match_report(match_report)
     missing_cols = [c for c in ("line", "outcome") if c not in report.columns]
     if missing_cols:
         raise CalibrationError(
             f"{where}: no column(s) {missing_cols}; give prs score's match_report.tsv"
         )
+    matched_lines = set(pd.to_numeric(_matched_rows(report, score_id)["line"]).astype(int))
+    return where, matched_lines
+
+
+def _read_match_report(
+    match_report: str | os.PathLike[str] | pd.DataFrame,
+) -> tuple[pd.DataFrame, str]:
+    """``match_report.tsv`` (or a DataFrame of it) as text, and its name for messages."""
+    if isinstance(match_report, pd.DataFrame):
+        return match_report, "match report"
+    return pd.read_csv(match_report, sep="\t", dtype=str, keep_default_na=False), str(match_report)
+
+
+def _matched_rows(report: pd.DataFrame, score_id: str) -> pd.DataFrame:
+    """The match report's rows of ``score_id`` (all rows without a ``score`` column) whose
+    outcome is ``matched``."""
     if "score" in report.columns:
         report = report[report["score"].astype(str) == str(score_id)]
-    matched_lines = set(
-        pd.to_numeric(report.loc[report["outcome"].astype(str) == "matched", "line"]).astype(int)
-    )
-    return where, matched_lines
+    return report[report["outcome"].astype(str) == "matched"]
 
 
 def _heterozygosity(freq: np.ndarray, assumed_frequency: float | None) -> tuple[np.ndarray, str]:
@@ -326,38 +334,16 @@ def missing_call_fraction(
         The share per sample (aligned with ``sample_ids``; NaN for a sample not found) and
         the columns used; ``(None, None)`` when the table carries neither pair.
     """
-    if isinstance(scores, str | os.PathLike):
-        try:
-            frame = pd.read_csv(
-                Path(scores),
-                sep="\t",
-                dtype=str,
-                keep_default_na=False,
-                usecols=lambda c: (
-                    c
-                    in {
-                        "sample_id",
-                        "score",
-                        "#IID",
-                        "IID",
-                        "MISSING_CT",
-                        "VARIANTS_USED",
-                        "ALLELE_CT",
-                        "DENOM",
-                    }
-                ),
-            )
-        except (OSError, ValueError, pd.errors.ParserError, pd.errors.EmptyDataError):
-            return None, None
-    elif isinstance(scores, pd.DataFrame):
-        frame = scores
-    else:
+    frame = _score_table_columns(
+        scores,
+        {"sample_id", "score", "#IID", "IID", "MISSING_CT", "VARIANTS_USED", "ALLELE_CT", "DENOM"},
+    )
+    if frame is None:
         return None, None
     id_col = next((c for c in ("sample_id", "#IID", "IID") if c in frame.columns), None)
     if id_col is None:
         return None, None
-    if "score" in frame.columns and score_id is not None:
-        frame = frame[frame["score"].astype(str) == str(score_id)]
+    frame = _of_score(frame, score_id)
     if {"MISSING_CT", "VARIANTS_USED"} <= set(frame.columns):
         miss = pd.to_numeric(frame["MISSING_CT"], errors="coerce").to_numpy(float)
         used = pd.to_numeric(frame["VARIANTS_USED"], errors="coerce").to_numpy(float)
@@ -372,9 +358,7 @@ def missing_call_fraction(
             share = np.where(denom > 0, 1.0 - count / denom, np.nan)
     else:
         return None, None
-    by_id = pd.Series(np.clip(share, 0.0, 1.0), index=frame[id_col].astype(str).to_numpy())
-    by_id = by_id[~by_id.index.duplicated()]
-    return by_id.reindex(np.asarray(sample_ids, dtype=str)).to_numpy(float), columns
+    return _per_sample(np.clip(share, 0.0, 1.0), frame[id_col], sample_ids), columns
 
 
 def table_variance_column(
@@ -384,27 +368,43 @@ def table_variance_column(
     from GP; ``MISSING_VAR``: the exact variance of the mean-imputed calls, ``sum w^2
     2p(1-p)`` over each person's missing calls; score units squared), aligned with
     ``sample_ids`` (NaN where absent); None when the table has no such column."""
+    frame = _score_table_columns(scores, {"sample_id", "score", column})
+    if frame is None or column not in frame.columns or "sample_id" not in frame.columns:
+        return None
+    frame = _of_score(frame, score_id)
+    values = pd.to_numeric(frame[column], errors="coerce").to_numpy(float)
+    return _per_sample(values, frame["sample_id"], sample_ids)
+
+
+def _score_table_columns(scores: Any, wanted: set[str]) -> pd.DataFrame | None:
+    """The score table's columns among ``wanted`` as text (a path is read; a DataFrame is
+    taken as it is); None for anything else or a table that cannot be read."""
     if isinstance(scores, str | os.PathLike):
         try:
-            frame = pd.read_csv(
+            return pd.read_csv(
                 Path(scores),
                 sep="\t",
                 dtype=str,
                 keep_default_na=False,
-                usecols=lambda c: c in {"sample_id", "score", column},
+                usecols=lambda c: c in wanted,
             )
         except (OSError, ValueError, pd.errors.ParserError, pd.errors.EmptyDataError):
             return None
-    elif isinstance(scores, pd.DataFrame):
-        frame = scores
-    else:
-        return None
-    if column not in frame.columns or "sample_id" not in frame.columns:
-        return None
+    if isinstance(scores, pd.DataFrame):
+        return scores
+    return None
+
+
+def _of_score(frame: pd.DataFrame, score_id: str | None) -> pd.DataFrame:
+    """The rows of ``score_id`` in a long table (with a ``score`` column); else all rows."""
     if "score" in frame.columns and score_id is not None:
-        frame = frame[frame["score"].astype(str) == str(score_id)]
-    values = pd.to_numeric(frame[column], errors="coerce").to_numpy(float)
-    by_id = pd.Series(values, index=frame["sample_id"].astype(str).to_numpy())
+        return frame[frame["score"].astype(str) == str(score_id)]
+    return frame
+
+
+def _per_sample(values: np.ndarray, ids: pd.Series, sample_ids: np.ndarray) -> np.ndarray:
+    """``values`` keyed by ``ids`` (first of a repeated ID), lined up with ``sample_ids``."""
+    by_id = pd.Series(values, index=ids.astype(str).to_numpy())
     by_id = by_id[~by_id.index.duplicated()]
     return by_id.reindex(np.asarray(sample_ids, dtype=str)).to_numpy(float)
 
@@ -442,14 +442,7 @@ def genotype_variance_from_vcf(
 
     sf = scorefile if isinstance(scorefile, ScoringFile) else read_scorefile(scorefile)
     score_id = score_id or sf.score_ids[0]
-    report = (
-        match_report
-        if isinstance(match_report, pd.DataFrame)
-        else pd.read_csv(match_report, sep="\t", dtype=str, keep_default_na=False)
-    )
-    if "score" in report.columns:
-        report = report[report["score"].astype(str) == str(score_id)]
-    report = report[report["outcome"].astype(str) == "matched"]
+    report = _matched_rows(_read_match_report(match_report)[0], score_id)
     k = sf.score_ids.index(score_id)
     weight_by_line = pd.Series(sf.weights[:, k], index=sf.variants["line"].to_numpy())
     reader = cyvcf2.VCF(os.fspath(vcf), lazy=True, threads=1)
