@@ -466,7 +466,17 @@ def categorise(
     )
     if by_sex is not None:
         assert sexes is not None
-        runs = {key: categorise(**{**call, "incidence": table}) for key, table in by_sex.items()}
+        with warnings.catch_warnings(record=True) as caught:
+            runs = {
+                key: categorise(**{**call, "incidence": table}) for key, table in by_sex.items()
+            }
+        # each run repeats the warnings of the inputs they share: said once
+        said = {f"cannot check: {text}" for text in binding.unchecked}
+        for caught_warning in caught:
+            text = str(caught_warning.message)
+            if text not in said:
+                said.add(text)
+                warnings.warn(text, caught_warning.category, stacklevel=2)
         return _merge_by_sex(runs, sexes, scheme_obj, pathway_obj)
 
     # -- reference, percentile, z --------------------------------------------------------
