@@ -1,4 +1,8 @@
-"""Fixtures shared by the test modules: shared real data, PLINK 2, small VCF writers."""
+"""Suite-wide fixtures: the shared real data (the one ``SHARED_DATA`` path) and PLINK 2.
+
+Builders of test inputs are in ``tests/builders.py``; independent implementations the tests
+compare against are in ``tests/reference.py``.
+"""
 
 from __future__ import annotations
 

@@ -19,7 +19,6 @@ import gzip
 import multiprocessing
 import os
 import shutil
-import tempfile
 import traceback
 import warnings
 import zlib
@@ -33,6 +32,7 @@ from hypothesis import strategies as st
 
 import prs
 from prs.errors import PRSError, exit_code_for
+from tests.builders import bgzip_bytes
 
 #: BGZF's 28-byte empty EOF block (SAM/BAM spec 4.1.2).
 BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
@@ -442,15 +442,6 @@ def _bgzf_block(payload: bytes) -> bytes:
         4, "little"
     )
     return head + deflated + tail
-
-
-def bgzip_bytes(text: bytes) -> bytes:
-    """``text`` as a BGZF file (htslib's writer through pysam), EOF block included."""
-    with tempfile.TemporaryDirectory() as d:
-        plain = Path(d) / "x.vcf"
-        plain.write_bytes(text)
-        pysam.tabix_compress(str(plain), str(plain) + ".gz", force=True)
-        return (Path(d) / "x.vcf.gz").read_bytes()
 
 
 # --------------------------------------------------------------------------------------------

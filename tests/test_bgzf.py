@@ -9,12 +9,12 @@ import pytest
 
 from prs.errors import GenotypeFileError
 from prs.genotypes import bgzf, tabix
-from tests.vcf_factory import random_vcf_text, write_vcf
+from tests.builders import random_vcf_text, write_vcf_text
 
 
 @pytest.fixture
 def vcf(tmp_path):
-    return write_vcf(tmp_path / "x.vcf", random_vcf_text(4, n_samples=200, n_records=400))
+    return write_vcf_text(tmp_path / "x.vcf", random_vcf_text(4, n_samples=200, n_records=400))
 
 
 def test_eof_block(vcf, tmp_path):

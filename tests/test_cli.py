@@ -29,8 +29,8 @@ from prs.errors import (
 )
 from prs.example import example_paths
 from prs.weights import read_scorefile
+from tests.builders import write_scorefile, write_vcf
 from tests.catalog_server import CatalogServer, CatalogTree
-from tests.helpers import write_scorefile, write_vcf
 
 
 def test_score_writes_every_output(tmp_path, capsys):

@@ -16,9 +16,7 @@ from prs.genotypes.fastvcf import FastVcfSource, qualifies
 from prs.genotypes.fastvcf.sitetable import site_strings as _site_strings
 from prs.genotypes.fastvcf.sitetable import site_strings_python as _site_strings_python
 from prs.genotypes.vcf import VcfSource
-from tests.vcf_factory import header, random_vcf_text, write_vcf
-
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "genotypes"
+from tests.builders import random_vcf_text, vcf_header, write_vcf_text
 
 
 def _all_requests(sites: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -54,7 +52,7 @@ def assert_same_as_checked(path: Path, wanted=None, **options) -> FastVcfSource:
 
 @pytest.mark.parametrize("seed", range(12))
 def test_gt_matches_checked_path(tmp_path, seed):
-    path = write_vcf(tmp_path / "x.vcf", random_vcf_text(seed, n_records=60))
+    path = write_vcf_text(tmp_path / "x.vcf", random_vcf_text(seed, n_records=60))
     assert_same_as_checked(path)
     assert_same_as_checked(path, haploid="haploid")
 
@@ -62,12 +60,12 @@ def test_gt_matches_checked_path(tmp_path, seed):
 @pytest.mark.parametrize("policy", ["missing", "haploid", "reference"])
 @pytest.mark.parametrize("seed", range(4))
 def test_half_call_policies_match(tmp_path, seed, policy):
-    path = write_vcf(tmp_path / "x.vcf", random_vcf_text(seed, half_calls=True))
+    path = write_vcf_text(tmp_path / "x.vcf", random_vcf_text(seed, half_calls=True))
     assert_same_as_checked(path, half_call=policy)
 
 
 def test_half_call_error_is_the_checked_error(tmp_path):
-    path = write_vcf(tmp_path / "x.vcf", random_vcf_text(3, half_calls=True, n_records=80))
+    path = write_vcf_text(tmp_path / "x.vcf", random_vcf_text(3, half_calls=True, n_records=80))
     fast, checked = FastVcfSource(path), VcfSource(path)
     records, alleles = _all_requests(fast.sites())
     checked.sites()
@@ -82,12 +80,12 @@ def test_half_call_error_is_the_checked_error(tmp_path):
 @pytest.mark.parametrize("field", ["DS", "GP"])
 @pytest.mark.parametrize("seed", range(6))
 def test_dosage_fields_match(tmp_path, seed, field):
-    path = write_vcf(tmp_path / "x.vcf", random_vcf_text(seed, dosage=True, haploid=False))
+    path = write_vcf_text(tmp_path / "x.vcf", random_vcf_text(seed, dosage=True, haploid=False))
     assert_same_as_checked(path, dosage=field)
 
 
 def test_wanted_positions_and_sample_subset(tmp_path):
-    path = write_vcf(tmp_path / "x.vcf", random_vcf_text(5, n_records=80))
+    path = write_vcf_text(tmp_path / "x.vcf", random_vcf_text(5, n_records=80))
     text = gzip.open(path, "rt").read()
     positions = [int(line.split("\t")[1]) for line in text.splitlines() if line[0] != "#"]
     wanted = {"22": np.array([*sorted(set(positions[::3])), 10**9])}
@@ -98,7 +96,7 @@ def test_wanted_positions_and_sample_subset(tmp_path):
 
 def test_small_buffers_and_cache_limits(tmp_path):
     """Lines split across chunks, records beyond the cache read again from their blocks."""
-    path = write_vcf(tmp_path / "x.vcf", random_vcf_text(9, n_samples=300, n_records=300))
+    path = write_vcf_text(tmp_path / "x.vcf", random_vcf_text(9, n_samples=300, n_records=300))
     checked = VcfSource(path)
     sites = checked.sites()
     records, alleles = _all_requests(sites)
@@ -116,7 +114,7 @@ def test_against_cyvcf2_allele_indexes(tmp_path):
     from cyvcf2 import VCF
 
     for seed in range(5):
-        path = write_vcf(tmp_path / f"c{seed}.vcf", random_vcf_text(seed, haploid=False))
+        path = write_vcf_text(tmp_path / f"c{seed}.vcf", random_vcf_text(seed, haploid=False))
         fast = FastVcfSource(path)
         records, alleles = _all_requests(fast.sites())
         dosage, _ = _read_all(fast, records, alleles)
@@ -133,8 +131,8 @@ def test_against_cyvcf2_allele_indexes(tmp_path):
 
 def _bad_file(tmp_path: Path, record_line: str) -> Path:
     good = "22\t100\trs1\tA\tG\t.\tPASS\t.\tGT\t0|1\t1|1\n"
-    text = header(["S0", "S1"]) + good + record_line + good.replace("100", "300")
-    return write_vcf(tmp_path / "bad.vcf", text, index=False)
+    text = vcf_header(["S0", "S1"]) + good + record_line + good.replace("100", "300")
+    return write_vcf_text(tmp_path / "bad.vcf", text, index=False)
 
 
 @pytest.mark.parametrize(
@@ -187,21 +185,21 @@ def test_odd_calls_match_checked_path(tmp_path, call):
 
 
 def test_truncated_and_plain_files(tmp_path):
-    path = write_vcf(tmp_path / "x.vcf", random_vcf_text(1, n_records=200), index=False)
+    path = write_vcf_text(tmp_path / "x.vcf", random_vcf_text(1, n_records=200), index=False)
     data = path.read_bytes()
     cut = tmp_path / "cut.vcf.gz"
     cut.write_bytes(data[:-28])  # without the EOF block: a valid-looking shorter file
     with pytest.raises(GenotypeFileError, match="truncated"):
         FastVcfSource(cut)
-    plain = write_vcf(tmp_path / "p.vcf", random_vcf_text(1), bgzip=False)
+    plain = write_vcf_text(tmp_path / "p.vcf", random_vcf_text(1), container="plain")
     assert not qualifies(plain)
     with pytest.raises(GenotypeFileError, match="bgzipped"):
         FastVcfSource(plain)
 
 
 def test_multiple_files_number_records_globally(tmp_path):
-    a = write_vcf(tmp_path / "a.vcf", random_vcf_text(1, contig="21"))
-    b = write_vcf(tmp_path / "b.vcf", random_vcf_text(2, contig="chr22"))
+    a = write_vcf_text(tmp_path / "a.vcf", random_vcf_text(1, contig="21"))
+    b = write_vcf_text(tmp_path / "b.vcf", random_vcf_text(2, contig="chr22"))
     fast = FastVcfSource([a, b])
     checked = VcfSource([a, b])
     pd.testing.assert_frame_equal(fast.sites(), checked.sites())
@@ -216,8 +214,8 @@ SHARED_FILES = [
 
 @pytest.mark.shared
 @pytest.mark.parametrize("name", SHARED_FILES)
-def test_shared_real_files(name):
-    path = SHARED / name
+def test_shared_real_files(name, shared_data):
+    path = shared_data / "genotypes" / name
     if not path.exists():
         pytest.skip(f"{path} not available (../shared/data)")
     fast = FastVcfSource(path)
@@ -235,7 +233,7 @@ def test_indexed_reads_find_the_same_sites_and_dosages(tmp_path, seed):
     """Reading only the tabix windows of wanted positions gives the same table and dosages,
     record numbers included (issue 10, F17: they numbered records by text offset)."""
     text = random_vcf_text(seed, n_samples=120, n_records=3000)
-    path = write_vcf(tmp_path / "x.vcf", text)
+    path = write_vcf_text(tmp_path / "x.vcf", text)
     positions = [int(line.split("\t")[1]) for line in text.splitlines() if line[0] != "#"]
     rng = np.random.default_rng(seed)
     wanted = {"22": np.unique(rng.choice(positions, 25)), "9": np.array([5])}
@@ -253,11 +251,11 @@ def test_indexed_reads_find_the_same_sites_and_dosages(tmp_path, seed):
 def test_gp_all_dots_is_missing_in_both_engines(tmp_path):
     """A GP record with "." for every sample (htslib then keeps one value per sample) is a
     missing call for everyone; the checked path used to fail with an IndexError."""
-    text = header(["S0", "S1"], formats="GT:GP") + (
+    text = vcf_header(["S0", "S1"], formats="GT:GP") + (
         "22\t100\trs1\tA\tG\t.\tPASS\t.\tGT:GP\t0|1:.\t0|0:.\n"
         "22\t200\trs2\tC\tT\t.\tPASS\t.\tGT:GP\t0|1:0,1,0\t1|1:0,0,1\n"
     )
-    path = write_vcf(tmp_path / "gp.vcf", text)
+    path = write_vcf_text(tmp_path / "gp.vcf", text)
     fast = assert_same_as_checked(path, dosage="GP")
     dosage, _ = _read_all(fast, np.array([0, 1]), np.array([1, 1]))
     assert np.isnan(dosage[0]).all()

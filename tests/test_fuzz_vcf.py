@@ -45,7 +45,7 @@ from tests.fuzz_vcf import (
     verdict_problems,
     worker,
 )
-from tests.helpers import plink2_scores
+from tests.reference import plink2_scores
 from tests.regressions import Regression, all_cases
 
 #: Examples per mutation family (CI default: small; ``make fuzz``: 2,000).
@@ -157,9 +157,9 @@ def test_regression_case(case: Regression, tmp_path: Path) -> None:
 def test_regression_base_is_valid(dosage: str, tmp_path: Path) -> None:
     """The regression cases' base VCF scores on every engine (so a case's error comes from
     its own edit, not from the base)."""
-    from tests.regressions import VALID, write_scorefile, write_vcf
+    from tests.regressions import VALID, write_case_scorefile, write_case_vcf
 
-    vcf, scorefile = write_vcf(tmp_path, VALID), write_scorefile(tmp_path)
+    vcf, scorefile = write_case_vcf(tmp_path, VALID), write_case_scorefile(tmp_path)
     outcomes = {e: worker().score(vcf, scorefile, e, dosage=dosage) for e in ENGINES}
     assert not verdict_problems(outcomes)
     assert all(o.kind == "result" for o in outcomes.values()), outcomes["checked"].describe()

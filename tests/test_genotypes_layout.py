@@ -27,14 +27,14 @@ from prs.genotypes.fastvcf.decode import HALF_CALL_CODES, HAPLOID_CODES
 from prs.genotypes.sniff import sniff
 from prs.genotypes.vcf import VcfSource
 from prs.kernels import dosage as kd
-from tests.vcf_factory import header, write_vcf
+from tests.builders import vcf_header, write_vcf_text
 
 _SAMPLES = ["a", "b", "c"]
 
 
 def _vcf(tmp_path: Path, rows: list[str], *, formats: str = "GT") -> Path:
-    text = header(_SAMPLES, formats=formats) + "".join(row + "\n" for row in rows)
-    return write_vcf(tmp_path / "x.vcf", text)
+    text = vcf_header(_SAMPLES, formats=formats) + "".join(row + "\n" for row in rows)
+    return write_vcf_text(tmp_path / "x.vcf", text)
 
 
 class _Opens:
@@ -191,14 +191,14 @@ def test_a_path_spelled_with_dot_segments_reads_a_joined_vcf(tmp_path, engine):
     """Regression: the checked engine keyed the header lines it found among the records by
     the normalised path and looked them up by the path as given, so ``dir/./x.vcf.gz``
     (joined with cat) failed with "the file changed while it was read"."""
-    part = header(_SAMPLES)
+    part = vcf_header(_SAMPLES)
     text = (
         part
         + "22\t100\trs1\tA\tG\t.\tPASS\t.\tGT\t0/1\t1/1\t0/0\n"
         + part
         + "22\t200\trs2\tC\tT\t.\tPASS\t.\tGT\t0/1\t1/1\t0/0\n"
     )
-    vcf = write_vcf(tmp_path / "j.vcf", text, index=False)
+    vcf = write_vcf_text(tmp_path / "j.vcf", text, index=False)
     spelled = f"{tmp_path}/./{vcf.name}"
     with pytest.warns(GenotypeWarning, match="header line"):
         source = open_genotypes(spelled, engine=engine)

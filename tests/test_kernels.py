@@ -9,49 +9,7 @@ from hypothesis.extra.numpy import arrays
 
 from prs.kernels.accumulate import accumulate_scores
 from prs.scoring.totals import ScoreTotals
-
-
-def reference(dosage, ploidy, weights, effect_type, impute, freq_given, freq_ploidy=None):
-    """Straightforward numpy version of PLINK 2's --score arithmetic.
-
-    A call with ploidy -1 is not counted anywhere; ``freq_ploidy`` (default ``ploidy``) is
-    the ploidy a call's dosage is counted on for the imputation frequency."""
-    k, n = dosage.shape
-    counted = ploidy >= 0
-    observed = ~np.isnan(dosage) & counted
-    fp = ploidy if freq_ploidy is None else freq_ploidy
-    observed_alleles = np.where(observed, fp, 0).sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        freq_dosage = np.where(observed, dosage * np.where(ploidy > 0, fp / ploidy, 1), 0.0)
-    cohort = np.where(
-        observed_alleles > 0, freq_dosage.sum(axis=1) / np.maximum(observed_alleles, 1), 0.5
-    )
-    freq = {
-        0: np.full(k, np.nan),
-        1: cohort,
-        2: np.where(np.isnan(freq_given), cohort, freq_given),
-    }[impute]
-    x = dosage.copy()
-    dom, rec = effect_type == 1, effect_type == 2
-    x[dom] = np.minimum(x[dom], 1)
-    x[rec] = np.where(ploidy[rec] == 1, x[rec], np.maximum(x[rec] - 1, 0))
-    fill = np.where(dom | rec, freq, np.nan)[:, None] * np.ones((1, n))
-    fill = np.where(
-        np.isnan(fill), np.where(ploidy == 1, freq[:, None], ploidy * freq[:, None]), fill
-    )
-    imputed = np.where(observed, x, fill if impute else 0.0)
-    imputed = np.where(np.isnan(imputed) | ~counted, 0.0, imputed)
-    w = np.nan_to_num(weights)
-    used = ~np.isnan(weights)
-    sums = imputed.T @ w
-    in_denom = np.where(counted & (observed | (impute > 0) & ~np.isnan(fill)), ploidy, 0)
-    return {
-        "sums": sums,
-        "allele_ct": np.where(observed, ploidy, 0).T @ used,
-        "denom": in_denom.T @ used,
-        "named": np.where(observed, x, 0).T @ used,
-        "missing": (~observed & counted).astype(int).T @ used,
-    }
+from tests.reference import accumulate_reference, all_missing_reference
 
 
 @st.composite
@@ -83,13 +41,6 @@ def sex_chromosome_chunks(draw):
     return dosage, ploidy, weights, effect_type, impute, freq, freq_ploidy
 
 
-def all_missing_reference(dosage, ploidy):
-    """Variants whose every counted call is missing (and that have a counted call)."""
-    counted = ploidy >= 0
-    missing = np.isnan(dosage) & counted
-    return int(((missing.sum(axis=1) == counted.sum(axis=1)) & counted.any(axis=1)).sum())
-
-
 @given(chunks())
 @settings(max_examples=200, deadline=None)
 def test_kernel_matches_numpy_reference(case):
@@ -119,7 +70,10 @@ def test_kernel_matches_numpy_reference(case):
     assert all_missing == int(np.isnan(dosage).all(axis=1).sum())
     out["allele_ct"] += uniform[:, None]
     out["denom"] += uniform[:, None]
-    ref = {k: v.T for k, v in reference(dosage, ploidy, weights, effect_type, impute, freq).items()}
+    ref = {
+        k: v.T
+        for k, v in accumulate_reference(dosage, ploidy, weights, effect_type, impute, freq).items()
+    }
     np.testing.assert_allclose(out["sums"], ref["sums"], rtol=1e-9, atol=1e-9)
     np.testing.assert_array_equal(out["allele_ct"], ref["allele_ct"])
     np.testing.assert_array_equal(out["denom"], ref["denom"])
@@ -196,7 +150,10 @@ def test_score_totals_paths_match_reference(case, matmul, threads, pieces):
         acc._SPLIT_MIN_GENOTYPES = old
         totals.close()
     out = totals.totals()
-    ref = {k: v.T for k, v in reference(dosage, ploidy, weights, effect_type, impute, freq).items()}
+    ref = {
+        k: v.T
+        for k, v in accumulate_reference(dosage, ploidy, weights, effect_type, impute, freq).items()
+    }
     np.testing.assert_allclose(out["sums"], ref["sums"], rtol=1e-9, atol=1e-9)
     np.testing.assert_array_equal(out["allele_ct"], ref["allele_ct"])
     np.testing.assert_array_equal(out["denom"], ref["denom"])
@@ -253,7 +210,7 @@ def test_calls_not_counted_and_frequency_ploidy_match_reference(case, matmul, th
         acc._SPLIT_MIN_GENOTYPES = old
         totals.close()
     out = totals.totals()
-    ref = reference(dosage, ploidy, weights, effect_type, impute, freq, freq_ploidy)
+    ref = accumulate_reference(dosage, ploidy, weights, effect_type, impute, freq, freq_ploidy)
     ref = {name: value.T for name, value in ref.items()}
     np.testing.assert_allclose(out["sums"], ref["sums"], rtol=1e-9, atol=1e-9)
     np.testing.assert_array_equal(out["allele_ct"], ref["allele_ct"])

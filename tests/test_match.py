@@ -12,37 +12,13 @@ import pytest
 from prs.errors import MatchError, ScoreWarning
 from prs.match import complement, is_ambiguous, match_variants
 from prs.weights import read_scorefile
-from tests.helpers import write_scorefile
-
-
-def sites(rows):
-    """rows: (chrom, pos, ref, alts, id) -> site table."""
-    out = []
-    for record, (chrom, pos, ref, alts, vid) in enumerate(rows):
-        for k, alt in enumerate(alts.split(","), start=1):
-            out.append((chrom, pos, ref, alt, k, len(alts.split(",")) + 1, record, 0, vid))
-    return pd.DataFrame(
-        out,
-        columns=["chrom", "pos", "ref", "alt", "allele_index", "n_alleles", "record", "file", "id"],
-    ).astype({"pos": np.int64})
-
-
-TARGET = sites(
-    [
-        ("1", 100, "A", "G", "r0"),
-        ("1", 200, "C", "T", "r1"),
-        ("1", 300, "A", "T", "r2"),  # ambiguous
-        ("1", 400, "G", "A,T", "r3"),  # multi-allelic
-        ("1", 500, "T", "C", "r4"),
-        ("1", 500, "T", "C", "r5"),  # duplicated target record
-    ]
-)
+from tests.builders import MATCH_TARGET, site_table, write_scorefile
 
 
 def match(tmp_path, rows, **kw):
     sf = read_scorefile(write_scorefile(tmp_path / "w.txt", rows))
     kw.setdefault("min_overlap", 0.0)
-    return match_variants(sf, TARGET, **kw)
+    return match_variants(sf, MATCH_TARGET, **kw)
 
 
 def outcome(report):
@@ -133,7 +109,7 @@ def test_no_other_allele(tmp_path):
         [("1", 100, "A", 1.0), ("1", 400, "G", 2.0)],
         columns=("chr_name", "chr_position", "effect_allele", "effect_weight"),
     )
-    plan, report = match_variants(read_scorefile(path), TARGET, min_overlap=0)
+    plan, report = match_variants(read_scorefile(path), MATCH_TARGET, min_overlap=0)
     assert report.variants["match_type"].tolist() == ["ref", "ref"]
     assert plan.allele.tolist() == [0, 0]
     assert len(plan) == 2  # the REF of a multi-allelic site is used once
@@ -179,7 +155,7 @@ def test_good_match_pgsc_fixture(shared_data):
 def test_star_allele_is_never_an_effect_allele(tmp_path):
     from prs.errors import ScoringFileError
 
-    target = sites([("1", 100, "A", "G,*", "r0")])
+    target = site_table([("1", 100, "A", "G,*", "r0")])
     path = write_scorefile(tmp_path / "w.txt", [("1", 100, "*", "A", 1.0)])
     with pytest.raises(ScoringFileError, match="non-nucleotide effect allele"):
         read_scorefile(path)
@@ -207,7 +183,7 @@ def test_both_alleles_of_one_site_are_different_targets(tmp_path):
 
 
 def test_monomorphic_record_matches_its_ref(tmp_path):
-    target = sites([("1", 100, "A", "G", "r0")])
+    target = site_table([("1", 100, "A", "G", "r0")])
     mono = pd.DataFrame([("1", 200, "C", "", 0, 1, 1, 0, "r1")], columns=target.columns)
     table = pd.concat([target, mono], ignore_index=True)
     sf = read_scorefile(
@@ -231,7 +207,7 @@ def test_multi_score_report_is_one_row_per_variant_unless_fates_differ(tmp_path)
         "1\t999\tA\tG\t1\t1\t1\n"  # no site
     )
     sf = read_scorefile(path)
-    plan, report = match_variants(sf, TARGET, min_overlap=0.0)
+    plan, report = match_variants(sf, MATCH_TARGET, min_overlap=0.0)
     v = report.variants
     first = v[v["pos"] == 100]
     assert first["score"].tolist() == ["*"] and first["n_scores"].tolist() == [3]
@@ -268,7 +244,7 @@ def test_split_rows_as_many_as_rows_keep_their_own_lines(tmp_path):
         "1\t100\tG\tA\t0.5\t\n"
         "1\t100\tG\tA\t0.7\t0.9\n"
     )
-    plan, report = match_variants(read_scorefile(path), TARGET, min_overlap=0.0)
+    plan, report = match_variants(read_scorefile(path), MATCH_TARGET, min_overlap=0.0)
     got = report.variants[["line", "score", "effect_weight", "outcome"]]
     assert got.values.tolist() == [
         [2, "S0", 0.5, "matched"],
@@ -290,11 +266,13 @@ def test_position_beyond_40_bits_does_not_match_another_chromosome(tmp_path):
     sf = read_scorefile(
         write_scorefile(tmp_path / "w.txt", [("2", 1, "G", "A", 1.0), ("1", 100, "G", "A", 2.0)])
     )
-    plan, report = match_variants(with_positions(sf, [2**40 + 100, 100]), TARGET, min_overlap=0)
+    plan, report = match_variants(
+        with_positions(sf, [2**40 + 100, 100]), MATCH_TARGET, min_overlap=0
+    )
     v = report.variants
     assert v["outcome"].tolist() == ["unmatched_no_site", "matched"]
     assert plan.weights.tolist() == [[2.0]]
-    huge = TARGET.copy()
+    huge = MATCH_TARGET.copy()
     huge.loc[0, "pos"] = 2**41 + 7
     sf = read_scorefile(write_scorefile(tmp_path / "h.txt", [("1", 7, "G", "A", 1.0)]))
     plan, report = match_variants(with_positions(sf, [2**41 + 7]), huge, min_overlap=0.0)
@@ -303,7 +281,7 @@ def test_position_beyond_40_bits_does_not_match_another_chromosome(tmp_path):
 
 def test_site_ids_need_not_be_strings(tmp_path):
     """A custom genotype source may give integer IDs: they are reported as text."""
-    target = TARGET.assign(id=np.arange(len(TARGET)) + 10)
+    target = MATCH_TARGET.assign(id=np.arange(len(MATCH_TARGET)) + 10)
     sf = read_scorefile(write_scorefile(tmp_path / "w.txt", [("1", 200, "C", "T", 1.0)]))
     _plan, report = match_variants(sf, target, min_overlap=0.0)
     assert report.variants["target_id"].tolist() == ["11"]
@@ -317,7 +295,7 @@ def test_unknown_effect_type_in_a_built_scoring_file_is_named(tmp_path):
     sf = read_scorefile(write_scorefile(tmp_path / "w.txt", [("1", 200, "C", "T", 1.0)]))
     with pytest.raises(ScoringFileError, match="effect_type 'codominant' is not one of"):
         odd = dataclasses.replace(sf, variants=sf.variants.assign(effect_type="codominant"))
-        match_variants(odd, TARGET, min_overlap=0.0)
+        match_variants(odd, MATCH_TARGET, min_overlap=0.0)
 
 
 def test_only_dosage_weight_columns_leave_nothing_to_score(tmp_path):
@@ -334,7 +312,7 @@ def test_only_dosage_weight_columns_leave_nothing_to_score(tmp_path):
     sf = read_scorefile(path, drop_unscorable=True)
     assert sf.dropped == {"non-additive dosage weights": 1}
     with pytest.raises(ScoringFileError, match=r"dosage_only.txt: nothing to score"):
-        match_variants(sf, TARGET, min_overlap=0.0)
+        match_variants(sf, MATCH_TARGET, min_overlap=0.0)
 
 
 def test_duplicate_target_records_warn_with_count_and_example(tmp_path):

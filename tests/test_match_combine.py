@@ -15,7 +15,7 @@ from prs.match import (
     match_variants,
 )
 from prs.weights import read_scorefile
-from tests.test_match import TARGET
+from tests.builders import MATCH_TARGET
 
 
 def _scorefile(tmp_path, name, rows, build="GRCh38"):
@@ -47,7 +47,7 @@ def test_check_builds_refuses_another_build_and_warns_without_one(tmp_path):
 def test_combined_plan_puts_scores_side_by_side_sorted_by_record(tmp_path):
     a = _scorefile(tmp_path, "a", [("1", 200, "T", "C", 0.2), ("1", 100, "G", "A", 0.1)])
     b = _scorefile(tmp_path, "b", [("1", 100, "G", "A", 0.3)])
-    (pa, ra), (pb, rb) = (match_variants(sf, TARGET, min_overlap=0) for sf in (a, b))
+    (pa, ra), (pb, rb) = (match_variants(sf, MATCH_TARGET, min_overlap=0) for sf in (a, b))
     plan = combine_plans([pa, pb])
     assert plan.score_ids == ("a", "b")
     assert plan.record.tolist() == [0, 0, 1]
@@ -61,6 +61,6 @@ def test_combined_plan_puts_scores_side_by_side_sorted_by_record(tmp_path):
 def test_a_record_scored_on_two_alleles_counts_its_alleles_once_per_score(tmp_path):
     """1:400 G>A,T scored on A and on T by one score: ALLELE_CT counts the record once."""
     sf = _scorefile(tmp_path, "m", [("1", 400, "A", "G", 0.1), ("1", 400, "T", "G", 0.2)])
-    plan, _ = match_variants(sf, TARGET, min_overlap=0)
+    plan, _ = match_variants(sf, MATCH_TARGET, min_overlap=0)
     assert plan.record.tolist() == [3, 3]
     assert allele_count_mask(plan).tolist() == [[True], [False]]

@@ -17,7 +17,8 @@ import pytest
 
 import prs
 from prs.scoring import score
-from tests.helpers import plink2_scores, random_genotype_cells, write_scorefile, write_vcf
+from tests.builders import random_genotype_cells, write_scorefile, write_vcf
+from tests.reference import plink2_scores
 
 pytestmark = pytest.mark.plink2
 

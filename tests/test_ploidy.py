@@ -33,7 +33,8 @@ from prs.ploidy import (
     record_classes,
 )
 from prs.scoring import score
-from tests.helpers import relabel_vcf, write_scorefile, write_vcf
+from tests.builders import relabel_vcf, write_scorefile, write_vcf
+from tests.conftest import SHARED_DATA
 
 GRCH38_LENGTHS = {"1": 248956422, "X": 156040895, "Y": 57227415, "MT": 16569}
 #: (chromosome, first position, step): autosome, PAR1, X non-PAR, PAR2, Y, MT.
@@ -419,7 +420,7 @@ def test_model_on_a_source_reporting_raw_haploid_calls():
 
 def _find_cyvcf2_gt_bases() -> Path | None:
     """cyvcf2's tests/test_gt_bases.vcf.gz, wherever a copy is on this machine."""
-    roots = [Path(__file__).resolve().parents[2] / "shared" / "data"]
+    roots = [SHARED_DATA]
     roots += [Path(p) for p in sys.path if p.endswith("site-packages")]
     for root in roots:
         for candidate in (root / "cyvcf2" / "tests" / "test_gt_bases.vcf.gz",):

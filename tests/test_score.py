@@ -19,8 +19,7 @@ from prs.errors import (
     ScoringFileWarning,
 )
 from prs.scoring import SCORE_COLUMNS, score
-from tests.helpers import write_scorefile, write_vcf
-from tests.strategies import cohorts
+from tests.builders import cohorts, write_scorefile, write_vcf
 
 SETTINGS = settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

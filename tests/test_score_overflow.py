@@ -10,7 +10,7 @@ import pytest
 
 from prs.errors import ScoreError
 from prs.scoring import score
-from tests.helpers import write_scorefile, write_vcf
+from tests.builders import write_scorefile, write_vcf
 
 FREQ_COLUMNS = (
     "chr_name",

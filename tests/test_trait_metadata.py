@@ -17,7 +17,7 @@ from prs.errors import CalibrationError
 from prs.example import example_paths
 from prs.scoring import SCORE_COLUMNS, TRAIT_COLUMNS
 from prs.weights.scorefile import TraitInfo, read_scorefile
-from tests.helpers import write_scorefile, write_vcf
+from tests.builders import write_scorefile, write_vcf
 
 
 def _read(path, **kw):

@@ -11,7 +11,7 @@ import pytest
 from prs.errors import GenotypeFileError
 from prs.genotypes import VcfSource, open_genotypes
 from prs.genotypes.bgzf import BGZF_EOF
-from tests.helpers import write_vcf
+from tests.builders import write_vcf
 
 SAMPLES = ["a", "b", "c", "d"]
 

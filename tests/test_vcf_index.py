@@ -24,8 +24,7 @@ from prs.errors import GenotypeFileError, GenotypeWarning
 from prs.genotypes import tabix
 from prs.genotypes.fastvcf import FastVcfSource
 from prs.genotypes.vcf import VcfSource
-from tests.helpers import write_scorefile
-from tests.vcf_factory import random_vcf_text, write_vcf
+from tests.builders import random_vcf_text, write_scorefile, write_vcf_text
 
 N_RECORDS = 6000
 
@@ -57,9 +56,9 @@ def _with_old_index(tmp_path: Path, indexed: str, data: str, *, csi: bool = Fals
     data: mtime alone would trust it)."""
     suffix = ".csi" if csi else ".tbi"
     (tmp_path / "old").mkdir()
-    first = write_vcf(tmp_path / "old" / "x.vcf", indexed, index=False)
+    first = write_vcf_text(tmp_path / "old" / "x.vcf", indexed, index=False)
     pysam.tabix_index(str(first), preset="vcf", force=True, csi=csi)
-    path = write_vcf(tmp_path / "x.vcf", data, index=False)
+    path = write_vcf_text(tmp_path / "x.vcf", data, index=False)
     target = Path(str(path) + suffix)
     shutil.copyfile(str(first) + suffix, target)
     later = os.stat(path).st_mtime + 5
@@ -134,7 +133,7 @@ def test_stale_csi_index(tmp_path):
 
 def _indexed(tmp_path: Path) -> tuple[Path, list[str]]:
     head, records = _parts()
-    return write_vcf(tmp_path / "x.vcf", "".join(head + records)), records
+    return write_vcf_text(tmp_path / "x.vcf", "".join(head + records)), records
 
 
 def test_cut_short_index(tmp_path):
@@ -180,7 +179,7 @@ def test_index_older_than_data(tmp_path):
 @pytest.mark.parametrize("csi", [False, True])
 def test_good_index_is_used_without_warning(tmp_path, csi):
     head, records = _parts()
-    path = write_vcf(tmp_path / "x.vcf", "".join(head + records), index=False)
+    path = write_vcf_text(tmp_path / "x.vcf", "".join(head + records), index=False)
     pysam.tabix_index(str(path), preset="vcf", force=True, csi=csi)
     wanted = _wanted(records)
     with warnings.catch_warnings():
@@ -196,7 +195,7 @@ def test_good_index_is_used_without_warning(tmp_path, csi):
 
 def test_read_index_parses_tbi_and_csi_alike(tmp_path):
     head, records = _parts()
-    path = write_vcf(tmp_path / "x.vcf", "".join(head + records), index=False)
+    path = write_vcf_text(tmp_path / "x.vcf", "".join(head + records), index=False)
     pysam.tabix_index(str(path), preset="vcf", force=True)
     pysam.tabix_index(str(path), preset="vcf", force=True, csi=True)
     tbi = tabix.read_index(str(path) + ".tbi")
@@ -245,7 +244,7 @@ def test_malformed_record_in_a_window_is_the_checked_error(tmp_path):
     fields = records[4100].split("\t")
     fields[3] = "."
     records[4100] = "\t".join(fields)
-    path = write_vcf(tmp_path / "x.vcf", "".join(head + records))
+    path = write_vcf_text(tmp_path / "x.vcf", "".join(head + records))
     wanted = {"22": np.array([int(fields[1])])}
     errors = []
     for source in (FastVcfSource(path, index="always"), VcfSource(path)):

@@ -22,7 +22,8 @@ from prs.errors import GenotypeFileError, GenotypeWarning
 from prs.genotypes import open_genotypes
 from prs.genotypes.fastvcf import FastVcfSource
 from prs.genotypes.vcf import VcfSource
-from tests.helpers import plink2_scores, write_scorefile
+from tests.builders import write_scorefile
+from tests.reference import plink2_scores
 
 HEADER = (
     "##fileformat=VCFv4.2\n"

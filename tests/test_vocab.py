@@ -31,7 +31,7 @@ def test_effect_type_words_are_sorted_so_searchsorted_gives_their_codes():
 def test_the_scoring_file_and_the_plan_use_the_vocabulary(tmp_path):
     from prs.match import match_variants
     from prs.weights import read_scorefile, scorefile
-    from tests.test_match import TARGET
+    from tests.builders import MATCH_TARGET
 
     assert scorefile.EFFECT_TYPES is vocab.EFFECT_TYPES
     path = tmp_path / "w.txt"
@@ -42,7 +42,7 @@ def test_the_scoring_file_and_the_plan_use_the_vocabulary(tmp_path):
     sf = read_scorefile(path)
     assert sf.variants["effect_type"].tolist() == ["recessive", "dominant"]
     assert sf.effect_type_codes().tolist() == [vocab.RECESSIVE, vocab.DOMINANT]
-    plan, _ = match_variants(sf, TARGET, min_overlap=0.0)
+    plan, _ = match_variants(sf, MATCH_TARGET, min_overlap=0.0)
     assert sorted(plan.effect_type.tolist()) == [accumulate.DOMINANT, accumulate.RECESSIVE]
 
 

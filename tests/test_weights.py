@@ -10,7 +10,7 @@ import pytest
 
 from prs.errors import ScoringFileError, ScoringFileWarning
 from prs.weights import read_scorefile
-from tests.helpers import write_scorefile
+from tests.builders import write_scorefile
 
 BASIC = [("1", 100, "A", "G", 0.5), ("chr2", 200, "c", "t", -0.25)]
 

@@ -7,20 +7,19 @@ numbers or the same named error; or a :class:`prs.errors.PRSError` subclass ever
 raise). ``open_finding`` marks a case whose engine fix is still awaited (a strict xfail: the
 test turns red once the fix lands, which says to clear the flag).
 
-:func:`write_vcf` and :func:`write_scorefile` are the shared builders.
+:func:`write_case_vcf` and :func:`write_case_scorefile` write a case's files under their
+fixed names (``fuzz.vcf[.gz]``, ``weights.txt``); the general builders are in ``tests/builders.py``.
 """
 
 from __future__ import annotations
 
-import gzip
 import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pysam
+from tests.builders import write_vcf_text
 
 #: A small valid VCF: two chromosomes, three samples, biallelic and one multi-allelic site.
 HEADER = (
@@ -48,38 +47,17 @@ SCOREFILE = (
 )
 
 
-def bgzip_bytes(text: bytes) -> bytes:
-    """``text`` bgzipped by htslib (through pysam), EOF block included."""
-    with tempfile.TemporaryDirectory() as d:
-        plain = Path(d) / "x.vcf"
-        plain.write_bytes(text)
-        pysam.tabix_compress(str(plain), str(plain) + ".gz", force=True)
-        return Path(str(plain) + ".gz").read_bytes()
-
-
-def write_vcf(
+def write_case_vcf(
     directory: Path, data: bytes | str, *, container: str = "bgzf", index: bool = False
 ) -> Path:
-    """Write VCF text as ``fuzz.vcf`` (plain), or ``fuzz.vcf.gz`` (bgzf or gzip); index it."""
+    """Write a case's VCF text as ``fuzz.vcf`` (plain), or ``fuzz.vcf.gz`` (bgzf or gzip);
+    index it when asked."""
     directory.mkdir(parents=True, exist_ok=True)
-    if isinstance(data, str):
-        data = data.encode()
-    if container == "plain":
-        path = directory / "fuzz.vcf"
-        path.write_bytes(data)
-        return path
-    path = directory / "fuzz.vcf.gz"
-    if container == "gzip":
-        path.write_bytes(gzip.compress(data, mtime=0))
-        return path
-    path.write_bytes(bgzip_bytes(data))
-    if index:
-        pysam.tabix_index(str(path), preset="vcf", force=True, keep_original=True)
-    return path
+    return write_vcf_text(directory / "fuzz.vcf", data, container=container, index=index)
 
 
-def write_scorefile(directory: Path, text: str = SCOREFILE) -> Path:
-    """Write the scoring file ``weights.txt``."""
+def write_case_scorefile(directory: Path, text: str = SCOREFILE) -> Path:
+    """Write a case's scoring file as ``weights.txt``."""
     path = directory / "weights.txt"
     path.write_text(text)
     return path

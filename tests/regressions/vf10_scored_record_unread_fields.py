@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.regressions import VALID, Regression, write_scorefile, write_vcf
+from tests.regressions import VALID, Regression, write_case_scorefile, write_case_vcf
 
 FINDING = "VF10"
 
@@ -20,7 +20,7 @@ _RECORD = "1\t100\tv1\tA\tG\t.\tPASS\t.\tGT:DS\t0|1:1\t1|1:2\t0/0:0"  # scored
 def _edit(old: str, new: str):
     def build(directory: Path) -> tuple[Path, Path]:
         text = VALID.replace(_RECORD, _RECORD.replace(old, new))
-        return write_vcf(directory, text), write_scorefile(directory)
+        return write_case_vcf(directory, text), write_case_scorefile(directory)
 
     return build
 

@@ -12,13 +12,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from prs.errors import PRSError
-from tests.regressions import VALID, Regression, write_scorefile, write_vcf
+from tests.regressions import VALID, Regression, write_case_scorefile, write_case_vcf
 
 FINDING = "VF11"
 
 
 def build(directory: Path) -> tuple[Path, Path]:
-    return write_vcf(directory, VALID), write_scorefile(directory)
+    return write_case_vcf(directory, VALID), write_case_scorefile(directory)
 
 
 CASES = [

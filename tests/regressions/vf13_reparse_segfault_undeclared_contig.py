@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from prs.errors import GenotypeFileError
-from tests.regressions import VALID, Regression, write_scorefile, write_vcf
+from tests.regressions import VALID, Regression, write_case_scorefile, write_case_vcf
 
 FINDING = "VF13"
 
@@ -23,7 +23,7 @@ def build_no_contig_line(directory: Path) -> tuple[Path, Path]:
     text = VALID.replace("##contig=<ID=1>\n", "").replace(
         _RECORD, _RECORD.replace("0|1:1", "-1/0:1")
     )
-    return write_vcf(directory, text), write_scorefile(directory)
+    return write_case_vcf(directory, text), write_case_scorefile(directory)
 
 
 def build_no_contig_lines_at_all(directory: Path) -> tuple[Path, Path]:
@@ -32,7 +32,7 @@ def build_no_contig_lines_at_all(directory: Path) -> tuple[Path, Path]:
         .replace("##contig=<ID=22>\n", "")
         .replace("0/0:0\t./.:.\t1|0:1", "-1/0:0\t./.:.\t1|0:1")
     )
-    return write_vcf(directory, text), write_scorefile(directory)
+    return write_case_vcf(directory, text), write_case_scorefile(directory)
 
 
 CASES = [

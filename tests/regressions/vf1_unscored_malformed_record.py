@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.regressions import SCOREFILE, VALID, Regression, write_scorefile, write_vcf
+from tests.regressions import SCOREFILE, VALID, Regression, write_case_scorefile, write_case_vcf
 
 FINDING = "VF1"
 
@@ -19,16 +19,16 @@ _CELLS = "0/0:0\t./.:.\t1|0:1"  # the cells of record 1:200
 
 def _gt(value: str):
     def build(directory: Path) -> tuple[Path, Path]:
-        vcf = write_vcf(directory, VALID.replace(_CELLS, f"{value}:0\t./.:.\t1|0:1"))
-        return vcf, write_scorefile(directory, SCOREFILE_WITHOUT_1_200)
+        vcf = write_case_vcf(directory, VALID.replace(_CELLS, f"{value}:0\t./.:.\t1|0:1"))
+        return vcf, write_case_scorefile(directory, SCOREFILE_WITHOUT_1_200)
 
     return build
 
 
 def _chrom(value: str):
     def build(directory: Path) -> tuple[Path, Path]:
-        vcf = write_vcf(directory, VALID.replace("1\t200\t", f"{value}\t200\t"))
-        return vcf, write_scorefile(directory, SCOREFILE_WITHOUT_1_200)
+        vcf = write_case_vcf(directory, VALID.replace("1\t200\t", f"{value}\t200\t"))
+        return vcf, write_case_scorefile(directory, SCOREFILE_WITHOUT_1_200)
 
     return build
 
@@ -38,7 +38,9 @@ def _format(value: str):
         text = VALID.replace(
             "1\t200\tv2\tC\tT\t.\tPASS\t.\tGT:DS", f"1\t200\tv2\tC\tT\t.\tPASS\t.\t{value}"
         )
-        return write_vcf(directory, text), write_scorefile(directory, SCOREFILE_WITHOUT_1_200)
+        return write_case_vcf(directory, text), write_case_scorefile(
+            directory, SCOREFILE_WITHOUT_1_200
+        )
 
     return build
 

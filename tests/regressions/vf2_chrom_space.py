@@ -8,16 +8,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.regressions import VALID, Regression, write_scorefile, write_vcf
+from tests.regressions import VALID, Regression, write_case_scorefile, write_case_vcf
 
 FINDING = "VF2"
 
 
 def _chrom(value: str):
     def build(directory: Path) -> tuple[Path, Path]:
-        return write_vcf(directory, VALID.replace("22\t400", f"{value}\t400")), write_scorefile(
-            directory
-        )
+        return write_case_vcf(
+            directory, VALID.replace("22\t400", f"{value}\t400")
+        ), write_case_scorefile(directory)
 
     return build
 

@@ -8,19 +8,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.regressions import VALID, Regression, write_scorefile, write_vcf
+from tests.regressions import VALID, Regression, write_case_scorefile, write_case_vcf
 
 FINDING = "VF3"
 
 
 def build(directory: Path) -> tuple[Path, Path]:
-    vcf = write_vcf(directory, VALID.encode().replace(b"\tv2\t", b"\tv\xff2\t"))
-    return vcf, write_scorefile(directory)
+    vcf = write_case_vcf(directory, VALID.encode().replace(b"\tv2\t", b"\tv\xff2\t"))
+    return vcf, write_case_scorefile(directory)
 
 
 def build_plain(directory: Path) -> tuple[Path, Path]:
     text = VALID.encode().replace(b"\tv2\t", b"\tv\xff2\t")
-    return write_vcf(directory, text, container="plain"), write_scorefile(directory)
+    return write_case_vcf(directory, text, container="plain"), write_case_scorefile(directory)
 
 
 CASES = [

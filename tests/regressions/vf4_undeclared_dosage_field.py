@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from prs.errors import GenotypeFileError
-from tests.regressions import VALID, Regression, write_scorefile, write_vcf
+from tests.regressions import VALID, Regression, write_case_scorefile, write_case_vcf
 
 FINDING = "VF4"
 
@@ -32,15 +32,17 @@ GP_UNDECLARED = GP_UNDECLARED.replace("GT:DS", "GT:GP")
 
 
 def build_ds(directory: Path) -> tuple[Path, Path]:
-    return write_vcf(directory, VALID.replace(_DS_LINE, "")), write_scorefile(directory)
+    return write_case_vcf(directory, VALID.replace(_DS_LINE, "")), write_case_scorefile(directory)
 
 
 def build_gp(directory: Path) -> tuple[Path, Path]:
-    return write_vcf(directory, GP_UNDECLARED), write_scorefile(directory)
+    return write_case_vcf(directory, GP_UNDECLARED), write_case_scorefile(directory)
 
 
 def build_gp_plain(directory: Path) -> tuple[Path, Path]:
-    return write_vcf(directory, GP_UNDECLARED, container="plain"), write_scorefile(directory)
+    return write_case_vcf(directory, GP_UNDECLARED, container="plain"), write_case_scorefile(
+        directory
+    )
 
 
 CASES = [

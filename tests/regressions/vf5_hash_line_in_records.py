@@ -9,18 +9,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.regressions import VALID, Regression, write_scorefile, write_vcf
+from tests.regressions import VALID, Regression, write_case_scorefile, write_case_vcf
 
 FINDING = "VF5"
 
 
 def build_comment(directory: Path) -> tuple[Path, Path]:
-    return write_vcf(directory, VALID.replace("S2\n", "S2\n#comment\n")), write_scorefile(directory)
+    return write_case_vcf(directory, VALID.replace("S2\n", "S2\n#comment\n")), write_case_scorefile(
+        directory
+    )
 
 
 def build_hash_chrom(directory: Path) -> tuple[Path, Path]:
-    vcf = write_vcf(directory, VALID.replace("1\t200\tv2", "#1\t200\tv2"))
-    return vcf, write_scorefile(directory)
+    vcf = write_case_vcf(directory, VALID.replace("1\t200\tv2", "#1\t200\tv2"))
+    return vcf, write_case_scorefile(directory)
 
 
 CASES = [

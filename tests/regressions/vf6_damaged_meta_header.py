@@ -8,19 +8,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.regressions import VALID, Regression, write_scorefile, write_vcf
+from tests.regressions import VALID, Regression, write_case_scorefile, write_case_vcf
 
 FINDING = "VF6"
 
 
 def build_comment(directory: Path) -> tuple[Path, Path]:
     text = VALID.replace("##contig=<ID=22>\n", "##contig=<ID=22>\n#comment\n")
-    return write_vcf(directory, text), write_scorefile(directory)
+    return write_case_vcf(directory, text), write_case_scorefile(directory)
 
 
 def build_nul(directory: Path) -> tuple[Path, Path]:
     text = VALID.replace("##contig=<ID=22>", "##contig=<ID=2\x002>")
-    return write_vcf(directory, text), write_scorefile(directory)
+    return write_case_vcf(directory, text), write_case_scorefile(directory)
 
 
 CASES = [

@@ -10,7 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from prs.errors import GenotypeFileError
-from tests.regressions import VALID, Regression, bgzip_bytes, write_scorefile
+from tests.builders import bgzip_bytes
+from tests.regressions import VALID, Regression, write_case_scorefile
 
 FINDING = "VF7"
 
@@ -20,7 +21,7 @@ def _cut(n_bytes: int):
         directory.mkdir(parents=True, exist_ok=True)
         vcf = directory / "fuzz.vcf.gz"
         vcf.write_bytes(bgzip_bytes(VALID.encode())[:n_bytes])
-        return vcf, write_scorefile(directory)
+        return vcf, write_case_scorefile(directory)
 
     return build
 

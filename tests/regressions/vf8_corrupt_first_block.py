@@ -9,7 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from prs.errors import GenotypeFileError
-from tests.regressions import VALID, Regression, bgzip_bytes, write_scorefile
+from tests.builders import bgzip_bytes
+from tests.regressions import VALID, Regression, write_case_scorefile
 
 FINDING = "VF8"
 
@@ -20,7 +21,7 @@ def build(directory: Path) -> tuple[Path, Path]:
     raw[40] ^= 0xFF  # inside the first block's deflate stream (its header is 18 bytes)
     vcf = directory / "fuzz.vcf.gz"
     vcf.write_bytes(bytes(raw))
-    return vcf, write_scorefile(directory)
+    return vcf, write_case_scorefile(directory)
 
 
 CASES = [Regression("vf8-corrupt-deflate-first-block", FINDING, build, GenotypeFileError)]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from prs.errors import GenotypeFileError
-from tests.regressions import VALID, Regression, write_scorefile, write_vcf
+from tests.regressions import VALID, Regression, write_case_scorefile, write_case_vcf
 
 FINDING = "VF9"
 
@@ -20,7 +20,7 @@ _RECORD = "1\t200\tv2\tC\tT\t.\tPASS\t.\tGT:DS\t0/0:0\t./.:.\t1|0:1"
 def _format(fmt: str):
     def build(directory: Path) -> tuple[Path, Path]:
         text = VALID.replace(_RECORD, f"1\t200\tv2\tC\tT\t.\tPASS\t.\t{fmt}\t0/0\t./.\t1|0")
-        return write_vcf(directory, text), write_scorefile(directory)
+        return write_case_vcf(directory, text), write_case_scorefile(directory)
 
     return build
 
