@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from prs.calibrate.absolute import MAX_AGE
 from prs.errors import CalibrationError
 
 MeasureKind = Literal["absolute_risk", "percentile", "relative_risk"]
@@ -407,10 +408,6 @@ def load_pathway(pathway: str | os.PathLike[str] | Pathway) -> Pathway:
     return result
 
 
-#: Largest age a scheme's bounds may name (as :data:`prs.calibrate.absolute.MAX_AGE`).
-_MAX_AGE = 150
-
-
 def _kind(doc: Mapping[str, Any], where: str) -> str:
     """The file's ``kind`` (one of :data:`SCHEME_KINDS`), "unstated" when absent."""
     kind = doc.get("kind")
@@ -476,14 +473,14 @@ def _check_stages(action: PathwayAction, label: str, where: str) -> None:
 
 
 def _age_bound(measure: Mapping[str, Any], key: str, where: str) -> float | None:
-    """An optional age bound of a scheme: a number of years within 0-150, or absent."""
+    """An optional age bound of a scheme: a number of years within 0-:data:`MAX_AGE`, or absent."""
     value = measure.get(key)
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise CalibrationError(f"{where}: measure.{key} {value!r} is not a number of years")
-    if not (math.isfinite(value) and 0 <= value <= _MAX_AGE):
-        raise CalibrationError(f"{where}: measure.{key} {value!r} is not an age within 0-150")
+    if not (math.isfinite(value) and 0 <= value <= MAX_AGE):
+        raise CalibrationError(f"{where}: measure.{key} {value!r} is not an age within 0-{MAX_AGE}")
     return float(value)
 
 
