@@ -311,3 +311,28 @@ def test_list_shows_the_family_history_models(capsys):
     printed = capsys.readouterr().out
     assert "family-history models:" in printed
     assert "breast-cghfbc-2001: RR by affected first-degree relatives 1: 1.8" in printed
+
+
+def test_percentile_bands_with_risk_factors_give_no_prs_only_intervals(tmp_path):
+    """With percentile bands the intervals would be the PRS's alone: none are shown beside a
+    combined risk, and inputs.json says why; the risks are the combined ones."""
+    bands = tmp_path / "bands.csv"
+    bands.write_text(
+        "# source: test bands\nlower_percentile,upper_percentile,relative_risk\n"
+        "0,20,0.6\n20,80,1.0\n80,100,1.8\n"
+    )
+    scores = _scores({"w0": 1.5, "w1": 1.5})
+    path = _family_file(tmp_path, {"w0": "0", "w1": "1"})
+    # a reference with n: its sampling error is a source of uncertainty
+    reference = reference_from_parameters(0.0, 1.0, n=2000, source="test N(0, 1), n=2000")
+    kwargs = dict(reference=reference, age=40, sex="female", incidence=INC, mortality=MORT)
+    out = _quiet(
+        scores, percentile_bands=bands, risk_factors=path,
+        family_history_model="breast-cghfbc-2001", **kwargs,
+    )  # fmt: skip
+    frame = out.to_frame()
+    assert not [c for c in frame if c.endswith(("_lo", "_hi")) or c.startswith("p_")]
+    assert "percentile bands" in out.inputs["uncertainty"]["not_propagated"]["risk_factors"]
+    assert frame["risk_to_80"].iloc[1] > frame["risk_to_80"].iloc[0]
+    plain = _quiet(scores, percentile_bands=bands, **kwargs).to_frame()
+    assert "risk_to_80_lo" in plain  # PRS only: the bands' intervals are given
