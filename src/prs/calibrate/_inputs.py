@@ -292,30 +292,11 @@ def read_scores(
         lists what is); an empty or repeated sample ID; a value that is missing, not a
         number or not finite (the message names the line and the value).
     """
-    source: str | None = None
-    if isinstance(scores, str | os.PathLike):
-        path = Path(scores)
-        source = str(path)
-        frame = read_sample_table(path, "scores", required=(), unique_ids=False)
-        lines = True
-    elif isinstance(scores, pd.DataFrame):
-        frame = scores
-        if "sample_id" not in frame.columns and frame.index.name == "sample_id":
-            frame = frame.reset_index()  # ScoreResult.to_wide()
-        source = "DataFrame"
-        lines = False
-    elif isinstance(scores, pd.Series):
-        ids = np.asarray(scores.index.astype(str))
-        values = _floats(scores.to_numpy(), "Series", column, ids)
-        return _checked(ScoreColumn(ids, values, score_id, column, "Series"), "Series")
-    else:
-        try:
-            values = np.asarray(scores, dtype=float).ravel()
-        except (TypeError, ValueError) as exc:
-            raise CalibrationError(f"scores: not an array of numbers ({exc})") from exc
-        ids = np.array([str(i) for i in range(values.size)])
-        return _checked(ScoreColumn(ids, values, score_id, column, "array"), "array")
-
+    if isinstance(scores, pd.Series):
+        return _series_column(scores, score_id, column)
+    if not isinstance(scores, str | os.PathLike | pd.DataFrame):
+        return _array_column(scores, score_id, column)
+    frame, source, lines = _score_table(scores)
     where = source or "table"
     layout = _layout(frame, where, index_ids=not lines)
     picker = {
@@ -328,11 +309,57 @@ def read_scores(
     frame = frame[rows] if rows is not None else frame
     if len(frame) == 0:
         raise CalibrationError(f"{where}: no score values")
+    label = f" for score '{score_id}'" + (f" in sampleset '{sampleset}'" if sampleset else "")
+    ids, values = _picked_values(frame, id_column, value_column, where, lines, label)
+    trait_reported, trait_efo, weight_type, ancestry = _trait_fields(frame, where, score_id)
+    col = ScoreColumn(
+        np.asarray(ids), values, score_id, column, source, layout, value_column, sampleset,
+        trait_reported, trait_efo, weight_type, ancestry,
+    )  # fmt: skip
+    return _checked(col, where)
+
+
+def _series_column(scores: pd.Series, score_id: str | None, column: str) -> ScoreColumn:
+    """A Series of scores indexed by sample ID."""
+    ids = np.asarray(scores.index.astype(str))
+    values = _floats(scores.to_numpy(), "Series", column, ids)
+    return _checked(ScoreColumn(ids, values, score_id, column, "Series"), "Series")
+
+
+def _array_column(scores: Any, score_id: str | None, column: str) -> ScoreColumn:
+    """Plain numbers: samples numbered 0, 1, ..."""
+    try:
+        values = np.asarray(scores, dtype=float).ravel()
+    except (TypeError, ValueError) as exc:
+        raise CalibrationError(f"scores: not an array of numbers ({exc})") from exc
+    ids = np.array([str(i) for i in range(values.size)])
+    return _checked(ScoreColumn(ids, values, score_id, column, "array"), "array")
+
+
+def _score_table(scores: str | os.PathLike[str] | pd.DataFrame) -> tuple[pd.DataFrame, str, bool]:
+    """The score table, its source for messages and whether its rows are file lines."""
+    if isinstance(scores, pd.DataFrame):
+        frame = scores
+        if "sample_id" not in frame.columns and frame.index.name == "sample_id":
+            frame = frame.reset_index()  # ScoreResult.to_wide()
+        return frame, "DataFrame", False
+    path = Path(scores)
+    return read_sample_table(path, "scores", required=(), unique_ids=False), str(path), True
+
+
+def _picked_values(
+    frame: pd.DataFrame,
+    id_column: str | None,
+    value_column: str,
+    where: str,
+    lines: bool,
+    label: str,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The picked rows' sample IDs (checked: non-empty, once) and values (numbers)."""
     if id_column is None:
         id_series = pd.Series(frame.index.astype(str), index=frame.index)
     else:
         id_series = frame[id_column]
-    label = f" for score '{score_id}'" + (f" in sampleset '{sampleset}'" if sampleset else "")
     try:
         _check_ids(id_series, where, unit="line" if lines else "row")
     except CalibrationError as exc:
@@ -343,12 +370,7 @@ def read_scores(
         values = numeric_column(sub, value_column, where)
     else:
         values = _floats(sub[value_column].to_numpy(), where, value_column, ids)
-    trait_reported, trait_efo, weight_type, ancestry = _trait_fields(frame, where, score_id)
-    col = ScoreColumn(
-        np.asarray(ids), values, score_id, column, source, layout, value_column, sampleset,
-        trait_reported, trait_efo, weight_type, ancestry,
-    )  # fmt: skip
-    return _checked(col, where)
+    return ids, values
 
 
 def _trait_fields(
