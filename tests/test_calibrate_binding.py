@@ -294,11 +294,12 @@ def test_issue_example_on_1000_genomes_height_score_and_men_under_nice():
     )
     agg = agg[agg["sampleset"] == "reference"]
     header = {}
-    for line in shared_file("pgsc_calc", "scorefiles", "PGS001229_22.txt").open():
-        if not line.startswith("#"):
-            break
-        key, _, value = line[1:].strip().partition("=")
-        header[key] = value
+    with shared_file("pgsc_calc", "scorefiles", "PGS001229_22.txt").open() as handle:
+        for line in handle:
+            if not line.startswith("#"):
+                break
+            key, _, value = line[1:].strip().partition("=")
+            header[key] = value
     assert header["trait_efo"] == "EFO_0004339"
     scores = pd.DataFrame(
         {
