@@ -456,47 +456,19 @@ def calibration(
     lp = special.logit(p)
     expected = float(p.sum())
     observed = int(y.sum())
-    zq = float(stats.norm.ppf(0.5 + level / 2))
-    eo = expected / observed
-    eo_se = 1.0 / math.sqrt(observed)
-    eo_est = Estimate(
-        eo,
-        eo * math.exp(-zq * eo_se),
-        eo * math.exp(zq * eo_se),
-        eo_se,
-        float(2 * stats.norm.sf(abs(math.log(eo)) / eo_se)),
-        level,
-        int(y.size),
-        observed,
-    )
+    eo = _eo_ratio(expected, observed, int(y.size), level)
     citl_fit = _logistic(y, np.ones((y.size, 1)), offset=lp, what="calibration-in-the-large")
     citl = _wald(float(citl_fit.params[0]), float(citl_fit.bse[0]), level, y)
+    # fitted here, not in a helper: _logistic's warnings point at calibration()'s caller
     slope_fit = _logistic(y, np.column_stack([np.ones_like(lp), lp]), what="calibration slope")
-    slope_b, slope_se = float(slope_fit.params[1]), float(slope_fit.bse[1])
-    slope = Estimate(
-        slope_b,
-        slope_b - zq * slope_se,
-        slope_b + zq * slope_se,
-        slope_se,
-        float(2 * stats.norm.sf(abs(slope_b - 1.0) / slope_se)),  # H0: slope = 1
-        level,
-        int(y.size),
-        observed,
-    )
+    slope = _slope_estimate(float(slope_fit.params[1]), float(slope_fit.bse[1]), level, y)
     table = calibration_table(p, y, groups=groups)
-    hl = float(
-        np.sum(
-            (table["observed"] - table["expected"]) ** 2
-            / (table["expected"] * (1 - table["expected"] / table["n"]))
-        )
-    )
-    used = len(table)
-    df = used if predictions == "external" else used - 2
+    hl, used, df = _hosmer_lemeshow(table, predictions)
     return CalibrationResult(
         n=int(y.size),
         expected=expected,
         observed=observed,
-        eo_ratio=eo_est,
+        eo_ratio=eo,
         calibration_in_the_large=citl,
         calibration_slope=slope,
         hosmer_lemeshow=hl,
@@ -506,6 +478,52 @@ def calibration(
         hl_groups=used,
         hl_predictions=predictions,
     )
+
+
+def _eo_ratio(expected: float, observed: int, n: int, level: float) -> Estimate:
+    """Expected / observed with the ``ln O`` Poisson CI ``E/O * exp(-/+ z / sqrt(O))``."""
+    zq = float(stats.norm.ppf(0.5 + level / 2))
+    eo = expected / observed
+    eo_se = 1.0 / math.sqrt(observed)
+    return Estimate(
+        eo,
+        eo * math.exp(-zq * eo_se),
+        eo * math.exp(zq * eo_se),
+        eo_se,
+        float(2 * stats.norm.sf(abs(math.log(eo)) / eo_se)),
+        level,
+        n,
+        observed,
+    )
+
+
+def _slope_estimate(slope_b: float, slope_se: float, level: float, y: np.ndarray) -> Estimate:
+    """The calibration slope with its Wald CI and the p-value against a slope of 1."""
+    zq = float(stats.norm.ppf(0.5 + level / 2))
+    return Estimate(
+        slope_b,
+        slope_b - zq * slope_se,
+        slope_b + zq * slope_se,
+        slope_se,
+        float(2 * stats.norm.sf(abs(slope_b - 1.0) / slope_se)),  # H0: slope = 1
+        level,
+        int(y.size),
+        int(y.sum()),
+    )
+
+
+def _hosmer_lemeshow(
+    table: pd.DataFrame, predictions: Literal["external", "fitted"]
+) -> tuple[float, int, int]:
+    """The Hosmer-Lemeshow statistic over the risk groups, the groups used and its df."""
+    hl = float(
+        np.sum(
+            (table["observed"] - table["expected"]) ** 2
+            / (table["expected"] * (1 - table["expected"] / table["n"]))
+        )
+    )
+    used = len(table)
+    return hl, used, used if predictions == "external" else used - 2
 
 
 def calibration_table(
