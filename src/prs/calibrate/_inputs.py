@@ -42,6 +42,10 @@ def comment_header(lines: Sequence[str], *, keep_empty: bool = False) -> tuple[d
 
     >>> comment_header(["# name: SEER", "# note", "", "age,rate", "50,0.1"])
     ({'name': 'SEER'}, 3)
+    >>> comment_header(["# Source: x", "# default: ", "age,rate"], keep_empty=True)
+    ({'source': 'x', 'default': ''}, 2)
+    >>> comment_header(["# Source: x", "# default: ", "age,rate"])
+    ({'source': 'x'}, 2)
     """
     meta: dict[str, str] = {}
     first = 0
@@ -51,6 +55,36 @@ def comment_header(lines: Sequence[str], *, keep_empty: bool = False) -> tuple[d
             meta[key.strip().lower()] = value.strip()
         first += 1
     return meta, first
+
+
+def shipped_names(directory: Path, suffix: str) -> list[str]:
+    """The names of the shipped data files ending in ``suffix`` in ``directory``, sorted."""
+    return sorted(p.name[: -len(suffix)] for p in directory.iterdir() if p.name.endswith(suffix))
+
+
+def shipped_or_path(
+    spec: str | os.PathLike[str], directory: Path, suffix: str, *, what: str, instead: str
+) -> tuple[Path, bool]:
+    """A shipped data file by name, or the user's path; the one lookup for rate tables,
+    schemes and pathways.
+
+    ``spec`` without a suffix that is not an existing file is a shipped name:
+    ``directory/<spec><suffix>``. Returns the path and whether it is a shipped file.
+
+    Raises
+    ------
+    CalibrationError
+        An unknown shipped name, naming the shipped ones and ``instead`` (what else to give).
+    """
+    text = os.fspath(spec)
+    path = Path(text)
+    if path.suffix or path.exists():
+        return path, False
+    shipped = directory / f"{text}{suffix}"
+    if not shipped.is_file():
+        names = ", ".join(shipped_names(directory, suffix))
+        raise CalibrationError(f"no shipped {what} '{text}' (shipped: {names}); or give {instead}")
+    return shipped, True
 
 
 @dataclass(frozen=True)

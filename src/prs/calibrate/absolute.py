@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from prs.calibrate._inputs import comment_header
+from prs.calibrate._inputs import comment_header, shipped_names, shipped_or_path
 from prs.calibrate.relative import normal_population
 from prs.errors import CalibrationError, CalibrationWarning
 
@@ -137,11 +137,7 @@ def available_rate_tables() -> dict[str, str]:
 
 def _shipped_tables() -> list[tuple[str, RateTable]]:
     """Every shipped table as (name, table), sorted by name."""
-    return [
-        (entry.name[:-4], load_rate_table(entry.name[:-4]))
-        for entry in sorted(_data_dir().iterdir(), key=lambda p: p.name)
-        if entry.name.endswith(".csv")
-    ]
+    return [(name, load_rate_table(name)) for name in shipped_names(_data_dir(), ".csv")]
 
 
 def _is_default(table: RateTable) -> bool:
@@ -270,17 +266,12 @@ def load_rate_table(table: str | os.PathLike[str] | RateTable) -> RateTable:
     """
     if isinstance(table, RateTable):
         return table
-    text_name = os.fspath(table)
-    path = Path(text_name)
-    if not path.suffix and not path.exists():
-        shipped = _data_dir() / f"{text_name}.csv"
-        if not shipped.is_file():
-            names = [p.name[:-4] for p in _data_dir().iterdir() if p.name.endswith(".csv")]
-            raise CalibrationError(
-                f"no shipped rate table '{text_name}' (shipped: {', '.join(sorted(names))}); "
-                "or give a CSV path"
-            )
-        return _parse_rate_csv(shipped.read_text(encoding="utf-8"), f"{text_name}.csv", text_name)
+    path, shipped = shipped_or_path(
+        table, _data_dir(), ".csv", what="rate table", instead="a CSV path"
+    )
+    if shipped:
+        name = os.fspath(table)
+        return _parse_rate_csv(path.read_text(encoding="utf-8"), f"{name}.csv", name)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:

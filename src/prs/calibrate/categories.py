@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from prs.calibrate._inputs import shipped_names, shipped_or_path
 from prs.calibrate.absolute import MAX_AGE
 from prs.errors import CalibrationError
 
@@ -264,7 +265,7 @@ def available_schemes() -> dict[str, str]:
     """Return the shipped schemes: name -> kind, title, measure and source."""
     return {
         s.name: f"[{s.kind}] {s.title} ({s.measure.describe()}) — {s.source}"
-        for s in (load_scheme(p.stem) for p in _files("schemes"))
+        for s in (load_scheme(name) for name in shipped_names(_data("schemes"), ".toml"))
     }
 
 
@@ -272,7 +273,7 @@ def available_pathways() -> dict[str, str]:
     """Return the shipped pathways: name -> kind, title and source."""
     return {
         p.name: f"[{p.kind}] {p.title} — {p.source}"
-        for p in (load_pathway(f.stem) for f in _files("pathways"))
+        for p in (load_pathway(name) for name in shipped_names(_data("pathways"), ".toml"))
     }
 
 
@@ -508,22 +509,14 @@ def _check_bands(bands: tuple[Band, ...], where: str) -> None:
             )
 
 
-def _files(kind: str) -> list[Path]:
-    folder = Path(str(resources.files("prs") / "data" / kind))
-    return sorted(folder.glob("*.toml"))
+def _data(kind: str) -> Path:
+    return Path(str(resources.files("prs") / "data" / kind))
 
 
 def _read_toml(spec: str | os.PathLike[str], kind: str) -> tuple[dict[str, Any], str]:
-    text = os.fspath(spec)
-    path = Path(text)
-    if not path.suffix and not path.exists():
-        shipped = Path(str(resources.files("prs") / "data" / kind)) / f"{text}.toml"
-        if not shipped.is_file():
-            names = ", ".join(p.stem for p in _files(kind))
-            raise CalibrationError(
-                f"no shipped {kind[:-1]} '{text}' (shipped: {names}); or give a TOML file path"
-            )
-        path = shipped
+    path, _ = shipped_or_path(
+        spec, _data(kind), ".toml", what=kind[:-1], instead="a TOML file path"
+    )
     try:
         with path.open("rb") as fh:
             return tomllib.load(fh), str(path)
