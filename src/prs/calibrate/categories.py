@@ -289,32 +289,7 @@ def load_scheme(scheme: str | os.PathLike[str] | CategoryScheme) -> CategorySche
         return scheme
     doc, where = _read_toml(scheme, "schemes")
     try:
-        m = doc["measure"]
-        kind = m["kind"]
-        if kind not in ("absolute_risk", "percentile", "relative_risk"):
-            raise CalibrationError(
-                f"{where}: measure.kind '{kind}' is not absolute_risk, percentile or relative_risk"
-            )
-        from_age = _window(m, kind, where)
-        measure = Measure(
-            kind=kind,
-            from_age=from_age,
-            years=None if m.get("years") is None else int(m["years"]),
-            to_age=None if m.get("to_age") is None else int(m["to_age"]),
-            applies_from_age=_age_bound(m, "applies_from_age", where),
-            applies_to_age=_age_bound(m, "applies_to_age", where),
-        )
-        if (
-            measure.applies_from_age is not None
-            and measure.applies_to_age is not None
-            and measure.applies_from_age > measure.applies_to_age
-        ):
-            raise CalibrationError(
-                f"{where}: measure.applies_from_age {measure.applies_from_age:g} is above "
-                f"applies_to_age {measure.applies_to_age:g}"
-            )
-        if kind == "absolute_risk" and (measure.years is None) == (measure.to_age is None):
-            raise CalibrationError(f"{where}: measure needs exactly one of 'years' and 'to_age'")
+        measure = _measure(doc["measure"], where)
         bands = tuple(
             Band(
                 label=str(b["label"]),
@@ -345,6 +320,40 @@ def load_scheme(scheme: str | os.PathLike[str] | CategoryScheme) -> CategorySche
     return result
 
 
+def _measure(m: Mapping[str, Any], where: str) -> Measure:
+    """A scheme's ``[measure]``: its kind, window and the ages it applies to, checked.
+
+    Raises KeyError, TypeError or ValueError on a malformed table (:func:`load_scheme`
+    names the file).
+    """
+    kind = m["kind"]
+    if kind not in ("absolute_risk", "percentile", "relative_risk"):
+        raise CalibrationError(
+            f"{where}: measure.kind '{kind}' is not absolute_risk, percentile or relative_risk"
+        )
+    from_age = _window(m, kind, where)
+    measure = Measure(
+        kind=kind,
+        from_age=from_age,
+        years=None if m.get("years") is None else int(m["years"]),
+        to_age=None if m.get("to_age") is None else int(m["to_age"]),
+        applies_from_age=_age_bound(m, "applies_from_age", where),
+        applies_to_age=_age_bound(m, "applies_to_age", where),
+    )
+    if (
+        measure.applies_from_age is not None
+        and measure.applies_to_age is not None
+        and measure.applies_from_age > measure.applies_to_age
+    ):
+        raise CalibrationError(
+            f"{where}: measure.applies_from_age {measure.applies_from_age:g} is above "
+            f"applies_to_age {measure.applies_to_age:g}"
+        )
+    if kind == "absolute_risk" and (measure.years is None) == (measure.to_age is None):
+        raise CalibrationError(f"{where}: measure needs exactly one of 'years' and 'to_age'")
+    return measure
+
+
 def load_pathway(pathway: str | os.PathLike[str] | Pathway) -> Pathway:
     """Load a prevention pathway by shipped name or from a TOML file.
 
@@ -359,29 +368,7 @@ def load_pathway(pathway: str | os.PathLike[str] | Pathway) -> Pathway:
     try:
         actions = {}
         for label, a in doc["actions"].items():
-            stages = tuple(
-                PathwayStage(
-                    action=str(st["action"]),
-                    screening_start_age=st.get("screening_start_age"),
-                    screening_end_age=st.get("screening_end_age"),
-                    interval_years=st.get("interval_years"),
-                    modality=st.get("modality"),
-                )
-                for st in a.get("stage", ())
-            )
-            first = stages[0] if stages else None
-            actions[str(label)] = PathwayAction(
-                action=str(a["action"]),
-                screening_start_age=a.get(
-                    "screening_start_age", first and first.screening_start_age
-                ),
-                screening_end_age=a.get("screening_end_age", first and first.screening_end_age),
-                interval_years=a.get("interval_years", first and first.interval_years),
-                modality=a.get("modality", first and first.modality),
-                referral=a.get("referral"),
-                chemoprevention=a.get("chemoprevention"),
-                stages=stages,
-            )
+            actions[str(label)] = _action(a)
             _check_stages(actions[str(label)], str(label), where)
         bench = doc.get("benchmark", {})
         result = Pathway(
@@ -407,6 +394,35 @@ def load_pathway(pathway: str | os.PathLike[str] | Pathway) -> Pathway:
             "are not given"
         )
     return result
+
+
+def _action(a: Mapping[str, Any]) -> PathwayAction:
+    """A pathway's ``[actions.<label>]``: screening defaults from its first stage.
+
+    Raises KeyError, TypeError, ValueError or AttributeError on a malformed table
+    (:func:`load_pathway` names the file).
+    """
+    stages = tuple(
+        PathwayStage(
+            action=str(st["action"]),
+            screening_start_age=st.get("screening_start_age"),
+            screening_end_age=st.get("screening_end_age"),
+            interval_years=st.get("interval_years"),
+            modality=st.get("modality"),
+        )
+        for st in a.get("stage", ())
+    )
+    first = stages[0] if stages else None
+    return PathwayAction(
+        action=str(a["action"]),
+        screening_start_age=a.get("screening_start_age", first and first.screening_start_age),
+        screening_end_age=a.get("screening_end_age", first and first.screening_end_age),
+        interval_years=a.get("interval_years", first and first.interval_years),
+        modality=a.get("modality", first and first.modality),
+        referral=a.get("referral"),
+        chemoprevention=a.get("chemoprevention"),
+        stages=stages,
+    )
 
 
 def _kind(doc: Mapping[str, Any], where: str) -> str:
