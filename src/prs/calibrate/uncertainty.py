@@ -443,43 +443,54 @@ def genotype_variance_from_vcf(
     sf = scorefile if isinstance(scorefile, ScoringFile) else read_scorefile(scorefile)
     score_id = score_id or sf.score_ids[0]
     report = _matched_rows(_read_match_report(match_report)[0], score_id)
-    k = sf.score_ids.index(score_id)
-    weight_by_line = pd.Series(sf.weights[:, k], index=sf.variants["line"].to_numpy())
     reader = cyvcf2.VCF(os.fspath(vcf), lazy=True, threads=1)
     samples = list(reader.samples)
     total = np.zeros(len(samples))
+    for (chrom, pos), ws in _site_weights(report, sf, score_id).items():
+        var = _site_gp_variance(reader, chrom, pos)
+        if var is not None:
+            total += sum(w * w for w in ws) * var
+    reader.close()
+    return pd.Series(total, index=pd.Index(samples, name="sample_id"), name="GENOTYPE_VAR")
+
+
+def _site_weights(report: pd.DataFrame, sf: Any, score_id: str) -> dict[tuple[str, int], list]:
+    """The score's finite weights of the matched rows, by site (chrom, pos)."""
+    k = sf.score_ids.index(score_id)
+    weight_by_line = pd.Series(sf.weights[:, k], index=sf.variants["line"].to_numpy())
     by_site: dict[tuple[str, int], list[float]] = {}
     for _, row in report.iterrows():
         w = weight_by_line.get(int(row["line"]))
         if w is None or not np.isfinite(w):
             continue
         by_site.setdefault((str(row["chrom"]), int(row["pos"])), []).append(float(w))
-    for (chrom, pos), ws in by_site.items():
-        w2 = sum(w * w for w in ws)
-        for region in (f"{chrom}:{pos}-{pos}", f"chr{chrom}:{pos}-{pos}"):
-            try:
-                records = list(reader(region))
-            except Exception:  # cyvcf2 raises plain exceptions for unknown contigs
-                records = []
-            if records:
-                break
-        for record in records:
-            if record.POS != pos or len(record.ALT) != 1:
-                continue
-            try:
-                gp = record.format("GP")
-            except KeyError:
-                gp = None
-            if gp is None or gp.shape[1] < 3:
-                continue
-            gp = np.asarray(gp[:, :3], dtype=float)
-            gp[~np.isfinite(gp) | (gp < 0)] = 0.0
-            p1, p2 = gp[:, 1], gp[:, 2]
-            var = np.clip(p1 + 4.0 * p2 - np.square(p1 + 2.0 * p2), 0.0, None)
-            total += w2 * var
+    return by_site
+
+
+def _site_gp_variance(reader: Any, chrom: str, pos: int) -> np.ndarray | None:
+    """Each sample's ALT-dosage variance from GP at the first biallelic record at ``pos``
+    carrying GP; None when there is none (the site adds nothing)."""
+    for region in (f"{chrom}:{pos}-{pos}", f"chr{chrom}:{pos}-{pos}"):
+        try:
+            records = list(reader(region))
+        except Exception:  # cyvcf2 raises plain exceptions for unknown contigs
+            records = []
+        if records:
             break
-    reader.close()
-    return pd.Series(total, index=pd.Index(samples, name="sample_id"), name="GENOTYPE_VAR")
+    for record in records:
+        if record.POS != pos or len(record.ALT) != 1:
+            continue
+        try:
+            gp = record.format("GP")
+        except KeyError:
+            gp = None
+        if gp is None or gp.shape[1] < 3:
+            continue
+        gp = np.asarray(gp[:, :3], dtype=float)
+        gp[~np.isfinite(gp) | (gp < 0)] = 0.0
+        p1, p2 = gp[:, 1], gp[:, 2]
+        return np.clip(p1 + 4.0 * p2 - np.square(p1 + 2.0 * p2), 0.0, None)
+    return None
 
 
 def read_genotype_variance(path: str | os.PathLike[str]) -> pd.Series:
