@@ -23,7 +23,7 @@ from prs.calibrate.evaluate import (
     join_evaluation_tables,
 )
 from prs.errors import EXIT_CODES, CalibrationError
-from prs.report import write_json, write_table
+from prs.output import write_json, write_table
 from tests.calibrate_helpers import write_scores
 
 pytestmark = pytest.mark.filterwarnings("ignore::prs.errors.CalibrationWarning")

@@ -1,6 +1,6 @@
 """Issue 10 F19 (calibrate part) and the calibration warnings and outputs: no numpy warning
 reaches users on extreme but valid inputs; every warning is a prs.errors.CalibrationWarning;
-every file the calibrate commands write goes through prs.report."""
+every file the calibrate commands write goes through prs.output."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 import prs.calibrate
 import prs.cli
 import prs.errors
-import prs.output
+import prs.output.publish
 from prs.calibrate import (
     available_schemes,
     build_reference,
@@ -195,7 +195,7 @@ def test_every_calibrate_output_goes_through_prs_report(tmp_path, run, monkeypat
         raise OSError(errno.ENOSPC, "No space left on device")
 
     with monkeypatch.context() as patch:
-        patch.setattr(prs.output.os, "fsync", full_disk)
+        patch.setattr(prs.output.publish.os, "fsync", full_disk)
         code, captured = run(*argv)
     assert code == EXIT_CODES[ReportError], captured.err
     assert "Traceback" not in captured.err
@@ -219,7 +219,7 @@ def test_a_commands_files_appear_together_or_not_at_all(tmp_path, run, monkeypat
             {"sample_id": [f"S{i:05d}" for i in range(60)], "risk_10y": np.full(60, 0.3)}
         ).to_csv(tmp_path / "predicted.tsv", sep="\t", index=False)
         argv[argv.index("out/t.tsv")] = tmp_path / "out" / "t.tsv"
-    real_fsync = prs.output.os.fsync
+    real_fsync = prs.output.publish.os.fsync
     calls = []
 
     def fails_after_the_first(fd: int) -> None:
@@ -229,7 +229,7 @@ def test_a_commands_files_appear_together_or_not_at_all(tmp_path, run, monkeypat
         real_fsync(fd)
 
     with monkeypatch.context() as patch:
-        patch.setattr(prs.output.os, "fsync", fails_after_the_first)
+        patch.setattr(prs.output.publish.os, "fsync", fails_after_the_first)
         code, captured = run(*argv)
     assert code == EXIT_CODES[ReportError], captured.err
     out_dir = tmp_path / "out"

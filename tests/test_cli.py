@@ -17,7 +17,7 @@ import pytest
 
 import prs.cli
 import prs.cli.score
-import prs.report
+import prs.output.tables
 from prs.cli import build_parser, main
 from prs.errors import (
     EXIT_CODES,
@@ -239,6 +239,9 @@ def example_score_args(out: Path) -> list[str]:
     ]
 
 
+# What a user's command line shows: Python's default warning filters, not the suite's "error"
+# (pyproject.toml), under which numpy's overflow would raise inside the handler.
+@pytest.mark.filterwarnings("default")
 def test_library_warnings_reach_only_the_debug_log(tmp_path, monkeypatch, capsys, caplog):
     """F19: numpy's RuntimeWarnings leaked as `prs: warning: overflow encountered in exp`
     (and --strict made them exit 2). prs's own warnings are still shown."""
@@ -263,6 +266,9 @@ def test_library_warnings_reach_only_the_debug_log(tmp_path, monkeypatch, capsys
     assert "overflow" not in capsys.readouterr().err
 
 
+# What a user's command line shows: Python's default warning filters, not the suite's "error"
+# (pyproject.toml), under which numpy's overflow would raise inside the handler.
+@pytest.mark.filterwarnings("default")
 def test_strict_errors_on_prs_warnings_only(tmp_path, monkeypatch, capsys, caplog):
     """Issue 12: --strict filtered every UserWarning, so a library's UserWarning (or a
     deprecation a dependency raises as one) failed a --strict run. Only PRSWarning counts."""
@@ -301,7 +307,7 @@ def test_ctrl_c_while_writing_leaves_nothing(tmp_path, monkeypatch, capsys):
     out = tmp_path / "out"
     assert main(example_score_args(out)) == 0
     before = {p.name: p.read_bytes() for p in out.iterdir()}
-    real = prs.report._write_table_to
+    real = prs.output.tables._write_table_to
     calls = []
 
     def interrupted_on_the_second_table(frame, fh, name):
@@ -310,7 +316,7 @@ def test_ctrl_c_while_writing_leaves_nothing(tmp_path, monkeypatch, capsys):
             raise KeyboardInterrupt
         real(frame, fh, name)
 
-    monkeypatch.setattr(prs.report, "_write_table_to", interrupted_on_the_second_table)
+    monkeypatch.setattr(prs.output.tables, "_write_table_to", interrupted_on_the_second_table)
     assert main([*example_score_args(out), "--keep-ambiguous"]) == 130
     assert capsys.readouterr().err.endswith("prs: interrupted\n")
     assert calls == ["scores.tsv", "match_report.tsv"]

@@ -30,8 +30,7 @@ import pytest
 
 from prs.cli import main
 from prs.example import example_paths
-from prs.output import TEST_HOOK_ENV
-from prs.report import output_set
+from prs.output import TEST_HOOK_ENV, output_set
 
 OUTPUTS = ["match_report.tsv", "match_summary.tsv", "provenance.json", "scores.tsv"]
 #: The write steps of ``prs score``, in order (see prs.output).

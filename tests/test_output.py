@@ -14,10 +14,17 @@ import stat
 import pandas as pd
 import pytest
 
-import prs.output
+import prs.output.publish
 from prs.errors import ReportError
-from prs.output import COMMIT_PREFIX, LOCK_NAME, STAGE_PREFIX
-from prs.report import atomic_write, output_set, write_json, write_table
+from prs.output import (
+    COMMIT_PREFIX,
+    LOCK_NAME,
+    STAGE_PREFIX,
+    atomic_write,
+    output_set,
+    write_json,
+    write_table,
+)
 
 FRAME = pd.DataFrame({"a": [1.5, 2.5], "b": ["x", "y"]})
 
@@ -228,7 +235,7 @@ def test_signals_during_publishing_are_deferred(tmp_path, monkeypatch):
         real_replace(src, dst)
         signal.raise_signal(signal.SIGINT)
 
-    monkeypatch.setattr(prs.output.os, "replace", replace_then_interrupt)
+    monkeypatch.setattr(prs.output.publish.os, "replace", replace_then_interrupt)
     with pytest.raises(KeyboardInterrupt), output_set(out) as outs:
         outs.write_table(FRAME, "a.tsv")
         outs.write_table(FRAME, "b.tsv")

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from prs._compat import EXACT_FLOATS
-from prs.report import _tsv_bytes, write_table
+from prs.output.tables import _tsv_bytes, write_table
 
 texts = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=6)
 
@@ -59,7 +59,7 @@ def test_write_table_round_trip(tmp_path):
 def test_write_table_in_slices_equals_pandas(tmp_path_factory, frame, slice_rows):
     """Written slice by slice (a value to quote in any slice: pandas writes the whole table,
     the slices already written are discarded)."""
-    import prs.report as report
+    import prs.output.tables as report
 
     path = tmp_path_factory.mktemp("slices") / "t.tsv"
     saved = report._SLICE_ROWS
@@ -74,7 +74,7 @@ def test_write_table_in_slices_equals_pandas(tmp_path_factory, frame, slice_rows
 @given(st.lists(st.floats(allow_nan=True, allow_infinity=True), max_size=300))
 @settings(max_examples=300, deadline=None)
 def test_float_text_is_python_repr(values):
-    from prs.report import _float_text
+    from prs.output.tables import _float_text
 
     x = np.asarray(values, dtype=np.float64)
     expected = ["" if np.isnan(v) else repr(v) for v in x.tolist()]
@@ -82,7 +82,7 @@ def test_float_text_is_python_repr(values):
 
 
 def test_float_text_every_magnitude():
-    from prs.report import _float_text
+    from prs.output.tables import _float_text
 
     rng = np.random.default_rng(7)
     x = rng.normal(size=20_000) * 10.0 ** rng.integers(-12, 24, size=20_000)

@@ -286,7 +286,8 @@ def run_demo(out: str | os.PathLike[str]) -> dict[str, Path]:
     import pandas as pd
 
     from prs.calibrate import run_demo_path
-    from prs.report import write_score_outputs, write_table
+    from prs.output import write_table
+    from prs.report import write_score_outputs
     from prs.scoring import score
 
     paths = example_paths()

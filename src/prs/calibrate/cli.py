@@ -39,7 +39,7 @@ from prs.calibrate.reference import (
 from prs.calibrate.risk_factors import FAMILY_HISTORY_MODELS, PRS_ONLY, parse_numbers
 from prs.calibrate.uncertainty import DEFAULT_NEAR_THRESHOLD, genotype_variance_from_vcf
 from prs.errors import CalibrationError
-from prs.report import output_set, write_json, write_table
+from prs.output import output_set, write_json, write_table
 
 SCORES_HELP = (
     "score table: prs score's scores.tsv, a wide table (sample_id + a column per score), a "
@@ -656,7 +656,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 
 def _publish(tables: list[tuple[Path, pd.DataFrame]], last: tuple[Path, Any]) -> None:
-    """Write a command's files through :mod:`prs.report`: as one set (all published or
+    """Write a command's files through :mod:`prs.output`: as one set (all published or
     none, the JSON last, under a lock on the directory) when they share a directory, else
     one by one (each atomic), the JSON last."""
     paths = [path for path, _ in tables] + [last[0]]

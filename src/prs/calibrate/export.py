@@ -39,7 +39,7 @@ import pandas as pd
 
 from prs.calibrate.categories import CANCER_TERMS, same_cancer
 from prs.errors import CalibrationError
-from prs.report import write_table
+from prs.output import write_table
 
 __all__ = [
     "PUBLISHED_ALPHAS",
@@ -179,7 +179,7 @@ def write_canrisk(
     alpha: float | None = None,
     version: str | None = None,
 ) -> Path:
-    """Write :func:`canrisk_table` atomically (TSV or Parquet, via :func:`prs.report.write_table`).
+    """Write :func:`canrisk_table` atomically (TSV or Parquet, via :func:`prs.output.write_table`).
 
     Copy each person's ``canrisk_prs_bc`` line into the header of that person's CanRisk
     pedigree file (one file per target individual), after ``##CanRisk 2.0``/``3.0``.

@@ -41,8 +41,8 @@ from scipy import stats
 from prs._version import __version__
 from prs.calibrate._inputs import ScoresLike, by_sample, finite_number, read_scores
 from prs.errors import CalibrationError, CalibrationWarning
+from prs.output import write_json
 from prs.provenance import file_record, record
-from prs.report import write_json
 
 #: Version of the reference file format written by :func:`save_reference`.
 FORMAT_VERSION = 1

@@ -7,7 +7,7 @@ one line ``prs: error: <message>`` and exits with that code.
 
 Interrupts: SIGINT (Ctrl-C) and SIGTERM end a run with one line ``prs: interrupted`` and
 exit code 130 or 143 (128 + the signal's number, as a shell reports a killed command);
-outputs being staged are discarded (:func:`prs.report.output_set`), so nothing partial is
+outputs being staged are discarded (:func:`prs.output.output_set`), so nothing partial is
 left behind.
 
 Warnings: prs's own (:class:`~prs.errors.PRSWarning` and its subclasses, the only category

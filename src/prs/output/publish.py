@@ -1,6 +1,6 @@
 """Publishing outputs: each file atomically, a run's files as one set, under a lock.
 
-The mechanics below every writer of :mod:`prs.report` (no formats here: bytes and files).
+The mechanics below every writer of :mod:`prs.output.tables` (no formats here: bytes and files).
 
 One file (:func:`atomic_write`)
     Written to a hidden temporary ``.<name>.prs-<random>.part`` beside the destination,
@@ -9,7 +9,7 @@ One file (:func:`atomic_write`)
     a later writer of the same name removes temporaries whose lock it can take (their
     writer is dead) and leaves the others alone.
 
-A set of files (:class:`OutputSet`, through :func:`prs.report.output_set`)
+A set of files (:class:`OutputSet`, through :func:`prs.output.output_set`)
     1. Lock ``<out>/.prs.lock`` (``fcntl.flock``). A second run into the same directory
        waits for the first to finish publishing (it says so once, naming the holder's
        pid), and gives up with a :class:`~prs.errors.ReportError` after ``lock_timeout``
@@ -459,7 +459,7 @@ def _marker_of(commit: Path) -> str | None:
 class OutputSet:
     """Files written together into one directory: published all at once, or not at all.
 
-    Use through :func:`prs.report.output_set` (which adds table and JSON writers). Files
+    Use through :func:`prs.output.output_set` (which adds table and JSON writers). Files
     are written into a staging directory and moved into ``out_dir`` when the ``with``
     block ends without an exception; see the module docstring for the protocol.
     """
