@@ -75,6 +75,21 @@ def shipped_or_path(
     ------
     CalibrationError
         An unknown shipped name, naming the shipped ones and ``instead`` (what else to give).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> for name in ("b-1.csv", "a.csv", "notes.md"):
+    ...     _ = (folder / name).write_text("")
+    >>> shipped_or_path("a", folder, ".csv", what="rate table", instead="a CSV path")[1]
+    True
+    >>> shipped_or_path("a.csv", folder, ".csv", what="rate table", instead="a CSV path")[1]
+    False
+    >>> shipped_or_path("nope", folder, ".csv", what="rate table", instead="a CSV path")
+    Traceback (most recent call last):
+    ...
+    prs.errors.CalibrationError: no shipped rate table 'nope' (shipped: a, b-1); or give a CSV path
     """
     text = os.fspath(spec)
     path = Path(text)
