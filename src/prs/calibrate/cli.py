@@ -54,6 +54,13 @@ COLUMN_HELP = "value column, SUM or AVG (a .sscore's <score>_SUM/_AVG; default S
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``calibrate``, ``categorise`` and ``evaluate`` commands to the ``prs`` parser."""
+    _add_calibrate(subparsers)
+    _add_categorise(subparsers)
+    _add_evaluate(subparsers)
+
+
+def _add_calibrate(subparsers: argparse._SubParsersAction) -> None:
+    """``prs calibrate``: the reference source and where to write it."""
     cal = subparsers.add_parser(
         "calibrate",
         help="build a reference distribution (reference.json) from reference-cohort scores",
@@ -98,6 +105,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     cal.add_argument("--out", type=Path, required=True, help="reference JSON to write")
     cal.set_defaults(handler=run_calibrate)
 
+
+def _add_categorise(subparsers: argparse._SubParsersAction) -> None:
+    """``prs categorise``: one argument group after another."""
     cat = subparsers.add_parser(
         "categorise",
         aliases=["categorize"],
@@ -108,6 +118,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     cat.add_argument("--list", action="store_true", help="list shipped schemes, pathways, rates")
+    _add_categorise_inputs(cat)
+    _add_categorise_risks(cat)
+    _add_categorise_binding(cat)
+    _add_categorise_method(cat)
+    _add_categorise_uncertainty(cat)
+    _add_categorise_risk_factors(cat)
+    _add_categorise_canrisk(cat)
+    cat.set_defaults(handler=run_categorise)
+
+
+def _add_categorise_inputs(cat: argparse.ArgumentParser) -> None:
+    """The scores, the reference, the scheme and the pathway."""
     cat.add_argument("--scores", type=Path, help=SCORES_HELP)
     cat.add_argument("--score", help=SCORE_HELP)
     cat.add_argument("--column", default="SUM", help=COLUMN_HELP)
@@ -126,6 +148,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default="default",
         help="pathway name or TOML; 'default' = the scheme's own, 'none' = no actions",
     )
+
+
+def _add_categorise_risks(cat: argparse.ArgumentParser) -> None:
+    """The effect size, ages, horizons and rate tables."""
     effect = cat.add_mutually_exclusive_group()
     effect.add_argument("--or-per-sd", type=float, help="OR (or HR) per SD of the score")
     effect.add_argument(
@@ -165,6 +191,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="population of the shipped rate tables when several fit the scheme's cancer and "
         "sex (e.g. England, 'United States'); default the table declared default (see --list)",
     )
+
+
+def _add_categorise_binding(cat: argparse.ArgumentParser) -> None:
+    """Each person's sex and the research override."""
     sexes = cat.add_mutually_exclusive_group()
     sexes.add_argument(
         "--sex",
@@ -183,6 +213,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="research override: let a score, rate table or person of another cancer or sex "
         "through; written into every affected row (binding_override) and <out>.inputs.json",
     )
+
+
+def _add_categorise_method(cat: argparse.ArgumentParser) -> None:
+    """z-scores, the risk population, benchmark, ancestry and the output."""
     cat.add_argument("--z-method", choices=["moments", "rank"], default="moments")
     cat.add_argument(
         "--risk-population",
@@ -220,6 +254,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="ancestry of the score's development samples, for statement_development_ancestry "
         "(default: from the scores table if it carries it, else 'not stated')",
     )
+
+
+def _add_categorise_uncertainty(cat: argparse.ArgumentParser) -> None:
+    """The sources of each person's intervals and category probabilities."""
     unc = cat.add_argument_group(
         "uncertainty",
         "95 % intervals (<risk>_lo/_hi, scheme_measure_lo/_hi), category probabilities "
@@ -270,6 +308,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="do not compute intervals and category probabilities",
     )
+
+
+def _add_categorise_risk_factors(cat: argparse.ArgumentParser) -> None:
+    """Risk factors beside the PRS."""
     rf = cat.add_argument_group(
         "risk factors beside the PRS (docs/risk-factors.md)",
         "combined with the PRS as iCARE (family history attenuated for the PRS); the output "
@@ -310,6 +352,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="TSV log_rr or rr [+ weight]: the other factors over a population sample (else "
         "their RR must average 1)",
     )
+
+
+def _add_categorise_canrisk(cat: argparse.ArgumentParser) -> None:
+    """The CanRisk export."""
     cat.add_argument(
         "--canrisk",
         type=Path,
@@ -327,8 +373,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="parameter version: a label for --canrisk-alpha, or the published alpha to use "
         "(see prs.calibrate.export.PUBLISHED_ALPHAS)",
     )
-    cat.set_defaults(handler=run_categorise)
 
+
+def _add_evaluate(subparsers: argparse._SubParsersAction) -> None:
+    """``prs evaluate``: scores, outcomes, predicted risks and outputs."""
     ev = subparsers.add_parser(
         "evaluate",
         help="OR per SD, AUC, C-index and calibration of scores/risks on a cohort with outcomes",
@@ -433,21 +481,41 @@ def _with_table(ref: Any, info: dict[str, Any]) -> Any:
 def run_categorise(args: argparse.Namespace) -> int:
     """Handler of ``prs categorise``."""
     if args.list:
-        for title, entries in (
-            ("schemes", available_schemes()),
-            ("pathways", available_pathways()),
-            ("rate tables", available_rate_tables()),
-            (
-                "family-history models",
-                {k: m.describe() for k, m in FAMILY_HISTORY_MODELS.items()},
-            ),
-        ):
-            print(f"{title}:")
-            for name, text in entries.items():
-                print(f"  {name}: {text}")
+        _print_shipped()
         return 0
     if args.scores is None or args.out is None:
         raise CalibrationError("prs categorise needs --scores and --out (or --list)")
+    people = _people(args)
+    table = read_scores(args.scores, score_id=args.score, column=args.column)
+    result = categorise(args.scores, **_categorise_options(args, people))
+    frame = result.to_frame()
+    inputs_path = args.out.with_name(args.out.name.split(".")[0] + ".inputs.json")
+    inputs = dict(result.inputs)
+    inputs["scores_table"] = table.table_info()
+    tables = [(args.out, frame), *_canrisk_tables(args, result, inputs)]
+    _publish(tables, (inputs_path, inputs))
+    _print_categorised(args, result, frame, table)
+    return 0
+
+
+def _print_shipped() -> None:
+    """``--list``: the shipped schemes, pathways, rate tables and family-history models."""
+    for title, entries in (
+        ("schemes", available_schemes()),
+        ("pathways", available_pathways()),
+        ("rate tables", available_rate_tables()),
+        (
+            "family-history models",
+            {k: m.describe() for k, m in FAMILY_HISTORY_MODELS.items()},
+        ),
+    ):
+        print(f"{title}:")
+        for name, text in entries.items():
+            print(f"  {name}: {text}")
+
+
+def _people(args: argparse.Namespace) -> dict[str, Any]:
+    """The horizons and each person's age, group and sex, as :func:`categorise` takes them."""
     try:
         horizons = [int(h) for h in args.horizons.split(",") if h.strip()]
     except ValueError as exc:
@@ -463,9 +531,13 @@ def run_categorise(args: argparse.Namespace) -> int:
     sex: Any = args.sex
     if args.sex_file is not None:
         sex = read_sample_values(args.sex_file, args.sex_column, "sexes")
-    table = read_scores(args.scores, score_id=args.score, column=args.column)
-    result = categorise(
-        args.scores,
+    return {"horizons": horizons, "age": age, "groups": groups, "sex": sex}
+
+
+def _categorise_options(args: argparse.Namespace, people: dict[str, Any]) -> dict[str, Any]:
+    """The keyword arguments of :func:`categorise` from the command line (in its order, so
+    the first bad option is the one reported)."""
+    return dict(
         reference=args.reference,
         score_id=args.score,
         column=args.column,
@@ -473,19 +545,19 @@ def run_categorise(args: argparse.Namespace) -> int:
         pathway=None if args.pathway == "none" else args.pathway,
         or_per_sd=args.or_per_sd,
         percentile_bands=args.percentile_bands,
-        age=age,
-        horizons=horizons,
+        age=people["age"],
+        horizons=people["horizons"],
         lifetime_to_age=args.lifetime_to_age,
         incidence=args.incidence,
         mortality=None if args.mortality == "none" else args.mortality,
-        groups=groups,
+        groups=people["groups"],
         z_method=args.z_method,
         risk_population=args.risk_population,
         benchmark_age=args.benchmark_age,
         benchmark_years=args.benchmark_years,
         pcs=args.pcs,
         ancestry_method=args.ancestry_method,
-        sex=sex,
+        sex=people["sex"],
         allow_mismatch=args.allow_mismatch,
         development_ancestry=args.development_ancestry,
         or_per_sd_ci=_pair(args.or_per_sd_ci, "--or-per-sd-ci"),
@@ -508,26 +580,31 @@ def run_categorise(args: argparse.Namespace) -> int:
         other_population=args.risk_factors_population,
         rates_population=args.rates_population,
     )
-    frame = result.to_frame()
-    inputs_path = args.out.with_name(args.out.name.split(".")[0] + ".inputs.json")
-    inputs = dict(result.inputs)
-    inputs["scores_table"] = table.table_info()
-    tables = [(args.out, frame)]
-    if args.canrisk is not None:
-        # built before anything is written: a refusal leaves no partial outputs
-        canrisk = canrisk_table(
-            result, alpha=args.canrisk_alpha, version=args.canrisk_alpha_version
-        )
-        tables.append((args.canrisk, canrisk))
-        inputs["canrisk"] = {
-            "path": str(args.canrisk),
-            "alpha": float(canrisk["alpha"].iloc[0]) if len(canrisk) else args.canrisk_alpha,
-            "alpha_version": str(canrisk["alpha_version"].iloc[0]) if len(canrisk) else None,
-            "alpha_source": str(canrisk["alpha_source"].iloc[0]) if len(canrisk) else None,
-        }
-    elif args.canrisk_alpha is not None or args.canrisk_alpha_version is not None:
-        raise CalibrationError("--canrisk-alpha / --canrisk-alpha-version need --canrisk FILE")
-    _publish(tables, (inputs_path, inputs))
+
+
+def _canrisk_tables(
+    args: argparse.Namespace, result: Any, inputs: dict[str, Any]
+) -> list[tuple[Path, pd.DataFrame]]:
+    """The ``--canrisk`` table to write (recorded in ``inputs``); none without ``--canrisk``."""
+    if args.canrisk is None:
+        if args.canrisk_alpha is not None or args.canrisk_alpha_version is not None:
+            raise CalibrationError("--canrisk-alpha / --canrisk-alpha-version need --canrisk FILE")
+        return []
+    # built before anything is written: a refusal leaves no partial outputs
+    canrisk = canrisk_table(result, alpha=args.canrisk_alpha, version=args.canrisk_alpha_version)
+    inputs["canrisk"] = {
+        "path": str(args.canrisk),
+        "alpha": float(canrisk["alpha"].iloc[0]) if len(canrisk) else args.canrisk_alpha,
+        "alpha_version": str(canrisk["alpha_version"].iloc[0]) if len(canrisk) else None,
+        "alpha_source": str(canrisk["alpha_source"].iloc[0]) if len(canrisk) else None,
+    }
+    return [(args.canrisk, canrisk)]
+
+
+def _print_categorised(
+    args: argparse.Namespace, result: Any, frame: pd.DataFrame, table: Any
+) -> None:
+    """The one-line summary of a ``prs categorise`` run (and its uncertainty line)."""
     counts = frame["category"].value_counts(dropna=False).to_dict()
     summary = ", ".join(f"{'no category' if pd.isna(k) else k}: {v}" for k, v in counts.items())
     model = result.inputs["statements"]["statement_model"]
@@ -545,7 +622,6 @@ def run_categorise(args: argparse.Namespace) -> int:
             f"category below {args.near_threshold:g}): {unc.get('near_threshold_count', 0)}",
             file=sys.stdout,
         )
-    return 0
 
 
 def _genotype_variance(args: argparse.Namespace) -> Any:
@@ -586,38 +662,12 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if args.time_column:
         needed.append(args.time_column)
     outcomes = read_sample_table(args.outcomes, "outcomes", required=needed)
-    where = str(args.outcomes)
-    table = pd.DataFrame({"sample_id": outcomes["sample_id"].astype(str)})
-    table[args.outcome_column] = _outcome_column(outcomes, args.outcome_column, where)
-    for name in [*covariates, *([args.time_column] if args.time_column else [])]:
-        table[name] = numeric_column(outcomes, name, where)
+    table = _outcomes_table(args, outcomes, covariates)
     merged = pd.DataFrame({"sample_id": col.sample_ids, "score_value": col.values}).merge(
         table, on="sample_id", how="inner"
     )
     if args.predicted is not None:
-        predicted = read_sample_table(
-            args.predicted, "predicted risks", required=("sample_id", args.risk_column)
-        )
-        risk = numeric_column(predicted, args.risk_column, str(args.predicted), allow_missing=True)
-        outside = ~np.isnan(risk) & ((risk <= 0) | (risk >= 1))
-        if outside.any():
-            i = int(np.flatnonzero(outside)[0])
-            raise CalibrationError(
-                f"{args.predicted} line {predicted.index[i]} (sample "
-                f"{predicted['sample_id'].iloc[i]}): {args.risk_column} {float(risk[i])!r} is "
-                "not a probability strictly between 0 and 1 (risks in percent? divide by 100)"
-            )
-        merged = merged.merge(
-            pd.DataFrame({"sample_id": predicted["sample_id"].astype(str), "predicted_risk": risk}),
-            on="sample_id",
-            how="inner",
-        )
-        dropped = int(merged["predicted_risk"].isna().sum())
-        if dropped:
-            raise CalibrationError(
-                f"{args.predicted}: {dropped} samples have no {args.risk_column}; "
-                "evaluate a horizon every sample has"
-            )
+        merged = _with_predicted(args, merged)
     if merged.empty:
         raise CalibrationError("no sample is in both --scores and --outcomes (check sample_id)")
     print(
@@ -636,7 +686,58 @@ def run_evaluate(args: argparse.Namespace) -> int:
         predictions=args.predictions,
     )
     doc = result.to_dict()
-    doc["inputs"] = {
+    doc["inputs"] = _evaluate_inputs(args, col, covariates)
+    tables = []
+    if args.table is not None and result.calibration is not None:
+        tables.append((args.table, result.calibration.groups))
+    _publish(tables, (args.out, doc))
+    print(result.summary().to_string(index=False), file=sys.stdout)
+    return 0
+
+
+def _outcomes_table(
+    args: argparse.Namespace, outcomes: pd.DataFrame, covariates: list[str]
+) -> pd.DataFrame:
+    """``sample_id``, the 0/1 outcome, the covariates and the follow-up time, checked."""
+    where = str(args.outcomes)
+    table = pd.DataFrame({"sample_id": outcomes["sample_id"].astype(str)})
+    table[args.outcome_column] = _outcome_column(outcomes, args.outcome_column, where)
+    for name in [*covariates, *([args.time_column] if args.time_column else [])]:
+        table[name] = numeric_column(outcomes, name, where)
+    return table
+
+
+def _with_predicted(args: argparse.Namespace, merged: pd.DataFrame) -> pd.DataFrame:
+    """``merged`` joined with ``--predicted``'s risk column (probabilities, every sample)."""
+    predicted = read_sample_table(
+        args.predicted, "predicted risks", required=("sample_id", args.risk_column)
+    )
+    risk = numeric_column(predicted, args.risk_column, str(args.predicted), allow_missing=True)
+    outside = ~np.isnan(risk) & ((risk <= 0) | (risk >= 1))
+    if outside.any():
+        i = int(np.flatnonzero(outside)[0])
+        raise CalibrationError(
+            f"{args.predicted} line {predicted.index[i]} (sample "
+            f"{predicted['sample_id'].iloc[i]}): {args.risk_column} {float(risk[i])!r} is "
+            "not a probability strictly between 0 and 1 (risks in percent? divide by 100)"
+        )
+    merged = merged.merge(
+        pd.DataFrame({"sample_id": predicted["sample_id"].astype(str), "predicted_risk": risk}),
+        on="sample_id",
+        how="inner",
+    )
+    dropped = int(merged["predicted_risk"].isna().sum())
+    if dropped:
+        raise CalibrationError(
+            f"{args.predicted}: {dropped} samples have no {args.risk_column}; "
+            "evaluate a horizon every sample has"
+        )
+    return merged
+
+
+def _evaluate_inputs(args: argparse.Namespace, col: Any, covariates: list[str]) -> dict[str, Any]:
+    """What ``prs evaluate`` read, for the metrics JSON."""
+    return {
         "scores": str(args.scores),
         "score_id": col.score_id,
         "column": args.column,
@@ -647,12 +748,6 @@ def run_evaluate(args: argparse.Namespace) -> int:
         "predicted": None if args.predicted is None else str(args.predicted),
         "risk_column": args.risk_column if args.predicted is not None else None,
     }
-    tables = []
-    if args.table is not None and result.calibration is not None:
-        tables.append((args.table, result.calibration.groups))
-    _publish(tables, (args.out, doc))
-    print(result.summary().to_string(index=False), file=sys.stdout)
-    return 0
 
 
 def _publish(tables: list[tuple[Path, pd.DataFrame]], last: tuple[Path, Any]) -> None:
