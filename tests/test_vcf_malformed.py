@@ -22,7 +22,7 @@ from prs.errors import GenotypeFileError, GenotypeWarning
 from prs.genotypes import open_genotypes
 from prs.genotypes.fastvcf import FastVcfSource
 from prs.genotypes.vcf import VcfSource
-from tests.builders import write_scorefile
+from tests.builders import write_scorefile, write_vcf_text
 from tests.reference import plink2_scores
 
 HEADER = (
@@ -37,14 +37,9 @@ GOOD = (
 
 
 def _write(tmp_path: Path, text: str | bytes, *, bgzip: bool) -> Path:
-    data = text.encode() if isinstance(text, str) else text
-    plain = tmp_path / ("x.vcf" if not bgzip else "x_plain.vcf")
-    plain.write_bytes(data)
-    if not bgzip:
-        return plain
-    out = tmp_path / "x.vcf.gz"
-    pysam.tabix_compress(str(plain), str(out), force=True)
-    return out
+    """``x.vcf`` or an unindexed ``x.vcf.gz`` (BGZF) in ``tmp_path``."""
+    container = "bgzf" if bgzip else "plain"
+    return write_vcf_text(tmp_path / "x.vcf", text, container=container, index=False)
 
 
 def _outcome(path: Path, engine: str) -> tuple:
