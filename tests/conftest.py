@@ -30,25 +30,3 @@ def plink2() -> str:
     if path is None:
         pytest.skip("plink2 is not on PATH (install Debian's plink2; `make test` does)")
     return path
-
-
-#: Marks for tests in files this module's owner may not edit (issue 12's parallel work), by
-#: node id; each belongs in its test file as a ``@pytest.mark.filterwarnings`` decorator.
-_MARKS: dict[str, tuple[str, str]] = {
-    # What `prs categorise` prints on stderr: Python's default filters, not the suite's
-    # "error" and "ignore::prs.errors.PRSWarning", which would hide the CalibrationWarning
-    # the test asserts is shown.
-    "tests/test_calibrate_warnings.py::test_no_numpy_warning_line_on_the_command_line": (
-        "filterwarnings",
-        "default",
-    ),
-}
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Apply :data:`_MARKS` by node id."""
-    for item in items:
-        mark = _MARKS.get(item.nodeid)
-        if mark is not None:
-            name, arg = mark
-            item.add_marker(getattr(pytest.mark, name)(arg))

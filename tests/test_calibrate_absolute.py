@@ -25,7 +25,7 @@ from prs.calibrate import (
     relative_risk_per_sd,
 )
 from prs.errors import CalibrationError
-from tests.calibrate_helpers import shared_file
+from tests.builders import shared_file
 
 # -- relative risk ------------------------------------------------------------------------------
 

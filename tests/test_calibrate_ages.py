@@ -18,7 +18,7 @@ from prs.calibrate import (
     reference_from_parameters,
 )
 from prs.errors import EXIT_CODES, CalibrationError, CalibrationWarning
-from tests.calibrate_helpers import write_scores
+from tests.builders import write_scores
 
 #: The shipped schemes that apply to some ages only, with their ages (from the scheme files).
 AGE_BOUNDED = {

@@ -17,7 +17,7 @@ from prs.calibrate import (
     save_reference,
 )
 from prs.errors import CalibrationError
-from tests.calibrate_helpers import shared_file
+from tests.builders import shared_file
 
 
 @pytest.fixture(scope="module")

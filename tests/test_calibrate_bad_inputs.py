@@ -33,7 +33,7 @@ from prs.calibrate import (
 )
 from prs.calibrate._inputs import read_scores
 from prs.errors import EXIT_CODES, CalibrationError, CalibrationWarning
-from tests.calibrate_helpers import scores_table, write_scores
+from tests.builders import scores_table, write_scores
 
 CALIBRATION_EXIT = EXIT_CODES[CalibrationError]
 

@@ -25,7 +25,7 @@ from prs.calibrate.categories import (
 )
 from prs.calibrate.reference import build_reference, save_reference
 from prs.errors import CalibrationError, CalibrationWarning
-from tests.calibrate_helpers import quiet_categorise, traited_scores
+from tests.builders import quiet_categorise, traited_scores
 
 REFERENCE = build_reference(np.random.default_rng(5).normal(size=2000), check=False)
 BREAST_TABLE = "us-seer-female-breast-incidence"
@@ -287,7 +287,7 @@ def test_issue_example_on_1000_genomes_height_score_and_men_under_nice():
     """PGS001229 (standing height) on the 1000 Genomes reference panel of pgsc_calc's ancestry
     test data, with each sample's sex from its .psam: refused; with the override every row
     names the trait mismatch and the men's rows the sex mismatch too."""
-    from tests.calibrate_helpers import shared_file
+    from tests.builders import shared_file
 
     agg = pd.read_csv(
         shared_file("expected", "pygscatalog-ancestry", "aggregated_scores.txt"), sep="\t"

@@ -27,7 +27,7 @@ from prs.calibrate import (
     run_demo_path,
 )
 from prs.errors import CalibrationError
-from tests.calibrate_helpers import scores_table
+from tests.builders import scores_table
 
 SCHEMES = sorted(available_schemes())
 

@@ -12,7 +12,7 @@ import pytest
 import prs.cli
 from prs.calibrate import fit_absolute_risk_model, load_reference
 from prs.errors import EXIT_CODES, CalibrationError
-from tests.calibrate_helpers import shared_file, write_scores
+from tests.builders import shared_file, write_scores
 
 pytestmark = pytest.mark.filterwarnings("ignore::prs.calibrate.reference.CalibrationWarning")
 

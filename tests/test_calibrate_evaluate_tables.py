@@ -24,7 +24,7 @@ from prs.calibrate.evaluate import (
 )
 from prs.errors import EXIT_CODES, CalibrationError
 from prs.output import write_json, write_table
-from tests.calibrate_helpers import write_scores
+from tests.builders import write_scores
 
 pytestmark = pytest.mark.filterwarnings("ignore::prs.errors.CalibrationWarning")
 

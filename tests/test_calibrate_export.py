@@ -21,7 +21,7 @@ from prs.calibrate import (
 )
 from prs.calibrate.reference import build_reference, reference_from_parameters, save_reference
 from prs.errors import CalibrationError, CalibrationWarning
-from tests.calibrate_helpers import quiet_categorise, traited_scores
+from tests.builders import quiet_categorise, traited_scores
 
 REFERENCE = build_reference(np.random.default_rng(8).normal(size=500), check=False)
 

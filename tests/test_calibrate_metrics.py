@@ -33,7 +33,7 @@ from prs.calibrate import (
 )
 from prs.calibrate.reference import RANK_Z_LIMIT
 from prs.errors import CalibrationError, CalibrationWarning
-from tests.calibrate_helpers import shared_file
+from tests.builders import shared_file
 
 # -- Hosmer-Lemeshow -------------------------------------------------------------------------
 

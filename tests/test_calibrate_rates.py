@@ -33,7 +33,7 @@ from prs.calibrate.absolute import (
 )
 from prs.calibrate.reference import save_reference
 from prs.errors import CalibrationError, CalibrationWarning
-from tests.calibrate_helpers import traited_scores
+from tests.builders import traited_scores
 
 ROOT = Path(__file__).resolve().parent.parent
 RATES = Path(str(resources.files("prs") / "data" / "incidence"))

@@ -26,7 +26,7 @@ from prs.calibrate import (
     save_reference,
 )
 from prs.errors import CalibrationError
-from tests.calibrate_helpers import scores_table, shared_file, write_scores
+from tests.builders import scores_table, shared_file, write_scores
 
 
 def test_mid_rank_percentiles_by_hand():

@@ -15,7 +15,7 @@ import prs.cli
 from prs.calibrate import load_reference
 from prs.calibrate._inputs import read_scores
 from prs.errors import EXIT_CODES, CalibrationError
-from tests.calibrate_helpers import shared_file
+from tests.builders import shared_file
 
 pytestmark = pytest.mark.filterwarnings("ignore::prs.calibrate.reference.CalibrationWarning")
 

@@ -37,7 +37,7 @@ from prs.calibrate.uncertainty import (
     reference_z_variance,
 )
 from prs.errors import EXIT_CODES, CalibrationError, CalibrationWarning
-from tests.calibrate_helpers import quiet_categorise, scores_table
+from tests.builders import quiet_categorise, scores_table
 
 pytestmark = pytest.mark.filterwarnings("ignore::prs.errors.CalibrationWarning")
 

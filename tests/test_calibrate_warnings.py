@@ -28,7 +28,7 @@ from prs.calibrate import (
     save_reference,
 )
 from prs.errors import EXIT_CODES, CalibrationError, CalibrationWarning, ReportError
-from tests.calibrate_helpers import write_scores
+from tests.builders import write_scores
 
 
 @pytest.fixture
@@ -236,6 +236,9 @@ def test_a_commands_files_appear_together_or_not_at_all(tmp_path, run, monkeypat
     assert not out_dir.exists() or sorted(p.name for p in out_dir.iterdir()) == []
 
 
+# What `prs categorise` prints on stderr: Python's default filters, not the suite's "error"
+# and "ignore::prs.errors.PRSWarning", which would hide the CalibrationWarning asserted shown.
+@pytest.mark.filterwarnings("default")
 def test_no_numpy_warning_line_on_the_command_line(tmp_path, monkeypatch, capsys):
     """The issue's symptom: 'prs: warning: overflow encountered in exp' on stderr."""
     rng = np.random.default_rng(11)

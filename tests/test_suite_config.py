@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from prs.errors import CalibrationWarning, ScoreWarning
-from tests.conftest import _MARKS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -34,11 +33,3 @@ def test_prs_warnings_are_not_errors_and_pytest_warns_still_sees_them() -> None:
     warnings.warn("expected in many tests", ScoreWarning, stacklevel=1)  # no error
     with pytest.warns(CalibrationWarning, match="asserted"):
         warnings.warn("asserted where it matters", CalibrationWarning, stacklevel=1)
-
-
-@pytest.mark.parametrize("node_id", sorted(_MARKS))
-def test_marked_node_ids_name_existing_tests(node_id: str) -> None:
-    """A renamed or moved test would silently lose its mark: the file and function exist."""
-    path, name = node_id.split("::")
-    source = (ROOT / path).read_text()
-    assert f"def {name.split('[')[0]}(" in source, f"{node_id} not found"
