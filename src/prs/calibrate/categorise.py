@@ -418,6 +418,149 @@ def categorise(
     ['near-population', 'moderate']
     """
     call = dict(locals())  # every argument, for the per-sex runs of a both-sexes scheme
+    or_per_sd, log_or_se = _effect_size(or_per_sd, or_per_sd_ci, near_threshold)
+    run = _Run.of(call, or_per_sd=or_per_sd, log_or_se=log_or_se)
+    col = read_scores(scores, score_id=score_id, column=column)
+    bound = _bind(col, call)
+    by_sex = _tables_by_sex(
+        bound.scheme,
+        incidence,
+        mortality,
+        rates_population,
+        bound.sexes,
+        has_effect=or_per_sd is not None or percentile_bands is not None,
+        needs_rates=_needs_rates(bound.scheme, bound.pathway, benchmark_age),
+    )
+    if by_sex is not None:
+        return _categorise_by_sex(call, by_sex, bound)
+    placed = _place(run, col, reference, groups, pcs, ancestry, ancestry_method)
+    effect = _relative_risk(run, bound, placed, percentile_bands)
+    rates = _rates(run, bound, effect, incidence, mortality, benchmark_age)
+    risks = _absolute_risks(run, rates.model, effect.log_rr, bound.ages)
+    measured = _measure_and_category(bound, placed, effect, rates.model)
+    bench = _benchmark(bound.pathway, rates.model, effect.log_rr, benchmark_age, benchmark_years)
+    actions = _apply_pathway(bound.pathway, measured.category, bench.equivalent_age, bound.ages)
+    point = _Point(run, bound, placed, effect, rates, risks, measured)
+    unc_columns, unc_info = _intervals(point)
+    inputs = _inputs(point, bench, unc_info)
+    return _result(point, bench, actions, inputs, unc_columns)
+
+
+# -- the steps of categorise, in order -------------------------------------------------------
+@dataclass(frozen=True)
+class _Run:
+    """The arguments of one :func:`categorise` run that its later steps read."""
+
+    scores: Any
+    column: str
+    z_method: str
+    risk_population: str
+    horizons: Sequence[int]
+    lifetime_to_age: int
+    or_per_sd: float | None  # checked (check_or_per_sd)
+    or_per_sd_ci: Sequence[float] | None
+    log_or_se: float
+    uncertainty: bool
+    coverage: float | Coverage | None
+    scorefile: Any
+    match_report: Any
+    genotype_variance: Any
+    near_threshold: float
+    development_ancestry: str | None
+    rates_population: str | None
+
+    @classmethod
+    def of(cls, call: Mapping[str, Any], **checked: Any) -> _Run:
+        """The run's arguments from ``call`` (``locals()`` of categorise), ``checked`` ones
+        replaced by their checked values."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{**{k: v for k, v in call.items() if k in names}, **checked})
+
+
+@dataclass(frozen=True)
+class _Bound:
+    """The scores and what they are bound to: risk factors, scheme, pathway, ages, sexes."""
+
+    col: Any
+    rf: RiskFactors | None
+    scheme: CategoryScheme
+    pathway: Pathway | None
+    ages: np.ndarray
+    binding: _Binding
+    sexes: np.ndarray | None
+    sex_unknown: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Placement:
+    """Each person's place in the reference: percentile, z and the reference(s) used."""
+
+    z: np.ndarray
+    percentile: np.ndarray
+    out_of_range: np.ndarray
+    refs: dict[Any, Reference]
+    reference_label: str
+    group_labels: np.ndarray
+    #: the PC ancestry adjustment used (None when the z-scores are not PC-adjusted)
+    ancestry: AncestryAdjustment | None
+
+
+@dataclass(frozen=True)
+class _Effect:
+    """Each person's log relative risk and the population it averages over."""
+
+    log_rr: np.ndarray
+    bands: PercentileBands | None
+    population_z: np.ndarray | None
+    combined: CombinedRisk | None
+
+
+@dataclass(frozen=True)
+class _Rates:
+    """The rate tables chosen and the absolute-risk model fitted on them (None: no rates)."""
+
+    inc_table: RateTable | None
+    mort_table: RateTable | None
+    no_rates: str | None
+    model: AbsoluteRiskModel | None
+
+
+@dataclass(frozen=True)
+class _Measured:
+    """The scheme's measure per person, why some get no category, and the category."""
+
+    value: np.ndarray
+    note: np.ndarray
+    category: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Benchmark:
+    """The risk-equivalent age's benchmark (the pathway's own when not given)."""
+
+    age: int | None
+    years: int
+    risk: float | None
+    equivalent_age: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Point:
+    """Every point estimate of a run, for the intervals around them and the result."""
+
+    run: _Run
+    bound: _Bound
+    placed: _Placement
+    effect: _Effect
+    rates: _Rates
+    risks: dict[str, np.ndarray]
+    measured: _Measured
+
+
+def _effect_size(
+    or_per_sd: float | None, or_per_sd_ci: Sequence[float] | None, near_threshold: float
+) -> tuple[float | None, float]:
+    """The checked OR per SD and the standard error of its log (0 without an interval)."""
     if or_per_sd is not None:
         or_per_sd = check_or_per_sd(or_per_sd)
     if not 0.0 < float(near_threshold) <= 1.0:
@@ -433,198 +576,280 @@ def categorise(
                 "(--or-per-sd): give both"
             )
         log_or_se = log_or_standard_error(or_per_sd, or_per_sd_ci)
-    col = read_scores(scores, score_id=score_id, column=column)
-    n = col.values.size
-    rf = resolve_risk_factors(
-        risk_factors,
-        sample_ids=col.sample_ids,
-        family_history_model=family_history_model,
-        family_history_rr=family_history_rr,
-        family_history_prevalence=family_history_prevalence,
-        family_history_source=family_history_source,
-        other_source=other_source,
-        other_population=other_population,
-    )
-    scheme_obj = load_scheme(scheme)
-    pathway_obj = _pathway(pathway, scheme_obj)
-    ages = _ages(age, col.sample_ids)
-    _check_ages_for_scheme(scheme_obj, ages, given=age is not None)
-    binding = _Binding(scheme_obj, n, allow_mismatch=allow_mismatch)
-    binding.check_trait(col)
-    binding.check_pathway(pathway_obj)
-    binding.check_family_history(rf)
-    sexes = _sexes(sex, col.sample_ids)
-    sex_unknown = binding.check_sex(sexes, col.sample_ids)
-    by_sex = _tables_by_sex(
-        scheme_obj,
-        incidence,
-        mortality,
-        rates_population,
-        sexes,
-        has_effect=or_per_sd is not None or percentile_bands is not None,
-        needs_rates=_needs_rates(scheme_obj, pathway_obj, benchmark_age),
-    )
-    if by_sex is not None:
-        assert sexes is not None
-        with warnings.catch_warnings(record=True) as caught:
-            runs = {
-                key: categorise(**{**call, "incidence": table}) for key, table in by_sex.items()
-            }
-        # each run repeats the warnings of the inputs they share: said once
-        said = {f"cannot check: {text}" for text in binding.unchecked}
-        for caught_warning in caught:
-            text = str(caught_warning.message)
-            if text not in said:
-                said.add(text)
-                warnings.warn(text, caught_warning.category, stacklevel=2)
-        return _merge_by_sex(runs, sexes, scheme_obj, pathway_obj)
+    return or_per_sd, log_or_se
 
-    # -- reference, percentile, z --------------------------------------------------------
+
+def _bind(col: Any, call: Mapping[str, Any]) -> _Bound:
+    """Risk factors, scheme, pathway, ages and sexes, each checked against the scheme.
+
+    Called by :func:`categorise` only: its warnings (stacklevel) point at categorise's caller.
+    """
+    rf = resolve_risk_factors(
+        call["risk_factors"],
+        sample_ids=col.sample_ids,
+        family_history_model=call["family_history_model"],
+        family_history_rr=call["family_history_rr"],
+        family_history_prevalence=call["family_history_prevalence"],
+        family_history_source=call["family_history_source"],
+        other_source=call["other_source"],
+        other_population=call["other_population"],
+    )
+    scheme = load_scheme(call["scheme"])
+    pathway = _pathway(call["pathway"], scheme)
+    ages = _ages(call["age"], col.sample_ids)
+    _check_ages_for_scheme(scheme, ages, given=call["age"] is not None)
+    binding = _Binding(scheme, col.values.size, allow_mismatch=call["allow_mismatch"])
+    binding.check_trait(col)
+    binding.check_pathway(pathway)
+    binding.check_family_history(rf)
+    sexes = _sexes(call["sex"], col.sample_ids)
+    sex_unknown = binding.check_sex(sexes, col.sample_ids)
+    return _Bound(col, rf, scheme, pathway, ages, binding, sexes, sex_unknown)
+
+
+def _categorise_by_sex(
+    call: Mapping[str, Any], by_sex: Mapping[str, str], bound: _Bound
+) -> Categorisation:
+    """One run per sex on its own tables, merged; the warnings they share said once."""
+    assert bound.sexes is not None
+    with warnings.catch_warnings(record=True) as caught:
+        runs = {key: categorise(**{**call, "incidence": table}) for key, table in by_sex.items()}
+    # each run repeats the warnings of the inputs they share: said once
+    said = {f"cannot check: {text}" for text in bound.binding.unchecked}
+    for caught_warning in caught:
+        text = str(caught_warning.message)
+        if text not in said:
+            said.add(text)
+            warnings.warn(text, caught_warning.category, stacklevel=3)
+    return _merge_by_sex(runs, bound.sexes, bound.scheme, bound.pathway)
+
+
+def _place(
+    run: _Run,
+    col: Any,
+    reference: Any,
+    groups: Mapping[str, str] | pd.Series | None,
+    pcs: pd.DataFrame | str | os.PathLike[str] | None,
+    ancestry: AncestryAdjustment | None,
+    ancestry_method: Literal["mean", "mean+variance"],
+) -> _Placement:
+    """Percentile and z of each score: PC-adjusted with ``pcs``, else in its group's
+    reference; scores outside the reference range are warned about."""
     if pcs is not None:
-        if ancestry is None and isinstance(reference, str | os.PathLike):
-            ancestry = load_ancestry_adjustment(reference)
-        if ancestry is None:
-            raise CalibrationError(
-                "pcs given but no ancestry adjustment: fit one with fit_ancestry_adjustment / "
-                "prs calibrate --pcs, or pass ancestry="
-            )
-        pc_table = read_pcs(pcs) if isinstance(pcs, str | os.PathLike) else pcs
-        z = ancestry.z(col.values, pc_table, method=ancestry_method, sample_ids=col.sample_ids)
-        percentile = adjusted_percentile(z)
-        out_of_range = np.zeros(n, dtype=np.int8)
-        refs: dict[Any, Reference] = {}
-        reference_label = f"PC adjustment ({ancestry_method}, {', '.join(ancestry.pcs)})"
-        group_labels = np.full(n, None, dtype=object)
+        placed = _place_by_pcs(col, reference, pcs, ancestry, ancestry_method)
     else:
-        refs, reference_label = _references(reference, col, column)
-        group_labels = _groups(groups, col.sample_ids, refs)
-        percentile = np.empty(n)
-        z = np.empty(n)
-        out_of_range = np.zeros(n, dtype=np.int8)
-        for label in pd.unique(group_labels):
-            ref = refs[label]
-            mask = group_labels == label
-            percentile[mask] = ref.percentile(col.values[mask])
-            z[mask] = ref.z(col.values[mask], method=z_method)
-            out_of_range[mask] = ref.out_of_range(col.values[mask])
-            if or_per_sd is not None and z_method == "moments":
-                ref.check()
-    n_out = int(np.count_nonzero(out_of_range))
+        placed = _place_in_references(run, col, reference, groups)
+    n = col.values.size
+    n_out = int(np.count_nonzero(placed.out_of_range))
     if n_out:
         warnings.warn(
             f"{n_out} of {n} scores lie outside the reference range; their percentiles are "
             "clipped (out_of_range column)",
             CalibrationWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
+    return placed
 
-    # -- relative risk and the population it averages over ---------------------------------
+
+def _place_by_pcs(
+    col: Any,
+    reference: Any,
+    pcs: pd.DataFrame | str | os.PathLike[str],
+    ancestry: AncestryAdjustment | None,
+    ancestry_method: Literal["mean", "mean+variance"],
+) -> _Placement:
+    """z adjusted for the samples' principal components; percentile ``100 Phi(z)``."""
+    n = col.values.size
+    if ancestry is None and isinstance(reference, str | os.PathLike):
+        ancestry = load_ancestry_adjustment(reference)
+    if ancestry is None:
+        raise CalibrationError(
+            "pcs given but no ancestry adjustment: fit one with fit_ancestry_adjustment / "
+            "prs calibrate --pcs, or pass ancestry="
+        )
+    pc_table = read_pcs(pcs) if isinstance(pcs, str | os.PathLike) else pcs
+    z = ancestry.z(col.values, pc_table, method=ancestry_method, sample_ids=col.sample_ids)
+    return _Placement(
+        z=z,
+        percentile=adjusted_percentile(z),
+        out_of_range=np.zeros(n, dtype=np.int8),
+        refs={},
+        reference_label=f"PC adjustment ({ancestry_method}, {', '.join(ancestry.pcs)})",
+        group_labels=np.full(n, None, dtype=object),
+        ancestry=ancestry,
+    )
+
+
+def _place_in_references(
+    run: _Run, col: Any, reference: Any, groups: Mapping[str, str] | pd.Series | None
+) -> _Placement:
+    """Percentile and z of each score in its group's reference (the one reference)."""
+    n = col.values.size
+    refs, reference_label = _references(reference, col, run.column)
+    group_labels = _groups(groups, col.sample_ids, refs)
+    percentile = np.empty(n)
+    z = np.empty(n)
+    out_of_range = np.zeros(n, dtype=np.int8)
+    for label in pd.unique(group_labels):
+        ref = refs[label]
+        mask = group_labels == label
+        percentile[mask] = ref.percentile(col.values[mask])
+        z[mask] = ref.z(col.values[mask], method=run.z_method)
+        out_of_range[mask] = ref.out_of_range(col.values[mask])
+        if run.or_per_sd is not None and run.z_method == "moments":
+            ref.check()
+    return _Placement(z, percentile, out_of_range, refs, reference_label, group_labels, None)
+
+
+def _relative_risk(run: _Run, bound: _Bound, placed: _Placement, percentile_bands: Any) -> _Effect:
+    """Each person's log relative risk (per SD or from percentile bands; combined with the
+    risk factors when given) and the population it averages over."""
     bands = (
         read_percentile_bands(percentile_bands)
         if isinstance(percentile_bands, str | os.PathLike)
         else percentile_bands
     )
+    or_per_sd, scheme = run.or_per_sd, bound.scheme
     if or_per_sd is not None and bands is not None:
         raise CalibrationError("give or_per_sd or percentile_bands, not both")
-    model: AbsoluteRiskModel | None = None
-    population_z = None
-    if risk_population == "reference":
+    population_z = _population_z(run, placed)
+    n = placed.z.size
+    if or_per_sd is not None:
+        log_rr = log_relative_risk_per_sd(placed.z, or_per_sd=or_per_sd, population_z=population_z)
+        # a score hundreds of SDs from its reference (either side): no relative risk to speak
+        # of, whatever the limit says; noted per person instead of a category
+        log_rr[~(np.abs(log_rr) <= MAX_LOG_RR)] = np.nan
+    elif bands is not None:
+        log_rr = np.log(relative_risk_from_bands(placed.percentile, bands))
+    else:
+        log_rr = np.full(n, np.nan)
+    combined: CombinedRisk | None = None
+    if bound.rf is not None:
+        if scheme.measure.kind == "percentile":
+            warnings.warn(
+                f"risk factors given but scheme {scheme.name} categorises the PRS "
+                "percentile: they change the absolute risks reported, not the category",
+                CalibrationWarning,
+                stacklevel=3,
+            )
+        combined = _combine(bound.rf, log_rr, bound.col.sample_ids, or_per_sd, population_z, bands)
+        log_rr = combined.log_rr
+    needs_rr = scheme.measure.kind in ("absolute_risk", "relative_risk")
+    if needs_rr and or_per_sd is None and bands is None:
+        raise CalibrationError(
+            f"scheme {scheme.name} categorises {scheme.measure.describe()}: give the "
+            "score's OR per SD (or_per_sd / --or-per-sd) or percentile_bands"
+        )
+    return _Effect(log_rr, bands, population_z, combined)
+
+
+def _population_z(run: _Run, placed: _Placement) -> np.ndarray | None:
+    """The z-scores of the population relative risks average over (None: N(0, 1))."""
+    if run.risk_population == "reference":
+        refs = placed.refs
         only = next(iter(refs.values())) if len(refs) == 1 else None
-        if or_per_sd is None or only is None or only.kind != "empirical":
+        if run.or_per_sd is None or only is None or only.kind != "empirical":
             raise CalibrationError(
                 "risk_population='reference' needs or_per_sd and one empirical reference "
                 "(built from reference-cohort scores with their values kept)"
             )
         assert only.values is not None
-        population_z = only.z(only.values, method=z_method)
-    elif risk_population != "normal":
-        raise CalibrationError(f"risk_population '{risk_population}' is not normal or reference")
-    if or_per_sd is not None:
-        log_rr = log_relative_risk_per_sd(z, or_per_sd=or_per_sd, population_z=population_z)
-        # a score hundreds of SDs from its reference (either side): no relative risk to speak
-        # of, whatever the limit says; noted per person instead of a category
-        log_rr[~(np.abs(log_rr) <= MAX_LOG_RR)] = np.nan
-    elif bands is not None:
-        log_rr = np.log(relative_risk_from_bands(percentile, bands))
-    else:
-        log_rr = np.full(n, np.nan)
-    combined: CombinedRisk | None = None
-    if rf is not None:
-        if scheme_obj.measure.kind == "percentile":
-            warnings.warn(
-                f"risk factors given but scheme {scheme_obj.name} categorises the PRS "
-                "percentile: they change the absolute risks reported, not the category",
-                CalibrationWarning,
-                stacklevel=2,
-            )
-        combined = _combine(rf, log_rr, col.sample_ids, or_per_sd, population_z, bands)
-        log_rr = combined.log_rr
-    needs_rr = scheme_obj.measure.kind in ("absolute_risk", "relative_risk")
-    if needs_rr and or_per_sd is None and bands is None:
+        return only.z(only.values, method=run.z_method)
+    if run.risk_population != "normal":
         raise CalibrationError(
-            f"scheme {scheme_obj.name} categorises {scheme_obj.measure.describe()}: give the "
-            "score's OR per SD (or_per_sd / --or-per-sd) or percentile_bands"
+            f"risk_population '{run.risk_population}' is not normal or reference"
         )
-    needs_rates = _needs_rates(scheme_obj, pathway_obj, benchmark_age)
+    return None
+
+
+def _rates(
+    run: _Run,
+    bound: _Bound,
+    effect: _Effect,
+    incidence: Any,
+    mortality: Any,
+    benchmark_age: int | None,
+) -> _Rates:
+    """The rate tables (checked against the scheme) and the absolute-risk model on them."""
+    needs_rates = _needs_rates(bound.scheme, bound.pathway, benchmark_age)
     inc_table: RateTable | None = None
     mort_table: RateTable | None = None
     no_rates = None
-    if or_per_sd is not None or bands is not None:
+    if run.or_per_sd is not None or effect.bands is not None:
         inc_table, mort_table, no_rates = _rate_tables(
-            scheme_obj,
-            pathway_obj,
+            bound.scheme,
+            bound.pathway,
             incidence,
             mortality,
             needs_rates=needs_rates,
-            population=rates_population,
+            population=run.rates_population,
         )
         if no_rates is not None:
-            warnings.warn(no_rates, CalibrationWarning, stacklevel=2)
+            warnings.warn(no_rates, CalibrationWarning, stacklevel=3)
         if inc_table is not None:
-            binding.check_table(inc_table, "incidence")
+            bound.binding.check_table(inc_table, "incidence")
         if mort_table is not None:
-            binding.check_table(mort_table, "competing-mortality")
-    if inc_table is None:
-        pass
-    elif combined is not None:
+            bound.binding.check_table(mort_table, "competing-mortality")
+    model = None if inc_table is None else _fit_model(run, effect, inc_table, mort_table)
+    return _Rates(inc_table, mort_table, no_rates, model)
+
+
+def _fit_model(
+    run: _Run, effect: _Effect, inc_table: RateTable, mort_table: RateTable | None
+) -> AbsoluteRiskModel | None:
+    """The absolute-risk model over the population the relative risks average over."""
+    or_per_sd, bands, population_z = run.or_per_sd, effect.bands, effect.population_z
+    if effect.combined is not None:
         # the population split by family history and other factors (PRS-only path untouched)
-        model = fit_absolute_risk_model(
+        return fit_absolute_risk_model(
             inc_table,
             mort_table,
-            population_log_rr=combined.population_log_rr,
-            population_weights=combined.population_weights,
+            population_log_rr=effect.combined.population_log_rr,
+            population_weights=effect.combined.population_weights,
         )
-    elif or_per_sd is not None:
+    if or_per_sd is not None:
         if population_z is None:
-            model = fit_absolute_risk_model(inc_table, mort_table, or_per_sd=or_per_sd)
-        else:
-            model = fit_absolute_risk_model(
-                inc_table,
-                mort_table,
-                population_log_rr=log_relative_risk_per_sd(
-                    population_z, or_per_sd=or_per_sd, population_z=population_z
-                ),
-            )
-    elif bands is not None:
-        model = fit_absolute_risk_model(
+            return fit_absolute_risk_model(inc_table, mort_table, or_per_sd=or_per_sd)
+        return fit_absolute_risk_model(
+            inc_table,
+            mort_table,
+            population_log_rr=log_relative_risk_per_sd(
+                population_z, or_per_sd=or_per_sd, population_z=population_z
+            ),
+        )
+    if bands is not None:
+        return fit_absolute_risk_model(
             inc_table,
             mort_table,
             population_log_rr=np.log(bands.relative_risk / bands.population_average()),
             population_weights=bands.population_weights,
         )
+    return None
 
-    # -- absolute risks -------------------------------------------------------------------
+
+def _absolute_risks(
+    run: _Run, model: AbsoluteRiskModel | None, log_rr: np.ndarray, ages: np.ndarray
+) -> dict[str, np.ndarray]:
+    """The N-year and lifetime risks from each person's current age (none without a model)."""
     risks: dict[str, np.ndarray] = {}
     if model is not None:
-        for years in horizons:
+        n = log_rr.size
+        for years in run.horizons:
             risks[f"risk_{int(years)}y"] = _safe_risk(model, log_rr, ages, np.full(n, years))
-        lifetime_span = np.floor(lifetime_to_age - np.floor(ages))
-        risks[f"risk_to_{lifetime_to_age}"] = _safe_risk(model, log_rr, ages, lifetime_span)
+        lifetime_span = np.floor(run.lifetime_to_age - np.floor(ages))
+        risks[f"risk_to_{run.lifetime_to_age}"] = _safe_risk(model, log_rr, ages, lifetime_span)
+    return risks
 
-    # -- the scheme's measure and category --------------------------------------------------
-    measure = scheme_obj.measure
+
+def _measure_and_category(
+    bound: _Bound, placed: _Placement, effect: _Effect, model: AbsoluteRiskModel | None
+) -> _Measured:
+    """The scheme's measure, the reason for no category (None: categorised), the category."""
+    scheme, ages, log_rr = bound.scheme, bound.ages, effect.log_rr
+    measure = scheme.measure
+    n = ages.size
     if measure.kind == "percentile":
-        value = percentile.copy()
+        value = placed.percentile.copy()
     elif measure.kind == "relative_risk":
         value = np.exp(log_rr)
     else:
@@ -636,18 +861,27 @@ def categorise(
             else np.floor(float(measure.to_age or 0) - np.floor(start))
         )
         value = 100.0 * _safe_risk(model, log_rr, start, span)
-    note = _category_notes(scheme_obj, ages, log_rr, z, value, model)
-    note[sex_unknown & (note == None)] = (  # noqa: E711 (element-wise)
-        f"sex unknown: {scheme_obj.name} applies to sex {scheme_obj.sex} only"
+    note = _category_notes(scheme, ages, log_rr, placed.z, value, model)
+    note[bound.sex_unknown & (note == None)] = (  # noqa: E711 (element-wise)
+        f"sex unknown: {scheme.name} applies to sex {scheme.sex} only"
     )
     value = np.where(note == None, value, np.nan)  # noqa: E711 (element-wise)
-    category = scheme_obj.assign(value)
+    return _Measured(value, note, scheme.assign(value))
 
-    # -- pathway ----------------------------------------------------------------------------
-    if benchmark_age is None and pathway_obj is not None and pathway_obj.benchmark_age:
-        benchmark_age = int(pathway_obj.benchmark_age)
-        benchmark_years = int(pathway_obj.benchmark_years or benchmark_years)
-    equivalent_age = np.full(n, np.nan)
+
+def _benchmark(
+    pathway: Pathway | None,
+    model: AbsoluteRiskModel | None,
+    log_rr: np.ndarray,
+    benchmark_age: int | None,
+    benchmark_years: int,
+) -> _Benchmark:
+    """Each person's risk-equivalent age against the benchmark (the pathway's own when none
+    is given; NaN when there is none)."""
+    if benchmark_age is None and pathway is not None and pathway.benchmark_age:
+        benchmark_age = int(pathway.benchmark_age)
+        benchmark_years = int(pathway.benchmark_years or benchmark_years)
+    equivalent_age = np.full(log_rr.size, np.nan)
     benchmark_risk = None
     if benchmark_age is not None:
         if model is None:
@@ -659,123 +893,119 @@ def categorise(
         equivalent_age[finite] = model.risk_equivalent_age(
             log_rr[finite], years=benchmark_years, benchmark_risk=benchmark_risk
         )
-    actions = _apply_pathway(pathway_obj, category, equivalent_age, ages)
+    return _Benchmark(benchmark_age, benchmark_years, benchmark_risk, equivalent_age)
 
-    # -- uncertainty (issue 11, item 4) ---------------------------------------------------------
-    unc_columns: dict[str, np.ndarray] = {}
-    unc_info: dict[str, Any] = {"computed": False, "reason": "uncertainty=False"}
-    if uncertainty:
-        # scores hundreds of SDs out give inf/NaN bounds (their rows carry a note), never a
-        # numpy warning
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            unc_columns, unc_info = _uncertainty(
-                scores,
-                col,
-                scheme=scheme_obj,
-                refs=refs,
-                group_labels=group_labels,
-                ancestry=ancestry if pcs is not None else None,
-                z=z,
-                percentile=percentile,
-                z_method=z_method,
-                or_per_sd=or_per_sd,
-                or_per_sd_ci=or_per_sd_ci,
-                log_or_se=log_or_se,
-                bands=bands,
-                inc_table=inc_table,
-                mort_table=mort_table,
-                population_z=population_z,
-                model=model,
-                risks=risks,
-                ages=ages,
-                horizons=horizons,
-                lifetime_to_age=lifetime_to_age,
-                value=value,
-                category=category,
-                coverage=coverage,
-                scorefile=scorefile,
-                match_report=match_report,
-                genotype_variance=genotype_variance,
-                near_threshold=near_threshold,
-                risk_factors=rf if combined is not None else None,
-            )
 
+def _intervals(point: _Point) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Intervals and category probabilities (issue 11, item 4), unless ``uncertainty=False``."""
+    if not point.run.uncertainty:
+        return {}, {"computed": False, "reason": "uncertainty=False"}
+    # scores hundreds of SDs out give inf/NaN bounds (their rows carry a note), never a
+    # numpy warning
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        return _uncertainty(point)
+
+
+def _inputs(point: _Point, bench: _Benchmark, unc_info: dict[str, Any]) -> dict[str, Any]:
+    """Every input the run used (``Categorisation.inputs``), the statements last."""
+    run, bound, placed, effect, rates = (
+        point.run,
+        point.bound,
+        point.placed,
+        point.effect,
+        point.rates,
+    )
+    scheme, pathway, col, model = bound.scheme, bound.pathway, bound.col, rates.model
+    inc_table, mort_table, combined = rates.inc_table, rates.mort_table, effect.combined
     inputs = {
         "prs_version": __version__,
         "score_id": col.score_id,
-        "column": column,
+        "column": run.column,
         "scores_source": col.source,
-        "reference": reference_label,
-        "reference_groups": sorted(str(k) for k in refs),
-        "z_method": z_method,
-        "risk_population": risk_population,
-        "scheme": scheme_obj.name,
-        "scheme_source": scheme_obj.source,
-        "scheme_kind": scheme_obj.kind,
-        "scheme_measure": measure.describe(),
-        "pathway": None if pathway_obj is None else pathway_obj.name,
-        "pathway_source": None if pathway_obj is None else pathway_obj.source,
-        "pathway_kind": None if pathway_obj is None else pathway_obj.kind,
-        "or_per_sd": or_per_sd,
-        "percentile_bands": None if bands is None else bands.source,
+        "reference": placed.reference_label,
+        "reference_groups": sorted(str(k) for k in placed.refs),
+        "z_method": run.z_method,
+        "risk_population": run.risk_population,
+        "scheme": scheme.name,
+        "scheme_source": scheme.source,
+        "scheme_kind": scheme.kind,
+        "scheme_measure": scheme.measure.describe(),
+        "pathway": None if pathway is None else pathway.name,
+        "pathway_source": None if pathway is None else pathway.source,
+        "pathway_kind": None if pathway is None else pathway.kind,
+        "or_per_sd": run.or_per_sd,
+        "percentile_bands": None if effect.bands is None else effect.bands.source,
         "incidence": None if model is None else model.incidence_name,
         "mortality": None if model is None else model.mortality_name,
-        "rates_population": rates_population,
+        "rates_population": run.rates_population,
         "incidence_declared": None if inc_table is None else dict(inc_table.meta),
         "mortality_declared": None if mort_table is None else dict(mort_table.meta),
-        "absolute_risks_not_computed": no_rates,
-        "scheme_cancer": scheme_obj.cancer,
-        "scheme_cancer_efo": list(scheme_obj.cancer_efo),
-        "scheme_sex": scheme_obj.sex,
+        "absolute_risks_not_computed": rates.no_rates,
+        "scheme_cancer": scheme.cancer,
+        "scheme_cancer_efo": list(scheme.cancer_efo),
+        "scheme_sex": scheme.sex,
         "score_trait_reported": col.trait_reported,
         "score_trait_efo": list(col.trait_efo),
-        "sex_given": sexes is not None,
-        "binding_overrides": list(binding.overrides),
-        "binding_unchecked": list(binding.unchecked),
-        "horizons": [int(h) for h in horizons],
-        "lifetime_to_age": lifetime_to_age,
-        "benchmark_age": benchmark_age,
-        "benchmark_years": benchmark_years if benchmark_age is not None else None,
-        "benchmark_risk": benchmark_risk,
-        "or_per_sd_ci": None if or_per_sd_ci is None else [float(v) for v in or_per_sd_ci],
+        "sex_given": bound.sexes is not None,
+        "binding_overrides": list(bound.binding.overrides),
+        "binding_unchecked": list(bound.binding.unchecked),
+        "horizons": [int(h) for h in run.horizons],
+        "lifetime_to_age": run.lifetime_to_age,
+        "benchmark_age": bench.age,
+        "benchmark_years": bench.years if bench.age is not None else None,
+        "benchmark_risk": bench.risk,
+        "or_per_sd_ci": None if run.or_per_sd_ci is None else [float(v) for v in run.or_per_sd_ci],
         "uncertainty": unc_info,
         "risk_factors": None if combined is None else dict(combined.inputs),
     }
     model_statement = PRS_ONLY if combined is None else combined.statement_model
-    if combined is not None and measure.kind == "percentile":
+    if combined is not None and scheme.measure.kind == "percentile":
         model_statement += "; the category rests on the PRS percentile only"
     inputs["statements"] = _statements(
         col,
-        refs=refs,
-        reference_label=reference_label,
-        ancestry=ancestry if pcs is not None else None,
+        refs=placed.refs,
+        reference_label=placed.reference_label,
+        ancestry=placed.ancestry,
         incidence=inc_table if model is not None else None,
         mortality=mort_table if model is not None else None,
-        development_ancestry=development_ancestry,
+        development_ancestry=run.development_ancestry,
         model_statement=model_statement,
     )
+    return inputs
+
+
+def _result(
+    point: _Point,
+    bench: _Benchmark,
+    actions: dict[str, np.ndarray],
+    inputs: dict[str, Any],
+    unc_columns: dict[str, np.ndarray],
+) -> Categorisation:
+    """The :class:`Categorisation` of a run."""
+    bound, placed, effect, measured = point.bound, point.placed, point.effect, point.measured
+    col, sexes = bound.col, bound.sexes
     rf_columns: dict[str, np.ndarray] = {}
-    if combined is not None:
-        rf_columns = dict(combined.columns())
-        rf_columns["family_history"] = _family_history_counts(rf, col.sample_ids)
+    if effect.combined is not None:
+        rf_columns = dict(effect.combined.columns())
+        rf_columns["family_history"] = _family_history_counts(bound.rf, col.sample_ids)
     return Categorisation(
         sample_id=col.sample_ids,
         score=col.values,
-        group=np.array([None if g is None else str(g) for g in group_labels], dtype=object),
-        percentile=percentile,
-        out_of_range=out_of_range,
-        z=z,
-        relative_risk=np.exp(log_rr),
-        age=ages,
-        risks=risks,
-        scheme_measure=value,
-        category=category,
-        category_note=note,
+        group=np.array([None if g is None else str(g) for g in placed.group_labels], dtype=object),
+        percentile=placed.percentile,
+        out_of_range=placed.out_of_range,
+        z=placed.z,
+        relative_risk=np.exp(effect.log_rr),
+        age=bound.ages,
+        risks=point.risks,
+        scheme_measure=measured.value,
+        category=measured.category,
+        category_note=measured.note,
         actions=actions,
-        risk_equivalent_age=equivalent_age,
+        risk_equivalent_age=bench.equivalent_age,
         inputs=inputs,
-        sex=np.full(n, None, dtype=object) if sexes is None else sexes,
-        binding_override=binding.row,
+        sex=np.full(col.values.size, None, dtype=object) if sexes is None else sexes,
+        binding_override=bound.binding.row,
         uncertainty=unc_columns,
         risk_factors=rf_columns,
     )
@@ -899,38 +1129,7 @@ def _family_history_counts(rf: RiskFactors | None, sample_ids: np.ndarray) -> np
 
 
 # -- uncertainty ------------------------------------------------------------------------------
-def _uncertainty(
-    scores: Any,
-    col: Any,
-    *,
-    scheme: CategoryScheme,
-    refs: Mapping[Any, Reference],
-    group_labels: np.ndarray,
-    ancestry: AncestryAdjustment | None,
-    z: np.ndarray,
-    percentile: np.ndarray,
-    z_method: str,
-    or_per_sd: float | None,
-    or_per_sd_ci: Sequence[float] | None,
-    log_or_se: float,
-    bands: PercentileBands | None,
-    inc_table: RateTable | None,
-    mort_table: RateTable | None,
-    population_z: np.ndarray | None,
-    model: AbsoluteRiskModel | None,
-    risks: Mapping[str, np.ndarray],
-    ages: np.ndarray,
-    horizons: Sequence[int],
-    lifetime_to_age: int,
-    value: np.ndarray,
-    category: np.ndarray,
-    coverage: float | Coverage | None,
-    scorefile: Any,
-    match_report: Any,
-    genotype_variance: Any,
-    near_threshold: float,
-    risk_factors: RiskFactors | None = None,
-) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+def _uncertainty(point: _Point) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Each person's intervals and category probabilities from the sources available, and
     what was and was not propagated (for ``inputs["uncertainty"]``).
 
@@ -939,100 +1138,194 @@ def _uncertainty(
     population at ``b``, so iCARE's family-history attenuation (``- k var(PRS log RR) / 2``,
     ``var = b^2``) follows ``b``; the factors' own relative risks are taken as exact.
     """
-    n = z.size
+    run = point.run
     propagated: dict[str, Any] = {}
     not_propagated: dict[str, str] = {}
-    if risk_factors is not None:
-        if or_per_sd is None:
-            # the bands' discrete intervals are PRS-only: never shown beside a combined risk
-            not_propagated["risk_factors"] = (
-                "intervals not computed: with percentile bands the risk intervals would be the "
-                "PRS's alone, not of the PRS combined with the risk factors"
-            )
-            return {}, {
-                "computed": False,
-                "reason": "risk factors with percentile bands (see not_propagated)",
-                "level": LEVEL,
-                "propagated": {},
-                "not_propagated": not_propagated,
-                "near_threshold": near_threshold,
-            }
+    if _risk_factors_of(point) is not None:
+        if run.or_per_sd is None:
+            return {}, _bands_with_risk_factors(run, not_propagated)
         not_propagated["risk_factors"] = (
             "the family-history and other-factor relative risks are taken as exact (their "
             "confidence intervals are not given); the family-history attenuation and the "
             "baseline follow the OR per SD; an unknown family history is averaged given the "
             "person's point PRS"
         )
+    _effect_sources(point, propagated, not_propagated)
+    var_ref_z, var_ref_pct = _reference_variance(point, propagated, not_propagated)
+    var_geno = _genotype_variance_z(point, propagated, not_propagated)
+    cover = _coverage(point, propagated, not_propagated)
+    info: dict[str, Any] = {
+        "level": LEVEL,
+        "propagated": propagated,
+        "not_propagated": not_propagated,
+        "near_threshold": run.near_threshold,
+    }
+    if not propagated:
+        info.update(computed=False, reason="no source of uncertainty available")
+        return {}, info
+    rho2 = 1.0 if cover is None else cover.rho2
+    z_mean, z_var = full_score_z(point.placed.z, var_ref_z + var_geno, rho2)
+    columns_out: dict[str, np.ndarray] = {}
+    effect = None
+    if run.or_per_sd is not None:
+        effect = _effect_uncertainty(point)
+        if point.rates.model is not None:
+            spans = _risk_spans(point)
+            for name, risk_point in point.risks.items():
+                spread = _risk_spread(
+                    effect, z_mean, z_var, age_start=point.bound.ages, years=spans[name],
+                    point=risk_point,
+                )  # fmt: skip
+                columns_out[f"{name}_lo"] = spread.lo
+                columns_out[f"{name}_hi"] = spread.hi
+    pct = full_score_z(_percentile_z(point.placed.percentile), var_ref_pct + var_geno, rho2)
+    _measure_intervals(point, effect, (z_mean, z_var), pct, columns_out, info)
+    info.update(
+        computed=True,
+        method=(
+            "full-score z ~ N(rho z, rho^2 v + 1 - rho^2); log RR eta normal with variance "
+            "(b^2 + se^2) var_z + (d eta/d b)^2 se^2, d eta/d b by central differences with the "
+            "baseline re-derived at b +- se; risks monotone in eta (exact transform); see "
+            "docs/calibrate.md, Uncertainty"
+        ),
+    )
+    return columns_out, info
 
-    # (a) the OR per SD
-    if or_per_sd is not None and or_per_sd_ci is not None:
+
+def _risk_factors_of(point: _Point) -> RiskFactors | None:
+    """The risk factors the point risks were combined with (None: PRS only)."""
+    return point.bound.rf if point.effect.combined is not None else None
+
+
+def _bands_with_risk_factors(run: _Run, not_propagated: dict[str, str]) -> dict[str, Any]:
+    """``inputs["uncertainty"]`` for percentile bands with risk factors: no intervals."""
+    # the bands' discrete intervals are PRS-only: never shown beside a combined risk
+    not_propagated["risk_factors"] = (
+        "intervals not computed: with percentile bands the risk intervals would be the "
+        "PRS's alone, not of the PRS combined with the risk factors"
+    )
+    return {
+        "computed": False,
+        "reason": "risk factors with percentile bands (see not_propagated)",
+        "level": LEVEL,
+        "propagated": {},
+        "not_propagated": not_propagated,
+        "near_threshold": run.near_threshold,
+    }
+
+
+def _effect_sources(
+    point: _Point, propagated: dict[str, Any], not_propagated: dict[str, str]
+) -> None:
+    """(a) The OR per SD's interval, or why the effect size is taken as exact."""
+    run = point.run
+    if run.or_per_sd is not None and run.or_per_sd_ci is not None:
         propagated["or_per_sd_ci"] = {
-            "ci": [float(v) for v in or_per_sd_ci],
-            "log_or_se": log_or_se,
+            "ci": [float(v) for v in run.or_per_sd_ci],
+            "log_or_se": run.log_or_se,
         }
-    elif or_per_sd is not None:
+    elif run.or_per_sd is not None:
         not_propagated["or_per_sd"] = (
             "no confidence interval given (or_per_sd_ci / --or-per-sd-ci): the OR per SD is "
             "taken as exact"
         )
-    if bands is not None:
+    if point.effect.bands is not None:
         not_propagated["percentile_bands"] = (
             "the bands' own relative risks are taken as exact (their confidence intervals are "
             "not given); the uncertainty of each person's band is propagated"
         )
 
-    # (b) the reference: variance of each person's z, for risks and for percentiles
+
+def _reference_variance(
+    point: _Point, propagated: dict[str, Any], not_propagated: dict[str, str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """(b) The reference: variance of each person's z, for risks and for percentiles."""
+    placed, z_method = point.placed, point.run.z_method
+    z, percentile, ancestry = placed.z, placed.percentile, placed.ancestry
+    n = z.size
     var_ref_z = np.zeros(n)
     var_ref_pct = np.zeros(n)
     if ancestry is not None:
         var_ref_z = reference_z_variance(z, percentile, n=ancestry.n, by_percentile=False)
-        var_ref_pct = var_ref_z
         propagated["reference"] = {
             "kind": "PC adjustment",
             "n": int(ancestry.n),
             "model": "1/n + z^2/(2(n-1)) (the adjustment's own parameters approximated by a "
             "mean and SD)",
         }
-    else:
-        used: list[dict[str, Any]] = []
-        for label, ref in refs.items():
-            mask = group_labels == label
-            name = ref.label if label is None else f"{ref.label} (group {label})"
-            if ref.n is None:
-                not_propagated[f"reference {name}"] = (
-                    f"{ref.kind} reference without n (published parameters): its sampling "
-                    "error is not known"
-                )
-                continue
-            rank = ref.kind != "parametric"
-            var_ref_z[mask] = reference_z_variance(
-                z[mask], percentile[mask], n=ref.n, by_percentile=rank and z_method == "rank"
+        return var_ref_z, var_ref_z
+    used: list[dict[str, Any]] = []
+    for label, ref in placed.refs.items():
+        mask = placed.group_labels == label
+        name = ref.label if label is None else f"{ref.label} (group {label})"
+        if ref.n is None:
+            not_propagated[f"reference {name}"] = (
+                f"{ref.kind} reference without n (published parameters): its sampling "
+                "error is not known"
             )
-            var_ref_pct[mask] = reference_z_variance(
-                z[mask], percentile[mask], n=ref.n, by_percentile=rank
-            )
-            used.append(
-                {
-                    "reference": name,
-                    "kind": ref.kind,
-                    "n": int(ref.n),
-                    "z": "percentile binomial p(1-p)/n / phi(z)^2"
-                    if rank and z_method == "rank"
-                    else "1/n + z^2/(2(n-1))",
-                    "percentile": "binomial p(1-p)/n" if rank else "1/n + z^2/(2(n-1))",
-                }
-            )
-        if used:
-            propagated["reference"] = used
+            continue
+        rank = ref.kind != "parametric"
+        var_ref_z[mask] = reference_z_variance(
+            z[mask], percentile[mask], n=ref.n, by_percentile=rank and z_method == "rank"
+        )
+        var_ref_pct[mask] = reference_z_variance(
+            z[mask], percentile[mask], n=ref.n, by_percentile=rank
+        )
+        used.append(
+            {
+                "reference": name,
+                "kind": ref.kind,
+                "n": int(ref.n),
+                "z": "percentile binomial p(1-p)/n / phi(z)^2"
+                if rank and z_method == "rank"
+                else "1/n + z^2/(2(n-1))",
+                "percentile": "binomial p(1-p)/n" if rank else "1/n + z^2/(2(n-1))",
+            }
+        )
+    if used:
+        propagated["reference"] = used
+    return var_ref_z, var_ref_pct
 
-    # (c) genotypes: missing calls, dosage uncertainty, coverage
-    var_geno = np.zeros(n)
+
+def _genotype_variance_z(
+    point: _Point, propagated: dict[str, Any], not_propagated: dict[str, str]
+) -> np.ndarray:
+    """(c) Genotypes: each person's score variance from missing calls and dosage
+    uncertainty, in z units (divided by the reference variance)."""
+    placed = point.placed
+    n = placed.z.size
     ref_var = np.full(n, np.nan)  # the reference variance, to put score variances in z units
-    if ancestry is not None:
-        ref_var[:] = float(ancestry.residual_sd) ** 2
+    if placed.ancestry is not None:
+        ref_var[:] = float(placed.ancestry.residual_sd) ** 2
     else:
-        for label, ref in refs.items():
-            ref_var[group_labels == label] = ref.sd**2
+        for label, ref in placed.refs.items():
+            ref_var[placed.group_labels == label] = ref.sd**2
+    var_geno = _missing_call_variance(point, ref_var, propagated, not_propagated)
+    per_sample, source = _dosage_variance(point)
+    if per_sample is not None:
+        var_geno += np.nan_to_num(per_sample, nan=0.0) / ref_var
+        propagated["genotype_variance"] = {
+            "source": source,
+            "people": int(np.count_nonzero(np.isfinite(per_sample))),
+            "model": "GENOTYPE_VAR (sum of w^2 Var(dosage | GP)) / reference variance",
+        }
+    else:
+        not_propagated["genotype_variance"] = (
+            "no per-person dosage variance given (genotype_variance / --genotype-var; "
+            "prs.calibrate.uncertainty.genotype_variance_from_vcf computes it from GP)"
+        )
+    return var_geno
+
+
+def _missing_call_variance(
+    point: _Point,
+    ref_var: np.ndarray,
+    propagated: dict[str, Any],
+    not_propagated: dict[str, str],
+) -> np.ndarray:
+    """Each person's z variance from their missing calls (zero when the table cannot say)."""
+    scores, col = point.run.scores, point.bound.col
+    var_geno = np.zeros(ref_var.size)
     exact_missing = table_variance_column(
         scores, col.sample_ids, "MISSING_VAR", score_id=col.score_id
     )
@@ -1056,34 +1349,33 @@ def _uncertainty(
         not_propagated["missing_calls"] = (
             "the scores table has no MISSING_CT/VARIANTS_USED (or ALLELE_CT/DENOM) columns"
         )
-    in_table = (
-        table_variance_column(scores, col.sample_ids, "GENOTYPE_VAR", score_id=col.score_id)
-        if genotype_variance is None
-        else None
-    )
-    if genotype_variance is not None or in_table is not None:
-        if in_table is not None:
-            per_sample = in_table
-        else:
-            gv = (
-                read_genotype_variance(genotype_variance)
-                if isinstance(genotype_variance, str | os.PathLike)
-                else pd.Series(genotype_variance, dtype=float)
-            )
-            per_sample = by_sample(gv, col.sample_ids).to_numpy(float)
-        var_geno += np.nan_to_num(per_sample, nan=0.0) / ref_var
-        propagated["genotype_variance"] = {
-            "source": "GENOTYPE_VAR column of the scores table"
-            if in_table is not None
-            else "genotype_variance / --genotype-var",
-            "people": int(np.count_nonzero(np.isfinite(per_sample))),
-            "model": "GENOTYPE_VAR (sum of w^2 Var(dosage | GP)) / reference variance",
-        }
-    else:
-        not_propagated["genotype_variance"] = (
-            "no per-person dosage variance given (genotype_variance / --genotype-var; "
-            "prs.calibrate.uncertainty.genotype_variance_from_vcf computes it from GP)"
+    return var_geno
+
+
+def _dosage_variance(point: _Point) -> tuple[np.ndarray | None, str]:
+    """Each person's score variance from dosage uncertainty (score units squared) and where
+    it came from: the user's ``genotype_variance``, else the table's GENOTYPE_VAR column."""
+    run, col = point.run, point.bound.col
+    genotype_variance = run.genotype_variance
+    if genotype_variance is None:
+        in_table = table_variance_column(
+            run.scores, col.sample_ids, "GENOTYPE_VAR", score_id=col.score_id
         )
+        return in_table, "GENOTYPE_VAR column of the scores table"
+    gv = (
+        read_genotype_variance(genotype_variance)
+        if isinstance(genotype_variance, str | os.PathLike)
+        else pd.Series(genotype_variance, dtype=float)
+    )
+    return by_sample(gv, col.sample_ids).to_numpy(float), "genotype_variance / --genotype-var"
+
+
+def _coverage(
+    point: _Point, propagated: dict[str, Any], not_propagated: dict[str, str]
+) -> Coverage | None:
+    """The share of the full score's variance the matched variants carry (None: not given)."""
+    run, col = point.run, point.bound.col
+    coverage, scorefile, match_report = run.coverage, run.scorefile, run.match_report
     cover: Coverage | None = None
     if coverage is not None:
         cover = coverage if isinstance(coverage, Coverage) else Coverage(rho2=float(coverage))
@@ -1101,73 +1393,71 @@ def _uncertainty(
             "no coverage given (coverage= / --coverage, or the scoring file and match report): "
             "the matched variants are taken as the whole score"
         )
+    return cover
 
-    info: dict[str, Any] = {
-        "level": LEVEL,
-        "propagated": propagated,
-        "not_propagated": not_propagated,
-        "near_threshold": near_threshold,
-    }
-    if not propagated:
-        info.update(computed=False, reason="no source of uncertainty available")
-        return {}, info
-    rho2 = 1.0 if cover is None else cover.rho2
-    z_mean, z_var = full_score_z(z, var_ref_z + var_geno, rho2)
-    columns_out: dict[str, np.ndarray] = {}
-    effect = None
-    if or_per_sd is not None:
-        prs_centre = normal_centre if population_z is None else reference_centre(population_z)
-        cache: dict[float, AbsoluteRiskModel] = {}
-        combined_at = _combined_at(risk_factors, col.sample_ids, z, population_z, prs_centre)
 
-        def model_at(b: float) -> AbsoluteRiskModel:
-            if b not in cache:
-                assert inc_table is not None
-                if combined_at is not None:
-                    at_b = combined_at(b)
-                    cache[b] = fit_absolute_risk_model(
-                        inc_table,
-                        mort_table,
-                        population_log_rr=at_b.population_log_rr,
-                        population_weights=at_b.population_weights,
-                    )
-                elif population_z is None:
-                    cache[b] = fit_absolute_risk_model(inc_table, mort_table, or_per_sd=math.exp(b))
-                else:
-                    cache[b] = fit_absolute_risk_model(
-                        inc_table,
-                        mort_table,
-                        population_log_rr=b * population_z - prs_centre(b),
-                    )
-            return cache[b]
+def _effect_uncertainty(point: _Point) -> EffectUncertainty:
+    """The OR per SD's uncertainty: its log, SE, the centre ``c(b)`` (with the risk factors'
+    per-person offsets) and the model re-derived at each ``b`` (None without rates)."""
+    run, rates, effect = point.run, point.rates, point.effect
+    assert run.or_per_sd is not None
+    population_z, model = effect.population_z, rates.model
+    inc_table, mort_table = rates.inc_table, rates.mort_table
+    prs_centre = normal_centre if population_z is None else reference_centre(population_z)
+    cache: dict[float, AbsoluteRiskModel] = {}
+    combined_at = _combined_at(
+        _risk_factors_of(point), point.bound.col.sample_ids, point.placed.z, population_z,
+        prs_centre,
+    )  # fmt: skip
 
-        centre: Any = prs_centre
-        if combined_at is not None:
-            # eta = b z - c(b) + offset(b): the offset enters as a per-person "centre"
-            def centre(bb: float) -> Any:
-                at_b = combined_at(bb)
-                return prs_centre(bb) - (at_b.log_rr - at_b.log_rr_prs)
-
-        b = math.log(or_per_sd)
-        if model is not None:
-            cache[b] = model
-        effect = EffectUncertainty(b, log_or_se, centre, model_at if model is not None else None)
-        if model is not None:
-            lifetime_span = np.floor(lifetime_to_age - np.floor(ages))
-            spans = {f"risk_{int(h)}y": np.full(n, float(h)) for h in horizons}
-            spans[f"risk_to_{lifetime_to_age}"] = lifetime_span
-            for name, point in risks.items():
-                spread = _risk_spread(
-                    effect, z_mean, z_var, age_start=ages, years=spans[name], point=point
+    def model_at(b: float) -> AbsoluteRiskModel:
+        if b not in cache:
+            assert inc_table is not None
+            if combined_at is not None:
+                at_b = combined_at(b)
+                cache[b] = fit_absolute_risk_model(
+                    inc_table,
+                    mort_table,
+                    population_log_rr=at_b.population_log_rr,
+                    population_weights=at_b.population_weights,
                 )
-                columns_out[f"{name}_lo"] = spread.lo
-                columns_out[f"{name}_hi"] = spread.hi
+            elif population_z is None:
+                cache[b] = fit_absolute_risk_model(inc_table, mort_table, or_per_sd=math.exp(b))
+            else:
+                cache[b] = fit_absolute_risk_model(
+                    inc_table,
+                    mort_table,
+                    population_log_rr=b * population_z - prs_centre(b),
+                )
+        return cache[b]
 
-    m = scheme.measure
-    thresholds = scheme_thresholds(scheme)
-    # the percentile's own z (rank z of an empirical reference), for percentile schemes
-    # and percentile bands
-    z_pct = np.clip(
+    centre: Any = prs_centre
+    if combined_at is not None:
+        # eta = b z - c(b) + offset(b): the offset enters as a per-person "centre"
+        def centre(bb: float) -> Any:
+            at_b = combined_at(bb)
+            return prs_centre(bb) - (at_b.log_rr - at_b.log_rr_prs)
+
+    b = math.log(run.or_per_sd)
+    if model is not None:
+        cache[b] = model
+    return EffectUncertainty(b, run.log_or_se, centre, model_at if model is not None else None)
+
+
+def _risk_spans(point: _Point) -> dict[str, np.ndarray]:
+    """The years each reported risk spans from each person's current age, by column name."""
+    run, ages = point.run, point.bound.ages
+    n = ages.size
+    lifetime_span = np.floor(run.lifetime_to_age - np.floor(ages))
+    spans = {f"risk_{int(h)}y": np.full(n, float(h)) for h in run.horizons}
+    spans[f"risk_to_{run.lifetime_to_age}"] = lifetime_span
+    return spans
+
+
+def _percentile_z(percentile: np.ndarray) -> np.ndarray:
+    """The percentile's own z (rank z of an empirical reference), for percentile schemes and
+    percentile bands."""
+    return np.clip(
         np.where(
             percentile <= 50.0,
             stats.norm.ppf(percentile / 100.0),
@@ -1176,89 +1466,128 @@ def _uncertainty(
         -40.0,
         40.0,
     )
-    pct_mean, pct_var = full_score_z(z_pct, var_ref_pct + var_geno, rho2)
+
+
+def _measure_window(point: _Point) -> tuple[np.ndarray, np.ndarray]:
+    """Start age and years of the scheme's absolute-risk measure for each person."""
+    m, ages = point.bound.scheme.measure, point.bound.ages
+    n = ages.size
     measure_start = ages if m.from_age is None else np.full(n, float(m.from_age))
     measure_span = (
         np.full(n, float(m.years))
         if m.years is not None
         else np.floor(float(m.to_age or 0) - np.floor(measure_start))
     )
-    spread = None
-    probabilities = None
-    if bands is not None:
-        # each band's relative risk (average 1) and the probability of each band
-        band_lrr = np.log(bands.relative_risk / bands.population_average())
-        band_p = band_probabilities(bands, pct_mean, pct_var)
-        lifetime_span = np.floor(lifetime_to_age - np.floor(ages))
-        spans = {f"risk_{int(h)}y": np.full(n, float(h)) for h in horizons}
-        spans[f"risk_to_{lifetime_to_age}"] = lifetime_span
-        if model is not None:
-            for name, point in risks.items():
-                values = band_risks(
-                    model, band_lrr, age_start=ages, years=spans[name], valid=np.isfinite(point)
-                )
-                one = discrete_spread(values, band_p, point)
-                columns_out[f"{name}_lo"] = one.lo
-                columns_out[f"{name}_hi"] = one.hi
-        band_values = None
-        if m.kind == "relative_risk":
-            band_values = np.broadcast_to(np.exp(band_lrr), band_p.shape)
-        elif m.kind == "absolute_risk" and model is not None:
-            band_values = 100.0 * band_risks(
-                model,
-                band_lrr,
-                age_start=measure_start,
-                years=measure_span,
-                valid=np.isfinite(value),
+    return measure_start, measure_span
+
+
+def _band_intervals(
+    point: _Point, pct: tuple[np.ndarray, np.ndarray], columns_out: dict[str, np.ndarray]
+) -> tuple[Any, Any]:
+    """With percentile bands: each risk's interval over the bands a person may be in (into
+    ``columns_out``), and the measure's spread and category probabilities (None, None when
+    the measure has no band values)."""
+    bands, model, scheme = point.effect.bands, point.rates.model, point.bound.scheme
+    assert bands is not None
+    m, ages, measured = scheme.measure, point.bound.ages, point.measured
+    # each band's relative risk (average 1) and the probability of each band
+    band_lrr = np.log(bands.relative_risk / bands.population_average())
+    band_p = band_probabilities(bands, *pct)
+    if model is not None:
+        spans = _risk_spans(point)
+        for name, risk_point in point.risks.items():
+            values = band_risks(
+                model, band_lrr, age_start=ages, years=spans[name], valid=np.isfinite(risk_point)
             )
-        if band_values is not None:
-            spread = discrete_spread(band_values, band_p, value)
-            probabilities = discrete_category_probabilities(scheme, band_values, band_p, category)
+            one = discrete_spread(values, band_p, risk_point)
+            columns_out[f"{name}_lo"] = one.lo
+            columns_out[f"{name}_hi"] = one.hi
+    band_values = None
+    if m.kind == "relative_risk":
+        band_values = np.broadcast_to(np.exp(band_lrr), band_p.shape)
+    elif m.kind == "absolute_risk" and model is not None:
+        measure_start, measure_span = _measure_window(point)
+        band_values = 100.0 * band_risks(
+            model,
+            band_lrr,
+            age_start=measure_start,
+            years=measure_span,
+            valid=np.isfinite(measured.value),
+        )
+    if band_values is None:
+        return None, None
+    spread = discrete_spread(band_values, band_p, measured.value)
+    return spread, discrete_category_probabilities(scheme, band_values, band_p, measured.category)
+
+
+def _measure_spread(
+    point: _Point,
+    effect: EffectUncertainty | None,
+    z: tuple[np.ndarray, np.ndarray],
+    pct: tuple[np.ndarray, np.ndarray],
+    spread: Any,
+) -> Any:
+    """The scheme measure's interval from the per-SD effect or the percentile (``spread``,
+    the bands' one, otherwise)."""
+    scheme, value = point.bound.scheme, point.measured.value
+    m = scheme.measure
+    thresholds = scheme_thresholds(scheme)
     if m.kind == "percentile":
-        spread = percentile_interval(pct_mean, pct_var, point=value, thresholds=thresholds)
-        probabilities = None
-    elif effect is not None and m.kind == "relative_risk":
-        spread = relative_risk_interval(effect, z_mean, z_var, point=value, thresholds=thresholds)
-    elif effect is not None and m.kind == "absolute_risk" and effect.model_at is not None:
+        return percentile_interval(*pct, point=value, thresholds=thresholds)
+    if effect is not None and m.kind == "relative_risk":
+        return relative_risk_interval(effect, *z, point=value, thresholds=thresholds)
+    if effect is not None and m.kind == "absolute_risk" and effect.model_at is not None:
+        measure_start, measure_span = _measure_window(point)
         risk_spread = _risk_spread(
             effect,
-            z_mean,
-            z_var,
+            *z,
             age_start=measure_start,
             years=measure_span,
             point=value / 100.0,
             thresholds=[t / 100.0 for t in thresholds],
         )
-        spread = dataclasses.replace(
+        return dataclasses.replace(
             risk_spread, lo=100.0 * risk_spread.lo, hi=100.0 * risk_spread.hi
         )
-    if spread is not None:
-        columns_out["scheme_measure_lo"] = spread.lo
-        columns_out["scheme_measure_hi"] = spread.hi
-        if probabilities is None:
-            probabilities = category_probabilities(scheme, spread, category)
-        for label, p in probabilities.items():
-            columns_out[f"p_{label}"] = p
-        columns_out["near_threshold"] = near_threshold_flags(
-            probabilities, category, near_threshold
-        )
-        flagged = columns_out["near_threshold"]
-        info["near_threshold_count"] = int(np.count_nonzero(flagged == True))  # noqa: E712
-    else:
-        not_propagated["scheme_measure"] = (
+    return spread
+
+
+def _measure_intervals(
+    point: _Point,
+    effect: EffectUncertainty | None,
+    z: tuple[np.ndarray, np.ndarray],
+    pct: tuple[np.ndarray, np.ndarray],
+    columns_out: dict[str, np.ndarray],
+    info: dict[str, Any],
+) -> None:
+    """The scheme measure's interval, category probabilities and near_threshold flags (into
+    ``columns_out``; the count into ``info``), or why there is none."""
+    scheme, category = point.bound.scheme, point.measured.category
+    m = scheme.measure
+    spread = None
+    probabilities = None
+    if point.effect.bands is not None:
+        spread, probabilities = _band_intervals(point, pct, columns_out)
+    if m.kind == "percentile":
+        probabilities = None
+    spread = _measure_spread(point, effect, z, pct, spread)
+    if spread is None:
+        info["not_propagated"]["scheme_measure"] = (
             f"{m.describe()}: no interval (risks need or_per_sd or percentile_bands and rate "
             "tables)"
         )
-    info.update(
-        computed=True,
-        method=(
-            "full-score z ~ N(rho z, rho^2 v + 1 - rho^2); log RR eta normal with variance "
-            "(b^2 + se^2) var_z + (d eta/d b)^2 se^2, d eta/d b by central differences with the "
-            "baseline re-derived at b +- se; risks monotone in eta (exact transform); see "
-            "docs/calibrate.md, Uncertainty"
-        ),
+        return
+    columns_out["scheme_measure_lo"] = spread.lo
+    columns_out["scheme_measure_hi"] = spread.hi
+    if probabilities is None:
+        probabilities = category_probabilities(scheme, spread, category)
+    for label, p in probabilities.items():
+        columns_out[f"p_{label}"] = p
+    columns_out["near_threshold"] = near_threshold_flags(
+        probabilities, category, point.run.near_threshold
     )
-    return columns_out, info
+    flagged = columns_out["near_threshold"]
+    info["near_threshold_count"] = int(np.count_nonzero(flagged == True))  # noqa: E712
 
 
 def _combined_at(
@@ -1419,7 +1748,7 @@ def _references(
             " scores themselves (self-referential); build a reference from a reference cohort "
             "with build_reference / prs calibrate",
             CalibrationWarning,
-            stacklevel=3,
+            stacklevel=5,
         )
         ref = build_reference(col.values, column=column, check=False)
         ref = dataclasses.replace(ref, score_id=col.score_id)
@@ -1544,7 +1873,7 @@ def _check_ages_for_scheme(scheme: CategoryScheme, ages: np.ndarray, *, given: b
         warnings.warn(
             f"{unknown} of {ages.size} samples have no age: {effect}",
             CalibrationWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
 
 
@@ -1622,7 +1951,7 @@ def _safe_risk(
             f"{skipped} of {log_rr.size} risks not computed: the interval lies outside the rate "
             f"tables' ages {first}-{last} or is empty",
             CalibrationWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
     if ok.any():
         out[ok] = model.risk(log_rr[ok], age_start=start[ok], years=span[ok])
@@ -1753,14 +2082,14 @@ class _Binding:
                 f"{text}; use the matching input, or allow_mismatch=True / --allow-mismatch "
                 "for research use (the override is written into every affected row)"
             )
-        warnings.warn(f"mismatch overridden (allow_mismatch): {text}", CalibrationWarning, 4)
+        warnings.warn(f"mismatch overridden (allow_mismatch): {text}", CalibrationWarning, 5)
         self.overrides.append(text)
         mask = np.ones(self.row.size, bool) if rows is None else rows
         for i in np.flatnonzero(mask):
             self.row[i] = text if self.row[i] is None else f"{self.row[i]}; {text}"
 
     def cannot_check(self, text: str) -> None:
-        warnings.warn(f"cannot check: {text}", CalibrationWarning, 4)
+        warnings.warn(f"cannot check: {text}", CalibrationWarning, 5)
         self.unchecked.append(text)
 
     def check_trait(self, col: Any) -> None:
@@ -1855,7 +2184,7 @@ class _Binding:
                 f"{int(unknown.sum())} of {sample_ids.size} people have no known sex: they get "
                 f"no category (scheme {s.name} applies to sex {s.sex})",
                 CalibrationWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
         return unknown
 
@@ -2110,7 +2439,7 @@ def _merge_by_sex(
             f"{int(unknown.sum())} of {sexes.size} people have no known sex: no absolute risk "
             f"(scheme {scheme.name}'s rates are per sex)",
             CalibrationWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
     return dataclasses.replace(
         female,
