@@ -2417,23 +2417,7 @@ def _merge_by_sex(
     note[unknown & (note == None)] = reason  # noqa: E711 (element-wise)
     equivalent = blank(pick(female.risk_equivalent_age, male.risk_equivalent_age))
     actions = _apply_pathway(pathway, category, equivalent, female.age)
-    inputs = dict(female.inputs)
-    for key in ("incidence", "mortality", "incidence_declared", "mortality_declared"):
-        inputs[key] = {"female": female.inputs.get(key), "male": male.inputs.get(key)}
-    inputs["benchmark_risk"] = {
-        "female": female.inputs.get("benchmark_risk"),
-        "male": male.inputs.get("benchmark_risk"),
-    }
-    inputs["rates_by_sex"] = (
-        "one model per sex: each person's risks from their own sex's tables; "
-        f"{int(unknown.sum())} of {sexes.size} of unknown sex get no absolute risk"
-    )
-    statements = dict(female.inputs["statements"])
-    statements["statement_rates_population"] = (
-        f"women: {female.inputs['statements']['statement_rates_population']}; men: "
-        f"{male.inputs['statements']['statement_rates_population']}"
-    )
-    inputs["statements"] = statements
+    inputs = _merged_inputs(female, male, unknown)
     if int(unknown.sum()):
         warnings.warn(
             f"{int(unknown.sum())} of {sexes.size} people have no known sex: no absolute risk "
@@ -2453,3 +2437,27 @@ def _merge_by_sex(
         inputs=inputs,
         uncertainty=unc,
     )
+
+
+def _merged_inputs(
+    female: Categorisation, male: Categorisation, unknown: np.ndarray
+) -> dict[str, Any]:
+    """The inputs of the per-sex runs as one: the rate tables and benchmark per sex."""
+    inputs = dict(female.inputs)
+    for key in ("incidence", "mortality", "incidence_declared", "mortality_declared"):
+        inputs[key] = {"female": female.inputs.get(key), "male": male.inputs.get(key)}
+    inputs["benchmark_risk"] = {
+        "female": female.inputs.get("benchmark_risk"),
+        "male": male.inputs.get("benchmark_risk"),
+    }
+    inputs["rates_by_sex"] = (
+        "one model per sex: each person's risks from their own sex's tables; "
+        f"{int(unknown.sum())} of {unknown.size} of unknown sex get no absolute risk"
+    )
+    statements = dict(female.inputs["statements"])
+    statements["statement_rates_population"] = (
+        f"women: {female.inputs['statements']['statement_rates_population']}; men: "
+        f"{male.inputs['statements']['statement_rates_population']}"
+    )
+    inputs["statements"] = statements
+    return inputs
