@@ -447,6 +447,9 @@ def categorise(
 
 
 # -- the steps of categorise, in order -------------------------------------------------------
+# Each step is called by categorise itself: a warning raised in a step uses stacklevel=3, one
+# raised a call further down 4 (the _Binding checks 5), so that every warning points at the
+# line that called categorise (tests/test_calibrate_categorise_steps.py).
 @dataclass(frozen=True)
 class _Run:
     """The arguments of one :func:`categorise` run that its later steps read."""
@@ -2082,6 +2085,7 @@ class _Binding:
                 f"{text}; use the matching input, or allow_mismatch=True / --allow-mismatch "
                 "for research use (the override is written into every affected row)"
             )
+        # 5: here, the check, the step of categorise (_bind / _rates), categorise, its caller
         warnings.warn(f"mismatch overridden (allow_mismatch): {text}", CalibrationWarning, 5)
         self.overrides.append(text)
         mask = np.ones(self.row.size, bool) if rows is None else rows
