@@ -9,12 +9,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from prs.calibrate._inputs import (
-    numeric_column,
-    read_sample_table,
     read_sample_values,
     read_scores,
 )
@@ -27,7 +24,7 @@ from prs.calibrate.absolute import (
 from prs.calibrate.ancestry import DEFAULT_N_PCS, fit_ancestry_adjustment, read_pcs
 from prs.calibrate.categories import available_pathways, available_schemes
 from prs.calibrate.categorise import DEFAULT_HORIZONS, categorise
-from prs.calibrate.evaluate import evaluate_cohort
+from prs.calibrate.evaluate import join_evaluation_tables
 from prs.calibrate.export import canrisk_table
 from prs.calibrate.reference import (
     build_reference,
@@ -655,99 +652,28 @@ def _pair(text: str | None, flag: str) -> tuple[float, float] | None:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    """Handler of ``prs evaluate``."""
-    col = read_scores(args.scores, score_id=args.score, column=args.column)
+    """Handler of ``prs evaluate``: the joins and metrics are
+    :func:`~prs.calibrate.evaluate.join_evaluation_tables` and its ``evaluate``."""
     covariates = [c.strip() for c in args.covariates.split(",") if c.strip()]
-    needed = ["sample_id", args.outcome_column, *covariates]
-    if args.time_column:
-        needed.append(args.time_column)
-    outcomes = read_sample_table(args.outcomes, "outcomes", required=needed)
-    table = _outcomes_table(args, outcomes, covariates)
-    merged = pd.DataFrame({"sample_id": col.sample_ids, "score_value": col.values}).merge(
-        table, on="sample_id", how="inner"
+    joined = join_evaluation_tables(
+        args.scores,
+        args.outcomes,
+        score_id=args.score,
+        column=args.column,
+        outcome_column=args.outcome_column,
+        covariates=covariates,
+        time_column=args.time_column,
+        predicted=args.predicted,
+        risk_column=args.risk_column,
     )
-    if args.predicted is not None:
-        merged = _with_predicted(args, merged)
-    if merged.empty:
-        raise CalibrationError("no sample is in both --scores and --outcomes (check sample_id)")
-    print(
-        f"{len(merged)} samples in scores and outcomes; read {args.scores}: {col.describe()}",
-        file=sys.stdout,
-    )
-    result = evaluate_cohort(
-        merged["score_value"].to_numpy(),
-        merged[args.outcome_column].to_numpy(dtype=float),
-        covariates=merged[covariates].to_numpy(dtype=float) if covariates else None,
-        time=merged[args.time_column].to_numpy(dtype=float) if args.time_column else None,
-        predicted_risk=(
-            merged["predicted_risk"].to_numpy(dtype=float) if args.predicted is not None else None
-        ),
-        groups=args.groups,
-        predictions=args.predictions,
-    )
-    doc = result.to_dict()
-    doc["inputs"] = _evaluate_inputs(args, col, covariates)
+    print(joined.describe(), file=sys.stdout)
+    result = joined.evaluate(groups=args.groups, predictions=args.predictions)
     tables = []
-    if args.table is not None and result.calibration is not None:
-        tables.append((args.table, result.calibration.groups))
-    _publish(tables, (args.out, doc))
+    if args.table is not None and result.calibration_table is not None:
+        tables.append((args.table, result.calibration_table))
+    _publish(tables, (args.out, result.to_dict()))
     print(result.summary().to_string(index=False), file=sys.stdout)
     return 0
-
-
-def _outcomes_table(
-    args: argparse.Namespace, outcomes: pd.DataFrame, covariates: list[str]
-) -> pd.DataFrame:
-    """``sample_id``, the 0/1 outcome, the covariates and the follow-up time, checked."""
-    where = str(args.outcomes)
-    table = pd.DataFrame({"sample_id": outcomes["sample_id"].astype(str)})
-    table[args.outcome_column] = _outcome_column(outcomes, args.outcome_column, where)
-    for name in [*covariates, *([args.time_column] if args.time_column else [])]:
-        table[name] = numeric_column(outcomes, name, where)
-    return table
-
-
-def _with_predicted(args: argparse.Namespace, merged: pd.DataFrame) -> pd.DataFrame:
-    """``merged`` joined with ``--predicted``'s risk column (probabilities, every sample)."""
-    predicted = read_sample_table(
-        args.predicted, "predicted risks", required=("sample_id", args.risk_column)
-    )
-    risk = numeric_column(predicted, args.risk_column, str(args.predicted), allow_missing=True)
-    outside = ~np.isnan(risk) & ((risk <= 0) | (risk >= 1))
-    if outside.any():
-        i = int(np.flatnonzero(outside)[0])
-        raise CalibrationError(
-            f"{args.predicted} line {predicted.index[i]} (sample "
-            f"{predicted['sample_id'].iloc[i]}): {args.risk_column} {float(risk[i])!r} is "
-            "not a probability strictly between 0 and 1 (risks in percent? divide by 100)"
-        )
-    merged = merged.merge(
-        pd.DataFrame({"sample_id": predicted["sample_id"].astype(str), "predicted_risk": risk}),
-        on="sample_id",
-        how="inner",
-    )
-    dropped = int(merged["predicted_risk"].isna().sum())
-    if dropped:
-        raise CalibrationError(
-            f"{args.predicted}: {dropped} samples have no {args.risk_column}; "
-            "evaluate a horizon every sample has"
-        )
-    return merged
-
-
-def _evaluate_inputs(args: argparse.Namespace, col: Any, covariates: list[str]) -> dict[str, Any]:
-    """What ``prs evaluate`` read, for the metrics JSON."""
-    return {
-        "scores": str(args.scores),
-        "score_id": col.score_id,
-        "column": args.column,
-        "scores_table": col.table_info(),
-        "outcomes": str(args.outcomes),
-        "outcome_column": args.outcome_column,
-        "covariates": covariates,
-        "predicted": None if args.predicted is None else str(args.predicted),
-        "risk_column": args.risk_column if args.predicted is not None else None,
-    }
 
 
 def _publish(tables: list[tuple[Path, pd.DataFrame]], last: tuple[Path, Any]) -> None:
@@ -765,29 +691,6 @@ def _publish(tables: list[tuple[Path, pd.DataFrame]], last: tuple[Path, Any]) ->
     for path, frame in tables:
         write_table(frame, path)
     write_json(last[1], last[0])
-
-
-def _outcome_column(frame: pd.DataFrame, column: str, where: str) -> np.ndarray:
-    """The 0/1 outcome column; the first other value is named with its line."""
-    values = numeric_column(frame, column, where)
-    bad = ~np.isin(values, (0.0, 1.0))
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        hint = (
-            "it looks coded 1/2 (as PLINK phenotypes): recode as 0/1 (control = 0, case = 1)"
-            if set(np.unique(values).tolist()) <= {1.0, 2.0}
-            else "recode as 0 (no event) / 1 (event)"
-        )
-        raise CalibrationError(
-            f"{where} line {frame.index[i]} (sample {frame['sample_id'].iloc[i]}): {column} "
-            f"{_plain(frame[column].iloc[i])!r} is not 0 or 1; {hint}"
-        )
-    return values
-
-
-def _plain(value: Any) -> Any:
-    """A numpy scalar as the Python number it holds (its repr is the file's text)."""
-    return value.item() if hasattr(value, "item") else value
 
 
 def _read_id_list(path: Path) -> list[str]:
