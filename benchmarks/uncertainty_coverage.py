@@ -27,9 +27,9 @@ import numpy as np
 import pandas as pd
 
 from prs.calibrate.absolute import fit_absolute_risk_model
-from prs.calibrate.categories import load_scheme
-from prs.calibrate.categorise import categorise
+from prs.calibrate.categorisation import categorise
 from prs.calibrate.reference import build_reference
+from prs.calibrate.schemes import load_scheme
 from prs.calibrate.uncertainty import Z_LEVEL
 
 #: Bins of predicted probability for the reliability table.

@@ -73,7 +73,7 @@ CITATION = (
     "Results Tool by the INTERVENE project"
 )
 
-#: The project's cancer names, their ontology terms (as prs.calibrate.categories.CANCER_TERMS,
+#: The project's cancer names, their ontology terms (as prs.calibrate.schemes.CANCER_TERMS,
 #: lung added: EFO_0001071 lung carcinoma, MONDO_0008903 lung cancer) and GBD's cause name.
 CANCERS = {
     "breast": ("EFO_0000305|MONDO_0007254", "Breast cancer"),

@@ -15,7 +15,8 @@ import pytest
 import prs.cli
 from prs.calibrate import categorise
 from prs.calibrate.absolute import available_rate_tables, load_rate_table
-from prs.calibrate.categories import (
+from prs.calibrate.reference import build_reference, save_reference
+from prs.calibrate.schemes import (
     CANCER_TERMS,
     SEXES,
     available_pathways,
@@ -23,7 +24,6 @@ from prs.calibrate.categories import (
     load_pathway,
     load_scheme,
 )
-from prs.calibrate.reference import build_reference, save_reference
 from prs.errors import CalibrationError, CalibrationWarning
 from tests.builders import quiet_categorise, traited_scores
 

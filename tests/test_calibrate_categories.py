@@ -1,4 +1,4 @@
-"""Category schemes, pathways and the whole per-person path (prs.calibrate.categorise)."""
+"""Category schemes, pathways and the whole per-person path (prs.calibrate.categorisation)."""
 
 from __future__ import annotations
 

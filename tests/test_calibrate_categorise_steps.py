@@ -2,7 +2,7 @@
 that called categorise, whichever step raises it.
 
 The steps sit one or two calls below categorise, so each warning's stacklevel counts that
-depth; a step moved deeper without its stacklevel raised would point into categorise.py
+depth; a step moved deeper without its stacklevel raised would point into categorisation.py
 instead of here.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from prs.calibrate.categorise import categorise
+from prs.calibrate.categorisation import categorise
 from prs.calibrate.reference import build_reference
 from prs.calibrate.risk_factors import RiskFactors
 from tests.builders import traited_scores

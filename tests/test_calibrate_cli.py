@@ -1,4 +1,4 @@
-"""`prs calibrate` and `prs categorise` (prs.calibrate.cli) through prs.cli.main."""
+"""`prs calibrate` and `prs categorise` (prs.cli.calibrate) through prs.cli.main."""
 
 from __future__ import annotations
 

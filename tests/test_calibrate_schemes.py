@@ -24,7 +24,7 @@ from prs.calibrate import (
     load_scheme,
     reference_from_parameters,
 )
-from prs.calibrate.categories import SCHEME_KINDS
+from prs.calibrate.schemes import SCHEME_KINDS
 from prs.errors import CalibrationError, CalibrationWarning
 
 B = math.log(1.61)  # OR per SD of PGS000004 (Mavaddat et al. 2019)

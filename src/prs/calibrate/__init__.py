@@ -9,12 +9,12 @@ The stages, each a module:
 * :mod:`~prs.calibrate.relative` — relative risk per SD or by percentile band (average 1).
 * :mod:`~prs.calibrate.absolute` — iCARE-style absolute risk over an age interval from
   incidence and competing mortality; risk-equivalent ages.
-* :mod:`~prs.calibrate.categories` — category schemes and prevention pathways (data files).
+* :mod:`~prs.calibrate.schemes` — category schemes and prevention pathways (data files).
 * :mod:`~prs.calibrate.risk_factors` — family history (attenuated for the PRS as iCARE) and
   other factors beside the PRS.
 * :mod:`~prs.calibrate.uncertainty` — intervals and category probabilities (OR per SD,
   reference, genotypes, coverage).
-* :mod:`~prs.calibrate.categorise` — the whole path per person (:func:`categorise`).
+* :mod:`~prs.calibrate.categorisation` — the whole path per person (:func:`categorise`).
 * :mod:`~prs.calibrate.evaluate` — OR per SD, AUC, C-index, calibration, recalibration.
 """
 
@@ -40,23 +40,7 @@ from prs.calibrate.ancestry import (
     fit_ancestry_adjustment,
     read_pcs,
 )
-from prs.calibrate.categories import (
-    CANCER_TERMS,
-    SCHEME_KINDS,
-    SEXES,
-    WINDOWS,
-    Band,
-    CategoryScheme,
-    Measure,
-    Pathway,
-    PathwayAction,
-    PathwayStage,
-    available_pathways,
-    available_schemes,
-    load_pathway,
-    load_scheme,
-)
-from prs.calibrate.categorise import (
+from prs.calibrate.categorisation import (
     STATEMENT_CAVEATS,
     STATEMENT_FIELDS,
     Categorisation,
@@ -127,6 +111,22 @@ from prs.calibrate.risk_factors import (
     read_other_population,
     read_risk_factors,
     resolve_risk_factors,
+)
+from prs.calibrate.schemes import (
+    CANCER_TERMS,
+    SCHEME_KINDS,
+    SEXES,
+    WINDOWS,
+    Band,
+    CategoryScheme,
+    Measure,
+    Pathway,
+    PathwayAction,
+    PathwayStage,
+    available_pathways,
+    available_schemes,
+    load_pathway,
+    load_scheme,
 )
 from prs.calibrate.uncertainty import (
     DEFAULT_NEAR_THRESHOLD,

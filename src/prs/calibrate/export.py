@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from prs.calibrate.categories import CANCER_TERMS, same_cancer
+from prs.calibrate.schemes import CANCER_TERMS, same_cancer
 from prs.errors import CalibrationError
 from prs.output import write_table
 
@@ -133,7 +133,7 @@ def canrisk_table(
     Parameters
     ----------
     result
-        A :class:`~prs.calibrate.categorise.Categorisation` (its ``z`` and ``inputs``).
+        A :class:`~prs.calibrate.categorisation.Categorisation` (its ``z`` and ``inputs``).
     alpha
         The score's alpha. None: taken from :data:`PUBLISHED_ALPHAS` for the score's ID and
         ``version``.

@@ -50,8 +50,8 @@ import pandas as pd
 from scipy import stats
 
 from prs.calibrate.absolute import AbsoluteRiskModel
-from prs.calibrate.categories import CategoryScheme
 from prs.calibrate.relative import check_or_per_sd
+from prs.calibrate.schemes import CategoryScheme
 from prs.errors import CalibrationError
 
 #: Level of every interval (``*_lo`` / ``*_hi``).

@@ -41,10 +41,10 @@ COMMANDS = {
     "score": "prs.cli.score",
     "demo": "prs.cli.score",
     "fetch": "prs.cli.fetch",
-    "calibrate": "prs.calibrate.cli",
-    "categorise": "prs.calibrate.cli",
-    "categorize": "prs.calibrate.cli",
-    "evaluate": "prs.calibrate.cli",
+    "calibrate": "prs.cli.calibrate",
+    "categorise": "prs.cli.calibrate",
+    "categorize": "prs.cli.calibrate",
+    "evaluate": "prs.cli.calibrate",
 }
 
 

@@ -22,8 +22,7 @@ from prs.calibrate.absolute import (
     available_rate_tables,
 )
 from prs.calibrate.ancestry import DEFAULT_N_PCS, fit_ancestry_adjustment, read_pcs
-from prs.calibrate.categories import available_pathways, available_schemes
-from prs.calibrate.categorise import DEFAULT_HORIZONS, categorise
+from prs.calibrate.categorisation import DEFAULT_HORIZONS, categorise
 from prs.calibrate.evaluate import join_evaluation_tables
 from prs.calibrate.export import canrisk_table
 from prs.calibrate.reference import (
@@ -34,6 +33,7 @@ from prs.calibrate.reference import (
     save_reference,
 )
 from prs.calibrate.risk_factors import FAMILY_HISTORY_MODELS, PRS_ONLY, parse_numbers
+from prs.calibrate.schemes import available_pathways, available_schemes
 from prs.calibrate.uncertainty import DEFAULT_NEAR_THRESHOLD, genotype_variance_from_vcf
 from prs.errors import CalibrationError
 from prs.output import output_set, write_json, write_table

@@ -34,14 +34,6 @@ from prs.calibrate.ancestry import (
     adjusted_percentile,
     read_pcs,
 )
-from prs.calibrate.categories import (
-    CategoryScheme,
-    Pathway,
-    cancer_terms,
-    load_pathway,
-    load_scheme,
-    same_cancer,
-)
 from prs.calibrate.reference import (
     Reference,
     build_reference,
@@ -63,6 +55,14 @@ from prs.calibrate.risk_factors import (
     combine_risk_factors,
     prs_population,
     resolve_risk_factors,
+)
+from prs.calibrate.schemes import (
+    CategoryScheme,
+    Pathway,
+    cancer_terms,
+    load_pathway,
+    load_scheme,
+    same_cancer,
 )
 from prs.calibrate.uncertainty import (
     DEFAULT_NEAR_THRESHOLD,
