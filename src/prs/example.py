@@ -108,15 +108,30 @@ def generate_example(out_dir: str | os.PathLike[str], *, seed: int = SEED) -> Ex
     -------
     ExamplePaths
     """
-    import pysam
-
+    # One generator through every step, in this order: the shipped files depend on it.
     rng = np.random.default_rng(seed)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     samples = [f"EX{i:04d}" for i in range(1, N_SAMPLES + 1)]
     male = np.arange(N_SAMPLES) >= N_SAMPLES // 2
+    records = _example_sites(rng)
+    vcf = _write_example_vcf(out, records, samples, male, rng, seed)
+    scorefile = _write_example_scorefile(out, _example_weights(records, rng), seed)
+    sexes = out / "example_cohort_sexes.tsv"
+    sexes.write_text(
+        "sample_id\tsex\n"
+        + "".join(f"{s}\t{'male' if m else 'female'}\n" for s, m in zip(samples, male, strict=True))
+    )
+    return ExamplePaths(vcf=vcf, scorefile=scorefile, sexes=sexes)
 
-    records = []  # (chrom, pos, id, ref, alts, freqs)
+
+#: A site of the example: (chrom, pos, id, ref, alts, ALT frequencies).
+_Site = tuple[str, int, str, str, list[str], np.ndarray]
+
+
+def _example_sites(rng: np.random.Generator) -> list[_Site]:
+    """Random sites on every chromosome: SNPs, some indels, a few multi-allelic."""
+    records: list[_Site] = []
     for chrom, length in GRCH38_LENGTHS.items():
         n_sites = 100 if chrom == "X" else 120
         positions = np.sort(
@@ -137,6 +152,19 @@ def generate_example(out_dir: str | os.PathLike[str], *, seed: int = SEED) -> Ex
             if len(alts) > 1:
                 freqs = freqs / freqs.sum() * min(0.9, freqs.sum())
             records.append((chrom, int(pos), f"rs{rng.integers(10**6, 10**9)}", ref, alts, freqs))
+    return records
+
+
+def _write_example_vcf(
+    out: Path,
+    records: list[_Site],
+    samples: list[str],
+    male: np.ndarray,
+    rng: np.random.Generator,
+    seed: int,
+) -> Path:
+    """The cohort as a bgzipped, indexed VCF with GT and noisy DS (1 % missing calls)."""
+    import pysam
 
     vcf_plain = out / "example_cohort.vcf"
     with open(vcf_plain, "w") as fh:
@@ -154,31 +182,7 @@ def generate_example(out_dir: str | os.PathLike[str], *, seed: int = SEED) -> Ex
             "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\t" + "\t".join(samples) + "\n"
         )
         for chrom, pos, rsid, ref, alts, freqs in records:
-            probs = np.concatenate([[1 - freqs.sum()], freqs])
-            haps = rng.choice(len(probs), size=(N_SAMPLES, 2), p=probs)
-            haploid = male & (chrom == "X")
-            missing = rng.random(N_SAMPLES) < 0.01
-            cells = []
-            for i in range(N_SAMPLES):
-                alleles = haps[i].copy()
-                if missing[i]:
-                    alleles[:] = -1
-                gt = _gt_text(alleles, bool(haploid[i]))
-                if missing[i]:
-                    ds = "."
-                else:
-                    used = alleles[:1] if haploid[i] else alleles
-                    dose = [(used == a).sum() for a in range(1, len(alts) + 1)]
-                    noisy = [
-                        min(max(d + rng.normal(0, 0.04), 0.0), 1.0 if haploid[i] else 2.0)
-                        for d in dose
-                    ]
-                    total = sum(noisy)
-                    cap = 1.0 if haploid[i] else 2.0
-                    if total > cap:
-                        noisy = [v * cap / total for v in noisy]
-                    ds = ",".join(f"{np.floor(v * 1000) / 1000:.3f}" for v in noisy)
-                cells.append(f"{gt}:{ds}")
+            cells = _example_cells(chrom, alts, freqs, male, rng)
             fh.write(
                 f"{chrom}\t{pos}\t{rsid}\t{ref}\t{','.join(alts)}\t.\tPASS\t.\tGT:DS\t"
                 + "\t".join(cells)
@@ -188,8 +192,47 @@ def generate_example(out_dir: str | os.PathLike[str], *, seed: int = SEED) -> Ex
     pysam.tabix_compress(str(vcf_plain), str(vcf), force=True)
     pysam.tabix_index(str(vcf), preset="vcf", force=True)
     vcf_plain.unlink()
+    return vcf
 
-    # Scoring file: 300 rows, mostly biallelic SNPs, with every case the matcher handles.
+
+def _example_cells(
+    chrom: str, alts: list[str], freqs: np.ndarray, male: np.ndarray, rng: np.random.Generator
+) -> list[str]:
+    """Every sample's ``GT:DS`` at one site (males haploid on chrX)."""
+    probs = np.concatenate([[1 - freqs.sum()], freqs])
+    haps = rng.choice(len(probs), size=(N_SAMPLES, 2), p=probs)
+    haploid = male & (chrom == "X")
+    missing = rng.random(N_SAMPLES) < 0.01
+    cells = []
+    for i in range(N_SAMPLES):
+        alleles = haps[i].copy()
+        if missing[i]:
+            alleles[:] = -1
+        gt = _gt_text(alleles, bool(haploid[i]))
+        if missing[i]:
+            ds = "."
+        else:
+            used = alleles[:1] if haploid[i] else alleles
+            dose = [(used == a).sum() for a in range(1, len(alts) + 1)]
+            noisy = [
+                min(max(d + rng.normal(0, 0.04), 0.0), 1.0 if haploid[i] else 2.0) for d in dose
+            ]
+            total = sum(noisy)
+            cap = 1.0 if haploid[i] else 2.0
+            if total > cap:
+                noisy = [v * cap / total for v in noisy]
+            ds = ",".join(f"{np.floor(v * 1000) / 1000:.3f}" for v in noisy)
+        cells.append(f"{gt}:{ds}")
+    return cells
+
+
+#: A scoring row of the example: (rsID, chrom, pos, effect, other, weight, effect frequency).
+_Row = tuple[str, str, int, str, str, float, float]
+
+
+def _example_weights(records: list[_Site], rng: np.random.Generator) -> list[_Row]:
+    """300 scoring rows, mostly biallelic SNPs, with every case the matcher handles:
+    strand-ambiguous SNPs, indels, multi-allelic sites, the other strand, absent variants."""
     snps = [
         i for i, r in enumerate(records) if len(r[4]) == 1 and len(r[3]) == 1 and len(r[4][0]) == 1
     ]
@@ -205,7 +248,7 @@ def generate_example(out_dir: str | os.PathLike[str], *, seed: int = SEED) -> Ex
         + list(rng.choice(indels, 8, replace=False))
         + multi[:2]
     )
-    rows = []
+    rows: list[_Row] = []
     for i in sorted(chosen):
         chrom, pos, rsid, ref, alts, freqs = records[i]
         alt_index = 1 if i not in multi or i != multi[1] else 2
@@ -231,6 +274,11 @@ def generate_example(out_dir: str | os.PathLike[str], *, seed: int = SEED) -> Ex
                 0.3,
             )
         )
+    return rows
+
+
+def _write_example_scorefile(out: Path, rows: list[_Row], seed: int) -> Path:
+    """The rows as a PGS Catalog format 2.0 scoring file (gzip, reproducible: mtime 0)."""
     scorefile = out / f"{EXAMPLE_SCORE_ID}_GRCh38.txt.gz"
     header = [
         "###PGS CATALOG SCORING FILE - synthetic example written by prs.example "
@@ -246,30 +294,21 @@ def generate_example(out_dir: str | os.PathLike[str], *, seed: int = SEED) -> Ex
         f"#variants_number={len(rows)}",
         "#weight_type=log(OR)",
     ]
-    lines = [
-        "\t".join(
-            [
-                "rsID",
-                "chr_name",
-                "chr_position",
-                "effect_allele",
-                "other_allele",
-                "effect_weight",
-                "allelefrequency_effect",
-            ]
-        )
-    ]
+    columns = (
+        "rsID",
+        "chr_name",
+        "chr_position",
+        "effect_allele",
+        "other_allele",
+        "effect_weight",
+        "allelefrequency_effect",
+    )
+    lines = ["\t".join(columns)]
     for rsid, chrom, pos, effect, other, weight, freq in rows:
         lines.append(f"{rsid}\t{chrom}\t{pos}\t{effect}\t{other}\t{weight:.6f}\t{freq:.4f}")
     with gzip.GzipFile(scorefile, "wb", mtime=0) as gz:
         gz.write(("\n".join(header + lines) + "\n").encode())
-
-    sexes = out / "example_cohort_sexes.tsv"
-    sexes.write_text(
-        "sample_id\tsex\n"
-        + "".join(f"{s}\t{'male' if m else 'female'}\n" for s, m in zip(samples, male, strict=True))
-    )
-    return ExamplePaths(vcf=vcf, scorefile=scorefile, sexes=sexes)
+    return scorefile
 
 
 def run_demo(out: str | os.PathLike[str]) -> dict[str, Path]:
