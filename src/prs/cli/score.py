@@ -61,7 +61,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def add_scoring_options(p: argparse.ArgumentParser) -> None:
-    """Options shared by every command that scores."""
+    """Options shared by every command that scores (in this order in ``--help``)."""
+    _add_sample_options(p)
+    _add_matching_options(p)
+    _add_reading_options(p)
+    _add_output_options(p)
+
+
+def _add_sample_options(p: argparse.ArgumentParser) -> None:
+    """Which genotype field, which samples, their sex, and how missing calls count."""
     p.add_argument(
         "--dosage",
         choices=DOSAGE_FIELDS,
@@ -87,6 +95,10 @@ def add_scoring_options(p: argparse.ArgumentParser) -> None:
         default="mean-impute",
         help="missing genotypes: mean-impute (PLINK 2 default), scorefile-freq, none",
     )
+
+
+def _add_matching_options(p: argparse.ArgumentParser) -> None:
+    """How scoring rows are matched to the genotypes."""
     p.add_argument(
         "--keep-ambiguous",
         action="store_true",
@@ -113,6 +125,10 @@ def add_scoring_options(p: argparse.ArgumentParser) -> None:
         choices=SCORING_BUILDS,
         help="genotypes' genome build (default: detected from the VCF header)",
     )
+
+
+def _add_reading_options(p: argparse.ArgumentParser) -> None:
+    """How calls are read: half-calls, haploid calls, chunks, the engine."""
     p.add_argument(
         "--half-call",
         choices=HALF_CALL_POLICIES,
@@ -133,6 +149,10 @@ def add_scoring_options(p: argparse.ArgumentParser) -> None:
         default="auto",
         help="VCF reader: auto (fast for bgzipped VCF), fast (Numba), checked (cyvcf2)",
     )
+
+
+def _add_output_options(p: argparse.ArgumentParser) -> None:
+    """The outputs' format and where scores given by PGS ID come from."""
     p.add_argument(
         "--format", choices=TABLE_FORMATS, default="tsv", help="table format of the outputs"
     )
