@@ -708,3 +708,16 @@ def finite_number(value: Any, name: str) -> float:
     if isinstance(value, bool) or not math.isfinite(out):
         raise CalibrationError(f"{name} must be a finite number, got {value!r}")
     return out
+
+
+def read_id_list(path: str | os.PathLike[str]) -> list[str]:
+    """Sample IDs, the first word of each line (``#`` lines and blank lines skipped), e.g.
+    ``prs calibrate --exclude`` (samples left out of the PC adjustment)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise CalibrationError(f"{path}: sample ID list not found") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CalibrationError(f"{path}: cannot read the sample ID list ({exc})") from exc
+    return [line.split()[0] for line in text.splitlines() if line.strip() and line[0] != "#"]

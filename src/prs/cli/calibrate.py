@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from prs.calibrate._inputs import (
+    read_id_list,
     read_sample_values,
     read_scores,
 )
@@ -440,7 +441,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
     if args.pcs is not None:
         if args.scores is None:
             raise CalibrationError("--pcs needs --scores (the reference samples' scores)")
-        exclude = None if args.exclude is None else _read_id_list(args.exclude)
+        exclude = None if args.exclude is None else read_id_list(args.exclude)
         adjustment = fit_ancestry_adjustment(
             args.scores,
             read_pcs(args.pcs),
@@ -691,14 +692,3 @@ def _publish(tables: list[tuple[Path, pd.DataFrame]], last: tuple[Path, Any]) ->
     for path, frame in tables:
         write_table(frame, path)
     write_json(last[1], last[0])
-
-
-def _read_id_list(path: Path) -> list[str]:
-    """Sample IDs, the first word of each line (``#`` lines and blank lines skipped)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise CalibrationError(f"{path}: sample ID list not found") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CalibrationError(f"{path}: cannot read the sample ID list ({exc})") from exc
-    return [line.split()[0] for line in text.splitlines() if line.strip() and line[0] != "#"]
