@@ -1130,8 +1130,12 @@ def _read_scorefile(
     type_code = _effect_type_codes(path, table, lines)
     keep, dropped = _rows_to_keep(path, table, lines, reasons, drop_unscorable)
     notes: list[str] = []
+    # One view of the kept rows for every step below: a copy of a wide table (100 weight
+    # columns of strings) costs hundreds of MB, and most files keep every row.
+    kept = table if keep.all() else table.loc[keep]
+    kept_lines = lines[keep]
     weights = _read_weights(
-        path, header_entries, table.loc[keep], lines[keep], weight_columns, ratio_only, notes
+        path, header_entries, kept, kept_lines, weight_columns, ratio_only, notes
     )
     variants = pd.DataFrame(
         {
@@ -1143,12 +1147,10 @@ def _read_scorefile(
             "effect_allele": effect[keep].reset_index(drop=True),
             "other_allele": _other_alleles(table)[keep].reset_index(drop=True),
             "effect_type": coded_strings(type_code[keep], EFFECT_TYPES),
-            "allele_frequency": _allele_frequency(path, table.loc[keep], lines[keep]),
+            "allele_frequency": _allele_frequency(path, kept, kept_lines),
         }
     )
-    score_ids, weights = _score_columns(
-        path, header, table.loc[keep], weights, weight_columns, score_id
-    )
+    score_ids, weights = _score_columns(path, header, kept, weights, weight_columns, score_id)
     declared = header.get("variants_number")
     if declared and declared.isdigit() and int(declared) != len(table):
         notes.append(
@@ -1267,7 +1269,8 @@ def _drop_empty(path: Path, raw: _RawTable, lines: np.ndarray) -> tuple[pd.DataF
                 f"'{_show(table[col].iloc[i])}' but the column header line (line "
                 f"{raw.column_line_number}) names no column there"
             )
-    table = table.drop(columns=unnamed)
+    if unnamed:  # (drop copies the whole table even when there is nothing to drop)
+        table = table.drop(columns=unnamed)
     blank = np.zeros(len(table), dtype=bool)
     if len(table.columns):
         # A row is blank when every field is: test the first column, then only those rows.
@@ -1322,7 +1325,8 @@ def _canonical_columns(path: Path, table: pd.DataFrame) -> tuple[pd.DataFrame, s
                 )
             continue
         rename[col] = canonical
-    return table.rename(columns=rename), set(rename.values())
+    # (rename copies the whole table even when nothing is renamed)
+    return (table.rename(columns=rename) if rename else table), set(rename.values())
 
 
 def _choose_positions(
