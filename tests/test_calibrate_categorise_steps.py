@@ -93,6 +93,13 @@ CASES: list[tuple[str, dict[str, Any]]] = [
             age=[60, 55], scheme="crc-relative-risk-2", sex=[None, "male"],
         ),
     ),
+    (
+        "1 of 2 people have no known sex: they get no category",
+        dict(
+            scores=traited_scores([0.0, 2.0], BREAST), reference=REFERENCE, or_per_sd=1.61,
+            age=45, sex=[None, "female"],
+        ),
+    ),
 ]  # fmt: skip
 
 

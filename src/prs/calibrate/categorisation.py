@@ -2188,7 +2188,7 @@ class _Binding:
                 f"{int(unknown.sum())} of {sample_ids.size} people have no known sex: they get "
                 f"no category (scheme {s.name} applies to sex {s.sex})",
                 CalibrationWarning,
-                stacklevel=5,
+                stacklevel=4,
             )
         return unknown
 
