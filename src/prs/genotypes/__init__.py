@@ -13,7 +13,8 @@ The layout, one concern per module (each imports only modules above it in this l
   its location;
 * the engines: :mod:`~prs.genotypes.vcf` (checked, cyvcf2) and
   :mod:`~prs.genotypes.fastvcf` (fast, Numba kernels: source, scan, regions, cache,
-  decode, fallback, site table).
+  decode, fallback, site table);
+* :mod:`~prs.genotypes.plink`: PLINK 2 ``.pgen`` and PLINK 1 ``.bed`` filesets (pgenlib).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pathlib import Path
 
 from prs.errors import GenotypeFileError
 from prs.genotypes.base import SITE_COLUMNS, DosageChunk, GenotypeSource
+from prs.genotypes.plink import PlinkSource, missing_files, plink_fileset
 from prs.genotypes.sniff import GenotypeFile, sniff
 from prs.genotypes.vcf import VcfSource
 from prs.genotypes.vcf_header import read_vcf_header
@@ -34,6 +36,7 @@ __all__ = [
     "DosageChunk",
     "GenotypeFile",
     "GenotypeSource",
+    "PlinkSource",
     "VcfSource",
     "open_genotypes",
     "read_vcf_header",
@@ -57,7 +60,9 @@ def open_genotypes(
     paths
         One file, or several (e.g. one VCF per chromosome) holding the same samples.
     format
-        ``"vcf"`` (VCF or BCF). Default: from the file name.
+        ``"vcf"`` (VCF or BCF) or ``"plink"`` (``.pgen/.pvar/.psam`` or ``.bed/.bim/.fam``,
+        :class:`~prs.genotypes.plink.PlinkSource`; ``"pgen"``/``"bed"`` say the same).
+        Default: from the file name (a ``.pgen``/``.bed``, a companion, or the prefix).
     engine
         VCF only: ``"fast"`` (Numba text parser over threaded BGZF inflate,
         :class:`prs.genotypes.fastvcf.FastVcfSource`), ``"checked"`` (cyvcf2,
@@ -94,10 +99,9 @@ def open_genotypes(
         if names and all(n.endswith(_VCF_SUFFIXES) for n in names):
             format = "vcf"
         else:
-            raise GenotypeFileError(
-                f"{paths[0]}: cannot tell the genotype format from the name; "
-                "pass format='vcf' (VCF/BCF are supported)"
-            )
+            format = _plink_by_name(paths)
+    if format.lower() in ("plink", "pgen", "bed"):
+        return PlinkSource(paths, **options)  # type: ignore[arg-type]
     if engine not in ENGINES:
         raise GenotypeFileError(f"engine must be 'auto', 'fast' or 'checked', not {engine!r}")
     if format.lower() in ("vcf", "bcf"):
@@ -109,4 +113,28 @@ def open_genotypes(
             if engine == "fast" or all(qualifies(f) for f in files):
                 return FastVcfSource(files, **options)  # type: ignore[arg-type]
         return VcfSource(files, **options)  # type: ignore[arg-type]
-    raise GenotypeFileError(f"unsupported genotype format {format!r} (supported: vcf, bcf)")
+    raise GenotypeFileError(
+        f"unsupported genotype format {format!r} (supported: vcf, bcf, plink, pgen, bed)"
+    )
+
+
+def _plink_by_name(paths: Sequence[str | os.PathLike[str]]) -> str:
+    """``"plink"`` when every path names a complete PLINK fileset, else a
+    :class:`GenotypeFileError` saying what is missing (the name alone does not tell)."""
+    hint = (
+        "VCF/BCF: .vcf, .vcf.gz, .bcf; PLINK: .pgen or .bed with its companions, or the "
+        "fileset's prefix; pass format='vcf' or format='plink'"
+    )
+    for path in paths or [""]:
+        fileset = plink_fileset(path)
+        if fileset is None:
+            raise GenotypeFileError(
+                f"{path}: cannot tell the genotype format from the name ({hint})"
+            )
+        missing = missing_files(fileset)
+        if missing:
+            raise GenotypeFileError(
+                f"{path}: cannot tell the genotype format: a PLINK {fileset.kind} fileset, "
+                f"but {', '.join(missing)} missing ({hint})"
+            )
+    return "plink"

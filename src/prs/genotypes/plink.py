@@ -1,0 +1,500 @@
+"""PLINK genotypes through pgenlib: PLINK 2 ``.pgen/.pvar/.psam`` and PLINK 1 ``.bed/.bim/.fam``.
+
+pgenlib (PLINK 2's own reader, manylinux wheels) decodes both binary formats; this module
+reads the text companions (variants, samples), checks the files against each other before
+pgenlib sees them, and turns what pgenlib returns into :class:`~prs.genotypes.base.DosageChunk`
+rows.
+
+Rules:
+
+* **Sample IDs**: PLINK 2's ``--export vcf`` default (``id-paste=maybefid,iid``): ``FID_IID``
+  when the sample file has a FID column in which some FID is not ``0``, else ``IID``. So the
+  CINECA cohort's pgen/bed give ``HG00096_HG00096``, as its VCF (written that way) does.
+* **Dosages**: copies of the requested allele on PLINK 2's 0..2 scale (haploid calls are
+  stored diploid, as PLINK 2 stores them), NaN for PLINK 2's missing code (-9); ploidy 2.
+  ``dosage="DS"`` reads a pgen's dosages (hard calls where a variant has none); a ``.bed``
+  holds hard calls only, so DS reads them. ``GP`` is refused (neither format stores it).
+* **Alleles**: a ``.bim``'s A2 is REF and A1 ALT (PLINK 2's reading); A1 ``0`` or ``.``
+  means no ALT. A ``.pvar`` record with several ALTs is read exactly: pgenlib is given the
+  allele offsets and counts the requested allele itself.
+* **Errors** (:class:`~prs.errors.GenotypeFileError`, naming the file): a missing
+  companion, wrong magic bytes, a ``.bed`` whose size is not what its ``.bim``/``.fam`` row
+  counts imply (truncated or mismatched), a ``.pgen`` whose variant or sample count differs
+  from its ``.pvar``/``.psam``, a malformed ``.pvar``/``.bim`` line.
+* ``.pvar.zst`` is read when the ``zstandard`` package is installed (refused, saying so,
+  otherwise).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from prs.errors import GenotypeFileError
+from prs.genome import MAX_POSITION, detect_build, normalize_chrom
+from prs.genotypes.base import SITE_COLUMNS, DosageChunk
+from prs.genotypes.options import check_read_options
+
+__all__ = ["PLINK_SUFFIXES", "PlinkFileset", "PlinkSource", "missing_files", "plink_fileset"]
+
+#: Names that mean a PLINK fileset (the binary file or, for the prefix, a companion).
+PLINK_SUFFIXES = (".pgen", ".bed", ".pvar", ".pvar.zst", ".psam", ".bim", ".fam")
+
+_BED_MAGIC = b"\x6c\x1b\x01"
+_PGEN_MAGIC = b"\x6c\x1b"
+#: pgenlib's missing code for hard calls and dosages.
+_MISSING = -9
+
+
+@dataclass(frozen=True)
+class PlinkFileset:
+    """The three files of one PLINK fileset (``kind`` is ``"pgen"`` or ``"bed"``)."""
+
+    kind: str
+    genotypes: str
+    variants: str
+    samples: str
+
+
+def plink_fileset(path: str | os.PathLike[str]) -> PlinkFileset | None:
+    """The fileset ``path`` names (a ``.pgen``/``.bed``, a companion, or the prefix), or None.
+
+    A prefix names a pgen fileset when ``prefix.pgen`` exists, else a bed one when
+    ``prefix.bed`` exists. Companions are not checked here (the source names a missing one).
+    """
+    text = os.fspath(path)
+    lower = text.lower()
+    prefix = None
+    for suffix in PLINK_SUFFIXES:
+        if lower.endswith(suffix):
+            prefix = text[: -len(suffix)]
+            kind = "pgen" if suffix in (".pgen", ".pvar", ".pvar.zst", ".psam") else "bed"
+            break
+    else:
+        if Path(text + ".pgen").exists():
+            prefix, kind = text, "pgen"
+        elif Path(text + ".bed").exists():
+            prefix, kind = text, "bed"
+        else:
+            return None
+    if kind == "pgen":
+        pvar = prefix + ".pvar"
+        if not Path(pvar).exists() and Path(pvar + ".zst").exists():
+            pvar += ".zst"
+        return PlinkFileset("pgen", prefix + ".pgen", pvar, prefix + ".psam")
+    return PlinkFileset("bed", prefix + ".bed", prefix + ".bim", prefix + ".fam")
+
+
+_PathLike = str | os.PathLike[str] | PlinkFileset
+
+
+def missing_files(fileset: PlinkFileset) -> list[str]:
+    """The files of ``fileset`` that do not exist (in .pgen/.pvar/.psam or .bed/.bim/.fam
+    order)."""
+    return [
+        path
+        for path in (fileset.genotypes, fileset.variants, fileset.samples)
+        if not Path(path).is_file()
+    ]
+
+
+@dataclass
+class _Variants:
+    """One fileset's variant table, in file order."""
+
+    chrom: list[str]
+    pos: np.ndarray
+    vid: list[str]
+    ref: list[str]
+    alts: list[list[str]]
+    contigs: dict[str, int | None]
+
+
+class PlinkSource:
+    """Genotypes from one PLINK fileset or several (e.g. one per chromosome).
+
+    Parameters
+    ----------
+    paths
+        ``.pgen``/``.bed`` paths (or fileset prefixes, or :class:`PlinkFileset`); every
+        fileset must list the same samples in the same order.
+    samples
+        Keep only these sample IDs (output in this order). Default: all.
+    dosage
+        ``"GT"`` hard calls (default) or ``"DS"`` (a pgen's dosages; hard calls where a
+        variant stores none, and always for a ``.bed``).
+    half_call, haploid
+        Accepted for the common interface: PLINK files hold no half calls, and store
+        haploid calls diploid (``haploid`` is always ``"as-diploid"``).
+
+    Raises
+    ------
+    GenotypeFileError
+        See the module's rules.
+    """
+
+    def __init__(
+        self,
+        paths: _PathLike | Sequence[_PathLike],
+        *,
+        samples: Sequence[str] | None = None,
+        dosage: str = "GT",
+        half_call: str = "error",
+        haploid: str = "as-diploid",
+    ) -> None:
+        check_read_options(dosage=dosage, half_call=half_call, haploid=haploid)
+        if dosage == "GP":
+            raise GenotypeFileError(
+                "dosage='GP': PLINK files store hard calls and dosages, not genotype "
+                "probabilities; use 'GT' or 'DS'"
+            )
+        if isinstance(paths, (str, os.PathLike, PlinkFileset)):
+            paths = [paths]
+        filesets = []
+        for p in paths:
+            fs = p if isinstance(p, PlinkFileset) else plink_fileset(p)
+            if fs is None:
+                raise GenotypeFileError(f"{p}: not a PLINK fileset (no .pgen or .bed)")
+            filesets.append(fs)
+        self._filesets = filesets
+        self.paths: tuple[str, ...] = tuple(fs.genotypes for fs in filesets)
+        self.dosage_field = dosage
+        self.haploid = "as-diploid"
+        self.fallback_to_gt = 0
+        self.notes: list[str] = []
+        file_ids: tuple[str, ...] | None = None
+        self._variants: list[_Variants] = []
+        for fs in filesets:
+            for companion in missing_files(fs):
+                raise GenotypeFileError(
+                    f"{companion}: missing (a {fs.kind} fileset needs its "
+                    f"{'.pgen/.pvar/.psam' if fs.kind == 'pgen' else '.bed/.bim/.fam'})"
+                )
+            ids = _read_samples(fs)
+            if file_ids is None:
+                file_ids = ids
+            elif ids != file_ids:
+                raise GenotypeFileError(
+                    f"{fs.samples}: samples differ from {filesets[0].samples}'s"
+                )
+            variants = _read_variants(fs)
+            _check_binary(fs, len(ids), len(variants.pos))
+            self._variants.append(variants)
+        assert file_ids is not None
+        self._n_raw = len(file_ids)
+        if samples is None:
+            self.samples: tuple[str, ...] = file_ids
+            self._columns: np.ndarray | None = None
+        else:
+            index = {s: i for i, s in enumerate(file_ids)}
+            unknown = [s for s in samples if s not in index]
+            if unknown:
+                raise GenotypeFileError(
+                    f"{filesets[0].samples}: {len(unknown)} requested sample(s) not found, "
+                    f"e.g. {unknown[0]!r}"
+                )
+            self.samples = tuple(samples)
+            self._columns = np.array([index[s] for s in samples], dtype=np.int64)
+        counts = [len(v.pos) for v in self._variants]
+        self._first = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+
+    def build(self) -> str | None:
+        """The build the ``.pvar`` ``##contig`` lengths imply (all filesets agreeing), or None."""
+        builds = {detect_build(v.contigs, None) for v in self._variants}
+        return builds.pop() if len(builds) == 1 else None
+
+    def sites(self, wanted: Mapping[str, np.ndarray] | None = None) -> pd.DataFrame:
+        """The site table (see :meth:`prs.genotypes.base.GenotypeSource.sites`)."""
+        frames = []
+        for file_index, v in enumerate(self._variants):
+            n = len(v.pos)
+            chrom = np.array(v.chrom, dtype=object)
+            keep = np.ones(n, dtype=bool)
+            if wanted is not None:
+                keep[:] = False
+                for c in set(v.chrom):
+                    on = chrom == c
+                    keep[on] = np.isin(v.pos[on], np.asarray(wanted.get(c, ()), dtype=np.int64))
+            idx = np.flatnonzero(keep)
+            n_alt = np.array([max(len(v.alts[i]), 1) for i in idx], dtype=np.int64)
+            rows = np.repeat(idx, n_alt)
+            alt: list[str] = []
+            allele_index: list[int] = []
+            for i in idx:
+                if v.alts[i]:
+                    alt.extend(v.alts[i])
+                    allele_index.extend(range(1, len(v.alts[i]) + 1))
+                else:
+                    alt.append("")
+                    allele_index.append(0)
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "chrom": chrom[rows],
+                        "pos": v.pos[rows],
+                        "ref": np.array(v.ref, dtype=object)[rows] if n else [],
+                        "alt": alt,
+                        "allele_index": np.array(allele_index, dtype=np.int16),
+                        "n_alleles": np.array([len(v.alts[i]) + 1 for i in rows], dtype=np.int16),
+                        "record": rows + self._first[file_index],
+                        "file": np.full(len(rows), file_index, dtype=np.int32),
+                        "id": np.array(v.vid, dtype=object)[rows] if n else [],
+                    },
+                    columns=list(SITE_COLUMNS),
+                )
+            )
+        table = pd.concat(frames, ignore_index=True)
+        return table.astype(
+            {
+                "pos": np.int64,
+                "allele_index": np.int16,
+                "n_alleles": np.int16,
+                "record": np.int64,
+                "file": np.int32,
+            }
+        )
+
+    def read(
+        self, records: np.ndarray, alleles: np.ndarray, *, chunk_size: int = 1024
+    ) -> Iterator[DosageChunk]:
+        """Stream dosages of ``alleles[i]`` at ``records[i]`` (see the protocol)."""
+        records = np.asarray(records, dtype=np.int64)
+        alleles = np.asarray(alleles, dtype=np.int64)
+        if len(records) and np.any(np.diff(records) < 0):
+            raise ValueError("records must be sorted ascending")
+        if len(records) and (records[0] < 0 or records[-1] >= self._first[-1]):
+            raise GenotypeFileError(f"{self.paths[0]}: requested record out of range")
+        file_of = np.searchsorted(self._first, records, side="right") - 1
+        for file_index in range(len(self._filesets)):
+            in_file = np.flatnonzero(file_of == file_index)
+            if not len(in_file):
+                continue
+            reader = self._reader(file_index)
+            try:
+                for start in range(0, len(in_file), chunk_size):
+                    req = in_file[start : start + chunk_size]
+                    local = (records[req] - self._first[file_index]).astype(np.uint32)
+                    dosage = self._read_block(reader, file_index, local, alleles[req])
+                    if self._columns is not None:
+                        dosage = dosage[:, self._columns]
+                    yield DosageChunk(
+                        req.astype(np.int64), dosage, np.full(dosage.shape, 2, dtype=np.int8)
+                    )
+            finally:
+                reader.close()
+
+    def _reader(self, file_index: int):  # -> pgenlib.PgenReader (no type stubs)
+        import pgenlib
+
+        fs = self._filesets[file_index]
+        v = self._variants[file_index]
+        offsets = None
+        if any(len(a) > 1 for a in v.alts):
+            # multi-allelic records: pgenlib needs each record's first allele index
+            offsets = np.concatenate([[0], np.cumsum([max(len(a), 1) + 1 for a in v.alts])]).astype(
+                np.uintp
+            )
+        try:
+            return pgenlib.PgenReader(
+                fs.genotypes.encode(),
+                raw_sample_ct=self._n_raw,
+                variant_ct=len(v.pos) if fs.kind == "bed" else None,
+                allele_idx_offsets=offsets,
+            )
+        except RuntimeError as exc:
+            raise GenotypeFileError(f"{fs.genotypes}: pgenlib cannot open it ({exc})") from exc
+
+    def _read_block(
+        self, reader: object, file_index: int, local: np.ndarray, alleles: np.ndarray
+    ) -> np.ndarray:
+        """Dosages (float64 [k, raw samples], NaN missing) of ``alleles`` at ``local``."""
+        fs = self._filesets[file_index]
+        out = np.empty((len(local), self._n_raw), dtype=np.float64)
+        ds = self.dosage_field == "DS" and fs.kind == "pgen"
+        # pgenlib reads a list for one allele index at a time: group the requests by allele
+        for allele in np.unique(alleles):
+            rows = np.flatnonzero(alleles == allele)
+            try:
+                if ds:
+                    buf = np.empty((len(rows), self._n_raw), dtype=np.float64)
+                    reader.read_dosages_list(local[rows], buf, allele_idx=int(allele))  # type: ignore[attr-defined]
+                else:
+                    buf = np.empty((len(rows), self._n_raw), dtype=np.int32)
+                    reader.read_list(local[rows], buf, allele_idx=int(allele))  # type: ignore[attr-defined]
+            except RuntimeError as exc:
+                raise GenotypeFileError(
+                    f"{fs.genotypes}: cannot read variant(s) at record "
+                    f"{int(local[rows][0])} ({exc}); the file is truncated or corrupt"
+                ) from exc
+            values = buf.astype(np.float64, copy=False)
+            out[rows] = np.where(values == _MISSING, np.nan, values)
+        return out
+
+
+def _read_samples(fs: PlinkFileset) -> tuple[str, ...]:
+    """Sample IDs from a ``.psam`` or ``.fam`` (see the module's ID rule)."""
+    path = fs.samples
+    lines = [
+        line
+        for line in Path(path).read_text(errors="replace").splitlines()
+        if line.strip() and not line.startswith("##")
+    ]
+    fids: list[str] | None
+    if fs.kind == "bed" or not lines or not lines[0].startswith("#"):
+        # .fam (or a header-less .psam, which PLINK 2 reads as .fam): FID IID ...
+        rows = [line.split() for line in lines]
+        bad = next((k for k, r in enumerate(rows) if len(r) < 2), None)
+        if bad is not None:
+            raise GenotypeFileError(f"{path} line {bad + 1}: expected FID and IID columns")
+        fids, iids = [r[0] for r in rows], [r[1] for r in rows]
+    else:
+        header = lines[0][1:].split()
+        rows = [line.split() for line in lines[1:]]
+        if "IID" not in header:
+            raise GenotypeFileError(f"{path}: header has no IID column: {lines[0]!r}")
+        bad = next((k for k, r in enumerate(rows) if len(r) != len(header)), None)
+        if bad is not None:
+            raise GenotypeFileError(
+                f"{path} line {bad + 2}: {len(rows[bad])} columns, the header has {len(header)}"
+            )
+        iids = [r[header.index("IID")] for r in rows]
+        fids = [r[header.index("FID")] for r in rows] if "FID" in header else None
+    if not iids:
+        raise GenotypeFileError(f"{path}: no samples")
+    if fids is not None and any(f != "0" for f in fids):
+        return tuple(f"{f}_{i}" for f, i in zip(fids, iids, strict=True))
+    return tuple(iids)
+
+
+def _variant_lines(path: str) -> Iterator[str]:
+    if path.lower().endswith(".zst"):
+        try:
+            import zstandard
+        except ImportError:
+            raise GenotypeFileError(
+                f"{path}: a zstd-compressed .pvar needs the 'zstandard' package "
+                "(pip install zstandard), or decompress it (plink2 --pfile ... --make-just-pvar)"
+            ) from None
+        with open(path, "rb") as raw:
+            reader = zstandard.ZstdDecompressor().stream_reader(raw)
+            yield from io.TextIOWrapper(reader, errors="replace")
+        return
+    with open(path, errors="replace") as handle:
+        yield from handle
+
+
+def _read_variants(fs: PlinkFileset) -> _Variants:
+    """The ``.pvar``/``.bim`` variant table (checked line by line)."""
+    path = fs.variants
+    chrom: list[str] = []
+    pos: list[int] = []
+    vid: list[str] = []
+    ref: list[str] = []
+    alts: list[list[str]] = []
+    contigs: dict[str, int | None] = {}
+    columns: list[str] | None = None
+    if fs.kind == "bed":
+        columns = ["CHROM", "ID", "CM", "POS", "ALT", "REF"]
+    cache: dict[str, str] = {}
+    for line_no, line in enumerate(_variant_lines(path), start=1):
+        text = line.rstrip("\r\n")
+        if fs.kind == "pgen" and text.startswith("#"):
+            if text.startswith("##contig=<"):
+                fields = dict(
+                    kv.split("=", 1) for kv in text[10:].rstrip(">").split(",") if "=" in kv
+                )
+                if "ID" in fields:
+                    length = fields.get("length")
+                    contigs[fields["ID"]] = int(length) if length and length.isdigit() else None
+            elif text.startswith("#CHROM"):
+                columns = text[1:].split("\t")
+            continue
+        if not text.strip():
+            continue
+        if columns is None:  # a header-less .pvar is read as a .bim (PLINK 2's rule)
+            columns = ["CHROM", "ID", "CM", "POS", "ALT", "REF"]
+        fields = text.split() if fs.kind == "bed" else text.split("\t")
+        if len(fields) < len(columns):
+            raise GenotypeFileError(
+                f"{path} line {line_no}: {len(fields)} columns, expected {len(columns)} "
+                f"({' '.join(columns)})"
+            )
+        row = dict(zip(columns, fields, strict=False))
+        raw_chrom, raw_pos = row["CHROM"], row["POS"]
+        if not raw_pos.isdigit() or int(raw_pos) > MAX_POSITION:
+            raise GenotypeFileError(
+                f"{path} line {line_no}: POS {raw_pos!r} is not a position "
+                f"(an integer 0..{MAX_POSITION})"
+            )
+        c = cache.get(raw_chrom)
+        if c is None:
+            c = cache[raw_chrom] = normalize_chrom(raw_chrom)
+        chrom.append(c)
+        pos.append(int(raw_pos))
+        vid.append(row["ID"])
+        ref.append(row["REF"].upper())
+        alt = row["ALT"].upper()
+        alts.append([] if alt in (".", "0", "") else alt.split(","))
+    if not pos:
+        raise GenotypeFileError(f"{path}: no variants")
+    return _Variants(chrom, np.array(pos, dtype=np.int64), vid, ref, alts, contigs)
+
+
+def _check_binary(fs: PlinkFileset, n_samples: int, n_variants: int) -> None:
+    """Magic bytes and size (``.bed``), or the header's counts (``.pgen``), against the text
+    files' row counts."""
+    path = fs.genotypes
+    size = os.path.getsize(path)
+    with open(path, "rb") as handle:
+        head = handle.read(3)
+    if fs.kind == "bed":
+        if head != _BED_MAGIC:
+            raise GenotypeFileError(
+                f"{path}: not a PLINK 1 .bed in variant-major mode (first bytes {head.hex()}, "
+                f"expected {_BED_MAGIC.hex()})"
+            )
+        expected = 3 + (n_samples + 3) // 4 * n_variants
+        if size != expected:
+            raise GenotypeFileError(
+                f"{path}: {size} bytes, but {n_variants} variants ({fs.variants}) x "
+                f"{n_samples} samples ({fs.samples}) need {expected}; the .bed is "
+                f"{'truncated' if size < expected else 'longer than its .bim/.fam say'}, or "
+                "the files do not belong together"
+            )
+        return
+    if head[:2] != _PGEN_MAGIC:
+        raise GenotypeFileError(
+            f"{path}: not a PLINK 2 .pgen (first bytes {head.hex()}, expected 6c1b..)"
+        )
+    import pgenlib
+
+    try:
+        reader = pgenlib.PgenReader(path.encode(), raw_sample_ct=n_samples)
+    except RuntimeError as exc:
+        raise GenotypeFileError(
+            f"{path}: pgenlib cannot open it ({exc}); truncated, corrupt, or its "
+            f"{fs.samples} does not belong to it"
+        ) from exc
+    try:
+        found = reader.get_variant_ct()
+        if found != n_variants:
+            raise GenotypeFileError(
+                f"{path}: holds {found} variants but {fs.variants} lists {n_variants}; the "
+                "files do not belong together"
+            )
+        # A cut-short file usually loses its last records: read the last one now, so a
+        # truncated .pgen is named when opened rather than part-way through scoring.
+        try:
+            reader.read(np.uint32(found - 1), np.empty(n_samples, dtype=np.int8))
+        except RuntimeError as exc:
+            raise GenotypeFileError(
+                f"{path}: cannot read its last variant ({exc}); the file is truncated or corrupt"
+            ) from exc
+    finally:
+        reader.close()

@@ -1,0 +1,324 @@
+"""PLINK genotypes (``prs.genotypes.plink``): .pgen/.pvar/.psam and .bed/.bim/.fam.
+
+The CINECA cohort exists as VCF, bed and pgen: all three score identically; PLINK 2 scoring
+the pgen/bed itself agrees; multi-allelic pgen records and DS dosages equal the VCF path;
+bad filesets are named.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import prs
+from prs.cli import main
+from prs.errors import GenotypeFileError
+from prs.genotypes import PlinkSource, open_genotypes
+from tests.builders import write_scorefile, write_vcf
+
+pytestmark = pytest.mark.filterwarnings("ignore::prs.errors.PRSWarning")
+
+CINECA = "pgsc_calc/target_genomes/cineca_synthetic_subset"
+SCOREFILES = ("PGS001229_22.txt", "scorefile_dominant_and_recessive.txt")
+
+
+@pytest.fixture(scope="module")
+def cineca(shared_data) -> Path:
+    return shared_data / CINECA
+
+
+@pytest.fixture(scope="module")
+def cineca_results(cineca, shared_data) -> dict[tuple[str, str], prs.ScoreResult]:
+    """Each scoring file scored on each format (computed once for the module)."""
+    results = {}
+    for name in SCOREFILES:
+        sf = shared_data / "pgsc_calc" / "scorefiles" / name
+        for suffix in (".vcf.gz", ".pgen", ".bed"):
+            results[name, suffix] = prs.score(f"{cineca}{suffix}", sf)
+    return results
+
+
+@pytest.mark.parametrize("name", SCOREFILES)
+@pytest.mark.parametrize("suffix", [".pgen", ".bed"])
+def test_cineca_formats_score_identically(cineca_results, name, suffix):
+    vcf, other = cineca_results[name, ".vcf.gz"], cineca_results[name, suffix]
+    assert other.samples == vcf.samples
+    assert other.samples[0] == "HG00096_HG00096"  # FID_IID, as PLINK 2 exported the VCF
+    for field in ("sums", "allele_ct", "denom", "named_dosage", "missing_ct", "variants_used"):
+        assert np.array_equal(getattr(other, field), getattr(vcf, field)), field
+    pd.testing.assert_frame_equal(other.match_report.counts, vcf.match_report.counts)
+    assert other.match_report.counts["matched"].sum() > 700
+    columns = [
+        "line",
+        "score",
+        "outcome",
+        "match_type",
+        "target_record",
+        "target_ref",
+        "target_alt",
+    ]
+    pd.testing.assert_frame_equal(
+        other.match_report.variants[columns], vcf.match_report.variants[columns]
+    )
+    assert other.provenance["options"]["engine"] == "PlinkSource"
+
+
+def _plink2_sums(plink2: str, result, fileset: list[str], workdir: Path) -> pd.DataFrame:
+    """PLINK 2 ``--score`` on the binary fileset itself, of exactly the rows prs matched."""
+    report = result.match_report.variants
+    matched = report[report["outcome"] == "matched"]
+    total = None
+    for effect_type in sorted(set(matched["effect_type"])):
+        rows = matched[matched["effect_type"] == effect_type]
+        allele = np.where(
+            rows["match_type"].str.startswith("ref"), rows["target_ref"], rows["target_alt"]
+        )
+        ids = [
+            f"{c}:{p}:{r}:{a}"
+            for c, p, r, a in zip(
+                rows["chrom"], rows["pos"], rows["target_ref"], rows["target_alt"], strict=True
+            )
+        ]
+        weights = workdir / f"w_{effect_type}.tsv"
+        pd.DataFrame({"ID": ids, "A1": allele, "W": rows["effect_weight"]}).to_csv(
+            weights, sep="\t", index=False
+        )
+        out = workdir / f"o_{effect_type}"
+        mods = ["header", "cols=+scoresums"] + ([effect_type] if effect_type != "additive" else [])
+        subprocess.run(
+            [
+                plink2,
+                *fileset,
+                "--set-all-var-ids",
+                "@:#:$r:$a",
+                "--score",
+                str(weights),
+                "1",
+                "2",
+                "3",
+                *mods,
+                "--threads",
+                "1",
+                "--out",
+                str(out),
+            ],
+            check=True,
+            capture_output=True,
+        )
+        part = pd.read_csv(out.with_suffix(".sscore"), sep="\t")
+        part.index = part["#FID"].astype(str) + "_" + part["IID"].astype(str)
+        part = part[["SCORE1_SUM", "ALLELE_CT"]].astype(float)
+        # PLINK 2 prints 6 significant digits: half a unit of the last one, per run
+        magnitude = np.floor(np.log10(np.maximum(part["SCORE1_SUM"].abs(), 1e-300)))
+        part["TOL"] = 0.5 * 10.0 ** (magnitude - 5)
+        total = part if total is None else total + part
+    return total
+
+
+@pytest.mark.plink2
+@pytest.mark.parametrize("name", SCOREFILES)
+@pytest.mark.parametrize("kind", ["pgen", "bed"])
+def test_cineca_agrees_with_plink2_reading_the_fileset(
+    plink2, cineca, cineca_results, name, kind, tmp_path
+):
+    result = cineca_results[name, f".{kind}"]
+    fileset = ["--pfile", str(cineca)] if kind == "pgen" else ["--bfile", str(cineca)]
+    expected = _plink2_sums(plink2, result, fileset, tmp_path).loc[list(result.samples)]
+    sums = result.sums[:, 0]
+    want = expected["SCORE1_SUM"].to_numpy()
+    assert np.all(np.abs(sums - want) <= expected["TOL"].to_numpy() + 1e-12)
+    assert np.array_equal(result.allele_ct[:, 0], expected["ALLELE_CT"].to_numpy())
+
+
+# -- small filesets made by plink2 from a VCF --------------------------------------------
+
+
+def _make(plink2: str, vcf: Path, out: Path, *args: str) -> Path:
+    subprocess.run(
+        [plink2, "--vcf", str(vcf), *args, "--out", str(out)], check=True, capture_output=True
+    )
+    return out
+
+
+@pytest.fixture
+def small(plink2, tmp_path) -> dict[str, Path]:
+    """A VCF with a multi-allelic record, a missing call and DS, as pgen and bed."""
+    rng = np.random.default_rng(7)
+    samples = [f"S{i}" for i in range(9)]
+    records = []
+    for k in range(6):
+        gts = [f"{a}/{b}" for a, b in rng.integers(0, 2, size=(9, 2))]
+        gts[k] = "./."
+        ds = [
+            "." if g == "./." else str(rng.integers(0, 17) / 8) for g in gts
+        ]  # steps of 1/8: exact in PLINK 2's 1/16384 grid
+        cells = [f"{g}:{d}" for g, d in zip(gts, ds, strict=True)]
+        records.append(("22", 100 + 10 * k, f"v{k}", "A", "G", cells))
+    vcf = write_vcf(tmp_path / "small.vcf.gz", samples, records, fmt="GT:DS")
+    multi_cells = [f"{a}/{b}" for a, b in rng.integers(0, 3, size=(9, 2))]
+    multi = write_vcf(
+        tmp_path / "multi.vcf.gz",
+        samples,
+        [
+            *[
+                (c, p, i, r, a, [x.split(":")[0] for x in cells])
+                for c, p, i, r, a, cells in records
+            ],
+            ("22", 500, "m", "C", "T,G", multi_cells),
+        ],
+    )
+    return {
+        "vcf": vcf,
+        "multi_vcf": multi,
+        "pgen": _make(plink2, vcf, tmp_path / "hard_pgen", "--make-pgen"),
+        # (with dosage=DS, PLINK 2 derives the hard calls from DS: only DS is compared)
+        "ds": _make(plink2, vcf, tmp_path / "ds", "dosage=DS", "--make-pgen"),
+        "bed": _make(plink2, vcf, tmp_path / "hard", "--make-bed"),
+        "multi": _make(plink2, multi, tmp_path / "multi", "--make-pgen"),
+        "zst": _make(plink2, vcf, tmp_path / "zst", "--make-pgen", "vzs"),
+        "records": records,
+        "dir": tmp_path,
+    }
+
+
+def _scorefile(path: Path, rows) -> Path:
+    return write_scorefile(path, rows, header={"pgs_id": "T"})
+
+
+def test_ds_and_multiallelic_equal_the_vcf(small):
+    rows = [("22", 100 + 10 * k, "G", "A", 0.1 * (k + 1)) for k in range(6)]
+    sf = _scorefile(small["dir"] / "s.txt", rows)
+    for dosage, fileset in (("GT", "pgen"), ("DS", "ds")):
+        vcf = prs.score(small["vcf"], sf, dosage=dosage, keep_ambiguous=True)
+        pgen = prs.score(f"{small[fileset]}.pgen", sf, dosage=dosage, keep_ambiguous=True)
+        assert np.array_equal(vcf.sums, pgen.sums), dosage
+        assert vcf.missing_ct.sum() > 0
+    ds = prs.score(f"{small['ds']}.pgen", sf, dosage="DS", keep_ambiguous=True)
+    gt = prs.score(f"{small['ds']}.pgen", sf, keep_ambiguous=True)
+    assert not np.array_equal(ds.sums, gt.sums)  # DS really read, not the hard calls
+    # a multi-allelic record: each ALT and REF counted exactly
+    multi_rows = [("22", 500, "G", "C", 1.0), ("22", 500, "T", "C", 0.5), *rows[:2]]
+    sf = _scorefile(small["dir"] / "m.txt", multi_rows)
+    vcf = prs.score(small["multi_vcf"], sf, keep_ambiguous=True)
+    pgen = prs.score(f"{small['multi']}.pgen", sf, keep_ambiguous=True)
+    assert vcf.match_report.variants["multiallelic"].sum() == 2
+    assert np.array_equal(vcf.sums, pgen.sums)
+    sites = open_genotypes(small["multi"]).sites()
+    assert sites.loc[sites["pos"] == 500, ["alt", "allele_index", "n_alleles"]].values.tolist() == [
+        ["T", 1, 3],
+        ["G", 2, 3],
+    ]
+
+
+def test_bed_zst_prefix_and_sample_subset(small):
+    rows = [("22", 100 + 10 * k, "G", "A", 0.1 * (k + 1)) for k in range(6)]
+    sf = _scorefile(small["dir"] / "s.txt", rows)
+    vcf = prs.score(small["vcf"], sf, keep_ambiguous=True)
+    for genotypes in (f"{small['bed']}.bed", str(small["bed"]), f"{small['zst']}.pgen"):
+        assert np.array_equal(prs.score(genotypes, sf, keep_ambiguous=True).sums, vcf.sums)
+    source = open_genotypes(small["bed"], samples=["S3", "S0"])
+    assert isinstance(source, PlinkSource) and source.samples == ("S3", "S0")
+    subset = prs.score(f"{small['bed']}.bed", sf, samples=["S3", "S0"], keep_ambiguous=True)
+    expected = prs.score(small["vcf"], sf, samples=["S3", "S0"], keep_ambiguous=True)
+    assert np.array_equal(subset.sums, expected.sums)
+    assert not np.array_equal(subset.sums, subset.sums[::-1])  # the order is visible
+
+
+def test_sample_ids_follow_plink2_maybefid(small):
+    bed = small["bed"]
+    fam = Path(f"{bed}.fam")
+    assert open_genotypes(bed).samples[0] == "S0"  # plink2 --vcf wrote FID 0
+    fam.write_text(
+        "".join(
+            f"F{k} {line.split()[1]} 0 0 0 -9\n"
+            for k, line in enumerate(fam.read_text().splitlines())
+        )
+    )
+    assert open_genotypes(bed).samples[:2] == ("F0_S0", "F1_S1")
+
+
+def test_cli_score_accepts_a_pgen(small, tmp_path):
+    rows = [("22", 100 + 10 * k, "G", "A", 0.1 * (k + 1)) for k in range(6)]
+    sf = _scorefile(tmp_path / "s.txt", rows)
+    out = tmp_path / "out"
+    code = main(
+        [
+            "score",
+            "--vcf",
+            f"{small['pgen']}.pgen",
+            "--scorefile",
+            str(sf),
+            "--out",
+            str(out),
+            "--keep-ambiguous",
+        ]
+    )
+    assert code == 0
+
+
+# -- bad filesets --------------------------------------------------------------------------
+
+
+def _copy(prefix: Path, dest: Path, suffixes) -> Path:
+    for s in suffixes:
+        shutil.copy(f"{prefix}{s}", f"{dest}{s}")
+    return dest
+
+
+def test_bad_bed_filesets_are_named(small, tmp_path):
+    bed = _copy(small["bed"], tmp_path / "b", (".bed", ".bim", ".fam"))
+    Path(f"{bed}.fam").unlink()
+    with pytest.raises(
+        GenotypeFileError, match=r"b\.bed: .*PLINK bed fileset, but .*b\.fam missing"
+    ):
+        open_genotypes(f"{bed}.bed")
+    with pytest.raises(GenotypeFileError, match=r"b\.fam: missing"):
+        open_genotypes(f"{bed}.bed", format="plink")
+
+    bed = _copy(small["bed"], tmp_path / "t", (".bed", ".bim", ".fam"))
+    data = Path(f"{bed}.bed").read_bytes()
+    Path(f"{bed}.bed").write_bytes(data[:-2])
+    with pytest.raises(GenotypeFileError, match=r"t\.bed: .*bytes.*truncated"):
+        open_genotypes(f"{bed}.bed")
+
+    Path(f"{bed}.bed").write_bytes(data)
+    with open(f"{bed}.bim", "a") as handle:
+        handle.write("22\textra\t0\t999\tG\tA\n")
+    with pytest.raises(GenotypeFileError, match=r"t\.bed: .*7 variants .*t\.bim"):
+        open_genotypes(f"{bed}.bed")
+
+    Path(f"{bed}.bed").write_bytes(b"\x6c\x1b\x00" + data[3:])
+    with pytest.raises(GenotypeFileError, match=r"t\.bed: not a PLINK 1 \.bed"):
+        open_genotypes(f"{bed}.bed")
+
+
+def test_bad_pgen_filesets_are_named(small, tmp_path):
+    pgen = _copy(small["pgen"], tmp_path / "p", (".pgen", ".pvar", ".psam"))
+    data = Path(f"{pgen}.pgen").read_bytes()
+    Path(f"{pgen}.pgen").write_bytes(b"\x00\x00" + data[2:])
+    with pytest.raises(GenotypeFileError, match=r"p\.pgen: not a PLINK 2 \.pgen"):
+        open_genotypes(pgen)
+
+    Path(f"{pgen}.pgen").write_bytes(data[: len(data) // 2])
+    with pytest.raises(GenotypeFileError, match=r"p\.pgen: .*truncated"):
+        open_genotypes(pgen)  # named when opened, not part-way through scoring
+
+    Path(f"{pgen}.pgen").write_bytes(data)
+    with open(f"{pgen}.pvar", "a") as handle:
+        handle.write("22\t999\textra\tA\tG\n")
+    with pytest.raises(GenotypeFileError, match=r"p\.pgen: holds 6 variants but .*p\.pvar lists 7"):
+        open_genotypes(pgen)
+
+    Path(f"{pgen}.pvar").unlink()
+    with pytest.raises(GenotypeFileError, match=r"p\.pvar: missing"):
+        PlinkSource(f"{pgen}.pgen")
+
+
+def test_unknown_name_hint_mentions_plink(tmp_path):
+    with pytest.raises(GenotypeFileError, match="format='plink'"):
+        open_genotypes(tmp_path / "nothing.dat")
