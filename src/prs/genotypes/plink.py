@@ -50,6 +50,11 @@ _BED_MAGIC = b"\x6c\x1b\x01"
 _PGEN_MAGIC = b"\x6c\x1b"
 #: pgenlib's missing code for hard calls and dosages.
 _MISSING = -9
+#: A hard call (pgenlib's int8 0/1/2/-9, read as uint8) -> its dosage: one table look-up,
+#: ~2x faster than a cast and a NaN mask (the float64 output costs more than pgenlib's read).
+_HARDCALL_DOSAGE = np.zeros(256, dtype=np.float64)
+_HARDCALL_DOSAGE[[1, 2]] = [1.0, 2.0]
+_HARDCALL_DOSAGE[np.uint8(_MISSING & 0xFF)] = np.nan
 
 
 @dataclass(frozen=True)
@@ -315,25 +320,30 @@ class PlinkSource:
     ) -> np.ndarray:
         """Dosages (float64 [k, raw samples], NaN missing) of ``alleles`` at ``local``."""
         fs = self._filesets[file_index]
-        out = np.empty((len(local), self._n_raw), dtype=np.float64)
         ds = self.dosage_field == "DS" and fs.kind == "pgen"
+        distinct = np.unique(alleles)
+        out = None if len(distinct) == 1 else np.empty((len(local), self._n_raw))
         # pgenlib reads a list for one allele index at a time: group the requests by allele
-        for allele in np.unique(alleles):
+        for allele in distinct:
             rows = np.flatnonzero(alleles == allele)
             try:
                 if ds:
-                    buf = np.empty((len(rows), self._n_raw), dtype=np.float64)
-                    reader.read_dosages_list(local[rows], buf, allele_idx=int(allele))  # type: ignore[attr-defined]
+                    values = np.empty((len(rows), self._n_raw), dtype=np.float64)
+                    reader.read_dosages_list(local[rows], values, allele_idx=int(allele))  # type: ignore[attr-defined]
+                    values[values == _MISSING] = np.nan
                 else:
-                    buf = np.empty((len(rows), self._n_raw), dtype=np.int32)
-                    reader.read_list(local[rows], buf, allele_idx=int(allele))  # type: ignore[attr-defined]
+                    calls = np.empty((len(rows), self._n_raw), dtype=np.int8)
+                    reader.read_list(local[rows], calls, allele_idx=int(allele))  # type: ignore[attr-defined]
+                    values = np.take(_HARDCALL_DOSAGE, calls.view(np.uint8))
             except RuntimeError as exc:
                 raise GenotypeFileError(
                     f"{fs.genotypes}: cannot read variant(s) at record "
                     f"{int(local[rows][0])} ({exc}); the file is truncated or corrupt"
                 ) from exc
-            values = buf.astype(np.float64, copy=False)
-            out[rows] = np.where(values == _MISSING, np.nan, values)
+            if out is None:
+                return values
+            out[rows] = values
+        assert out is not None
         return out
 
 
