@@ -322,3 +322,87 @@ def test_bad_pgen_filesets_are_named(small, tmp_path):
 def test_unknown_name_hint_mentions_plink(tmp_path):
     with pytest.raises(GenotypeFileError, match="format='plink'"):
         open_genotypes(tmp_path / "nothing.dat")
+
+
+def _score_plink2(plink2: str, fileset: list[str], rows, workdir: Path) -> pd.DataFrame:
+    """PLINK 2 ``--score`` (IDs chrom:pos) of ``rows`` (chrom, pos, effect, other, weight)."""
+    weights = workdir / "w_plink2.tsv"
+    pd.DataFrame(
+        {
+            "ID": [f"{c}:{p}" for c, p, *_ in rows],
+            "A1": [r[2] for r in rows],
+            "W": [r[4] for r in rows],
+        }
+    ).to_csv(weights, sep="\t", index=False)
+    out = workdir / "o_plink2"
+    subprocess.run(
+        [
+            plink2,
+            *fileset,
+            "--set-all-var-ids",
+            "@:#",
+            "--score",
+            str(weights),
+            "1",
+            "2",
+            "3",
+            "header",
+            "cols=+scoresums",
+            "--threads",
+            "1",
+            "--out",
+            str(out),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return pd.read_csv(out.with_suffix(".sscore"), sep="\t").set_index("IID")
+
+
+@pytest.mark.plink2
+def test_chrx_with_the_fam_sexes_agrees_with_plink2(plink2, tmp_path):
+    """``sex=source.sex_by_sample`` scores chrX as PLINK 2 scores the fileset (males'
+    imputation frequency over one allele; sex read from the .fam)."""
+    rng = np.random.default_rng(11)
+    samples = [f"S{i}" for i in range(60)]  # PLINK 2 imputes from >= 50 samples
+    records = []
+    for k in range(5):
+        cells = []
+        for i in range(60):
+            a, b = rng.integers(0, 2, size=2)
+            cells.append(f"{a}/{a}" if i % 2 == 0 else f"{a}/{b}")  # males homozygous
+        cells[k] = "./."
+        records.append(("X", 1000 + k, f"x{k}", "A", "G", cells))
+    vcf = write_vcf(tmp_path / "x.vcf.gz", samples, records)
+    prefix = _make(plink2, vcf, tmp_path / "x", "--make-bed")
+    fam = Path(f"{prefix}.fam")
+    fam.write_text(
+        "".join(
+            f"0 {line.split()[1]} 0 0 {1 if k % 2 == 0 else 2} -9\n"
+            for k, line in enumerate(fam.read_text().splitlines())
+        )
+    )
+    source = open_genotypes(prefix)
+    assert list(source.sex_by_sample.values()) == [1, 2] * 30
+    rows = [("X", 1000 + k, "G", "A", 0.25 * (k + 1)) for k in range(5)]
+    sf = _scorefile(tmp_path / "x.txt", rows)
+    result = prs.score(source, sf, sex=source.sex_by_sample, keep_ambiguous=True)
+    unknown = prs.score(source, sf, keep_ambiguous=True)
+    assert not np.allclose(result.sums, unknown.sums)  # the sexes change the imputation
+    expected = _score_plink2(plink2, ["--bfile", str(prefix)], rows, tmp_path)
+    want = expected.loc[list(result.samples), "SCORE1_SUM"].to_numpy()
+    assert np.allclose(result.sums[:, 0], want, rtol=5e-6, atol=1e-9)
+
+
+def test_one_fileset_per_region_equals_one_fileset(plink2, small, tmp_path):
+    rows = [("22", 100 + 10 * k, "G", "A", 0.1 * (k + 1)) for k in range(6)]
+    sf = _scorefile(tmp_path / "s.txt", rows)
+    whole = prs.score(f"{small['bed']}.bed", sf, keep_ambiguous=True)
+    vcf = small["vcf"]
+    first = _make(plink2, vcf, tmp_path / "a", "--chr", "22", "--to-bp", "125", "--make-bed")
+    second = _make(plink2, vcf, tmp_path / "b", "--chr", "22", "--from-bp", "126", "--make-pgen")
+    source = open_genotypes([f"{first}.bed", f"{second}.pgen"])
+    assert source.sites()["record"].tolist() == list(range(6))
+    assert source.sites()["file"].tolist() == [0, 0, 0, 1, 1, 1]
+    split = prs.score(source, sf, keep_ambiguous=True)
+    assert np.array_equal(split.sums, whole.sums)

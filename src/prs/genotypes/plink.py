@@ -21,6 +21,8 @@ Rules:
   companion, wrong magic bytes, a ``.bed`` whose size is not what its ``.bim``/``.fam`` row
   counts imply (truncated or mismatched), a ``.pgen`` whose variant or sample count differs
   from its ``.pvar``/``.psam``, a malformed ``.pvar``/``.bim`` line.
+* **Sex**: read from the ``.psam``/``.fam`` into ``sex_by_sample`` but not used unless
+  passed on (``prs.score(source, ..., sex=source.sex_by_sample)``), as for a VCF.
 * ``.pvar.zst`` is read when the ``zstandard`` package is installed (refused, saying so,
   otherwise).
 """
@@ -97,6 +99,8 @@ def plink_fileset(path: str | os.PathLike[str]) -> PlinkFileset | None:
 
 
 _PathLike = str | os.PathLike[str] | PlinkFileset
+#: PLINK 2's SEX words (.psam; .fam uses 1/2): anything else (0, -9, NA) is unknown (0).
+_SEX_CODES = {"1": 1, "M": 1, "2": 2, "F": 2}
 
 
 def missing_files(fileset: PlinkFileset) -> list[str]:
@@ -174,6 +178,7 @@ class PlinkSource:
         self.fallback_to_gt = 0
         self.notes: list[str] = []
         file_ids: tuple[str, ...] | None = None
+        file_sex: tuple[int, ...] = ()
         self._variants: list[_Variants] = []
         for fs in filesets:
             for companion in missing_files(fs):
@@ -181,9 +186,9 @@ class PlinkSource:
                     f"{companion}: missing (a {fs.kind} fileset needs its "
                     f"{'.pgen/.pvar/.psam' if fs.kind == 'pgen' else '.bed/.bim/.fam'})"
                 )
-            ids = _read_samples(fs)
+            ids, sex_codes = _read_samples(fs)
             if file_ids is None:
-                file_ids = ids
+                file_ids, file_sex = ids, sex_codes
             elif ids != file_ids:
                 raise GenotypeFileError(
                     f"{fs.samples}: samples differ from {filesets[0].samples}'s"
@@ -193,6 +198,9 @@ class PlinkSource:
             self._variants.append(variants)
         assert file_ids is not None
         self._n_raw = len(file_ids)
+        #: Each sample's sex as its .psam/.fam says (1 male, 2 female, 0 unknown), a
+        #: mapping ``prs.score(..., sex=source.sex_by_sample)`` takes (not used by default).
+        self.sex_by_sample: dict[str, int] = dict(zip(file_ids, file_sex, strict=True))
         if samples is None:
             self.samples: tuple[str, ...] = file_ids
             self._columns: np.ndarray | None = None
@@ -347,8 +355,8 @@ class PlinkSource:
         return out
 
 
-def _read_samples(fs: PlinkFileset) -> tuple[str, ...]:
-    """Sample IDs from a ``.psam`` or ``.fam`` (see the module's ID rule)."""
+def _read_samples(fs: PlinkFileset) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """Sample IDs (see the module's ID rule) and sex codes from a ``.psam`` or ``.fam``."""
     path = fs.samples
     lines = [
         line
@@ -363,6 +371,7 @@ def _read_samples(fs: PlinkFileset) -> tuple[str, ...]:
         if bad is not None:
             raise GenotypeFileError(f"{path} line {bad + 1}: expected FID and IID columns")
         fids, iids = [r[0] for r in rows], [r[1] for r in rows]
+        sexes = [r[4] if len(r) > 4 else "0" for r in rows]
     else:
         header = lines[0][1:].split()
         rows = [line.split() for line in lines[1:]]
@@ -375,11 +384,13 @@ def _read_samples(fs: PlinkFileset) -> tuple[str, ...]:
             )
         iids = [r[header.index("IID")] for r in rows]
         fids = [r[header.index("FID")] for r in rows] if "FID" in header else None
+        sexes = [r[header.index("SEX")] for r in rows] if "SEX" in header else ["0"] * len(rows)
     if not iids:
         raise GenotypeFileError(f"{path}: no samples")
+    codes = tuple(_SEX_CODES.get(value.upper(), 0) for value in sexes)
     if fids is not None and any(f != "0" for f in fids):
-        return tuple(f"{f}_{i}" for f, i in zip(fids, iids, strict=True))
-    return tuple(iids)
+        return tuple(f"{f}_{i}" for f, i in zip(fids, iids, strict=True)), codes
+    return tuple(iids), codes
 
 
 def _variant_lines(path: str) -> Iterator[str]:
