@@ -406,3 +406,16 @@ def test_one_fileset_per_region_equals_one_fileset(plink2, small, tmp_path):
     assert source.sites()["file"].tolist() == [0, 0, 0, 1, 1, 1]
     split = prs.score(source, sf, keep_ambiguous=True)
     assert np.array_equal(split.sums, whole.sums)
+
+
+def test_repeated_records_warn_as_for_vcf(plink2, small, tmp_path):
+    """A .bim repeating a record: the same GenotypeWarning (and note) as the VCF engines."""
+    bed = _copy(small["bed"], tmp_path / "d", (".bed", ".bim", ".fam"))
+    bim = Path(f"{bed}.bim")
+    lines = bim.read_text().splitlines()
+    lines[1] = lines[0].replace("v0", "v0b")  # record 1 repeats record 0's chrom:pos:alleles
+    bim.write_text("\n".join(lines) + "\n")
+    source = open_genotypes(bed)
+    with pytest.warns(prs.errors.GenotypeWarning, match="repeat an earlier record"):
+        source.sites()
+    assert len(source.notes) == 1

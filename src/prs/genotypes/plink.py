@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import io
 import os
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,10 +39,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from prs.errors import GenotypeFileError
+from prs.errors import GenotypeFileError, GenotypeWarning
 from prs.genome import MAX_POSITION, detect_build, normalize_chrom
 from prs.genotypes.base import SITE_COLUMNS, DosageChunk
 from prs.genotypes.options import check_read_options
+from prs.genotypes.vcf_header import duplicate_records_message
 
 __all__ = ["PLINK_SUFFIXES", "PlinkFileset", "PlinkSource", "missing_files", "plink_fileset"]
 
@@ -262,8 +264,7 @@ class PlinkSource:
                     columns=list(SITE_COLUMNS),
                 )
             )
-        table = pd.concat(frames, ignore_index=True)
-        return table.astype(
+        table = pd.concat(frames, ignore_index=True).astype(
             {
                 "pos": np.int64,
                 "allele_index": np.int16,
@@ -272,6 +273,11 @@ class PlinkSource:
                 "file": np.int32,
             }
         )
+        duplicates = duplicate_records_message(self.paths, table)
+        if duplicates:  # as the VCF engines warn (the matcher uses the first)
+            self.notes.append(duplicates)
+            warnings.warn(duplicates, GenotypeWarning, stacklevel=2)
+        return table
 
     def read(
         self, records: np.ndarray, alleles: np.ndarray, *, chunk_size: int = 1024
