@@ -361,8 +361,9 @@ def _score_plink2(plink2: str, fileset: list[str], rows, workdir: Path) -> pd.Da
 
 @pytest.mark.plink2
 def test_chrx_with_the_fam_sexes_agrees_with_plink2(plink2, tmp_path):
-    """``sex=source.sex_by_sample`` scores chrX as PLINK 2 scores the fileset (males'
-    imputation frequency over one allele; sex read from the .fam)."""
+    """The fileset's own sexes (its .fam) score chrX as PLINK 2 scores the fileset with
+    --bfile (males' imputation frequency over one allele): by default, as PLINK 2 reads them,
+    and the same when passed explicitly; the same genotypes as a VCF (no sex) differ."""
     rng = np.random.default_rng(11)
     samples = [f"S{i}" for i in range(60)]  # PLINK 2 imputes from >= 50 samples
     records = []
@@ -386,8 +387,12 @@ def test_chrx_with_the_fam_sexes_agrees_with_plink2(plink2, tmp_path):
     assert list(source.sex_by_sample.values()) == [1, 2] * 30
     rows = [("X", 1000 + k, "G", "A", 0.25 * (k + 1)) for k in range(5)]
     sf = _scorefile(tmp_path / "x.txt", rows)
-    result = prs.score(source, sf, sex=source.sex_by_sample, keep_ambiguous=True)
-    unknown = prs.score(source, sf, keep_ambiguous=True)
+    result = prs.score(source, sf, keep_ambiguous=True)
+    assert result.provenance["options"]["sex"] == str(fam)
+    assert result.provenance["sex"]["male"] == 30 and result.provenance["sex"]["female"] == 30
+    explicit = prs.score(source, sf, sex=source.sex_by_sample, keep_ambiguous=True)
+    assert np.array_equal(result.sums, explicit.sums)
+    unknown = prs.score(vcf, sf, keep_ambiguous=True)  # a VCF carries no sex
     assert not np.allclose(result.sums, unknown.sums)  # the sexes change the imputation
     expected = _score_plink2(plink2, ["--bfile", str(prefix)], rows, tmp_path)
     want = expected.loc[list(result.samples), "SCORE1_SUM"].to_numpy()

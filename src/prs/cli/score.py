@@ -37,7 +37,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         nargs="+",
         required=True,
         metavar="FILE",
-        help="VCF/BCF file(s), e.g. one per chromosome (same samples)",
+        help="genotype file(s), e.g. one per chromosome (same samples): VCF/BCF, or PLINK 2 "
+        ".pgen (with .pvar/.psam) or PLINK 1 .bed (with .bim/.fam), or their fileset prefix",
     )
     p.add_argument(
         "--scorefile",

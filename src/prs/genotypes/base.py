@@ -105,6 +105,15 @@ def source_build(source: GenotypeSource) -> str | None:
     return build() if callable(build) else None
 
 
+def source_sexes(source: GenotypeSource) -> tuple[Mapping[str, int], str] | None:
+    """Each sample's sex as the genotype files themselves give it (a PLINK ``.psam``/``.fam``:
+    ``sex_by_sample``) and the file it comes from, or None (a VCF carries no sex)."""
+    sexes = getattr(source, "sex_by_sample", None)
+    if sexes is None:
+        return None
+    return sexes, str(getattr(source, "sex_file", "the genotype files"))
+
+
 def source_notes(source: GenotypeSource) -> list[str]:
     """The warnings ``source`` noted (none when it does not keep them)."""
     return [str(note) for note in getattr(source, "notes", ())]

@@ -21,8 +21,9 @@ Rules:
   companion, wrong magic bytes, a ``.bed`` whose size is not what its ``.bim``/``.fam`` row
   counts imply (truncated or mismatched), a ``.pgen`` whose variant or sample count differs
   from its ``.pvar``/``.psam``, a malformed ``.pvar``/``.bim`` line.
-* **Sex**: read from the ``.psam``/``.fam`` into ``sex_by_sample`` but not used unless
-  passed on (``prs.score(source, ..., sex=source.sex_by_sample)``), as for a VCF.
+* **Sex**: read from the ``.psam``/``.fam`` into ``sex_by_sample``; :func:`prs.score` uses it
+  when no ``sex=`` is given, as PLINK 2 does with ``--pfile``/``--bfile`` (a VCF carries no
+  sex: there ``sex=`` is needed).
 * ``.pvar.zst`` is read when the ``zstandard`` package is installed (refused, saying so,
   otherwise).
 """
@@ -200,9 +201,11 @@ class PlinkSource:
             self._variants.append(variants)
         assert file_ids is not None
         self._n_raw = len(file_ids)
-        #: Each sample's sex as its .psam/.fam says (1 male, 2 female, 0 unknown), a
-        #: mapping ``prs.score(..., sex=source.sex_by_sample)`` takes (not used by default).
+        #: Each sample's sex as its .psam/.fam says (1 male, 2 female, 0 unknown): the
+        #: scorer's default sex (:func:`prs.genotypes.base.source_sexes`).
         self.sex_by_sample: dict[str, int] = dict(zip(file_ids, file_sex, strict=True))
+        #: The file the sexes come from (for the provenance).
+        self.sex_file = str(filesets[0].samples)
         if samples is None:
             self.samples: tuple[str, ...] = file_ids
             self._columns: np.ndarray | None = None

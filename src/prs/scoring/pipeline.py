@@ -24,7 +24,13 @@ import pandas as pd
 from prs.errors import ScoreError, ScoreWarning
 from prs.genome import MT, X_NONPAR, Y, canonical_build
 from prs.genotypes import GenotypeSource, open_genotypes
-from prs.genotypes.base import records_read_from_gt, source_build, source_haploid, source_notes
+from prs.genotypes.base import (
+    records_read_from_gt,
+    source_build,
+    source_haploid,
+    source_notes,
+    source_sexes,
+)
 from prs.kernels.accumulate import IMPUTE_COHORT_MEAN, IMPUTE_GIVEN_FREQUENCY, IMPUTE_NONE
 from prs.match import (
     DEFAULT_MIN_OVERLAP,
@@ -181,8 +187,10 @@ def score(
         and sex columns (``1``/``M``/``male``, ``2``/``F``/``female``, ``0``/``NA``:
         unknown), or a mapping sample -> sex. Samples not given are of unknown sex. Used on
         chrX (males' imputation frequency; ``haploid``) and chrY (only males count). Default
-        None: everybody is of unknown sex, as PLINK 2 reading a VCF without ``--psam`` or
-        ``--update-sex``: chrY variants then add nothing to any score (a warning says so).
+        None: the sexes the genotype files give (a PLINK fileset's ``.psam``/``.fam``, as
+        PLINK 2 with ``--pfile``/``--bfile``); for a VCF, everybody is of unknown sex, as
+        PLINK 2 reading a VCF without ``--psam`` or ``--update-sex``: chrY variants then add
+        nothing to any score (a warning says so).
     chunk_size
         Variants per dosage chunk (memory: chunk_size x samples x 9 bytes).
     engine
@@ -266,7 +274,7 @@ def score(
                 {
                     **asdict(options),
                     "samples": None if samples is None else len(samples),
-                    "sex": None if sex is None else (sex_summary or {}).get("source"),
+                    "sex": (sex_summary or {}).get("source"),
                     "engine": type(source).__name__,
                 },
                 genome_build={
@@ -310,7 +318,14 @@ def _open_source(
 
 def _sexes(source: GenotypeSource, sex: SexInput | None) -> tuple[np.ndarray, dict | None]:
     """Each sample's sex code and the summary of the sex input (warns about samples it
-    does not name)."""
+    does not name). Without ``sex``, the sexes the genotype files give (a PLINK fileset's
+    ``.psam``/``.fam``), as PLINK 2 reads them with ``--pfile``/``--bfile``."""
+    own = source_sexes(source) if sex is None else None
+    if own is not None:
+        sample_sex, sex_summary = sex_codes(tuple(source.samples), own[0])
+        assert sex_summary is not None
+        sex_summary["source"] = own[1]
+        return sample_sex, sex_summary
     sample_sex, sex_summary = sex_codes(tuple(source.samples), sex)
     if sex_summary is not None and sex_summary["samples_not_in_sex_input"]:
         warnings.warn(
