@@ -1,10 +1,11 @@
-"""In-process time of the fast genotype engine alone: ``sites()`` + ``read()``.
+"""In-process time of the genotype engine alone: ``sites()`` + ``read()``.
 
 ``python -m benchmarks.engine VCF SCOREFILE [--dosage DS] [--repeats 3]`` prints the best
 wall time (seconds) of listing the scoring file's positions and reading every allele's
 dosage there, in a warm process (imports done, Numba cache loaded). This is the part of
 ``prs score`` the fast path owns; the rest (scoring-file parsing, matching, accumulation,
-output) is the same for every engine.
+output) is the same for every engine. A ``.pgen``/``.bed`` in place of the VCF times the
+PLINK reader (:class:`prs.genotypes.plink.PlinkSource`) the same way.
 """
 
 from __future__ import annotations
@@ -18,14 +19,16 @@ import pandas as pd
 
 def engine_seconds(vcf: str, scorefile: str, dosage: str = "GT", repeats: int = 3) -> float:
     from prs.genotypes.fastvcf import FastVcfSource
+    from prs.genotypes.plink import PlinkSource
 
+    source_class = PlinkSource if vcf.endswith((".pgen", ".bed")) else FastVcfSource
     weights = pd.read_csv(scorefile, sep="\t", comment="#")
     from prs.genotypes.base import sorted_unique as _sorted_unique
 
     wanted = {"22": _sorted_unique(weights["chr_position"].to_numpy())}
 
     def once() -> None:
-        source = FastVcfSource(vcf, dosage=dosage)
+        source = source_class(vcf, dosage=dosage)
         sites = source.sites(wanted)
         # One allele per listed site, as a score with one row per site asks.
         records = sites["record"].to_numpy()

@@ -11,7 +11,12 @@ Two genotype layouts are written from one simulation:
 and scoring files, each in two spellings (the same rows): a PGS Catalog style file for
 ``prs score`` and a PLINK 2 ``--score`` table keyed by the VCF's rsIDs.
 
-Usage: ``python -m benchmarks.generate OUT_DIR [--samples N] [--length BP] [--seed S]``.
+A third layout, independent of the simulation, is made by ``plink2 --dummy`` (random hard
+calls, seeded): ``dummy.pgen/.pvar/.psam`` and the same calls as ``dummy.bed/.bim/.fam``,
+with a dense scoring file over every variant (``plink.prs.txt`` / ``plink.plink.tsv``); see
+:func:`generate_plink`.
+
+Usage: ``python -m benchmarks.generate OUT_DIR [--small]``.
 """
 
 from __future__ import annotations
@@ -359,6 +364,85 @@ def generate(out: Path, spec: DatasetSpec) -> dict[str, Path]:
     return _paths(out, spec)
 
 
+@dataclass(frozen=True)
+class PlinkSpec:
+    """A ``plink2 --dummy`` fileset (hard calls, no missing calls) and its dense score."""
+
+    samples: int = 20_000
+    variants: int = 20_000
+    seed: int = 20261130
+
+
+PLINK_SMALL = PlinkSpec(samples=2_000, variants=5_000)
+PLINK_FULL = PlinkSpec()
+
+#: Bump when the generated PLINK files change.
+PLINK_VERSION = 1
+#: Unambiguous REF/ALT pairs (prs drops A/T and C/G by default; PLINK 2 scores them).
+_PAIRS = [
+    ("A", "C"),
+    ("A", "G"),
+    ("C", "A"),
+    ("C", "T"),
+    ("G", "A"),
+    ("G", "T"),
+    ("T", "C"),
+    ("T", "G"),
+]
+
+
+def generate_plink(out: Path, spec: PlinkSpec) -> None:
+    """Write ``dummy.pgen/.pvar/.psam``, ``dummy.bed/.bim/.fam`` and the dense score into ``out``.
+
+    ``plink2 --dummy`` draws the calls (seeded; no missing calls); its ``.pvar`` is then
+    rewritten so the variants look like the VCF datasets': chromosome 22, positions 100 bp
+    apart, rsIDs, and seeded unambiguous REF/ALT pairs (a ``.pgen`` stores no alleles, so
+    the calls are unchanged). The ``.bed`` is PLINK 2's ``--make-bed`` of that fileset. The
+    score has one row per variant, effect allele REF or ALT at random, seeded weights.
+    A stamp (``plink-spec.txt``) skips all of it when the files are already there.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    stamp = out / "plink-spec.txt"
+    if stamp.exists() and stamp.read_text() == f"{PLINK_VERSION} {spec!r}":
+        return
+    if shutil.which("plink2") is None:
+        raise RuntimeError("plink2 is needed to generate the PLINK benchmark data")
+    prefix = out / "dummy"
+    common = ["--threads", "2", "--silent", "--seed", str(spec.seed)]
+    # <samples> <variants> <missing call freq> <missing phenotype freq>
+    dummy = ["--dummy", str(spec.samples), str(spec.variants), "0", "0", "acgt"]
+    subprocess.run(
+        ["plink2", *dummy, "--out", str(prefix), *common],
+        check=True,
+        capture_output=True,
+    )
+    rng = np.random.default_rng(spec.seed)
+    m = spec.variants
+    pairs = [_PAIRS[k] for k in rng.integers(0, len(_PAIRS), m)]
+    pos = 1000 + 100 * np.arange(m, dtype=np.int64)
+    rsid = [f"rs{5_000_000 + i}" for i in range(m)]
+    with open(f"{prefix}.pvar", "w") as fh:
+        fh.write("#CHROM\tPOS\tID\tREF\tALT\n")
+        fh.writelines(
+            f"{CHROM}\t{pos[i]}\t{rsid[i]}\t{pairs[i][0]}\t{pairs[i][1]}\n" for i in range(m)
+        )
+    subprocess.run(
+        ["plink2", "--pfile", str(prefix), "--make-bed", "--out", str(prefix), *common],
+        check=True,
+        capture_output=True,
+    )
+    flip = rng.random(m) < 0.5
+    rows = ScoreRows(
+        rsid,
+        pos,
+        [ref if f else alt for (ref, alt), f in zip(pairs, flip, strict=True)],
+        [alt if f else ref for (ref, alt), f in zip(pairs, flip, strict=True)],
+        np.round(rng.normal(0.0, 0.05, size=(m, 1)), 6),
+    )
+    write_score_files(rows, out / "plink.prs.txt", out / "plink.plink.tsv")
+    stamp.write_text(f"{PLINK_VERSION} {spec!r}")
+
+
 def _paths(out: Path, spec: DatasetSpec) -> dict[str, Path]:
     return {p.name: p for p in sorted(out.iterdir())}
 
@@ -369,6 +453,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--small", action="store_true", help="the CI-sized dataset")
     args = parser.parse_args(argv)
     generate(args.out, SMALL if args.small else FULL)
+    generate_plink(args.out, PLINK_SMALL if args.small else PLINK_FULL)
     return 0
 
 

@@ -2,13 +2,17 @@
 
 Usage::
 
-    python -m benchmarks.run            # full datasets (2,000 samples; scale series)
+    python -m benchmarks.run            # full datasets (2,000 samples; scale series; PLINK)
     python -m benchmarks.run --small    # the CI-sized datasets
+    python -m benchmarks.run --only pgen bed   # only the cases whose names start so
 
 Every case runs each tool best-of-``--repeats`` on the same files: ``prs score`` end to end
 (the console script: interpreter start, imports, reading, matching, scoring, writing; Numba
 cache warm, and once with a cold cache), ``plink2 --vcf ... --score`` with ``--threads 2``,
-and ``bgzip -dc FILE > /dev/null`` (the decompression floor, one core). Scores are compared
+and ``bgzip -dc FILE > /dev/null`` (the decompression floor, one core). The PLINK cases
+(``pgen``, ``bed``: a ``plink2 --dummy`` fileset) run ``prs score --vcf FILE.pgen`` against
+``plink2 --pfile``/``--bfile ... --score`` and take ``cat FILE > /dev/null`` as the floor
+(the binary file is read as it is, no inflating). Scores are compared
 (PLINK 2 prints six significant digits; DS dosages are stored by PLINK 2 in 1/16384 steps,
 so the DS tolerance adds that quantization). Results go to ``benchmarks/results/`` as
 markdown and JSON; a full run also refreshes the table in README.md and
@@ -35,20 +39,34 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmarks.generate import FULL, SMALL, DatasetSpec, default_data_dir, generate
+from benchmarks.generate import (
+    FULL,
+    PLINK_FULL,
+    PLINK_SMALL,
+    SMALL,
+    DatasetSpec,
+    default_data_dir,
+    generate,
+    generate_plink,
+)
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
 @dataclass
 class Case:
-    """One benchmark: a VCF, a scoring file (both spellings) and the dosage field."""
+    """One benchmark: genotypes, a scoring file (both spellings) and the dosage field.
+
+    ``kind`` is ``"vcf"``, or ``"pgen"``/``"bed"`` for a PLINK fileset (``vcf`` then names
+    its ``.pgen``/``.bed``).
+    """
 
     name: str
     vcf: str
     score: str  # stem: <stem>.prs.txt / <stem>.plink.tsv
     dosage: str = "GT"
     n_scores: int = 1
+    kind: str = "vcf"
 
 
 @dataclass
@@ -73,6 +91,11 @@ def cases(spec: DatasetSpec) -> list[Case]:
     out += [
         Case(f"scale {c}x VCF, 1x score", f"scale{c}.vcf.gz", f"scale{spec.scale_copies[0]}")
         for c in spec.scale_copies[1:]
+    ]
+    # PLINK filesets (plink2 --dummy hard calls), the dense score over every variant.
+    out += [
+        Case("pgen hard calls", "dummy.pgen", "plink", kind="pgen"),
+        Case("bed hard calls", "dummy.bed", "plink", kind="bed"),
     ]
     return out
 
@@ -100,23 +123,32 @@ def _best(cmd: list[str], repeats: int, **kwargs: object) -> Timing:
     return Timing(best.seconds, best.peak_mb, [round(t.seconds, 3) for t in runs])
 
 
+def _is_plink(path: Path) -> bool:
+    return path.suffix in (".pgen", ".bed")
+
+
 def prs_command(vcf: Path, scorefile: Path, out: Path, dosage: str) -> list[str]:
-    """The ``prs score`` command line (the fast engine, as ``--engine auto`` picks here)."""
+    """The ``prs score`` command line (the fast engine, as ``--engine auto`` picks here, for
+    a VCF; a ``.pgen``/``.bed`` is read by the PLINK reader, picked from the name)."""
     prs = shutil.which("prs", path=str(Path(sys.executable).parent)) or "prs"
     cmd = [prs, "score", "--vcf", str(vcf), "--scorefile", str(scorefile), "--out", str(out)]
     if dosage != "GT":
         cmd += ["--dosage", dosage]
-    return [*cmd, "--engine", "fast"]
+    return cmd if _is_plink(vcf) else [*cmd, "--engine", "fast"]
 
 
 def plink_command(vcf: Path, scorefile: Path, out: Path, dosage: str, n_scores: int) -> list[str]:
-    """``plink2 --vcf ... --score`` keyed by the VCF's rsIDs, two threads."""
-    vcf_arg = [str(vcf)] + (["dosage=DS"] if dosage == "DS" else [])
+    """``plink2 --vcf ... --score`` keyed by the variant IDs (rsIDs), two threads;
+    ``--pfile``/``--bfile PREFIX`` for a ``.pgen``/``.bed``."""
+    if _is_plink(vcf):
+        flag = "--pfile" if vcf.suffix == ".pgen" else "--bfile"
+        source = [flag, str(vcf.with_suffix(""))]
+    else:
+        source = ["--vcf", str(vcf)] + (["dosage=DS"] if dosage == "DS" else [])
     columns = ["1", "2", "3"] if n_scores == 1 else ["1", "2"]
     cmd = [
         "plink2",
-        "--vcf",
-        *vcf_arg,
+        *source,
         "--score",
         str(scorefile),
         *columns,
@@ -156,9 +188,20 @@ def compare(prs_dir: Path, plink_prefix: Path, weights: Path, dosage: str) -> di
     }
 
 
+def _count_lines(path: Path) -> int:
+    """Rows of a text file (blank lines and ``#`` header lines not counted)."""
+    with open(path) as fh:
+        return sum(1 for line in fh if line.strip() and not line.startswith("#"))
+
+
 def _count_genotypes(vcf: Path) -> tuple[int, int]:
-    """Records and samples of a VCF (from its tabix index stats and header)."""
+    """Records and samples of a VCF (from its tabix index stats and header), or of a PLINK
+    fileset (its variant and sample files' rows)."""
     from prs.genotypes.vcf import read_vcf_header
+
+    if _is_plink(vcf):
+        variants, samples = (".pvar", ".psam") if vcf.suffix == ".pgen" else (".bim", ".fam")
+        return _count_lines(vcf.with_suffix(variants)), _count_lines(vcf.with_suffix(samples))
 
     samples = len(read_vcf_header(vcf).samples)
     proc = subprocess.run(["tabix", "-l", str(vcf)], capture_output=True, text=True)
@@ -187,7 +230,8 @@ def run_case(case: Case, data: Path, work: Path, repeats: int) -> dict[str, obje
     _timed(prs_cmd)  # warm the default cache
     prs = _best(prs_cmd, repeats)
     plink = _best(plink_command(vcf, plink_w, out_plink, case.dosage, case.n_scores), repeats)
-    floor = _best([f"bgzip -dc {vcf} > /dev/null"], repeats, shell=True)
+    reader = "cat" if _is_plink(vcf) else "bgzip -dc"
+    floor = _best([f"{reader} {vcf} > /dev/null"], repeats, shell=True)
     engine = subprocess.run(
         [
             sys.executable,
@@ -210,6 +254,7 @@ def run_case(case: Case, data: Path, work: Path, repeats: int) -> dict[str, obje
     return {
         "case": case.name,
         "vcf": case.vcf,
+        "kind": case.kind,
         "dosage": case.dosage,
         "records": records,
         "samples": samples,
@@ -237,7 +282,7 @@ def run_case(case: Case, data: Path, work: Path, repeats: int) -> dict[str, obje
 def markdown(rows: list[dict[str, object]], meta: dict[str, object]) -> str:
     """The results table."""
     head = (
-        "| case | genotypes | prs s (cold) | PLINK 2 s | bgzip floor s | prs / PLINK 2 time | "
+        "| case | genotypes | prs s (cold) | PLINK 2 s | floor s | prs / PLINK 2 time | "
         "engine s | engine / PLINK 2 | prs Mgeno/s | PLINK 2 Mgeno/s | prs MB | PLINK 2 MB | "
         "prs / PLINK 2 memory | scores agree |\n"
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
@@ -258,8 +303,12 @@ def markdown(rows: list[dict[str, object]], meta: dict[str, object]) -> str:
         f"\nCommand: `{meta['command']}` on {meta['machine']} ({meta['cpus']} CPUs), "
         f"{meta['date']}; best of {meta['repeats']}; load average at start "
         f"{meta['load']}. prs = `prs score` end to end (interpreter start included); "
-        "prs cold = its first run with an empty Numba cache; engine = the fast genotype "
-        "engine alone in a warm process (`python -m benchmarks.engine`: sites + dosages).\n"
+        "prs cold = its first run with an empty Numba cache; floor = `bgzip -dc FILE > "
+        "/dev/null` (VCF; one core) or `cat FILE > /dev/null` (.pgen/.bed); engine = the "
+        "genotype reader alone in a warm process (`python -m benchmarks.engine`: sites + "
+        "dosages; the fast VCF engine, or the PLINK reader). pgen/bed: a `plink2 --dummy` "
+        "fileset (hard calls, no missing calls), a dense score over every variant, PLINK 2 "
+        "with `--pfile`/`--bfile`.\n"
     )
     return head + "\n".join(lines) + "\n" + notes
 
@@ -294,9 +343,11 @@ def main(argv: list[str] | None = None) -> int:
     # may be set): otherwise every timed run would spend ~0.1 s compiling its modules.
     compileall.compile_dir(str(Path(__file__).resolve().parent.parent / "src"), quiet=1)
     spec = SMALL if args.small else FULL
+    plink_spec = PLINK_SMALL if args.small else PLINK_FULL
     label = "small" if args.small else "full"
     data = args.data or default_data_dir(label)
     generate(data, spec)
+    generate_plink(data, plink_spec)
     rows = []
     with tempfile.TemporaryDirectory(prefix="prs-bench-") as tmp:
         for case in cases(spec):
@@ -318,6 +369,7 @@ def main(argv: list[str] | None = None) -> int:
         "repeats": args.repeats,
         "load": " ".join(f"{x:.2f}" for x in os.getloadavg()),
         "spec": asdict(spec),
+        "plink_spec": asdict(plink_spec),
         "plink2": subprocess.run(
             ["plink2", "--version"], capture_output=True, text=True
         ).stdout.strip(),
