@@ -57,9 +57,15 @@ _PGEN_MAGIC = b"\x6c\x1b"
 _MISSING = -9
 #: A hard call (pgenlib's int8 0/1/2/-9, read as uint8) -> its dosage: one table look-up,
 #: ~2x faster than a cast and a NaN mask (the float64 output costs more than pgenlib's read).
-_HARDCALL_DOSAGE = np.zeros(256, dtype=np.float64)
-_HARDCALL_DOSAGE[[1, 2]] = [1.0, 2.0]
-_HARDCALL_DOSAGE[np.uint8(_MISSING & 0xFF)] = np.nan
+
+
+def _call_dosages(calls: np.ndarray) -> np.ndarray:
+    """Hard calls (int8 allele copies, PLINK's -9 missing) as float64 dosages, NaN missing:
+    a cast and a mask (about 2x faster than a 256-entry look-up table on 20 M calls, which
+    spends its time filling a fresh array element by element)."""
+    values = calls.astype(np.float64)
+    values[calls < 0] = np.nan
+    return values
 
 
 @dataclass(frozen=True)
@@ -183,6 +189,7 @@ class PlinkSource:
         file_ids: tuple[str, ...] | None = None
         file_sex: tuple[int, ...] = ()
         self._variants: list[_Variants] = []
+        self._n_alts: dict[int, np.ndarray] = {}
         for fs in filesets:
             for companion in missing_files(fs):
                 raise GenotypeFileError(
@@ -338,6 +345,8 @@ class PlinkSource:
         """Dosages (float64 [k, raw samples], NaN missing) of ``alleles`` at ``local``."""
         fs = self._filesets[file_index]
         ds = self.dosage_field == "DS" and fs.kind == "pgen"
+        if not ds and self._biallelic(file_index, local) and np.all(alleles <= 1):
+            return self._read_biallelic_calls(reader, fs, local, alleles)
         distinct = np.unique(alleles)
         out = None if len(distinct) == 1 else np.empty((len(local), self._n_raw))
         # pgenlib reads a list for one allele index at a time: group the requests by allele
@@ -351,7 +360,7 @@ class PlinkSource:
                 else:
                     calls = np.empty((len(rows), self._n_raw), dtype=np.int8)
                     reader.read_list(local[rows], calls, allele_idx=int(allele))  # type: ignore[attr-defined]
-                    values = np.take(_HARDCALL_DOSAGE, calls.view(np.uint8))
+                    values = _call_dosages(calls)
             except RuntimeError as exc:
                 raise GenotypeFileError(
                     f"{fs.genotypes}: cannot read variant(s) at record "
@@ -362,6 +371,33 @@ class PlinkSource:
             out[rows] = values
         assert out is not None
         return out
+
+    def _biallelic(self, file_index: int, local: np.ndarray) -> bool:
+        """Whether every record at ``local`` has at most one ALT allele."""
+        n_alts = self._n_alts.get(file_index)
+        if n_alts is None:
+            n_alts = np.array([len(a) for a in self._variants[file_index].alts], dtype=np.int64)
+            self._n_alts[file_index] = n_alts
+        return bool(np.all(n_alts[local] <= 1))
+
+    def _read_biallelic_calls(
+        self, reader: object, fs: PlinkFileset, local: np.ndarray, alleles: np.ndarray
+    ) -> np.ndarray:
+        """Hard-call dosages at biallelic records in one read: ALT copies as read, REF copies
+        as 2 - ALT (a call is two alleles, as PLINK stores it; missing stays missing)."""
+        calls = np.empty((len(local), self._n_raw), dtype=np.int8)
+        try:
+            reader.read_list(local, calls, allele_idx=1)  # type: ignore[attr-defined]
+        except RuntimeError as exc:
+            raise GenotypeFileError(
+                f"{fs.genotypes}: cannot read variant(s) at record {int(local[0])} ({exc}); "
+                "the file is truncated or corrupt"
+            ) from exc
+        ref = alleles == 0
+        if ref.any():
+            rows = calls[ref]
+            calls[ref] = np.where(rows < 0, rows, 2 - rows)
+        return _call_dosages(calls)
 
 
 def _read_samples(fs: PlinkFileset) -> tuple[tuple[str, ...], tuple[int, ...]]:
