@@ -424,3 +424,22 @@ def test_repeated_records_warn_as_for_vcf(plink2, small, tmp_path):
     with pytest.warns(prs.errors.GenotypeWarning, match="repeat an earlier record"):
         source.sites()
     assert len(source.notes) == 1
+
+
+def test_ref_and_alt_effect_alleles_with_missing_calls_equal_the_vcf(small):
+    """A biallelic chunk is read once (ALT copies) and REF rows are 2 - ALT: scoring rows
+    whose effect allele is REF, ALT or both kinds mixed, over missing calls, give the VCF's
+    sums from the .pgen and the .bed."""
+    base = [("22", 100 + 10 * k, "G", "A", 0.1 * (k + 1)) for k in range(6)]
+    mixed = [
+        (c, p, o, e, w) if k % 2 else (c, p, e, o, w) for k, (c, p, e, o, w) in enumerate(base)
+    ]
+    swapped = [(c, p, o, e, w) for c, p, e, o, w in base]
+    for name, rows in (("mixed", mixed), ("swapped", swapped)):
+        sf = _scorefile(small["dir"] / f"{name}.txt", rows)
+        vcf = prs.score(small["vcf"], sf, keep_ambiguous=True)
+        assert vcf.missing_ct.sum() > 0
+        for genotypes in (f"{small['pgen']}.pgen", f"{small['bed']}.bed"):
+            other = prs.score(genotypes, sf, keep_ambiguous=True)
+            assert np.array_equal(other.sums, vcf.sums), (name, genotypes)
+            assert np.array_equal(other.missing_ct, vcf.missing_ct)
