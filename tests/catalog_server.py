@@ -29,6 +29,24 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+#: The environment variables that configure PGS Catalog access (prs.weights.catalog.config):
+#: cleared around every catalog test, so a developer's own settings cannot leak in.
+CATALOG_ENV_VARS = (
+    "PRS_CACHE_DIR",
+    "PRS_OFFLINE",
+    "PRS_PGS_MIRROR",
+    "PRS_PGS_API_URL",
+    "PRS_PGS_FTP_URL",
+)
+
+
+def clear_catalog_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Remove :data:`CATALOG_ENV_VARS` for the test (restored afterwards by monkeypatch)."""
+    for name in CATALOG_ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+
 
 def md5_hex(data: bytes) -> str:
     return hashlib.md5(data, usedforsecurity=False).hexdigest()

@@ -27,16 +27,19 @@ from prs.cli import fetch as catalog_cli
 from prs.errors import CatalogError, ScoringFileError
 from prs.weights import catalog
 from prs.weights.scorefile import read_scorefile
-from tests.catalog_server import CatalogServer, CatalogTree, md5_hex, scoring_file_text
-
-ENV_VARS = ("PRS_CACHE_DIR", "PRS_OFFLINE", "PRS_PGS_MIRROR", "PRS_PGS_API_URL", "PRS_PGS_FTP_URL")
+from tests.catalog_server import (
+    CatalogServer,
+    CatalogTree,
+    clear_catalog_env,
+    md5_hex,
+    scoring_file_text,
+)
 
 
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     # A developer's own PRS_* settings must not leak into these tests.
-    for name in ENV_VARS:
-        monkeypatch.delenv(name, raising=False)
+    clear_catalog_env(monkeypatch)
 
 
 @pytest.fixture

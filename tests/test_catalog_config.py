@@ -10,15 +10,12 @@ import prs.catalog
 import prs.weights.catalog
 from prs.catalog import CatalogConfig
 from prs.errors import CatalogError
-from tests.catalog_server import CatalogServer, CatalogTree, scoring_file_text
-
-ENV_VARS = ("PRS_CACHE_DIR", "PRS_OFFLINE", "PRS_PGS_MIRROR", "PRS_PGS_API_URL", "PRS_PGS_FTP_URL")
+from tests.catalog_server import CatalogServer, CatalogTree, clear_catalog_env, scoring_file_text
 
 
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ENV_VARS:
-        monkeypatch.delenv(name, raising=False)
+    clear_catalog_env(monkeypatch)
 
 
 @pytest.fixture

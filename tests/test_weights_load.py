@@ -10,15 +10,12 @@ from prs.errors import ScoreError, ScoringFileError
 from prs.weights import read_scorefile
 from prs.weights.catalog import is_accession
 from prs.weights.load import load_scorefile, load_scorefiles
-from tests.catalog_server import CatalogServer, CatalogTree, scoring_file_text
-
-ENV_VARS = ("PRS_CACHE_DIR", "PRS_OFFLINE", "PRS_PGS_MIRROR", "PRS_PGS_API_URL", "PRS_PGS_FTP_URL")
+from tests.catalog_server import CatalogServer, CatalogTree, clear_catalog_env, scoring_file_text
 
 
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ENV_VARS:
-        monkeypatch.delenv(name, raising=False)
+    clear_catalog_env(monkeypatch)
 
 
 @pytest.fixture
