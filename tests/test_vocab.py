@@ -79,5 +79,6 @@ def test_every_word_to_code_mapping_has_exactly_the_vocabulary_words():
         "half_call": vocab.HALF_CALL_POLICIES,
         "haploid": vocab.HAPLOID_POLICIES,
         "engine": vocab.ENGINES,
+        "genotype_format": vocab.GENOTYPE_FORMATS,
         "format": vocab.TABLE_FORMATS,
     }

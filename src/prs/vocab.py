@@ -16,7 +16,7 @@ Effect types
 
 Genotype reading
     :data:`DOSAGE_FIELDS`, :data:`HALF_CALL_POLICIES`, :data:`HAPLOID_POLICIES` (in the
-    kernels' code order), :data:`ENGINES`, :data:`INDEX_MODES`.
+    kernels' code order), :data:`ENGINES`, :data:`GENOTYPE_FORMATS`, :data:`INDEX_MODES`.
 
 Scoring and outputs
     :data:`MISSING_POLICIES`, :data:`TABLE_FORMATS`.
@@ -31,6 +31,7 @@ __all__ = [
     "EFFECT_TYPES",
     "EFFECT_TYPE_CODES",
     "ENGINES",
+    "GENOTYPE_FORMATS",
     "HALF_CALL_POLICIES",
     "HAPLOID_POLICIES",
     "INDEX_MODES",
@@ -64,6 +65,20 @@ HAPLOID_POLICIES: tuple[str, ...] = ("as-diploid", "haploid")
 
 #: The VCF engines :func:`prs.genotypes.open_genotypes` chooses from (``engine=``, ``--engine``).
 ENGINES: tuple[str, ...] = ("auto", "fast", "checked")
+
+#: Genotype formats :func:`prs.genotypes.open_genotypes` reads (``format=``,
+#: ``--genotype-format``); ``"auto"`` tells the format from the file names.
+#: ``"pgen"`` and ``"bed"`` are PLINK's two filesets; ``"bcf"`` is read as ``"vcf"``.
+GENOTYPE_FORMATS: tuple[str, ...] = (
+    "auto",
+    "vcf",
+    "bcf",
+    "plink",
+    "pgen",
+    "bed",
+    "bgen",
+    "vcf-zarr",
+)
 
 #: When the fast engine reads through a tabix/CSI index (``index=``).
 INDEX_MODES: tuple[str, ...] = ("auto", "always", "never")

@@ -14,6 +14,7 @@ from prs.scoring import ScoreResult, score
 from prs.vocab import (
     DOSAGE_FIELDS,
     ENGINES,
+    GENOTYPE_FORMATS,
     HALF_CALL_POLICIES,
     HAPLOID_POLICIES,
     MISSING_POLICIES,
@@ -29,16 +30,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "score",
         help="score genotypes with PGS Catalog / custom scoring files",
-        description="Score VCF/BCF genotypes with one or more scoring files in one pass. "
+        description="Score genotypes (VCF/BCF, PLINK pgen/bed, BGEN, VCF Zarr) with one or "
+        "more scoring files in one pass. "
         "Writes scores, the match report (every variant's fate) and provenance into --out.",
     )
     p.add_argument(
+        "--genotypes",
         "--vcf",
+        dest="vcf",
         nargs="+",
         required=True,
         metavar="FILE",
-        help="genotype file(s), e.g. one per chromosome (same samples): VCF/BCF, or PLINK 2 "
-        ".pgen (with .pvar/.psam) or PLINK 1 .bed (with .bim/.fam), or their fileset prefix",
+        help="genotype file(s) of one format, e.g. one per chromosome (same samples): "
+        "VCF/BCF, PLINK 2 .pgen (with .pvar/.psam) or PLINK 1 .bed (with .bim/.fam) or their "
+        "fileset prefix, BGEN (.bgen), VCF Zarr (.vcz/.zarr)",
     )
     p.add_argument(
         "--scorefile",
@@ -143,6 +148,12 @@ def _add_reading_options(p: argparse.ArgumentParser) -> None:
         help="how a male's chrX call counts (needs --sex): as-diploid (PLINK 2's default "
         "--xchr-model 2) or haploid (--xchr-model 1)",
     )
+    p.add_argument(
+        "--genotype-format",
+        choices=GENOTYPE_FORMATS,
+        default="auto",
+        help="format of the genotype files (default: told from their names)",
+    )
     p.add_argument("--chunk-size", type=int, default=1024, help="variants per chunk")
     p.add_argument(
         "--engine",
@@ -200,6 +211,7 @@ def score_from_args(args: argparse.Namespace, vcf: list[str], scorefiles: list[s
         haploid=args.haploid,
         chunk_size=args.chunk_size,
         engine=args.engine,
+        genotype_format=args.genotype_format,
         sex=args.sex,
         catalog_options={
             k: v

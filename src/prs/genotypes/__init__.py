@@ -14,7 +14,10 @@ The layout, one concern per module (each imports only modules above it in this l
 * the engines: :mod:`~prs.genotypes.vcf` (checked, cyvcf2) and
   :mod:`~prs.genotypes.fastvcf` (fast, Numba kernels: source, scan, regions, cache,
   decode, fallback, site table);
-* :mod:`~prs.genotypes.plink`: PLINK 2 ``.pgen`` and PLINK 1 ``.bed`` filesets (pgenlib).
+* :mod:`~prs.genotypes.plink`: PLINK 2 ``.pgen`` and PLINK 1 ``.bed`` filesets (pgenlib);
+* :mod:`~prs.genotypes.bgen`: BGEN 1.2/1.3 files (imported when a BGEN is opened);
+* :mod:`~prs.genotypes.vcfzarr`: VCF Zarr stores, as bio2zarr writes them (imported when one
+  is opened).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from prs.genotypes.plink import PlinkSource, missing_files, plink_fileset
 from prs.genotypes.sniff import GenotypeFile, sniff
 from prs.genotypes.vcf import VcfSource
 from prs.genotypes.vcf_header import read_vcf_header
-from prs.vocab import ENGINES
+from prs.vocab import ENGINES, GENOTYPE_FORMATS
 
 __all__ = [
     "SITE_COLUMNS",
@@ -38,12 +41,42 @@ __all__ = [
     "GenotypeSource",
     "PlinkSource",
     "VcfSource",
+    "genotype_format",
     "open_genotypes",
     "read_vcf_header",
     "sniff",
 ]
 
 _VCF_SUFFIXES = (".vcf", ".vcf.gz", ".vcf.bgz", ".bcf")
+_BGEN_SUFFIXES = (".bgen",)
+#: A VCF Zarr store is a directory (or a zip of one): named so, or holding Zarr metadata.
+_ZARR_SUFFIXES = (".vcz", ".zarr", ".vcz.zip", ".zarr.zip")
+_ZARR_METADATA = ("zarr.json", ".zgroup", ".zmetadata")
+
+
+def genotype_format(path: str | os.PathLike[str]) -> str | None:
+    """The genotype format ``path``'s name (or, for a directory, its Zarr metadata) says:
+    ``"vcf"``, ``"bgen"``, ``"vcf-zarr"``, ``"plink"`` or None when it does not tell.
+
+    Examples
+    --------
+    >>> genotype_format("chr1.dose.vcf.gz"), genotype_format("ukb_imp_chr1.bgen")
+    ('vcf', 'bgen')
+    >>> genotype_format("cohort.vcz"), genotype_format("cohort.pgen"), genotype_format("x.dat")
+    ('vcf-zarr', 'plink', None)
+    """
+    name = Path(path).name.lower().rstrip("/")
+    if name.endswith(_VCF_SUFFIXES):
+        return "vcf"
+    if name.endswith(_BGEN_SUFFIXES):
+        return "bgen"
+    if name.endswith(_ZARR_SUFFIXES) or (
+        Path(path).is_dir() and any((Path(path) / m).exists() for m in _ZARR_METADATA)
+    ):
+        return "vcf-zarr"
+    if plink_fileset(path) is not None:
+        return "plink"
+    return None
 
 
 def open_genotypes(
@@ -60,9 +93,13 @@ def open_genotypes(
     paths
         One file, or several (e.g. one VCF per chromosome) holding the same samples.
     format
-        ``"vcf"`` (VCF or BCF) or ``"plink"`` (``.pgen/.pvar/.psam`` or ``.bed/.bim/.fam``,
-        :class:`~prs.genotypes.plink.PlinkSource`; ``"pgen"``/``"bed"`` say the same).
-        Default: from the file name (a ``.pgen``/``.bed``, a companion, or the prefix).
+        One of :data:`prs.vocab.GENOTYPE_FORMATS`: ``"vcf"`` (VCF or BCF), ``"plink"``
+        (``.pgen/.pvar/.psam`` or ``.bed/.bim/.fam``,
+        :class:`~prs.genotypes.plink.PlinkSource`; ``"pgen"``/``"bed"`` say the same),
+        ``"bgen"`` (:class:`prs.genotypes.bgen.BgenSource`) or ``"vcf-zarr"``
+        (:class:`prs.genotypes.vcfzarr.VcfZarrSource`). Default (None or ``"auto"``): from
+        the file names (:func:`genotype_format`; for PLINK a ``.pgen``/``.bed``, a companion,
+        or the prefix). All files of one call are of one format.
     engine
         VCF only: ``"fast"`` (Numba text parser over threaded BGZF inflate,
         :class:`prs.genotypes.fastvcf.FastVcfSource`), ``"checked"`` (cyvcf2,
@@ -94,14 +131,24 @@ def open_genotypes(
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
-    names = [Path(p).name.lower() for p in paths]
-    if format is None:
-        if names and all(n.endswith(_VCF_SUFFIXES) for n in names):
-            format = "vcf"
-        else:
-            format = _plink_by_name(paths)
-    if format.lower() in ("plink", "pgen", "bed"):
+    if format is None or format == "auto":
+        format = _format_by_name(paths)
+    format = format.lower()
+    if format not in GENOTYPE_FORMATS:
+        raise GenotypeFileError(
+            f"unsupported genotype format {format!r} (supported: "
+            f"{', '.join(f for f in GENOTYPE_FORMATS if f != 'auto')})"
+        )
+    if format in ("plink", "pgen", "bed"):
         return PlinkSource(paths, **options)  # type: ignore[arg-type]
+    if format == "bgen":
+        from prs.genotypes.bgen import BgenSource
+
+        return BgenSource(paths, **options)  # type: ignore[arg-type]
+    if format == "vcf-zarr":
+        from prs.genotypes.vcfzarr import VcfZarrSource
+
+        return VcfZarrSource(paths, **options)  # type: ignore[arg-type]
     if engine not in ENGINES:
         raise GenotypeFileError(f"engine must be 'auto', 'fast' or 'checked', not {engine!r}")
     if format.lower() in ("vcf", "bcf"):
@@ -113,9 +160,26 @@ def open_genotypes(
             if engine == "fast" or all(qualifies(f) for f in files):
                 return FastVcfSource(files, **options)  # type: ignore[arg-type]
         return VcfSource(files, **options)  # type: ignore[arg-type]
-    raise GenotypeFileError(
-        f"unsupported genotype format {format!r} (supported: vcf, bcf, plink, pgen, bed)"
-    )
+    raise AssertionError(format)  # pragma: no cover - every GENOTYPE_FORMATS word is above
+
+
+def _format_by_name(paths: Sequence[str | os.PathLike[str]]) -> str:
+    """The one format every path's name says (:func:`genotype_format`), else a
+    :class:`GenotypeFileError` naming the path that does not tell (or a PLINK fileset's
+    missing companions)."""
+    found = [genotype_format(p) for p in paths]
+    if found and all(f == found[0] for f in found) and found[0] not in (None, "plink"):
+        return str(found[0])
+    if found and len({f for f in found if f is not None}) > 1:
+        kinds = ", ".join(f"{p} ({f or 'unknown'})" for p, f in zip(paths, found, strict=True))
+        raise GenotypeFileError(
+            f"genotype files of different formats in one run: {kinds}; give one format "
+            "(a sample sheet scores several samplesets, each in its own format)"
+        )
+    unknown = [p for p, f in zip(paths, found, strict=True) if f is None]
+    if unknown and any(f not in (None, "plink") for f in found):
+        return _plink_by_name(unknown)  # names the first path that does not tell
+    return _plink_by_name(paths)
 
 
 def _plink_by_name(paths: Sequence[str | os.PathLike[str]]) -> str:
@@ -123,7 +187,8 @@ def _plink_by_name(paths: Sequence[str | os.PathLike[str]]) -> str:
     :class:`GenotypeFileError` saying what is missing (the name alone does not tell)."""
     hint = (
         "VCF/BCF: .vcf, .vcf.gz, .bcf; PLINK: .pgen or .bed with its companions, or the "
-        "fileset's prefix; pass format='vcf' or format='plink'"
+        "fileset's prefix; BGEN: .bgen; VCF Zarr: .vcz or .zarr; or pass format= "
+        "(--genotype-format)"
     )
     for path in paths or [""]:
         fileset = plink_fileset(path)

@@ -85,6 +85,7 @@ class ScoreOptions:
     haploid: str = "as-diploid"
     chunk_size: int = 1024
     engine: str = "auto"
+    genotype_format: str | None = None
 
     def __post_init__(self) -> None:
         if self.missing not in MISSING_POLICIES:
@@ -132,6 +133,7 @@ def score(
     sex: SexInput | None = None,
     chunk_size: int = 1024,
     engine: str = "auto",
+    genotype_format: str | None = None,
     catalog_options: dict[str, Any] | None = None,
 ) -> ScoreResult:
     """Score genotypes with one or more scoring files, as PLINK 2 ``--score`` does.
@@ -139,7 +141,8 @@ def score(
     Parameters
     ----------
     genotypes
-        A VCF/BCF path, several (one per chromosome), or an open
+        A genotype file (VCF/BCF, PLINK ``.pgen``/``.bed`` or its prefix, BGEN, VCF Zarr),
+        several of one format (e.g. one per chromosome), or an open
         :class:`~prs.genotypes.GenotypeSource`.
     scorefiles
         Scoring files: paths, PGS IDs (``"PGS000004"``, fetched and cached, see
@@ -196,6 +199,9 @@ def score(
     engine
         VCF reader: ``"auto"`` (default: the fast Numba parser for bgzipped text VCFs, cyvcf2
         otherwise), ``"fast"`` or ``"checked"``; same scores and errors either way.
+    genotype_format
+        The genotypes' format (:data:`prs.vocab.GENOTYPE_FORMATS`); default: told from the
+        file names (:func:`prs.genotypes.open_genotypes`).
     catalog_options
         Options for fetching PGS IDs (``cache_dir``, ``offline``, ``mirror``).
 
@@ -248,6 +254,7 @@ def score(
         haploid=haploid,
         chunk_size=chunk_size,
         engine=engine,
+        genotype_format=genotype_format,
     )
     with recorded_warnings() as prs_warnings:
         started = time.time()
@@ -307,6 +314,7 @@ def _open_source(
         # the chromosome-class model (prs.ploidy) takes it from there.
         return open_genotypes(
             genotypes,
+            format=options.genotype_format,
             samples=options.samples,
             dosage=options.dosage,
             half_call=options.half_call,
