@@ -28,16 +28,20 @@ LAYERS = {
     "prs.catalog": 2,
     "prs.genotypes": 2,
     "prs.match": 3,
+    # ancestry (issue 14): reads genotypes; used by scoring (reference frequencies) and calibrate
+    "prs.ancestry": 3,
     "prs.scoring": 4,
     "prs.calibrate": 5,
     "prs.report": 6,
     "prs.example": 7,
+    # sample sheets (issue 13): score each sampleset and write its outputs (uses prs.report)
+    "prs.samplesheet": 7,
     "prs.cli.calibrate": 8,
     "prs.cli": 8,
     "prs.__main__": 8,
 }
 #: Stages of one layer that must not import each other.
-SIBLINGS = [("prs.weights", "prs.genotypes")]
+SIBLINGS = [("prs.weights", "prs.genotypes"), ("prs.match", "prs.ancestry")]
 
 
 def _module_name(path: Path) -> str:

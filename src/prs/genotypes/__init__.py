@@ -16,7 +16,7 @@ The layout, one concern per module (each imports only modules above it in this l
   decode, fallback, site table);
 * :mod:`~prs.genotypes.plink`: PLINK 2 ``.pgen`` and PLINK 1 ``.bed`` filesets (pgenlib);
 * :mod:`~prs.genotypes.bgen`: BGEN 1.2/1.3 files (imported when a BGEN is opened);
-* :mod:`~prs.genotypes.vcfzarr`: VCF Zarr stores, as bio2zarr writes them (imported when one
+* :mod:`~prs.genotypes.zarr`: VCF Zarr stores, as bio2zarr writes them (imported when one
   is opened).
 """
 
@@ -97,7 +97,7 @@ def open_genotypes(
         (``.pgen/.pvar/.psam`` or ``.bed/.bim/.fam``,
         :class:`~prs.genotypes.plink.PlinkSource`; ``"pgen"``/``"bed"`` say the same),
         ``"bgen"`` (:class:`prs.genotypes.bgen.BgenSource`) or ``"vcf-zarr"``
-        (:class:`prs.genotypes.vcfzarr.VcfZarrSource`). Default (None or ``"auto"``): from
+        (:class:`prs.genotypes.zarr.VcfZarrSource`). Default (None or ``"auto"``): from
         the file names (:func:`genotype_format`; for PLINK a ``.pgen``/``.bed``, a companion,
         or the prefix). All files of one call are of one format.
     engine
@@ -146,7 +146,7 @@ def open_genotypes(
 
         return BgenSource(paths, **options)  # type: ignore[arg-type]
     if format == "vcf-zarr":
-        from prs.genotypes.vcfzarr import VcfZarrSource
+        from prs.genotypes.zarr import VcfZarrSource
 
         return VcfZarrSource(paths, **options)  # type: ignore[arg-type]
     if engine not in ENGINES:
