@@ -1,0 +1,713 @@
+"""BGEN 1.2/1.3 genotypes (the ``bgen`` package): probabilities -> expected allele dosages.
+
+The ``bgen`` package (jeremymcrae/bgen: C++ decoder, numpy its only dependency, a writer too)
+decodes each record's probabilities; this module reads the header, the ``.sample`` file and
+the ``.bgi`` index itself, checks them against each other, and turns probabilities into
+:class:`~prs.genotypes.base.DosageChunk` rows. Measured on 5,000 samples x 2,000 8-bit
+variants: 0.12 s with ``bgen`` against 0.85 s with cbgen (which also needs a metafile
+written beside the data); bgen-reader pins pandas < 3.
+
+Rules:
+
+* **REF and ALT**: BGEN stores alleles without saying which is REF. ``ref_allele="first"``
+  (default: UK Biobank's files, bgenix, qctool, and PLINK 2's ``--bgen ... ref-first``)
+  takes the first allele as REF, the others as ALTs in order; ``"last"`` (PLINK 2's
+  ``ref-last``: what ``plink2 --export bgen-1.x`` writes without ``ref-first``) the last.
+  Scores do not depend on it (the matcher tries both alleles); the match report's REF/ALT
+  do.
+* **Dosages** (``dosage="DS"`` or ``"GP"``, the same for BGEN): the expected count of the
+  requested allele from the record's probabilities: unphased, the sum over genotypes of
+  probability x copies (genotypes in the BGEN order, colex over allele counts: 11, 12, 22,
+  13, 23, 33, ...); phased, the sum over haplotypes of that allele's probability. Any
+  ploidy and any number of alleles.
+* **Hard calls** (``dosage="GT"``, :func:`prs.score`'s default): as PLINK 2 makes them when it
+  imports a BGEN (``--hard-call-threshold`` 0.1): the expected dosage rounded to the nearest
+  integer when within 0.1 of it, else missing (at a multi-allelic record a sample's call is
+  missing unless every allele's dosage is that close). A source that meets fractional
+  dosages under ``"GT"`` warns once (:class:`~prs.errors.GenotypeWarning`): PLINK 2's
+  ``--score`` uses the dosages; pass ``dosage="DS"`` for the same.
+* **Missing samples** (BGEN's missingness bit): NaN. Ploidy 0 is missing too.
+* **Ploidy**: as the VCF engines: ``haploid="as-diploid"`` (default, PLINK 2's reading)
+  doubles a haploid sample's dosage and reports ploidy 2; ``"haploid"`` keeps one copy and
+  ploidy 1.
+* **Sample IDs**: from the ``.sample`` file (``sample_file=``; by default ``x.sample``
+  beside ``x.bgen``, else ``x.bgen.sample``) by PLINK's rule (``ID_1_ID_2`` when some ID_1
+  is not ``0``, else ``ID_2``; :mod:`prs.genotypes.plink`); without one, the identifiers
+  embedded in the BGEN; with neither, refused (positional names would join sexes or
+  phenotypes to the wrong people without a word). A ``.sample`` whose IDs match neither
+  form of the embedded ones is warned about. Sex from the ``.sample``'s ``sex`` column
+  (1/M/male, 2/F/female) into ``sex_by_sample``, as PLINK 2 reads it.
+* **Index** (``x.bgen.bgi``, bgenix's SQLite table): used for the site table when it fits the
+  file: its metadata (size, first 1,000 bytes) when present, the variant count of the
+  header, and its records' offsets and sizes tiling the file from the first record to the
+  end; and the records it names at a spread of offsets must hold its chrom, pos, rsID and
+  alleles. An index that fails any of these is not used (noted and warned, the file is
+  scanned instead: exact, slower).
+* **Files**: several (e.g. one per chromosome) with the same samples in the same order;
+  records numbered globally in file order.
+* **Errors** (:class:`~prs.errors.GenotypeFileError`, naming the file and, when reading, the
+  record): wrong magic bytes, a header that does not fit, a truncated file, a ``.sample``
+  whose row count differs from the BGEN's, samples differing between files, a record the
+  decoder cannot read.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import sqlite3
+import struct
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from prs.errors import GenotypeFileError, GenotypeWarning
+from prs.genome import normalize_chrom
+from prs.genotypes.base import SITE_COLUMNS, DosageChunk
+from prs.genotypes.options import check_read_options
+from prs.genotypes.plink import _SEX_CODES
+from prs.genotypes.vcf_header import duplicate_records_message
+
+__all__ = ["HARD_CALL_THRESHOLD", "REF_ALLELES", "BgenSource", "expected_dosages"]
+
+#: Where BGEN's REF is: the first allele or the last (PLINK 2's ``ref-first``/``ref-last``).
+REF_ALLELES = ("first", "last")
+#: PLINK 2's ``--hard-call-threshold`` default: a dosage this close to an integer is a call.
+HARD_CALL_THRESHOLD = 0.1
+#: Records whose index entry is compared with the file (spread evenly, ends included).
+_INDEX_SPOT_CHECKS = 16
+_MAGICS = (b"bgen", b"\0\0\0\0")
+_SEX_WORDS = {**_SEX_CODES, "MALE": 1, "FEMALE": 2}
+
+
+@dataclass(frozen=True)
+class _Header:
+    """What a BGEN header says (the spec's first block)."""
+
+    first_record: int
+    n_variants: int
+    n_samples: int
+    compression: int
+    layout: int
+    has_sample_ids: bool
+
+
+@dataclass
+class _Records:
+    """One file's record table, in file order."""
+
+    chrom: np.ndarray  # object, canonical names
+    pos: np.ndarray  # int64
+    rsid: np.ndarray  # object
+    alleles: list[list[str]]  # as stored (not yet REF/ALT)
+
+
+def _read_header(path: str) -> _Header:
+    """The header of the BGEN at ``path`` (checked against the file's size)."""
+    size = os.path.getsize(path)
+    with open(path, "rb") as handle:
+        head = handle.read(24)
+        if len(head) < 24:
+            raise GenotypeFileError(
+                f"{path}: {size} bytes, too short for a BGEN header (truncated, or not BGEN)"
+            )
+        offset, header_length, n_variants, n_samples, magic = struct.unpack("<IIII4s", head[:20])
+        if magic not in _MAGICS:
+            raise GenotypeFileError(
+                f"{path}: not a BGEN file (bytes 16-19 are {magic!r}, expected b'bgen')"
+            )
+        if header_length < 20 or header_length > offset or offset + 4 > size:
+            raise GenotypeFileError(
+                f"{path}: header length {header_length} and first-record offset {offset + 4} "
+                f"do not fit a {size}-byte file (truncated, or not BGEN)"
+            )
+        handle.seek(header_length)  # the flags: the header block's last 4 bytes
+        (flags,) = struct.unpack("<I", handle.read(4))
+    compression, layout = flags & 3, (flags >> 2) & 15
+    if compression > 2 or layout not in (1, 2):
+        raise GenotypeFileError(
+            f"{path}: header flags {flags:#010x} name compression {compression} and layout "
+            f"{layout}; BGEN 1.1-1.3 has compression 0-2 and layout 1 or 2"
+        )
+    return _Header(offset + 4, n_variants, n_samples, compression, layout, bool(flags >> 31))
+
+
+def _reader(path: str, *, use_index: bool):  # -> bgen.BgenReader
+    """The ``bgen`` package's reader of ``path``; with ``use_index`` False it ignores a
+    ``.bgi`` beside the file (the package would otherwise trust any index it finds)."""
+    from bgen import BgenReader
+
+    class _UnindexedReader(BgenReader):  # type: ignore[misc,valid-type]
+        def _check_for_index(self, bgen_path: str) -> bool:
+            return False
+
+    cls = BgenReader if use_index else _UnindexedReader
+    try:
+        return cls(path, delay_parsing=True)
+    except (RuntimeError, ValueError, OSError) as exc:
+        raise GenotypeFileError(f"{path}: the bgen package cannot open it ({exc})") from exc
+
+
+# -- probabilities -> dosages ------------------------------------------------------------
+
+
+@lru_cache(maxsize=64)
+def _genotype_copies(ploidy: int, n_alleles: int) -> np.ndarray:
+    """``float64[n_genotypes, n_alleles]``: copies of each allele in each unphased genotype,
+    genotypes in BGEN's order (colex over sorted allele tuples: 11, 12, 22, 13, 23, 33).
+
+    >>> _genotype_copies(2, 3).astype(int).tolist()
+    [[2, 0, 0], [1, 1, 0], [0, 2, 0], [1, 0, 1], [0, 1, 1], [0, 0, 2]]
+    """
+    genotypes = sorted(
+        itertools.combinations_with_replacement(range(n_alleles), ploidy), key=lambda g: g[::-1]
+    )
+    copies = np.zeros((len(genotypes), n_alleles))
+    for row, genotype in enumerate(genotypes):
+        for allele in genotype:
+            copies[row, allele] += 1
+    return copies
+
+
+def expected_dosages(
+    probabilities: np.ndarray, ploidy: np.ndarray, *, phased: bool, n_alleles: int
+) -> np.ndarray:
+    """Expected copies of every allele for each sample of one BGEN record.
+
+    Parameters
+    ----------
+    probabilities
+        ``[n_samples, width]`` as the ``bgen`` package gives them: unphased, one column per
+        genotype of the widest ploidy (NaN beyond a sample's own genotypes); phased,
+        ``n_alleles`` columns per haplotype (NaN beyond a sample's ploidy). A missing sample
+        is NaN throughout.
+    ploidy
+        ``[n_samples]`` each sample's ploidy.
+    phased, n_alleles
+        As the record says.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``float64[n_alleles, n_samples]``: copies of each allele (0..ploidy), NaN where the
+        sample is missing or of ploidy 0.
+
+    Examples
+    --------
+    >>> p = np.array([[0.1, 0.2, 0.7], [np.nan] * 3])
+    >>> expected_dosages(p, np.array([2, 2]), phased=False, n_alleles=2).round(6).tolist()
+    [[0.4, nan], [1.6, nan]]
+    """
+    probabilities = np.asarray(probabilities)
+    ploidy = np.asarray(ploidy)
+    n = len(ploidy)
+    out = np.full((n_alleles, n), np.nan)
+    levels = np.unique(ploidy)
+    for level in levels:
+        level = int(level)
+        if level == 0:
+            continue  # no alleles: missing
+        rows = slice(None) if len(levels) == 1 else np.flatnonzero(ploidy == level)
+        if phased:
+            width = level * n_alleles
+            block = probabilities[rows, :width].astype(np.float64)
+            # haplotype h's allele a is column h * n_alleles + a
+            values = block.reshape(-1, level, n_alleles).sum(axis=1).T
+        else:
+            copies = _genotype_copies(level, n_alleles)
+            block = probabilities[rows, : len(copies)].astype(np.float64)
+            values = (block @ copies).T
+        out[:, rows] = values
+    return out
+
+
+def _hard_calls(dosages: np.ndarray) -> np.ndarray:
+    """PLINK 2's import of dosages as hard calls: the nearest integer when every allele of a
+    sample is within :data:`HARD_CALL_THRESHOLD` of one, else NaN (missing)."""
+    rounded = np.rint(dosages)
+    far = np.abs(dosages - rounded) > HARD_CALL_THRESHOLD
+    rounded[:, far.any(axis=0)] = np.nan
+    return rounded
+
+
+# -- sample files ------------------------------------------------------------------------
+
+
+def _sample_file_for(bgen_path: str) -> str | None:
+    """The ``.sample`` beside ``bgen_path`` (``x.sample``, else ``x.bgen.sample``), or None."""
+    base = bgen_path[:-5] if bgen_path.lower().endswith(".bgen") else bgen_path
+    for candidate in (base + ".sample", bgen_path + ".sample"):
+        if Path(candidate).is_file():
+            return candidate
+    return None
+
+
+def _read_sample_file(path: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[int, ...] | None]:
+    """(IDs by PLINK's rule, IID column, sex codes or None) of an Oxford ``.sample`` file."""
+    try:
+        lines = [line.split() for line in Path(path).read_text(errors="replace").splitlines()]
+    except OSError as exc:
+        raise GenotypeFileError(f"{path}: cannot read the sample file ({exc})") from exc
+    lines = [line for line in lines if line]
+    if len(lines) < 2 or len(lines[0]) < 2:
+        raise GenotypeFileError(
+            f"{path}: not an Oxford .sample file (expected a header line 'ID_1 ID_2 missing "
+            "...' and a line of column types)"
+        )
+    header, types = lines[0], lines[1]
+    if len(types) != len(header) or types[0] != "0":
+        raise GenotypeFileError(
+            f"{path} line 2: expected the column types ('0 0 0 D ...', one per header "
+            f"column), found {' '.join(types)!r}"
+        )
+    rows = lines[2:]
+    bad = next((k for k, r in enumerate(rows) if len(r) != len(header)), None)
+    if bad is not None:
+        raise GenotypeFileError(
+            f"{path} line {bad + 3}: {len(rows[bad])} columns, the header has {len(header)}"
+        )
+    fids, iids = [r[0] for r in rows], [r[1] for r in rows]
+    lower = [h.lower() for h in header]
+    sexes = None
+    if "sex" in lower:
+        column = lower.index("sex")
+        sexes = tuple(_SEX_WORDS.get(r[column].upper(), 0) for r in rows)
+    if any(f != "0" for f in fids):
+        ids = tuple(f"{f}_{i}" for f, i in zip(fids, iids, strict=True))
+    else:
+        ids = tuple(iids)
+    return ids, tuple(iids), sexes
+
+
+# -- the index ---------------------------------------------------------------------------
+
+
+def _index_doubt(path: str, index_path: str, header: _Header) -> tuple[_Records | None, str | None]:
+    """(records, None) from the ``.bgi`` when it fits the file, else (None, the reason)."""
+    size = os.path.getsize(path)
+    try:
+        with sqlite3.connect(f"file:{index_path}?mode=ro", uri=True) as conn:
+            rows = conn.execute(
+                "SELECT chromosome, position, rsid, number_of_alleles, allele1, allele2, "
+                "file_start_position, size_in_bytes FROM Variant ORDER BY file_start_position"
+            ).fetchall()
+            tables = {t for (t,) in conn.execute("SELECT name FROM sqlite_master")}
+            meta = (
+                conn.execute("SELECT file_size, first_1000_bytes FROM Metadata").fetchone()
+                if "Metadata" in tables
+                else None
+            )
+    except sqlite3.Error as exc:
+        return None, f"it is not a readable bgenix index ({exc})"
+    if meta is not None:
+        with open(path, "rb") as handle:
+            first = handle.read(1000)
+        if meta[0] != size or bytes(meta[1]) != first:
+            return None, "its metadata (file size, first 1,000 bytes) are another file's"
+    if len(rows) != header.n_variants:
+        return None, f"it lists {len(rows)} variants, the file's header {header.n_variants}"
+    if not rows:
+        return None, "it lists no variants"
+    starts = np.array([r[6] for r in rows], dtype=np.int64)
+    sizes = np.array([r[7] for r in rows], dtype=np.int64)
+    ends = starts + sizes
+    if starts[0] != header.first_record or ends[-1] != size or np.any(starts[1:] != ends[:-1]):
+        return None, "its records' offsets and sizes do not tile the file"
+    # the records at the index's offsets, read as the scoring will read them
+    reader = _reader(path, use_index=True)
+    try:
+        return _spot_check(rows, reader)
+    finally:
+        reader.close()
+
+
+def _spot_check(rows: list[tuple], reader: object) -> tuple[_Records | None, str | None]:
+    """The index's records when the file holds them at a spread of its offsets."""
+    for k in np.unique(np.linspace(0, len(rows) - 1, _INDEX_SPOT_CHECKS).astype(np.int64)):
+        chrom, pos, rsid, n_alleles, a1, a2 = rows[k][:6]
+        try:
+            var = reader[int(k)]  # type: ignore[index]
+            found = (var.chrom, var.pos, var.rsid, len(var.alleles), var.alleles[:2])
+        except (ValueError, IndexError, RuntimeError) as exc:
+            return None, f"the file cannot be read at its record {k} ({exc})"
+        if found != (chrom, pos, rsid, n_alleles, [a for a in (a1, a2) if a is not None]):
+            return None, (
+                f"its record {k} ({chrom}:{pos} {rsid}) is not the file's "
+                f"({found[0]}:{found[1]} {found[2]})"
+            )
+    alleles = [[r[4]] + ([r[5]] if r[5] is not None else []) for r in rows]
+    for k in np.flatnonzero(np.array([r[3] for r in rows]) > 2):
+        alleles[k] = list(reader[int(k)].alleles)  # type: ignore[index]
+    return _records([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], alleles), None
+
+
+def _records(chrom: list[str], pos: list[int], rsid: list[str], alleles: list) -> _Records:
+    cache: dict[str, str] = {}
+    names = [cache[c] if c in cache else cache.setdefault(c, normalize_chrom(c)) for c in chrom]
+    return _Records(
+        np.array(names, dtype=object),
+        np.array(pos, dtype=np.int64),
+        np.array([r if r else "." for r in rsid], dtype=object),
+        alleles,
+    )
+
+
+def _scan(path: str, header: _Header, reader: object) -> _Records:
+    """The record table of ``path`` read from its records' headers (no index)."""
+    chrom: list[str] = []
+    pos: list[int] = []
+    rsid: list[str] = []
+    alleles: list[list[str]] = []
+    end = header.first_record
+    try:
+        for var in reader:  # type: ignore[attr-defined]
+            chrom.append(var.chrom)
+            pos.append(var.pos)
+            rsid.append(var.rsid)
+            alleles.append(list(var.alleles))
+            end = var.next_variant_offset
+    except (ValueError, IndexError, RuntimeError) as exc:
+        raise GenotypeFileError(
+            f"{path}: cannot read record {len(pos)} (after {len(pos)} of the "
+            f"{header.n_variants} the header lists: {exc}); the file is truncated or corrupt"
+        ) from exc
+    size = os.path.getsize(path)
+    if end > size or len(pos) < header.n_variants:
+        raise GenotypeFileError(
+            f"{path}: its last record ends at byte {end}, the file has {size}: truncated"
+        )
+    return _records(chrom, pos, rsid, alleles)
+
+
+class BgenSource:
+    """Genotypes from one BGEN file or several (e.g. one per chromosome).
+
+    Parameters
+    ----------
+    paths
+        ``.bgen`` paths; every file must hold the same samples in the same order.
+    samples
+        Keep only these sample IDs (output in this order). Default: all.
+    dosage
+        ``"DS"`` (default) or ``"GP"``: expected dosages; ``"GT"``: hard calls as PLINK 2
+        imports them (see the module's rules).
+    half_call
+        Accepted for the common interface (BGEN holds probabilities, not half calls).
+    haploid
+        ``"as-diploid"`` (default, PLINK 2) or ``"haploid"`` (see the module's rules).
+    ref_allele
+        ``"first"`` (default) or ``"last"``: which stored allele is REF.
+    sample_file
+        A ``.sample`` file for every BGEN (or one per BGEN). Default: beside each BGEN.
+
+    Raises
+    ------
+    GenotypeFileError
+        See the module's rules.
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np
+    >>> from bgen import BgenWriter
+    >>> path = tempfile.mkdtemp() + "/x.bgen"
+    >>> with BgenWriter(path, 2, samples=["a", "b"], compression="zlib") as writer:
+    ...     writer.add_variant("v", "rs1", "1", 10, ["A", "G"],
+    ...                        np.array([[0.0, 0.5, 0.5], [1.0, 0.0, 0.0]]), bit_depth=16)
+    >>> source = BgenSource(path)
+    >>> source.samples, list(source.sites()[["ref", "alt"]].iloc[0])
+    (('a', 'b'), ['A', 'G'])
+    >>> next(source.read(np.array([0]), np.array([1]))).dosage.round(4).tolist()
+    [[1.5, 0.0]]
+    """
+
+    def __init__(
+        self,
+        paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+        *,
+        samples: Sequence[str] | None = None,
+        dosage: str = "DS",
+        half_call: str = "error",
+        haploid: str = "as-diploid",
+        ref_allele: str = "first",
+        sample_file: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
+    ) -> None:
+        check_read_options(dosage=dosage, half_call=half_call, haploid=haploid)
+        if ref_allele not in REF_ALLELES:
+            raise GenotypeFileError(f"ref_allele must be one of {REF_ALLELES}, not {ref_allele!r}")
+        if isinstance(paths, (str, os.PathLike)):
+            paths = [paths]
+        self.paths: tuple[str, ...] = tuple(os.fspath(p) for p in paths)
+        if not self.paths:
+            raise GenotypeFileError("no BGEN files given")
+        if sample_file is None or isinstance(sample_file, (str, os.PathLike)):
+            sample_files = [None if sample_file is None else os.fspath(sample_file)] * len(
+                self.paths
+            )
+        else:
+            sample_files = [os.fspath(s) for s in sample_file]
+            if len(sample_files) != len(self.paths):
+                raise GenotypeFileError(
+                    f"{len(sample_files)} sample files for {len(self.paths)} BGEN files"
+                )
+        self.dosage_field = dosage
+        self.haploid = haploid
+        self.ref_allele = ref_allele
+        self.fallback_to_gt = 0
+        self.notes: list[str] = []
+        self._warned_fractional = False
+        self._headers: list[_Header] = []
+        self._records: list[_Records] = []
+        self._indexed: list[bool] = []
+        file_ids: tuple[str, ...] | None = None
+        sexes: tuple[int, ...] | None = None
+        sex_file: str | None = None
+        for path, given in zip(self.paths, sample_files, strict=True):
+            if not Path(path).is_file():
+                raise GenotypeFileError(f"{path}: no such BGEN file")
+            header = _read_header(path)
+            ids, file_sexes, used = self._sample_ids(path, header, given)
+            if file_ids is None:
+                file_ids, sexes, sex_file = ids, file_sexes, used
+            elif ids != file_ids:
+                raise GenotypeFileError(
+                    f"{path}: samples differ from {self.paths[0]}'s (the files of one run "
+                    "hold the same samples in the same order)"
+                )
+            self._headers.append(header)
+            records, indexed = self._record_table(path, header)
+            self._records.append(records)
+            self._indexed.append(indexed)
+        assert file_ids is not None
+        self._n_raw = len(file_ids)
+        #: Each sample's sex as the ``.sample`` says (1 male, 2 female, 0 unknown), or None
+        #: when it has no sex column (:func:`prs.genotypes.base.source_sexes`).
+        self.sex_by_sample: dict[str, int] | None = (
+            None if sexes is None else dict(zip(file_ids, sexes, strict=True))
+        )
+        #: The file the sexes come from (for the provenance).
+        self.sex_file = sex_file
+        if samples is None:
+            self.samples: tuple[str, ...] = file_ids
+            self._columns: np.ndarray | None = None
+        else:
+            index = {s: i for i, s in enumerate(file_ids)}
+            unknown = [s for s in samples if s not in index]
+            if unknown:
+                raise GenotypeFileError(
+                    f"{self.paths[0]}: {len(unknown)} requested sample(s) not found, "
+                    f"e.g. {unknown[0]!r}"
+                )
+            self.samples = tuple(samples)
+            self._columns = np.array([index[s] for s in samples], dtype=np.int64)
+        counts = [len(r.pos) for r in self._records]
+        self._first = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+
+    def build(self) -> str | None:
+        """None: a BGEN names no contig lengths."""
+        return None
+
+    def _note(self, message: str) -> None:
+        self.notes.append(message)
+        warnings.warn(message, GenotypeWarning, stacklevel=3)
+
+    def _sample_ids(
+        self, path: str, header: _Header, given: str | None
+    ) -> tuple[tuple[str, ...], tuple[int, ...] | None, str | None]:
+        """(IDs, sex codes or None, the .sample path or None) for one BGEN."""
+        sample_path = given if given is not None else _sample_file_for(path)
+        embedded: tuple[str, ...] | None = None
+        if header.has_sample_ids:
+            embedded = tuple(_reader(path, use_index=False).samples)
+            if len(embedded) != header.n_samples:
+                raise GenotypeFileError(
+                    f"{path}: {len(embedded)} embedded sample IDs, the header says "
+                    f"{header.n_samples} samples"
+                )
+        if sample_path is None:
+            if embedded is None:
+                raise GenotypeFileError(
+                    f"{path}: no sample IDs (none embedded in the BGEN and no .sample file "
+                    f"beside it); pass sample_file= (an Oxford .sample file)"
+                )
+            return embedded, None, None
+        if not Path(sample_path).is_file():
+            raise GenotypeFileError(f"{sample_path}: no such sample file (for {path})")
+        ids, iids, sexes = _read_sample_file(sample_path)
+        if len(ids) != header.n_samples:
+            raise GenotypeFileError(
+                f"{sample_path}: {len(ids)} samples, but {path} holds {header.n_samples}; "
+                "the files do not belong together"
+            )
+        if embedded is not None and embedded not in (ids, iids):
+            first = next(k for k in range(len(ids)) if embedded[k] not in (ids[k], iids[k]))
+            self._note(
+                f"{sample_path}: sample {first + 1} is {ids[first]!r}, but {path} names it "
+                f"{embedded[first]!r}; the .sample file's IDs are used"
+            )
+        return ids, sexes, sample_path
+
+    def _record_table(self, path: str, header: _Header) -> tuple[_Records, bool]:
+        """The record table from the ``.bgi`` when it fits the file, else from a scan."""
+        index_path = path + ".bgi"
+        if Path(index_path).is_file():
+            records, doubt = _index_doubt(path, index_path, header)
+            if records is not None:
+                return records, True
+            self._note(
+                f"{path}: its index {index_path} is not used: {doubt}; the file is scanned "
+                "instead (exact, slower). Re-index it (bgenix -g ... -index -clobber)"
+            )
+        reader = _reader(path, use_index=False)
+        try:
+            return _scan(path, header, reader), False
+        finally:
+            reader.close()
+
+    def _ref_alt(self, alleles: list[str]) -> tuple[str, list[str]]:
+        if self.ref_allele == "first":
+            return alleles[0].upper(), [a.upper() for a in alleles[1:]]
+        return alleles[-1].upper(), [a.upper() for a in alleles[:-1]]
+
+    def sites(self, wanted: Mapping[str, np.ndarray] | None = None) -> pd.DataFrame:
+        """The site table (see :meth:`prs.genotypes.base.GenotypeSource.sites`)."""
+        frames = []
+        for file_index, rec in enumerate(self._records):
+            keep = np.ones(len(rec.pos), dtype=bool)
+            if wanted is not None:
+                keep[:] = False
+                for c in set(rec.chrom.tolist()):
+                    on = rec.chrom == c
+                    keep[on] = np.isin(rec.pos[on], np.asarray(wanted.get(c, ()), dtype=np.int64))
+            rows, ref, alt, allele_index, n_alleles = [], [], [], [], []
+            for i in np.flatnonzero(keep):
+                r, alts = self._ref_alt(rec.alleles[i])
+                for k, a in enumerate(alts or [""]):
+                    rows.append(i)
+                    ref.append(r)
+                    alt.append(a)
+                    allele_index.append(k + 1 if alts else 0)
+                    n_alleles.append(len(alts) + 1)
+            idx = np.array(rows, dtype=np.int64)
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "chrom": rec.chrom[idx],
+                        "pos": rec.pos[idx],
+                        "ref": np.array(ref, dtype=object),
+                        "alt": np.array(alt, dtype=object),
+                        "allele_index": np.array(allele_index, dtype=np.int16),
+                        "n_alleles": np.array(n_alleles, dtype=np.int16),
+                        "record": idx + self._first[file_index],
+                        "file": np.full(len(idx), file_index, dtype=np.int32),
+                        "id": rec.rsid[idx],
+                    },
+                    columns=list(SITE_COLUMNS),
+                )
+            )
+        table = pd.concat(frames, ignore_index=True).astype(
+            {
+                "pos": np.int64,
+                "allele_index": np.int16,
+                "n_alleles": np.int16,
+                "record": np.int64,
+                "file": np.int32,
+            }
+        )
+        duplicates = duplicate_records_message(self.paths, table)
+        if duplicates:  # as the other sources warn (the matcher uses the first)
+            self._note(duplicates)
+        return table
+
+    def read(
+        self, records: np.ndarray, alleles: np.ndarray, *, chunk_size: int = 1024
+    ) -> Iterator[DosageChunk]:
+        """Stream dosages of ``alleles[i]`` at ``records[i]`` (see the protocol)."""
+        records = np.asarray(records, dtype=np.int64)
+        alleles = np.asarray(alleles, dtype=np.int64)
+        if len(records) and np.any(np.diff(records) < 0):
+            raise ValueError("records must be sorted ascending")
+        if len(records) and (records[0] < 0 or records[-1] >= self._first[-1]):
+            raise GenotypeFileError(f"{self.paths[0]}: requested record out of range")
+        file_of = np.searchsorted(self._first, records, side="right") - 1
+        n_out = len(self.samples)
+        for file_index, path in enumerate(self.paths):
+            in_file = np.flatnonzero(file_of == file_index)
+            if not len(in_file):
+                continue
+            reader = _reader(path, use_index=self._indexed[file_index])
+            try:
+                cached_record, cached = -1, (np.empty(0), np.empty(0, dtype=np.int8))
+                for start in range(0, len(in_file), chunk_size):
+                    req = in_file[start : start + chunk_size]
+                    dosage = np.empty((len(req), n_out))
+                    ploidy = np.empty((len(req), n_out), dtype=np.int8)
+                    for row, k in enumerate(req):
+                        local = int(records[k] - self._first[file_index])
+                        if local != cached_record:
+                            cached_record = local
+                            cached = self._record_dosages(reader, file_index, local)
+                        dosage[row] = cached[0][self._bgen_allele(file_index, local, alleles[k])]
+                        ploidy[row] = cached[1]
+                    yield DosageChunk(req.astype(np.int64), dosage, ploidy)
+            finally:
+                reader.close()
+
+    def _bgen_allele(self, file_index: int, local: int, allele: int) -> int:
+        """The stored allele number of allele ``allele`` (0 = REF) of a record."""
+        n = len(self._records[file_index].alleles[local])
+        if not 0 <= allele < n:
+            raise GenotypeFileError(
+                f"{self.paths[file_index]}: record {local} has {n} alleles, allele {allele} "
+                "was requested"
+            )
+        if self.ref_allele == "first":
+            return int(allele)
+        return n - 1 if allele == 0 else int(allele) - 1
+
+    def _record_dosages(
+        self, reader: object, file_index: int, local: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(dosages ``float64[n_alleles, n_out]`` by stored allele, ploidy ``int8[n_out]``)."""
+        path = self.paths[file_index]
+        rec = self._records[file_index]
+        try:
+            var = reader[local]  # type: ignore[index]
+            probabilities = var.probabilities
+            call_ploidy = var.ploidy
+            phased = var.is_phased
+        except (ValueError, IndexError, RuntimeError) as exc:
+            raise GenotypeFileError(
+                f"{path}: cannot read record {local} ({rec.chrom[local]}:{rec.pos[local]} "
+                f"{rec.rsid[local]}): {exc}; the file is truncated or corrupt"
+            ) from exc
+        if self._columns is not None:
+            probabilities = probabilities[self._columns]
+            call_ploidy = call_ploidy[self._columns]
+        n_alleles = len(rec.alleles[local])
+        dosages = expected_dosages(probabilities, call_ploidy, phased=phased, n_alleles=n_alleles)
+        if self.dosage_field == "GT":
+            calls = _hard_calls(dosages)
+            if not self._warned_fractional and np.any(
+                np.isfinite(dosages) & (np.abs(dosages - np.rint(dosages)) > 1e-6)
+            ):
+                self._warned_fractional = True
+                self._note(
+                    f"{path}: dosage='GT' reads hard calls from probabilities (PLINK 2's "
+                    f"--hard-call-threshold {HARD_CALL_THRESHOLD}), but record {local} "
+                    f"({rec.chrom[local]}:{rec.pos[local]}) holds fractional dosages; "
+                    "PLINK 2's --score uses the dosages: pass dosage='DS' for the same"
+                )
+            dosages = calls
+        haploid = call_ploidy == 1
+        if self.haploid == "as-diploid":
+            if haploid.any():
+                dosages[:, haploid] *= 2.0
+            reported = np.where(haploid | (call_ploidy == 0), 2, call_ploidy)
+        else:
+            reported = np.where(call_ploidy == 0, 2, call_ploidy)
+        return dosages, reported.astype(np.int8)
