@@ -1,0 +1,773 @@
+"""VCF Zarr stores (the vcf-zarr specification, as bio2zarr's ``vcf2zarr`` writes them).
+
+A VCF Zarr store is a Zarr group (zarr format 3, or 2; a directory or a ``.zip`` of one)
+holding a VCF's columns as arrays: ``variant_contig`` (an index into ``contig_id``),
+``variant_position``, ``variant_allele`` (REF then the ALTs, padded with ``""``),
+``variant_id``, ``sample_id``, ``call_genotype`` (int8 allele indexes, ``-1`` missing,
+``-2`` fill for calls of lower ploidy) and each FORMAT field as ``call_<KEY>`` (``call_DS``,
+``call_GP``; floats with the spec's missing and fill NaN bit patterns). zarr-python reads it.
+
+Rules (the VCF engines', :mod:`prs.genotypes.vcf_record`, applied to the arrays; both VCF
+engines and this source give identical dosages):
+
+* **Records** are numbered globally across the stores in the order given (store 0's
+  variants first); records at POS 0 are skipped with a warning, records repeating an
+  earlier chrom:pos:ref:alt warn, as for a VCF.
+* **GT**: copies of the requested allele index (multi-allelic records exactly); a call of
+  more than two alleles is missing, diploid (as PLINK 2); a half-missing call follows
+  ``half_call``; a haploid call counts double under ``haploid="as-diploid"``; an allele index
+  beyond the record's alleles is an error.
+* **DS/GP**: read as the VCF engines read them (DS per ALT, REF = ploidy - sum; GP
+  biallelic only). A record stored without the field (all values the spec's *missing*
+  NaN, none *fill*) is read from GT and counted in ``fallback_to_gt``, as a VCF record
+  whose FORMAT lacks the field. Where the store cannot tell two VCF spellings apart (the
+  encoding keeps no difference), the common one is read: in a store whose DS has one value
+  per sample, DS ``.`` in every sample of a record reads as a record without DS (GT); a GP
+  of two values followed by a missing one reads as a haploid GP.
+* **Reading** follows the store's chunking: the requested records are read one variant
+  chunk at a time (whole chunks, never the whole array; a chunk holding more requested
+  records than ``chunk_size`` is read in parts), and only the requested sample columns.
+* **Errors** (:class:`~prs.errors.GenotypeFileError`, naming the store, and the array or
+  the variant as ``store variant N (chrom:pos)``): a path that is not a Zarr group, a group
+  without the spec's arrays, arrays whose shapes disagree, stores with different samples,
+  a dosage field stored as integers.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+import weakref
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from prs.errors import GenotypeFileError, GenotypeWarning
+from prs.genome import MAX_POSITION, detect_build, normalize_chrom
+from prs.genotypes.base import SITE_COLUMNS, DosageChunk
+from prs.genotypes.options import check_read_options
+from prs.genotypes.vcf_header import (
+    duplicate_records_message,
+    no_records_message,
+    zero_pos_message,
+)
+
+__all__ = ["VcfZarrSource"]
+
+#: The arrays every VCF Zarr store has (vcf-zarr spec: fixed fields and samples).
+_REQUIRED = ("sample_id", "contig_id", "variant_contig", "variant_position", "variant_allele")
+#: The spec's NaN bit patterns for a missing value and for a fill (a vector shorter than
+#: the array's width), per float width; htslib's float sentinels for float32.
+_FLOAT_SENTINELS = {
+    2: (np.uint16(0x7C01), np.uint16(0x7C02)),
+    4: (np.uint32(0x7F800001), np.uint32(0x7F800002)),
+    8: (np.uint64(0x7FF0000000000001), np.uint64(0x7FF0000000000002)),
+}
+
+
+@dataclass
+class _Store:
+    """One opened store: its arrays and what :meth:`VcfZarrSource.sites` read of them."""
+
+    path: str
+    group: Any  # zarr.Group (zarr ships no stubs the checks here need)
+    n_variants: int
+    sample_ids: tuple[str, ...]
+    contig_names: tuple[str, ...]  # as stored (the build is detected from these)
+    contig_lengths: dict[str, int | None]
+    reference: str | None
+    genotypes: Any  # zarr.Array or None
+    dosage_values: Any  # zarr.Array (call_DS/call_GP) or None
+    n_alleles: np.ndarray | None = None  # int16 per variant, filled by sites()
+    chrom: np.ndarray | None = None  # canonical chromosome per variant (object)
+    pos: np.ndarray | None = None  # int64 per variant
+
+    @property
+    def chunk(self) -> int:
+        """Variants per chunk of the genotype (else dosage) array."""
+        array = self.genotypes if self.genotypes is not None else self.dosage_values
+        return max(int(array.chunks[0]), 1)
+
+    def where(self, local: int) -> str:
+        """``store variant N (chrom:pos)``, as errors name a record."""
+        if self.chrom is not None and self.pos is not None:
+            return f"{self.path} variant {local} ({self.chrom[local]}:{self.pos[local]})"
+        return f"{self.path} variant {local}"
+
+
+class VcfZarrSource:
+    """Genotypes from one VCF Zarr store or several (e.g. one per chromosome).
+
+    Parameters
+    ----------
+    paths
+        Store paths (directories, or ``.zip`` archives of one); every store must hold the
+        same samples in the same order.
+    samples
+        Keep only these sample IDs (output in this order; only their columns are read).
+        Default: all.
+    dosage
+        ``"GT"`` hard calls (default), ``"DS"`` (``call_DS``) or ``"GP"`` (``call_GP``), as
+        :class:`prs.genotypes.vcf.VcfSource` reads them; records without the field (and
+        stores without the array) are read from GT and counted in ``fallback_to_gt``.
+    half_call
+        A half-missing call (``0/.``): ``"error"`` (default, as PLINK 2), ``"missing"``,
+        ``"haploid"`` or ``"reference"``, as :class:`~prs.genotypes.vcf.VcfSource`.
+    haploid
+        ``"as-diploid"`` (default: a haploid call counts as two copies, as PLINK 2 reads a
+        VCF) or ``"haploid"``.
+
+    Raises
+    ------
+    GenotypeFileError
+        See the module's rules.
+
+    Examples
+    --------
+    >>> VcfZarrSource("missing.vcz")
+    Traceback (most recent call last):
+    ...
+    prs.errors.GenotypeFileError: missing.vcz: no such VCF Zarr store (directory or .zip)
+    """
+
+    def __init__(
+        self,
+        paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+        *,
+        samples: Sequence[str] | None = None,
+        dosage: str = "GT",
+        half_call: str = "error",
+        haploid: str = "as-diploid",
+    ) -> None:
+        check_read_options(dosage=dosage, half_call=half_call, haploid=haploid)
+        if isinstance(paths, (str, os.PathLike)):
+            paths = [paths]
+        if not paths:
+            raise GenotypeFileError("no VCF Zarr store given")
+        self.paths: tuple[str, ...] = tuple(os.fspath(p) for p in paths)
+        self.dosage_field = dosage
+        self.half_call = half_call
+        self.haploid = haploid
+        #: Records whose DS/GP dosage was read from GT (stored without the field).
+        self.fallback_to_gt = 0
+        #: Every :class:`~prs.errors.GenotypeWarning` this source issued, in order.
+        self.notes: list[str] = []
+        self._stores = [self._open(path) for path in self.paths]
+        file_ids = self._stores[0].sample_ids
+        for store in self._stores[1:]:
+            if store.sample_ids != file_ids:
+                raise GenotypeFileError(
+                    f"{store.path}: samples differ from {self.paths[0]}'s (sample_id); "
+                    "the stores of one run must hold the same samples in the same order"
+                )
+        if samples is None:
+            self.samples: tuple[str, ...] = file_ids
+            self._columns: np.ndarray | None = None
+            self._to_output: np.ndarray | None = None
+        else:
+            index = {s: i for i, s in enumerate(file_ids)}
+            unknown = [s for s in samples if s not in index]
+            if unknown:
+                raise GenotypeFileError(
+                    f"{self.paths[0]}: {len(unknown)} requested sample(s) not found in "
+                    f"sample_id, e.g. {unknown[0]!r}"
+                )
+            self.samples = tuple(samples)
+            wanted = np.array([index[s] for s in samples], dtype=np.int64)
+            # zarr reads sorted columns; the output order is restored after
+            self._columns = np.unique(wanted)
+            self._to_output = np.searchsorted(self._columns, wanted)
+        counts = [s.n_variants for s in self._stores]
+        self._first = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+
+    # -- opening --------------------------------------------------------------------------
+    def _open(self, path: str) -> _Store:
+        """Open one store and check its arrays against the spec (names, shapes, types)."""
+        import zarr
+
+        if not Path(path).exists():
+            raise GenotypeFileError(f"{path}: no such VCF Zarr store (directory or .zip)")
+        try:
+            if path.lower().endswith(".zip"):
+                zip_store = zarr.storage.ZipStore(path, mode="r")
+                weakref.finalize(self, zip_store.close)
+                group = zarr.open_group(zip_store, mode="r")
+            else:
+                group = zarr.open_group(path, mode="r")
+        except Exception as exc:  # zarr raises several kinds for a path that is no group
+            raise GenotypeFileError(
+                f"{path}: not a Zarr store ({type(exc).__name__}: {exc}); a VCF Zarr store "
+                "is a directory (or .zip) written by e.g. bio2zarr's vcf2zarr"
+            ) from exc
+        arrays = set(group.array_keys())
+        absent = [name for name in _REQUIRED if name not in arrays]
+        if absent:
+            raise GenotypeFileError(
+                f"{path}: not a VCF Zarr store: no array {', '.join(absent)} (the vcf-zarr "
+                f"spec's {', '.join(_REQUIRED)})"
+            )
+        n_variants = int(group["variant_position"].shape[0])
+        sample_ids = tuple(str(s) for s in group["sample_id"][:])
+        n_samples = len(sample_ids)
+        if not n_samples:
+            raise GenotypeFileError(f"{path}: sample_id is empty (no samples)")
+        if not n_variants:
+            raise GenotypeFileError(no_records_message(path))
+        contig_names = tuple(str(c) for c in group["contig_id"][:])
+        lengths: list[int | None] = [None] * len(contig_names)
+        if "contig_length" in arrays:
+            _check_shape(path, group, "contig_length", (len(contig_names),))
+            lengths = [int(x) if x > 0 else None for x in group["contig_length"][:]]
+        for name in ("variant_contig", "variant_id"):
+            if name in arrays:
+                _check_shape(path, group, name, (n_variants,))
+        allele_shape = group["variant_allele"].shape
+        if len(allele_shape) != 2 or allele_shape[0] != n_variants or allele_shape[1] < 1:
+            raise GenotypeFileError(
+                f"{path}: variant_allele has shape {allele_shape}, expected "
+                f"({n_variants}, alleles) as variant_position has {n_variants} variants"
+            )
+        genotypes = group["call_genotype"] if "call_genotype" in arrays else None
+        if genotypes is not None:
+            shape = genotypes.shape
+            if len(shape) != 3 or shape[:2] != (n_variants, n_samples):
+                raise GenotypeFileError(
+                    f"{path}: call_genotype has shape {shape}, expected ({n_variants}, "
+                    f"{n_samples}, ploidy) (variant_position x sample_id)"
+                )
+            if genotypes.dtype.kind != "i":
+                raise GenotypeFileError(
+                    f"{path}: call_genotype holds {genotypes.dtype}, expected integer "
+                    "allele indexes"
+                )
+        dosage_values = None
+        if self.dosage_field != "GT" and f"call_{self.dosage_field}" in arrays:
+            name = f"call_{self.dosage_field}"
+            dosage_values = group[name]
+            shape = dosage_values.shape
+            if len(shape) not in (2, 3) or shape[:2] != (n_variants, n_samples):
+                raise GenotypeFileError(
+                    f"{path}: {name} has shape {shape}, expected ({n_variants}, "
+                    f"{n_samples}[, values]) (variant_position x sample_id)"
+                )
+            if dosage_values.dtype.kind != "f" or dosage_values.dtype.itemsize not in (
+                _FLOAT_SENTINELS
+            ):
+                raise GenotypeFileError(
+                    f"{path}: {name} holds {dosage_values.dtype}, not floats (the VCF "
+                    f"header did not declare {self.dosage_field} with Type=Float)"
+                )
+        if genotypes is None:
+            if self.dosage_field == "GT":
+                raise GenotypeFileError(
+                    f"{path}: no call_genotype array (GT); score dosages with "
+                    "dosage='DS' or 'GP' (--dosage)"
+                )
+            if dosage_values is None:
+                raise GenotypeFileError(
+                    f"{path}: neither call_{self.dosage_field} nor call_genotype (GT)"
+                )
+        # bio2zarr keeps the VCF's ## lines as [key, value] pairs (##reference among them)
+        meta = group.attrs.get("vcf_meta_information", [])
+        reference = next((str(kv[1]) for kv in meta if len(kv) == 2 and kv[0] == "reference"), None)
+        return _Store(
+            path,
+            group,
+            n_variants,
+            sample_ids,
+            contig_names,
+            dict(zip(contig_names, lengths, strict=True)),
+            reference,
+            genotypes,
+            dosage_values,
+        )
+
+    def build(self) -> str | None:
+        """The build the stores' ``contig_length`` (else the VCF ``##reference`` kept in
+        the store's attributes) implies, all stores agreeing, or None."""
+        builds = {detect_build(s.contig_lengths, s.reference) for s in self._stores} - {None}
+        return builds.pop() if len(builds) == 1 else None
+
+    def _note(self, message: str) -> None:
+        """Warn (:class:`~prs.errors.GenotypeWarning`) and keep the message in notes."""
+        self.notes.append(message)
+        warnings.warn(message, GenotypeWarning, stacklevel=3)
+
+    # -- sites ----------------------------------------------------------------------------
+    def sites(self, wanted: Mapping[str, np.ndarray] | None = None) -> pd.DataFrame:
+        """The site table (see :meth:`prs.genotypes.base.GenotypeSource.sites`); with
+        ``wanted``, alleles and IDs are read only at the wanted positions."""
+        frames = [
+            self._store_sites(file_index, store, wanted)
+            for file_index, store in enumerate(self._stores)
+        ]
+        table = pd.concat(frames, ignore_index=True).astype(
+            {
+                "pos": np.int64,
+                "allele_index": np.int16,
+                "n_alleles": np.int16,
+                "record": np.int64,
+                "file": np.int32,
+            }
+        )
+        duplicates = duplicate_records_message(self.paths, table)
+        if duplicates:  # as the VCF engines warn (the matcher uses the first)
+            self._note(duplicates)
+        return table
+
+    def _locate(self, store: _Store) -> None:
+        """Read each variant's chromosome and position (checked) once."""
+        if store.pos is not None:
+            return
+        group = store.group
+        contig = np.asarray(group["variant_contig"][:], dtype=np.int64)
+        pos = np.asarray(group["variant_position"][:], dtype=np.int64)
+        bad = np.flatnonzero((contig < 0) | (contig >= len(store.contig_names)))
+        if len(bad):
+            raise GenotypeFileError(
+                f"{store.path} variant {int(bad[0])}: variant_contig {int(contig[bad[0]])} "
+                f"is not an index into contig_id ({len(store.contig_names)} contigs)"
+            )
+        bad = np.flatnonzero((pos < 0) | (pos > MAX_POSITION))
+        if len(bad):
+            raise GenotypeFileError(
+                f"{store.path} variant {int(bad[0])}: variant_position {int(pos[bad[0]])} "
+                f"is not a position (an integer 0..{MAX_POSITION})"
+            )
+        names = np.array([normalize_chrom(c) for c in store.contig_names], dtype=object)
+        store.chrom = names[contig]
+        store.pos = pos
+        store.n_alleles = np.full(store.n_variants, -1, dtype=np.int16)
+
+    def _store_sites(
+        self, file_index: int, store: _Store, wanted: Mapping[str, np.ndarray] | None
+    ) -> pd.DataFrame:
+        self._locate(store)
+        assert store.chrom is not None and store.pos is not None
+        keep = store.pos != 0
+        zero = int((~keep).sum())
+        if zero:
+            self._note(zero_pos_message(store.path, zero))
+        if wanted is not None:
+            at_wanted = np.zeros(store.n_variants, dtype=bool)
+            for chrom in pd.unique(store.chrom):
+                on = store.chrom == chrom
+                at_wanted[on] = np.isin(
+                    store.pos[on], np.asarray(wanted.get(chrom, ()), dtype=np.int64)
+                )
+            keep &= at_wanted
+        idx = np.flatnonzero(keep)
+        alleles = self._alleles(store, idx)
+        ids = (
+            _strings(store.group["variant_id"], idx).astype(object)
+            if "variant_id" in store.group.array_keys()
+            else np.full(len(idx), ".", dtype=object)
+        )
+        ref = alleles[:, 0] if len(idx) else np.array([], dtype=object)
+        empty_ref = np.flatnonzero(ref == "")
+        if len(empty_ref):
+            raise GenotypeFileError(f"{store.where(int(idx[empty_ref[0]]))}: empty REF")
+        n_alt = (alleles[:, 1:] != "").sum(axis=1) if len(idx) else np.zeros(0, np.int64)
+        rows = np.repeat(np.arange(len(idx)), np.maximum(n_alt, 1))
+        # allele k of a record: 1..n_alt (its ALT columns in order), or 0 with alt "" alone
+        first_row = np.concatenate([[0], np.cumsum(np.maximum(n_alt, 1))[:-1]]).astype(np.int64)
+        allele_index = np.arange(len(rows)) - np.repeat(first_row, np.maximum(n_alt, 1)) + 1
+        allele_index[n_alt[rows] == 0] = 0
+        if alleles.shape[1] > 1 and len(rows):
+            alt = alleles[rows, np.maximum(allele_index, 1)]
+            alt[allele_index == 0] = ""
+        else:
+            alt = np.full(len(rows), "", dtype=object)
+        return pd.DataFrame(
+            {
+                "chrom": store.chrom[idx][rows],
+                "pos": store.pos[idx][rows],
+                "ref": ref[rows],
+                "alt": alt,
+                "allele_index": allele_index.astype(np.int16),
+                "n_alleles": (n_alt[rows] + 1).astype(np.int16),
+                "record": idx[rows] + self._first[file_index],
+                "file": np.full(len(rows), file_index, dtype=np.int32),
+                "id": ids[rows],
+            },
+            columns=list(SITE_COLUMNS),
+        )
+
+    def _alleles(self, store: _Store, idx: np.ndarray) -> np.ndarray:
+        """Upper-case alleles (object [len(idx), width]) of variants ``idx``, checked: an
+        ALT after an empty column (the spec pads at the end only) is an error. Records the
+        counts in ``store.n_alleles``."""
+        assert store.n_alleles is not None
+        alleles = np.strings.upper(_strings(store.group["variant_allele"], idx)).astype(object)
+        if len(idx) == 0:
+            return alleles.reshape(0, max(store.group["variant_allele"].shape[1], 1))
+        present = alleles != ""
+        n_alleles = present.sum(axis=1)
+        gap = np.flatnonzero((present[:, 1:] & ~present[:, :-1]).any(axis=1))
+        if len(gap):
+            raise GenotypeFileError(
+                f"{store.where(int(idx[gap[0]]))}: variant_allele "
+                f"{list(alleles[gap[0]])} has an allele after an empty (padding) column"
+            )
+        store.n_alleles[idx] = np.maximum(n_alleles, 1)
+        return alleles
+
+    def _n_alleles(self, store: _Store, local: np.ndarray) -> np.ndarray:
+        """REF + ALT count of variants ``local`` (read from variant_allele when sites()
+        did not tabulate them)."""
+        self._locate(store)
+        assert store.n_alleles is not None
+        unknown = local[store.n_alleles[local] < 0]
+        if len(unknown):
+            self._alleles(store, np.unique(unknown))
+        return store.n_alleles[local].astype(np.int64)
+
+    # -- reading --------------------------------------------------------------------------
+    def read(
+        self, records: np.ndarray, alleles: np.ndarray, *, chunk_size: int = 1024
+    ) -> Iterator[DosageChunk]:
+        """Stream dosages of ``alleles[i]`` at ``records[i]`` (see the protocol), one store
+        variant chunk (or a part of one holding ``chunk_size`` requests) at a time."""
+        records = np.asarray(records, dtype=np.int64)
+        alleles = np.asarray(alleles, dtype=np.int64)
+        if len(records) and np.any(np.diff(records) < 0):
+            raise ValueError("records must be sorted ascending")
+        if len(records) and (records[0] < 0 or records[-1] >= self._first[-1]):
+            raise GenotypeFileError(f"{self.paths[0]}: requested record out of range")
+        file_of = np.searchsorted(self._first, records, side="right") - 1
+        for file_index, store in enumerate(self._stores):
+            in_file = np.flatnonzero(file_of == file_index)
+            if not len(in_file):
+                continue
+            local = records[in_file] - self._first[file_index]
+            for part in _batches(local, store.chunk, chunk_size):
+                req = in_file[part]
+                dosage, ploidy = self._read_part(store, local[part], alleles[req])
+                yield DosageChunk(req.astype(np.int64), dosage, ploidy)
+
+    def _samples(self) -> Any:
+        return slice(None) if self._columns is None else self._columns
+
+    def _in_output_order(self, values: np.ndarray) -> np.ndarray:
+        return values if self._to_output is None else values[:, self._to_output]
+
+    def _read_part(
+        self, store: _Store, local: np.ndarray, alleles: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Dosages and ploidies (output sample order) of ``alleles`` at variants ``local``
+        (sorted, within one variant chunk or a run of them)."""
+        rows, row_of_request = np.unique(local, return_inverse=True)
+        n_alleles = self._n_alleles(store, rows)
+        gt = None
+        if store.genotypes is not None:
+            gt = np.asarray(store.genotypes.oindex[rows, self._samples(), :])
+            gt, ploidy = _resolve_calls(gt, n_alleles, self.half_call, store, rows, self)
+        else:
+            n = len(self.samples)
+            ploidy = np.full((len(rows), n), 2, dtype=np.int8)
+        scale = np.ones(ploidy.shape)
+        effective = ploidy
+        if self.haploid == "as-diploid":
+            haploid = ploidy == 1
+            if haploid.any():
+                scale = np.where(haploid, 2.0, 1.0)
+                effective = np.where(haploid, 2, ploidy).astype(np.int8)
+        from_gt = np.ones(len(rows), dtype=bool)
+        dosage = None
+        if self.dosage_field != "GT" and store.dosage_values is not None:
+            dosage, from_gt = self._field_dosages(store, rows, row_of_request, alleles, ploidy)
+            dosage *= scale[row_of_request]
+            if from_gt.any() and gt is None:
+                at = int(rows[np.flatnonzero(from_gt)[0]])
+                raise GenotypeFileError(
+                    f"{store.where(at)}: neither {self.dosage_field} nor GT stored"
+                )
+        if self.dosage_field != "GT":
+            self.fallback_to_gt += int(from_gt.sum())
+        if from_gt.any():
+            assert gt is not None
+            take = from_gt[row_of_request]
+            calls = gt[row_of_request[take]]
+            counted = (calls == alleles[take, None, None]).sum(axis=2, dtype=np.int8)
+            gt_dosage = counted * scale[row_of_request[take]]
+            gt_dosage[~(calls >= 0).any(axis=2)] = np.nan
+            if dosage is None:
+                dosage = gt_dosage
+            else:
+                dosage[take] = gt_dosage
+        assert dosage is not None
+        return (
+            self._in_output_order(dosage),
+            self._in_output_order(np.ascontiguousarray(effective[row_of_request])),
+        )
+
+    def _field_dosages(
+        self,
+        store: _Store,
+        rows: np.ndarray,
+        row_of_request: np.ndarray,
+        alleles: np.ndarray,
+        ploidy: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Unscaled DS/GP dosages of the requests (NaN missing; rows read from GT left
+        NaN) and which rows lack the field (read from GT)."""
+        array = store.dosage_values
+        rest = (slice(None),) * (array.ndim - 2)
+        values = np.asarray(array.oindex[(rows, self._samples(), *rest)])
+        if values.ndim == 2:
+            values = values[:, :, None]
+        missing_bits, fill_bits = _FLOAT_SENTINELS[values.dtype.itemsize]
+        bits = values.view(missing_bits.dtype)
+        missing = bits == missing_bits
+        fill = bits == fill_bits
+        bad = ~np.isfinite(values) & ~missing & ~fill
+        if bad.any():
+            r, s = (int(x[0]) for x in np.nonzero(bad.any(axis=2)))
+            raise GenotypeFileError(
+                f"{store.where(int(rows[r]))}: sample {self._sample_name(s)} has "
+                f"{self.dosage_field} value {values[r, s][bad[r, s]][0]} (not a finite number)"
+            )
+        # Stored without the field: every value *missing*, none *fill* (in every sample,
+        # not only those read: re-read the whole row where the read ones say so).
+        absent_field = missing.all(axis=(1, 2))
+        if self._columns is not None and absent_field.any():
+            suspects = np.flatnonzero(absent_field)
+            full = np.asarray(array.oindex[(rows[suspects], slice(None), *rest)])
+            full_bits = full.view(missing_bits.dtype)
+            absent_field[suspects] = (
+                (full_bits == missing_bits).reshape(len(suspects), -1).all(axis=1)
+            )
+        diploid = np.where(ploidy == 0, 2, ploidy).astype(np.float64)
+        values = values.astype(np.float64)
+        n_alleles = self._n_alleles(store, rows)
+        if self.dosage_field == "DS":
+            per_row = _ds_dosages(values, missing, fill, n_alleles - 1, diploid)
+        else:
+            per_row = _gp_dosages(values, missing, fill, n_alleles - 1, diploid)
+        out = np.full((len(row_of_request), values.shape[1]), np.nan)
+        for r in np.flatnonzero(~absent_field):
+            result = per_row(r)
+            if isinstance(result, str):
+                raise GenotypeFileError(f"{store.where(int(rows[r]))}: {result}")
+            bad_sample, dosages_of = result
+            if bad_sample is not None:
+                raise GenotypeFileError(
+                    f"{store.where(int(rows[r]))}: sample {self._sample_name(bad_sample[0])} "
+                    f"has {self.dosage_field} {bad_sample[1]}"
+                )
+            for k in np.flatnonzero(row_of_request == r):
+                out[k] = dosages_of(int(alleles[k]))
+        return out, absent_field
+
+    def _sample_name(self, column: int) -> str:
+        """The name of read column ``column`` (zarr order: sorted file columns)."""
+        if self._columns is None:
+            return self.samples[column]
+        return self._stores[0].sample_ids[int(self._columns[column])]
+
+
+def _check_shape(path: str, group: Any, name: str, expected: tuple[int, ...]) -> None:
+    shape = tuple(group[name].shape)
+    if shape != expected:
+        raise GenotypeFileError(
+            f"{path}: {name} has shape {shape}, expected {expected} (as variant_position "
+            "and contig_id say)"
+        )
+
+
+def _strings(array: Any, idx: np.ndarray) -> np.ndarray:
+    """Rows ``idx`` of a string array as a numpy string array, reading only the chunks
+    that hold them."""
+    if len(idx) == array.shape[0]:
+        values = array[:]
+    elif len(idx) == 0:
+        return np.empty((0, *array.shape[1:]), dtype=str)
+    else:
+        values = array.oindex[(idx, *(slice(None),) * (array.ndim - 1))]
+    values = np.asarray(values)
+    # numpy 2 StringDType (zarr 3 strings) or fixed-width str; object (zarr 2) made str
+    return values.astype(str) if values.dtype.kind == "O" else values
+
+
+def _batches(local: np.ndarray, chunk: int, chunk_size: int) -> Iterator[slice]:
+    """Runs of requests (``local`` sorted variant indexes) covering whole store chunks,
+    about ``chunk_size`` requests each; a chunk holding more requests than ``chunk_size``
+    alone is split into parts of ``chunk_size`` (never splitting one variant's requests)."""
+    chunk_of = local // chunk
+    bounds = np.flatnonzero(np.diff(chunk_of)) + 1
+    starts = np.concatenate([[0], bounds]).tolist()
+    stops = [*bounds.tolist(), len(local)]
+    begin = None
+    for start, stop in zip(starts, stops, strict=True):
+        if stop - start > chunk_size:
+            if begin is not None:
+                yield slice(begin, start)
+                begin = None
+            at = start
+            while at < stop:
+                end = min(at + chunk_size, stop)
+                while end < stop and local[end] == local[end - 1]:
+                    end += 1
+                yield slice(at, end)
+                at = end
+            continue
+        if begin is None:
+            begin = start
+        if stop - begin >= chunk_size:
+            yield slice(begin, stop)
+            begin = None
+    if begin is not None:
+        yield slice(begin, len(local))
+
+
+def _resolve_calls(
+    gt: np.ndarray,
+    n_alleles: np.ndarray,
+    half_call: str,
+    store: _Store,
+    rows: np.ndarray,
+    source: VcfZarrSource,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Allele indexes (k, n, P; -1 missing, -2 absent) with half-calls resolved, and each
+    call's ploidy, as :func:`prs.genotypes.vcf_record.genotype_alleles` resolves a VCF call.
+    """
+    # (int8 as bio2zarr writes it; wider for records of more than 127 alleles)
+    gt = gt.astype(np.int8 if gt.dtype.itemsize == 1 else np.int16, copy=True)
+    present = gt != -2
+    ploidy = present.sum(axis=2, dtype=np.int8)
+    if gt.shape[2] > 2:
+        polyploid = ploidy > 2
+        if polyploid.any():  # as PLINK 2: a call of more than two alleles is missing, diploid
+            gt[polyploid] = -2
+            gt[polyploid, :2] = -1
+            present = gt != -2
+            ploidy[polyploid] = 2
+    missing = gt == -1
+    if missing.any():
+        half = missing.any(axis=2) & (gt >= 0).any(axis=2)
+        if half.any():
+            r, s = (int(x[0]) for x in np.nonzero(half))
+            if half_call == "error":
+                call = "/".join("." if a == -1 else str(a) for a in gt[r, s][present[r, s]])
+                raise GenotypeFileError(
+                    f"{store.where(int(rows[r]))}: sample {source._sample_name(s)} has a "
+                    f"half-missing call '{call}' ({int(half[r].sum())} in this record); "
+                    "choose a policy with half_call='missing'|'haploid'|'reference' "
+                    "(--half-call)"
+                )
+            if half_call == "missing":
+                gt[half] = np.where(present[half], -1, gt[half])
+            elif half_call == "reference":
+                gt[half] = np.where(gt[half] == -1, 0, gt[half])
+            else:  # haploid: keep the called allele only
+                gt[half] = np.where(gt[half] == -1, -2, gt[half])
+                ploidy = (gt != -2).sum(axis=2, dtype=np.int8)
+    too_big = gt >= n_alleles[:, None, None]
+    if too_big.any():
+        r, s, k = (int(x[0]) for x in np.nonzero(too_big))
+        raise GenotypeFileError(
+            f"{store.where(int(rows[r]))}: sample {source._sample_name(s)} has allele index "
+            f"{gt[r, s, k]} but the record has {int(n_alleles[r]) - 1} ALT allele(s)"
+        )
+    return gt, ploidy
+
+
+def _ds_dosages(
+    values: np.ndarray,
+    missing: np.ndarray,
+    fill: np.ndarray,
+    n_alt: np.ndarray,
+    diploid: np.ndarray,
+) -> Any:
+    """Per row ``r``: an error text, or (a bad sample and its text, or None; a function
+    allele -> unscaled DS dosages), as :func:`prs.genotypes.vcf_record._ds_dosages` reads a
+    VCF record (values ``[k, n, width]``; htslib's width is the last column not *fill*)."""
+    absent = missing | fill
+
+    def row(r: int) -> Any:
+        width = _width(~fill[r])
+        if width != n_alt[r]:
+            return (
+                f"DS has {width} value(s) per sample, expected {int(n_alt[r])} (one per ALT allele)"
+            )
+        ds_absent = absent[r][:, :width]
+        row_missing = ds_absent.any(axis=1)
+        ds = np.where(ds_absent, 0.0, values[r][:, :width])
+        total = ds.sum(axis=1)
+        out_of_range = ((ds < 0).any(axis=1) | (total > diploid[r] + 1e-3)) & ~row_missing
+        if out_of_range.any():
+            s = int(np.flatnonzero(out_of_range)[0])
+            text = ",".join(f"{v:g}" for v in values[r][s, :width])
+            return (s, f"{text} outside [0, ploidy {int(diploid[r][s])}]"), None
+
+        def of(allele: int) -> np.ndarray:
+            if allele == 0:
+                out = np.clip(diploid[r] - total, 0.0, None)
+            else:
+                out = ds[:, allele - 1].copy()
+            out[row_missing] = np.nan
+            return out
+
+        return None, of
+
+    return row
+
+
+def _width(present: np.ndarray) -> int:
+    """1 + the last column where some sample (row of ``present``) is True, else 0."""
+    used = np.flatnonzero(present.any(axis=0))
+    return int(used[-1]) + 1 if len(used) else 0
+
+
+def _gp_dosages(
+    values: np.ndarray,
+    missing: np.ndarray,
+    fill: np.ndarray,
+    n_alt: np.ndarray,
+    diploid: np.ndarray,
+) -> Any:
+    """Per row ``r``: as :func:`_ds_dosages`, for GP (biallelic records; a sample with two
+    values is haploid), as :func:`prs.genotypes.vcf_record._gp_dosages` reads a VCF."""
+
+    def row(r: int) -> Any:
+        if n_alt[r] != 1:
+            return (
+                f"GP dosage needs a biallelic record ({int(n_alt[r])} ALT alleles); split "
+                "multi-allelic records (bcftools norm -m-) or use DS"
+            )
+        has_value = ~(missing[r] | fill[r])
+        width = _width(has_value)
+        if width < 3:
+            if has_value.any():
+                return f"GP has {width} value(s) per sample, expected 3"
+            return None, lambda allele: np.full(values.shape[1], np.nan)
+        # 1 + each sample's last value (a haploid GP: two values, then missing or fill)
+        last = np.where(
+            has_value.any(axis=1), has_value.shape[1] - np.argmax(has_value[:, ::-1], axis=1), 0
+        )
+        haploid_gp = last == 2
+        trailing = np.arange(values.shape[2])[None, :] >= last[:, None]
+        row_missing = (missing[r] & ~(trailing & haploid_gp[:, None])).any(axis=1)
+        gp = np.where(has_value, values[r], 0.0)
+        out_of_range = ((gp < 0) | (gp > 1 + 1e-3)).any(axis=1) | (
+            np.abs(gp.sum(axis=1) - 1.0) > 0.01
+        )
+        out_of_range &= ~row_missing
+        if out_of_range.any():
+            s = int(np.flatnonzero(out_of_range)[0])
+            text = ",".join(f"{v:g}" for v in values[r][s, :width])
+            return (s, f"{text}: probabilities must be in [0, 1] and sum to 1"), None
+        alt_dosage = np.where(haploid_gp, gp[:, 1], gp[:, 1] + 2.0 * gp[:, 2])
+
+        def of(allele: int) -> np.ndarray:
+            out = alt_dosage.copy() if allele == 1 else diploid[r] - alt_dosage
+            out[row_missing] = np.nan
+            return out
+
+        return None, of
+
+    return row
