@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -23,7 +23,7 @@ import pandas as pd
 
 from prs.errors import ScoreError, ScoreWarning
 from prs.genome import MT, X_NONPAR, Y, canonical_build
-from prs.genotypes import GenotypeSource, open_genotypes
+from prs.genotypes import GenotypeSource, VcfSource, open_genotypes
 from prs.genotypes.base import (
     records_read_from_gt,
     source_build,
@@ -49,14 +49,27 @@ from prs.ploidy import (
     SPECIAL_CLASSES,
     XCHR_MODELS,
     SexInput,
-    apply_ploidy_model,
     record_classes,
     sex_codes,
 )
 from prs.provenance import BackgroundChecksums, file_record, record
 from prs.scoring.recorded_warnings import recorded_warnings
 from prs.scoring.result import ScoreResult
-from prs.scoring.totals import ScoreTotals
+from prs.scoring.tasks import (
+    TASK_CHUNKS,
+    Arithmetic,
+    Combiner,
+    Partial,
+    ScoreTask,
+    SourceSpec,
+    TaskRows,
+    forget_sources,
+    make_tasks,
+    regions,
+    run_task,
+    sample_blocks,
+    with_frequencies,
+)
 from prs.vocab import ADDITIVE, DOMINANT, HAPLOID_POLICIES
 from prs.weights.load import load_scorefiles
 from prs.weights.scorefile import ScoringFile
@@ -86,6 +99,9 @@ class ScoreOptions:
     chunk_size: int = 1024
     engine: str = "auto"
     genotype_format: str | None = None
+    task_variants: int | None = None
+    sample_block: int | None = None
+    threads: int | None = None
 
     def __post_init__(self) -> None:
         if self.missing not in MISSING_POLICIES:
@@ -100,6 +116,10 @@ class ScoreOptions:
             raise ScoreError(f"min_overlap must be within [0, 1], not {self.min_overlap}")
         if self.chunk_size < 1:
             raise ScoreError(f"chunk_size must be >= 1, not {self.chunk_size}")
+        for name in ("task_variants", "sample_block", "threads"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ScoreError(f"{name} must be >= 1 (or None), not {value}")
 
 
 @dataclass(frozen=True)
@@ -111,6 +131,8 @@ class _Matched:
     report: MatchReport
     row_class: np.ndarray
     n_sites: int
+    #: Chromosome -> sorted positions of the plan rows (what a task's source lists).
+    row_positions: dict[str, np.ndarray]
 
 
 def score(
@@ -135,6 +157,11 @@ def score(
     engine: str = "auto",
     genotype_format: str | None = None,
     catalog_options: dict[str, Any] | None = None,
+    task_variants: int | None = None,
+    sample_block: int | None = None,
+    threads: int | None = None,
+    client: Any = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ScoreResult:
     """Score genotypes with one or more scoring files, as PLINK 2 ``--score`` does.
 
@@ -204,6 +231,26 @@ def score(
         file names (:func:`prs.genotypes.open_genotypes`).
     catalog_options
         Options for fetching PGS IDs (``cache_dir``, ``offline``, ``mirror``).
+    task_variants
+        Plan rows per task (:mod:`prs.scoring.tasks`: the work is cut into regions of
+        ``task_variants`` rows, times sample blocks). Default: ``64 x chunk_size``; for
+        the checked VCF engine (cyvcf2, which reads a file from its start for every task)
+        one region.
+    sample_block
+        Samples per block (default None: all in one). Memory per chunk is
+        ``chunk_size x sample_block``. With several blocks and imputation, a first pass
+        finds each variant's frequency over all samples (PLINK 2's); a VCF is read whole
+        for every block.
+    threads
+        Threads of each task's totals (:class:`~prs.scoring.ScoreTotals`), part of the
+        summation order, so the same on every worker. Default: up to 2, one per CPU of
+        this process.
+    client
+        A ``distributed.Client``: run the tasks on its cluster (``pip install
+        'prs[dask]'``); the result is identical bit for bit to the run without one.
+        Needs genotype paths (workers open the files), not an open source.
+    progress
+        Called with (tasks done, tasks in all) after every task.
 
     Returns
     -------
@@ -255,6 +302,9 @@ def score(
         chunk_size=chunk_size,
         engine=engine,
         genotype_format=genotype_format,
+        task_variants=task_variants,
+        sample_block=sample_block,
+        threads=threads,
     )
     with recorded_warnings() as prs_warnings:
         started = time.time()
@@ -274,7 +324,9 @@ def score(
         )
         check_builds(scoring, target_build, stated=bool(genome_build), stacklevel=2)
         matched = _match(source, scoring, options, target_build)
-        totals, all_missing = _accumulate(source, matched, sample_sex, options)
+        totals, all_missing, execution = _accumulate(
+            source, matched, sample_sex, options, client, progress, source is not genotypes
+        )
         result = _result(source, scoring, matched, totals)
         result.provenance.update(
             record(
@@ -295,6 +347,7 @@ def score(
                 genotype_notes=source_notes(source),
                 scorefiles=[_scorefile_record(sf) for sf in scoring],
                 counts=_counts(source, matched, result, all_missing),
+                execution=execution,
                 seconds=round(time.time() - started, 3),
             )
         )
@@ -371,11 +424,19 @@ def _match(
         plans.append(plan)
         reports.append(report)
     plan = combine_plans(plans)
+    at = _site_rows(sites, plan.record)
+    row_chrom = sites["chrom"].iloc[at].to_numpy(dtype=object)
+    row_pos = sites["pos"].to_numpy(dtype=np.int64)[at]
     matched = _Matched(
         plan=plan,
         report=combine_reports(reports),
-        row_class=_plan_classes(plan, sites, target_build),
+        row_class=(
+            record_classes(row_chrom, row_pos, target_build)
+            if len(plan)
+            else np.zeros(0, dtype=np.int8)
+        ),
         n_sites=len(sites),
+        row_positions={str(c): np.unique(row_pos[row_chrom == c]) for c in pd.unique(row_chrom)},
     )
     del sites  # the site table is not needed past matching
     release_memory()
@@ -383,41 +444,82 @@ def _match(
 
 
 def _accumulate(
-    source: GenotypeSource, matched: _Matched, sample_sex: np.ndarray, options: ScoreOptions
-) -> tuple[dict[str, np.ndarray], int]:
-    """Stream the plan's dosage chunks through the totals (chromosome-class ploidy applied);
-    returns the totals and the number of variants missing in every sample."""
+    source: GenotypeSource,
+    matched: _Matched,
+    sample_sex: np.ndarray,
+    options: ScoreOptions,
+    client: Any,
+    progress: Callable[[int, int], None] | None,
+    from_paths: bool,
+) -> tuple[dict[str, np.ndarray], int, dict[str, Any]]:
+    """Cut the plan into tasks (:mod:`prs.scoring.tasks`), run them here or on ``client``'s
+    cluster, and add their totals in task order; returns the totals, the number of variants
+    missing in every sample, and how the run was executed (for the provenance)."""
     plan, row_class = matched.plan, matched.row_class
     n, s = len(source.samples), len(plan.score_ids)
-    counts_alleles = allele_count_mask(plan)
     n_males = int((sample_sex == SEX_MALE).sum())
-    # Rows the ploidy model changes: chrY and MT always, chrX only when someone is male.
-    special = np.isin(row_class, SPECIAL_CLASSES if n_males else (Y, MT))
-    # A source opened by the caller may report haploid calls as read (ploidy 1).
-    raw_haploid = source_haploid(source) != "as-diploid"
-    xchr_model = XCHR_MODELS[options.haploid]
     _warn_sex_dependent_rows(row_class, n, n_males, options.haploid)
-    accumulator = ScoreTotals(s, n, MISSING_POLICIES[options.missing])
-    try:
-        for chunk in source.read(plan.record, plan.allele, chunk_size=options.chunk_size):
-            idx = chunk.request
-            chunk_dosage, chunk_ploidy, freq_ploidy = chunk.dosage, chunk.ploidy, None
-            if raw_haploid or special[idx].any():
-                chunk_dosage, chunk_ploidy, freq_ploidy = apply_ploidy_model(
-                    chunk_dosage, chunk_ploidy, row_class[idx], sample_sex, xchr_model=xchr_model
-                )
-            accumulator.add(
-                chunk_dosage,
-                chunk_ploidy,
-                plan.weights[idx],
-                counts_alleles[idx],
-                plan.effect_type[idx],
-                plan.allele_frequency[idx],
-                freq_ploidy,
-            )
-    finally:
-        accumulator.close()
-    all_missing = accumulator.all_missing
+    impute = MISSING_POLICIES[options.missing]
+    task_variants = options.task_variants or _default_task_variants(source, options)
+    blocks = sample_blocks(n, options.sample_block)
+    arithmetic = Arithmetic(
+        impute=impute,
+        threads=options.threads or min(2, os.cpu_count() or 1),
+        chunk_size=options.chunk_size,
+        xchr_model=XCHR_MODELS[options.haploid],
+        # A source opened by the caller may report haploid calls as read (ploidy 1).
+        raw_haploid=source_haploid(source) != "as-diploid",
+    )
+    rows = TaskRows(
+        0,
+        len(plan),
+        plan.record,
+        plan.allele,
+        plan.weights,
+        allele_count_mask(plan),
+        plan.effect_type,
+        plan.allele_frequency,
+        row_class,
+        # Rows the ploidy model changes: chrY and MT always, chrX only when someone is male.
+        np.isin(row_class, SPECIAL_CLASSES if n_males else (Y, MT)),
+    )
+    row_regions = regions(len(plan), task_variants)
+    two_pass = len(blocks) > 1 and impute != IMPUTE_NONE
+
+    def tasks_of(kind: str) -> list[ScoreTask]:
+        return make_tasks(
+            kind,
+            row_regions,
+            blocks,
+            rows,
+            tuple(source.samples),
+            sample_sex,
+            arithmetic,
+            count_rows=len(blocks) > 1 and not two_pass,
+        )
+
+    spec = _source_spec(source, matched, options, client, len(blocks), from_paths)
+    run = _task_runner(source, spec, client, progress)
+    counted = None
+    tasks = tasks_of("totals")
+    if two_pass:
+        # Each variant's imputation frequency over all blocks first (PLINK 2's cohort mean).
+        first = tasks_of("frequencies")
+        counted = run(first, Combiner(first, blocks, s, len(plan)))
+        tasks = with_frequencies(tasks, counted.frequencies(plan.allele_frequency, impute))
+    combined = run(tasks, Combiner(tasks, blocks, s, len(plan)))
+    if spec is not None and client is None:
+        forget_sources(spec.token)
+    if len(blocks) == 1:
+        all_missing = combined.all_missing
+    else:
+        all_missing = (counted or combined).rows_missing_everywhere()
+    # Warnings only a task met (those of opening the genotypes were issued already).
+    noted = set(source_notes(source))
+    for category, message in [*(counted.warnings if counted else []), *combined.warnings]:
+        if message not in noted:
+            noted.add(message)
+            warnings.warn(message, category, stacklevel=3)
     if all_missing:
         warnings.warn(
             f"{all_missing} matched variant(s) are missing in every sample; "
@@ -429,7 +531,87 @@ def _accumulate(
             ScoreWarning,
             stacklevel=3,
         )
-    return accumulator.totals(), all_missing
+    execution = {
+        "engine": "single-process" if client is None else "dask",
+        "workers": None if client is None else _worker_count(client),
+        "tasks": len(tasks) * (2 if two_pass else 1),
+        "regions": len(row_regions),
+        "sample_blocks": len(blocks),
+        "task_variants": task_variants,
+        "sample_block": options.sample_block,
+        "threads_per_task": arithmetic.threads,
+        "frequency_pass": two_pass,
+    }
+    return combined.totals, all_missing, execution
+
+
+def _default_task_variants(source: GenotypeSource, options: ScoreOptions) -> int | None:
+    """Rows per task: :data:`~prs.scoring.tasks.TASK_CHUNKS` chunks; the checked VCF engine
+    reads a file from its start for every task, so there None: one region."""
+    if isinstance(source, VcfSource):
+        return None
+    return TASK_CHUNKS * options.chunk_size
+
+
+def _source_spec(
+    source: GenotypeSource,
+    matched: _Matched,
+    options: ScoreOptions,
+    client: Any,
+    n_blocks: int,
+    from_paths: bool,
+) -> SourceSpec | None:
+    """How tasks open the genotypes themselves (on workers, or per sample block); None when
+    the run's own source serves (one block, no cluster)."""
+    if client is None and n_blocks == 1:
+        return None
+    if not from_paths:
+        raise ScoreError(
+            f"{'client=' if client is not None else 'sample_block='} needs genotype paths "
+            "(each task opens the files itself), not an open GenotypeSource"
+        )
+    return SourceSpec.of(
+        source.paths,
+        genotype_format=options.genotype_format,
+        dosage=options.dosage,
+        half_call=options.half_call,
+        engine=options.engine,
+        samples=options.samples,
+        wanted=matched.row_positions,
+    )
+
+
+def _task_runner(
+    source: GenotypeSource,
+    spec: SourceSpec | None,
+    client: Any,
+    progress: Callable[[int, int], None] | None,
+) -> Callable[[list[ScoreTask], Combiner], Combiner]:
+    """A function running tasks into a combiner: here one after the other (the run's own
+    source for the one block), or on ``client``'s cluster (:mod:`prs.scoring.distributed`)."""
+    if client is not None:
+        from prs.scoring.distributed import run_tasks
+
+        def on_cluster(tasks: list[ScoreTask], combiner: Combiner) -> Combiner:
+            assert spec is not None
+            return run_tasks(client, tasks, spec, combiner, progress)
+
+        return on_cluster
+
+    def here(tasks: list[ScoreTask], combiner: Combiner) -> Combiner:
+        for task in tasks:
+            partial: Partial = run_task(task, spec, source if task.samples is None else None)
+            combiner.add(partial)
+            if progress is not None:
+                progress(combiner.done, len(tasks))
+        return combiner
+
+    return here
+
+
+def _worker_count(client: Any) -> int:
+    """Workers of ``client``'s cluster when the run started."""
+    return len(client.scheduler_info().get("workers", {}))
 
 
 def _warn_sex_dependent_rows(row_class: np.ndarray, n: int, n_males: int, haploid: str) -> None:
@@ -513,27 +695,23 @@ def _counts(
     }
 
 
-def _site_of_records(sites: pd.DataFrame, records: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(chromosome, position) of each target record in ``records`` (only those rows of the
-    site table are turned into Python strings: it may hold millions of rows)."""
+def _site_rows(sites: pd.DataFrame, records: np.ndarray) -> np.ndarray:
+    """The site-table row of each target record in ``records``."""
     site_record = sites["record"].to_numpy(dtype=np.int64)
     order = None
     if len(site_record) > 1 and (np.diff(site_record) < 0).any():
         order = np.argsort(site_record, kind="stable")
         site_record = site_record[order]
     at = np.searchsorted(site_record, records)
-    if order is not None:
-        at = order[at]
+    return at if order is None else order[at]
+
+
+def _site_of_records(sites: pd.DataFrame, records: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(chromosome, position) of each target record in ``records`` (only those rows of the
+    site table are turned into Python strings: it may hold millions of rows)."""
+    at = _site_rows(sites, records)
     chrom = sites["chrom"].iloc[at].to_numpy(dtype=object)
     return chrom, sites["pos"].to_numpy(dtype=np.int64)[at]
-
-
-def _plan_classes(plan: MatchPlan, sites: pd.DataFrame, build: str | None) -> np.ndarray:
-    """Chromosome class (:mod:`prs.ploidy`) of each plan row."""
-    if len(plan) == 0:
-        return np.zeros(0, dtype=np.int8)
-    chrom, pos = _site_of_records(sites, plan.record)
-    return record_classes(chrom, pos, build)
 
 
 def _refuse_haploid_dominance(
