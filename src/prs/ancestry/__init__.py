@@ -1,0 +1,38 @@
+"""Ancestry from genotypes (issue 14): a reference PCA, and targets projected onto it.
+
+* :mod:`~prs.ancestry.pca`: variant selection (biallelic SNPs, MAF, strand-ambiguous and
+  long-range high-LD regions excluded, LD pruning), standardisation, randomized SVD;
+* :mod:`~prs.ancestry.reference`: the :class:`ReferencePanel` artefact (build, save, load;
+  versioned and checksummed);
+* :mod:`~prs.ancestry.project`: projection of targets, FRAPOSA's OADP or simple projection,
+  streaming over variants, one person or many.
+
+docs/ancestry.md describes the method, its sources and its limits.
+"""
+
+from __future__ import annotations
+
+from prs.ancestry.pca import PcaOptions, high_ld_regions
+from prs.ancestry.project import METHODS, Projection, project
+from prs.ancestry.reference import (
+    ReferencePanel,
+    ReferencePanelError,
+    build_reference,
+    load_reference,
+    read_population_labels,
+    save_reference,
+)
+
+__all__ = [
+    "METHODS",
+    "PcaOptions",
+    "Projection",
+    "ReferencePanel",
+    "ReferencePanelError",
+    "build_reference",
+    "high_ld_regions",
+    "load_reference",
+    "project",
+    "read_population_labels",
+    "save_reference",
+]

@@ -1,0 +1,419 @@
+"""The ancestry reference panel: built from reference genotypes, saved, loaded and checked.
+
+A reference is a directory of two files: ``arrays.npz`` (numbers and names: the PCA variants
+with their alleles, the standardisation, the loadings and singular values, the reference
+samples' labels and PCs, allele frequencies per population) and ``reference.json`` (format
+version, options, counts, provenance and the SHA-256 of ``arrays.npz``). :func:`load_reference`
+refuses a directory whose checksum or format version does not match.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from prs.ancestry.pca import (
+    PcaOptions,
+    call_moments,
+    candidate_sites,
+    ld_prune,
+    per_population_frequencies,
+    read_hard_calls,
+    reference_svd,
+    scale_of,
+    standardize,
+)
+from prs.errors import CalibrationError
+from prs.genotypes import open_genotypes
+from prs.genotypes.base import GenotypeSource, source_build
+from prs.output import atomic_write
+from prs.provenance import file_checksum, file_record, record
+
+#: Version of the reference directory's layout; a different major version is refused.
+FORMAT_VERSION = "1.0"
+ARRAYS_FILE = "arrays.npz"
+METADATA_FILE = "reference.json"
+#: Label columns of the population file (pgsc_calc's reference ``.psam``).
+LABEL_COLUMNS = ("SuperPop", "Population")
+
+
+class ReferencePanelError(CalibrationError):
+    """A reference panel cannot be built, read or used (the message names the file)."""
+
+
+@dataclass(frozen=True)
+class ReferencePanel:
+    """A reference PCA and what placing a person against it needs.
+
+    Attributes
+    ----------
+    variants
+        The PCA variants: ``chrom``, ``pos``, ``ref``, ``alt`` (ALT is the counted allele).
+    mean, scale
+        ``float64[p]``: mean ALT dosage over the reference samples and the divisor
+        (:data:`prs.ancestry.pca.SCALES`).
+    loadings
+        ``float64[p, dim_online]``: left singular vectors (orthonormal columns).
+    singular_values
+        ``float64[dim_online]``.
+    samples, superpop, population
+        Reference sample IDs and their labels.
+    pcs
+        ``float64[n_ref, n_pcs]``: the reference samples' PCs (``V[:, :n_pcs] * s``, as
+        FRAPOSA).
+    populations
+        Label -> ``float64[p]`` ALT frequencies of the PCA variants among that label's samples
+        (super-populations and populations).
+    build
+        Genome build of the positions.
+    options
+        The :class:`~prs.ancestry.pca.PcaOptions` used, as a dict.
+    counts
+        Variants removed by each selection rule, samples excluded and why.
+    provenance
+        :func:`prs.provenance.record` of the build (inputs with checksums).
+    """
+
+    variants: pd.DataFrame
+    mean: np.ndarray
+    scale: np.ndarray
+    loadings: np.ndarray
+    singular_values: np.ndarray
+    samples: tuple[str, ...]
+    superpop: tuple[str, ...]
+    population: tuple[str, ...]
+    pcs: np.ndarray
+    populations: dict[str, np.ndarray]
+    build: str | None
+    options: dict[str, Any]
+    counts: dict[str, Any]
+    provenance: dict[str, Any] = field(default_factory=dict)
+    checksum: str | None = None
+    name: str = "reference"
+
+    @property
+    def n_variants(self) -> int:
+        """PCA variants."""
+        return len(self.variants)
+
+    @property
+    def n_pcs(self) -> int:
+        """PCs given to targets."""
+        return int(self.options["n_pcs"])
+
+    @property
+    def dim_stu(self) -> int:
+        """PCs of the augmented decomposition (FRAPOSA's ``dim_stu``)."""
+        return PcaOptions(**self.options).dims()[1]
+
+    def identity(self) -> dict[str, str]:
+        """Name and checksum (of the saved arrays; empty before saving), for provenance."""
+        return {"reference": self.name, "sha256": self.checksum or ""}
+
+    def pcs_frame(self) -> pd.DataFrame:
+        """Reference samples: ``IID``, ``SuperPop``, ``Population``, ``PC1``..``PCk``."""
+        frame = pd.DataFrame(self.pcs, columns=[f"PC{i + 1}" for i in range(self.n_pcs)])
+        frame.insert(0, "Population", list(self.population))
+        frame.insert(0, "SuperPop", list(self.superpop))
+        frame.insert(0, "IID", list(self.samples))
+        return frame
+
+
+def read_population_labels(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """A population-label file: tab-separated with a header naming ``IID`` (or ``#IID``),
+    ``SuperPop`` and ``Population`` (pgsc_calc's reference ``.psam``; other columns ignored).
+
+    Raises
+    ------
+    ReferencePanelError
+        The file is missing, lacks a column, or names a sample twice.
+    """
+    path = Path(path)
+    try:
+        table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+    except FileNotFoundError as exc:
+        raise ReferencePanelError(f"{path}: population label file not found") from exc
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise ReferencePanelError(f"{path}: cannot read the population labels ({exc})") from exc
+    table = table.rename(columns={"#IID": "IID"})
+    absent = [c for c in ("IID", *LABEL_COLUMNS) if c not in table.columns]
+    if absent:
+        raise ReferencePanelError(
+            f"{path}: population label file lacks column(s) {', '.join(absent)} (header: "
+            f"{', '.join(table.columns)}; expected IID, SuperPop, Population as a .psam)"
+        )
+    twice = table["IID"].duplicated()
+    if twice.any():
+        line = int(np.flatnonzero(twice)[0]) + 2
+        raise ReferencePanelError(
+            f"{path} line {line}: sample {table['IID'][twice].iloc[0]} is labelled twice"
+        )
+    return table[["IID", *LABEL_COLUMNS]]
+
+
+def build_reference(
+    genotypes: GenotypeSource | str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    labels: pd.DataFrame | str | os.PathLike[str],
+    *,
+    related: Iterable[str] | None = None,
+    target: GenotypeSource | pd.DataFrame | None = None,
+    build: str | None = None,
+    options: PcaOptions | None = None,
+    name: str = "reference",
+) -> ReferencePanel:
+    """Build a reference panel: select PCA variants, standardise, PCA, label.
+
+    Parameters
+    ----------
+    genotypes
+        Reference genotypes: a source or paths (:func:`prs.open_genotypes`: VCF, PLINK, ...).
+    labels
+        Population labels (:func:`read_population_labels` or its table): the samples used are
+        those labelled, present in ``genotypes`` and not in ``related``.
+    related
+        Sample IDs left out (e.g. PLINK 2 ``--king-cutoff``'s ``.king.cutoff.out.id``).
+    target
+        A target source or site table: only variants it also has are used (pgsc_calc
+        intersects reference and target first), so every PCA variant can be read in it.
+    build
+        Genome build, when the genotype files do not say it (for the high-LD region list).
+    options
+        :class:`~prs.ancestry.pca.PcaOptions` (default as pgsc_calc).
+    name
+        A name for the reference (recorded in each projection's provenance).
+
+    Returns
+    -------
+    ReferencePanel
+
+    Raises
+    ------
+    ReferencePanelError
+        Too few samples or variants left to compute the PCs.
+    """
+    options = options or PcaOptions()
+    n_pcs, _, dim_online = options.dims()
+    paths: list[str] = []
+    if not isinstance(genotypes, GenotypeSource):
+        paths = [str(genotypes)] if isinstance(genotypes, str | os.PathLike) else list(genotypes)
+        genotypes = open_genotypes(paths)
+    label_path = None
+    if not isinstance(labels, pd.DataFrame):
+        label_path = str(labels)
+        labels = read_population_labels(labels)
+    build = build or source_build(genotypes)
+    related_ids = set(related or ())
+    by_id = labels.set_index("IID")
+    in_files = {s: i for i, s in enumerate(genotypes.samples)}
+    chosen = [s for s in genotypes.samples if s in by_id.index and s not in related_ids]
+    counts: dict[str, Any] = {
+        "samples_in_genotypes": len(in_files),
+        "samples_unlabelled": sum(s not in by_id.index for s in genotypes.samples),
+        "samples_related_excluded": sum(s in related_ids for s in genotypes.samples),
+        "samples_used": len(chosen),
+    }
+    if len(chosen) <= dim_online:
+        raise ReferencePanelError(
+            f"{len(chosen)} labelled, unrelated reference samples: too few for a PCA of "
+            f"{dim_online} components (dim_online); lower n_pcs or add samples"
+        )
+    target_sites = target if isinstance(target, pd.DataFrame) or target is None else target.sites()
+    sites, site_counts = candidate_sites(
+        genotypes.sites(),
+        build=build,
+        exclude_high_ld=options.exclude_high_ld,
+        target_sites=target_sites,
+    )
+    counts.update(site_counts)
+    calls, rounded = read_hard_calls(
+        genotypes, sites, sample_index=np.array([in_files[s] for s in chosen], dtype=np.int64)
+    )
+    counts["dosages_rounded_to_hard_calls"] = rounded
+    freq, mean, sd = call_moments(calls)
+    common = np.isfinite(freq) & (np.minimum(freq, 1 - freq) >= options.maf) & (sd > 0)
+    counts["below_maf"] = int((~common).sum())
+    sites, calls, mean, sd = sites[common], calls[common], mean[common], sd[common]
+    pruned = ld_prune(
+        calls,
+        sites["chrom"].to_numpy(),
+        window=options.ld_window,
+        step=options.ld_step,
+        r2=options.ld_r2,
+    )
+    counts["ld_pruned"] = int((~pruned).sum())
+    sites, calls, mean, sd = sites[pruned], calls[pruned], mean[pruned], sd[pruned]
+    counts["pca_variants"] = len(sites)
+    if len(sites) <= dim_online:
+        raise ReferencePanelError(
+            f"{len(sites)} PCA variants left after selection ({counts}): too few for "
+            f"{dim_online} components"
+        )
+    scale = scale_of(mean, sd, options.scale)
+    loadings, s, v, counts["svd"] = reference_svd(
+        standardize(calls, mean, scale),
+        dim_online,
+        n_oversamples=options.n_oversamples,
+        n_iter=options.n_iter,
+        seed=options.seed,
+    )
+    chosen_labels = by_id.loc[chosen]
+    superpop = chosen_labels["SuperPop"].to_numpy(str)
+    population = chosen_labels["Population"].to_numpy(str)
+    populations: dict[str, np.ndarray] = {}
+    for level in (superpop, population):
+        names = sorted(set(level))
+        freqs = per_population_frequencies(calls, level, names)
+        populations.update({n: freqs[:, j] for j, n in enumerate(names)})
+    inputs = [file_record(p) for p in [*paths, *([label_path] if label_path else [])]]
+    return ReferencePanel(
+        variants=sites[["chrom", "pos", "ref", "alt"]].reset_index(drop=True),
+        mean=mean,
+        scale=scale,
+        loadings=loadings,
+        singular_values=s,
+        samples=tuple(chosen),
+        superpop=tuple(superpop),
+        population=tuple(population),
+        pcs=v[:, :n_pcs] * s[:n_pcs],
+        populations=populations,
+        build=build,
+        options=asdict(options),
+        counts=counts,
+        provenance=record(asdict(options), inputs=inputs, counts=counts),
+        name=name,
+    )
+
+
+def save_reference(panel: ReferencePanel, path: str | os.PathLike[str]) -> ReferencePanel:
+    """Write ``panel`` to the directory ``path`` (created); returns it with its checksum.
+
+    Each file is written atomically, the arrays first: a directory whose metadata does not
+    match its arrays (an interrupted overwrite) is refused by :func:`load_reference`.
+    """
+    directory = Path(path)
+    pops = sorted(panel.populations)
+    arrays = {
+        "chrom": panel.variants["chrom"].to_numpy(str),
+        "pos": panel.variants["pos"].to_numpy(np.int64),
+        "ref": panel.variants["ref"].to_numpy(str),
+        "alt": panel.variants["alt"].to_numpy(str),
+        "mean": panel.mean,
+        "scale": panel.scale,
+        "loadings": panel.loadings,
+        "singular_values": panel.singular_values,
+        "samples": np.array(panel.samples, dtype=str),
+        "superpop": np.array(panel.superpop, dtype=str),
+        "population": np.array(panel.population, dtype=str),
+        "pcs": panel.pcs,
+        "population_names": np.array(pops, dtype=str),
+        "population_frequencies": np.column_stack([panel.populations[p] for p in pops])
+        if pops
+        else np.empty((panel.n_variants, 0)),
+    }
+    with atomic_write(directory / ARRAYS_FILE, "wb") as fh:
+        np.savez(fh, **arrays)
+    checksum = file_checksum(directory / ARRAYS_FILE)
+    meta = {
+        "format": "prs ancestry reference",
+        "format_version": FORMAT_VERSION,
+        "name": panel.name,
+        "build": panel.build,
+        "n_variants": panel.n_variants,
+        "n_samples": len(panel.samples),
+        "options": panel.options,
+        "counts": panel.counts,
+        "files": {ARRAYS_FILE: {"sha256": checksum}},
+        "provenance": panel.provenance,
+    }
+    with atomic_write(directory / METADATA_FILE) as fh:
+        json.dump(meta, fh, indent=1, default=str)
+        fh.write("\n")
+    return replace(panel, checksum=checksum)
+
+
+def load_reference(path: str | os.PathLike[str]) -> ReferencePanel:
+    """Read a reference directory written by :func:`save_reference`, checking it.
+
+    Raises
+    ------
+    ReferencePanelError
+        A file is missing, the format version is not this library's, or the arrays' SHA-256
+        differs from the one recorded (a damaged or partly overwritten reference).
+    """
+    directory = Path(path)
+    meta_path = directory / METADATA_FILE
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ReferencePanelError(
+            f"{directory}: not a prs reference ({METADATA_FILE} missing; build one with "
+            "`prs reference build` or fetch one with `prs reference fetch`)"
+        ) from exc
+    except (OSError, ValueError) as exc:
+        raise ReferencePanelError(
+            f"{meta_path}: cannot read the reference metadata ({exc})"
+        ) from exc
+    version = str(meta.get("format_version", ""))
+    if version.split(".")[0] != FORMAT_VERSION.split(".")[0]:
+        raise ReferencePanelError(
+            f"{meta_path}: reference format version {version or '(none)'}; this prs reads "
+            f"version {FORMAT_VERSION.split('.')[0]}.x (rebuild the reference with this prs)"
+        )
+    expected = meta.get("files", {}).get(ARRAYS_FILE, {}).get("sha256")
+    arrays_path = directory / ARRAYS_FILE
+    if not arrays_path.is_file():
+        raise ReferencePanelError(f"{arrays_path}: reference arrays missing")
+    found = file_checksum(arrays_path)
+    if found != expected:
+        raise ReferencePanelError(
+            f"{arrays_path}: SHA-256 {found} differs from the {expected} recorded in "
+            f"{METADATA_FILE}: the reference is damaged or was partly overwritten; rebuild or "
+            "fetch it again"
+        )
+    with np.load(arrays_path, allow_pickle=False) as data:
+        arrays = {key: data[key] for key in data.files}
+    variants = pd.DataFrame(
+        {
+            "chrom": arrays["chrom"].astype(object),
+            "pos": arrays["pos"],
+            "ref": arrays["ref"].astype(object),
+            "alt": arrays["alt"].astype(object),
+        }
+    )
+    names = [str(n) for n in arrays["population_names"]]
+    return ReferencePanel(
+        variants=variants,
+        mean=arrays["mean"],
+        scale=arrays["scale"],
+        loadings=arrays["loadings"],
+        singular_values=arrays["singular_values"],
+        samples=tuple(str(s) for s in arrays["samples"]),
+        superpop=tuple(str(s) for s in arrays["superpop"]),
+        population=tuple(str(s) for s in arrays["population"]),
+        pcs=arrays["pcs"],
+        populations={n: arrays["population_frequencies"][:, j] for j, n in enumerate(names)},
+        build=meta.get("build"),
+        options=meta["options"],
+        counts=meta.get("counts", {}),
+        provenance=meta.get("provenance", {}),
+        checksum=found,
+        name=str(meta.get("name", directory.name)),
+    )
+
+
+__all__ = [
+    "FORMAT_VERSION",
+    "ReferencePanel",
+    "ReferencePanelError",
+    "build_reference",
+    "load_reference",
+    "read_population_labels",
+    "save_reference",
+]
