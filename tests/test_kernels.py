@@ -7,7 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from prs.kernels.accumulate import accumulate_scores
+from prs.genotypes.base import chunk_dosages
+from prs.kernels.accumulate import accumulate_calls, accumulate_scores
+from prs.kernels.calls import call_dosages, other_allele_calls
 from prs.scoring.totals import ScoreTotals
 from tests.reference import accumulate_reference, all_missing_reference
 
@@ -236,3 +238,103 @@ def test_not_counted_call_hand_computed():
     np.testing.assert_array_equal(out["allele_ct"][0], [1, 0, 0])
     np.testing.assert_array_equal(out["missing_ct"][0], [0, 1, 0])
     assert totals.all_missing == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# int8 hard calls (PLINK): the calls kernels against the float64 kernel and plain numpy
+
+
+def reference_dosages(calls: np.ndarray) -> np.ndarray:
+    """Hard calls as float64 dosages, NaN missing, by plain numpy."""
+    return np.where(calls < 0, np.nan, calls.astype(np.float64))
+
+
+@st.composite
+def call_chunks(draw):
+    """Hard calls (0..2, missing as -9 or another negative value), ploidy 2 mostly, some
+    1 and some not counted (-1), an optional frequency ploidy, weights with unused cells,
+    every effect type and missing policy."""
+    k = draw(st.integers(1, 10))
+    n = draw(st.integers(1, 40))
+    s = draw(st.integers(1, 5))
+    calls = draw(arrays(np.int8, (k, n), elements=st.sampled_from([-9, -1, 0, 1, 2, 2, 0])))
+    complete_rows = draw(arrays(np.bool_, k))  # rows without missing calls (the fast path)
+    calls[complete_rows] = np.abs(calls[complete_rows]) % 3
+    special = draw(st.integers(0, 2))  # 0: all diploid; 1: some haploid; 2: some not counted
+    ploidy = np.full((k, n), 2, dtype=np.int8)
+    if special:
+        odd = draw(arrays(np.bool_, (k, n)))
+        ploidy[odd] = 1 if special == 1 else -1
+        calls = np.where(ploidy == 1, np.minimum(calls, 1), calls).astype(np.int8)
+    freq_ploidy = (
+        np.where(draw(arrays(np.bool_, (k, n))) & (ploidy == 2), 1, ploidy).astype(np.int8)
+        if draw(st.booleans())
+        else np.empty((k, 0), dtype=np.int8)
+    )
+    weights = draw(arrays(np.float64, (k, s), elements=st.floats(-3, 3, allow_nan=False)))
+    weights[draw(arrays(np.bool_, (k, s)))] = np.nan
+    counts = ~np.isnan(weights) & draw(arrays(np.bool_, (k, s)))
+    effect_type = draw(arrays(np.int8, k, elements=st.integers(0, 2)))
+    freq = draw(arrays(np.float64, k, elements=st.floats(0, 1) | st.just(np.nan)))
+    impute = draw(st.integers(0, 2))
+    return calls, ploidy, weights, counts, effect_type, impute, freq, freq_ploidy
+
+
+def _kernel_totals(kernel, dosage, ploidy, weights, counts, effect_type, impute, freq, fp):
+    k, n = dosage.shape
+    s = weights.shape[1]
+    out = {name: np.zeros((s, n)) for name in ("sums", "allele_ct", "denom", "named")}
+    out["missing_ct"] = np.zeros((s, n), dtype=np.int64)
+    out["uniform"] = np.zeros(s)
+    out["frequency"] = np.empty(k)
+    out["all_missing"] = kernel(
+        dosage,
+        ploidy,
+        weights,
+        counts,
+        effect_type,
+        impute,
+        freq,
+        out["sums"],
+        out["allele_ct"],
+        out["denom"],
+        out["named"],
+        out["missing_ct"],
+        out["frequency"],
+        out["uniform"],
+        fp,
+    )
+    return out
+
+
+@given(call_chunks())
+@settings(max_examples=300, deadline=None)
+def test_calls_kernel_equals_float_kernel_bit_for_bit(case):
+    calls, ploidy, weights, counts, effect_type, impute, freq, fp = case
+    dosage = reference_dosages(calls)
+    a = _kernel_totals(
+        accumulate_scores, dosage, ploidy, weights, counts, effect_type, impute, freq, fp
+    )
+    b = _kernel_totals(
+        accumulate_calls, calls, ploidy, weights, counts, effect_type, impute, freq, fp
+    )
+    for name in a:
+        np.testing.assert_array_equal(b[name], a[name], err_msg=name)
+
+
+@given(arrays(np.int8, st.tuples(st.integers(0, 6), st.integers(0, 9))), st.data())
+@settings(max_examples=100, deadline=None)
+def test_call_kernels_match_numpy(calls, data):
+    out = np.empty(calls.shape)
+    call_dosages(calls, out)
+    np.testing.assert_array_equal(out, reference_dosages(calls))
+    np.testing.assert_array_equal(chunk_dosages(calls), reference_dosages(calls))
+    valid = np.where(calls < 0, -9, np.abs(calls) % 3).astype(np.int8)
+    rows = np.array(
+        sorted(data.draw(st.sets(st.integers(0, max(len(calls) - 1, 0)))) if len(calls) else []),
+        dtype=np.int64,
+    )
+    expected = valid.copy()
+    expected[rows] = np.where(valid[rows] < 0, valid[rows], 2 - valid[rows])
+    other_allele_calls(valid, rows)
+    np.testing.assert_array_equal(valid, expected)

@@ -53,6 +53,7 @@ import pandas as pd
 from prs.errors import ScoreError
 from prs.genome import AUTOSOME, MT, PAR, PAR_BOUNDS, X_NONPAR, Y
 from prs.kernels.accumulate import NOT_COUNTED
+from prs.kernels.calls import call_dosages
 
 #: Sex codes, as PLINK's ``.fam``/``.psam`` SEX column.
 SEX_UNKNOWN, SEX_MALE, SEX_FEMALE = 0, 1, 2
@@ -252,6 +253,8 @@ def apply_ploidy_model(
     dosage, ploidy
         ``float64[k, n]`` / ``int8[k, n]`` as a genotype source reads them, haploid calls
         either as read (ploidy 1) or already as PLINK 2 stores them (doubled, ploidy 2).
+        ``dosage`` may be ``int8`` hard calls (negative: missing), as a PLINK source reads
+        them (:class:`~prs.genotypes.base.DosageChunk`).
     row_class
         ``int8[k]`` chromosome class of each row.
     sex
@@ -262,12 +265,17 @@ def apply_ploidy_model(
     Returns
     -------
     (dosage, ploidy, freq_ploidy)
-        New arrays (the inputs are not changed). ``ploidy`` is
+        New arrays (the inputs are not changed); ``dosage`` is float64 (NaN missing)
+        whatever it was read as. ``ploidy`` is
         :data:`~prs.kernels.accumulate.NOT_COUNTED` for chrY calls of non-males;
         ``freq_ploidy`` is the ploidy for the imputation frequency where it differs from
         ``ploidy`` (males on chrX under model 2), else None.
     """
-    d = np.array(dosage, dtype=np.float64, copy=True)
+    if dosage.dtype == np.int8:  # hard calls: their dosages, NaN where missing
+        d = np.empty(dosage.shape)
+        call_dosages(np.ascontiguousarray(dosage), d)
+    else:
+        d = np.array(dosage, dtype=np.float64, copy=True)
     p = np.array(ploidy, dtype=np.int8, copy=True)
     haploid = p == 1
     d[haploid] *= 2.0  # stored as a homozygous diploid call, as PLINK 2's VCF import does

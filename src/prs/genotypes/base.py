@@ -17,6 +17,8 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import pandas as pd
 
+from prs.kernels.calls import call_dosages
+
 #: Columns of the site table returned by :meth:`GenotypeSource.sites`, one row per
 #: (record, ALT allele); a record without ALT (``.``) has one row with ``alt`` "" and
 #: ``allele_index`` 0. ``allele_index`` is 1-based (1 = first ALT); ``n_alleles`` counts
@@ -35,7 +37,11 @@ class DosageChunk:
         ``int64[k]``: positions of these rows in the request arrays given to ``read``.
     dosage
         ``float64[k, n_samples]``: copies of the requested allele (0..ploidy, fractional for
-        DS/GP), NaN where the call is missing.
+        DS/GP), NaN where the call is missing; or, from a source of hard calls (PLINK
+        ``.pgen``/``.bed``), ``int8[k, n_samples]`` copies 0..2 with a negative value
+        (PLINK's -9) where the call is missing. Consumers take either:
+        :meth:`prs.scoring.totals.ScoreTotals.add` and :func:`prs.ploidy.apply_ploidy_model`
+        read both (the same totals), :func:`chunk_dosages` gives float64 for anything else.
     ploidy
         ``int8[k, n_samples]``: ploidy of each call (2 diploid, 1 haploid, e.g. chrX in
         males); kept for missing calls too (the ploidy the call would have had).
@@ -127,6 +133,20 @@ def records_read_from_gt(source: GenotypeSource) -> int:
 def source_haploid(source: GenotypeSource) -> str:
     """How ``source`` counts haploid calls (``"as-diploid"`` when it does not say)."""
     return str(getattr(source, "haploid", "as-diploid"))
+
+
+def chunk_dosages(dosage: np.ndarray) -> np.ndarray:
+    """A chunk's ``dosage`` as float64, NaN missing (int8 hard calls converted; float64
+    returned as it is).
+
+    >>> chunk_dosages(np.array([[0, 2, -9]], dtype=np.int8))
+    array([[ 0.,  2., nan]])
+    """
+    if dosage.dtype != np.int8:
+        return dosage
+    values = np.empty(dosage.shape)
+    call_dosages(np.ascontiguousarray(dosage), values)
+    return values
 
 
 def sorted_unique(values: np.ndarray) -> np.ndarray:

@@ -11,9 +11,13 @@ Rules:
   when the sample file has a FID column in which some FID is not ``0``, else ``IID``. So the
   CINECA cohort's pgen/bed give ``HG00096_HG00096``, as its VCF (written that way) does.
 * **Dosages**: copies of the requested allele on PLINK 2's 0..2 scale (haploid calls are
-  stored diploid, as PLINK 2 stores them), NaN for PLINK 2's missing code (-9); ploidy 2.
-  ``dosage="DS"`` reads a pgen's dosages (hard calls where a variant has none); a ``.bed``
-  holds hard calls only, so DS reads them. ``GP`` is refused (neither format stores it).
+  stored diploid, as PLINK 2 stores them); ploidy 2. Hard calls (``dosage="GT"``, and
+  every ``.bed``) come as ``int8`` chunks, -9 missing, as pgenlib reads them (8x smaller
+  than float64; the scorer reads them directly, :class:`~prs.genotypes.base.DosageChunk`).
+  ``dosage="DS"`` reads a pgen's dosages (hard calls where a variant has none) as float64,
+  NaN missing. ``GP`` is refused (neither format stores it).
+* **Chunks** hold at most ``chunk_size`` variants and about :data:`CHUNK_GENOTYPES`
+  genotypes, so memory per chunk does not grow with the number of samples.
 * **Alleles**: a ``.bim``'s A2 is REF and A1 ALT (PLINK 2's reading); A1 ``0`` or ``.``
   means no ALT. A ``.pvar`` record with several ALTs is read exactly: pgenlib is given the
   allele offsets and counts the requested allele itself.
@@ -45,8 +49,16 @@ from prs.genome import MAX_POSITION, detect_build, normalize_chrom
 from prs.genotypes.base import SITE_COLUMNS, DosageChunk
 from prs.genotypes.options import check_read_options
 from prs.genotypes.vcf_header import duplicate_records_message
+from prs.kernels.calls import other_allele_calls
 
-__all__ = ["PLINK_SUFFIXES", "PlinkFileset", "PlinkSource", "missing_files", "plink_fileset"]
+__all__ = [
+    "CHUNK_GENOTYPES",
+    "PLINK_SUFFIXES",
+    "PlinkFileset",
+    "PlinkSource",
+    "missing_files",
+    "plink_fileset",
+]
 
 #: Names that mean a PLINK fileset (the binary file or, for the prefix, a companion).
 PLINK_SUFFIXES = (".pgen", ".bed", ".pvar", ".pvar.zst", ".psam", ".bim", ".fam")
@@ -55,17 +67,10 @@ _BED_MAGIC = b"\x6c\x1b\x01"
 _PGEN_MAGIC = b"\x6c\x1b"
 #: pgenlib's missing code for hard calls and dosages.
 _MISSING = -9
-#: A hard call (pgenlib's int8 0/1/2/-9, read as uint8) -> its dosage: one table look-up,
-#: ~2x faster than a cast and a NaN mask (the float64 output costs more than pgenlib's read).
-
-
-def _call_dosages(calls: np.ndarray) -> np.ndarray:
-    """Hard calls (int8 allele copies, PLINK's -9 missing) as float64 dosages, NaN missing:
-    a cast and a mask (about 2x faster than a 256-entry look-up table on 20 M calls, which
-    spends its time filling a fresh array element by element)."""
-    values = calls.astype(np.float64)
-    values[calls < 0] = np.nan
-    return values
+#: Genotypes per chunk at most (rows = this / samples, at least 1, at most ``chunk_size``):
+#: 32 MiB of int8 calls, so 200,000 samples read 167 variants at a time, not 1,024 (and up
+#: to 32,768 samples, chunks of 1,024 variants are read whole, as before).
+CHUNK_GENOTYPES = 1 << 25
 
 
 @dataclass(frozen=True)
@@ -190,6 +195,7 @@ class PlinkSource:
         file_sex: tuple[int, ...] = ()
         self._variants: list[_Variants] = []
         self._n_alts: dict[int, np.ndarray] = {}
+        self._ploidy: np.ndarray | None = None
         for fs in filesets:
             for companion in missing_files(fs):
                 raise GenotypeFileError(
@@ -300,23 +306,30 @@ class PlinkSource:
         if len(records) and (records[0] < 0 or records[-1] >= self._first[-1]):
             raise GenotypeFileError(f"{self.paths[0]}: requested record out of range")
         file_of = np.searchsorted(self._first, records, side="right") - 1
+        rows = max(1, min(chunk_size, CHUNK_GENOTYPES // max(self._n_raw, 1)))
         for file_index in range(len(self._filesets)):
             in_file = np.flatnonzero(file_of == file_index)
             if not len(in_file):
                 continue
             reader = self._reader(file_index)
             try:
-                for start in range(0, len(in_file), chunk_size):
-                    req = in_file[start : start + chunk_size]
+                for start in range(0, len(in_file), rows):
+                    req = in_file[start : start + rows]
                     local = (records[req] - self._first[file_index]).astype(np.uint32)
                     dosage = self._read_block(reader, file_index, local, alleles[req])
                     if self._columns is not None:
                         dosage = dosage[:, self._columns]
-                    yield DosageChunk(
-                        req.astype(np.int64), dosage, np.full(dosage.shape, 2, dtype=np.int8)
-                    )
+                    yield DosageChunk(req.astype(np.int64), dosage, self._diploid(dosage.shape))
             finally:
                 reader.close()
+
+    def _diploid(self, shape: tuple[int, int]) -> np.ndarray:
+        """Ploidy 2 everywhere, read-only and shared by every chunk of this shape (filling
+        a fresh one per chunk cost as much as the accumulation's counting)."""
+        if self._ploidy is None or self._ploidy.shape != shape:
+            self._ploidy = np.full(shape, 2, dtype=np.int8)
+            self._ploidy.setflags(write=False)
+        return self._ploidy
 
     def _reader(self, file_index: int):  # -> pgenlib.PgenReader (no type stubs)
         import pgenlib
@@ -342,13 +355,18 @@ class PlinkSource:
     def _read_block(
         self, reader: object, file_index: int, local: np.ndarray, alleles: np.ndarray
     ) -> np.ndarray:
-        """Dosages (float64 [k, raw samples], NaN missing) of ``alleles`` at ``local``."""
+        """Copies of ``alleles`` at ``local`` ([k, raw samples]): int8 hard calls (-9
+        missing), or float64 dosages (NaN missing) for a pgen read with DS."""
         fs = self._filesets[file_index]
         ds = self.dosage_field == "DS" and fs.kind == "pgen"
         if not ds and self._biallelic(file_index, local) and np.all(alleles <= 1):
             return self._read_biallelic_calls(reader, fs, local, alleles)
         distinct = np.unique(alleles)
-        out = None if len(distinct) == 1 else np.empty((len(local), self._n_raw))
+        out = (
+            None
+            if len(distinct) == 1
+            else np.empty((len(local), self._n_raw), dtype=np.float64 if ds else np.int8)
+        )
         # pgenlib reads a list for one allele index at a time: group the requests by allele
         for allele in distinct:
             rows = np.flatnonzero(alleles == allele)
@@ -358,9 +376,8 @@ class PlinkSource:
                     reader.read_dosages_list(local[rows], values, allele_idx=int(allele))  # type: ignore[attr-defined]
                     values[values == _MISSING] = np.nan
                 else:
-                    calls = np.empty((len(rows), self._n_raw), dtype=np.int8)
-                    reader.read_list(local[rows], calls, allele_idx=int(allele))  # type: ignore[attr-defined]
-                    values = _call_dosages(calls)
+                    values = np.empty((len(rows), self._n_raw), dtype=np.int8)
+                    reader.read_list(local[rows], values, allele_idx=int(allele))  # type: ignore[attr-defined]
             except RuntimeError as exc:
                 raise GenotypeFileError(
                     f"{fs.genotypes}: cannot read variant(s) at record "
@@ -383,8 +400,9 @@ class PlinkSource:
     def _read_biallelic_calls(
         self, reader: object, fs: PlinkFileset, local: np.ndarray, alleles: np.ndarray
     ) -> np.ndarray:
-        """Hard-call dosages at biallelic records in one read: ALT copies as read, REF copies
-        as 2 - ALT (a call is two alleles, as PLINK stores it; missing stays missing)."""
+        """Hard calls (int8, -9 missing) at biallelic records in one read: ALT copies as
+        read, REF copies as 2 - ALT (a call is two alleles, as PLINK stores it; missing stays
+        missing), turned in place by a kernel."""
         calls = np.empty((len(local), self._n_raw), dtype=np.int8)
         try:
             reader.read_list(local, calls, allele_idx=1)  # type: ignore[attr-defined]
@@ -393,11 +411,10 @@ class PlinkSource:
                 f"{fs.genotypes}: cannot read variant(s) at record {int(local[0])} ({exc}); "
                 "the file is truncated or corrupt"
             ) from exc
-        ref = alleles == 0
-        if ref.any():
-            rows = calls[ref]
-            calls[ref] = np.where(rows < 0, rows, 2 - rows)
-        return _call_dosages(calls)
+        ref = np.flatnonzero(alleles == 0)
+        if len(ref):
+            other_allele_calls(calls, ref)
+        return calls
 
 
 def _read_samples(fs: PlinkFileset) -> tuple[tuple[str, ...], tuple[int, ...]]:

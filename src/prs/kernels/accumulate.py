@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from prs.kernels.calls import call_row_dosage
 from prs.kernels.jit import kernel
 
 #: Effect types (``MatchPlan.effect_type``).
@@ -122,6 +123,83 @@ def _transformed_row(
 
 
 @kernel
+def _add_variant(
+    row: np.ndarray,
+    prow: np.ndarray,
+    weights_k: np.ndarray,
+    counts_k: np.ndarray,
+    et: int,
+    impute: int,
+    given: float,
+    sums: np.ndarray,
+    allele_ct: np.ndarray,
+    denom: np.ndarray,
+    named_dosage: np.ndarray,
+    missing_ct: np.ndarray,
+    frequency_out: np.ndarray,
+    k: int,
+    uniform_ct: np.ndarray,
+    fprow: np.ndarray,
+    x: np.ndarray,
+    observed: np.ndarray,
+) -> int:
+    """Add variant ``k`` (its float64 dosage ``row``) to the totals (arguments as
+    :func:`accumulate_scores`, one row of each); returns 1 when it is missing in every
+    sample that counts, else 0. The one body both the float64 and the int8-calls kernels
+    run, so the two give the same totals bit for bit."""
+    n = len(row)
+    _, alleles, squares, n_missing, n_skipped, freq_total, freq_alleles = _variant_counts(
+        row, prow, fprow
+    )
+    frequency = _imputation_frequency(freq_total, freq_alleles, impute, given)
+    frequency_out[k] = frequency
+    fill_missing = impute != IMPUTE_NONE and frequency == frequency
+    complete = n_missing == 0 and n_skipped == 0
+    # Called everywhere with one ploidy (sum p^2 * n == (sum p)^2): a constant count.
+    uniform = complete and n > 0 and squares * n == alleles * alleles
+    if complete and et == ADDITIVE:
+        src = row
+    else:
+        _transformed_row(row, prow, et, frequency, fill_missing, x, observed)
+        src = x
+    for s in range(len(weights_k)):
+        w = weights_k[s]
+        if np.isnan(w):
+            continue
+        sums_s = sums[s]
+        named_s = named_dosage[s]
+        if complete:
+            for i in range(n):
+                v = src[i]
+                sums_s[i] += w * v
+                named_s[i] += v
+        else:
+            for i in range(n):
+                v = src[i]
+                sums_s[i] += w * v
+                named_s[i] += v if observed[i] else 0.0
+        if not counts_k[s]:
+            continue
+        if uniform:
+            uniform_ct[s] += alleles / n
+        elif complete:
+            for i in range(n):
+                allele_ct[s, i] += prow[i]
+                denom[s, i] += prow[i]
+        else:
+            for i in range(n):
+                p = prow[i]
+                if observed[i]:
+                    allele_ct[s, i] += p
+                    denom[s, i] += p
+                elif p >= 0:
+                    missing_ct[s, i] += 1
+                    if fill_missing:
+                        denom[s, i] += p
+    return 1 if n_missing > 0 and n_missing == n - n_skipped else 0
+
+
+@kernel
 def accumulate_scores(
     dosage: np.ndarray,
     ploidy: np.ndarray,
@@ -189,64 +267,30 @@ def accumulate_scores(
         missing).
     """
     k_count, n = dosage.shape
-    s_count = weights.shape[1]
     x = np.empty(n)  # transformed (or imputed) dosage of this variant, per sample
     observed = np.empty(n, dtype=np.bool_)
     all_missing = 0
     for k in range(k_count):
-        row = dosage[k]
-        prow = ploidy[k]
-        _, alleles, squares, n_missing, n_skipped, freq_total, freq_alleles = _variant_counts(
-            row, prow, freq_ploidy[k]
+        all_missing += _add_variant(
+            dosage[k],
+            ploidy[k],
+            weights[k],
+            counts_alleles[k],
+            effect_type[k],
+            impute,
+            given_frequency[k],
+            sums,
+            allele_ct,
+            denom,
+            named_dosage,
+            missing_ct,
+            frequency_out,
+            k,
+            uniform_ct,
+            freq_ploidy[k],
+            x,
+            observed,
         )
-        if n_missing > 0 and n_missing == n - n_skipped:
-            all_missing += 1
-        frequency = _imputation_frequency(freq_total, freq_alleles, impute, given_frequency[k])
-        frequency_out[k] = frequency
-        et = effect_type[k]
-        fill_missing = impute != IMPUTE_NONE and frequency == frequency
-        complete = n_missing == 0 and n_skipped == 0
-        # Called everywhere with one ploidy (sum p^2 * n == (sum p)^2): a constant count.
-        uniform = complete and n > 0 and squares * n == alleles * alleles
-        if complete and et == ADDITIVE:
-            src = row
-        else:
-            _transformed_row(row, prow, et, frequency, fill_missing, x, observed)
-            src = x
-        for s in range(s_count):
-            w = weights[k, s]
-            if np.isnan(w):
-                continue
-            sums_s = sums[s]
-            named_s = named_dosage[s]
-            if complete:
-                for i in range(n):
-                    v = src[i]
-                    sums_s[i] += w * v
-                    named_s[i] += v
-            else:
-                for i in range(n):
-                    v = src[i]
-                    sums_s[i] += w * v
-                    named_s[i] += v if observed[i] else 0.0
-            if not counts_alleles[k, s]:
-                continue
-            if uniform:
-                uniform_ct[s] += alleles / n
-            elif complete:
-                for i in range(n):
-                    allele_ct[s, i] += prow[i]
-                    denom[s, i] += prow[i]
-            else:
-                for i in range(n):
-                    p = prow[i]
-                    if observed[i]:
-                        allele_ct[s, i] += p
-                        denom[s, i] += p
-                    elif p >= 0:
-                        missing_ct[s, i] += 1
-                        if fill_missing:
-                            denom[s, i] += p
     return all_missing
 
 
@@ -288,3 +332,122 @@ def dosage_matrix(
         fill_missing = impute != IMPUTE_NONE and frequency == frequency
         _transformed_row(row, prow, effect_type[k], frequency, fill_missing, x[k], observed)
     return all_missing, missing_calls, skipped_calls
+
+
+@kernel
+def accumulate_calls(
+    calls: np.ndarray,
+    ploidy: np.ndarray,
+    weights: np.ndarray,
+    counts_alleles: np.ndarray,
+    effect_type: np.ndarray,
+    impute: int,
+    given_frequency: np.ndarray,
+    sums: np.ndarray,
+    allele_ct: np.ndarray,
+    denom: np.ndarray,
+    named_dosage: np.ndarray,
+    missing_ct: np.ndarray,
+    frequency_out: np.ndarray,
+    uniform_ct: np.ndarray,
+    freq_ploidy: np.ndarray,
+) -> int:
+    """:func:`accumulate_scores` over hard calls: ``calls`` is ``int8[k, n]`` copies of the
+    effect allele, negative (PLINK's -9) where missing; everything else as there.
+
+    Each row becomes float64 in a buffer of one row (in cache) and goes through the same
+    per-variant body, so the totals equal :func:`accumulate_scores`' on the calls' float64
+    dosages bit for bit, without a float64 copy of the chunk.
+    """
+    k_count, n = calls.shape
+    row = np.empty(n)
+    x = np.empty(n)
+    observed = np.empty(n, dtype=np.bool_)
+    all_missing = 0
+    for k in range(k_count):
+        if effect_type[k] == ADDITIVE and len(freq_ploidy[k]) == 0 and n > 0:
+            copies = _diploid_call_total(calls[k], ploidy[k])
+            if copies >= 0:
+                _add_diploid_calls(
+                    calls[k],
+                    float(copies),
+                    weights[k],
+                    counts_alleles[k],
+                    impute,
+                    given_frequency[k],
+                    sums,
+                    named_dosage,
+                    frequency_out,
+                    k,
+                    uniform_ct,
+                )
+                continue
+        call_row_dosage(calls[k], row)
+        all_missing += _add_variant(
+            row,
+            ploidy[k],
+            weights[k],
+            counts_alleles[k],
+            effect_type[k],
+            impute,
+            given_frequency[k],
+            sums,
+            allele_ct,
+            denom,
+            named_dosage,
+            missing_ct,
+            frequency_out,
+            k,
+            uniform_ct,
+            freq_ploidy[k],
+            x,
+            observed,
+        )
+    return all_missing
+
+
+@kernel
+def _diploid_call_total(calls: np.ndarray, prow: np.ndarray) -> int:
+    """Copies in a row of calls when every call is observed and diploid, else -1 (one pass
+    over int8 that the compiler vectorises)."""
+    total = 0
+    bad = 0
+    for i in range(len(calls)):
+        c = calls[i]
+        total += np.int64(c)
+        bad |= (c < 0) | (prow[i] != 2)
+    return -1 if bad else total
+
+
+@kernel
+def _add_diploid_calls(
+    calls: np.ndarray,
+    copies: float,
+    weights_k: np.ndarray,
+    counts_k: np.ndarray,
+    impute: int,
+    given: float,
+    sums: np.ndarray,
+    named_dosage: np.ndarray,
+    frequency_out: np.ndarray,
+    k: int,
+    uniform_ct: np.ndarray,
+) -> None:
+    """:func:`_add_variant` for an additive row of calls all observed and diploid, read as
+    int8: the same values (``w x float(call)``, integer counts, the frequency over 2n
+    alleles), so the same totals, in one pass per score."""
+    n = len(calls)
+    alleles = 2 * n
+    frequency_out[k] = _imputation_frequency(copies, alleles, impute, given)
+    for s in range(len(weights_k)):
+        w = weights_k[s]
+        if np.isnan(w):
+            continue
+        sums_s = sums[s]
+        named_s = named_dosage[s]
+        for i in range(n):
+            v = np.float64(calls[i])
+            sums_s[i] += w * v
+            named_s[i] += v
+        if counts_k[s]:
+            uniform_ct[s] += alleles / n

@@ -13,9 +13,11 @@ import numpy as np
 
 from prs.kernels.accumulate import (
     IMPUTE_NONE,
+    accumulate_calls,
     accumulate_scores,
     dosage_matrix,
 )
+from prs.kernels.calls import call_dosages
 
 #: From this many scores on, a chunk is added by matrix products (BLAS) instead of loops.
 MATMUL_MIN_SCORES = 4
@@ -32,6 +34,12 @@ class ScoreTotals:
     :func:`dosage_matrix` and BLAS matrix products: one pass builds the chunk's dosage
     matrix, then every total is a ``(scores x variants) @ (variants x samples)`` product.
     Both paths give the same totals (counts exactly; sums to rounding).
+
+    A chunk may be ``int8`` hard calls instead of float64 dosages (PLINK's -9, any
+    negative value, missing; see :class:`prs.genotypes.base.DosageChunk`): the loop path
+    then runs :func:`~prs.kernels.accumulate.accumulate_calls` on the calls themselves and
+    the matrix-product path turns them into dosages first; the totals are those of the
+    float64 dosages, bit for bit.
 
     Parameters
     ----------
@@ -62,6 +70,7 @@ class ScoreTotals:
         self._parts = [self._zeros()]
         self._pool: ThreadPoolExecutor | None = None
         self._x: np.ndarray | None = None
+        self._calls_x: np.ndarray | None = None
 
     def _zeros(self) -> dict[str, np.ndarray]:
         s, n = self._shape
@@ -80,15 +89,17 @@ class ScoreTotals:
         given_frequency: np.ndarray,
         freq_ploidy: np.ndarray | None = None,
     ) -> np.ndarray:
-        """Add a chunk (arguments as :func:`accumulate_scores`; ``freq_ploidy`` None: the
-        frequency is taken on ``ploidy``); returns the frequencies used."""
+        """Add a chunk (arguments as :func:`accumulate_scores`; ``dosage`` float64 dosages
+        or ``int8`` hard calls; ``freq_ploidy`` None: the frequency is taken on
+        ``ploidy``); returns the frequencies used."""
         k = len(dosage)
         freq_ploidy = (
             np.empty((k, 0), dtype=np.int8)
             if freq_ploidy is None
             else np.ascontiguousarray(freq_ploidy, dtype=np.int8)
         )
-        dosage = np.ascontiguousarray(dosage, dtype=np.float64)
+        is_calls = dosage.dtype == np.int8
+        dosage = np.ascontiguousarray(dosage, dtype=np.int8 if is_calls else np.float64)
         ploidy = np.ascontiguousarray(ploidy, dtype=np.int8)
         weights = np.ascontiguousarray(weights, dtype=np.float64)
         counts_alleles = np.ascontiguousarray(counts_alleles, dtype=np.bool_)
@@ -107,6 +118,8 @@ class ScoreTotals:
             freq_ploidy,
         )
         if self.matmul:
+            if is_calls:
+                arrays = (self._call_dosages(dosage), *arrays[1:])
             self._add_matmul(*arrays)
             return frequency
         if self.threads < 2 or dosage.size < _SPLIT_MIN_GENOTYPES or k < 2:
@@ -138,8 +151,9 @@ class ScoreTotals:
         freq_ploidy,
     ) -> int:
         part = self._parts[t]
+        kernel = accumulate_calls if dosage.dtype == np.int8 else accumulate_scores
         return int(
-            accumulate_scores(
+            kernel(
                 dosage,
                 ploidy,
                 weights,
@@ -157,6 +171,14 @@ class ScoreTotals:
                 freq_ploidy,
             )
         )
+
+    def _call_dosages(self, calls: np.ndarray) -> np.ndarray:
+        """Hard calls as float64 dosages (NaN missing), in a buffer reused chunk to chunk."""
+        if self._calls_x is None or self._calls_x.size < calls.size:
+            self._calls_x = np.empty(calls.size)
+        out = self._calls_x[: calls.size].reshape(calls.shape)
+        call_dosages(calls, out)
+        return out
 
     def _add_matmul(
         self,

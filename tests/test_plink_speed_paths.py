@@ -1,0 +1,204 @@
+"""The int8 hard-call path (PLINK ``.pgen``/``.bed``) against the float64 dosage path.
+
+PLINK chunks stay ``int8`` (-9 missing) from pgenlib to the accumulate kernel. Every path
+that reads them (the loop kernel, threads, the BLAS product for many scores, the ploidy
+model) must give the totals the float64 dosages of the same calls give, bit for bit; the
+reader's chunks must hold what PLINK 2 itself exports, in chunks bounded in genotypes.
+"""
+
+from __future__ import annotations
+
+import subprocess
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import prs
+import prs.genotypes.plink as plink_module
+import prs.scoring.totals as totals_module
+from prs.genotypes import PlinkSource
+from prs.genotypes.base import chunk_dosages
+from prs.ploidy import MT, X_NONPAR, Y, apply_ploidy_model
+from prs.scoring.totals import ScoreTotals
+from tests.builders import write_scorefile
+from tests.test_kernels import call_chunks, reference_dosages
+
+
+@given(call_chunks(), st.booleans(), st.integers(1, 3), st.integers(1, 3))
+@settings(max_examples=200, deadline=None)
+def test_score_totals_take_calls_as_their_dosages(case, matmul, threads, pieces):
+    """Loop (threaded) and BLAS paths, fed in pieces: int8 calls give the float64 totals."""
+    calls, ploidy, weights, counts, effect_type, impute, freq, fp = case
+    dosage = reference_dosages(calls)
+    results = []
+    old = totals_module._SPLIT_MIN_GENOTYPES
+    totals_module._SPLIT_MIN_GENOTYPES = 1  # split even tiny chunks between threads
+    try:
+        for chunk in (dosage, calls):
+            totals = ScoreTotals(
+                weights.shape[1], calls.shape[1], impute, threads=threads, matmul=matmul
+            )
+            frequencies = []
+            for rows in np.array_split(np.arange(len(calls)), pieces):
+                if len(rows):
+                    frequencies.append(
+                        totals.add(
+                            chunk[rows],
+                            ploidy[rows],
+                            weights[rows],
+                            counts[rows],
+                            effect_type[rows],
+                            freq[rows],
+                            fp[rows] if fp.size else None,
+                        )
+                    )
+            totals.close()
+            results.append((totals.totals(), totals.all_missing, np.concatenate(frequencies)))
+    finally:
+        totals_module._SPLIT_MIN_GENOTYPES = old
+    (a, a_missing, a_freq), (b, b_missing, b_freq) = results
+    for name in a:
+        np.testing.assert_array_equal(b[name], a[name], err_msg=name)
+    assert a_missing == b_missing
+    np.testing.assert_array_equal(a_freq, b_freq)
+
+
+@given(call_chunks(), st.integers(1, 2), st.data())
+@settings(max_examples=100, deadline=None)
+def test_ploidy_model_takes_calls_as_their_dosages(case, xchr_model, data):
+    calls, ploidy, *_ = case
+    k, n = calls.shape
+    ploidy = np.where(ploidy < 0, 2, ploidy).astype(np.int8)  # as a source reads them
+    row_class = np.array(
+        data.draw(st.lists(st.sampled_from([0, X_NONPAR, Y, MT]), min_size=k, max_size=k)),
+        dtype=np.int8,
+    )
+    sex = np.array(data.draw(st.lists(st.integers(0, 2), min_size=n, max_size=n)), dtype=np.int8)
+    a = apply_ploidy_model(reference_dosages(calls), ploidy, row_class, sex, xchr_model=xchr_model)
+    b = apply_ploidy_model(calls, ploidy, row_class, sex, xchr_model=xchr_model)
+    assert b[0].dtype == np.float64
+    for x, y in zip(a, b, strict=True):
+        if x is None:
+            assert y is None
+        else:
+            np.testing.assert_array_equal(y, x)
+
+
+# ---------------------------------------------------------------------------------------------
+# The reader, against PLINK 2's own export of the same fileset
+
+
+@pytest.fixture(scope="module")
+def dummy(plink2, tmp_path_factory) -> dict[str, object]:
+    """A ``plink2 --dummy`` fileset with 10% missing calls (pgen and bed), the ALT copies
+    PLINK 2's ``--export A`` gives, and its VCF export."""
+    tmp = tmp_path_factory.mktemp("dummy")
+    prefix = tmp / "d"
+    common = ["--seed", "7", "--threads", "1", "--silent"]
+    subprocess.run(
+        [plink2, "--dummy", "37", "61", "0.1", "0", "acgt", "--out", str(prefix), *common],
+        check=True,
+    )
+    # Positions and IDs the scoring files can name (--dummy writes all on chromosome 1).
+    pvar = pd.read_csv(f"{prefix}.pvar", sep="\t")
+    pvar["POS"] = 1000 + 10 * np.arange(len(pvar))
+    pvar["ID"] = [f"v{i}" for i in range(len(pvar))]
+    pvar.to_csv(f"{prefix}.pvar", sep="\t", index=False)
+    subprocess.run(
+        [plink2, "--pfile", str(prefix), "--make-bed", "--out", str(prefix), *common], check=True
+    )
+    subprocess.run(
+        [plink2, "--pfile", str(prefix), "--export", "A", "--out", str(prefix), *common], check=True
+    )
+    subprocess.run(
+        [plink2, "--pfile", str(prefix), "--export", "vcf", "bgz", "--out", str(prefix), *common],
+        check=True,
+    )
+    raw = pd.read_csv(f"{prefix}.raw", sep="\t")
+    counted = raw.iloc[:, 6:].to_numpy(dtype=np.float64).T  # variants x samples, NaN missing
+    # Each column is named ID_ALLELE after the allele it counts (PLINK 2 counts REF).
+    counts_alt = np.array([c.rsplit("_", 1)[1] for c in raw.columns[6:]]) == pvar["ALT"].to_numpy()
+    assert not counts_alt.all()
+    alt_copies = np.where(counts_alt[:, None], counted, 2 - counted)
+    return {"prefix": prefix, "pvar": pvar, "alt": alt_copies, "dir": tmp}
+
+
+@pytest.mark.parametrize("suffix", [".pgen", ".bed"])
+def test_chunks_are_plink2s_calls_in_bounded_chunks(dummy, suffix, monkeypatch):
+    """Each chunk holds int8 copies of the requested allele equal to PLINK 2's --export A
+    (REF and ALT, missing stays missing), and at most CHUNK_GENOTYPES genotypes."""
+    alt = dummy["alt"]
+    k, n = alt.shape
+    assert np.isnan(alt).any()
+    monkeypatch.setattr(plink_module, "CHUNK_GENOTYPES", 5 * n)
+    source = PlinkSource(f"{dummy['prefix']}{suffix}")
+    records = np.repeat(np.arange(k), 2)
+    alleles = np.tile([0, 1], k)
+    got = np.empty((2 * k, n))
+    for chunk in source.read(records, alleles, chunk_size=1024):
+        assert chunk.dosage.dtype == np.int8 and chunk.dosage.size <= 5 * n
+        got[chunk.request] = chunk_dosages(chunk.dosage)
+    np.testing.assert_array_equal(got[1::2], alt)
+    np.testing.assert_array_equal(got[0::2], 2 - alt)
+
+
+@pytest.mark.parametrize("missing", ["mean-impute", "scorefile-freq", "none"])
+def test_missing_policies_and_effect_types_equal_the_vcf(dummy, missing, monkeypatch):
+    """Over missing calls, with REF and ALT effect alleles, dominant and recessive rows and
+    published frequencies: .pgen and .bed give the totals of PLINK 2's VCF export of the
+    same fileset, in small chunks too."""
+    pvar = dummy["pvar"]
+    rng = np.random.default_rng(3)
+    rows = []
+    for i, (pos, ref, alt) in enumerate(zip(pvar["POS"], pvar["REF"], pvar["ALT"], strict=True)):
+        effect, other = (ref, alt) if i % 3 == 0 else (alt, ref)
+        kind = i % 4  # additive twice, dominant, recessive
+        rows.append(
+            (
+                1,
+                pos,
+                effect,
+                other,
+                round(float(rng.normal()), 4),
+                str(kind == 2).upper(),
+                str(kind == 3).upper(),
+                round(float(rng.random()), 3),
+            )
+        )
+    sf = write_scorefile(
+        dummy["dir"] / f"score-{missing}.txt",
+        rows,
+        header={"pgs_id": "T"},
+        columns=(
+            "chr_name",
+            "chr_position",
+            "effect_allele",
+            "other_allele",
+            "effect_weight",
+            "is_dominant",
+            "is_recessive",
+            "allelefrequency_effect",
+        ),
+    )
+    prefix = dummy["prefix"]
+    vcf = prs.score(f"{prefix}.vcf.gz", sf, missing=missing, keep_ambiguous=True)
+    assert vcf.missing_ct.sum() > 0
+    for chunk_genotypes in (plink_module.CHUNK_GENOTYPES, 37 * 4):
+        monkeypatch.setattr(plink_module, "CHUNK_GENOTYPES", chunk_genotypes)
+        for suffix in (".pgen", ".bed"):
+            other = prs.score(f"{prefix}{suffix}", sf, missing=missing, keep_ambiguous=True)
+            for field in ("allele_ct", "denom", "named_dosage", "missing_ct", "variants_used"):
+                assert np.array_equal(getattr(other, field), getattr(vcf, field)), field
+            # Sums: equal to rounding (the VCF is read in chunks of its own length).
+            np.testing.assert_allclose(other.sums, vcf.sums, rtol=1e-12, atol=1e-12)
+            if chunk_genotypes == plink_module.CHUNK_GENOTYPES:
+                assert np.array_equal(other.sums, vcf.sums), suffix
+
+
+def test_plink_chunk_dosages_doc_example():
+    """chunk_dosages leaves float64 chunks as they are (no copy)."""
+    values = np.array([[0.5, np.nan]])
+    assert chunk_dosages(values) is values
