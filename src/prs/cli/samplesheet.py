@@ -1,0 +1,60 @@
+"""``prs score --sample-sheet``: every sampleset of a sample sheet scored in one run.
+
+The handler reads the sheet (:func:`prs.samplesheet.read_samplesheet`), scores each sampleset
+with the options ``prs score`` parsed (through :func:`prs.cli.score.score_from_args`, the
+sheet setting each sampleset's format, sex file and genotype field), then writes every
+sampleset's outputs into ``--out/<sampleset>/`` and the combined tables into ``--out``, all
+published together (:func:`prs.samplesheet.write_samplesheet_outputs`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from prs.cli.score import score_from_args
+from prs.samplesheet import (
+    SampleSet,
+    read_samplesheet,
+    score_samplesets,
+    write_samplesheet_outputs,
+)
+from prs.scoring import ScoreResult
+
+#: Parsed arguments that are not scoring options (left out of the run's provenance).
+_NOT_OPTIONS = ("handler", "command", "vcf", "verbose", "strict")
+
+
+def run_sample_sheet(args: argparse.Namespace) -> int:
+    """Handler of ``prs score --sample-sheet SHEET``: the options of ``prs score`` for every
+    sampleset, one line per sampleset and score on stderr (as ``prs score`` prints)."""
+    sheet = read_samplesheet(args.sample_sheet)
+
+    def score_one(sampleset: SampleSet, overrides: dict[str, Any]) -> ScoreResult:
+        own = argparse.Namespace(**{**vars(args), **overrides})
+        return score_from_args(own, [str(p) for p in sampleset.paths], args.scorefile)
+
+    options = {k: v for k, v in vars(args).items() if k not in _NOT_OPTIONS}
+    result = score_samplesets(sheet, score_one, sex=args.sex, options=options)
+    paths = write_samplesheet_outputs(result, args.out, args.format)
+    for name, sampleset_result in result.results.items():
+        _print_summary(name, sampleset_result)
+    print(f"wrote {len(result.results)} samplesets into {args.out}", file=sys.stderr)
+    print(f"wrote {', '.join(str(p) for p in paths.values())}", file=sys.stderr)
+    return 0
+
+
+def _print_summary(sampleset: str, result: ScoreResult) -> None:
+    """Per score: matched variants, samples scored and the trait (as ``prs score``)."""
+    for score_id, row in result.match_report.counts.iterrows():
+        info = result.score_info.get(str(score_id))
+        trait = ""
+        if info is not None and (info.trait_reported or info.trait_efo):
+            efo = f"[{', '.join(info.trait_efo)}]" if info.trait_efo else None
+            trait = "; trait: " + " ".join(x for x in (info.trait_reported, efo) if x)
+        print(
+            f"{sampleset}: {score_id}: {int(row['matched'])}/{int(row['n_rows'])} variants "
+            f"matched ({row['match_rate']:.1%}), {len(result.samples)} samples scored{trait}",
+            file=sys.stderr,
+        )
