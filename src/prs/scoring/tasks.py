@@ -158,9 +158,15 @@ class RowCounts:
     def add(
         self, idx: np.ndarray, dosage: np.ndarray, ploidy: np.ndarray, freq: np.ndarray | None
     ) -> None:
-        """Count one chunk's rows ``idx`` (``freq``: the frequency's ploidy, None: ploidy)."""
+        """Count one chunk's rows ``idx`` (``freq``: the frequency's ploidy, None: ploidy).
+        ``dosage`` float64 (NaN missing) or ``int8`` hard calls (negative missing), as
+        :class:`ScoreTotals` takes them."""
         counted = ploidy >= 0
-        seen = counted & ~np.isnan(dosage)
+        if dosage.dtype == np.int8:
+            seen = counted & (dosage >= 0)
+            dosage = dosage.astype(np.float64)
+        else:
+            seen = counted & ~np.isnan(dosage)
         if freq is None:
             on_freq, alleles = dosage, ploidy
         else:
