@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pysam
 import pytest
 
 import prs
@@ -184,6 +185,22 @@ def test_relative_paths_are_the_sheets(cohorts, monkeypatch, tmp_path):
     _same(result["first"], prs.score(v1, cohorts["scorefile"]))
 
 
+def test_pgsc_calc_bcf_row_with_a_relative_prefix(cohorts):
+    """As pgsc_calc's own example sheet: ``cineca,target_genomes/cineca,22,bcf``."""
+    vcf = cohorts["second"][2][0]
+    bcf = cohorts["dir"] / "data" / "second.bcf"
+    with pysam.VariantFile(str(vcf)) as src:
+        with pysam.VariantFile(str(bcf), "wb", header=src.header) as dst:
+            for rec in src:
+                dst.write(rec)
+    sheet = _sheet(
+        cohorts["dir"] / "sheet.csv", "sampleset,path_prefix,chrom,format\nb,data/second,,bcf\n"
+    )
+    assert read_samplesheet(sheet).samplesets[0].paths == (bcf,)
+    result = score_samplesheet(sheet, cohorts["scorefile"])
+    _same(result["b"], prs.score(vcf, cohorts["scorefile"]))
+
+
 def test_the_sheet_sets_a_samplesets_genotype_field(tmp_path):
     rng = np.random.default_rng(3)
     samples = ["A", "B", "C", "D"]
@@ -338,6 +355,14 @@ REFUSALS = {
     "path and path_prefix": (
         "sampleset,path,path_prefix,chrom,format\n",
         r"line 1: give either path_prefix",
+    ),
+    "pgsc_calc before v2": (
+        "sample,vcf_path,bfile_path,pfile_path,chrom\na,{vcf},,,22\n",
+        r"line 1: pgsc_calc's layout before v2 .* is not read",
+    ),
+    "pgsc_calc v3": (
+        "sampleset,path,chrom,file_format,genotyping_method\na,{vcf},,vcf,array\n",
+        r"line 1: pgsc_calc v3's layout .* is not read yet",
     ),
     "missing column": ("sampleset,path_prefix,format\n", r"line 1: the header lacks chrom"),
     "repeated column": ("sampleset,path,path,format\n", r"line 1: column 'path' appears twice"),
@@ -566,3 +591,27 @@ def test_cineca_three_formats_three_identical_columns(shared_data, tmp_path):
     _same(result["vcf"], prs.score(f"{prefix}.vcf.gz", scorefile))
     summary = pd.read_csv(tmp_path / "out" / "match_summary.tsv", sep="\t")
     assert summary["matched"].nunique() == 1 and summary["matched"].iloc[0] > 700
+
+
+@pytest.mark.plink2
+def test_cineca_in_prs_layout_with_a_bgen_sampleset(shared_data, plink2, tmp_path):
+    """prs's layout, four formats of one cohort (the BGEN 1.2 exported by PLINK 2, REF
+    first): four identical columns, each as prs.score on that file alone."""
+    prefix = shared_data / "pgsc_calc" / "target_genomes" / "cineca_synthetic_subset"
+    scorefile = shared_data / "pgsc_calc" / "scorefiles" / "PGS001229_22.txt"
+    vcf = Path(f"{prefix}.vcf.gz")
+    subprocess.run(
+        [plink2, "--vcf", str(vcf), "--export", "bgen-1.2", "ref-first", "--out",
+         str(tmp_path / "cineca")],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    sheet = _sheet(
+        tmp_path / "sheet.tsv",
+        "sampleset\tpath\tformat\n"
+        f"v\t{vcf}\tvcf\nb\t{prefix}\tbed\np\t{prefix}\tpgen\ng\tcineca.bgen\tbgen\n",
+    )
+    result = score_samplesheet(sheet, scorefile)
+    alone = prs.score(vcf, scorefile)
+    for name in ("v", "b", "p", "g"):
+        _same(result[name], alone)
+    assert result["g"].provenance["options"]["genotype_format"] == "bgen"

@@ -275,6 +275,18 @@ def _layout(header: list[str], refuse: _Refusal) -> str:
     repeated = sorted({c for c in header if header.count(c) > 1})
     if repeated:
         refuse(f"column {repeated[0]!r} appears twice in the header", 1)
+    if {"vcf_path", "bfile_path", "pfile_path"} & set(header):
+        refuse(
+            "pgsc_calc's layout before v2 (vcf_path, bfile_path, pfile_path) is not read: write "
+            "it as sampleset,path_prefix,chrom,format (pgsc_calc v2) or sampleset,path,format",
+            1,
+        )
+    if "file_format" in header or "genotyping_method" in header:
+        refuse(
+            "pgsc_calc v3's layout (file_format, genotyping_method, bgen_sample_file) is not "
+            "read yet: write it as sampleset,path,format (prs's layout, docs/samplesheets.md)",
+            1,
+        )
     if "path_prefix" in header and "path" in header:
         refuse("give either path_prefix (pgsc_calc's layout) or path (prs's), not both", 1)
     layout = "pgsc_calc" if "path_prefix" in header else "prs"
