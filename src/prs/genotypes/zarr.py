@@ -194,8 +194,13 @@ class VcfZarrSource:
         try:
             if path.lower().endswith(".zip"):
                 zip_store = zarr.storage.ZipStore(path, mode="r")
+                try:
+                    group = zarr.open_group(zip_store, mode="r")
+                except Exception:
+                    if getattr(zip_store, "_zf", None) is not None:  # opened, not a group
+                        zip_store.close()
+                    raise
                 weakref.finalize(self, zip_store.close)
-                group = zarr.open_group(zip_store, mode="r")
             else:
                 group = zarr.open_group(path, mode="r")
         except Exception as exc:  # zarr raises several kinds for a path that is no group
@@ -464,7 +469,9 @@ class VcfZarrSource:
         n_alleles = self._n_alleles(store, rows)
         gt = None
         if store.genotypes is not None:
-            gt = np.asarray(store.genotypes.oindex[rows, self._samples(), :])
+            gt = _read_rows(
+                store, "call_genotype", store.genotypes, (rows, self._samples(), slice(None))
+            )
             gt, ploidy = _resolve_calls(gt, n_alleles, self.half_call, store, rows, self)
         else:
             n = len(self.samples)
@@ -517,7 +524,8 @@ class VcfZarrSource:
         NaN) and which rows lack the field (read from GT)."""
         array = store.dosage_values
         rest = (slice(None),) * (array.ndim - 2)
-        values = np.asarray(array.oindex[(rows, self._samples(), *rest)])
+        name = f"call_{self.dosage_field}"
+        values = _read_rows(store, name, array, (rows, self._samples(), *rest))
         if values.ndim == 2:
             values = values[:, :, None]
         missing_bits, fill_bits = _FLOAT_SENTINELS[values.dtype.itemsize]
@@ -536,7 +544,7 @@ class VcfZarrSource:
         absent_field = missing.all(axis=(1, 2))
         if self._columns is not None and absent_field.any():
             suspects = np.flatnonzero(absent_field)
-            full = np.asarray(array.oindex[(rows[suspects], slice(None), *rest)])
+            full = _read_rows(store, name, array, (rows[suspects], slice(None), *rest))
             full_bits = full.view(missing_bits.dtype)
             absent_field[suspects] = (
                 (full_bits == missing_bits).reshape(len(suspects), -1).all(axis=1)
@@ -568,6 +576,19 @@ class VcfZarrSource:
         if self._columns is None:
             return self.samples[column]
         return self._stores[0].sample_ids[int(self._columns[column])]
+
+
+def _read_rows(store: _Store, name: str, array: Any, selection: tuple) -> np.ndarray:
+    """``store``'s array ``name`` at an orthogonal selection (variant rows first): only the
+    chunks holding it are read and decoded. A chunk that cannot be decoded is named."""
+    rows = selection[0]
+    try:
+        return np.asarray(array.oindex[selection])
+    except Exception as exc:  # the codecs raise their own kinds for damaged chunks
+        raise GenotypeFileError(
+            f"{store.path}: cannot read {name} at variants {int(rows[0])}..{int(rows[-1])} "
+            f"({type(exc).__name__}: {exc}); the store is damaged or incomplete"
+        ) from exc
 
 
 def _check_shape(path: str, group: Any, name: str, expected: tuple[int, ...]) -> None:
