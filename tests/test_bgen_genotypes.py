@@ -269,6 +269,40 @@ def test_hard_calls_are_plink2s_import(plink2, random_bgen, tmp_path):
     assert np.array_equal(gt.sums, bed.sums)
 
 
+@pytest.mark.plink2
+def test_chrx_haploid_males_agree_with_plink2(plink2, tmp_path):
+    """chrX with males stored haploid (ploidy 1) and sexes in the .sample: prs (sex from the
+    .sample, a male's dosage doubled) and PLINK 2 --bgen --score (mean-imputing missing
+    calls) agree within PLINK 2's dosage grid."""
+    rng = np.random.default_rng(12)
+    n = 60
+    ids = [f"S{i}" for i in range(n)]
+    sexes = [1 if i % 2 == 0 else 2 for i in range(n)]
+    ploidy = np.array([1 if s == 1 else 2 for s in sexes])
+    variants = []
+    for k in range(5):
+        probs = np.full((n, 3), np.nan)
+        for i in range(n):
+            width = 2 if ploidy[i] == 1 else 3
+            probs[i, :width] = rng.dirichlet([1] * width)
+        probs[k] = np.nan
+        variants.append(("X", 3_000_000 + 10 * k, ["A", "G"], probs, ploidy, False))
+    path = _write_bgen(tmp_path / "x.bgen", ids, variants)
+    sample = _write_sample(tmp_path / "x.sample", ids, sexes=sexes, fids=ids)
+    rows = [("X", 3_000_000 + 10 * k, "G", "A", 0.25 * (k + 1)) for k in range(5)]
+    sf = write_scorefile(tmp_path / "x.txt", rows, header={"pgs_id": "X"})
+    result = prs.score(path, sf, dosage="DS", keep_ambiguous=True)
+    assert result.provenance["sex"]["male"] == 30
+    fileset = ["--bgen", str(path), "ref-first", "--sample", str(sample)]
+    expected = _score_plink2(plink2, fileset, rows, tmp_path)
+    want = expected.loc[[s.split("_")[1] for s in result.samples], "SCORE1_SUM"].to_numpy()
+    tolerance = sum(r[4] for r in rows) * 2.0**-15 + 5e-6 * np.abs(want)
+    assert np.all(np.abs(result.sums[:, 0] - want) <= tolerance)
+    # a source reading males' calls once (ploidy 1): the scorer's chrX model gives the same
+    haploid = prs.score(BgenSource(path, haploid="haploid"), sf, keep_ambiguous=True)
+    assert np.allclose(haploid.sums, result.sums, rtol=0, atol=1e-12)
+
+
 # -- probabilities -> dosages ------------------------------------------------------------
 
 #: The BGEN spec's unphased diploid order for 3 alleles (genotypes 11, 12, 22, 13, 23, 33),
@@ -571,3 +605,23 @@ def test_files_with_other_samples_are_refused(tmp_path):
     b = _write_bgen(tmp_path / "b.bgen", ["y", "x"], variants)
     with pytest.raises(GenotypeFileError, match=r"b\.bgen: samples differ from .*a\.bgen"):
         BgenSource([a, b])
+
+
+@pytest.mark.parametrize("bits", [8, 16])
+def test_direct_decoding_equals_the_bgen_packages_own_dosage(tmp_path, bits):
+    """The common record is decoded by prs from its bytes; the bgen package's ``alt_dosage``
+    (its C++ decoder, second allele) of the same records agrees to float32 precision."""
+    rng = np.random.default_rng(bits)
+    n = 50
+    ids = [f"s{i}" for i in range(n)]
+    variants = [("4", 10 + k, ["A", "C"], _diploid(rng, n, (k, 30)), 2, False) for k in range(7)]
+    path = _write_bgen(tmp_path / "d.bgen", ids, variants, bits=bits)
+    alt = _read_all(BgenSource(path))
+    ref = _read_all(BgenSource(path), alleles=0)
+    subset = _read_all(BgenSource(path, samples=ids[::-3]))
+    with bgen.BgenReader(str(path)) as reader:
+        want = np.array([var.alt_dosage for var in reader], dtype=np.float64)
+    assert np.isnan(alt).sum() == 14
+    assert np.allclose(alt, want, atol=1e-6, equal_nan=True)
+    assert np.allclose(ref, 2.0 - want, atol=1e-6, equal_nan=True)
+    assert np.array_equal(subset, alt[:, ::-3], equal_nan=True)

@@ -105,6 +105,8 @@ class _Records:
     pos: np.ndarray  # int64
     rsid: np.ndarray  # object
     alleles: list[list[str]]  # as stored (not yet REF/ALT)
+    start: np.ndarray  # int64 byte offset of each record
+    end: np.ndarray  # int64 byte offset after it
 
 
 def _read_header(path: str) -> _Header:
@@ -360,10 +362,15 @@ def _spot_check(rows: list[tuple], reader: object) -> tuple[_Records | None, str
     alleles = [[r[4]] + ([r[5]] if r[5] is not None else []) for r in rows]
     for k in np.flatnonzero(np.array([r[3] for r in rows]) > 2):
         alleles[k] = list(reader[int(k)].alleles)  # type: ignore[index]
-    return _records([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], alleles), None
+    columns = list(zip(*rows, strict=True))
+    start = np.array(columns[6], dtype=np.int64)
+    end = start + np.array(columns[7], dtype=np.int64)
+    return _records(list(columns[0]), list(columns[1]), list(columns[2]), alleles, start, end), None
 
 
-def _records(chrom: list[str], pos: list[int], rsid: list[str], alleles: list) -> _Records:
+def _records(
+    chrom: list[str], pos: list[int], rsid: list[str], alleles: list, start: list, end: list
+) -> _Records:
     cache: dict[str, str] = {}
     names = [cache[c] if c in cache else cache.setdefault(c, normalize_chrom(c)) for c in chrom]
     return _Records(
@@ -371,6 +378,8 @@ def _records(chrom: list[str], pos: list[int], rsid: list[str], alleles: list) -
         np.array(pos, dtype=np.int64),
         np.array([r if r else "." for r in rsid], dtype=object),
         alleles,
+        np.array(start, dtype=np.int64),
+        np.array(end, dtype=np.int64),
     )
 
 
@@ -380,6 +389,8 @@ def _scan(path: str, header: _Header, reader: object) -> _Records:
     pos: list[int] = []
     rsid: list[str] = []
     alleles: list[list[str]] = []
+    starts: list[int] = []
+    ends: list[int] = []
     end = header.first_record
     try:
         for var in reader:  # type: ignore[attr-defined]
@@ -387,7 +398,9 @@ def _scan(path: str, header: _Header, reader: object) -> _Records:
             pos.append(var.pos)
             rsid.append(var.rsid)
             alleles.append(list(var.alleles))
+            starts.append(var.fileoffset)
             end = var.next_variant_offset
+            ends.append(end)
     except (ValueError, IndexError, RuntimeError) as exc:
         raise GenotypeFileError(
             f"{path}: cannot read record {len(pos)} (after {len(pos)} of the "
@@ -398,7 +411,7 @@ def _scan(path: str, header: _Header, reader: object) -> _Records:
         raise GenotypeFileError(
             f"{path}: its last record ends at byte {end}, the file has {size}: truncated"
         )
-    return _records(chrom, pos, rsid, alleles)
+    return _records(chrom, pos, rsid, alleles, starts, ends)
 
 
 class BgenSource:
@@ -643,7 +656,13 @@ class BgenSource:
     def read(
         self, records: np.ndarray, alleles: np.ndarray, *, chunk_size: int = 1024
     ) -> Iterator[DosageChunk]:
-        """Stream dosages of ``alleles[i]`` at ``records[i]`` (see the protocol)."""
+        """Stream dosages of ``alleles[i]`` at ``records[i]`` (see the protocol).
+
+        The common record (zlib or uncompressed, unphased, two alleles, every sample
+        diploid, 8 or 16 bits) is decoded here from its bytes: the requested allele's
+        dosage straight from the stored integers (exact to float64 rounding); any other
+        record by the ``bgen`` package (:func:`expected_dosages`).
+        """
         records = np.asarray(records, dtype=np.int64)
         alleles = np.asarray(alleles, dtype=np.int64)
         if len(records) and np.any(np.diff(records) < 0):
@@ -652,27 +671,20 @@ class BgenSource:
             raise GenotypeFileError(f"{self.paths[0]}: requested record out of range")
         file_of = np.searchsorted(self._first, records, side="right") - 1
         n_out = len(self.samples)
-        for file_index, path in enumerate(self.paths):
+        for file_index in range(len(self.paths)):
             in_file = np.flatnonzero(file_of == file_index)
             if not len(in_file):
                 continue
-            reader = _reader(path, use_index=self._indexed[file_index])
-            try:
-                cached_record, cached = -1, (np.empty(0), np.empty(0, dtype=np.int8))
+            with _RecordReader(self, file_index) as source:
                 for start in range(0, len(in_file), chunk_size):
                     req = in_file[start : start + chunk_size]
                     dosage = np.empty((len(req), n_out))
                     ploidy = np.empty((len(req), n_out), dtype=np.int8)
                     for row, k in enumerate(req):
                         local = int(records[k] - self._first[file_index])
-                        if local != cached_record:
-                            cached_record = local
-                            cached = self._record_dosages(reader, file_index, local)
-                        dosage[row] = cached[0][self._bgen_allele(file_index, local, alleles[k])]
-                        ploidy[row] = cached[1]
+                        allele = self._bgen_allele(file_index, local, int(alleles[k]))
+                        source.fill(local, allele, dosage[row], ploidy[row])
                     yield DosageChunk(req.astype(np.int64), dosage, ploidy)
-            finally:
-                reader.close()
 
     def _bgen_allele(self, file_index: int, local: int, allele: int) -> int:
         """The stored allele number of allele ``allele`` (0 = REF) of a record."""
@@ -708,18 +720,7 @@ class BgenSource:
         n_alleles = len(rec.alleles[local])
         dosages = expected_dosages(probabilities, call_ploidy, phased=phased, n_alleles=n_alleles)
         if self.dosage_field == "GT":
-            calls = _hard_calls(dosages)
-            if not self._warned_fractional and np.any(
-                np.isfinite(dosages) & (np.abs(dosages - np.rint(dosages)) > 1e-6)
-            ):
-                self._warned_fractional = True
-                self._note(
-                    f"{path}: dosage='GT' reads hard calls from probabilities (PLINK 2's "
-                    f"--hard-call-threshold {HARD_CALL_THRESHOLD}), but record {local} "
-                    f"({rec.chrom[local]}:{rec.pos[local]}) holds fractional dosages; "
-                    "PLINK 2's --score uses the dosages: pass dosage='DS' for the same"
-                )
-            dosages = calls
+            dosages = self._calls(dosages, file_index, local)
         haploid = call_ploidy == 1
         if self.haploid == "as-diploid":
             if haploid.any():
@@ -728,3 +729,155 @@ class BgenSource:
         else:
             reported = np.where(call_ploidy == 0, 2, call_ploidy)
         return dosages, reported.astype(np.int8)
+
+    def _calls(self, dosages: np.ndarray, file_index: int, local: int) -> np.ndarray:
+        """Hard calls of a record's dosages (``[alleles, samples]``, :func:`_hard_calls`);
+        the first record met with fractional dosages is warned about."""
+        if not self._warned_fractional and np.any(
+            np.isfinite(dosages) & (np.abs(dosages - np.rint(dosages)) > 1e-6)
+        ):
+            self._warned_fractional = True
+            rec = self._records[file_index]
+            self._note(
+                f"{self.paths[file_index]}: dosage='GT' reads hard calls from probabilities "
+                f"(PLINK 2's --hard-call-threshold {HARD_CALL_THRESHOLD}), but record {local} "
+                f"({rec.chrom[local]}:{rec.pos[local]}) holds fractional dosages; PLINK 2's "
+                "--score uses the dosages: pass dosage='DS' for the same"
+            )
+        return _hard_calls(dosages)
+
+
+class _RecordReader:
+    """One file's records for :meth:`BgenSource.read`: the common record decoded from its
+    bytes (:func:`_biallelic_values`), others by the ``bgen`` package (opened when first
+    needed: without an index it walks the file's record headers once)."""
+
+    def __init__(self, source: BgenSource, file_index: int) -> None:
+        self.source = source
+        self.file_index = file_index
+        self.path = source.paths[file_index]
+        self.records = source._records[file_index]
+        self.compression = source._headers[file_index].compression
+        self.direct = source._headers[file_index].layout == 2 and self.compression in (0, 1)
+        self.n_raw = source._n_raw
+        self.columns = source._columns
+        self.handle = open(self.path, "rb")  # (closed by __exit__)
+        self.package_reader: object | None = None
+        self.local = -1
+        self.values: tuple[np.ndarray, np.ndarray | None, int] | None = None
+        self.package: tuple[np.ndarray, np.ndarray] | None = None
+
+    def __enter__(self) -> _RecordReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.handle.close()
+        if self.package_reader is not None:
+            self.package_reader.close()  # type: ignore[attr-defined]
+
+    def fill(self, local: int, allele: int, dosage: np.ndarray, ploidy: np.ndarray) -> None:
+        """Write the dosage of stored allele ``allele`` of record ``local`` into ``dosage``
+        and its calls' ploidy into ``ploidy`` (rows of the chunk)."""
+        if local != self.local:
+            self.local = local
+            self.values = self._direct(local) if self.direct else None
+            self.package = None
+            if self.values is None:
+                self.package = self.source._record_dosages(self._package(), self.file_index, local)
+        if self.values is None:
+            assert self.package is not None
+            dosage[:] = self.package[0][allele]
+            ploidy[:] = self.package[1]
+            return
+        values, missing, top = self.values
+        first, second = values[0::2], values[1::2]
+        if allele == 0:  # 2 p11 + p12
+            np.multiply(first, 2.0, out=dosage)
+            dosage += second
+        else:  # p12 + 2 p22, p22 = 1 - p11 - p12
+            np.multiply(first, -2.0, out=dosage)
+            dosage -= second
+            dosage += 2.0 * top
+        dosage /= top
+        if missing is not None:
+            dosage[missing] = np.nan
+        if self.source.dosage_field == "GT":
+            dosage[:] = self.source._calls(dosage[None, :], self.file_index, local)[0]
+        ploidy[:] = 2
+
+    def _package(self) -> object:
+        if self.package_reader is None:
+            self.package_reader = _reader(
+                self.path, use_index=self.source._indexed[self.file_index]
+            )
+        return self.package_reader
+
+    def _direct(self, local: int) -> tuple[np.ndarray, np.ndarray | None, int] | None:
+        """(stored integers ``[2 x samples]`` interleaved, missing mask or None, their
+        maximum) of a common record, or None for any other."""
+        start, end = int(self.records.start[local]), int(self.records.end[local])
+        self.handle.seek(start)
+        raw = self.handle.read(end - start)
+        try:
+            data = _probability_data(raw, self.compression)
+            values = _biallelic_values(data, self.n_raw)
+        except (struct.error, ValueError, OSError) as exc:
+            rec = self.records
+            raise GenotypeFileError(
+                f"{self.path}: cannot read record {local} ({rec.chrom[local]}:"
+                f"{rec.pos[local]} {rec.rsid[local]}): {exc}; the file is truncated or corrupt"
+            ) from exc
+        if values is None or self.columns is None:
+            return values
+        stored, missing, top = values
+        pairs = stored.reshape(-1, 2)[self.columns].reshape(-1)
+        return pairs, None if missing is None else missing[self.columns], top
+
+
+def _probability_data(raw: bytes, compression: int) -> bytes:
+    """The (inflated) genotype probability block of one layout-2 record's bytes."""
+    at = 0
+    for _ in range(3):  # variant ID, rsID, chromosome
+        (length,) = struct.unpack_from("<H", raw, at)
+        at += 2 + length
+    (n_alleles,) = struct.unpack_from("<H", raw, at + 4)  # after the position
+    at += 6
+    for _ in range(n_alleles):
+        (length,) = struct.unpack_from("<I", raw, at)
+        at += 4 + length
+    (size,) = struct.unpack_from("<I", raw, at)
+    at += 4
+    if at + size > len(raw):
+        raise ValueError(f"its genotype block needs {at + size} bytes, the record has {len(raw)}")
+    if compression == 0:
+        return raw[at : at + size]
+    from isal import isal_zlib
+
+    (inflated_size,) = struct.unpack_from("<I", raw, at)
+    data = isal_zlib.decompress(raw[at + 4 : at + size])
+    if len(data) != inflated_size:
+        raise ValueError(f"its block inflates to {len(data)} bytes, not {inflated_size}")
+    return data
+
+
+def _biallelic_values(
+    data: bytes, n_samples: int
+) -> tuple[np.ndarray, np.ndarray | None, int] | None:
+    """The stored integers of a record unphased, biallelic, all diploid, 8 or 16 bits
+    (``p11, p12`` per sample, interleaved; ``p22`` is the rest), the missing samples, and
+    the integer meaning probability 1; None for any other record."""
+    n, n_alleles, low, high = struct.unpack_from("<IHBB", data, 0)
+    if n != n_samples:
+        raise ValueError(f"its block holds {n} samples, the file's header {n_samples}")
+    if n_alleles != 2 or low != 2 or high != 2:
+        return None
+    phased, bits = data[8 + n], data[9 + n]
+    if phased or bits not in (8, 16):
+        return None
+    width = bits // 8
+    if len(data) < 10 + n + 2 * n * width:
+        raise ValueError(f"its probability block is {len(data)} bytes, short of the samples'")
+    flags = np.frombuffer(data, np.uint8, n, 8)
+    stored = np.frombuffer(data, np.uint8 if bits == 8 else np.dtype("<u2"), 2 * n, 10 + n)
+    missing = flags >= 128
+    return stored, missing if missing.any() else None, 2**bits - 1
