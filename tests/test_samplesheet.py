@@ -10,7 +10,9 @@ VCF, bed and pgen samplesets gives three identical score columns.
 from __future__ import annotations
 
 import argparse
+import csv
 import hashlib
+import re
 import subprocess
 from pathlib import Path
 
@@ -18,6 +20,8 @@ import numpy as np
 import pandas as pd
 import pysam
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import prs
 from prs.cli import build_parser
@@ -222,6 +226,30 @@ def test_the_sheet_sets_a_samplesets_genotype_field(tmp_path):
     assert result["imputed"].provenance["options"]["dosage"] == "DS"
 
 
+def test_the_sheets_sex_file_reaches_its_sampleset(tmp_path):
+    samples = ["M1", "F1", "M2", "F2"]
+    records = [
+        ("X", 5_000_000 + 10 * k, f"x{k}", "A", "G", ["1", "0/1", "0", "1/1"]) for k in range(4)
+    ]
+    vcf = write_vcf(tmp_path / "x.vcf.gz", samples, records)
+    rows = [("X", 5_000_000 + 10 * k, "G", "A", 0.5) for k in range(4)]
+    sf = write_scorefile(tmp_path / "x.txt", rows, header={"pgs_id": "X1"})
+    sex = tmp_path / "sex.tsv"
+    sex.write_text("sample\tsex\nM1\t1\nF1\t2\nM2\t1\nF2\t2\n")
+    sheet = _sheet(
+        tmp_path / "sheet.csv",
+        f"sampleset,path,format,sex\nsexed,{vcf},vcf,sex.tsv\nunsexed,{vcf},vcf,\n",
+    )
+    options = {"haploid": "haploid", "genome_build": "GRCh37"}
+    result = score_samplesheet(sheet, sf, **options)
+    _same(result["sexed"], prs.score(vcf, sf, sex=sex, **options))
+    _same(result["unsexed"], prs.score(vcf, sf, **options))
+    # males' calls count one allele only with their sex known (PLINK 2 --xchr-model 1)
+    np.testing.assert_array_equal(result["sexed"].sums[:, 0], [2.0, 2.0, 0.0, 4.0])
+    np.testing.assert_array_equal(result["unsexed"].sums[:, 0], [4.0, 2.0, 0.0, 4.0])
+    assert result["sexed"].provenance["options"]["sex"] == str(sex)
+
+
 def test_provenance_records_the_sheet(cohorts):
     v1 = cohorts["first"][2]
     both = f"{v1[0]};{v1[1]}"
@@ -395,6 +423,39 @@ def test_refusals_name_sheet_line_and_column(case, files, tmp_path):
         read_samplesheet(sheet)
 
 
+@pytest.fixture(scope="module")
+def one_vcf(tmp_path_factory) -> Path:
+    directory = tmp_path_factory.mktemp("names")
+    return write_vcf(directory / "c.vcf.gz", ["A"], [("22", 1, "v", "A", "G", ["0/1"])])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    name=st.from_regex(r"[A-Za-z0-9]{1,24}", fullmatch=True).filter(
+        lambda n: n.lower() != "reference"
+    )
+)
+def test_every_name_pgsc_calc_accepts_is_read(one_vcf, name):
+    """Names of pgsc_calc's JSON schema (^[a-zA-Z0-9]*$, not 'reference') are read unchanged."""
+    sheet = one_vcf.parent / f"sheet-{name}.csv"
+    sheet.write_text(f"sampleset,path_prefix,chrom,format\n{name},c,,vcf\n")
+    assert read_samplesheet(sheet).names == (name,)
+
+
+@settings(max_examples=60, deadline=None)
+@given(name=st.text(min_size=1, max_size=12).filter(lambda n: n.strip() == n and n.strip()))
+def test_names_outside_the_rule_are_refused(one_vcf, name):
+    sheet = one_vcf.parent / "sheet-any.csv"
+    with sheet.open("w", newline="") as fh:
+        csv.writer(fh).writerows([["sampleset", "path", "format"], [name, "c.vcf.gz", "vcf"]])
+    allowed = re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9-]*", name) and name.lower() != "reference"
+    if allowed:
+        assert read_samplesheet(sheet).names == (name,)
+    else:
+        with pytest.raises(ScoreError, match=r"line 2, column sampleset|line \d+"):
+            read_samplesheet(sheet)
+
+
 def test_missing_sheet_is_named(tmp_path):
     with pytest.raises(ScoreError, match=r"nosuch\.csv: no such sample sheet"):
         read_samplesheet(tmp_path / "nosuch.csv")
@@ -551,12 +612,22 @@ def test_cli_handler_scores_and_prints_each_sampleset(cohorts, tmp_path, capsys)
     err = capsys.readouterr().err
     for name, n in (("first", 8), ("second", 9), ("third", 9)):
         assert f"{name}: T1: 6/6 variants matched (100.0%), {n} samples scored" in err
+        assert f"{name}: scoring {2 if name == 'first' else 1} file(s)" in err
     api = score_samplesheet(_three(cohorts), cohorts["scorefile"], missing="none")
     combined = _read(out / "scores.tsv")
     np.testing.assert_array_equal(combined["SUM"], api.to_frame()["SUM"])
     # missing calls added nothing (--missing none reached every sampleset)
     with_imputation = score_samplesheet(_three(cohorts), cohorts["scorefile"])
     assert not np.array_equal(combined["SUM"], with_imputation.to_frame()["SUM"])
+
+
+def test_cli_genotype_format_is_the_sheets(cohorts, tmp_path):
+    args = _cli_args(
+        _three(cohorts), cohorts["scorefile"], tmp_path / "out", "--genotype-format", "vcf"
+    )
+    with pytest.raises(ScoreError, match="--genotype-format is given by the sample sheet"):
+        run_sample_sheet(args)
+    assert not (tmp_path / "out").exists()
 
 
 def test_cli_sex_given_twice_is_refused(cohorts, tmp_path):

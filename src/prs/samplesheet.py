@@ -669,10 +669,12 @@ def score_samplesets(
             result = score_one(sampleset, sampleset.score_options())
         except PRSError as exc:
             lines = ", ".join(str(n) for n in sampleset.lines)
-            raise type(exc)(
-                f"sampleset {sampleset.name!r} ({sheet.path} line"
-                f"{'s' if len(sampleset.lines) > 1 else ''} {lines}): {exc}"
-            ) from exc
+            where = f"{sheet.path} line{'s' if len(sampleset.lines) > 1 else ''} {lines}"
+            try:
+                labelled = type(exc)(f"sampleset {sampleset.name!r} ({where}): {exc}")
+            except TypeError:  # an error class of other arguments: raised as it came
+                raise exc from None
+            raise labelled from exc
         provenance = {
             **result.provenance,
             "samplesheet": {**sheet.provenance(), "sampleset": sampleset.name},

@@ -14,6 +14,7 @@ import sys
 from typing import Any
 
 from prs.cli.score import score_from_args
+from prs.errors import ScoreError
 from prs.samplesheet import (
     SampleSet,
     read_samplesheet,
@@ -29,9 +30,15 @@ _NOT_OPTIONS = ("handler", "command", "vcf", "verbose", "strict")
 def run_sample_sheet(args: argparse.Namespace) -> int:
     """Handler of ``prs score --sample-sheet SHEET``: the options of ``prs score`` for every
     sampleset, one line per sampleset and score on stderr (as ``prs score`` prints)."""
+    if args.genotype_format not in (None, "auto"):
+        raise ScoreError(
+            "--genotype-format is given by the sample sheet's format column, per sampleset"
+        )
     sheet = read_samplesheet(args.sample_sheet)
 
     def score_one(sampleset: SampleSet, overrides: dict[str, Any]) -> ScoreResult:
+        # (named first, so the warnings of its run are seen to be its own)
+        print(f"{sampleset.name}: scoring {len(sampleset.paths)} file(s)", file=sys.stderr)
         own = argparse.Namespace(**{**vars(args), **overrides})
         return score_from_args(own, [str(p) for p in sampleset.paths], args.scorefile)
 
@@ -40,8 +47,12 @@ def run_sample_sheet(args: argparse.Namespace) -> int:
     paths = write_samplesheet_outputs(result, args.out, args.format)
     for name, sampleset_result in result.results.items():
         _print_summary(name, sampleset_result)
-    print(f"wrote {len(result.results)} samplesets into {args.out}", file=sys.stderr)
-    print(f"wrote {', '.join(str(p) for p in paths.values())}", file=sys.stderr)
+    combined = [str(p) for key, p in paths.items() if "/" not in key]
+    print(
+        f"wrote {', '.join(combined)} and {len(result.results)} sampleset directories "
+        f"({', '.join(str(args.out / name) for name in result.results)})",
+        file=sys.stderr,
+    )
     return 0
 
 
