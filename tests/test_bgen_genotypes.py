@@ -588,6 +588,17 @@ def test_bad_files_are_named(tmp_path):
     with pytest.warns(GenotypeWarning, match="not used"):
         with pytest.raises(GenotypeFileError, match=r"cut\.bgen: .*truncated"):
             BgenSource(cut)
+    # a record's compressed probabilities damaged: named when read, by record
+    records = BgenSource(a)._records[0]
+    start, end = int(records.start[3]), int(records.end[3])
+    broken = tmp_path / "broken.bgen"
+    broken.write_bytes(data[: end - 40] + bytes(40) + data[end:])
+    source = BgenSource(broken)
+    assert start < end - 40
+    with pytest.raises(
+        GenotypeFileError, match=r"broken\.bgen: cannot read record 3 \(1:130 rs3\)"
+    ):
+        list(source.read(np.arange(6), np.ones(6, dtype=np.int64)))
     (tmp_path / "short.bgen").write_bytes(data[:10])
     with pytest.raises(GenotypeFileError, match=r"short\.bgen: 10 bytes, too short"):
         BgenSource(tmp_path / "short.bgen")

@@ -5,7 +5,11 @@ decodes each record's probabilities; this module reads the header, the ``.sample
 the ``.bgi`` index itself, checks them against each other, and turns probabilities into
 :class:`~prs.genotypes.base.DosageChunk` rows. Measured on 5,000 samples x 2,000 8-bit
 variants: 0.12 s with ``bgen`` against 0.85 s with cbgen (which also needs a metafile
-written beside the data); bgen-reader pins pandas < 3.
+written beside the data); bgen-reader pins pandas < 3. The common record (zlib or
+uncompressed, unphased, two alleles, all diploid, 8 or 16 bits: what UK Biobank and
+``plink2 --export bgen-1.2`` write) is decoded here from its bytes (isal inflate, the
+dosage from the stored integers in float64), 8x faster than the package's float32
+probabilities per record; every other record goes through the package.
 
 Rules:
 
@@ -65,6 +69,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from isal import isal_zlib
 
 from prs.errors import GenotypeFileError, GenotypeWarning
 from prs.genome import normalize_chrom
@@ -821,7 +826,7 @@ class _RecordReader:
         try:
             data = _probability_data(raw, self.compression)
             values = _biallelic_values(data, self.n_raw)
-        except (struct.error, ValueError, OSError) as exc:
+        except (struct.error, ValueError, OSError, isal_zlib.error) as exc:
             rec = self.records
             raise GenotypeFileError(
                 f"{self.path}: cannot read record {local} ({rec.chrom[local]}:"
@@ -851,8 +856,6 @@ def _probability_data(raw: bytes, compression: int) -> bytes:
         raise ValueError(f"its genotype block needs {at + size} bytes, the record has {len(raw)}")
     if compression == 0:
         return raw[at : at + size]
-    from isal import isal_zlib
-
     (inflated_size,) = struct.unpack_from("<I", raw, at)
     data = isal_zlib.decompress(raw[at + 4 : at + size])
     if len(data) != inflated_size:
