@@ -580,6 +580,23 @@ def test_a_failed_run_leaves_the_previous_outputs(cohorts, tmp_path, monkeypatch
     assert _listing(out) == before
 
 
+def test_a_write_failure_removes_the_directories_it_made(cohorts, tmp_path, monkeypatch):
+    result = score_samplesheet(_three(cohorts), cohorts["scorefile"])
+    real = prs.scoring.ScoreResult.to_frame
+    calls = {"n": 0}
+
+    def fail_third(self):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise ReportError("disk full (simulated)")
+        return real(self)
+
+    monkeypatch.setattr(prs.scoring.ScoreResult, "to_frame", fail_third)
+    with pytest.raises(ReportError, match="simulated"):
+        write_samplesheet_outputs(result, tmp_path / "new" / "out")
+    assert not (tmp_path / "new").exists()  # new/, new/out/, new/out/first/ ... all gone
+
+
 def test_parquet_outputs(cohorts, tmp_path):
     pytest.importorskip("pyarrow")
     result = score_samplesheet(_three(cohorts), cohorts["scorefile"])

@@ -775,7 +775,8 @@ def _write_result(result: ScoreResult, outs: ReportOutputs, ext: str) -> dict[st
 
 @contextlib.contextmanager
 def _removed_if_failed(directories: Sequence[Path]) -> Iterator[None]:
-    """On an exception, remove those of ``directories`` (created by this run) left empty."""
+    """On an exception, remove those of ``directories`` (parents first) that this run
+    created and left empty."""
     created = [d for d in directories if not d.exists()]
     try:
         yield
@@ -826,7 +827,7 @@ def write_samplesheet_outputs(
     ext = ".parquet" if table_format == "parquet" else ".tsv"
     out = Path(out)
     written: dict[str, Path] = {}
-    directories = [out, *(out / name for name in result.results)]
+    directories = [*reversed(out.absolute().parents), out, *(out / n for n in result.results)]
     with _removed_if_failed(directories), contextlib.ExitStack() as stack:
         # Entered first, so published last: its provenance.json marks a complete run.
         combined = stack.enter_context(output_set(out, marker="provenance.json"))
