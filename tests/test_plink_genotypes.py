@@ -443,3 +443,76 @@ def test_ref_and_alt_effect_alleles_with_missing_calls_equal_the_vcf(small):
             other = prs.score(genotypes, sf, keep_ambiguous=True)
             assert np.array_equal(other.sums, vcf.sums), (name, genotypes)
             assert np.array_equal(other.missing_ct, vcf.missing_ct)
+
+
+def _tables_equal(a, b) -> bool:
+    return all(
+        np.array_equal(x, y)
+        if isinstance(x, np.ndarray)
+        else x == y
+        if isinstance(x, dict)
+        else x.to_pylist() == y.to_pylist()
+        for x, y in zip(a, b, strict=True)
+    )
+
+
+@pytest.mark.parametrize("kind", ["pgen", "bed"])
+def test_variant_table_fast_reader_equals_the_line_reader(tmp_path, kind):
+    """The .pvar/.bim read by pyarrow equals the line-by-line reading (lower-case and
+    multi-allelic alleles, no ALT as '.' or '0', ##contig lines, CRLF endings); a file the
+    fast reader doubts (extra or missing fields, a bad POS, a '#' line amid records, space
+    separators, non-UTF-8 bytes) is left to the line reader, which gives the same table or
+    names the line."""
+    from prs.genotypes import plink as plink_module
+
+    rows = [
+        ("22", "v1", "0", "100", "a", "g"),
+        ("chr22", "v2", "0", "200", "T,G", "c"),
+        ("X", "v3", "0", "300", ".", "A"),
+        ("22", "v4", "0", "400", "0", "AC"),
+    ]
+    header = "##contig=<ID=22,length=51304566>\n#CHROM\tPOS\tID\tREF\tALT\n"
+
+    def write(lines: list[str], end: str = "\n") -> plink_module.PlinkFileset:
+        path = tmp_path / ("v.pvar" if kind == "pgen" else "v.bim")
+        text = (header if kind == "pgen" else "") + end.join(lines) + end
+        path.write_bytes(text.encode("utf-8", errors="surrogateescape"))
+        return plink_module.PlinkFileset(kind, "", str(path), "")
+
+    def line(r, sep="\t"):
+        c, i, cm, p, a1, a2 = r
+        return sep.join([c, p, i, a2, a1] if kind == "pgen" else [c, i, cm, p, a1, a2])
+
+    good = [line(r) for r in rows]
+    for end in ("\n", "\r\n"):
+        fs = write(good, end)
+        fast = plink_module._variant_table_fast(fs)
+        assert fast is not None
+        assert _tables_equal(fast, plink_module._variant_table_by_line(fs))
+    variants = plink_module._read_variants(fs)
+    assert variants.n_alts.tolist() == [1, 2, 0, 0]
+    assert variants.alt.tolist() == ["A", "T,G", "", ""]
+    assert variants.ref.tolist() == ["G", "C", "A", "AC"]
+    assert variants.chrom.tolist() == ["22", "22", "X", "22"]
+    if kind == "pgen":
+        assert variants.contigs == {"22": 51304566}
+    spaced = [line(r, " ") for r in rows]  # a .bim may be; a .pvar is tab-separated
+    doubtful = {
+        "extra field": [*good[:2], good[2] + "\textra", good[3]],
+        "non-UTF-8": [*good[:3], good[3].replace("v4", "v\udcff4")],
+        **({"space separated": spaced} if kind == "bed" else {}),
+    }
+    for what, lines in doubtful.items():
+        fs = write(lines)
+        assert plink_module._variant_table_fast(fs) is None, what
+        plink_module._read_variants(fs)  # the line reader reads these
+    bad = {
+        "POS 'x'": [*good[:3], line(("22", "v4", "0", "x", "A", "C"))],
+        "columns": [*good[:3], "\t".join(good[3].split("\t")[:3])],
+        **({"columns, expected": spaced} if kind == "pgen" else {}),
+    }
+    for what, lines in bad.items():
+        fs = write(lines)
+        assert plink_module._variant_table_fast(fs) is None, what
+        with pytest.raises(GenotypeFileError, match=r"line \d+: "):
+            plink_module._read_variants(fs)

@@ -40,6 +40,7 @@ import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -129,13 +130,15 @@ def missing_files(fileset: PlinkFileset) -> list[str]:
 
 @dataclass
 class _Variants:
-    """One fileset's variant table, in file order."""
+    """One fileset's variant table, in file order (arrays: no Python object per record
+    beyond its strings)."""
 
-    chrom: list[str]
-    pos: np.ndarray
-    vid: list[str]
-    ref: list[str]
-    alts: list[list[str]]
+    chrom: np.ndarray  # object: canonical names
+    pos: np.ndarray  # int64
+    vid: np.ndarray  # object
+    ref: np.ndarray  # object, upper-case
+    alt: np.ndarray  # object, upper-case, comma-separated ALTs; "" when none ("." or "0")
+    n_alts: np.ndarray  # int64: ALT alleles of each record (0 when none)
     contigs: dict[str, int | None]
 
 
@@ -194,7 +197,6 @@ class PlinkSource:
         file_ids: tuple[str, ...] | None = None
         file_sex: tuple[int, ...] = ()
         self._variants: list[_Variants] = []
-        self._n_alts: dict[int, np.ndarray] = {}
         self._ploidy: np.ndarray | None = None
         for fs in filesets:
             for companion in missing_files(fs):
@@ -245,37 +247,39 @@ class PlinkSource:
         frames = []
         for file_index, v in enumerate(self._variants):
             n = len(v.pos)
-            chrom = np.array(v.chrom, dtype=object)
+            chrom = v.chrom
             keep = np.ones(n, dtype=bool)
             if wanted is not None:
                 keep[:] = False
-                for c in set(v.chrom):
+                for c in set(chrom.tolist()):
                     on = chrom == c
                     keep[on] = np.isin(v.pos[on], np.asarray(wanted.get(c, ()), dtype=np.int64))
             idx = np.flatnonzero(keep)
-            n_alt = np.array([max(len(v.alts[i]), 1) for i in idx], dtype=np.int64)
+            n_alt = np.maximum(v.n_alts[idx], 1)
             rows = np.repeat(idx, n_alt)
-            alt: list[str] = []
-            allele_index: list[int] = []
-            for i in idx:
-                if v.alts[i]:
-                    alt.extend(v.alts[i])
-                    allele_index.extend(range(1, len(v.alts[i]) + 1))
-                else:
-                    alt.append("")
-                    allele_index.append(0)
+            # Row j of a record's group is its ALT j + 1 (allele_index 0: a record without ALT).
+            starts = np.repeat(np.cumsum(n_alt) - n_alt, n_alt)
+            allele_index = np.arange(len(rows)) - starts + 1
+            allele_index[v.n_alts[rows] == 0] = 0
+            alt = v.alt[rows]
+            multi = np.flatnonzero(v.n_alts[idx] > 1)
+            if len(multi):  # split the comma-separated ALTs of multi-allelic records
+                first = (np.cumsum(n_alt) - n_alt)[multi]
+                for record, at in zip(idx[multi], first, strict=True):
+                    pieces = v.alt[record].split(",")
+                    alt[at : at + len(pieces)] = pieces
             frames.append(
                 pd.DataFrame(
                     {
                         "chrom": chrom[rows],
                         "pos": v.pos[rows],
-                        "ref": np.array(v.ref, dtype=object)[rows] if n else [],
+                        "ref": v.ref[rows],
                         "alt": alt,
-                        "allele_index": np.array(allele_index, dtype=np.int16),
-                        "n_alleles": np.array([len(v.alts[i]) + 1 for i in rows], dtype=np.int16),
+                        "allele_index": allele_index.astype(np.int16),
+                        "n_alleles": (v.n_alts[rows] + 1).astype(np.int16),
                         "record": rows + self._first[file_index],
                         "file": np.full(len(rows), file_index, dtype=np.int32),
-                        "id": np.array(v.vid, dtype=object)[rows] if n else [],
+                        "id": v.vid[rows],
                     },
                     columns=list(SITE_COLUMNS),
                 )
@@ -337,11 +341,9 @@ class PlinkSource:
         fs = self._filesets[file_index]
         v = self._variants[file_index]
         offsets = None
-        if any(len(a) > 1 for a in v.alts):
+        if (v.n_alts > 1).any():
             # multi-allelic records: pgenlib needs each record's first allele index
-            offsets = np.concatenate([[0], np.cumsum([max(len(a), 1) + 1 for a in v.alts])]).astype(
-                np.uintp
-            )
+            offsets = np.concatenate([[0], np.cumsum(np.maximum(v.n_alts, 1) + 1)]).astype(np.uintp)
         try:
             return pgenlib.PgenReader(
                 fs.genotypes.encode(),
@@ -391,11 +393,7 @@ class PlinkSource:
 
     def _biallelic(self, file_index: int, local: np.ndarray) -> bool:
         """Whether every record at ``local`` has at most one ALT allele."""
-        n_alts = self._n_alts.get(file_index)
-        if n_alts is None:
-            n_alts = np.array([len(a) for a in self._variants[file_index].alts], dtype=np.int64)
-            self._n_alts[file_index] = n_alts
-        return bool(np.all(n_alts[local] <= 1))
+        return bool(np.all(self._variants[file_index].n_alts[local] <= 1))
 
     def _read_biallelic_calls(
         self, reader: object, fs: PlinkFileset, local: np.ndarray, alleles: np.ndarray
@@ -472,36 +470,128 @@ def _variant_lines(path: str) -> Iterator[str]:
         yield from handle
 
 
+#: The columns of a ``.bim`` (and of a header-less ``.pvar``, read as one), as PLINK 2 names
+#: them (A1 is ALT, A2 REF).
+_BIM_COLUMNS = ["CHROM", "ID", "CM", "POS", "ALT", "REF"]
+_NEEDED = ("CHROM", "POS", "ID", "REF", "ALT")
+
+
+def _header_line(text: str, contigs: dict[str, int | None]) -> list[str] | None:
+    """A ``.pvar`` header line: a ``##contig`` length is noted in ``contigs``; the
+    ``#CHROM`` line's columns are returned (None for any other line)."""
+    if text.startswith("##contig=<"):
+        fields = dict(kv.split("=", 1) for kv in text[10:].rstrip(">").split(",") if "=" in kv)
+        if "ID" in fields:
+            length = fields.get("length")
+            contigs[fields["ID"]] = int(length) if length and length.isdigit() else None
+    elif text.startswith("#CHROM"):
+        return text[1:].split("\t")
+    return None
+
+
 def _read_variants(fs: PlinkFileset) -> _Variants:
-    """The ``.pvar``/``.bim`` variant table (checked line by line)."""
+    """The ``.pvar``/``.bim`` variant table: parsed by pyarrow's CSV reader and checked
+    column by column; anything doubtful (a line with more or fewer fields, a bad POS, a
+    ``#`` line amid the records, an empty field, bytes that are not UTF-8, space-separated
+    columns, a ``.zst``) is read again line by line, which names the line at fault."""
+    table = None if fs.variants.lower().endswith(".zst") else _variant_table_fast(fs)
+    if table is None:
+        table = _variant_table_by_line(fs)
+    chrom, pos, vid, ref, alt, contigs = table
+    if not len(pos):
+        raise GenotypeFileError(f"{fs.variants}: no variants")
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    distinct = pc.unique(chrom)
+    names = np.array([normalize_chrom(raw) for raw in distinct.to_pylist()], dtype=object)
+    alt = pc.utf8_upper(alt)
+    no_alt = pc.is_in(alt, value_set=pa.array([".", "0", ""]))
+    n_alts = pc.if_else(no_alt, 0, pc.add(pc.count_substring(alt, ","), 1))
+    return _Variants(
+        names[pc.index_in(chrom, value_set=distinct).to_numpy()],
+        pos,
+        vid.to_numpy(zero_copy_only=False).astype(object),
+        pc.utf8_upper(ref).to_numpy(zero_copy_only=False).astype(object),
+        pc.if_else(no_alt, "", alt).to_numpy(zero_copy_only=False).astype(object),
+        n_alts.to_numpy(zero_copy_only=False).astype(np.int64),
+        contigs,
+    )
+
+
+#: (CHROM, POS, ID, REF, ALT as pyarrow string arrays, POS as int64, the ``##contig``s).
+_Table = tuple[Any, np.ndarray, Any, Any, Any, dict[str, int | None]]
+
+
+def _variant_table_fast(fs: PlinkFileset) -> _Table | None:
+    """(CHROM, POS, ID, REF, ALT, contigs) by pyarrow's CSV reader (tab-separated), or
+    None when the file needs the line-by-line reader (which then names what is wrong)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pv
+
+    contigs: dict[str, int | None] = {}
+    columns: list[str] | None = None
+    header_lines = 0
+    if fs.kind == "pgen":
+        with open(fs.variants, errors="replace") as handle:
+            for line in handle:
+                if not line.startswith("#"):
+                    break
+                header_lines += 1
+                columns = _header_line(line.rstrip("\r\n"), contigs) or columns
+    columns = columns or _BIM_COLUMNS
+    if any(c not in columns for c in _NEEDED) or len(set(columns)) != len(columns):
+        return None
+    try:
+        frame = pv.read_csv(
+            fs.variants,
+            read_options=pv.ReadOptions(skip_rows=header_lines, column_names=columns),
+            parse_options=pv.ParseOptions(delimiter="\t", quote_char=False),
+            convert_options=pv.ConvertOptions(
+                column_types={c: pa.string() for c in columns},
+                include_columns=list(_NEEDED),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, OSError):
+        return None
+    chrom, pos_text, vid, ref, alt = (frame.column(c) for c in _NEEDED)
+    if len(pos_text) == 0:
+        return None
+    empty = any(pc.any(pc.equal(pc.utf8_length(col), 0)).as_py() for col in frame.columns)
+    if (
+        empty
+        or pc.any(pc.starts_with(chrom, "#")).as_py()
+        or not pc.all(pc.match_substring_regex(pos_text, r"^[0-9]{1,10}$")).as_py()
+    ):
+        return None
+    pos = pc.cast(pos_text, pa.int64()).to_numpy()
+    if pos.max() > MAX_POSITION:
+        return None
+    return chrom, pos, vid, ref, alt, contigs
+
+
+def _variant_table_by_line(fs: PlinkFileset) -> _Table:
+    """(CHROM, POS, ID, REF, ALT, contigs), checked line by line."""
     path = fs.variants
     chrom: list[str] = []
     pos: list[int] = []
     vid: list[str] = []
     ref: list[str] = []
-    alts: list[list[str]] = []
+    alt: list[str] = []
     contigs: dict[str, int | None] = {}
-    columns: list[str] | None = None
-    if fs.kind == "bed":
-        columns = ["CHROM", "ID", "CM", "POS", "ALT", "REF"]
-    cache: dict[str, str] = {}
+    columns: list[str] | None = _BIM_COLUMNS if fs.kind == "bed" else None
     for line_no, line in enumerate(_variant_lines(path), start=1):
         text = line.rstrip("\r\n")
         if fs.kind == "pgen" and text.startswith("#"):
-            if text.startswith("##contig=<"):
-                fields = dict(
-                    kv.split("=", 1) for kv in text[10:].rstrip(">").split(",") if "=" in kv
-                )
-                if "ID" in fields:
-                    length = fields.get("length")
-                    contigs[fields["ID"]] = int(length) if length and length.isdigit() else None
-            elif text.startswith("#CHROM"):
-                columns = text[1:].split("\t")
+            columns = _header_line(text, contigs) or columns
             continue
         if not text.strip():
             continue
         if columns is None:  # a header-less .pvar is read as a .bim (PLINK 2's rule)
-            columns = ["CHROM", "ID", "CM", "POS", "ALT", "REF"]
+            columns = _BIM_COLUMNS
         fields = text.split() if fs.kind == "bed" else text.split("\t")
         if len(fields) < len(columns):
             raise GenotypeFileError(
@@ -509,24 +599,27 @@ def _read_variants(fs: PlinkFileset) -> _Variants:
                 f"({' '.join(columns)})"
             )
         row = dict(zip(columns, fields, strict=False))
-        raw_chrom, raw_pos = row["CHROM"], row["POS"]
+        raw_pos = row["POS"]
         if not raw_pos.isdigit() or int(raw_pos) > MAX_POSITION:
             raise GenotypeFileError(
                 f"{path} line {line_no}: POS {raw_pos!r} is not a position "
                 f"(an integer 0..{MAX_POSITION})"
             )
-        c = cache.get(raw_chrom)
-        if c is None:
-            c = cache[raw_chrom] = normalize_chrom(raw_chrom)
-        chrom.append(c)
+        chrom.append(row["CHROM"])
         pos.append(int(raw_pos))
         vid.append(row["ID"])
-        ref.append(row["REF"].upper())
-        alt = row["ALT"].upper()
-        alts.append([] if alt in (".", "0", "") else alt.split(","))
-    if not pos:
-        raise GenotypeFileError(f"{path}: no variants")
-    return _Variants(chrom, np.array(pos, dtype=np.int64), vid, ref, alts, contigs)
+        ref.append(row["REF"])
+        alt.append(row["ALT"])
+    import pyarrow as pa
+
+    return (
+        pa.array(chrom, pa.string()),
+        np.array(pos, dtype=np.int64),
+        pa.array(vid, pa.string()),
+        pa.array(ref, pa.string()),
+        pa.array(alt, pa.string()),
+        contigs,
+    )
 
 
 def _check_binary(fs: PlinkFileset, n_samples: int, n_variants: int) -> None:
