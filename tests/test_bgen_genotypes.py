@@ -26,7 +26,7 @@ import prs
 from prs.cli import main
 from prs.errors import GenotypeFileError, GenotypeWarning
 from prs.genotypes import open_genotypes
-from prs.genotypes.bgen import BgenSource, expected_dosages
+from prs.genotypes.bgen import BgenSource, _RecordReader, expected_dosages
 from tests.builders import write_scorefile, write_vcf
 from tests.test_plink_genotypes import _score_plink2
 
@@ -50,11 +50,16 @@ def _run(cmd: list[str]) -> None:
     assert proc.returncode == 0, f"{' '.join(cmd)}\n{proc.stdout}\n{proc.stderr}"
 
 
-def _write_bgen(path: Path, samples, variants, *, bits: int = 16, embed_ids: bool = True) -> Path:
+def _write_bgen(
+    path: Path, samples, variants, *, bits: int = 16, embed_ids: bool = True, compression="zlib"
+) -> Path:
     """A BGEN by the ``bgen`` package's writer (it also writes ``path.bgi``). ``variants``:
     (chrom, pos, alleles, probabilities, ploidy, phased)."""
     with bgen.BgenWriter(
-        str(path), len(samples), samples=list(samples) if embed_ids else None, compression="zlib"
+        str(path),
+        len(samples),
+        samples=list(samples) if embed_ids else None,
+        compression=compression,
     ) as writer:
         for k, (chrom, pos, alleles, probs, ploidy, phased) in enumerate(variants):
             writer.add_variant(
@@ -618,15 +623,18 @@ def test_files_with_other_samples_are_refused(tmp_path):
         BgenSource([a, b])
 
 
-@pytest.mark.parametrize("bits", [8, 16])
-def test_direct_decoding_equals_the_bgen_packages_own_dosage(tmp_path, bits):
+@pytest.mark.parametrize(("bits", "compression"), [(8, "zlib"), (16, "zstd"), (8, None)])
+def test_direct_decoding_equals_the_bgen_packages_own_dosage(tmp_path, bits, compression):
     """The common record is decoded by prs from its bytes; the bgen package's ``alt_dosage``
     (its C++ decoder, second allele) of the same records agrees to float32 precision."""
     rng = np.random.default_rng(bits)
     n = 50
     ids = [f"s{i}" for i in range(n)]
     variants = [("4", 10 + k, ["A", "C"], _diploid(rng, n, (k, 30)), 2, False) for k in range(7)]
-    path = _write_bgen(tmp_path / "d.bgen", ids, variants, bits=bits)
+    path = _write_bgen(tmp_path / "d.bgen", ids, variants, bits=bits, compression=compression)
+    assert BgenSource(path)._headers[0].compression == {"zlib": 1, "zstd": 2, None: 0}[compression]
+    with _RecordReader(BgenSource(path), 0) as records:
+        assert records.direct  # decoded by prs, not by the package
     alt = _read_all(BgenSource(path))
     ref = _read_all(BgenSource(path), alleles=0)
     subset = _read_all(BgenSource(path, samples=ids[::-3]))
