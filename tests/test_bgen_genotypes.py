@@ -516,9 +516,19 @@ def test_sample_ids_from_the_sample_file_or_the_bgen(tmp_path):
 
 
 def test_cli_scores_a_bgen(random_bgen, tmp_path):
-    out = tmp_path / "out"
-    args = ["score", "--genotypes", str(random_bgen["bgen"]), "--scorefile"]
-    assert main([*args, str(random_bgen["sf"]), "--out", str(out), "--keep-ambiguous"]) == 0
+    """``prs score --genotypes x.bgen`` (format from the name) and, for another name,
+    ``--genotype-format bgen``: the sums prs.score gives."""
+    want = prs.score(random_bgen["bgen"], random_bgen["sf"], dosage="DS", keep_ambiguous=True)
+    renamed = tmp_path / "r.dat"
+    shutil.copy(random_bgen["bgen"], renamed)
+    shutil.copy(random_bgen["sample"], tmp_path / "r.sample")
+    for genotypes, extra in ((random_bgen["bgen"], []), (renamed, ["--genotype-format", "bgen"])):
+        out = tmp_path / f"out{len(extra)}"
+        args = ["score", "--genotypes", str(genotypes), *extra, "--scorefile"]
+        args += [str(random_bgen["sf"]), "--out", str(out), "--keep-ambiguous", "--dosage", "DS"]
+        assert main(args) == 0
+        table = pd.read_csv(out / "scores.tsv", sep="\t").set_index("sample_id")
+        assert np.allclose(table.loc[list(want.samples), "SUM"], want.sums[:, 0], rtol=1e-9)
 
 
 def test_a_valid_index_is_used_and_agrees_with_a_scan(random_bgen, tmp_path):
