@@ -398,7 +398,7 @@ def _parse_row(line: int, cells: dict[str, str], layout: str, base: Path, refuse
                 line,
                 "path_prefix",
             )
-        paths = [found]  # type: ignore[list-item]
+        paths = [found]
         path_column = "path_prefix"
     else:
         word = {"pfile": "pgen", "bfile": "bed"}.get(fmt, fmt)
