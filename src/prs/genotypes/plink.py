@@ -38,6 +38,7 @@ import io
 import os
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -316,15 +317,31 @@ class PlinkSource:
             if not len(in_file):
                 continue
             reader = self._reader(file_index)
+            first = self._first[file_index]
+
+            def block(req: np.ndarray, reader=reader, file_index=file_index, first=first):
+                local = (records[req] - first).astype(np.uint32)
+                dosage = self._read_block(reader, file_index, local, alleles[req])
+                return dosage if self._columns is None else dosage[:, self._columns]
+
+            starts = range(0, len(in_file), rows)
+            # The next chunk is read (pgenlib releases the GIL) while the caller scores this
+            # one; one read at a time, so the reader is never used by two threads at once.
+            prefetch = ThreadPoolExecutor(1, thread_name_prefix="prs-plink-read")
+            pending = None
             try:
-                for start in range(0, len(in_file), rows):
+                pending = prefetch.submit(block, in_file[:rows])
+                for start in starts:
                     req = in_file[start : start + rows]
-                    local = (records[req] - self._first[file_index]).astype(np.uint32)
-                    dosage = self._read_block(reader, file_index, local, alleles[req])
-                    if self._columns is not None:
-                        dosage = dosage[:, self._columns]
+                    dosage = pending.result()
+                    pending = None
+                    if start + rows < len(in_file):
+                        pending = prefetch.submit(block, in_file[start + rows : start + 2 * rows])
                     yield DosageChunk(req.astype(np.int64), dosage, self._diploid(dosage.shape))
             finally:
+                if pending is not None:
+                    pending.cancel()
+                prefetch.shutdown(wait=True)
                 reader.close()
 
     def _diploid(self, shape: tuple[int, int]) -> np.ndarray:
