@@ -151,16 +151,26 @@ def _read_header(path: str) -> _Header:
     return _Header(offset + 4, n_variants, n_samples, compression, layout, bool(flags >> 31))
 
 
-def _reader(path: str, *, use_index: bool):  # -> bgen.BgenReader
-    """The ``bgen`` package's reader of ``path``; with ``use_index`` False it ignores a
-    ``.bgi`` beside the file (the package would otherwise trust any index it finds)."""
+@lru_cache(maxsize=2)
+def _reader_class(use_index: bool) -> type:
+    """``bgen.BgenReader``, or a subclass that does not look for a ``.bgi`` (the package
+    would otherwise trust any index it finds beside the file)."""
     from bgen import BgenReader
+
+    if use_index:
+        return BgenReader
 
     class _UnindexedReader(BgenReader):  # type: ignore[misc,valid-type]
         def _check_for_index(self, bgen_path: str) -> bool:
             return False
 
-    cls = BgenReader if use_index else _UnindexedReader
+    return _UnindexedReader
+
+
+def _reader(path: str, *, use_index: bool):  # -> bgen.BgenReader
+    """The ``bgen`` package's reader of ``path`` (``use_index``: through its ``.bgi``,
+    which the caller has checked)."""
+    cls = _reader_class(use_index)
     try:
         return cls(path, delay_parsing=True)
     except (RuntimeError, ValueError, OSError) as exc:
@@ -414,8 +424,8 @@ def _scan(path: str, header: _Header, reader: object) -> _Records:
             ends.append(end)
     except (ValueError, IndexError, RuntimeError) as exc:
         raise GenotypeFileError(
-            f"{path}: cannot read record {len(pos)} (after {len(pos)} of the "
-            f"{header.n_variants} the header lists: {exc}); the file is truncated or corrupt"
+            f"{path}: cannot read record {len(pos)} of the {header.n_variants} its header "
+            f"lists ({exc}); the file is truncated or corrupt"
         ) from exc
     size = os.path.getsize(path)
     if end > size or len(pos) < header.n_variants:
