@@ -573,7 +573,11 @@ class BgenSource:
         sample_path = given if given is not None else _sample_file_for(path)
         embedded: tuple[str, ...] | None = None
         if header.has_sample_ids:
-            embedded = tuple(_reader(path, use_index=False).samples)
+            reader = _reader(path, use_index=False)
+            try:
+                embedded = tuple(reader.samples)
+            finally:
+                reader.close()
             if len(embedded) != header.n_samples:
                 raise GenotypeFileError(
                     f"{path}: {len(embedded)} embedded sample IDs, the header says "
