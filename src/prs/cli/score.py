@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from prs.errors import ScoreError
 from prs.genome import SCORING_BUILDS
@@ -71,6 +74,7 @@ def add_scoring_options(p: argparse.ArgumentParser) -> None:
     _add_sample_options(p)
     _add_matching_options(p)
     _add_reading_options(p)
+    _add_execution_options(p)
     _add_output_options(p)
 
 
@@ -163,6 +167,35 @@ def _add_reading_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_execution_options(p: argparse.ArgumentParser) -> None:
+    """How the work is cut into tasks and where they run (docs/scale.md)."""
+    p.add_argument(
+        "--task-variants",
+        type=int,
+        metavar="N",
+        help="matched variants per task (default: 64 x --chunk-size)",
+    )
+    p.add_argument(
+        "--sample-block",
+        type=int,
+        metavar="N",
+        help="samples per block (default: all in one); memory per chunk is chunk size x block",
+    )
+    where = p.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="run the tasks on a local Dask cluster of N single-threaded worker processes "
+        "(pip install 'prs[dask]'); same scores bit for bit",
+    )
+    where.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the tasks on an existing Dask cluster (e.g. tcp://host:8786)",
+    )
+
+
 def _add_output_options(p: argparse.ArgumentParser) -> None:
     """The outputs' format and where scores given by PGS ID come from."""
     p.add_argument(
@@ -194,8 +227,66 @@ def _samples_from(path: Path | None) -> list[str] | None:
     return ids
 
 
+@contextmanager
+def dask_client(args: argparse.Namespace) -> Iterator[Any]:
+    """The Dask client ``--workers``/``--scheduler`` ask for (None: run here), closed (with
+    the local cluster it started) on the way out; prints the dashboard's address."""
+    workers, address = getattr(args, "workers", None), getattr(args, "scheduler", None)
+    if workers is None and address is None:
+        yield None
+        return
+    from prs.scoring.distributed import local_cluster, require_distributed
+
+    distributed = require_distributed()
+    cluster = local_cluster(workers) if workers is not None else None
+    try:
+        with distributed.Client(cluster if cluster is not None else address) as client:
+            where = f"{workers} local workers" if cluster is not None else address
+            print(f"dask: {where}; dashboard {client.dashboard_link}", file=sys.stderr)
+            yield client
+    finally:
+        if cluster is not None:
+            cluster.close()
+
+
+class _TaskBar:
+    """A tqdm bar of tasks done (on stderr, only when it is a terminal)."""
+
+    def __init__(self) -> None:
+        self._bar: Any = None
+
+    def __call__(self, done: int, total: int) -> None:
+        from tqdm import tqdm
+
+        if self._bar is None or self._bar.total != total:
+            self.close()
+            self._bar = tqdm(total=total, unit="task", file=sys.stderr, leave=False, disable=None)
+        self._bar.update(done - self._bar.n)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
 def score_from_args(args: argparse.Namespace, vcf: list[str], scorefiles: list[str]) -> ScoreResult:
-    """Run :func:`prs.score` with the options parsed by :func:`add_scoring_options`."""
+    """Run :func:`prs.score` with the options parsed by :func:`add_scoring_options` (on the
+    Dask cluster ``--workers``/``--scheduler`` give, with a bar of tasks done)."""
+    bar = _TaskBar()
+    try:
+        with dask_client(args) as client:
+            return _score(args, vcf, scorefiles, client, bar)
+    finally:
+        bar.close()
+
+
+def _score(
+    args: argparse.Namespace,
+    vcf: list[str],
+    scorefiles: list[str],
+    client: Any,
+    progress: _TaskBar,
+) -> ScoreResult:
     return score(
         vcf,
         scorefiles,
@@ -213,6 +304,10 @@ def score_from_args(args: argparse.Namespace, vcf: list[str], scorefiles: list[s
         engine=args.engine,
         genotype_format=args.genotype_format,
         sex=args.sex,
+        task_variants=getattr(args, "task_variants", None),
+        sample_block=getattr(args, "sample_block", None),
+        client=client,
+        progress=progress,
         catalog_options={
             k: v
             for k, v in (
