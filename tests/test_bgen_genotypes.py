@@ -406,8 +406,7 @@ def test_phased_and_unphased_hard_genotypes_read_the_same(tmp_path):
         gen = np.zeros((n, 3))
         for s in range(n):
             if h[s, 0] < 0:
-                hap[s] = gen[s, 0] = np.nan
-                gen[s] = np.nan
+                hap[s] = gen[s] = np.nan
                 continue
             hap[s, h[s, 0]] = hap[s, 2 + h[s, 1]] = 1
             gen[s, h[s].sum()] = 1
