@@ -175,3 +175,32 @@ def test_missing_dask_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "distributed", None)
     with pytest.raises(ScoreError, match=r"pip install 'prs\[dask\]'"):
         require_distributed()
+
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "examples"
+
+
+@pytest.mark.parametrize("kind", ["slurm", "pbs"])
+def test_jobqueue_example_builds_its_cluster(kind, tmp_path, monkeypatch):
+    """docs/examples/prs-dask.yaml, loaded as Dask loads a config directory, builds the
+    SLURM/PBS cluster object (no job submitted): single-threaded workers, the prologue's
+    NUMBA_CACHE_DIR, and a nanny that leaves MALLOC_TRIM_THRESHOLD_ unset."""
+    dask = pytest.importorskip("dask")
+    jobqueue = pytest.importorskip("dask_jobqueue")
+    from distributed.nanny import _get_env_variables
+
+    monkeypatch.chdir(tmp_path)  # the cluster makes its log directory here
+    config = dask.config.merge(
+        dask.config.config, dask.config.collect(paths=[str(EXAMPLES)], env={})
+    )
+    with dask.config.set(config):
+        environ = _get_env_variables("distributed.nanny.pre-spawn-environ")
+        assert "MALLOC_TRIM_THRESHOLD_" not in environ and environ["OMP_NUM_THREADS"] == "1"
+        cls = jobqueue.SLURMCluster if kind == "slurm" else jobqueue.PBSCluster
+        with cls(dashboard_address=None) as cluster:
+            script = cluster.job_script()
+    directive = "#SBATCH" if kind == "slurm" else "#PBS"
+    assert f"{directive} -t 04:00:00" in script or f"{directive} -l walltime=04:00:00" in script
+    assert "--nthreads 1" in script and "--nworkers 2" in script
+    assert 'export NUMBA_CACHE_DIR="$HOME/.cache/prs-numba"' in script
+    assert 'export DASK_CONFIG="$HOME/.config/dask"' in script
