@@ -366,15 +366,41 @@ def generate(out: Path, spec: DatasetSpec) -> dict[str, Path]:
 
 @dataclass(frozen=True)
 class PlinkSpec:
-    """A ``plink2 --dummy`` fileset (hard calls, no missing calls) and its dense score."""
+    """A ``plink2 --dummy`` fileset (hard calls, no missing calls) and its dense score.
+
+    Files: ``<name>.pgen/.pvar/.psam`` (and ``.bed/.bim/.fam`` when ``bed``), the score
+    ``<score>.prs.txt``/``<score>.plink.tsv``; several specs share one directory.
+    """
 
     samples: int = 20_000
     variants: int = 20_000
     seed: int = 20261130
+    name: str = "dummy"
+    bed: bool = True
+
+    @property
+    def score(self) -> str:
+        """Stem of the score files (``plink`` for the default fileset, as before)."""
+        return "plink" if self.name == "dummy" else f"plink-{self.name}"
 
 
+#: The 20,000 x 20,000 fileset (also the BGEN benchmark's source).
 PLINK_SMALL = PlinkSpec(samples=2_000, variants=5_000)
 PLINK_FULL = PlinkSpec()
+
+#: The issue's PLINK targets (issue 13): pgen and bed, 20,000 samples x 100,000 variants;
+#: 200,000 samples x 20,000 variants (memory), and 50,000 x 20,000 beside it (time linear
+#: in samples: 4x the samples should take 4x the time). ``--small``: the same shapes, smaller.
+PLINK_TARGETS = (
+    PlinkSpec(samples=20_000, variants=100_000, name="target"),
+    PlinkSpec(samples=200_000, variants=20_000, name="wide", bed=False),
+    PlinkSpec(samples=50_000, variants=20_000, name="narrow", bed=False),
+)
+PLINK_TARGETS_SMALL = (
+    PlinkSpec(samples=2_000, variants=5_000, name="target"),
+    PlinkSpec(samples=8_000, variants=2_000, name="wide", bed=False),
+    PlinkSpec(samples=2_000, variants=2_000, name="narrow", bed=False),
+)
 
 #: Bump when the generated PLINK files change.
 PLINK_VERSION = 1
@@ -392,22 +418,24 @@ _PAIRS = [
 
 
 def generate_plink(out: Path, spec: PlinkSpec) -> None:
-    """Write ``dummy.pgen/.pvar/.psam``, ``dummy.bed/.bim/.fam`` and the dense score into ``out``.
+    """Write ``<name>.pgen/.pvar/.psam``, ``<name>.bed/.bim/.fam`` (when ``spec.bed``) and the
+    dense score into ``out`` (``dummy`` and ``plink.*`` for the default spec).
 
     ``plink2 --dummy`` draws the calls (seeded; no missing calls); its ``.pvar`` is then
     rewritten so the variants look like the VCF datasets': chromosome 22, positions 100 bp
     apart, rsIDs, and seeded unambiguous REF/ALT pairs (a ``.pgen`` stores no alleles, so
     the calls are unchanged). The ``.bed`` is PLINK 2's ``--make-bed`` of that fileset. The
     score has one row per variant, effect allele REF or ALT at random, seeded weights.
-    A stamp (``plink-spec.txt``) skips all of it when the files are already there.
+    A stamp (``plink-spec.txt``, ``plink-spec-<name>.txt``) skips all of it when the files
+    are already there.
     """
     out.mkdir(parents=True, exist_ok=True)
-    stamp = out / "plink-spec.txt"
+    stamp = out / ("plink-spec.txt" if spec.name == "dummy" else f"plink-spec-{spec.name}.txt")
     if stamp.exists() and stamp.read_text() == f"{PLINK_VERSION} {spec!r}":
         return
     if shutil.which("plink2") is None:
         raise RuntimeError("plink2 is needed to generate the PLINK benchmark data")
-    prefix = out / "dummy"
+    prefix = out / spec.name
     common = ["--threads", "2", "--silent", "--seed", str(spec.seed)]
     # <samples> <variants> <missing call freq> <missing phenotype freq>
     dummy = ["--dummy", str(spec.samples), str(spec.variants), "0", "0", "acgt"]
@@ -426,11 +454,12 @@ def generate_plink(out: Path, spec: PlinkSpec) -> None:
         fh.writelines(
             f"{CHROM}\t{pos[i]}\t{rsid[i]}\t{pairs[i][0]}\t{pairs[i][1]}\n" for i in range(m)
         )
-    subprocess.run(
-        ["plink2", "--pfile", str(prefix), "--make-bed", "--out", str(prefix), *common],
-        check=True,
-        capture_output=True,
-    )
+    if spec.bed:
+        subprocess.run(
+            ["plink2", "--pfile", str(prefix), "--make-bed", "--out", str(prefix), *common],
+            check=True,
+            capture_output=True,
+        )
     flip = rng.random(m) < 0.5
     rows = ScoreRows(
         rsid,
@@ -439,7 +468,7 @@ def generate_plink(out: Path, spec: PlinkSpec) -> None:
         [alt if f else ref for (ref, alt), f in zip(pairs, flip, strict=True)],
         np.round(rng.normal(0.0, 0.05, size=(m, 1)), 6),
     )
-    write_score_files(rows, out / "plink.prs.txt", out / "plink.plink.tsv")
+    write_score_files(rows, out / f"{spec.score}.prs.txt", out / f"{spec.score}.plink.tsv")
     stamp.write_text(f"{PLINK_VERSION} {spec!r}")
 
 
@@ -454,6 +483,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     generate(args.out, SMALL if args.small else FULL)
     generate_plink(args.out, PLINK_SMALL if args.small else PLINK_FULL)
+    for spec in PLINK_TARGETS_SMALL if args.small else PLINK_TARGETS:
+        generate_plink(args.out, spec)
     return 0
 
 

@@ -10,9 +10,12 @@ Every case runs each tool best-of-``--repeats`` on the same files: ``prs score``
 (the console script: interpreter start, imports, reading, matching, scoring, writing; Numba
 cache warm, and once with a cold cache), ``plink2 --vcf ... --score`` with ``--threads 2``,
 and ``bgzip -dc FILE > /dev/null`` (the decompression floor, one core). The PLINK cases
-(``pgen``, ``bed``: a ``plink2 --dummy`` fileset) run ``prs score --vcf FILE.pgen`` against
-``plink2 --pfile``/``--bfile ... --score`` and take ``cat FILE > /dev/null`` as the floor
-(the binary file is read as it is, no inflating). Scores are compared
+(``pgen``, ``bed``: ``plink2 --dummy`` filesets at issue 13's target sizes, 20,000 samples x
+100,000 variants, and 200,000 and 50,000 samples x 20,000 variants for memory and time
+against samples) run ``prs score --vcf FILE.pgen`` against ``plink2 --pfile``/``--bfile ...
+--score`` and take ``cat FILE > /dev/null`` as the floor (the binary file is read as it is,
+no inflating); their engine figure is the scoring loop alone (``python -m benchmarks.engine
+--scoring``: reading and accumulating every chunk in a warm process). Scores are compared
 (PLINK 2 prints six significant digits; DS dosages are stored by PLINK 2 in 1/16384 steps,
 so the DS tolerance adds that quantization). Results go to ``benchmarks/results/`` as
 markdown and JSON; a full run also refreshes the table in README.md and
@@ -41,10 +44,11 @@ import pandas as pd
 
 from benchmarks.generate import (
     FULL,
-    PLINK_FULL,
-    PLINK_SMALL,
+    PLINK_TARGETS,
+    PLINK_TARGETS_SMALL,
     SMALL,
     DatasetSpec,
+    PlinkSpec,
     default_data_dir,
     generate,
     generate_plink,
@@ -78,6 +82,11 @@ class Timing:
     runs: list[float] = field(default_factory=list)
 
 
+def plink_targets(spec: DatasetSpec) -> tuple[PlinkSpec, ...]:
+    """The PLINK filesets that go with a dataset spec (the small ones with ``SMALL``)."""
+    return PLINK_TARGETS_SMALL if spec == SMALL else PLINK_TARGETS
+
+
 def cases(spec: DatasetSpec) -> list[Case]:
     """The cases of a dataset spec."""
     out = [
@@ -92,10 +101,16 @@ def cases(spec: DatasetSpec) -> list[Case]:
         Case(f"scale {c}x VCF, 1x score", f"scale{c}.vcf.gz", f"scale{spec.scale_copies[0]}")
         for c in spec.scale_copies[1:]
     ]
-    # PLINK filesets (plink2 --dummy hard calls), the dense score over every variant.
+    # PLINK filesets (plink2 --dummy hard calls), the dense score over every variant: the
+    # issue's pgen and bed target, then pgen filesets of one variant count, more samples.
+    target, *by_samples = plink_targets(spec)
     out += [
-        Case("pgen hard calls", "dummy.pgen", "plink", kind="pgen"),
-        Case("bed hard calls", "dummy.bed", "plink", kind="bed"),
+        Case("pgen hard calls", f"{target.name}.pgen", target.score, kind="pgen"),
+        Case("bed hard calls", f"{target.name}.bed", target.score, kind="bed"),
+    ]
+    out += [
+        Case(f"pgen {p.samples:,} samples", f"{p.name}.pgen", p.score, kind="pgen")
+        for p in by_samples
     ]
     return out
 
@@ -243,12 +258,16 @@ def run_case(case: Case, data: Path, work: Path, repeats: int) -> dict[str, obje
             case.dosage,
             "--repeats",
             str(repeats),
+            # PLINK: the scoring loop (read + accumulate), not the reader alone
+            *(["--scoring"] if _is_plink(vcf) else []),
         ],
         capture_output=True,
         text=True,
         check=True,
     )
     engine_s = float(engine.stdout.split()[-1])
+    # --scoring prints the genotypes it scored first (every variant of the dense score)
+    engine_genotypes = int(engine.stdout.split()[-2]) if _is_plink(vcf) else None
     agreement = compare(out_prs, out_plink, plink_w, case.dosage)
     genotypes = records * samples
     return {
@@ -266,6 +285,8 @@ def run_case(case: Case, data: Path, work: Path, repeats: int) -> dict[str, obje
         "bgzip_floor_s": round(floor.seconds, 3),
         "engine_s": round(engine_s, 3),
         "ratio_engine": round(engine_s / plink.seconds, 3),
+        "engine_genotypes": engine_genotypes,
+        "engine_genotypes_per_s": (engine_genotypes or genotypes) / engine_s,
         "prs_runs": prs.runs,
         "plink2_runs": plink.runs,
         "ratio_time": round(prs.seconds / plink.seconds, 3),
@@ -283,9 +304,9 @@ def markdown(rows: list[dict[str, object]], meta: dict[str, object]) -> str:
     """The results table."""
     head = (
         "| case | genotypes | prs s (cold) | PLINK 2 s | floor s | prs / PLINK 2 time | "
-        "engine s | engine / PLINK 2 | prs Mgeno/s | PLINK 2 Mgeno/s | prs MB | PLINK 2 MB | "
-        "prs / PLINK 2 memory | scores agree |\n"
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+        "engine s | engine / PLINK 2 | engine Mgeno/s | prs Mgeno/s | PLINK 2 Mgeno/s | prs MB | "
+        "PLINK 2 MB | prs / PLINK 2 memory | scores agree |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
     )
     lines = []
     for r in rows:
@@ -294,6 +315,7 @@ def markdown(rows: list[dict[str, object]], meta: dict[str, object]) -> str:
             f"({r['prs_cold_s']:.2f}) | {r['plink2_s']:.2f} | {r['bgzip_floor_s']:.2f} | "
             f"**{r['ratio_time']:.2f}** | {r.get('engine_s', float('nan')):.2f} | "
             f"**{r.get('ratio_engine', float('nan')):.2f}** | "
+            f"{r.get('engine_genotypes_per_s', float('nan')) / 1e6:,.0f} | "
             f"{r['prs_genotypes_per_s'] / 1e6:,.0f} | "
             f"{r['plink2_genotypes_per_s'] / 1e6:,.0f} | {r['prs_peak_mb']:.0f} | "
             f"{r['plink2_peak_mb']:.0f} | {r['ratio_memory']:.2f} | "
@@ -306,11 +328,35 @@ def markdown(rows: list[dict[str, object]], meta: dict[str, object]) -> str:
         "prs cold = its first run with an empty Numba cache; floor = `bgzip -dc FILE > "
         "/dev/null` (VCF; one core) or `cat FILE > /dev/null` (.pgen/.bed); engine = the "
         "genotype reader alone in a warm process (`python -m benchmarks.engine`: sites + "
-        "dosages; the fast VCF engine, or the PLINK reader). pgen/bed: a `plink2 --dummy` "
-        "fileset (hard calls, no missing calls), a dense score over every variant, PLINK 2 "
-        "with `--pfile`/`--bfile`.\n"
+        "dosages; the fast VCF engine), for .pgen/.bed the scoring loop alone (`--scoring`: "
+        "read + accumulate every chunk, 2 threads, no start-up, parsing or matching). "
+        "pgen/bed: `plink2 --dummy` filesets (hard calls, no missing calls), a dense score "
+        "over every variant, PLINK 2 with `--pfile`/`--bfile`.\n"
     )
-    return head + "\n".join(lines) + "\n" + notes
+    return head + "\n".join(lines) + "\n" + notes + sample_scaling(rows)
+
+
+def sample_scaling(rows: list[dict[str, object]]) -> str:
+    """How time grows with samples on the pgen cases of one variant count (1.00 = linear)."""
+    by_samples = sorted(
+        (r for r in rows if str(r["case"]).endswith(" samples") and r["kind"] == "pgen"),
+        key=lambda r: int(r["samples"]),  # type: ignore[call-overload]
+    )
+    if len(by_samples) < 2:
+        return ""
+    low, high = by_samples[0], by_samples[-1]
+    factor = int(high["samples"]) / int(low["samples"])  # type: ignore[call-overload]
+
+    def growth(key: str) -> str:
+        return f"{float(high[key]) / float(low[key]) / factor:.2f}"  # type: ignore[arg-type]
+
+    return (
+        f"\nTime against samples ({int(low['samples']):,} -> {int(high['samples']):,} "
+        f"samples, {factor:g}x; time ratio / {factor:g}, 1.00 = linear): prs end to end "
+        f"{growth('prs_s')}, engine {growth('engine_s')}, PLINK 2 {growth('plink2_s')}; "
+        f"peak memory {float(low['prs_peak_mb']):.0f} -> {float(high['prs_peak_mb']):.0f} MB "
+        f"(PLINK 2 {float(low['plink2_peak_mb']):.0f} -> {float(high['plink2_peak_mb']):.0f}).\n"
+    )
 
 
 #: Files whose ``<!-- results-table -->`` block shows the current full table.
@@ -343,11 +389,12 @@ def main(argv: list[str] | None = None) -> int:
     # may be set): otherwise every timed run would spend ~0.1 s compiling its modules.
     compileall.compile_dir(str(Path(__file__).resolve().parent.parent / "src"), quiet=1)
     spec = SMALL if args.small else FULL
-    plink_spec = PLINK_SMALL if args.small else PLINK_FULL
+    plink_specs = plink_targets(spec)
     label = "small" if args.small else "full"
     data = args.data or default_data_dir(label)
     generate(data, spec)
-    generate_plink(data, plink_spec)
+    for plink_spec in plink_specs:
+        generate_plink(data, plink_spec)
     rows = []
     with tempfile.TemporaryDirectory(prefix="prs-bench-") as tmp:
         for case in cases(spec):
@@ -369,7 +416,7 @@ def main(argv: list[str] | None = None) -> int:
         "repeats": args.repeats,
         "load": " ".join(f"{x:.2f}" for x in os.getloadavg()),
         "spec": asdict(spec),
-        "plink_spec": asdict(plink_spec),
+        "plink_specs": [asdict(p) for p in plink_specs],
         "plink2": subprocess.run(
             ["plink2", "--version"], capture_output=True, text=True
         ).stdout.strip(),
