@@ -45,6 +45,7 @@ COMMANDS = {
     "categorise": "prs.cli.calibrate",
     "categorize": "prs.cli.calibrate",
     "evaluate": "prs.cli.calibrate",
+    "reference": "prs.cli.reference",
 }
 
 
