@@ -14,6 +14,7 @@ from scipy import optimize, stats
 import prs.cli
 from prs.ancestry.similarity import fit_population_model
 from prs.calibrate import (
+    build_references,
     categorise,
     fit_ancestry_adjustment,
     load_ancestry_adjustment,
@@ -23,7 +24,7 @@ from prs.calibrate import (
 )
 from prs.calibrate._inputs import read_id_list
 from prs.calibrate.ancestry import population_z_percentile
-from prs.errors import CalibrationError
+from prs.errors import CalibrationError, CalibrationWarning
 from tests.builders import shared_file
 from tests.conftest import SHARED_DATA
 
@@ -286,3 +287,58 @@ def test_categorise_and_cli_use_the_stored_adjustment(panel, tmp_path, monkeypat
     )
     frame = pd.read_csv(tmp_path / "c.tsv", sep="\t")
     np.testing.assert_allclose(frame["z"], adj.z(panel["target"], panel["target_pcs"]), rtol=1e-9)
+
+
+def test_categorise_places_each_person_in_their_most_similar_population(calc):
+    """Each row names the population, the reference used, the RF probability and the
+    distances; the percentile is the empirical one in that population's reference scores
+    (counted here with numpy); people outside the support get none, with the reason."""
+    reference = calc["reference"][calc["reference"]["sample_id"].isin(calc["ref_pcs"]["IID"])]
+    refs = build_references(reference, calc["labels"])
+    similarity = fit_population_model(calc["ref_pcs"], calc["labels"]).assign(calc["target_pcs"])
+    with pytest.warns(CalibrationWarning, match=r"estimated in European; .* AFR, AMR, EAS, SAS:"):
+        out = categorise(
+            calc["target"],
+            reference=refs,
+            population=similarity,
+            scheme="top-5-percent",
+            or_per_sd=1.5,
+            development_ancestry="European",
+        )
+    frame = out.to_frame().set_index("sample_id")
+    sim = similarity.to_frame().set_index("sample_id").loc[frame.index]
+    np.testing.assert_array_equal(frame["population"], sim["MostSimilarPop"])
+    np.testing.assert_array_equal(frame["group"], sim["MostSimilarPop"])
+    np.testing.assert_allclose(frame["projection_distance"], sim["Mahalanobis_dist"])
+    pairs = zip(sim.index, sim["MostSimilarPop"], strict=True)
+    probability = [sim.loc[i, f"RF_P_{p}"] for i, p in pairs]
+    np.testing.assert_allclose(frame["population_probability"], probability)
+    assert frame["population_reference"].str.startswith("PGS001229:SUM [").all()
+    declined = ~sim["supported"].to_numpy()
+    assert 0 < declined.sum() < len(frame)
+    assert frame["percentile"][declined].isna().all() and frame["z"][declined].isna().all()
+    assert frame["category"][declined].isna().all()
+    assert (frame["category_note"][declined] == sim["support_reason"][declined]).all()
+    placed = frame[~declined]
+    values = reference.set_index("sample_id")["SUM"]
+    for pop, rows in placed.groupby("population"):
+        ref_values = np.sort(values[calc["labels"].reindex(values.index) == pop].to_numpy())
+        below = np.array([(ref_values < v).sum() for v in rows["score"]])
+        ties = np.array([(ref_values == v).sum() for v in rows["score"]])
+        n = ref_values.size
+        expected = np.clip(100.0 * (below + 0.5 * ties) / n, 50.0 / n, 100.0 - 50.0 / n)
+        np.testing.assert_allclose(rows["percentile"], expected, rtol=1e-12)
+        assert (rows["population_reference"] == f"PGS001229:SUM [{pop}] (n={n})").all()
+    assert out.inputs["population_similarity"]["declined"] == int(declined.sum())
+    assert out.inputs["population_similarity"]["seed"] == 32
+    # without the population nothing changes: no population columns
+    plain = categorise(calc["target"], reference=refs["EUR"], scheme="top-5-percent")
+    assert "population" not in plain.to_frame().columns
+    with pytest.raises(CalibrationError, match="without groups"):
+        categorise(
+            calc["target"],
+            reference=refs,
+            population=similarity,
+            groups=dict.fromkeys(calc["target"]["sample_id"], "EUR"),
+            scheme="top-5-percent",
+        )

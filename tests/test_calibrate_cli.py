@@ -334,3 +334,66 @@ def test_evaluate_with_a_missing_predicted_file_is_a_named_error(run, tmp_path, 
     assert code == 8  # CalibrationError, not a traceback
     assert "absent.tsv: predicted risks file not found" in capsys.readouterr().err
     assert not (tmp_path / "metrics.json").exists()
+
+
+def test_categorise_with_pcs_uses_the_most_similar_populations_reference(run, tmp_path):
+    """prs calibrate --population-labels builds one reference per population (related
+    samples out); prs categorise --target-pcs places each person in their most similar
+    population's reference and names it in every row; a person far from the panel is
+    declined with the reason."""
+    rng = np.random.default_rng(8)
+    rows, scores = [], []
+    for pop, centre, mean in (("AAA", 0.0, 0.0), ("BBB", 10.0, 3.0)):
+        for i in range(300):
+            sid = f"{pop}{i:03d}"
+            rows.append((sid, pop, centre + rng.normal(), rng.normal(), rng.normal()))
+            scores.append((sid, "PGS000004", mean + rng.normal()))
+    pcs = pd.DataFrame(rows, columns=["IID", "SuperPop", "PC1", "PC2", "PC3"])
+    pcs[["IID", "PC1", "PC2", "PC3"]].to_csv(tmp_path / "ref.pcs", sep="\t", index=False)
+    pcs.assign(Population=pcs["SuperPop"])[["IID", "SuperPop", "Population"]].rename(
+        columns={"IID": "#IID"}
+    ).to_csv(tmp_path / "ref.psam", sep="\t", index=False)
+    ref_scores = pd.DataFrame(scores, columns=["sample_id", "score", "SUM"])
+    ref_scores.to_csv(tmp_path / "ref_scores.tsv", sep="\t", index=False)
+    (tmp_path / "related.id").write_text("#IID\nBBB000\nBBB001\n")
+    target_pcs = pd.DataFrame(
+        {"IID": ["near_a", "near_b", "far"], "PC1": [0.2, 9.8, 80.0], "PC2": 0.0, "PC3": 0.0}
+    )
+    target_pcs.to_csv(tmp_path / "target.pcs", sep="\t", index=False)
+    pd.DataFrame(
+        {"sample_id": ["near_a", "near_b", "far"], "score": "PGS000004", "SUM": [0.5, 3.5, 1.0]}
+    ).to_csv(tmp_path / "scores.tsv", sep="\t", index=False)
+    common = ["--population-labels", str(tmp_path / "ref.psam")]
+    calibrate = ["calibrate", "--scores", str(tmp_path / "ref_scores.tsv"), "--out"]
+    calibrate += [str(tmp_path / "ref.json"), "--exclude", str(tmp_path / "related.id")]
+    assert run([*calibrate, *common]) == 0
+    assert load_reference(tmp_path / "ref.json", group="BBB").n == 298
+    out = tmp_path / "c.tsv"
+    args = ["categorise", "--scores", str(tmp_path / "scores.tsv"), "--reference"]
+    args += [str(tmp_path / "ref.json"), "--scheme", "top-5-percent", "--out", str(out)]
+    args += ["--target-pcs", str(tmp_path / "target.pcs"), "--reference-pcs"]
+    args += [str(tmp_path / "ref.pcs"), "--related", str(tmp_path / "related.id")]
+    args += ["--population-pcs", "3", *common]
+    assert run(args) == 0
+    frame = pd.read_csv(out, sep="\t").set_index("sample_id")
+    assert frame["population"].tolist() == ["AAA", "BBB", "BBB"]
+    assert frame.loc["near_b", "population_reference"] == "PGS000004:SUM [BBB] (n=298)"
+    b = np.sort(ref_scores.loc[ref_scores["sample_id"].str.startswith("BBB"), "SUM"][2:])
+    assert frame.loc["near_b", "percentile"] == pytest.approx(100 * (b < 3.5).mean())
+    a = ref_scores.loc[ref_scores["sample_id"].str.startswith("AAA"), "SUM"].to_numpy()
+    assert frame.loc["near_a", "percentile"] == pytest.approx(100 * (a < 0.5).mean())
+    assert frame.loc[["near_a", "near_b"], "population_supported"].all()
+    assert not frame.loc["far", "population_supported"]
+    assert math.isnan(frame.loc["far", "percentile"])
+    assert frame.loc["far", "category_note"].startswith("outside the reference's support")
+    assert frame.loc["far", "population_support_reason"] == frame.loc["far", "category_note"]
+    assert frame["population_probability"].between(0, 1).all()
+    assert frame.loc["far", "projection_distance"] > frame.loc["near_b", "projection_distance"]
+    inputs = json.loads((tmp_path / "c.inputs.json").read_text())
+    assert inputs["population_similarity"]["n_related_dropped"] == 2
+    # the support rule off: the far person is placed (in BBB's reference)
+    assert run([*args, "--support-max-knn-ratio", "0"]) == 0
+    assert pd.read_csv(out, sep="\t")["population_supported"].all()
+    # PCs without the labels: refused
+    code = run(args[:-2])
+    assert code == EXIT_CODES[CalibrationError]

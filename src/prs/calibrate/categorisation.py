@@ -9,7 +9,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -91,6 +91,9 @@ from prs.calibrate.uncertainty import (
 )
 from prs.errors import CalibrationError, CalibrationWarning
 
+if TYPE_CHECKING:  # (the forest and its imports load only when a population is given)
+    from prs.ancestry.similarity import PopulationSimilarity
+
 #: Default N-year horizons reported from each person's current age.
 DEFAULT_HORIZONS = (5, 10)
 
@@ -151,6 +154,11 @@ class Categorisation:
     #: ``log_rr_family_history``, ``log_rr_other``, ``family_history`` and ``model`` per
     #: person; empty when PRS only.
     risk_factors: Mapping[str, np.ndarray] = field(default_factory=dict)
+    #: Most similar population (issue 14): ``population``, ``population_reference``,
+    #: ``population_probability`` (RF), ``population_low_confidence``,
+    #: ``projection_distance`` (Mahalanobis, with ``_p``), ``knn_ratio``,
+    #: ``population_supported`` and ``population_support_reason``; empty without it.
+    population: Mapping[str, np.ndarray] = field(default_factory=dict)
 
     def to_frame(self) -> pd.DataFrame:
         """One row per person: results, then the inputs used (constant columns)."""
@@ -160,6 +168,7 @@ class Categorisation:
                 "score_id": self.inputs.get("score_id"),
                 "score": self.score,
                 "group": self.group,
+                **dict(self.population),
                 "percentile": self.percentile,
                 "out_of_range": self.out_of_range,
                 "z": self.z,
@@ -238,6 +247,7 @@ def categorise(
     pcs: pd.DataFrame | str | os.PathLike[str] | None = None,
     ancestry: AncestryAdjustment | None = None,
     ancestry_method: Literal["mean", "mean+variance"] = "mean+variance",
+    population: PopulationSimilarity | None = None,
     risk_population: Literal["normal", "reference"] = "normal",
     sex: str | Sequence[Any] | Mapping[str, Any] | pd.Series | None = None,
     allow_mismatch: bool = False,
@@ -317,6 +327,15 @@ def categorise(
         in the ``reference`` file (``prs calibrate --pcs``).
     ancestry_method
         ``"mean+variance"`` (default, pgsc_calc ``Z_norm2``) or ``"mean"`` (``Z_norm1``).
+    population
+        Each person's most similar reference population
+        (:func:`prs.ancestry.similarity.most_similar_population` on their PCs): each person is
+        placed in the ``reference`` of that population (a mapping or a file of per-population
+        references, e.g. ``prs calibrate --groups`` with the reference panel's labels), and
+        the rows name the population, the reference used, the RF probability, the distances
+        from the reference and the support decision; a person the support rule declines gets
+        no percentile, z or category (``category_note`` says why). Not with ``groups`` or
+        ``pcs``.
     risk_population
         The population over which relative risks average 1 and the baseline hazard is
         derived: ``"normal"`` (default; z ~ N(0, 1), RR = exp(b z - b^2/2)) or ``"reference"``
@@ -433,7 +452,7 @@ def categorise(
     )
     if by_sex is not None:
         return _categorise_by_sex(call, by_sex, bound)
-    placed = _place(run, col, reference, groups, pcs, ancestry, ancestry_method)
+    placed = _place(run, col, reference, groups, pcs, ancestry, ancestry_method, population)
     effect = _relative_risk(run, bound, placed, percentile_bands)
     rates = _rates(run, bound, effect, incidence, mortality, benchmark_age)
     risks = _absolute_risks(run, rates.model, effect.log_rr, bound.ages)
@@ -506,6 +525,10 @@ class _Placement:
     group_labels: np.ndarray
     #: the PC ancestry adjustment used (None when the z-scores are not PC-adjusted)
     ancestry: AncestryAdjustment | None
+    #: the population columns of each row (empty without ``population``)
+    population: dict[str, np.ndarray] = field(default_factory=dict)
+    #: the population assignment's settings, for ``inputs`` (None without ``population``)
+    population_info: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -635,10 +658,19 @@ def _place(
     pcs: pd.DataFrame | str | os.PathLike[str] | None,
     ancestry: AncestryAdjustment | None,
     ancestry_method: Literal["mean", "mean+variance"],
+    population: PopulationSimilarity | None = None,
 ) -> _Placement:
-    """Percentile and z of each score: PC-adjusted with ``pcs``, else in its group's
-    reference; scores outside the reference range are warned about."""
-    if pcs is not None:
+    """Percentile and z of each score: PC-adjusted with ``pcs``, in its most similar
+    population's reference with ``population``, else in its group's reference; scores outside
+    the reference range are warned about."""
+    if population is not None:
+        if pcs is not None or groups is not None:
+            raise CalibrationError(
+                "population places each person in their most similar population's reference: "
+                "give it without groups (--groups) or pcs (--pcs)"
+            )
+        placed = _place_by_population(run, col, reference, population)
+    elif pcs is not None:
         placed = _place_by_pcs(col, reference, pcs, ancestry, ancestry_method)
     else:
         placed = _place_in_references(run, col, reference, groups)
@@ -681,6 +713,86 @@ def _place_by_pcs(
         group_labels=np.full(n, None, dtype=object),
         ancestry=ancestry,
     )
+
+
+def _place_by_population(
+    run: _Run, col: Any, reference: Any, population: PopulationSimilarity
+) -> _Placement:
+    """Percentile and z in each person's most similar population's reference; none for
+    people outside the reference's support (the rule's reason in their row)."""
+    rows = population.for_samples(col.sample_ids, "population")
+    most = population.most_similar[rows]
+    _warn_effect_ancestry(run, col, most[population.supported[rows]])
+    placed = _place_in_references(run, col, reference, pd.Series(most, index=col.sample_ids))
+    declined = ~population.supported[rows]
+    percentile, z = placed.percentile.copy(), placed.z.copy()
+    out_of_range = placed.out_of_range.copy()
+    percentile[declined] = np.nan
+    z[declined] = np.nan
+    out_of_range[declined] = 0
+    by_name = {str(k): ref for k, ref in placed.refs.items()}
+    columns = {
+        "population": most.astype(object),
+        "population_reference": np.array(
+            [f"{by_name[p].label} (n={by_name[p].n})" for p in most], dtype=object
+        ),
+        "population_probability": population.probability[rows],
+        "population_low_confidence": population.low_confidence[rows],
+        "projection_distance": population.mahalanobis[rows],
+        "projection_distance_p": population.mahalanobis_p[rows],
+        "knn_ratio": population.knn_ratio[rows],
+        "population_supported": population.supported[rows],
+        "population_support_reason": population.support_reason[rows].astype(object),
+    }
+    return dataclasses.replace(
+        placed,
+        percentile=percentile,
+        z=z,
+        out_of_range=out_of_range,
+        reference_label=f"most similar population's reference ({placed.reference_label})",
+        population=columns,
+        population_info={**population.info, "declined": int(declined.sum())},
+    )
+
+
+#: Words of a stated development ancestry that cover each 1000 Genomes / HGDP super-population
+#: (pgsc_calc's reference labels); GWAS Catalog ancestry categories use these words.
+_ANCESTRY_WORDS = {
+    "AFR": ("africa",),
+    "AMR": ("hispanic", "latin", "america"),
+    "EAS": ("east asia",),
+    "EUR": ("europe",),
+    "SAS": ("south asia",),
+}
+
+
+def _warn_effect_ancestry(run: _Run, col: Any, populations: np.ndarray) -> None:
+    """Warn when the OR per SD is applied to people most similar to a population other than
+    the one it was estimated in: PCs place a person; they do not transfer effect sizes."""
+    if run.or_per_sd is None or populations.size == 0:
+        return
+    stated = run.development_ancestry or getattr(col, "development_ancestry", None)
+    found = sorted({str(p) for p in populations})
+    if not stated:
+        outside = found
+        said = "in an ancestry not stated"
+    else:
+        text = str(stated).lower()
+        outside = [
+            p for p in found if not any(w in text for w in _ANCESTRY_WORDS.get(p, (p.lower(),)))
+        ]
+        said = f"in {stated}"
+    if outside:
+        n = int(np.isin(populations, outside).sum())
+        warnings.warn(
+            f"the OR per SD ({run.or_per_sd:g}) was estimated {said}; {n} of "
+            f"{populations.size} people are most similar to {', '.join(outside)}: their "
+            "percentiles are placed in their own population, but their relative and absolute "
+            "risks assume the OR holds there too (effect sizes do not transfer across "
+            "ancestries; give development_ancestry / --development-ancestry)",
+            CalibrationWarning,
+            stacklevel=5,
+        )
 
 
 def _place_in_references(
@@ -868,6 +980,9 @@ def _measure_and_category(
     note[bound.sex_unknown & (note == None)] = (  # noqa: E711 (element-wise)
         f"sex unknown: {scheme.name} applies to sex {scheme.sex} only"
     )
+    if placed.population:
+        declined = ~placed.population["population_supported"]
+        note[declined] = placed.population["population_support_reason"][declined]
     value = np.where(note == None, value, np.nan)  # noqa: E711 (element-wise)
     return _Measured(value, note, scheme.assign(value))
 
@@ -960,6 +1075,7 @@ def _inputs(point: _Point, bench: _Benchmark, unc_info: dict[str, Any]) -> dict[
         "or_per_sd_ci": None if run.or_per_sd_ci is None else [float(v) for v in run.or_per_sd_ci],
         "uncertainty": unc_info,
         "risk_factors": None if combined is None else dict(combined.inputs),
+        "population_similarity": placed.population_info,
     }
     model_statement = PRS_ONLY if combined is None else combined.statement_model
     if combined is not None and scheme.measure.kind == "percentile":
@@ -1011,6 +1127,7 @@ def _result(
         binding_override=bound.binding.row,
         uncertainty=unc_columns,
         risk_factors=rf_columns,
+        population=placed.population,
     )
 
 

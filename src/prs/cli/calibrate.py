@@ -98,7 +98,22 @@ def _add_calibrate(subparsers: argparse._SubParsersAction) -> None:
         "--n-pcs", type=int, default=DEFAULT_N_PCS, help=f"PCs in the adjustment ({DEFAULT_N_PCS})"
     )
     cal.add_argument(
-        "--exclude", type=Path, help="file of sample IDs to leave out of the PC adjustment"
+        "--exclude",
+        type=Path,
+        help="file of sample IDs to leave out of the PC adjustment and of the per-population "
+        "references (related samples, e.g. PLINK 2's king.cutoff.out.id)",
+    )
+    cal.add_argument(
+        "--population-labels",
+        type=Path,
+        metavar="PSAM",
+        help="reference panel labels (.psam-like: IID, SuperPop, Population): build one "
+        "reference per population, for 'prs categorise --target-pcs'",
+    )
+    cal.add_argument(
+        "--population-column",
+        default="SuperPop",
+        help="label column of --population-labels (SuperPop, as pgsc_calc)",
     )
     cal.add_argument("--out", type=Path, required=True, help="reference JSON to write")
     cal.set_defaults(handler=run_calibrate)
@@ -242,6 +257,7 @@ def _add_categorise_method(cat: argparse.ArgumentParser) -> None:
         default="mean+variance",
         help="PC adjustment of the mean only (Z_norm1) or mean and variance (Z_norm2)",
     )
+    _add_categorise_population(cat)
     cat.add_argument(
         "--out",
         type=Path,
@@ -251,6 +267,53 @@ def _add_categorise_method(cat: argparse.ArgumentParser) -> None:
         "--development-ancestry",
         help="ancestry of the score's development samples, for statement_development_ancestry "
         "(default: from the scores table if it carries it, else 'not stated')",
+    )
+
+
+def _add_categorise_population(cat: argparse.ArgumentParser) -> None:
+    """The most similar reference population (issue 14): PCs, labels and the support rule."""
+    from prs.ancestry.similarity import DEFAULT_N_PCS as POPULATION_PCS
+    from prs.ancestry.similarity import DEFAULT_SEED
+
+    pop = cat.add_argument_group(
+        "most similar population",
+        "place each person in the reference of their most similar population (a RandomForest "
+        "on reference PCs, as pgsc_calc); --reference from 'prs calibrate --population-labels'",
+    )
+    pop.add_argument("--target-pcs", type=Path, help="PCs of the scored samples (IID, PC1..)")
+    pop.add_argument("--reference-pcs", type=Path, help="PCs of the reference panel")
+    pop.add_argument(
+        "--population-labels", type=Path, metavar="PSAM", help="reference panel labels (.psam)"
+    )
+    pop.add_argument(
+        "--population-column", default="SuperPop", help="label column (SuperPop, as pgsc_calc)"
+    )
+    pop.add_argument("--related", type=Path, help="related reference samples to leave out")
+    pop.add_argument(
+        "--population-pcs",
+        type=int,
+        default=POPULATION_PCS,
+        help=f"PCs of the RandomForest ({POPULATION_PCS}, pgsc_calc --n_popcomp)",
+    )
+    pop.add_argument(
+        "--population-seed", type=int, default=DEFAULT_SEED, help=f"seed ({DEFAULT_SEED})"
+    )
+    pop.add_argument(
+        "--support-max-knn-ratio",
+        type=float,
+        default=3.0,
+        help="decline people farther from the nearest reference samples than this many times "
+        "the reference's own 99th percentile (3; 0 = off)",
+    )
+    pop.add_argument(
+        "--support-min-mahalanobis-p",
+        type=float,
+        help="decline people whose Mahalanobis P to their population is below this (off)",
+    )
+    pop.add_argument(
+        "--support-min-probability",
+        type=float,
+        help="decline people whose RF probability is below this (off; < 0.5 is flagged)",
     )
 
 
@@ -424,8 +487,15 @@ def run_calibrate(args: argparse.Namespace) -> int:
         )
     elif args.from_megsap is not None:
         ref = read_megsap_percentiles(args.from_megsap)
-    elif args.groups is not None:
-        groups = read_sample_values(args.groups, args.group_column, "groups")
+    elif args.groups is not None or args.population_labels is not None:
+        if args.groups is not None and args.population_labels is not None:
+            raise CalibrationError("give --groups or --population-labels, not both")
+        if args.groups is not None:
+            groups = read_sample_values(args.groups, args.group_column, "groups")
+        else:
+            groups = _population_labels(args.population_labels, args.population_column)
+            if args.exclude is not None:  # related samples: out, as pgsc_calc
+                groups = groups.drop(read_id_list(args.exclude), errors="ignore")
         ref = build_references(
             args.scores,
             groups,
@@ -467,6 +537,47 @@ def run_calibrate(args: argparse.Namespace) -> int:
             file=sys.stdout,
         )
     return 0
+
+
+def _population_labels(path: Path, column: str) -> pd.Series:
+    """Sample ID -> population of a ``.psam``-like label file."""
+    from prs.ancestry.reference import read_population_labels
+
+    table = read_population_labels(path)
+    if column not in table.columns:
+        raise CalibrationError(
+            f"{path}: no population column '{column}' (columns: {', '.join(table.columns)})"
+        )
+    return pd.Series(table[column].to_numpy(), index=table["IID"].astype(str).to_numpy())
+
+
+def _population(args: argparse.Namespace) -> Any:
+    """Each target's most similar reference population (--target-pcs with --reference-pcs and
+    --population-labels); None without --target-pcs."""
+    given = [args.target_pcs, args.reference_pcs, args.population_labels]
+    if all(v is None for v in given):
+        return None
+    if any(v is None for v in given):
+        raise CalibrationError(
+            "the most similar population needs --target-pcs, --reference-pcs and "
+            "--population-labels together"
+        )
+    from prs.ancestry.similarity import SupportRule, fit_population_model
+
+    model = fit_population_model(
+        read_pcs(args.reference_pcs),
+        _population_labels(args.population_labels, args.population_column),
+        n_pcs=args.population_pcs,
+        related=None if args.related is None else read_id_list(args.related),
+        seed=args.population_seed,
+        label=args.population_column,
+    )
+    rule = SupportRule(
+        min_mahalanobis_p=args.support_min_mahalanobis_p,
+        max_knn_ratio=None if args.support_max_knn_ratio <= 0 else args.support_max_knn_ratio,
+        min_probability=args.support_min_probability,
+    )
+    return model.assign(read_pcs(args.target_pcs), support=rule)
 
 
 def _with_table(ref: Any, info: dict[str, Any]) -> Any:
@@ -555,6 +666,7 @@ def _categorise_options(args: argparse.Namespace, people: dict[str, Any]) -> dic
         benchmark_years=args.benchmark_years,
         pcs=args.pcs,
         ancestry_method=args.ancestry_method,
+        population=_population(args),
         sex=people["sex"],
         allow_mismatch=args.allow_mismatch,
         development_ancestry=args.development_ancestry,
