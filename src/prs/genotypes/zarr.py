@@ -48,7 +48,7 @@ import pandas as pd
 
 from prs.errors import GenotypeFileError, GenotypeWarning
 from prs.genome import MAX_POSITION, detect_build, normalize_chrom
-from prs.genotypes.base import SITE_COLUMNS, DosageChunk
+from prs.genotypes.base import SITE_COLUMNS, DosageChunk, sorted_unique
 from prs.genotypes.options import check_read_options
 from prs.genotypes.vcf_header import (
     duplicate_records_message,
@@ -62,6 +62,8 @@ __all__ = ["VcfZarrSource"]
 _REQUIRED = ("sample_id", "contig_id", "variant_contig", "variant_position", "variant_allele")
 #: The spec's NaN bit patterns for a missing value and for a fill (a vector shorter than
 #: the array's width), per float width; htslib's float sentinels for float32.
+#: A missing hard call in an ``int8`` chunk (PLINK's -9; :class:`DosageChunk`).
+_MISSING_CALL = -9
 _FLOAT_SENTINELS = {
     2: (np.uint16(0x7C01), np.uint16(0x7C02)),
     4: (np.uint32(0x7F800001), np.uint32(0x7F800002)),
@@ -82,6 +84,7 @@ class _Store:
     reference: str | None
     genotypes: Any  # zarr.Array or None
     dosage_values: Any  # zarr.Array (call_DS/call_GP) or None
+    has_ids: bool  # variant_id stored (else IDs are ".")
     n_alleles: np.ndarray | None = None  # int16 per variant, filled by sites()
     chrom: np.ndarray | None = None  # canonical chromosome per variant (object)
     pos: np.ndarray | None = None  # int64 per variant
@@ -97,6 +100,90 @@ class _Store:
         if self.chrom is not None and self.pos is not None:
             return f"{self.path} variant {local} ({self.chrom[local]}:{self.pos[local]})"
         return f"{self.path} variant {local}"
+
+
+@dataclass
+class _Block:
+    """Requested variants of one store chunk, read once: calls resolved (-1 missing, -2
+    absent), ploidies, and the DS/GP values with their marks (None for GT)."""
+
+    store: _Store
+    rows: np.ndarray  # sorted variant indexes in the store
+    n_alleles: np.ndarray
+    gt: np.ndarray | None  # int8/int16 [k, n, P]
+    ploidy: np.ndarray  # int8 [k, n]
+    values: np.ndarray | None = None  # float64 [k, n, width]
+    missing: np.ndarray | None = None
+    fill: np.ndarray | None = None
+    absent_field: np.ndarray | None = None  # stored without the field (read from GT)
+
+    def where(self, r: int) -> str:
+        return self.store.where(int(self.rows[r]))
+
+
+class _Blocks:
+    """The requested variants of one store, loaded one store chunk at a time as the
+    requests move through them (a chunk is read and decoded once; only the chunks of the
+    current request chunk are held)."""
+
+    def __init__(self, source: VcfZarrSource, store: _Store, rows: np.ndarray) -> None:
+        self._source = source
+        self._store = store
+        self._rows = rows
+        self._chunk_of = rows // store.chunk
+        self._held: dict[int, _Block] = {}
+        #: Requested variants already counted in ``fallback_to_gt`` (once per record, however
+        #: many request chunks hold its alleles).
+        self._counted = np.zeros(len(rows), dtype=bool)
+
+    def take(self, rows: np.ndarray) -> _Block:
+        """The block of ``rows`` (sorted, requested), from the chunks holding them."""
+        chunk_of = rows // self._store.chunk
+        chunks = sorted_unique(chunk_of)
+        for old in [c for c in self._held if c < chunks[0]]:
+            del self._held[old]
+        parts = []
+        for c in chunks.tolist():
+            block = self._held.get(c)
+            if block is None:
+                lo, hi = np.searchsorted(self._chunk_of, [c, c + 1])
+                block = self._held[c] = self._source._load(self._store, self._rows[lo:hi])
+            wanted = rows[chunk_of == c]
+            if len(wanted) == len(block.rows):
+                parts.append(block)
+            else:
+                parts.append(_subset(block, np.searchsorted(block.rows, wanted)))
+        return parts[0] if len(parts) == 1 else _join(parts)
+
+    def count_once(self, rows: np.ndarray) -> int:
+        """How many of ``rows`` (requested variants) were not counted before; marks them."""
+        at = np.searchsorted(self._rows, rows)
+        new = ~self._counted[at]
+        self._counted[at] = True
+        return int(new.sum())
+
+
+_BLOCK_ARRAYS = ("rows", "n_alleles", "gt", "ploidy", "values", "missing", "fill", "absent_field")
+
+
+def _subset(block: _Block, at: np.ndarray) -> _Block:
+    """The rows ``at`` of ``block``."""
+    arrays = {
+        name: None if getattr(block, name) is None else getattr(block, name)[at]
+        for name in _BLOCK_ARRAYS
+    }
+    return _Block(block.store, **arrays)
+
+
+def _join(parts: list[_Block]) -> _Block:
+    """The rows of several blocks (of one store, in order) as one."""
+    arrays = {
+        name: None
+        if getattr(parts[0], name) is None
+        else np.concatenate([getattr(b, name) for b in parts])
+        for name in _BLOCK_ARRAYS
+    }
+    return _Block(parts[0].store, **arrays)
 
 
 class VcfZarrSource:
@@ -289,6 +376,7 @@ class VcfZarrSource:
             reference,
             genotypes,
             dosage_values,
+            "variant_id" in arrays,
         )
 
     def build(self) -> str | None:
@@ -369,7 +457,7 @@ class VcfZarrSource:
         alleles = self._alleles(store, idx)
         ids = (
             _strings(store.group["variant_id"], idx).astype(object)
-            if "variant_id" in store.group.array_keys()
+            if store.has_ids
             else np.full(len(idx), ".", dtype=object)
         )
         ref = alleles[:, 0] if len(idx) else np.array([], dtype=object)
@@ -435,8 +523,12 @@ class VcfZarrSource:
     def read(
         self, records: np.ndarray, alleles: np.ndarray, *, chunk_size: int = 1024
     ) -> Iterator[DosageChunk]:
-        """Stream dosages of ``alleles[i]`` at ``records[i]`` (see the protocol), one store
-        variant chunk (or a part of one holding ``chunk_size`` requests) at a time."""
+        """Stream dosages of ``alleles[i]`` at ``records[i]`` (see the protocol).
+
+        Chunks hold ``chunk_size`` requests each (the last of each store fewer), as the VCF
+        and PLINK sources cut them, so the scorer sums in the same order whatever the
+        format. Hard calls come as ``int8`` copies (-9 missing), DS/GP dosages as float64.
+        """
         records = np.asarray(records, dtype=np.int64)
         alleles = np.asarray(alleles, dtype=np.int64)
         if len(records) and np.any(np.diff(records) < 0):
@@ -449,9 +541,12 @@ class VcfZarrSource:
             if not len(in_file):
                 continue
             local = records[in_file] - self._first[file_index]
-            for part in _batches(local, store.chunk, chunk_size):
-                req = in_file[part]
-                dosage, ploidy = self._read_part(store, local[part], alleles[req])
+            blocks = _Blocks(self, store, sorted_unique(local))
+            for start in range(0, len(in_file), chunk_size):
+                req = in_file[start : start + chunk_size]
+                dosage, ploidy = self._dosages(
+                    blocks, local[start : start + chunk_size], alleles[req]
+                )
                 yield DosageChunk(req.astype(np.int64), dosage, ploidy)
 
     def _samples(self) -> Any:
@@ -460,72 +555,27 @@ class VcfZarrSource:
     def _in_output_order(self, values: np.ndarray) -> np.ndarray:
         return values if self._to_output is None else values[:, self._to_output]
 
-    def _read_part(
-        self, store: _Store, local: np.ndarray, alleles: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Dosages and ploidies (output sample order) of ``alleles`` at variants ``local``
-        (sorted, within one variant chunk or a run of them)."""
-        rows, row_of_request = np.unique(local, return_inverse=True)
+    def _load(self, store: _Store, rows: np.ndarray) -> _Block:
+        """Variants ``rows`` (sorted, within one store chunk) read once: their calls
+        resolved and, for DS/GP, the field's values."""
         n_alleles = self._n_alleles(store, rows)
-        gt = None
         if store.genotypes is not None:
-            gt = _read_rows(
-                store, "call_genotype", store.genotypes, (rows, self._samples(), slice(None))
-            )
+            gt = _read_rows(store, "call_genotype", store.genotypes, (rows, self._samples()))
             gt, ploidy = _resolve_calls(gt, n_alleles, self.half_call, store, rows, self)
         else:
-            n = len(self.samples)
-            ploidy = np.full((len(rows), n), 2, dtype=np.int8)
-        scale = np.ones(ploidy.shape)
-        effective = ploidy
-        if self.haploid == "as-diploid":
-            haploid = ploidy == 1
-            if haploid.any():
-                scale = np.where(haploid, 2.0, 1.0)
-                effective = np.where(haploid, 2, ploidy).astype(np.int8)
-        from_gt = np.ones(len(rows), dtype=bool)
-        dosage = None
+            gt, ploidy = None, np.full((len(rows), len(self.samples)), 2, dtype=np.int8)
+        block = _Block(store, rows, n_alleles, gt, ploidy)
         if self.dosage_field != "GT" and store.dosage_values is not None:
-            dosage, from_gt = self._field_dosages(store, rows, row_of_request, alleles, ploidy)
-            dosage *= scale[row_of_request]
-            if from_gt.any() and gt is None:
-                at = int(rows[np.flatnonzero(from_gt)[0]])
-                raise GenotypeFileError(
-                    f"{store.where(at)}: neither {self.dosage_field} nor GT stored"
-                )
-        if self.dosage_field != "GT":
-            self.fallback_to_gt += int(from_gt.sum())
-        if from_gt.any():
-            assert gt is not None
-            take = from_gt[row_of_request]
-            calls = gt[row_of_request[take]]
-            counted = (calls == alleles[take, None, None]).sum(axis=2, dtype=np.int8)
-            gt_dosage = counted * scale[row_of_request[take]]
-            gt_dosage[~(calls >= 0).any(axis=2)] = np.nan
-            if dosage is None:
-                dosage = gt_dosage
-            else:
-                dosage[take] = gt_dosage
-        assert dosage is not None
-        return (
-            self._in_output_order(dosage),
-            self._in_output_order(np.ascontiguousarray(effective[row_of_request])),
-        )
+            self._load_field(store, block)
+        return block
 
-    def _field_dosages(
-        self,
-        store: _Store,
-        rows: np.ndarray,
-        row_of_request: np.ndarray,
-        alleles: np.ndarray,
-        ploidy: np.ndarray,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Unscaled DS/GP dosages of the requests (NaN missing; rows read from GT left
-        NaN) and which rows lack the field (read from GT)."""
+    def _load_field(self, store: _Store, block: _Block) -> None:
+        """The DS/GP values of ``block``'s variants, their missing and fill marks, and which
+        variants are stored without the field."""
         array = store.dosage_values
-        rest = (slice(None),) * (array.ndim - 2)
         name = f"call_{self.dosage_field}"
-        values = _read_rows(store, name, array, (rows, self._samples(), *rest))
+        rows = block.rows
+        values = _read_rows(store, name, array, (rows, self._samples()))
         if values.ndim == 2:
             values = values[:, :, None]
         missing_bits, fill_bits = _FLOAT_SENTINELS[values.dtype.itemsize]
@@ -540,36 +590,105 @@ class VcfZarrSource:
                 f"{self.dosage_field} value {values[r, s][bad[r, s]][0]} (not a finite number)"
             )
         # Stored without the field: every value *missing*, none *fill* (in every sample,
-        # not only those read: re-read the whole row where the read ones say so).
+        # not only those read: the whole row is read again where the read ones say so).
         absent_field = missing.all(axis=(1, 2))
         if self._columns is not None and absent_field.any():
             suspects = np.flatnonzero(absent_field)
-            full = _read_rows(store, name, array, (rows[suspects], slice(None), *rest))
-            full_bits = full.view(missing_bits.dtype)
-            absent_field[suspects] = (
-                (full_bits == missing_bits).reshape(len(suspects), -1).all(axis=1)
-            )
-        diploid = np.where(ploidy == 0, 2, ploidy).astype(np.float64)
-        values = values.astype(np.float64)
-        n_alleles = self._n_alleles(store, rows)
-        if self.dosage_field == "DS":
-            per_row = _ds_dosages(values, missing, fill, n_alleles - 1, diploid)
+            full = _read_rows(store, name, array, (rows[suspects], slice(None)))
+            full_bits = full.view(missing_bits.dtype).reshape(len(suspects), -1)
+            absent_field[suspects] = (full_bits == missing_bits).all(axis=1)
+        block.values = values.astype(np.float64)
+        block.missing = missing
+        block.fill = fill
+        block.absent_field = absent_field
+
+    def _dosages(
+        self, blocks: _Blocks, local: np.ndarray, alleles: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Dosages and ploidies (output sample order) of ``alleles`` at variants ``local``
+        (sorted)."""
+        rows = sorted_unique(local)
+        row_of_request = np.searchsorted(rows, local)
+        block = blocks.take(rows)
+        ploidy = block.ploidy
+        haploid = None
+        effective = ploidy
+        if self.haploid == "as-diploid" and (ploidy == 1).any():
+            haploid = ploidy == 1
+            effective = np.where(haploid, 2, ploidy).astype(np.int8)
+        if self.dosage_field == "GT" or block.values is None:
+            if self.dosage_field != "GT":
+                self.fallback_to_gt += blocks.count_once(rows)
+            dosage = self._call_dosages(block, row_of_request, alleles, haploid)
         else:
-            per_row = _gp_dosages(values, missing, fill, n_alleles - 1, diploid)
-        out = np.full((len(row_of_request), values.shape[1]), np.nan)
-        for r in np.flatnonzero(~absent_field):
-            result = per_row(r)
+            dosage, from_gt = self._field_dosages(block, row_of_request, alleles, haploid)
+            self.fallback_to_gt += blocks.count_once(rows[from_gt])
+        return (
+            self._in_output_order(dosage),
+            self._in_output_order(np.ascontiguousarray(effective[row_of_request])),
+        )
+
+    def _call_dosages(
+        self,
+        block: _Block,
+        row_of_request: np.ndarray,
+        alleles: np.ndarray,
+        haploid: np.ndarray | None,
+    ) -> np.ndarray:
+        """Copies of each requested allele (int8, -9 missing; haploid calls doubled when
+        ``haploid`` marks them)."""
+        if block.gt is None:
+            raise GenotypeFileError(
+                f"{block.where(int(row_of_request[0]))}: neither {self.dosage_field} nor GT stored"
+            )
+        calls = block.gt[row_of_request]
+        wanted = alleles.astype(calls.dtype)[:, None]
+        counted = (calls[:, :, 0] == wanted).astype(np.int8)
+        called = calls[:, :, 0] >= 0
+        for j in range(1, calls.shape[2]):
+            counted += calls[:, :, j] == wanted
+            called |= calls[:, :, j] >= 0
+        if haploid is not None:
+            counted[haploid[row_of_request]] *= 2
+        counted[~called] = _MISSING_CALL
+        return counted
+
+    def _field_dosages(
+        self,
+        block: _Block,
+        row_of_request: np.ndarray,
+        alleles: np.ndarray,
+        haploid: np.ndarray | None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """DS/GP dosages of the requests (float64, NaN missing; variants stored without
+        the field read from GT), and which of ``block``'s variants were read from GT."""
+        assert block.values is not None and block.absent_field is not None
+        diploid = np.where(block.ploidy == 0, 2, block.ploidy).astype(np.float64)
+        n_alt = block.n_alleles - 1
+        args = (block.values, block.missing, block.fill, n_alt, diploid)
+        per_row = _ds_dosages(*args) if self.dosage_field == "DS" else _gp_dosages(*args)
+        out = np.full((len(row_of_request), block.values.shape[1]), np.nan)
+        used = np.unique(row_of_request)
+        for r in used[~block.absent_field[used]]:
+            result = per_row(int(r))
+            where = block.where(int(r))
             if isinstance(result, str):
-                raise GenotypeFileError(f"{store.where(int(rows[r]))}: {result}")
+                raise GenotypeFileError(f"{where}: {result}")
             bad_sample, dosages_of = result
             if bad_sample is not None:
                 raise GenotypeFileError(
-                    f"{store.where(int(rows[r]))}: sample {self._sample_name(bad_sample[0])} "
-                    f"has {self.dosage_field} {bad_sample[1]}"
+                    f"{where}: sample {self._sample_name(bad_sample[0])} has "
+                    f"{self.dosage_field} {bad_sample[1]}"
                 )
             for k in np.flatnonzero(row_of_request == r):
                 out[k] = dosages_of(int(alleles[k]))
-        return out, absent_field
+        if haploid is not None:
+            out *= np.where(haploid, 2.0, 1.0)[row_of_request]
+        take = block.absent_field[row_of_request]
+        if take.any():
+            calls = self._call_dosages(block, row_of_request[take], alleles[take], haploid)
+            out[take] = np.where(calls < 0, np.nan, calls)
+        return out, block.absent_field
 
     def _sample_name(self, column: int) -> str:
         """The name of read column ``column`` (zarr order: sorted file columns)."""
@@ -582,6 +701,7 @@ def _read_rows(store: _Store, name: str, array: Any, selection: tuple) -> np.nda
     """``store``'s array ``name`` at an orthogonal selection (variant rows first): only the
     chunks holding it are read and decoded. A chunk that cannot be decoded is named."""
     rows = selection[0]
+    selection = (*selection, *(slice(None),) * (array.ndim - len(selection)))
     try:
         return np.asarray(array.oindex[selection])
     except Exception as exc:  # the codecs raise their own kinds for damaged chunks
@@ -614,37 +734,6 @@ def _strings(array: Any, idx: np.ndarray) -> np.ndarray:
     return values.astype(str) if values.dtype.kind == "O" else values
 
 
-def _batches(local: np.ndarray, chunk: int, chunk_size: int) -> Iterator[slice]:
-    """Runs of requests (``local`` sorted variant indexes) covering whole store chunks,
-    about ``chunk_size`` requests each; a chunk holding more requests than ``chunk_size``
-    alone is split into parts of ``chunk_size`` (never splitting one variant's requests)."""
-    chunk_of = local // chunk
-    bounds = np.flatnonzero(np.diff(chunk_of)) + 1
-    starts = np.concatenate([[0], bounds]).tolist()
-    stops = [*bounds.tolist(), len(local)]
-    begin = None
-    for start, stop in zip(starts, stops, strict=True):
-        if stop - start > chunk_size:
-            if begin is not None:
-                yield slice(begin, start)
-                begin = None
-            at = start
-            while at < stop:
-                end = min(at + chunk_size, stop)
-                while end < stop and local[end] == local[end - 1]:
-                    end += 1
-                yield slice(at, end)
-                at = end
-            continue
-        if begin is None:
-            begin = start
-        if stop - begin >= chunk_size:
-            yield slice(begin, stop)
-            begin = None
-    if begin is not None:
-        yield slice(begin, len(local))
-
-
 def _resolve_calls(
     gt: np.ndarray,
     n_alleles: np.ndarray,
@@ -657,7 +746,13 @@ def _resolve_calls(
     call's ploidy, as :func:`prs.genotypes.vcf_record.genotype_alleles` resolves a VCF call.
     """
     # (int8 as bio2zarr writes it; wider for records of more than 127 alleles)
-    gt = gt.astype(np.int8 if gt.dtype.itemsize == 1 else np.int16, copy=True)
+    gt = gt.astype(np.int8 if gt.dtype.itemsize == 1 else np.int16, copy=False)
+    if gt.size == 0 or (gt.shape[2] <= 2 and gt.min() >= 0):
+        # every call complete (the common block): nothing to resolve
+        if gt.size and gt.max() >= n_alleles.min():
+            _check_allele_indexes(gt, n_alleles, store, rows, source)
+        return gt, np.full(gt.shape[:2], gt.shape[2], dtype=np.int8)
+    gt = gt.copy()
     present = gt != -2
     ploidy = present.sum(axis=2, dtype=np.int8)
     if gt.shape[2] > 2:
@@ -687,6 +782,14 @@ def _resolve_calls(
             else:  # haploid: keep the called allele only
                 gt[half] = np.where(gt[half] == -1, -2, gt[half])
                 ploidy = (gt != -2).sum(axis=2, dtype=np.int8)
+    _check_allele_indexes(gt, n_alleles, store, rows, source)
+    return gt, ploidy
+
+
+def _check_allele_indexes(
+    gt: np.ndarray, n_alleles: np.ndarray, store: _Store, rows: np.ndarray, source: VcfZarrSource
+) -> None:
+    """Refuse an allele index beyond its record's alleles (as the VCF engines do)."""
     too_big = gt >= n_alleles[:, None, None]
     if too_big.any():
         r, s, k = (int(x[0]) for x in np.nonzero(too_big))
@@ -694,7 +797,6 @@ def _resolve_calls(
             f"{store.where(int(rows[r]))}: sample {source._sample_name(s)} has allele index "
             f"{gt[r, s, k]} but the record has {int(n_alleles[r]) - 1} ALT allele(s)"
         )
-    return gt, ploidy
 
 
 def _ds_dosages(

@@ -1,0 +1,174 @@
+"""Time ``prs score`` on a VCF Zarr store against ``prs score`` on the VCF it was made from.
+
+Usage::
+
+    python -m benchmarks.zarr_case            # 2,000 samples, 16 Mb of chr22 (msprime)
+    python -m benchmarks.zarr_case --small    # 500 samples, 4 Mb (a quick check)
+
+One phased GT VCF is simulated (:func:`benchmarks.generate.simulate`, written by
+:func:`benchmarks.generate.write_gt_vcf`, with a dense score over half its biallelic records,
+:func:`benchmarks.generate.choose_score`) and converted once by bio2zarr (``vcf2zarr``'s
+``convert``: zarr format 3, bio2zarr's default chunks of 1,000 variants x 10,000 samples) to a
+directory store and a zip of one. Each layout is then scored end to end by the console script
+(interpreter start, imports, reading, matching, scoring, writing; Numba cache warm), best of
+``--repeats`` under ``/usr/bin/time`` (wall, peak RSS), against ``prs score`` on the VCF with
+the fast engine (the VCF path ``--engine auto`` takes for a bgzipped VCF). The scores must be
+identical. The issue's target: the Zarr path faster than the VCF path on the same genotypes.
+The machine may be shared: read the ratios, which come from the same run. Results go to
+``benchmarks/results/zarr[-small].json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from benchmarks.generate import (
+    choose_score,
+    default_data_dir,
+    simulate,
+    write_gt_vcf,
+    write_score_files,
+)
+from benchmarks.run import RESULTS, _best, _timed
+
+#: Bump when the generated files change, so cached ones are rebuilt.
+ZARR_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ZarrSpec:
+    """What to simulate and convert."""
+
+    samples: int = 2000
+    length: float = 16e6
+    seed: int = 20240605
+    dense_fraction: float = 0.5
+
+
+ZARR_SMALL = ZarrSpec(samples=500, length=4e6)
+ZARR_FULL = ZarrSpec()
+
+
+def make_dataset(out: Path, spec: ZarrSpec) -> dict[str, object]:
+    """The VCF, its two stores and the score in ``out`` (made once; reused while the stamp
+    matches). Returns the paths and the one-time conversion's wall time."""
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {
+        "vcf": out / "gt.vcf.gz",
+        "directory": out / "gt.vcz",
+        "zip": out / "gt_zip.vcz.zip",
+        "score": out / "dense.prs.txt",
+    }
+    stamp = out / "zarr-spec.json"
+    if stamp.exists():
+        made = json.loads(stamp.read_text())
+        if made.get("spec") == f"{ZARR_VERSION} {spec!r}":
+            return {**paths, "convert_s": made["convert_s"], "records": made["records"]}
+    from bio2zarr import vcf as bio2zarr_vcf
+
+    sim = simulate(spec.samples, spec.length, spec.seed)
+    records = write_gt_vcf(sim, paths["vcf"])
+    dense = choose_score(
+        sim,
+        records=np.arange(len(sim.positions)),
+        n_variants=int(len(sim.positions) * spec.dense_fraction),
+        n_scores=1,
+        seed=spec.seed,
+    )
+    write_score_files(dense, paths["score"], out / "dense.plink.tsv")
+    for store in (paths["directory"], paths["zip"]):
+        shutil.rmtree(store, ignore_errors=True)
+        Path(store).unlink(missing_ok=True)
+    started = time.perf_counter()
+    bio2zarr_vcf.convert([str(paths["vcf"])], str(paths["directory"]), zarr_format=3)
+    convert_s = time.perf_counter() - started
+    bio2zarr_vcf.convert([str(paths["vcf"])], str(paths["zip"]), zarr_format=3)
+    stamp.write_text(
+        json.dumps({"spec": f"{ZARR_VERSION} {spec!r}", "convert_s": convert_s, "records": records})
+    )
+    return {**paths, "convert_s": convert_s, "records": records}
+
+
+def prs_score_command(genotypes: Path, scorefile: Path, out: Path) -> list[str]:
+    """``prs score`` on ``genotypes`` (format from the name; the fast engine for a VCF)."""
+    prs = shutil.which("prs", path=str(Path(sys.executable).parent)) or "prs"
+    cmd = [prs, "score", "--genotypes", str(genotypes), "--scorefile", str(scorefile)]
+    cmd += ["--out", str(out)]
+    return [*cmd, "--engine", "fast"] if str(genotypes).endswith(".vcf.gz") else cmd
+
+
+def _scores(out: Path) -> pd.DataFrame:
+    return pd.read_csv(out / "scores.tsv", sep="\t")
+
+
+def _size_mb(path: Path) -> float:
+    files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
+    return round(sum(p.stat().st_size for p in files) / 1e6, 1)
+
+
+def run(spec: ZarrSpec, data: Path, repeats: int) -> dict[str, object]:
+    """Make the dataset if needed, time the three inputs, compare their scores."""
+    made = make_dataset(data, spec)
+    work = Path(tempfile.mkdtemp(prefix="prs-zarr-bench-"))
+    row: dict[str, object] = {
+        "case": "VCF Zarr vs VCF, phased GT, dense score",
+        "samples": spec.samples,
+        "variants": made["records"],
+        "convert_s": round(float(made["convert_s"]), 1),  # type: ignore[arg-type]
+    }
+    try:
+        timings = {}
+        for name in ("vcf", "directory", "zip"):
+            path = Path(made[name])  # type: ignore[arg-type]
+            cmd = prs_score_command(path, Path(made["score"]), work / name)  # type: ignore[arg-type]
+            try:
+                _timed(cmd)  # the Numba cache warm
+            except RuntimeError as exc:
+                row[f"{name}_error"] = str(exc).strip().splitlines()[-1]
+                continue
+            timings[name] = _best(cmd, repeats)
+            row[f"{name}_mb"] = _size_mb(path)
+        reference = _scores(work / "vcf")
+        for name, timing in timings.items():
+            row[f"{name}_s"] = round(timing.seconds, 3)
+            row[f"{name}_runs"] = timing.runs
+            row[f"{name}_peak_mb"] = round(timing.peak_mb, 1)
+            if name != "vcf":
+                row[f"{name}_vs_vcf_time"] = round(timing.seconds / timings["vcf"].seconds, 3)
+                row[f"{name}_vs_vcf_memory"] = round(timing.peak_mb / timings["vcf"].peak_mb, 3)
+                row[f"{name}_scores_identical"] = bool(reference.equals(_scores(work / name)))
+        row["genotypes"] = int(made["records"]) * spec.samples  # type: ignore[call-overload]
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return row
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--small", action="store_true", help="500 samples, 4 Mb")
+    parser.add_argument("--repeats", type=int, default=2, help="best of N runs (default 2)")
+    parser.add_argument("--data", type=Path, help="where the files are cached")
+    args = parser.parse_args(argv)
+    spec = ZARR_SMALL if args.small else ZARR_FULL
+    label = "zarr-small" if args.small else "zarr"
+    row = run(spec, args.data or default_data_dir(label), args.repeats)
+    for key, value in row.items():
+        print(f"{key:>28}: {value}")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{label}.json").write_text(json.dumps(row, indent=2) + "\n")
+    identical = [v for k, v in row.items() if k.endswith("_scores_identical")]
+    return 0 if identical and all(identical) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
