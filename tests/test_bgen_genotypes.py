@@ -653,3 +653,10 @@ def test_direct_decoding_equals_the_bgen_packages_own_dosage(tmp_path, bits, com
     assert np.allclose(alt, want, atol=1e-6, equal_nan=True)
     assert np.allclose(ref, 2.0 - want, atol=1e-6, equal_nan=True)
     assert np.array_equal(subset, alt[:, ::-3], equal_nan=True)
+
+
+def test_threads_do_not_change_the_dosages(random_bgen):
+    for dosage in ("DS", "GT"):
+        one = _read_all(BgenSource(random_bgen["bgen"], dosage=dosage, threads=1))
+        three = _read_all(BgenSource(random_bgen["bgen"], dosage=dosage, threads=3))
+        assert np.array_equal(one, three, equal_nan=True)

@@ -62,8 +62,10 @@ import itertools
 import os
 import sqlite3
 import struct
+import threading
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -455,6 +457,9 @@ class BgenSource:
         ``"first"`` (default) or ``"last"``: which stored allele is REF.
     sample_file
         A ``.sample`` file for every BGEN (or one per BGEN). Default: beside each BGEN.
+    threads
+        Threads decoding records (default: 2, or 1 on one CPU); the results do not depend
+        on it.
 
     Raises
     ------
@@ -486,6 +491,7 @@ class BgenSource:
         haploid: str = "as-diploid",
         ref_allele: str = "first",
         sample_file: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
+        threads: int | None = None,
     ) -> None:
         check_read_options(dosage=dosage, half_call=half_call, haploid=haploid)
         if ref_allele not in REF_ALLELES:
@@ -508,6 +514,8 @@ class BgenSource:
         self.dosage_field = dosage
         self.haploid = haploid
         self.ref_allele = ref_allele
+        #: Threads decoding records (inflate and arithmetic release the GIL).
+        self.threads = max(1, threads if threads is not None else min(2, os.cpu_count() or 1))
         self.fallback_to_gt = 0
         self.notes: list[str] = []
         self._warned_fractional = False
@@ -700,15 +708,20 @@ class BgenSource:
             in_file = np.flatnonzero(file_of == file_index)
             if not len(in_file):
                 continue
-            with _RecordReader(self, file_index) as source:
+            with (
+                _RecordReader(self, file_index) as source,
+                ThreadPoolExecutor(self.threads) as pool,
+            ):
                 for start in range(0, len(in_file), chunk_size):
                     req = in_file[start : start + chunk_size]
+                    local = records[req] - self._first[file_index]
+                    stored = [
+                        self._bgen_allele(file_index, int(r), int(a))
+                        for r, a in zip(local, alleles[req], strict=True)
+                    ]
                     dosage = np.empty((len(req), n_out))
                     ploidy = np.empty((len(req), n_out), dtype=np.int8)
-                    for row, k in enumerate(req):
-                        local = int(records[k] - self._first[file_index])
-                        allele = self._bgen_allele(file_index, local, int(alleles[k]))
-                        source.fill(local, allele, dosage[row], ploidy[row])
+                    source.fill_chunk(pool, local, stored, dosage, ploidy)
                     yield DosageChunk(req.astype(np.int64), dosage, ploidy)
 
     def _bgen_allele(self, file_index: int, local: int, allele: int) -> int:
@@ -761,6 +774,12 @@ class BgenSource:
         if not self._warned_fractional and np.any(
             np.isfinite(dosages) & (np.abs(dosages - np.rint(dosages)) > 1e-6)
         ):
+            self._warn_fractional(file_index, local)
+        return _hard_calls(dosages)
+
+    def _warn_fractional(self, file_index: int, local: int) -> None:
+        """Warn (once per source) that hard calls were made of fractional dosages."""
+        if not self._warned_fractional:
             self._warned_fractional = True
             rec = self._records[file_index]
             self._note(
@@ -769,7 +788,6 @@ class BgenSource:
                 f"({rec.chrom[local]}:{rec.pos[local]}) holds fractional dosages; PLINK 2's "
                 "--score uses the dosages: pass dosage='DS' for the same"
             )
-        return _hard_calls(dosages)
 
 
 class _RecordReader:
@@ -790,9 +808,6 @@ class _RecordReader:
         self.columns = source._columns
         self.handle = open(self.path, "rb")  # (closed by __exit__)
         self.package_reader: object | None = None
-        self.local = -1
-        self.values: tuple[np.ndarray, np.ndarray | None, int] | None = None
-        self.package: tuple[np.ndarray, np.ndarray] | None = None
 
     def __enter__(self) -> _RecordReader:
         return self
@@ -802,35 +817,74 @@ class _RecordReader:
         if self.package_reader is not None:
             self.package_reader.close()  # type: ignore[attr-defined]
 
-    def fill(self, local: int, allele: int, dosage: np.ndarray, ploidy: np.ndarray) -> None:
-        """Write the dosage of stored allele ``allele`` of record ``local`` into ``dosage``
-        and its calls' ploidy into ``ploidy`` (rows of the chunk)."""
-        if local != self.local:
-            self.local = local
-            self.values = self._direct(local) if self.direct else None
-            self.package = None
-            if self.values is None:
-                self.package = self.source._record_dosages(self._package(), self.file_index, local)
-        if self.values is None:
-            assert self.package is not None
-            dosage[:] = self.package[0][allele]
-            ploidy[:] = self.package[1]
-            return
-        values, missing, top = self.values
+    def fill_chunk(
+        self,
+        pool: Executor,
+        local: np.ndarray,
+        alleles: list[int],
+        dosage: np.ndarray,
+        ploidy: np.ndarray,
+    ) -> None:
+        """Fill ``dosage``/``ploidy`` rows: row i is stored allele ``alleles[i]`` of record
+        ``local[i]`` (sorted). Common records are decoded in ``pool``'s threads (each writes
+        its own rows); the others, and the warning about fractional hard calls, here."""
+        bounds = np.flatnonzero(np.diff(local)) + 1
+        groups = np.split(np.arange(len(local)), bounds)
+        if self.direct:
+            done = list(
+                pool.map(lambda rows: self._fill_direct(int(local[rows[0]]), rows, alleles,
+                                                        dosage, ploidy), groups)
+            )  # fmt: skip
+        else:
+            done = [False] * len(groups)
+        fractional = None
+        for rows, outcome in zip(groups, done, strict=True):
+            record = int(local[rows[0]])
+            if outcome is False:  # not a common record: the bgen package reads it
+                values, calls_ploidy = self.source._record_dosages(
+                    self._package(), self.file_index, record
+                )
+                for row in rows:
+                    dosage[row] = values[alleles[row]]
+                    ploidy[row] = calls_ploidy
+            elif outcome == "fractional" and fractional is None:
+                fractional = record
+        if fractional is not None:  # (warned from this thread, where warnings are caught)
+            self.source._warn_fractional(self.file_index, fractional)
+
+    def _fill_direct(
+        self,
+        local: int,
+        rows: np.ndarray,
+        alleles: list[int],
+        dosage: np.ndarray,
+        ploidy: np.ndarray,
+    ) -> bool | str:
+        """Fill ``rows`` from a common record: True ("fractional" when hard calls were made
+        of fractional dosages), or False when the record is not a common one."""
+        decoded = self._direct(local)
+        if decoded is None:
+            return False
+        values, missing, top = decoded
         first, second = values[0::2], values[1::2]
-        if allele == 0:  # 2 p11 + p12
-            np.multiply(first, 2.0, out=dosage)
-            dosage += second
-        else:  # p12 + 2 p22, p22 = 1 - p11 - p12
-            np.multiply(first, -2.0, out=dosage)
-            dosage -= second
-            dosage += 2.0 * top
-        dosage /= top
-        if missing is not None:
-            dosage[missing] = np.nan
-        if self.source.dosage_field == "GT":
-            dosage[:] = self.source._calls(dosage[None, :], self.file_index, local)[0]
-        ploidy[:] = 2
+        for row in rows:
+            out = dosage[row]
+            if alleles[row] == 0:  # 2 p11 + p12
+                np.multiply(first, 2.0, out=out)
+                out += second
+            else:  # p12 + 2 p22, p22 = 1 - p11 - p12
+                np.multiply(first, -2.0, out=out)
+                out -= second
+                out += 2.0 * top
+            out /= top
+            if missing is not None:
+                out[missing] = np.nan
+            ploidy[row] = 2
+        if self.source.dosage_field != "GT":
+            return True
+        block = dosage[rows]
+        dosage[rows] = _hard_calls(block)
+        return "fractional" if np.any(np.abs(block - np.rint(block)) > 1e-6) else True
 
     def _package(self) -> object:
         if self.package_reader is None:
@@ -843,8 +897,7 @@ class _RecordReader:
         """(stored integers ``[2 x samples]`` interleaved, missing mask or None, their
         maximum) of a common record, or None for any other."""
         start, end = int(self.records.start[local]), int(self.records.end[local])
-        self.handle.seek(start)
-        raw = self.handle.read(end - start)
+        raw = os.pread(self.handle.fileno(), end - start, start)  # (threads: no shared seek)
         try:
             data = _probability_data(raw, self.compression)
             values = _biallelic_values(data, self.n_raw)
@@ -861,15 +914,21 @@ class _RecordReader:
         return pairs, None if missing is None else missing[self.columns], top
 
 
-@lru_cache(maxsize=1)
+_THREAD = threading.local()
+
+
 def _zstd() -> object | None:
-    """A zstd decompressor when the ``zstandard`` package is installed, else None (a BGEN
-    1.3 zstd record then goes through the ``bgen`` package, which links zstd itself)."""
-    try:
-        import zstandard
-    except ImportError:
-        return None
-    return zstandard.ZstdDecompressor()
+    """This thread's zstd decompressor (one is not safe to share between threads) when the
+    ``zstandard`` package is installed, else None (a BGEN 1.3 zstd record then goes through
+    the ``bgen`` package, which links zstd itself)."""
+    decompressor = getattr(_THREAD, "zstd", None)
+    if decompressor is None:
+        try:
+            import zstandard
+        except ImportError:
+            return None
+        decompressor = _THREAD.zstd = zstandard.ZstdDecompressor()
+    return decompressor
 
 
 def _probability_data(raw: bytes, compression: int) -> bytes:
