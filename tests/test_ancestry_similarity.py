@@ -202,3 +202,42 @@ def test_bad_inputs_are_refused_with_the_sample_named():
     with pytest.raises(CalibrationError, match="no 'Population' column"):
         fit_population_model(ref, table, n_pcs=2, label="Population")
     assert fit_population_model(ref, table, n_pcs=2).n_train == {"A": 60, "B": 60}
+
+
+@pytest.mark.shared
+def test_held_out_1000_genomes_people_get_their_own_super_population(shared_data):
+    """From genotypes to population: a reference panel built (prs.ancestry) from the 1000
+    Genomes subset without 20 people (4 per super-population), those 20 projected from their
+    VCF records (OADP) and assigned: at least 18 get the super-population 1000 Genomes labels
+    them with (admixed AMR people may go to EUR), all inside the support."""
+    from prs.ancestry import PcaOptions, build_reference, project
+    from prs.genotypes import open_genotypes
+
+    kg = shared_data / "genotypes" / "uwgac-1kg-phase3-subset"
+    paths = [str(kg / f"1KG_phase3_subset_chr{c}.vcf.gz") for c in (1, 2, 3)]
+    psam = pd.read_csv(INPUTS / "ref.psam", sep="\t").rename(columns={"#IID": "IID"})
+    psam = psam.set_index("IID")
+    source = open_genotypes(paths)
+    present = psam.loc[[s for s in source.samples if s in psam.index]]
+    rng = np.random.default_rng(0)
+    held = [
+        str(s)
+        for _, group in present.groupby("SuperPop")
+        for s in rng.choice(group.index.to_numpy(), 4, replace=False)
+    ]
+    related = [
+        line.split()[0]
+        for line in (INPUTS / "ref.king.cutoff.id").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    panel = build_reference(
+        paths, INPUTS / "ref.psam", related=related + held, build="GRCh37",
+        options=PcaOptions(n_pcs=5),
+    )  # fmt: skip
+    assert not set(held) & set(panel.samples)
+    pcs = project(panel, source).to_frame().set_index("IID").loc[held].reset_index()
+    model = fit_population_model(panel.pcs_frame(), panel.pcs_frame())
+    out = model.assign(pcs)
+    truth = psam.loc[held, "SuperPop"].to_numpy()
+    assert (out.most_similar == truth).sum() >= 18, list(zip(out.most_similar, truth, strict=True))
+    assert out.supported.all()
