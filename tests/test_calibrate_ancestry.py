@@ -296,7 +296,9 @@ def test_categorise_places_each_person_in_their_most_similar_population(calc):
     reference = calc["reference"][calc["reference"]["sample_id"].isin(calc["ref_pcs"]["IID"])]
     refs = build_references(reference, calc["labels"])
     similarity = fit_population_model(calc["ref_pcs"], calc["labels"]).assign(calc["target_pcs"])
-    with pytest.warns(CalibrationWarning, match=r"estimated in European; .* AFR, AMR, EAS, SAS:"):
+    with pytest.warns(
+        CalibrationWarning, match=r"estimated in European; .* AFR, AMR, EAS, SAS:"
+    ) as caught:
         out = categorise(
             calc["target"],
             reference=refs,
@@ -305,6 +307,9 @@ def test_categorise_places_each_person_in_their_most_similar_population(calc):
             or_per_sd=1.5,
             development_ancestry="European",
         )
+    # the warning points at the line that called categorise
+    ours = [w for w in caught if "was estimated in European" in str(w.message)]
+    assert [w.filename for w in ours] == [__file__]
     frame = out.to_frame().set_index("sample_id")
     sim = similarity.to_frame().set_index("sample_id").loc[frame.index]
     np.testing.assert_array_equal(frame["population"], sim["MostSimilarPop"])
