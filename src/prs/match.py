@@ -29,7 +29,7 @@ from prs.columns import coded_strings
 from prs.errors import MatchError, ScoreWarning, ScoringFileError, ScoringFileWarning
 from prs.genotypes.base import sorted_unique
 from prs.memory import release_memory
-from prs.weights.scorefile import ScoringFile
+from prs.weights.scorefile import ScoringFile, arrow_strings
 
 _COMPLEMENT = str.maketrans("ACGTN", "TGCAN")
 
@@ -317,11 +317,14 @@ def match_variants(
     weighted = ~np.isnan(scoring.weights)  # rows x scores: the score weights this row
     duplicate, duplicate_reason = _duplicates_within_scores(variants, best, matched, weighted)
     counts = _outcome_counts(scoring, outcome_code, weighted, duplicate)
-    report = _report_table(
-        scoring,
-        _report_base(variants, sites, best),
-        _RowFates(outcome_code, reason_code, reason_names, weighted, duplicate, duplicate_reason),
-    )
+    with arrow_strings():  # the report's text columns: Arrow strings, no object per row
+        report = _report_table(
+            scoring,
+            _report_base(variants, sites, best),
+            _RowFates(
+                outcome_code, reason_code, reason_names, weighted, duplicate, duplicate_reason
+            ),
+        )
     notes = _check_overlap(counts, min_overlap, scoring, scoring_build, target_build, sites)
     match_report = MatchReport(variants=report, counts=counts, notes=tuple(notes))
     plan = _plan(scoring, variants, best, weighted & matched[:, None] & ~duplicate)

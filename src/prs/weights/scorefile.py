@@ -14,6 +14,7 @@ are scored as their natural log, with a warning (:mod:`prs.weights.weight_types`
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import os
@@ -401,6 +402,20 @@ class ScoringFile:
         return self.trait_info.development_ancestry
 
 
+def arrow_strings() -> contextlib.AbstractContextManager[object]:
+    """Within it, pandas makes string columns Arrow-backed (``str``, pandas 3's default)
+    instead of numpy object arrays: ~10 bytes per short allele instead of ~60 (a Python
+    object and its pointer each), which is most of a million-row scoring file's or site
+    table's memory under pandas 2. Missing values stay NaN and comparisons give numpy
+    booleans, as with object columns."""
+    if _PANDAS_MAJOR >= 3:
+        return contextlib.nullcontext()
+    return pd.option_context("future.infer_string", True)
+
+
+_PANDAS_MAJOR = int(pd.__version__.split(".")[0])
+
+
 def _distinct(column: pd.Series) -> list[str]:
     """The distinct values of a string column (hashed once; a handful of values)."""
     return [str(v) for v in pd.unique(pd.Series(column, copy=False))]
@@ -699,9 +714,26 @@ def _numeric_column(
     return out
 
 
+def _positions_fast(values: pd.Series) -> np.ndarray | None:
+    """The positions when every value is a whole number of at most 10 digits (Arrow
+    kernels: no per-row temporaries of Python strings); None otherwise (the checked path
+    below then reads them, and names any bad value)."""
+    try:
+        text = pc.utf8_trim_whitespace(pa.array(values, type=pa.string()))
+        if not pc.all(pc.match_substring_regex(text, "^[0-9]{1,10}$")).as_py():
+            return None
+        pos = pc.cast(text, pa.int64()).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        return None
+    return pos if len(pos) and int(pos.max()) <= MAX_POSITION else None
+
+
 def _positions(values: pd.Series, name: str, path: Path, lines: np.ndarray) -> np.ndarray:
     """Positions as int64, -1 where empty; anything but a whole number in
     [0, MAX_POSITION] is an error naming the line and value."""
+    fast = _positions_fast(values)
+    if fast is not None:
+        return fast
     text = values.str.strip()
     digits = text.str.fullmatch(r"[0-9]+").to_numpy(dtype=bool)  # (\d takes other scripts)
     bad = ~digits & (text != "").to_numpy()
@@ -790,7 +822,8 @@ def _read_table_fast(
         return None  # the pandas path reads it again and names the problem
     if arrow.column_names != names:
         return None
-    return arrow.to_pandas()
+    # (self_destruct: each Arrow column is freed once converted, not held to the end)
+    return arrow.to_pandas(self_destruct=True, split_blocks=True)
 
 
 def _resolve_weight_type(
@@ -1077,7 +1110,8 @@ def read_scorefile(
     path = Path(path)
     gzipped = _check_path(path)
     try:
-        scoring = _read_scorefile(path, gzipped, use_harmonized, drop_unscorable, score_id)
+        with arrow_strings():  # (a million rows of object strings: ~300 MB more)
+            scoring = _read_scorefile(path, gzipped, use_harmonized, drop_unscorable, score_id)
     except ScoringFileError as exc:
         # A damaged deflate stream can decompress to wrong text before its CRC fails: the
         # damage, not the text it produced, is what to report.
@@ -1137,15 +1171,21 @@ def _read_scorefile(
     weights = _read_weights(
         path, header_entries, kept, kept_lines, weight_columns, ratio_only, notes
     )
+    every = keep.all()  # (a mask selecting every row copies every column)
+
+    def kept_rows(column: pd.Series) -> pd.Series:
+        return column.reset_index(drop=True) if every else column[keep].reset_index(drop=True)
+
     variants = pd.DataFrame(
         {
             "line": lines[keep],
-            # Columns stay as read (Arrow-backed strings under pandas 3): no per-row objects.
-            "rsid": _rsids(table, use_harmonized)[keep].reset_index(drop=True),
+            # Columns stay as read (Arrow-backed strings, :func:`arrow_strings`): no per-row
+            # objects.
+            "rsid": kept_rows(_rsids(table, use_harmonized)),
             "chrom": coded_strings(chrom_codes[keep], canonical),
             "pos": pos[keep],
-            "effect_allele": effect[keep].reset_index(drop=True),
-            "other_allele": _other_alleles(table)[keep].reset_index(drop=True),
+            "effect_allele": kept_rows(effect),
+            "other_allele": kept_rows(_other_alleles(table)),
             "effect_type": coded_strings(type_code[keep], EFFECT_TYPES),
             "allele_frequency": _allele_frequency(path, kept, kept_lines),
         }
