@@ -14,6 +14,7 @@ calls is returned so the caller can record it.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -287,7 +288,7 @@ def ld_prune(
         for block in range(start, stop, step):
             rows = np.arange(block, min(block + step, stop))
             z = standardize(calls[rows], mean[rows], scale_of(mean[rows], sd[rows], "empirical"))
-            earlier = np.array([k for k in kept if k > block - window], dtype=np.int64)
+            earlier = np.array(kept[bisect.bisect_right(kept, block - window) :], dtype=np.int64)
             if len(earlier):
                 ze = standardize(
                     calls[earlier],

@@ -256,6 +256,17 @@ def oadp(
     numpy.ndarray
         ``[B, n_pcs]``.
     """
+    # Thousands of tiny (dim_online-sized) SVDs: OpenBLAS's threads only contend on them
+    # (20x slower on a busy 2-core machine), so they run single-threaded.
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _oadp(ub, bb, singular_values, n_pcs=n_pcs, dim_stu=dim_stu)
+
+
+def _oadp(
+    ub: np.ndarray, bb: np.ndarray, singular_values: np.ndarray, *, n_pcs: int, dim_stu: int
+) -> np.ndarray:
     n_targets, k = ub.shape
     s = singular_values[:k]
     # The online SVD update (FRAPOSA's svd_online): the (k+1) x (k+1) middle matrix
