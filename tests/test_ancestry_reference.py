@@ -25,6 +25,7 @@ from prs.ancestry import (
 )
 from prs.ancestry.fetch import fetch_reference_pack
 from prs.ancestry.pca import call_moments, candidate_sites, ld_prune, read_hard_calls
+from prs.calibrate._inputs import read_id_list
 from prs.cli import main
 from prs.errors import CatalogError
 from prs.genotypes import open_genotypes
@@ -140,11 +141,7 @@ def test_ld_prune_and_frequencies_against_plink2(shared_data, plink2, tmp_path):
 @pytest.fixture(scope="module")
 def small_reference(shared_data):
     paths = [KG / f"1KG_phase3_subset_chr{c}.vcf.gz" for c in (1, 2, 3)]
-    related = [
-        line.split()[0]
-        for line in (ANCESTRY / "ref.king.cutoff.id").read_text().splitlines()
-        if line and not line.startswith("#")
-    ]
+    related = read_id_list(ANCESTRY / "ref.king.cutoff.id")
     return build_reference(
         paths, ANCESTRY / "ref.psam", related=related, build="GRCh37",
         options=PcaOptions(n_pcs=4),
@@ -155,11 +152,7 @@ def small_reference(shared_data):
 def test_build_counts_samples_and_frequencies(small_reference):
     ref = small_reference
     labels = read_population_labels(ANCESTRY / "ref.psam")
-    related = {
-        line.split()[0]
-        for line in (ANCESTRY / "ref.king.cutoff.id").read_text().splitlines()
-        if line and not line.startswith("#")
-    }
+    related = set(read_id_list(ANCESTRY / "ref.king.cutoff.id"))
     genotyped = open_genotypes(KG / "1KG_phase3_subset_chr1.vcf.gz").samples
     assert ref.counts["samples_in_genotypes"] == len(genotyped) == 1126
     assert ref.counts["samples_related_excluded"] == len(related & set(genotyped))
