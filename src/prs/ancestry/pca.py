@@ -227,15 +227,24 @@ def read_hard_calls(
     return calls, rounded
 
 
+#: Rows of calls converted to float64 at a time (memory: this x samples x 8 bytes x 2).
+_MOMENT_ROWS = 2048
+
+
 def call_moments(calls: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per variant: ALT frequency, mean and (population) standard deviation of the
-    non-missing calls; NaN where a variant has no call."""
-    observed = calls != MISSING_CALL
-    n = observed.sum(axis=1)
-    values = np.where(observed, calls, 0).astype(np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = values.sum(axis=1) / n
-        var = (values**2).sum(axis=1) / n - mean**2
+    non-missing calls; NaN where a variant has no call. Computed a block of rows at a time."""
+    mean = np.empty(len(calls))
+    var = np.empty(len(calls))
+    for start in range(0, len(calls), _MOMENT_ROWS):
+        block = calls[start : start + _MOMENT_ROWS]
+        observed = block != MISSING_CALL
+        n = observed.sum(axis=1)
+        values = np.where(observed, block, 0).astype(np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            m = values.sum(axis=1) / n
+            var[start : start + len(block)] = np.einsum("ij,ij->i", values, values) / n - m**2
+        mean[start : start + len(block)] = m
     return mean / 2, mean, np.sqrt(np.maximum(var, 0.0))
 
 
@@ -249,9 +258,9 @@ def scale_of(mean: np.ndarray, sd: np.ndarray, scale: str) -> np.ndarray:
 
 def standardize(calls: np.ndarray, mean: np.ndarray, scale: np.ndarray) -> np.ndarray:
     """``(calls - mean) / scale`` as float32, missing calls 0 (mean-imputed), as FRAPOSA."""
-    out = (calls.astype(np.float32) - mean[:, None].astype(np.float32)) / scale[:, None].astype(
-        np.float32
-    )
+    out = calls.astype(np.float32)
+    out -= mean[:, None].astype(np.float32)
+    out /= scale[:, None].astype(np.float32)
     out[calls == MISSING_CALL] = 0.0
     return out
 
