@@ -39,6 +39,7 @@ import os
 import warnings
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -127,7 +128,9 @@ class _Block:
 class _Blocks:
     """The requested variants of one store, loaded one store chunk at a time as the
     requests move through them (a chunk is read and decoded once; only the chunks of the
-    current request chunk are held)."""
+    current request chunk are held). The next chunk holding requests is read and decoded in
+    a background thread meanwhile (the codecs release the GIL); its errors are raised when
+    its requests come, as without it."""
 
     def __init__(self, source: VcfZarrSource, store: _Store, rows: np.ndarray) -> None:
         self._source = source
@@ -135,6 +138,9 @@ class _Blocks:
         self._rows = rows
         self._chunk_of = rows // store.chunk
         self._held: dict[int, _Block] = {}
+        self._chunks = sorted_unique(self._chunk_of)
+        self._ahead: tuple[int, Future[_Block]] | None = None
+        self._pool: ThreadPoolExecutor | None = None
         #: Requested variants already counted in ``fallback_to_gt`` (once per record, however
         #: many request chunks hold its alleles).
         self._counted = np.zeros(len(rows), dtype=bool)
@@ -149,14 +155,40 @@ class _Blocks:
         for c in chunks.tolist():
             block = self._held.get(c)
             if block is None:
-                lo, hi = np.searchsorted(self._chunk_of, [c, c + 1])
-                block = self._held[c] = self._source._load(self._store, self._rows[lo:hi])
+                block = self._held[c] = self._load(c)
             wanted = rows[chunk_of == c]
             if len(wanted) == len(block.rows):
                 parts.append(block)
             else:
                 parts.append(_subset(block, np.searchsorted(block.rows, wanted)))
         return parts[0] if len(parts) == 1 else _join(parts)
+
+    def _load(self, c: int) -> _Block:
+        """Chunk ``c``'s block (from the read ahead when it is that one), and the next
+        chunk's read started."""
+        if self._ahead is not None and self._ahead[0] == c:
+            block = self._ahead[1].result()
+            self._ahead = None
+        else:
+            block = self._read(c)
+        after = np.searchsorted(self._chunks, c, side="right")
+        if self._ahead is None and after < len(self._chunks):
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(1, thread_name_prefix="prs-zarr")
+            following = int(self._chunks[after])
+            self._ahead = (following, self._pool.submit(self._read, following))
+        return block
+
+    def _read(self, c: int) -> _Block:
+        lo, hi = np.searchsorted(self._chunk_of, [c, c + 1])
+        return self._source._load(self._store, self._rows[lo:hi])
+
+    def close(self) -> None:
+        """Stop reading ahead (a read under way finishes; its result is dropped)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        self._ahead = None
 
     def count_once(self, rows: np.ndarray) -> int:
         """How many of ``rows`` (requested variants) were not counted before; marks them."""
@@ -463,7 +495,7 @@ class VcfZarrSource:
         idx = np.flatnonzero(keep)
         alleles = self._alleles(store, idx)
         ids = (
-            _strings(store.group["variant_id"], idx).astype(object)
+            _strings(store.group["variant_id"], idx)
             if store.has_ids
             else np.full(len(idx), ".", dtype=object)
         )
@@ -502,7 +534,7 @@ class VcfZarrSource:
         ALT after an empty column (the spec pads at the end only) is an error. Records the
         counts in ``store.n_alleles``."""
         assert store.n_alleles is not None
-        alleles = np.strings.upper(_strings(store.group["variant_allele"], idx)).astype(object)
+        alleles = _upper(_strings(store.group["variant_allele"], idx))
         if len(idx) == 0:
             return alleles.reshape(0, max(store.group["variant_allele"].shape[1], 1))
         present = alleles != ""
@@ -549,12 +581,15 @@ class VcfZarrSource:
                 continue
             local = records[in_file] - self._first[file_index]
             blocks = _Blocks(self, store, sorted_unique(local))
-            for start in range(0, len(in_file), chunk_size):
-                req = in_file[start : start + chunk_size]
-                dosage, ploidy = self._dosages(
-                    blocks, local[start : start + chunk_size], alleles[req]
-                )
-                yield DosageChunk(req.astype(np.int64), dosage, ploidy)
+            try:
+                for start in range(0, len(in_file), chunk_size):
+                    req = in_file[start : start + chunk_size]
+                    dosage, ploidy = self._dosages(
+                        blocks, local[start : start + chunk_size], alleles[req]
+                    )
+                    yield DosageChunk(req.astype(np.int64), dosage, ploidy)
+            finally:
+                blocks.close()
 
     def _in_output_order(self, values: np.ndarray) -> np.ndarray:
         return values if self._to_output is None else values[:, self._to_output]
@@ -783,17 +818,29 @@ def _check_shape(path: str, group: Any, name: str, expected: tuple[int, ...]) ->
 
 
 def _strings(array: Any, idx: np.ndarray) -> np.ndarray:
-    """Rows ``idx`` of a string array as a numpy string array, reading only the chunks
-    that hold them."""
+    """Rows ``idx`` (sorted) of a string array as Python strings (object), reading only the
+    chunks that hold them, each by a plain slice (zarr's orthogonal indexing is slower)."""
+    if len(idx) == 0:
+        return np.empty((0, *array.shape[1:]), dtype=object)
     if len(idx) == array.shape[0]:
-        values = array[:]
-    elif len(idx) == 0:
-        return np.empty((0, *array.shape[1:]), dtype=str)
+        values = np.asarray(array[:])
     else:
-        values = array.oindex[(idx, *(slice(None),) * (array.ndim - 1))]
-    values = np.asarray(values)
-    # numpy 2 StringDType (zarr 3 strings) or fixed-width str; object (zarr 2) made str
-    return values.astype(str) if values.dtype.kind == "O" else values
+        step = max(int(array.chunks[0]), 1)
+        parts = []
+        for k in sorted_unique(idx // step).tolist():
+            wanted = idx[(idx >= k * step) & (idx < (k + 1) * step)]
+            parts.append(np.asarray(array[k * step : (k + 1) * step])[wanted - k * step])
+        values = np.concatenate(parts)
+    return values.astype(object)
+
+
+def _upper(values: np.ndarray) -> np.ndarray:
+    """``values`` (object strings) upper-cased; alleles are upper case nearly always, so only
+    the distinct values are looked at unless some is not."""
+    distinct = pd.unique(values.ravel())
+    if all(v == v.upper() for v in distinct):
+        return values
+    return np.strings.upper(values.astype(str)).astype(object)
 
 
 def _resolve_calls(
