@@ -169,7 +169,13 @@ def project(
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, not {method!r}")
-    match = match_target(reference.variants, genotypes.sites())
+    # only the reference's positions are asked for (a source may then skip the rest, e.g.
+    # an indexed whole-genome VCF of one person)
+    wanted = {
+        str(chrom): np.unique(group.to_numpy(np.int64))
+        for chrom, group in reference.variants.groupby("chrom")["pos"]
+    }
+    match = match_target(reference.variants, genotypes.sites(wanted))
     if len(match.records) == 0:
         raise GenotypeFileError(
             f"{', '.join(genotypes.paths)}: none of the reference's {reference.n_variants} "
