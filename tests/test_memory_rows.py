@@ -1,0 +1,152 @@
+"""Memory per scoring row (issue 13, item 3): what a scoring file, its match report and the
+positions parser keep per row, checked against values written here and a plain-Python
+reading of the same text."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from prs.errors import ScoringFileError
+from prs.genome import MAX_POSITION
+from prs.match import match_variants
+from prs.weights import read_scorefile
+from prs.weights.scorefile import _positions
+
+_PAIRS = [("A", "C"), ("A", "G"), ("C", "T"), ("G", "T"), ("T", "C"), ("G", "A")]
+
+
+def _write_scorefile(path, n_rows: int, seed: int = 7) -> dict[str, list]:
+    """A PGS Catalog style file of ``n_rows`` rows on chromosomes 1-22; its columns as
+    written."""
+    rng = np.random.default_rng(seed)
+    chrom = np.sort(rng.integers(1, 23, n_rows))
+    pos = rng.integers(1, 10**8, n_rows)
+    pair = rng.integers(0, len(_PAIRS), n_rows)
+    weight = np.round(rng.normal(0, 0.05, n_rows), 6)
+    rows = {
+        "rsid": [f"rs{100_000 + i}" for i in range(n_rows)],
+        "chrom": [str(c) for c in chrom],
+        "pos": pos.tolist(),
+        "effect_allele": [_PAIRS[p][1] for p in pair],
+        "other_allele": [_PAIRS[p][0] for p in pair],
+        "weight": weight.tolist(),
+    }
+    lines = ["#pgs_id=PGS_MEM\n#genome_build=GRCh37\n"]
+    lines.append("rsID\tchr_name\tchr_position\teffect_allele\tother_allele\teffect_weight\n")
+    for i in range(n_rows):
+        lines.append(
+            f"{rows['rsid'][i]}\t{rows['chrom'][i]}\t{rows['pos'][i]}\t"
+            f"{rows['effect_allele'][i]}\t{rows['other_allele'][i]}\t{rows['weight'][i]!r}\n"
+        )
+    path.write_text("".join(lines))
+    return rows
+
+
+def _sites_of(rows: dict[str, list], every: int = 2) -> pd.DataFrame:
+    """A site table (the columns :meth:`GenotypeSource.sites` gives) holding every
+    ``every``-th scoring row's variant, REF = other allele."""
+    take = np.arange(0, len(rows["pos"]), every)
+    n = len(take)
+    return pd.DataFrame(
+        {
+            "chrom": np.array(rows["chrom"], dtype=object)[take],
+            "pos": np.array(rows["pos"], dtype=np.int64)[take],
+            "ref": np.array(rows["other_allele"], dtype=object)[take],
+            "alt": np.array(rows["effect_allele"], dtype=object)[take],
+            "allele_index": np.ones(n, dtype=np.int16),
+            "n_alleles": np.full(n, 2, dtype=np.int16),
+            "record": np.arange(n, dtype=np.int64),
+            "file": np.zeros(n, dtype=np.int32),
+            "id": np.array([f"v{i}" for i in range(n)], dtype=object),
+        }
+    )
+
+
+def test_scoring_file_keeps_no_python_string_per_row(tmp_path):
+    """The variants table of 50,000 rows holds the values written, in under 120 bytes a
+    row (Python strings per text field, as pandas 2 made them, cost ~300)."""
+    n = 50_000
+    rows = _write_scorefile(tmp_path / "big.txt", n)
+    sf = read_scorefile(tmp_path / "big.txt")
+    variants = sf.variants
+    for column in ("rsid", "chrom", "effect_allele", "other_allele", "effect_type"):
+        assert variants[column].dtype != object, column
+    assert variants["rsid"].tolist() == rows["rsid"]
+    assert variants["chrom"].tolist() == rows["chrom"]
+    assert variants["pos"].tolist() == rows["pos"]
+    assert variants["effect_allele"].tolist() == rows["effect_allele"]
+    assert variants["other_allele"].tolist() == rows["other_allele"]
+    assert sf.weights[:, 0].tolist() == rows["weight"]
+    # String comparisons still give numpy booleans, as the matcher and reader rely on.
+    assert (variants["effect_allele"] == "A").to_numpy().dtype == np.bool_
+    per_row = variants.memory_usage(deep=True).sum() / n
+    assert per_row < 120, f"{per_row:.0f} bytes per scoring row"
+
+
+def test_match_report_keeps_no_python_string_per_row(tmp_path):
+    """The match report of 50,000 rows (half matched) names each row's fate as written,
+    in under 250 bytes a row (with a Python string per text field: ~600)."""
+    n = 50_000
+    rows = _write_scorefile(tmp_path / "big.txt", n)
+    sf = read_scorefile(tmp_path / "big.txt")
+    _, report = match_variants(sf, _sites_of(rows), min_overlap=0.4)
+    table = report.variants
+    assert len(table) == n
+    outcome = table["outcome"].to_numpy(dtype=object)
+    assert (outcome[0::2] == "matched").all()
+    assert (outcome[1::2] == "unmatched_no_site").all()
+    assert table["target_id"].iloc[0::2].tolist() == [f"v{i}" for i in range(len(outcome[0::2]))]
+    assert set(table["target_id"].iloc[1::2]) == {""}
+    for column in ("chrom", "effect_allele", "target_id", "target_ref", "outcome", "reason"):
+        assert table[column].dtype != object, column
+    per_row = table.memory_usage(deep=True).sum() / n
+    assert per_row < 250, f"{per_row:.0f} bytes per report row"
+
+
+def _reference_position(text: str) -> int | None:
+    """A position as the format defines it, in plain Python: a whole number of ASCII
+    digits within [0, MAX_POSITION] after stripping whitespace, -1 when empty; None when
+    invalid."""
+    stripped = text.strip()
+    if stripped == "":
+        return -1
+    if not _is_digits(stripped):
+        return None
+    value = int(stripped)
+    return value if value <= MAX_POSITION else None
+
+
+def _is_digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()
+
+
+_POSITION_TEXT = st.one_of(
+    st.integers(0, 2**33).map(str),
+    st.integers(0, 2**31).map(lambda v: f"  {v}\t"),
+    st.integers(0, 999).map(lambda v: f"000000000{v}"),
+    st.sampled_from(["", " ", "-5", "1e5", "12.0", "١٢", "0x1F", "+3", "2147483647", "2147483648"]),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_POSITION_TEXT, min_size=1, max_size=30), st.booleans())
+def test_positions_equal_a_plain_python_reading(values, arrow_backed):
+    """Arrow's fast position parse or the checked one: the positions a plain-Python reading
+    gives, or an error naming the line of the first bad value."""
+    expected = [_reference_position(v) for v in values]
+    series = pd.Series(values, dtype="string[pyarrow]" if arrow_backed else object)
+    lines = np.arange(10, 10 + len(values))
+    if any(e is None for e in expected):
+        # A value that is no whole number is named before one above the limit.
+        not_numbers = [i for i, v in enumerate(values) if not _is_digits(v.strip() or "0")]
+        first = not_numbers[0] if not_numbers else expected.index(None)
+        with pytest.raises(ScoringFileError, match=f"line {lines[first]}:"):
+            _positions(series, "chr_position", "f.txt", lines)
+    else:
+        got = _positions(series, "chr_position", "f.txt", lines)
+        assert got.dtype == np.int64
+        assert got.tolist() == expected
