@@ -640,7 +640,8 @@ class VcfZarrSource:
             for r in suspects.tolist():
                 full = _read_rows(store, name, array, rows[r : r + 1], None)
                 absent_field[r] = bool((full.view(missing_bits.dtype) == missing_bits).all())
-        block.values = values.astype(np.float64)
+        with np.errstate(invalid="ignore"):  # the sentinels are signalling NaNs: quieted
+            block.values = values.astype(np.float64)
         block.missing = missing
         block.fill = fill
         block.absent_field = absent_field
