@@ -319,3 +319,29 @@ def test_fetch_cli_prints_md5_and_path(pack_server, tmp_path, capsys):
     md5, status, path = capsys.readouterr().out.strip().split("\t")
     assert (md5, status) == (md5_hex(data), "downloaded")
     assert Path(path).read_bytes() == data
+
+
+@pytest.mark.shared
+def test_score_distributions_per_population_survive_saving(small_reference, tmp_path):
+    """Reference samples' scores (item 6): per-population n, mean, SD and percentiles equal
+    pandas' groupby on the same table, before and after save/load; unscored samples are left
+    out; an unknown score is refused."""
+    from prs.ancestry import with_scores
+
+    rng = np.random.default_rng(5)
+    ids = list(small_reference.samples)
+    table = pd.DataFrame({"IID": ids[:-10], "PGS000001": rng.normal(size=len(ids) - 10)})
+    table = pd.concat([table, pd.DataFrame({"IID": ["not-a-reference-sample"], "PGS000001": [9]})])
+    panel = save_reference(with_scores(small_reference, table), tmp_path / "ref")
+    loaded = load_reference(tmp_path / "ref")
+    labels = pd.DataFrame({"IID": ids, "SuperPop": small_reference.superpop})
+    expected = labels.merge(table, on="IID").groupby("SuperPop")["PGS000001"]
+    for ref in (panel, loaded):
+        got = ref.score_distribution("PGS000001").set_index("SuperPop")
+        np.testing.assert_array_equal(got["n"], expected.size())
+        np.testing.assert_allclose(got["mean"], expected.mean(), rtol=1e-12)
+        np.testing.assert_allclose(got["sd"], expected.std(), rtol=1e-12)
+        np.testing.assert_allclose(got["p50"], expected.median(), rtol=1e-12)
+        np.testing.assert_allclose(got["p10"], expected.quantile(0.10), rtol=1e-12)
+    with pytest.raises(ReferencePanelError, match="no score 'PGS999999'"):
+        loaded.score_distribution("PGS999999")

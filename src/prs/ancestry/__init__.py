@@ -21,6 +21,7 @@ from prs.ancestry.reference import (
     load_reference,
     read_population_labels,
     save_reference,
+    with_scores,
 )
 
 __all__ = [
@@ -35,4 +36,5 @@ __all__ = [
     "project",
     "read_population_labels",
     "save_reference",
+    "with_scores",
 ]

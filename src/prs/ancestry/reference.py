@@ -79,6 +79,8 @@ class ReferencePanel:
         Variants removed by each selection rule, samples excluded and why.
     provenance
         :func:`prs.provenance.record` of the build (inputs with checksums).
+    scores
+        Reference samples' scores by score name (optional).
     """
 
     variants: pd.DataFrame
@@ -97,6 +99,9 @@ class ReferencePanel:
     provenance: dict[str, Any] = field(default_factory=dict)
     checksum: str | None = None
     name: str = "reference"
+    #: Score name -> ``float64[n_ref]``: each reference sample's score (NaN where not given),
+    #: for per-population distributions (:meth:`score_distribution`, :func:`with_scores`).
+    scores: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def n_variants(self) -> int:
@@ -116,6 +121,33 @@ class ReferencePanel:
     def identity(self) -> dict[str, str]:
         """Name and checksum (of the saved arrays; empty before saving), for provenance."""
         return {"reference": self.name, "sha256": self.checksum or ""}
+
+    def score_distribution(self, score: str, *, by: str = "SuperPop") -> pd.DataFrame:
+        """Per population (``by``: ``"SuperPop"`` or ``"Population"``) of the reference
+        samples: ``n``, ``mean``, ``sd`` (ddof 1) of ``score`` and its 1st-99th percentiles
+        (``p1``..``p99``, numpy's linear interpolation); samples without a score are left out.
+
+        Raises
+        ------
+        ReferencePanelError
+            The reference holds no score of that name.
+        """
+        if score not in self.scores:
+            raise ReferencePanelError(
+                f"reference {self.name!r} holds no score {score!r} (it has: "
+                f"{', '.join(self.scores) or 'none'}); add it with with_scores()"
+            )
+        labels = np.array(self.superpop if by == "SuperPop" else self.population)
+        values = self.scores[score]
+        rows = []
+        for pop in sorted(set(labels)):
+            v = values[(labels == pop) & np.isfinite(values)]
+            row = {by: pop, "n": len(v), "mean": v.mean() if len(v) else np.nan}
+            row["sd"] = v.std(ddof=1) if len(v) > 1 else np.nan
+            quantiles = np.percentile(v, np.arange(1, 100)) if len(v) else np.full(99, np.nan)
+            row.update({f"p{q}": x for q, x in zip(range(1, 100), quantiles, strict=True)})
+            rows.append(row)
+        return pd.DataFrame(rows)
 
     def pcs_frame(self) -> pd.DataFrame:
         """Reference samples: ``IID``, ``SuperPop``, ``Population``, ``PC1``..``PCk``."""
@@ -291,6 +323,32 @@ def build_reference(
     )
 
 
+def with_scores(panel: ReferencePanel, scores: pd.DataFrame) -> ReferencePanel:
+    """``panel`` with the reference samples' scores added (a table with ``IID`` and one
+    column per score, e.g. ``prs score``'s output on the reference genotypes); samples of the
+    reference the table lacks get NaN, samples not in the reference are ignored.
+
+    Raises
+    ------
+    ReferencePanelError
+        No ``IID`` column, an IID twice, or no reference sample in the table.
+    """
+    if "IID" not in scores.columns:
+        raise ReferencePanelError(f"score table has no IID column ({', '.join(scores.columns)})")
+    if scores["IID"].duplicated().any():
+        twice = scores["IID"][scores["IID"].duplicated()].iloc[0]
+        raise ReferencePanelError(f"score table lists sample {twice} twice")
+    table = scores.set_index(scores["IID"].astype(str))
+    shared = table.index.intersection(list(panel.samples))
+    if len(shared) == 0:
+        raise ReferencePanelError("no reference sample is in the score table (IIDs differ?)")
+    added = dict(panel.scores)
+    for column in table.columns.drop("IID"):
+        values = pd.to_numeric(table[column], errors="coerce")
+        added[str(column)] = values.reindex(list(panel.samples)).to_numpy(np.float64)
+    return replace(panel, scores=added)
+
+
 def save_reference(panel: ReferencePanel, path: str | os.PathLike[str]) -> ReferencePanel:
     """Write ``panel`` to the directory ``path`` (created); returns it with its checksum.
 
@@ -316,6 +374,10 @@ def save_reference(panel: ReferencePanel, path: str | os.PathLike[str]) -> Refer
         "population_frequencies": np.column_stack([panel.populations[p] for p in pops])
         if pops
         else np.empty((panel.n_variants, 0)),
+        "score_names": np.array(list(panel.scores), dtype=str),
+        "score_values": np.column_stack(list(panel.scores.values()))
+        if panel.scores
+        else np.empty((len(panel.samples), 0)),
     }
     with atomic_write(directory / ARRAYS_FILE, "wb") as fh:
         np.savez(fh, **arrays)
@@ -405,6 +467,10 @@ def load_reference(path: str | os.PathLike[str]) -> ReferencePanel:
         provenance=meta.get("provenance", {}),
         checksum=found,
         name=str(meta.get("name", directory.name)),
+        scores={
+            str(n): arrays["score_values"][:, j]
+            for j, n in enumerate(arrays.get("score_names", np.array([], dtype=str)))
+        },
     )
 
 
@@ -416,4 +482,5 @@ __all__ = [
     "load_reference",
     "read_population_labels",
     "save_reference",
+    "with_scores",
 ]

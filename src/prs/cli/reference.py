@@ -14,6 +14,8 @@ import argparse
 import sys
 from pathlib import Path
 
+import pandas as pd
+
 from prs.ancestry import (
     METHODS,
     PcaOptions,
@@ -21,6 +23,7 @@ from prs.ancestry import (
     load_reference,
     project,
     save_reference,
+    with_scores,
 )
 from prs.ancestry.fetch import PACKS, fetch_reference_pack
 from prs.calibrate._inputs import read_id_list
@@ -73,6 +76,11 @@ def _register_build(actions: argparse._SubParsersAction) -> None:
     )
     build.add_argument(
         "--keep-high-ld", action="store_true", help="do not exclude long-range high-LD regions"
+    )
+    build.add_argument(
+        "--scores",
+        help="the reference samples' scores (TSV with IID and one column per score, e.g. "
+        "prs score's output on the reference genotypes): kept for per-population distributions",
     )
     build.add_argument("--name", help="name of the reference (default: the output's name)")
     build.add_argument("-o", "--out", type=Path, required=True, help="reference directory")
@@ -130,6 +138,9 @@ def run_build(args: argparse.Namespace) -> int:
         options=options,
         name=args.name or args.out.name,
     )
+    if args.scores:
+        table = pd.read_csv(args.scores, sep="\t", dtype={"IID": str, "sample_id": str})
+        panel = with_scores(panel, table.rename(columns={"sample_id": "IID", "#IID": "IID"}))
     panel = save_reference(panel, args.out)
     print(
         f"{args.out}\t{panel.n_variants} variants\t{len(panel.samples)} samples\t"
