@@ -66,11 +66,23 @@ def _shared_codes(columns: list[pd.Series]) -> tuple[list[np.ndarray], pd.Index]
     codes: list[np.ndarray] = []
     uniques: list[np.ndarray] = []
     for column in columns:
-        c, u = pd.factorize(pd.Series(column, copy=False).fillna(""))
-        codes.append(c)
+        # Missing values (code -1) are "" below: no filled copy of the column is made, and
+        # codes are kept as int32 (millions of rows: the peak of matching).
+        c, u = pd.factorize(pd.Series(column, copy=False))
+        codes.append(c.astype(np.int32))
+        del c
         uniques.append(np.asarray(u, dtype=object))
-    vocab = pd.Index(np.concatenate(uniques) if uniques else [], dtype=object).unique()
-    shared = [vocab.get_indexer(u).astype(np.int32)[c] for c, u in zip(codes, uniques, strict=True)]
+    missing = [""] if any((c < 0).any() for c in codes) else []
+    vocab = pd.Index(
+        np.concatenate([*uniques, np.array(missing, dtype=object)]) if uniques else [],
+        dtype=object,
+    ).unique()
+    shared = []
+    for c, u in zip(codes, uniques, strict=True):
+        # The last entry is the code of a missing value ("").
+        lookup = vocab.get_indexer([*u, ""]).astype(np.int32)
+        shared.append(lookup[c])
+    codes.clear()
     return shared, vocab
 
 
