@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -41,6 +42,11 @@ def engine_seconds(vcf: str, scorefile: str, dosage: str = "GT", repeats: int = 
         for _ in source.read(records, alleles, chunk_size=4096):
             pass
 
+    return _best_of(once, repeats)
+
+
+def _best_of(once: Callable[[], None], repeats: int) -> float:
+    """Best wall time of ``repeats`` calls of ``once``, after one warm-up call."""
     once()
     best = float("inf")
     for _ in range(repeats):
@@ -89,13 +95,7 @@ def scoring_seconds(
         finally:
             totals.close()
 
-    once()
-    best = float("inf")
-    for _ in range(repeats):
-        started = time.perf_counter()
-        once()
-        best = min(best, time.perf_counter() - started)
-    return best, k * n
+    return _best_of(once, repeats), k * n
 
 
 def main() -> None:

@@ -135,6 +135,22 @@ def source_haploid(source: GenotypeSource) -> str:
     return str(getattr(source, "haploid", "as-diploid"))
 
 
+#: The site table's column dtypes (besides the text columns).
+SITE_DTYPES = {
+    "pos": np.int64,
+    "allele_index": np.int16,
+    "n_alleles": np.int16,
+    "record": np.int64,
+    "file": np.int32,
+}
+
+
+def site_table(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """One site table from per-file frames (columns :data:`SITE_COLUMNS`), in order, with
+    the table's dtypes (:data:`SITE_DTYPES`)."""
+    return pd.concat(frames, ignore_index=True).astype(SITE_DTYPES)
+
+
 def chunk_dosages(dosage: np.ndarray) -> np.ndarray:
     """A chunk's ``dosage`` as float64, NaN missing (int8 hard calls converted; float64
     returned as it is).

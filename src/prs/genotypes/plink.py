@@ -48,7 +48,7 @@ import pandas as pd
 
 from prs.errors import GenotypeFileError, GenotypeWarning
 from prs.genome import MAX_POSITION, detect_build, normalize_chrom
-from prs.genotypes.base import SITE_COLUMNS, DosageChunk
+from prs.genotypes.base import SITE_COLUMNS, DosageChunk, site_table
 from prs.genotypes.options import check_read_options
 from prs.genotypes.vcf_header import duplicate_records_message
 from prs.kernels.calls import other_allele_calls
@@ -285,15 +285,7 @@ class PlinkSource:
                     columns=list(SITE_COLUMNS),
                 )
             )
-        table = pd.concat(frames, ignore_index=True).astype(
-            {
-                "pos": np.int64,
-                "allele_index": np.int16,
-                "n_alleles": np.int16,
-                "record": np.int64,
-                "file": np.int32,
-            }
-        )
+        table = site_table(frames)
         duplicates = duplicate_records_message(self.paths, table)
         if duplicates:  # as the VCF engines warn (the matcher uses the first)
             self.notes.append(duplicates)
