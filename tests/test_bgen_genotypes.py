@@ -660,3 +660,31 @@ def test_threads_do_not_change_the_dosages(random_bgen):
         one = _read_all(BgenSource(random_bgen["bgen"], dosage=dosage, threads=1))
         three = _read_all(BgenSource(random_bgen["bgen"], dosage=dosage, threads=3))
         assert np.array_equal(one, three, equal_nan=True)
+
+
+def test_a_file_mixing_record_kinds(tmp_path):
+    """Common records (decoded by prs) between phased, haploid and multi-allelic ones (by
+    the package), several per chunk: each row is its record's, in request order."""
+    rng = np.random.default_rng(21)
+    n = 8
+    haploid = np.array([2, 1] * (n // 2))
+    phased = np.column_stack([rng.dirichlet([1, 1], size=n), rng.dirichlet([1, 1], size=n)])
+    variants = [
+        ("6", 10, ["A", "G"], _diploid(rng, n, (1,)), 2, False),
+        ("6", 20, ["A", "G"], phased, 2, True),
+        ("6", 30, ["A", "G"], _diploid(rng, n), 2, False),
+        ("6", 40, ["A", "C", "T"], rng.dirichlet([1] * 6, size=n), 2, False),
+        ("6", 50, ["A", "G"], _probabilities(2, False, haploid, np.zeros(n, bool), 3), haploid, 0),
+        ("6", 60, ["A", "G"], _diploid(rng, n), 2, False),
+    ]
+    path = _write_bgen(tmp_path / "mix.bgen", [f"s{i}" for i in range(n)], variants)
+    records = np.array([0, 0, 1, 2, 3, 3, 3, 4, 5])
+    alleles = np.array([0, 1, 1, 1, 0, 1, 2, 1, 0])
+    got = np.concatenate(
+        [c.dosage for c in BgenSource(path, haploid="haploid").read(records, alleles, chunk_size=4)]
+    )
+    for row, (record, allele) in enumerate(zip(records, alleles, strict=True)):
+        _, _, names, probs, ploidy, is_phased = variants[record]
+        ploidy = np.broadcast_to(ploidy, (n,))
+        want = _reference_dosages(probs, ploidy, is_phased, len(names))[allele]
+        assert np.allclose(got[row], want, atol=4 * _quantum(16), equal_nan=True), row
