@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 
 #: Projection methods: FRAPOSA's OADP (default, as pgsc_calc) and simple projection.
 METHODS = ("oadp", "simple")
+#: Dosages per variant chunk at most (float64: 32 MB), so memory is flat in the targets.
+_CHUNK_VALUES = 4_000_000
 #: FRAPOSA's Procrustes iteration: stop when the relative change is below this ...
 PROCRUSTES_TOLERANCE = 1e-6
 #: ... or after this many iterations.
@@ -153,8 +155,8 @@ def project(
         ``"oadp"`` (default, FRAPOSA's online augmentation, decomposition and Procrustes, as
         the PGS Catalog Calculator) or ``"simple"`` (``U^T b``; shrinks towards the centre).
     chunk_size
-        Variants read at a time: memory is chunk_size x samples dosages plus
-        samples x dim_online sums, flat in the number of variants.
+        Variants read at a time at most (fewer for many samples: a chunk holds at most 4
+        million dosages); memory is that chunk plus samples x dim_online sums.
     sample_block
         Targets whose OADP update is computed together (memory, not results).
 
@@ -182,7 +184,11 @@ def project(
             "PCA variants is in the target (same chromosome, position and alleles); is the "
             f"target on the reference's build ({reference.build})?"
         )
-    ub, bb, missing = accumulate_projection(reference, genotypes, match, chunk_size=chunk_size)
+    # variants per chunk so that a chunk's dosages stay near 32 MB however many targets
+    rows = max(16, _CHUNK_VALUES // max(len(genotypes.samples), 1))
+    ub, bb, missing = accumulate_projection(
+        reference, genotypes, match, chunk_size=min(chunk_size, rows)
+    )
     missing += reference.n_variants - len(match.records)
     n_pcs = reference.n_pcs
     if method == "simple":
