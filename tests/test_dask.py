@@ -25,7 +25,7 @@ distributed = pytest.importorskip("distributed")
 def cluster():
     from prs.scoring.distributed import local_cluster
 
-    with local_cluster(2, dashboard_address=None) as cluster:
+    with local_cluster(2, dashboard_address=":0") as cluster:
         yield cluster
 
 
@@ -148,10 +148,17 @@ def test_cli_workers(cohort, tmp_path):
     assert scores["here"] == scores["dask"] and len(scores["here"]) == 50 * 2  # 2 scores
 
 
-def test_local_cluster_leaves_malloc_trim_unset(cluster):
-    """Dask's nanny would set MALLOC_TRIM_THRESHOLD_=65536 (slow for cyvcf2); prs's cluster
-    does not, but keeps the BLAS thread settings."""
-    with distributed.Client(cluster) as client:
+def test_local_cluster_leaves_malloc_trim_unset(monkeypatch):
+    """Dask's nanny would set MALLOC_TRIM_THRESHOLD_=65536 (slow for cyvcf2), and leaves it
+    in its own process's environment, which later workers inherit: prs's cluster's workers
+    have it unset even then, and keep the BLAS thread settings."""
+    from prs.scoring.distributed import local_cluster
+
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")  # as an earlier nanny leaves it
+    with (
+        local_cluster(1, dashboard_address=":0") as cluster,
+        distributed.Client(cluster) as client,
+    ):
         environments = client.run(lambda: dict(os.environ))
     for env in environments.values():
         assert "MALLOC_TRIM_THRESHOLD_" not in env
@@ -197,7 +204,7 @@ def test_jobqueue_example_builds_its_cluster(kind, tmp_path, monkeypatch):
         environ = _get_env_variables("distributed.nanny.pre-spawn-environ")
         assert "MALLOC_TRIM_THRESHOLD_" not in environ and environ["OMP_NUM_THREADS"] == "1"
         cls = jobqueue.SLURMCluster if kind == "slurm" else jobqueue.PBSCluster
-        with cls(dashboard_address=None) as cluster:
+        with cls(scheduler_options={"dashboard_address": ":0"}) as cluster:
             script = cluster.job_script()
     directive = "#SBATCH" if kind == "slurm" else "#PBS"
     assert f"{directive} -t 04:00:00" in script or f"{directive} -l walltime=04:00:00" in script

@@ -19,6 +19,7 @@ Nothing here is imported by ``import prs``: Dask is imported when a client is gi
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -30,6 +31,8 @@ from prs.kernels.accumulate import IMPUTE_COHORT_MEAN
 from prs.scoring.tasks import Combiner, ScoreTask, SourceSpec, run_task
 from prs.scoring.totals import ScoreTotals
 
+#: The variable Dask's nanny sets in workers (see the module doc).
+MALLOC_TRIM = "MALLOC_TRIM_THRESHOLD_"
 #: What to install for Dask.
 INSTALL_HINT = "pip install 'prs[dask]'"
 
@@ -97,14 +100,20 @@ def run_tasks(
 
 def local_cluster(workers: int, **options: Any) -> Any:
     """A :class:`distributed.LocalCluster` of ``workers`` single-threaded worker processes,
-    without Dask's ``MALLOC_TRIM_THRESHOLD_`` (see the module doc); ``options`` go to
-    ``LocalCluster``. Close it when done (it is a context manager)."""
+    without Dask's ``MALLOC_TRIM_THRESHOLD_`` (see the module doc: it is also removed from
+    this process's environment, where a nanny of an earlier cluster puts it); ``options``
+    go to ``LocalCluster``. Close it when done (it is a context manager)."""
     if workers < 1:
         raise ScoreError(f"workers must be >= 1, not {workers}")
     distributed = require_distributed()
     import dask
 
-    with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
+    # A nanny sets its pre-spawn variables in its own process's environment too, which the
+    # workers spawned from it inherit: an earlier Dask cluster of this process (or the
+    # shell) may have left MALLOC_TRIM_THRESHOLD_ there.
+    os.environ.pop(MALLOC_TRIM, None)
+
+    with dask.config.set({f"distributed.nanny.pre-spawn-environ.{MALLOC_TRIM}": None}):
         return distributed.LocalCluster(
             n_workers=workers,
             threads_per_worker=1,
