@@ -4,20 +4,21 @@ Usage::
 
     python -m benchmarks.zarr_case            # 2,000 samples, 16 Mb of chr22 (msprime)
     python -m benchmarks.zarr_case --small    # 500 samples, 4 Mb (a quick check)
+    python -m benchmarks.zarr_case --large    # 2,000 samples, 48 Mb
 
 One phased GT VCF is simulated (:func:`benchmarks.generate.simulate`, written by
-:func:`benchmarks.generate.write_gt_vcf`, with a dense score over half its biallelic records,
-:func:`benchmarks.generate.choose_score`) and converted once by bio2zarr (``vcf2zarr``'s
-``convert``: zarr format 3, bio2zarr's default chunks of 1,000 variants x 10,000 samples) to a
-directory store and a zip of one. Each layout is then scored end to end by the console script
-(interpreter start, imports, reading, matching, scoring, writing; Numba cache warm), best of
-``--repeats`` under ``/usr/bin/time`` (wall, peak RSS), against ``prs score`` on the VCF with
-the fast engine (the VCF path ``--engine auto`` takes for a bgzipped VCF). The scores must be
-identical. Then :func:`prs.score` is timed in the benchmark's own warm process (no
-interpreter start, imports or Numba cache loading), for each input. The issue's target: the
-Zarr path faster than the VCF path on the same genotypes. The machine may be shared: read
-the ratios, which come from the same run. Results go to
-``benchmarks/results/zarr[-small].json``.
+:func:`benchmarks.generate.write_gt_vcf`, with a dense score over half its biallelic
+records, :func:`benchmarks.generate.choose_score`) and converted once by bio2zarr
+(``vcf2zarr``'s ``convert``, two worker processes: zarr format 3, bio2zarr's default chunks
+of 1,000 variants x 10,000 samples) to a directory store and a zip of one. Each layout is
+scored end to end by the console script (interpreter start, imports, reading, matching,
+scoring, writing; Numba cache warm), best of ``--repeats`` under ``/usr/bin/time`` (wall,
+peak RSS), against ``prs score`` on the VCF with the fast engine (the VCF path
+``--engine auto`` takes for a bgzipped VCF). The scores must be identical. Then
+:func:`prs.score` is timed in the benchmark's own warm process (no interpreter start,
+imports or Numba cache loading), for each input. The issue's target: the Zarr path faster
+than the VCF path on the same genotypes. The machine may be shared: read the ratios, which
+come from the same run. Results go to ``benchmarks/results/zarr[-small|-large].json``.
 """
 
 from __future__ import annotations
@@ -60,6 +61,8 @@ class ZarrSpec:
 
 ZARR_SMALL = ZarrSpec(samples=500, length=4e6)
 ZARR_FULL = ZarrSpec()
+#: Three times the variants of the full case: reading weighs more against start-up.
+ZARR_LARGE = ZarrSpec(length=48e6)
 
 
 def make_dataset(out: Path, spec: ZarrSpec) -> dict[str, object]:
@@ -93,9 +96,10 @@ def make_dataset(out: Path, spec: ZarrSpec) -> dict[str, object]:
         shutil.rmtree(store, ignore_errors=True)
         Path(store).unlink(missing_ok=True)
     started = time.perf_counter()
-    bio2zarr_vcf.convert([str(paths["vcf"])], str(paths["directory"]), zarr_format=3)
+    options = {"zarr_format": 3, "worker_processes": 2}
+    bio2zarr_vcf.convert([str(paths["vcf"])], str(paths["directory"]), **options)
     convert_s = time.perf_counter() - started
-    bio2zarr_vcf.convert([str(paths["vcf"])], str(paths["zip"]), zarr_format=3)
+    bio2zarr_vcf.convert([str(paths["vcf"])], str(paths["zip"]), **options)
     stamp.write_text(
         json.dumps({"spec": f"{ZARR_VERSION} {spec!r}", "convert_s": convert_s, "records": records})
     )
@@ -194,11 +198,12 @@ def warm(made: dict[str, object], repeats: int) -> dict[str, object]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--small", action="store_true", help="500 samples, 4 Mb")
+    parser.add_argument("--large", action="store_true", help="2,000 samples, 48 Mb")
     parser.add_argument("--repeats", type=int, default=2, help="best of N runs (default 2)")
     parser.add_argument("--data", type=Path, help="where the files are cached")
     args = parser.parse_args(argv)
-    spec = ZARR_SMALL if args.small else ZARR_FULL
-    label = "zarr-small" if args.small else "zarr"
+    spec = ZARR_SMALL if args.small else ZARR_LARGE if args.large else ZARR_FULL
+    label = "zarr-small" if args.small else "zarr-large" if args.large else "zarr"
     row = run(spec, args.data or default_data_dir(label), args.repeats)
     for key, value in row.items():
         print(f"{key:>28}: {value}")
