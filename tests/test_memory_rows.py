@@ -4,13 +4,16 @@ reading of the same text."""
 
 from __future__ import annotations
 
+import math
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from prs.errors import ScoringFileError
+from prs.errors import MatchError, ScoreWarning, ScoringFileError
 from prs.genome import MAX_POSITION
 from prs.match import match_variants
 from prs.weights import read_scorefile
@@ -150,3 +153,80 @@ def test_positions_equal_a_plain_python_reading(values, arrow_backed):
         got = _positions(series, "chr_position", "f.txt", lines)
         assert got.dtype == np.int64
         assert got.tolist() == expected
+
+
+def _messy_scorefile(path, seed: int) -> dict[str, list]:
+    """A two-score table over chromosomes 1-3 and a row without a position, rows out of
+    chromosome order, repeated rows (duplicates within a score) and flipped alleles."""
+    rng = np.random.default_rng(seed)
+    n = 300
+    chrom = rng.choice(["1", "2", "3"], n)
+    pos = rng.integers(1, 60, n)  # few positions: many repeats
+    pair = rng.integers(0, len(_PAIRS), n)
+    flip = rng.random(n) < 0.3
+    comp = str.maketrans("ACGT", "TGCA")
+    ea = [
+        _PAIRS[p][1].translate(comp) if f else _PAIRS[p][1] for p, f in zip(pair, flip, strict=True)
+    ]
+    oa = [
+        _PAIRS[p][0].translate(comp) if f else _PAIRS[p][0] for p, f in zip(pair, flip, strict=True)
+    ]
+    w1 = np.round(rng.normal(0, 1, n), 4).tolist()
+    w2 = np.where(rng.random(n) < 0.5, np.round(rng.normal(0, 1, n), 4), np.nan).tolist()
+    lines = ["chr_name\tchr_position\teffect_allele\tother_allele\ts1\ts2\n"]
+    for i in range(n):
+        position = "" if i == 7 else str(pos[i])
+        second = "" if math.isnan(w2[i]) else repr(w2[i])
+        lines.append(f"{chrom[i]}\t{position}\t{ea[i]}\t{oa[i]}\t{w1[i]!r}\t{second}\n")
+    path.write_text("".join(lines))
+    return {"chrom": list(chrom), "pos": pos.tolist(), "pair": pair.tolist()}
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_matching_chromosome_by_chromosome_equals_matching_whole(tmp_path, seed):
+    """Pieces per chromosome, matched and joined (scoring_by_chromosome, concat_pieces): the
+    plan, report and counts of matching the whole file at once."""
+    from prs.match import concat_pieces, scoring_by_chromosome
+
+    rows = _messy_scorefile(tmp_path / "s.txt", seed)
+    sf = read_scorefile(tmp_path / "s.txt")
+    # Target: every third position of each chromosome, REF/ALT of the row's pair.
+    keys = sorted(
+        {(c, p, q) for c, p, q in zip(rows["chrom"], rows["pos"], rows["pair"], strict=True)}
+    )
+    keys = keys[::3]
+    sites = pd.DataFrame(
+        {
+            "chrom": [k[0] for k in keys],
+            "pos": np.array([k[1] for k in keys], dtype=np.int64),
+            "ref": [_PAIRS[k[2]][0] for k in keys],
+            "alt": [_PAIRS[k[2]][1] for k in keys],
+            "allele_index": np.ones(len(keys), dtype=np.int16),
+            "n_alleles": np.full(len(keys), 2, dtype=np.int16),
+            "record": np.arange(len(keys), dtype=np.int64),
+            "file": np.zeros(len(keys), dtype=np.int32),
+            "id": [f"v{i}" for i in range(len(keys))],
+        }
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ScoreWarning)
+        plan, report = match_variants(sf, sites, min_overlap=0.0)
+        pieces = []
+        chroms = []
+        for chrom, piece in scoring_by_chromosome(sf):
+            chroms.append(chrom)
+            piece_sites = sites[sites["chrom"] == chrom].reset_index(drop=True)
+            pieces.append(match_variants(piece, piece_sites, check_overlap=False))
+        joined_plan, joined_report = concat_pieces(sf, pieces[::-1], min_overlap=0.0)
+    assert sorted(chroms) == ["", "1", "2", "3"] or sorted(chroms) == ["1", "2", "3"]
+    for name in ("record", "allele", "effect_type", "allele_frequency", "line"):
+        np.testing.assert_array_equal(getattr(joined_plan, name), getattr(plan, name))
+    np.testing.assert_array_equal(joined_plan.weights, plan.weights)
+    pd.testing.assert_frame_equal(joined_report.counts, report.counts)
+    pd.testing.assert_frame_equal(
+        joined_report.variants.astype(object), report.variants.astype(object)
+    )
+    assert (report.counts["excluded_duplicate_row"] > 0).any()  # the case is exercised
+    # The whole file's rate is checked once, over every piece.
+    with pytest.raises(MatchError, match="below the minimum"):
+        concat_pieces(sf, pieces, min_overlap=0.99)

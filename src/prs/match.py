@@ -17,8 +17,8 @@ scoring rows and duplicated target records are excluded after the first, with a 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -284,6 +284,7 @@ def match_variants(
     min_overlap: float = DEFAULT_MIN_OVERLAP,
     scoring_build: str | None = None,
     target_build: str | None = None,
+    check_overlap: bool = True,
 ) -> tuple[MatchPlan, MatchReport]:
     """Match a scoring file's rows to a target's sites.
 
@@ -303,6 +304,9 @@ def match_variants(
     scoring_build, target_build
         Builds, used only to explain a low match rate (:func:`check_builds` refuses a
         mismatch before matching).
+    check_overlap
+        False for a piece of a scoring file (:func:`scoring_by_chromosome`): no match rate
+        is checked nor noted here; :func:`concat_pieces` checks the whole file's.
 
     Returns
     -------
@@ -337,7 +341,11 @@ def match_variants(
                 outcome_code, reason_code, reason_names, weighted, duplicate, duplicate_reason
             ),
         )
-    notes = _check_overlap(counts, min_overlap, scoring, scoring_build, target_build, sites)
+    notes = (
+        _check_overlap(counts, min_overlap, scoring, scoring_build, target_build, sites)
+        if check_overlap
+        else []
+    )
     match_report = MatchReport(variants=report, counts=counts, notes=tuple(notes))
     plan = _plan(scoring, variants, best, weighted & matched[:, None] & ~duplicate)
     return plan, match_report
@@ -864,3 +872,120 @@ def wanted_positions(scoring: list[ScoringFile]) -> dict[str, np.ndarray]:
     for chrom, group in frames.groupby("chrom"):
         wanted[str(chrom)] = sorted_unique(group["pos"].to_numpy(dtype=np.int64))
     return wanted
+
+
+# --------------------------------------------------------------------------------------
+# One scoring file chromosome by chromosome: memory of a piece, not of the whole file
+# --------------------------------------------------------------------------------------
+
+
+def scoring_by_chromosome(scoring: ScoringFile) -> Iterator[tuple[str, ScoringFile]]:
+    """The scoring file's rows chromosome by chromosome, in order of first appearance
+    (``""``: rows without a chromosome), each a :class:`ScoringFile` of those rows (file
+    lines kept), for matching and scoring one chromosome at a time.
+
+    Matching each piece (``match_variants(piece, sites_of_that_chromosome,
+    check_overlap=False)``) and joining the pieces (:func:`concat_pieces`) gives the plan
+    and report of matching the whole file: a target record lies on one chromosome, so
+    every duplicate within a score falls within one piece.
+
+    Examples
+    --------
+    >>> from prs.example import example_paths
+    >>> from prs.weights import read_scorefile
+    >>> sf = read_scorefile(example_paths().scorefile)
+    >>> sum(piece.n_variants for _, piece in scoring_by_chromosome(sf)) == sf.n_variants
+    True
+    """
+    codes, names = pd.factorize(scoring.variants["chrom"].fillna(""), sort=False)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(names) + 1))
+    for k, name in enumerate(names):
+        rows = order[bounds[k] : bounds[k + 1]]
+        whole = len(rows) == len(codes)
+        yield (
+            str(name),
+            replace(
+                scoring,
+                variants=scoring.variants
+                if whole
+                else scoring.variants.iloc[rows].reset_index(drop=True),
+                weights=scoring.weights if whole else scoring.weights[rows],
+            ),
+        )
+
+
+def concat_pieces(
+    scoring: ScoringFile,
+    pieces: Sequence[tuple[MatchPlan, MatchReport]],
+    *,
+    target_chroms: Sequence[str] = (),
+    min_overlap: float = DEFAULT_MIN_OVERLAP,
+    scoring_build: str | None = None,
+    target_build: str | None = None,
+) -> tuple[MatchPlan, MatchReport]:
+    """The plan and report of ``scoring`` from those of its pieces
+    (:func:`scoring_by_chromosome`, matched with ``check_overlap=False``): plan rows
+    sorted by (record, allele), report rows by (line, score), counts added; then the
+    match rate checked as :func:`match_variants` checks it.
+
+    Parameters
+    ----------
+    scoring
+        The whole scoring file (for its path and score names in messages).
+    pieces
+        ``(plan, report)`` of every piece, in any order.
+    target_chroms
+        The target's chromosomes (only to explain a low match rate).
+    min_overlap, scoring_build, target_build
+        As :func:`match_variants`.
+
+    Returns
+    -------
+    (MatchPlan, MatchReport)
+
+    Raises
+    ------
+    MatchError
+        A score whose match rate over all pieces is below ``min_overlap`` (or zero).
+    """
+    _require_scores(scoring)
+    plans = [plan for plan, _ in pieces]
+    record = np.concatenate([p.record for p in plans]) if plans else np.zeros(0, np.int64)
+    allele = np.concatenate([p.allele for p in plans]) if plans else np.zeros(0, np.int64)
+    order = np.lexsort((allele, record))
+
+    def joined(name: str, empty: np.ndarray) -> np.ndarray:
+        return np.concatenate([getattr(p, name) for p in plans])[order] if plans else empty
+
+    n_scores = len(scoring.score_ids)
+    plan = MatchPlan(
+        record=record[order],
+        allele=allele[order],
+        effect_type=joined("effect_type", np.zeros(0, np.int8)),
+        weights=joined("weights", np.zeros((0, n_scores))),
+        allele_frequency=joined("allele_frequency", np.zeros(0)),
+        line=joined("line", np.zeros(0, np.int64)),
+        score_ids=scoring.score_ids,
+    )
+    counts = pd.DataFrame(0, index=list(scoring.score_ids), columns=list(OUTCOMES))
+    for _, report in pieces:
+        counts += report.counts.loc[list(scoring.score_ids), list(OUTCOMES)].to_numpy()
+    counts["n_rows"] = counts[list(OUTCOMES)].sum(axis=1)
+    counts["match_rate"] = np.where(
+        counts["n_rows"] > 0, counts["matched"] / counts["n_rows"].clip(lower=1), 0.0
+    )
+    counts.index.name = "score"
+    with arrow_strings():
+        variants = pd.concat([r.variants for _, r in pieces], ignore_index=True)
+        if len(pieces) > 1:
+            variants = variants.sort_values(["line", "score"], kind="stable", ignore_index=True)
+    notes = _check_overlap(
+        counts,
+        min_overlap,
+        scoring,
+        scoring_build,
+        target_build,
+        pd.DataFrame({"chrom": pd.Series(list(target_chroms), dtype=object)}),
+    )
+    return plan, MatchReport(variants=variants, counts=counts, notes=tuple(notes))
