@@ -884,14 +884,17 @@ class _RecordReader:
         first, second = values[0::2], values[1::2]
         for row in rows:
             out = dosage[row]
-            if alleles[row] == 0:  # 2 p11 + p12
+            if top == 255:  # 8 bits: each sample's (p11, p12) byte pair looked up at once
+                np.take(_BYTE_PAIR_DOSAGES[alleles[row]], values.view("<u2"), out=out)
+            elif alleles[row] == 0:  # 2 p11 + p12
                 np.multiply(first, 2.0, out=out)
                 out += second
             else:  # p12 + 2 p22, p22 = 1 - p11 - p12
                 np.multiply(first, -2.0, out=out)
                 out -= second
                 out += 2.0 * top
-            out /= top
+            if top != 255:
+                out /= top
             if missing is not None:
                 out[missing] = np.nan
             ploidy[row] = 2
@@ -944,6 +947,17 @@ def _zstd() -> object | None:
             return None
         decompressor = _THREAD.zstd = zstandard.ZstdDecompressor()
     return decompressor
+
+
+def _byte_pair_dosages() -> np.ndarray:
+    """``float64[2, 65536]``: REF and ALT dosage of every 8-bit (p11, p12) pair read as a
+    little-endian uint16 (``p11 + 256 p12``), computed as the 16-bit path computes them."""
+    pair = np.arange(65536)
+    hom_ref, het = pair & 255, pair >> 8
+    return np.stack([(2.0 * hom_ref + het) / 255, (510.0 - 2.0 * hom_ref - het) / 255])
+
+
+_BYTE_PAIR_DOSAGES = _byte_pair_dosages()
 
 
 def _probability_data(raw: bytes, compression: int) -> bytes:
