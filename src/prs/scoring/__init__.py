@@ -2,8 +2,10 @@
 
 ``prs.scoring`` (not ``prs.score``, which is only the function) holds the pipeline
 (:mod:`~prs.scoring.pipeline`), the result type (:mod:`~prs.scoring.result`), the running totals
-(:mod:`~prs.scoring.totals`: threads and BLAS over the kernels) and the warning bookkeeping
-(:mod:`~prs.scoring.recorded_warnings`).
+(:mod:`~prs.scoring.totals`: threads and BLAS over the kernels), the work cut into tasks
+(:mod:`~prs.scoring.tasks`: regions of rows x sample blocks, one pure function run here or on
+a cluster), the Dask runner (:mod:`~prs.scoring.distributed`, imported only with a client)
+and the warning bookkeeping (:mod:`~prs.scoring.recorded_warnings`).
 """
 
 from prs.scoring.pipeline import MISSING_POLICIES, ScoreOptions, score
