@@ -230,3 +230,36 @@ def test_matching_chromosome_by_chromosome_equals_matching_whole(tmp_path, seed)
     # The whole file's rate is checked once, over every piece.
     with pytest.raises(MatchError, match="below the minimum"):
         concat_pieces(sf, pieces, min_overlap=0.99)
+
+
+@pytest.mark.parametrize("name", ["report.tsv", "report.parquet"])
+def test_report_written_piece_by_piece_equals_written_whole(tmp_path, name):
+    """A match report written chromosome by chromosome (write_table_pieces) is the file
+    written whole (write_table of the concatenation): the same bytes as TSV, the same
+    table as Parquet; a piece that pandas must write (a value to quote) included."""
+    from prs.match import scoring_by_chromosome
+    from prs.output import output_set
+
+    rows = _write_scorefile(tmp_path / "big.txt", 3_000)
+    sf = read_scorefile(tmp_path / "big.txt")
+    sites = _sites_of(rows)
+    sites.loc[5, "id"] = 'odd"id'  # pandas quotes it: that piece is written by pandas
+    reports = []
+    for chrom, piece in scoring_by_chromosome(sf):
+        piece_sites = sites[sites["chrom"] == chrom].reset_index(drop=True)
+        reports.append(match_variants(piece, piece_sites, check_overlap=False)[1].variants)
+    with output_set(tmp_path / "pieces") as outs:
+        outs.write_table_pieces(iter(reports), name)
+    with output_set(tmp_path / "whole") as outs:
+        outs.write_table(pd.concat(reports, ignore_index=True), name)
+    pieces_file, whole_file = tmp_path / "pieces" / name, tmp_path / "whole" / name
+    if name.endswith(".tsv"):
+        assert pieces_file.read_bytes() == whole_file.read_bytes()
+        assert 'odd"id' in pd.read_csv(pieces_file, sep="\t")["target_id"].tolist()
+    else:
+        pd.testing.assert_frame_equal(pd.read_parquet(pieces_file), pd.read_parquet(whole_file))
+    assert len(
+        pd.read_csv(pieces_file, sep="\t")
+        if name.endswith(".tsv")
+        else pd.read_parquet(pieces_file)
+    ) == len(rows["pos"])

@@ -15,7 +15,7 @@ import io
 import json
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -59,6 +59,44 @@ def _write_table_to(frame: pd.DataFrame, fh: IO[bytes], name: str) -> None:
         frame.to_csv(fh, sep="\t", index=False, compression="gzip", lineterminator="\n")
     else:
         _write_tsv(frame, fh)
+
+
+def _write_pieces_to(frames: Iterable[pd.DataFrame], fh: IO[bytes], name: str) -> None:
+    """The bytes of the concatenation of ``frames`` as :func:`_write_table_to` writes it,
+    one piece at a time (TSV: header from the first piece; Parquet: one row group per
+    piece)."""
+    if name.endswith(".gz"):
+        raise ValueError(f"{name}: pieces are written as .tsv or .parquet, not gzipped")
+    writer = None
+    first: pd.DataFrame | None = None
+    try:
+        for frame in frames:
+            if first is None:
+                first = frame
+            elif list(frame.columns) != list(first.columns):
+                raise ValueError(f"{name}: a piece's columns differ from the first piece's")
+            if name.endswith(".parquet"):
+                import pyarrow as pa
+                import pyarrow.parquet as pq
+
+                table = pa.Table.from_pandas(frame, preserve_index=False)
+                if writer is None:
+                    writer = pq.ParquetWriter(fh, table.schema)
+                writer.write_table(table.cast(writer.schema))
+            else:
+                for start in range(0, max(len(frame), 1), _SLICE_ROWS):
+                    part = frame.iloc[start : start + _SLICE_ROWS]
+                    header = frame is first and start == 0
+                    text = _tsv_bytes(part, header=header)
+                    if text is None:  # (pandas writes a slice as it writes the whole)
+                        part.to_csv(fh, sep="\t", index=False, header=header, lineterminator="\n")
+                    else:
+                        fh.write(text)
+        if first is None:
+            raise ValueError(f"{name}: no pieces to write")
+    finally:
+        if writer is not None:
+            writer.close()
 
 
 #: Rows converted and written at a time: the text of a large table never sits in memory whole.
@@ -253,6 +291,15 @@ class ReportOutputs:
         :func:`write_table`)."""
         with self._outputs.open(name, "wb") as fh:
             _write_table_to(frame, fh, name)
+        return self.path(name)
+
+    def write_table_pieces(self, frames: Iterable[pd.DataFrame], name: str) -> Path:
+        """Add the rows of ``frames`` (same columns each) as one table ``name``, written
+        piece by piece as they come: the same file as :meth:`write_table` of their
+        concatenation, without holding it (a match report written chromosome by
+        chromosome). TSV or ``.parquet``."""
+        with self._outputs.open(name, "wb") as fh:
+            _write_pieces_to(frames, fh, name)
         return self.path(name)
 
     def write_json(self, obj: Any, name: str) -> Path:
