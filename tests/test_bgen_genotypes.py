@@ -491,7 +491,9 @@ def test_sample_subset_and_order(random_bgen):
     assert subset.samples == ("S7_S7", "S2_S2", "S40_S40")
     assert np.array_equal(_read_all(subset), _read_all(full)[:, [7, 2, 40]], equal_nan=True)
     assert subset.sex_by_sample["S7_S7"] == 2 and subset.sex_by_sample["S2_S2"] == 1
-    with pytest.raises(GenotypeFileError, match=r"r\.bgen: 1 requested sample\(s\) not found"):
+    with pytest.raises(
+        GenotypeFileError, match=r"r\.bgen: 1 requested sample\(s\) not in the file"
+    ):
         BgenSource(random_bgen["bgen"], samples=["nobody"])
 
 

@@ -79,7 +79,7 @@ from prs.genome import normalize_chrom
 from prs.genotypes.base import SITE_COLUMNS, DosageChunk
 from prs.genotypes.options import check_read_options
 from prs.genotypes.plink import _SEX_CODES
-from prs.genotypes.vcf_header import duplicate_records_message
+from prs.genotypes.vcf_header import _sample_subset, duplicate_records_message
 
 __all__ = ["HARD_CALL_THRESHOLD", "REF_ALLELES", "BgenSource", "expected_dosages"]
 
@@ -557,16 +557,8 @@ class BgenSource:
         if samples is None:
             self.samples: tuple[str, ...] = file_ids
             self._columns: np.ndarray | None = None
-        else:
-            index = {s: i for i, s in enumerate(file_ids)}
-            unknown = [s for s in samples if s not in index]
-            if unknown:
-                raise GenotypeFileError(
-                    f"{self.paths[0]}: {len(unknown)} requested sample(s) not found, "
-                    f"e.g. {unknown[0]!r}"
-                )
-            self.samples = tuple(samples)
-            self._columns = np.array([index[s] for s in samples], dtype=np.int64)
+        else:  # (checked as the VCF readers check it: present, once each, not none)
+            self.samples, self._columns = _sample_subset(self.paths[0], file_ids, samples)
         counts = [len(r.pos) for r in self._records]
         self._first = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
 
