@@ -541,7 +541,12 @@ def _outcome_counts(
     n_duplicates = duplicate.sum(axis=0)
     table[:, OUTCOMES.index("matched")] -= n_duplicates
     table[:, OUTCOMES.index("excluded_duplicate_row")] += n_duplicates
-    counts = pd.DataFrame(table, index=list(scoring.score_ids), columns=list(OUTCOMES))
+    return _counts_table(table, scoring.score_ids)
+
+
+def _counts_table(table: np.ndarray, score_ids: Sequence[str]) -> pd.DataFrame:
+    """Outcome counts (scores x :data:`OUTCOMES`) with each score's rows and match rate."""
+    counts = pd.DataFrame(table, index=list(score_ids), columns=list(OUTCOMES))
     counts["n_rows"] = counts[list(OUTCOMES)].sum(axis=1)
     counts["match_rate"] = np.where(
         counts["n_rows"] > 0, counts["matched"] / counts["n_rows"].clip(lower=1), 0.0
@@ -968,14 +973,10 @@ def concat_pieces(
         line=joined("line", np.zeros(0, np.int64)),
         score_ids=scoring.score_ids,
     )
-    counts = pd.DataFrame(0, index=list(scoring.score_ids), columns=list(OUTCOMES))
+    table = np.zeros((len(scoring.score_ids), len(OUTCOMES)), dtype=np.int64)
     for _, report in pieces:
-        counts += report.counts.loc[list(scoring.score_ids), list(OUTCOMES)].to_numpy()
-    counts["n_rows"] = counts[list(OUTCOMES)].sum(axis=1)
-    counts["match_rate"] = np.where(
-        counts["n_rows"] > 0, counts["matched"] / counts["n_rows"].clip(lower=1), 0.0
-    )
-    counts.index.name = "score"
+        table += report.counts.loc[list(scoring.score_ids), list(OUTCOMES)].to_numpy()
+    counts = _counts_table(table, scoring.score_ids)
     with arrow_strings():
         variants = pd.concat([r.variants for _, r in pieces], ignore_index=True)
         if len(pieces) > 1:
