@@ -121,20 +121,25 @@ def test_open_source_refused_with_a_client(client, cohort):
         prs.score(source, cohort["scorefiles"], client=client)
 
 
-def test_cli_workers(cohort, tmp_path):
-    """``prs score --workers 2`` starts and closes a local cluster; same scores as without."""
+def test_cli_workers(cohort, cluster, tmp_path):
+    """``prs score --workers 2`` starts and closes a local cluster, ``--scheduler`` uses a
+    running one; same scores as without."""
     common = [
         sys.executable, "-m", "prs", "score", "--genotypes", str(cohort["vcf"]),
         "--scorefile", *map(str, cohort["scorefiles"]), "--build", "GRCh38",
         "--task-variants", "20", "--sample-block", "16",
     ]  # fmt: skip
-    for name, extra in (("here", []), ("dask", ["--workers", "2"])):
+    address = cluster.scheduler_address
+    for name, extra, said in (
+        ("here", [], None),
+        ("dask", ["--workers", "2"], "dask: 2 local workers"),
+        ("scheduler", ["--scheduler", address], f"dask: {address}"),
+    ):
         run = subprocess.run(
             [*common, "--out", str(tmp_path / name), *extra], capture_output=True, text=True
         )
         assert run.returncode == 0, run.stderr
-        if extra:
-            assert "dask: 2 local workers" in run.stderr
+        assert said is None or said in run.stderr
     import json
 
     provenance = json.loads((tmp_path / "dask" / "provenance.json").read_text())
@@ -143,9 +148,10 @@ def test_cli_workers(cohort, tmp_path):
     assert provenance["execution"]["sample_blocks"] == 4
     scores = {
         name: (tmp_path / name / "scores.tsv").read_text().splitlines()[1:]
-        for name in ("here", "dask")
+        for name in ("here", "dask", "scheduler")
     }
-    assert scores["here"] == scores["dask"] and len(scores["here"]) == 50 * 2  # 2 scores
+    assert len(scores["here"]) == 50 * 2  # 2 scores
+    assert scores["here"] == scores["dask"] == scores["scheduler"]
 
 
 def test_local_cluster_leaves_malloc_trim_unset(monkeypatch):

@@ -12,6 +12,8 @@ import subprocess
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import prs
 from prs.errors import ScoreError
@@ -193,3 +195,13 @@ def test_blocks_agree_with_plink2_on_a_pgen(tmp_path):
     by_id = dict(zip(table["IID"], table["SCORE1_SUM"], strict=True))
     expected = np.array([by_id[s] for s in result.samples])
     np.testing.assert_allclose(result.sums[:, 0], expected, rtol=1e-5, atol=1e-5)
+
+
+@given(n=st.integers(0, 500), step=st.one_of(st.none(), st.integers(1, 80)))
+def test_regions_and_blocks_cover_everything_once_in_order(n, step):
+    for spans in (tasks_module.regions(n, step), tasks_module.sample_blocks(n, step)):
+        starts = [a for a, _ in spans]
+        assert all(a < b for a, b in spans) or n == 0
+        assert [b for _, b in spans[:-1]] == starts[1:]  # contiguous, in order
+        assert (spans[0][0], spans[-1][1]) == (0, n) if spans else n == 0
+        assert step is None or all(b - a <= step for a, b in spans)

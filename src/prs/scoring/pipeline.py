@@ -5,8 +5,10 @@ Memory grows with samples x scores (the running totals) plus one chunk of
 ``chunk_size`` x samples dosages, never with the number of variants.
 
 :func:`score` reads as its steps: check the options, open the genotypes, load the scoring
-files, match them (:mod:`prs.match`), accumulate the dosage chunks (:class:`ScoreTotals`),
-then gather the result and its provenance (:mod:`prs.provenance`).
+files, match them (:mod:`prs.match`), accumulate the dosage chunks (the plan cut into
+tasks, :mod:`prs.scoring.tasks`, run here or on a Dask cluster,
+:mod:`prs.scoring.distributed`, and added in task order), then gather the result and its
+provenance (:mod:`prs.provenance`).
 """
 
 from __future__ import annotations
