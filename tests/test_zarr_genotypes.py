@@ -275,6 +275,35 @@ def test_gp_haploid_calls_and_records_without_gp(made, haploid):
     assert got["dosage"][1, 1] == pytest.approx(0.8 * (2 if haploid == "as-diploid" else 1))
 
 
+@pytest.mark.parametrize(
+    ("dosage", "record", "expected"),
+    [
+        ("DS", ("X", 100, "rs1", "A", "G", ["0/1:0.5", "0/0:2.5"]), r"sample B has DS 2\.5 "),
+        ("GP", ("X", 100, "rs1", "A", "G", ["0:0.5,0.5", "1:0,1"]), r"GP has 2 value\(s\)"),
+        ("GP", ("X", 100, "rs1", "A", "G,T", ["0/1:1,0,0,0,0,0", "0/0:."]), r"biallelic"),
+    ],
+)
+def test_bad_dosage_values_are_refused_as_the_vcf_engines_refuse_them(
+    tmp_path, dosage, record, expected
+):
+    chrom, pos, vid, ref, alt, cells = record
+    line = f"{chrom}\t{pos}\t{vid}\t{ref}\t{alt}\t.\t.\t.\tGT:{dosage}\t" + "\t".join(cells)
+    vcf = write_vcf(tmp_path / "bad.vcf", SAMPLES4[:2], [line], contigs={"X": 155270560})
+    store = to_zarr(vcf, tmp_path / "bad.vcz")
+    messages = []
+    for source in (
+        open_genotypes(vcf, engine="checked", dosage=dosage),
+        VcfZarrSource(store, dosage=dosage),
+    ):
+        records, alleles = every_allele(source.sites())
+        with pytest.raises(GenotypeFileError, match=expected) as caught:
+            dense(source, records, alleles)
+        messages.append(str(caught.value))
+    # the same words after the location (the VCF's line, the store's variant)
+    assert messages[1].startswith(f"{store} variant 0 (X:100): ")
+    assert messages[0].split("(X:100): ")[1] == messages[1].split("(X:100): ")[1]
+
+
 def test_store_without_the_dosage_array_reads_gt_and_counts_every_record(made):
     vcf, store = made["calls"]
     got = assert_same_reading(vcf, store, dosage="DS", half_call="missing")

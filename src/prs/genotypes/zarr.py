@@ -17,20 +17,26 @@ engines and this source give identical dosages):
   more than two alleles is missing, diploid (as PLINK 2); a half-missing call follows
   ``half_call``; a haploid call counts double under ``haploid="as-diploid"``; an allele index
   beyond the record's alleles is an error.
-* **DS/GP**: read as the VCF engines read them (DS per ALT, REF = ploidy - sum; GP
-  biallelic only). A record stored without the field (all values the spec's *missing*
-  NaN, none *fill*) is read from GT and counted in ``fallback_to_gt``, as a VCF record
-  whose FORMAT lacks the field. Where the store cannot tell two VCF spellings apart (the
-  encoding keeps no difference), the common one is read: in a store whose DS has one value
-  per sample, DS ``.`` in every sample of a record reads as a record without DS (GT); a GP
-  of two values followed by a missing one reads as a haploid GP.
-* **Reading** follows the store's chunking: the requested records are read one variant
-  chunk at a time (whole chunks, never the whole array; a chunk holding more requested
-  records than ``chunk_size`` is read in parts), and only the requested sample columns.
+* **DS/GP**: each record's values handed, as htslib would give them, to the VCF engines'
+  own decoding (:mod:`prs.genotypes.vcf_record`: DS per ALT, REF = ploidy - sum; GP
+  biallelic only; the same range checks and error words). A record stored without the
+  field (all values the spec's *missing* NaN, none *fill*) is read from GT and counted in
+  ``fallback_to_gt``, as a VCF record whose FORMAT lacks the field. Where the store
+  cannot tell two VCF spellings apart (the encoding keeps no difference), the common one
+  is read: in a store whose DS has one value per sample, DS ``.`` in every sample of a
+  record reads as a record without DS (GT); a GP of two values followed by a missing one
+  reads as a haploid GP.
+* **Reading** follows the store's chunking: the requested records of one variant chunk
+  are read (whole chunks, by plain slices; never the whole array) and decoded once, the
+  next chunk meanwhile in a background thread; of a sample subset, only the sample chunks
+  holding it. Chunks go to the scorer cut every ``chunk_size`` requests, as the VCF and
+  PLINK sources cut them (so the sums add in the same order: identical scores); hard
+  calls as ``int8`` copies (-9 missing), DS/GP dosages as float64.
 * **Errors** (:class:`~prs.errors.GenotypeFileError`, naming the store, and the array or
   the variant as ``store variant N (chrom:pos)``): a path that is not a Zarr group, a group
   without the spec's arrays, arrays whose shapes disagree, stores with different samples,
-  a dosage field stored as integers.
+  a dosage field stored as integers, a contig index outside ``contig_id``, a chunk that
+  cannot be decoded (a damaged or incomplete store).
 """
 
 from __future__ import annotations
@@ -49,13 +55,14 @@ import pandas as pd
 
 from prs.errors import GenotypeFileError, GenotypeWarning
 from prs.genome import MAX_POSITION, detect_build, normalize_chrom
-from prs.genotypes.base import SITE_COLUMNS, DosageChunk, sorted_unique
+from prs.genotypes.base import SITE_COLUMNS, DosageChunk, site_table, sorted_unique
 from prs.genotypes.options import check_read_options
 from prs.genotypes.vcf_header import (
     duplicate_records_message,
     no_records_message,
     zero_pos_message,
 )
+from prs.genotypes.vcf_record import _ds_dosages, _FloatValues, _gp_dosages
 
 __all__ = ["VcfZarrSource"]
 
@@ -437,15 +444,7 @@ class VcfZarrSource:
             self._store_sites(file_index, store, wanted)
             for file_index, store in enumerate(self._stores)
         ]
-        table = pd.concat(frames, ignore_index=True).astype(
-            {
-                "pos": np.int64,
-                "allele_index": np.int16,
-                "n_alleles": np.int16,
-                "record": np.int64,
-                "file": np.int32,
-            }
-        )
+        table = site_table(frames)
         duplicates = duplicate_records_message(self.paths, table)
         if duplicates:  # as the VCF engines warn (the matcher uses the first)
             self._note(duplicates)
@@ -736,25 +735,22 @@ class VcfZarrSource:
         """DS/GP dosages of the requests (float64, NaN missing; variants stored without
         the field read from GT), and which of ``block``'s variants were read from GT."""
         assert block.values is not None and block.absent_field is not None
-        diploid = np.where(block.ploidy == 0, 2, block.ploidy).astype(np.float64)
-        n_alt = block.n_alleles - 1
-        args = (block.values, block.missing, block.fill, n_alt, diploid)
-        per_row = _ds_dosages(*args) if self.dosage_field == "DS" else _gp_dosages(*args)
+        assert block.missing is not None and block.fill is not None
+        diploid = np.where(block.ploidy == 0, 2, block.ploidy)
+        read_names = self._read_names()
         out = np.full((len(row_of_request), block.values.shape[1]), np.nan)
-        used = np.unique(row_of_request)
-        for r in used[~block.absent_field[used]]:
-            result = per_row(int(r))
-            where = block.where(int(r))
-            if isinstance(result, str):
-                raise GenotypeFileError(f"{where}: {result}")
-            bad_sample, dosages_of = result
-            if bad_sample is not None:
-                raise GenotypeFileError(
-                    f"{where}: sample {self._sample_name(bad_sample[0])} has "
-                    f"{self.dosage_field} {bad_sample[1]}"
-                )
-            for k in np.flatnonzero(row_of_request == r):
-                out[k] = dosages_of(int(alleles[k]))
+        for r in sorted_unique(row_of_request[~block.absent_field[row_of_request]]).tolist():
+            field = _htslib_values(self.dosage_field, block, r)
+            at = np.flatnonzero(row_of_request == r)
+            want = alleles[at].tolist()
+            n_alt = int(block.n_alleles[r]) - 1
+            # the VCF engines' own decoding of the field (errors worded as for a VCF)
+            if self.dosage_field == "DS":
+                values = _ds_dosages(field, want, n_alt, diploid[r], block.where(r), read_names)
+            else:
+                values = _gp_dosages(field, want, n_alt, diploid[r], block.where(r), read_names)
+            if values is not None:  # (None: GP "." everywhere, all missing)
+                out[at] = values
         if haploid is not None:
             out *= np.where(haploid, 2.0, 1.0)[row_of_request]
         take = block.absent_field[row_of_request]
@@ -762,6 +758,15 @@ class VcfZarrSource:
             calls = self._call_dosages(block, row_of_request[take], alleles[take], haploid)
             out[take] = np.where(calls < 0, np.nan, calls)
         return out, block.absent_field
+
+    def _read_names(self) -> list[str]:
+        """Sample names of the columns as read (zarr order: sorted file columns)."""
+        return [self._sample_name(c) for c in range(len(self._columns_read()))]
+
+    def _columns_read(self) -> np.ndarray:
+        if self._columns is None:
+            return np.arange(len(self.samples))
+        return self._columns
 
     def _sample_name(self, column: int) -> str:
         """The name of read column ``column`` (zarr order: sorted file columns)."""
@@ -909,98 +914,25 @@ def _check_allele_indexes(
         )
 
 
-def _ds_dosages(
-    values: np.ndarray,
-    missing: np.ndarray,
-    fill: np.ndarray,
-    n_alt: np.ndarray,
-    diploid: np.ndarray,
-) -> Any:
-    """Per row ``r``: an error text, or (a bad sample and its text, or None; a function
-    allele -> unscaled DS dosages), as :func:`prs.genotypes.vcf_record._ds_dosages` reads a
-    VCF record (values ``[k, n, width]``; htslib's width is the last column not *fill*)."""
-    absent = missing | fill
-
-    def row(r: int) -> Any:
-        width = _width(~fill[r])
-        if width != n_alt[r]:
-            return (
-                f"DS has {width} value(s) per sample, expected {int(n_alt[r])} (one per ALT allele)"
-            )
-        ds_absent = absent[r][:, :width]
-        row_missing = ds_absent.any(axis=1)
-        ds = np.where(ds_absent, 0.0, values[r][:, :width])
-        total = ds.sum(axis=1)
-        out_of_range = ((ds < 0).any(axis=1) | (total > diploid[r] + 1e-3)) & ~row_missing
-        if out_of_range.any():
-            s = int(np.flatnonzero(out_of_range)[0])
-            text = ",".join(f"{v:g}" for v in values[r][s, :width])
-            return (s, f"{text} outside [0, ploidy {int(diploid[r][s])}]"), None
-
-        def of(allele: int) -> np.ndarray:
-            if allele == 0:
-                out = np.clip(diploid[r] - total, 0.0, None)
-            else:
-                out = ds[:, allele - 1].copy()
-            out[row_missing] = np.nan
-            return out
-
-        return None, of
-
-    return row
-
-
 def _width(present: np.ndarray) -> int:
     """1 + the last column where some sample (row of ``present``) is True, else 0."""
     used = np.flatnonzero(present.any(axis=0))
     return int(used[-1]) + 1 if len(used) else 0
 
 
-def _gp_dosages(
-    values: np.ndarray,
-    missing: np.ndarray,
-    fill: np.ndarray,
-    n_alt: np.ndarray,
-    diploid: np.ndarray,
-) -> Any:
-    """Per row ``r``: as :func:`_ds_dosages`, for GP (biallelic records; a sample with two
-    values is haploid), as :func:`prs.genotypes.vcf_record._gp_dosages` reads a VCF."""
-
-    def row(r: int) -> Any:
-        if n_alt[r] != 1:
-            return (
-                f"GP dosage needs a biallelic record ({int(n_alt[r])} ALT alleles); split "
-                "multi-allelic records (bcftools norm -m-) or use DS"
-            )
-        has_value = ~(missing[r] | fill[r])
-        width = _width(has_value)
-        if width < 3:
-            if has_value.any():
-                return f"GP has {width} value(s) per sample, expected 3"
-            return None, lambda allele: np.full(values.shape[1], np.nan)
-        # 1 + each sample's last value (a haploid GP: two values, then missing or fill)
-        last = np.where(
-            has_value.any(axis=1), has_value.shape[1] - np.argmax(has_value[:, ::-1], axis=1), 0
-        )
-        haploid_gp = last == 2
-        trailing = np.arange(values.shape[2])[None, :] >= last[:, None]
-        row_missing = (missing[r] & ~(trailing & haploid_gp[:, None])).any(axis=1)
-        gp = np.where(has_value, values[r], 0.0)
-        out_of_range = ((gp < 0) | (gp > 1 + 1e-3)).any(axis=1) | (
-            np.abs(gp.sum(axis=1) - 1.0) > 0.01
-        )
-        out_of_range &= ~row_missing
-        if out_of_range.any():
-            s = int(np.flatnonzero(out_of_range)[0])
-            text = ",".join(f"{v:g}" for v in values[r][s, :width])
-            return (s, f"{text}: probabilities must be in [0, 1] and sum to 1"), None
-        alt_dosage = np.where(haploid_gp, gp[:, 1], gp[:, 1] + 2.0 * gp[:, 2])
-
-        def of(allele: int) -> np.ndarray:
-            out = alt_dosage.copy() if allele == 1 else diploid[r] - alt_dosage
-            out[row_missing] = np.nan
-            return out
-
-        return None, of
-
-    return row
+def _htslib_values(field: str, block: _Block, r: int) -> _FloatValues:
+    """Variant ``r``'s DS/GP values as htslib gives a VCF record's: as wide as its widest
+    sample, *fill* as htslib's vector end. The spec's encoding (bio2zarr through cyvcf2)
+    writes a haploid GP's missing third value as *missing*: a sample with two values
+    followed by only missing or fill has its vector ended there, as in the VCF."""
+    assert block.values is not None and block.missing is not None and block.fill is not None
+    values, missing, ended = block.values[r], block.missing[r].copy(), block.fill[r].copy()
+    if field == "GP":
+        has_value = ~(missing | ended)
+        n_values = has_value.sum(axis=1)
+        two = (n_values == 2) & has_value[:, :2].all(axis=1)
+        if two.any():
+            ended[two, 2:] |= missing[two, 2:]
+            missing[two, 2:] = False
+    width = _width(~ended)
+    return _FloatValues(values[:, :width], missing[:, :width], ended[:, :width])
