@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import prs
 from prs.cli import main
@@ -376,6 +378,31 @@ def test_reads_only_the_chunks_it_needs(made, tmp_path):
     dense(VcfZarrSource(store, half_call="missing", samples=["S1", "S3"]), *inside)
     with pytest.raises(GenotypeFileError, match=r"cannot read call_genotype at variants 9\.\.9"):
         dense(source, *inside)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_any_requests_and_chunk_size_read_the_rows_of_the_full_reading(made, data):
+    """Requests (a sorted subset of every allele, some repeated) cut in chunks of any size
+    read what the whole reading reads at those rows, whatever store chunks they span; a
+    record read from GT is counted once however many chunks hold its alleles."""
+    name = data.draw(st.sampled_from(["dosage", "ds", "calls"]))
+    store = made[name][1]
+    options = {"dosage": "DS", "half_call": "missing"}
+    source = VcfZarrSource(store, **options)
+    records, alleles = every_allele(source.sites())
+    everything, ploidy = dense(source, records, alleles, chunk_size=len(records))
+    picked = np.sort(data.draw(st.lists(st.integers(0, len(records) - 1), min_size=1, max_size=60)))
+    chunk_size = data.draw(st.integers(1, 70))
+    again = VcfZarrSource(store, **options)
+    part, part_ploidy = dense(again, records[picked], alleles[picked], chunk_size=chunk_size)
+    np.testing.assert_array_equal(part, everything[picked])
+    np.testing.assert_array_equal(part_ploidy, ploidy[picked])
+    # records stored without DS: rs2 and rs4 of the hand-written file, all of "calls"
+    from_gt = {"dosage": set(), "ds": {1, 3}, "calls": set(records.tolist())}[name]
+    assert again.fallback_to_gt == len(from_gt & set(records[picked].tolist()))
 
 
 def test_requests_in_one_chunk_beyond_chunk_size_are_read_in_parts(made):
