@@ -6,10 +6,11 @@ Usage::
     python -m benchmarks.dask_case --small    # 2,000 x 5,000 (a quick check)
 
 The fileset and its dense score are :func:`benchmarks.generate.generate_plink`'s (``plink2
---dummy`` hard calls, cached): the issue's target fileset (``PLINK_TARGETS[0]``), 20 tasks.
+--dummy`` hard calls, cached): the issue's target fileset (``PLINK_TARGETS[0]``), 10 tasks.
 ``prs.score`` runs once in this process (the reference), then on a
 :func:`prs.scoring.distributed.local_cluster` of 1 worker and of 2 workers (one thread
-each; ``threads=1`` per task, so one worker is one core), best of ``--repeats`` each.
+each; ``threads=1`` per task; worker k pinned to CPU k, so one worker is one core, its
+PLINK read-ahead thread included — ``--no-pin`` leaves them free), best of ``--repeats`` each.
 Printed: the wall time of each whole ``prs.score`` call and of its task phase (submit to
 last result, :func:`prs.scoring.distributed.run_tasks`), the workers' CPU seconds in that
 run and the cores they got (CPU / task phase: on a shared machine 2 workers may not get 2
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -35,12 +37,34 @@ from benchmarks.run import RESULTS
 TOTALS = ("sums", "allele_ct", "denom", "named_dosage", "missing_ct")
 
 
+def _pin(cpu: int) -> None:
+    """Pin every thread of this process (and so the threads it starts later) to ``cpu``."""
+    for tid in os.listdir("/proc/self/task"):
+        os.sched_setaffinity(int(tid), {cpu})
+
+
+def pin_workers(client: object) -> None:
+    """Worker k runs on CPU k only: one worker is one core, threads and all (the PLINK
+    reader reads the next block in a thread of its own while a chunk is scored)."""
+    workers = sorted(client.scheduler_info()["workers"])  # type: ignore[attr-defined]
+    cpus = sorted(os.sched_getaffinity(0))
+    for k, worker in enumerate(workers):
+        client.run(_pin, cpus[k % len(cpus)], workers=[worker])  # type: ignore[attr-defined]
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the case; exit status 1 when a Dask run differs from the single-process one."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--small", action="store_true", help="2,000 x 5,000 (quick)")
     parser.add_argument("--repeats", type=int, default=3, help="best of this many runs")
-    parser.add_argument("--task-variants", type=int, help="rows per task (default: 20 tasks)")
+    parser.add_argument(
+        "--no-pin",
+        dest="pin",
+        action="store_false",
+        help="do not pin worker k to CPU k (unpinned, one worker's reader thread and scorer "
+        "share both cores)",
+    )
+    parser.add_argument("--task-variants", type=int, help="rows per task (default: 10 tasks)")
     args = parser.parse_args(argv)
 
     import distributed
@@ -53,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     generate_plink(data, spec)
     pgen = data / f"{spec.name}.pgen"
     scorefile = data / f"{spec.score}.prs.txt"
-    options = dict(threads=1, task_variants=args.task_variants or -(-spec.variants // 20))
+    options = dict(threads=1, task_variants=args.task_variants or -(-spec.variants // 10))
 
     phase: list[float] = []
     real_run_tasks = prs_distributed.run_tasks
@@ -80,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
             prs_distributed.local_cluster(workers, dashboard_address=":0") as cluster,
             distributed.Client(cluster) as client,
         ):
+            if args.pin:
+                pin_workers(client)
             prs.score(pgen, scorefile, client=client, **options)  # workers warm (imports)
             walls, phases, cpus = [], [], []
             for _ in range(args.repeats):
@@ -111,11 +137,13 @@ def main(argv: list[str] | None = None) -> int:
         f"1 worker / 2 workers: score() {ratio['wall']:.2f}x, task phase {ratio['tasks']:.2f}x "
         f"(target >= 1.7x); bit-identical to one process: {identical}"
     )
-    out = Path(RESULTS) / f"dask{'-small' if args.small else ''}.json"
+    name = f"dask{'-small' if args.small else ''}{'' if args.pin else '-unpinned'}"
+    out = Path(RESULTS) / f"{name}.json"
     out.write_text(
         json.dumps(
             {
                 "fileset": f"{spec.samples} x {spec.variants}",
+                "pinned": args.pin,
                 "tasks": tasks,
                 "one_process_s": here,
                 **figures,
