@@ -152,23 +152,21 @@ class _Blocks:
         #: many request chunks hold its alleles).
         self._counted = np.zeros(len(rows), dtype=bool)
 
-    def take(self, rows: np.ndarray) -> _Block:
-        """The block of ``rows`` (sorted, requested), from the chunks holding them."""
-        chunk_of = rows // self._store.chunk
-        chunks = sorted_unique(chunk_of)
-        for old in [c for c in self._held if c < chunks[0]]:
+    def parts(self, local: np.ndarray) -> Iterator[tuple[_Block, slice]]:
+        """For requests at variants ``local`` (sorted), each store chunk's block and the run
+        of requests in it."""
+        chunk_of = local // self._store.chunk
+        bounds = np.flatnonzero(np.diff(chunk_of)) + 1
+        starts = [0, *bounds.tolist()]
+        stops = [*bounds.tolist(), len(local)]
+        for old in [c for c in self._held if c < chunk_of[0]]:
             del self._held[old]
-        parts = []
-        for c in chunks.tolist():
+        for start, stop in zip(starts, stops, strict=True):
+            c = int(chunk_of[start])
             block = self._held.get(c)
             if block is None:
                 block = self._held[c] = self._load(c)
-            wanted = rows[chunk_of == c]
-            if len(wanted) == len(block.rows):
-                parts.append(block)
-            else:
-                parts.append(_subset(block, np.searchsorted(block.rows, wanted)))
-        return parts[0] if len(parts) == 1 else _join(parts)
+            yield block, slice(start, stop)
 
     def _load(self, c: int) -> _Block:
         """Chunk ``c``'s block (from the read ahead when it is that one), and the next
@@ -199,36 +197,10 @@ class _Blocks:
 
     def count_once(self, rows: np.ndarray) -> int:
         """How many of ``rows`` (requested variants) were not counted before; marks them."""
-        at = np.searchsorted(self._rows, rows)
+        at = np.searchsorted(self._rows, sorted_unique(rows))
         new = ~self._counted[at]
         self._counted[at] = True
         return int(new.sum())
-
-
-_BLOCK_ARRAYS = (
-    *("rows", "n_alleles", "gt", "ploidy", "values", "missing", "fill", "absent_field"),
-    "simple",
-)
-
-
-def _subset(block: _Block, at: np.ndarray) -> _Block:
-    """The rows ``at`` of ``block``."""
-    arrays = {
-        name: None if getattr(block, name) is None else getattr(block, name)[at]
-        for name in _BLOCK_ARRAYS
-    }
-    return _Block(block.store, **arrays)
-
-
-def _join(parts: list[_Block]) -> _Block:
-    """The rows of several blocks (of one store, in order) as one."""
-    arrays = {
-        name: None
-        if getattr(parts[0], name) is None
-        else np.concatenate([getattr(b, name) for b in parts])
-        for name in _BLOCK_ARRAYS
-    }
-    return _Block(parts[0].store, **arrays)
 
 
 class VcfZarrSource:
@@ -649,34 +621,53 @@ class VcfZarrSource:
         self, blocks: _Blocks, local: np.ndarray, alleles: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """Dosages and ploidies (output sample order) of ``alleles`` at variants ``local``
-        (sorted)."""
-        rows = sorted_unique(local)
-        row_of_request = np.searchsorted(rows, local)
-        block = blocks.take(rows)
+        (sorted): each store chunk's run of requests from its block (no copy of it)."""
+        dosage: np.ndarray | None = None
+        ploidy: np.ndarray | None = None
+        shared = True  # every ploidy the shared all-2 array
+        results = []
+        for block, run in blocks.parts(local):
+            part = self._part_dosages(blocks, block, local[run], alleles[run])
+            results.append((run, *part))
+            shared &= part[1] is self._ploidy2
+        if len(results) == 1:
+            return results[0][1], results[0][2]
+        for run, part_dosage, part_ploidy in results:
+            if dosage is None:
+                dosage = np.empty((len(local), part_dosage.shape[1]), dtype=part_dosage.dtype)
+                ploidy = None if shared else np.empty(dosage.shape, dtype=np.int8)
+            dosage[run] = part_dosage
+            if ploidy is not None:
+                ploidy[run] = part_ploidy
+        assert dosage is not None
+        return dosage, self._diploid(dosage.shape) if ploidy is None else ploidy
+
+    def _part_dosages(
+        self, blocks: _Blocks, block: _Block, local: np.ndarray, alleles: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """As :meth:`_dosages`, for requests within one block."""
+        row_of_request = np.searchsorted(block.rows, local)
         assert block.simple is not None
-        diploid = bool(block.simple.all())
-        ploidy = block.ploidy
+        diploid = bool(block.simple[row_of_request].all())
         haploid = None
-        effective = ploidy
-        if diploid:
-            pass  # every call complete and diploid
-        elif self.haploid == "as-diploid" and (ploidy == 1).any():
-            haploid = ploidy == 1
-            effective = np.where(haploid, 2, ploidy).astype(np.int8)
+        effective = None
+        if not diploid:
+            ploidy = block.ploidy[row_of_request]
+            effective = ploidy
+            if self.haploid == "as-diploid" and (ploidy == 1).any():
+                haploid = ploidy == 1
+                effective = np.where(haploid, 2, ploidy).astype(np.int8)
         if self.dosage_field == "GT" or block.values is None:
             if self.dosage_field != "GT":
-                self.fallback_to_gt += blocks.count_once(rows)
+                self.fallback_to_gt += blocks.count_once(block.rows[row_of_request])
             dosage = self._call_dosages(block, row_of_request, alleles, haploid)
         else:
             dosage, from_gt = self._field_dosages(block, row_of_request, alleles, haploid)
-            self.fallback_to_gt += blocks.count_once(rows[from_gt])
-        if diploid:
-            dosage = self._in_output_order(dosage)
+            self.fallback_to_gt += blocks.count_once(block.rows[row_of_request[from_gt]])
+        dosage = self._in_output_order(dosage)
+        if effective is None:
             return dosage, self._diploid(dosage.shape)
-        return (
-            self._in_output_order(dosage),
-            self._in_output_order(np.ascontiguousarray(effective[row_of_request])),
-        )
+        return dosage, self._in_output_order(np.ascontiguousarray(effective))
 
     def _diploid(self, shape: tuple[int, ...]) -> np.ndarray:
         """Ploidy 2 everywhere, one read-only array shared by the chunks of that shape."""
@@ -702,28 +693,16 @@ class VcfZarrSource:
         simple = block.simple[row_of_request]
         if simple.all():
             return _simple_copies(block.gt, row_of_request, alleles)
+        out = np.empty((len(row_of_request), block.gt.shape[1]), dtype=np.int8)
         if simple.any():
-            out = np.empty((len(row_of_request), block.gt.shape[1]), dtype=np.int8)
             out[simple] = _simple_copies(block.gt, row_of_request[simple], alleles[simple])
-            rest = ~simple
-            out[rest] = self._call_dosages(
-                _subset(block, np.flatnonzero(~block.simple)),
-                np.searchsorted(np.flatnonzero(~block.simple), row_of_request[rest]),
-                alleles[rest],
-                None if haploid is None else haploid[~block.simple],
-            )
-            return out
-        calls = block.gt[row_of_request]
-        wanted = alleles.astype(calls.dtype)[:, None]
-        counted = (calls[:, :, 0] == wanted).astype(np.int8)
-        called = calls[:, :, 0] >= 0
-        for j in range(1, calls.shape[2]):
-            counted += calls[:, :, j] == wanted
-            called |= calls[:, :, j] >= 0
-        if haploid is not None:
-            counted[haploid[row_of_request]] *= 2
-        counted[~called] = _MISSING_CALL
-        return counted
+        rest = ~simple
+        out[rest] = _counted_copies(
+            block.gt[row_of_request[rest]],
+            alleles[rest],
+            None if haploid is None else haploid[rest],
+        )
+        return out
 
     def _field_dosages(
         self,
@@ -733,10 +712,10 @@ class VcfZarrSource:
         haploid: np.ndarray | None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """DS/GP dosages of the requests (float64, NaN missing; variants stored without
-        the field read from GT), and which of ``block``'s variants were read from GT."""
+        the field read from GT, haploid calls doubled where ``haploid`` marks them), and
+        which requests were read from GT."""
         assert block.values is not None and block.absent_field is not None
         assert block.missing is not None and block.fill is not None
-        diploid = np.where(block.ploidy == 0, 2, block.ploidy)
         read_names = self._read_names()
         out = np.full((len(row_of_request), block.values.shape[1]), np.nan)
         for r in sorted_unique(row_of_request[~block.absent_field[row_of_request]]).tolist():
@@ -744,20 +723,26 @@ class VcfZarrSource:
             at = np.flatnonzero(row_of_request == r)
             want = alleles[at].tolist()
             n_alt = int(block.n_alleles[r]) - 1
+            diploid = np.where(block.ploidy[r] == 0, 2, block.ploidy[r])
             # the VCF engines' own decoding of the field (errors worded as for a VCF)
             if self.dosage_field == "DS":
-                values = _ds_dosages(field, want, n_alt, diploid[r], block.where(r), read_names)
+                values = _ds_dosages(field, want, n_alt, diploid, block.where(r), read_names)
             else:
-                values = _gp_dosages(field, want, n_alt, diploid[r], block.where(r), read_names)
+                values = _gp_dosages(field, want, n_alt, diploid, block.where(r), read_names)
             if values is not None:  # (None: GP "." everywhere, all missing)
                 out[at] = values
         if haploid is not None:
-            out *= np.where(haploid, 2.0, 1.0)[row_of_request]
+            out *= np.where(haploid, 2.0, 1.0)
         take = block.absent_field[row_of_request]
         if take.any():
-            calls = self._call_dosages(block, row_of_request[take], alleles[take], haploid)
+            calls = self._call_dosages(
+                block,
+                row_of_request[take],
+                alleles[take],
+                None if haploid is None else haploid[take],
+            )
             out[take] = np.where(calls < 0, np.nan, calls)
-        return out, block.absent_field
+        return out, take
 
     def _read_names(self) -> list[str]:
         """Sample names of the columns as read (zarr order: sorted file columns)."""
@@ -778,10 +763,31 @@ class VcfZarrSource:
 def _simple_copies(gt: np.ndarray, at: np.ndarray, alleles: np.ndarray) -> np.ndarray:
     """Copies of ``alleles`` (0 or 1) in complete diploid biallelic calls ``gt[at]``: the
     ALT count is the sum of the two allele indexes, the REF count 2 minus it (int8)."""
-    counted = gt[at, :, 0] + gt[at, :, 1]
+    if len(at) and bool((np.diff(at) == 1).all()):  # one request per variant, in a run
+        rows = gt[int(at[0]) : int(at[-1]) + 1]
+        counted = rows[:, :, 0] + rows[:, :, 1]
+    else:
+        counted = gt[at, :, 0] + gt[at, :, 1]
     ref = np.flatnonzero(alleles == 0)
     if len(ref):
         counted[ref] = 2 - counted[ref]
+    return counted
+
+
+def _counted_copies(
+    calls: np.ndarray, alleles: np.ndarray, haploid: np.ndarray | None
+) -> np.ndarray:
+    """Copies of ``alleles[i]`` in calls ``calls[i]`` (resolved; int8, -9 where no allele is
+    called; doubled where ``haploid`` marks a haploid call counted as diploid)."""
+    wanted = alleles.astype(calls.dtype)[:, None]
+    counted = (calls[:, :, 0] == wanted).astype(np.int8)
+    called = calls[:, :, 0] >= 0
+    for j in range(1, calls.shape[2]):
+        counted += calls[:, :, j] == wanted
+        called |= calls[:, :, j] >= 0
+    if haploid is not None:
+        counted[haploid] *= 2
+    counted[~called] = _MISSING_CALL
     return counted
 
 
