@@ -629,7 +629,7 @@ class VcfZarrSource:
         for block, run in blocks.parts(local):
             part = self._part_dosages(blocks, block, local[run], alleles[run])
             results.append((run, *part))
-            shared &= part[1] is self._ploidy2
+            shared &= self._ploidy2 is not None and part[1].base is self._ploidy2
         if len(results) == 1:
             return results[0][1], results[0][2]
         for run, part_dosage, part_ploidy in results:
@@ -670,11 +670,13 @@ class VcfZarrSource:
         return dosage, self._in_output_order(np.ascontiguousarray(effective))
 
     def _diploid(self, shape: tuple[int, ...]) -> np.ndarray:
-        """Ploidy 2 everywhere, one read-only array shared by the chunks of that shape."""
-        if self._ploidy2 is None or self._ploidy2.shape != shape:
-            self._ploidy2 = np.full(shape, 2, dtype=np.int8)
+        """Ploidy 2 everywhere: the leading rows of one read-only array (grown as needed),
+        shared by every chunk."""
+        k, n = shape
+        if self._ploidy2 is None or self._ploidy2.shape[0] < k or self._ploidy2.shape[1] != n:
+            self._ploidy2 = np.full((max(k, 1024), n), 2, dtype=np.int8)
             self._ploidy2.setflags(write=False)
-        return self._ploidy2
+        return self._ploidy2[:k]
 
     def _call_dosages(
         self,
