@@ -28,7 +28,7 @@ engines and this source give identical dosages):
   reads as a haploid GP.
 * **Reading** follows the store's chunking: the requested records of one variant chunk
   are read (whole chunks, by plain slices; never the whole array) and decoded once, the
-  next chunk meanwhile in a background thread; of a sample subset, only the sample chunks
+  next two meanwhile in background threads; of a sample subset, only the sample chunks
   holding it. Chunks go to the scorer cut every ``chunk_size`` requests, as the VCF and
   PLINK sources cut them (so the sums add in the same order: identical scores); hard
   calls as ``int8`` copies (-9 missing), DS/GP dosages as float64.
@@ -70,6 +70,8 @@ __all__ = ["VcfZarrSource"]
 _REQUIRED = ("sample_id", "contig_id", "variant_contig", "variant_position", "variant_allele")
 #: The spec's NaN bit patterns for a missing value and for a fill (a vector shorter than
 #: the array's width), per float width; htslib's float sentinels for float32.
+#: Store chunks read and decoded ahead, each in its own thread (the codecs release the GIL).
+_READ_AHEAD = 2
 #: A missing hard call in an ``int8`` chunk (PLINK's -9; :class:`DosageChunk`).
 _MISSING_CALL = -9
 _FLOAT_SENTINELS = {
@@ -135,9 +137,9 @@ class _Block:
 class _Blocks:
     """The requested variants of one store, loaded one store chunk at a time as the
     requests move through them (a chunk is read and decoded once; only the chunks of the
-    current request chunk are held). The next chunk holding requests is read and decoded in
-    a background thread meanwhile (the codecs release the GIL); its errors are raised when
-    its requests come, as without it."""
+    current request chunk are held). The next :data:`_READ_AHEAD` chunks holding requests are
+    read and decoded in background threads meanwhile (the codecs release the GIL); their
+    errors are raised when their requests come, as without them."""
 
     def __init__(self, source: VcfZarrSource, store: _Store, rows: np.ndarray) -> None:
         self._source = source
@@ -146,7 +148,7 @@ class _Blocks:
         self._chunk_of = rows // store.chunk
         self._held: dict[int, _Block] = {}
         self._chunks = sorted_unique(self._chunk_of)
-        self._ahead: tuple[int, Future[_Block]] | None = None
+        self._ahead: dict[int, Future[_Block]] = {}
         self._pool: ThreadPoolExecutor | None = None
         #: Requested variants already counted in ``fallback_to_gt`` (once per record, however
         #: many request chunks hold its alleles).
@@ -169,19 +171,16 @@ class _Blocks:
             yield block, slice(start, stop)
 
     def _load(self, c: int) -> _Block:
-        """Chunk ``c``'s block (from the read ahead when it is that one), and the next
-        chunk's read started."""
-        if self._ahead is not None and self._ahead[0] == c:
-            block = self._ahead[1].result()
-            self._ahead = None
-        else:
-            block = self._read(c)
-        after = np.searchsorted(self._chunks, c, side="right")
-        if self._ahead is None and after < len(self._chunks):
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(1, thread_name_prefix="prs-zarr")
-            following = int(self._chunks[after])
-            self._ahead = (following, self._pool.submit(self._read, following))
+        """Chunk ``c``'s block (from the reads ahead when it is one of them), and the reads
+        of the next :data:`_READ_AHEAD` chunks started."""
+        future = self._ahead.pop(c, None)
+        block = future.result() if future is not None else self._read(c)
+        at = int(np.searchsorted(self._chunks, c, side="right"))
+        for following in self._chunks[at : at + _READ_AHEAD].tolist():
+            if following not in self._ahead:
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(_READ_AHEAD, thread_name_prefix="prs-zarr")
+                self._ahead[following] = self._pool.submit(self._read, following)
         return block
 
     def _read(self, c: int) -> _Block:
@@ -193,7 +192,7 @@ class _Blocks:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
-        self._ahead = None
+        self._ahead = {}
 
     def count_once(self, rows: np.ndarray) -> int:
         """How many of ``rows`` (requested variants) were not counted before; marks them."""
