@@ -34,9 +34,17 @@ lint: setup
 
 # Byte-compile first: the editable install leaves src/ uncompiled (and PYTHONDONTWRITEBYTECODE
 # may be set), which would add ~0.1 s of compiling to every timed prs run.
+# The README table (VCF, PLINK cases against PLINK 2 and the bgzip floor), then the format,
+# Dask, memory-per-row and ancestry cases (issues 13, 14), each against its reference in the
+# same run; figures printed and kept in benchmarks/results/.
 bench: setup tools
 	$(BIN)/python -m compileall -q src
 	$(BIN)/python -m benchmarks.run
+	$(BIN)/python -m benchmarks.bgen_case
+	$(BIN)/python -m benchmarks.zarr_case
+	$(BIN)/python -m benchmarks.dask_case
+	$(BIN)/python -m benchmarks.memory_rows
+	$(BIN)/python -m benchmarks.ancestry_case
 
 bench-small: setup tools
 	$(BIN)/python -m compileall -q src

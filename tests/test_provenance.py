@@ -54,3 +54,26 @@ def test_reference_provenance_has_the_common_shape(tmp_path):
     ref = build_reference(scores, check=False)
     assert list(ref.provenance)[: len(COMMON)] == COMMON
     assert ref.provenance["source"] == file_record(scores)
+
+
+def test_a_directory_is_hashed_over_its_files_names_and_contents(tmp_path):
+    """A VCF Zarr store is a directory: its checksum is SHA-256 over each file's relative path
+    and SHA-256, in sorted order (written out here with hashlib), and changes when a chunk's
+    bytes or a file's name change."""
+    import hashlib
+
+    from prs.provenance import file_checksum
+
+    store = tmp_path / "x.vcz"
+    (store / "call_genotype" / "c").mkdir(parents=True)
+    (store / "zarr.json").write_bytes(b"{}")
+    (store / "call_genotype" / "c" / "0").write_bytes(b"\x00\x01")
+    expected = hashlib.sha256()
+    for name, data in (("call_genotype/c/0", b"\x00\x01"), ("zarr.json", b"{}")):
+        expected.update(f"{name}\0{hashlib.sha256(data).hexdigest()}\n".encode())
+    first = file_checksum(store)
+    assert first == expected.hexdigest()
+    (store / "call_genotype" / "c" / "0").write_bytes(b"\x00\x02")
+    assert file_checksum(store) != first
+    (store / "call_genotype" / "c" / "0").rename(store / "call_genotype" / "c" / "1")
+    assert file_checksum(store) not in (first, expected.hexdigest())

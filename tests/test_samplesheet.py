@@ -24,7 +24,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import prs
-from prs.cli import build_parser
+from prs.cli import build_parser, main
 from prs.cli.samplesheet import run_sample_sheet
 from prs.errors import GenotypeFileError, ReportError, ScoreError
 from prs.report import write_score_outputs
@@ -611,15 +611,11 @@ def test_parquet_outputs(cohorts, tmp_path):
 
 
 def _cli_args(sheet: Path, scorefile: Path, out: Path, *extra: str) -> argparse.Namespace:
-    """``prs score`` arguments as parsed, with ``--sample-sheet`` (set here until the
-    parser registers it; ``--genotypes`` is then not given)."""
-    args = build_parser(["prs.cli.score"]).parse_args(
-        ["score", "--genotypes", "unused", "--scorefile", str(scorefile), "--out", str(out),
-         *extra]
+    """``prs score --sample-sheet`` arguments as parsed."""
+    return build_parser(["prs.cli.score"]).parse_args(
+        ["score", "--sample-sheet", str(sheet), "--scorefile", str(scorefile), "--out",
+         str(out), *extra]
     )  # fmt: skip
-    args.vcf = None
-    args.sample_sheet = sheet
-    return args
 
 
 def test_cli_handler_scores_and_prints_each_sampleset(cohorts, tmp_path, capsys):
@@ -636,6 +632,34 @@ def test_cli_handler_scores_and_prints_each_sampleset(cohorts, tmp_path, capsys)
     # missing calls added nothing (--missing none reached every sampleset)
     with_imputation = score_samplesheet(_three(cohorts), cohorts["scorefile"])
     assert not np.array_equal(combined["SUM"], with_imputation.to_frame()["SUM"])
+
+
+def test_prs_score_sample_sheet(cohorts, tmp_path, capsys):
+    out = tmp_path / "out"
+    sheet, sf = _three(cohorts), cohorts["scorefile"]
+    assert (
+        main(["score", "--sample-sheet", str(sheet), "--scorefile", str(sf), "--out", str(out)])
+        == 0
+    )
+    assert "third: T1: 6/6 variants matched" in capsys.readouterr().err
+    api = score_samplesheet(sheet, sf)
+    np.testing.assert_array_equal(_read(out / "scores.tsv")["SUM"], api.to_frame()["SUM"])
+    # a `--strict` run whose sheet is refused exits with ScoreError's code and writes nothing
+    bad = _sheet(tmp_path / "bad.csv", "sampleset,path,format\nmy_set,x.vcf.gz,vcf\n")
+    args = [
+        "score",
+        "--sample-sheet",
+        str(bad),
+        "--scorefile",
+        str(sf),
+        "--out",
+        str(tmp_path / "o"),
+    ]
+    assert main(args) == 6
+    assert "bad.csv line 2, column sampleset" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+    with pytest.raises(SystemExit):  # one of --genotypes and --sample-sheet
+        main([*args, "--genotypes", str(cohorts["second"][2][0])])
 
 
 def test_cli_genotype_format_is_the_sheets(cohorts, tmp_path):

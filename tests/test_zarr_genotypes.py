@@ -188,12 +188,6 @@ def test_cineca_scores_and_match_reports_equal_the_vcf(cineca, shared_data, name
 
 
 @pytest.mark.shared
-@pytest.mark.xfail(
-    strict=True,
-    raises=IsADirectoryError,
-    reason="prs.provenance.file_checksum hashes files only: a directory store (the usual "
-    "VCF Zarr layout) needs a directory checksum there; remove this mark when it has one",
-)
 def test_cineca_directory_store_scores_as_the_vcf(cineca, shared_data):
     vcf, directory, _ = cineca
     scorefile = shared_data / "pgsc_calc" / "scorefiles" / SCOREFILES[0]
@@ -418,7 +412,7 @@ def test_requests_in_one_chunk_beyond_chunk_size_are_read_in_parts(made):
 
 def test_cli_scores_a_store_as_the_vcf(made, tmp_path):
     vcf = made["chr22"][0]
-    store = to_zarr(vcf, tmp_path / "chr22.vcz.zip")  # (a directory: see the xfail above)
+    store = to_zarr(vcf, tmp_path / "chr22.vcz.zip")
     sites = VcfZarrSource(store).sites().drop_duplicates("pos").head(12)
     rows = [
         ("22", int(s.pos), s.alt, s.ref, 0.1 * (k + 1)) for k, s in enumerate(sites.itertuples())

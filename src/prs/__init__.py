@@ -17,6 +17,12 @@ from prs.errors import (
 )
 from prs.genotypes import open_genotypes
 from prs.match import MatchPlan, MatchReport, match_variants
+from prs.samplesheet import (
+    SampleSheetResult,
+    read_samplesheet,
+    score_samplesheet,
+    write_samplesheet_outputs,
+)
 from prs.scoring import ScoreResult, score
 from prs.weights import ScoringFile, read_scorefile
 
@@ -29,6 +35,7 @@ __all__ = [
     "MatchReport",
     "PRSError",
     "ReportError",
+    "SampleSheetResult",
     "ScoreError",
     "ScoreResult",
     "ScoringFile",
@@ -36,6 +43,9 @@ __all__ = [
     "__version__",
     "match_variants",
     "open_genotypes",
+    "read_samplesheet",
     "read_scorefile",
     "score",
+    "score_samplesheet",
+    "write_samplesheet_outputs",
 ]

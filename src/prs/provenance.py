@@ -39,6 +39,10 @@ _BLOCK = 1 << 20
 def file_checksum(path: str | os.PathLike[str]) -> str:
     """SHA-256 of a file, hex (the provenance of every input).
 
+    A directory (a VCF Zarr store) is hashed as a whole: SHA-256 over its files in sorted
+    relative-path order, each as ``<relative path>\0<the file's SHA-256>\n`` — so a store's
+    checksum changes when any chunk, name or file set changes.
+
     Examples
     --------
     >>> import tempfile
@@ -47,10 +51,22 @@ def file_checksum(path: str | os.PathLike[str]) -> str:
     >>> file_checksum(fh.name)[:16]
     'ba7816bf8f01cfea'
     """
+    if Path(path).is_dir():
+        return _directory_checksum(Path(path))
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(_BLOCK), b""):
             digest.update(block)
+    return digest.hexdigest()
+
+
+def _directory_checksum(root: Path) -> str:
+    """SHA-256 over a directory's files (see :func:`file_checksum`)."""
+    digest = hashlib.sha256()
+    files = sorted(p for p in root.rglob("*") if p.is_file())
+    for file in files:
+        relative = file.relative_to(root).as_posix()
+        digest.update(f"{relative}\0{file_checksum(file)}\n".encode())
     return digest.hexdigest()
 
 

@@ -9,12 +9,12 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from prs.output import output_set
+from prs.output import ReportOutputs, output_set
 
 if TYPE_CHECKING:
     from prs.scoring import ScoreResult
 
-__all__ = ["write_score_outputs"]
+__all__ = ["write_score_files", "write_score_outputs"]
 
 
 def write_score_outputs(
@@ -26,18 +26,27 @@ def write_score_outputs(
     last (:func:`prs.report.output_set`): ``out`` holds the previous complete set or this
     one, never a mix. Raises :class:`~prs.errors.ReportError` when they cannot be written.
     """
-    ext = ".parquet" if table_format == "parquet" else ".tsv"
     with output_set(out, marker="provenance.json") as outs:
-        paths = {
-            "scores": outs.write_table(result.to_frame(), f"scores{ext}"),
-            # (the report itself: to_frame() would copy it)
-            "match_report": outs.write_table(result.match_report.variants, f"match_report{ext}"),
-            "match_summary": outs.write_table(
-                result.match_report.counts.reset_index(), f"match_summary{ext}"
-            ),
-        }
-        paths["provenance"] = outs.write_json(
-            {**result.provenance, "outputs": {k: str(v) for k, v in paths.items()}},
-            "provenance.json",
-        )
+        return write_score_files(result, outs, table_format)
+
+
+def write_score_files(
+    result: ScoreResult, outs: ReportOutputs, table_format: str = "tsv"
+) -> dict[str, Path]:
+    """Add a scoring run's files (scores, match report, match summary, provenance.json) to
+    an open output set, which its caller publishes (:func:`write_score_outputs`, or one of
+    several sets published together, as :mod:`prs.samplesheet` does)."""
+    ext = ".parquet" if table_format == "parquet" else ".tsv"
+    paths = {
+        "scores": outs.write_table(result.to_frame(), f"scores{ext}"),
+        # (the report itself: to_frame() would copy it)
+        "match_report": outs.write_table(result.match_report.variants, f"match_report{ext}"),
+        "match_summary": outs.write_table(
+            result.match_report.counts.reset_index(), f"match_summary{ext}"
+        ),
+    }
+    paths["provenance"] = outs.write_json(
+        {**result.provenance, "outputs": {k: str(v) for k, v in paths.items()}},
+        "provenance.json",
+    )
     return paths

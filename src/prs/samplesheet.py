@@ -46,8 +46,9 @@ import pandas as pd
 from prs.errors import PRSError, ScoreError
 from prs.genome import normalize_chrom
 from prs.genotypes.plink import missing_files, plink_fileset
-from prs.output import ReportOutputs, output_set
+from prs.output import output_set
 from prs.provenance import file_checksum, record
+from prs.report import write_score_files
 from prs.scoring import ScoreResult, score
 from prs.vocab import DOSAGE_FIELDS, GENOTYPE_FORMATS
 
@@ -756,23 +757,6 @@ def score_samplesheet(
 # Writing
 
 
-def _write_result(result: ScoreResult, outs: ReportOutputs, ext: str) -> dict[str, Path]:
-    """One sampleset's files into its output set, as ``prs score`` writes them."""
-    # (the same four files as prs.report.write_score_outputs, into a set the caller publishes)
-    paths = {
-        "scores": outs.write_table(result.to_frame(), f"scores{ext}"),
-        "match_report": outs.write_table(result.match_report.variants, f"match_report{ext}"),
-        "match_summary": outs.write_table(
-            result.match_report.counts.reset_index(), f"match_summary{ext}"
-        ),
-    }
-    paths["provenance"] = outs.write_json(
-        {**result.provenance, "outputs": {k: str(v) for k, v in paths.items()}},
-        "provenance.json",
-    )
-    return paths
-
-
 @contextlib.contextmanager
 def _removed_if_failed(directories: Sequence[Path]) -> Iterator[None]:
     """On an exception, remove those of ``directories`` (parents first) that this run
@@ -833,7 +817,7 @@ def write_samplesheet_outputs(
         combined = stack.enter_context(output_set(out, marker="provenance.json"))
         for name, sampleset_result in result.results.items():
             outs = stack.enter_context(output_set(out / name, marker="provenance.json"))
-            for key, path in _write_result(sampleset_result, outs, ext).items():
+            for key, path in write_score_files(sampleset_result, outs, table_format).items():
                 written[f"{name}/{key}"] = path
         written["scores"] = combined.write_table(result.to_frame(), f"scores{ext}")
         written["match_summary"] = combined.write_table(

@@ -5,7 +5,10 @@
 * :mod:`~prs.ancestry.reference`: the :class:`ReferencePanel` artefact (build, save, load;
   versioned and checksummed);
 * :mod:`~prs.ancestry.project`: projection of targets, FRAPOSA's OADP or simple projection,
-  streaming over variants, one person or many.
+  streaming over variants, one person or many;
+* :mod:`~prs.ancestry.similarity`: the most similar reference population (RandomForest on
+  reference PCs, as the PGS Catalog Calculator), distances from the reference and the
+  support rule.
 
 docs/ancestry.md describes the method, its sources and its limits.
 """
@@ -23,16 +26,28 @@ from prs.ancestry.reference import (
     save_reference,
     with_scores,
 )
+from prs.ancestry.similarity import (
+    PopulationModel,
+    PopulationSimilarity,
+    SupportRule,
+    fit_population_model,
+    most_similar_population,
+)
 
 __all__ = [
     "METHODS",
     "PcaOptions",
+    "PopulationModel",
+    "PopulationSimilarity",
     "Projection",
     "ReferencePanel",
     "ReferencePanelError",
+    "SupportRule",
     "build_reference",
+    "fit_population_model",
     "high_ld_regions",
     "load_reference",
+    "most_similar_population",
     "project",
     "read_population_labels",
     "save_reference",

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from prs.errors import GenotypeFileError
-from prs.genotypes.base import GenotypeSource
+from prs.genotypes.base import GenotypeSource, chunk_dosages
 
 #: Complementary base of each SNP allele (a pair of complements is strand-ambiguous).
 _COMPLEMENT = {"A": "T", "T": "A", "C": "G", "G": "C"}
@@ -217,7 +217,7 @@ def read_hard_calls(
     records = sites["record"].to_numpy(np.int64)
     alleles = sites["allele_index"].to_numpy(np.int64)
     for chunk in source.read(records, alleles, chunk_size=chunk_size):
-        dosage = chunk.dosage[:, columns]
+        dosage = chunk_dosages(chunk.dosage)[:, columns]  # PLINK chunks carry int8 calls
         missing = np.isnan(dosage)
         hard = np.rint(np.where(missing, 0.0, dosage))
         rounded += int(np.count_nonzero(hard != np.where(missing, 0.0, dosage)))

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from prs.errors import GenotypeFileError
-from prs.genotypes.base import GenotypeSource
+from prs.genotypes.base import GenotypeSource, chunk_dosages
 
 if TYPE_CHECKING:
     from prs.ancestry.reference import ReferencePanel
@@ -232,7 +232,8 @@ def accumulate_projection(
     missing = np.zeros(n, dtype=np.int64)
     for chunk in genotypes.read(match.records, match.alleles, chunk_size=chunk_size):
         rows = match.reference_index[chunk.request]
-        dosage = np.where(match.flipped[chunk.request, None], 2.0 - chunk.dosage, chunk.dosage)
+        values = chunk_dosages(chunk.dosage)  # PLINK chunks carry int8 calls (-9 missing)
+        dosage = np.where(match.flipped[chunk.request, None], 2.0 - values, values)
         absent = np.isnan(dosage)
         missing += absent.sum(axis=0)
         b = (dosage - reference.mean[rows, None]) / reference.scale[rows, None]

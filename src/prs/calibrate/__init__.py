@@ -36,8 +36,10 @@ from prs.calibrate.absolute import (
 )
 from prs.calibrate.ancestry import (
     AncestryAdjustment,
+    PopulationPlacement,
     adjusted_percentile,
     fit_ancestry_adjustment,
+    population_z_percentile,
     read_pcs,
 )
 from prs.calibrate.categorisation import (
@@ -172,6 +174,7 @@ __all__ = [
     "PathwayAction",
     "PathwayStage",
     "PercentileBands",
+    "PopulationPlacement",
     "PublishedAlpha",
     "RateTable",
     "Recalibration",
@@ -218,6 +221,7 @@ __all__ = [
     "odds_ratio_per_sd",
     "or_top_vs_middle_quintile",
     "population_matches",
+    "population_z_percentile",
     "prs_population",
     "read_megsap_percentiles",
     "read_other_population",

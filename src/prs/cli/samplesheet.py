@@ -13,7 +13,7 @@ import argparse
 import sys
 from typing import Any
 
-from prs.cli.score import score_from_args
+from prs.cli.score import print_score_summary, score_from_args
 from prs.errors import ScoreError
 from prs.samplesheet import (
     SampleSet,
@@ -46,7 +46,7 @@ def run_sample_sheet(args: argparse.Namespace) -> int:
     result = score_samplesets(sheet, score_one, sex=args.sex, options=options)
     paths = write_samplesheet_outputs(result, args.out, args.format)
     for name, sampleset_result in result.results.items():
-        _print_summary(name, sampleset_result)
+        print_score_summary(sampleset_result, prefix=f"{name}: ")
     combined = [str(p) for key, p in paths.items() if "/" not in key]
     print(
         f"wrote {', '.join(combined)} and {len(result.results)} sampleset directories "
@@ -54,18 +54,3 @@ def run_sample_sheet(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 0
-
-
-def _print_summary(sampleset: str, result: ScoreResult) -> None:
-    """Per score: matched variants, samples scored and the trait (as ``prs score``)."""
-    for score_id, row in result.match_report.counts.iterrows():
-        info = result.score_info.get(str(score_id))
-        trait = ""
-        if info is not None and (info.trait_reported or info.trait_efo):
-            efo = f"[{', '.join(info.trait_efo)}]" if info.trait_efo else None
-            trait = "; trait: " + " ".join(x for x in (info.trait_reported, efo) if x)
-        print(
-            f"{sampleset}: {score_id}: {int(row['matched'])}/{int(row['n_rows'])} variants "
-            f"matched ({row['match_rate']:.1%}), {len(result.samples)} samples scored{trait}",
-            file=sys.stderr,
-        )

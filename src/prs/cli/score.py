@@ -37,12 +37,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "more scoring files in one pass. "
         "Writes scores, the match report (every variant's fate) and provenance into --out.",
     )
-    p.add_argument(
+    inputs = p.add_mutually_exclusive_group(required=True)
+    inputs.add_argument(
+        "--sample-sheet",
+        type=Path,
+        metavar="SHEET",
+        help="a sample sheet (CSV/TSV: pgsc_calc's sampleset,path_prefix,chrom,format or "
+        "prs's sampleset,path,format[,sex]): score every sampleset, each as its own cohort, "
+        "into --out/<sampleset>/ plus combined tables in --out (docs/samplesheets.md)",
+    )
+    inputs.add_argument(
         "--genotypes",
         "--vcf",
         dest="vcf",
         nargs="+",
-        required=True,
         metavar="FILE",
         help="genotype file(s) of one format, e.g. one per chromosome (same samples): "
         "VCF/BCF, PLINK 2 .pgen (with .pvar/.psam) or PLINK 1 .bed (with .bim/.fam) or their "
@@ -322,10 +330,21 @@ def _score(
 
 def run_score(args: argparse.Namespace) -> int:
     """Handler of ``prs score``."""
+    if args.sample_sheet is not None:
+        from prs.cli.samplesheet import run_sample_sheet  # (it imports this module)
+
+        return run_sample_sheet(args)
     result = score_from_args(args, args.vcf, args.scorefile)
     paths = write_score_outputs(result, args.out, args.format)
-    counts = result.match_report.counts
-    for score_id, row in counts.iterrows():
+    print_score_summary(result)
+    print(f"wrote {', '.join(str(p) for p in paths.values())}", file=sys.stderr)
+    return 0
+
+
+def print_score_summary(result: ScoreResult, prefix: str = "") -> None:
+    """One line per score on stderr: variants matched, samples scored, the trait (each line
+    led by ``prefix``, e.g. a sampleset's name)."""
+    for score_id, row in result.match_report.counts.iterrows():
         info = result.score_info.get(str(score_id))
         # Which trait the score is of, so a wrong score is seen before it is calibrated.
         trait = ""
@@ -333,12 +352,10 @@ def run_score(args: argparse.Namespace) -> int:
             efo = f"[{', '.join(info.trait_efo)}]" if info.trait_efo else None
             trait = "; trait: " + " ".join(x for x in (info.trait_reported, efo) if x)
         print(
-            f"{score_id}: {int(row['matched'])}/{int(row['n_rows'])} variants matched "
+            f"{prefix}{score_id}: {int(row['matched'])}/{int(row['n_rows'])} variants matched "
             f"({row['match_rate']:.1%}), {len(result.samples)} samples scored{trait}",
             file=sys.stderr,
         )
-    print(f"wrote {', '.join(str(p) for p in paths.values())}", file=sys.stderr)
-    return 0
 
 
 def run_demo(args: argparse.Namespace) -> int:
