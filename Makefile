@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
+PEERS  ?= .venv-peers
 
 .PHONY: setup tools demo test lint bench bench-small fuzz clean
 
@@ -12,6 +13,12 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
+	# Test oracles whose packaging pins old numpy/pandas (they run under ours):
+	# FRAPOSA (fraposa-pgsc, pgsc_calc's projection) without its pins, into this venv ...
+	$(BIN)/python -m pip install -q --no-deps 'fraposa-pgsc==1.0.2' 'pyplink==1.3.9'
+	# ... and pgscatalog-calc 0.3.1 (numpy<2) in a venv of its own, run as a program.
+	$(PYTHON) -m venv $(PEERS)
+	$(PEERS)/bin/python -m pip install -q 'pgscatalog-calc==0.3.1'
 	touch $(STAMP)
 
 # PLINK 2 and tabix from Debian, for the cross-check tests (needs root or sudo; skipped otherwise).
@@ -25,7 +32,7 @@ demo: setup
 # assertions then hold for the interpreted code, and coverage tools can see inside the kernels.
 test: setup tools
 	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/python -m pytest -q
+	PGSCATALOG_ANCESTRY_ADJUST=$(CURDIR)/$(PEERS)/bin/pgscatalog-ancestry-adjust $(BIN)/python -m pytest -q
 	NUMBA_DISABLE_JIT=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_kernels.py tests/test_vcf_text.py
 
 lint: setup
@@ -58,4 +65,4 @@ fuzz: setup tools
 		tests/test_fuzz_vcf.py tests/test_fuzz_scorefile.py
 
 clean:
-	rm -rf $(VENV) demo-output .pytest_cache .hypothesis
+	rm -rf $(VENV) $(PEERS) demo-output .pytest_cache .hypothesis
