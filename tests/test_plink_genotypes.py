@@ -227,6 +227,13 @@ def test_bed_zst_prefix_and_sample_subset(small):
     expected = prs.score(small["vcf"], sf, samples=["S3", "S0"], keep_ambiguous=True)
     assert np.array_equal(subset.sums, expected.sums)
     assert not np.array_equal(subset.sums, subset.sums[::-1])  # the order is visible
+    # the VCF readers' subset rules (one check for every format): a repeat, an unknown
+    # sample and an empty list are refused naming the sample file
+    for bad, words in ((["S0", "S0"], "more than once"), (["S0", "Z"], "not in the file")):
+        with pytest.raises(GenotypeFileError, match=rf"\.fam: .*{words}"):
+            open_genotypes(small["bed"], samples=bad)
+    with pytest.raises(GenotypeFileError, match="selects no sample"):
+        open_genotypes(small["bed"], samples=[])
 
 
 def test_sample_ids_follow_plink2_maybefid(small):

@@ -517,7 +517,7 @@ def test_bad_values_name_the_variant(made, tmp_path):
 
 
 def test_unknown_samples_and_gt_without_call_genotype(made, tmp_path):
-    with pytest.raises(GenotypeFileError, match=r"1 requested sample\(s\) not found.*'Z'"):
+    with pytest.raises(GenotypeFileError, match=r"1 requested sample\(s\) not in the file.*'Z'"):
         VcfZarrSource(made["ds"][1], samples=["A", "Z"])
     store = tmp_path / "no_gt.vcz"
     shutil.copytree(made["ds"][1], store)

@@ -50,7 +50,7 @@ from prs.errors import GenotypeFileError, GenotypeWarning
 from prs.genome import MAX_POSITION, detect_build, normalize_chrom
 from prs.genotypes.base import SITE_COLUMNS, DosageChunk, site_table
 from prs.genotypes.options import check_read_options
-from prs.genotypes.vcf_header import duplicate_records_message
+from prs.genotypes.vcf_header import _sample_subset, duplicate_records_message
 from prs.kernels.calls import other_allele_calls
 
 __all__ = [
@@ -226,15 +226,9 @@ class PlinkSource:
             self.samples: tuple[str, ...] = file_ids
             self._columns: np.ndarray | None = None
         else:
-            index = {s: i for i, s in enumerate(file_ids)}
-            unknown = [s for s in samples if s not in index]
-            if unknown:
-                raise GenotypeFileError(
-                    f"{filesets[0].samples}: {len(unknown)} requested sample(s) not found, "
-                    f"e.g. {unknown[0]!r}"
-                )
-            self.samples = tuple(samples)
-            self._columns = np.array([index[s] for s in samples], dtype=np.int64)
+            self.samples, self._columns = _sample_subset(
+                str(filesets[0].samples), file_ids, samples
+            )
         counts = [len(v.pos) for v in self._variants]
         self._first = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
 

@@ -58,6 +58,7 @@ from prs.genome import MAX_POSITION, detect_build, normalize_chrom
 from prs.genotypes.base import SITE_COLUMNS, DosageChunk, site_table, sorted_unique
 from prs.genotypes.options import check_read_options
 from prs.genotypes.vcf_header import (
+    _sample_subset,
     duplicate_records_message,
     no_records_message,
     zero_pos_message,
@@ -272,15 +273,7 @@ class VcfZarrSource:
             self._columns: np.ndarray | None = None
             self._to_output: np.ndarray | None = None
         else:
-            index = {s: i for i, s in enumerate(file_ids)}
-            unknown = [s for s in samples if s not in index]
-            if unknown:
-                raise GenotypeFileError(
-                    f"{self.paths[0]}: {len(unknown)} requested sample(s) not found in "
-                    f"sample_id, e.g. {unknown[0]!r}"
-                )
-            self.samples = tuple(samples)
-            wanted = np.array([index[s] for s in samples], dtype=np.int64)
+            self.samples, wanted = _sample_subset(self.paths[0], file_ids, samples)
             # zarr reads sorted columns; the output order is restored after
             self._columns = np.unique(wanted)
             self._to_output = np.searchsorted(self._columns, wanted)
