@@ -17,6 +17,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import pandas as pd
 
+from prs.errors import GenotypeFileError
 from prs.kernels.calls import call_dosages
 
 #: Columns of the site table returned by :meth:`GenotypeSource.sites`, one row per
@@ -171,3 +172,23 @@ def sorted_unique(values: np.ndarray) -> np.ndarray:
     if len(ordered) == 0:
         return ordered
     return ordered[np.concatenate([[True], ordered[1:] != ordered[:-1]])]
+
+
+def file_requests(
+    records: np.ndarray, alleles: np.ndarray, first: np.ndarray, path: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A ``read`` request checked for a multi-file source: ``records`` and ``alleles`` as
+    int64, and the file index of each request (``first``: each file's first global record,
+    then the total). Unsorted records are a ``ValueError`` (a caller's bug); a record out of
+    range is a :class:`~prs.errors.GenotypeFileError` naming ``path``.
+
+    >>> file_requests(np.array([0, 2, 3]), np.array([1, 1, 1]), np.array([0, 2, 4]), "x")[2]
+    array([0, 1, 1])
+    """
+    records = np.asarray(records, dtype=np.int64)
+    alleles = np.asarray(alleles, dtype=np.int64)
+    if len(records) and np.any(np.diff(records) < 0):
+        raise ValueError("records must be sorted ascending")
+    if len(records) and (records[0] < 0 or records[-1] >= first[-1]):
+        raise GenotypeFileError(f"{path}: requested record out of range")
+    return records, alleles, np.searchsorted(first, records, side="right") - 1

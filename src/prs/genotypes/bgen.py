@@ -76,7 +76,7 @@ from isal import isal_zlib
 
 from prs.errors import GenotypeFileError, GenotypeWarning
 from prs.genome import normalize_chrom
-from prs.genotypes.base import SITE_COLUMNS, DosageChunk
+from prs.genotypes.base import SITE_COLUMNS, DosageChunk, file_requests
 from prs.genotypes.options import check_read_options
 from prs.genotypes.plink import _SEX_CODES
 from prs.genotypes.vcf_header import _sample_subset, duplicate_records_message
@@ -693,13 +693,7 @@ class BgenSource:
         dosage straight from the stored integers (exact to float64 rounding); any other
         record by the ``bgen`` package (:func:`expected_dosages`).
         """
-        records = np.asarray(records, dtype=np.int64)
-        alleles = np.asarray(alleles, dtype=np.int64)
-        if len(records) and np.any(np.diff(records) < 0):
-            raise ValueError("records must be sorted ascending")
-        if len(records) and (records[0] < 0 or records[-1] >= self._first[-1]):
-            raise GenotypeFileError(f"{self.paths[0]}: requested record out of range")
-        file_of = np.searchsorted(self._first, records, side="right") - 1
+        records, alleles, file_of = file_requests(records, alleles, self._first, self.paths[0])
         n_out = len(self.samples)
         chunk_size = max(1, min(chunk_size, CHUNK_BYTES // (8 * max(n_out, 1))))
         for file_index in range(len(self.paths)):

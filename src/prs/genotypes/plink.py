@@ -48,7 +48,7 @@ import pandas as pd
 
 from prs.errors import GenotypeFileError, GenotypeWarning
 from prs.genome import MAX_POSITION, detect_build, normalize_chrom
-from prs.genotypes.base import SITE_COLUMNS, DosageChunk, site_table
+from prs.genotypes.base import SITE_COLUMNS, DosageChunk, file_requests, site_table
 from prs.genotypes.options import check_read_options
 from prs.genotypes.vcf_header import _sample_subset, duplicate_records_message
 from prs.kernels.calls import other_allele_calls
@@ -290,13 +290,7 @@ class PlinkSource:
         self, records: np.ndarray, alleles: np.ndarray, *, chunk_size: int = 1024
     ) -> Iterator[DosageChunk]:
         """Stream dosages of ``alleles[i]`` at ``records[i]`` (see the protocol)."""
-        records = np.asarray(records, dtype=np.int64)
-        alleles = np.asarray(alleles, dtype=np.int64)
-        if len(records) and np.any(np.diff(records) < 0):
-            raise ValueError("records must be sorted ascending")
-        if len(records) and (records[0] < 0 or records[-1] >= self._first[-1]):
-            raise GenotypeFileError(f"{self.paths[0]}: requested record out of range")
-        file_of = np.searchsorted(self._first, records, side="right") - 1
+        records, alleles, file_of = file_requests(records, alleles, self._first, self.paths[0])
         rows = max(1, min(chunk_size, CHUNK_GENOTYPES // max(self._n_raw, 1)))
         for file_index in range(len(self._filesets)):
             in_file = np.flatnonzero(file_of == file_index)

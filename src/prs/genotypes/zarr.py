@@ -55,7 +55,7 @@ import pandas as pd
 
 from prs.errors import GenotypeFileError, GenotypeWarning
 from prs.genome import MAX_POSITION, detect_build, normalize_chrom
-from prs.genotypes.base import SITE_COLUMNS, DosageChunk, site_table, sorted_unique
+from prs.genotypes.base import SITE_COLUMNS, DosageChunk, file_requests, site_table, sorted_unique
 from prs.genotypes.options import check_read_options
 from prs.genotypes.vcf_header import (
     _sample_subset,
@@ -531,13 +531,7 @@ class VcfZarrSource:
         and PLINK sources cut them, so the scorer sums in the same order whatever the
         format. Hard calls come as ``int8`` copies (-9 missing), DS/GP dosages as float64.
         """
-        records = np.asarray(records, dtype=np.int64)
-        alleles = np.asarray(alleles, dtype=np.int64)
-        if len(records) and np.any(np.diff(records) < 0):
-            raise ValueError("records must be sorted ascending")
-        if len(records) and (records[0] < 0 or records[-1] >= self._first[-1]):
-            raise GenotypeFileError(f"{self.paths[0]}: requested record out of range")
-        file_of = np.searchsorted(self._first, records, side="right") - 1
+        records, alleles, file_of = file_requests(records, alleles, self._first, self.paths[0])
         for file_index, store in enumerate(self._stores):
             in_file = np.flatnonzero(file_of == file_index)
             if not len(in_file):
