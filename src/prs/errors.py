@@ -81,3 +81,13 @@ def exit_code_for(error: PRSError) -> int:
         if cls in EXIT_CODES:
             return EXIT_CODES[cls]
     return 2
+
+
+class RsidMatchWarning(ScoreWarning):
+    """Scoring rows without positions were matched to target variants by rsID (the
+    target's variant IDs): an rsID carries no genome build, so nothing checks that the
+    scoring file and the genotypes agree on the build; alleles are still checked."""
+
+
+class LiftoverWarning(ScoreWarning):
+    """Scoring-file positions were lifted to another genome build (some rows may not lift)."""
