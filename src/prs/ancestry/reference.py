@@ -14,7 +14,7 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -36,12 +36,17 @@ from prs.genotypes.base import GenotypeSource, source_build
 from prs.output import atomic_write
 from prs.provenance import file_checksum, file_record, record
 
+if TYPE_CHECKING:
+    from prs.ancestry.similarity import PopulationModel
+
 #: Version of the reference directory's layout; a different major version is refused.
-FORMAT_VERSION = "1.0"
+FORMAT_VERSION = "1.1"
 ARRAYS_FILE = "arrays.npz"
 METADATA_FILE = "reference.json"
 #: Label columns of the population file (pgsc_calc's reference ``.psam``).
 LABEL_COLUMNS = ("SuperPop", "Population")
+#: Which variants' per-population frequencies a panel keeps (``build_reference(frequencies=)``).
+FREQUENCY_SETS = ("pca", "candidates")
 
 
 class ReferencePanelError(CalibrationError):
@@ -102,6 +107,11 @@ class ReferencePanel:
     #: Score name -> ``float64[n_ref]``: each reference sample's score (NaN where not given),
     #: for per-population distributions (:meth:`score_distribution`, :func:`with_scores`).
     scores: dict[str, np.ndarray] = field(default_factory=dict)
+    #: ALT frequencies per population of more variants than the PCA's (every candidate site,
+    #: before the MAF filter and LD pruning; ``build_reference(frequencies="candidates")``):
+    #: ``chrom``, ``pos``, ``ref``, ``alt`` and one float column per label; None when only
+    #: the PCA variants' are kept (:attr:`populations`).
+    frequency_table: pd.DataFrame | None = None
 
     @property
     def n_variants(self) -> int:
@@ -138,16 +148,58 @@ class ReferencePanel:
                 f"{', '.join(self.scores) or 'none'}); add it with with_scores()"
             )
         labels = np.array(self.superpop if by == "SuperPop" else self.population)
-        values = self.scores[score]
-        rows = []
-        for pop in sorted(set(labels)):
-            v = values[(labels == pop) & np.isfinite(values)]
-            row = {by: pop, "n": len(v), "mean": v.mean() if len(v) else np.nan}
-            row["sd"] = v.std(ddof=1) if len(v) > 1 else np.nan
-            quantiles = np.percentile(v, np.arange(1, 100)) if len(v) else np.full(99, np.nan)
-            row.update({f"p{q}": x for q, x in zip(range(1, 100), quantiles, strict=True)})
-            rows.append(row)
-        return pd.DataFrame(rows)
+        return population_distribution(self.scores[score], labels, by=by)
+
+    def labels(self, level: str = "SuperPop") -> tuple[str, ...]:
+        """The reference samples' labels at ``level`` (``"SuperPop"`` or ``"Population"``)."""
+        if level not in LABEL_COLUMNS:
+            raise ReferencePanelError(f"label level must be one of {LABEL_COLUMNS}, not {level!r}")
+        return self.superpop if level == "SuperPop" else self.population
+
+    def allele_frequencies(self, population: str) -> pd.DataFrame:
+        """ALT frequency in ``population`` (a super-population or population label) of every
+        variant the panel holds frequencies for: ``chrom``, ``pos``, ``ref``, ``alt``,
+        ``freq`` (NaN where that population has no call). Those are the candidate sites when
+        the panel was built with ``frequencies="candidates"`` (:attr:`frequency_table`), the
+        PCA variants otherwise.
+
+        Raises
+        ------
+        ReferencePanelError
+            ``population`` is not one of the panel's labels.
+        """
+        if population not in self.populations:
+            raise ReferencePanelError(
+                f"reference {self.name!r} has no population {population!r} (it has: "
+                f"{', '.join(sorted(self.populations))})"
+            )
+        if self.frequency_table is not None:
+            table = self.frequency_table
+            return table[["chrom", "pos", "ref", "alt"]].assign(
+                freq=table[population].to_numpy(np.float64)
+            )
+        return self.variants[["chrom", "pos", "ref", "alt"]].assign(
+            freq=self.populations[population]
+        )
+
+    def population_model(
+        self, *, label: str = "SuperPop", n_pcs: int | None = None, seed: int | None = None
+    ) -> PopulationModel:
+        """The most-similar-population model (:func:`~prs.ancestry.similarity.
+        fit_population_model`) fitted on this panel's reference PCs and ``label``s; ``n_pcs``
+        defaults to 5 (pgsc_calc ``--n_popcomp``) or the panel's PCs if fewer, ``seed`` to
+        pgsc_calc's 32. The panel's samples are unrelated already (related ones were left out
+        when it was built)."""
+        from prs.ancestry.similarity import DEFAULT_N_PCS, DEFAULT_SEED, fit_population_model
+
+        labels = pd.Series(self.labels(label), index=list(self.samples))
+        return fit_population_model(
+            self.pcs_frame(),
+            labels,
+            n_pcs=min(DEFAULT_N_PCS, self.n_pcs) if n_pcs is None else n_pcs,
+            seed=DEFAULT_SEED if seed is None else seed,
+            label=label,
+        )
 
     def pcs_frame(self) -> pd.DataFrame:
         """Reference samples: ``IID``, ``SuperPop``, ``Population``, ``PC1``..``PCk``."""
@@ -156,6 +208,31 @@ class ReferencePanel:
         frame.insert(0, "SuperPop", list(self.superpop))
         frame.insert(0, "IID", list(self.samples))
         return frame
+
+
+def population_distribution(
+    values: np.ndarray, labels: np.ndarray, *, by: str = "SuperPop"
+) -> pd.DataFrame:
+    """Per label (column ``by``): ``n``, ``mean``, ``sd`` (ddof 1) of the finite ``values``
+    and their 1st-99th percentiles (``p1``..``p99``, numpy's linear interpolation).
+
+    Examples
+    --------
+    >>> table = population_distribution(np.array([1.0, 3.0, 10.0, np.nan]),
+    ...                                 np.array(["A", "A", "B", "B"]))
+    >>> table[["SuperPop", "n", "mean", "p50"]].values.tolist()
+    [['A', 2, 2.0, 2.0], ['B', 1, 10.0, 10.0]]
+    """
+    labels = np.asarray(labels)
+    rows = []
+    for pop in sorted(set(labels.tolist())):
+        v = values[(labels == pop) & np.isfinite(values)]
+        row = {by: pop, "n": len(v), "mean": v.mean() if len(v) else np.nan}
+        row["sd"] = v.std(ddof=1) if len(v) > 1 else np.nan
+        quantiles = np.percentile(v, np.arange(1, 100)) if len(v) else np.full(99, np.nan)
+        row.update({f"p{q}": x for q, x in zip(range(1, 100), quantiles, strict=True)})
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def read_population_labels(path: str | os.PathLike[str]) -> pd.DataFrame:
@@ -199,6 +276,7 @@ def build_reference(
     build: str | None = None,
     options: PcaOptions | None = None,
     name: str = "reference",
+    frequencies: str = "pca",
 ) -> ReferencePanel:
     """Build a reference panel: select PCA variants, standardise, PCA, label.
 
@@ -220,6 +298,11 @@ def build_reference(
         :class:`~prs.ancestry.pca.PcaOptions` (default as pgsc_calc).
     name
         A name for the reference (recorded in each projection's provenance).
+    frequencies
+        Which variants' per-population ALT frequencies the panel keeps: ``"pca"`` (default,
+        the PCA variants) or ``"candidates"`` (every candidate site, before the MAF filter
+        and LD pruning: what :mod:`prs.scoring.reference_freq` imputes missing genotypes
+        from; 8 bytes x labels per site).
 
     Returns
     -------
@@ -232,6 +315,10 @@ def build_reference(
     """
     options = options or PcaOptions()
     n_pcs, _, dim_online = options.dims()
+    if frequencies not in FREQUENCY_SETS:
+        raise ReferencePanelError(
+            f"frequencies must be one of {FREQUENCY_SETS}, not {frequencies!r}"
+        )
     paths: list[str] = []
     if not isinstance(genotypes, GenotypeSource):
         paths = [str(genotypes)] if isinstance(genotypes, str | os.PathLike) else list(genotypes)
@@ -268,6 +355,14 @@ def build_reference(
         genotypes, sites, sample_index=np.array([in_files[s] for s in chosen], dtype=np.int64)
     )
     counts["dosages_rounded_to_hard_calls"] = rounded
+    chosen_labels = by_id.loc[chosen]
+    superpop = chosen_labels["SuperPop"].to_numpy(str)
+    population = chosen_labels["Population"].to_numpy(str)
+    frequency_table = (
+        _frequency_table(sites, calls, (superpop, population))
+        if frequencies == "candidates"
+        else None
+    )
     freq, mean, sd = call_moments(calls)
     common = np.isfinite(freq) & (np.minimum(freq, 1 - freq) >= options.maf) & (sd > 0)
     counts["below_maf"] = int((~common).sum())
@@ -295,9 +390,6 @@ def build_reference(
         n_iter=options.n_iter,
         seed=options.seed,
     )
-    chosen_labels = by_id.loc[chosen]
-    superpop = chosen_labels["SuperPop"].to_numpy(str)
-    population = chosen_labels["Population"].to_numpy(str)
     populations: dict[str, np.ndarray] = {}
     for level in (superpop, population):
         names = sorted(set(level))
@@ -318,9 +410,26 @@ def build_reference(
         build=build,
         options=asdict(options),
         counts=counts,
-        provenance=record(asdict(options), inputs=inputs, counts=counts),
+        provenance=record(
+            {**asdict(options), "frequencies": frequencies}, inputs=inputs, counts=counts
+        ),
         name=name,
+        frequency_table=frequency_table,
     )
+
+
+def _frequency_table(
+    sites: pd.DataFrame, calls: np.ndarray, levels: tuple[np.ndarray, ...]
+) -> pd.DataFrame:
+    """``chrom``, ``pos``, ``ref``, ``alt`` of ``sites`` and the ALT frequency of
+    each under every label of ``levels`` (float64: the frequencies are exact ratios)."""
+    table = sites[["chrom", "pos", "ref", "alt"]].reset_index(drop=True)
+    columns: dict[str, np.ndarray] = {}
+    for level in levels:
+        names = sorted(set(level))
+        freqs = per_population_frequencies(calls, level, names)
+        columns.update({n: freqs[:, j] for j, n in enumerate(names)})
+    return pd.concat([table, pd.DataFrame(columns)], axis=1)
 
 
 def with_scores(panel: ReferencePanel, scores: pd.DataFrame) -> ReferencePanel:
@@ -379,6 +488,17 @@ def save_reference(panel: ReferencePanel, path: str | os.PathLike[str]) -> Refer
         if panel.scores
         else np.empty((len(panel.samples), 0)),
     }
+    if panel.frequency_table is not None:
+        table = panel.frequency_table
+        arrays.update(
+            {
+                "ft_chrom": table["chrom"].to_numpy(str),
+                "ft_pos": table["pos"].to_numpy(np.int64),
+                "ft_ref": table["ref"].to_numpy(str),
+                "ft_alt": table["alt"].to_numpy(str),
+                "ft_values": table[pops].to_numpy(np.float64),
+            }
+        )
     with atomic_write(directory / ARRAYS_FILE, "wb") as fh:
         np.savez(fh, **arrays)
     checksum = file_checksum(directory / ARRAYS_FILE)
@@ -471,15 +591,35 @@ def load_reference(path: str | os.PathLike[str]) -> ReferencePanel:
             str(n): arrays["score_values"][:, j]
             for j, n in enumerate(arrays.get("score_names", np.array([], dtype=str)))
         },
+        frequency_table=_loaded_frequency_table(arrays, names),
     )
+
+
+def _loaded_frequency_table(arrays: dict[str, np.ndarray], names: list[str]) -> pd.DataFrame | None:
+    """The saved :attr:`ReferencePanel.frequency_table` (None when the panel has none; a
+    version 1.0 reference never has one)."""
+    if "ft_values" not in arrays:
+        return None
+    table = pd.DataFrame(
+        {
+            "chrom": arrays["ft_chrom"].astype(object),
+            "pos": arrays["ft_pos"],
+            "ref": arrays["ft_ref"].astype(object),
+            "alt": arrays["ft_alt"].astype(object),
+        }
+    )
+    values = pd.DataFrame(arrays["ft_values"], columns=names)
+    return pd.concat([table, values], axis=1)
 
 
 __all__ = [
     "FORMAT_VERSION",
+    "FREQUENCY_SETS",
     "ReferencePanel",
     "ReferencePanelError",
     "build_reference",
     "load_reference",
+    "population_distribution",
     "read_population_labels",
     "save_reference",
     "with_scores",
