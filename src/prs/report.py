@@ -1,52 +1,193 @@
 """What a scoring run writes: its scores, match report, match summary and provenance.
 
 The files are written through :mod:`prs.output` (staged, locked, published as one set).
+
+Score tables come in three layouts (:data:`SCORE_LAYOUTS`, any of them in one run):
+
+``long`` (``scores.tsv``)
+    prs's own: one row per sample x score, every count PLINK 2 gives plus the score's trait
+    (:meth:`prs.scoring.ScoreResult.to_frame`).
+``plink`` (``scores.sscore``)
+    PLINK 2's ``.sscore`` as ``plink2 --score ... cols=+scoresums,+denom`` writes it: one
+    row per sample, ``#IID`` (or ``#FID IID``), counts, ``<score>_AVG``, ``<score>_SUM``
+    (:meth:`~prs.scoring.ScoreResult.to_sscore`).
+``pgsc`` (``aggregated_scores.txt``)
+    pgsc_calc's ``aggregated_scores.txt.gz``: ``sampleset FID IID PGS SUM DENOM AVG``
+    (:meth:`~prs.scoring.ScoreResult.to_aggregated`).
+
+Sample IDs are split into FID and IID only when a delimiter is given (``id_delim``, as PLINK
+2's ``--id-delim``); without one the ``plink`` layout has ``#IID`` alone (as PLINK 2 from a
+VCF) and the ``pgsc`` layout FID = IID (as pgsc_calc). Floats are written in full (the
+shortest text that reads back as the same float64, up to 17 significant digits) unless
+``digits`` asks for fewer (PLINK 2 writes 6).
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+import pandas as pd
+
+from prs.errors import ReportError
 from prs.output import ReportOutputs, output_set
+from prs.output.tables import require_zstandard
 
 if TYPE_CHECKING:
     from prs.scoring import ScoreResult
 
-__all__ = ["write_score_files", "write_score_outputs"]
+__all__ = [
+    "COMPRESSIONS",
+    "SCORE_LAYOUTS",
+    "ScoreFileOptions",
+    "write_score_files",
+    "write_score_outputs",
+]
+
+#: Score-table layouts and the file each writes (before compression's suffix).
+SCORE_LAYOUTS = {"long": "scores", "plink": "scores.sscore", "pgsc": "aggregated_scores.txt"}
+
+#: Compressions of text tables and their suffixes.
+COMPRESSIONS = {"gzip": ".gz", "zstd": ".zst"}
+
+
+@dataclass(frozen=True)
+class ScoreFileOptions:
+    """How a scoring run's tables are written (the defaults: today's ``scores.tsv``).
+
+    Attributes
+    ----------
+    layouts
+        Which score tables (:data:`SCORE_LAYOUTS`: ``long``, ``plink``, ``pgsc``), each its
+        own file; default ``("long",)``.
+    compress
+        ``"gzip"`` or ``"zstd"`` (needs the ``zstandard`` package): text tables (scores in
+        every layout, match report, match summary) get ``.gz``/``.zst``; Parquet tables
+        keep Parquet's own compression; provenance.json stays plain. None: uncompressed.
+    id_delim
+        Split sample IDs into FID and IID at this delimiter in the ``plink`` and ``pgsc``
+        layouts, as PLINK 2's ``--id-delim`` (every ID must hold it exactly once); the
+        ``long`` layout keeps ``sample_id`` whole.
+    digits
+        Significant digits of the floats of the score tables (text only; ``%.Ng`` as C's
+        printf, PLINK 2 writes 6). None (default): every float in full, so the file reads
+        back as the exact float64 prs computed.
+    sampleset
+        The ``sampleset`` column of the ``pgsc`` layout.
+
+    Raises
+    ------
+    ReportError
+        For an unknown layout or compression, an empty layout list, ``digits`` outside 1-17,
+        an empty delimiter, or zstd without the ``zstandard`` package.
+    """
+
+    layouts: tuple[str, ...] = ("long",)
+    compress: str | None = None
+    id_delim: str | None = None
+    digits: int | None = None
+    sampleset: str = "cohort"
+
+    def __post_init__(self) -> None:
+        unknown = [x for x in self.layouts if x not in SCORE_LAYOUTS]
+        if unknown or not self.layouts:
+            raise ReportError(
+                f"score layout {', '.join(unknown) or '(none)'}: expected one or more of "
+                f"{', '.join(SCORE_LAYOUTS)}"
+            )
+        if self.compress is not None and self.compress not in COMPRESSIONS:
+            raise ReportError(
+                f"compression {self.compress!r}: expected one of {', '.join(COMPRESSIONS)}"
+            )
+        if self.compress == "zstd":
+            require_zstandard()
+        if self.digits is not None and not 1 <= self.digits <= 17:
+            raise ReportError(f"--digits {self.digits}: expected 1 to 17 significant digits")
+        if self.id_delim == "":
+            raise ReportError("--id-delim: the delimiter is empty")
 
 
 def write_score_outputs(
-    result: ScoreResult, out: str | os.PathLike[str], table_format: str = "tsv"
+    result: ScoreResult,
+    out: str | os.PathLike[str],
+    table_format: str = "tsv",
+    options: ScoreFileOptions | None = None,
 ) -> dict[str, Path]:
     """Write scores, match report, match summary and provenance into ``out`` as one set.
 
     The files are staged and published together under a lock on ``out``, provenance.json
     last (:func:`prs.report.output_set`): ``out`` holds the previous complete set or this
-    one, never a mix. Raises :class:`~prs.errors.ReportError` when they cannot be written.
+    one, never a mix. ``options`` chooses the score layouts, compression, FID/IID split and
+    digits (:class:`ScoreFileOptions`; default: ``scores.tsv`` in full precision). Raises
+    :class:`~prs.errors.ReportError` when they cannot be written.
     """
     with output_set(out, marker="provenance.json") as outs:
-        return write_score_files(result, outs, table_format)
+        return write_score_files(result, outs, table_format, options)
 
 
 def write_score_files(
-    result: ScoreResult, outs: ReportOutputs, table_format: str = "tsv"
+    result: ScoreResult,
+    outs: ReportOutputs,
+    table_format: str = "tsv",
+    options: ScoreFileOptions | None = None,
 ) -> dict[str, Path]:
-    """Add a scoring run's files (scores, match report, match summary, provenance.json) to
-    an open output set, which its caller publishes (:func:`write_score_outputs`, or one of
-    several sets published together, as :mod:`prs.samplesheet` does)."""
-    ext = ".parquet" if table_format == "parquet" else ".tsv"
-    paths = {
-        "scores": outs.write_table(result.to_frame(), f"scores{ext}"),
-        # (the report itself: to_frame() would copy it)
-        "match_report": outs.write_table(result.match_report.variants, f"match_report{ext}"),
-        "match_summary": outs.write_table(
-            result.match_report.counts.reset_index(), f"match_summary{ext}"
-        ),
-    }
+    """Add a scoring run's files (scores in each layout, match report, match summary,
+    provenance.json) to an open output set, which its caller publishes
+    (:func:`write_score_outputs`, or one of several sets published together, as
+    :mod:`prs.samplesheet` does).
+
+    Keys of the returned paths: ``scores`` (long layout), ``sscore`` (plink),
+    ``aggregated_scores`` (pgsc), ``match_report``, ``match_summary``, ``provenance``.
+    """
+    options = options or ScoreFileOptions()
+    suffix = COMPRESSIONS[options.compress] if options.compress else ""
+    ext = ".parquet" if table_format == "parquet" else ".tsv" + suffix
+    paths: dict[str, Path] = {}
+    for layout in options.layouts:
+        if layout == "long":
+            frame, key, name = result.to_frame(), "scores", f"scores{ext}"
+        elif layout == "plink":
+            frame = result.to_sscore(id_delim=options.id_delim)
+            key, name = "sscore", SCORE_LAYOUTS[layout] + suffix
+        else:
+            frame = result.to_aggregated(sampleset=options.sampleset, id_delim=options.id_delim)
+            key, name = "aggregated_scores", SCORE_LAYOUTS[layout] + suffix
+        if options.digits is not None and not name.endswith(".parquet"):
+            frame = _with_digits(frame, options.digits)
+        paths[key] = outs.write_table(frame, name)
+    # (the report itself: to_frame() would copy it)
+    paths["match_report"] = outs.write_table(result.match_report.variants, f"match_report{ext}")
+    paths["match_summary"] = outs.write_table(
+        result.match_report.counts.reset_index(), f"match_summary{ext}"
+    )
     paths["provenance"] = outs.write_json(
-        {**result.provenance, "outputs": {k: str(v) for k, v in paths.items()}},
+        {
+            **result.provenance,
+            "outputs": {k: str(v) for k, v in paths.items()},
+            "output_options": {
+                "layouts": list(options.layouts),
+                "compress": options.compress,
+                "id_delim": options.id_delim,
+                "digits": options.digits,
+                "sampleset": options.sampleset,
+            },
+        },
         "provenance.json",
     )
     return paths
+
+
+def _with_digits(frame: pd.DataFrame, digits: int) -> pd.DataFrame:
+    """``frame`` with its float columns as text of ``digits`` significant digits (``%.Ng``;
+    NaN as an empty cell, as the full-precision writer leaves it)."""
+    out = frame.copy()
+    for name in frame.columns:
+        values = frame[name].to_numpy()
+        if values.dtype.kind == "f":
+            text = np.char.mod(f"%.{digits}g", values).astype(object)
+            text[np.isnan(values)] = ""
+            out[name] = text
+    return out

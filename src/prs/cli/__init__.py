@@ -26,6 +26,7 @@ import importlib
 import logging
 import signal
 import sys
+import time
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -56,14 +57,126 @@ def build_parser(modules: Sequence[str] | None = None) -> argparse.ArgumentParse
         description="Polygenic risk scores: score, calibrate, categorise.",
     )
     parser.add_argument("--version", action="version", version=f"prs {__version__}")
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
-    parser.add_argument(
-        "--strict", action="store_true", help="turn warnings into errors (exit code 2)"
-    )
+    _add_common_options(parser, "")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in modules or dict.fromkeys(COMMANDS.values()):
         importlib.import_module(name).register(subparsers)
+    # Every command takes them too, before or after its name (`prs -v score ...` and
+    # `prs score -v ...`); the counts add up (`prs -v score -v` is -vv).
+    for command_parser in dict.fromkeys(subparsers.choices.values()):
+        _add_common_options(command_parser, _SUB)
     return parser
+
+
+#: Prefix of the destinations of the common options given after the command's name.
+_SUB = "command_"
+
+
+def _add_common_options(parser: argparse.ArgumentParser, prefix: str) -> None:
+    """``-v``, ``-q`` and ``--strict`` (stored as ``<prefix>verbose`` etc.)."""
+    group = parser.add_argument_group("logging and warnings (before or after the command)")
+    group.add_argument(
+        "-v",
+        "--verbose",
+        dest=f"{prefix}verbose",
+        action="count",
+        default=0,
+        help="more logging: -v one line per stage with its time, -vv debug",
+    )
+    group.add_argument(
+        "-q",
+        "--quiet",
+        dest=f"{prefix}quiet",
+        action="store_true",
+        help="errors only: no progress bar, no summary lines, no warnings' lines (they are "
+        "still recorded in provenance.json)",
+    )
+    group.add_argument(
+        "--strict",
+        dest=f"{prefix}strict",
+        action="store_true",
+        help="turn warnings into errors (exit code 2)",
+    )
+
+
+def _merge_common_options(args: argparse.Namespace) -> argparse.Namespace:
+    """One ``verbose``/``quiet``/``strict`` from the options given before and after the
+    command's name; ``-q`` wins over ``-v`` (as with PLINK 2's --silent)."""
+    args.verbose = args.verbose + getattr(args, f"{_SUB}verbose", 0)
+    args.quiet = args.quiet or getattr(args, f"{_SUB}quiet", False)
+    args.strict = args.strict or getattr(args, f"{_SUB}strict", False)
+    for name in ("verbose", "quiet", "strict"):
+        if hasattr(args, _SUB + name):
+            delattr(args, _SUB + name)
+    if args.quiet:
+        args.verbose = 0
+    return args
+
+
+def log_level(args: argparse.Namespace) -> int:
+    """The logging level ``-v``/``-q`` ask for: ERROR (-q), WARNING, INFO (-v), DEBUG (-vv)."""
+    if getattr(args, "quiet", False):
+        return logging.ERROR
+    verbose = getattr(args, "verbose", 0)
+    return logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING
+
+
+def show_progress(args: argparse.Namespace) -> bool:
+    """Whether a run draws progress bars: stderr is a terminal and ``-q`` was not given
+    (output piped or redirected to a file gets none)."""
+    return not getattr(args, "quiet", False) and sys.stderr.isatty()
+
+
+class Stages:
+    """The named stages of a command: each logged as ``<stage>: <seconds> s`` at INFO (shown
+    with ``-v``) when it ends, and on a terminal (not ``-q``) a bar of stages done.
+
+    Examples
+    --------
+    >>> import argparse
+    >>> with Stages(argparse.Namespace(quiet=True), ["read", "write"]) as stage:
+    ...     with stage("read") as step:
+    ...         step.detail = "3 rows"
+    ...     with stage("write"):
+    ...         pass
+    """
+
+    def __init__(self, args: argparse.Namespace, names: Sequence[str]) -> None:
+        self._bar: Any = None
+        if show_progress(args) and len(names) > 1:
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=len(names), unit="stage", file=sys.stderr, leave=False)
+
+    def __enter__(self) -> Stages:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[StageStep]:
+        """Time the block as stage ``name`` (set ``.detail`` on what it yields to add a
+        note to its log line)."""
+        step = StageStep(name)
+        if self._bar is not None:
+            self._bar.set_description(name)
+        started = time.perf_counter()
+        yield step
+        elapsed = time.perf_counter() - started
+        log.info("%s: %.2f s%s", name, elapsed, f" ({step.detail})" if step.detail else "")
+        if self._bar is not None:
+            self._bar.update(1)
+
+
+class StageStep:
+    """One stage being timed by :class:`Stages`: its name and a note for its log line."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.detail = ""
 
 
 #: Exit codes of a run ended by a signal: 128 + the signal's number, as shells report.
@@ -86,12 +199,13 @@ def _is_users_warning(category: type[Warning]) -> bool:
     return issubclass(category, PRSWarning)
 
 
-def _warning_printer(command: str | None) -> Any:
+def _warning_printer(command: str | None, *, quiet: bool = False) -> Any:
     def show(message, category, filename, lineno, file=None, line=None) -> None:
-        """Warnings on the command line: one line each, no source location; a library's
-        warnings only in the debug log."""
+        """Warnings on the command line: one line each, no source location (none with
+        ``-q``); a library's warnings only in the debug log."""
         if _is_users_warning(category):
-            print(f"prs: warning: {message}", file=sys.stderr)
+            if not quiet:
+                print(f"prs: warning: {message}", file=sys.stderr)
         else:
             log.debug(
                 "prs %s: %s from %s:%s (a library's warning, not shown): %s",
@@ -142,17 +256,12 @@ def _run(argv: list[str]) -> int:
     command = next((a for a in argv if not a.startswith("-")), None)
     owner = COMMANDS.get(command or "")
     parser = build_parser([owner] if owner else None)
-    args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG
-        if args.verbose > 1
-        else logging.INFO
-        if args.verbose
-        else logging.WARNING,
-        format="prs: %(message)s",
-    )
+    args = _merge_common_options(parser.parse_args(argv))
+    logging.basicConfig(format="prs: %(message)s")
+    # (on prs's logger: a host that configured logging first, a test runner, keeps its own)
+    logging.getLogger("prs").setLevel(log_level(args))
     with warnings.catch_warnings():
-        warnings.showwarning = _warning_printer(args.command)
+        warnings.showwarning = _warning_printer(args.command, quiet=args.quiet)
         if args.strict:
             warnings.simplefilter("error", PRSWarning)
         try:

@@ -170,7 +170,8 @@ def run_fetch(args: argparse.Namespace) -> int:
         retries=args.retries,
         backoff=args.backoff,
         verify=args.verify,
-        progress=args.progress,
+        # (-q: no bar unless --progress asks for one)
+        progress=False if args.quiet and args.progress is None else args.progress,
     )
     results = catalog.fetch_all(
         accessions, build=args.build, author_reported=args.author_reported, config=config

@@ -24,7 +24,7 @@ from prs.samplesheet import (
 from prs.scoring import ScoreResult
 
 #: Parsed arguments that are not scoring options (left out of the run's provenance).
-_NOT_OPTIONS = ("handler", "command", "vcf", "verbose", "strict")
+_NOT_OPTIONS = ("handler", "command", "vcf", "verbose", "quiet", "strict")
 
 
 def run_sample_sheet(args: argparse.Namespace) -> int:
@@ -38,13 +38,16 @@ def run_sample_sheet(args: argparse.Namespace) -> int:
 
     def score_one(sampleset: SampleSet, overrides: dict[str, Any]) -> ScoreResult:
         # (named first, so the warnings of its run are seen to be its own)
-        print(f"{sampleset.name}: scoring {len(sampleset.paths)} file(s)", file=sys.stderr)
+        if not args.quiet:
+            print(f"{sampleset.name}: scoring {len(sampleset.paths)} file(s)", file=sys.stderr)
         own = argparse.Namespace(**{**vars(args), **overrides})
         return score_from_args(own, [str(p) for p in sampleset.paths], args.scorefile)
 
     options = {k: v for k, v in vars(args).items() if k not in _NOT_OPTIONS}
     result = score_samplesets(sheet, score_one, sex=args.sex, options=options)
     paths = write_samplesheet_outputs(result, args.out, args.format)
+    if args.quiet:
+        return 0
     for name, sampleset_result in result.results.items():
         print_score_summary(sampleset_result, prefix=f"{name}: ")
     combined = [str(p) for key, p in paths.items() if "/" not in key]

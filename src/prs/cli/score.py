@@ -9,10 +9,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from prs.cli import Stages, show_progress
 from prs.errors import ScoreError
 from prs.genome import SCORING_BUILDS
 from prs.match import DEFAULT_MIN_OVERLAP
-from prs.report import write_score_outputs
+from prs.report import COMPRESSIONS, SCORE_LAYOUTS, ScoreFileOptions, write_score_outputs
 from prs.scoring import ScoreResult, score
 from prs.vocab import (
     DOSAGE_FIELDS,
@@ -24,7 +25,8 @@ from prs.vocab import (
     TABLE_FORMATS,
 )
 
-#: Files ``prs score`` writes into ``--out`` (TSV; ``--format parquet`` for the tables).
+#: Files ``prs score`` writes into ``--out`` (TSV; ``--format parquet`` for the tables;
+#: ``--layout`` adds or replaces the scores' file, see :mod:`prs.report`).
 OUTPUT_FILES = ("scores", "match_report", "match_summary", "provenance.json")
 
 
@@ -205,9 +207,54 @@ def _add_execution_options(p: argparse.ArgumentParser) -> None:
 
 
 def _add_output_options(p: argparse.ArgumentParser) -> None:
-    """The outputs' format and where scores given by PGS ID come from."""
-    p.add_argument(
-        "--format", choices=TABLE_FORMATS, default="tsv", help="table format of the outputs"
+    """The outputs' format and layout, and where scores given by PGS ID come from."""
+    out = p.add_argument_group("outputs (layouts: see prs.report)")
+    out.add_argument(
+        "--format",
+        choices=TABLE_FORMATS,
+        default="tsv",
+        help="table format of the outputs (the plink and pgsc layouts are always text)",
+    )
+    out.add_argument(
+        "--layout",
+        nargs="+",
+        choices=tuple(SCORE_LAYOUTS),
+        default=["long"],
+        metavar="LAYOUT",
+        help="score tables to write, one or more: long (scores.tsv, one row per sample x "
+        "score; default), plink (scores.sscore: PLINK 2's --score cols=+scoresums,+denom "
+        "columns, #IID or #FID IID, ALLELE_CT, DENOM, NAMED_ALLELE_DOSAGE_SUM, <score>_AVG, "
+        "<score>_SUM; counts per score when there are several), pgsc (aggregated_scores.txt: "
+        "pgsc_calc's sampleset FID IID PGS SUM DENOM AVG)",
+    )
+    out.add_argument(
+        "--compress",
+        choices=tuple(COMPRESSIONS),
+        help="compress the text tables: gzip (.gz) or zstd (.zst, needs the zstandard "
+        "package); provenance.json stays plain",
+    )
+    out.add_argument(
+        "--id-delim",
+        nargs="?",
+        const="_",
+        metavar="D",
+        help="split sample IDs into FID and IID at D (default _) in the plink and pgsc "
+        "layouts, as PLINK 2's --id-delim: HG00096_HG00096 -> FID HG00096, IID HG00096; an "
+        "ID without D exactly once is an error. Without it: plink writes #IID only, pgsc "
+        "FID = IID (as pgsc_calc)",
+    )
+    out.add_argument(
+        "--digits",
+        type=int,
+        metavar="N",
+        help="significant digits of the scores' floats in text tables (PLINK 2 writes 6); "
+        "default: full precision (up to 17 digits, reads back as the exact float64)",
+    )
+    out.add_argument(
+        "--sampleset",
+        default="cohort",
+        metavar="NAME",
+        help="the sampleset column of the pgsc layout (default %(default)s)",
     )
     p.add_argument(
         "--cache-dir",
@@ -258,17 +305,23 @@ def dask_client(args: argparse.Namespace) -> Iterator[Any]:
 
 
 class _TaskBar:
-    """A tqdm bar of tasks done (on stderr, only when it is a terminal)."""
+    """A tqdm bar of tasks done (on stderr, only when it is a terminal and not ``-q``:
+    :func:`prs.cli.show_progress`); counts the tasks for the log either way."""
 
-    def __init__(self) -> None:
+    def __init__(self, enabled: bool) -> None:
         self._bar: Any = None
+        self.enabled = enabled
+        self.total = 0
 
     def __call__(self, done: int, total: int) -> None:
+        self.total = total
+        if not self.enabled:
+            return
         from tqdm import tqdm
 
         if self._bar is None or self._bar.total != total:
             self.close()
-            self._bar = tqdm(total=total, unit="task", file=sys.stderr, leave=False, disable=None)
+            self._bar = tqdm(total=total, unit="task", file=sys.stderr, leave=False)
         self._bar.update(done - self._bar.n)
 
     def close(self) -> None:
@@ -279,11 +332,19 @@ class _TaskBar:
 
 def score_from_args(args: argparse.Namespace, vcf: list[str], scorefiles: list[str]) -> ScoreResult:
     """Run :func:`prs.score` with the options parsed by :func:`add_scoring_options` (on the
-    Dask cluster ``--workers``/``--scheduler`` give, with a bar of tasks done)."""
-    bar = _TaskBar()
+    Dask cluster ``--workers``/``--scheduler`` give, with a bar of tasks done on a
+    terminal); logged at ``-v`` with its time."""
+    bar = _TaskBar(show_progress(args))
     try:
-        with dask_client(args) as client:
-            return _score(args, vcf, scorefiles, client, bar)
+        with dask_client(args) as client, Stages(args, ["score"]) as stage:
+            with stage("score (open genotypes, match, read and sum)") as step:
+                result = _score(args, vcf, scorefiles, client, bar)
+                if isinstance(result, ScoreResult):
+                    step.detail = (
+                        f"{len(result.samples)} samples x {len(result.score_ids)} scores, "
+                        f"{bar.total} tasks"
+                    )
+            return result
     finally:
         bar.close()
 
@@ -330,15 +391,36 @@ def _score(
 
 def run_score(args: argparse.Namespace) -> int:
     """Handler of ``prs score``."""
+    options = score_file_options(args)  # (checked before the run: a typo fails at once)
     if args.sample_sheet is not None:
         from prs.cli.samplesheet import run_sample_sheet  # (it imports this module)
 
+        if options != ScoreFileOptions(sampleset=options.sampleset):
+            raise ScoreError(
+                "--layout, --compress, --id-delim and --digits are not yet taken with "
+                "--sample-sheet (its tables are the long layout)"
+            )
         return run_sample_sheet(args)
     result = score_from_args(args, args.vcf, args.scorefile)
-    paths = write_score_outputs(result, args.out, args.format)
-    print_score_summary(result)
-    print(f"wrote {', '.join(str(p) for p in paths.values())}", file=sys.stderr)
+    with Stages(args, ["write"]) as stage, stage("write") as step:
+        paths = write_score_outputs(result, args.out, args.format, options)
+        step.detail = f"{len(paths)} files into {args.out}"
+    if not args.quiet:
+        print_score_summary(result)
+        print(f"wrote {', '.join(str(p) for p in paths.values())}", file=sys.stderr)
     return 0
+
+
+def score_file_options(args: argparse.Namespace) -> ScoreFileOptions:
+    """The tables' layout, compression, FID/IID split and digits ``prs score`` was given
+    (:class:`prs.report.ScoreFileOptions`; raises ReportError for a bad combination)."""
+    return ScoreFileOptions(
+        layouts=tuple(dict.fromkeys(args.layout)),
+        compress=args.compress,
+        id_delim=args.id_delim,
+        digits=args.digits,
+        sampleset=args.sampleset,
+    )
 
 
 def print_score_summary(result: ScoreResult, prefix: str = "") -> None:
