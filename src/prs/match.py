@@ -12,6 +12,16 @@ Strand-ambiguous SNPs (A/T, C/G) cannot be told apart from their flip; they are 
 default (as the PGS Catalog Calculator does) and matched without flipping when
 ``keep_ambiguous=True``. Within one score a target allele is used at most once (duplicated
 scoring rows and duplicated target records are excluded after the first, with a reason).
+
+A scoring row without a position (an rsID-only file) is matched instead through the
+target's variant IDs (the VCF ID column, a ``.pvar``/``.bim`` ID, a BGEN rsid), with the
+same allele rules; the report's ``matched_by`` column says ``rsid`` and a
+:class:`~prs.errors.RsidMatchWarning` says that an rsID carries no genome build. With
+``min_r2=``, a match at a target variant whose imputation quality (the site table's ``r2``)
+is below the threshold is excluded (``excluded_low_r2``). Rows lifted to the target's build
+(:mod:`prs.weights.liftover`) keep their original position and liftover fate in the report.
+The full vocabulary, and its translation to the PGS Catalog Calculator's, is in
+``docs/matching.md`` (:func:`pgsc_calc_names`).
 """
 
 from __future__ import annotations
@@ -26,9 +36,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from prs.columns import coded_strings
-from prs.errors import MatchError, ScoreWarning, ScoringFileError, ScoringFileWarning
+from prs.errors import (
+    MatchError,
+    RsidMatchWarning,
+    ScoreError,
+    ScoreWarning,
+    ScoringFileError,
+    ScoringFileWarning,
+)
 from prs.genotypes.base import sorted_unique
 from prs.memory import release_memory
+from prs.vocab import MATCH_KEYS
 from prs.weights.scorefile import ScoringFile, arrow_strings
 
 _COMPLEMENT = str.maketrans("ACGTN", "TGCAN")
@@ -42,6 +60,9 @@ OUTCOMES = (
     "unmatched_no_position",
     "unmatched_no_site",
     "unmatched_allele_mismatch",
+    "unmatched_no_id",
+    "excluded_low_r2",
+    "unmatched_unliftable",
 )
 
 _OUTCOME_CODE = {name: i for i, name in enumerate(OUTCOMES)}
@@ -174,7 +195,7 @@ _MATCH_TYPES = ("", "alt", "ref", "alt_flip", "ref_flip")
 @dataclass(frozen=True)
 class _Candidates:
     """Every (scoring row, site-table row) pair whose alleles fit, and per scoring row
-    whether any target site shares its position."""
+    whether any target site shares its key (position, or rsID for rows without one)."""
 
     row: np.ndarray
     site: np.ndarray
@@ -184,11 +205,56 @@ class _Candidates:
     position_hit: np.ndarray  # bool[n_rows]
 
 
-def _candidates(scoring: ScoringFile, sites: pd.DataFrame) -> _Candidates:
+def _sorted_join(key_rows: np.ndarray, key_sites: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every (row, site) pair with equal keys (a negative row key joins nothing), by a
+    sorted search: ``(row, site)`` index arrays."""
+    order = np.argsort(key_sites, kind="stable")
+    sorted_keys = key_sites[order]
+    lo = np.searchsorted(sorted_keys, key_rows, side="left")
+    n_at = np.searchsorted(sorted_keys, key_rows, side="right") - lo
+    del sorted_keys
+    n_at[key_rows < 0] = 0
+    # Pair k: row row[k] with the site at sorted place lo[row] + (k - first pair of row).
+    row = np.repeat(np.arange(len(key_rows), dtype=np.int64), n_at)
+    place = np.arange(len(row), dtype=np.int64)
+    place += np.repeat(lo - (np.cumsum(n_at) - n_at), n_at)
+    return row, order[place]
+
+
+def _id_pairs(
+    variants: pd.DataFrame, sites: pd.DataFrame, chrom_rows: np.ndarray, chrom_sites: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(row, site) pairs joining rows without a position to target records by rsID (the
+    site table's ``id``); a row that names a chromosome joins only records on it."""
+    no_pos = np.flatnonzero(variants["pos"].to_numpy(dtype=np.int64) < 0)
+    if not len(no_pos) or "id" not in sites.columns or not len(sites):
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    rsid = variants["rsid"].iloc[no_pos].reset_index(drop=True)
+    (id_rows, id_sites), vocab = _shared_codes([rsid, sites["id"].reset_index(drop=True)])
+    for blank in ("", "."):  # no ID: joins nothing
+        code = int(vocab.get_indexer([blank])[0])
+        if code >= 0:
+            id_rows[id_rows == code] = -1
+            id_sites[id_sites == code] = -2
+    row, site = _sorted_join(id_rows.astype(np.int64), id_sites.astype(np.int64))
+    row = no_pos[row]
+    named = chrom_rows[row] != _blank_code(variants["chrom"], chrom_rows)
+    keep = ~named | (chrom_rows[row] == chrom_sites[site])
+    return row[keep], site[keep]
+
+
+def _blank_code(column: pd.Series, codes: np.ndarray) -> int:
+    """The shared code of an empty chromosome in ``codes`` (-3: none is empty)."""
+    blank = np.flatnonzero(column.fillna("").to_numpy(dtype=object) == "")
+    return int(codes[blank[0]]) if len(blank) else -3
+
+
+def _candidates(scoring: ScoringFile, sites: pd.DataFrame, *, by_id: bool) -> _Candidates:
     """All (scoring row, target ALT row) pairs that match, with their match type.
 
     Rows and sites are joined on (chromosome, position) by a sorted search over integer
-    keys and compared as allele codes: no Python object per row or pair.
+    keys (rows without a position on their rsID when ``by_id``) and compared as allele
+    codes: no Python object per row or pair.
     """
     variants = scoring.variants
     n_rows = len(variants)
@@ -197,19 +263,16 @@ def _candidates(scoring: ScoringFile, sites: pd.DataFrame) -> _Candidates:
     key_rows, key_sites = _position_keys(
         chrom_rows, np.maximum(pos_rows, 0), chrom_sites, sites["pos"].to_numpy(dtype=np.int64)
     )
-    order = np.argsort(key_sites, kind="stable")
-    sorted_keys = key_sites[order]
-    del key_sites
-    lo = np.searchsorted(sorted_keys, key_rows, side="left")
-    n_at = np.searchsorted(sorted_keys, key_rows, side="right") - lo
-    del sorted_keys, key_rows
-    n_at[pos_rows < 0] = 0
-    # Pair k: scoring row row[k] with the site at sorted place lo[row] + (k - first pair of row).
-    row = np.repeat(np.arange(n_rows, dtype=np.int64), n_at)
-    place = np.arange(len(row), dtype=np.int64)
-    place += np.repeat(lo - (np.cumsum(n_at) - n_at), n_at)
-    site = order[place]
-    del place, order, lo
+    key_rows[pos_rows < 0] = -1
+    row, site = _sorted_join(key_rows, key_sites)
+    del key_rows, key_sites
+    if by_id:
+        id_row, id_site = _id_pairs(variants, sites, chrom_rows, chrom_sites)
+        if len(id_row):
+            row, site = np.concatenate([row, id_row]), np.concatenate([site, id_site])
+            order = np.argsort(row, kind="stable")
+            row, site = row[order], site[order]
+    key_hit = np.bincount(row, minlength=n_rows)[:n_rows] > 0
 
     alleles = _Alleles(
         [variants["effect_allele"], variants["other_allele"], sites["ref"], sites["alt"]]
@@ -234,7 +297,7 @@ def _candidates(scoring: ScoringFile, sites: pd.DataFrame) -> _Candidates:
         match_type=match_type[fits].astype(np.int8),
         priority=(match_type[fits] > 2).astype(np.int8),
         ambiguous=ambiguous[fits],
-        position_hit=n_at > 0,
+        position_hit=key_hit,
     )
 
 
@@ -285,15 +348,21 @@ def match_variants(
     scoring_build: str | None = None,
     target_build: str | None = None,
     check_overlap: bool = True,
+    match_rsids: bool = True,
+    min_r2: float | None = None,
 ) -> tuple[MatchPlan, MatchReport]:
     """Match a scoring file's rows to a target's sites.
 
     Parameters
     ----------
     scoring
-        A scoring file from :func:`prs.weights.read_scorefile`.
+        A scoring file from :func:`prs.weights.read_scorefile` (or lifted by
+        :func:`prs.weights.liftover.lift_scoring_file`: its rows' liftover fates are
+        reported).
     sites
-        The target's site table (:meth:`prs.genotypes.base.GenotypeSource.sites`).
+        The target's site table (:meth:`prs.genotypes.base.GenotypeSource.sites`), with
+        ``r2`` (float, NaN where unknown) and ``imputed`` (bool) columns when the source
+        knows the imputation quality.
     keep_ambiguous
         Keep strand-ambiguous A/T and C/G SNPs (matched as written, never flipped).
         Default False, as the PGS Catalog Calculator.
@@ -307,6 +376,14 @@ def match_variants(
     check_overlap
         False for a piece of a scoring file (:func:`scoring_by_chromosome`): no match rate
         is checked nor noted here; :func:`concat_pieces` checks the whole file's.
+    match_rsids
+        Match rows that have no position through the target's variant IDs (``sites["id"]``)
+        by their rsID (default True; :class:`~prs.errors.RsidMatchWarning` when any does).
+        False leaves them ``unmatched_no_position``.
+    min_r2
+        Exclude matches at target variants whose imputation quality ``sites["r2"]`` is
+        below this (``excluded_low_r2``, the R2 in the report's ``target_r2``). A variant
+        with no R2 (NaN: e.g. a typed variant) is kept. None (default): no filter.
 
     Returns
     -------
@@ -318,17 +395,34 @@ def match_variants(
         A score whose match rate is below ``min_overlap`` (or zero), naming the likely cause.
     ScoringFileError
         A scoring file with no weight column (nothing to score).
+    ScoreError
+        ``min_r2`` set on a site table without an ``r2`` column (the genotypes carry no
+        imputation quality), or outside [0, 1].
+
+    Warns
+    -----
+    RsidMatchWarning
+        Rows matched by rsID (no build check is possible for them).
+    ScoreWarning
+        Matches kept at target variants whose R2 is unknown while ``min_r2`` is set.
     """
     _require_scores(scoring)
+    _require_r2(sites, min_r2, scoring.path)
     variants = scoring.variants.reset_index(drop=True)
-    pairs = _candidates(scoring, sites)
+    pairs = _candidates(scoring, sites, by_id=match_rsids)
     release_memory()  # the candidates' temporaries
     best = _best_matches(pairs, sites, len(variants))
-    outcome_code = _outcome_codes(variants, best, pairs.position_hit, keep_ambiguous)
+    outcome_code = _outcome_codes(
+        variants, best, pairs.position_hit, keep_ambiguous, by_id=match_rsids
+    )
+    _exclude_low_r2(outcome_code, best, sites, min_r2, scoring.path)
     matched = outcome_code == _OUTCOME_CODE["matched"]
     several = np.flatnonzero(matched & (best.fitting > 1))
     if len(several):
         _warn_duplicate_targets(scoring, variants, several, best.fitting)
+    by_rsid = best.has_match & (variants["pos"].to_numpy() < 0)
+    if by_rsid.any():
+        _warn_rsid_matches(scoring, int(by_rsid.sum()), int(matched[by_rsid].sum()))
     reason_code, reason_names = _reason_codes(outcome_code, several, best.fitting)
     weighted = ~np.isnan(scoring.weights)  # rows x scores: the score weights this row
     duplicate, duplicate_reason = _duplicates_within_scores(variants, best, matched, weighted)
@@ -349,6 +443,60 @@ def match_variants(
     match_report = MatchReport(variants=report, counts=counts, notes=tuple(notes))
     plan = _plan(scoring, variants, best, weighted & matched[:, None] & ~duplicate)
     return plan, match_report
+
+
+def _require_r2(sites: pd.DataFrame, min_r2: float | None, path: str) -> None:
+    """``min_r2`` needs the sites' imputation quality: refuse rather than not filter."""
+    if min_r2 is None:
+        return
+    if not 0.0 <= float(min_r2) <= 1.0:
+        raise ScoreError(f"min_r2={min_r2!r}: must be between 0 and 1")
+    if "r2" not in sites.columns:
+        raise ScoreError(
+            f"{path}: min_r2={min_r2:g} asks to drop poorly imputed variants, but the "
+            "genotypes give no imputation quality (no INFO R2/DR2/INFO in the VCF, or a "
+            "format without one: PLINK, BGEN); score without min_r2, or score the imputation "
+            "server's VCF"
+        )
+
+
+def _exclude_low_r2(
+    outcome_code: np.ndarray, best: _Best, sites: pd.DataFrame, min_r2: float | None, path: str
+) -> None:
+    """Matched (or ambiguous) rows whose target variant's R2 is below ``min_r2`` become
+    ``excluded_low_r2`` (in place); a warning counts kept matches of unknown R2."""
+    if min_r2 is None:
+        return
+    r2 = best.at(sites["r2"].to_numpy(dtype=np.float64), -1).astype(np.float64)
+    r2[~best.has_match] = np.nan
+    hit = best.has_match & np.isin(
+        outcome_code, [_OUTCOME_CODE["matched"], _OUTCOME_CODE["excluded_ambiguous"]]
+    )
+    low = hit & (r2 < min_r2)
+    outcome_code[low] = _OUTCOME_CODE["excluded_low_r2"]
+    unknown = hit & np.isnan(r2)
+    if "imputed" in sites.columns:  # a typed variant has no R2 to check: not worth a warning
+        imputed = best.at(sites["imputed"].to_numpy(dtype=bool), 0).astype(bool)
+        unknown &= imputed
+    if unknown.any():
+        warnings.warn(
+            f"{path}: min_r2={min_r2:g}: {int(unknown.sum())} matched row(s) are at target "
+            "variants without an R2 (kept; the match report's target_r2 is empty for them)",
+            ScoreWarning,
+            stacklevel=3,
+        )
+
+
+def _warn_rsid_matches(scoring: ScoringFile, n_found: int, n_matched: int) -> None:
+    """Rows matched by rsID: say so (an rsID carries no build)."""
+    warnings.warn(
+        f"{scoring.path}: {n_found} row(s) without a position were matched by rsID through "
+        f"the genotypes' variant IDs ({n_matched} used after exclusions; matched_by=rsid in "
+        "the match report); an rsID carries no genome build, so the scoring file's build is "
+        "not checked against the genotypes' for them (alleles are)",
+        RsidMatchWarning,
+        stacklevel=3,
+    )
 
 
 def _require_scores(scoring: ScoringFile) -> None:
@@ -425,23 +573,38 @@ def _at_site(best_site: np.ndarray, values: np.ndarray, fill: int) -> np.ndarray
 
 
 def _outcome_codes(
-    variants: pd.DataFrame, best: _Best, position_hit: np.ndarray, keep_ambiguous: bool
+    variants: pd.DataFrame,
+    best: _Best,
+    position_hit: np.ndarray,
+    keep_ambiguous: bool,
+    *,
+    by_id: bool = False,
 ) -> np.ndarray:
     """Each scoring row's outcome (index into :data:`OUTCOMES`) before duplicates."""
     has_match = best.has_match
+    no_pos = variants["pos"].to_numpy() < 0
+    has_id = ~pd.Series(variants["rsid"], copy=False).fillna("").isin(["", "."]).to_numpy()
     outcome_code = np.where(
-        variants["pos"].to_numpy() < 0,
-        _OUTCOME_CODE["unmatched_no_position"],
+        has_match,
+        _OUTCOME_CODE["matched"],
         np.where(
-            has_match,
-            _OUTCOME_CODE["matched"],
+            position_hit,
+            _OUTCOME_CODE["unmatched_allele_mismatch"],
             np.where(
-                position_hit,
-                _OUTCOME_CODE["unmatched_allele_mismatch"],
+                ~no_pos,
                 _OUTCOME_CODE["unmatched_no_site"],
+                np.where(
+                    by_id & has_id,
+                    _OUTCOME_CODE["unmatched_no_id"],
+                    _OUTCOME_CODE["unmatched_no_position"],
+                ),
             ),
         ),
     )
+    if "liftover" in variants.columns:  # a row that did not lift has no position to match
+        unlifted = (variants["liftover"].to_numpy(dtype=object) != "lifted") & no_pos
+        unlifted &= ~has_match
+        outcome_code[unlifted] = _OUTCOME_CODE["unmatched_unliftable"]
     if not keep_ambiguous:
         outcome_code[has_match & best.ambiguous] = _OUTCOME_CODE["excluded_ambiguous"]
     return outcome_code
@@ -449,6 +612,9 @@ def _outcome_codes(
 
 _REASON_FOR = {
     "unmatched_no_position": "no position in the scoring file (rsID only, or harmonization failed)",
+    "unmatched_no_id": "no position, and no target variant has this rsID as its ID",
+    "excluded_low_r2": "target variant's imputation R2 is below min_r2",
+    "unmatched_unliftable": "position could not be lifted to the target's build (liftover)",
     "unmatched_allele_mismatch": "target site at this position has other alleles",
     "unmatched_no_site": "no target variant at this position",
     "excluded_ambiguous": "strand-ambiguous A/T or C/G SNP (keep_ambiguous=False)",
@@ -475,7 +641,8 @@ def _reason_codes(
 def _report_base(variants: pd.DataFrame, sites: pd.DataFrame, best: _Best) -> pd.DataFrame:
     """The report columns every score shares (scoring row, then its best target site)."""
     code = best.match_type
-    return pd.DataFrame(
+    no_pos = variants["pos"].to_numpy() < 0
+    base = pd.DataFrame(
         {
             # Scoring-file columns as they are (Arrow-backed strings stay so: no copies).
             "line": variants["line"],
@@ -492,8 +659,23 @@ def _report_base(variants: pd.DataFrame, sites: pd.DataFrame, best: _Best) -> pd
             "flipped": code >= 3,
             "ambiguous": best.ambiguous,
             "multiallelic": best.at(sites["n_alleles"].to_numpy(), 0) > 2,
+            "matched_by": coded_strings(
+                np.where(best.has_match, np.where(no_pos, 2, 1), 0), ("", *MATCH_KEYS)
+            ),
         }
     )
+    if "liftover" in variants.columns:  # lifted scoring file: where each row came from
+        for name in ("source_chrom", "source_pos", "liftover"):
+            base[name] = variants[name]
+    if "r2" in sites.columns:
+        r2 = best.at(sites["r2"].to_numpy(dtype=np.float64), -1).astype(np.float64)
+        base["target_r2"] = np.where(best.has_match, r2, np.nan)
+    if "imputed" in sites.columns:
+        imputed = best.at(sites["imputed"].to_numpy(dtype=bool).astype(np.int8), -1)
+        base["target_imputed"] = pd.array(
+            np.where(imputed < 0, pd.NA, imputed == 1), dtype="boolean"
+        )
+    return base
 
 
 def _duplicates_within_scores(
@@ -740,9 +922,17 @@ def _likely_cause(
         )
     score_chroms = set(scoring.variants["chrom"]) - {""}
     target_chroms = set(sites["chrom"]) if len(sites) else set()
+    if row["unmatched_unliftable"] / n > 0.25:
+        return "many positions could not be lifted to the genotypes' build (liftover column)"
+    if row["unmatched_no_id"] / n > 0.5:
+        return (
+            "rsID-only rows whose rsIDs are not the genotypes' variant IDs (IDs such as "
+            "chr:pos:ref:alt or '.'): annotate the genotypes with rsIDs (e.g. bcftools "
+            "annotate) or use a scoring file with positions (a harmonized file)"
+        )
     if row["unmatched_no_position"] / n > 0.5:
         return "the scoring file has no positions for most rows (rsID-only or failed harmonization)"
-    if target_chroms and not (score_chroms & target_chroms):
+    if score_chroms and target_chroms and not (score_chroms & target_chroms):
         return (
             f"no chromosome in common (scoring file: {', '.join(sorted(score_chroms)[:5])}; "
             f"genotypes: {', '.join(sorted(target_chroms)[:5])})"
@@ -868,15 +1058,31 @@ def allele_count_mask(plan: MatchPlan) -> np.ndarray:
     return counts
 
 
-def wanted_positions(scoring: list[ScoringFile]) -> dict[str, np.ndarray]:
+def wanted_positions(
+    scoring: list[ScoringFile], *, match_rsids: bool = True
+) -> dict[str, np.ndarray] | None:
     """The positions to read from the target, per chromosome (sorted, unique): every
-    scoring file's rows with a position."""
+    scoring file's rows with a position; None (read every site) when some row has no
+    position but an rsID to match by ID (``match_rsids``), since the target's IDs are
+    then needed everywhere."""
+    if match_rsids and any(_has_rsid_only_rows(sf) for sf in scoring):
+        return None
     frames = pd.concat([sf.variants[["chrom", "pos"]] for sf in scoring])
     frames = frames[frames["pos"] >= 0]
     wanted = {}
     for chrom, group in frames.groupby("chrom"):
         wanted[str(chrom)] = sorted_unique(group["pos"].to_numpy(dtype=np.int64))
     return wanted
+
+
+def _has_rsid_only_rows(scoring: ScoringFile) -> bool:
+    """Whether some row has no position but an rsID."""
+    variants = scoring.variants
+    no_pos = variants["pos"].to_numpy() < 0
+    if not no_pos.any():
+        return False
+    rsid = pd.Series(variants["rsid"], copy=False)[no_pos].fillna("")
+    return bool((~rsid.isin(["", "."])).any())
 
 
 # --------------------------------------------------------------------------------------

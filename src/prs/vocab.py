@@ -20,6 +20,10 @@ Genotype reading
 
 Scoring and outputs
     :data:`MISSING_POLICIES`, :data:`TABLE_FORMATS`.
+
+Matching
+    :data:`MATCH_KEYS` (how a scoring row found its target variant, the match report's
+    ``matched_by``), :data:`LIFTOVER_FATES` (the report's ``liftover`` column).
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ __all__ = [
     "HALF_CALL_POLICIES",
     "HAPLOID_POLICIES",
     "INDEX_MODES",
+    "LIFTOVER_FATES",
+    "MATCH_KEYS",
     "MISSING_POLICIES",
     "RECESSIVE",
     "TABLE_FORMATS",
@@ -89,3 +95,14 @@ MISSING_POLICIES: tuple[str, ...] = ("mean-impute", "scorefile-freq", "none")
 
 #: Table formats of the outputs (``--format``).
 TABLE_FORMATS: tuple[str, ...] = ("tsv", "parquet")
+
+#: How a scoring row found its target variant (the match report's ``matched_by``): by
+#: (chromosome, position), or by rsID through the target's variant IDs when the row has no
+#: position (an rsID carries no genome build). Empty for rows that did not match.
+MATCH_KEYS: tuple[str, ...] = ("position", "rsid")
+
+#: What liftover did to a scoring row (the match report's ``liftover`` column, present when
+#: the scoring file was lifted): ``lifted`` to one position; ``unmapped`` (the chain maps
+#: no base there); ``multiple`` (the chain maps it to several places); ``other_chrom``
+#: (mapped to another chromosome); ``no_position`` (the row had none to lift).
+LIFTOVER_FATES: tuple[str, ...] = ("lifted", "unmapped", "multiple", "other_chrom", "no_position")
