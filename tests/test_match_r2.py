@@ -1,0 +1,95 @@
+"""Imputation quality in matching (issue 15 item 2): ``min_r2`` excludes matches at poorly
+imputed target variants, each with its R2 and its own fate in the match report."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from prs.errors import ScoreError, ScoreWarning
+from prs.match import match_variants
+from prs.weights import read_scorefile
+from tests.builders import site_table, write_scorefile
+
+#: Five records, their R2 (NaN: none given) and whether imputed (record 3 is typed).
+R2 = [0.95, 0.29, 0.3, np.nan, np.nan]
+IMPUTED = [True, True, True, False, True]
+
+
+def _sites(with_imputed=True):
+    sites = site_table(
+        [
+            ("1", 100, "A", "G", "r0"),
+            ("1", 200, "C", "T", "r1"),
+            ("1", 300, "A", "C", "r2"),
+            ("1", 400, "G", "A", "r3"),
+            ("1", 500, "T", "C", "r4"),
+        ]
+    )
+    sites["r2"] = np.asarray(R2, dtype=np.float32)[sites["record"]]
+    if with_imputed:
+        sites["imputed"] = np.asarray(IMPUTED)[sites["record"]]
+    return sites
+
+
+ROWS = [
+    ("1", 100, "G", "A", 1.0),
+    ("1", 200, "T", "C", 2.0),
+    ("1", 300, "C", "A", 3.0),
+    ("1", 400, "A", "G", 4.0),
+    ("1", 500, "C", "T", 5.0),
+    ("1", 600, "C", "T", 6.0),  # no target site
+]
+
+
+def _scoring(tmp_path):
+    return read_scorefile(write_scorefile(tmp_path / "w.txt", ROWS))
+
+
+def test_low_r2_rows_excluded_with_their_r2(tmp_path):
+    with pytest.warns(ScoreWarning, match="1 matched row"):  # record 4: imputed, no R2
+        plan, report = match_variants(_scoring(tmp_path), _sites(), min_r2=0.3, min_overlap=0)
+    v = report.variants
+    assert v["outcome"].tolist() == [
+        "matched",
+        "excluded_low_r2",  # 0.29 < 0.3
+        "matched",  # 0.3 is kept (below, not at, the threshold)
+        "matched",  # typed, no R2
+        "matched",  # imputed, no R2: kept, warned
+        "unmatched_no_site",
+    ]
+    # R2 as the sites give it (float32), NaN where none or no match
+    np.testing.assert_array_equal(
+        v["target_r2"].to_numpy(), np.float32([0.95, 0.29, 0.3, np.nan, np.nan, np.nan])
+    )
+    assert v["target_imputed"].tolist()[:5] == IMPUTED and v["target_imputed"].isna().iloc[5]
+    assert "below min_r2" in v.loc[1, "reason"]
+    assert plan.record.tolist() == [0, 2, 3, 4]
+    assert report.counts["excluded_low_r2"].iloc[0] == 1
+
+
+def test_without_min_r2_nothing_is_dropped_but_r2_is_reported(tmp_path):
+    plan, report = match_variants(_scoring(tmp_path), _sites(), min_overlap=0)
+    assert plan.record.tolist() == [0, 1, 2, 3, 4]
+    assert report.variants["target_r2"].notna().sum() == 3
+
+
+def test_unknown_r2_without_imputed_column_warns(tmp_path):
+    with pytest.warns(ScoreWarning, match="2 matched row"):
+        match_variants(_scoring(tmp_path), _sites(with_imputed=False), min_r2=0.5, min_overlap=0)
+
+
+def test_min_r2_without_r2_column_is_an_error(tmp_path):
+    sites = _sites().drop(columns=["r2", "imputed"])
+    with pytest.raises(ScoreError, match="give no imputation quality"):
+        match_variants(_scoring(tmp_path), sites, min_r2=0.3, min_overlap=0)
+    with pytest.raises(ScoreError, match="between 0 and 1"):
+        match_variants(_scoring(tmp_path), _sites(), min_r2=1.5, min_overlap=0)
+
+
+def test_low_r2_counts_against_the_overlap(tmp_path):
+    """An excluded row is not matched: min_overlap sees it."""
+    from prs.errors import MatchError
+
+    with pytest.raises(MatchError, match="excluded_low_r2=3"):
+        match_variants(_scoring(tmp_path), _sites(), min_r2=0.99, min_overlap=0.75)
