@@ -1,9 +1,15 @@
-"""The embedded example: a small synthetic cohort VCF and a scoring file, made by this module.
+"""The embedded example: a small synthetic cohort VCF, a scoring file and a reference panel,
+made by this module.
 
-Both files ship with the package (``prs/data/example/``) so the demo runs offline; they were
+The files ship with the package (``prs/data/example/``) so the demo runs offline; they were
 written by :func:`generate_example` (``python -m prs.example``) from a fixed seed, and say so
 in their headers. Nothing in them is real data: genotypes are drawn under Hardy-Weinberg
-from random allele frequencies, weights from a normal distribution.
+from random allele frequencies, weights from a normal distribution. Each person belongs to one
+of three synthetic populations (:data:`POPULATIONS`) whose allele frequencies drift from the
+ancestral ones (Balding-Nichols, :data:`FST`); the reference panel (60 women per population,
+the cohort's sites, GT only) lets the demo place each person in their most similar
+population, and ``example_cohort_populations.tsv`` records the population each person was
+drawn from, so the assignment can be checked.
 
 The example exercises what real data brings: REF and ALT effect alleles, strand-flipped
 rows, strand-ambiguous A/T and C/G SNPs, a multi-allelic site, indels, missing calls,
@@ -13,6 +19,7 @@ haploid chrX calls for males, rows absent from the genotypes, and DS dosages bes
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gzip
 import os
 from dataclasses import dataclass
@@ -25,6 +32,16 @@ import numpy as np
 EXAMPLE_SCORE_ID = "EXAMPLE_BC01"
 SEED = 20261123
 N_SAMPLES = 200
+#: The example's synthetic populations (not real ones): every person of the cohort and of the
+#: reference panel is drawn from the allele frequencies of one of them.
+POPULATIONS = ("PopA", "PopB", "PopC")
+#: Share of each population among the cohort's people.
+COHORT_SHARES = (0.5, 0.3, 0.2)
+#: Reference panel people per population.
+N_REFERENCE_PER_POPULATION = 60
+#: Wright's F_ST of each population's allele frequencies from the ancestral ones
+#: (Balding-Nichols model: ``Beta(p (1 - F) / F, (1 - p) (1 - F) / F)`` per population).
+FST = 0.05
 
 #: GRCh38 chromosome lengths (the ##contig lines let prs detect the build).
 GRCH38_LENGTHS = {
@@ -58,11 +75,26 @@ _COMPLEMENT = {"A": "T", "C": "G", "G": "C", "T": "A"}
 
 @dataclass(frozen=True)
 class ExamplePaths:
-    """Paths of the embedded example files."""
+    """Paths of the embedded example files.
+
+    Attributes
+    ----------
+    vcf, scorefile, sexes
+        The cohort (200 people, GT and DS), the scoring file and each person's sex.
+    populations
+        The population each person of the cohort was simulated from (``sample_id``,
+        ``population``): the truth an ancestry assignment can be checked against.
+    reference_vcf, reference_labels
+        The reference panel (women, GT only, the cohort's sites) and its population labels
+        (``IID``, ``SuperPop``, ``Population``, as a pgsc_calc reference ``.psam``).
+    """
 
     vcf: Path
     scorefile: Path
     sexes: Path
+    populations: Path
+    reference_vcf: Path
+    reference_labels: Path
 
 
 def example_dir() -> Path:
@@ -83,6 +115,9 @@ def example_paths() -> ExamplePaths:
         vcf=d / "example_cohort.vcf.gz",
         scorefile=d / f"{EXAMPLE_SCORE_ID}_GRCh38.txt.gz",
         sexes=d / "example_cohort_sexes.tsv",
+        populations=d / "example_cohort_populations.tsv",
+        reference_vcf=d / "example_reference.vcf.gz",
+        reference_labels=d / "example_reference_populations.tsv",
     )
 
 
@@ -95,7 +130,8 @@ def _gt_text(alleles: np.ndarray, haploid: bool) -> str:
 
 
 def generate_example(out_dir: str | os.PathLike[str], *, seed: int = SEED) -> ExamplePaths:
-    """Write the example cohort VCF (bgzipped + tabix index) and scoring file to ``out_dir``.
+    """Write the example files to ``out_dir``: the cohort VCF (bgzipped + tabix index), the
+    scoring file, the sexes, the cohort's simulated populations and the reference panel.
 
     Parameters
     ----------
@@ -108,21 +144,61 @@ def generate_example(out_dir: str | os.PathLike[str], *, seed: int = SEED) -> Ex
     -------
     ExamplePaths
     """
-    # One generator through every step, in this order: the shipped files depend on it.
+    # One generator through the cohort and the scoring file, in this order (the shipped files
+    # depend on it); the populations draw from a second one, so the scoring file's rows are
+    # the same with or without population structure.
     rng = np.random.default_rng(seed)
+    ancestry_rng = np.random.default_rng([seed, 1])
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     samples = [f"EX{i:04d}" for i in range(1, N_SAMPLES + 1)]
     male = np.arange(N_SAMPLES) >= N_SAMPLES // 2
     records = _example_sites(rng)
-    vcf = _write_example_vcf(out, records, samples, male, rng, seed)
+    population = ancestry_rng.choice(len(POPULATIONS), size=N_SAMPLES, p=COHORT_SHARES)
+    frequencies = [_population_frequencies(site[5], ancestry_rng) for site in records]
+    vcf = _write_example_vcf(
+        out, records, frequencies, samples, population, male, rng, seed, reference=False
+    )
     scorefile = _write_example_scorefile(out, _example_weights(records, rng), seed)
     sexes = out / "example_cohort_sexes.tsv"
     sexes.write_text(
         "sample_id\tsex\n"
         + "".join(f"{s}\t{'male' if m else 'female'}\n" for s, m in zip(samples, male, strict=True))
     )
-    return ExamplePaths(vcf=vcf, scorefile=scorefile, sexes=sexes)
+    populations = out / "example_cohort_populations.tsv"
+    populations.write_text(
+        "sample_id\tpopulation\n"
+        + "".join(f"{s}\t{POPULATIONS[p]}\n" for s, p in zip(samples, population, strict=True))
+    )
+    ref_population = np.repeat(np.arange(len(POPULATIONS)), N_REFERENCE_PER_POPULATION)
+    ref_samples = [f"REF{i:03d}" for i in range(1, ref_population.size + 1)]
+    reference_vcf = _write_example_vcf(
+        out,
+        records,
+        frequencies,
+        ref_samples,
+        ref_population,
+        np.zeros(ref_population.size, dtype=bool),
+        ancestry_rng,
+        seed,
+        reference=True,
+    )
+    labels = out / "example_reference_populations.tsv"
+    labels.write_text(
+        "IID\tSuperPop\tPopulation\n"
+        + "".join(
+            f"{s}\t{POPULATIONS[p]}\t{POPULATIONS[p]}\n"
+            for s, p in zip(ref_samples, ref_population, strict=True)
+        )
+    )
+    return ExamplePaths(
+        vcf=vcf,
+        scorefile=scorefile,
+        sexes=sexes,
+        populations=populations,
+        reference_vcf=reference_vcf,
+        reference_labels=labels,
+    )
 
 
 #: A site of the example: (chrom, pos, id, ref, alts, ALT frequencies).
@@ -155,56 +231,94 @@ def _example_sites(rng: np.random.Generator) -> list[_Site]:
     return records
 
 
+def _population_frequencies(ancestral: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``(populations, ALTs)`` ALT frequencies of one site: each population's drawn from the
+    ancestral frequency under the Balding-Nichols model with :data:`FST` (a multi-allelic
+    site keeps the ancestral frequencies in every population)."""
+    if ancestral.size > 1:
+        return np.tile(ancestral, (len(POPULATIONS), 1))
+    p = float(ancestral[0])
+    drawn = rng.beta(p * (1 - FST) / FST, (1 - p) * (1 - FST) / FST, size=len(POPULATIONS))
+    return drawn.reshape(-1, 1)
+
+
 def _write_example_vcf(
     out: Path,
     records: list[_Site],
+    frequencies: list[np.ndarray],
     samples: list[str],
+    population: np.ndarray,
     male: np.ndarray,
     rng: np.random.Generator,
     seed: int,
+    *,
+    reference: bool,
 ) -> Path:
-    """The cohort as a bgzipped, indexed VCF with GT and noisy DS (1 % missing calls)."""
+    """The cohort as a bgzipped, indexed VCF with GT and noisy DS (1 % missing calls), or
+    (``reference``) the reference panel with complete GT only."""
     import pysam
 
-    vcf_plain = out / "example_cohort.vcf"
+    name = "example_reference" if reference else "example_cohort"
+    what = (
+        "reference panel: women of the synthetic populations in example_reference_populations.tsv"
+        if reference
+        else "cohort"
+    )
+    vcf_plain = out / f"{name}.vcf"
     with open(vcf_plain, "w") as fh:
         fh.write("##fileformat=VCFv4.2\n")
         fh.write(
-            "##source=prs.example (synthetic; generated by `python -m prs.example`, "
+            f"##source=prs.example {what} (synthetic; generated by `python -m prs.example`, "
             f"seed {seed}; not real data)\n"
         )
         fh.write("##reference=GRCh38\n")
         for chrom, length in GRCH38_LENGTHS.items():
             fh.write(f"##contig=<ID={chrom},length={length}>\n")
         fh.write('##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n')
-        fh.write('##FORMAT=<ID=DS,Number=A,Type=Float,Description="Estimated ALT dose">\n')
+        if not reference:
+            fh.write('##FORMAT=<ID=DS,Number=A,Type=Float,Description="Estimated ALT dose">\n')
         fh.write(
             "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\t" + "\t".join(samples) + "\n"
         )
-        for chrom, pos, rsid, ref, alts, freqs in records:
-            cells = _example_cells(chrom, alts, freqs, male, rng)
+        for (chrom, pos, rsid, ref, alts, _), freqs in zip(records, frequencies, strict=True):
+            haps = _draw_alleles(freqs, population, rng)
+            if reference:
+                cells = [f"{a}|{b}" for a, b in haps]
+            else:
+                cells = _example_cells(chrom, alts, haps, male, rng)
             fh.write(
-                f"{chrom}\t{pos}\t{rsid}\t{ref}\t{','.join(alts)}\t.\tPASS\t.\tGT:DS\t"
-                + "\t".join(cells)
-                + "\n"
+                f"{chrom}\t{pos}\t{rsid}\t{ref}\t{','.join(alts)}\t.\tPASS\t.\t"
+                f"{'GT' if reference else 'GT:DS'}\t" + "\t".join(cells) + "\n"
             )
-    vcf = out / "example_cohort.vcf.gz"
+    vcf = out / f"{name}.vcf.gz"
     pysam.tabix_compress(str(vcf_plain), str(vcf), force=True)
     pysam.tabix_index(str(vcf), preset="vcf", force=True)
     vcf_plain.unlink()
     return vcf
 
 
+def _draw_alleles(
+    freqs: np.ndarray, population: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """``(samples, 2)`` alleles (0 REF, k the k-th ALT) drawn under Hardy-Weinberg from each
+    sample's population frequencies (``freqs``: populations x ALTs)."""
+    probs = np.column_stack([1 - freqs.sum(axis=1), freqs])
+    cdf = probs.cumsum(axis=1)
+    cdf /= cdf[:, -1:]
+    uniform = rng.random((population.size, 2))
+    # the allele whose cumulative interval holds the draw (numpy's choice(p=...) per row)
+    return (uniform[:, :, None] >= cdf[population][:, None, :]).sum(axis=2)
+
+
 def _example_cells(
-    chrom: str, alts: list[str], freqs: np.ndarray, male: np.ndarray, rng: np.random.Generator
+    chrom: str, alts: list[str], haps: np.ndarray, male: np.ndarray, rng: np.random.Generator
 ) -> list[str]:
     """Every sample's ``GT:DS`` at one site (males haploid on chrX)."""
-    probs = np.concatenate([[1 - freqs.sum()], freqs])
-    haps = rng.choice(len(probs), size=(N_SAMPLES, 2), p=probs)
+    n_samples = len(haps)
     haploid = male & (chrom == "X")
-    missing = rng.random(N_SAMPLES) < 0.01
+    missing = rng.random(n_samples) < 0.01
     cells = []
-    for i in range(N_SAMPLES):
+    for i in range(n_samples):
         alleles = haps[i].copy()
         if missing[i]:
             alleles[:] = -1
@@ -311,57 +425,260 @@ def _write_example_scorefile(out: Path, rows: list[_Row], seed: int) -> Path:
     return scorefile
 
 
+#: What each match outcome means, for the demo's explanation of its unmatched rows.
+_OUTCOME_WORDS = {
+    "excluded_ambiguous": "strand-ambiguous A/T or C/G SNPs, left out as the PGS Catalog "
+    "Calculator does (--keep-ambiguous keeps them)",
+    "excluded_duplicate_row": "rows repeating another row of the scoring file",
+    "excluded_duplicate_target": "rows fitting several records of the genotypes equally well",
+    "unmatched_no_position": "rows without a chromosome position",
+    "unmatched_no_site": "variants the cohort does not carry (no record at that position)",
+    "unmatched_allele_mismatch": "positions the cohort has, but with other alleles",
+}
+#: The demo's pretence: the synthetic score (with PGS000004's OR per SD) was developed in
+#: this population, so people most similar to the others are warned about.
+DEMO_DEVELOPMENT_ANCESTRY = "PopA (synthetic example)"
+#: Everybody's current age in the demo.
+DEMO_AGE = 45.0
+
+
+@dataclass(frozen=True)
+class DemoAncestry:
+    """The ancestry step of the demo: the reference panel built from the embedded one, the
+    cohort's projection onto it and each person's most similar population."""
+
+    panel: Any  # prs.ancestry.ReferencePanel
+    projection: Any  # prs.ancestry.Projection
+    similarity: Any  # prs.ancestry.PopulationSimilarity
+
+    def to_frame(self) -> Any:
+        """One row per person: PCs, ``MostSimilarPop``, ``RF_P_<pop>``, distances, support,
+        and the reference used (pgsc_calc's column names where it has them)."""
+        pcs = self.projection.to_frame().rename(columns={"IID": "sample_id"})
+        frame = pcs.merge(self.similarity.to_frame(), on="sample_id", how="left", validate="1:1")
+        frame["reference"] = self.panel.name
+        frame["projection_method"] = self.projection.method
+        return frame
+
+
+def example_ancestry(paths: ExamplePaths | None = None) -> DemoAncestry:
+    """Project the example cohort onto a reference panel built from the embedded one and
+    name each person's most similar population (the demo's ancestry step).
+
+    The panel is built as :func:`prs.ancestry.build_reference` builds any (variants shared
+    with the cohort, pgsc_calc's defaults: 10 PCs), the cohort projected with OADP
+    (:func:`prs.ancestry.project`) and compared with a random forest on 5 PCs
+    (:func:`prs.ancestry.most_similar_population`, seeded as pgsc_calc).
+
+    Examples
+    --------
+    >>> anc = example_ancestry()
+    >>> anc.similarity.populations
+    ('PopA', 'PopB', 'PopC')
+    """
+    from prs.ancestry import build_reference, most_similar_population, project
+    from prs.genotypes import open_genotypes
+
+    paths = paths or example_paths()
+    cohort = open_genotypes(paths.vcf)
+    panel = build_reference(
+        paths.reference_vcf,
+        paths.reference_labels,
+        target=cohort,
+        name="prs example reference panel (synthetic)",
+    )
+    projection = project(panel, cohort)
+    reference_pcs = panel.pcs_frame()
+    similarity = most_similar_population(reference_pcs, reference_pcs, projection.to_frame())
+    return DemoAncestry(panel=panel, projection=projection, similarity=similarity)
+
+
 def run_demo(out: str | os.PathLike[str]) -> dict[str, Path]:
     """The whole path on the embedded example, every output written into ``out``.
 
-    Scores the cohort, then calibrates the women's scores as a breast cancer score would be
-    (:func:`prs.calibrate.run_demo_path`: reference percentiles and z-scores, relative risk
-    at OR 1.61 per SD, 5-year, 10-year and lifetime absolute risks at age 45 from the
-    shipped US SEER rates, the NICE CG164 category and its pathway action). The example is
-    synthetic, so the categories illustrate the mechanics, not anyone's risk.
+    Scores the cohort (200 people); projects them onto the embedded synthetic reference
+    panel and names each one's most similar population (:func:`example_ancestry`); scores
+    the reference panel's women and builds one reference distribution per population; then
+    categorises the cohort's women as a breast cancer score would be
+    (:func:`prs.calibrate.categorise` with ``population=``: percentile and z in the reference
+    of her most similar population, relative risk at OR 1.61 per SD (PGS000004's, with its
+    95 % interval), 5-year, 10-year and to-80 absolute risks at age 45 from the shipped US
+    SEER rates, the NICE CG164 category and its pathway action). Prints what each step did
+    and writes ``scores.tsv``, ``match_report.tsv``, ``match_summary.tsv``,
+    ``provenance.json``, ``ancestry.tsv`` and ``categories.tsv``. The example is synthetic,
+    so the categories illustrate the mechanics, not anyone's risk.
     """
-    import warnings
-
     import pandas as pd
 
-    from prs.calibrate import run_demo_path
+    from prs.calibrate import build_references, categorise
+    from prs.calibrate.categorisation import PGS000004_OR, PGS000004_OR_CI
     from prs.output import write_table
     from prs.report import write_score_outputs
     from prs.scoring import score
 
+    out = Path(out)
     paths = example_paths()
-    result = score(paths.vcf, paths.scorefile)
-    written = write_score_outputs(result, Path(out))
-    row = result.match_report.counts.iloc[0]
-    print(
-        f"{result.score_ids[0]}: {int(row['matched'])}/{int(row['n_rows'])} variants matched; "
-        f"{len(result.samples)} samples scored"
-    )
     sexes = pd.read_csv(paths.sexes, sep="\t")
-    women = set(sexes.loc[sexes["sex"] == "female", "sample_id"])
+    women = sexes.loc[sexes["sex"] == "female", "sample_id"].tolist()
+    print(
+        f"prs demo: the embedded synthetic example (not real data): a cohort of "
+        f"{len(sexes)} people ({len(women)} women, {len(sexes) - len(women)} men; a GRCh38 "
+        f"VCF) scored with {EXAMPLE_SCORE_ID}, a 300-row breast-cancer-style scoring file.\n"
+    )
+    result, notes = _collect_warnings(score, paths.vcf, paths.scorefile)
+    written = write_score_outputs(result, out)
+    _print_match(result, notes, len(women))
+
+    ancestry = example_ancestry(paths)
+    written["ancestry"] = write_table(ancestry.to_frame(), out / "ancestry.tsv")
+    _print_ancestry(ancestry)
+
+    reference_result, _ = _collect_warnings(score, paths.reference_vcf, paths.scorefile)
+    written["reference_scores"] = write_table(
+        reference_result.to_frame(), out / "reference_scores.tsv"
+    )
+    labels = ancestry.panel.pcs_frame().set_index("IID")["SuperPop"]
     scores = result.to_frame()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        categories = run_demo_path(
-            scores[scores["sample_id"].isin(women)],
+
+    def calibrate() -> Any:
+        # (categorise checks each reference's size and shape itself, once)
+        references = build_references(written["reference_scores"], labels, check=False)
+        return categorise(
+            scores[scores["sample_id"].isin(set(women))],
+            reference=references,
+            population=ancestry.similarity,
+            or_per_sd=PGS000004_OR,
+            or_per_sd_ci=PGS000004_OR_CI,
+            age=DEMO_AGE,
+            scheme="nice-cg164-lifetime",
             sex="female",
             scorefile=paths.scorefile,
             match_report=result.match_report.to_frame(),
-        )
-    for w in caught:
-        print(f"note: {w.message}")
-    written["categories"] = write_table(categories, Path(out) / "categories.tsv")
-    counts = categories["category"].value_counts()
+            development_ancestry=DEMO_DEVELOPMENT_ANCESTRY,
+        ).to_frame()
+
+    categories, notes = _collect_warnings(calibrate)
+    written["categories"] = write_table(categories, out / "categories.tsv")
+    _print_categories(categories, notes, len(sexes) - len(women), len(reference_result.samples))
+    _print_outputs(written)
+    return written
+
+
+def _collect_warnings(call: Any, *args: Any) -> tuple[Any, list[str]]:
+    """``call(*args)`` and the messages of the warnings it issued (printed by the demo with
+    what they mean, instead of as bare warnings)."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        value = call(*args)
+    return value, [str(w.message) for w in caught]
+
+
+def _print_match(result: Any, notes: list[str], n_women: int) -> None:
+    """How many rows matched, why the others did not, and that this is expected here."""
+    from prs.match import DEFAULT_MIN_OVERLAP
+
+    score_id = result.score_ids[0]
+    row = result.match_report.counts.iloc[0]
+    matched, n_rows = int(row["matched"]), int(row["n_rows"])
     print(
-        "categories (women, age 45, NICE CG164 lifetime risk): "
-        + ", ".join(f"{k} {v}" for k, v in counts.items())
+        f"1. score: {score_id}: {matched} of {n_rows} scoring rows matched "
+        f"({row['match_rate']:.1%}); {len(result.samples)} people scored ({n_women} women, "
+        f"{len(result.samples) - n_women} men) -> scores.tsv"
+    )
+    overlap = f"{score_id}: {matched}/{n_rows} rows matched"
+    for note in notes:
+        if note == overlap:
+            print(
+                f'   prs warned "{note}": it warns whenever rows go unmatched. Here this is '
+                "expected: the example's scoring file holds such rows on purpose, to show the "
+                "fates prs reports:"
+            )
+            for outcome, words in _OUTCOME_WORDS.items():
+                if int(row[outcome]):
+                    print(f"   {int(row[outcome]):>5} {outcome}: {words}")
+            print(
+                f"   A score is refused only when fewer than {DEFAULT_MIN_OVERLAP:.0%} of its "
+                "rows match (--min-overlap, as the PGS Catalog Calculator); every row's fate "
+                "is in match_report.tsv."
+            )
+        else:
+            print(f"   note: {note}")
+
+
+def _print_ancestry(ancestry: DemoAncestry) -> None:
+    """The reference panel, the projection and the populations found."""
+    panel, projection, similarity = ancestry.panel, ancestry.projection, ancestry.similarity
+    sizes = _counts(panel.superpop)
+    found = _counts(similarity.most_similar)
+    declined = int((~similarity.supported).sum())
+    print(
+        f"\n2. ancestry: a reference panel built from the embedded one ({len(panel.samples)} "
+        f"women: {sizes}): a PCA of {panel.n_variants} variants shared with the cohort "
+        f"(biallelic SNPs, MAF >= 0.05, no strand-ambiguous or long-range high-LD ones, "
+        f"LD-pruned; {panel.n_pcs} PCs). The {len(projection.samples)} people projected onto "
+        f"it ({projection.method.upper()}, as FRAPOSA in pgsc_calc; {projection.n_matched} of "
+        f"{projection.n_variants} PCA variants found) and compared with its populations "
+        f"(random forest on {len(similarity.info['pcs'])} PCs, seeded, as pgsc_calc):"
+    )
+    print(
+        f"   most similar population: {found}; low confidence (RF probability < 0.5): "
+        f"{int(similarity.low_confidence.sum())}; outside the reference's support "
+        f"({similarity.info['support']}): {declined} (they would get no percentile)"
+    )
+    print(
+        "   -> ancestry.tsv (each person's PCs, MostSimilarPop, RF_P_<population>, "
+        "Mahalanobis and nearest-neighbour distances, the reference used)"
+    )
+
+
+def _counts(values: Any) -> str:
+    """``"A 3, B 2"``: each distinct value and how often, in sorted order."""
+    names, counts = np.unique(np.asarray(values, dtype=str), return_counts=True)
+    return ", ".join(f"{n} {c}" for n, c in zip(names, counts, strict=True))
+
+
+def _print_categories(categories: Any, notes: list[str], n_men: int, n_reference: int) -> None:
+    """The calibration: who, against what, the notes, the categories and the least certain."""
+    print(
+        f"\n3. calibrate and categorise: the {len(categories)} women only ({EXAMPLE_SCORE_ID} "
+        f"is a breast cancer score and NICE CG164 a scheme for women; the {n_men} men are "
+        f"scored but not categorised). The reference panel's {n_reference} women were scored "
+        "too, one reference distribution per population; each woman's percentile and z are "
+        "placed in the reference of her most similar population, then relative risk at OR "
+        "1.61 per SD (PGS000004's; here pretended to come from PopA) and absolute risks from "
+        f"age {DEMO_AGE:.0f} (US SEER incidence and competing mortality)."
+    )
+    for note in notes:
+        print(f"   note: {note}")
+    if any("fewer than" in note or "outside the reference range" in note for note in notes):
+        print(
+            "   (expected here: the embedded panel is kept small to ship with prs; a real "
+            "reference has hundreds of people per population, e.g. 1000 Genomes or HGDP)"
+        )
+    print(
+        "   categories (NICE CG164 by lifetime risk from age 20 to 80): "
+        + ", ".join(f"{k} {v}" for k, v in categories["category"].value_counts().items())
+        + " -> categories.tsv"
+    )
+    print(
+        "   by population: "
+        + "; ".join(
+            f"{pop}: " + ", ".join(f"{k} {v}" for k, v in group.value_counts().items())
+            for pop, group in categories.groupby("population")["category"]
+        )
     )
     _print_probabilities(categories)
-    print("statements (every row of categories.tsv):")
+    print(
+        "   units in categories.tsv: risk_5y, risk_10y and risk_to_80 are fractions (0-1) of "
+        f"the risk from her current age ({DEMO_AGE:.0f}); scheme_measure is the scheme's own "
+        "measure in percent (NICE CG164: lifetime risk from age 20 to 80), a different "
+        "quantity, which is why it exceeds 100 x risk_to_80."
+    )
+    print("   statements (on every row of categories.tsv):")
     for key in [c for c in categories.columns if c.startswith("statement_")]:
-        print(f"  {key}: {categories[key].iloc[0]}")
-    print(f"wrote {', '.join(str(p) for p in written.values())}")
-    return written
+        print(f"     {key}: {categories[key].iloc[0]}")
 
 
 def _print_probabilities(categories: Any) -> None:
@@ -371,15 +688,61 @@ def _print_probabilities(categories: Any) -> None:
         return
     flagged = int((categories["near_threshold"] == True).sum())  # noqa: E712
     print(
-        f"category probabilities (95 % intervals from the OR's CI 1.57-1.65, the reference's "
-        f"n, coverage and missing calls): {flagged} of {len(categories)} near a threshold "
-        "(most likely category below 0.8); the five least certain:"
+        f"   category probabilities (95 % intervals from the OR's CI 1.57-1.65, the "
+        f"reference's n, coverage and missing calls): {flagged} of {len(categories)} near a "
+        "threshold (most likely category below 0.8); the five least certain, risks in "
+        "percent:"
     )
     top = categories[prob_cols].max(axis=1)
     shown = categories.loc[top.sort_values().index[:5]]
-    columns = ["sample_id", "scheme_measure", "scheme_measure_lo", "scheme_measure_hi"]
-    columns += ["category", *prob_cols, "near_threshold"]
-    print(shown[columns].round(3).to_string(index=False))
+    table = shown[["sample_id", "population", "population_probability"]].rename(
+        columns={"population": "MostSimilarPop", "population_probability": "RF_p"}
+    )
+    table["risk 45-80 %"] = 100 * shown["risk_to_80"]
+    table["lifetime 20-80 % (95 % interval)"] = [
+        f"{m:.1f} ({lo:.1f}-{hi:.1f})"
+        for m, lo, hi in shown[["scheme_measure", "scheme_measure_lo", "scheme_measure_hi"]]
+        .to_numpy()
+        .tolist()
+    ]
+    for column in ["category", *prob_cols, "near_threshold"]:
+        table[column] = shown[column]
+    print("\n".join("   " + line for line in table.round(3).to_string(index=False).splitlines()))
+
+
+#: What each file of the demo holds.
+_OUTPUT_WORDS = {
+    "scores": "each person's score (SUM, AVG, variants used, missing calls)",
+    "match_report": "every scoring row's fate",
+    "match_summary": "the fates counted per score",
+    "provenance": "inputs with checksums, options, versions, warnings",
+    "ancestry": "each person's PCs, most similar population and distances",
+    "reference_scores": "the reference panel's scores (its per-population distributions)",
+    "categories": "the women's percentiles, risks, categories, pathway actions, population "
+    "columns and statements",
+}
+
+
+def _print_outputs(written: dict[str, Path]) -> None:
+    """What the demo wrote, and what to run next."""
+    folder = next(iter(written.values())).parent
+    print(f"\nwrote {folder}/:")
+    for key, path in written.items():
+        print(f"   {path.name:<18} {_OUTPUT_WORDS.get(key, '')}")
+    print("next:")
+    for line in _next_steps(folder):
+        print(f"   {line}")
+
+
+def _next_steps(folder: Path) -> list[str]:
+    """Commands a newcomer runs after the demo."""
+    return [
+        "your own data: prs score --vcf YOUR.vcf.gz --scorefile PGS000004 --out results "
+        "(fetches the PGS Catalog's harmonized file; prs score --help)",
+        "a reference panel of your own: prs reference build --help; then prs categorise "
+        "--help (--target-pcs, --reference-pcs, --population-labels)",
+        "in Python: notebooks/score_example.ipynb and notebooks/calibration_walkthrough.ipynb",
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -389,7 +752,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=SEED)
     args = parser.parse_args(argv)
     paths = generate_example(args.out, seed=args.seed)
-    print(f"wrote {paths.vcf}, {paths.scorefile}, {paths.sexes}")
+    print("wrote " + ", ".join(str(p) for p in dataclasses.astuple(paths)))
     return 0
 
 
