@@ -168,12 +168,34 @@ class MatchReport:
         ``*`` when several do), n_scores (how many), chrom, pos, effect/other allele,
         effect_type, match_type (alt, ref, alt_flip, ref_flip or empty), effect_weight (empty
         for ``*``), target record, target ID/REF/ALT, flipped, ambiguous, multiallelic,
-        excluded, outcome, reason. A row whose fate differs between the scores that weight
-        it (a duplicate in one score only) is given one row per score instead. A PGS
-        Catalog file (one score) therefore has exactly one report row per scoring row, and
-        a table of 100 weight columns does not need 100 times the rows.
+        matched_by (:data:`prs.vocab.MATCH_KEYS`: position or rsid; empty when unmatched),
+        excluded, outcome (:data:`OUTCOMES`), reason; then, when known, source_chrom,
+        source_pos and liftover (a lifted scoring file: :data:`prs.vocab.LIFTOVER_FATES`),
+        target_r2 and target_imputed (genotypes with imputation quality). A row whose fate
+        differs between the scores that weight it (a duplicate in one score only) is given
+        one row per score instead. A PGS Catalog file (one score) therefore has exactly one
+        report row per scoring row, and a table of 100 weight columns does not need 100
+        times the rows. :func:`pgsc_calc_names` gives the PGS Catalog Calculator's
+        ``match_status``/``match_type`` of each row.
     counts
         Outcome counts per score (index: score, columns: :data:`OUTCOMES`, n_rows, match_rate).
+    notes
+        Messages about the match (e.g. ``"PGS000004: 272/300 rows matched"``).
+
+    Examples
+    --------
+    >>> from prs.example import example_paths
+    >>> from prs.weights import read_scorefile
+    >>> from prs.genotypes import open_genotypes
+    >>> import warnings
+    >>> paths = example_paths()
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     _, report = match_variants(
+    ...         read_scorefile(paths.scorefile), open_genotypes(paths.vcf).sites()
+    ...     )
+    >>> print(repr(report).splitlines()[0])  # doctest: +ELLIPSIS
+    MatchReport: 1 score, 300 scoring rows, ... matched
     """
 
     variants: pd.DataFrame
@@ -187,6 +209,148 @@ class MatchReport:
     def to_frame(self) -> pd.DataFrame:
         """The per-variant table (what ``prs score`` writes as ``match_report.tsv``)."""
         return self.variants.copy()
+
+    def pgsc_calc_names(self) -> pd.DataFrame:
+        """The per-variant table with the PGS Catalog Calculator's ``match_status`` and
+        ``match_type`` beside prs's ``outcome`` and ``match_type`` (:func:`pgsc_calc_names`)."""
+        return pgsc_calc_names(self.variants)
+
+    # -- display: short by design (a report can hold millions of rows) -----------------
+
+    def _summary(self, limit: int) -> tuple[list[str], pd.DataFrame]:
+        """Headline lines and the counts of the first ``limit`` scores."""
+        counts = self.counts
+        n_scores = len(counts)
+        n_rows = len(self.variants)
+        matched = int(counts["matched"].sum()) if n_scores else 0
+        total = int(counts["n_rows"].sum()) if n_scores else 0
+        head = (
+            f"MatchReport: {n_scores} score{'s' if n_scores != 1 else ''}, {n_rows} scoring "
+            f"rows, {matched}/{total} (score, row) pairs matched"
+        )
+        by = self.variants["matched_by"] if "matched_by" in self.variants else None
+        extra = []
+        if by is not None and (by == "rsid").any():
+            extra.append(f"{int((by == 'rsid').sum())} rows matched by rsID (no build check)")
+        if "liftover" in self.variants:
+            lifted = int((self.variants["liftover"] == "lifted").sum())
+            extra.append(f"{lifted}/{n_rows} rows lifted to the target's build")
+        if "target_r2" in self.variants:
+            low = int((self.variants["outcome"] == "excluded_low_r2").sum())
+            extra.append(f"{low} rows excluded for low imputation R2")
+        return [head, *extra], counts.head(limit)
+
+    def __repr__(self) -> str:
+        lines, counts = self._summary(limit=8)
+        for score_id, row in counts.iterrows():
+            others = ", ".join(f"{k}={int(row[k])}" for k in OUTCOMES if k != "matched" and row[k])
+            lines.append(
+                f"  {score_id}: {int(row['matched'])}/{int(row['n_rows'])} matched "
+                f"({float(row['match_rate']):.1%})" + (f"; {others}" if others else "")
+            )
+        if len(self.counts) > len(counts):
+            lines.append(f"  ... {len(self.counts) - len(counts)} more scores (.counts)")
+        lines.append(
+            "Look next: .counts (per score), .variants (every row: outcome, reason), "
+            ".pgsc_calc_names(), .notes"
+        )
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        import html
+
+        lines, counts = self._summary(limit=20)
+        shown = counts[[*(k for k in OUTCOMES if counts[k].any()), "n_rows", "match_rate"]]
+        parts = [f"<p><b>{html.escape(lines[0])}</b></p>"]
+        parts += [f"<p>{html.escape(line)}</p>" for line in lines[1:]]
+        parts.append(shown.to_html(float_format=lambda x: f"{x:.3f}"))
+        if len(self.counts) > len(counts):
+            parts.append(f"<p>... {len(self.counts) - len(counts)} more scores (.counts)</p>")
+        excluded = self.variants[self.variants["excluded"]]
+        if len(excluded):
+            columns = [
+                c
+                for c in ("line", "score", "chrom", "pos", "effect_allele", "outcome", "reason")
+                if c in excluded
+            ]
+            parts.append(f"<p>First excluded rows (of {len(excluded)}):</p>")
+            parts.append(excluded[columns].head(5).to_html(index=False))
+        parts.append(
+            "<p>Look next: <code>.counts</code> (per score), <code>.variants</code> (every "
+            "row: outcome, reason), <code>.pgsc_calc_names()</code>, <code>.notes</code></p>"
+        )
+        return "\n".join(parts)
+
+
+#: prs's outcome -> the PGS Catalog Calculator's ``match_status`` (matched, excluded,
+#: unmatched; its ``not_best`` labels losing candidates, which prs does not report as rows).
+PGSC_CALC_MATCH_STATUS: dict[str, str] = {
+    "matched": "matched",
+    "excluded_ambiguous": "excluded",
+    "excluded_duplicate_row": "excluded",
+    "excluded_duplicate_target": "excluded",
+    "unmatched_no_position": "unmatched",
+    "unmatched_no_site": "unmatched",
+    "unmatched_allele_mismatch": "unmatched",
+    "unmatched_no_id": "unmatched",
+    "excluded_low_r2": "excluded",
+    "unmatched_unliftable": "unmatched",
+}
+
+#: (prs match_type, other allele given) -> the PGS Catalog Calculator's ``match_type``:
+#: its ``refalt`` is effect allele = REF and other allele = ALT (prs ``ref``), ``no_oa_*``
+#: a row without an other allele.
+PGSC_CALC_MATCH_TYPE: dict[tuple[str, bool], str] = {
+    ("ref", True): "refalt",
+    ("alt", True): "altref",
+    ("ref_flip", True): "refalt_flip",
+    ("alt_flip", True): "altref_flip",
+    ("ref", False): "no_oa_ref",
+    ("alt", False): "no_oa_alt",
+    ("ref_flip", False): "no_oa_ref_flip",
+    ("alt_flip", False): "no_oa_alt_flip",
+}
+
+
+def pgsc_calc_names(variants: pd.DataFrame) -> pd.DataFrame:
+    """The match report's rows with the PGS Catalog Calculator's names beside prs's.
+
+    Adds ``pgsc_match_status`` (:data:`PGSC_CALC_MATCH_STATUS` of ``outcome``) and
+    ``pgsc_match_type`` (:data:`PGSC_CALC_MATCH_TYPE` of ``match_type`` and whether the row
+    has an other allele; empty where the row matched nothing) after ``match_type``. The
+    table and the differences between the two matchers are in ``docs/matching.md``.
+
+    Parameters
+    ----------
+    variants
+        :attr:`MatchReport.variants`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``variants`` with the two columns.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> rows = pd.DataFrame({"outcome": ["matched", "excluded_ambiguous", "unmatched_no_site"],
+    ...                      "match_type": ["ref", "alt", ""], "other_allele": ["T", "", "G"]})
+    >>> pgsc_calc_names(rows)[["pgsc_match_status", "pgsc_match_type"]].values.tolist()
+    [['matched', 'refalt'], ['excluded', 'no_oa_alt'], ['unmatched', '']]
+    """
+    outcome = pd.Series(variants["outcome"], copy=False).astype(object)
+    match_type = pd.Series(variants["match_type"], copy=False).fillna("").astype(object)
+    has_other = pd.Series(variants["other_allele"], copy=False).fillna("").astype(object) != ""
+    # one vectorised lookup: "<match_type>+" with an other allele, "<match_type>-" without
+    lookup = {
+        f"{t}{'+' if other else '-'}": name for (t, other), name in PGSC_CALC_MATCH_TYPE.items()
+    }
+    key = match_type + pd.Series(np.where(has_other.to_numpy(), "+", "-"), index=match_type.index)
+    out = variants.copy()
+    at = list(out.columns).index("match_type") + 1
+    out.insert(at, "pgsc_match_status", outcome.map(PGSC_CALC_MATCH_STATUS).to_numpy())
+    out.insert(at + 1, "pgsc_match_type", key.map(lookup).fillna("").to_numpy(dtype=object))
+    return out
 
 
 _MATCH_TYPES = ("", "alt", "ref", "alt_flip", "ref_flip")
