@@ -4,6 +4,8 @@ hand computation on a generated two-population cohort."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -237,3 +239,142 @@ def test_refusals(cohort):
         score_with_reference_frequencies(
             cohort["target_vcf"], path, cohort["panel"], genome_build="GRCh38"
         )
+
+
+# --------------------------------------------------------------------------------------------
+# Per-population score distributions from a reference pack (item 6)
+
+
+def _pack_archive(cohort, plink2, out_dir):
+    """A pgsc_calc-shaped pack: GRCh37_TEST_ALL.pgen/.pvar.zst/.psam (labels), a KING-cutoff
+    list, in a .tar.zst; returns the archive bytes, the labels and the related IDs."""
+    import io
+    import subprocess
+    import tarfile
+
+    import zstandard
+
+    work = out_dir / "pack_src"
+    work.mkdir()
+    prefix = work / "GRCh37_TEST_ALL"
+    subprocess.run(
+        [plink2, "--vcf", str(cohort["tmp"] / "ref.vcf.gz"), "--make-pgen", "--out",
+         str(prefix), "--silent", "--threads", "1"],
+        check=True,
+    )  # fmt: skip
+    ids = [f"R{i}" for i in range(N_REF)]
+    superpop = np.where(cohort["ref_pop"] == 0, "AAA", "BBB")
+    population = [f"{s}{i % 2}" for i, s in enumerate(superpop)]
+    psam = pd.DataFrame({"#IID": ids, "SEX": "NA", "SuperPop": superpop, "Population": population})
+    psam.to_csv(f"{prefix}.psam", sep="\t", index=False)
+    pvar = Path(f"{prefix}.pvar")
+    Path(f"{prefix}.pvar.zst").write_bytes(zstandard.ZstdCompressor().compress(pvar.read_bytes()))
+    pvar.unlink()
+    related = ["R0", "R1", "R81"]
+    (work / "deg2_phase3.king.cutoff.out.id").write_text("#IID\n" + "\n".join(related) + "\n")
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for f in sorted(work.iterdir()):
+            tar.add(f, arcname=f"pgsc_TEST_v1/{f.name}")
+    labels = pd.DataFrame({"IID": ids, "SuperPop": superpop, "Population": population})
+    return zstandard.ZstdCompressor().compress(buffer.getvalue()), labels, related
+
+
+def _reference_scorefile(cohort, path, weights):
+    rows = []
+    for j, w in enumerate(weights):
+        ref, alt = cohort["pairs"][j]
+        effect, other = (alt, ref) if j % 3 else (ref, alt)
+        rows.append(("1", int(cohort["pos"][j]), effect, other, w))
+    return write_scorefile(path, rows, header={"pgs_id": "PGS_DIST", "genome_build": "GRCh37"})
+
+
+def _hand_scores(cohort, weights):
+    counts = cohort["ref_counts"][: len(weights)]
+    dosage = np.array([counts[j] if j % 3 else 2 - counts[j] for j in range(len(weights))])
+    return np.asarray(weights) @ dosage
+
+
+def test_distribution_from_a_fetched_pack_is_cached_and_invalidated(
+    cohort, plink2, tmp_path, monkeypatch
+):
+    """``prs reference distribution`` on a .tar.zst pack served over the loopback server:
+    per-population n/mean/SD equal a hand computation over the unrelated samples; the second
+    call does not score; a changed scoring file is scored again."""
+    from prs.cli import main
+    from prs.scoring import reference_freq
+    from tests.catalog_server import CatalogServer, CatalogTree, clear_catalog_env, md5_hex
+
+    clear_catalog_env(monkeypatch)
+    data, labels, related = _pack_archive(cohort, plink2, tmp_path)
+    tree = CatalogTree(tmp_path / "ftp")
+    pack = tree.root / "resources" / "pgsc_TEST_v1.tar.zst"
+    pack.parent.mkdir(parents=True)
+    pack.write_bytes(data)
+    Path(f"{pack}.md5").write_text(f"{md5_hex(data)}  {pack.name}\n")
+    calls = []
+    real_score = reference_freq.score
+
+    def counting_score(*args, **kwargs):
+        calls.append(kwargs.get("samples"))
+        return real_score(*args, **kwargs)
+
+    monkeypatch.setattr(reference_freq, "score", counting_score)
+    weights = [0.3, -0.2, 0.5, 0.1, -0.4, 0.25, 0.05, -0.15]
+    scorefile = _reference_scorefile(cohort, tmp_path / "dist.txt", weights)
+    cache = tmp_path / "cache"
+    with CatalogServer(tree) as server:
+        url = f"{server.ftp_url}/resources/pgsc_TEST_v1.tar.zst"
+        argv = ["reference", "distribution", "--reference", url, "--scorefile", str(scorefile),
+                "--build", "GRCh37", "--cache-dir", str(cache)]  # fmt: skip
+        assert main([*argv, "--out", str(tmp_path / "d1.tsv")]) == 0
+        assert main([*argv, "--by", "Population", "--out", str(tmp_path / "d2.tsv")]) == 0
+    assert len(calls) == 1  # the second call read the cache
+    unrelated = ~labels["IID"].isin(related).to_numpy()
+    assert sorted(calls[0]) == sorted(labels["IID"][unrelated])
+    hand = labels.assign(score=_hand_scores(cohort, weights))[unrelated]
+    for out, by in (("d1.tsv", "SuperPop"), ("d2.tsv", "Population")):
+        got = pd.read_csv(tmp_path / out, sep="\t").set_index(by)
+        expected = hand.groupby(by)["score"]
+        np.testing.assert_array_equal(got["n"], expected.size())
+        np.testing.assert_allclose(got["mean"], expected.mean(), rtol=1e-12)
+        np.testing.assert_allclose(got["sd"], expected.std(), rtol=1e-12)
+        np.testing.assert_allclose(got["p50"], expected.median(), rtol=1e-12)
+    # the pack was fetched into the cache and extracted beside itself, once
+    extracted = list((cache / "reference").glob("*/pgsc_TEST_v1.tar.zst.extracted"))
+    assert len(extracted) == 1 and extracted[0].parent.name == md5_hex(data)
+    # API: the same key and values from the cache; a changed scoring file is scored again
+    from prs.scoring.reference_freq import reference_score_distribution
+
+    archive = extracted[0].parent / "pgsc_TEST_v1.tar.zst"
+    again = reference_score_distribution(archive, scorefile, build="GRCh37", cache_dir=cache)
+    assert again.cached and len(calls) == 1
+    assert again.provenance["reference"] == f"md5:{md5_hex(data)}"
+    weights[0] = 0.9
+    _reference_scorefile(cohort, scorefile, weights)
+    changed = reference_score_distribution(archive, scorefile, build="GRCh37", cache_dir=cache)
+    assert not changed.cached and len(calls) == 2 and changed.key != again.key
+    table = changed.distribution().set_index("SuperPop")
+    expected = labels.assign(score=_hand_scores(cohort, weights))[unrelated]
+    np.testing.assert_allclose(table["mean"], expected.groupby("SuperPop")["score"].mean())
+
+
+def test_pack_extraction_refuses_unsafe_members_and_missing_builds(tmp_path):
+    import io
+    import tarfile
+
+    from prs.ancestry.fetch import extract_pack, pack_files
+
+    archive = tmp_path / "bad.tar"
+    with tarfile.open(archive, "w") as tar:
+        info = tarfile.TarInfo("../escape.txt")
+        info.size = 2
+        tar.addfile(info, io.BytesIO(b"hi"))
+    with pytest.raises(ReferencePanelError, match="not a plain file inside the pack"):
+        extract_pack(archive)
+    assert not (tmp_path / "escape.txt").exists()
+    assert not (tmp_path / "bad.tar.extracted").exists()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ReferencePanelError, match="no PLINK 2 fileset"):
+        pack_files(empty, "GRCh38")

@@ -6,6 +6,8 @@ Examples::
         --related ref.king.cutoff.id --build GRCh37 --out ref.prsref
     prs reference project --reference ref.prsref --genotypes person.vcf.gz --out pcs.tsv
     prs reference fetch 1000G                      # pgsc_calc's 1000 Genomes pack, verified
+    prs reference distribution --reference 1000G --scorefile PGS000001 --build GRCh38 \
+        --out PGS000001_by_superpop.tsv             # scored once, then from the cache
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from prs.ancestry import (
+    FREQUENCY_SETS,
     METHODS,
     PcaOptions,
     build_reference,
@@ -43,6 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     _register_build(actions)
     _register_project(actions)
     _register_fetch(actions)
+    _register_distribution(actions)
     return parser
 
 
@@ -82,6 +86,14 @@ def _register_build(actions: argparse._SubParsersAction) -> None:
         help="the reference samples' scores (TSV with IID and one column per score, e.g. "
         "prs score's output on the reference genotypes): kept for per-population distributions",
     )
+    build.add_argument(
+        "--frequencies",
+        choices=FREQUENCY_SETS,
+        default="pca",
+        help="per-population allele frequencies kept: of the PCA variants (pca, default) or "
+        "of every candidate site before MAF/LD filtering (candidates: what prs score "
+        "--missing reference-freq imputes from)",
+    )
     build.add_argument("--name", help="name of the reference (default: the output's name)")
     build.add_argument("-o", "--out", type=Path, required=True, help="reference directory")
     build.set_defaults(handler=run_build)
@@ -117,6 +129,33 @@ def _register_fetch(actions: argparse._SubParsersAction) -> None:
     fetch.set_defaults(handler=run_fetch_pack)
 
 
+def _register_distribution(actions: argparse._SubParsersAction) -> None:
+    dist = actions.add_parser(
+        "distribution",
+        help="per-population distribution of a score over a reference pack (cached)",
+        description=(
+            "Score the unrelated, labelled samples of a reference pack (pgsc_calc's, fetched "
+            "by name or URL, or a local archive or directory) and print per population n, "
+            "mean, SD and percentiles. The result is cached under the pack's checksum, the "
+            "score, the build and the scoring file's checksum: a second call does not score."
+        ),
+    )
+    dist.add_argument(
+        "--reference", required=True, help=f"{' or '.join(PACKS)}, a URL, an archive or a directory"
+    )
+    dist.add_argument("--scorefile", required=True, help="scoring file path or PGS ID")
+    dist.add_argument("--build", required=True, choices=("GRCh37", "GRCh38"), help="genome build")
+    dist.add_argument(
+        "--by", choices=("SuperPop", "Population"), default="SuperPop", help="label level"
+    )
+    dist.add_argument("--md5", help="expected MD5 of a fetched pack")
+    dist.add_argument("--cache-dir", type=Path, help="cache directory (as prs fetch)")
+    dist.add_argument("--offline", action="store_true", default=None, help="cache only")
+    dist.add_argument("--min-overlap", type=float, help="minimum match rate (0.75, as prs score)")
+    dist.add_argument("-o", "--out", type=Path, help="output table (.tsv; default: stdout)")
+    dist.set_defaults(handler=run_distribution)
+
+
 def run_build(args: argparse.Namespace) -> int:
     """Handler of ``prs reference build``."""
     window, step, r2 = args.indep_pairwise
@@ -137,6 +176,7 @@ def run_build(args: argparse.Namespace) -> int:
         build=args.build,
         options=options,
         name=args.name or args.out.name,
+        frequencies=args.frequencies,
     )
     if args.scores:
         table = pd.read_csv(args.scores, sep="\t", dtype={"IID": str, "sample_id": str})
@@ -174,4 +214,33 @@ def run_fetch_pack(args: argparse.Namespace) -> int:
     )
     got = fetch_reference_pack(args.pack, md5=args.md5, config=config)
     print(f"{got.md5}\t{'downloaded' if got.downloaded else 'cached'}\t{got.path}")
+    return 0
+
+
+def run_distribution(args: argparse.Namespace) -> int:
+    """Handler of ``prs reference distribution``."""
+    from prs.scoring.reference_freq import reference_score_distribution
+
+    config = catalog.CatalogConfig.from_options(cache_dir=args.cache_dir, offline=args.offline)
+    pack = Path(args.reference)
+    if not pack.exists():  # a pack name or URL: fetched (or found) in the cache
+        pack = fetch_reference_pack(args.reference, md5=args.md5, config=config).path
+    got = reference_score_distribution(
+        pack,
+        args.scorefile,
+        build=args.build,
+        cache_dir=config.cache_dir,
+        catalog_options={"offline": config.offline},
+        **({} if args.min_overlap is None else {"min_overlap": args.min_overlap}),
+    )
+    table = got.distribution(by=args.by)
+    if args.out is None:
+        table.to_csv(sys.stdout, sep="\t", index=False)
+    else:
+        write_table(table, args.out)
+    print(
+        f"{'cached' if got.cached else 'scored'}\t{got.provenance.get('samples')} samples\t"
+        f"key {got.key}",
+        file=sys.stderr,
+    )
     return 0

@@ -23,10 +23,13 @@ them.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import warnings
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -34,12 +37,17 @@ import pandas as pd
 
 from prs.ancestry import ReferencePanel, SupportRule, load_reference, place
 from prs.ancestry.reference import (
+    LABEL_COLUMNS,
     ReferencePanelError,
+    population_distribution,
+    read_population_labels,
 )
 from prs.errors import ScoreError, ScoreWarning
 from prs.genome import canonical_build
 from prs.genotypes import GenotypeSource, open_genotypes
 from prs.genotypes.base import source_build
+from prs.output import atomic_write
+from prs.provenance import file_checksum
 from prs.scoring.pipeline import score
 from prs.scoring.result import ScoreResult
 from prs.weights.load import load_scorefiles
@@ -368,3 +376,156 @@ def _combine(ids: list[str], results: list[tuple[list[int], ScoreResult]]) -> Sc
         provenance=provenance,
         score_info=first.score_info,
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Per-population score distributions from a reference pack (item 6)
+
+#: Files of one cached distribution (under ``<cache>/reference/distributions/<key>/``).
+DISTRIBUTION_SCORES = "scores.tsv"
+DISTRIBUTION_META = "distribution.json"
+
+
+@dataclass(frozen=True)
+class ReferenceDistribution:
+    """A score over a reference pack's unrelated, labelled samples.
+
+    Attributes
+    ----------
+    scores
+        One row per reference sample: ``IID``, ``SuperPop``, ``Population`` and one column
+        per score (its SUM).
+    key
+        The cache key: SHA-256 of the reference's checksum, the score IDs, the build and the
+        scoring file's SHA-256.
+    cached
+        True when read from the cache (nothing was scored).
+    provenance
+        The reference, build, scoring file (path, SHA-256), the key and the scoring run's
+        counts.
+    """
+
+    scores: pd.DataFrame
+    key: str
+    cached: bool
+    provenance: dict[str, Any]
+
+    def distribution(self, score: str | None = None, *, by: str = "SuperPop") -> pd.DataFrame:
+        """Per population (``by``): ``n``, ``mean``, ``sd`` and ``p1``..``p99`` of ``score``
+        (default: the only score) (:func:`prs.ancestry.population_distribution`)."""
+        names = [c for c in self.scores.columns if c not in ("IID", *LABEL_COLUMNS)]
+        if score is None and len(names) == 1:
+            score = names[0]
+        if score not in names:
+            raise ReferencePanelError(
+                f"no score {score!r} in this distribution (it has: {', '.join(names)})"
+            )
+        if by not in LABEL_COLUMNS:
+            raise ReferencePanelError(f"by must be one of {LABEL_COLUMNS}, not {by!r}")
+        return population_distribution(
+            self.scores[score].to_numpy(np.float64), self.scores[by].to_numpy(str), by=by
+        )
+
+
+def reference_score_distribution(
+    reference: str | os.PathLike[str],
+    scorefile: str | os.PathLike[str],
+    *,
+    build: str,
+    cache_dir: str | os.PathLike[str],
+    catalog_options: dict[str, Any] | None = None,
+    **score_kwargs: Any,
+) -> ReferenceDistribution:
+    """Score a reference pack's unrelated, labelled samples with ``scorefile`` once, and keep
+    the result in the cache for every later call.
+
+    Parameters
+    ----------
+    reference
+        A reference pack: its archive (``.tar.zst``, e.g. ``prs reference fetch``'s file,
+        extracted beside itself once) or an extracted directory
+        (:func:`prs.ancestry.fetch.pack_files`).
+    scorefile
+        A scoring file path or PGS ID (fetched for ``build``, as ``prs score``).
+    build
+        ``"GRCh37"`` or ``"GRCh38"``: the pack's fileset and the scoring file's positions.
+    cache_dir
+        The cache directory (distributions go to ``<cache>/reference/distributions/``).
+    catalog_options
+        Options for fetching a PGS ID (``offline``, ``mirror``, ...).
+    **score_kwargs
+        Other options of :func:`prs.score` (``min_overlap``, ``missing``, ...). They are
+        part of the cache key.
+
+    Returns
+    -------
+    ReferenceDistribution
+
+    Raises
+    ------
+    ReferencePanelError
+        No fileset for ``build`` in the pack, or no labelled unrelated sample.
+    ScoringFileError, CatalogError, MatchError, GenotypeFileError
+        As :func:`prs.score`.
+    """
+    from prs.ancestry.fetch import pack_files
+
+    files = pack_files(reference, build)
+    (sf,) = load_scorefiles(
+        scorefile,
+        build=build,
+        catalog_options={**(catalog_options or {}), "cache_dir": cache_dir},
+    )
+    scorefile_sha = file_checksum(sf.path)
+    identity = {
+        "reference": files.checksum,
+        "scores": list(sf.score_ids),
+        "build": build,
+        "scorefile_sha256": scorefile_sha,
+        "options": {k: repr(v) for k, v in sorted(score_kwargs.items())},
+    }
+    key = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
+    entry = Path(cache_dir) / "reference" / "distributions" / key
+    if (entry / DISTRIBUTION_META).is_file() and (entry / DISTRIBUTION_SCORES).is_file():
+        meta = json.loads((entry / DISTRIBUTION_META).read_text(encoding="utf-8"))
+        table = pd.read_csv(
+            entry / DISTRIBUTION_SCORES, sep="\t", dtype={c: str for c in ("IID", *LABEL_COLUMNS)}
+        )
+        return ReferenceDistribution(table, key, True, meta)
+    labels = read_population_labels(files.labels).set_index("IID")
+    related = set() if files.related is None else _id_list(files.related)
+    people = [s for s in labels.index if s not in related]
+    if not people:
+        raise ReferencePanelError(f"{files.labels}: no labelled sample outside the related list")
+    result = score(files.genotypes, sf, samples=people, genome_build=build, **score_kwargs)
+    table = labels.loc[list(result.samples)].reset_index()
+    for j, sid in enumerate(result.score_ids):
+        table[sid] = result.sums[:, j]
+    provenance = {
+        **identity,
+        "key": key,
+        "genotypes": str(files.genotypes),
+        "labels": str(files.labels),
+        "related": None if files.related is None else str(files.related),
+        "samples": len(people),
+        "samples_related_excluded": len(related & set(labels.index)),
+        "scorefile": sf.path,
+        "counts": result.provenance.get("counts", {}),
+    }
+    entry.mkdir(parents=True, exist_ok=True)
+    with atomic_write(entry / DISTRIBUTION_SCORES) as fh:
+        table.to_csv(fh, sep="\t", index=False)
+    with atomic_write(entry / DISTRIBUTION_META) as fh:
+        json.dump(provenance, fh, indent=1, default=str)
+    return ReferenceDistribution(table, key, False, provenance)
+
+
+def _id_list(path: Path) -> set[str]:
+    """Sample IDs of a KING-cutoff list (one per line; a ``#`` header line skipped; with two
+    columns FID IID, the IID)."""
+    ids = set()
+    for line in path.read_text(encoding="utf-8").splitlines():
+        fields = line.split()
+        if fields and not fields[0].startswith("#"):
+            ids.add(fields[-1])
+    return ids
