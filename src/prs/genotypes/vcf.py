@@ -53,21 +53,24 @@ from prs.genotypes.vcf_header import (
     zero_pos_message,
 )
 from prs.genotypes.vcf_record import (
+    QUALITY_COLUMNS,
     DecodeOptions,
     RecordLocation,
     SampleColumns,
     TextInfo,
     decode_variant,
+    info_quality,
     reparse_failed,
     text_info,
     text_of,
+    unreadable_quality_message,
 )
 
 __all__ = ["VcfSource", "read_vcf_header"]
 
-#: A site-table row as the pre-scan yields it: line, chrom, pos, ID, REF, ALTs, and the
-#: record's text fields (None for BCF).
-_ScannedRecord = tuple[int, str, int, str, str, list[str], list[bytes] | None]
+#: A site-table row as the pre-scan yields it: line, chrom, pos, ID, REF, ALTs, the
+#: record's text fields (None for BCF) and its INFO column.
+_ScannedRecord = tuple[int, str, int, str, str, list[str], list[bytes] | None, bytes]
 
 
 class VcfSource:
@@ -163,7 +166,7 @@ class VcfSource:
             wanted_sets = {
                 c: set(np.asarray(p, dtype=np.int64).tolist()) for c, p in wanted.items()
             }
-        rows: dict[str, list] = {c: [] for c in SITE_COLUMNS}
+        rows: dict[str, list] = {c: [] for c in (*SITE_COLUMNS, *QUALITY_COLUMNS)}
         records: list[tuple[int, int, str, int]] = []
         record = 0
         for file_index, path in enumerate(self.paths):
@@ -172,8 +175,8 @@ class VcfSource:
                 scan = self._scan_bcf(file)
             else:
                 scan = self._scan_text(file, self.headers[file_index])
-            zero = 0
-            for line_no, chrom, pos, vid, ref, alts, fields in scan:
+            zero = unreadable = 0
+            for line_no, chrom, pos, vid, ref, alts, fields, info in scan:
                 records.append((file_index, line_no, chrom, pos))
                 if pos == 0:  # numbered (htslib reads it) but never listed
                     zero += 1
@@ -184,8 +187,13 @@ class VcfSource:
                         TextInfo(len(alts), None) if fields is None else text_info(fields)
                     )
                     n_alleles = len(alts) + 1
+                    quality = info_quality(info)
+                    r2, readable = quality.rows(len(alts))
+                    unreadable += not readable
                     # A record without ALT (monomorphic) is still a site: REF can match.
                     for k, alt in enumerate(alts or [""], start=1 if alts else 0):
+                        rows["r2"].append(r2[max(k, 1) - 1])
+                        rows["imputed"].append(quality.imputed)
                         rows["chrom"].append(chrom)
                         rows["pos"].append(pos)
                         rows["ref"].append(ref)
@@ -198,12 +206,14 @@ class VcfSource:
                 record += 1
             if zero:
                 self._note(zero_pos_message(path, zero))
+            if unreadable:
+                self._note(unreadable_quality_message(path, unreadable))
             if self._repeated_header.get(path):
                 self._note(repeated_header_message(path, self._repeated_header[path]))
             if not records or records[-1][0] != file_index:
                 raise GenotypeFileError(no_records_message(path))
         self._records = records
-        table = pd.DataFrame(rows, columns=list(SITE_COLUMNS))
+        table = pd.DataFrame(rows, columns=[*SITE_COLUMNS, *QUALITY_COLUMNS])
         table = table.astype(
             {
                 "pos": np.int64,
@@ -211,6 +221,8 @@ class VcfSource:
                 "n_alleles": np.int16,
                 "record": np.int64,
                 "file": np.int32,
+                "r2": np.float32,
+                "imputed": np.bool_,
             }
         )
         self._sites = table
@@ -279,7 +291,8 @@ class VcfSource:
                         undeclared.append(raw_chrom)
                 alt_s = alt.decode(errors="replace").upper()
                 alts = [] if alt_s in (".", "") else alt_s.split(",")
-                yield line_no, chrom, pos, vid.decode(errors="replace"), ref_s, alts, fields
+                vid_s = vid.decode(errors="replace")
+                yield line_no, chrom, pos, vid_s, ref_s, alts, fields, fields[7]
         except DECOMPRESS_ERRORS as exc:
             raise GenotypeFileError(
                 f"{path}: cannot decompress after line {line_no} ({type(exc).__name__}: "
@@ -301,6 +314,7 @@ class VcfSource:
                     variant.REF.upper(),
                     [a.upper() for a in variant.ALT],
                     None,  # FORMAT: read from the decoded variant (here it would crash)
+                    str(variant).split("\t", 8)[7].encode(),
                 )
         finally:
             vcf.close()

@@ -562,3 +562,82 @@ def _gp_dosages(
         out[k] = alt_dosage if a == 1 else diploid_ploidy - alt_dosage
     out[:, row_missing] = np.nan
     return out
+
+
+#: Site-table columns the VCF engines add for imputation quality (issue 15): ``r2``
+#: (float32, NaN when the record states none) and ``imputed`` (bool).
+QUALITY_COLUMNS = ("r2", "imputed")
+#: INFO keys holding an imputation quality, in order of preference: Minimac4's ``R2``,
+#: Beagle's ``DR2``, IMPUTE's ``INFO``.
+QUALITY_KEYS = (b"R2", b"DR2", b"INFO")
+
+
+@dataclass(frozen=True)
+class InfoQuality:
+    """Imputation quality stated in a record's INFO column.
+
+    Attributes
+    ----------
+    r2
+        The first of :data:`QUALITY_KEYS` present: its values rounded to float32 as htslib
+        stores a ``Type=Float`` INFO value (``.`` is NaN); empty when no key is present.
+    imputed
+        The ``IMPUTED`` flag is present (and ``TYPED`` is not: a typed variant is not
+        imputed).
+    readable
+        False when the value is not a number (it is then NaN).
+    """
+
+    r2: tuple[float, ...]
+    imputed: bool
+    readable: bool = True
+
+    def rows(self, n_alt: int) -> tuple[list[float], bool]:
+        """The value of each site-table row of a record with ``n_alt`` ALT alleles (one
+        value for all, or one per ALT; NaN when absent), and whether it was readable (a
+        count that is neither is not)."""
+        n_rows = max(n_alt, 1)
+        if not self.r2:
+            return [float("nan")] * n_rows, self.readable
+        if len(self.r2) == 1:
+            return [self.r2[0]] * n_rows, self.readable
+        if len(self.r2) == n_rows:
+            return list(self.r2), self.readable
+        return [float("nan")] * n_rows, False
+
+
+def info_quality(info: bytes) -> InfoQuality:
+    """:class:`InfoQuality` of an INFO column (``key=value`` and flags, ``;``-separated;
+    the first of a repeated key counts, as htslib reads it)."""
+    values: dict[bytes, bytes] = {}
+    flags: set[bytes] = set()
+    for item in info.split(b";"):
+        key, equals, value = item.partition(b"=")
+        if equals:
+            values.setdefault(key, value)
+        else:
+            flags.add(key)
+    imputed = b"IMPUTED" in flags and b"TYPED" not in flags
+    raw = next((values[key] for key in QUALITY_KEYS if key in values), None)
+    if raw is None:
+        return InfoQuality((), imputed)
+    out: list[float] = []
+    for part in raw.split(b","):
+        if part == b".":
+            out.append(float("nan"))
+            continue
+        try:
+            if b"_" in part or part != part.strip():  # Python's float() takes these
+                raise ValueError(part)
+            out.append(float(np.float32(float(part))))
+        except ValueError:
+            return InfoQuality((float("nan"),), imputed, readable=False)
+    return InfoQuality(tuple(out), imputed)
+
+
+def unreadable_quality_message(path: str, count: int) -> str:
+    """The warning for records whose R2/DR2/INFO value is not a number (read as NaN)."""
+    return (
+        f"{path}: {count} listed record(s) have an imputation quality (INFO R2, DR2 or "
+        "INFO) that is not a number, or not one value per ALT allele; their r2 is NaN"
+    )

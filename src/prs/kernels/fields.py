@@ -511,3 +511,94 @@ def parse_gt_and_float_field(
                 break
         flags[j] = flag
         vflags[j] = flag
+
+
+# -- INFO imputation quality (R2 / DR2 / INFO, IMPUTED / TYPED) ---------------------------------
+#: Per-record status of :func:`parse_info_quality`: read, or left to Python
+#: (:func:`prs.genotypes.vcf_record.info_quality`: several values, or not a short number).
+INFO_OK = 0
+INFO_PYTHON = 1
+
+
+@kernel
+def _info_key(buf: np.ndarray, a: int, b: int) -> int:
+    """Which INFO key ``buf[a:b]`` is: 0 R2, 1 DR2, 2 INFO, 3 IMPUTED, 4 TYPED, -1 other."""
+    n = b - a
+    if n == 2 and buf[a] == 82 and buf[a + 1] == 50:
+        return 0
+    if n == 3 and buf[a] == 68 and buf[a + 1] == 82 and buf[a + 2] == 50:
+        return 1
+    if n == 4 and buf[a] == 73 and buf[a + 1] == 78 and buf[a + 2] == 70 and buf[a + 3] == 79:
+        return 2
+    if n == 7 and buf[a] == 73 and buf[a + 1] == 77 and buf[a + 2] == 80 and buf[a + 6] == 68:
+        if buf[a + 3] == 85 and buf[a + 4] == 84 and buf[a + 5] == 69:
+            return 3
+    if n == 5 and buf[a] == 84 and buf[a + 1] == 89 and buf[a + 2] == 80 and buf[a + 3] == 69:
+        if buf[a + 4] == 68:
+            return 4
+    return -1
+
+
+@kernel
+def parse_info_quality(
+    buf: np.ndarray,
+    lines: np.ndarray,
+    fields: np.ndarray,
+    r2: np.ndarray,
+    imputed: np.ndarray,
+    status: np.ndarray,
+) -> None:
+    """Imputation quality in the INFO column of each listed record (as
+    :func:`prs.genotypes.vcf_record.info_quality`, which the tests hold it to).
+
+    Parameters
+    ----------
+    buf, lines, fields
+        The text and :func:`scan_records`' outputs (line start/end; FORMAT start or -1 in
+        ``fields[:, 1]``).
+    r2
+        ``float32[k]`` out: the value of ``R2``, else ``DR2``, else ``INFO`` (first
+        occurrence), rounded to float32 as htslib stores it; NaN when absent or ``.``.
+    imputed
+        ``bool[k]`` out: ``IMPUTED`` present and ``TYPED`` absent.
+    status
+        ``int8[k]`` out: :data:`INFO_OK`, or :data:`INFO_PYTHON` for a value the kernel
+        does not read exactly (several values, not a short decimal): Python reads those.
+    """
+    for j in range(len(r2)):
+        end = fields[j, 1] - 1 if fields[j, 1] >= 0 else lines[j, 1]
+        start = end
+        while buf[start - 1] != 9:
+            start -= 1
+        best = 3  # index into (R2, DR2, INFO) of the value kept; 3: none yet
+        value = np.nan
+        flag_imputed = False
+        flag_typed = False
+        ok = True
+        a = start
+        while a < end:
+            b = a
+            eq = -1
+            while b < end and buf[b] != 59:
+                if buf[b] == 61 and eq < 0:
+                    eq = b
+                b += 1
+            key = _info_key(buf, a, eq if eq >= 0 else b)
+            if eq < 0:
+                if key == 3:
+                    flag_imputed = True
+                elif key == 4:
+                    flag_typed = True
+            elif 0 <= key < best:
+                best = key
+                if b == eq + 2 and buf[eq + 1] == 46:
+                    value = np.nan
+                else:
+                    number, after, exact = _parse_number(buf, eq + 1, b)
+                    if not exact or after != b:
+                        ok = False
+                    value = float(np.float32(number))
+            a = b + 1
+        r2[j] = value
+        imputed[j] = flag_imputed and not flag_typed
+        status[j] = INFO_OK if ok else INFO_PYTHON

@@ -15,27 +15,35 @@ import pyarrow.compute as pc
 
 from prs.genotypes.base import SITE_COLUMNS
 from prs.genotypes.fastvcf.scan import Listed
+from prs.genotypes.vcf_record import QUALITY_COLUMNS
 
 
 def site_table(
-    listed: Listed, blobs: list[np.ndarray], chrom_ids: np.ndarray, names: dict[int, str]
+    listed: Listed,
+    blobs: list[np.ndarray],
+    chrom_ids: np.ndarray,
+    names: dict[int, str],
+    quality_rows: dict[tuple[int, int], list[float]] | None = None,
 ) -> pd.DataFrame:
-    """The site table (:data:`prs.genotypes.base.SITE_COLUMNS`) of the listed records.
+    """The site table (:data:`prs.genotypes.base.SITE_COLUMNS` and
+    :data:`~prs.genotypes.vcf_record.QUALITY_COLUMNS`) of the listed records.
 
     ``blobs`` hold each listed record's ``ID\tREF\tALT\n`` bytes in order, ``chrom_ids``
-    its chromosome id, ``names`` the canonical name of each id.
+    its chromosome id, ``names`` the canonical name of each id, ``quality_rows`` the r2 of
+    each ALT of records stating one per ALT, by (file, text start).
     """
+    columns = [*SITE_COLUMNS, *QUALITY_COLUMNS]
     dtypes = {
         "pos": np.int64,
         "allele_index": np.int16,
         "n_alleles": np.int16,
         "record": np.int64,
         "file": np.int32,
+        "r2": np.float32,
+        "imputed": np.bool_,
     }
     if not len(listed.record):
-        return pd.DataFrame({c: [] for c in SITE_COLUMNS}, columns=list(SITE_COLUMNS)).astype(
-            dtypes
-        )
+        return pd.DataFrame({c: [] for c in columns}, columns=columns).astype(dtypes)
     n_alleles = listed.n_alleles.astype(np.int64)
     n_alt = n_alleles - 1
     # A record without ALT still gets one row (alt "", allele_index 0): REF can match.
@@ -53,6 +61,12 @@ def site_table(
             np.arange(len(repeat)) - np.repeat(np.cumsum(rows_per) - rows_per, rows_per) + 1
         ).astype(np.int16)
     allele_index[n_alt[repeat] == 0] = 0
+    r2 = listed.r2[repeat]
+    for (file_index, text_start), values in (quality_rows or {}).items():
+        row = np.flatnonzero((listed.file == file_index) & (listed.text_start == text_start))
+        if len(row):
+            first = int(np.cumsum(rows_per)[row[0]] - rows_per[row[0]])
+            r2[first : first + len(values)] = values
     chrom_names = pa.array([names[i] for i in range(len(names))], type=pa.string())
     table = pd.DataFrame(
         {
@@ -67,8 +81,10 @@ def site_table(
             # IDs are (nearly) all distinct: Arrow's deduplication of the Python strings
             # it makes would only add a table of them (measured: 3x the IDs' memory).
             "id": ids.to_pandas(deduplicate_objects=False),
+            "r2": r2,
+            "imputed": listed.imputed[repeat],
         },
-        columns=list(SITE_COLUMNS),
+        columns=columns,
         # (the columns are new arrays: one copy of each, into 2-D blocks, is not needed;
         # measured +240 MB at 2M sites)
         copy=False,

@@ -66,7 +66,13 @@ from prs.genotypes.vcf_header import (
     repeated_header_message,
     zero_pos_message,
 )
-from prs.genotypes.vcf_record import DecodeOptions, SampleColumns
+from prs.genotypes.vcf_record import (
+    DecodeOptions,
+    SampleColumns,
+    info_quality,
+    unreadable_quality_message,
+)
+from prs.kernels import fields as kf
 from prs.kernels import scan as ks
 from prs.memory import release_memory
 from prs.vocab import INDEX_MODES
@@ -191,6 +197,10 @@ class FastVcfSource:
         self._listed: Listed | None = None
         self._blocks: list[bgzf.BlockTable] = []
         self._cache = GenotypeCache.empty(self._n)
+        # Per-ALT imputation quality of records stating one value per ALT, by (file, text
+        # start); records of unreadable quality, per file (see vcf_record.info_quality).
+        self._quality_rows: dict[tuple[int, int], list[float]] = {}
+        self._unreadable_quality = [0] * len(self.paths)
         #: Records whose DS/GP dosage was read from GT (they lack the field).
         self.fallback_to_gt = 0
         #: Every :class:`~prs.errors.GenotypeWarning` this source issued (e.g. an index
@@ -229,6 +239,8 @@ class FastVcfSource:
         pieces: list[dict[str, np.ndarray]] = []
         blobs: list[np.ndarray] = []
         self._blocks = []
+        self._quality_rows = {}
+        self._unreadable_quality = [0] * len(self.paths)
         record = 0
         for file_index, path in enumerate(self.paths):
             header = self.headers[file_index]
@@ -251,7 +263,7 @@ class FastVcfSource:
         chroms = np.concatenate([p["chrom"] for p in pieces]) if pieces else np.empty(0, int)
         pieces.clear()
         release_memory()
-        table = site_table(self._listed, blobs, chroms, names)
+        table = site_table(self._listed, blobs, chroms, names, self._quality_rows)
         duplicates = duplicate_records_message(self.paths, table)
         if duplicates:
             self._note(duplicates)
@@ -303,6 +315,9 @@ class FastVcfSource:
         window_records = 0
         if region is not None:
             window_records = self._number_window_records(path, file_index, record, pieces)
+        if self._unreadable_quality[file_index]:
+            message = unreadable_quality_message(path, self._unreadable_quality[file_index])
+            self._note(message, depth=1)
         zero = sum(scan.zero_pos for scan in done)
         if zero:
             self._note(zero_pos_message(path, zero), depth=1)
@@ -353,10 +368,29 @@ class FastVcfSource:
         blobs.append(blob)
         listed["packed_row"] = np.full(k, -1, dtype=np.int64)
         listed["allele_row"] = np.full(k, -1, dtype=np.int64)
+        self._take_quality(buf, listed)
         if parse_gt:
             self._cache.add(buf, listed, self._sample_out)
         listed.pop("packed", None)
         pieces.append(listed)
+
+    def _take_quality(self, buf: np.ndarray, listed: dict[str, np.ndarray]) -> None:
+        """The listed records' imputation quality from INFO (the kernel; Python for the
+        values it leaves, as the checked path reads them)."""
+        k = len(listed["pos"])
+        r2 = listed["r2"] = np.empty(k, dtype=np.float32)
+        imputed = listed["imputed"] = np.empty(k, dtype=np.bool_)
+        status = np.empty(k, dtype=np.int8)
+        kf.parse_info_quality(buf, listed["line"], listed["fields"], r2, imputed, status)
+        for j in np.flatnonzero(status != kf.INFO_OK).tolist():
+            line = buf[int(listed["line"][j, 0]) : int(listed["line"][j, 1])].tobytes()
+            quality = info_quality(line.split(b"\t", 8)[7])
+            values, readable = quality.rows(int(listed["n_alleles"][j]) - 1)
+            file_index = int(listed["file"][j])
+            self._unreadable_quality[file_index] += not readable
+            r2[j] = values[0]
+            if len(values) > 1:  # one per ALT
+                self._quality_rows[(file_index, int(listed["text_start"][j]))] = values
 
     # -- pass 2 -----------------------------------------------------------------------------
     def read(
