@@ -19,7 +19,7 @@ from typing import IO, Any
 
 from prs.errors import CatalogError
 from prs.weights.catalog.config import ENV_CACHE_DIR, CatalogConfig
-from prs.weights.catalog.store import _MD5, _cached, _entry_dir, _file_name
+from prs.weights.catalog.store import _MD5, _entry_dir, _file_name
 from prs.weights.catalog.transport import (
     _http_open,
     _is_remote,
@@ -245,8 +245,62 @@ def _download_verified(
     config: CatalogConfig,
 ) -> Path:
     """Download ``location`` into the cache, verify it, move it into place; return its path."""
-    entry = _entry_dir(config, pgs_id, build)
-    name = _file_name(pgs_id, build)
+    return download_into_cache(
+        location,
+        entry=_entry_dir(config, pgs_id, build),
+        name=_file_name(pgs_id, build),
+        lock=config.cache_dir / "pgs" / ".locks" / f"{pgs_id}.{build or 'author'}.lock",
+        label=f"{pgs_id} {build or 'author-reported'}",
+        expected_md5=expected_md5,
+        config=config,
+        check=lambda part: _check_header(part, pgs_id, build, location),
+        what="scoring file",
+    )
+
+
+def download_into_cache(
+    location: str,
+    *,
+    entry: Path,
+    name: str,
+    lock: Path,
+    label: str,
+    expected_md5: str | None,
+    config: CatalogConfig,
+    check: Callable[[Path], None] | None = None,
+    what: str = "file",
+) -> Path:
+    """Download (or copy) ``location`` to ``entry/<md5>/name`` under an exclusive lock:
+    stream to a part file (resuming an interrupted download), check the MD5 against
+    ``expected_md5`` and the content with ``check`` (which raises
+    :class:`~prs.errors.CatalogError` to refuse it), then rename into place atomically.
+    A mismatch deletes the part file: a bad download never lands in the cache. Used for
+    PGS Catalog scoring files and liftover chain files alike.
+
+    Parameters
+    ----------
+    location
+        ``http(s)://`` URL, ``file://`` URL or local path.
+    entry, name
+        The cache entry directory and the file's name in it.
+    lock
+        Lock file serialising downloads of this entry across processes.
+    label
+        How messages and the progress bar name the file.
+    expected_md5
+        The published checksum, or None (the file is then kept under its own MD5).
+    config
+        Timeouts, retries and progress (:class:`~prs.weights.catalog.CatalogConfig`).
+    check
+        A further check of the downloaded part file.
+    what
+        What the file is, for the not-found message.
+
+    Returns
+    -------
+    pathlib.Path
+        ``entry / <md5> / name``.
+    """
     try:
         entry.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -256,20 +310,19 @@ def _download_verified(
         ) from exc
     # A stable part name lets a later call resume an interrupted download of the same file.
     part = entry / f".{name}.{expected_md5 or 'unverified'}.part"
-    label = f"{pgs_id} {build or 'author-reported'}"
     # Locks live apart from the entries so that an entry holds only data and part files.
-    with _locked(config.cache_dir / "pgs" / ".locks" / f"{pgs_id}.{build or 'author'}.lock"):
+    with _locked(lock):
         # Another process may have finished this very file while we waited for the lock.
         if expected_md5 is not None:
-            done = _cached(config, pgs_id, build, md5=expected_md5)
-            if done is not None:
+            done = entry / expected_md5.lower() / name
+            if done.is_file():
                 return done
         # Part files of other versions of this file can never be resumed: drop them.
         for stale in entry.glob(f".{name}.*.part"):
             if stale != part:
                 stale.unlink(missing_ok=True)
         return _download_locked(
-            location, part, entry, name, label, pgs_id, build, expected_md5, config
+            location, part, entry, name, label, expected_md5, config, check, what
         )
 
 
@@ -279,12 +332,12 @@ def _download_locked(
     entry: Path,
     name: str,
     label: str,
-    pgs_id: str,
-    build: str | None,
     expected_md5: str | None,
     config: CatalogConfig,
+    check: Callable[[Path], None] | None,
+    what: str,
 ) -> Path:
-    """Body of :func:`_download_verified`, run while holding the entry's lock."""
+    """Body of :func:`download_into_cache`, run while holding the entry's lock."""
 
     def attempt() -> Path:
         if _is_remote(location):
@@ -295,16 +348,17 @@ def _download_locked(
         if expected_md5 is not None and actual != expected_md5:
             part.unlink(missing_ok=True)
             raise _Transient(
-                f"MD5 mismatch for {location}: expected {expected_md5} (published in "
-                f"{location}.md5), got {actual}; the corrupt download was deleted",
+                f"MD5 mismatch for {location}: expected {expected_md5} (published beside "
+                f"it), got {actual}; the corrupt download was deleted",
                 hint="The server's file does not match its published checksum: try again "
                 "later, or another mirror; never use the file unverified",
             )
-        try:
-            _check_header(part, pgs_id, build, location)
-        except CatalogError:
-            part.unlink(missing_ok=True)
-            raise
+        if check is not None:
+            try:
+                check(part)
+            except CatalogError:
+                part.unlink(missing_ok=True)
+                raise
         final = entry / actual / name
         final.parent.mkdir(parents=True, exist_ok=True)
         os.replace(part, final)
@@ -317,4 +371,4 @@ def _download_locked(
         return _with_retries(f"download of {label} from {location}", config, attempt)
     except _NotFound as exc:
         part.unlink(missing_ok=True)
-        raise CatalogError(f"{label}: no scoring file at {location} ({exc})") from exc
+        raise CatalogError(f"{label}: no {what} at {location} ({exc})") from exc
