@@ -35,6 +35,7 @@ import pandas as pd
 from prs.errors import ReportError
 from prs.output import ReportOutputs, output_set
 from prs.output.tables import require_zstandard
+from prs.scoring.result import split_sample_ids
 
 if TYPE_CHECKING:
     from prs.scoring import ScoreResult
@@ -109,6 +110,12 @@ class ScoreFileOptions:
         if self.id_delim == "":
             raise ReportError("--id-delim: the delimiter is empty")
 
+    def check(self, result: ScoreResult) -> None:
+        """Raise what writing ``result`` would raise about its sample IDs (a ScoreError
+        naming the first ID ``id_delim`` does not split), before any file is written."""
+        if self.id_delim is not None and set(self.layouts) - {"long"}:
+            split_sample_ids(result.samples, self.id_delim)
+
 
 def write_score_outputs(
     result: ScoreResult,
@@ -124,6 +131,7 @@ def write_score_outputs(
     digits (:class:`ScoreFileOptions`; default: ``scores.tsv`` in full precision). Raises
     :class:`~prs.errors.ReportError` when they cannot be written.
     """
+    (options or ScoreFileOptions()).check(result)  # (before ``out`` is touched)
     with output_set(out, marker="provenance.json") as outs:
         return write_score_files(result, outs, table_format, options)
 

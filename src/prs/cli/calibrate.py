@@ -36,6 +36,7 @@ from prs.calibrate.reference import (
 from prs.calibrate.risk_factors import FAMILY_HISTORY_MODELS, PRS_ONLY, parse_numbers
 from prs.calibrate.schemes import available_pathways, available_schemes
 from prs.calibrate.uncertainty import DEFAULT_NEAR_THRESHOLD, genotype_variance_from_vcf
+from prs.cli import Stages
 from prs.errors import CalibrationError
 from prs.output import output_set, write_json, write_table
 
@@ -478,7 +479,29 @@ def _add_evaluate(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_calibrate(args: argparse.Namespace) -> int:
-    """Handler of ``prs calibrate``."""
+    """Handler of ``prs calibrate``: the reference built, then written (each stage timed
+    at ``-v``; a bar of stages on a terminal)."""
+    with Stages(args, ["build the reference", "write"]) as stage:
+        with stage("build the reference"):
+            ref, adjustment, read_from = _build_reference(args)
+        with stage("write") as step:
+            save_reference(ref, args.out, ancestry=adjustment)
+            step.detail = str(args.out)
+    if adjustment is not None:
+        print(f"PC adjustment on {', '.join(adjustment.pcs)} (n={adjustment.n})")
+    refs = [ref] if not isinstance(ref, dict) else list(ref.values())
+    for r in refs:
+        print(
+            f"{r.label}: {r.kind}, n={r.n}, mean={r.mean:.6g}, sd={r.sd:.6g} -> {args.out}"
+            f"{read_from}",
+            file=sys.stdout,
+        )
+    return 0
+
+
+def _build_reference(args: argparse.Namespace) -> tuple[Any, Any, str]:
+    """The reference(s) ``prs calibrate`` was asked for, the PC adjustment (or None) and
+    what was read (for the summary line)."""
     if args.mean is not None:
         if args.sd is None:
             raise CalibrationError("--mean needs --sd")
@@ -526,17 +549,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
         table = read_scores(args.scores, score_id=args.score, column=args.column)
         ref = _with_table(ref, table.table_info())
         read_from = f" (read {args.scores}: {table.describe()})"
-    save_reference(ref, args.out, ancestry=adjustment)
-    if adjustment is not None:
-        print(f"PC adjustment on {', '.join(adjustment.pcs)} (n={adjustment.n})")
-    refs = [ref] if not isinstance(ref, dict) else list(ref.values())
-    for r in refs:
-        print(
-            f"{r.label}: {r.kind}, n={r.n}, mean={r.mean:.6g}, sd={r.sd:.6g} -> {args.out}"
-            f"{read_from}",
-            file=sys.stdout,
-        )
-    return 0
+    return ref, adjustment, read_from
 
 
 def _population_labels(path: Path, column: str) -> pd.Series:
@@ -595,14 +608,20 @@ def run_categorise(args: argparse.Namespace) -> int:
     if args.scores is None or args.out is None:
         raise CalibrationError("prs categorise needs --scores and --out (or --list)")
     people = _people(args)
-    table = read_scores(args.scores, score_id=args.score, column=args.column)
-    result = categorise(args.scores, **_categorise_options(args, people))
-    frame = result.to_frame()
-    inputs_path = args.out.with_name(args.out.name.split(".")[0] + ".inputs.json")
-    inputs = dict(result.inputs)
-    inputs["scores_table"] = table.table_info()
-    tables = [(args.out, frame), *_canrisk_tables(args, result, inputs)]
-    _publish(tables, (inputs_path, inputs))
+    with Stages(args, ["read scores", "categorise", "write"]) as stage:
+        with stage("read scores") as step:
+            table = read_scores(args.scores, score_id=args.score, column=args.column)
+            step.detail = table.describe()
+        with stage("categorise"):
+            result = categorise(args.scores, **_categorise_options(args, people))
+            frame = result.to_frame()
+        with stage("write") as step:
+            inputs_path = args.out.with_name(args.out.name.split(".")[0] + ".inputs.json")
+            inputs = dict(result.inputs)
+            inputs["scores_table"] = table.table_info()
+            tables = [(args.out, frame), *_canrisk_tables(args, result, inputs)]
+            _publish(tables, (inputs_path, inputs))
+            step.detail = f"{len(frame)} rows into {args.out}"
     _print_categorised(args, result, frame, table)
     return 0
 
@@ -768,23 +787,27 @@ def run_evaluate(args: argparse.Namespace) -> int:
     """Handler of ``prs evaluate``: the joins and metrics are
     :func:`~prs.calibrate.evaluate.join_evaluation_tables` and its ``evaluate``."""
     covariates = [c.strip() for c in args.covariates.split(",") if c.strip()]
-    joined = join_evaluation_tables(
-        args.scores,
-        args.outcomes,
-        score_id=args.score,
-        column=args.column,
-        outcome_column=args.outcome_column,
-        covariates=covariates,
-        time_column=args.time_column,
-        predicted=args.predicted,
-        risk_column=args.risk_column,
-    )
-    print(joined.describe(), file=sys.stdout)
-    result = joined.evaluate(groups=args.groups, predictions=args.predictions)
-    tables = []
-    if args.table is not None and result.calibration_table is not None:
-        tables.append((args.table, result.calibration_table))
-    _publish(tables, (args.out, result.to_dict()))
+    with Stages(args, ["join tables", "evaluate", "write"]) as stage:
+        with stage("join tables"):
+            joined = join_evaluation_tables(
+                args.scores,
+                args.outcomes,
+                score_id=args.score,
+                column=args.column,
+                outcome_column=args.outcome_column,
+                covariates=covariates,
+                time_column=args.time_column,
+                predicted=args.predicted,
+                risk_column=args.risk_column,
+            )
+        print(joined.describe(), file=sys.stdout)
+        with stage("evaluate"):
+            result = joined.evaluate(groups=args.groups, predictions=args.predictions)
+        with stage("write"):
+            tables = []
+            if args.table is not None and result.calibration_table is not None:
+                tables.append((args.table, result.calibration_table))
+            _publish(tables, (args.out, result.to_dict()))
     print(result.summary().to_string(index=False), file=sys.stdout)
     return 0
 

@@ -112,10 +112,9 @@ def _write_tsv_rows(frame: pd.DataFrame, fh: IO[bytes], *, header: bool) -> None
         part = frame.iloc[start : start + _SLICE_ROWS]
         first = header and start == 0
         text = _tsv_bytes(part, header=first)
-        if text is None:
-            part.to_csv(fh, sep="\t", index=False, header=first, lineterminator="\n")
-        else:
-            fh.write(text)
+        if text is None:  # (as text, then UTF-8: a compressor is no file pandas knows)
+            text = part.to_csv(sep="\t", index=False, header=first, lineterminator="\n").encode()
+        fh.write(text)
 
 
 def _write_pieces_to(frames: Iterable[pd.DataFrame], fh: IO[bytes], name: str) -> None:
