@@ -16,14 +16,14 @@ from __future__ import annotations
 import os
 import time
 import warnings
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from prs.errors import ScoreError, ScoreWarning
+from prs.errors import MatchError, ScoreError, ScoreWarning
 from prs.genome import MT, X_NONPAR, Y, canonical_build
 from prs.genotypes import GenotypeSource, VcfSource, open_genotypes
 from prs.genotypes.base import (
@@ -41,7 +41,7 @@ from prs.match import (
     allele_count_mask,
     check_builds,
     combine_plans,
-    combine_reports,
+    concat_pieces,
     match_variants,
     wanted_positions,
 )
@@ -74,7 +74,7 @@ from prs.scoring.tasks import (
 )
 from prs.vocab import ADDITIVE, DOMINANT, HAPLOID_POLICIES
 from prs.weights.load import load_scorefiles
-from prs.weights.scorefile import ScoringFile
+from prs.weights.scorefile import ScoringFile, arrow_strings
 
 #: The kernel code of each missing-genotype word (``missing=``, :data:`prs.vocab.MISSING_POLICIES`).
 MISSING_POLICIES = {
@@ -82,6 +82,18 @@ MISSING_POLICIES = {
     "scorefile-freq": IMPUTE_GIVEN_FREQUENCY,
     "none": IMPUTE_NONE,
 }
+
+#: What a score whose match rate is below ``min_overlap`` (or zero) does (``on_unmatched=``):
+#: stop the run (``"error"``, the default) or be left out of the result (``"skip"``).
+ON_UNMATCHED = ("error", "skip")
+
+#: Scoring rows (over all scoring files) above which a run is cut into *pieces* of whole
+#: chromosomes of about this many rows, each listed, matched and scored in turn
+#: (``stream_rows=``, docs/scale.md): memory then follows a piece's rows, not the file's.
+DEFAULT_STREAM_ROWS = 500_000
+
+#: A writer of the match report's rows, handed them piece by piece (``match_report_rows=``).
+ReportRowsWriter = Callable[[Iterator[pd.DataFrame]], Any]
 
 
 @dataclass(frozen=True)
@@ -104,8 +116,17 @@ class ScoreOptions:
     task_variants: int | None = None
     sample_block: int | None = None
     threads: int | None = None
+    on_unmatched: str = "error"
+    allow_gt_fallback: bool = False
+    min_r2: float | None = None
+    stream_rows: int | None = DEFAULT_STREAM_ROWS
+    stream: bool | None = None
 
     def __post_init__(self) -> None:
+        if self.on_unmatched not in ON_UNMATCHED:
+            raise ScoreError(
+                f"on_unmatched must be one of {list(ON_UNMATCHED)}, not {self.on_unmatched!r}"
+            )
         if self.missing not in MISSING_POLICIES:
             raise ScoreError(
                 f"missing must be one of {sorted(MISSING_POLICIES)}, not {self.missing!r}"
@@ -118,23 +139,35 @@ class ScoreOptions:
             raise ScoreError(f"min_overlap must be within [0, 1], not {self.min_overlap}")
         if self.chunk_size < 1:
             raise ScoreError(f"chunk_size must be >= 1, not {self.chunk_size}")
-        for name in ("task_variants", "sample_block", "threads"):
+        for name in ("task_variants", "sample_block", "threads", "stream_rows"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ScoreError(f"{name} must be >= 1 (or None), not {value}")
 
 
 @dataclass(frozen=True)
-class _Matched:
-    """What matching hands to the accumulation: the combined plan and report, each plan row's
-    chromosome class, and how many target sites lay at scoring positions."""
+class _Piece:
+    """What matching one piece (some chromosomes, or all) hands to the accumulation: the
+    combined plan and each scoring file's report of the piece, each plan row's chromosome,
+    chromosome class and file, and how many target sites lay at scoring positions."""
 
     plan: MatchPlan
-    report: MatchReport
+    #: One per scoring file (None: the file has no row on the piece's chromosomes).
+    reports: list[MatchReport | None]
+    row_chrom: np.ndarray
     row_class: np.ndarray
+    row_file: np.ndarray
     n_sites: int
-    #: Chromosome -> sorted positions of the plan rows (what a task's source lists).
-    row_positions: dict[str, np.ndarray]
+    row_pos: np.ndarray
+    #: The target's chromosomes among the sites listed (to explain a low match rate).
+    target_chroms: frozenset[str]
+
+    @property
+    def row_positions(self) -> dict[str, np.ndarray]:
+        """Chromosome -> sorted positions of the plan rows (what a task's source lists)."""
+        return {
+            str(c): np.unique(self.row_pos[self.row_chrom == c]) for c in pd.unique(self.row_chrom)
+        }
 
 
 def score(
@@ -164,6 +197,12 @@ def score(
     threads: int | None = None,
     client: Any = None,
     progress: Callable[[int, int], None] | None = None,
+    on_unmatched: str = "error",
+    allow_gt_fallback: bool = False,
+    min_r2: float | None = None,
+    stream_rows: int | None = DEFAULT_STREAM_ROWS,
+    stream: bool | None = None,
+    match_report_rows: ReportRowsWriter | None = None,
 ) -> ScoreResult:
     """Score genotypes with one or more scoring files, as PLINK 2 ``--score`` does.
 
@@ -252,7 +291,47 @@ def score(
         'prs[dask]'``); the result is identical bit for bit to the run without one.
         Needs genotype paths (workers open the files), not an open source.
     progress
-        Called with (tasks done, tasks in all) after every task.
+        Called with (tasks done, tasks known so far) after every task (a run in pieces
+        learns each piece's tasks when it reaches the piece).
+    on_unmatched
+        A score whose match rate is below ``min_overlap`` (or that matches nothing):
+        ``"error"`` (default) stops the run with a :class:`~prs.errors.MatchError`;
+        ``"skip"`` leaves it out of the result and goes on with the others: it is listed
+        in ``provenance["skipped_scores"]`` (score, scoring file, reason) and its row of the
+        match summary (``match_report.counts``, which then has the columns ``skipped`` and
+        ``skip_reason``) says why. Every score skipped is an error.
+    allow_gt_fallback
+        With ``dosage="DS"``/``"GP"``, a VCF whose header declares no such FORMAT field is
+        an error (default False), since its hard calls would be scored instead; True scores
+        its hard calls (GT), recorded per score in ``provenance["dosage_fallback"]``
+        (plan rows of each score read from GT because their file lacks the field). Records
+        of a file that declares the field but lack it themselves are read from GT as PLINK
+        2 reads them, counted in ``provenance["counts"]``.
+    min_r2
+        Leave out scoring rows whose imputation r2 is below this (see
+        :func:`prs.match.match_variants`); default None: no filter.
+    stream_rows
+        Scoring rows (over all scoring files) per *piece* (default
+        :data:`DEFAULT_STREAM_ROWS`): a run with more rows is cut into pieces of whole
+        chromosomes of about this many rows, and each piece's sites are listed, matched
+        and scored in turn, so memory follows a piece's rows, not the scoring file's
+        (docs/scale.md). Pieces, like ``task_variants``, fix where the sums are cut (a
+        task never spans two pieces): a run with other pieces agrees to rounding. None:
+        one piece.
+    stream
+        True: list and match piece by piece (the default when there are several pieces);
+        False: list every site and match every file at once, then score the same pieces
+        (the same result bit for bit, more memory). Scoring files with rows known only by
+        rsID (no position) are always matched in one piece (the target's IDs are needed
+        everywhere).
+    match_report_rows
+        A writer of the match report's rows, called once with an iterator of its rows
+        piece by piece (e.g. ``lambda rows: outputs.write_table_pieces(rows, name)`` of
+        an open :class:`prs.output.ReportOutputs`), so the report is written as it goes
+        and never held: the result's ``match_report.variants`` is then empty (its
+        columns only). Rows come piece by piece, each piece's files in order, each
+        file's rows in line order. Default None: the report is kept in the result, rows
+        as one match of each whole file gives them.
 
     Returns
     -------
@@ -269,7 +348,9 @@ def score(
     ------
     ScoringFileError, GenotypeFileError, MatchError, CatalogError, ScoreError
         Each names the file and the line or variant at fault. :class:`ScoreError` also
-        when a SUM is not a finite number (weights x dosages beyond the float64 range),
+        when a dosage field is requested from a VCF that declares none (unless
+        ``allow_gt_fallback``), and when a SUM is not a finite number (weights x dosages
+        beyond the float64 range),
         naming the score and the first sample; when a dominant or recessive row lies on
         chrX, chrY or MT (PLINK 2 refuses these); and for a sex file that names none of the
         genotypes' samples.
@@ -307,6 +388,11 @@ def score(
         task_variants=task_variants,
         sample_block=sample_block,
         threads=threads,
+        on_unmatched=on_unmatched,
+        allow_gt_fallback=allow_gt_fallback,
+        min_r2=min_r2,
+        stream_rows=stream_rows,
+        stream=stream,
     )
     with recorded_warnings() as prs_warnings:
         started = time.time()
@@ -325,11 +411,20 @@ def score(
             catalog_options=catalog_options,
         )
         check_builds(scoring, target_build, stated=bool(genome_build), stacklevel=2)
-        matched = _match(source, scoring, options, target_build)
-        totals, all_missing, execution = _accumulate(
-            source, matched, sample_sex, options, client, progress, source is not genotypes
+        without_field = _files_without_dosage_field(source, options)
+        accumulator = _Accumulator(
+            source,
+            sample_sex,
+            options,
+            _Runner(client, progress, source is not genotypes),
+            n_scores=sum(len(sf.score_ids) for sf in scoring),
+            files_from_gt=without_field,
         )
-        result = _result(source, scoring, matched, totals)
+        report, skipped = _match_and_accumulate(
+            source, scoring, options, target_build, accumulator, match_report_rows
+        )
+        all_missing, execution = accumulator.finish()
+        result = _result(source, scoring, accumulator, report, skipped)
         result.provenance.update(
             record(
                 {
@@ -348,8 +443,10 @@ def score(
                 # what the genotype source reported doing another way (e.g. an index not used)
                 genotype_notes=source_notes(source),
                 scorefiles=[_scorefile_record(sf) for sf in scoring],
-                counts=_counts(source, matched, result, all_missing),
+                counts=_counts(source, accumulator, result, all_missing),
                 execution=execution,
+                skipped_scores=skipped,
+                dosage_fallback=_dosage_fallback(source, scoring, accumulator, without_field),
                 seconds=round(time.time() - started, 3),
             )
         )
@@ -401,19 +498,108 @@ def _sexes(source: GenotypeSource, sex: SexInput | None) -> tuple[np.ndarray, di
     return sample_sex, sex_summary
 
 
-def _match(
+def _files_without_dosage_field(source: GenotypeSource, options: ScoreOptions) -> list[int]:
+    """The files (indexes) whose header declares no FORMAT field ``options.dosage`` (DS or
+    GP): an error naming the first unless ``allow_gt_fallback`` (then their hard calls are
+    scored, and recorded). Sources without VCF headers say nothing here."""
+    if options.dosage == "GT":
+        return []
+    headers = getattr(source, "headers", None)
+    if not headers:
+        return []
+    lacking = [k for k, h in enumerate(headers) if options.dosage not in h.formats]
+    if lacking and not options.allow_gt_fallback:
+        first = lacking[0]
+        declared = ", ".join(sorted(headers[first].formats)) or "none"
+        raise ScoreError(
+            f"{source.paths[first]}: dosage={options.dosage!r} was requested but the file "
+            f"declares no FORMAT/{options.dosage} field (its FORMAT fields: {declared})"
+            + (f"; {len(lacking)} of {len(headers)} files lack it" if len(headers) > 1 else "")
+            + ": its hard calls (GT) would be scored instead. Score GT (dosage='GT', --dosage "
+            "GT), or allow hard calls where the field is absent (allow_gt_fallback=True, "
+            "--allow-gt-fallback; recorded per score in the provenance)"
+        )
+    return lacking
+
+
+def _chromosome_order(name: str) -> tuple[int, int, str]:
+    """The order pieces take chromosomes in: rows without one, 1..22, X, Y, XY, MT, then
+    other contigs by name (any fixed order would do: it only has to be the same in every
+    run, streamed or not)."""
+    if name == "":
+        return (0, 0, "")
+    if name.isdigit():
+        return (1, int(name), "")
+    special = ("X", "Y", "XY", "MT")
+    if name in special:
+        return (2, special.index(name), "")
+    return (3, 0, name)
+
+
+def _piece_chromosomes(
+    scoring: list[ScoringFile], stream_rows: int | None, wanted: dict[str, np.ndarray] | None
+) -> list[tuple[str, ...]] | None:
+    """The chromosomes of each piece (consecutive in :func:`_chromosome_order`, about
+    ``stream_rows`` scoring rows each, a chromosome never split), or None: one piece (at
+    most ``stream_rows`` rows, or rows matched by rsID, which need every site)."""
+    if stream_rows is None or wanted is None:
+        return None
+    rows: dict[str, int] = {}
+    for sf in scoring:
+        codes, names = pd.factorize(sf.variants["chrom"], sort=False)
+        counts = np.bincount(codes[codes >= 0], minlength=len(names))
+        for name, k in zip(names, counts.tolist(), strict=True):
+            rows[str(name)] = rows.get(str(name), 0) + k
+        if (codes < 0).any():
+            rows[""] = rows.get("", 0) + int((codes < 0).sum())
+    if sum(rows.values()) <= stream_rows:
+        return None
+    pieces: list[tuple[str, ...]] = []
+    current: list[str] = []
+    held = 0
+    for chrom in sorted(rows, key=_chromosome_order):
+        if current and held + rows[chrom] > stream_rows:
+            pieces.append(tuple(current))
+            current, held = [], 0
+        current.append(chrom)
+        held += rows[chrom]
+    pieces.append(tuple(current))
+    return pieces
+
+
+def _rows_on(sf: ScoringFile, chroms: tuple[str, ...]) -> ScoringFile:
+    """``sf``'s rows on ``chroms`` (``""``: rows without a chromosome), file lines kept."""
+    column = sf.variants["chrom"]
+    on = column.isin([c for c in chroms if c]).to_numpy(dtype=bool)
+    if "" in chroms:
+        on |= (column.isna() | (column == "")).to_numpy(dtype=bool)
+    rows = np.flatnonzero(on)
+    if len(rows) == len(on):
+        return sf
+    return replace(
+        sf, variants=sf.variants.iloc[rows].reset_index(drop=True), weights=sf.weights[rows]
+    )
+
+
+def _match_piece(
     source: GenotypeSource,
     scoring: list[ScoringFile],
+    wanted: dict[str, np.ndarray] | None,
     options: ScoreOptions,
     target_build: str | None,
-) -> _Matched:
-    """Read the target's sites at the scoring positions and match every scoring file."""
+) -> _Piece:
+    """List the target's sites at ``wanted`` and match every scoring file (or piece of
+    one) to them; the match rate is checked when the pieces are joined."""
     release_memory()
-    sites = source.sites(wanted_positions(scoring))
+    sites = source.sites(wanted)
     release_memory()
     plans: list[MatchPlan] = []
-    reports: list[MatchReport] = []
+    reports: list[MatchReport | None] = []
     for sf in scoring:
+        if sf.n_variants == 0:  # no row on this piece's chromosomes
+            plans.append(_empty_plan(pd.Index(sf.score_ids)))
+            reports.append(None)
+            continue
         plan, report = match_variants(
             sf,
             sites,
@@ -421,6 +607,8 @@ def _match(
             min_overlap=options.min_overlap,
             scoring_build=sf.genome_build,
             target_build=target_build,
+            check_overlap=False,
+            min_r2=options.min_r2,
         )
         _refuse_haploid_dominance(sf, plan, sites, target_build)
         plans.append(plan)
@@ -429,122 +617,402 @@ def _match(
     at = _site_rows(sites, plan.record)
     row_chrom = sites["chrom"].iloc[at].to_numpy(dtype=object)
     row_pos = sites["pos"].to_numpy(dtype=np.int64)[at]
-    matched = _Matched(
+    piece = _Piece(
         plan=plan,
-        report=combine_reports(reports),
+        reports=reports,
+        row_chrom=row_chrom,
         row_class=(
             record_classes(row_chrom, row_pos, target_build)
             if len(plan)
             else np.zeros(0, dtype=np.int8)
         ),
+        row_file=sites["file"].to_numpy(dtype=np.int64)[at],
         n_sites=len(sites),
-        row_positions={str(c): np.unique(row_pos[row_chrom == c]) for c in pd.unique(row_chrom)},
+        row_pos=row_pos,
+        target_chroms=frozenset(str(c) for c in pd.unique(sites["chrom"])),
     )
     del sites  # the site table is not needed past matching
     release_memory()
-    return matched
+    return piece
 
 
-def _accumulate(
-    source: GenotypeSource,
-    matched: _Matched,
-    sample_sex: np.ndarray,
-    options: ScoreOptions,
-    client: Any,
-    progress: Callable[[int, int], None] | None,
-    from_paths: bool,
-) -> tuple[dict[str, np.ndarray], int, dict[str, Any]]:
-    """Cut the plan into tasks (:mod:`prs.scoring.tasks`), run them here or on ``client``'s
-    cluster, and add their totals in task order; returns the totals, the number of variants
-    missing in every sample, and how the run was executed (for the provenance)."""
-    plan, row_class = matched.plan, matched.row_class
-    n, s = len(source.samples), len(plan.score_ids)
-    n_males = int((sample_sex == SEX_MALE).sum())
-    _warn_sex_dependent_rows(row_class, n, n_males, options.haploid)
-    impute = MISSING_POLICIES[options.missing]
-    task_variants = options.task_variants or _default_task_variants(source, options)
-    blocks = sample_blocks(n, options.sample_block)
-    arithmetic = Arithmetic(
-        impute=impute,
-        threads=options.threads or min(2, os.cpu_count() or 1),
-        chunk_size=options.chunk_size,
-        xchr_model=XCHR_MODELS[options.haploid],
-        # A source opened by the caller may report haploid calls as read (ploidy 1).
-        raw_haploid=source_haploid(source) != "as-diploid",
-    )
-    rows = TaskRows(
-        0,
-        len(plan),
-        plan.record,
-        plan.allele,
-        plan.weights,
-        allele_count_mask(plan),
-        plan.effect_type,
-        plan.allele_frequency,
-        row_class,
-        # Rows the ploidy model changes: chrY and MT always, chrX only when someone is male.
-        np.isin(row_class, SPECIAL_CLASSES if n_males else (Y, MT)),
-    )
-    row_regions = regions(len(plan), task_variants)
-    two_pass = len(blocks) > 1 and impute != IMPUTE_NONE
-
-    def tasks_of(kind: str) -> list[ScoreTask]:
-        return make_tasks(
-            kind,
-            row_regions,
-            blocks,
-            rows,
-            tuple(source.samples),
-            sample_sex,
-            arithmetic,
-            count_rows=len(blocks) > 1 and not two_pass,
-        )
-
-    spec = _source_spec(source, matched, options, client, len(blocks), from_paths)
-    run = _task_runner(source, spec, client, progress)
-    counted = None
-    tasks = tasks_of("totals")
-    if two_pass:
-        # Each variant's imputation frequency over all blocks first (PLINK 2's cohort mean).
-        first = tasks_of("frequencies")
-        counted = run(first, Combiner(first, blocks, s, len(plan)))
-        tasks = with_frequencies(tasks, counted.frequencies(plan.allele_frequency, impute))
-    combined = run(tasks, Combiner(tasks, blocks, s, len(plan)))
-    if spec is not None and client is None:
-        forget_sources(spec.token)
-    if len(blocks) == 1:
-        all_missing = combined.all_missing
-    else:
-        all_missing = (counted or combined).rows_missing_everywhere()
-    # Warnings only a task met (those of opening the genotypes were issued already).
-    noted = set(source_notes(source))
-    for category, message in [*(counted.warnings if counted else []), *combined.warnings]:
-        if message not in noted:
-            noted.add(message)
-            warnings.warn(message, category, stacklevel=3)
-    if all_missing:
-        warnings.warn(
-            f"{all_missing} matched variant(s) are missing in every sample; "
-            + (
-                "they were imputed at frequency 0.5, as PLINK 2 does"
-                if options.missing != "none"
-                else "they add nothing to any score"
+def _split(piece: _Piece, pieces: list[tuple[str, ...]]) -> Iterator[_Piece]:
+    """A piece matched whole cut into ``pieces`` (its plan rows on each one's chromosomes,
+    in plan order); the reports go with the first."""
+    for k, chroms in enumerate(pieces):
+        rows = np.flatnonzero(np.isin(piece.row_chrom, list(chroms)))
+        plan = piece.plan
+        yield replace(
+            piece,
+            plan=replace(
+                plan,
+                record=plan.record[rows],
+                allele=plan.allele[rows],
+                effect_type=plan.effect_type[rows],
+                weights=plan.weights[rows],
+                allele_frequency=plan.allele_frequency[rows],
+                line=plan.line[rows],
             ),
-            ScoreWarning,
-            stacklevel=3,
+            reports=piece.reports if k == 0 else [],
+            row_chrom=piece.row_chrom[rows],
+            row_class=piece.row_class[rows],
+            row_file=piece.row_file[rows],
+            row_pos=piece.row_pos[rows],
+            n_sites=piece.n_sites if k == 0 else 0,
         )
-    execution = {
-        "engine": "single-process" if client is None else "dask",
-        "workers": None if client is None else _worker_count(client),
-        "tasks": len(tasks) * (2 if two_pass else 1),
-        "regions": len(row_regions),
-        "sample_blocks": len(blocks),
-        "task_variants": task_variants,
-        "sample_block": options.sample_block,
-        "threads_per_task": arithmetic.threads,
-        "frequency_pass": two_pass,
-    }
-    return combined.totals, all_missing, execution
+
+
+def _match_and_accumulate(
+    source: GenotypeSource,
+    scoring: list[ScoringFile],
+    options: ScoreOptions,
+    target_build: str | None,
+    accumulator: _Accumulator,
+    report_rows: ReportRowsWriter | None,
+) -> tuple[MatchReport, list[dict[str, str]]]:
+    """Match and score piece by piece (one piece unless the scoring files have more than
+    ``stream_rows`` rows); the match report joined (rows handed to ``report_rows`` as they
+    come, when given) and each score's rate checked over all pieces. Returns the report
+    and the scores skipped (``on_unmatched="skip"``)."""
+    wanted = wanted_positions(scoring)
+    pieces = _piece_chromosomes(scoring, options.stream_rows, wanted)
+    streamed = pieces is not None and options.stream is not False
+    accumulator.pieces, accumulator.streamed = len(pieces or [None]), streamed
+    per_file: list[list[tuple[MatchPlan, MatchReport]]] = [[] for _ in scoring]
+    chroms: set[str] = set()
+    joined: list[tuple[MatchReport, list[dict[str, str]]]] = []
+
+    def matched() -> Iterator[_Piece]:
+        if not streamed:
+            whole = _match_piece(source, scoring, wanted, options, target_build)
+            yield from [whole] if pieces is None else _split(whole, pieces)
+            return
+        assert pieces is not None and wanted is not None
+        for piece_chroms in pieces:
+            yield _match_piece(
+                source,
+                [_rows_on(sf, piece_chroms) for sf in scoring],
+                {c: wanted[c] for c in piece_chroms if c in wanted},
+                options,
+                target_build,
+            )
+
+    def rows() -> Iterator[pd.DataFrame]:
+        for piece in matched():
+            chroms.update(piece.target_chroms)
+            for k, report in enumerate(piece.reports):
+                if report is None:
+                    continue
+                kept = report
+                if report_rows is not None:  # its rows go to the writer, not kept
+                    kept = replace(report, variants=report.variants.iloc[:0])
+                per_file[k].append((_empty_plan(report.counts.index), kept))
+            if not streamed and not joined:
+                # Matched at once: every rate is known before scoring; check it first.
+                joined.append(_join(scoring, per_file, options, target_build, chroms))
+            accumulator.add(piece)
+            if report_rows is not None:
+                yield from (r.variants for r in piece.reports if r is not None)
+            del piece
+
+    frames = rows()
+    if report_rows is not None:
+        report_rows(frames)
+    for _ in frames:  # (no writer, or one that stopped early: the run goes to its end)
+        pass
+    if not joined:
+        joined.append(_join(scoring, per_file, options, target_build, chroms))
+    return joined[0]
+
+
+def _empty_plan(score_ids: pd.Index) -> MatchPlan:
+    """A plan of no rows (a piece's plan is scored, not kept for the join)."""
+    none = np.zeros(0, dtype=np.int64)
+    return MatchPlan(
+        record=none,
+        allele=none,
+        effect_type=np.zeros(0, dtype=np.int8),
+        weights=np.zeros((0, len(score_ids))),
+        allele_frequency=np.zeros(0),
+        line=none,
+        score_ids=tuple(str(s) for s in score_ids),
+    )
+
+
+def _join(
+    scoring: list[ScoringFile],
+    per_file: list[list[tuple[MatchPlan, MatchReport]]],
+    options: ScoreOptions,
+    target_build: str | None,
+    target_chroms: set[str],
+) -> tuple[MatchReport, list[dict[str, str]]]:
+    """Each file's report from its pieces' (:func:`prs.match.concat_pieces`: rows, counts,
+    the match rate checked over the whole file), in file order; with
+    ``on_unmatched="skip"`` a score below the rate is not an error but listed, with the
+    reason, in the returned skips and in the counts' ``skipped``/``skip_reason``."""
+    reports: list[MatchReport] = []
+    skipped: list[dict[str, str]] = []
+    chroms = sorted(target_chroms)
+
+    def join(
+        sf: ScoringFile, scores: list[int], pieces: list[tuple[MatchPlan, MatchReport]]
+    ) -> MatchReport:
+        """concat_pieces for the score columns ``scores`` of ``sf`` (rate checked)."""
+        if len(scores) < len(sf.score_ids):
+            sf = replace(
+                sf,
+                score_ids=tuple(sf.score_ids[j] for j in scores),
+                weights=sf.weights[:, scores],
+            )
+        return concat_pieces(
+            sf,
+            pieces,
+            target_chroms=chroms,
+            min_overlap=options.min_overlap,
+            scoring_build=sf.genome_build,
+            target_build=target_build,
+        )[1]
+
+    for sf, pieces in zip(scoring, per_file, strict=True):
+        if options.on_unmatched == "error":
+            reports.append(join(sf, list(range(len(sf.score_ids))), pieces))
+            continue
+        reasons: dict[str, str] = {}
+        counts_only = [(plan, replace(r, variants=r.variants.iloc[:0])) for plan, r in pieces]
+        for j, score_id in enumerate(sf.score_ids):
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    join(sf, [j], counts_only)
+            except MatchError as error:
+                reasons[score_id] = str(error)
+        kept = [j for j, s in enumerate(sf.score_ids) if s not in reasons]
+        report = _joined_rows(sf, pieces)
+        if kept:  # the scores kept: their rates noted (warned) as a whole file's would be
+            report = replace(report, notes=join(sf, kept, counts_only).notes)
+        counts = report.counts.copy()
+        counts["skipped"] = counts.index.isin(list(reasons))
+        counts["skip_reason"] = [reasons.get(str(s), "") for s in counts.index]
+        reports.append(replace(report, counts=counts))
+        skipped += [{"score": s, "scorefile": sf.path, "reason": r} for s, r in reasons.items()]
+    if skipped and all(len(r.counts) == r.counts["skipped"].sum() for r in reports):
+        raise MatchError(
+            "on_unmatched='skip' left no score to compute: "
+            + "; ".join(entry["reason"] for entry in skipped)
+        )
+    for entry in skipped:
+        warnings.warn(
+            f"score {entry['score']} skipped (on_unmatched='skip'): {entry['reason']}",
+            ScoreWarning,
+            stacklevel=4,
+        )
+    if len(reports) == 1:
+        return reports[0], skipped
+    return (
+        MatchReport(
+            variants=pd.concat([r.variants for r in reports], ignore_index=True),
+            counts=pd.concat([r.counts for r in reports]),
+            notes=tuple(n for r in reports for n in r.notes),
+        ),
+        skipped,
+    )
+
+
+def _joined_rows(sf: ScoringFile, pieces: list[tuple[MatchPlan, MatchReport]]) -> MatchReport:
+    """A file's report from its pieces without checking any rate: rows in (line, score)
+    order (as :func:`prs.match.concat_pieces` joins them), counts added, match rates anew."""
+    outcomes = [c for c in pieces[0][1].counts.columns if c not in ("n_rows", "match_rate")]
+    counts = pieces[0][1].counts.loc[list(sf.score_ids)].copy()
+    for _, report in pieces[1:]:
+        counts[outcomes] += report.counts.loc[list(sf.score_ids), outcomes].to_numpy()
+    counts["n_rows"] = counts[outcomes].sum(axis=1)
+    counts["match_rate"] = np.where(
+        counts["n_rows"] > 0, counts["matched"] / counts["n_rows"].clip(lower=1), 0.0
+    )
+    with arrow_strings():
+        variants = pd.concat([r.variants for _, r in pieces], ignore_index=True)
+        if len(pieces) > 1:
+            variants = variants.sort_values(["line", "score"], kind="stable", ignore_index=True)
+    return MatchReport(variants=variants, counts=counts)
+
+
+class _Runner:
+    """Where tasks run: here, or on ``client``'s cluster; and who hears of progress."""
+
+    def __init__(
+        self, client: Any, progress: Callable[[int, int], None] | None, from_paths: bool
+    ) -> None:
+        self.client = client
+        self.progress = progress
+        self.from_paths = from_paths
+
+
+class _Accumulator:
+    """The run's totals, fed piece by piece: each piece's plan cut into tasks
+    (:mod:`prs.scoring.tasks`), run here or on a cluster, and added in task order into one
+    running sum (:class:`~prs.scoring.tasks.Combiner` ``totals=``), so a run in pieces adds
+    exactly what one piece of the same plan rows would, in the same order."""
+
+    def __init__(
+        self,
+        source: GenotypeSource,
+        sample_sex: np.ndarray,
+        options: ScoreOptions,
+        runner: _Runner,
+        *,
+        n_scores: int,
+        files_from_gt: list[int],
+    ) -> None:
+        self.source, self.sample_sex, self.options, self.runner = (
+            source,
+            sample_sex,
+            options,
+            runner,
+        )
+        n = len(source.samples)
+        self.n_scores = n_scores
+        self.n_males = int((sample_sex == SEX_MALE).sum())
+        self.impute = MISSING_POLICIES[options.missing]
+        self.task_variants = options.task_variants or _default_task_variants(source, options)
+        self.blocks = sample_blocks(n, options.sample_block)
+        self.arithmetic = Arithmetic(
+            impute=self.impute,
+            threads=options.threads or min(2, os.cpu_count() or 1),
+            chunk_size=options.chunk_size,
+            xchr_model=XCHR_MODELS[options.haploid],
+            # A source opened by the caller may report haploid calls as read (ploidy 1).
+            raw_haploid=source_haploid(source) != "as-diploid",
+        )
+        self.two_pass = len(self.blocks) > 1 and self.impute != IMPUTE_NONE
+        self.totals: dict[str, np.ndarray] | None = None
+        self.all_missing = 0
+        self.warnings: list[tuple[type[Warning], str]] = []
+        self.tasks = self.regions = self.done = 0
+        self.pieces, self.streamed = 1, False
+        self.n_sites = 0
+        self.variants_used = np.zeros(n_scores, dtype=np.int64)
+        self.class_rows = {X_NONPAR: 0, Y: 0, MT: 0}
+        self.files_from_gt = np.asarray(files_from_gt, dtype=np.int64)
+        self.rows_from_gt = np.zeros(n_scores, dtype=np.int64)
+
+    def add(self, piece: _Piece) -> None:
+        """Score one piece's plan rows (all samples, every block) into the totals."""
+        plan, row_class = piece.plan, piece.row_class
+        self.n_sites += piece.n_sites
+        used = ~np.isnan(plan.weights)
+        self.variants_used += used.sum(axis=0)
+        self.rows_from_gt += (used & np.isin(piece.row_file, self.files_from_gt)[:, None]).sum(
+            axis=0
+        )
+        for code in self.class_rows:
+            self.class_rows[code] += int((row_class == code).sum())
+        if self.totals is None:
+            self.totals = Combiner([], self.blocks, self.n_scores, 0).totals
+        rows = TaskRows(
+            0,
+            len(plan),
+            plan.record,
+            plan.allele,
+            plan.weights,
+            allele_count_mask(plan),
+            plan.effect_type,
+            plan.allele_frequency,
+            row_class,
+            # Rows the ploidy model changes: chrY and MT always, chrX only when someone is male.
+            np.isin(row_class, SPECIAL_CLASSES if self.n_males else (Y, MT)),
+        )
+        row_regions = regions(len(plan), self.task_variants)
+        if not row_regions:
+            return
+
+        def tasks_of(kind: str) -> list[ScoreTask]:
+            return make_tasks(
+                kind,
+                row_regions,
+                self.blocks,
+                rows,
+                tuple(self.source.samples),
+                self.sample_sex,
+                self.arithmetic,
+                count_rows=len(self.blocks) > 1 and not self.two_pass,
+            )
+
+        runner = self.runner
+        spec = _source_spec(
+            self.source, piece, self.options, runner.client, len(self.blocks), runner.from_paths
+        )
+        done = self.done
+
+        def progress(finished: int, total: int) -> None:
+            if runner.progress is not None:
+                runner.progress(done + finished, done + total)
+
+        run = _task_runner(self.source, spec, runner.client, progress)
+        counted = None
+        tasks = tasks_of("totals")
+        s = self.n_scores
+        if self.two_pass:
+            # Each variant's imputation frequency over all blocks first (PLINK 2's cohort mean).
+            first = tasks_of("frequencies")
+            done += len(first)
+            counted = run(first, Combiner(first, self.blocks, s, len(plan)))
+            tasks = with_frequencies(tasks, counted.frequencies(plan.allele_frequency, self.impute))
+        combined = run(tasks, Combiner(tasks, self.blocks, s, len(plan), totals=self.totals))
+        self.done = done + len(tasks)
+        if spec is not None and runner.client is None:
+            forget_sources(spec.token)
+        if len(self.blocks) == 1:
+            self.all_missing += combined.all_missing
+        else:
+            self.all_missing += (counted or combined).rows_missing_everywhere()
+        for found in [*(counted.warnings if counted else []), *combined.warnings]:
+            if found not in self.warnings:
+                self.warnings.append(found)
+        self.tasks += len(tasks) * (2 if self.two_pass else 1)
+        self.regions += len(row_regions)
+
+    def finish(self) -> tuple[int, dict[str, Any]]:
+        """Issue what the tasks met; the variants missing in every sample and how the run
+        was executed (for the provenance)."""
+        options, client = self.options, self.runner.client
+        n = len(self.source.samples)
+        if self.totals is None:
+            self.totals = Combiner([], self.blocks, self.n_scores, 0).totals
+        _warn_sex_dependent_rows(
+            self.class_rows[Y], self.class_rows[X_NONPAR], n, self.n_males, options.haploid
+        )
+        # Warnings only a task met (those of opening the genotypes were issued already).
+        noted = set(source_notes(self.source))
+        for category, message in self.warnings:
+            if message not in noted:
+                noted.add(message)
+                warnings.warn(message, category, stacklevel=3)
+        if self.all_missing:
+            warnings.warn(
+                f"{self.all_missing} matched variant(s) are missing in every sample; "
+                + (
+                    "they were imputed at frequency 0.5, as PLINK 2 does"
+                    if options.missing != "none"
+                    else "they add nothing to any score"
+                ),
+                ScoreWarning,
+                stacklevel=3,
+            )
+        execution = {
+            "engine": "single-process" if client is None else "dask",
+            "workers": None if client is None else _worker_count(client),
+            "tasks": self.tasks,
+            "regions": self.regions,
+            "sample_blocks": len(self.blocks),
+            "task_variants": self.task_variants,
+            "sample_block": options.sample_block,
+            "threads_per_task": self.arithmetic.threads,
+            "frequency_pass": self.two_pass,
+            "pieces": self.pieces,
+            "streamed": self.streamed,
+            "stream_rows": options.stream_rows,
+        }
+        return self.all_missing, execution
 
 
 def _default_task_variants(source: GenotypeSource, options: ScoreOptions) -> int | None:
@@ -557,7 +1025,7 @@ def _default_task_variants(source: GenotypeSource, options: ScoreOptions) -> int
 
 def _source_spec(
     source: GenotypeSource,
-    matched: _Matched,
+    piece: _Piece,
     options: ScoreOptions,
     client: Any,
     n_blocks: int,
@@ -579,7 +1047,7 @@ def _source_spec(
         half_call=options.half_call,
         engine=options.engine,
         samples=options.samples,
-        wanted=matched.row_positions,
+        wanted=piece.row_positions,
     )
 
 
@@ -616,9 +1084,10 @@ def _worker_count(client: Any) -> int:
     return len(client.scheduler_info().get("workers", {}))
 
 
-def _warn_sex_dependent_rows(row_class: np.ndarray, n: int, n_males: int, haploid: str) -> None:
+def _warn_sex_dependent_rows(
+    y_variants: int, x_variants: int, n: int, n_males: int, haploid: str
+) -> None:
     """chrY rows with no male, or a haploid model with no male: they change nothing."""
-    y_variants = int((row_class == Y).sum())
     if y_variants and n > 0 and n_males == 0:
         warnings.warn(
             f"{y_variants} matched chrY variant(s) add nothing to any score: no sample is "
@@ -627,7 +1096,7 @@ def _warn_sex_dependent_rows(row_class: np.ndarray, n: int, n_males: int, haploi
             ScoreWarning,
             stacklevel=4,
         )
-    if haploid != "as-diploid" and n > 0 and n_males == 0 and (row_class == X_NONPAR).any():
+    if haploid != "as-diploid" and n > 0 and n_males == 0 and x_variants:
         warnings.warn(
             f"haploid={haploid!r} changes only males' chrX calls, and no sample is known to "
             "be male: give each sample's sex with sex= (--sex)",
@@ -639,25 +1108,38 @@ def _warn_sex_dependent_rows(row_class: np.ndarray, n: int, n_males: int, haploi
 def _result(
     source: GenotypeSource,
     scoring: list[ScoringFile],
-    matched: _Matched,
-    totals: dict[str, np.ndarray],
+    accumulator: _Accumulator,
+    report: MatchReport,
+    skipped: list[dict[str, str]],
 ) -> ScoreResult:
-    """The totals as a :class:`ScoreResult` (samples x scores), sums checked finite."""
-    plan = matched.plan
-    sums = np.ascontiguousarray(totals["sums"].T)
-    _check_finite(sums, tuple(source.samples), plan.score_ids)
+    """The totals as a :class:`ScoreResult` (samples x scores, skipped scores left out),
+    sums checked finite."""
+    score_ids = tuple(s for sf in scoring for s in sf.score_ids)
+    gone = {entry["score"] for entry in skipped}
+    keep = np.array([s not in gone for s in score_ids], dtype=bool)
+    kept_ids = tuple(s for s in score_ids if s not in gone)
+    totals = accumulator.totals
+    assert totals is not None
+
+    def samples_by_scores(name: str) -> np.ndarray:
+        return np.ascontiguousarray(totals[name][keep].T)
+
+    sums = samples_by_scores("sums")
+    _check_finite(sums, tuple(source.samples), kept_ids)
     return ScoreResult(
         samples=tuple(source.samples),
-        score_ids=plan.score_ids,
+        score_ids=kept_ids,
         sums=sums,
-        allele_ct=np.ascontiguousarray(totals["allele_ct"].T),
-        denom=np.ascontiguousarray(totals["denom"].T),
-        named_dosage=np.ascontiguousarray(totals["named"].T),
-        missing_ct=np.ascontiguousarray(totals["missing_ct"].T),
-        variants_used=(~np.isnan(plan.weights)).sum(axis=0).astype(np.int64),
-        match_report=matched.report,
+        allele_ct=samples_by_scores("allele_ct"),
+        denom=samples_by_scores("denom"),
+        named_dosage=samples_by_scores("named"),
+        missing_ct=samples_by_scores("missing_ct"),
+        variants_used=accumulator.variants_used[keep],
+        match_report=report,
         provenance={},
-        score_info={sid: sf.trait_info for sf in scoring for sid in sf.score_ids},
+        score_info={
+            sid: sf.trait_info for sf in scoring for sid in sf.score_ids if sid not in gone
+        },
     )
 
 
@@ -676,24 +1158,42 @@ def _scorefile_record(sf: ScoringFile) -> dict[str, Any]:
 
 
 def _counts(
-    source: GenotypeSource, matched: _Matched, result: ScoreResult, all_missing: int
+    source: GenotypeSource, accumulator: _Accumulator, result: ScoreResult, all_missing: int
 ) -> dict[str, Any]:
     """The provenance's counts: samples, sites, variants and calls per score, match."""
-    plan, row_class = matched.plan, matched.row_class
     return {
         "samples": len(source.samples),
-        "sites_at_scoring_positions": matched.n_sites,
-        "variants_used": dict(zip(plan.score_ids, result.variants_used.tolist(), strict=True)),
+        "sites_at_scoring_positions": accumulator.n_sites,
+        "variants_used": dict(zip(result.score_ids, result.variants_used.tolist(), strict=True)),
         "missing_calls": dict(
-            zip(plan.score_ids, result.missing_ct.sum(axis=0).tolist(), strict=True)
+            zip(result.score_ids, result.missing_ct.sum(axis=0).tolist(), strict=True)
         ),
         "records_without_dosage_field_read_from_GT": records_read_from_gt(source),
         "variants_missing_in_every_sample": all_missing,
         "variants_by_chromosome_class": {
-            name: int((row_class == code).sum())
+            name: accumulator.class_rows[code]
             for name, code in (("X_nonPAR", X_NONPAR), ("Y", Y), ("MT", MT))
         },
-        "match": matched.report.counts.reset_index().to_dict(orient="records"),
+        "match": result.match_report.counts.reset_index().to_dict(orient="records"),
+    }
+
+
+def _dosage_fallback(
+    source: GenotypeSource,
+    scoring: list[ScoringFile],
+    accumulator: _Accumulator,
+    without_field: list[int],
+) -> dict[str, Any] | None:
+    """Per score, what was read from GT instead of the dosage field asked for: the plan
+    rows on files that declare no such field (``allow_gt_fallback=True``); None when the
+    field was GT or every file declares it."""
+    if not without_field:
+        return None
+    score_ids = [s for sf in scoring for s in sf.score_ids]
+    return {
+        "field": accumulator.options.dosage,
+        "files_without_field": [source.paths[k] for k in without_field],
+        "rows_read_from_GT": dict(zip(score_ids, accumulator.rows_from_gt.tolist(), strict=True)),
     }
 
 

@@ -397,15 +397,24 @@ class Combiner:
     """
 
     def __init__(
-        self, tasks: list[ScoreTask], blocks: list[tuple[int, int]], n_scores: int, n_rows: int
+        self,
+        tasks: list[ScoreTask],
+        blocks: list[tuple[int, int]],
+        n_scores: int,
+        n_rows: int,
+        totals: dict[str, np.ndarray] | None = None,
     ) -> None:
         self._tasks = tasks
         self._blocks = blocks
         n = blocks[-1][1]
-        self.totals = {
-            name: np.zeros((n_scores, n)) for name in ("sums", "allele_ct", "denom", "named")
-        }
-        self.totals["missing_ct"] = np.zeros((n_scores, n), dtype=np.int64)
+        if totals is None:
+            totals = {
+                name: np.zeros((n_scores, n)) for name in ("sums", "allele_ct", "denom", "named")
+            }
+            totals["missing_ct"] = np.zeros((n_scores, n), dtype=np.int64)
+        #: The run's totals (``totals=``: those of the pieces before, added to in place, so
+        #: a run in pieces adds every partial into one running sum, in the one-piece order).
+        self.totals = totals
         self.all_missing = 0
         self.row_counts = RowCounts.zeros(n_rows)
         self.warnings: list[tuple[type[Warning], str]] = []
