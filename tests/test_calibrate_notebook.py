@@ -31,13 +31,17 @@ def reported():
         nb, kernel_name="python3", timeout=180, resources={"metadata": {"path": NOTEBOOK.parent}}
     ).execute()
     lines = {}
+    section_4 = False
     for cell in nb.cells:
+        section_4 |= cell["source"].startswith("## 4.")
         for output in cell.get("outputs", []):
             for line in output.get("text", "").splitlines():
                 key, _, payload = line.partition(" ")
-                if key in ("PERSON", "COHORT"):
+                if key in ("PERSON", "COHORT", "ANCESTRY"):
                     lines[key] = json.loads(payload)
-    assert set(lines) == {"PERSON", "COHORT"}
+            # section 4 shows its warnings as notes, with what they mean; none on stderr
+            assert not (section_4 and output.get("name") == "stderr"), output.get("text")
+    assert set(lines) == {"PERSON", "COHORT", "ANCESTRY"}
     return lines
 
 
@@ -76,3 +80,32 @@ def test_cohort_evaluation_finds_the_planted_miscalibration(reported):
     assert cohort["eo"] == pytest.approx(cohort["expected"] / cohort["observed"])
     assert cohort["eo_after"] == pytest.approx(1.0, abs=1e-6)
     assert cohort["slope"] < 1.0
+
+
+def test_each_woman_is_placed_in_her_most_similar_population(reported):
+    """Section 4: the population found is the one the example simulated, and each woman's
+    percentile is her score's mid-rank among that population's reference women (scipy, on
+    the panel scored here and its label file)."""
+    import warnings
+
+    import pandas as pd
+
+    import prs
+    from prs.errors import ScoreWarning
+    from prs.example import example_paths
+
+    ancestry = reported["ANCESTRY"]
+    assert ancestry["as_simulated"] >= 0.95
+    paths = example_paths()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ScoreWarning)  # the example's 28 unmatched rows
+        panel = prs.score(paths.reference_vcf, paths.scorefile).to_frame()
+    labels = pd.read_csv(paths.reference_labels, sep="\t").set_index("IID")["SuperPop"]
+    panel["population"] = labels.reindex(panel["sample_id"]).to_numpy()
+    simulated = pd.read_csv(paths.populations, sep="\t").set_index("sample_id")["population"]
+    assert len(ancestry["women"]) == 5
+    for sample_id, population, score, percentile in ancestry["women"]:
+        assert population == simulated[sample_id]
+        values = panel.loc[panel["population"] == population, "SUM"].to_numpy()
+        expected = stats.percentileofscore(values, score, kind="mean")
+        assert percentile == pytest.approx(expected, abs=50 / len(values) + 1e-9)

@@ -24,5 +24,18 @@ def test_score_notebook_executes():
     summary = ast.literal_eval(last)
     assert summary["samples"] == 200 and summary["variants_used"] == 272
     assert summary["sd"] > 0 and summary["gt_ds_correlation"] > 0.99
+    # the ancestry step: most similar population = the one the generator drew each person from
+    assert summary["assigned_as_simulated"] >= 0.95
+    # nothing on stderr but the overlap warning the notebook explains in the next cell
+    errors = [
+        out["text"]
+        for cell in nb.cells
+        for out in cell.get("outputs", [])
+        if out.get("name") == "stderr"
+    ]
+    assert errors and all(
+        "ScoreWarning: EXAMPLE_BC01: 272/300 rows matched" in text for text in errors
+    )
+    assert '272/300 rows matched") is expected here' in nb.cells[2]["source"]
     counts_html = nb.cells[1]["outputs"][-1]["data"]["text/plain"]
     assert "EXAMPLE_BC01" in counts_html
