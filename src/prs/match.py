@@ -233,7 +233,7 @@ class MatchReport:
         if by is not None and (by == "rsid").any():
             extra.append(f"{int((by == 'rsid').sum())} rows matched by rsID (no build check)")
         if "liftover" in self.variants:
-            lifted = int((self.variants["liftover"] == "lifted").sum())
+            lifted = int(self.variants["liftover"].isin(["lifted", "lifted_reverse"]).sum())
             extra.append(f"{lifted}/{n_rows} rows lifted to the target's build")
         if "target_r2" in self.variants:
             low = int((self.variants["outcome"] == "excluded_low_r2").sum())
@@ -766,7 +766,8 @@ def _outcome_codes(
         ),
     )
     if "liftover" in variants.columns:  # a row that did not lift has no position to match
-        unlifted = (variants["liftover"].to_numpy(dtype=object) != "lifted") & no_pos
+        fate = variants["liftover"].to_numpy(dtype=object)
+        unlifted = ~np.isin(fate, ["lifted", "lifted_reverse", "no_position"]) & no_pos
         unlifted &= ~has_match
         outcome_code[unlifted] = _OUTCOME_CODE["unmatched_unliftable"]
     if not keep_ambiguous:

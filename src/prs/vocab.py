@@ -102,7 +102,17 @@ TABLE_FORMATS: tuple[str, ...] = ("tsv", "parquet")
 MATCH_KEYS: tuple[str, ...] = ("position", "rsid")
 
 #: What liftover did to a scoring row (the match report's ``liftover`` column, present when
-#: the scoring file was lifted): ``lifted`` to one position; ``unmapped`` (the chain maps
-#: no base there); ``multiple`` (the chain maps it to several places); ``other_chrom``
-#: (mapped to another chromosome); ``no_position`` (the row had none to lift).
-LIFTOVER_FATES: tuple[str, ...] = ("lifted", "unmapped", "multiple", "other_chrom", "no_position")
+#: the scoring file was lifted): ``lifted`` to one position; ``lifted_reverse`` (to the
+#: reverse strand: alleles reverse complemented); unliftable: ``unmapped`` (the chain maps
+#: no base there), ``multiple`` (several places), ``other_chrom`` (another chromosome),
+#: ``reverse_indel`` (a multi-base allele on the reverse strand, whose first base is not
+#: the lifted one); ``no_position`` (the row had none to lift: rsID matching may apply).
+LIFTOVER_FATES: tuple[str, ...] = (
+    "lifted",
+    "lifted_reverse",
+    "unmapped",
+    "multiple",
+    "other_chrom",
+    "reverse_indel",
+    "no_position",
+)
