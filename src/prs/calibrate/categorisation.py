@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from prs._version import __version__
 from prs.calibrate._inputs import ScoresLike, by_sample, read_scores
@@ -1577,6 +1576,8 @@ def _risk_spans(point: _Point) -> dict[str, np.ndarray]:
 def _percentile_z(percentile: np.ndarray) -> np.ndarray:
     """The percentile's own z (rank z of an empirical reference), for percentile schemes and
     percentile bands."""
+    from scipy import stats  # (imported when used: ~0.3 s that scoring runs need not pay)
+
     return np.clip(
         np.where(
             percentile <= 50.0,

@@ -18,8 +18,8 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
 
+from prs._compat import LazyModule
 from prs.calibrate._inputs import (
     ScoreColumn,
     ScoresLike,
@@ -29,6 +29,9 @@ from prs.calibrate._inputs import (
 )
 from prs.calibrate.reference import Reference
 from prs.errors import CalibrationError, CalibrationWarning
+
+special = LazyModule("scipy.special")  # (imported at first use: ~0.3 s)
+stats = LazyModule("scipy.stats")  # (imported at first use: ~0.3 s)
 
 #: Fewer events than this gives a warning: estimates and CIs are unreliable.
 MIN_EVENTS = 10

@@ -36,13 +36,15 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from prs._compat import LazyModule
 from prs._version import __version__
 from prs.calibrate._inputs import ScoresLike, by_sample, finite_number, read_scores
 from prs.errors import CalibrationError, CalibrationWarning
 from prs.output import write_json
 from prs.provenance import file_record, record
+
+stats = LazyModule("scipy.stats")  # (imported at first use: ~0.3 s)
 
 #: Version of the reference file format written by :func:`save_reference`.
 FORMAT_VERSION = 1
@@ -61,7 +63,7 @@ MAX_BIMODALITY_COEFFICIENT = 5.0 / 9.0
 #: Bound of a rank-based z (:meth:`Reference.z` with ``method="rank"``): the |z| whose normal
 #: tail probability is the smallest positive double (``-Phi^-1(5e-324)``, about 38.47). No
 #: percentile a double can hold lies further out, so every rank z is finite.
-RANK_Z_LIMIT = float(-stats.norm.ppf(np.nextafter(0.0, 1.0)))
+RANK_Z_LIMIT = 38.467405617144344  # (literal: SciPy is imported when used; tests/test_startup.py)
 
 #: Levels (percent) kept when a reference is saved without its individual values.
 SUMMARY_LEVELS = np.round(np.arange(0.5, 100.0, 0.5), 1)

@@ -47,17 +47,19 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from prs._compat import LazyModule
 from prs.calibrate.absolute import AbsoluteRiskModel
 from prs.calibrate.relative import check_or_per_sd
 from prs.calibrate.schemes import CategoryScheme
 from prs.errors import CalibrationError
 
+stats = LazyModule("scipy.stats")  # (imported at first use: ~0.3 s)
+
 #: Level of every interval (``*_lo`` / ``*_hi``).
 LEVEL = 0.95
 #: The standard-normal quantile of :data:`LEVEL` (1.959964).
-Z_LEVEL = float(stats.norm.ppf(0.5 + LEVEL / 2.0))
+Z_LEVEL = 1.959963984540054  # (literal: SciPy is imported when used; tests/test_startup.py)
 
 #: Default of ``near_threshold``: a person is flagged when the most likely category has a
 #: probability below it. At 0.8 a flagged person has at least a 1 in 5 chance of another

@@ -1,13 +1,133 @@
-"""The one place Numba's compile options are set for every kernel.
+"""The one place Numba's compile options are set for every kernel, and when Numba starts.
 
-``cache=True`` keeps compiled machine code on disk between processes (the ~1.4 s start-up
-would otherwise grow by the compile time of every kernel used); ``nogil=True`` lets the
-scorer's threads and the reader's decompression run kernels in parallel.
+``cache=True`` keeps compiled machine code on disk between processes (start-up would
+otherwise grow by the compile time of every kernel used); ``nogil=True`` lets the scorer's
+threads and the reader's decompression run kernels in parallel.
+
+Numba is not imported by ``import prs``: :data:`kernel` wraps each function in a
+:class:`Kernel`, and the first kernel call imports Numba and makes a dispatcher for every
+kernel at once (:func:`compile_kernels`). Importing Numba (~0.13 s) and setting up its CPU
+target at the first call (~0.25 s, cached machine code or not) are then paid only by runs
+that use a kernel: ``prs --help``, ``prs calibrate``, ``prs fetch``, ``import prs`` in a
+notebook do not (docs/performance.md, "Start-up").
 """
 
 from __future__ import annotations
 
-import numba
+import contextlib
+import functools
+import importlib
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
 
-#: Decorator for every kernel: ``@kernel`` above a function over numpy arrays.
-kernel = numba.njit(cache=True, nogil=True)
+
+class Kernel:
+    """A kernel before Numba has started: calling it starts Numba
+    (:func:`compile_kernels`) and calls ``py_func`` compiled by
+    ``numba.njit(cache=True, nogil=True)``, :attr:`dispatcher`."""
+
+    def __init__(self, py_func: Callable[..., Any]) -> None:
+        functools.update_wrapper(self, py_func)
+        self.py_func = py_func
+        self.dispatcher: Callable[..., Any] | None = None
+
+    def __call__(self, *args: Any) -> Any:
+        dispatcher = self.dispatcher
+        if dispatcher is not None:
+            return dispatcher(*args)
+        compile_kernels()
+        assert self.dispatcher is not None
+        return self.dispatcher(*args)
+
+    def __repr__(self) -> str:
+        return f"<prs kernel {self.py_func.__module__}.{self.py_func.__qualname__}>"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled by name (Dask ships tasks to workers), like a plain function.
+        return _lookup, (self.py_func.__module__, self.py_func.__qualname__)
+
+
+def _lookup(module: str, qualname: str) -> Any:
+    return getattr(importlib.import_module(module), qualname)
+
+
+class _State:
+    """Process-wide: the kernels made so far, and Numba's decorator once started."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.kernels: list[Kernel] = []
+        self.compiled = False
+        self.njit: Callable[[Callable[..., Any]], Any] | None = None
+
+
+_state = _State()
+
+
+def compile_kernels() -> None:
+    """Import Numba and give every kernel its dispatcher (compiled, or loaded from the
+    cache, at its first call as usual); kernels defined later are compiled from the start.
+
+    Each kernel's module globals are rebound to the dispatchers, so compiled kernels that
+    call one another see Numba functions. Idempotent and thread-safe.
+    """
+    with _state.lock:
+        if _state.compiled:
+            return
+        with _no_blas_probe():
+            import numba
+            import numba.np.arraymath  # (the first call would import it: now, unprobed)
+
+        _state.njit = numba.njit(cache=True, nogil=True)
+        for k in _state.kernels:
+            k.dispatcher = _state.njit(k.py_func)
+        for k in _state.kernels:
+            _rebind(k.py_func.__globals__)
+        _state.compiled = True
+
+
+def _rebind(namespace: dict[str, Any]) -> None:
+    """Kernels named in ``namespace`` (a module's globals, where Numba resolves a kernel's
+    callees at compile time) replaced by their dispatchers."""
+    for name, value in list(namespace.items()):
+        if isinstance(value, Kernel) and value.dispatcher is not None:
+            namespace[name] = value.dispatcher
+
+
+@contextlib.contextmanager
+def _no_blas_probe() -> Iterator[None]:
+    """Numba probes for BLAS once, on import, by importing ``scipy.linalg`` (~0.08 s; a
+    scoring run uses no SciPy). The probe only picks BLAS over a plain loop inside
+    ``np.correlate``/``np.convolve``, which no prs kernel calls; ``np.dot`` still finds
+    BLAS when a kernel uses it (Numba imports it then). So the probe is answered "absent"
+    unless SciPy's BLAS is loaded already."""
+    name = "scipy.linalg.cython_blas"
+    if name in sys.modules:
+        yield
+        return
+    sys.modules[name] = None  # type: ignore[assignment]  # import raises ImportError
+    try:
+        yield
+    finally:
+        if sys.modules.get(name, "") is None:
+            del sys.modules[name]
+
+
+def numba_started() -> bool:
+    """True once Numba has been imported and the kernels made into dispatchers."""
+    return _state.compiled
+
+
+def kernel(py_func: Callable[..., Any]) -> Any:
+    """Decorator for every kernel: ``@kernel`` above a function over numpy arrays."""
+    k = Kernel(py_func)
+    with _state.lock:
+        _state.kernels.append(k)
+        if _state.compiled:
+            assert _state.njit is not None
+            k.dispatcher = _state.njit(py_func)
+            _rebind(py_func.__globals__)
+            return k.dispatcher
+    return k
