@@ -10,13 +10,12 @@ evaluate``. What was not found is listed at the end, never left out silently.
 
 Examples
 --------
->>> import tempfile
+>>> import contextlib, io, tempfile
 >>> from prs.example import run_demo
 >>> out = tempfile.mkdtemp()
->>> _ = run_demo(out)  # doctest: +ELLIPSIS
-prs...
->>> page = write_report(out)
->>> page.name
+>>> with contextlib.redirect_stdout(io.StringIO()):
+...     _ = run_demo(out)
+>>> write_report(out).name
 'report.html'
 """
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 
+from prs._compat import EXACT_FLOATS
 from prs.errors import PRSError, ReportError
 
 _TABLE_SUFFIXES = (".tsv", ".tsv.gz", ".tsv.zst", ".txt", ".txt.gz", ".parquet")
@@ -53,7 +54,8 @@ class RunOutputs:
     pcs, reference_pcs
         The scored samples' and the reference panel's principal components, or None.
     reference
-        The reference distributions (``prs calibrate``'s JSON), keyed by score ID, or empty.
+        The reference distributions (``prs calibrate``'s JSON, else the reference panel's
+        ``reference_scores`` table), :class:`~prs.calibrate.Reference` by score ID, or empty.
     files
         The file each part was read from.
     notes
@@ -105,6 +107,7 @@ def read_table(path: Path) -> pd.DataFrame:
             path,
             sep="\t",
             dtype={c: str for c in ("sample_id", "score", "sampleset", "IID", "#IID", "FID")},
+            **EXACT_FLOATS,
         )
     except (OSError, ValueError, ImportError, pd.errors.ParserError) as exc:
         raise ReportError(f"{path}: cannot read as a table ({exc})") from exc
@@ -379,11 +382,10 @@ def _find_pcs(
     files: dict[str, Path],
     notes: list[str],
 ) -> None:
-    path = (
-        Path(given)
-        if given is not None
-        else next((p for p, h in headers.items() if {"PC1", "PC2"} <= set(h)), None)
-    )
+    with_pcs = [p for p, h in headers.items() if {"PC1", "PC2"} <= set(h)]
+    # prs demo's ancestry.tsv (PCs and the most similar population) first
+    with_pcs.sort(key=lambda p: not p.name.startswith("ancestry"))
+    path = Path(given) if given is not None else next(iter(with_pcs), None)
     if path is None:
         notes.append("no principal components (prs reference project): no ancestry PCA plot")
         return
@@ -394,6 +396,26 @@ def _find_pcs(
         files["reference_pcs"] = Path(given_reference)
 
 
+def _reference_scores(root: Path, parts: dict[str, Any], files: dict[str, Path]) -> None:
+    """Each score's reference from the reference panel's scores table, when there is one."""
+    path = _named(root, "reference_scores")
+    if path is None:
+        return
+    from prs.calibrate import build_reference
+
+    table = _long_scores(path, [])
+    refs = {}
+    for score_id, rows in table.groupby(table["score"].astype(str), sort=False):
+        try:
+            refs[score_id] = build_reference(
+                rows["SUM"].to_numpy(dtype=float), score_id=score_id, check=False
+            )
+        except PRSError as exc:
+            raise ReportError(f"{path}: score {score_id}: {exc}") from exc
+    parts["reference"] = refs
+    files["reference"] = path
+
+
 def _find_reference(
     root: Path,
     given: str | os.PathLike[str] | None,
@@ -401,10 +423,12 @@ def _find_reference(
     files: dict[str, Path],
     notes: list[str],
 ) -> None:
-    """The reference distribution: given, else the file the categorisation recorded."""
+    """The reference distribution: given, else the file the categorisation recorded, else
+    the reference panel's scores ``prs demo`` writes (``reference_scores.tsv``)."""
     inputs = parts.get("categories_inputs") or {}
     path = Path(given) if given is not None else _resolve(inputs.get("reference"), root)
     if path is None:
+        _reference_scores(root, parts, files)
         return
     from prs.calibrate.reference import load_references
 
