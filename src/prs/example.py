@@ -615,11 +615,11 @@ def _print_ancestry(ancestry: DemoAncestry) -> None:
     declined = int((~similarity.supported).sum())
     print(
         f"\n2. ancestry: a reference panel built from the embedded one ({len(panel.samples)} "
-        f"women: {sizes}): a PCA of {panel.n_variants} variants shared with the cohort "
+        f"women: {sizes}): a PCA of {panel.n_variants:,} variants shared with the cohort "
         f"(biallelic SNPs, MAF >= 0.05, no strand-ambiguous or long-range high-LD ones, "
-        f"LD-pruned; {panel.n_pcs} PCs). The {len(projection.samples)} people projected onto "
-        f"it ({projection.method.upper()}, as FRAPOSA in pgsc_calc; {projection.n_matched} of "
-        f"{projection.n_variants} PCA variants found) and compared with its populations "
+        f"LD-pruned; {panel.n_pcs} PCs). The {len(projection.samples)} people were projected onto "
+        f"it ({projection.method.upper()}, as FRAPOSA in pgsc_calc; {projection.n_matched:,} of "
+        f"{projection.n_variants:,} PCA variants found) and compared with its populations "
         f"(random forest on {len(similarity.info['pcs'])} PCs, seeded, as pgsc_calc):"
     )
     print(
@@ -698,7 +698,7 @@ def _print_probabilities(categories: Any) -> None:
     table = shown[["sample_id", "population", "population_probability"]].rename(
         columns={"population": "MostSimilarPop", "population_probability": "RF_p"}
     )
-    table["risk 45-80 %"] = 100 * shown["risk_to_80"]
+    table[f"risk {DEMO_AGE:.0f}-80 %"] = [f"{100 * r:.1f}" for r in shown["risk_to_80"]]
     table["lifetime 20-80 % (95 % interval)"] = [
         f"{m:.1f} ({lo:.1f}-{hi:.1f})"
         for m, lo, hi in shown[["scheme_measure", "scheme_measure_lo", "scheme_measure_hi"]]
@@ -728,7 +728,7 @@ def _print_outputs(written: dict[str, Path]) -> None:
     folder = next(iter(written.values())).parent
     print(f"\nwrote {folder}/:")
     for key, path in written.items():
-        print(f"   {path.name:<18} {_OUTPUT_WORDS.get(key, '')}")
+        print(f"   {path.name:<21} {_OUTPUT_WORDS.get(key, '')}")
     print("next:")
     for line in _next_steps(folder):
         print(f"   {line}")
