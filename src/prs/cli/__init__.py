@@ -47,6 +47,7 @@ COMMANDS = {
     "categorize": "prs.cli.calibrate",
     "evaluate": "prs.cli.calibrate",
     "reference": "prs.cli.reference",
+    "report": "prs.cli.report",
 }
 
 
@@ -68,12 +69,19 @@ def build_parser(modules: Sequence[str] | None = None) -> argparse.ArgumentParse
     return parser
 
 
+#: The options every command takes (before or after its name).
+_COMMON_OPTIONS = ("-v", "--verbose", "-q", "--quiet", "--strict")
+
+
 #: Prefix of the destinations of the common options given after the command's name.
 _SUB = "command_"
 
 
 def _add_common_options(parser: argparse.ArgumentParser, prefix: str) -> None:
-    """``-v``, ``-q`` and ``--strict`` (stored as ``<prefix>verbose`` etc.)."""
+    """``-v``, ``-q`` and ``--strict`` (stored as ``<prefix>verbose`` etc.); a command that
+    defines any of them itself keeps its own (none does: a guard, not a feature)."""
+    if any(flag in parser._option_string_actions for flag in _COMMON_OPTIONS):
+        return
     group = parser.add_argument_group("logging and warnings (before or after the command)")
     group.add_argument(
         "-v",
