@@ -313,3 +313,27 @@ def test_chain_location_layout():
     )
     with pytest.raises(Exception, match="GRCh37 and GRCh38 only"):
         chain_location("NCBI36", "GRCh38")
+
+
+def test_pgs_id_without_harmonized_file_is_fetched_author_reported_and_lifted(
+    served_chain, tmp_path
+):
+    """A PGS ID the Catalog has not harmonized to the genotypes' build: an error unless a
+    liftover is allowed; then its author-reported (GRCh37) file is fetched and lifted."""
+    from prs.weights.catalog.transport import NotHarmonizedError
+    from prs.weights.load import load_scorefiles
+    from tests.catalog_server import scoring_file_text
+
+    server, _, _ = served_chain
+    server.tree.add("PGS000777", None, scoring_file_text("PGS000777").encode())
+    server.add_score("PGS000777", builds=())
+    catalog = {"cache_dir": tmp_path / "cache", "api_url": server.api_url, **OPTS}
+    with pytest.raises(NotHarmonizedError, match="liftover=True"):
+        load_scorefiles("PGS000777", build="GRCh38", catalog_options=catalog)
+    with pytest.warns(LiftoverWarning, match="GRCh37 to GRCh38"):
+        (sf,) = load_scorefiles("PGS000777", build="GRCh38", catalog_options=catalog, liftover=True)
+    assert sf.genome_build == "GRCh38" and not sf.harmonized
+    # the generated file's rows lie beyond the generated chain's blocks: none lifts
+    assert sf.variants["liftover"].tolist() == ["unmapped"] * 3
+    assert sf.variants["source_pos"].tolist() == [1_000_000, 1_000_097, 1_000_194]
+    assert any(p.endswith("/PGS000777.txt.gz") for p, _ in server.requests)

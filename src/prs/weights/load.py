@@ -17,6 +17,8 @@ from typing import Any
 
 from prs.errors import ScoreError
 from prs.weights.catalog import is_accession, resolve
+from prs.weights.catalog.transport import NotHarmonizedError
+from prs.weights.liftover import lift_to_build
 from prs.weights.scorefile import ScoringFile, read_scorefile
 
 __all__ = ["ScoringFileSpec", "load_scorefile", "load_scorefiles"]
@@ -32,6 +34,7 @@ def load_scorefile(
     use_harmonized: bool | None = None,
     build: str | None = None,
     catalog_options: dict[str, Any] | None = None,
+    liftover: bool | str | os.PathLike[str] = False,
 ) -> ScoringFile:
     """Read one scoring file given as a path, a PGS ID (fetched) or a ScoringFile (as is).
 
@@ -48,6 +51,10 @@ def load_scorefile(
     catalog_options
         Keyword options of :func:`prs.catalog.resolve` (``cache_dir``, ``offline``,
         ``mirror``, ...).
+    liftover
+        When allowed (True, or a chain file) and the Catalog has no file harmonized to
+        ``build`` for a PGS ID, its author-reported file is fetched instead (to be lifted
+        by :func:`load_scorefiles`); False: that is an error.
 
     Returns
     -------
@@ -68,7 +75,12 @@ def load_scorefile(
         return spec
     path = Path(spec)
     if not path.exists() and is_accession(os.fspath(spec)):
-        path = resolve(os.fspath(spec), build=build, **(catalog_options or {}))
+        try:
+            path = resolve(os.fspath(spec), build=build, **(catalog_options or {}))
+        except NotHarmonizedError:
+            if not liftover:
+                raise
+            path = resolve(os.fspath(spec), build=None, **(catalog_options or {}))
     return read_scorefile(path, drop_unscorable=drop_unscorable, use_harmonized=use_harmonized)
 
 
@@ -79,15 +91,38 @@ def load_scorefiles(
     use_harmonized: bool | None = None,
     build: str | None = None,
     catalog_options: dict[str, Any] | None = None,
+    liftover: bool | str | os.PathLike[str] = False,
+    liftover_md5: str | None = None,
+    liftover_sha256: str | None = None,
 ) -> list[ScoringFile]:
-    """Read scoring files (:func:`load_scorefile` each) whose score names are unique.
+    """Read scoring files (:func:`load_scorefile` each) whose score names are unique,
+    lifted to ``build`` where their build differs and ``liftover`` allows it.
+
+    Parameters
+    ----------
+    scorefiles
+        Paths, PGS IDs or :class:`ScoringFile` objects.
+    drop_unscorable, use_harmonized, build, catalog_options
+        As :func:`load_scorefile`.
+    liftover
+        False (default): nothing is lifted (a build mismatch is refused later, by
+        :func:`prs.match.check_builds`). True: UCSC's GRCh37<->GRCh38 chain, fetched,
+        verified and cached as Catalog files are; a path or URL: that chain file
+        (:func:`prs.weights.liftover.lift_to_build`).
+    liftover_md5, liftover_sha256
+        Expected checksums of the chain file (default: the published MD5).
 
     Raises
     ------
     ScoringFileError, CatalogError
-        As :func:`load_scorefile`.
+        As :func:`load_scorefile` and :func:`prs.weights.liftover.fetch_chain`.
     ScoreError
         Two scores with the same name.
+
+    Warns
+    -----
+    LiftoverWarning
+        Per lifted file, its rows' fates.
     """
     if isinstance(scorefiles, (str, os.PathLike, ScoringFile)):
         scorefiles = [scorefiles]
@@ -98,9 +133,18 @@ def load_scorefiles(
             use_harmonized=use_harmonized,
             build=build,
             catalog_options=catalog_options,
+            liftover=liftover,
         )
         for spec in scorefiles
     ]
+    loaded = lift_to_build(
+        loaded,
+        build,
+        liftover,
+        md5=liftover_md5,
+        sha256=liftover_sha256,
+        **(catalog_options or {}),
+    )
     seen: dict[str, str] = {}
     for sf in loaded:
         for sid in sf.score_ids:

@@ -22,7 +22,13 @@ from prs.weights.catalog.api import _expand, _score_info
 from prs.weights.catalog.config import DEFAULT_FTP_URL, CatalogConfig, CatalogOptions, config_from
 from prs.weights.catalog.download import _download_verified, _published_md5
 from prs.weights.catalog.store import _cached
-from prs.weights.catalog.transport import _is_remote, _join, _local_path, _UnknownScore
+from prs.weights.catalog.transport import (
+    NotHarmonizedError,
+    _is_remote,
+    _join,
+    _local_path,
+    _UnknownScore,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -90,10 +96,11 @@ def _locate(pgs_id: str, build: str | None, config: CatalogConfig) -> str:
     url = info.ftp_harmonized.get(build, "") if build else info.ftp_scoring_file
     if not url:
         if build:
-            raise CatalogError(
+            raise NotHarmonizedError(
                 f"{pgs_id}: the PGS Catalog has no positions harmonized to {build} for this "
                 f"score (builds available: {', '.join(sorted(info.ftp_harmonized)) or 'none'});"
-                " use the author-reported file (author_reported=True / --author-reported)"
+                " use the author-reported file (author_reported=True / --author-reported), "
+                "or let prs lift it to the genotypes' build (liftover=True / --liftover)"
             )
         return _join(config.ftp_url, relative)
     return url

@@ -42,6 +42,11 @@ class _UnknownScore(CatalogError):
     """The Catalog does not know this PGS ID (not worth a fallback to the FTP layout)."""
 
 
+class NotHarmonizedError(CatalogError):
+    """The Catalog has no positions harmonized to the requested build for this score (the
+    author-reported file exists; a liftover, when allowed, can use it)."""
+
+
 def _is_remote(location: str) -> bool:
     return urllib.parse.urlsplit(location).scheme in {"http", "https"}
 
