@@ -18,7 +18,7 @@ from prs.errors import MatchError, RsidMatchWarning, ScoringFileWarning
 from prs.match import match_variants, wanted_positions
 from prs.scoring import score
 from prs.weights import read_scorefile
-from tests.builders import MATCH_TARGET, random_genotype_cells, write_scorefile
+from tests.builders import MATCH_TARGET, random_genotype_cells, site_table, write_scorefile
 
 RSID_COLUMNS = ("rsID", "effect_allele", "other_allele", "effect_weight")
 POS_COLUMNS = ("chr_name", "chr_position", "effect_allele", "other_allele", "effect_weight")
@@ -94,6 +94,15 @@ def test_rsid_matching_can_be_turned_off(tmp_path):
     assert set(report.variants["outcome"]) == {"unmatched_no_position"}
     assert wanted_positions([sf], match_rsids=False) == {}
     assert wanted_positions([sf]) is None  # the target's IDs are needed everywhere
+
+
+def test_a_vcf_id_with_several_ids_matches_each(tmp_path):
+    sites = site_table([("1", 100, "A", "G", "rs5;rs6"), ("1", 200, "C", "T", "rs7")])
+    rows = [("rs6", "G", "A", 1.0), ("rs7", "T", "C", 2.0), ("rs5;rs6", "G", "A", 3.0)]
+    sf = read_scorefile(write_scorefile(tmp_path / "w.txt", rows, columns=RSID_COLUMNS))
+    plan, report = _match(sf, sites)
+    assert report.variants["outcome"].tolist() == ["matched", "matched", "unmatched_no_id"]
+    assert plan.record.tolist() == [0, 1]
 
 
 def test_a_named_chromosome_must_agree(tmp_path):

@@ -394,17 +394,29 @@ def _id_pairs(
     if not len(no_pos) or "id" not in sites.columns or not len(sites):
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     rsid = variants["rsid"].iloc[no_pos].reset_index(drop=True)
-    (id_rows, id_sites), vocab = _shared_codes([rsid, sites["id"].reset_index(drop=True)])
+    ids, owner = _split_ids(sites["id"].reset_index(drop=True))
+    (id_rows, id_sites), vocab = _shared_codes([rsid, ids])
     for blank in ("", "."):  # no ID: joins nothing
         code = int(vocab.get_indexer([blank])[0])
         if code >= 0:
             id_rows[id_rows == code] = -1
             id_sites[id_sites == code] = -2
     row, site = _sorted_join(id_rows.astype(np.int64), id_sites.astype(np.int64))
-    row = no_pos[row]
+    row, site = no_pos[row], owner[site]
     named = chrom_rows[row] != _blank_code(variants["chrom"], chrom_rows)
     keep = ~named | (chrom_rows[row] == chrom_sites[site])
     return row[keep], site[keep]
+
+
+def _split_ids(ids: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Each site's IDs, a VCF ID such as ``rs1;rs2`` as two (with the site-table row
+    owning each)."""
+    multi = ids.astype(object).fillna("").str.contains(";", regex=False).to_numpy(dtype=bool)
+    if not multi.any():
+        return ids, np.arange(len(ids), dtype=np.int64)
+    parts = ids[multi].astype(object).str.split(";").explode()
+    owner = np.concatenate([np.flatnonzero(~multi), parts.index.to_numpy(dtype=np.int64)])
+    return pd.concat([ids[~multi].astype(object), parts], ignore_index=True), owner
 
 
 def _blank_code(column: pd.Series, codes: np.ndarray) -> int:
