@@ -3,9 +3,15 @@
 Each subclass belongs to one stage of the data flow. Messages say where (file, line or
 chrom:pos), what was expected, what was found and, where it helps, how to fix it. The CLI
 maps each class to a stable exit code (:data:`EXIT_CODES`).
+
+Warnings are :class:`PRSWarning` subclasses, issued with :func:`warn`, which points them at
+the caller's line (a notebook cell, a script), not at the library line that noticed.
 """
 
 from __future__ import annotations
+
+import sys
+import warnings
 
 
 class PRSError(Exception):
@@ -73,6 +79,42 @@ EXIT_CODES: dict[type[PRSError], int] = {
     ReportError: 9,
     PRSError: 2,
 }
+
+
+def _in_prs(frame: object) -> bool:
+    name = getattr(frame, "f_globals", {}).get("__name__", "")
+    return name == "prs" or name.startswith("prs.")
+
+
+def warn(message: str, category: type[Warning] = PRSWarning) -> None:
+    """Issue ``message`` as a ``category`` warning attributed to the user's frame: the one
+    that called into prs (the first frame past the outermost prs frame on the stack).
+
+    ``warnings.warn(..., stacklevel=N)`` needs each call site to know how deep it is, which
+    changes as code moves, and Python 3.11 has no ``skip_file_prefixes``. Frames of other
+    libraries between prs frames (a pandas ``apply`` calling back into prs) are walked
+    through; with no frame outside prs (prs's own command line), the outermost prs frame
+    is named.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn("12 rows skipped", ScoreWarning)
+    >>> caught[0].category.__name__, str(caught[0].message)
+    ('ScoreWarning', '12 rows skipped')
+    """
+    frame = sys._getframe(1)
+    depth, outermost = 1, 1  # depth 1: warn's caller (stacklevel 2)
+    while frame is not None:
+        if _in_prs(frame):
+            outermost = depth
+        frame = frame.f_back  # type: ignore[assignment]
+        depth += 1
+    # stacklevel 1 is this function; the frame past the outermost prs frame is depth + 1.
+    level = outermost + 2 if outermost + 1 < depth else outermost + 1
+    warnings.warn(message, category, stacklevel=level)
 
 
 def exit_code_for(error: PRSError) -> int:

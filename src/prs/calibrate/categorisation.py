@@ -88,7 +88,7 @@ from prs.calibrate.uncertainty import (
     scheme_thresholds,
     table_variance_column,
 )
-from prs.errors import CalibrationError, CalibrationWarning
+from prs.errors import CalibrationError, CalibrationWarning, warn
 
 if TYPE_CHECKING:  # (the forest and its imports load only when a population is given)
     from prs.ancestry.similarity import PopulationSimilarity
@@ -222,6 +222,58 @@ class Categorisation:
         for key in STATEMENT_FIELDS:
             frame[key] = statements.get(key)
         return frame
+
+    def _category_counts(self) -> pd.Series:
+        """People per category, in order of first appearance (uncategorised as "none")."""
+        labels = pd.Series(self.category, dtype=object).fillna("none")
+        return labels.value_counts(sort=False)
+
+    def _head(self) -> pd.DataFrame:
+        frame = pd.DataFrame(
+            {
+                "sample_id": self.sample_id[:_REPR_ROWS],
+                "percentile": self.percentile[:_REPR_ROWS],
+                "scheme_measure": self.scheme_measure[:_REPR_ROWS],
+                "category": self.category[:_REPR_ROWS],
+            }
+        )
+        return frame.set_index("sample_id")
+
+    def _title(self) -> str:
+        score_id = self.inputs.get("score_id") or "score"
+        scheme = self.inputs.get("scheme") or "?"
+        return f"{len(self.sample_id)} people, {score_id}, scheme {scheme}"
+
+    def __repr__(self) -> str:
+        """A few lines: who, which scheme, people per category, where to look next (the
+        per-person arrays are attributes; :meth:`to_frame` has them all)."""
+        lines = [f"<Categorisation: {self._title()}>"]
+        lines += [f"  {name}: {count}" for name, count in self._category_counts().items()]
+        lines.append(_CATEGORISATION_NEXT)
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        """For notebooks: people per category, the first rows, where to look next."""
+        import html
+
+        counts = self._category_counts().rename("people").to_frame()
+        counts.index.name = "category"
+        more = len(self.sample_id) - _REPR_ROWS
+        return (
+            f"<div><p><b>Categorisation</b>: {html.escape(self._title())}</p>"
+            f"{counts.to_html()}"
+            f"<p>First rows{f' ({more} more)' if more > 0 else ''}:</p>"
+            f"{self._head().to_html(float_format=lambda x: f'{x:.3g}')}"
+            f"<p><small>{html.escape(_CATEGORISATION_NEXT.strip())}</small></p></div>"
+        )
+
+
+#: Rows a categorisation's HTML repr shows.
+_REPR_ROWS = 5
+_CATEGORISATION_NEXT = (
+    "  next: .to_frame() (one row per person: risks, category, actions, inputs), .inputs "
+    "(what was used), .uncertainty (intervals), prs report (an HTML report)"
+)
 
 
 def categorise(
@@ -465,9 +517,8 @@ def categorise(
 
 
 # -- the steps of categorise, in order -------------------------------------------------------
-# Each step is called by categorise itself: a warning raised in a step uses stacklevel=3, one
-# raised a call further down 4 (the _Binding checks 5), so that every warning points at the
-# line that called categorise (tests/test_calibrate_categorise_steps.py).
+# Each step is called by categorise itself; its warnings (prs.errors.warn) point at the line
+# that called categorise, however deep they are raised (tests/test_calibrate_categorise_steps.py).
 @dataclass(frozen=True)
 class _Run:
     """The arguments of one :func:`categorise` run that its later steps read."""
@@ -607,7 +658,7 @@ def _effect_size(
 def _bind(col: Any, call: Mapping[str, Any]) -> _Bound:
     """Risk factors, scheme, pathway, ages and sexes, each checked against the scheme.
 
-    Called by :func:`categorise` only: its warnings (stacklevel) point at categorise's caller.
+    Called by :func:`categorise` only: its warnings point at categorise's caller.
     """
     rf = resolve_risk_factors(
         call["risk_factors"],
@@ -645,7 +696,7 @@ def _categorise_by_sex(
         text = str(caught_warning.message)
         if text not in said:
             said.add(text)
-            warnings.warn(text, caught_warning.category, stacklevel=3)
+            warn(text, caught_warning.category)
     return _merge_by_sex(runs, bound.sexes, bound.scheme, bound.pathway)
 
 
@@ -676,11 +727,10 @@ def _place(
     n = col.values.size
     n_out = int(np.count_nonzero(placed.out_of_range))
     if n_out:
-        warnings.warn(
+        warn(
             f"{n_out} of {n} scores lie outside the reference range; their percentiles are "
             "clipped (out_of_range column)",
             CalibrationWarning,
-            stacklevel=3,
         )
     return placed
 
@@ -783,14 +833,13 @@ def _warn_effect_ancestry(run: _Run, col: Any, populations: np.ndarray) -> None:
         said = f"in {stated}"
     if outside:
         n = int(np.isin(populations, outside).sum())
-        warnings.warn(
+        warn(
             f"the OR per SD ({run.or_per_sd:g}) was estimated {said}; {n} of "
             f"{populations.size} people are most similar to {', '.join(outside)}: their "
             "percentiles are placed in their own population, but their relative and absolute "
             "risks assume the OR holds there too (effect sizes do not transfer across "
             "ancestries; give development_ancestry / --development-ancestry)",
             CalibrationWarning,
-            stacklevel=5,
         )
 
 
@@ -840,11 +889,10 @@ def _relative_risk(run: _Run, bound: _Bound, placed: _Placement, percentile_band
     combined: CombinedRisk | None = None
     if bound.rf is not None:
         if scheme.measure.kind == "percentile":
-            warnings.warn(
+            warn(
                 f"risk factors given but scheme {scheme.name} categorises the PRS "
                 "percentile: they change the absolute risks reported, not the category",
                 CalibrationWarning,
-                stacklevel=3,
             )
         combined = _combine(bound.rf, log_rr, bound.col.sample_ids, or_per_sd, population_z, bands)
         log_rr = combined.log_rr
@@ -899,7 +947,7 @@ def _rates(
             population=run.rates_population,
         )
         if no_rates is not None:
-            warnings.warn(no_rates, CalibrationWarning, stacklevel=3)
+            warn(no_rates, CalibrationWarning)
         if inc_table is not None:
             bound.binding.check_table(inc_table, "incidence")
         if mort_table is not None:
@@ -1864,12 +1912,11 @@ def _references(
     column: str,
 ) -> tuple[dict[Any, Reference], str]:
     if reference is None:
-        warnings.warn(
+        warn(
             f"no reference given: percentiles and z-scores are relative to these {col.values.size}"
             " scores themselves (self-referential); build a reference from a reference cohort "
             "with build_reference / prs calibrate",
             CalibrationWarning,
-            stacklevel=5,
         )
         ref = build_reference(col.values, column=column, check=False)
         ref = dataclasses.replace(ref, score_id=col.score_id)
@@ -1991,10 +2038,9 @@ def _check_ages_for_scheme(scheme: CategoryScheme, ages: np.ndarray, *, given: b
             if why is not None
             else "their age-dependent risks are NaN"
         )
-        warnings.warn(
+        warn(
             f"{unknown} of {ages.size} samples have no age: {effect}",
             CalibrationWarning,
-            stacklevel=4,
         )
 
 
@@ -2068,11 +2114,10 @@ def _safe_risk(
     )
     skipped = int(np.count_nonzero(~ok & np.isfinite(start) & ~np.isnan(log_rr)))
     if skipped:
-        warnings.warn(
+        warn(
             f"{skipped} of {log_rr.size} risks not computed: the interval lies outside the rate "
             f"tables' ages {first}-{last} or is empty",
             CalibrationWarning,
-            stacklevel=4,
         )
     if ok.any():
         out[ok] = model.risk(log_rr[ok], age_start=start[ok], years=span[ok])
@@ -2204,14 +2249,14 @@ class _Binding:
                 "for research use (the override is written into every affected row)"
             )
         # 5: here, the check, the step of categorise (_bind / _rates), categorise, its caller
-        warnings.warn(f"mismatch overridden (allow_mismatch): {text}", CalibrationWarning, 5)
+        warn(f"mismatch overridden (allow_mismatch): {text}", CalibrationWarning)
         self.overrides.append(text)
         mask = np.ones(self.row.size, bool) if rows is None else rows
         for i in np.flatnonzero(mask):
             self.row[i] = text if self.row[i] is None else f"{self.row[i]}; {text}"
 
     def cannot_check(self, text: str) -> None:
-        warnings.warn(f"cannot check: {text}", CalibrationWarning, 5)
+        warn(f"cannot check: {text}", CalibrationWarning)
         self.unchecked.append(text)
 
     def check_trait(self, col: Any) -> None:
@@ -2302,11 +2347,10 @@ class _Binding:
                 rows=wrong,
             )
         if unknown.any():
-            warnings.warn(
+            warn(
                 f"{int(unknown.sum())} of {sample_ids.size} people have no known sex: they get "
                 f"no category (scheme {s.name} applies to sex {s.sex})",
                 CalibrationWarning,
-                stacklevel=4,
             )
         return unknown
 
@@ -2541,11 +2585,10 @@ def _merge_by_sex(
     actions = _apply_pathway(pathway, category, equivalent, female.age)
     inputs = _merged_inputs(female, male, unknown)
     if int(unknown.sum()):
-        warnings.warn(
+        warn(
             f"{int(unknown.sum())} of {sexes.size} people have no known sex: no absolute risk "
             f"(scheme {scheme.name}'s rates are per sex)",
             CalibrationWarning,
-            stacklevel=4,
         )
     return dataclasses.replace(
         female,
