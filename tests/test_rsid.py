@@ -254,3 +254,30 @@ def test_rsid_scores_equal_plink2_score_by_id(plink2, rsid_cohort, tmp_path):
     got = pd.Series(result.sums[:, 0], index=list(result.samples))
     # PLINK 2 prints 6 significant digits
     np.testing.assert_allclose(got.loc[expected.index], expected, rtol=1e-5, atol=1e-5)
+
+
+def test_real_rsid_only_copy_scores_as_the_original(shared_data, tmp_path):
+    """PGS001229 (chr22) on the CINECA synthetic VCF, whose ID column holds rsIDs: the file
+    with its position columns dropped scores exactly as the original."""
+    original = shared_data / "pgsc_calc/scorefiles/PGS001229_22.txt"
+    vcf = shared_data / "pgsc_calc/target_genomes/cineca_synthetic_subset.vcf.gz"
+    lines = original.read_text().splitlines()
+    header = next(i for i, line in enumerate(lines) if not line.startswith("#"))
+    table = pd.read_csv(original, sep="\t", skiprows=header, dtype=str, keep_default_na=False)
+    rsid_only = tmp_path / "PGS001229_rsid.txt"
+    rsid_only.write_text(
+        "\n".join(lines[:header])
+        + "\n"
+        + table.drop(columns=["chr_name", "chr_position"]).to_csv(sep="\t", index=False)
+    )
+    by_pos = score(vcf, original)
+    with pytest.warns(RsidMatchWarning):
+        by_id = score(vcf, rsid_only)
+    np.testing.assert_array_equal(by_id.sums, by_pos.sums)
+    got = by_id.match_report.variants
+    want = by_pos.match_report.variants
+    # a row missing from the genotypes: no site at its position, no variant with its ID
+    same = got["outcome"].replace("unmatched_no_id", "unmatched_no_site")
+    assert same.tolist() == want["outcome"].tolist()
+    assert (got["outcome"] == "unmatched_no_id").sum() > 0
+    assert (got.loc[got["outcome"] == "matched", "matched_by"] == "rsid").all()
