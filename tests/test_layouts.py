@@ -51,6 +51,12 @@ def cohort(tmp_path_factory):
     vcf = write_vcf(tmp / "cohort.vcf.gz", SAMPLES, records)
     sf_a = write_scorefile(tmp / "a.txt", rows_a, header={"pgs_id": "PGS_A"})
     sf_b = write_scorefile(tmp / "b.txt", rows_b, header={"pgs_id": "PGS_B"})
+    # One variant that some samples miss: their DENOM is 0 without imputation.
+    missed = next(k for k, r in enumerate(records) if "./." in r[5])
+    sf_c = write_scorefile(tmp / "c.txt", [rows_a[missed]], header={"pgs_id": "PGS_C"})
+    pd.DataFrame(
+        {"ID": [f"v{missed}"], "A1": [rows_a[missed][2]], "PGS_C": [rows_a[missed][4]]}
+    ).to_csv(tmp / "weights_c.tsv", sep="\t", index=False)
     # The same weights as PLINK 2 takes them: variant ID, allele, one column per score.
     weights = pd.DataFrame(
         {
@@ -61,19 +67,29 @@ def cohort(tmp_path_factory):
         }
     )
     weights.to_csv(tmp / "weights.tsv", sep="\t", index=False)
-    return {"vcf": vcf, "a": sf_a, "b": sf_b, "weights": tmp / "weights.tsv", "tmp": tmp}
+    return {
+        "vcf": vcf,
+        "a": sf_a,
+        "b": sf_b,
+        "c": sf_c,
+        "weights": tmp / "weights.tsv",
+        "weights_c": tmp / "weights_c.tsv",
+        "tmp": tmp,
+    }
 
 
-def run_plink2(plink2, cohort, out, *, columns="3", id_delim=False) -> pd.DataFrame:
+def run_plink2(
+    plink2, cohort, out, *, columns="3", id_delim=False, weights="weights", modifiers=()
+) -> pd.DataFrame:
     """``plink2 --score`` with PLINK 2's own column set for prs's counts
     (``cols=+scoresums,+denom``); returns the ``.sscore`` read as text."""
-    cmd = [plink2, "--vcf", str(cohort["vcf"]), "--score", str(cohort["weights"]), "1", "2"]
-    cmd += ["header-read", "cols=+scoresums,+denom", "--score-col-nums", columns]
+    cmd = [plink2, "--vcf", str(cohort["vcf"]), "--score", str(cohort[weights]), "1", "2"]
+    cmd += ["header-read", "cols=+scoresums,+denom", *modifiers, "--score-col-nums", columns]
     cmd += ["--threads", "1", "--out", str(out)]
     if id_delim:
         cmd += ["--id-delim", "_"]
     subprocess.run(cmd, check=True, capture_output=True)
-    return pd.read_csv(f"{out}.sscore", sep="\t", dtype=str)
+    return pd.read_csv(f"{out}.sscore", sep="\t", dtype=str, keep_default_na=False)
 
 
 def assert_same_sscore(ours: pd.DataFrame, theirs: pd.DataFrame, renamed: dict) -> None:
@@ -126,6 +142,24 @@ def test_plink_layout_several_scores(plink2, cohort, tmp_path):
     ]
     for sid in ("PGS_A", "PGS_B"):
         assert_same_sscore(ours, theirs, {c: f"{sid}_{c}" for c in counts})
+
+
+@pytest.mark.plink2
+def test_plink_layout_writes_nan_as_plink2(plink2, cohort, tmp_path):
+    """A sample with no observed allele and no imputation: DENOM 0, AVG written ``nan`` as
+    PLINK 2 writes it (SUM 0)."""
+    theirs = run_plink2(
+        plink2, cohort, tmp_path / "plink", weights="weights_c", modifiers=["no-mean-imputation"]
+    )
+    assert "nan" in theirs["PGS_C_AVG"].tolist()
+    out = tmp_path / "prs"
+    args = ["score", "--vcf", str(cohort["vcf"]), "--scorefile", str(cohort["c"])]
+    assert main([*args, "--out", str(out), "--layout", "plink", "--missing", "none", "-q"]) == 0
+    ours = pd.read_csv(out / "scores.sscore", sep="\t", dtype=str, keep_default_na=False)
+    assert list(ours.columns) == list(theirs.columns)
+    nan_rows = (theirs["PGS_C_AVG"] == "nan").tolist()
+    assert any(nan_rows) and (ours["PGS_C_AVG"] == "nan").tolist() == nan_rows
+    assert ours["DENOM"].tolist() == theirs["DENOM"].tolist()
 
 
 def test_id_delim_split_rule():

@@ -163,8 +163,8 @@ def write_score_files(
         else:
             frame = result.to_aggregated(sampleset=options.sampleset, id_delim=options.id_delim)
             key, name = "aggregated_scores", SCORE_LAYOUTS[layout] + suffix
-        if options.digits is not None and not name.endswith(".parquet"):
-            frame = _with_digits(frame, options.digits)
+        if not name.endswith(".parquet"):
+            frame = _floats_as_text(frame, options.digits, nan="nan" if layout == "plink" else "")
         paths[key] = outs.write_table(frame, name)
     # (the report itself: to_frame() would copy it)
     paths["match_report"] = outs.write_table(result.match_report.variants, f"match_report{ext}")
@@ -188,14 +188,24 @@ def write_score_files(
     return paths
 
 
-def _with_digits(frame: pd.DataFrame, digits: int) -> pd.DataFrame:
-    """``frame`` with its float columns as text of ``digits`` significant digits (``%.Ng``;
-    NaN as an empty cell, as the full-precision writer leaves it)."""
-    out = frame.copy()
+def _floats_as_text(frame: pd.DataFrame, digits: int | None, nan: str) -> pd.DataFrame:
+    """``frame`` with float columns as text where the table writer's defaults do not give
+    what the layout needs: ``digits`` significant digits (``%.Ng``), and NaN written as
+    ``nan`` (PLINK 2's ``.sscore``: AVG of a sample with DENOM 0) rather than an empty cell.
+    Full precision without NaN: the frame as it is (the writer's shortest round-trip text)."""
+    out = None
     for name in frame.columns:
         values = frame[name].to_numpy()
-        if values.dtype.kind == "f":
+        if values.dtype.kind != "f":
+            continue
+        missing = np.isnan(values)
+        if digits is None and (nan == "" or not missing.any()):
+            continue
+        if digits is None:
+            text = np.array([repr(v) for v in values.tolist()], dtype=object)
+        else:
             text = np.char.mod(f"%.{digits}g", values).astype(object)
-            text[np.isnan(values)] = ""
-            out[name] = text
-    return out
+        text[missing] = nan
+        out = frame.copy() if out is None else out
+        out[name] = text
+    return frame if out is None else out
