@@ -397,3 +397,30 @@ def decode_requests(
             gp_dosages(values, counts, call_ploidy, j, one_want, haploid, dosage, ploidy, o, error)
         if error[0] != DOSAGE_OK:
             status[i] = DECODE_CHECKED_PATH
+
+
+@kernel
+def simple_ds_dosages(
+    values: np.ndarray,
+    rows: np.ndarray,
+    want: np.ndarray,
+    dosage: np.ndarray,
+    ploidy: np.ndarray,
+    out_rows: np.ndarray,
+) -> None:
+    """Dosages of allele ``want[i]`` (0 REF, 1 ALT) from kept DS row ``rows[i]`` into
+    ``out_rows[i]``: the checked path's rule for a diploid call (ALT = DS, REF = 2 - DS, at
+    least 0; NaN for a missing DS), ploidy 2."""
+    n = values.shape[1]
+    for i in range(len(rows)):
+        r = rows[i]
+        o = out_rows[i]
+        if want[i] == 0:
+            for s in range(n):
+                d = 2.0 - float(values[r, s])
+                dosage[o, s] = d if d > 0.0 else (0.0 if d <= 0.0 else d)
+                ploidy[o, s] = 2
+        else:
+            for s in range(n):
+                dosage[o, s] = float(values[r, s])
+                ploidy[o, s] = 2

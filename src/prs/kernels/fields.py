@@ -602,3 +602,134 @@ def parse_info_quality(
         r2[j] = value
         imputed[j] = flag_imputed and not flag_typed
         status[j] = INFO_OK if ok else INFO_PYTHON
+
+
+# -- DS kept from the sites pass ---------------------------------------------------------------
+#: float32 of ``m / 1000`` for m = 0..2000: a DS of at most three decimals in [0, 2] is this
+#: table at ``m * 10**(3 - decimals)`` — the same number as strtod's correctly rounded double
+#: (m and 1000 exact, one IEEE division) cast to float32, which is what htslib stores.
+DS_MILLI = np.array([np.float32(m / 1000.0) for m in range(2001)], dtype=np.float32)
+_SCALE3 = np.array([1000, 100, 10, 1], dtype=np.int64)
+
+
+@kernel
+def parse_simple_ds(
+    buf: np.ndarray,
+    lines: np.ndarray,
+    fields: np.ndarray,
+    rows: np.ndarray,
+    sample_out: np.ndarray,
+    milli: np.ndarray,
+    values: np.ndarray,
+    simple: np.ndarray,
+) -> None:
+    """DS of biallelic records whose every call is a diploid ``a|b`` or ``a/b`` (a, b in 0/1)
+    followed by one DS value, FORMAT starting ``GT:DS`` (imputation servers' layout).
+
+    Such a record's dosages need nothing but DS (ploidy 2, no half-calls, no allele out of
+    range), so the sites pass keeps the values and ``read()`` never sees its text again.
+    Values are exactly what htslib stores (float32 of the correctly rounded double): up to
+    three decimals in [0, 2] through ``milli`` (:data:`DS_MILLI`), longer decimals by one
+    exact division (Clinger's fast path); ``.`` is NaN. Anything else (an exponent, a sign,
+    a value above 2.001 or below 0 that the dosage rules reject, more subfields than FORMAT
+    keys, ...) leaves the record to the general path: ``simple[j] = False``.
+
+    Parameters
+    ----------
+    rows
+        Listed records to try; output row ``j`` belongs to ``rows[j]``.
+    values
+        ``float32[len(rows), n_out]`` out (rows with ``simple`` False are left unspecified).
+    simple
+        ``bool[len(rows)]`` out.
+    """
+    n_file = len(sample_out)
+    for j in range(len(rows)):
+        r = rows[j]
+        line_end = lines[r, 1]
+        fmt = fields[r, 1]
+        q = fields[r, 2]
+        simple[j] = False
+        if fmt < 0 or q < 0 or fmt + 5 > line_end:
+            continue
+        if not (buf[fmt] == 71 and buf[fmt + 1] == 84 and buf[fmt + 2] == 58):
+            continue
+        if not (buf[fmt + 3] == 68 and buf[fmt + 4] == 83):
+            continue
+        c = buf[fmt + 5]
+        if not (c == 58 or c == 9):
+            continue
+        _, n_fields = _format_index(buf, fmt, 68, 83)
+        ok = True
+        for s in range(n_file):
+            # GT: exactly d|d or d/d, d in 0/1, then ':'.
+            if q + 5 > line_end:
+                ok = False
+                break
+            c0 = buf[q]
+            c1 = buf[q + 1]
+            c2 = buf[q + 2]
+            if not (
+                (c0 == 48 or c0 == 49)
+                and (c1 == 124 or c1 == 47)
+                and (c2 == 48 or c2 == 49)
+                and buf[q + 3] == 58
+            ):
+                ok = False
+                break
+            q += 4
+            # DS: '.', or digits[.digits].
+            c = buf[q] if q < line_end else 9
+            value = np.float32(0.0)
+            if c == 46 and (q + 1 >= line_end or buf[q + 1] == 58 or buf[q + 1] == 9):
+                value = np.float32(np.nan)
+                q += 1
+            else:
+                m = 0
+                digits = 0
+                while q < line_end and 48 <= buf[q] <= 57 and digits < 15:
+                    m = m * 10 + (int(buf[q]) - 48)
+                    digits += 1
+                    q += 1
+                decimals = 0
+                if q < line_end and buf[q] == 46:
+                    q += 1
+                    while q < line_end and 48 <= buf[q] <= 57 and digits < 15:
+                        m = m * 10 + (int(buf[q]) - 48)
+                        digits += 1
+                        decimals += 1
+                        q += 1
+                c = buf[q] if q < line_end else 9
+                if digits == 0 or not (c == 58 or c == 9):
+                    ok = False
+                    break
+                if decimals <= 3:
+                    index = m * _SCALE3[decimals]
+                    if index > 2000:
+                        ok = False
+                        break
+                    value = milli[index]
+                else:
+                    # at most 15 digits: m < 2**53, 10**decimals exact: one rounding (Clinger).
+                    value = np.float32(m / _POW10[decimals])
+                    if float(value) > 2.0 + 1e-3:
+                        ok = False
+                        break
+            # The rest of the column: more subfields than FORMAT keys is htslib's error.
+            # (Byte by byte: a SWAR skip measured slower, the rest being ~10 bytes.)
+            extra = 0
+            while q < line_end:
+                c = buf[q]
+                if c == 9:
+                    break
+                if c == 58:
+                    extra += 1
+                q += 1
+            q += 1
+            if 2 + extra > n_fields:
+                ok = False
+                break
+            col = sample_out[s]
+            if col >= 0:
+                values[j, col] = value
+        simple[j] = ok

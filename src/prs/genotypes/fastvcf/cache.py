@@ -1,13 +1,16 @@
 """Genotypes kept from the sites pass, so ``read()`` need not inflate the text again.
 
-Two stores, both within one memory budget (``cache_bytes``): *packed* rows, 2 bits per call
+GT: two stores, both within one memory budget (``cache_bytes``): *packed* rows, 2 bits per call
 as the scan kernel packs the common all-diploid ``0/1`` record, and *allele* rows
 (``int8[n_samples, 2]`` per record) for the other listed records whose calls
 :func:`prs.kernels.fields.parse_gt_alleles` reads cleanly. Records in neither are read again
-from their blocks.
+from their blocks. DS: :class:`DsCache`, float32 values of the records
+:func:`prs.kernels.fields.parse_simple_ds` reads completely (diploid 0/1 calls, one DS each).
 """
 
 from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -71,3 +74,71 @@ class GenotypeCache:
         no memory, and a copy would briefly double the cache."""
         self.packed = self.packed[: self.n_packed]
         self.alleles = self.alleles[: self.n_alleles]
+
+
+class DsCache:
+    """DS values kept from the sites pass (float32, as htslib stores them), one row per
+    record whose dosages need nothing else (:func:`prs.kernels.fields.parse_simple_ds`).
+
+    Parameters
+    ----------
+    n_samples
+        Output samples.
+    cache_bytes
+        The budget (rows of ``4 * n_samples`` bytes); 0 keeps nothing. Allocated with
+        ``np.empty``: pages are only made resident as rows are written.
+    """
+
+    def __init__(self, n_samples: int, cache_bytes: int) -> None:
+        self.values = np.empty(
+            (cache_bytes // max(4 * n_samples, 1) if n_samples else 0, n_samples),
+            dtype=np.float32,
+        )
+        self.n_rows = 0
+
+    def add(
+        self,
+        buf: np.ndarray,
+        listed: dict[str, np.ndarray],
+        sample_out: np.ndarray,
+        pool: ThreadPoolExecutor | None,
+    ) -> None:
+        """Keep the DS of the listed biallelic records the kernel reads completely
+        (``listed["ds_row"]`` gets each record's row, or stays -1). With ``pool`` (one
+        worker), the records are read in two halves at once (the kernel releases the GIL)."""
+        free = len(self.values) - self.n_rows
+        rows = np.flatnonzero(listed["n_alleles"] == 2)[:free].astype(np.int64)
+        if not len(rows):
+            return
+        start = self.n_rows
+        out = self.values[start : start + len(rows)]
+        simple = np.zeros(len(rows), dtype=np.bool_)
+
+        def part(a: int, b: int) -> None:
+            kf.parse_simple_ds(
+                buf,
+                listed["line"],
+                listed["fields"],
+                rows[a:b],
+                sample_out,
+                kf.DS_MILLI,
+                out[a:b],
+                simple[a:b],
+            )
+
+        half = len(rows) // 2
+        if pool is not None and half >= 2:
+            job = pool.submit(part, half, len(rows))
+            part(0, half)
+            job.result()
+        else:
+            part(0, len(rows))
+        keep = np.flatnonzero(simple)
+        if len(keep) < len(rows):  # close the gaps the others left
+            out[: len(keep)] = out[keep]
+        listed["ds_row"][rows[keep]] = start + np.arange(len(keep))
+        self.n_rows += len(keep)
+
+    def trim(self) -> None:
+        """Drop the unused tail (a view: the tail was never touched)."""
+        self.values = self.values[: self.n_rows]

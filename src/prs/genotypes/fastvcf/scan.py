@@ -43,6 +43,7 @@ class Listed:
     n_alleles: np.ndarray  # int16
     packed_row: np.ndarray  # int64: row in the packed store, -1 if not there
     allele_row: np.ndarray  # int64: row in the allele store, -1 if not there
+    ds_row: np.ndarray  # int64: row in the DS store, -1 if not there
     r2: np.ndarray  # float32: INFO R2 / DR2 / INFO (NaN: none; see vcf_record.info_quality)
     imputed: np.ndarray  # bool: INFO IMPUTED flag (and not TYPED)
 
@@ -418,6 +419,7 @@ def concat_listed(pieces: list[dict[str, np.ndarray]]) -> Listed:
         n_alleles=cat("n_alleles", np.int16),
         packed_row=cat("packed_row", np.int64),
         allele_row=cat("allele_row", np.int64),
+        ds_row=cat("ds_row", np.int64),
         r2=cat("r2", np.float32),
         imputed=cat("imputed", np.bool_),
     )

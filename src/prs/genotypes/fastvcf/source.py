@@ -36,7 +36,7 @@ import pandas as pd
 from prs.errors import GenotypeFileError, GenotypeWarning
 from prs.genotypes import bgzf
 from prs.genotypes.base import DosageChunk, sorted_unique
-from prs.genotypes.fastvcf.cache import GenotypeCache
+from prs.genotypes.fastvcf.cache import DsCache, GenotypeCache
 from prs.genotypes.fastvcf.decode import (
     HALF_CALL_CODES,
     HAPLOID_CODES,
@@ -72,6 +72,7 @@ from prs.genotypes.vcf_record import (
     info_quality,
     unreadable_quality_message,
 )
+from prs.kernels import dosage as kd
 from prs.kernels import fields as kf
 from prs.kernels import scan as ks
 from prs.memory import release_memory
@@ -197,6 +198,8 @@ class FastVcfSource:
         self._listed: Listed | None = None
         self._blocks: list[bgzf.BlockTable] = []
         self._cache = GenotypeCache.empty(self._n)
+        self._ds_cache = DsCache(self._n, 0)
+        self._ds_pool: ThreadPoolExecutor | None = None
         # Per-ALT imputation quality of records stating one value per ALT, by (file, text
         # start); records of unreadable quality, per file (see vcf_record.info_quality).
         self._quality_rows: dict[tuple[int, int], list[float]] = {}
@@ -235,12 +238,48 @@ class FastVcfSource:
         state = ScanState(chrom_ids, wanted_lists, want_all=wanted is None)
         parse_gt = self.dosage_field == "GT" and self.cache_bytes > 0 and self._n > 0
         self._cache = GenotypeCache(self._n, self.cache_bytes if parse_gt else 0)
+        parse_ds = self.dosage_field == "DS" and self.cache_bytes > 0 and self._n > 0
+        self._ds_cache = DsCache(self._n, self.cache_bytes if parse_ds else 0)
+        threads = max(1, self.threads or min(2, os.cpu_count() or 1))
+        self._ds_pool = ThreadPoolExecutor(1, "prs-ds") if parse_ds and threads > 1 else None
         identity = np.array_equal(self._sample_out, np.arange(len(self._file_samples)))
         pieces: list[dict[str, np.ndarray]] = []
         blobs: list[np.ndarray] = []
         self._blocks = []
         self._quality_rows = {}
         self._unreadable_quality = [0] * len(self.paths)
+        record = 0
+        try:
+            record = self._scan_files(state, wanted, pieces, blobs, parse_gt, identity)
+        finally:
+            if self._ds_pool is not None:
+                self._ds_pool.shutdown()
+                self._ds_pool = None
+        self._n_records = record
+        release_memory()  # the text buffers of the scan
+        self._cache.trim()
+        self._ds_cache.trim()
+        self._listed = concat_listed(pieces)
+        names = {i: c for c, i in state.chrom_ids.items()}
+        chroms = np.concatenate([p["chrom"] for p in pieces]) if pieces else np.empty(0, int)
+        pieces.clear()
+        release_memory()
+        table = site_table(self._listed, blobs, chroms, names, self._quality_rows)
+        duplicates = duplicate_records_message(self.paths, table)
+        if duplicates:
+            self._note(duplicates)
+        return table
+
+    def _scan_files(
+        self,
+        state: ScanState,
+        wanted: Mapping[str, np.ndarray] | None,
+        pieces: list[dict[str, np.ndarray]],
+        blobs: list[np.ndarray],
+        parse_gt: bool,
+        identity: bool,
+    ) -> int:
+        """Scan every file in turn; the number of records."""
         record = 0
         for file_index, path in enumerate(self.paths):
             header = self.headers[file_index]
@@ -255,19 +294,7 @@ class FastVcfSource:
                 len(header.samples) if parse_gt and identity else 0,
             )
             record = self._scan_file(settings, wanted, record, pieces, blobs, parse_gt)
-        self._n_records = record
-        release_memory()  # the text buffers of the scan
-        self._cache.trim()
-        self._listed = concat_listed(pieces)
-        names = {i: c for c, i in state.chrom_ids.items()}
-        chroms = np.concatenate([p["chrom"] for p in pieces]) if pieces else np.empty(0, int)
-        pieces.clear()
-        release_memory()
-        table = site_table(self._listed, blobs, chroms, names, self._quality_rows)
-        duplicates = duplicate_records_message(self.paths, table)
-        if duplicates:
-            self._note(duplicates)
-        return table
+        return record
 
     def _scan_file(
         self,
@@ -368,9 +395,13 @@ class FastVcfSource:
         blobs.append(blob)
         listed["packed_row"] = np.full(k, -1, dtype=np.int64)
         listed["allele_row"] = np.full(k, -1, dtype=np.int64)
+        listed["ds_row"] = np.full(k, -1, dtype=np.int64)
         self._take_quality(buf, listed)
         if parse_gt:
             self._cache.add(buf, listed, self._sample_out)
+        if len(self._ds_cache.values) > self._ds_cache.n_rows:
+            if not np.isin(listed["file"][:1], self._decoder.undeclared_files).any():
+                self._ds_cache.add(buf, listed, self._sample_out, self._ds_pool)
         listed.pop("packed", None)
         pieces.append(listed)
 
@@ -447,7 +478,8 @@ class FastVcfSource:
         """Start inflating the blocks of the rows of a chunk that need the text again."""
         listed = self._listed
         assert listed is not None
-        rest = rows[(listed.packed_row[rows] < 0) & (listed.allele_row[rows] < 0)]
+        kept = (listed.packed_row[rows] >= 0) | (listed.allele_row[rows] >= 0)
+        rest = rows[~kept & (listed.ds_row[rows] < 0)]
         pending = _PendingText()
         if not len(rest):
             return pending
@@ -488,7 +520,13 @@ class FastVcfSource:
         )
         if refused >= 0:
             self._checked_record(int(rows[refused]), [0])  # raises the checked path's error
-        rest = np.flatnonzero((packed < 0) & (cached < 0))
+        ds_rows = listed.ds_row[rows]
+        in_ds = np.flatnonzero(ds_rows >= 0)
+        if len(in_ds):
+            kd.simple_ds_dosages(
+                self._ds_cache.values, ds_rows[in_ds], want[in_ds], dosage, ploidy, in_ds
+            )
+        rest = np.flatnonzero((packed < 0) & (cached < 0) & (ds_rows < 0))
         if len(rest):
             self._read_text(rows[rest], want[rest], rest, dosage, ploidy, text)
         return DosageChunk(np.arange(begin, begin + k, dtype=np.int64), dosage, ploidy)
