@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
+import json
 from collections import Counter
 
 import numpy as np
@@ -178,6 +179,13 @@ def test_demo_categories_carry_the_population_columns(demo):
     expected = [f"[{p}] (n={N_REFERENCE_PER_POPULATION})" for p in categories["population"]]
     assert all(e in r for e, r in zip(expected, categories["population_reference"], strict=True))
     assert "most similar population: PopA" in text and "-> ancestry.tsv" in text
+    panel = pd.read_csv(written["reference_pcs"], sep="\t")
+    labels = pd.read_csv(example_paths().reference_labels, sep="\t")
+    assert panel[["IID", "SuperPop"]].equals(labels[["IID", "SuperPop"]])
+    assert {"PC1", "PC2"} <= set(panel.columns)
+    inputs = json.loads(written["categories_inputs"].read_text())
+    counts = Counter(labels["SuperPop"])
+    assert inputs["population_similarity"]["n_train"] == dict(counts)
 
 
 def test_demo_percentiles_are_within_the_own_population_reference(demo):

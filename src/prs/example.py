@@ -505,14 +505,15 @@ def run_demo(out: str | os.PathLike[str]) -> dict[str, Path]:
     95 % interval), 5-year, 10-year and to-80 absolute risks at age 45 from the shipped US
     SEER rates, the NICE CG164 category and its pathway action). Prints what each step did
     and writes ``scores.tsv``, ``match_report.tsv``, ``match_summary.tsv``,
-    ``provenance.json``, ``ancestry.tsv`` and ``categories.tsv``. The example is synthetic,
+    ``provenance.json``, ``ancestry.tsv``, ``reference_pcs.tsv``, ``reference_scores.tsv``,
+    ``categories.tsv`` and ``categories.inputs.json``. The example is synthetic,
     so the categories illustrate the mechanics, not anyone's risk.
     """
     import pandas as pd
 
     from prs.calibrate import build_references, categorise
     from prs.calibrate.categorisation import PGS000004_OR, PGS000004_OR_CI
-    from prs.output import write_table
+    from prs.output import write_json, write_table
     from prs.report import write_score_outputs
     from prs.scoring import score
 
@@ -531,6 +532,7 @@ def run_demo(out: str | os.PathLike[str]) -> dict[str, Path]:
 
     ancestry = example_ancestry(paths)
     written["ancestry"] = write_table(ancestry.to_frame(), out / "ancestry.tsv")
+    written["reference_pcs"] = write_table(ancestry.panel.pcs_frame(), out / "reference_pcs.tsv")
     _print_ancestry(ancestry)
 
     reference_result, _ = _collect_warnings(score, paths.reference_vcf, paths.scorefile)
@@ -555,10 +557,15 @@ def run_demo(out: str | os.PathLike[str]) -> dict[str, Path]:
             scorefile=paths.scorefile,
             match_report=result.match_report.to_frame(),
             development_ancestry=DEMO_DEVELOPMENT_ANCESTRY,
-        ).to_frame()
+        )
 
-    categories, notes = _collect_warnings(calibrate)
+    result_categories, notes = _collect_warnings(calibrate)
+    categories = result_categories.to_frame()
     written["categories"] = write_table(categories, out / "categories.tsv")
+    # (named as prs categorise names it: <table>.inputs.json)
+    written["categories_inputs"] = write_json(
+        dict(result_categories.inputs), out / "categories.inputs.json"
+    )
     _print_categories(categories, notes, len(sexes) - len(women), len(reference_result.samples))
     _print_outputs(written)
     return written
@@ -717,9 +724,11 @@ _OUTPUT_WORDS = {
     "match_summary": "the fates counted per score",
     "provenance": "inputs with checksums, options, versions, warnings",
     "ancestry": "each person's PCs, most similar population and distances",
+    "reference_pcs": "the reference panel's people: population labels and PCs",
     "reference_scores": "the reference panel's scores (its per-population distributions)",
     "categories": "the women's percentiles, risks, categories, pathway actions, population "
     "columns and statements",
+    "categories_inputs": "every input the categorisation used (scheme, OR, rates, references)",
 }
 
 
@@ -727,8 +736,9 @@ def _print_outputs(written: dict[str, Path]) -> None:
     """What the demo wrote, and what to run next."""
     folder = next(iter(written.values())).parent
     print(f"\nwrote {folder}/:")
+    width = max(len(path.name) for path in written.values())
     for key, path in written.items():
-        print(f"   {path.name:<21} {_OUTPUT_WORDS.get(key, '')}")
+        print(f"   {path.name:<{width}}  {_OUTPUT_WORDS.get(key, '')}")
     print("next:")
     for line in _next_steps(folder):
         print(f"   {line}")
