@@ -93,3 +93,42 @@ def test_low_r2_counts_against_the_overlap(tmp_path):
 
     with pytest.raises(MatchError, match="excluded_low_r2=3"):
         match_variants(_scoring(tmp_path), _sites(), min_r2=0.99, min_overlap=0.75)
+
+
+@pytest.mark.parametrize("engine", ["fast", "checked"])
+def test_min_r2_end_to_end_equals_scoring_without_the_poor_rows(tmp_path, engine):
+    """A Minimac-style VCF (R2 and IMPUTED/TYPED in INFO): prs.score(min_r2=0.5) equals
+    scoring a file without the rows whose R2 (as written in the VCF) is below 0.5, and
+    the report names each excluded row with its R2."""
+    from prs.scoring import score
+    from tests.builders import random_genotype_cells, write_vcf
+
+    rng = np.random.default_rng(4)
+    samples = [f"S{i}" for i in range(30)]
+    header = (
+        '##INFO=<ID=R2,Number=1,Type=Float,Description="Estimated imputation accuracy">\n'
+        '##INFO=<ID=IMPUTED,Number=0,Type=Flag,Description="Imputed">\n'
+        '##INFO=<ID=TYPED,Number=0,Type=Flag,Description="Typed">\n'
+    )
+    records, rows, r2s = [], [], []
+    for i in range(24):
+        pos, r2 = 1000 + 10 * i, round(float(rng.uniform(0.1, 1.0)), 3)
+        info = f"R2={r2};IMPUTED" if i % 4 else f"R2={r2};TYPED"
+        cells = "\t".join(random_genotype_cells(rng, len(samples)))
+        records.append(f"22\t{pos}\tv{i}\tA\tG\t.\tPASS\t{info}\tGT\t{cells}")
+        rows.append(("22", pos, "G", "A", round(float(rng.normal()), 3)))
+        r2s.append(r2)
+    vcf = write_vcf(
+        tmp_path / "imp.vcf.gz", samples, records, contigs={"22": 10_000}, extra_header=header
+    )
+    poor = [r < 0.5 for r in r2s]
+    assert 0 < sum(poor) < len(poor)
+    all_rows = write_scorefile(tmp_path / "all.txt", rows)
+    result = score(vcf, all_rows, min_r2=0.5, min_overlap=0, engine=engine)
+    kept = [r for r, p in zip(rows, poor, strict=True) if not p]
+    expected = score(vcf, write_scorefile(tmp_path / "kept.txt", kept), min_overlap=0)
+    np.testing.assert_array_equal(result.sums, expected.sums)
+    v = result.match_report.variants
+    assert (v["outcome"] == "excluded_low_r2").tolist() == poor
+    np.testing.assert_allclose(v["target_r2"], r2s, rtol=1e-6)
+    assert v["target_imputed"].tolist() == [bool(i % 4) for i in range(24)]
