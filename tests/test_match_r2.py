@@ -83,6 +83,10 @@ def test_min_r2_without_r2_column_is_an_error(tmp_path):
     sites = _sites().drop(columns=["r2", "imputed"])
     with pytest.raises(ScoreError, match="give no imputation quality"):
         match_variants(_scoring(tmp_path), sites, min_r2=0.3, min_overlap=0)
+    # a VCF reader gives the column, NaN everywhere when no record states an R2
+    sites = _sites().assign(r2=np.float32(np.nan))
+    with pytest.raises(ScoreError, match="give no imputation quality"):
+        match_variants(_scoring(tmp_path), sites, min_r2=0.3, min_overlap=0)
     with pytest.raises(ScoreError, match="between 0 and 1"):
         match_variants(_scoring(tmp_path), _sites(), min_r2=1.5, min_overlap=0)
 

@@ -572,8 +572,8 @@ def match_variants(
     ScoringFileError
         A scoring file with no weight column (nothing to score).
     ScoreError
-        ``min_r2`` set on a site table without an ``r2`` column (the genotypes carry no
-        imputation quality), or outside [0, 1].
+        ``min_r2`` set on a site table without an ``r2`` column or whose ``r2`` is NaN
+        everywhere (the genotypes carry no imputation quality), or outside [0, 1].
 
     Warns
     -----
@@ -627,7 +627,10 @@ def _require_r2(sites: pd.DataFrame, min_r2: float | None, path: str) -> None:
         return
     if not 0.0 <= float(min_r2) <= 1.0:
         raise ScoreError(f"min_r2={min_r2!r}: must be between 0 and 1")
-    if "r2" not in sites.columns:
+    no_quality = "r2" not in sites.columns or (
+        len(sites) > 0 and bool(np.isnan(sites["r2"].to_numpy(dtype=np.float64)).all())
+    )
+    if no_quality:
         raise ScoreError(
             f"{path}: min_r2={min_r2:g} asks to drop poorly imputed variants, but the "
             "genotypes give no imputation quality (no INFO R2/DR2/INFO in the VCF, or a "
