@@ -301,3 +301,17 @@ def test_command_line(run_dir, tmp_path, capsys):
     assert args.handler(args) == 0
     assert capsys.readouterr().out.strip() == f"wrote {out}"
     assert re.search(r"<title>prs report: [^<]+</title>", out.read_text())
+
+
+def test_percentile_bands_count_the_people(run_dir, page):
+    pct = [float(r["percentile"]) for r in read_tsv(run_dir / "categories.tsv") if r["percentile"]]
+    got = {r["percentile"][0]: int(r["people"][1]) for r in page.tables["percentile-bands"]}
+    bands = {
+        "0-5": (0, 5),
+        "5-20": (5, 20),
+        "20-80": (20, 80),
+        "80-95": (80, 95),
+        "95-100": (95, 100),
+    }
+    assert got == {k: sum(lo < p <= hi for p in pct) for k, (lo, hi) in bands.items()}
+    assert sum(got.values()) == len(pct)

@@ -37,7 +37,7 @@ th{background:#f0f4f8}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .statement{background:#fff8e6;border-left:4px solid #E69F00;padding:.5rem 1rem;margin:1rem 0}
 .notes{color:#555;font-size:.85rem}figure{margin:.8rem 0}figcaption{font-size:.8rem;color:#555}
 img.fig{max-width:100%;height:auto}code{font-size:.85em;word-break:break-all}
-nav a{margin-right:1rem}.meta{color:#555;font-size:.85rem}
+nav a{margin-right:1rem}.meta{color:#555;font-size:.85rem}.wide{overflow-x:auto}
 """
 
 
@@ -87,8 +87,8 @@ def table(
         rows.append(f'<tr data-row="{i}">{cells}</tr>')
     cap = f"<caption>{_e(caption)}</caption>" if caption else ""
     return (
-        f'<table id="{_e(table_id)}">{cap}<thead><tr>{head}</tr></thead>'
-        f"<tbody>{''.join(rows)}</tbody></table>"
+        f'<div class="wide"><table id="{_e(table_id)}">{cap}<thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
     )
 
 
@@ -462,6 +462,8 @@ def _categories_section(run: RunOutputs) -> str:
     out.append(
         _figure(plot.categories(counts), fig_id="fig-categories", alt="people per risk category")
     )
+    if "percentile" in cats.columns:
+        out.append(_percentile_bands(cats))
     if "near_threshold" in cats.columns:
         near = int(cats["near_threshold"].astype(str).str.lower().eq("true").sum())
         out.append(
@@ -499,6 +501,25 @@ def _categories_section(run: RunOutputs) -> str:
         out.append("<h3>Categorisation inputs</h3>" + _pairs(chosen, table_id="categorise-inputs"))
     out.append("</section>")
     return "".join(out)
+
+
+#: Percentile bands of the people table: (low, high] of the reference's percentiles.
+PERCENTILE_BANDS = ((0, 5), (5, 20), (20, 80), (80, 95), (95, 100))
+
+
+def _percentile_bands(cats: pd.DataFrame) -> str:
+    """People per band of their percentile in the reference (categorisation's)."""
+    per_person = cats.drop_duplicates("sample_id") if "sample_id" in cats.columns else cats
+    pct = pd.to_numeric(per_person["percentile"], errors="coerce")
+    rows = [
+        {"percentile": f"{lo}-{hi}", "people": int(((pct > lo) & (pct <= hi)).sum())}
+        for lo, hi in PERCENTILE_BANDS
+    ]
+    if pct.isna().any():
+        rows.append({"percentile": "not placed", "people": int(pct.isna().sum())})
+    return "<h3>Percentiles in the reference</h3>" + table(
+        pd.DataFrame(rows), table_id="percentile-bands"
+    )
 
 
 def _evaluation_section(run: RunOutputs) -> str:
