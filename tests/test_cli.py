@@ -126,24 +126,19 @@ def test_errors_exit_codes_and_no_partial_output(tmp_path, capsys, make_bad, err
     assert not out.exists() or not any(out.iterdir())
 
 
-def test_strict_turns_warnings_into_errors(tmp_path, capsys):
+def half_matched_args(tmp_path: Path) -> list[str]:
+    """``prs score`` arguments (no --out) of a run that warns: 1 of 2 rows matched."""
     vcf = write_vcf(tmp_path / "v.vcf.gz", ["a"], [("1", 10, "x", "A", "G", ["0/1"])])
     sf = write_scorefile(
         tmp_path / "w.txt",
         [("1", 10, "G", "A", 0.5), ("1", 99, "G", "A", 0.5)],
         header={"pgs_id": "W", "genome_build": "GRCh37"},
     )
-    args = [
-        "score",
-        "--vcf",
-        str(vcf),
-        "--scorefile",
-        str(sf),
-        "--out",
-        str(tmp_path / "o"),
-        "--min-overlap",
-        "0.5",
-    ]
+    return ["score", "--vcf", str(vcf), "--scorefile", str(sf), "--min-overlap", "0.5"]
+
+
+def test_strict_turns_warnings_into_errors(tmp_path, capsys):
+    args = [*half_matched_args(tmp_path), "--out", str(tmp_path / "o")]
     assert main(args) == 0
     assert main(["--strict", *args]) == 2
     assert "1/2 rows matched" in capsys.readouterr().err

@@ -21,6 +21,7 @@ import pytest
 import prs
 from prs.cli import build_parser, main
 from prs.example import example_paths
+from tests.test_cli import half_matched_args
 
 #: A stage's log line at -v: ``prs: <stage>: 0.12 s (detail)``.
 STAGE_LINE = r"^prs: {}: \d+\.\d\d s"
@@ -143,15 +144,7 @@ def test_calibrate_stages_bar_and_log(tmp_path):
 @pytest.mark.filterwarnings("default::prs.errors.PRSWarning")
 def test_quiet_hides_warnings_lines_but_strict_still_fails(tmp_path, capsys):
     """-q drops the `prs: warning:` lines (the warnings stay in provenance.json)."""
-    from tests.builders import write_scorefile, write_vcf
-
-    vcf = write_vcf(tmp_path / "v.vcf.gz", ["a"], [("1", 10, "x", "A", "G", ["0/1"])])
-    sf = write_scorefile(
-        tmp_path / "w.txt",
-        [("1", 10, "G", "A", 0.5), ("1", 99, "G", "A", 0.5)],
-        header={"pgs_id": "W", "genome_build": "GRCh37"},
-    )
-    args = ["score", "--vcf", str(vcf), "--scorefile", str(sf), "--min-overlap", "0.5"]
+    args = half_matched_args(tmp_path)
     assert main([*args, "--out", str(tmp_path / "loud")]) == 0
     assert "prs: warning:" in capsys.readouterr().err
     assert main([*args, "--out", str(tmp_path / "quiet"), "-q"]) == 0

@@ -243,14 +243,8 @@ class ScoreResult:
             The ``sampleset`` column (pgsc_calc takes it from its sample sheet; default
             ``"cohort"``).
         id_delim
-            Split each sample ID at this delimiter into FID and IID, as PLINK 2's
-            ``--id-delim`` (:func:`split_sample_ids`). None (default): FID = IID = the
-            whole sample ID, as pgsc_calc writes samples without a family ID.
-
-        Raises
-        ------
-        ScoreError
-            With ``id_delim``, when a sample ID does not hold it exactly once.
+            As for :meth:`to_sscore`, but None (default) gives FID = IID = the whole
+            sample ID, as pgsc_calc writes samples without a family ID.
 
         Examples
         --------
