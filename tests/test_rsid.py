@@ -198,17 +198,17 @@ def rsid_cohort(tmp_path):
     return vcf, rows
 
 
+def _score_by_rsid(vcf, rows, tmp_path):
+    """Score the cohort's rows written rsID-only (warns that rsIDs carry no build)."""
+    path = write_scorefile(tmp_path / "i.txt", [(r[0], *r[3:]) for r in rows], columns=RSID_COLUMNS)
+    with pytest.warns(RsidMatchWarning):
+        return score(vcf, path, min_overlap=0)
+
+
 def test_rsid_scores_equal_position_scores(rsid_cohort, tmp_path):
     vcf, rows = rsid_cohort
     by_pos = score(vcf, write_scorefile(tmp_path / "p.txt", [r[1:] for r in rows]), min_overlap=0)
-    with pytest.warns(RsidMatchWarning):
-        by_id = score(
-            vcf,
-            write_scorefile(
-                tmp_path / "i.txt", [(r[0], *r[3:]) for r in rows], columns=RSID_COLUMNS
-            ),
-            min_overlap=0,
-        )
+    by_id = _score_by_rsid(vcf, rows, tmp_path)
     np.testing.assert_array_equal(by_id.sums, by_pos.sums)
     outcomes = by_id.match_report.variants["outcome"].value_counts().to_dict()
     assert outcomes == {"matched": 40, "unmatched_no_id": 2}
@@ -243,14 +243,7 @@ def test_rsid_scores_equal_plink2_score_by_id(plink2, rsid_cohort, tmp_path):
         capture_output=True,
     )
     expected = pd.read_csv(out.with_suffix(".sscore"), sep="\t").set_index("#IID")["SCORE1_SUM"]
-    with pytest.warns(RsidMatchWarning):
-        result = score(
-            vcf,
-            write_scorefile(
-                tmp_path / "i.txt", [(r[0], *r[3:]) for r in rows], columns=RSID_COLUMNS
-            ),
-            min_overlap=0,
-        )
+    result = _score_by_rsid(vcf, rows, tmp_path)
     got = pd.Series(result.sums[:, 0], index=list(result.samples))
     # PLINK 2 prints 6 significant digits
     np.testing.assert_allclose(got.loc[expected.index], expected, rtol=1e-5, atol=1e-5)
