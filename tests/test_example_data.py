@@ -159,6 +159,21 @@ def test_demo_says_who_is_categorised_units_and_what_next(demo):
     assert (categories["scheme_measure"] > 100 * categories["risk_to_80"]).all()
 
 
+def test_demo_next_step_report_runs_as_printed(demo):
+    """The first next step the demo prints is a command that works on its folder."""
+    import shlex
+
+    from prs.cli import main
+
+    out, _, text = demo
+    line = text.split("\nnext:\n", 1)[1].splitlines()[0]
+    command = shlex.split(line.split(": ", 1)[1].split(" (", 1)[0])
+    assert command[:2] == ["prs", "report"]
+    assert main(command[1:]) == 0
+    page = (out / "report.html").read_text()
+    assert "EXAMPLE_BC01" in page and "PopA" in page
+
+
 def test_demo_categories_carry_the_population_columns(demo):
     _, written, text = demo
     categories = pd.read_csv(written["categories"], sep="\t")

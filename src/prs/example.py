@@ -747,6 +747,8 @@ def _print_outputs(written: dict[str, Path]) -> None:
 def _next_steps(folder: Path) -> list[str]:
     """Commands a newcomer runs after the demo."""
     return [
+        f"read it as one page: prs report {folder} (writes {folder / 'report.html'}: match "
+        "summary, score distributions, ancestry PCA, categories; open it in a browser)",
         "your own data: prs score --vcf YOUR.vcf.gz --scorefile PGS000004 --out results "
         "(fetches the PGS Catalog's harmonized file; prs score --help)",
         "a reference panel of your own: prs reference build --help; then prs categorise "
