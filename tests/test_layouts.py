@@ -9,6 +9,8 @@ layout with the header of pgsc_calc's ``aggregated_scores.txt`` in ../shared/dat
 from __future__ import annotations
 
 import gzip
+import os
+import stat
 import subprocess
 import sys
 
@@ -229,6 +231,9 @@ def test_compressed_tables_read_back_and_are_reproducible(cohort, tmp_path):
         assert gzip.decompress(gz1[key].read_bytes()) == plain[key].read_bytes()
         assert gz1[key].read_bytes() == gz2[key].read_bytes()
     assert gz1["provenance"].name == "provenance.json"
+    mask = os.umask(0)
+    os.umask(mask)
+    assert {stat.S_IMODE(p.stat().st_mode) for p in gz1.values()} == {0o666 & ~mask}
     zstandard = pytest.importorskip("zstandard")
     zst = write_score_outputs(result, tmp_path / "zst", options=ScoreFileOptions(compress="zstd"))
     assert zst["scores"].name == "scores.tsv.zst"

@@ -5,6 +5,14 @@ a ``register(subparsers)`` function; its handler takes the parsed arguments and 
 exit code. Errors map to stable exit codes (:data:`prs.errors.EXIT_CODES`): the CLI prints
 one line ``prs: error: <message>`` and exits with that code.
 
+Logging and progress: every command takes ``-v``/``--verbose``, ``-q``/``--quiet`` and
+``--strict`` before or after its name (``prs -v score ...`` = ``prs score -v ...``; counts
+add up). ``-v`` logs one line per stage with its time (``prs: write: 0.04 s (4 files into
+out)``), ``-vv`` debug lines too; ``-q`` prints errors only (no bars, summaries or warnings'
+lines; warnings stay recorded in provenance.json, and ``--strict`` still fails on them).
+Progress bars (tqdm, on stderr) are drawn only when stderr is a terminal and ``-q`` is not
+given: output piped or redirected to a log file has none.
+
 Interrupts: SIGINT (Ctrl-C) and SIGTERM end a run with one line ``prs: interrupted`` and
 exit code 130 or 143 (128 + the signal's number, as a shell reports a killed command);
 outputs being staged are discarded (:func:`prs.output.output_set`), so nothing partial is
