@@ -156,9 +156,41 @@ def timed(cmd: list[str]) -> tuple[float, float]:
     return wall, peak_kb / 1024.0
 
 
-def prs_command(vcf: Path, scorefile: Path, out: Path) -> list[str]:
+def prs_command(vcf: Path, scorefile: Path, out: Path, stream_rows: int | None = None) -> list[str]:
+    """``prs score`` (``stream_rows`` None), or :func:`run_streamed` in a fresh process: the
+    API with ``stream_rows`` and the match report written piece by piece, as the CLI writes
+    it once it passes ``match_report_rows``."""
+    if stream_rows is not None:
+        return [
+            sys.executable,
+            "-m",
+            "benchmarks.memory_rows",
+            "--run-streamed",
+            str(vcf),
+            str(scorefile),
+            str(out),
+            str(stream_rows),
+        ]
     prs = shutil.which("prs", path=str(Path(sys.executable).parent)) or "prs"
     return [prs, "score", "--vcf", str(vcf), "--scorefile", str(scorefile), "--out", str(out)]
+
+
+def run_streamed(vcf: str, scorefile: str, out: str, stream_rows: int) -> None:
+    """Score in pieces of ``stream_rows`` rows, the match report written as it goes, then
+    the scores, summary and provenance (what ``prs score`` writes)."""
+    import prs
+    from prs.output import output_set
+
+    with output_set(out) as outs:
+        result = prs.score(
+            vcf,
+            scorefile,
+            stream_rows=stream_rows,
+            match_report_rows=lambda rows: outs.write_table_pieces(rows, "match_report.tsv"),
+        )
+        outs.write_table(result.to_frame(), "scores.tsv")
+        outs.write_table(result.match_report.counts.reset_index(), "match_summary.tsv")
+        outs.write_json(result.provenance, "provenance.json")
 
 
 def plink_command(vcf: Path, scorefile: Path, out: Path) -> list[str]:
@@ -231,7 +263,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, default=16)
     parser.add_argument("--no-plink", action="store_true", help="skip plink2")
     parser.add_argument("--stages", type=int, default=None, help="tracemalloc run of N rows")
+    parser.add_argument(
+        "--stream-rows",
+        type=int,
+        default=None,
+        help="score through the API in pieces of N rows, the match report written as it "
+        "goes (default: prs score as it is)",
+    )
+    parser.add_argument("--run-streamed", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.run_streamed:
+        vcf, scorefile, out, stream_rows = args.run_streamed
+        run_streamed(vcf, scorefile, out, int(stream_rows))
+        return 0
     rows = sorted(args.rows)
     if args.stages is not None:
         vcf, scores = prepare(sorted({*rows, args.stages}), args.samples)
@@ -244,7 +288,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for n in rows:
             prs_path, plink_path = scores[n]
-            prs_s, prs_mb = timed(prs_command(vcf, prs_path, Path(tmp) / f"prs{n}"))
+            prs_s, prs_mb = timed(
+                prs_command(vcf, prs_path, Path(tmp) / f"prs{n}", args.stream_rows)
+            )
             plink_s = plink_mb = float("nan")
             if not args.no_plink and shutil.which("plink2"):
                 plink_s, plink_mb = timed(plink_command(vcf, plink_path, Path(tmp) / f"pl{n}"))
