@@ -170,3 +170,11 @@ def test_ds_store_bounded_by_cache_bytes(tmp_path):
     source = _assert_bit_equal(path, "DS", cache_bytes=4 * 30 * 50)
     kept = source._listed.ds_row >= 0
     assert kept.sum() == 50 and not kept[50:].any()
+
+
+def test_results_do_not_depend_on_threads(tmp_path):
+    path = tmp_path / "minimac.vcf.gz"
+    write_minimac_vcf(path, 40, 150, seed=9)
+    one, two = (_dosages(FastVcfSource(path, dosage="DS", threads=t)) for t in (1, 2))
+    assert one[0].view(np.uint64).tolist() == two[0].view(np.uint64).tolist()
+    assert np.array_equal(one[1], two[1])

@@ -268,7 +268,8 @@ def parse_float_field(
     key0, key1
         The field's two letters (``ord("D"), ord("S")``).
     values
-        ``float64[len(rows), n_out, width]`` out.
+        ``float32[len(rows), n_out, width]`` (or float64) out: the first ``counts[j, s]``
+        values of each sample are written.
     counts
         ``int8[len(rows), n_out]`` out: values written for the sample (a lone ``.`` is one).
     flags

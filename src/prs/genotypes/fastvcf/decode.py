@@ -208,7 +208,7 @@ class Decoder:
             parsed = _Parsed(
                 alleles,
                 flags,
-                np.zeros((1, 1, 1)),
+                np.zeros((1, 1, 1), dtype=np.float32),
                 np.zeros((1, 1), dtype=np.int8),
                 np.zeros(1, dtype=np.int8),
             )
@@ -221,7 +221,9 @@ class Decoder:
         parsed = _Parsed(
             alleles,
             flags,
-            np.full((k, self.n_samples, width), np.nan),
+            # float32 holds the values exactly (htslib's own type); only the first
+            # ``counts`` values of a sample are ever read, so no fill is needed.
+            np.empty((k, self.n_samples, width), dtype=np.float32),
             np.zeros((k, self.n_samples), dtype=np.int8),
             np.zeros(k, dtype=np.int8),
         )
@@ -280,7 +282,7 @@ class Decoder:
         key = (ord("D"), ord("S")) if self.dosage == "DS" else (ord("G"), ord("P"))
         sub_alleles = np.empty((len(rest), *parsed.alleles.shape[1:]), dtype=np.int8)
         sub_flags = np.zeros(len(rest), dtype=np.int8)
-        sub_values = np.full((len(rest), *parsed.values.shape[1:]), np.nan)
+        sub_values = np.empty((len(rest), *parsed.values.shape[1:]), dtype=np.float32)
         sub_counts = np.zeros((len(rest), parsed.counts.shape[1]), dtype=parsed.counts.dtype)
         sub_vflags = np.zeros(len(rest), dtype=np.int8)
         kf.parse_gt_alleles(
@@ -310,6 +312,6 @@ class _Parsed(NamedTuple):
 
     alleles: np.ndarray  # int8[k, n, 2]
     flags: np.ndarray  # int8[k]: REC_* per record (GT)
-    values: np.ndarray  # float64[k, n, width]: DS/GP values
+    values: np.ndarray  # float32[k, n, width]: DS/GP values (the first ``counts`` set)
     counts: np.ndarray  # int8[k, n]: values per sample
     vflags: np.ndarray  # int8[k]: REC_* per record (the field)
