@@ -315,3 +315,40 @@ def test_percentile_bands_count_the_people(run_dir, page):
     }
     assert got == {k: sum(lo < p <= hi for p in pct) for k, (lo, hi) in bands.items()}
     assert sum(got.values()) == len(pct)
+
+
+def test_a_sample_sheet_run_is_shown_per_sampleset(tmp_path):
+    """A sample-sheet run's directory (samplesets side by side in one table): one match table
+    and one distribution per sampleset, from the rows of that sampleset."""
+    import shutil
+    import warnings
+
+    import prs
+    from prs.example import example_paths
+
+    paths = example_paths()
+    for name in ("A", "B"):
+        shutil.copy(paths.vcf, tmp_path / f"{name}.vcf.gz")
+        shutil.copy(f"{paths.vcf}.tbi", tmp_path / f"{name}.vcf.gz.tbi")
+    sheet = tmp_path / "sheet.csv"
+    sheet.write_text(
+        "sampleset,path_prefix,chrom,format\n"
+        + "".join(f"{n},{tmp_path / n},,vcf\n" for n in ("A", "B"))
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", prs.errors.PRSWarning)
+        result = prs.score_samplesheet(sheet, paths.scorefile)
+    out = tmp_path / "out"
+    prs.write_samplesheet_outputs(result, out)
+    page = parse(write_report(out).read_text())
+    summary = {r["sampleset"]: r for r in read_tsv(out / "match_summary.tsv")}
+    scores = read_tsv(out / "scores.tsv")
+    for name in ("A", "B"):
+        rows = {
+            r["outcome"][0]: int(r["rows"][1]) for r in page.tables[f"match-EXAMPLE_BC01-{name}"]
+        }
+        assert rows == {k: int(summary[name][k]) for k in rows}
+        (dist,) = page.tables[f"dist-EXAMPLE_BC01-{name}"]
+        mine = np.array([float(r["SUM"]) for r in scores if r["sampleset"] == name])
+        assert int(dist["n"][1]) == mine.size
+        assert float(dist["p50"][1]) == pytest.approx(np.median(mine), rel=1e-12)

@@ -204,7 +204,7 @@ def match_summary(
     ----------
     counts
         Rows per outcome (a row of ``match_summary.tsv``; only the outcome columns are
-        drawn: ``n_rows``, ``match_rate`` and ``score`` are left out).
+        drawn: ``n_rows``, ``match_rate``, ``score`` and ``sampleset`` are left out).
     names
         A second name per outcome shown beside prs's (e.g. pgsc_calc's), when known.
     title
@@ -220,7 +220,7 @@ def match_summary(
     >>> [t.get_text() for t in fig.axes[0].get_yticklabels()]
     ['matched', 'excluded_ambiguous', 'unmatched_no_site']
     """
-    skip = {"score", "n_rows", "match_rate"}
+    skip = {"score", "sampleset", "n_rows", "match_rate"}
     items = [(str(k), int(v)) for k, v in dict(counts).items() if k not in skip]
     fig, ax = _figure(figsize=(FIGSIZE[0], 0.35 * len(items) + 1.0))
     labels = [k if not names or not names.get(k) else f"{k} ({names[k]})" for k, _ in items]

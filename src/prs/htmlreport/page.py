@@ -267,7 +267,11 @@ def _match_block(run: RunOutputs, score_id: str, rows: pd.DataFrame) -> str:
         out.append(_match_type_table(run, score_id, slug))
         out.append(
             _figure(
-                plot.match_summary(row, names=PGSC_CALC_MATCH_STATUS, title=label),
+                plot.match_summary(
+                    row[[o for o in OUTCOMES if o in row.index]],
+                    names=PGSC_CALC_MATCH_STATUS,
+                    title=label,
+                ),
                 fig_id=f"fig-match-{slug}",
                 alt=f"match outcomes of {label}",
             )
