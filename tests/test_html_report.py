@@ -352,3 +352,17 @@ def test_a_sample_sheet_run_is_shown_per_sampleset(tmp_path):
         mine = np.array([float(r["SUM"]) for r in scores if r["sampleset"] == name])
         assert int(dist["n"][1]) == mine.size
         assert float(dist["p50"][1]) == pytest.approx(np.median(mine), rel=1e-12)
+
+
+def test_reference_panel_pcs_named_on_the_side(run_dir, tmp_path):
+    rng = np.random.default_rng(8)
+    ref = tmp_path / "ref_pcs.tsv"
+    with ref.open("w") as fh:
+        fh.write("IID\tPC1\tPC2\tSuperPop\n")
+        fh.writelines(
+            f"R{i}\t{rng.normal()}\t{rng.normal()}\t{'AFR EUR'.split()[i % 2]}\n" for i in range(40)
+        )
+    outputs = read_run(run_dir, reference_pcs=ref)
+    assert len(outputs.reference_pcs) == 40 and outputs.files["reference_pcs"] == ref
+    text = write_report(run_dir, tmp_path / "r.html", reference_pcs=ref).read_text()
+    assert "principal components over the reference panel" in text
