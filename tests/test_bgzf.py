@@ -150,3 +150,53 @@ def test_header_walk_stops_at_an_incomplete_block(vcf):
     assert sizes == table.csize[:2].tolist()
     with pytest.raises(GenotypeFileError, match="truncated"):
         bgzf._scan_blocks("x", raw[:cut], 0, final=True)
+
+
+def _every_libdeflate() -> list[tuple[str, bgzf._Libdeflate]]:
+    """Each distinct libdeflate this machine has (system, deflate package, wheels)."""
+    found: dict[str, tuple[str, bgzf._Libdeflate]] = {}
+    for where, path in bgzf.libdeflate_candidates():
+        try:
+            lib = bgzf._Libdeflate(path)
+        except (OSError, AttributeError):
+            continue
+        found.setdefault(f"{where}: {bgzf._loaded_path(path)}", (where, lib))
+    return list(found.values())
+
+
+def test_every_libdeflate_found_inflates_as_gzip_does(vcf, monkeypatch):
+    """Issue 16: the system library, the deflate package's and the one cyvcf2's wheel bundles
+    each inflate the file to gzip's (Python's zlib) text, bit for bit."""
+    libs = _every_libdeflate()
+    wheres = {where for where, _ in libs}
+    assert "cyvcf2 package" in wheres or "deflate package" in wheres, wheres
+    expected = gzip.decompress(vcf.read_bytes())
+    for where, lib in libs:
+        monkeypatch.setattr(bgzf, "LIBDEFLATE", lib)
+        got = b"".join(
+            c.buffer[bgzf.CARRY_ROOM : bgzf.CARRY_ROOM + c.size].tobytes()
+            for c in bgzf.BgzfReader(vcf, threads=2, chunk_size=70_000)
+        )
+        assert got == expected, where
+
+
+def test_without_a_system_libdeflate_a_bundled_one_is_found(monkeypatch):
+    """The issue's case: no Debian libdeflate. The deflate package's (a dependency) or a
+    wheel's copy is used, not ISA-L, and provenance's inflater() says which."""
+    monkeypatch.setattr(bgzf, "LIBDEFLATE_SYSTEM_NAMES", ())
+    monkeypatch.setattr(bgzf.ctypes.util, "find_library", lambda name: None)
+    found = bgzf._find_libdeflate()
+    assert found is not None and found.where in ("deflate package", "cyvcf2 package")
+    monkeypatch.setattr(bgzf, "LIBDEFLATE", found)
+    said = bgzf.inflater()
+    assert said["inflater"] == "libdeflate" and said["found"] == found.where
+    assert said["path"].startswith("/") and "deflate" in said["path"]
+
+
+def test_inflater_says_isal_when_forced(monkeypatch):
+    monkeypatch.setenv("PRS_INFLATE", "isal")
+    assert bgzf._find_libdeflate() is None
+    monkeypatch.setattr(bgzf, "LIBDEFLATE", None)
+    import isal
+
+    assert bgzf.inflater() == {"inflater": "isal", "version": isal.__version__}

@@ -88,6 +88,10 @@ def open_genotypes(
 ) -> GenotypeSource:
     """Open genotype files as a :class:`GenotypeSource`.
 
+    Each file is looked at once (:func:`prs.genotypes.sniff.sniff`: magic bytes, BGZF
+    end-of-file block) and what was found is handed to the source, which checks it and
+    reads the header.
+
     Parameters
     ----------
     paths
@@ -108,10 +112,6 @@ def open_genotypes(
     **options
         Passed to the format's source, e.g. ``samples``, ``dosage="DS"``,
         ``half_call="missing"`` (see :class:`prs.genotypes.vcf.VcfSource`).
-
-    Each file is looked at once (:func:`prs.genotypes.sniff.sniff`: magic bytes, BGZF
-    end-of-file block) and what was found is handed to the source, which checks it and
-    reads the header.
 
     Returns
     -------

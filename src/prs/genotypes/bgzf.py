@@ -24,6 +24,7 @@ import contextlib
 import ctypes
 import ctypes.util
 import glob
+import importlib.util
 import os
 import threading
 from collections import deque
@@ -153,7 +154,8 @@ class _Libdeflate:
     ``libdeflate_gzip_decompress`` checks each member's CRC-32 and length and writes the
     text straight into the caller's buffer: about a third faster here than ISA-L plus the
     copy its ``bytes`` result needs. Found as the system library (Debian ``libdeflate0``,
-    installed with htslib/tabix) or the copy bundled in pysam's wheel; absent, ISA-L is used.
+    installed with htslib/tabix) or a copy a wheel bundles (:func:`libdeflate_candidates`:
+    cyvcf2's, a dependency, has one); absent, ISA-L is used (:func:`inflater` says which).
     """
 
     def __init__(self, path: str) -> None:
@@ -170,6 +172,8 @@ class _Libdeflate:
             ctypes.c_void_p,
         ]
         self.path = path
+        #: Where it was found ("system", "cyvcf2 package", ...).
+        self.where = "given"
         self._lib = lib
         self._lock = threading.Lock()
         self._free: list[int] = []
@@ -195,26 +199,84 @@ class _Libdeflate:
         return self._lib.libdeflate_gzip_decompress(handle, src, size, dst, usize, None)
 
 
+#: Where a libdeflate may be, in the order tried, after the system's: the ``deflate`` package
+#: (a dependency; its extension module exports libdeflate's own functions), then wheels that
+#: bundle one (auditwheel puts it in ``<package>.libs/``, delocate in ``<package>/.dylibs/``;
+#: cyvcf2's does). Inflate speeds measured: docs/performance.md, "Inflaters".
+LIBDEFLATE_PACKAGES = ("deflate", "cyvcf2", "pysam")
+LIBDEFLATE_SYSTEM_NAMES = ("libdeflate.so.0", "libdeflate.0.dylib", "libdeflate.so")
+
+
+def libdeflate_candidates() -> Iterator[tuple[str, str]]:
+    """``(where, path)`` of each libdeflate to try, in order; nothing is imported (wheels are
+    found by their install location)."""
+    for name in LIBDEFLATE_SYSTEM_NAMES:  # dlopen's own search: no ldconfig run
+        yield "system", name
+    found = ctypes.util.find_library("deflate")
+    if found:
+        yield "system", found
+    for package in LIBDEFLATE_PACKAGES:
+        spec = importlib.util.find_spec(package)
+        if spec is None or not spec.submodule_search_locations:
+            continue
+        folder = Path(next(iter(spec.submodule_search_locations)))
+        if package == "deflate":
+            patterns = [folder / "_deflate*.so", folder / "_deflate*.pyd"]
+        else:
+            patterns = [
+                folder.parent / f"{package}.libs" / "libdeflate*.so*",
+                folder / ".dylibs" / "libdeflate*.dylib",
+            ]
+        for pattern in patterns:
+            for path in sorted(glob.glob(str(pattern))):
+                yield f"{package} package", path
+
+
 def _find_libdeflate() -> _Libdeflate | None:
     if os.environ.get("PRS_INFLATE") == "isal":
         return None
-    found = ctypes.util.find_library("deflate")
-    if found:
+    for where, path in libdeflate_candidates():
         with contextlib.suppress(OSError, AttributeError):
-            return _Libdeflate(found)
-    try:  # no system library: the copy inside pysam's wheel, if any
-        import pysam
-    except ImportError:  # pragma: no cover - pysam is a dependency
-        return None
-    libs = Path(pysam.__file__).resolve().parent.parent / "pysam.libs"
-    for candidate in sorted(glob.glob(str(libs / "libdeflate*.so*"))):
-        with contextlib.suppress(OSError, AttributeError):
-            return _Libdeflate(candidate)
+            found = _Libdeflate(path)
+            found.where = where
+            return found
     return None
 
 
 #: The libdeflate binding, or None (ISA-L inflates). ``PRS_INFLATE=isal`` forces ISA-L.
 LIBDEFLATE = _find_libdeflate()
+
+
+def _loaded_path(name: str) -> str:
+    """The file a library loaded by soname came from (Linux: /proc/self/maps), else ``name``."""
+    if os.path.isabs(name):
+        return name
+    stem = name.split(".so")[0].split(".dylib")[0].split(".0")[0]
+    with contextlib.suppress(OSError):
+        with open("/proc/self/maps") as maps:
+            for line in maps:
+                mapped = line.rsplit(maxsplit=1)[-1]
+                if os.path.basename(mapped).startswith(f"{stem}.so"):
+                    return mapped
+    return name
+
+
+def inflater() -> dict[str, str]:
+    """Which inflater the fast VCF path uses, for provenance: ``{"inflater": "libdeflate",
+    "found": "system" | "<package> package", "path": ...}`` or ``{"inflater": "isal",
+    "version": ...}`` (ISA-L: no libdeflate found, or ``PRS_INFLATE=isal``).
+
+    Examples
+    --------
+    >>> inflater()["inflater"] in ("libdeflate", "isal")
+    True
+    """
+    if LIBDEFLATE is not None:
+        path = _loaded_path(LIBDEFLATE.path)
+        return {"inflater": "libdeflate", "found": LIBDEFLATE.where, "path": path}
+    import isal
+
+    return {"inflater": "isal", "version": str(isal.__version__)}
 
 
 def inflate_blocks(
