@@ -209,49 +209,18 @@ def read_run(
     root = Path(directory)
     if not root.is_dir():
         raise ReportError(f"{root}: not a directory (give a run's output directory)")
-    files: dict[str, Path] = {}
-    notes: list[str] = []
-    parts: dict[str, Any] = {}
-
-    prov_path = root / "provenance.json"
-    if prov_path.is_file():
-        parts["provenance"] = _read_json(prov_path)
-        files["provenance"] = prov_path
-    else:
-        notes.append("no provenance.json: inputs and options of the scoring run are not shown")
-    summary_path = _named(root, "match_summary")
-    if summary_path is not None:
-        parts["match_summary"] = read_table(summary_path)
-        files["match_summary"] = summary_path
-    else:
-        notes.append("no match_summary table: match outcomes are not shown")
-    headers = {path: _header(path) for path in _tables(root)}
-    report_path = _named(root, "match_report")
-    if report_path is not None:
-        parts["match_types"] = _match_types(report_path, headers.get(report_path, []))
-        files["match_report"] = report_path
-    scores_path = _scores_path(root, parts.get("provenance"))
-    if scores_path is not None:
-        ids = (
-            []
-            if summary_path is None
-            else list(dict.fromkeys(parts["match_summary"]["score"].astype(str)))
-        )
-        parts["scores"] = _long_scores(scores_path, ids)
-        files["scores"] = scores_path
-    else:
-        notes.append("no scores table: score distributions are not shown")
-
-    _find_categories(root, categories, headers, parts, files, notes)
-    _find_evaluation(root, evaluation, calibration_table, headers, parts, files, notes)
-    _find_pcs(root, pcs, reference_pcs, headers, parts, files, notes)
-    _find_reference(root, reference, parts, files, notes)
-    if not files:
+    reader = _Reader(root, {path: _header(path) for path in _tables(root)})
+    reader.scoring_run()
+    reader.categories(categories)
+    reader.evaluation(evaluation, calibration_table)
+    reader.pcs(pcs, reference_pcs)
+    reader.reference(reference)
+    if not reader.files:
         raise ReportError(
             f"{root}: none of a run's files (provenance.json, match_summary, scores, a "
             "categorisation or evaluation): give the directory prs score/demo wrote"
         )
-    return RunOutputs(directory=root, files=files, notes=tuple(notes), **parts)
+    return RunOutputs(directory=root, files=reader.files, notes=tuple(reader.notes), **reader.parts)
 
 
 def _match_types(path: Path, header: list[str]) -> pd.DataFrame | None:
@@ -267,6 +236,192 @@ def _match_types(path: Path, header: list[str]) -> pd.DataFrame | None:
         raise ReportError(f"{path}: cannot read the match report ({exc})") from exc
 
 
+@dataclass
+class _Reader:
+    """What :func:`read_run` has found so far: the parts of :class:`RunOutputs`, the file
+    each came from and the notes on what is missing."""
+
+    root: Path
+    #: Column names of each table in the directory (first lines only).
+    headers: Mapping[Path, list[str]]
+    parts: dict[str, Any] = field(default_factory=dict)
+    files: dict[str, Path] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, part: str, value: Any, path: Path, file_key: str | None = None) -> None:
+        self.parts[part] = value
+        self.files[file_key or part] = path
+
+    def with_columns(self, given: str | os.PathLike[str] | None, *columns: str) -> Path | None:
+        """``given``, else the first table of the directory having ``columns``."""
+        if given is not None:
+            return Path(given)
+        return next((p for p, h in self.headers.items() if set(columns) <= set(h)), None)
+
+    def scoring_run(self) -> None:
+        """``prs score``'s files: provenance, match summary and report, scores."""
+        root = self.root
+        if (root / "provenance.json").is_file():
+            self.add("provenance", _read_json(root / "provenance.json"), root / "provenance.json")
+        else:
+            self.notes.append(
+                "no provenance.json: inputs and options of the scoring run are not shown"
+            )
+        ids: list[str] = []
+        summary = _named(root, "match_summary")
+        if summary is not None:
+            self.add("match_summary", read_table(summary), summary)
+            ids = list(dict.fromkeys(self.parts["match_summary"]["score"].astype(str)))
+        else:
+            self.notes.append("no match_summary table: match outcomes are not shown")
+        report = _named(root, "match_report")
+        if report is not None:
+            types = _match_types(report, list(self.headers.get(report, [])))
+            self.add("match_types", types, report, "match_report")
+        scores = _scores_path(root, self.parts.get("provenance"))
+        if scores is not None:
+            self.add("scores", _long_scores(scores, ids), scores)
+        else:
+            self.notes.append("no scores table: score distributions are not shown")
+
+    def categories(self, given: str | os.PathLike[str] | None) -> None:
+        """``prs categorise``'s table and its ``<name>.inputs.json``."""
+        path = self.with_columns(given, "category", "statement_score_id")
+        if path is None:
+            self.notes.append(
+                "no categorisation table (prs categorise): categories and pathway actions are "
+                "not shown"
+            )
+            return
+        self.add("categories", read_table(path), path)
+        inputs = path.with_name(path.name.split(".")[0] + ".inputs.json")
+        if inputs.is_file():
+            self.add("categories_inputs", _read_json(inputs), inputs)
+
+    def evaluation(
+        self,
+        given: str | os.PathLike[str] | None,
+        given_table: str | os.PathLike[str] | None,
+    ) -> None:
+        """``prs evaluate``'s metrics JSON and calibration table; the cohort for the ROC."""
+        path = Path(given) if given is not None else _metrics_json(self.root)
+        table = self.with_columns(given_table, "mean_predicted", "observed_rate")
+        if path is None and table is None:
+            self.notes.append(
+                "no evaluation (prs evaluate): calibration plots and the ROC curve are not shown"
+            )
+            return
+        if table is not None:
+            self.add("calibration_table", read_table(table), table)
+        if path is not None:
+            doc = _read_json(path)
+            self.add("evaluation", doc, path)
+            self.roc_cohort(doc.get("inputs") or {}, path)
+
+    def roc_cohort(self, inputs: Mapping[str, Any], metrics: Path) -> None:
+        """Each evaluated person's score and outcome, re-joined from the files the metrics
+        JSON names (a note when they are gone)."""
+        scores = _resolve(inputs.get("scores"), self.root)
+        outcomes = _resolve(inputs.get("outcomes"), self.root)
+        if scores is None or outcomes is None:
+            self.notes.append(
+                f"ROC curve not drawn: the evaluated scores ({inputs.get('scores')}) or "
+                f"outcomes ({inputs.get('outcomes')}) file named in {metrics.name} was not found"
+            )
+            return
+        from prs.calibrate import join_evaluation_tables
+
+        outcome_column = inputs.get("outcome_column") or "outcome"
+        try:
+            joined = join_evaluation_tables(
+                scores,
+                outcomes,
+                score_id=inputs.get("score_id"),
+                column=inputs.get("column") or "SUM",
+                outcome_column=outcome_column,
+            )
+        except PRSError as exc:
+            self.notes.append(f"ROC curve not drawn: {exc}")
+            return
+        cohort = joined.cohort[["sample_id", "score_value", outcome_column]]
+        self.add(
+            "roc_data", cohort.rename(columns={outcome_column: "outcome"}), outcomes, "outcomes"
+        )
+
+    def pcs(
+        self,
+        given: str | os.PathLike[str] | None,
+        given_reference: str | os.PathLike[str] | None,
+    ) -> None:
+        """The samples' PCs (``ancestry.tsv`` of ``prs demo`` first) and the panel's."""
+        with_pcs = [p for p, h in self.headers.items() if {"PC1", "PC2"} <= set(h)]
+        with_pcs.sort(key=lambda p: not p.name.startswith("ancestry"))
+        path = Path(given) if given is not None else next(iter(with_pcs), None)
+        if path is None:
+            self.notes.append(
+                "no principal components (prs reference project): no ancestry PCA plot"
+            )
+            return
+        self.add("pcs", read_table(path), path)
+        if given_reference is not None:
+            self.add("reference_pcs", read_table(Path(given_reference)), Path(given_reference))
+
+    def reference(self, given: str | os.PathLike[str] | None) -> None:
+        """The reference distribution: given, else the file the categorisation recorded,
+        else the reference panel's scores ``prs demo`` writes (``reference_scores.tsv``)."""
+        inputs = self.parts.get("categories_inputs") or {}
+        path = Path(given) if given is not None else _resolve(inputs.get("reference"), self.root)
+        if path is None:
+            self.reference_scores()
+            return
+        from prs.calibrate.reference import load_references
+
+        try:
+            refs = load_references(path)
+        except PRSError as exc:
+            if given is not None:
+                raise ReportError(f"{path}: cannot read the reference ({exc})") from exc
+            self.notes.append(f"reference {path} not read ({exc}): distributions drawn without it")
+            return
+        by_score = {
+            (ref.score_id or str(key)): ref
+            for key, ref in refs.items()
+            if ref.group is None or len(refs) == 1
+        }
+        self.add("reference", by_score, path)
+
+    def reference_scores(self) -> None:
+        """Each score's reference from the reference panel's scores table, if there is one."""
+        path = _named(self.root, "reference_scores")
+        if path is None:
+            return
+        from prs.calibrate import build_reference
+
+        table = _long_scores(path, [])
+        refs = {}
+        for score_id, rows in table.groupby(table["score"].astype(str), sort=False):
+            try:
+                values = rows["SUM"].to_numpy(dtype=float)
+                refs[score_id] = build_reference(values, score_id=score_id, check=False)
+            except PRSError as exc:
+                raise ReportError(f"{path}: score {score_id}: {exc}") from exc
+        self.add("reference", refs, path)
+
+
+def _metrics_json(root: Path) -> Path | None:
+    """A JSON of the directory holding ``prs evaluate``'s metrics (``auc``, ``or_per_sd``)."""
+    for candidate in sorted(root.glob("*.json")):
+        if candidate.name == "provenance.json" or candidate.name.endswith(".inputs.json"):
+            continue
+        try:
+            doc = _read_json(candidate)
+        except ReportError:
+            continue
+        if "auc" in doc and "or_per_sd" in doc:
+            return candidate
+    return None
+
+
 def _scores_path(root: Path, provenance: Mapping[str, Any] | None) -> Path | None:
     recorded = ((provenance or {}).get("outputs") or {}).get("scores")
     if recorded:
@@ -274,174 +429,3 @@ def _scores_path(root: Path, provenance: Mapping[str, Any] | None) -> Path | Non
         if path is not None and path.parent.resolve() == root.resolve():
             return path
     return _named(root, "scores")
-
-
-def _find_categories(
-    root: Path,
-    given: str | os.PathLike[str] | None,
-    headers: Mapping[Path, list[str]],
-    parts: dict[str, Any],
-    files: dict[str, Path],
-    notes: list[str],
-) -> None:
-    path = (
-        Path(given)
-        if given is not None
-        else next(
-            (p for p, h in headers.items() if {"category", "statement_score_id"} <= set(h)), None
-        )
-    )
-    if path is None:
-        notes.append(
-            "no categorisation table (prs categorise): categories and pathway actions are not shown"
-        )
-        return
-    parts["categories"] = read_table(path)
-    files["categories"] = path
-    inputs = path.with_name(path.name.split(".")[0] + ".inputs.json")
-    if inputs.is_file():
-        parts["categories_inputs"] = _read_json(inputs)
-        files["categories_inputs"] = inputs
-
-
-def _find_evaluation(
-    root: Path,
-    given: str | os.PathLike[str] | None,
-    given_table: str | os.PathLike[str] | None,
-    headers: Mapping[Path, list[str]],
-    parts: dict[str, Any],
-    files: dict[str, Path],
-    notes: list[str],
-) -> None:
-    path = Path(given) if given is not None else None
-    if path is None:
-        for candidate in sorted(root.glob("*.json")):
-            if candidate.name in ("provenance.json",) or candidate.name.endswith(".inputs.json"):
-                continue
-            try:
-                doc = _read_json(candidate)
-            except ReportError:
-                continue
-            if "auc" in doc and "or_per_sd" in doc:
-                path = candidate
-                break
-    table = (
-        Path(given_table)
-        if given_table is not None
-        else next(
-            (p for p, h in headers.items() if {"mean_predicted", "observed_rate"} <= set(h)), None
-        )
-    )
-    if path is None and table is None:
-        notes.append(
-            "no evaluation (prs evaluate): calibration plots and the ROC curve are not shown"
-        )
-        return
-    if table is not None:
-        parts["calibration_table"] = read_table(table)
-        files["calibration_table"] = table
-    if path is None:
-        return
-    doc = _read_json(path)
-    parts["evaluation"] = doc
-    files["evaluation"] = path
-    inputs = doc.get("inputs") or {}
-    scores, outcomes = _resolve(inputs.get("scores"), root), _resolve(inputs.get("outcomes"), root)
-    if scores is None or outcomes is None:
-        notes.append(
-            f"ROC curve not drawn: the evaluated scores ({inputs.get('scores')}) or outcomes "
-            f"({inputs.get('outcomes')}) file named in {path.name} was not found"
-        )
-        return
-    from prs.calibrate import join_evaluation_tables
-
-    try:
-        joined = join_evaluation_tables(
-            scores,
-            outcomes,
-            score_id=inputs.get("score_id"),
-            column=inputs.get("column") or "SUM",
-            outcome_column=inputs.get("outcome_column") or "outcome",
-        )
-    except PRSError as exc:
-        notes.append(f"ROC curve not drawn: {exc}")
-        return
-    outcome_column = inputs.get("outcome_column") or "outcome"
-    parts["roc_data"] = joined.cohort[["sample_id", "score_value", outcome_column]].rename(
-        columns={outcome_column: "outcome"}
-    )
-    files["outcomes"] = outcomes
-
-
-def _find_pcs(
-    root: Path,
-    given: str | os.PathLike[str] | None,
-    given_reference: str | os.PathLike[str] | None,
-    headers: Mapping[Path, list[str]],
-    parts: dict[str, Any],
-    files: dict[str, Path],
-    notes: list[str],
-) -> None:
-    with_pcs = [p for p, h in headers.items() if {"PC1", "PC2"} <= set(h)]
-    # prs demo's ancestry.tsv (PCs and the most similar population) first
-    with_pcs.sort(key=lambda p: not p.name.startswith("ancestry"))
-    path = Path(given) if given is not None else next(iter(with_pcs), None)
-    if path is None:
-        notes.append("no principal components (prs reference project): no ancestry PCA plot")
-        return
-    parts["pcs"] = read_table(path)
-    files["pcs"] = path
-    if given_reference is not None:
-        parts["reference_pcs"] = read_table(Path(given_reference))
-        files["reference_pcs"] = Path(given_reference)
-
-
-def _reference_scores(root: Path, parts: dict[str, Any], files: dict[str, Path]) -> None:
-    """Each score's reference from the reference panel's scores table, when there is one."""
-    path = _named(root, "reference_scores")
-    if path is None:
-        return
-    from prs.calibrate import build_reference
-
-    table = _long_scores(path, [])
-    refs = {}
-    for score_id, rows in table.groupby(table["score"].astype(str), sort=False):
-        try:
-            refs[score_id] = build_reference(
-                rows["SUM"].to_numpy(dtype=float), score_id=score_id, check=False
-            )
-        except PRSError as exc:
-            raise ReportError(f"{path}: score {score_id}: {exc}") from exc
-    parts["reference"] = refs
-    files["reference"] = path
-
-
-def _find_reference(
-    root: Path,
-    given: str | os.PathLike[str] | None,
-    parts: dict[str, Any],
-    files: dict[str, Path],
-    notes: list[str],
-) -> None:
-    """The reference distribution: given, else the file the categorisation recorded, else
-    the reference panel's scores ``prs demo`` writes (``reference_scores.tsv``)."""
-    inputs = parts.get("categories_inputs") or {}
-    path = Path(given) if given is not None else _resolve(inputs.get("reference"), root)
-    if path is None:
-        _reference_scores(root, parts, files)
-        return
-    from prs.calibrate.reference import load_references
-
-    try:
-        refs = load_references(path)
-    except PRSError as exc:
-        if given is not None:
-            raise ReportError(f"{path}: cannot read the reference ({exc})") from exc
-        notes.append(f"reference {path} not read ({exc}): distributions drawn without it")
-        return
-    parts["reference"] = {
-        (ref.score_id or str(key)): ref
-        for key, ref in refs.items()
-        if ref.group is None or len(refs) == 1
-    }
-    files["reference"] = path
