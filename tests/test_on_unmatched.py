@@ -6,6 +6,7 @@ recorded per score."""
 from __future__ import annotations
 
 import gzip
+import subprocess
 import warnings
 
 import numpy as np
@@ -177,3 +178,21 @@ def test_records_lacking_a_declared_field_are_counted_as_plink2_reads_them(
     np.testing.assert_array_equal(result.sums, gt.sums)
     assert result.provenance["counts"]["records_without_dosage_field_read_from_GT"] == 20
     assert result.provenance["dosage_fallback"] is None
+
+
+@pytest.mark.plink2
+def test_ds_from_a_bed_is_an_error_unless_allowed(plink2, cohort, tmp_path):
+    """A PLINK 1 .bed (made by PLINK 2 from the VCF) stores hard calls only: dosage='DS'
+    is an error naming it; allowed, the scores are the GT scores, recorded per score."""
+    prefix = tmp_path / "cohort"
+    subprocess.run(
+        [plink2, "--vcf", str(cohort["vcf"]), "--make-bed", "--out", str(prefix)],
+        check=True,
+        capture_output=True,
+    )
+    with pytest.raises(ScoreError, match=r"cohort\.bed: dosage='DS' .*hard calls only"):
+        quiet(f"{prefix}.bed", cohort["good"], dosage="DS")
+    allowed = quiet(f"{prefix}.bed", cohort["good"], dosage="DS", allow_gt_fallback=True)
+    gt = quiet(f"{prefix}.bed", cohort["good"])
+    np.testing.assert_array_equal(allowed.sums, gt.sums)
+    assert allowed.provenance["dosage_fallback"]["rows_read_from_GT"] == {"GOOD": 20}

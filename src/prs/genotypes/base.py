@@ -131,6 +131,22 @@ def records_read_from_gt(source: GenotypeSource) -> int:
     return int(getattr(source, "fallback_to_gt", 0))
 
 
+def files_without_field(source: GenotypeSource, field: str) -> list[int]:
+    """Indexes of ``source``'s files that store no ``field`` (``"DS"``/``"GP"``) at all, so
+    its hard calls would be read instead: a VCF whose header declares no such FORMAT field,
+    a PLINK 1 ``.bed`` (hard calls only); a source's own ``files_without_field(field)``
+    when it has one. Empty for ``"GT"`` and for sources that do not say."""
+    if field == "GT":
+        return []
+    own = getattr(source, "files_without_field", None)
+    if callable(own):
+        return [int(k) for k in own(field)]
+    headers = getattr(source, "headers", None)
+    if not headers:
+        return []
+    return [k for k, header in enumerate(headers) if field not in header.formats]
+
+
 def source_haploid(source: GenotypeSource) -> str:
     """How ``source`` counts haploid calls (``"as-diploid"`` when it does not say)."""
     return str(getattr(source, "haploid", "as-diploid"))

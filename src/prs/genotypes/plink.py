@@ -351,6 +351,13 @@ class PlinkSource:
         except RuntimeError as exc:
             raise GenotypeFileError(f"{fs.genotypes}: pgenlib cannot open it ({exc})") from exc
 
+    def files_without_field(self, field: str) -> list[int]:
+        """The filesets that store no ``field``: ``.bed`` files hold hard calls only (see
+        :func:`prs.genotypes.base.files_without_field`)."""
+        if field != "DS":
+            return []
+        return [k for k, fs in enumerate(self._filesets) if fs.kind == "bed"]
+
     def _read_block(
         self, reader: object, file_index: int, local: np.ndarray, alleles: np.ndarray
     ) -> np.ndarray:

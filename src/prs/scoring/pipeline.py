@@ -27,6 +27,7 @@ from prs.errors import MatchError, ScoreError, ScoreWarning
 from prs.genome import MT, X_NONPAR, Y, canonical_build
 from prs.genotypes import GenotypeSource, VcfSource, open_genotypes
 from prs.genotypes.base import (
+    files_without_field,
     records_read_from_gt,
     source_build,
     source_haploid,
@@ -499,22 +500,25 @@ def _sexes(source: GenotypeSource, sex: SexInput | None) -> tuple[np.ndarray, di
 
 
 def _files_without_dosage_field(source: GenotypeSource, options: ScoreOptions) -> list[int]:
-    """The files (indexes) whose header declares no FORMAT field ``options.dosage`` (DS or
-    GP): an error naming the first unless ``allow_gt_fallback`` (then their hard calls are
-    scored, and recorded). Sources without VCF headers say nothing here."""
-    if options.dosage == "GT":
-        return []
-    headers = getattr(source, "headers", None)
-    if not headers:
-        return []
-    lacking = [k for k, h in enumerate(headers) if options.dosage not in h.formats]
+    """The files (indexes) that store no ``options.dosage`` field (DS or GP) at all
+    (:func:`~prs.genotypes.base.files_without_field`: a VCF header declaring none, a
+    ``.bed``): an error naming the first unless ``allow_gt_fallback`` (then their hard
+    calls are scored, and recorded)."""
+    lacking = files_without_field(source, options.dosage)
     if lacking and not options.allow_gt_fallback:
         first = lacking[0]
-        declared = ", ".join(sorted(headers[first].formats)) or "none"
+        headers = getattr(source, "headers", None)
+        what = (
+            f"declares no FORMAT/{options.dosage} field (its FORMAT fields: "
+            f"{', '.join(sorted(headers[first].formats)) or 'none'})"
+            if headers
+            else f"stores no {options.dosage} (hard calls only)"
+        )
+        n_files = len(source.paths)
         raise ScoreError(
             f"{source.paths[first]}: dosage={options.dosage!r} was requested but the file "
-            f"declares no FORMAT/{options.dosage} field (its FORMAT fields: {declared})"
-            + (f"; {len(lacking)} of {len(headers)} files lack it" if len(headers) > 1 else "")
+            f"{what}"
+            + (f"; {len(lacking)} of {n_files} files lack it" if n_files > 1 else "")
             + ": its hard calls (GT) would be scored instead. Score GT (dosage='GT', --dosage "
             "GT), or allow hard calls where the field is absent (allow_gt_fallback=True, "
             "--allow-gt-fallback; recorded per score in the provenance)"
