@@ -274,3 +274,24 @@ def test_real_rsid_only_copy_scores_as_the_original(shared_data, tmp_path):
     assert same.tolist() == want["outcome"].tolist()
     assert (got["outcome"] == "unmatched_no_id").sum() > 0
     assert (got.loc[got["outcome"] == "matched", "matched_by"] == "rsid").all()
+
+
+@pytest.mark.plink2
+@pytest.mark.parametrize(
+    ("make", "suffix"),
+    [(["--make-pgen"], ".pgen"), (["--make-bed"], ".bed"), (["--export", "bgen-1.2"], ".bgen")],
+)
+def test_rsid_matching_through_plink_and_bgen_ids(plink2, rsid_cohort, tmp_path, make, suffix):
+    """The same rsID-only file on the cohort converted by PLINK 2 to a PLINK fileset or a
+    BGEN file (its .pvar/.bim IDs, BGEN rsids are the VCF's rsIDs) scores as on the VCF."""
+    vcf, rows = rsid_cohort
+    out = tmp_path / "fileset"
+    subprocess.run(
+        [plink2, "--vcf", str(vcf), *make, "--threads", "1", "--out", str(out)],
+        check=True,
+        capture_output=True,
+    )
+    on_vcf = _score_by_rsid(vcf, rows, tmp_path)
+    on_plink = _score_by_rsid(f"{out}{suffix}", rows, tmp_path)
+    np.testing.assert_array_equal(on_plink.sums, on_vcf.sums)
+    assert (on_plink.match_report.variants["matched_by"] == "rsid").sum() == 40
