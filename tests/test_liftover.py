@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from prs.errors import CatalogError, LiftoverWarning, MatchError
 from prs.match import check_builds, match_variants
@@ -337,3 +340,38 @@ def test_pgs_id_without_harmonized_file_is_fetched_author_reported_and_lifted(
     assert sf.variants["liftover"].tolist() == ["unmapped"] * 3
     assert sf.variants["source_pos"].tolist() == [1_000_000, 1_000_097, 1_000_194]
     assert any(p.endswith("/PGS000777.txt.gz") for p, _ in server.requests)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n_rows=st.integers(1, 40))
+def test_lift_scoring_file_agrees_with_the_chain_arithmetic(tmp_path_factory, seed, n_rows):
+    """Property: on a random chain (one strand of each kind), every row's fate, position
+    and alleles are what the blocks say: lifted/lifted_reverse with the block's position
+    (alleles reverse complemented on the reverse strand), unmapped in gaps and outside."""
+    tmp = tmp_path_factory.mktemp("lift")
+    rng = np.random.default_rng(seed)
+    text, layout = make_chain(
+        rng, [("chr1", 300_000), ("chr2", 300_000)], reverse=("chr2",), n_blocks=12
+    )
+    chain_path = tmp / "c.chain"
+    chain_path.write_text(text)
+    comp = str.maketrans("ACGT", "TGCA")
+    rows = []
+    for _ in range(n_rows):
+        chrom = str(rng.integers(1, 3))
+        pos = int(rng.integers(1, 50_000))
+        ea, oa = rng.choice(["A", "C", "G", "T"], size=2, replace=False)
+        rows.append((chrom, pos, str(ea), str(oa), 1.0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LiftoverWarning)
+        lifted = lift_scoring_file(_scoring(tmp, rows), "GRCh38", chain_path).variants
+    for (chrom, pos, ea, oa, _), (_, got) in zip(rows, lifted.iterrows(), strict=True):
+        want = expected_lift(layout, f"chr{chrom}", pos)
+        if want is None:
+            assert (got["liftover"], got["pos"]) == ("unmapped", -1)
+            continue
+        reverse = want[1] == "-"
+        assert got["liftover"] == ("lifted_reverse" if reverse else "lifted")
+        assert got["pos"] == want[0] and got["chrom"] == chrom
+        expect = (ea.translate(comp), oa.translate(comp)) if reverse else (ea, oa)
+        assert (got["effect_allele"], got["other_allele"]) == expect
