@@ -366,3 +366,35 @@ def test_reference_panel_pcs_named_on_the_side(run_dir, tmp_path):
     assert len(outputs.reference_pcs) == 40 and outputs.files["reference_pcs"] == ref
     text = write_report(run_dir, tmp_path / "r.html", reference_pcs=ref).read_text()
     assert "principal components over the reference panel" in text
+
+
+@pytest.mark.parametrize("layout", ["plink", "pgsc"])
+def test_other_score_layouts_compressed(tmp_path, layout):
+    """A run that wrote only PLINK 2's .sscore or pgsc_calc's aggregated_scores, gzipped (and
+    its match tables gzipped too): the page's tables are those of the files (read by gzip
+    and csv)."""
+    import gzip
+
+    from prs.example import example_paths
+
+    paths = example_paths()
+    out = tmp_path / "run"
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        code = prs_main(
+            ["score", "--vcf", str(paths.vcf), "--scorefile", str(paths.scorefile),
+             "--out", str(out), "--layout", layout, "--compress", "gzip", "-q"]
+        )  # fmt: skip
+    assert code == 0
+    name = {"plink": "scores.sscore.gz", "pgsc": "aggregated_scores.txt.gz"}[layout]
+    with gzip.open(out / name, "rt", newline="") as fh:
+        rows = list(csv.DictReader(fh, delimiter="\t"))
+    column = {"plink": "EXAMPLE_BC01_SUM", "pgsc": "SUM"}[layout]
+    values = np.array([float(r[column]) for r in rows])
+    page = parse(write_report(out).read_text())
+    (dist,) = page.tables["dist-EXAMPLE_BC01"]
+    assert int(dist["n"][1]) == values.size
+    assert float(dist["p50"][1]) == pytest.approx(np.median(values), rel=1e-9)
+    with gzip.open(out / "match_summary.tsv.gz", "rt", newline="") as fh:
+        (summary,) = list(csv.DictReader(fh, delimiter="\t"))
+    shown = {r["outcome"][0]: int(r["rows"][1]) for r in page.tables["match-EXAMPLE_BC01"]}
+    assert shown == {k: int(summary[k]) for k in shown}

@@ -158,7 +158,7 @@ def _long_scores(path: Path, score_ids: list[str]) -> pd.DataFrame:
     frame = read_table(path)
     if {"sample_id", "score", "SUM"} <= set(frame.columns):
         return frame
-    from prs.calibrate import read_scores
+    from prs.calibrate._inputs import read_scores
 
     parts = []
     for score_id in score_ids:
@@ -422,10 +422,26 @@ def _metrics_json(root: Path) -> Path | None:
     return None
 
 
+#: The score tables ``prs score`` writes (its ``--layout``s), as provenance names them, in
+#: the order the report reads them: the long table, PLINK 2's, pgsc_calc's.
+_SCORE_TABLES = (
+    ("scores", ("scores.tsv", "scores.tsv.gz", "scores.tsv.zst", "scores.parquet")),
+    ("sscore", ("scores.sscore", "scores.sscore.gz", "scores.sscore.zst")),
+    (
+        "aggregated_scores",
+        ("aggregated_scores.txt", "aggregated_scores.txt.gz", "aggregated_scores.txt.zst"),
+    ),
+)
+
+
 def _scores_path(root: Path, provenance: Mapping[str, Any] | None) -> Path | None:
-    recorded = ((provenance or {}).get("outputs") or {}).get("scores")
-    if recorded:
-        path = _resolve(recorded, root)
+    """The run's score table: the one provenance names (in this directory), else by name."""
+    outputs = (provenance or {}).get("outputs") or {}
+    for key, names in _SCORE_TABLES:
+        path = _resolve(outputs.get(key), root)
         if path is not None and path.parent.resolve() == root.resolve():
             return path
-    return _named(root, "scores")
+        for name in names:
+            if (root / name).is_file():
+                return root / name
+    return None
