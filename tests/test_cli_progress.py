@@ -14,30 +14,15 @@ import struct
 import subprocess
 import sys
 import termios
-from pathlib import Path
 
 import pytest
 
 import prs
 from prs.cli import build_parser, main
-from prs.example import example_paths
-from tests.test_cli import half_matched_args
+from tests.test_cli import example_score_args, half_matched_args
 
 #: A stage's log line at -v: ``prs: <stage>: 0.12 s (detail)``.
 STAGE_LINE = r"^prs: {}: \d+\.\d\d s"
-
-
-def score_args(out: Path) -> list[str]:
-    paths = example_paths()
-    return [
-        "score",
-        "--vcf",
-        str(paths.vcf),
-        "--scorefile",
-        str(paths.scorefile),
-        "--out",
-        str(out),
-    ]
 
 
 def run_prs(args: list[str], *, terminal: bool) -> tuple[int, str]:
@@ -72,14 +57,14 @@ def run_prs(args: list[str], *, terminal: bool) -> tuple[int, str]:
 
 def test_score_bar_on_a_terminal_only(tmp_path):
     """A tqdm bar of tasks on a terminal; none through a pipe; none with -q on a terminal."""
-    code, drawn = run_prs(score_args(tmp_path / "tty"), terminal=True)
+    code, drawn = run_prs(example_score_args(tmp_path / "tty"), terminal=True)
     assert code == 0, drawn
     assert re.search(r"\d+/\d+ \[", drawn) and "task" in drawn, drawn
-    code, piped = run_prs(score_args(tmp_path / "pipe"), terminal=False)
+    code, piped = run_prs(example_score_args(tmp_path / "pipe"), terminal=False)
     assert code == 0, piped
     assert "task" not in piped and "\r" not in piped
     assert "variants matched" in piped  # the summary is still there
-    code, quiet = run_prs([*score_args(tmp_path / "quiet"), "-q"], terminal=True)
+    code, quiet = run_prs([*example_score_args(tmp_path / "quiet"), "-q"], terminal=True)
     assert code == 0, quiet
     assert quiet.strip() == ""  # -q: errors only, no bar, no summary
 
@@ -87,8 +72,8 @@ def test_score_bar_on_a_terminal_only(tmp_path):
 def test_verbose_before_or_after_the_command_logs_each_stage(tmp_path):
     """`prs -v score` and `prs score -v` both log one line per stage with its time."""
     for where, args in (
-        ("before", ["-v", *score_args(tmp_path / "before")]),
-        ("after", [*score_args(tmp_path / "after"), "-v"]),
+        ("before", ["-v", *example_score_args(tmp_path / "before")]),
+        ("after", [*example_score_args(tmp_path / "after"), "-v"]),
     ):
         code, err = run_prs(args, terminal=False)
         assert code == 0, err
@@ -99,7 +84,7 @@ def test_verbose_before_or_after_the_command_logs_each_stage(tmp_path):
         ), (where, err)
         assert any(re.match(STAGE_LINE.format("write") + r" \(4 files into ", x) for x in lines)
     # without -v: no stage lines
-    code, err = run_prs(score_args(tmp_path / "plain"), terminal=False)
+    code, err = run_prs(example_score_args(tmp_path / "plain"), terminal=False)
     assert code == 0 and not re.search(STAGE_LINE.format("write"), err, re.M)
 
 
@@ -156,7 +141,7 @@ def test_quiet_hides_warnings_lines_but_strict_still_fails(tmp_path, capsys):
 
 def test_python_dash_m_prs_scores(tmp_path):
     """`python -m prs score ...` runs a whole scoring (src/prs/__main__.py)."""
-    code, err = run_prs(score_args(tmp_path / "out"), terminal=False)
+    code, err = run_prs(example_score_args(tmp_path / "out"), terminal=False)
     assert code == 0, err
     assert (tmp_path / "out" / "scores.tsv").is_file()
     assert (tmp_path / "out" / "provenance.json").is_file()
