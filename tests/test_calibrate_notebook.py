@@ -41,7 +41,9 @@ def reported():
                     lines[key] = json.loads(payload)
             # section 4 shows its warnings as notes, with what they mean; none on stderr
             assert not (section_4 and output.get("name") == "stderr"), output.get("text")
-    assert set(lines) == {"PERSON", "COHORT", "ANCESTRY"}
+            if section_4 and "image/png" in output.get("data", {}):
+                lines["FIGURES"] = lines.get("FIGURES", 0) + 1
+    assert set(lines) == {"PERSON", "COHORT", "ANCESTRY", "FIGURES"}
     return lines
 
 
@@ -96,6 +98,7 @@ def test_each_woman_is_placed_in_her_most_similar_population(reported):
 
     ancestry = reported["ANCESTRY"]
     assert ancestry["as_simulated"] >= 0.95
+    assert reported["FIGURES"] == 1  # the prs.plot distribution, drawn inline
     paths = example_paths()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ScoreWarning)  # the example's 28 unmatched rows

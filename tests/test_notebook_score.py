@@ -37,5 +37,17 @@ def test_score_notebook_executes():
         "ScoreWarning: EXAMPLE_BC01: 272/300 rows matched" in text for text in errors
     )
     assert '272/300 rows matched") is expected here' in nb.cells[2]["source"]
+    # the prs.plot figure is drawn inline, and the report page is written with the ancestry
+    (pca,) = [cell for cell in nb.cells if "plot.pca(" in cell["source"]]
+    assert any("image/png" in out.get("data", {}) for out in pca["outputs"])
+    (report,) = [
+        line.split(" ", 1)[1]
+        for cell in nb.cells
+        for out in cell.get("outputs", [])
+        for line in out.get("text", "").splitlines()
+        if line.startswith("REPORT ")
+    ]
+    page = Path(report).read_text()
+    assert "EXAMPLE_BC01" in page and "PopA" in page and 'id="ancestry"' in page
     counts_html = nb.cells[1]["outputs"][-1]["data"]["text/plain"]
     assert "EXAMPLE_BC01" in counts_html
