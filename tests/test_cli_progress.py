@@ -154,3 +154,30 @@ def test_fetch_takes_common_flags(flag):
     parser = build_parser()
     args = parser.parse_args(["fetch", "--list-curated", flag])
     assert args.command == "fetch"
+
+
+def test_task_bar_grows_with_a_streamed_run(monkeypatch):
+    """A streamed run reports more tasks as it goes (done + total per chromosome group):
+    one bar, its total raised, never a second bar."""
+    import io
+
+    import tqdm
+
+    from prs.cli.score import _TaskBar
+
+    made = []
+    real = tqdm.tqdm
+
+    def counting(*args, **kwargs):
+        made.append(kwargs.get("total"))
+        return real(*args, **{**kwargs, "file": io.StringIO()})
+
+    monkeypatch.setattr(tqdm, "tqdm", counting)
+    bar = _TaskBar(enabled=True)
+    for done, total in ((1, 2), (2, 2), (3, 5), (5, 5)):
+        bar(done, total)
+    assert made == [2] and bar._bar.total == 5 and bar._bar.n == 5 and bar.total == 5
+    bar.close()
+    quiet = _TaskBar(enabled=False)
+    quiet(1, 3)
+    assert made == [2] and quiet.total == 3

@@ -319,9 +319,11 @@ class _TaskBar:
             return
         from tqdm import tqdm
 
-        if self._bar is None or self._bar.total != total:
-            self.close()
+        if self._bar is None:
             self._bar = tqdm(total=total, unit="task", file=sys.stderr, leave=False)
+        elif self._bar.total != total:
+            # (a streamed run learns of more tasks chromosome by chromosome: one bar grows)
+            self._bar.total = total
         self._bar.update(done - self._bar.n)
 
     def close(self) -> None:
