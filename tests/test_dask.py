@@ -73,7 +73,13 @@ def assert_identical(a, b) -> None:
 
 @pytest.mark.parametrize("kind", ["vcf", "pgen", "pgen-many-scores"])
 @pytest.mark.parametrize(
-    "layout", [{"task_variants": 13}, {"task_variants": 40, "sample_block": 9}]
+    "layout",
+    [
+        {"task_variants": 13},
+        {"task_variants": 40, "sample_block": 9},
+        # pieces of whole chromosomes (docs/scale.md), each listed and scored in turn
+        {"task_variants": 40, "sample_block": 9, "stream_rows": 60},
+    ],
 )
 def test_cluster_equals_one_process(client, cohort, request, kind, layout):
     genotypes = cohort["vcf"] if kind == "vcf" else request.getfixturevalue("pgen")
@@ -86,6 +92,7 @@ def test_cluster_equals_one_process(client, cohort, request, kind, layout):
     execution = there.provenance["execution"]
     assert execution["engine"] == "dask" and execution["workers"] == 2
     assert execution["tasks"] == here.provenance["execution"]["tasks"] > 2
+    assert execution["pieces"] == (3 if "stream_rows" in layout else 1)
     assert_identical(there, here)
     assert (
         there.provenance["counts"]["variants_missing_in_every_sample"]
