@@ -282,6 +282,22 @@ def test_one_person_against_a_reference(tmp_path):
         stats.percentileofscore(values, values[7], kind="mean")
     )
     assert set(page.figures) == {"fig-dist-EXAMPLE_BC01"}
+    # categorised against that reference: their category and action beside the percentile
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        code = prs_main(
+            ["categorise", "--scores", str(person / "scores.tsv"), "--reference",
+             str(tmp_path / "ref.json"), "--sex", "female", "--age", "45", "--or-per-sd", "1.61",
+             "--out", str(person / "categories.tsv")]
+        )  # fmt: skip
+    assert code == 0
+    (categorised,) = read_tsv(person / "categories.tsv")
+    page = parse(write_report(person).read_text())  # the reference found through inputs.json
+    facts = page.pairs["person-EXAMPLE_BC01"]
+    assert float(facts["percentile"][1]) == float(categorised["percentile"])
+    assert facts["category"][0] == categorised["category"]
+    assert facts["pathway_action"][0] == categorised["pathway_action"]
+    assert float(facts["risk_to_80"][1]) == float(categorised["risk_to_80"])
+    assert page.pairs["reference-EXAMPLE_BC01"]["n"][1] == str(values.size)
 
 
 def test_refusals(tmp_path):

@@ -375,22 +375,42 @@ def _distribution_block(run: RunOutputs, score_id: str) -> str:
     return "".join(out)
 
 
+#: Columns of the categorisation shown for a run of one person, when present.
+PERSON_COLUMNS = (
+    "z",
+    "relative_risk",
+    "age",
+    "risk_10y",
+    "risk_to_80",
+    "scheme_measure",
+    "category",
+    "near_threshold",
+    "pathway_action",
+    "pathway_status",
+    "population",
+)
+
+
 def _person(run: RunOutputs, score_id: str, part: pd.DataFrame, ref: Any, slug: str) -> str:
-    """One scored person: their score and percentile (categorisation's, else the reference's)."""
+    """One scored person: their score and percentile (categorisation's, else the
+    reference's), and their risks, category and pathway action when categorised."""
     sample = str(part["sample_id"].iloc[0])
     value = float(part["SUM"].iloc[0])
-    percentile = None
+    facts: list[tuple[str, Any]] = [("sample", sample), ("score (SUM)", value)]
     cats = run.categories
-    if cats is not None and "percentile" in cats.columns:
-        row = cats[cats["sample_id"].astype(str) == sample]
-        if len(row):
-            percentile = float(row["percentile"].iloc[0])
-    if percentile is None and ref is not None:
-        percentile = float(ref.percentile(np.array([value]))[0])
-    return _pairs(
-        [("sample", sample), ("score (SUM)", value), ("percentile", percentile)],
-        table_id=f"person-{slug}",
-    )
+    row = None
+    if cats is not None and "sample_id" in cats.columns:
+        mine = cats[cats["sample_id"].astype(str) == sample]
+        if "score_id" in mine.columns:
+            mine = mine[mine["score_id"].astype(str) == score_id]
+        row = mine.iloc[0] if len(mine) else None
+    if row is not None and "percentile" in row.index and not pd.isna(row["percentile"]):
+        facts.append(("percentile", float(row["percentile"])))
+    elif ref is not None:
+        facts.append(("percentile", float(ref.percentile(np.array([value]))[0])))
+    if row is not None:
+        facts += [(c, row[c]) for c in PERSON_COLUMNS if c in row.index and not pd.isna(row[c])]
+    return _pairs(facts, table_id=f"person-{slug}")
 
 
 def _score_section(run: RunOutputs, score_id: str) -> str:
