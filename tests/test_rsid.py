@@ -295,3 +295,26 @@ def test_rsid_matching_through_plink_and_bgen_ids(plink2, rsid_cohort, tmp_path,
     on_plink = _score_by_rsid(f"{out}{suffix}", rows, tmp_path)
     np.testing.assert_array_equal(on_plink.sums, on_vcf.sums)
     assert (on_plink.match_report.variants["matched_by"] == "rsid").sum() == 40
+
+
+def test_rows_without_position_in_a_file_with_positions_are_not_matched_by_rsid(tmp_path):
+    """Failed harmonization leaves a few rows of a positioned file without one: they stay
+    unmatched_no_position (as in pgsc_calc), and the genotypes are read only at the
+    file's positions (matching them by ID would need every site)."""
+    columns = ("rsID", *POS_COLUMNS)
+    rows = [("r0", "1", 100, "G", "A", 1.0), ("r1", "", "", "C", "T", 2.0)]
+    sf = read_scorefile(write_scorefile(tmp_path / "w.txt", rows, columns=columns))
+    assert sf.match_by_rsid is False
+    assert {c: p.tolist() for c, p in wanted_positions([sf]).items()} == {"1": [100]}
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _, report = match_variants(sf, MATCH_TARGET, min_overlap=0)
+    assert not [w for w in caught if issubclass(w.category, RsidMatchWarning)]
+    assert report.variants["outcome"].tolist() == ["matched", "unmatched_no_position"]
+    # a piece of the file (all its rows without a position) keeps the whole file's answer
+    from prs.match import scoring_by_chromosome
+
+    pieces = dict(scoring_by_chromosome(sf))
+    assert pieces[""].match_by_rsid is False

@@ -553,9 +553,11 @@ def match_variants(
         False for a piece of a scoring file (:func:`scoring_by_chromosome`): no match rate
         is checked nor noted here; :func:`concat_pieces` checks the whole file's.
     match_rsids
-        Match rows that have no position through the target's variant IDs (``sites["id"]``)
-        by their rsID (default True; :class:`~prs.errors.RsidMatchWarning` when any does).
-        False leaves them ``unmatched_no_position``.
+        Match the rows of a scoring file without positions (an rsID-only file:
+        ``scoring.match_by_rsid``) through the target's variant IDs (``sites["id"]``) by
+        their rsID (default True; :class:`~prs.errors.RsidMatchWarning` when any does).
+        False leaves them ``unmatched_no_position``, as are, always, the rows of a file
+        with positions that lack one (failed harmonization).
     min_r2
         Exclude matches at target variants whose imputation quality ``sites["r2"]`` is
         below this (``excluded_low_r2``, the R2 in the report's ``target_r2``). A variant
@@ -585,12 +587,11 @@ def match_variants(
     _require_scores(scoring)
     _require_r2(sites, min_r2, scoring.path)
     variants = scoring.variants.reset_index(drop=True)
-    pairs = _candidates(scoring, sites, by_id=match_rsids)
+    by_id = bool(match_rsids and scoring.match_by_rsid)
+    pairs = _candidates(scoring, sites, by_id=by_id)
     release_memory()  # the candidates' temporaries
     best = _best_matches(pairs, sites, len(variants))
-    outcome_code = _outcome_codes(
-        variants, best, pairs.position_hit, keep_ambiguous, by_id=match_rsids
-    )
+    outcome_code = _outcome_codes(variants, best, pairs.position_hit, keep_ambiguous, by_id=by_id)
     _exclude_low_r2(outcome_code, best, sites, min_r2, scoring.path)
     matched = outcome_code == _OUTCOME_CODE["matched"]
     several = np.flatnonzero(matched & (best.fitting > 1))
@@ -1242,10 +1243,10 @@ def wanted_positions(
     scoring: list[ScoringFile], *, match_rsids: bool = True
 ) -> dict[str, np.ndarray] | None:
     """The positions to read from the target, per chromosome (sorted, unique): every
-    scoring file's rows with a position; None (read every site) when some row has no
-    position but an rsID to match by ID (``match_rsids``), since the target's IDs are
-    then needed everywhere."""
-    if match_rsids and any(_has_rsid_only_rows(sf) for sf in scoring):
+    scoring file's rows with a position; None (read every site) when a file has no
+    positions but rsIDs to match by ID (``match_rsids``, ``ScoringFile.match_by_rsid``),
+    since the target's IDs are then needed everywhere."""
+    if match_rsids and any(sf.match_by_rsid for sf in scoring):
         return None
     frames = pd.concat([sf.variants[["chrom", "pos"]] for sf in scoring])
     frames = frames[frames["pos"] >= 0]
@@ -1253,16 +1254,6 @@ def wanted_positions(
     for chrom, group in frames.groupby("chrom"):
         wanted[str(chrom)] = sorted_unique(group["pos"].to_numpy(dtype=np.int64))
     return wanted
-
-
-def _has_rsid_only_rows(scoring: ScoringFile) -> bool:
-    """Whether some row has no position but an rsID."""
-    variants = scoring.variants
-    no_pos = variants["pos"].to_numpy() < 0
-    if not no_pos.any():
-        return False
-    rsid = pd.Series(variants["rsid"], copy=False)[no_pos].fillna("")
-    return bool((~rsid.isin(["", "."])).any())
 
 
 # --------------------------------------------------------------------------------------

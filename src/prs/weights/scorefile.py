@@ -303,6 +303,12 @@ class ScoringFile:
         Rows dropped on request (``drop_unscorable=True``), counted by reason.
     warnings
         Problems found but not fatal (e.g. variants_number disagreeing with the rows).
+    match_by_rsid
+        Whether the rows are matched to the genotypes by rsID (:mod:`prs.match`): True for
+        a file without positions (no row has one, some have an rsID); None (default) is
+        decided so when the object is made. Pieces made with :func:`dataclasses.replace`
+        keep the whole file's answer: rows of a file with positions that lack one (failed
+        harmonization) are never matched by rsID.
     """
 
     path: str
@@ -314,6 +320,7 @@ class ScoringFile:
     harmonized: bool = False
     dropped: dict[str, int] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    match_by_rsid: bool | None = None
 
     def __post_init__(self) -> None:
         """Refuse a ScoringFile that breaks what later stages rely on, naming the file.
@@ -327,6 +334,8 @@ class ScoringFile:
         """
         where = self.path
         missing = [c for c in VARIANT_COLUMNS if c not in self.variants.columns]
+        if self.match_by_rsid is None and not missing:
+            object.__setattr__(self, "match_by_rsid", _without_positions(self.variants))
         if missing:
             raise ScoringFileError(
                 f"{where}: variants table lacks column(s) {', '.join(missing)} (expected "
@@ -1503,6 +1512,14 @@ def _position_columns(
         f"are missing (line {raw.column_line_number}, the column header line, names: "
         f"{_show(', '.join(header_names))})" + _header_looks_like_a_row(header_names)
     )
+
+
+def _without_positions(variants: pd.DataFrame) -> bool:
+    """No row has a position and some row has an rsID: an rsID-only file."""
+    if not len(variants) or (variants["pos"].to_numpy() >= 0).any():
+        return False
+    rsid = pd.Series(variants["rsid"], copy=False).fillna("")
+    return bool((~rsid.isin(["", "."])).any())
 
 
 def _effect_type_codes(path: Path, table: pd.DataFrame, lines: np.ndarray) -> np.ndarray:
