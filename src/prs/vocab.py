@@ -106,7 +106,7 @@ MATCH_KEYS: tuple[str, ...] = ("position", "rsid")
 #: reverse strand: alleles reverse complemented); unliftable: ``unmapped`` (the chain maps
 #: no base there), ``multiple`` (several places), ``other_chrom`` (another chromosome),
 #: ``reverse_indel`` (a multi-base allele on the reverse strand, whose first base is not
-#: the lifted one); ``no_position`` (the row had none to lift: rsID matching may apply).
+#: the lifted one); ``no_position`` (the row had none to lift).
 LIFTOVER_FATES: tuple[str, ...] = (
     "lifted",
     "lifted_reverse",
