@@ -14,7 +14,6 @@ calls is returned so the caller can record it.
 
 from __future__ import annotations
 
-import bisect
 import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from prs.errors import GenotypeFileError
-from prs.genotypes.base import GenotypeSource, chunk_dosages
+from prs.genotypes.base import GenotypeSource
 
 #: Complementary base of each SNP allele (a pair of complements is strand-ambiguous).
 _COMPLEMENT = {"A": "T", "T": "A", "C": "G", "G": "C"}
@@ -216,8 +215,13 @@ def read_hard_calls(
     rounded = 0
     records = sites["record"].to_numpy(np.int64)
     alleles = sites["allele_index"].to_numpy(np.int64)
+    every_sample = np.array_equal(columns, np.arange(len(source.samples)))
     for chunk in source.read(records, alleles, chunk_size=chunk_size):
-        dosage = chunk_dosages(chunk.dosage)[:, columns]  # PLINK chunks carry int8 calls
+        if chunk.dosage.dtype == np.int8:  # PLINK hard calls (negative: missing), as they are
+            part = chunk.dosage if every_sample else chunk.dosage[:, columns]
+            calls[chunk.request] = np.maximum(part, MISSING_CALL)  # any negative -> -1
+            continue
+        dosage = chunk.dosage[:, columns]
         missing = np.isnan(dosage)
         hard = np.rint(np.where(missing, 0.0, dosage))
         rounded += int(np.count_nonzero(hard != np.where(missing, 0.0, dosage)))
@@ -272,6 +276,7 @@ def ld_prune(
     window: int = 1000,
     step: int = 50,
     r2: float = 0.05,
+    moments: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Variants kept by greedy r² pruning within windows of ``window`` variants.
 
@@ -283,43 +288,82 @@ def ld_prune(
     the lower-MAF variant of a pair, so its set differs somewhat (the tests compare the two).
     ``step`` sets how many variants are compared in one matrix product.
 
+    Each variant is standardised once; the kept variants of the current window are held
+    standardised (at most ``window`` x samples float32) for the products with later blocks.
+
+    Parameters
+    ----------
+    moments
+        ``(mean, sd)`` of each row of ``calls`` (:func:`call_moments`), when already known.
+
     Returns
     -------
     numpy.ndarray
         bool, one per row of ``calls``.
     """
-    _, mean, sd = call_moments(calls)
+    mean, sd = call_moments(calls)[1:] if moments is None else moments
+    scale = scale_of(mean, sd, "empirical")
+    usable = (sd > 0) & np.isfinite(sd)
     n_samples = calls.shape[1]
     keep = np.zeros(len(calls), dtype=bool)
     boundaries = np.flatnonzero(np.r_[True, chrom[1:] != chrom[:-1], True])
     for start, stop in itertools.pairwise(boundaries):
-        kept: list[int] = []
+        held = _KeptWindow(window + step, n_samples)
         for block in range(start, stop, step):
             rows = np.arange(block, min(block + step, stop))
-            z = standardize(calls[rows], mean[rows], scale_of(mean[rows], sd[rows], "empirical"))
-            earlier = np.array(kept[bisect.bisect_right(kept, block - window) :], dtype=np.int64)
-            if len(earlier):
-                ze = standardize(
-                    calls[earlier],
-                    mean[earlier],
-                    scale_of(mean[earlier], sd[earlier], "empirical"),
-                )
-                r_earlier = (ze @ z.T).astype(np.float64) / n_samples
-            r_block = (z @ z.T).astype(np.float64) / n_samples
+            z = standardize(calls[rows], mean[rows], scale[rows])
+            held.drop_until(block - window)  # kept rows more than window - 1 before the block
+            blocked = ~usable[rows]
+            if held.size:
+                r_earlier = (held.z @ z.T).astype(np.float64) / n_samples
+                near = held.rows[:, None] > rows[None, :] - window
+                blocked |= ((r_earlier**2 > r2) & near).any(axis=0)
+            conflict = (((z @ z.T).astype(np.float64) / n_samples) ** 2 > r2).tolist()
             kept_in_block: list[int] = []
-            for j, row in enumerate(rows):
-                if sd[row] == 0 or not np.isfinite(sd[row]):
-                    continue
-                if len(earlier):
-                    near = earlier > row - window
-                    if np.any(r_earlier[near, j] ** 2 > r2):
-                        continue
-                if kept_in_block and np.any(r_block[kept_in_block, j] ** 2 > r2):
+            for j in np.flatnonzero(~blocked).tolist():
+                if any(conflict[k][j] for k in kept_in_block):
                     continue
                 kept_in_block.append(j)
-            kept.extend(int(rows[j]) for j in kept_in_block)
-        keep[kept] = True
+            keep[rows[kept_in_block]] = True
+            held.add(rows[kept_in_block], z[kept_in_block])
     return keep
+
+
+class _KeptWindow:
+    """The kept variants of the current window, standardised: row numbers and ``z`` rows in
+    one preallocated buffer (older rows dropped from the front, compacted when full)."""
+
+    def __init__(self, capacity: int, n_samples: int) -> None:
+        self._z = np.empty((capacity, n_samples), dtype=np.float32)
+        self._rows = np.empty(capacity, dtype=np.int64)
+        self._first = 0
+        self._end = 0
+
+    @property
+    def size(self) -> int:
+        return self._end - self._first
+
+    @property
+    def z(self) -> np.ndarray:
+        return self._z[self._first : self._end]
+
+    @property
+    def rows(self) -> np.ndarray:
+        return self._rows[self._first : self._end]
+
+    def drop_until(self, row: int) -> None:
+        """Forget rows at or before ``row``."""
+        self._first += int(np.searchsorted(self.rows, row, side="right"))
+
+    def add(self, rows: np.ndarray, z: np.ndarray) -> None:
+        if self._end + len(rows) > len(self._rows):
+            live = self.size
+            self._z[:live] = self._z[self._first : self._end]
+            self._rows[:live] = self._rows[self._first : self._end]
+            self._first, self._end = 0, live
+        self._z[self._end : self._end + len(rows)] = z
+        self._rows[self._end : self._end + len(rows)] = rows
+        self._end += len(rows)
 
 
 #: Below this many multiply-adds (variants x samples x min of the two) the exact SVD is cheap
@@ -377,8 +421,23 @@ def per_population_frequencies(
     calls: np.ndarray, labels: np.ndarray, populations: Mapping[str, None] | list[str]
 ) -> np.ndarray:
     """ALT frequency of each variant (rows) in each population (columns, in ``populations``
-    order), over non-missing calls; NaN where a population has no call."""
-    out = np.full((len(calls), len(populations)), np.nan)
-    for j, pop in enumerate(populations):
-        out[:, j] = call_moments(calls[:, labels == pop])[0]
+    order), over non-missing calls; NaN where a population has no call.
+
+    Counted a block of rows at a time as products with the samples' population indicators
+    (float32: the counts are integers far below 2^24, so exact)."""
+    names = list(populations)
+    labels = np.asarray(labels)
+    member = np.zeros((calls.shape[1], len(names)), dtype=np.float32)
+    for j, pop in enumerate(names):
+        member[labels == pop, j] = 1.0
+    out = np.full((len(calls), len(names)), np.nan)
+    for start in range(0, len(calls), _MOMENT_ROWS):
+        block = calls[start : start + _MOMENT_ROWS]
+        observed = block != MISSING_CALL
+        alt = np.where(observed, block, 0).astype(np.float32) @ member
+        n = observed.astype(np.float32) @ member
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[start : start + len(block)] = np.where(
+                n > 0, alt.astype(np.float64) / (2.0 * n), np.nan
+            )
     return out

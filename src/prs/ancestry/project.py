@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from prs.errors import GenotypeFileError
-from prs.genotypes.base import GenotypeSource, chunk_dosages
+from prs.genotypes.base import GenotypeSource
 
 if TYPE_CHECKING:
     from prs.ancestry.reference import ReferencePanel
@@ -232,15 +232,27 @@ def accumulate_projection(
     missing = np.zeros(n, dtype=np.int64)
     for chunk in genotypes.read(match.records, match.alleles, chunk_size=chunk_size):
         rows = match.reference_index[chunk.request]
-        values = chunk_dosages(chunk.dosage)  # PLINK chunks carry int8 calls (-9 missing)
-        dosage = np.where(match.flipped[chunk.request, None], 2.0 - values, values)
-        absent = np.isnan(dosage)
+        b, absent = _dosages(chunk.dosage)  # b: this chunk's own float64 copy
         missing += absent.sum(axis=0)
-        b = (dosage - reference.mean[rows, None]) / reference.scale[rows, None]
+        flipped = match.flipped[chunk.request]
+        if flipped.any():
+            b[flipped] = 2.0 - b[flipped]
+        b -= reference.mean[rows, None]
+        b /= reference.scale[rows, None]
         b[absent] = 0.0
         ub += b.T @ loadings[rows]
         bb += np.einsum("ij,ij->j", b, b)
     return ub, bb, missing
+
+
+def _dosages(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A chunk's dosages as a new float64 array (changed in place by the caller) and where
+    they are missing. PLINK chunks carry int8 hard calls (negative: missing), converted here
+    in numpy: the JIT kernel of :func:`prs.genotypes.base.chunk_dosages` costs ~1 s of Numba
+    start-up, which would be most of one person's projection."""
+    if values.dtype == np.int8:
+        return values.astype(np.float64), values < 0
+    return values.astype(np.float64, copy=True), np.isnan(values)
 
 
 def oadp(

@@ -373,6 +373,7 @@ def build_reference(
         window=options.ld_window,
         step=options.ld_step,
         r2=options.ld_r2,
+        moments=(mean, sd),
     )
     counts["ld_pruned"] = int((~pruned).sum())
     sites, calls, mean, sd = sites[pruned], calls[pruned], mean[pruned], sd[pruned]
