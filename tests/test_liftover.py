@@ -35,6 +35,15 @@ from tests.catalog_server import CatalogServer, CatalogTree, clear_catalog_env, 
 
 pytest.importorskip("liftover")
 
+
+@pytest.fixture(autouse=True)
+def _own_cache(monkeypatch, tmp_path):
+    """No developer setting leaks in, and nothing lands in the user's cache."""
+    clear_catalog_env(monkeypatch)
+    monkeypatch.delenv("PRS_CHAIN_BASE", raising=False)
+    monkeypatch.setenv("PRS_CACHE_DIR", str(tmp_path / "default-cache"))
+
+
 # --------------------------------------------------------------------------------------
 # A generated chain file and its exact mapping
 
@@ -375,3 +384,52 @@ def test_lift_scoring_file_agrees_with_the_chain_arithmetic(tmp_path_factory, se
         assert got["pos"] == want[0] and got["chrom"] == chrom
         expect = (ea.translate(comp), oa.translate(comp)) if reverse else (ea, oa)
         assert (got["effect_allele"], got["other_allele"]) == expect
+
+
+def test_scores_of_a_lifted_file_equal_those_of_the_target_build_file(chain, tmp_path):
+    """prs.score on GRCh38 genotypes: the GRCh37 file lifted (a ScoringFile passed as is)
+    scores exactly as the same rows written at their GRCh38 positions."""
+    from prs.scoring import score
+    from tests.builders import random_genotype_cells, write_vcf
+
+    path, layout = chain
+    rng = np.random.default_rng(8)
+    samples = [f"S{i}" for i in range(20)]
+    rows37, rows38, records = [], [], {}
+    for i in range(25):
+        chrom = "chr1" if i % 3 else "chr2"  # chr2's chain is on the reverse strand
+        p37 = _lifted_row(layout, chrom, rng)
+        p38, strand = expected_lift(layout, chrom, p37)
+        if (chrom[3:], p38) in records:
+            continue
+        ref, alt = [("A", "G"), ("C", "T"), ("A", "C"), ("G", "T")][i % 4]
+        comp = str.maketrans("ACGT", "TGCA")
+        ea, oa = (ref, alt) if i % 2 else (alt, ref)
+        written = (ea, oa) if strand == "+" else (ea.translate(comp), oa.translate(comp))
+        rows37.append((chrom[3:], p37, *written, round(float(rng.normal()), 3)))
+        rows38.append((chrom[3:], p38, ea, oa, rows37[-1][-1]))
+        records[chrom[3:], p38] = (ref, alt, random_genotype_cells(rng, len(samples)))
+    vcf = write_vcf(
+        tmp_path / "g38.vcf.gz",
+        samples,
+        [
+            (c, p, f"v{k}", *records[c, p][:2], records[c, p][2])
+            for k, (c, p) in enumerate(sorted(records, key=lambda key: (int(key[0]), key[1])))
+        ],
+        contigs={"1": 400_000, "2": 400_000},
+    )
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    with pytest.warns(LiftoverWarning):
+        (lifted,) = lift_to_build(
+            [_scoring(tmp_path / "a", rows37)], "GRCh38", path, verify=False, cache_dir=tmp_path
+        )
+    by_lift = score(vcf, lifted, genome_build="GRCh38", keep_ambiguous=False, min_overlap=0)
+    direct = score(
+        vcf, _scoring(tmp_path / "b", rows38, "GRCh38"), genome_build="GRCh38", min_overlap=0
+    )
+    np.testing.assert_array_equal(by_lift.sums, direct.sums)
+    assert np.abs(direct.sums).sum() > 0
+    report = by_lift.match_report.variants
+    assert set(report["liftover"]) == {"lifted", "lifted_reverse"}
+    assert report["source_pos"].tolist() == [r[1] for r in rows37]
