@@ -8,7 +8,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from prs.kernels.fields import ALLELE_ABSENT, ALLELE_MISSING, REC_FALLBACK, REC_NO_FIELD, REC_OK
+from prs.kernels.fields import (
+    ALLELE_ABSENT,
+    ALLELE_MISSING,
+    DS_CODE_MISSING,
+    REC_FALLBACK,
+    REC_NO_FIELD,
+    REC_OK,
+)
 from prs.kernels.jit import kernel
 
 # -- dosage error codes (``error[0]``) ---------------------------------------------------------
@@ -401,26 +408,30 @@ def decode_requests(
 
 @kernel
 def simple_ds_dosages(
-    values: np.ndarray,
+    codes: np.ndarray,
+    milli: np.ndarray,
     rows: np.ndarray,
     want: np.ndarray,
     dosage: np.ndarray,
     ploidy: np.ndarray,
     out_rows: np.ndarray,
 ) -> None:
-    """Dosages of allele ``want[i]`` (0 REF, 1 ALT) from kept DS row ``rows[i]`` into
+    """Dosages of allele ``want[i]`` (0 REF, 1 ALT) from kept DS row ``rows[i]`` (codes of
+    :func:`prs.kernels.fields.parse_simple_ds`, values ``milli[code]``) into
     ``out_rows[i]``: the checked path's rule for a diploid call (ALT = DS, REF = 2 - DS, at
     least 0; NaN for a missing DS), ploidy 2."""
-    n = values.shape[1]
+    n = codes.shape[1]
     for i in range(len(rows)):
         r = rows[i]
         o = out_rows[i]
-        if want[i] == 0:
-            for s in range(n):
-                d = 2.0 - float(values[r, s])
-                dosage[o, s] = d if d > 0.0 else (0.0 if d <= 0.0 else d)
-                ploidy[o, s] = 2
-        else:
-            for s in range(n):
-                dosage[o, s] = float(values[r, s])
-                ploidy[o, s] = 2
+        ref = want[i] == 0
+        for s in range(n):
+            code = codes[r, s]
+            if code == DS_CODE_MISSING:
+                dosage[o, s] = np.nan
+            elif ref:
+                d = 2.0 - float(milli[code])
+                dosage[o, s] = d if d > 0.0 else 0.0
+            else:
+                dosage[o, s] = float(milli[code])
+            ploidy[o, s] = 2

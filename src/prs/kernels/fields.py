@@ -610,6 +610,8 @@ def parse_info_quality(
 #: table at ``m * 10**(3 - decimals)`` — the same number as strtod's correctly rounded double
 #: (m and 1000 exact, one IEEE division) cast to float32, which is what htslib stores.
 DS_MILLI = np.array([np.float32(m / 1000.0) for m in range(2001)], dtype=np.float32)
+#: The code of a missing DS (``.``) in :func:`parse_simple_ds`' output.
+DS_CODE_MISSING = 65535
 _SCALE3 = np.array([1000, 100, 10, 1], dtype=np.int64)
 
 
@@ -620,8 +622,7 @@ def parse_simple_ds(
     fields: np.ndarray,
     rows: np.ndarray,
     sample_out: np.ndarray,
-    milli: np.ndarray,
-    values: np.ndarray,
+    codes: np.ndarray,
     simple: np.ndarray,
 ) -> None:
     """DS of biallelic records whose every call is a diploid ``a|b`` or ``a/b`` (a, b in 0/1)
@@ -629,18 +630,19 @@ def parse_simple_ds(
 
     Such a record's dosages need nothing but DS (ploidy 2, no half-calls, no allele out of
     range), so the sites pass keeps the values and ``read()`` never sees its text again.
-    Values are exactly what htslib stores (float32 of the correctly rounded double): up to
-    three decimals in [0, 2] through ``milli`` (:data:`DS_MILLI`), longer decimals by one
-    exact division (Clinger's fast path); ``.`` is NaN. Anything else (an exponent, a sign,
-    a value above 2.001 or below 0 that the dosage rules reject, more subfields than FORMAT
-    keys, ...) leaves the record to the general path: ``simple[j] = False``.
+    A value of at most three decimals (trailing zeros aside) in [0, 2], as imputation
+    servers write DS, is kept as its code ``m`` (the value is m / 1000, 2 bytes a call);
+    :data:`DS_MILLI` turns codes into exactly the float32 htslib stores. ``.`` is
+    :data:`DS_CODE_MISSING`. Anything else (more decimals, an exponent, a sign, a value
+    above 2, more subfields than FORMAT keys, ...) leaves the record to the general path
+    (``simple[j] = False``), whose parser rounds as strtod then float32.
 
     Parameters
     ----------
     rows
         Listed records to try; output row ``j`` belongs to ``rows[j]``.
-    values
-        ``float32[len(rows), n_out]`` out (rows with ``simple`` False are left unspecified).
+    codes
+        ``uint16[len(rows), n_out]`` out (rows with ``simple`` False are left unspecified).
     simple
         ``bool[len(rows)]`` out.
     """
@@ -681,9 +683,8 @@ def parse_simple_ds(
             q += 4
             # DS: '.', or digits[.digits].
             c = buf[q] if q < line_end else 9
-            value = np.float32(0.0)
+            code = DS_CODE_MISSING
             if c == 46 and (q + 1 >= line_end or buf[q + 1] == 58 or buf[q + 1] == 9):
-                value = np.float32(np.nan)
                 q += 1
             else:
                 m = 0
@@ -704,18 +705,17 @@ def parse_simple_ds(
                 if digits == 0 or not (c == 58 or c == 9):
                     ok = False
                     break
-                if decimals <= 3:
-                    index = m * _SCALE3[decimals]
-                    if index > 2000:
-                        ok = False
-                        break
-                    value = milli[index]
-                else:
-                    # at most 15 digits: m < 2**53, 10**decimals exact: one rounding (Clinger).
-                    value = np.float32(m / _POW10[decimals])
-                    if float(value) > 2.0 + 1e-3:
-                        ok = False
-                        break
+                while decimals > 3 and m % 10 == 0:
+                    m //= 10
+                    decimals -= 1
+                if decimals > 3:
+                    ok = False
+                    break
+                index = m * _SCALE3[decimals]
+                if index > 2000:
+                    ok = False
+                    break
+                code = index
             # The rest of the column: more subfields than FORMAT keys is htslib's error.
             # (Byte by byte: a SWAR skip measured slower, the rest being ~10 bytes.)
             extra = 0
@@ -732,5 +732,5 @@ def parse_simple_ds(
                 break
             col = sample_out[s]
             if col >= 0:
-                values[j, col] = value
+                codes[j, col] = code
         simple[j] = ok

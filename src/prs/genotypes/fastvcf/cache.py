@@ -4,7 +4,7 @@ GT: two stores, both within one memory budget (``cache_bytes``): *packed* rows, 
 as the scan kernel packs the common all-diploid ``0/1`` record, and *allele* rows
 (``int8[n_samples, 2]`` per record) for the other listed records whose calls
 :func:`prs.kernels.fields.parse_gt_alleles` reads cleanly. Records in neither are read again
-from their blocks. DS: :class:`DsCache`, float32 values of the records
+from their blocks. DS: :class:`DsCache`, DS codes (2 bytes a call) of the records
 :func:`prs.kernels.fields.parse_simple_ds` reads completely (diploid 0/1 calls, one DS each).
 """
 
@@ -77,22 +77,23 @@ class GenotypeCache:
 
 
 class DsCache:
-    """DS values kept from the sites pass (float32, as htslib stores them), one row per
-    record whose dosages need nothing else (:func:`prs.kernels.fields.parse_simple_ds`).
+    """DS kept from the sites pass, one row per record whose dosages need nothing else:
+    ``uint16`` codes of :func:`prs.kernels.fields.parse_simple_ds` (value ``code / 1000``
+    as htslib's float32, :data:`~prs.kernels.fields.DS_MILLI`).
 
     Parameters
     ----------
     n_samples
         Output samples.
     cache_bytes
-        The budget (rows of ``4 * n_samples`` bytes); 0 keeps nothing. Allocated with
+        The budget (rows of ``2 * n_samples`` bytes); 0 keeps nothing. Allocated with
         ``np.empty``: pages are only made resident as rows are written.
     """
 
     def __init__(self, n_samples: int, cache_bytes: int) -> None:
         self.values = np.empty(
-            (cache_bytes // max(4 * n_samples, 1) if n_samples else 0, n_samples),
-            dtype=np.float32,
+            (cache_bytes // max(2 * n_samples, 1) if n_samples else 0, n_samples),
+            dtype=np.uint16,
         )
         self.n_rows = 0
 
@@ -121,7 +122,6 @@ class DsCache:
                 listed["fields"],
                 rows[a:b],
                 sample_out,
-                kf.DS_MILLI,
                 out[a:b],
                 simple[a:b],
             )

@@ -524,7 +524,13 @@ class FastVcfSource:
         in_ds = np.flatnonzero(ds_rows >= 0)
         if len(in_ds):
             kd.simple_ds_dosages(
-                self._ds_cache.values, ds_rows[in_ds], want[in_ds], dosage, ploidy, in_ds
+                self._ds_cache.values,
+                kf.DS_MILLI,
+                ds_rows[in_ds],
+                want[in_ds],
+                dosage,
+                ploidy,
+                in_ds,
             )
         rest = np.flatnonzero((packed < 0) & (cached < 0) & (ds_rows < 0))
         if len(rest):
