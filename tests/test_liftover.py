@@ -177,6 +177,9 @@ def test_every_row_gets_a_fate(chain, tmp_path):
         expected_lift(layout, "chr2", p2)[0],
     ]
     assert (v["pos"].iloc[2:] == -1).all()
+    from prs.vocab import LIFTOVER_FATES
+
+    assert set(v["liftover"]) | {"no_position"} == set(LIFTOVER_FATES)
     assert v["source_pos"].tolist() == [r[1] for r in rows]
     assert v[["effect_allele", "other_allele"]].iloc[1].tolist() == ["C", "A"]
     np.testing.assert_array_equal(lifted.weights, sf.weights)
