@@ -233,8 +233,8 @@ def test_population_counts_from_the_pc_table(run_dir, page):
     assert got == dict(Counter(r["MostSimilarPop"] for r in pcs))
 
 
-def test_a_score_only_run_says_what_is_missing(tmp_path):
-    run = build_run(tmp_path / "full")
+def test_a_score_only_run_says_what_is_missing(run_dir, tmp_path):
+    run = run_dir
     only = tmp_path / "only"
     only.mkdir()
     for name in ("scores.tsv", "match_summary.tsv", "match_report.tsv", "provenance.json"):
@@ -250,10 +250,10 @@ def test_a_score_only_run_says_what_is_missing(tmp_path):
     assert "raw scores only" in statement["calibration"][0]
 
 
-def test_one_person_against_a_reference(tmp_path):
+def test_one_person_against_a_reference(run_dir, tmp_path):
     """A run of one person placed in a reference: the page gives their score and percentile
     (the mid-rank percentile, as scipy's percentileofscore kind='mean')."""
-    run = build_run(tmp_path / "cohort")
+    run = run_dir
     rows = read_tsv(run / "scores.tsv")
     values = np.array([float(r["SUM"]) for r in rows])
     with contextlib.redirect_stdout(io.StringIO()):
