@@ -343,13 +343,7 @@ def _distribution_block(run: RunOutputs, score_id: str) -> str:
                 ),
                 fig_id=f"fig-dist-{slug}",
                 alt=f"distribution of {label}",
-                caption=(
-                    "grey: the reference distribution; blue: the scored samples; dashed: the "
-                    "reference's 5th, 50th and 95th percentiles"
-                    if ref is not None
-                    else "the scored samples' SUM; dashed: their 5th, 50th and 95th percentiles "
-                    "(no reference in this run: positions are relative to these samples only)"
-                ),
+                caption=_distribution_caption(run, ref),
             )
         )
         out.append(
@@ -389,6 +383,27 @@ PERSON_COLUMNS = (
     "pathway_status",
     "population",
 )
+
+
+def _distribution_caption(run: RunOutputs, ref: Any) -> str:
+    """What the distribution figure shows, and which reference the percentiles use."""
+    if ref is None:
+        return (
+            "the scored samples' SUM; dashed: their 5th, 50th and 95th percentiles (no "
+            "reference in this run: positions are relative to these samples only)"
+        )
+    text = (
+        f"grey: the reference distribution ({ref.label}, n={ref.n}); blue: the scored "
+        "samples; dashed: the reference's 5th, 50th and 95th percentiles"
+    )
+    cats = run.categories
+    if cats is not None and "population_reference" in cats.columns:
+        used = sorted(cats["population_reference"].dropna().astype(str).unique())
+        text += (
+            "; the whole panel is drawn, but each person's percentile and category use the "
+            f"reference of their most similar population ({'; '.join(used)})"
+        )
+    return text
 
 
 def _person(run: RunOutputs, score_id: str, part: pd.DataFrame, ref: Any, slug: str) -> str:
