@@ -26,7 +26,6 @@ The full vocabulary, and its translation to the PGS Catalog Calculator's, is in
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -43,6 +42,7 @@ from prs.errors import (
     ScoreWarning,
     ScoringFileError,
     ScoringFileWarning,
+    warn,
 )
 from prs.genotypes.base import sorted_unique
 from prs.memory import release_memory
@@ -659,23 +659,21 @@ def _exclude_low_r2(
         imputed = best.at(sites["imputed"].to_numpy(dtype=bool), 0).astype(bool)
         unknown &= imputed
     if unknown.any():
-        warnings.warn(
+        warn(
             f"{path}: min_r2={min_r2:g}: {int(unknown.sum())} matched row(s) are at target "
             "variants without an R2 (kept; the match report's target_r2 is empty for them)",
             ScoreWarning,
-            stacklevel=3,
         )
 
 
 def _warn_rsid_matches(scoring: ScoringFile, n_found: int, n_matched: int) -> None:
     """Rows matched by rsID: say so (an rsID carries no build)."""
-    warnings.warn(
+    warn(
         f"{scoring.path}: {n_found} row(s) without a position were matched by rsID through "
         f"the genotypes' variant IDs ({n_matched} used after exclusions; matched_by=rsid in "
         "the match report); an rsID carries no genome build, so the scoring file's build is "
         "not checked against the genotypes' for them (alleles are)",
         RsidMatchWarning,
-        stacklevel=3,
     )
 
 
@@ -1063,7 +1061,7 @@ def _check_overlap(
             f"Outcomes: " + ", ".join(f"{k}={int(row[k])}" for k in OUTCOMES if row[k])
         )
     for note in notes:
-        warnings.warn(note, ScoreWarning, stacklevel=3)
+        warn(note, ScoreWarning)
     return notes
 
 
@@ -1075,7 +1073,7 @@ def _warn_duplicate_targets(
     genotypes would contradict; say so with a count and an example (the match report
     names every one)."""
     first = int(rows[0])
-    warnings.warn(
+    warn(
         f"{scoring.path}: {len(rows)} matched row(s) fit more than one target record at "
         f"their position (duplicate VCF records, or split records its alleles cannot tell "
         f"apart), e.g. line "
@@ -1084,7 +1082,6 @@ def _warn_duplicate_targets(
         "is used (reason column of the match report); deduplicate the VCF (e.g. bcftools "
         "norm -d exact) if their genotypes differ",
         ScoreWarning,
-        stacklevel=3,
     )
 
 
@@ -1157,7 +1154,8 @@ def check_builds(
         True when the caller stated ``target_build`` (``genome_build=``, ``--build``),
         False when it was detected from the genotype headers (said in the message).
     stacklevel
-        As :func:`warnings.warn`'s, counted from the caller of this function.
+        Kept for callers that pass it; unused: warnings name the user's line
+        (:func:`prs.errors.warn`).
 
     Raises
     ------
@@ -1179,11 +1177,10 @@ def check_builds(
                 "build with genome_build= (--build) if the header is wrong"
             )
         if sf.genome_build is None:
-            warnings.warn(
+            warn(
                 f"{sf.path}: scoring file does not state its genome build; positions are "
                 f"assumed to be {target_build or 'the genotypes build'}",
                 ScoringFileWarning,
-                stacklevel=stacklevel + 1,
             )
 
 

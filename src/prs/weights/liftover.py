@@ -38,7 +38,7 @@ from typing import Any, Unpack
 import numpy as np
 import pandas as pd
 
-from prs.errors import CatalogError, LiftoverWarning, ScoringFileError
+from prs.errors import CatalogError, LiftoverWarning, ScoringFileError, warn
 from prs.genome import canonical_build, normalize_chrom
 from prs.weights.catalog.config import CatalogConfig, CatalogOptions, config_from
 from prs.weights.catalog.download import _parse_md5, download_into_cache
@@ -302,8 +302,6 @@ def lift_scoring_file(
     LiftoverWarning
         How many rows lifted and how many did not, by fate.
     """
-    import warnings
-
     if scoring.genome_build is None:
         raise ScoringFileError(
             f"{scoring.path}: the scoring file states no genome build; a liftover needs one"
@@ -355,12 +353,11 @@ def lift_scoring_file(
     summary = ", ".join(f"{k}={int(v)}" for k, v in counts.items())
     note = f"lifted {scoring.genome_build} -> {target} with {name}: {summary}"
     failed = int(sum(v for k, v in counts.items() if k not in (*LIFTED, "no_position")))
-    warnings.warn(
+    warn(
         f"{scoring.path}: positions lifted from {scoring.genome_build} to {target} "
         f"({summary}); {failed} row(s) could not be lifted (unmatched_unliftable in the "
         "match report, which names each row's fate in its liftover column)",
         LiftoverWarning,
-        stacklevel=2,
     )
     return replace(
         scoring,

@@ -19,7 +19,6 @@ import gzip
 import io
 import os
 import re
-import warnings
 import zlib
 from collections import Counter
 from collections.abc import Iterable
@@ -33,7 +32,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
 from prs.columns import coded_strings
-from prs.errors import ScoringFileError, ScoringFileWarning
+from prs.errors import ScoringFileError, ScoringFileWarning, warn
 from prs.genome import (
     KNOWN_BUILDS_TEXT,
     MAX_POSITION,
@@ -1129,7 +1128,7 @@ def read_scorefile(
             raise _gzip_error(path, f"its compressed data is corrupt: {damage}") from exc
         raise
     for note in scoring.warnings:
-        warnings.warn(note, ScoringFileWarning, stacklevel=2)
+        warn(note, ScoringFileWarning)
     return scoring
 
 
