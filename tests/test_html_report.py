@@ -151,6 +151,11 @@ def test_match_table_holds_every_fate_with_pgsc_calc_names(run_dir, page):
     assert int(coverage["rows in the scoring file"][1]) == int(summary["n_rows"])
     prov = json.loads((run_dir / "provenance.json").read_text())
     assert int(coverage["variants used"][1]) == prov["counts"]["variants_used"]["EXAMPLE_BC01"]
+    inputs = json.loads((run_dir / "categories.inputs.json").read_text())
+    rho2 = inputs["uncertainty"]["propagated"]["coverage"]["rho2"]
+    assert (
+        float(coverage["share of the score's variance matched (rho², prs categorise)"][1]) == rho2
+    )
 
 
 def test_match_types_counted_from_the_match_report(run_dir, page):

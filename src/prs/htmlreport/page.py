@@ -260,6 +260,7 @@ def _match_block(run: RunOutputs, score_id: str, rows: pd.DataFrame) -> str:
                     ("match rate (coverage of rows)", float(row["match_rate"])),
                     ("variants used", used),
                     ("missing calls (imputed)", missing),
+                    *_variance_coverage(run, score_id),
                 ],
                 table_id=f"coverage-{slug}",
             )
@@ -277,6 +278,18 @@ def _match_block(run: RunOutputs, score_id: str, rows: pd.DataFrame) -> str:
             )
         )
     return "".join(out)
+
+
+def _variance_coverage(run: RunOutputs, score_id: str) -> list[tuple[str, Any]]:
+    """The share of the score's variance the matched variants carry (rho^2), when the
+    categorisation measured it for this score."""
+    inputs = run.categories_inputs or {}
+    if inputs.get("score_id") not in (None, score_id):
+        return []
+    coverage = ((inputs.get("uncertainty") or {}).get("propagated") or {}).get("coverage")
+    if not isinstance(coverage, Mapping) or coverage.get("rho2") is None:
+        return []
+    return [("share of the score's variance matched (rho², prs categorise)", coverage["rho2"])]
 
 
 def _match_type_table(run: RunOutputs, score_id: str, slug: str) -> str:
