@@ -312,3 +312,22 @@ def test_oadp_equals_the_algorithm_in_sample_space(dims):
     for j in range(5):
         expected = _fraposa_oadp_direct(v, s, u, targets[:, j], n_pcs, dim_stu)
         np.testing.assert_allclose(ours[j], expected, atol=1e-8)
+
+
+@pytest.mark.parametrize(("workers", "sample_block"), [(1, 7), (3, 7), (2, 2048), (4, 1)])
+def test_oadp_blocks_on_threads_equal_one_batch(synthetic, workers, sample_block):
+    """Targets are independent: any blocks on any number of threads give the one-batch PCs,
+    bit for bit."""
+    from prs.ancestry.project import oadp, oadp_blocks
+
+    reference, _ = synthetic
+    rng = np.random.default_rng(2)
+    k = reference.loadings.shape[1]
+    ub = rng.normal(size=(29, k)) * 3
+    bb = np.einsum("ij,ij->i", ub, ub) + rng.uniform(1, 50, 29)
+    dims = {"n_pcs": reference.n_pcs, "dim_stu": reference.dim_stu}
+    whole = oadp(ub, bb, reference.singular_values, **dims)
+    got = oadp_blocks(
+        ub, bb, reference.singular_values, sample_block=sample_block, workers=workers, **dims
+    )
+    np.testing.assert_array_equal(got, whole)
