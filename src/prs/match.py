@@ -761,7 +761,10 @@ def _outcome_codes(
     """Each scoring row's outcome (index into :data:`OUTCOMES`) before duplicates."""
     has_match = best.has_match
     no_pos = variants["pos"].to_numpy() < 0
-    has_id = ~pd.Series(variants["rsid"], copy=False).fillna("").isin(["", "."]).to_numpy()
+    has_id = np.zeros(len(no_pos), dtype=bool)
+    if by_id and no_pos.any():  # (a pass over the rsIDs only where they are used)
+        rsid = pd.Series(variants["rsid"], copy=False)
+        has_id = ~rsid.fillna("").isin(["", "."]).to_numpy()
     outcome_code = np.where(
         has_match,
         _OUTCOME_CODE["matched"],
