@@ -133,3 +133,8 @@ class RsidMatchWarning(ScoreWarning):
 
 class LiftoverWarning(ScoreWarning):
     """Scoring-file positions were lifted to another genome build (some rows may not lift)."""
+
+
+class ReferencePanelError(CalibrationError):
+    """An ancestry reference panel or pack cannot be built, read or used (the message names
+    the file); raised by :mod:`prs.ancestry` and :mod:`prs.scoring.reference_freq`."""
