@@ -30,7 +30,7 @@ from prs.ancestry.pca import (
     scale_of,
     standardize,
 )
-from prs.errors import CalibrationError
+from prs.errors import ReferencePanelError
 from prs.genotypes import open_genotypes
 from prs.genotypes.base import GenotypeSource, source_build
 from prs.output import atomic_write
@@ -47,10 +47,6 @@ METADATA_FILE = "reference.json"
 LABEL_COLUMNS = ("SuperPop", "Population")
 #: Which variants' per-population frequencies a panel keeps (``build_reference(frequencies=)``).
 FREQUENCY_SETS = ("pca", "candidates")
-
-
-class ReferencePanelError(CalibrationError):
-    """A reference panel cannot be built, read or used (the message names the file)."""
 
 
 @dataclass(frozen=True)
