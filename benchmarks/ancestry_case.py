@@ -13,6 +13,11 @@ Usage::
         [--targets 10000] [--workdir /tmp/prs-ancestry-bench]
 
 Prints one table row per step: seconds, peak RSS (MB), and what was done.
+
+On a shared machine compare against a baseline in the same window of time: export the older
+tree (``git archive <commit> src | tar -x -C /tmp/base``) and run the same command with
+``PYTHONPATH=/tmp/base/src`` just before; ``--step build|project|one --prefix ...`` runs one
+step alone (figures and method: docs/ancestry.md, section 5).
 """
 
 from __future__ import annotations
