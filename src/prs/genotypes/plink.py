@@ -246,9 +246,12 @@ class PlinkSource:
             keep = np.ones(n, dtype=bool)
             if wanted is not None:
                 keep[:] = False
-                for c in set(chrom.tolist()):
+                # Only the wanted chromosomes are looked at (a run in pieces asks for a few
+                # at a time: no pass over every record's chromosome name per piece).
+                for c, positions in wanted.items():
                     on = chrom == c
-                    keep[on] = np.isin(v.pos[on], np.asarray(wanted.get(c, ()), dtype=np.int64))
+                    if on.any():
+                        keep[on] = np.isin(v.pos[on], np.asarray(positions, dtype=np.int64))
             idx = np.flatnonzero(keep)
             n_alt = np.maximum(v.n_alts[idx], 1)
             rows = np.repeat(idx, n_alt)
