@@ -170,8 +170,11 @@ def test_missing_calls_count_2f_of_the_most_similar_population(cohort):
             (f"1:{EXTRA[1][0]}:{EXTRA[1][2]}:{EXTRA[1][1]}", FALLBACK_COHORT),
         ]
         assert info["rows_found_on_the_other_strand"][pop] == {str(path): 1}
-    # missing calls counted as usual
+    # missing calls counted as usual, and for the whole run in the provenance
     assert result.missing_ct[:, 0].tolist() == [3, 2, 1, 1, 1, 1, 1, 1]
+    assert result.provenance["counts"]["samples"] == N_TARGET
+    assert result.provenance["counts"]["missing_calls"] == {"PGS_TEST": 11}
+    assert sorted(g["samples"] for g in result.provenance["groups"]) == [4, 4]
     # the cohort mean (PLINK 2's default) gives other sums: the test can tell them apart
     cohort_mean = score(cohort["target_vcf"], path)
     assert not np.allclose(cohort_mean.sums[:, 0], result.sums[:, 0], rtol=1e-6)

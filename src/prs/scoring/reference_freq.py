@@ -359,10 +359,19 @@ def _combine(ids: list[str], results: list[tuple[list[int], ScoreResult]]) -> Sc
             group.variants_used, first.variants_used
         ):
             raise ScoreError("population groups matched different variants (internal error)")
+    # the first group's record (options, inputs, matching are the same for every group),
+    # with the counts and times of the whole run
     provenance = dict(first.provenance)
     provenance["groups"] = [
         {"samples": len(rows), "seconds": r.provenance.get("seconds")} for rows, r in results
     ]
+    provenance["seconds"] = round(sum(r.provenance.get("seconds") or 0 for _, r in results), 3)
+    counts = dict(provenance.get("counts") or {})
+    counts["samples"] = len(ids)
+    counts["missing_calls"] = dict(
+        zip(first.score_ids, stacked("missing_ct").sum(axis=0).tolist(), strict=True)
+    )
+    provenance["counts"] = counts
     return ScoreResult(
         samples=tuple(ids),
         score_ids=first.score_ids,
