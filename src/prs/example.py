@@ -9,7 +9,8 @@ of three synthetic populations (:data:`POPULATIONS`) whose allele frequencies dr
 ancestral ones (Balding-Nichols, :data:`FST`); the reference panel (60 women per population,
 the cohort's sites, GT only) lets the demo place each person in their most similar
 population, and ``example_cohort_populations.tsv`` records the population each person was
-drawn from, so the assignment can be checked.
+drawn from (``PopA/PopB`` for the four women of :data:`ADMIXED`, one haplotype from each), so
+the assignment can be checked.
 
 The example exercises what real data brings: REF and ALT effect alleles, strand-flipped
 rows, strand-ambiguous A/T and C/G SNPs, a multi-allelic site, indels, missing calls,
@@ -37,6 +38,14 @@ N_SAMPLES = 200
 POPULATIONS = ("PopA", "PopB", "PopC")
 #: Share of each population among the cohort's people.
 COHORT_SHARES = (0.5, 0.3, 0.2)
+#: Women of the cohort whose parents come from two populations (one haplotype from each):
+#: between the reference's clouds, they show what a mixed ancestry does to the assignment.
+ADMIXED = {
+    "EX0097": ("PopA", "PopB"),
+    "EX0098": ("PopA", "PopB"),
+    "EX0099": ("PopB", "PopC"),
+    "EX0100": ("PopA", "PopC"),
+}
 #: Reference panel people per population.
 N_REFERENCE_PER_POPULATION = 60
 #: Wright's F_ST of each population's allele frequencies from the ancestral ones
@@ -156,8 +165,12 @@ def generate_example(out_dir: str | os.PathLike[str], *, seed: int = SEED) -> Ex
     records = _example_sites(rng)
     population = ancestry_rng.choice(len(POPULATIONS), size=N_SAMPLES, p=COHORT_SHARES)
     frequencies = [_population_frequencies(site[5], ancestry_rng) for site in records]
+    # each haplotype's population: a few women have parents of two populations
+    haplotypes = np.column_stack([population, population])
+    for sample, parents in ADMIXED.items():
+        haplotypes[samples.index(sample)] = [POPULATIONS.index(p) for p in parents]
     vcf = _write_example_vcf(
-        out, records, frequencies, samples, population, male, rng, seed, reference=False
+        out, records, frequencies, samples, haplotypes, male, rng, seed, reference=False
     )
     scorefile = _write_example_scorefile(out, _example_weights(records, rng), seed)
     sexes = out / "example_cohort_sexes.tsv"
@@ -168,7 +181,10 @@ def generate_example(out_dir: str | os.PathLike[str], *, seed: int = SEED) -> Ex
     populations = out / "example_cohort_populations.tsv"
     populations.write_text(
         "sample_id\tpopulation\n"
-        + "".join(f"{s}\t{POPULATIONS[p]}\n" for s, p in zip(samples, population, strict=True))
+        + "".join(
+            f"{s}\t{'/'.join(ADMIXED.get(s, (POPULATIONS[p],)))}\n"
+            for s, p in zip(samples, population, strict=True)
+        )
     )
     ref_population = np.repeat(np.arange(len(POPULATIONS)), N_REFERENCE_PER_POPULATION)
     ref_samples = [f"REF{i:03d}" for i in range(1, ref_population.size + 1)]
@@ -305,9 +321,10 @@ def _draw_alleles(
     probs = np.column_stack([1 - freqs.sum(axis=1), freqs])
     cdf = probs.cumsum(axis=1)
     cdf /= cdf[:, -1:]
-    uniform = rng.random((population.size, 2))
+    haplotypes = population if population.ndim == 2 else np.column_stack([population] * 2)
+    uniform = rng.random((len(haplotypes), 2))
     # the allele whose cumulative interval holds the draw (numpy's choice(p=...) per row)
-    return (uniform[:, :, None] >= cdf[population][:, None, :]).sum(axis=2)
+    return (uniform[:, :, None] >= cdf[haplotypes]).sum(axis=2)
 
 
 def _example_cells(
@@ -438,6 +455,9 @@ _OUTCOME_WORDS = {
 #: The demo's pretence: the synthetic score (with PGS000004's OR per SD) was developed in
 #: this population, so people most similar to the others are warned about.
 DEMO_DEVELOPMENT_ANCESTRY = "PopA (synthetic example)"
+#: Below this Mahalanobis tail probability the demo names the people far from their assigned
+#: population's cloud (reported; the default support rule does not decline them).
+FAR_FROM_POPULATION = 1e-3
 #: Everybody's current age in the demo.
 DEMO_AGE = 45.0
 
@@ -634,6 +654,16 @@ def _print_ancestry(ancestry: DemoAncestry) -> None:
         f"{int(similarity.low_confidence.sum())}; outside the reference's support "
         f"({similarity.info['support']}): {declined} (they would get no percentile)"
     )
+    far = similarity.sample_ids[similarity.mahalanobis_p < FAR_FROM_POPULATION]
+    if far.size:
+        print(
+            f"   far from the population they were given (Mahalanobis_P < "
+            f"{FAR_FROM_POPULATION:g}): {far.size} ({', '.join(map(str, far))}). A forest always "
+            "names a population; these people lie between clouds (the example made "
+            f"{', '.join(ADMIXED)} with parents of two populations): read their RF_P_<population> "
+            "and Mahalanobis_P before their percentile (SupportRule(min_mahalanobis_p="
+            f"{FAR_FROM_POPULATION:g}) would decline them)"
+        )
     print(
         "   -> ancestry.tsv (each person's PCs, MostSimilarPop, RF_P_<population>, "
         "Mahalanobis and nearest-neighbour distances, the reference used)"
