@@ -389,34 +389,30 @@ def _id_pairs(
     variants: pd.DataFrame, sites: pd.DataFrame, chrom_rows: np.ndarray, chrom_sites: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """(row, site) pairs joining rows without a position to target records by rsID (the
-    site table's ``id``); a row that names a chromosome joins only records on it."""
+    site table's ``id``, each of a VCF ID's ``;``-separated IDs); a row that names a
+    chromosome joins only records on it. IDs are hashed by Arrow: no Python object per
+    row or site."""
     no_pos = np.flatnonzero(variants["pos"].to_numpy(dtype=np.int64) < 0)
     if not len(no_pos) or "id" not in sites.columns or not len(sites):
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    rsid = variants["rsid"].iloc[no_pos].reset_index(drop=True)
-    ids, owner = _split_ids(sites["id"].reset_index(drop=True))
-    (id_rows, id_sites), vocab = _shared_codes([rsid, ids])
-    for blank in ("", "."):  # no ID: joins nothing
-        code = int(vocab.get_indexer([blank])[0])
-        if code >= 0:
-            id_rows[id_rows == code] = -1
-            id_sites[id_sites == code] = -2
-    row, site = _sorted_join(id_rows.astype(np.int64), id_sites.astype(np.int64))
+    rsid = _arrow_strings(variants["rsid"].iloc[no_pos].reset_index(drop=True))
+    ids = _arrow_strings(sites["id"].reset_index(drop=True))
+    owner = np.arange(len(ids), dtype=np.int64)
+    if pc.any(pc.match_substring(ids, ";")).as_py():  # rs1;rs2: one entry per ID
+        parts = pc.split_pattern(ids, ";")
+        owner = pc.list_parent_indices(parts).to_numpy().astype(np.int64)
+        ids = pc.list_flatten(parts)
+    encoded = pc.dictionary_encode(pa.concat_arrays([rsid, ids]))
+    codes = pc.fill_null(encoded.indices, -1).to_numpy().astype(np.int64)
+    blank = np.flatnonzero(pc.is_in(encoded.dictionary, pa.array(["", "."])).to_numpy(False))
+    id_rows, id_sites = codes[: len(rsid)], codes[len(rsid) :]
+    id_rows[np.isin(id_rows, blank)] = -1  # no ID: joins nothing
+    id_sites[np.isin(id_sites, blank) | (id_sites < 0)] = -2
+    row, site = _sorted_join(id_rows, id_sites)
     row, site = no_pos[row], owner[site]
     named = chrom_rows[row] != _blank_code(variants["chrom"], chrom_rows)
     keep = ~named | (chrom_rows[row] == chrom_sites[site])
     return row[keep], site[keep]
-
-
-def _split_ids(ids: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    """Each site's IDs, a VCF ID such as ``rs1;rs2`` as two (with the site-table row
-    owning each)."""
-    multi = ids.astype(object).fillna("").str.contains(";", regex=False).to_numpy(dtype=bool)
-    if not multi.any():
-        return ids, np.arange(len(ids), dtype=np.int64)
-    parts = ids[multi].astype(object).str.split(";").explode()
-    owner = np.concatenate([np.flatnonzero(~multi), parts.index.to_numpy(dtype=np.int64)])
-    return pd.concat([ids[~multi].astype(object), parts], ignore_index=True), owner
 
 
 def _blank_code(column: pd.Series, codes: np.ndarray) -> int:
