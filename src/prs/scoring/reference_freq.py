@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from prs.ancestry import ReferencePanel, SupportRule, load_reference, place
+from prs.ancestry import PopulationModel, ReferencePanel, SupportRule, load_reference, place
 from prs.ancestry.reference import (
     LABEL_COLUMNS,
     ReferencePanelError,
@@ -142,6 +142,7 @@ def score_with_reference_frequencies(
     label: str = "SuperPop",
     method: str = "oadp",
     support: SupportRule | None = None,
+    model: PopulationModel | None = None,
     **score_kwargs: Any,
 ) -> ScoreResult:
     """Score with missing genotypes imputed at each person's most similar reference
@@ -167,6 +168,9 @@ def score_with_reference_frequencies(
         The :class:`~prs.ancestry.SupportRule` recorded for each person (a person outside
         the reference's support is still imputed at their most similar population's
         frequencies; the provenance says so).
+    model
+        The population model, fitted once (``panel.population_model(label=...)``) for many
+        calls (a clinic scoring one person at a time); default: fitted on the panel here.
     **score_kwargs
         Any other option of :func:`prs.score` (``dosage``, ``genome_build``, ``min_overlap``,
         ...), but not ``missing``, which is this function's own.
@@ -221,7 +225,7 @@ def score_with_reference_frequencies(
             f"({', '.join(source.paths)}) on {target_build}: build or fetch a reference on "
             "the genotypes' build"
         )
-    placement = place(panel, source, method=method, label=label, support=support)
+    placement = place(panel, source, method=method, label=label, support=support, model=model)
     similarity = placement.similarity
     ids = [str(s) for s in source.samples]
     scoring = load_scorefiles(
