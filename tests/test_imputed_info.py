@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from prs.errors import GenotypeWarning
+from prs.genotypes.base import SITE_COLUMNS
 from prs.genotypes.fastvcf import FastVcfSource
 from prs.genotypes.vcf import VcfSource
 from prs.genotypes.vcf_record import info_quality
@@ -164,3 +165,18 @@ def test_no_warning_for_readable_files(tmp_path):
         warnings.simplefilter("error")
         FastVcfSource(path).sites()
         VcfSource(path).sites()
+
+
+def test_no_quality_columns_without_a_declared_quality_field(tmp_path):
+    """Files whose header declares none of R2, DR2, INFO, IMPUTED, TYPED (typed arrays,
+    sequencing) keep the plain site table in both engines, even with such keys in INFO."""
+    header = "".join(
+        line + "\n"
+        for line in _INFO_HEADER.splitlines()
+        if not line.startswith("##INFO") or "ID=AF," in line
+    )
+    text = header + "22\t100\trs1\tA\tG\t.\tPASS\tAF=0.1;R2=0.5\tGT:DS\t0|1:1\t0|0:0\n"
+    path = write_vcf_text(tmp_path / "plain.vcf", text, index=False)
+    fast, checked = _both_sites(path)
+    assert list(fast.columns) == list(SITE_COLUMNS)
+    pd.testing.assert_frame_equal(fast, checked)

@@ -43,6 +43,7 @@ from prs.genotypes.vcf_header import (
     VcfHeader,
     bad_chrom_message,
     check_vcf_inputs,
+    declares_quality,
     duplicate_records_message,
     headers_build,
     no_records_message,
@@ -225,6 +226,8 @@ class VcfSource:
                 "imputed": np.bool_,
             }
         )
+        if not declares_quality(self.headers):
+            table = table.drop(columns=list(QUALITY_COLUMNS))
         self._sites = table
         duplicates = duplicate_records_message(self.paths, table)
         if duplicates:

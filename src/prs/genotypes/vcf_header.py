@@ -50,6 +50,8 @@ class VcfHeader:
     #: FORMAT IDs htslib reads as ``Type=Float`` (DS and GP must be: htslib reads an
     #: undeclared field as text).
     float_formats: frozenset[str] = frozenset()
+    #: INFO IDs the header declares (``##INFO=<ID=...``).
+    infos: frozenset[str] = frozenset()
     #: The header's bytes as read (every line through ``#CHROM``), which htslib parses a
     #: single record under (:func:`prs.genotypes.vcf.decode_record_line`).
     text: bytes = field(default=b"", repr=False, compare=False)
@@ -154,6 +156,7 @@ def zero_pos_message(path: str, count: int) -> str:
 def _parse_header_lines(path: Path, lines: list[bytes]) -> VcfHeader:
     contigs: dict[str, int | None] = {}
     formats: set[str] = set()
+    infos: set[str] = set()
     reference = None
     samples: tuple[str, ...] | None = None
     for raw in lines:
@@ -167,6 +170,10 @@ def _parse_header_lines(path: Path, lines: list[bytes]) -> VcfHeader:
             for part in line[len("##FORMAT=<") :].split(","):
                 if part.startswith("ID="):
                     formats.add(part[3:])
+        elif line.startswith("##INFO=<"):
+            for part in line[len("##INFO=<") :].split(","):
+                if part.startswith("ID="):
+                    infos.add(part[3:])
         elif line.startswith("##reference="):
             reference = line[len("##reference=") :]
         elif line.startswith("#CHROM"):
@@ -196,8 +203,26 @@ def _parse_header_lines(path: Path, lines: list[bytes]) -> VcfHeader:
     if len(dup):
         raise GenotypeFileError(f"{path}: duplicated sample ID '{dup[0]}' in the header")
     return VcfHeader(
-        samples, contigs, frozenset(formats), reference, len(lines), text=b"".join(lines)
+        samples,
+        contigs,
+        frozenset(formats),
+        reference,
+        len(lines),
+        infos=frozenset(infos),
+        text=b"".join(lines),
     )
+
+
+#: INFO IDs that make the VCF engines' site tables carry ``r2`` and ``imputed``
+#: (:data:`prs.genotypes.vcf_record.QUALITY_COLUMNS`).
+QUALITY_INFOS = frozenset({"R2", "DR2", "INFO", "IMPUTED", "TYPED"})
+
+
+def declares_quality(headers: Sequence[VcfHeader]) -> bool:
+    """True when a header declares an imputation-quality INFO field (R2, DR2, INFO,
+    IMPUTED or TYPED, as imputation servers write them): the site table then has ``r2`` and
+    ``imputed``. Files without (typed arrays, sequencing) keep the plain site table."""
+    return any(h.infos & QUALITY_INFOS for h in headers)
 
 
 def read_vcf_header(path: str | os.PathLike[str] | GenotypeFile) -> VcfHeader:

@@ -30,9 +30,10 @@ def site_table(
 
     ``blobs`` hold each listed record's ``ID\tREF\tALT\n`` bytes in order, ``chrom_ids``
     its chromosome id, ``names`` the canonical name of each id, ``quality_rows`` the r2 of
-    each ALT of records stating one per ALT, by (file, text start).
+    each ALT of records stating one per ALT, by (file, text start); None: the headers
+    declare no quality field and the table has no quality columns.
     """
-    columns = [*SITE_COLUMNS, *QUALITY_COLUMNS]
+    columns = [*SITE_COLUMNS, *(QUALITY_COLUMNS if quality_rows is not None else ())]
     dtypes = {
         "pos": np.int64,
         "allele_index": np.int16,
@@ -43,6 +44,7 @@ def site_table(
         "imputed": np.bool_,
     }
     if not len(listed.record):
+        dtypes = {c: t for c, t in dtypes.items() if c in columns}
         return pd.DataFrame({c: [] for c in columns}, columns=columns).astype(dtypes)
     n_alleles = listed.n_alleles.astype(np.int64)
     n_alt = n_alleles - 1

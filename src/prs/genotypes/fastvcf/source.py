@@ -59,6 +59,7 @@ from prs.genotypes.sniff import GenotypeFile, sniff
 from prs.genotypes.vcf_header import (
     GenotypePaths,
     check_vcf_inputs,
+    declares_quality,
     duplicate_records_message,
     headers_build,
     no_records_message,
@@ -200,6 +201,7 @@ class FastVcfSource:
         self._cache = GenotypeCache.empty(self._n)
         self._ds_cache = DsCache(self._n, 0)
         self._ds_pool: ThreadPoolExecutor | None = None
+        self._quality = declares_quality(self.headers)
         # Per-ALT imputation quality of records stating one value per ALT, by (file, text
         # start); records of unreadable quality, per file (see vcf_record.info_quality).
         self._quality_rows: dict[tuple[int, int], list[float]] = {}
@@ -264,7 +266,8 @@ class FastVcfSource:
         chroms = np.concatenate([p["chrom"] for p in pieces]) if pieces else np.empty(0, int)
         pieces.clear()
         release_memory()
-        table = site_table(self._listed, blobs, chroms, names, self._quality_rows)
+        quality = self._quality_rows if self._quality else None
+        table = site_table(self._listed, blobs, chroms, names, quality)
         duplicates = duplicate_records_message(self.paths, table)
         if duplicates:
             self._note(duplicates)
@@ -396,7 +399,11 @@ class FastVcfSource:
         listed["packed_row"] = np.full(k, -1, dtype=np.int64)
         listed["allele_row"] = np.full(k, -1, dtype=np.int64)
         listed["ds_row"] = np.full(k, -1, dtype=np.int64)
-        self._take_quality(buf, listed)
+        if self._quality:
+            self._take_quality(buf, listed)
+        else:
+            listed["r2"] = np.empty(k, dtype=np.float32)  # (not in the site table)
+            listed["imputed"] = np.empty(k, dtype=np.bool_)
         if parse_gt:
             self._cache.add(buf, listed, self._sample_out)
         if len(self._ds_cache.values) > self._ds_cache.n_rows:
