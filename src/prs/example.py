@@ -173,18 +173,18 @@ def generate_example(out_dir: str | os.PathLike[str], *, seed: int = SEED) -> Ex
         out, records, frequencies, samples, haplotypes, male, rng, seed, reference=False
     )
     scorefile = _write_example_scorefile(out, _example_weights(records, rng), seed)
-    sexes = out / "example_cohort_sexes.tsv"
-    sexes.write_text(
-        "sample_id\tsex\n"
-        + "".join(f"{s}\t{'male' if m else 'female'}\n" for s, m in zip(samples, male, strict=True))
+    sexes = _write_tsv(
+        out / "example_cohort_sexes.tsv",
+        ("sample_id", "sex"),
+        ((s, "male" if m else "female") for s, m in zip(samples, male, strict=True)),
     )
-    populations = out / "example_cohort_populations.tsv"
-    populations.write_text(
-        "sample_id\tpopulation\n"
-        + "".join(
-            f"{s}\t{'/'.join(ADMIXED.get(s, (POPULATIONS[p],)))}\n"
+    populations = _write_tsv(
+        out / "example_cohort_populations.tsv",
+        ("sample_id", "population"),
+        (
+            (s, "/".join(ADMIXED.get(s, (POPULATIONS[p],))))
             for s, p in zip(samples, population, strict=True)
-        )
+        ),
     )
     ref_population = np.repeat(np.arange(len(POPULATIONS)), N_REFERENCE_PER_POPULATION)
     ref_samples = [f"REF{i:03d}" for i in range(1, ref_population.size + 1)]
@@ -199,13 +199,13 @@ def generate_example(out_dir: str | os.PathLike[str], *, seed: int = SEED) -> Ex
         seed,
         reference=True,
     )
-    labels = out / "example_reference_populations.tsv"
-    labels.write_text(
-        "IID\tSuperPop\tPopulation\n"
-        + "".join(
-            f"{s}\t{POPULATIONS[p]}\t{POPULATIONS[p]}\n"
+    labels = _write_tsv(
+        out / "example_reference_populations.tsv",
+        ("IID", "SuperPop", "Population"),
+        (
+            (s, POPULATIONS[p], POPULATIONS[p])
             for s, p in zip(ref_samples, ref_population, strict=True)
-        )
+        ),
     )
     return ExamplePaths(
         vcf=vcf,
@@ -215,6 +215,12 @@ def generate_example(out_dir: str | os.PathLike[str], *, seed: int = SEED) -> Ex
         reference_vcf=reference_vcf,
         reference_labels=labels,
     )
+
+
+def _write_tsv(path: Path, header: tuple[str, ...], rows: Any) -> Path:
+    """A small tab-separated table with a header line."""
+    path.write_text("".join("\t".join(row) + "\n" for row in [header, *rows]))
+    return path
 
 
 #: A site of the example: (chrom, pos, id, ref, alts, ALT frequencies).
