@@ -442,3 +442,20 @@ def test_one_person_end_to_end_population_score_and_percentile(cohort, plink2, t
     np.testing.assert_allclose(placed.percentile[0], stats.percentileofscore(bbb, hand, "rank"))
     np.testing.assert_allclose(placed.z[0], (hand - bbb.mean()) / bbb.std(), rtol=1e-12)
     assert placed.reference_n[0] == len(bbb)
+
+
+def test_a_panel_with_pca_frequencies_only_says_so(cohort):
+    """Built without ``frequencies="candidates"`` the panel knows only its PCA variants'
+    frequencies: rows outside them fall back, and the warning says how to build it."""
+    from dataclasses import replace
+
+    path, _ = _scorefile(cohort, cohort["tmp"] / "score3.txt")
+    panel = replace(cohort["panel"], frequency_table=None)
+    pca_positions = set(panel.variants["pos"])
+    with pytest.warns(ScoreWarning, match="--frequencies candidates"):
+        result = score_with_reference_frequencies(cohort["target_vcf"], path, panel)
+    absent = result.provenance["reference_frequencies"]["rows_without_reference_frequency"]
+    listed = {int(r["variant"].split(":")[1]) for r in absent["AAA"]}
+    score_positions = {int(p) for p in cohort["pos"][:10]} | {p for p, _, _ in EXTRA}
+    assert listed == score_positions - pca_positions
+    assert len(listed) > len(EXTRA)  # some scoring sites are not PCA variants (MAF 0.3)

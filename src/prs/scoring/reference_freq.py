@@ -255,7 +255,7 @@ def score_with_reference_frequencies(
                 **score_kwargs,
             )
             results.append((rows, group))
-    notes = _absent_warnings(absent_by_pop)
+    notes = _absent_warnings(absent_by_pop, pca_only=panel.frequency_table is None)
     reissued = _reissue_once(caught, notes)
     result = _combine(ids, results)
     result.provenance["warnings"] = reissued
@@ -313,8 +313,17 @@ def _with_frequencies(
     return replaced, absent, flips
 
 
-def _absent_warnings(absent_by_pop: dict[str, list[dict[str, Any]]]) -> list[str]:
-    """One warning text per population with scoring rows the reference has no frequency for."""
+def _absent_warnings(
+    absent_by_pop: dict[str, list[dict[str, Any]]], *, pca_only: bool
+) -> list[str]:
+    """One warning text per population with scoring rows the reference has no frequency for
+    (with a hint when the panel keeps only its PCA variants' frequencies)."""
+    hint = (
+        "; the reference keeps frequencies of its PCA variants only: build it with "
+        "`prs reference build --frequencies candidates` for every candidate site"
+        if pca_only
+        else ""
+    )
     texts = []
     for pop, rows in absent_by_pop.items():
         if not rows:
@@ -325,7 +334,7 @@ def _absent_warnings(absent_by_pop: dict[str, list[dict[str, Any]]]) -> list[str
             f"(first {rows[0]['variant']}, {rows[0]['scorefile']} line {rows[0]['line']}): a "
             f"missing call there is imputed at the scoring file's frequency ({own} rows) or "
             f"the group's observed frequency ({len(rows) - own} rows); all are listed in "
-            "provenance['reference_frequencies']"
+            f"provenance['reference_frequencies']{hint}"
         )
     return texts
 
