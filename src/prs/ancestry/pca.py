@@ -289,7 +289,8 @@ def ld_prune(
     ``step`` sets how many variants are compared in one matrix product.
 
     Each variant is standardised once; the kept variants of the current window are held
-    standardised (at most ``window`` x samples float32) for the products with later blocks.
+    standardised (in a buffer of 4 x ``window`` x samples float32) for the products with later
+    blocks.
 
     Parameters
     ----------
@@ -308,7 +309,8 @@ def ld_prune(
     keep = np.zeros(len(calls), dtype=bool)
     boundaries = np.flatnonzero(np.r_[True, chrom[1:] != chrom[:-1], True])
     for start, stop in itertools.pairwise(boundaries):
-        held = _KeptWindow(window + step, n_samples)
+        # room for 4 windows: the live rows are moved to the front once every ~3 windows
+        held = _KeptWindow(4 * window + step, n_samples)
         for block in range(start, stop, step):
             rows = np.arange(block, min(block + step, stop))
             z = standardize(calls[rows], mean[rows], scale[rows])
