@@ -2,7 +2,9 @@
 accumulate kernels for all scores in one pass.
 
 Memory grows with samples x scores (the running totals) plus one chunk of
-``chunk_size`` x samples dosages, never with the number of variants.
+``chunk_size`` x samples dosages, never with the number of variants; a scoring file of more
+than ``stream_rows`` rows is listed, matched and scored in pieces of whole chromosomes, so
+matching holds one piece's rows at a time (docs/scale.md).
 
 :func:`score` reads as its steps: check the options, open the genotypes, load the scoring
 files, match them (:mod:`prs.match`), accumulate the dosage chunks (the plan cut into
@@ -92,7 +94,7 @@ ON_UNMATCHED = ("error", "skip")
 #: Scoring rows (over all scoring files) above which a run is cut into *pieces* of whole
 #: chromosomes of about this many rows, each listed, matched and scored in turn
 #: (``stream_rows=``, docs/scale.md): memory then follows a piece's rows, not the file's.
-DEFAULT_STREAM_ROWS = 500_000
+DEFAULT_STREAM_ROWS = 1_000_000
 
 #: A writer of the match report's rows, handed them piece by piece (``match_report_rows=``).
 ReportRowsWriter = Callable[[Iterator[pd.DataFrame]], Any]
