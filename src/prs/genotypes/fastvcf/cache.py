@@ -10,6 +10,7 @@ from their blocks. DS: :class:`DsCache`, DS codes (2 bytes a call) of the record
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -90,6 +91,10 @@ class DsCache:
         ``np.empty``: pages are only made resident as rows are written.
     """
 
+    #: Records per piece of a chunk's DS parse: the caller and the pool's worker take
+    #: pieces in turn until none is left (balanced whatever each thread meets).
+    PIECE = 8
+
     def __init__(self, n_samples: int, cache_bytes: int) -> None:
         self.values = np.empty(
             (cache_bytes // max(2 * n_samples, 1) if n_samples else 0, n_samples),
@@ -105,8 +110,12 @@ class DsCache:
         pool: ThreadPoolExecutor | None,
     ) -> None:
         """Keep the DS of the listed biallelic records the kernel reads completely
-        (``listed["ds_row"]`` gets each record's row, or stays -1). With ``pool`` (one
-        worker), the records are read in two halves at once (the kernel releases the GIL)."""
+        (``listed["ds_row"]`` gets each record's row, or stays -1).
+
+        With ``pool`` (one worker) the records are parsed by the caller and the worker at
+        once (the kernel releases the GIL), in pieces of :data:`PIECE` records taken in
+        turn. The parse ends before this returns: the text buffer is the reader's to reuse
+        once the next chunk is asked for."""
         free = len(self.values) - self.n_rows
         rows = np.flatnonzero(listed["n_alleles"] == 2)[:free].astype(np.int64)
         if not len(rows):
@@ -114,25 +123,30 @@ class DsCache:
         start = self.n_rows
         out = self.values[start : start + len(rows)]
         simple = np.zeros(len(rows), dtype=np.bool_)
+        pieces = iter(range(0, len(rows), self.PIECE))
+        lock = threading.Lock()
 
-        def part(a: int, b: int) -> None:
-            kf.parse_simple_ds(
-                buf,
-                listed["line"],
-                listed["fields"],
-                rows[a:b],
-                sample_out,
-                out[a:b],
-                simple[a:b],
-            )
+        def drain() -> None:
+            while True:
+                with lock:
+                    a = next(pieces, None)
+                if a is None:
+                    return
+                b = min(a + self.PIECE, len(rows))
+                kf.parse_simple_ds(
+                    buf,
+                    listed["line"],
+                    listed["fields"],
+                    rows[a:b],
+                    sample_out,
+                    out[a:b],
+                    simple[a:b],
+                )
 
-        half = len(rows) // 2
-        if pool is not None and half >= 2:
-            job = pool.submit(part, half, len(rows))
-            part(0, half)
+        job = pool.submit(drain) if pool is not None and len(rows) > self.PIECE else None
+        drain()
+        if job is not None:
             job.result()
-        else:
-            part(0, len(rows))
         keep = np.flatnonzero(simple)
         if len(keep) < len(rows):  # close the gaps the others left
             out[: len(keep)] = out[keep]
