@@ -224,3 +224,34 @@ def test_chunking_invariance_across_piece_boundaries(
     bit (a chunk or region never spans two pieces, in either run)."""
     kwargs = dict(stream_rows=stream_rows, chunk_size=chunk_size, task_variants=task_variants)
     assert_same(run(cohort, **kwargs), run(cohort, stream=False, **kwargs), exact=True)
+
+
+def test_report_rows_arrive_before_the_next_piece_is_listed(cohort):
+    """The writer gets each piece's rows before the next piece's sites are listed: the
+    report is written as the run goes, never held whole."""
+    source = open_genotypes(cohort["vcf"])
+    listed = 0
+    real_sites = source.sites
+
+    def sites(wanted=None):
+        nonlocal listed
+        listed += 1
+        return real_sites(wanted)
+
+    source.sites = sites  # type: ignore[method-assign]
+    seen: list[tuple[int, int]] = []
+
+    def writer(rows):
+        for frame in rows:
+            seen.append((listed, len(frame)))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = prs.score(
+            source, cohort["scorefiles"], min_overlap=0.5, stream_rows=40, match_report_rows=writer
+        )
+    pieces = result.provenance["execution"]["pieces"]
+    assert seen[0][0] == 1 and listed == pieces
+    # every piece's rows handed on while it was the last one listed
+    assert sorted({at for at, _ in seen}) == list(range(1, pieces + 1))
+    assert sum(n for _, n in seen) == len(run(cohort, stream_rows=40).match_report.variants)
