@@ -4,15 +4,21 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 PEERS  ?= .venv-peers
+MIN    ?= .venv-min
+SITE   ?= site
 
-.PHONY: setup tools demo test lint bench bench-small fuzz clean
+.PHONY: setup tools demo test test-min docs lint lock bench bench-small fuzz clean
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+# Versions pinned by requirements-ci.lock (constraints: `make lock` refreshes it), so CI
+# installs what the last working .venv had. The distribution was called "prs" before
+# "prs-risk": an old editable install of it is removed first.
+$(STAMP): pyproject.toml requirements-ci.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip uninstall -q -y prs 2>/dev/null || true
+	$(BIN)/python -m pip install -q -c requirements-ci.lock -e '.[dev]'
 	# Test oracles whose packaging pins old numpy/pandas (they run under ours):
 	# FRAPOSA (fraposa-pgsc, pgsc_calc's projection) without its pins, into this venv ...
 	$(BIN)/python -m pip install -q --no-deps 'fraposa-pgsc==1.0.2' 'pyplink==1.3.9'
@@ -34,6 +40,29 @@ test: setup tools
 	$(BIN)/ruff check src tests benchmarks
 	PGSCATALOG_ANCESTRY_ADJUST=$(CURDIR)/$(PEERS)/bin/pgscatalog-ancestry-adjust $(BIN)/python -m pytest -q
 	NUMBA_DISABLE_JIT=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_kernels.py tests/test_vcf_text.py
+	$(MAKE) docs
+
+# The documentation site (docs/ and the docstrings; mkdocs.yml): --strict makes every
+# warning (a broken link, a docstring section mkdocstrings cannot parse) an error.
+docs: setup
+	$(BIN)/mkdocs build --strict -q -d $(SITE)
+
+# The lowest versions pyproject.toml allows (uv --resolution lowest-direct) in a venv of
+# their own, running a fast subset: a minimum that no longer works fails here.
+MIN_TESTS = tests/test_startup.py tests/test_kernels.py tests/test_bgzf.py tests/test_vcf.py \
+	tests/test_score.py tests/test_match.py tests/test_calibrate_categories.py
+test-min: tools
+	$(PYTHON) -m venv $(MIN)
+	$(MIN)/bin/python -m pip install -q uv
+	$(MIN)/bin/uv pip install -q -p $(MIN)/bin/python --resolution lowest-direct -e .
+	$(MIN)/bin/uv pip install -q -p $(MIN)/bin/python pytest hypothesis pysam zstandard
+	$(MIN)/bin/python -m pytest -q -p no:cacheprovider $(MIN_TESTS)
+
+# requirements-ci.lock from the working .venv (after a dependency changed in pyproject.toml).
+lock: setup
+	( sed -n 1,2p requirements-ci.lock; $(BIN)/python -m pip freeze --exclude-editable \
+		| grep -v -i -E '^(prs|prs-risk)==' ) > requirements-ci.lock.new
+	mv requirements-ci.lock.new requirements-ci.lock
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks
@@ -65,4 +94,4 @@ fuzz: setup tools
 		tests/test_fuzz_vcf.py tests/test_fuzz_scorefile.py
 
 clean:
-	rm -rf $(VENV) $(PEERS) demo-output .pytest_cache .hypothesis
+	rm -rf $(VENV) $(PEERS) $(MIN) $(SITE) demo-output .pytest_cache .hypothesis
