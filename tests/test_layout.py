@@ -33,6 +33,10 @@ LAYERS = {
     "prs.scoring": 4,
     "prs.calibrate": 5,
     "prs.report": 6,
+    # issue 16: figures (matplotlib, imported when drawn) and the HTML report built from a
+    # run's outputs and the figures
+    "prs.plot": 6,
+    "prs.htmlreport": 6,
     "prs.example": 7,
     # sample sheets (issue 13): score each sampleset and write its outputs (uses prs.report)
     "prs.samplesheet": 7,

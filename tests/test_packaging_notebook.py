@@ -8,7 +8,6 @@ import warnings
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from prs.calibrate import build_reference, categorise
 from prs.errors import CalibrationWarning, PRSWarning, ScoreWarning, warn
@@ -58,11 +57,6 @@ def test_warn_without_a_frame_outside_prs_names_the_outermost():
     assert caught[0].filename == __file__ and caught[0].category is PRSWarning
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="until prs.scoring.pipeline and prs.match issue warnings with prs.errors.warn "
-    "(the lead's sweep): then this passes and the marker goes",
-)
 def test_a_score_warning_points_at_this_line():
     """prs.score on the embedded example warns that 272/300 rows matched: at this line."""
     import prs
