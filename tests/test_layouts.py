@@ -299,3 +299,20 @@ def test_layout_options_in_help():
         "zstd",
     ):
         assert phrase in text, phrase
+
+
+def test_every_layout_feeds_prs_calibrate(cohort, tmp_path):
+    """prs calibrate's reader (which reads PLINK 2's and pgsc_calc's own files) takes each
+    layout as that tool's, with the same samples and sums as the long table."""
+    out = tmp_path / "out"
+    args = ["score", "--vcf", str(cohort["vcf"]), "--scorefile", str(cohort["a"])]
+    assert main([*args, "--out", str(out), "--layout", "long", "plink", "pgsc", "-q"]) == 0
+    long = read_scores(out / "scores.tsv")
+    for name, layout in (
+        ("scores.sscore", "plink2-sscore"),
+        ("aggregated_scores.txt", "pgsc_calc"),
+    ):
+        table = read_scores(out / name)
+        assert table.layout == layout and table.score_id == "PGS_A"
+        assert list(table.sample_ids) == list(long.sample_ids) == SAMPLES
+        np.testing.assert_array_equal(table.values, long.values)
