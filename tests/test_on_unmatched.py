@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import prs
-from prs.errors import MatchError, ScoreError, ScoreWarning
+from prs.errors import GenotypeFileError, MatchError, ScoreError, ScoreWarning
 from tests.builders import write_scorefile, write_vcf, write_vcf_text
 
 TOTALS = ("sums", "allele_ct", "denom", "named_dosage", "missing_ct")
@@ -139,7 +139,7 @@ def test_bad_on_unmatched_value(cohort):
 
 def test_a_dosage_field_the_vcf_lacks_is_an_error(cohort):
     """dosage='DS' on a VCF declaring no FORMAT/DS: an error naming the file and field."""
-    with pytest.raises(ScoreError, match=r"gt\.vcf\.gz: dosage='DS' .*no FORMAT/DS field"):
+    with pytest.raises(GenotypeFileError, match=r"gt\.vcf\.gz: dosage='DS' .*no FORMAT/DS field"):
         quiet(cohort["vcf"], cohort["good"], dosage="DS")
 
 
@@ -190,7 +190,7 @@ def test_ds_from_a_bed_is_an_error_unless_allowed(plink2, cohort, tmp_path):
         check=True,
         capture_output=True,
     )
-    with pytest.raises(ScoreError, match=r"cohort\.bed: dosage='DS' .*hard calls only"):
+    with pytest.raises(GenotypeFileError, match=r"cohort\.bed: dosage='DS' .*hard calls only"):
         quiet(f"{prefix}.bed", cohort["good"], dosage="DS")
     allowed = quiet(f"{prefix}.bed", cohort["good"], dosage="DS", allow_gt_fallback=True)
     gt = quiet(f"{prefix}.bed", cohort["good"])

@@ -54,6 +54,7 @@ def test_every_word_to_code_mapping_has_exactly_the_vocabulary_words():
     from prs.kernels import dosage
     from prs.ploidy import XCHR_MODELS
     from prs.scoring import MISSING_POLICIES
+    from prs.report import COMPRESSIONS, SCORE_LAYOUTS
 
     assert list(MISSING_POLICIES) == list(vocab.MISSING_POLICIES)
     assert list(XCHR_MODELS) == list(vocab.HAPLOID_POLICIES)
@@ -81,4 +82,6 @@ def test_every_word_to_code_mapping_has_exactly_the_vocabulary_words():
         "engine": vocab.ENGINES,
         "genotype_format": vocab.GENOTYPE_FORMATS,
         "format": vocab.TABLE_FORMATS,
+        "layout": tuple(SCORE_LAYOUTS),
+        "compress": tuple(COMPRESSIONS),
     }

@@ -171,7 +171,9 @@ def run_fetch(args: argparse.Namespace) -> int:
         backoff=args.backoff,
         verify=args.verify,
         # (-q: no bar unless --progress asks for one)
-        progress=False if args.quiet and args.progress is None else args.progress,
+        progress=False
+        if getattr(args, "quiet", False) and args.progress is None
+        else args.progress,
     )
     results = catalog.fetch_all(
         accessions, build=args.build, author_reported=args.author_reported, config=config

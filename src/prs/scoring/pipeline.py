@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from prs.errors import MatchError, ScoreError, ScoreWarning
+from prs.errors import GenotypeFileError, MatchError, ScoreError, ScoreWarning
 from prs.genome import MT, X_NONPAR, Y, canonical_build
 from prs.genotypes import GenotypeSource, VcfSource, open_genotypes
 from prs.genotypes.base import (
@@ -522,7 +522,7 @@ def _files_without_dosage_field(source: GenotypeSource, options: ScoreOptions) -
             else f"stores no {options.dosage} (hard calls only)"
         )
         n_files = len(source.paths)
-        raise ScoreError(
+        raise GenotypeFileError(
             f"{source.paths[first]}: dosage={options.dosage!r} was requested but the file "
             f"{what}"
             + (f"; {len(lacking)} of {n_files} files lack it" if n_files > 1 else "")
