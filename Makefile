@@ -81,6 +81,8 @@ bench: setup tools
 	$(BIN)/python -m benchmarks.dask_case
 	$(BIN)/python -m benchmarks.memory_rows
 	$(BIN)/python -m benchmarks.ancestry_case
+	$(BIN)/python -m benchmarks.imputed_case
+	$(BIN)/python -m benchmarks.startup_case
 
 bench-small: setup tools
 	$(BIN)/python -m compileall -q src
