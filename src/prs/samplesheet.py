@@ -48,7 +48,7 @@ from prs.genome import normalize_chrom
 from prs.genotypes.plink import missing_files, plink_fileset
 from prs.output import output_set
 from prs.provenance import file_checksum, record
-from prs.report import write_score_files
+from prs.report import COMPRESSIONS, ScoreFileOptions, write_score_files
 from prs.scoring import ScoreResult, score
 from prs.vocab import DOSAGE_FIELDS, GENOTYPE_FORMATS
 
@@ -772,7 +772,10 @@ def _removed_if_failed(directories: Sequence[Path]) -> Iterator[None]:
 
 
 def write_samplesheet_outputs(
-    result: SampleSheetResult, out: str | os.PathLike[str], table_format: str = "tsv"
+    result: SampleSheetResult,
+    out: str | os.PathLike[str],
+    table_format: str = "tsv",
+    options: ScoreFileOptions | None = None,
 ) -> dict[str, Path]:
     """Write every sampleset's outputs and the combined tables, all together or none.
 
@@ -796,6 +799,12 @@ def write_samplesheet_outputs(
         The output directory.
     table_format
         ``"tsv"`` (default) or ``"parquet"``.
+    options
+        Score layouts, compression, FID/IID split and digits
+        (:class:`prs.report.ScoreFileOptions`), for every sampleset's directory (each with
+        its own name as the ``pgsc`` layout's sampleset) and the combined tables: ``scores``
+        (long layout) and ``aggregated_scores.txt`` (pgsc layout: every sampleset's rows,
+        as pgsc_calc aggregates them).
 
     Returns
     -------
@@ -808,8 +817,12 @@ def write_samplesheet_outputs(
     ReportError
         When a file cannot be written (nothing is then published).
     """
-    ext = ".parquet" if table_format == "parquet" else ".tsv"
+    options = options or ScoreFileOptions()
+    suffix = COMPRESSIONS[options.compress] if options.compress else ""
+    ext = ".parquet" if table_format == "parquet" else ".tsv" + suffix
     out = Path(out)
+    for sampleset_result in result.results.values():
+        options.check(sampleset_result)  # (an unsplittable sample ID: before anything)
     written: dict[str, Path] = {}
     directories = [*reversed(out.absolute().parents), out, *(out / n for n in result.results)]
     with _removed_if_failed(directories), contextlib.ExitStack() as stack:
@@ -817,9 +830,22 @@ def write_samplesheet_outputs(
         combined = stack.enter_context(output_set(out, marker="provenance.json"))
         for name, sampleset_result in result.results.items():
             outs = stack.enter_context(output_set(out / name, marker="provenance.json"))
-            for key, path in write_score_files(sampleset_result, outs, table_format).items():
+            own = dataclasses.replace(options, sampleset=name)
+            for key, path in write_score_files(sampleset_result, outs, table_format, own).items():
                 written[f"{name}/{key}"] = path
-        written["scores"] = combined.write_table(result.to_frame(), f"scores{ext}")
+        if "long" in options.layouts:
+            written["scores"] = combined.write_table(result.to_frame(), f"scores{ext}")
+        if "pgsc" in options.layouts:
+            aggregated = pd.concat(
+                [
+                    r.to_aggregated(sampleset=name, id_delim=options.id_delim)
+                    for name, r in result.results.items()
+                ],
+                ignore_index=True,
+            )
+            written["aggregated_scores"] = combined.write_table(
+                aggregated, "aggregated_scores.txt" + suffix
+            )
         written["match_summary"] = combined.write_table(
             result.match_summary(), f"match_summary{ext}"
         )

@@ -13,7 +13,7 @@ import argparse
 import sys
 from typing import Any
 
-from prs.cli.score import print_score_summary, score_from_args
+from prs.cli.score import print_score_summary, score_file_options, score_from_args
 from prs.errors import ScoreError
 from prs.samplesheet import (
     SampleSet,
@@ -45,7 +45,7 @@ def run_sample_sheet(args: argparse.Namespace) -> int:
 
     options = {k: v for k, v in vars(args).items() if k not in _NOT_OPTIONS}
     result = score_samplesets(sheet, score_one, sex=args.sex, options=options)
-    paths = write_samplesheet_outputs(result, args.out, args.format)
+    paths = write_samplesheet_outputs(result, args.out, args.format, score_file_options(args))
     if args.quiet:
         return 0
     for name, sampleset_result in result.results.items():

@@ -397,11 +397,6 @@ def run_score(args: argparse.Namespace) -> int:
     if args.sample_sheet is not None:
         from prs.cli.samplesheet import run_sample_sheet  # (it imports this module)
 
-        if options != ScoreFileOptions(sampleset=options.sampleset):
-            raise ScoreError(
-                "--layout, --compress, --id-delim and --digits are not yet taken with "
-                "--sample-sheet (its tables are the long layout)"
-            )
         return run_sample_sheet(args)
     result = score_from_args(args, args.vcf, args.scorefile)
     with Stages(args, ["write"]) as stage, stage("write") as step:
