@@ -53,8 +53,8 @@ def test_every_word_to_code_mapping_has_exactly_the_vocabulary_words():
     from prs.genotypes.fastvcf.decode import HALF_CALL_CODES, HAPLOID_CODES
     from prs.kernels import dosage
     from prs.ploidy import XCHR_MODELS
-    from prs.scoring import MISSING_POLICIES
     from prs.report import COMPRESSIONS, SCORE_LAYOUTS
+    from prs.scoring import MISSING_POLICIES
 
     assert list(MISSING_POLICIES) == list(vocab.MISSING_POLICIES)
     assert list(XCHR_MODELS) == list(vocab.HAPLOID_POLICIES)
