@@ -55,6 +55,7 @@ def test_every_word_to_code_mapping_has_exactly_the_vocabulary_words():
     from prs.ploidy import XCHR_MODELS
     from prs.report import COMPRESSIONS, SCORE_LAYOUTS
     from prs.scoring import MISSING_POLICIES
+    from prs.scoring.pipeline import ON_UNMATCHED
 
     assert list(MISSING_POLICIES) == list(vocab.MISSING_POLICIES)
     assert list(XCHR_MODELS) == list(vocab.HAPLOID_POLICIES)
@@ -84,4 +85,5 @@ def test_every_word_to_code_mapping_has_exactly_the_vocabulary_words():
         "format": vocab.TABLE_FORMATS,
         "layout": tuple(SCORE_LAYOUTS),
         "compress": tuple(COMPRESSIONS),
+        "on_unmatched": ON_UNMATCHED,
     }

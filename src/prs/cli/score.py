@@ -15,6 +15,7 @@ from prs.genome import SCORING_BUILDS
 from prs.match import DEFAULT_MIN_OVERLAP
 from prs.report import COMPRESSIONS, SCORE_LAYOUTS, ScoreFileOptions, write_score_outputs
 from prs.scoring import ScoreResult, score
+from prs.scoring.pipeline import DEFAULT_STREAM_ROWS, ON_UNMATCHED
 from prs.vocab import (
     DOSAGE_FIELDS,
     ENGINES,
@@ -97,6 +98,12 @@ def _add_sample_options(p: argparse.ArgumentParser) -> None:
         help="genotype field: GT hard calls (default), DS or GP dosages",
     )
     p.add_argument(
+        "--allow-gt-fallback",
+        action="store_true",
+        help="with --dosage DS/GP, score the hard calls (GT) of a file that has no such "
+        "field instead of failing (recorded per score in provenance.json)",
+    )
+    p.add_argument(
         "--samples",
         type=Path,
         metavar="FILE",
@@ -129,6 +136,20 @@ def _add_matching_options(p: argparse.ArgumentParser) -> None:
         type=float,
         default=DEFAULT_MIN_OVERLAP,
         help="minimum match rate per score (default %(default)s)",
+    )
+    p.add_argument(
+        "--on-unmatched",
+        choices=ON_UNMATCHED,
+        default="error",
+        help="a score below --min-overlap: error (default) stops the run; skip leaves it "
+        "out, scores the others and records why (match summary, provenance.json)",
+    )
+    p.add_argument(
+        "--min-r2",
+        type=float,
+        metavar="R2",
+        help="leave out matches at variants whose imputation r2 (INFO R2/DR2/INFO) is "
+        "below R2 (excluded_low_r2 in the match report); default: no filter",
     )
     p.add_argument(
         "--drop-unscorable",
@@ -190,6 +211,14 @@ def _add_execution_options(p: argparse.ArgumentParser) -> None:
         type=int,
         metavar="N",
         help="samples per block (default: all in one); memory per chunk is chunk size x block",
+    )
+    p.add_argument(
+        "--stream-rows",
+        type=int,
+        default=DEFAULT_STREAM_ROWS,
+        metavar="N",
+        help="scoring rows per piece: more rows are matched and scored in pieces of whole "
+        "chromosomes, so memory follows N, not the file (default %(default)s)",
     )
     where = p.add_mutually_exclusive_group()
     where.add_argument(
@@ -379,6 +408,10 @@ def _score(
         sample_block=getattr(args, "sample_block", None),
         client=client,
         progress=progress,
+        on_unmatched=args.on_unmatched,
+        allow_gt_fallback=args.allow_gt_fallback,
+        min_r2=args.min_r2,
+        stream_rows=args.stream_rows,
         catalog_options={
             k: v
             for k, v in (
@@ -422,8 +455,12 @@ def score_file_options(args: argparse.Namespace) -> ScoreFileOptions:
 
 def print_score_summary(result: ScoreResult, prefix: str = "") -> None:
     """One line per score on stderr: variants matched, samples scored, the trait (each line
-    led by ``prefix``, e.g. a sampleset's name)."""
+    led by ``prefix``, e.g. a sampleset's name); a score left out by ``--on-unmatched
+    skip``: ``skipped (<reason>)``."""
     for score_id, row in result.match_report.counts.iterrows():
+        if bool(row.get("skipped", False)):  # (--on-unmatched skip: not in the scores)
+            print(f"{prefix}{score_id}: skipped ({row['skip_reason']})", file=sys.stderr)
+            continue
         info = result.score_info.get(str(score_id))
         # Which trait the score is of, so a wrong score is seen before it is calibrated.
         trait = ""
