@@ -57,9 +57,11 @@ EFFECT_TYPE_CODES: dict[str, int] = {name: code for code, name in enumerate(EFFE
 #: The codes by name, for code that compares arrays of codes.
 ADDITIVE, DOMINANT, RECESSIVE = (EFFECT_TYPE_CODES[name] for name in EFFECT_TYPES)
 
-#: The FORMAT field dosages are read from: hard calls, per-ALT dosages, or genotype
-#: probabilities (``dosage=``, ``--dosage``). The index is the kernels' ``FIELD_*`` code.
-DOSAGE_FIELDS: tuple[str, ...] = ("GT", "DS", "GP")
+#: The FORMAT field dosages are read from: hard calls, per-ALT dosages, genotype
+#: probabilities, or per-haplotype ALT dosages (Minimac's ``HDS``: the dosage is
+#: ``HDS1 + HDS2``, one value for a haploid call) (``dosage=``, ``--dosage``). The index is
+#: the kernels' ``FIELD_*`` code.
+DOSAGE_FIELDS: tuple[str, ...] = ("GT", "DS", "GP", "HDS")
 
 #: What a half-missing call such as ``0/.`` means (``half_call=``, ``--half-call``), in the
 #: kernels' ``HALF_*`` code order.

@@ -7,10 +7,11 @@ do not reproduce exactly. Each function takes the record's location
 the user gave, whichever engine met it.
 
 The rules (each a :class:`~prs.errors.GenotypeFileError` naming the record): dosages come
-from allele indexes (never from ``gt_types``), DS or GP; a DS/GP field read is declared
-``Type=Float``; a FORMAT key read has a value in some sample; a half-missing call follows
-``half_call``; a call of more than two alleles is missing, diploid (as PLINK 2); a haploid
-call counts double under ``haploid="as-diploid"`` (PLINK 2's VCF import).
+from allele indexes (never from ``gt_types``), DS, GP or HDS (``HDS1 + HDS2``, one value
+per haplotype of the call); a DS/GP/HDS field read is declared ``Type=Float``; a FORMAT key
+read has a value in some sample; a half-missing call follows ``half_call``; a call of more
+than two alleles is missing, diploid (as PLINK 2); a haploid call counts double under
+``haploid="as-diploid"`` (PLINK 2's VCF import).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import numpy as np
 from prs.errors import GenotypeFileError
 from prs.genome import normalize_chrom
 from prs.genotypes.vcf_header import VcfHeader
+from prs.vocab import DOSAGE_FIELDS
 
 # htslib's float sentinels (bit patterns) for a missing value and a vector end.
 _FLOAT_MISSING = np.uint32(0x7F800001)
@@ -100,8 +102,8 @@ class TextInfo:
     """What the decoder takes from a record's text rather than from htslib (cyvcf2 fails on
     non-UTF-8 ALT or FORMAT bytes, which the fast engine reads as bytes).
 
-    ``keys`` is None for BCF (then read from the decoded variant); ``empty`` lists GT, DS
-    or GP keys no sample has a value for (:func:`keys_without_data`).
+    ``keys`` is None for BCF (then read from the decoded variant); ``empty`` lists GT, DS,
+    GP or HDS keys no sample has a value for (:func:`keys_without_data`).
     """
 
     n_alt: int
@@ -120,7 +122,7 @@ def text_info(fields: Sequence[bytes]) -> TextInfo:
 
 
 def keys_without_data(rest: bytes) -> frozenset[str]:
-    """GT, DS or GP listed in FORMAT (``rest`` is FORMAT and the sample columns) but
+    """GT, DS, GP or HDS listed in FORMAT (``rest`` is FORMAT and the sample columns) but
     reached by no sample's subfields. htslib types such a field as empty and exits the
     process (``exit(1)``) when asked for its values, so the decoder refuses it first."""
     fmt, _, samples = rest.partition(b"\t")
@@ -128,7 +130,8 @@ def keys_without_data(rest: bytes) -> frozenset[str]:
     first_at: dict[bytes, int] = {}
     for i, key in enumerate(keys):
         first_at.setdefault(key, i)  # (htslib and the fast kernels use the first)
-    late = {k.decode(): i for k, i in first_at.items() if i >= 1 and k in (b"GT", b"DS", b"GP")}
+    read = {name.encode() for name in DOSAGE_FIELDS}
+    late = {k.decode(): i for k, i in first_at.items() if i >= 1 and k in read}
     if not late:
         return frozenset()
     first = samples.split(b"\t", 1)[0]
@@ -164,7 +167,7 @@ def only_fields(line: bytes, keep: Sequence[str]) -> bytes:
 
 
 def read_fields(dosage: str) -> tuple[str, ...]:
-    """The FORMAT keys the decoder reads under ``dosage`` (GT, and DS or GP)."""
+    """The FORMAT keys the decoder reads under ``dosage`` (GT, and DS, GP or HDS)."""
     return ("GT",) if dosage == "GT" else ("GT", dosage)
 
 
@@ -332,7 +335,7 @@ def decode_variant(
     """Dosages of alleles ``want`` in a cyvcf2 variant (columns as cyvcf2 gives them).
 
     Returns ``(dosage, ploidy, from_gt)``: ``float64[len(want), n]`` (NaN missing),
-    ``int8[len(want), n]``, and True when a DS/GP dosage was read from GT.
+    ``int8[len(want), n]``, and True when a DS/GP/HDS dosage was read from GT.
     """
     n = len(sample_names)
     keys = info.keys if info.keys is not None else tuple(variant.FORMAT)  # type: ignore[attr-defined]
@@ -359,8 +362,10 @@ def decode_variant(
     else:
         values = _float_values(variant, field, where, sample_names)
         diploid_ploidy = np.where(ploidy == 0, 2, ploidy)
-        if field == "DS":
-            out = _ds_dosages(values, want, info.n_alt, diploid_ploidy, where, sample_names)
+        if field in ("DS", "HDS"):
+            out = _ds_dosages(
+                values, want, info.n_alt, diploid_ploidy, where, sample_names, field == "HDS"
+            )
         else:
             out = _gp_dosages(values, want, info.n_alt, diploid_ploidy, where, sample_names)
         if out is not None:
@@ -368,6 +373,10 @@ def decode_variant(
         else:  # GP "." everywhere: all missing, unscaled
             out = np.full((len(want), n), np.nan)
     return out, np.broadcast_to(effective_ploidy, out.shape).copy(), from_gt
+
+
+#: The ``Number`` of each dosage field's ``##FORMAT`` line (as imputation servers write it).
+_FIELD_NUMBER = {"DS": "A", "GP": "G", "HDS": "2"}
 
 
 def _field_to_read(
@@ -386,7 +395,7 @@ def _field_to_read(
         raise GenotypeFileError(
             f"{where}: FORMAT field {dosage} is not declared with Type=Float in the header "
             f"(htslib would read it as text); add ##FORMAT=<ID={dosage},"
-            f"Number={'A' if dosage == 'DS' else 'G'},Type=Float,Description=...>"
+            f"Number={_FIELD_NUMBER[dosage]},Type=Float,Description=...>"
         )
     has_gt = "GT" in keys
     if dosage != "GT" and dosage not in keys:
@@ -396,7 +405,7 @@ def _field_to_read(
     if dosage == "GT" and not has_gt:
         raise GenotypeFileError(
             f"{where}: no GT in FORMAT ({':'.join(keys)}); score dosages with "
-            "dosage='DS' or 'GP' (--dosage)"
+            "dosage='DS', 'GP' or 'HDS' (--dosage)"
         )
     return dosage, False
 
@@ -457,7 +466,7 @@ def genotype_alleles(
 
 @dataclass(frozen=True)
 class _FloatValues:
-    """A DS/GP field's values with htslib's missing and vector-end markers."""
+    """A DS/GP/HDS field's values with htslib's missing and vector-end markers."""
 
     values: np.ndarray  # float64[n, width]
     missing: np.ndarray  # bool[n, width]
@@ -493,8 +502,14 @@ def _ds_dosages(
     diploid_ploidy: np.ndarray,
     where: RecordLocation | str,
     sample_names: Sequence[str],
+    per_haplotype: bool = False,
 ) -> np.ndarray:
-    """Unscaled DS dosages of alleles ``want``, NaN where a value is missing."""
+    """Unscaled DS dosages of alleles ``want``, NaN where a value is missing.
+
+    With ``per_haplotype`` the field is HDS (:func:`_hds_dosages`): ALT's dosage is the sum
+    of the haplotypes' values, as DS ``HDS1 + HDS2``."""
+    if per_haplotype:
+        return _hds_dosages(field, want, n_alt, diploid_ploidy, where, sample_names)
     values = field.values
     if values.shape[1] != n_alt:
         raise GenotypeFileError(
@@ -517,6 +532,52 @@ def _ds_dosages(
     out = np.empty((len(want), len(values)))
     for k, a in enumerate(want):
         out[k] = np.clip(diploid_ploidy - total, 0.0, None) if a == 0 else ds[:, a - 1]
+    out[:, row_missing] = np.nan
+    return out
+
+
+def _hds_dosages(
+    field: _FloatValues,
+    want: Sequence[int],
+    n_alt: int,
+    diploid_ploidy: np.ndarray,
+    where: RecordLocation | str,
+    sample_names: Sequence[str],
+) -> np.ndarray:
+    """Unscaled HDS dosages of alleles ``want`` (biallelic), NaN where a value is missing.
+
+    A call has one value per haplotype (as many as its ploidy: one for a haploid chrX
+    call), each the haplotype's ALT dosage in [0, 1] (+0.001); ALT's dosage is their sum,
+    REF's ``ploidy - sum`` (at least 0), as DS. A ``.`` among a sample's values makes it
+    missing."""
+    values = field.values
+    if n_alt != 1:
+        raise GenotypeFileError(
+            f"{where}: HDS dosage needs a biallelic record ({n_alt} ALT alleles); split "
+            "multi-allelic records (bcftools norm -m-) or use DS"
+        )
+    row_missing = field.missing.any(axis=1)
+    count = (~field.ended).sum(axis=1)
+    hds = np.where(field.missing | field.ended, 0.0, values)
+    total = hds.sum(axis=1)
+    wrong_count = (count != diploid_ploidy) & ~row_missing
+    if wrong_count.any():
+        s = int(np.flatnonzero(wrong_count)[0])
+        raise GenotypeFileError(
+            f"{where}: sample {sample_names[s]} has {count[s]} HDS value(s) for a call of "
+            f"ploidy {diploid_ploidy[s]} (HDS has one value per haplotype)"
+        )
+    out_of_range = ((hds < 0) | (hds > 1 + 1e-3)).any(axis=1) & ~row_missing
+    if out_of_range.any():
+        s = int(np.flatnonzero(out_of_range)[0])
+        shown = ",".join(f"{v:g}" for v in values[s][: count[s]])
+        raise GenotypeFileError(
+            f"{where}: sample {sample_names[s]} has HDS {shown}: each haplotype's dosage "
+            "must be in [0, 1]"
+        )
+    out = np.empty((len(want), len(values)))
+    for k, a in enumerate(want):
+        out[k] = np.clip(diploid_ploidy - total, 0.0, None) if a == 0 else total
     out[:, row_missing] = np.nan
     return out
 

@@ -1,7 +1,8 @@
 """Kernel step 3 of the fast VCF path: dosages from parsed calls, the checked path's rules.
 
-Half-calls, haploid calls, DS and GP follow :mod:`prs.genotypes.vcf_record` exactly; a request the
-kernels cannot answer exactly gets a status (``DECODE_*``) and is left to the checked path.
+Half-calls, haploid calls, DS, HDS and GP follow :mod:`prs.genotypes.vcf_record` exactly; a
+request the kernels cannot answer exactly gets a status (``DECODE_*``) and is left to the
+checked path.
 """
 
 from __future__ import annotations
@@ -29,14 +30,14 @@ HALF_ERROR, HALF_MISSING, HALF_HAPLOID, HALF_REFERENCE = 0, 1, 2, 3
 HAPLOID_AS_DIPLOID, HAPLOID_HAPLOID = 0, 1
 
 # -- the genotype field decode_requests reads ---------------------------------------------------
-FIELD_GT, FIELD_DS, FIELD_GP = 0, 1, 2
+FIELD_GT, FIELD_DS, FIELD_GP, FIELD_HDS = 0, 1, 2, 3
 
 # -- per-request status of decode_requests ------------------------------------------------------
 #: Answered by the kernel.
 DECODE_OK = 0
 #: Left to the checked path (a flagged record, a value or call the checked path rejects).
 DECODE_CHECKED_PATH = 1
-#: A DS/GP request whose record has no such field: read from GT (counted by the caller).
+#: A DS/GP/HDS request whose record has no such field: read from GT (counted by the caller).
 DECODE_FROM_GT = 2
 
 
@@ -130,7 +131,7 @@ def gt_dosages(
 def gt_ploidy(
     alleles: np.ndarray, r: int, half_call: int, out: np.ndarray, error: np.ndarray, i: int
 ) -> None:
-    """Ploidy of each call of parsed record ``r`` after half-call rules (DS/GP need it)."""
+    """Ploidy of each call of parsed record ``r`` after half-call rules (DS/GP/HDS need it)."""
     for s in range(alleles.shape[1]):
         a0 = alleles[r, s, 0]
         a1 = alleles[r, s, 1]
@@ -161,12 +162,19 @@ def ds_dosages(
     ploidy: np.ndarray,
     out_row: int,
     error: np.ndarray,
+    per_haplotype: bool,
 ) -> None:
-    """DS dosages of alleles ``want`` at parsed record ``r`` into rows ``out_row...``.
+    """DS (or HDS) dosages of alleles ``want`` at parsed record ``r`` into rows ``out_row...``.
 
-    ALT ``a`` has dosage ``DS[a-1]``; REF has ``ploidy - sum(DS)`` (at least 0). A sample
-    with a ``.`` or fewer values than ALT alleles is missing. A value below 0 or a sum above
-    the ploidy (+0.001) sets ``error`` (:data:`DOSAGE_VALUE`, row, sample).
+    DS: ALT ``a`` has dosage ``DS[a-1]``; REF has ``ploidy - sum(DS)`` (at least 0). A
+    sample with a ``.`` or fewer values than ALT alleles is missing. A value below 0 or a
+    sum above the ploidy (+0.001) sets ``error`` (:data:`DOSAGE_VALUE`, row, sample).
+
+    HDS (``per_haplotype``, a biallelic record: ``n_alt`` 1): the values are the ALT
+    dosages of the call's haplotypes, as many as its ploidy (a haploid chrX call has one),
+    each in [0, 1] (+0.001); ALT has their sum, REF ``ploidy - sum`` (at least 0), as DS
+    ``HDS1 + HDS2``. A sample with a ``.`` among its values is missing; another count or
+    range sets ``error``.
     """
     n = values.shape[1]
     for s in range(n):
@@ -177,19 +185,21 @@ def ds_dosages(
         if haploid == HAPLOID_AS_DIPLOID and p == 1:
             scale = 2.0
             effective = 2
-        missing = counts[r, s] < n_alt
+        c = counts[r, s]
+        n_values = c if per_haplotype else n_alt
+        missing = c == 0 if per_haplotype else c < n_alt
         total = 0.0
-        negative = False
-        for k in range(n_alt):
-            if k < counts[r, s]:
+        bad = per_haplotype and c != diploid
+        for k in range(n_values):
+            if k < c:
                 v = values[r, s, k]
                 if np.isnan(v):
                     missing = True
                 else:
                     total += v
-                    if v < 0:
-                        negative = True
-        if not missing and (negative or total > diploid + 1e-3):
+                    if v < 0 or (per_haplotype and v > 1.0 + 1e-3):
+                        bad = True
+        if not missing and (bad or total > diploid + 1e-3):
             if error[0] == DOSAGE_OK:
                 error[0] = DOSAGE_VALUE
                 error[1] = out_row
@@ -205,7 +215,7 @@ def ds_dosages(
                     d = 0.0
                 d *= scale
             else:
-                d = values[r, s, a - 1] * scale
+                d = (total if per_haplotype else values[r, s, a - 1]) * scale
             dosage[out_row + k, s] = d
             ploidy[out_row + k, s] = effective
 
@@ -315,8 +325,8 @@ def decode_requests(
 ) -> None:
     """Dosages of many requests from parsed records, the checked path's rules.
 
-    ``field`` is 0 (GT), 1 (DS) or 2 (GP); a DS/GP record without that field is read from
-    GT (``status`` 2, counted by the caller). Requests the kernel cannot answer exactly
+    ``field`` is 0 (GT), 1 (DS), 2 (GP) or 3 (HDS); a DS/GP/HDS record without that field
+    is read from GT (``status`` 2, counted by the caller). Requests the kernel cannot answer exactly
     (a flagged record, a value or call the checked path rejects) get ``status`` 1 and are
     left to the checked path.
     """
@@ -346,6 +356,9 @@ def decode_requests(
                     status[i] = DECODE_CHECKED_PATH
                     continue
                 if field == FIELD_GP and (n_alleles[i] != 2 or top != 3):
+                    status[i] = DECODE_CHECKED_PATH
+                    continue
+                if field == FIELD_HDS and (n_alleles[i] != 2 or top > 2):
                     status[i] = DECODE_CHECKED_PATH
                     continue
         if use == FIELD_GT:
@@ -386,7 +399,7 @@ def decode_requests(
             status[i] = DECODE_CHECKED_PATH
             continue
         one_want[0] = want[i]
-        if use == FIELD_DS:
+        if use == FIELD_DS or use == FIELD_HDS:
             ds_dosages(
                 values,
                 counts,
@@ -399,6 +412,7 @@ def decode_requests(
                 ploidy,
                 o,
                 error,
+                use == FIELD_HDS,
             )
         else:
             gp_dosages(values, counts, call_ploidy, j, one_want, haploid, dosage, ploidy, o, error)

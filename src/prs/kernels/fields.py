@@ -30,8 +30,11 @@ _POW10 = np.array([10.0**k for k in range(23)])
 
 
 @kernel
-def _format_index(buf: np.ndarray, p: int, key0: int, key1: int) -> tuple[int, int]:
-    """Index of a two-letter key in the FORMAT column at ``p`` (-1 absent) and field count."""
+def _format_index(buf: np.ndarray, p: int, key0: int, key1: int, key2: int) -> tuple[int, int]:
+    """Index of a key in the FORMAT column at ``p`` (-1 absent) and field count.
+
+    The key is two letters (``key2`` 0: ``GT``, ``DS``, ``GP``) or three (``HDS``)."""
+    length = 2 if key2 == 0 else 3
     index = 0
     found = -1
     k = p
@@ -39,7 +42,13 @@ def _format_index(buf: np.ndarray, p: int, key0: int, key1: int) -> tuple[int, i
     while True:
         c = buf[k] if k < len(buf) else 9
         if c == 58 or c == 9 or c == 10 or c == 13:
-            if k - start == 2 and buf[start] == key0 and buf[start + 1] == key1 and found < 0:
+            if (
+                k - start == length
+                and found < 0
+                and buf[start] == key0
+                and buf[start + 1] == key1
+                and (length == 2 or buf[start + 2] == key2)
+            ):
                 found = index
             index += 1
             if c != 58:
@@ -87,7 +96,7 @@ def parse_gt_alleles(
         if fmt < 0 or q < 0:
             flags[j] = REC_NO_FIELD
             continue
-        gt_index, n_fields = _format_index(buf, fmt, 71, 84)  # "GT"
+        gt_index, n_fields = _format_index(buf, fmt, 71, 84, 0)  # "GT"
         if gt_index < 0:
             flags[j] = REC_NO_FIELD
             continue
@@ -258,15 +267,17 @@ def parse_float_field(
     values: np.ndarray,
     counts: np.ndarray,
     flags: np.ndarray,
+    key2: int = 0,
 ) -> None:
-    """Parse a numeric FORMAT field (``DS``, ``GP``) of every sample of records ``rows``.
+    """Parse a numeric FORMAT field (``DS``, ``GP``, ``HDS``) of every sample of records ``rows``.
 
     Values are rounded to float32 as htslib stores them, then widened; ``.`` is NaN.
 
     Parameters
     ----------
-    key0, key1
-        The field's two letters (``ord("D"), ord("S")``).
+    key0, key1, key2
+        The field's letters (``ord("D"), ord("S")``; ``key2`` the third letter of a
+        three-letter key such as ``HDS``, 0 for a two-letter one).
     values
         ``float32[len(rows), n_out, width]`` (or float64) out: the first ``counts[j, s]``
         values of each sample are written.
@@ -286,7 +297,7 @@ def parse_float_field(
         if fmt < 0 or q < 0:
             flags[j] = REC_NO_FIELD
             continue
-        index, n_fields = _format_index(buf, fmt, key0, key1)
+        index, n_fields = _format_index(buf, fmt, key0, key1, key2)
         if index < 0:
             flags[j] = REC_NO_FIELD
             continue
@@ -359,6 +370,7 @@ def parse_gt_and_float_field(
     counts: np.ndarray,
     vflags: np.ndarray,
     fused: np.ndarray,
+    key2: int = 0,
 ) -> None:
     """:func:`parse_gt_alleles` and :func:`parse_float_field` in one walk over the text.
 
@@ -383,8 +395,8 @@ def parse_gt_and_float_field(
         fused[j] = False
         if fmt < 0 or q < 0:
             continue
-        gt_index, n_fields = _format_index(buf, fmt, 71, 84)  # "GT"
-        v_index, _ = _format_index(buf, fmt, key0, key1)
+        gt_index, n_fields = _format_index(buf, fmt, 71, 84, 0)  # "GT"
+        v_index, _ = _format_index(buf, fmt, key0, key1, key2)
         if gt_index < 0 or v_index <= gt_index:
             continue
         fused[j] = True
@@ -662,7 +674,7 @@ def parse_simple_ds(
         c = buf[fmt + 5]
         if not (c == 58 or c == 9):
             continue
-        _, n_fields = _format_index(buf, fmt, 68, 83)
+        _, n_fields = _format_index(buf, fmt, 68, 83, 0)
         ok = True
         for s in range(n_file):
             # GT: exactly d|d or d/d, d in 0/1, then ':'.

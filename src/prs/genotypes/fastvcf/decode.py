@@ -2,7 +2,7 @@
 
 :class:`Decoder` holds a source's decoding options as the kernels take them (the words of
 :mod:`prs.vocab` mapped to the kernels' codes) and turns parsed calls and
-DS/GP values into dosages with :mod:`prs.kernels.dosage`, by the checked path's rules. A
+DS/GP/HDS values into dosages with :mod:`prs.kernels.dosage`, by the checked path's rules. A
 request the kernels cannot answer exactly is returned to the caller as a
 :class:`CheckedRequests` for the checked path (:mod:`prs.genotypes.fastvcf.fallback`).
 """
@@ -34,7 +34,19 @@ HAPLOID_CODES: dict[str, int] = {
     "haploid": kd.HAPLOID_HAPLOID,
 }
 #: Dosage field word -> kernel code.
-FIELD_CODES: dict[str, int] = {"GT": kd.FIELD_GT, "DS": kd.FIELD_DS, "GP": kd.FIELD_GP}
+FIELD_CODES: dict[str, int] = {
+    "GT": kd.FIELD_GT,
+    "DS": kd.FIELD_DS,
+    "GP": kd.FIELD_GP,
+    "HDS": kd.FIELD_HDS,
+}
+#: A numeric dosage field's FORMAT key as the parsing kernels take it (three letters, the
+#: third 0 for a two-letter key).
+FIELD_KEYS: dict[str, tuple[int, int, int]] = {
+    name: (ord(name[0]), ord(name[1]), ord(name[2]) if len(name) > 2 else 0)
+    for name in DOSAGE_FIELDS
+    if name != "GT"
+}
 assert set(HALF_CALL_CODES) == set(HALF_CALL_POLICIES)
 assert set(HAPLOID_CODES) == set(HAPLOID_POLICIES)
 assert set(FIELD_CODES) == set(DOSAGE_FIELDS)
@@ -43,7 +55,7 @@ assert set(FIELD_CODES) == set(DOSAGE_FIELDS)
 @dataclass
 class CheckedRequests:
     """Requests left to the checked path: per listed row, the alleles wanted and the
-    output rows they go to; and how many records read a DS/GP dosage from GT."""
+    output rows they go to; and how many records read a DS/GP/HDS dosage from GT."""
 
     rows: list[int] = field(default_factory=list)
     wants: list[np.ndarray] = field(default_factory=list)
@@ -76,11 +88,11 @@ class Decoder:
     sample_out
         Output column of each file sample, -1 to skip.
     dosage
-        ``"GT"``, ``"DS"`` or ``"GP"``.
+        ``"GT"``, ``"DS"``, ``"GP"`` or ``"HDS"``.
     half_call, haploid
         Kernel codes of the policies.
     undeclared_files
-        Files whose header does not declare the DS/GP field ``Type=Float`` (htslib reads it
+        Files whose header does not declare the DS/GP/HDS field ``Type=Float`` (htslib reads it
         as text there, so the checked path names the error).
     """
 
@@ -199,7 +211,7 @@ class Decoder:
         return left
 
     def _parse(self, text: RecordText, listed: Listed, listed_rows: np.ndarray) -> _Parsed:
-        """GT (and the DS/GP field) of every record in ``text``."""
+        """GT (and the DS/GP/HDS field) of every record in ``text``."""
         k = len(listed_rows)
         local = np.arange(k, dtype=np.int64)
         alleles = np.empty((k, self.n_samples, 2), dtype=np.int8)
@@ -217,7 +229,8 @@ class Decoder:
                     text.buf, text.lines, text.fields, local, self.sample_out, alleles, flags
                 )
             return parsed
-        width = 3 if self.dosage == "GP" else int(listed.n_alleles[listed_rows].max())
+        # GP: 3 values (biallelic); HDS: one per haplotype; DS: one per ALT.
+        width = {"GP": 3, "HDS": 2}.get(self.dosage, 0) or int(listed.n_alleles[listed_rows].max())
         parsed = _Parsed(
             alleles,
             flags,
@@ -230,7 +243,7 @@ class Decoder:
         if self.n_samples:
             self._parse_gt_and_field(text, local, parsed)
         if self.undeclared_files:
-            # A DS/GP field the header does not declare as Float: htslib reads it as text,
+            # A DS/GP/HDS field the header does not declare as Float: htslib reads it as text,
             # so the checked path names the error (records that have the field only).
             has_field = parsed.vflags != kf.REC_NO_FIELD
             undeclared = np.isin(listed.file[listed_rows], self.undeclared_files)
@@ -238,9 +251,9 @@ class Decoder:
         return parsed
 
     def _parse_gt_and_field(self, text: RecordText, local: np.ndarray, parsed: _Parsed) -> None:
-        """GT and the DS/GP field of records ``local``: one walk over each sample column
+        """GT and the DS/GP/HDS field of records ``local``: one walk over each sample column
         (``GT`` first in FORMAT, the usual layout), the two kernels for any other layout."""
-        key = (ord("D"), ord("S")) if self.dosage == "DS" else (ord("G"), ord("P"))
+        key = FIELD_KEYS[self.dosage]
         fused = np.zeros(len(local), dtype=np.bool_)
 
         def part(a: int, b: int) -> None:
@@ -258,6 +271,7 @@ class Decoder:
                 parsed.counts[a:b],
                 parsed.vflags[a:b],
                 fused[a:b],
+                key[2],
             )
 
         # Two threads, each on half of the records (the kernel releases the GIL; the
@@ -277,9 +291,9 @@ class Decoder:
     def _parse_apart(
         self, text: RecordText, rows: np.ndarray, rest: np.ndarray, parsed: _Parsed
     ) -> None:
-        """GT and the DS/GP field of records ``rows`` by the two separate kernels, into
+        """GT and the DS/GP/HDS field of records ``rows`` by the two separate kernels, into
         rows ``rest`` of ``parsed``."""
-        key = (ord("D"), ord("S")) if self.dosage == "DS" else (ord("G"), ord("P"))
+        key = FIELD_KEYS[self.dosage]
         sub_alleles = np.empty((len(rest), *parsed.alleles.shape[1:]), dtype=np.int8)
         sub_flags = np.zeros(len(rest), dtype=np.int8)
         sub_values = np.empty((len(rest), *parsed.values.shape[1:]), dtype=np.float32)
@@ -299,6 +313,7 @@ class Decoder:
             sub_values,
             sub_counts,
             sub_vflags,
+            key[2],
         )
         parsed.alleles[rest] = sub_alleles
         parsed.flags[rest] = sub_flags
@@ -312,6 +327,6 @@ class _Parsed(NamedTuple):
 
     alleles: np.ndarray  # int8[k, n, 2]
     flags: np.ndarray  # int8[k]: REC_* per record (GT)
-    values: np.ndarray  # float32[k, n, width]: DS/GP values (the first ``counts`` set)
+    values: np.ndarray  # float32[k, n, width]: DS/GP/HDS values (the first ``counts`` set)
     counts: np.ndarray  # int8[k, n]: values per sample
     vflags: np.ndarray  # int8[k]: REC_* per record (the field)

@@ -41,7 +41,7 @@ class CheckedPath:
         self, listed: Listed, table: bgzf.BlockTable, row: int, wants: Sequence[int]
     ) -> tuple[np.ndarray, np.ndarray, bool]:
         """Dosages and ploidies (``[len(wants), n_samples]``) of listed record ``row`` by
-        the checked path, and whether a DS/GP dosage was read from GT; raises the checked
+        the checked path, and whether a DS/GP/HDS dosage was read from GT; raises the checked
         path's error for the record."""
         file_index = int(listed.file[row])
         return decode_record_line(
