@@ -314,7 +314,8 @@ def test_ctrl_c_while_writing_leaves_nothing(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(prs.output.tables, "_write_table_to", interrupted_on_the_second_table)
     assert main([*example_score_args(out), "--keep-ambiguous"]) == 130
     assert capsys.readouterr().err.endswith("prs: interrupted\n")
-    assert calls == ["scores.tsv", "match_report.tsv"]
+    # (the match report was staged while scoring, by write_table_pieces)
+    assert calls == ["scores.tsv", "match_summary.tsv"]
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # nothing else either
 
 

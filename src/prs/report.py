@@ -24,7 +24,9 @@ shortest text that reads back as the same float64, up to 17 significant digits) 
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -44,6 +46,8 @@ __all__ = [
     "COMPRESSIONS",
     "SCORE_LAYOUTS",
     "ScoreFileOptions",
+    "new_directories",
+    "removed_if_failed",
     "write_score_files",
     "write_score_outputs",
 ]
@@ -110,11 +114,41 @@ class ScoreFileOptions:
         if self.id_delim == "":
             raise ReportError("--id-delim: the delimiter is empty")
 
+    @property
+    def suffix(self) -> str:
+        """The compression's suffix of text tables (``""``, ``.gz`` or ``.zst``)."""
+        return COMPRESSIONS[self.compress] if self.compress else ""
+
+    def table_ext(self, table_format: str = "tsv") -> str:
+        """The extension of prs's own tables (scores, match report, match summary):
+        ``.parquet``, or ``.tsv`` with the compression's suffix."""
+        return ".parquet" if table_format == "parquet" else ".tsv" + self.suffix
+
     def check(self, result: ScoreResult) -> None:
         """Raise what writing ``result`` would raise about its sample IDs (a ScoreError
         naming the first ID ``id_delim`` does not split), before any file is written."""
         if self.id_delim is not None and set(self.layouts) - {"long"}:
             split_sample_ids(result.samples, self.id_delim)
+
+
+@contextlib.contextmanager
+def removed_if_failed(directories: Sequence[Path]) -> Iterator[None]:
+    """On an exception, remove those of ``directories`` (parents first) that this run
+    created and left empty (an output set discarded leaves no empty ``--out`` behind)."""
+    created = [d for d in directories if not d.exists()]
+    try:
+        yield
+    except BaseException:
+        for directory in reversed(created):
+            with contextlib.suppress(OSError):
+                directory.rmdir()
+        raise
+
+
+def new_directories(out: str | os.PathLike[str]) -> list[Path]:
+    """``out`` and its parents, outermost first: what :func:`removed_if_failed` watches."""
+    out = Path(out)
+    return [*reversed(out.absolute().parents), out.absolute()]
 
 
 def write_score_outputs(
@@ -141,18 +175,22 @@ def write_score_files(
     outs: ReportOutputs,
     table_format: str = "tsv",
     options: ScoreFileOptions | None = None,
+    match_report: Path | None = None,
 ) -> dict[str, Path]:
     """Add a scoring run's files (scores in each layout, match report, match summary,
     provenance.json) to an open output set, which its caller publishes
     (:func:`write_score_outputs`, or one of several sets published together, as
     :mod:`prs.samplesheet` does).
 
+    ``match_report``: the match report already added to ``outs`` while the run went
+    (``prs.score(match_report_rows=...)``, whose result then holds no report rows): it is
+    not written again, only listed. Default None: written from ``result.match_report``.
+
     Keys of the returned paths: ``scores`` (long layout), ``sscore`` (plink),
     ``aggregated_scores`` (pgsc), ``match_report``, ``match_summary``, ``provenance``.
     """
     options = options or ScoreFileOptions()
-    suffix = COMPRESSIONS[options.compress] if options.compress else ""
-    ext = ".parquet" if table_format == "parquet" else ".tsv" + suffix
+    suffix, ext = options.suffix, options.table_ext(table_format)
     paths: dict[str, Path] = {}
     for layout in options.layouts:
         if layout == "long":
@@ -167,7 +205,9 @@ def write_score_files(
             frame = _floats_as_text(frame, options.digits, nan="nan" if layout == "plink" else "")
         paths[key] = outs.write_table(frame, name)
     # (the report itself: to_frame() would copy it)
-    paths["match_report"] = outs.write_table(result.match_report.variants, f"match_report{ext}")
+    paths["match_report"] = match_report or outs.write_table(
+        result.match_report.variants, f"match_report{ext}"
+    )
     paths["match_summary"] = outs.write_table(
         result.match_report.counts.reset_index(), f"match_summary{ext}"
     )

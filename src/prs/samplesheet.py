@@ -36,7 +36,7 @@ import csv
 import dataclasses
 import os
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
@@ -48,7 +48,7 @@ from prs.genome import normalize_chrom
 from prs.genotypes.plink import missing_files, plink_fileset
 from prs.output import output_set
 from prs.provenance import file_checksum, record
-from prs.report import COMPRESSIONS, ScoreFileOptions, write_score_files
+from prs.report import ScoreFileOptions, new_directories, removed_if_failed, write_score_files
 from prs.scoring import ScoreResult, score
 from prs.vocab import DOSAGE_FIELDS, GENOTYPE_FORMATS
 
@@ -757,20 +757,6 @@ def score_samplesheet(
 # Writing
 
 
-@contextlib.contextmanager
-def _removed_if_failed(directories: Sequence[Path]) -> Iterator[None]:
-    """On an exception, remove those of ``directories`` (parents first) that this run
-    created and left empty."""
-    created = [d for d in directories if not d.exists()]
-    try:
-        yield
-    except BaseException:
-        for directory in reversed(created):
-            with contextlib.suppress(OSError):
-                directory.rmdir()
-        raise
-
-
 def write_samplesheet_outputs(
     result: SampleSheetResult,
     out: str | os.PathLike[str],
@@ -818,14 +804,13 @@ def write_samplesheet_outputs(
         When a file cannot be written (nothing is then published).
     """
     options = options or ScoreFileOptions()
-    suffix = COMPRESSIONS[options.compress] if options.compress else ""
-    ext = ".parquet" if table_format == "parquet" else ".tsv" + suffix
+    suffix, ext = options.suffix, options.table_ext(table_format)
     out = Path(out)
     for sampleset_result in result.results.values():
         options.check(sampleset_result)  # (an unsplittable sample ID: before anything)
     written: dict[str, Path] = {}
-    directories = [*reversed(out.absolute().parents), out, *(out / n for n in result.results)]
-    with _removed_if_failed(directories), contextlib.ExitStack() as stack:
+    directories = [*new_directories(out), *(out / n for n in result.results)]
+    with removed_if_failed(directories), contextlib.ExitStack() as stack:
         # Entered first, so published last: its provenance.json marks a complete run.
         combined = stack.enter_context(output_set(out, marker="provenance.json"))
         for name, sampleset_result in result.results.items():

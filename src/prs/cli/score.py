@@ -13,9 +13,17 @@ from prs.cli import Stages, show_progress
 from prs.errors import ScoreError
 from prs.genome import SCORING_BUILDS
 from prs.match import DEFAULT_MIN_OVERLAP
-from prs.report import COMPRESSIONS, SCORE_LAYOUTS, ScoreFileOptions, write_score_outputs
+from prs.output import output_set
+from prs.report import (
+    COMPRESSIONS,
+    SCORE_LAYOUTS,
+    ScoreFileOptions,
+    new_directories,
+    removed_if_failed,
+    write_score_files,
+)
 from prs.scoring import ScoreResult, score
-from prs.scoring.pipeline import DEFAULT_STREAM_ROWS, ON_UNMATCHED
+from prs.scoring.pipeline import DEFAULT_STREAM_ROWS, ON_UNMATCHED, ReportRowsWriter
 from prs.vocab import (
     DOSAGE_FIELDS,
     ENGINES,
@@ -361,15 +369,21 @@ class _TaskBar:
             self._bar = None
 
 
-def score_from_args(args: argparse.Namespace, vcf: list[str], scorefiles: list[str]) -> ScoreResult:
+def score_from_args(
+    args: argparse.Namespace,
+    vcf: list[str],
+    scorefiles: list[str],
+    match_report_rows: ReportRowsWriter | None = None,
+) -> ScoreResult:
     """Run :func:`prs.score` with the options parsed by :func:`add_scoring_options` (on the
     Dask cluster ``--workers``/``--scheduler`` give, with a bar of tasks done on a
-    terminal); logged at ``-v`` with its time."""
+    terminal); logged at ``-v`` with its time. ``match_report_rows``: as
+    :func:`prs.score`'s (the report written as it goes)."""
     bar = _TaskBar(show_progress(args))
     try:
         with dask_client(args) as client, Stages(args, ["score"]) as stage:
             with stage("score (open genotypes, match, read and sum)") as step:
-                result = _score(args, vcf, scorefiles, client, bar)
+                result = _score(args, vcf, scorefiles, client, bar, match_report_rows)
                 if isinstance(result, ScoreResult):
                     step.detail = (
                         f"{len(result.samples)} samples x {len(result.score_ids)} scores, "
@@ -386,6 +400,7 @@ def _score(
     scorefiles: list[str],
     client: Any,
     progress: _TaskBar,
+    match_report_rows: ReportRowsWriter | None = None,
 ) -> ScoreResult:
     return score(
         vcf,
@@ -412,6 +427,7 @@ def _score(
         allow_gt_fallback=args.allow_gt_fallback,
         min_r2=args.min_r2,
         stream_rows=args.stream_rows,
+        match_report_rows=match_report_rows,
         catalog_options={
             k: v
             for k, v in (
@@ -431,10 +447,28 @@ def run_score(args: argparse.Namespace) -> int:
         from prs.cli.samplesheet import run_sample_sheet  # (it imports this module)
 
         return run_sample_sheet(args)
-    result = score_from_args(args, args.vcf, args.scorefile)
-    with Stages(args, ["write"]) as stage, stage("write") as step:
-        paths = write_score_outputs(result, args.out, args.format, options)
-        step.detail = f"{len(paths)} files into {args.out}"
+    # The set is open while scoring: the match report is written as it goes (never held),
+    # and every file is published together once the run ends, or none (output_set).
+    # (an error before anything is published leaves no --out it created behind)
+    with (
+        removed_if_failed(new_directories(args.out)),
+        output_set(args.out, marker="provenance.json") as outs,
+    ):
+        written: list[Path] = []
+        result = score_from_args(
+            args,
+            args.vcf,
+            args.scorefile,
+            match_report_rows=lambda rows: written.append(
+                outs.write_table_pieces(rows, f"match_report{options.table_ext(args.format)}")
+            ),
+        )
+        options.check(result)
+        with Stages(args, ["write"]) as stage, stage("write") as step:
+            paths = write_score_files(
+                result, outs, args.format, options, match_report=written[0] if written else None
+            )
+            step.detail = f"{len(paths)} files into {args.out}"
     if not args.quiet:
         print_score_summary(result)
         print(f"wrote {', '.join(str(p) for p in paths.values())}", file=sys.stderr)
