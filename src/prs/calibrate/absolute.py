@@ -24,7 +24,6 @@ from __future__ import annotations
 import io
 import math
 import os
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -33,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from prs import errors
 from prs.calibrate._inputs import comment_header, shipped_names, shipped_or_path
 from prs.calibrate.relative import normal_population
 from prs.errors import CalibrationError, CalibrationWarning
@@ -504,14 +504,13 @@ class AbsoluteRiskModel:
             if warn and not warned and np.any(worst > MAX_YEARLY_HAZARD):
                 i = lo + int(np.flatnonzero(worst > MAX_YEARLY_HAZARD)[0])
                 warned = True
-                warnings.warn(
+                errors.warn(
                     f"relative risk {rr[i]:.3g} (log {lrr[i]:.3g}) at ages "
                     f"{int(start[i])}-{int(start[i] + span[i])} gives a yearly hazard of "
                     f"{worst[i - lo]:.3g} ({self.incidence_name}): beyond "
                     f"{MAX_YEARLY_HAZARD} the yearly risk sum overstates the risk and can "
                     "exceed 1; check the score's OR per SD and its reference",
                     CalibrationWarning,
-                    stacklevel=3,
                 )
         return out.reshape(shape)
 

@@ -28,7 +28,7 @@ from prs.calibrate._inputs import (
     read_scores,
 )
 from prs.calibrate.reference import Reference
-from prs.errors import CalibrationError, CalibrationWarning
+from prs.errors import CalibrationError, CalibrationWarning, warn
 
 special = LazyModule("scipy.special")  # (imported at first use: ~0.3 s)
 stats = LazyModule("scipy.stats")  # (imported at first use: ~0.3 s)
@@ -183,12 +183,11 @@ def check_outcome(
         )
     events = int(y.sum())
     if events < MIN_EVENTS or y.size - events < MIN_EVENTS:
-        warnings.warn(
+        warn(
             f"{name}: only {min(events, y.size - events)} "
             f"{'events' if events < MIN_EVENTS else 'non-events'} (fewer than {MIN_EVENTS}); "
             "estimates and confidence intervals are unreliable",
             CalibrationWarning,
-            stacklevel=3,
         )
     return y
 
@@ -400,10 +399,9 @@ def or_top_vs_middle_quintile(
     c = float(np.sum(middle & (y == 1)))
     d = float(np.sum(middle & (y == 0)))
     if min(a, b, c, d) == 0:
-        warnings.warn(
+        warn(
             "a cell of the top-vs-middle quintile table is empty; 0.5 added to every cell",
             CalibrationWarning,
-            stacklevel=2,
         )
         a, b, c, d = a + 0.5, b + 0.5, c + 0.5, d + 0.5
     log_or = math.log(a * d / (b * c))
@@ -677,11 +675,10 @@ def _logistic(
             f"SEs {bse.tolist()}); the outcome is perfectly predicted or a column is degenerate"
         )
     for message in dict.fromkeys(str(w.message).splitlines()[0] for w in caught):
-        warnings.warn(
+        warn(
             f"{what}: the logistic regression reported '{message}'; the estimate and its "
             "confidence interval may be unreliable",
             CalibrationWarning,
-            stacklevel=3,
         )
     return fit
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +36,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from prs import errors
 from prs._compat import LazyModule
 from prs._version import __version__
 from prs.calibrate._inputs import ScoresLike, by_sample, finite_number, read_scores
@@ -293,10 +293,9 @@ class Reference:
                     "reference per group"
                 )
         if warn and issues:
-            warnings.warn(
+            errors.warn(
                 f"{len(issues)} reference issue(s): " + "; ".join(issues),
                 CalibrationWarning,
-                stacklevel=2,
             )
         return ReferenceCheck(self.n, skew, kurt, bc, tuple(issues))
 
@@ -518,11 +517,10 @@ def build_references(
     if missing == col.sample_ids.size:
         raise CalibrationError("no reference sample has a group label; check the sample IDs")
     if missing:
-        warnings.warn(
+        errors.warn(
             f"{missing} of {col.sample_ids.size} reference samples have no group label and "
             "are left out",
             CalibrationWarning,
-            stacklevel=2,
         )
     out: dict[str, Reference] = {}
     for label in sorted(pd.unique(assigned.dropna().astype(str))):

@@ -40,7 +40,6 @@ import dataclasses
 import io
 import math
 import os
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,7 +50,7 @@ import pandas as pd
 
 from prs.calibrate._inputs import comment_header
 from prs.calibrate.relative import normal_population
-from prs.errors import CalibrationError, CalibrationWarning
+from prs.errors import CalibrationError, CalibrationWarning, warn
 
 #: Most affected first-degree relatives a family-history model or a person may have (a larger
 #: number is a mistake: a count of all relatives, a year, an age).
@@ -784,12 +783,11 @@ def _align_risk_factors(rf: RiskFactors, ids: np.ndarray) -> tuple[np.ndarray, n
     pos = lookup.reindex(ids).to_numpy(dtype=float)
     absent = np.isnan(pos)
     if absent.any():
-        warnings.warn(
+        warn(
             f"{int(absent.sum())} of {n} scored samples are not in the risk factors "
             f"{rf.source or ''} (first: {ids[absent][0]}): their family history and other "
             "factors are taken as unknown",
             CalibrationWarning,
-            stacklevel=3,
         )
     return np.where(absent, 0, pos).astype(int), absent
 

@@ -63,7 +63,6 @@ import os
 import sqlite3
 import struct
 import threading
-import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -74,7 +73,7 @@ import numpy as np
 import pandas as pd
 from isal import isal_zlib
 
-from prs.errors import GenotypeFileError, GenotypeWarning
+from prs.errors import GenotypeFileError, GenotypeWarning, warn
 from prs.genome import normalize_chrom
 from prs.genotypes.base import SITE_COLUMNS, DosageChunk, file_requests
 from prs.genotypes.options import check_read_options
@@ -568,7 +567,7 @@ class BgenSource:
 
     def _note(self, message: str) -> None:
         self.notes.append(message)
-        warnings.warn(message, GenotypeWarning, stacklevel=3)
+        warn(message, GenotypeWarning)
 
     def _sample_ids(
         self, path: str, header: _Header, given: str | None

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import io
 import os
-import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -46,7 +45,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from prs.errors import GenotypeFileError, GenotypeWarning
+from prs.errors import GenotypeFileError, GenotypeWarning, warn
 from prs.genome import MAX_POSITION, detect_build, normalize_chrom
 from prs.genotypes.base import SITE_COLUMNS, DosageChunk, file_requests, site_table
 from prs.genotypes.options import check_read_options
@@ -286,7 +285,7 @@ class PlinkSource:
         duplicates = duplicate_records_message(self.paths, table)
         if duplicates:  # as the VCF engines warn (the matcher uses the first)
             self.notes.append(duplicates)
-            warnings.warn(duplicates, GenotypeWarning, stacklevel=2)
+            warn(duplicates, GenotypeWarning)
         return table
 
     def read(

@@ -26,7 +26,6 @@ from __future__ import annotations
 import contextlib
 import shutil
 import tempfile
-import warnings
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -34,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from prs.errors import GenotypeFileError, GenotypeWarning
+from prs.errors import GenotypeFileError, GenotypeWarning, warn
 from prs.genome import MAX_POSITION, normalize_chrom
 from prs.genotypes.base import SITE_COLUMNS, DosageChunk
 from prs.genotypes.sniff import DECOMPRESS_ERRORS, GenotypeFile, text_lines
@@ -153,7 +152,7 @@ class VcfSource:
     def _note(self, message: str) -> None:
         """Warn (:class:`~prs.errors.GenotypeWarning`) and keep the message in notes."""
         self.notes.append(message)
-        warnings.warn(message, GenotypeWarning, stacklevel=3)
+        warn(message, GenotypeWarning)
 
     # -- pass 1 ---------------------------------------------------------------------------
     def sites(self, wanted: Mapping[str, np.ndarray] | None = None) -> pd.DataFrame:

@@ -42,7 +42,6 @@ engines and this source give identical dosages):
 from __future__ import annotations
 
 import os
-import warnings
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -53,7 +52,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from prs.errors import GenotypeFileError, GenotypeWarning
+from prs.errors import GenotypeFileError, GenotypeWarning, warn
 from prs.genome import MAX_POSITION, detect_build, normalize_chrom
 from prs.genotypes.base import SITE_COLUMNS, DosageChunk, file_requests, site_table, sorted_unique
 from prs.genotypes.options import check_read_options
@@ -398,7 +397,7 @@ class VcfZarrSource:
     def _note(self, message: str) -> None:
         """Warn (:class:`~prs.errors.GenotypeWarning`) and keep the message in notes."""
         self.notes.append(message)
-        warnings.warn(message, GenotypeWarning, stacklevel=3)
+        warn(message, GenotypeWarning)
 
     # -- sites ----------------------------------------------------------------------------
     def sites(self, wanted: Mapping[str, np.ndarray] | None = None) -> pd.DataFrame:

@@ -42,7 +42,7 @@ from prs.ancestry.reference import (
     population_distribution,
     read_population_labels,
 )
-from prs.errors import ScoreError, ScoreWarning
+from prs.errors import ScoreError, ScoreWarning, warn
 from prs.genome import canonical_build
 from prs.genotypes import GenotypeSource, open_genotypes
 from prs.genotypes.base import source_build
@@ -353,7 +353,7 @@ def _reissue_once(caught: list[warnings.WarningMessage], notes: list[str]) -> li
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
     for text in notes:
         out.append({"category": ScoreWarning.__name__, "message": text})
-        warnings.warn(text, ScoreWarning, stacklevel=3)
+        warn(text, ScoreWarning)
     return out
 
 

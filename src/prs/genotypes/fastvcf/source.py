@@ -24,16 +24,14 @@ are the checked path's own.
 
 from __future__ import annotations
 
-import functools
 import os
-import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
 
-from prs.errors import GenotypeFileError, GenotypeWarning
+from prs.errors import GenotypeFileError, GenotypeWarning, warn
 from prs.genotypes import bgzf
 from prs.genotypes.base import DosageChunk, sorted_unique
 from prs.genotypes.fastvcf.cache import DsCache, GenotypeCache
@@ -216,13 +214,11 @@ class FastVcfSource:
         """The genome build implied by the headers (as the checked path), or None."""
         return headers_build(self.headers)
 
-    def _note(self, message: str, depth: int = 0) -> None:
-        """Warn (:class:`~prs.errors.GenotypeWarning`) and keep the message in notes.
-
-        The warning names the caller's caller of :meth:`sites` (``depth``: frames between
-        :meth:`sites` and this call)."""
+    def _note(self, message: str) -> None:
+        """Warn (:class:`~prs.errors.GenotypeWarning`, naming the user's frame) and keep the
+        message in notes."""
         self.notes.append(message)
-        warnings.warn(message, GenotypeWarning, stacklevel=4 + depth)
+        warn(message, GenotypeWarning)
 
     # -- pass 1 -----------------------------------------------------------------------------
     def sites(self, wanted: Mapping[str, np.ndarray] | None = None) -> pd.DataFrame:
@@ -314,7 +310,7 @@ class FastVcfSource:
         header = self.headers[file_index]
         region = None
         if wanted is not None and self.index == "always":
-            region = plan_region_read(settings, wanted, functools.partial(self._note, depth=1))
+            region = plan_region_read(settings, wanted, self._note)
         full = FileScan(
             path,
             file_index,
@@ -347,15 +343,15 @@ class FastVcfSource:
             window_records = self._number_window_records(path, file_index, record, pieces)
         if self._unreadable_quality[file_index]:
             message = unreadable_quality_message(path, self._unreadable_quality[file_index])
-            self._note(message, depth=1)
+            self._note(message)
         zero = sum(scan.zero_pos for scan in done)
         if zero:
-            self._note(zero_pos_message(path, zero), depth=1)
+            self._note(zero_pos_message(path, zero))
         # A region read starts at a record: any '#' line it meets is a repeated header.
         header_lines = 0 if region is not None else header.n_header_lines
         if sum(scan.hash_lines for scan in done) > header_lines:
             lines = repeated_header_lines(path, header.n_header_lines)
-            self._note(repeated_header_message(path, lines), depth=1)
+            self._note(repeated_header_message(path, lines))
         if region is not None:
             self._blocks.append(region.table)
             return record + window_records
@@ -460,17 +456,14 @@ class FastVcfSource:
         try:
             # One chunk of look-ahead: the blocks of chunk i+1 inflate in the pool while
             # chunk i is decoded here and scored by the caller (two chunks' text at most).
-            starts = list(range(0, len(records), chunk_size))
-            for number, begin in enumerate(starts):
-                stop = min(len(records), begin + chunk_size)
+            bounds = _record_chunks(records, chunk_size)
+            for number, (begin, stop) in enumerate(bounds):
                 rows, want = where[begin:stop], alleles[begin:stop]
                 current = ahead if ahead is not None else self._start_text(rows, pool)
                 ahead = None
-                if number + 1 < len(starts):
-                    following = starts[number + 1]
-                    ahead = self._start_text(
-                        where[following : min(len(records), following + chunk_size)], pool
-                    )
+                if number + 1 < len(bounds):
+                    following, until = bounds[number + 1]
+                    ahead = self._start_text(where[following:until], pool)
                 chunk = self._read_chunk(rows, want, begin, current)
                 current.close()
                 current = None  # its text buffer is freed before the next chunk is read
@@ -594,6 +587,27 @@ class FastVcfSource:
             d, p = self._checked_record(row, wants.tolist())
             dosage[targets] = d
             ploidy[targets] = p
+
+
+def _record_chunks(records: np.ndarray, chunk_size: int) -> list[tuple[int, int]]:
+    """(begin, stop) request ranges of about ``chunk_size`` requests that never split a
+    record's requests, as the checked path's chunks: a record read from GT is then counted
+    once (``fallback_to_gt`` counts per chunk).
+
+    Examples
+    --------
+    >>> _record_chunks(np.array([0, 1, 1, 1, 2, 3]), 2)
+    [(0, 4), (4, 6)]
+    """
+    bounds: list[tuple[int, int]] = []
+    begin, n = 0, len(records)
+    while begin < n:
+        stop = min(n, begin + max(1, chunk_size))
+        if stop < n:  # the last record's other alleles join this chunk
+            stop = int(np.searchsorted(records, records[stop - 1], side="right"))
+        bounds.append((begin, stop))
+        begin = stop
+    return bounds
 
 
 class _PendingText:
