@@ -69,8 +69,8 @@ def test_every_word_to_code_mapping_has_exactly_the_vocabulary_words():
         dosage.HAPLOID_AS_DIPLOID,
         dosage.HAPLOID_HAPLOID,
     ]
-    assert list(vocab.DOSAGE_FIELDS) == ["GT", "DS", "GP"]
-    assert [dosage.FIELD_GT, dosage.FIELD_DS, dosage.FIELD_GP] == [0, 1, 2]
+    assert list(vocab.DOSAGE_FIELDS) == ["GT", "DS", "GP", "HDS"]
+    assert [dosage.FIELD_GT, dosage.FIELD_DS, dosage.FIELD_GP, dosage.FIELD_HDS] == [0, 1, 2, 3]
     parser = build_parser(["prs.cli.score"])
     score = parser._subparsers._group_actions[0].choices["score"]
     choices = {a.dest: a.choices for a in score._actions if a.choices}

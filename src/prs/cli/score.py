@@ -174,6 +174,36 @@ def _add_matching_options(p: argparse.ArgumentParser) -> None:
         choices=SCORING_BUILDS,
         help="genotypes' genome build (default: detected from the VCF header)",
     )
+    p.add_argument(
+        "--no-rsid-match",
+        dest="match_rsids",
+        action="store_false",
+        help="do not match scoring rows that have an rsID but no position through the "
+        "genotypes' variant IDs (they stay unmatched_no_position)",
+    )
+    lift = p.add_argument_group(
+        "liftover (a scoring file in the other build: GRCh37 <-> GRCh38)",
+        "UCSC's chain files are fetched from $PRS_CHAIN_BASE (a mirror laid out as UCSC's "
+        "goldenPath; default https://hgdownload.soe.ucsc.edu/goldenPath), verified and "
+        "cached in --cache-dir as PGS Catalog files are",
+    )
+    lift.add_argument(
+        "--liftover",
+        action="store_true",
+        help="lift scoring files in another build than the genotypes' with UCSC's chain "
+        "(default: such a file is an error); every row's fate is in the match report",
+    )
+    lift.add_argument(
+        "--chain",
+        metavar="PATH|URL",
+        help="lift with this chain file instead of UCSC's (implies --liftover)",
+    )
+    lift.add_argument(
+        "--chain-md5",
+        metavar="HEX",
+        help="expected MD5 of the chain file (default: the one published beside it)",
+    )
+    lift.add_argument("--chain-sha256", metavar="HEX", help="expected SHA-256 of the chain file")
 
 
 def _add_reading_options(p: argparse.ArgumentParser) -> None:
@@ -428,6 +458,8 @@ def _score(
         min_r2=args.min_r2,
         stream_rows=args.stream_rows,
         match_report_rows=match_report_rows,
+        match_rsids=args.match_rsids,
+        **_liftover_options(args),
         catalog_options={
             k: v
             for k, v in (
@@ -438,6 +470,21 @@ def _score(
             if v is not None
         },
     )
+
+
+def _liftover_options(args: argparse.Namespace) -> dict[str, Any]:
+    """``prs.score``'s liftover keywords from ``--liftover``/``--chain``/``--chain-md5``/
+    ``--chain-sha256`` (a checksum without a liftover is an error: it would check nothing)."""
+    liftover: bool | str = args.chain or args.liftover
+    if not liftover and (args.chain_md5 or args.chain_sha256):
+        raise ScoreError(
+            "--chain-md5/--chain-sha256 check a chain file: give --liftover or --chain too"
+        )
+    return {
+        "liftover": liftover,
+        "liftover_md5": args.chain_md5,
+        "liftover_sha256": args.chain_sha256,
+    }
 
 
 def run_score(args: argparse.Namespace) -> int:

@@ -125,6 +125,11 @@ class ScoreOptions:
     min_r2: float | None = None
     stream_rows: int | None = DEFAULT_STREAM_ROWS
     stream: bool | None = None
+    #: False, True (UCSC's chain) or the chain file's path or URL (as text).
+    liftover: bool | str = False
+    liftover_md5: str | None = None
+    liftover_sha256: str | None = None
+    match_rsids: bool = True
 
     def __post_init__(self) -> None:
         if self.on_unmatched not in ON_UNMATCHED:
@@ -207,6 +212,10 @@ def score(
     stream_rows: int | None = DEFAULT_STREAM_ROWS,
     stream: bool | None = None,
     match_report_rows: ReportRowsWriter | None = None,
+    liftover: bool | str | os.PathLike[str] = False,
+    liftover_md5: str | None = None,
+    liftover_sha256: str | None = None,
+    match_rsids: bool = True,
 ) -> ScoreResult:
     """Score genotypes with one or more scoring files, as PLINK 2 ``--score`` does.
 
@@ -336,6 +345,21 @@ def score(
         columns only). Rows come piece by piece, each piece's files in order, each
         file's rows in line order. Default None: the report is kept in the result, rows
         as one match of each whole file gives them.
+    liftover
+        A scoring file in another build than the genotypes' (author-reported positions,
+        no harmonized file): False (default) refuses it
+        (:func:`prs.match.check_builds`); True lifts it with UCSC's GRCh37<->GRCh38 chain,
+        fetched, verified and cached as Catalog files are (``$PRS_CHAIN_BASE``: another
+        root laid out as UCSC's ``goldenPath``); a path or URL: that chain file
+        (:func:`prs.weights.load.load_scorefiles`). Every lifted or unliftable row is in
+        the match report (``liftover``, ``source_chrom``, ``source_pos``; unliftable rows
+        ``unmatched_unliftable``). Needs the genotypes' build (stated or detected).
+    liftover_md5, liftover_sha256
+        Expected checksums of the chain file (default: the MD5 published beside it).
+    match_rsids
+        Match the rows of a scoring file without positions by rsID through the target's
+        variant IDs (default True; see :func:`prs.match.match_variants`). False leaves
+        them ``unmatched_no_position`` (and lets such a run be cut into pieces).
 
     Returns
     -------
@@ -397,6 +421,10 @@ def score(
         min_r2=min_r2,
         stream_rows=stream_rows,
         stream=stream,
+        liftover=liftover if isinstance(liftover, bool) else os.fspath(liftover),
+        liftover_md5=liftover_md5,
+        liftover_sha256=liftover_sha256,
+        match_rsids=match_rsids,
     )
     with recorded_warnings() as prs_warnings:
         started = time.time()
@@ -413,6 +441,9 @@ def score(
             use_harmonized=use_harmonized,
             build=target_build,
             catalog_options=catalog_options,
+            liftover=options.liftover,
+            liftover_md5=liftover_md5,
+            liftover_sha256=liftover_sha256,
         )
         # The reading's temporaries, some held by reference cycles (measured: a 3M-row
         # file's 926 MB resident fall to 462 MB), go before the sites are listed.
@@ -620,6 +651,7 @@ def _match_piece(
             target_build=target_build,
             check_overlap=False,
             min_r2=options.min_r2,
+            match_rsids=options.match_rsids,
         )
         _refuse_haploid_dominance(sf, plan, sites, target_build)
         plans.append(plan)
@@ -685,7 +717,7 @@ def _match_and_accumulate(
     ``stream_rows`` rows); the match report joined (rows handed to ``report_rows`` as they
     come, when given) and each score's rate checked over all pieces. Returns the report
     and the scores skipped (``on_unmatched="skip"``)."""
-    wanted = wanted_positions(scoring)
+    wanted = wanted_positions(scoring, match_rsids=options.match_rsids)
     pieces = _piece_chromosomes(scoring, options.stream_rows, wanted)
     streamed = pieces is not None and options.stream is not False
     accumulator.pieces, accumulator.streamed = len(pieces or [None]), streamed
