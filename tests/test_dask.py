@@ -193,7 +193,7 @@ def test_missing_dask_names_the_extra(monkeypatch):
     from prs.scoring.distributed import require_distributed
 
     monkeypatch.setitem(sys.modules, "distributed", None)
-    with pytest.raises(ScoreError, match=r"pip install 'prs\[dask\]'"):
+    with pytest.raises(ScoreError, match=r"pip install 'prs-risk\[dask\]'"):
         require_distributed()
 
 

@@ -33,6 +33,14 @@ def test_import_prs_does_not_import_matplotlib():
     assert out.stdout.strip() == "False"
 
 
+def test_without_matplotlib_the_error_names_the_distributions_extra(monkeypatch):
+    """The install hint names the distribution users can install (``prs`` on the registry
+    is another project)."""
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    with pytest.raises(ReportError, match=r"pip install 'prs-risk\[plot\]'"):
+        plot.roc([0.1, 0.9, 0.4, 0.7], [0, 1, 0, 1])
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     st.lists(st.integers(0, 6), min_size=2, max_size=40),  # few distinct values: many ties

@@ -77,7 +77,7 @@ def _figure(nrows: int = 1, ncols: int = 1, figsize: tuple[float, float] = FIGSI
         from matplotlib.figure import Figure
     except ImportError as exc:  # pragma: no cover - matplotlib is in the dev extra
         raise ReportError(
-            "figures need matplotlib: pip install 'prs[plot]' (or pip install matplotlib)"
+            "figures need matplotlib: pip install 'prs-risk[plot]' (or pip install matplotlib)"
         ) from exc
     fig = Figure(figsize=figsize, layout="constrained")
     return fig, fig.subplots(nrows, ncols)

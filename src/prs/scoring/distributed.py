@@ -1,4 +1,4 @@
-"""The scoring tasks on a Dask cluster (``pip install 'prs[dask]'``).
+"""The scoring tasks on a Dask cluster (``pip install 'prs-risk[dask]'``).
 
 :func:`run_tasks` submits the tasks of :mod:`prs.scoring.tasks` to a ``distributed.Client``
 and adds their partial totals in task order as they finish (a task lost with a worker is
@@ -34,7 +34,7 @@ from prs.scoring.totals import ScoreTotals
 #: The variable Dask's nanny sets in workers (see the module doc).
 MALLOC_TRIM = "MALLOC_TRIM_THRESHOLD_"
 #: What to install for Dask.
-INSTALL_HINT = "pip install 'prs[dask]'"
+INSTALL_HINT = "pip install 'prs-risk[dask]'"
 
 
 def require_distributed() -> Any:
