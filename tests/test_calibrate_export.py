@@ -242,3 +242,41 @@ def test_statement_reference_of_a_pc_adjustment_names_the_panel_size():
     text = frame["statement_reference"].unique()
     assert text.size == 1
     assert text[0].startswith("PC adjustment (mean+variance") and "n=300" in text[0]
+
+
+def test_statement_reference_names_the_file_the_reference_was_built_from(tmp_path):
+    """A reference built from a scores.tsv records the file (provenance ``source.path``);
+    the statement names it, also after a save and load, instead of 'source not recorded'."""
+    from prs.calibrate.reference import load_reference
+
+    rng = np.random.default_rng(12)
+    path = tmp_path / "reference-scores.tsv"
+    traited_scores(rng.normal(size=800), None).to_csv(path, sep="\t", index=False)
+    ref = build_reference(path, score_id="PGS000004", check=False)
+    assert ref.provenance["source"]["path"] == str(path.resolve())
+    saved = tmp_path / "ref.json"
+    save_reference(ref, saved)
+    for reference in (ref, load_reference(saved)):
+        frame = _quiet(
+            scores=_scores([0.0, 1.0], None), reference=reference, scheme="top-5-percent",
+            pathway=None,
+        ).to_frame()  # fmt: skip
+        text = frame["statement_reference"].unique()
+        assert text.size == 1
+        assert str(path.resolve()) in text[0] and "n=800" in text[0], text[0]
+        assert "source not recorded" not in text[0]
+
+
+def test_statement_reference_of_a_table_names_its_citation_and_file(tmp_path):
+    from prs.calibrate.reference import reference_from_quantiles
+
+    table = tmp_path / "published.tsv"
+    table.write_text("percentile\tSUM\n1\t-2.33\n50\t0\n99\t2.33\n")
+    ref = reference_from_quantiles(
+        [1, 50, 99], [-2.33, 0.0, 2.33], n=5000, source="Mavaddat 2019", source_file=table
+    )
+    frame = _quiet(
+        scores=_scores([0.0], None), reference=ref, scheme="top-5-percent", pathway=None
+    ).to_frame()
+    text = frame["statement_reference"].unique()[0]
+    assert f"Mavaddat 2019 ({table.resolve()})" in text and "n=5000" in text, text

@@ -1854,10 +1854,8 @@ def _reference_statement(
         return f"{reference_label}, fitted on a reference panel of n={ancestry.n}"
     parts = []
     for label, ref in refs.items():
-        options = ref.provenance.get("options") or {}
         source = (
-            ref.provenance.get("source_file")
-            or (options.get("source") if isinstance(options, Mapping) else None)
+            _recorded_source(ref.provenance)
             or (
                 "the scored samples themselves (self-referential)"
                 if label is None and reference_label.startswith("self")
@@ -1869,6 +1867,29 @@ def _reference_statement(
         n = "n unknown" if ref.n is None else f"n={ref.n}"
         parts.append(f"{ref.label}: {group}{n}, {ref.kind}, from {source}")
     return "; ".join(parts) if parts else reference_label
+
+
+def _recorded_source(provenance: Mapping[str, Any]) -> str | None:
+    """Where a reference came from, as its provenance records it: the citation given
+    (``options["source"]``) and the file read (``source["path"]``, see
+    :func:`prs.provenance.file_record`), either or both; None when neither is recorded.
+
+    Examples
+    --------
+    >>> _recorded_source({"source": {"path": "/data/ref.tsv", "sha256": "0f"}, "options": {}})
+    '/data/ref.tsv'
+    >>> _recorded_source({"source": {"path": "/t.tsv"}, "options": {"source": "UKB controls"}})
+    'UKB controls (/t.tsv)'
+    >>> _recorded_source({"source": None, "options": {"keep_values": True}}) is None
+    True
+    """
+    section = provenance.get("source")
+    path = section.get("path") if isinstance(section, Mapping) else None
+    options = provenance.get("options")
+    citation = options.get("source") if isinstance(options, Mapping) else None
+    if path and citation:
+        return f"{citation} ({path})"
+    return str(path or citation) if (path or citation) else None
 
 
 def _rates_statement(incidence: RateTable | None, mortality: RateTable | None) -> str:
