@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import signal
 import sys
 import time
@@ -193,6 +194,37 @@ class StageStep:
     def __init__(self, name: str) -> None:
         self.name = name
         self.detail = ""
+
+
+def add_report_option(parser: argparse.ArgumentParser, default: str) -> None:
+    """``--report [FILE]``: write the run's HTML report (:mod:`prs.htmlreport`) after it,
+    to FILE or ``default`` (told in the help); see :func:`write_run_report`."""
+    parser.add_argument(
+        "--report",
+        nargs="?",
+        const="",
+        metavar="FILE",
+        help="also write the run's self-contained HTML report (as prs report) to FILE "
+        f"(default {default}; needs matplotlib, the plot extra)",
+    )
+
+
+def write_run_report(
+    args: argparse.Namespace,
+    run_dir: str | os.PathLike[str],
+    default: str | os.PathLike[str] | None = None,
+    **files: str | os.PathLike[str] | None,
+) -> None:
+    """After a run given ``--report [FILE]`` (:func:`add_report_option`): its HTML report
+    of ``run_dir`` (and ``files``, as :func:`prs.htmlreport.write_report` takes them) to
+    FILE or ``default``; the path printed unless ``-q``. Nothing without ``--report``."""
+    if getattr(args, "report", None) is None:
+        return
+    from prs.htmlreport import write_report
+
+    path = write_report(run_dir, args.report or default, **files)
+    if not getattr(args, "quiet", False):
+        print(f"wrote {path}", file=sys.stderr)
 
 
 #: Exit codes of a run ended by a signal: 128 + the signal's number, as shells report.

@@ -36,7 +36,7 @@ from prs.calibrate.reference import (
 from prs.calibrate.risk_factors import FAMILY_HISTORY_MODELS, PRS_ONLY, parse_numbers
 from prs.calibrate.schemes import available_pathways, available_schemes
 from prs.calibrate.uncertainty import DEFAULT_NEAR_THRESHOLD, genotype_variance_from_vcf
-from prs.cli import Stages
+from prs.cli import Stages, add_report_option, write_run_report
 from prs.errors import CalibrationError
 from prs.output import output_set, write_json, write_table
 
@@ -263,6 +263,9 @@ def _add_categorise_method(cat: argparse.ArgumentParser) -> None:
         "--out",
         type=Path,
         help="table to write (.tsv or .parquet); the inputs go to <out>.inputs.json",
+    )
+    add_report_option(
+        cat, "report.html beside --out; the run's files are read from --scores' directory"
     )
     cat.add_argument(
         "--development-ancestry",
@@ -623,6 +626,9 @@ def run_categorise(args: argparse.Namespace) -> int:
             _publish(tables, (inputs_path, inputs))
             step.detail = f"{len(frame)} rows into {args.out}"
     _print_categorised(args, result, frame, table)
+    write_run_report(
+        args, args.scores.parent, args.out.with_name("report.html"), categories=args.out
+    )
     return 0
 
 

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from prs.cli import Stages, show_progress
+from prs.cli import Stages, add_report_option, show_progress, write_run_report
 from prs.errors import ScoreError
 from prs.genome import SCORING_BUILDS
 from prs.match import DEFAULT_MIN_OVERLAP
@@ -76,6 +76,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--out", required=True, type=Path, help="output directory")
     add_scoring_options(p)
+    add_report_option(p, "OUT/report.html")
     p.set_defaults(handler=run_score)
 
     d = subparsers.add_parser(
@@ -493,7 +494,9 @@ def run_score(args: argparse.Namespace) -> int:
     if args.sample_sheet is not None:
         from prs.cli.samplesheet import run_sample_sheet  # (it imports this module)
 
-        return run_sample_sheet(args)
+        code = run_sample_sheet(args)
+        write_run_report(args, args.out)
+        return code
     # The set is open while scoring: the match report is written as it goes (never held),
     # and every file is published together once the run ends, or none (output_set).
     # (an error before anything is published leaves no --out it created behind)
@@ -519,6 +522,7 @@ def run_score(args: argparse.Namespace) -> int:
     if not args.quiet:
         print_score_summary(result)
         print(f"wrote {', '.join(str(p) for p in paths.values())}", file=sys.stderr)
+    write_run_report(args, args.out)
     return 0
 
 
