@@ -76,7 +76,7 @@ def test_every_word_to_code_mapping_has_exactly_the_vocabulary_words():
     choices = {a.dest: a.choices for a in score._actions if a.choices}
     assert choices == {
         "dosage": vocab.DOSAGE_FIELDS,
-        "missing": vocab.MISSING_POLICIES,
+        "missing": (*vocab.MISSING_POLICIES, "reference-freq"),  # (prs.cli.score's own)
         "build": ("GRCh37", "GRCh38"),
         "half_call": vocab.HALF_CALL_POLICIES,
         "haploid": vocab.HAPLOID_POLICIES,

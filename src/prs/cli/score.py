@@ -34,6 +34,14 @@ from prs.vocab import (
     TABLE_FORMATS,
 )
 
+#: ``--missing`` word for imputing at the reference panel's population frequencies
+#: (:func:`prs.scoring.reference_freq.score_with_reference_frequencies`), beside the
+#: kernels' policies (:data:`prs.vocab.MISSING_POLICIES`).
+REFERENCE_FREQ = "reference-freq"
+
+#: The ``--missing`` choices.
+MISSING_CHOICES = (*MISSING_POLICIES, REFERENCE_FREQ)
+
 #: Files ``prs score`` writes into ``--out`` (TSV; ``--format parquet`` for the tables;
 #: ``--layout`` adds or replaces the scores' file, see :mod:`prs.report`).
 OUTPUT_FILES = ("scores", "match_report", "match_summary", "provenance.json")
@@ -127,9 +135,18 @@ def _add_sample_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--missing",
-        choices=MISSING_POLICIES,
+        choices=MISSING_CHOICES,
         default="mean-impute",
-        help="missing genotypes: mean-impute (PLINK 2 default), scorefile-freq, none",
+        help="missing genotypes: mean-impute (PLINK 2 default), scorefile-freq, none, or "
+        "reference-freq (at the allele frequencies of each person's most similar population "
+        "in --ancestry-reference)",
+    )
+    p.add_argument(
+        "--ancestry-reference",
+        type=Path,
+        metavar="DIR",
+        help="reference panel (prs reference build/fetch) for --missing reference-freq: each "
+        "person is projected onto its PCs and imputed at their population's frequencies",
     )
 
 
@@ -433,12 +450,8 @@ def _score(
     progress: _TaskBar,
     match_report_rows: ReportRowsWriter | None = None,
 ) -> ScoreResult:
-    return score(
-        vcf,
-        scorefiles,
+    options: dict[str, Any] = dict(
         dosage=args.dosage,
-        samples=_samples_from(args.samples),
-        missing=args.missing,
         keep_ambiguous=args.keep_ambiguous,
         min_overlap=args.min_overlap,
         drop_unscorable=args.drop_unscorable,
@@ -458,7 +471,6 @@ def _score(
         allow_gt_fallback=args.allow_gt_fallback,
         min_r2=args.min_r2,
         stream_rows=args.stream_rows,
-        match_report_rows=match_report_rows,
         match_rsids=args.match_rsids,
         **_liftover_options(args),
         catalog_options={
@@ -471,6 +483,38 @@ def _score(
             if v is not None
         },
     )
+    samples = _samples_from(args.samples)
+    reference = _ancestry_reference(args)
+    if reference is None:
+        return score(
+            vcf,
+            scorefiles,
+            samples=samples,
+            missing=args.missing,
+            match_report_rows=match_report_rows,
+            **options,
+        )
+    from prs.scoring.reference_freq import score_with_reference_frequencies
+
+    # (each population group is scored on its own: the report comes with the result)
+    return score_with_reference_frequencies(vcf, scorefiles, reference, samples=samples, **options)
+
+
+def _ancestry_reference(args: argparse.Namespace) -> Path | None:
+    """The reference panel ``--missing reference-freq`` imputes from (None: another
+    ``--missing``); either option without the other is an error naming it."""
+    reference = getattr(args, "ancestry_reference", None)
+    if args.missing == REFERENCE_FREQ and reference is None:
+        raise ScoreError(
+            f"--missing {REFERENCE_FREQ} needs --ancestry-reference DIR (a panel from prs "
+            "reference build --frequencies candidates, or prs reference fetch)"
+        )
+    if reference is not None and args.missing != REFERENCE_FREQ:
+        raise ScoreError(
+            f"--ancestry-reference is used only with --missing {REFERENCE_FREQ} (missing "
+            f"genotypes imputed at its populations' frequencies), not --missing {args.missing}"
+        )
+    return reference
 
 
 def _liftover_options(args: argparse.Namespace) -> dict[str, Any]:
