@@ -195,6 +195,32 @@ def test_save_load_round_trip_and_refusals(small_reference, tmp_path):
         load_reference(tmp_path / "nothing")
 
 
+@pytest.mark.shared
+def test_saved_pcs_table_is_what_categorise_reads(small_reference, tmp_path):
+    """<out>/pcs.tsv: the reference PCs exactly (text round trip), each sample's labels, read
+    by the readers of ``prs categorise --reference-pcs`` and ``--population-labels``; the
+    population model fitted on it names each reference sample's own super-population for
+    nearly all of them."""
+    from prs.ancestry.similarity import fit_population_model
+    from prs.calibrate.ancestry import read_pcs
+
+    save_reference(small_reference, tmp_path / "ref")
+    path = tmp_path / "ref" / "pcs.tsv"
+    pcs = read_pcs(path)
+    assert list(pcs.columns) == ["IID", "SuperPop", "Population", "PC1", "PC2", "PC3", "PC4"]
+    assert tuple(pcs["IID"]) == small_reference.samples
+    np.testing.assert_array_equal(pcs[["PC1", "PC2", "PC3", "PC4"]].to_numpy(), small_reference.pcs)
+    labels = read_population_labels(path)
+    psam = read_population_labels(ANCESTRY / "ref.psam").set_index("IID")
+    assert (labels.set_index("IID") == psam.loc[list(small_reference.samples)]).all().all()
+    meta = json.loads((tmp_path / "ref" / "reference.json").read_text())
+    assert len(meta["files"]["pcs.tsv"]["sha256"]) == 64
+    model = fit_population_model(pcs, labels, n_pcs=4)
+    assigned = model.assign(pcs).to_frame()
+    agree = (assigned["MostSimilarPop"].to_numpy() == labels["SuperPop"].to_numpy()).mean()
+    assert agree > 0.95
+
+
 def test_population_labels_must_name_their_columns(tmp_path):
     path = tmp_path / "labels.psam"
     path.write_text("#IID\tSuperPop\nA\tEUR\n")
@@ -220,6 +246,10 @@ def test_cli_build_then_project_one_person(shared_data, tmp_path):
     )  # fmt: skip
     assert code == 0
     reference = load_reference(out)
+    from prs.calibrate.ancestry import read_pcs
+
+    written = read_pcs(out / "pcs.tsv")  # (exact floats: the text round-trips)
+    np.testing.assert_array_equal(written[[f"PC{i}" for i in range(1, 5)]], reference.pcs)
     person = open_genotypes(paths).samples[5]
     one = tmp_path / "one"
     one.mkdir()

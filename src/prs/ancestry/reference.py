@@ -33,7 +33,7 @@ from prs.ancestry.pca import (
 from prs.errors import ReferencePanelError
 from prs.genotypes import open_genotypes
 from prs.genotypes.base import GenotypeSource, source_build
-from prs.output import atomic_write
+from prs.output import atomic_write, write_table
 from prs.provenance import file_checksum, file_record, record
 
 if TYPE_CHECKING:
@@ -43,6 +43,9 @@ if TYPE_CHECKING:
 FORMAT_VERSION = "1.1"
 ARRAYS_FILE = "arrays.npz"
 METADATA_FILE = "reference.json"
+#: The reference samples' PCs and labels as a table (``IID``, ``SuperPop``, ``Population``,
+#: ``PC1``..): what ``prs categorise --reference-pcs`` and ``--population-labels`` read.
+PCS_FILE = "pcs.tsv"
 #: Label columns of the population file (pgsc_calc's reference ``.psam``).
 LABEL_COLUMNS = ("SuperPop", "Population")
 #: Which variants' per-population frequencies a panel keeps (``build_reference(frequencies=)``).
@@ -198,7 +201,9 @@ class ReferencePanel:
         )
 
     def pcs_frame(self) -> pd.DataFrame:
-        """Reference samples: ``IID``, ``SuperPop``, ``Population``, ``PC1``..``PCk``."""
+        """Reference samples: ``IID``, ``SuperPop``, ``Population``, ``PC1``..``PCk`` (saved
+        as :data:`PCS_FILE`, read by :func:`prs.calibrate.ancestry.read_pcs` and
+        :func:`read_population_labels`)."""
         frame = pd.DataFrame(self.pcs, columns=[f"PC{i + 1}" for i in range(self.n_pcs)])
         frame.insert(0, "Population", list(self.population))
         frame.insert(0, "SuperPop", list(self.superpop))
@@ -499,6 +504,7 @@ def save_reference(panel: ReferencePanel, path: str | os.PathLike[str]) -> Refer
     with atomic_write(directory / ARRAYS_FILE, "wb") as fh:
         np.savez(fh, **arrays)
     checksum = file_checksum(directory / ARRAYS_FILE)
+    write_table(panel.pcs_frame(), directory / PCS_FILE)
     meta = {
         "format": "prs ancestry reference",
         "format_version": FORMAT_VERSION,
@@ -508,7 +514,10 @@ def save_reference(panel: ReferencePanel, path: str | os.PathLike[str]) -> Refer
         "n_samples": len(panel.samples),
         "options": panel.options,
         "counts": panel.counts,
-        "files": {ARRAYS_FILE: {"sha256": checksum}},
+        "files": {
+            ARRAYS_FILE: {"sha256": checksum},
+            PCS_FILE: {"sha256": file_checksum(directory / PCS_FILE)},
+        },
         "provenance": panel.provenance,
     }
     with atomic_write(directory / METADATA_FILE) as fh:
