@@ -83,6 +83,38 @@ def _figure(nrows: int = 1, ncols: int = 1, figsize: tuple[float, float] = FIGSI
     return fig, fig.subplots(nrows, ncols)
 
 
+def _square_with_diagonal(top: float, label: str) -> Any:
+    """A new Figure for a rate-against-rate plot: both axes 0..``top`` and the dashed
+    diagonal (``label``: what it stands for)."""
+    fig, ax = _figure(figsize=(FIGSIZE[1] * 1.3, FIGSIZE[1] * 1.2))
+    ax.plot([0, top], [0, top], color="#999999", linestyle="--", linewidth=1, label=label)
+    ax.set_xlim(0, top)
+    ax.set_ylim(0, top)
+    return fig, ax
+
+
+def _finish(
+    fig: Figure,
+    ax: Any,
+    *,
+    xlabel: str | None = None,
+    ylabel: str | None = None,
+    title: str | None = None,
+    legend: Mapping[str, Any] | None = None,
+) -> Figure:
+    """Label the axes, add the legend (``legend``: its options; none when None) and the
+    title (left, when given); returns ``fig``."""
+    if xlabel is not None:
+        ax.set_xlabel(xlabel)
+    if ylabel is not None:
+        ax.set_ylabel(ylabel)
+    if legend is not None:
+        ax.legend(frameon=False, **legend)
+    if title:
+        ax.set_title(title, loc="left")
+    return fig
+
+
 def _finite(values: Any, what: str) -> np.ndarray:
     """``values`` as a 1-D float array; ReportError naming ``what`` when not all finite."""
     try:
@@ -177,12 +209,10 @@ def distribution(
         )
     for i, (name, position) in enumerate((highlight or {}).items()):
         ax.axvline(float(position), color=PALETTE[(i + 1) % len(PALETTE)], linewidth=2, label=name)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel("density")
-    if title:
-        ax.set_title(title, loc="left")
-    ax.legend(fontsize=7, loc="upper right", frameon=False)
-    return fig
+    return _finish(
+        fig, ax, xlabel=xlabel, ylabel="density", title=title,
+        legend={"fontsize": 7, "loc": "upper right"},
+    )  # fmt: skip
 
 
 def _reference_values(reference: Any) -> np.ndarray:
@@ -233,11 +263,8 @@ def match_summary(
     ax.set_yticks(range(len(items)), labels, fontsize=8)
     ax.invert_yaxis()
     ax.bar_label(bars, labels=[f"{v:,}" for v in heights], fontsize=8, padding=2)
-    ax.set_xlabel("scoring-file rows")
     ax.margins(x=0.15)
-    if title:
-        ax.set_title(title, loc="left")
-    return fig
+    return _finish(fig, ax, xlabel="scoring-file rows", title=title)
 
 
 def categories(counts: Mapping[str, int] | pd.Series, *, title: str | None = None) -> Figure:
@@ -260,11 +287,8 @@ def categories(counts: Mapping[str, int] | pd.Series, *, title: str | None = Non
     bars = ax.bar(range(len(items)), [v for _, v in items], color=PALETTE[0])
     ax.set_xticks(range(len(items)), [k for k, _ in items], fontsize=8)
     ax.bar_label(bars, labels=[f"{v:,}" for _, v in items], fontsize=8, padding=2)
-    ax.set_ylabel("people")
     ax.margins(y=0.15)
-    if title:
-        ax.set_title(title, loc="left")
-    return fig
+    return _finish(fig, ax, ylabel="people", title=title)
 
 
 def pca(
@@ -364,12 +388,8 @@ def pca(
             label=f"scored samples (n={tx.size})",
             rasterized=raster,
         )
-    ax.set_xlabel(x)
-    ax.set_ylabel(y)
-    ax.legend(fontsize=7, frameon=False, loc="best", markerscale=1.5)
-    if title:
-        ax.set_title(title, loc="left")
-    return fig
+    legend = {"fontsize": 7, "loc": "best", "markerscale": 1.5}
+    return _finish(fig, ax, xlabel=x, ylabel=y, title=title, legend=legend)
 
 
 def calibration(table: pd.DataFrame, *, title: str | None = None) -> Figure:
@@ -399,9 +419,8 @@ def calibration(table: pd.DataFrame, *, title: str | None = None) -> Figure:
     if absent:
         raise ReportError(f"calibration table: no column {', '.join(absent)}")
     pred, obs, lo, hi = (_finite(table[c], c) for c in needed)
-    fig, ax = _figure(figsize=(FIGSIZE[1] * 1.3, FIGSIZE[1] * 1.2))
     top = float(max(pred.max(), hi.max())) * 1.05 if pred.size else 1.0
-    ax.plot([0, top], [0, top], color="#999999", linestyle="--", linewidth=1, label="perfect")
+    fig, ax = _square_with_diagonal(top, "perfect")
     ax.errorbar(
         pred,
         obs,
@@ -411,14 +430,10 @@ def calibration(table: pd.DataFrame, *, title: str | None = None) -> Figure:
         capsize=3,
         label="risk groups (95 % CI)",
     )
-    ax.set_xlim(0, top)
-    ax.set_ylim(0, top)
-    ax.set_xlabel("mean predicted risk")
-    ax.set_ylabel("observed rate")
-    ax.legend(fontsize=7, frameon=False, loc="upper left")
-    if title:
-        ax.set_title(title, loc="left")
-    return fig
+    return _finish(
+        fig, ax, xlabel="mean predicted risk", ylabel="observed rate", title=title,
+        legend={"fontsize": 7, "loc": "upper left"},
+    )  # fmt: skip
 
 
 def roc_points(
@@ -503,17 +518,12 @@ def roc(
     """
     fpr, tpr = roc_points(score, outcome)
     area = float(np.trapezoid(tpr, fpr)) if auc is None else float(auc)
-    fig, ax = _figure(figsize=(FIGSIZE[1] * 1.3, FIGSIZE[1] * 1.2))
-    ax.plot([0, 1], [0, 1], color="#999999", linestyle="--", linewidth=1, label="chance")
+    fig, ax = _square_with_diagonal(1.0, "chance")
     ax.plot(fpr, tpr, color=PALETTE[0], linewidth=1.8, label=f"AUC {area:.3f}")
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1)
-    ax.set_xlabel("false positive rate")
-    ax.set_ylabel("true positive rate")
-    ax.legend(fontsize=8, frameon=False, loc="lower right")
-    if title:
-        ax.set_title(title, loc="left")
-    return fig
+    return _finish(
+        fig, ax, xlabel="false positive rate", ylabel="true positive rate", title=title,
+        legend={"fontsize": 8, "loc": "lower right"},
+    )  # fmt: skip
 
 
 def to_data_uri(fig: Figure, *, image_format: str = "svg") -> str:

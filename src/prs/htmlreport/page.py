@@ -107,6 +107,12 @@ def _figure(fig: Any, *, fig_id: str, alt: str, caption: str | None = None) -> s
 
 
 # -- sections ---------------------------------------------------------------------------------
+def _section(section_id: str, heading: str, parts: Iterable[str]) -> str:
+    """One ``<section>`` of the page: its id and ``<h2>`` heading (escaped here), then the
+    HTML ``parts``."""
+    return f'<section id="{_e(section_id)}"><h2>{_e(heading)}</h2>' + "".join(parts) + "</section>"
+
+
 def _statements(run: RunOutputs, score_id: str) -> list[tuple[str, str]]:
     """What the score is, for whom it is calibrated, its limits."""
     from prs.calibrate import STATEMENT_CAVEATS
@@ -158,7 +164,7 @@ def _provenance_section(run: RunOutputs) -> str:
     prov = run.provenance
     if prov is None:
         return ""
-    out = ['<section id="provenance"><h2>Inputs and provenance</h2>']
+    out: list[str] = []
     out.append(
         _pairs(
             [
@@ -213,8 +219,7 @@ def _provenance_section(run: RunOutputs) -> str:
             + "".join(f"<li>{_e(i)}</li>" for i in items)
             + "</ul>"
         )
-    out.append("</section>")
-    return "".join(out)
+    return _section("provenance", "Inputs and provenance", out)
 
 
 def _joined(value: Any) -> Any:
@@ -443,7 +448,7 @@ def _person(run: RunOutputs, score_id: str, part: pd.DataFrame, ref: Any, slug: 
 
 def _score_section(run: RunOutputs, score_id: str) -> str:
     slug = _slug(score_id)
-    out = [f'<section id="score-{_e(slug)}"><h2>Score {_e(score_id)}</h2>']
+    out: list[str] = []
     statements = _statements(run, score_id)
     out.append(
         '<div class="statement"><h3>What this score is, for whom, its limits</h3>'
@@ -456,8 +461,7 @@ def _score_section(run: RunOutputs, score_id: str) -> str:
         if len(rows):
             out.append(_match_block(run, score_id, rows))
     out.append(_distribution_block(run, score_id))
-    out.append("</section>")
-    return "".join(out)
+    return _section(f"score-{slug}", f"Score {score_id}", out)
 
 
 def _ancestry_section(run: RunOutputs) -> str:
@@ -479,7 +483,7 @@ def _ancestry_section(run: RunOutputs) -> str:
         if ref is None
         else next((c for c in ("SuperPop", "Population", "population") if c in ref.columns), None)
     )
-    out = ['<section id="ancestry"><h2>Ancestry</h2>']
+    out: list[str] = []
     out.append(
         _figure(
             plot.pca(pcs, population=population, reference=ref, reference_population=ref_pop),
@@ -499,15 +503,14 @@ def _ancestry_section(run: RunOutputs) -> str:
             .reset_index(name="samples")
         )
         out.append(table(counts, table_id="population-counts"))
-    out.append("</section>")
-    return "".join(out)
+    return _section("ancestry", "Ancestry", out)
 
 
 def _categories_section(run: RunOutputs) -> str:
     cats = run.categories
     if cats is None:
         return ""
-    out = ['<section id="categories"><h2>Risk categories and pathway actions</h2>']
+    out: list[str] = []
     counts = cats["category"].fillna("no category").astype(str).value_counts(sort=False)
     frame = counts.rename_axis("category").reset_index(name="people")
     out.append(table(frame, table_id="category-counts"))
@@ -551,8 +554,7 @@ def _categories_section(run: RunOutputs) -> str:
     ]
     if chosen:
         out.append("<h3>Categorisation inputs</h3>" + _pairs(chosen, table_id="categorise-inputs"))
-    out.append("</section>")
-    return "".join(out)
+    return _section("categories", "Risk categories and pathway actions", out)
 
 
 #: Percentile bands of the people table: (low, high] of the reference's percentiles.
@@ -578,7 +580,7 @@ def _evaluation_section(run: RunOutputs) -> str:
     doc, calib, roc_data = run.evaluation, run.calibration_table, run.roc_data
     if doc is None and calib is None:
         return ""
-    out = ['<section id="evaluation"><h2>Discrimination and calibration</h2>']
+    out: list[str] = []
     if doc is not None:
         out.append(table(_metrics(doc), table_id="metrics"))
     if roc_data is not None:
@@ -598,8 +600,7 @@ def _evaluation_section(run: RunOutputs) -> str:
         out.append(
             _figure(plot.calibration(calib), fig_id="fig-calibration", alt="calibration curve")
         )
-    out.append("</section>")
-    return "".join(out)
+    return _section("evaluation", "Discrimination and calibration", out)
 
 
 def _metrics(doc: Mapping[str, Any]) -> pd.DataFrame:
