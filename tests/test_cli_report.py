@@ -11,6 +11,7 @@ import pytest
 from prs.cli import main
 from tests.test_cli import example_score_args
 from tests.test_html_report import parse, read_tsv
+from tests.test_samplesheet import _three, cohorts  # noqa: F401  (the fixture)
 
 pytest.importorskip("matplotlib", reason="the report's figures need matplotlib (the plot extra)")
 
@@ -60,3 +61,19 @@ def test_categorise_report(tmp_path, capsys):
     want = Counter(r["category"] or "no category" for r in read_tsv(categories))
     assert counts == dict(want) and sum(counts.values()) == 200
     _check_score_page(page, out)
+
+
+def test_sample_sheet_report(cohorts, tmp_path):  # noqa: F811
+    """prs score --sample-sheet --report: one page over the samplesets, a distribution
+    table per sampleset counting that sampleset's rows of the combined scores table."""
+    out = tmp_path / "out"
+    sheet, sf = _three(cohorts), cohorts["scorefile"]
+    args = ["score", "--sample-sheet", str(sheet), "--scorefile", str(sf), "--out", str(out)]
+    assert main([*args, "--report", "-q"]) == 0
+    page = parse((out / "report.html").read_text(encoding="utf-8"))
+    scores = read_tsv(out / "scores.tsv")
+    names = Counter((r["sampleset"], r["score"]) for r in scores)
+    assert len(names) > 1
+    for (sampleset, score), n in names.items():
+        (dist,) = page.tables[f"dist-{score}-{sampleset}"]
+        assert int(dist["n"][1]) == n
