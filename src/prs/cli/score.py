@@ -112,12 +112,12 @@ def _add_sample_options(p: argparse.ArgumentParser) -> None:
         "--dosage",
         choices=DOSAGE_FIELDS,
         default="GT",
-        help="genotype field: GT hard calls (default), DS or GP dosages",
+        help="genotype field: GT hard calls (default), DS, GP or HDS dosages",
     )
     p.add_argument(
         "--allow-gt-fallback",
         action="store_true",
-        help="with --dosage DS/GP, score the hard calls (GT) of a file that has no such "
+        help="with --dosage DS/GP/HDS, score the hard calls (GT) of a file that has no such "
         "field instead of failing (recorded per score in provenance.json)",
     )
     p.add_argument(
