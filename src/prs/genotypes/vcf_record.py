@@ -506,10 +506,11 @@ def _ds_dosages(
 ) -> np.ndarray:
     """Unscaled DS dosages of alleles ``want``, NaN where a value is missing.
 
-    With ``per_haplotype`` the field is HDS (:func:`_hds_dosages`): ALT's dosage is the sum
-    of the haplotypes' values, as DS ``HDS1 + HDS2``."""
+    With ``per_haplotype`` the field is HDS (:func:`_hds_alt`): ALT's dosage is the sum of
+    the haplotypes' values, as DS ``HDS1 + HDS2``."""
     if per_haplotype:
-        return _hds_dosages(field, want, n_alt, diploid_ploidy, where, sample_names)
+        alt, row_missing = _hds_alt(field, n_alt, diploid_ploidy, where, sample_names)
+        return _allele_dosages(want, alt, diploid_ploidy, row_missing)
     values = field.values
     if values.shape[1] != n_alt:
         raise GenotypeFileError(
@@ -529,27 +530,34 @@ def _ds_dosages(
             f"{','.join(f'{v:g}' for v in values[s])} outside [0, ploidy "
             f"{diploid_ploidy[s]}]"
         )
-    out = np.empty((len(want), len(values)))
+    return _allele_dosages(want, ds, diploid_ploidy, row_missing)
+
+
+def _allele_dosages(
+    want: Sequence[int], alt: np.ndarray, diploid_ploidy: np.ndarray, row_missing: np.ndarray
+) -> np.ndarray:
+    """Dosages of alleles ``want`` from the ALT dosages ``alt`` (``[n, n_alt]``): ALT ``a``
+    has ``alt[:, a-1]``, REF ``ploidy - sum`` (at least 0); NaN where ``row_missing``."""
+    total = alt.sum(axis=1)
+    out = np.empty((len(want), len(alt)))
     for k, a in enumerate(want):
-        out[k] = np.clip(diploid_ploidy - total, 0.0, None) if a == 0 else ds[:, a - 1]
+        out[k] = np.clip(diploid_ploidy - total, 0.0, None) if a == 0 else alt[:, a - 1]
     out[:, row_missing] = np.nan
     return out
 
 
-def _hds_dosages(
+def _hds_alt(
     field: _FloatValues,
-    want: Sequence[int],
     n_alt: int,
     diploid_ploidy: np.ndarray,
     where: RecordLocation | str,
     sample_names: Sequence[str],
-) -> np.ndarray:
-    """Unscaled HDS dosages of alleles ``want`` (biallelic), NaN where a value is missing.
+) -> tuple[np.ndarray, np.ndarray]:
+    """ALT dosages (``[n, 1]``) of a biallelic record's HDS, and which samples are missing.
 
     A call has one value per haplotype (as many as its ploidy: one for a haploid chrX
-    call), each the haplotype's ALT dosage in [0, 1] (+0.001); ALT's dosage is their sum,
-    REF's ``ploidy - sum`` (at least 0), as DS. A ``.`` among a sample's values makes it
-    missing."""
+    call), each the haplotype's ALT dosage in [0, 1] (+0.001); ALT's dosage is their sum
+    (REF's ``ploidy - sum``, as DS). A ``.`` among a sample's values makes it missing."""
     values = field.values
     if n_alt != 1:
         raise GenotypeFileError(
@@ -559,7 +567,6 @@ def _hds_dosages(
     row_missing = field.missing.any(axis=1)
     count = (~field.ended).sum(axis=1)
     hds = np.where(field.missing | field.ended, 0.0, values)
-    total = hds.sum(axis=1)
     wrong_count = (count != diploid_ploidy) & ~row_missing
     if wrong_count.any():
         s = int(np.flatnonzero(wrong_count)[0])
@@ -575,11 +582,7 @@ def _hds_dosages(
             f"{where}: sample {sample_names[s]} has HDS {shown}: each haplotype's dosage "
             "must be in [0, 1]"
         )
-    out = np.empty((len(want), len(values)))
-    for k, a in enumerate(want):
-        out[k] = np.clip(diploid_ploidy - total, 0.0, None) if a == 0 else total
-    out[:, row_missing] = np.nan
-    return out
+    return hds.sum(axis=1)[:, None], row_missing
 
 
 def _gp_dosages(

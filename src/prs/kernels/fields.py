@@ -59,6 +59,12 @@ def _format_index(buf: np.ndarray, p: int, key0: int, key1: int, key2: int) -> t
 
 
 @kernel
+def _record_at(lines: np.ndarray, fields: np.ndarray, r: int) -> tuple[int, int, int]:
+    """Record ``r``'s line end, FORMAT start and first sample column (-1 when absent)."""
+    return lines[r, 1], fields[r, 1], fields[r, 2]
+
+
+@kernel
 def parse_gt_alleles(
     buf: np.ndarray,
     lines: np.ndarray,
@@ -89,10 +95,7 @@ def parse_gt_alleles(
     """
     n_file = len(sample_out)
     for j in range(len(rows)):
-        r = rows[j]
-        line_end = lines[r, 1]
-        fmt = fields[r, 1]
-        q = fields[r, 2]
+        line_end, fmt, q = _record_at(lines, fields, rows[j])
         if fmt < 0 or q < 0:
             flags[j] = REC_NO_FIELD
             continue
@@ -290,10 +293,7 @@ def parse_float_field(
     n_file = len(sample_out)
     width = values.shape[2]
     for j in range(len(rows)):
-        r = rows[j]
-        line_end = lines[r, 1]
-        fmt = fields[r, 1]
-        q = fields[r, 2]
+        line_end, fmt, q = _record_at(lines, fields, rows[j])
         if fmt < 0 or q < 0:
             flags[j] = REC_NO_FIELD
             continue
@@ -388,10 +388,7 @@ def parse_gt_and_float_field(
     n_file = len(sample_out)
     width = values.shape[2]
     for j in range(len(rows)):
-        r = rows[j]
-        line_end = lines[r, 1]
-        fmt = fields[r, 1]
-        q = fields[r, 2]
+        line_end, fmt, q = _record_at(lines, fields, rows[j])
         fused[j] = False
         if fmt < 0 or q < 0:
             continue
@@ -660,10 +657,7 @@ def parse_simple_ds(
     """
     n_file = len(sample_out)
     for j in range(len(rows)):
-        r = rows[j]
-        line_end = lines[r, 1]
-        fmt = fields[r, 1]
-        q = fields[r, 2]
+        line_end, fmt, q = _record_at(lines, fields, rows[j])
         simple[j] = False
         if fmt < 0 or q < 0 or fmt + 5 > line_end:
             continue
