@@ -18,6 +18,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from benchmarks.imputed_case import write_minimac_vcf
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -313,3 +314,45 @@ def test_cli_takes_dosage_hds(tmp_path):
     written = pd.read_csv(table, sep="\t")
     assert written["sample_id"].tolist() == list(api.samples)
     np.testing.assert_allclose(written["SUM"], api.sums[:, 0], rtol=1e-12)
+
+
+# -- HDS kept from the sites pass (the DS store's parser, two values a call) ---------------
+
+
+@pytest.fixture
+def hds_store(monkeypatch):
+    """The fast engine keeping HDS in the sites pass as it keeps DS (``FastVcfSource``
+    enables the store for DS; this gives an HDS source its store)."""
+    from prs.genotypes.fastvcf import source as fast_source
+    from prs.genotypes.fastvcf.cache import DsCache
+
+    def store(n_samples: int, cache_bytes: int, field: str = "DS") -> DsCache:
+        return DsCache(n_samples, 1 << 28 if n_samples else 0, "HDS")
+
+    monkeypatch.setattr(fast_source, "DsCache", store)
+
+
+@pytest.mark.parametrize("haploid", ["as-diploid", "haploid"])
+def test_hds_store_bit_equal_to_the_checked_engine(tmp_path, hds_store, haploid):
+    """Minimac files (``GT:DS:HDS:GP``, three decimals: the store takes every record) and
+    files of 1-6 decimals, haploid chrX records and ``.`` (the store leaves what it cannot
+    read exactly to the general path): both as the checked engine, bit for bit."""
+    path = tmp_path / "minimac.vcf.gz"
+    write_minimac_vcf(path, 30, 120, seed=3)
+    source = _assert_bit_equal(path, "HDS", haploid=haploid)
+    assert (source._listed.ds_row >= 0).all()
+    path, decimals = _minimac_pair(tmp_path, seed=4)
+    source = _assert_bit_equal(path, "HDS", haploid=haploid)
+    kept = source._listed.ds_row >= 0
+    chrx = np.arange(60) % 4 == 3
+    assert kept.any() and not kept[chrx].any()  # (haploid calls: the general path)
+    assert not kept[decimals > 3].any()
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(_vcf())
+def test_random_hds_files_with_the_store(tmp_path, hds_store, text):
+    path = write_vcf_text(tmp_path / "hds.vcf", text, index=False)
+    _assert_bit_equal(path, "HDS")

@@ -430,22 +430,31 @@ def simple_ds_dosages(
     ploidy: np.ndarray,
     out_rows: np.ndarray,
 ) -> None:
-    """Dosages of allele ``want[i]`` (0 REF, 1 ALT) from kept DS row ``rows[i]`` (codes of
-    :func:`prs.kernels.fields.parse_simple_ds`, values ``milli[code]``) into
-    ``out_rows[i]``: the checked path's rule for a diploid call (ALT = DS, REF = 2 - DS, at
-    least 0; NaN for a missing DS), ploidy 2."""
+    """Dosages of allele ``want[i]`` (0 REF, 1 ALT) from kept row ``rows[i]`` (codes of
+    :func:`prs.kernels.fields.parse_short_values`, ``[rows, n, width]``, values
+    ``milli[code]``) into ``out_rows[i]``: the checked path's rule for a diploid call (ALT
+    = DS, or HDS1 + HDS2 with width 2; REF = 2 - ALT, at least 0; NaN for a missing value),
+    ploidy 2."""
     n = codes.shape[1]
+    width = codes.shape[2]
     for i in range(len(rows)):
         r = rows[i]
         o = out_rows[i]
         ref = want[i] == 0
         for s in range(n):
-            code = codes[r, s]
-            if code == DS_CODE_MISSING:
+            alt = 0.0
+            missing = False
+            for k in range(width):
+                code = codes[r, s, k]
+                if code == DS_CODE_MISSING:
+                    missing = True
+                else:
+                    alt += float(milli[code])
+            if missing:
                 dosage[o, s] = np.nan
             elif ref:
-                d = 2.0 - float(milli[code])
+                d = 2.0 - alt
                 dosage[o, s] = d if d > 0.0 else 0.0
             else:
-                dosage[o, s] = float(milli[code])
+                dosage[o, s] = alt
             ploidy[o, s] = 2

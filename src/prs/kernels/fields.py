@@ -624,6 +624,17 @@ DS_CODE_MISSING = 65535
 _SCALE3 = np.array([1000, 100, 10, 1], dtype=np.int64)
 
 
+def field_key(name: str) -> tuple[int, int, int]:
+    """A FORMAT key of two or three letters as the kernels take it (``key0, key1, key2``;
+    ``key2`` 0 for two letters).
+
+    >>> field_key("DS"), field_key("HDS")
+    ((68, 83, 0), (72, 68, 83))
+    """
+    codes = name.encode()
+    return codes[0], codes[1], codes[2] if len(codes) > 2 else 0
+
+
 @kernel
 def parse_simple_ds(
     buf: np.ndarray,
@@ -634,41 +645,73 @@ def parse_simple_ds(
     codes: np.ndarray,
     simple: np.ndarray,
 ) -> None:
-    """DS of biallelic records whose every call is a diploid ``a|b`` or ``a/b`` (a, b in 0/1)
-    followed by one DS value, FORMAT starting ``GT:DS`` (imputation servers' layout).
+    """DS of biallelic records: :func:`parse_short_values` of ``DS`` into ``uint16[len(rows),
+    n_out]`` codes."""
+    parse_short_values(
+        buf,
+        lines,
+        fields,
+        rows,
+        sample_out,
+        68,
+        83,
+        0,
+        codes.reshape((codes.shape[0], codes.shape[1], 1)),
+        simple,
+    )
 
-    Such a record's dosages need nothing but DS (ploidy 2, no half-calls, no allele out of
-    range), so the sites pass keeps the values and ``read()`` never sees its text again.
-    A value of at most three decimals (trailing zeros aside) in [0, 2], as imputation
-    servers write DS, is kept as its code ``m`` (the value is m / 1000, 2 bytes a call);
-    :data:`DS_MILLI` turns codes into exactly the float32 htslib stores. ``.`` is
-    :data:`DS_CODE_MISSING`. Anything else (more decimals, an exponent, a sign, a value
-    above 2, more subfields than FORMAT keys, ...) leaves the record to the general path
+
+@kernel
+def parse_short_values(
+    buf: np.ndarray,
+    lines: np.ndarray,
+    fields: np.ndarray,
+    rows: np.ndarray,
+    sample_out: np.ndarray,
+    key0: int,
+    key1: int,
+    key2: int,
+    codes: np.ndarray,
+    simple: np.ndarray,
+) -> None:
+    """DS (one value a call) or HDS (two) of biallelic records whose every call is a diploid
+    ``a|b`` or ``a/b`` (a, b in 0/1), FORMAT starting with ``GT`` and holding the field
+    (``GT:DS``, ``GT:DS:HDS:GP``: imputation servers' layouts).
+
+    Such a record's dosages need nothing but the field (ploidy 2, no half-calls, no allele
+    out of range), so the sites pass keeps the values and ``read()`` never sees its text
+    again. A value of at most three decimals (trailing zeros aside) in [0, 2] (DS) or [0, 1]
+    (HDS, a haplotype's), as imputation servers write them, is kept as its code ``m`` (the
+    value is m / 1000, 2 bytes a value); :data:`DS_MILLI` turns codes into exactly the
+    float32 htslib stores. ``.`` is :data:`DS_CODE_MISSING` (a lone ``.`` for HDS: both).
+    Anything else (more decimals, an exponent, a sign, a value out of range, another count
+    of values, more subfields than FORMAT keys, ...) leaves the record to the general path
     (``simple[j] = False``), whose parser rounds as strtod then float32.
 
     Parameters
     ----------
     rows
         Listed records to try; output row ``j`` belongs to ``rows[j]``.
+    key0, key1, key2
+        The field (:func:`field_key`).
     codes
-        ``uint16[len(rows), n_out]`` out (rows with ``simple`` False are left unspecified).
+        ``uint16[len(rows), n_out, width]`` out, ``width`` values a call (1 DS, 2 HDS; rows
+        with ``simple`` False are left unspecified).
     simple
         ``bool[len(rows)]`` out.
     """
     n_file = len(sample_out)
+    width = codes.shape[2]
+    limit = 2000 if width == 1 else 1000
     for j in range(len(rows)):
         line_end, fmt, q = _record_at(lines, fields, rows[j])
         simple[j] = False
-        if fmt < 0 or q < 0 or fmt + 5 > line_end:
+        if fmt < 0 or q < 0:
             continue
-        if not (buf[fmt] == 71 and buf[fmt + 1] == 84 and buf[fmt + 2] == 58):
+        gt_index, n_fields = _format_index(buf, fmt, 71, 84, 0)  # "GT"
+        v_index, _ = _format_index(buf, fmt, key0, key1, key2)
+        if gt_index != 0 or v_index < 1:
             continue
-        if not (buf[fmt + 3] == 68 and buf[fmt + 4] == 83):
-            continue
-        c = buf[fmt + 5]
-        if not (c == 58 or c == 9):
-            continue
-        _, n_fields = _format_index(buf, fmt, 68, 83, 0)
         ok = True
         for s in range(n_file):
             # GT: exactly d|d or d/d, d in 0/1, then ':'.
@@ -687,41 +730,69 @@ def parse_simple_ds(
                 ok = False
                 break
             q += 4
-            # DS: '.', or digits[.digits].
-            c = buf[q] if q < line_end else 9
-            code = DS_CODE_MISSING
-            if c == 46 and (q + 1 >= line_end or buf[q + 1] == 58 or buf[q + 1] == 9):
+            # Fields between GT and the one read.
+            skip = v_index - 1
+            while skip > 0 and q < line_end and buf[q] != 9:
+                if buf[q] == 58:
+                    skip -= 1
                 q += 1
-            else:
-                m = 0
-                digits = 0
-                while q < line_end and 48 <= buf[q] <= 57 and digits < 15:
-                    m = m * 10 + (int(buf[q]) - 48)
-                    digits += 1
+            if skip > 0:
+                ok = False
+                break
+            col = sample_out[s]
+            for k in range(width):
+                # A value: '.', or digits[.digits].
+                c = buf[q] if q < line_end else 9
+                code = DS_CODE_MISSING
+                if c == 46 and (q + 1 >= line_end or buf[q + 1] in (58, 9, 44)):
                     q += 1
-                decimals = 0
-                if q < line_end and buf[q] == 46:
-                    q += 1
+                else:
+                    m = 0
+                    digits = 0
                     while q < line_end and 48 <= buf[q] <= 57 and digits < 15:
                         m = m * 10 + (int(buf[q]) - 48)
                         digits += 1
-                        decimals += 1
                         q += 1
+                    decimals = 0
+                    if q < line_end and buf[q] == 46:
+                        q += 1
+                        while q < line_end and 48 <= buf[q] <= 57 and digits < 15:
+                            m = m * 10 + (int(buf[q]) - 48)
+                            digits += 1
+                            decimals += 1
+                            q += 1
+                    if digits == 0:
+                        ok = False
+                        break
+                    while decimals > 3 and m % 10 == 0:
+                        m //= 10
+                        decimals -= 1
+                    if decimals > 3:
+                        ok = False
+                        break
+                    index = m * _SCALE3[decimals]
+                    if index > limit:
+                        ok = False
+                        break
+                    code = index
+                if col >= 0:
+                    codes[j, col, k] = code
                 c = buf[q] if q < line_end else 9
-                if digits == 0 or not (c == 58 or c == 9):
+                if c == 58 or c == 9:
+                    if k == width - 1:
+                        break
+                    if k == 0 and code == DS_CODE_MISSING:  # a lone '.': all missing
+                        if col >= 0:
+                            codes[j, col, 1:] = DS_CODE_MISSING
+                        break
                     ok = False
                     break
-                while decimals > 3 and m % 10 == 0:
-                    m //= 10
-                    decimals -= 1
-                if decimals > 3:
+                if c != 44 or k == width - 1:
                     ok = False
                     break
-                index = m * _SCALE3[decimals]
-                if index > 2000:
-                    ok = False
-                    break
-                code = index
+                q += 1
+            if not ok:
+                break
             # The rest of the column: more subfields than FORMAT keys is htslib's error.
             # (Byte by byte: a SWAR skip measured slower, the rest being ~10 bytes.)
             extra = 0
@@ -733,10 +804,7 @@ def parse_simple_ds(
                     extra += 1
                 q += 1
             q += 1
-            if 2 + extra > n_fields:
+            if v_index + extra + 1 > n_fields:
                 ok = False
                 break
-            col = sample_out[s]
-            if col >= 0:
-                codes[j, col] = code
         simple[j] = ok

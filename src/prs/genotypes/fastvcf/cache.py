@@ -4,8 +4,9 @@ GT: two stores, both within one memory budget (``cache_bytes``): *packed* rows, 
 as the scan kernel packs the common all-diploid ``0/1`` record, and *allele* rows
 (``int8[n_samples, 2]`` per record) for the other listed records whose calls
 :func:`prs.kernels.fields.parse_gt_alleles` reads cleanly. Records in neither are read again
-from their blocks. DS: :class:`DsCache`, DS codes (2 bytes a call) of the records
-:func:`prs.kernels.fields.parse_simple_ds` reads completely (diploid 0/1 calls, one DS each).
+from their blocks. DS/HDS: :class:`DsCache`, codes (2 bytes a
+value) of the records :func:`prs.kernels.fields.parse_short_values` reads completely
+(diploid 0/1 calls, one DS or two HDS values each).
 """
 
 from __future__ import annotations
@@ -78,26 +79,31 @@ class GenotypeCache:
 
 
 class DsCache:
-    """DS kept from the sites pass, one row per record whose dosages need nothing else:
-    ``uint16`` codes of :func:`prs.kernels.fields.parse_simple_ds` (value ``code / 1000``
-    as htslib's float32, :data:`~prs.kernels.fields.DS_MILLI`).
+    """DS (or HDS) kept from the sites pass, one row per record whose dosages need nothing
+    else: ``uint16`` codes of :func:`prs.kernels.fields.parse_short_values` (value ``code /
+    1000`` as htslib's float32, :data:`~prs.kernels.fields.DS_MILLI`), ``values[row,
+    sample, k]`` (k < 1 for DS, 2 for HDS).
 
     Parameters
     ----------
     n_samples
         Output samples.
     cache_bytes
-        The budget (rows of ``2 * n_samples`` bytes); 0 keeps nothing. Allocated with
-        ``np.empty``: pages are only made resident as rows are written.
+        The budget (rows of ``2 * n_samples`` bytes a value); 0 keeps nothing. Allocated
+        with ``np.empty``: pages are only made resident as rows are written.
+    field
+        ``"DS"`` or ``"HDS"``.
     """
 
     #: Records per piece of a chunk's DS parse: the caller and the pool's worker take
     #: pieces in turn until none is left (balanced whatever each thread meets).
     PIECE = 8
 
-    def __init__(self, n_samples: int, cache_bytes: int) -> None:
+    def __init__(self, n_samples: int, cache_bytes: int, field: str = "DS") -> None:
+        width = 2 if field == "HDS" else 1
+        self.key = kf.field_key(field)
         self.values = np.empty(
-            (cache_bytes // max(2 * n_samples, 1) if n_samples else 0, n_samples),
+            (cache_bytes // max(2 * n_samples * width, 1) if n_samples else 0, n_samples, width),
             dtype=np.uint16,
         )
         self.n_rows = 0
@@ -109,7 +115,7 @@ class DsCache:
         sample_out: np.ndarray,
         pool: ThreadPoolExecutor | None,
     ) -> None:
-        """Keep the DS of the listed biallelic records the kernel reads completely
+        """Keep the DS/HDS of the listed biallelic records the kernel reads completely
         (``listed["ds_row"]`` gets each record's row, or stays -1).
 
         With ``pool`` (one worker) the records are parsed by the caller and the worker at
@@ -133,12 +139,13 @@ class DsCache:
                 if a is None:
                     return
                 b = min(a + self.PIECE, len(rows))
-                kf.parse_simple_ds(
+                kf.parse_short_values(
                     buf,
                     listed["line"],
                     listed["fields"],
                     rows[a:b],
                     sample_out,
+                    *self.key,
                     out[a:b],
                     simple[a:b],
                 )

@@ -43,9 +43,7 @@ FIELD_CODES: dict[str, int] = {
 #: A numeric dosage field's FORMAT key as the parsing kernels take it (three letters, the
 #: third 0 for a two-letter key).
 FIELD_KEYS: dict[str, tuple[int, int, int]] = {
-    name: (ord(name[0]), ord(name[1]), ord(name[2]) if len(name) > 2 else 0)
-    for name in DOSAGE_FIELDS
-    if name != "GT"
+    name: kf.field_key(name) for name in DOSAGE_FIELDS if name != "GT"
 }
 assert set(HALF_CALL_CODES) == set(HALF_CALL_POLICIES)
 assert set(HAPLOID_CODES) == set(HAPLOID_POLICIES)
