@@ -282,7 +282,7 @@ def _add_execution_options(p: argparse.ArgumentParser) -> None:
         type=int,
         metavar="N",
         help="run the tasks on a local Dask cluster of N single-threaded worker processes "
-        "(pip install 'prs[dask]'); same scores bit for bit",
+        "(pip install 'prs-risk[dask]'); same scores bit for bit",
     )
     where.add_argument(
         "--scheduler",

@@ -307,7 +307,7 @@ def score(
         this process.
     client
         A ``distributed.Client``: run the tasks on its cluster (``pip install
-        'prs[dask]'``); the result is identical bit for bit to the run without one.
+        'prs-risk[dask]'``); the result is identical bit for bit to the run without one.
         Needs genotype paths (workers open the files), not an open source.
     progress
         Called with (tasks done, tasks known so far) after every task (a run in pieces
