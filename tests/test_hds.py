@@ -161,6 +161,29 @@ def test_records_without_hds_read_from_gt_and_counted(tmp_path, engine):
     assert source.fallback_to_gt == 2
 
 
+@pytest.mark.parametrize("engine", ["fast", "checked"])
+def test_file_declaring_no_hds_is_refused(tmp_path, engine):
+    """dosage='HDS' on a file without FORMAT/HDS: refused (its hard calls would be scored),
+    as for DS and GP."""
+    cells = ["0|1:0.5", "1|1:1.5"]
+    vcf = write_vcf(tmp_path / "a.vcf.gz", ["S0", "S1"], [("22", 100, "a", "A", "G", cells)])
+    sf = write_scorefile(tmp_path / "w.txt", [("22", 100, "G", "A", 1.0)], header={"pgs_id": "X"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(GenotypeFileError, match="declares no FORMAT/HDS field"):
+            score(vcf, sf, dosage="HDS", engine=engine)
+
+
+@pytest.mark.parametrize("engine", [FastVcfSource, VcfSource])
+def test_hds_not_declared_float_is_an_error(tmp_path, engine):
+    header = _HEADER.replace("Number=2,Type=Float", "Number=2,Type=String")
+    text = header + "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS0\n"
+    text += "22\t100\ta\tA\tG\t.\tPASS\t.\tGT:HDS\t0|1:0.25,0.5\n"
+    path = write_vcf_text(tmp_path / "string.vcf", text, index=False)
+    with pytest.raises(GenotypeFileError, match="ID=HDS,Number=2,Type=Float"):
+        _dosages(engine(path, dosage="HDS"))
+
+
 # -- HDS against DS written as Minimac writes it ------------------------------------------
 
 
