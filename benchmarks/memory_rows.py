@@ -5,6 +5,7 @@ Usage::
     python -m benchmarks.memory_rows                       # 0.5M, 1M, 2M rows
     python -m benchmarks.memory_rows --rows 500000 1000000 2000000 6000000
     python -m benchmarks.memory_rows --stages 1000000      # tracemalloc per stage, one run
+    python -m benchmarks.memory_rows --rows 6000000 --read --no-plink   # + reading alone
 
 One bgzipped, tabix-indexed VCF of ``max(rows)`` biallelic SNPs over chromosomes 1-22 and a
 few samples (memory in samples is another benchmark) is written once (seeded) into
@@ -12,7 +13,8 @@ few samples (memory in samples is another benchmark) is written once (seeded) in
 each scoring file takes ``rows`` of its records at random (PGS Catalog layout for prs, and
 the same rows keyed by ID for ``plink2 --score``). Every run is a fresh process under
 ``/usr/bin/time`` (its maximum resident set size): ``prs score`` end to end (reading, matching,
-scoring, writing the match report), and ``plink2 --vcf ... --score`` on the same files.
+scoring, writing the match report), and ``plink2 --vcf ... --score`` on the same files;
+with ``--read``, also the reading of the scoring file alone (``load_scorefiles``).
 The table gives each run's peak and the slope between runs (bytes of peak per scoring row).
 Peaks on a shared machine are steady; wall times are not.
 """
@@ -193,6 +195,18 @@ def run_streamed(vcf: str, scorefile: str, out: str, stream_rows: int) -> None:
         outs.write_json(result.provenance, "provenance.json")
 
 
+def read_command(scorefile: Path) -> list[str]:
+    """:func:`run_read` in a fresh process."""
+    return [sys.executable, "-m", "benchmarks.memory_rows", "--run-read", str(scorefile)]
+
+
+def run_read(scorefile: str) -> None:
+    """Read the scoring file as ``prs.score`` does (``load_scorefiles``), nothing else."""
+    from prs.weights.load import load_scorefiles
+
+    load_scorefiles([scorefile], build="GRCh37")
+
+
 def plink_command(vcf: Path, scorefile: Path, out: Path) -> list[str]:
     return [
         "plink2",
@@ -270,8 +284,15 @@ def main(argv: list[str] | None = None) -> int:
         help="score through the API in pieces of N rows, the match report written as it "
         "goes (default: prs score as it is)",
     )
+    parser.add_argument(
+        "--read", action="store_true", help="also the reading of the scoring file alone"
+    )
     parser.add_argument("--run-streamed", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--run-read", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.run_read:
+        run_read(args.run_read)
+        return 0
     if args.run_streamed:
         vcf, scorefile, out, stream_rows = args.run_streamed
         run_streamed(vcf, scorefile, out, int(stream_rows))
@@ -283,7 +304,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     vcf, scores = prepare(rows, args.samples)
     print(f"VCF: {vcf} ({max(rows):,} records x {args.samples} samples)")
-    print(f"{'rows':>10} {'prs s':>7} {'prs MB':>8} {'plink2 s':>9} {'plink2 MB':>10}")
+    print(
+        f"{'rows':>10} {'prs s':>7} {'prs MB':>8} {'plink2 s':>9} {'plink2 MB':>10}"
+        + (f" {'read s':>7} {'read MB':>8}" if args.read else "")
+    )
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for n in rows:
@@ -295,7 +319,11 @@ def main(argv: list[str] | None = None) -> int:
             if not args.no_plink and shutil.which("plink2"):
                 plink_s, plink_mb = timed(plink_command(vcf, plink_path, Path(tmp) / f"pl{n}"))
             results.append((n, prs_mb, plink_mb))
-            print(f"{n:>10,} {prs_s:7.1f} {prs_mb:8.0f} {plink_s:9.1f} {plink_mb:10.0f}")
+            read = ""
+            if args.read:
+                read_s, read_mb = timed(read_command(prs_path))
+                read = f" {read_s:7.1f} {read_mb:8.0f}"
+            print(f"{n:>10,} {prs_s:7.1f} {prs_mb:8.0f} {plink_s:9.1f} {plink_mb:10.0f}{read}")
     for (n0, p0, q0), (n1, p1, q1) in itertools.pairwise(results):
         per_row = (p1 - p0) * 2**20 / (n1 - n0)
         plink_per_row = (q1 - q0) * 2**20 / (n1 - n0)

@@ -46,6 +46,12 @@ CHROMS = {
 }
 
 
+FLAGS = ["is_haplotype", "is_diplotype", "is_interaction", "is_dominant", "is_recessive"]
+FLAGS.append("effect_type")
+FALSE = ["False", "FALSE", " no ", "0", "", "f", "N"]
+ADDITIVE = ["additive", " Additive ", ""]
+
+
 def _read(path: Path, *, batches: bool, monkeypatch: pytest.MonkeyPatch, **kwargs):
     """read_scorefile with the batch path on (and required to be taken) or off: the
     result or the error message, and the warnings' messages."""
@@ -101,6 +107,7 @@ def plain_files(draw) -> tuple[str, dict]:
     other = draw(st.sampled_from(["other_allele", "hm_inferOtherAllele", None]))
     rsid_cols = draw(st.sampled_from([(), ("rsID",), ("rsID", "hm_rsID"), ("hm_rsID",)]))
     freq = draw(st.booleans())
+    flags = draw(st.lists(st.sampled_from(FLAGS), unique=True, max_size=3))
     pad = st.sampled_from(["", " ", "  "])
     allele = st.text("ACGTNacgt", min_size=1, max_size=4)
     number = st.one_of(
@@ -124,6 +131,7 @@ def plain_files(draw) -> tuple[str, dict]:
     cols += weights
     if freq:
         cols.append("allelefrequency_effect")
+    cols += flags
     cols.append("variant_description")  # a column read and dropped
     order = draw(st.permutations(cols))
     rows = []
@@ -141,6 +149,8 @@ def plain_files(draw) -> tuple[str, dict]:
                 row[c] = draw(st.sampled_from(["", "A/G", "x"]) | allele)
             elif c in ("rsID", "hm_rsID"):
                 row[c] = draw(st.sampled_from(["", " rs1 ", "rs22", "."]))
+            elif c in FLAGS:  # (every row additive and scorable)
+                row[c] = draw(st.sampled_from(FALSE if c != "effect_type" else ADDITIVE))
             elif c == "allelefrequency_effect":
                 row[c] = draw(st.sampled_from(["", "0", "1", " 0.25", "1e-3"]))
             elif c in weights:
@@ -247,6 +257,9 @@ def _defective(kind: str, n: int = 3000) -> tuple[str, str]:
     }
     if kind in changes:
         rows[k] = changes[kind](rows[k])
+    elif kind == "is_haplotype all FALSE":
+        columns += "\tis_haplotype"
+        rows = [r + "\tFalse" for r in rows]
     elif kind == "is_dominant":
         columns += "\tis_dominant"
         rows = [r + ("\tTRUE" if i == k else "\tFALSE") for i, r in enumerate(rows)]
@@ -290,6 +303,7 @@ def _defective(kind: str, n: int = 3000) -> tuple[str, str]:
         "blank line",
         "hash line",
         "bad utf-8 note",
+        "is_haplotype all FALSE",
         "is_dominant",
         "weight_type OR",
         "unknown weight_type",
@@ -311,7 +325,7 @@ def test_files_the_batch_path_refuses_get_the_whole_table_reader(
     opts = {"drop_unscorable": drop_unscorable}
     batched, batched_warnings, taken = _read(path, batches=True, monkeypatch=monkeypatch, **opts)
     whole, whole_warnings, _ = _read(path, batches=False, monkeypatch=monkeypatch, **opts)
-    if kind == "empty position":  # (plain: the batch path reads it as -1, as the other)
+    if kind in ("empty position", "is_haplotype all FALSE"):  # (plain: taken)
         assert taken
     else:
         assert not taken

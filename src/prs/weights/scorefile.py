@@ -1213,16 +1213,10 @@ _BATCH_BYTES = 4 << 20
 #: Batches between two :func:`prs.memory.release_memory` calls of :func:`_read_batches`.
 _RELEASE_EVERY = 4
 #: Columns that send a file to the whole-table reader: rows it may refuse, drop or
-#: convert (non-additive or unscorable rows, per-row weight types, ratio evidence,
+#: convert (non-additive dosage weights, per-row weight types, ratio evidence,
 #: pgsc_calc's long format).
 _WHOLE_TABLE_COLUMNS = frozenset(
     {
-        "is_haplotype",
-        "is_diplotype",
-        "is_interaction",
-        "is_dominant",
-        "is_recessive",
-        "effect_type",
         "weight_type",
         "accession",
         "or",
@@ -1230,6 +1224,9 @@ _WHOLE_TABLE_COLUMNS = frozenset(
         *_DOSAGE_WEIGHT_COLUMNS,
     }
 )
+#: Flags a batch may hold only as FALSE (:data:`_FALSE`): a TRUE row is refused, dropped
+#: or not additive, for the whole-table reader to handle.
+_FLAG_COLUMNS = ("is_haplotype", "is_diplotype", "is_interaction", "is_dominant", "is_recessive")
 # What a batch read gives up on (the whole-table reader then reads the file and names it).
 _BATCH_ERRORS = (pa.ArrowException, UnicodeDecodeError, *_GZIP_ERRORS)
 
@@ -1287,6 +1284,10 @@ def _read_batches(
     other_name = next((c for c in ("other_allele", "hm_inferOtherAllele") if c in index), None)
     with_freq = "allelefrequency_effect" in index
     allow_empty = len(weight_columns) > 1
+    # Values of these columns a batch may hold (trimmed, lower-cased): all rows additive.
+    plain_values = {c: pa.array(sorted(_FALSE)) for c in _FLAG_COLUMNS if c in index}
+    if "effect_type" in index:
+        plain_values["effect_type"] = pa.array(["", "additive"])
 
     chrom: list[pa.Array] = []
     code_of: dict[str, int] = {}  # raw chromosome name -> code into ``canonical``
@@ -1329,6 +1330,8 @@ def _read_batches(
                     if with_freq
                     else None
                 )
+                if not all(_only(field_of(index[c]), values) for c, values in plain_values.items()):
+                    return None
                 if any(w is None for w in batch_weights) or (
                     with_freq
                     and (batch_freq is None or ((batch_freq < 0) | (batch_freq > 1)).any())
@@ -1396,6 +1399,12 @@ def _read_batches(
         harmonized=bool(harmonized),
         warnings=tuple(_rows_declared(path, header, n_rows)),
     )
+
+
+def _only(text: pa.Array, values: pa.Array) -> bool:
+    """Whether every value, trimmed and lower-cased, is one of ``values``."""
+    lowered = pc.utf8_lower(pc.utf8_trim_whitespace(text))
+    return bool(pc.all(pc.is_in(lowered, value_set=values)).as_py())
 
 
 def _batch_other(text: pa.Array, name: str) -> pa.Array:
