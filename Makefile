@@ -38,7 +38,7 @@ demo: setup
 # assertions then hold for the interpreted code, and coverage tools can see inside the kernels.
 test: setup tools
 	$(BIN)/ruff check src tests benchmarks
-	PGSCATALOG_ANCESTRY_ADJUST=$(CURDIR)/$(PEERS)/bin/pgscatalog-ancestry-adjust $(BIN)/python -m pytest -q
+	PGSCATALOG_ANCESTRY_ADJUST=$(CURDIR)/$(PEERS)/bin/pgscatalog-ancestry-adjust $(BIN)/python -m pytest -q --durations=20
 	NUMBA_DISABLE_JIT=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_kernels.py tests/test_vcf_text.py
 	$(MAKE) docs
 
