@@ -42,3 +42,108 @@ def other_allele_calls(calls: np.ndarray, rows: np.ndarray) -> None:
             c = row[i]
             if c >= 0:
                 row[i] = 2 - c
+
+
+@kernel
+def _complete_call_total(calls: np.ndarray, prow: np.ndarray) -> int:
+    """Copies in a row of calls when every call is observed and diploid, else -1 (one pass
+    over int8 that the compiler vectorises)."""
+    total = 0
+    bad = 0
+    for i in range(len(calls)):
+        c = calls[i]
+        total += np.int64(c)
+        bad |= (c < 0) | (prow[i] != 2)
+    return -1 if bad else total
+
+
+#: Rows of complete calls added in one pass over a score's totals: the totals of a sample
+#: stay in a register across the rows instead of a read and a write per row (the pass was
+#: bound by those, not by the calls).
+CALL_ROW_GROUP = 4
+
+
+@kernel
+def add_complete_calls(
+    calls: np.ndarray,
+    ploidy: np.ndarray,
+    additive: np.ndarray,
+    weights: np.ndarray,
+    counts_alleles: np.ndarray,
+    sums: np.ndarray,
+    named_dosage: np.ndarray,
+    uniform_ct: np.ndarray,
+    copies: np.ndarray,
+    start: int,
+) -> int:
+    """Add rows of ``int8[k, n]`` ``calls`` from row ``start`` on while they are
+    ``additive``, diploid and observed in every sample; return the first row not added
+    (``k`` when all were).
+
+    The totals are those :func:`prs.kernels.accumulate.accumulate_calls` adds for such a
+    row, bit for bit: ``sums[s] += w x float(call)`` and ``named_dosage[s] += float(call)``
+    row after row in each sample (rows whose weight is NaN skipped), ``uniform_ct[s] += 2``
+    where the row counts alleles; :data:`CALL_ROW_GROUP` rows at a time.
+    ``copies[r]``: the effect-allele copies of each added row ``r`` (its frequency).
+    """
+    k_count, n = calls.shape
+    k = start
+    if n == 0:
+        return k
+    while k < k_count:
+        m = 0
+        while m < CALL_ROW_GROUP and k + m < k_count and additive[k + m]:
+            total = _complete_call_total(calls[k + m], ploidy[k + m])
+            if total < 0:
+                break
+            copies[k + m] = total
+            m += 1
+        if m == 0:
+            return k
+        _add_call_rows(calls, k, k + m, weights, counts_alleles, sums, named_dosage, uniform_ct)
+        k += m
+    return k
+
+
+@kernel
+def _add_call_rows(
+    calls: np.ndarray,
+    first: int,
+    stop: int,
+    weights: np.ndarray,
+    counts_alleles: np.ndarray,
+    sums: np.ndarray,
+    named_dosage: np.ndarray,
+    uniform_ct: np.ndarray,
+) -> None:
+    """Rows ``first:stop`` (at most :data:`CALL_ROW_GROUP`) into each score's totals, in
+    row order per sample: four rows in one pass when none has a NaN weight."""
+    n = calls.shape[1]
+    for s in range(weights.shape[1]):
+        sums_s = sums[s]
+        named_s = named_dosage[s]
+        used = 0
+        for r in range(first, stop):
+            if not np.isnan(weights[r, s]):
+                used += 1
+                if counts_alleles[r, s]:
+                    uniform_ct[s] += 2.0
+        if used == 4:
+            c0, c1, c2, c3 = calls[first], calls[first + 1], calls[first + 2], calls[first + 3]
+            w0, w1 = weights[first, s], weights[first + 1, s]
+            w2, w3 = weights[first + 2, s], weights[first + 3, s]
+            for i in range(n):
+                v0, v1 = np.float64(c0[i]), np.float64(c1[i])
+                v2, v3 = np.float64(c2[i]), np.float64(c3[i])
+                sums_s[i] = (((sums_s[i] + w0 * v0) + w1 * v1) + w2 * v2) + w3 * v3
+                named_s[i] = (((named_s[i] + v0) + v1) + v2) + v3
+            continue
+        for r in range(first, stop):
+            w = weights[r, s]
+            if np.isnan(w):
+                continue
+            row = calls[r]
+            for i in range(n):
+                v = np.float64(row[i])
+                sums_s[i] += w * v
+                named_s[i] += v

@@ -12,12 +12,15 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from prs.kernels.accumulate import (
+    ADDITIVE,
+    IMPUTE_COHORT_MEAN,
+    IMPUTE_GIVEN_FREQUENCY,
     IMPUTE_NONE,
     accumulate_calls,
     accumulate_scores,
     dosage_matrix,
 )
-from prs.kernels.calls import call_dosages
+from prs.kernels.calls import add_complete_calls, call_dosages
 
 #: From this many scores on, a chunk is added by matrix products (BLAS) instead of loops.
 MATMUL_MIN_SCORES = 4
@@ -150,6 +153,10 @@ class ScoreTotals:
         frequency,
         freq_ploidy,
     ) -> int:
+        if dosage.dtype == np.int8 and freq_ploidy.shape[1] == 0:
+            return self._run_calls(
+                t, dosage, ploidy, weights, counts_alleles, effect_type, given, frequency
+            )
         part = self._parts[t]
         kernel = accumulate_calls if dosage.dtype == np.int8 else accumulate_scores
         return int(
@@ -171,6 +178,74 @@ class ScoreTotals:
                 freq_ploidy,
             )
         )
+
+    def _run_calls(
+        self,
+        t: int,
+        calls: np.ndarray,
+        ploidy: np.ndarray,
+        weights: np.ndarray,
+        counts_alleles: np.ndarray,
+        effect_type: np.ndarray,
+        given: np.ndarray,
+        frequency: np.ndarray,
+    ) -> int:
+        """Hard calls into part ``t``: runs of complete additive diploid rows by
+        :func:`~prs.kernels.calls.add_complete_calls` (several rows per pass), the rows
+        between them by :func:`accumulate_calls`, in row order (so the totals are
+        :func:`accumulate_calls`' over the whole chunk, bit for bit). Each time no complete
+        row follows, the next run given to :func:`accumulate_calls` doubles (from
+        :data:`_OTHER_ROWS`), so a chunk of incomplete rows costs a few calls, not one a row.
+        """
+        part = self._parts[t]
+        k, n = calls.shape
+        additive = effect_type == ADDITIVE
+        copies = np.empty(k, dtype=np.int64)
+        all_missing = 0
+        other = _OTHER_ROWS
+        start = 0
+        while start < k:
+            stop = add_complete_calls(
+                calls,
+                ploidy,
+                additive,
+                weights,
+                counts_alleles,
+                part["sums"],
+                part["named"],
+                part["uniform_ct"],
+                copies,
+                start,
+            )
+            if stop > start:  # every call observed: the frequency of the row's 2n alleles
+                frequency[start:stop] = _frequency(
+                    copies[start:stop] / (2 * n), given[start:stop], self.impute
+                )
+                other = _OTHER_ROWS
+            elif stop < k:
+                other *= 2
+            start = min(k, stop + other)
+            if stop < start:
+                all_missing += int(
+                    accumulate_calls(
+                        calls[stop:start],
+                        ploidy[stop:start],
+                        weights[stop:start],
+                        counts_alleles[stop:start],
+                        effect_type[stop:start],
+                        self.impute,
+                        given[stop:start],
+                        part["sums"],
+                        part["allele_ct"],
+                        part["denom"],
+                        part["named"],
+                        part["missing_ct"],
+                        frequency[stop:start],
+                        part["uniform_ct"],
+                        np.empty((start - stop, 0), dtype=np.int8),
+                    )
+                )
+        return all_missing
 
     def _call_dosages(self, calls: np.ndarray) -> np.ndarray:
         """Hard calls as float64 dosages (NaN missing), in a buffer reused chunk to chunk."""
@@ -250,6 +325,21 @@ class ScoreTotals:
         if self._pool is not None:
             self._pool.shutdown()
             self._pool = None
+
+
+#: Rows after an incomplete one given to :func:`accumulate_calls` at first (doubling).
+_OTHER_ROWS = 1
+
+
+def _frequency(cohort: np.ndarray, given: np.ndarray, impute: int) -> np.ndarray:
+    """The imputation frequency of rows whose every call is observed (as
+    :func:`~prs.kernels.accumulate.accumulate_calls` reports it): the cohort's, the given
+    one where there is one (:data:`IMPUTE_GIVEN_FREQUENCY`), NaN without imputation."""
+    if impute == IMPUTE_COHORT_MEAN:
+        return cohort
+    if impute == IMPUTE_GIVEN_FREQUENCY:
+        return np.where(np.isnan(given), cohort, given)
+    return np.full(len(cohort), np.nan)
 
 
 def _add_by_pattern(total: np.ndarray, use: np.ndarray, values: np.ndarray) -> None:
