@@ -234,6 +234,11 @@ def score_with_reference_frequencies(
         use_harmonized=score_kwargs.get("use_harmonized"),
         build=target_build,
         catalog_options=score_kwargs.get("catalog_options"),
+        # Lifted here, before the frequencies are looked up at the rows' positions (the
+        # scoring below then finds the files in the target build: nothing lifts twice).
+        liftover=score_kwargs.get("liftover", False),
+        liftover_md5=score_kwargs.get("liftover_md5"),
+        liftover_sha256=score_kwargs.get("liftover_sha256"),
     )
     groups: dict[str, list[int]] = {}
     for i, pop in enumerate(similarity.most_similar):
