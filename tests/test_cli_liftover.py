@@ -153,3 +153,59 @@ def test_no_rsid_match(tmp_path, capsys):
     assert main([*base, "--out", str(tmp_path / "no"), "--no-rsid-match"]) != 0
     err = capsys.readouterr().err
     assert "matched 0 of 2 rows" in err and "unmatched_no_position=2" in err
+
+
+@pytest.mark.filterwarnings("ignore::prs.errors.PRSWarning")
+@pytest.mark.parametrize("lifted_first", [True, False])
+@pytest.mark.parametrize("fmt", ["tsv", "parquet"])
+def test_one_file_lifted_one_not(chain, builds, tmp_path, lifted_first, fmt):  # noqa: F811
+    """A GRCh37 file (lifted) next to the same rows in GRCh38 (not lifted), in either
+    order: both sums equal, and the streamed report equals the API's in-memory report
+    (the unlifted file's rows: an empty liftover fate, source position = position)."""
+    import prs
+
+    path, _ = chain
+    vcf, sf37, sf38, rows37 = builds
+    other = tmp_path / "other.txt"
+    other.write_text(sf38.read_text().replace("PGS1", "PGS2"))
+    files = [str(sf37), str(other)] if lifted_first else [str(other), str(sf37)]
+    out = tmp_path / "out"
+    md5 = hashlib.md5(path.read_bytes()).hexdigest()
+    args = [*_args(vcf, files[0], out, tmp_path), "--chain", str(path), "--chain-md5", md5]
+    args[args.index("--scorefile") + 1 : args.index("--scorefile") + 2] = files
+    assert main([*args, "--format", fmt]) == 0
+    scores = (
+        pd.read_parquet(out / "scores.parquet")
+        if fmt == "parquet"
+        else pd.read_csv(out / "scores.tsv", sep="\t", float_precision="round_trip")
+    )
+    sums = scores.pivot(index="sample_id", columns="score", values="SUM")
+    np.testing.assert_array_equal(sums["PGS1"], sums["PGS2"])
+    name = f"match_report.{fmt}"
+    written = (
+        pd.read_parquet(out / name)
+        if fmt == "parquet"
+        else pd.read_csv(out / name, sep="\t", keep_default_na=False, dtype=str)
+    )
+    kept = prs.score(
+        vcf,
+        files,
+        genome_build="GRCh38",
+        liftover=str(path),
+        liftover_md5=md5,
+        catalog_options={"cache_dir": str(tmp_path / "cache")},
+    ).match_report.variants
+    from prs.output.tables import write_table
+
+    expected_path = write_table(kept, tmp_path / f"kept.{fmt}")
+    expected = (
+        pd.read_parquet(expected_path)
+        if fmt == "parquet"
+        else pd.read_csv(expected_path, sep="\t", keep_default_na=False, dtype=str)
+    )
+    pd.testing.assert_frame_equal(written, expected)
+    by_score = written.set_index("score")
+    assert set(by_score.loc["PGS1", "liftover"]) == {"lifted", "lifted_reverse"}
+    assert set(by_score.loc["PGS2", "liftover"]) == {""}  # not lifted: its own positions
+    assert (by_score.loc["PGS2", "source_pos"] == by_score.loc["PGS2", "pos"]).all()
+    assert [int(p) for p in by_score.loc["PGS1", "source_pos"]] == [r[1] for r in rows37]

@@ -10,6 +10,8 @@ import hashlib
 import warnings
 
 import numpy as np
+import pandas as pd
+import pytest
 
 from prs.scoring.reference_freq import score_with_reference_frequencies
 from tests.builders import write_scorefile
@@ -69,3 +71,21 @@ def test_reference_frequencies_of_a_lifted_file_equal_those_of_the_target_build_
     expected = good.provenance["reference_frequencies"]["rows_without_reference_frequency"]
     assert {k: len(v) for k, v in absent.items()} == {k: len(v) for k, v in expected.items()}
     np.testing.assert_allclose(lifted.sums, good.sums, rtol=1e-12)
+
+
+# --------------------------------------------------------------------------------------
+# Finding 2: a piece whose columns differ is a ReportError naming the table and columns
+
+
+@pytest.mark.parametrize("name", ["t.tsv", "t.parquet", "t.tsv.gz"])
+def test_pieces_with_other_columns_are_a_report_error(tmp_path, name):
+    from prs.errors import ReportError
+    from prs.output.tables import output_set
+
+    first = pd.DataFrame({"a": [1], "b": ["x"]})
+    second = pd.DataFrame({"a": [2], "c": ["y"]})
+    with pytest.raises(ReportError, match=r"t\.tsv|t\.parquet") as info:
+        with output_set(tmp_path / "out") as outs:
+            outs.write_table_pieces(iter([first, second]), name)
+    assert "missing ['b']" in str(info.value) and "extra ['c']" in str(info.value)
+    assert not (tmp_path / "out" / name).exists()

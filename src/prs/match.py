@@ -46,7 +46,7 @@ from prs.errors import (
 )
 from prs.genotypes.base import sorted_unique
 from prs.memory import release_memory
-from prs.vocab import MATCH_KEYS
+from prs.vocab import LIFTOVER_FATES, MATCH_KEYS
 from prs.weights.scorefile import ScoringFile, arrow_strings
 
 _COMPLEMENT = str.maketrans("ACGTN", "TGCAN")
@@ -779,9 +779,10 @@ def _outcome_codes(
         ),
     )
     if "liftover" in variants.columns:  # a row that did not lift has no position to match
-        fate = variants["liftover"].to_numpy(dtype=object)
-        unlifted = ~np.isin(fate, ["lifted", "lifted_reverse", "no_position"]) & no_pos
-        unlifted &= ~has_match
+        # (NA: a file not lifted in a run that lifts another; its rows keep their fate.)
+        fate = variants["liftover"].fillna("").to_numpy(dtype=object)
+        failed = [f for f in LIFTOVER_FATES if f not in ("lifted", "lifted_reverse", "no_position")]
+        unlifted = np.isin(fate, failed) & no_pos & ~has_match
         outcome_code[unlifted] = _OUTCOME_CODE["unmatched_unliftable"]
     if not keep_ambiguous:
         outcome_code[has_match & best.ambiguous] = _OUTCOME_CODE["excluded_ambiguous"]
@@ -842,7 +843,7 @@ def _report_base(variants: pd.DataFrame, sites: pd.DataFrame, best: _Best) -> pd
             ),
         }
     )
-    if "liftover" in variants.columns:  # lifted scoring file: where each row came from
+    if "liftover" in variants.columns:  # lifted scoring file (or a run lifting one): origins
         for name in ("source_chrom", "source_pos", "liftover"):
             base[name] = variants[name]
     if "r2" in sites.columns:

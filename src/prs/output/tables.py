@@ -22,6 +22,7 @@ from typing import IO, Any
 import numpy as np
 import pandas as pd
 
+from prs.errors import ReportError
 from prs.output.publish import DEFAULT_LOCK_TIMEOUT, OutputSet, atomic_write
 
 
@@ -98,8 +99,6 @@ def require_zstandard() -> Any:
     try:
         import zstandard
     except ImportError as exc:
-        from prs.errors import ReportError
-
         raise ReportError(
             "zstd compression needs the zstandard package (pip install zstandard); or use gzip"
         ) from exc
@@ -134,7 +133,7 @@ def _write_pieces_to(frames: Iterable[pd.DataFrame], fh: IO[bytes], name: str) -
             if first is None:
                 first = frame
             elif list(frame.columns) != list(first.columns):
-                raise ValueError(f"{name}: a piece's columns differ from the first piece's")
+                raise _columns_differ(name, list(first.columns), list(frame.columns))
             if name.endswith(".parquet"):
                 import pyarrow as pa
                 import pyarrow.parquet as pq
@@ -146,7 +145,7 @@ def _write_pieces_to(frames: Iterable[pd.DataFrame], fh: IO[bytes], name: str) -
             else:
                 _write_tsv_rows(frame, fh, header=frame is first)
         if first is None:
-            raise ValueError(f"{name}: no pieces to write")
+            raise ReportError(f"{name}: no pieces to write")
     finally:
         if writer is not None:
             writer.close()
@@ -154,6 +153,18 @@ def _write_pieces_to(frames: Iterable[pd.DataFrame], fh: IO[bytes], name: str) -
 
 #: Rows converted and written at a time: the text of a large table never sits in memory whole.
 _SLICE_ROWS = 1 << 17
+
+
+def _columns_differ(name: str, first: list[str], other: list[str]) -> ReportError:
+    """The error of a piece whose columns are not the first piece's (a bug upstream: the
+    table would be misaligned)."""
+    missing = [c for c in first if c not in other]
+    extra = [c for c in other if c not in first]
+    what = f"missing {missing}, extra {extra}" if missing or extra else "in another order"
+    return ReportError(
+        f"{name}: a piece of the table has other columns than the first piece ({what}); "
+        "nothing was written"
+    )
 
 
 def _write_tsv(frame: pd.DataFrame, fh: Any) -> None:

@@ -20,7 +20,9 @@ chain file); then, before matching, :func:`lift_to_build` lifts it:
    (unliftable: position -1, matched as ``unmatched_unliftable``); ``no_position``.
 3. The lifted file states the target build and keeps ``source_chrom``, ``source_pos``
    and ``liftover`` per row; the match report carries them, and a
-   :class:`~prs.errors.LiftoverWarning` counts the fates.
+   :class:`~prs.errors.LiftoverWarning` counts the fates. In a run that lifts some files,
+   the others carry the same columns (their own positions, an empty ``liftover`` fate),
+   so every file's report has the same columns.
 """
 
 from __future__ import annotations
@@ -421,4 +423,18 @@ def lift_to_build(
         if key not in chains:
             chains[key] = read_chain(path)
         out.append(lift_scoring_file(sf, target, chains[key], chain_name=path.name))
+    if any("liftover" in sf.variants.columns for sf in out):
+        out = [sf if "liftover" in sf.variants.columns else _not_lifted(sf) for sf in out]
     return out
+
+
+def _not_lifted(scoring: ScoringFile) -> ScoringFile:
+    """``scoring`` with the columns of a lifted file: ``source_chrom``/``source_pos`` its
+    own positions and an empty ``liftover`` fate (not lifted). In a run that lifts another
+    file, every file's match report then has the same columns (the report's rows are
+    written file by file, into one table)."""
+    variants = scoring.variants.copy()
+    variants["source_chrom"] = variants["chrom"]
+    variants["source_pos"] = variants["pos"]
+    variants["liftover"] = np.full(len(variants), "", dtype=object)
+    return replace(scoring, variants=variants)
