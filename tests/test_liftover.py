@@ -30,7 +30,7 @@ from prs.weights.liftover import (
     lift_to_build,
     read_chain,
 )
-from tests.builders import site_table, write_scorefile
+from tests.builders import site_table, write_scorefile, write_vcf
 from tests.catalog_server import CatalogServer, CatalogTree, clear_catalog_env, md5_hex
 
 pytest.importorskip("liftover")
@@ -134,10 +134,9 @@ def test_liftover_package_agrees_with_pyliftover(chain):
 
 
 def _scoring(tmp_path, rows, build="GRCh37"):
-    path = write_scorefile(
-        tmp_path / "w.txt", rows, header={"pgs_id": "PGS1", "genome_build": build}
-    )
-    return read_scorefile(path)
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    header = {"pgs_id": "PGS1", **({"genome_build": build} if build else {})}
+    return read_scorefile(write_scorefile(tmp_path / "w.txt", rows, header=header))
 
 
 def _lifted_row(layout, chrom, rng):
@@ -229,7 +228,68 @@ def test_matching_after_a_lift_equals_matching_the_target_build_file(chain, tmp_
 def test_nothing_is_lifted_unless_allowed(tmp_path):
     sf = _scoring(tmp_path, [("1", 100, "A", "G", 1.0)])
     assert lift_to_build([sf], "GRCh38", False) == [sf]
-    assert lift_to_build([sf], None, True) == [sf]
+
+
+def test_liftover_without_the_genotypes_build_is_refused(tmp_path):
+    """liftover=True with the genotypes' build unknown: refused (it was silently ignored),
+    through lift_to_build and prs.score (a VCF whose header states no build)."""
+    import prs
+    from prs.errors import ScoreError
+
+    sf = _scoring(tmp_path, [("1", 100, "A", "G", 1.0)])
+    with pytest.raises(ScoreError, match="--build"):
+        lift_to_build([sf], None, True)
+    unstated = _scoring(tmp_path / "x", [("1", 100, "A", "G", 1.0)], build=None)
+    assert lift_to_build([unstated], None, True) == [unstated]  # nothing to lift from
+    vcf = write_vcf(tmp_path / "g.vcf.gz", ["S1"], [("1", 100, "v1", "G", "A", ["0/1"])])
+    with pytest.raises(ScoreError, match="genome_build="):
+        prs.score(vcf, sf.path, liftover=True)
+    assert prs.score(vcf, sf.path).sums[0, 0] == 1.0  # without liftover: scored as before
+
+
+def _sized_chain(path, t_size, q_size):
+    """A one-block chr1 chain (identity positions) whose header states these lengths."""
+    path.write_text(f"chain 1000 chr1 {t_size} + 0 100000 chr1 {q_size} + 0 100000 1\n100000\n\n")
+    return path
+
+
+GRCH37_CHR1, GRCH38_CHR1 = 249250621, 248956422
+
+
+def test_chain_in_the_wrong_direction_is_refused(tmp_path):
+    """A user's chain whose header lengths say GRCh38 -> GRCh37 is refused for a GRCh37
+    file on GRCh38 genotypes; the right direction is recorded in the file's lift note; a
+    chain of unknown assemblies is used, noted as unchecked."""
+    from prs.errors import ScoreError
+
+    sf = _scoring(tmp_path, [("1", 100, "A", "G", 1.0)])
+    backwards = _sized_chain(tmp_path / "b.chain", GRCH38_CHR1, GRCH37_CHR1)
+    md5 = hashlib.md5(backwards.read_bytes()).hexdigest()
+    with pytest.raises(ScoreError, match="GRCh38 -> GRCh37") as info:
+        lift_to_build([sf], "GRCh38", str(backwards), md5=md5)
+    assert str(sf.path) in str(info.value) and "b.chain" in str(info.value)
+    forwards = _sized_chain(tmp_path / "f.chain", GRCH37_CHR1, GRCH38_CHR1)
+    md5 = hashlib.md5(forwards.read_bytes()).hexdigest()
+    with pytest.warns(LiftoverWarning):
+        (lifted,) = lift_to_build([sf], "GRCh38", str(forwards), md5=md5)
+    assert lifted.variants["pos"].tolist() == [100]
+    assert "chain GRCh37 -> GRCh38" in lifted.header["liftover"]
+    unknown = _sized_chain(tmp_path / "u.chain", 300_000, 300_000)
+    md5 = hashlib.md5(unknown.read_bytes()).hexdigest()
+    with pytest.warns(LiftoverWarning):
+        (lifted,) = lift_to_build([sf], "GRCh38", str(unknown), md5=md5)
+    assert "builds not known from its lengths" in lifted.header["liftover"]
+
+
+def test_one_chain_for_files_in_two_other_builds_is_refused(tmp_path):
+    from prs.errors import ScoreError
+
+    a = _scoring(tmp_path / "a", [("1", 100, "A", "G", 1.0)], build="GRCh37")
+    b = _scoring(tmp_path / "b", [("1", 100, "A", "G", 1.0)], build="NCBI36")
+    chain = _sized_chain(tmp_path / "u.chain", 300_000, 300_000)
+    md5 = hashlib.md5(chain.read_bytes()).hexdigest()
+    with pytest.raises(ScoreError, match="one chain file"):
+        lift_to_build([a, b], "GRCh38", str(chain), md5=md5)
 
 
 # --------------------------------------------------------------------------------------

@@ -40,8 +40,8 @@ from typing import Any, Unpack
 import numpy as np
 import pandas as pd
 
-from prs.errors import CatalogError, LiftoverWarning, ScoringFileError, warn
-from prs.genome import canonical_build, normalize_chrom
+from prs.errors import CatalogError, LiftoverWarning, ScoreError, ScoringFileError, warn
+from prs.genome import build_from_contig_lengths, canonical_build, normalize_chrom
 from prs.weights.catalog.config import CatalogConfig, CatalogOptions, config_from
 from prs.weights.catalog.download import _parse_md5, download_into_cache
 from prs.weights.catalog.transport import _is_remote, _local_path, _NotFound, _read_small
@@ -387,7 +387,8 @@ def lift_to_build(
     scoring
         The run's scoring files.
     target_build
-        The genotypes' build (None: unknown, nothing is lifted).
+        The genotypes' build (None: unknown; refused when ``liftover`` is asked for and a
+        file states its build).
     liftover
         False (default): nothing is lifted (a build mismatch stays an error in
         :func:`prs.match.check_builds`). True: UCSC's chain for each file's builds,
@@ -402,15 +403,41 @@ def lift_to_build(
     Returns
     -------
     list[ScoringFile]
-        The files, lifted where their build differs from ``target_build``.
+        The files, lifted where their build differs from ``target_build`` (each lift note
+        names the chain's direction as its header lengths tell, or says it is unchecked).
+        When any file is lifted, the others get ``source_chrom``/``source_pos`` (their own)
+        and an empty ``liftover`` fate, so every match report has the same columns.
+
+    Raises
+    ------
+    ScoreError
+        ``liftover`` asked for with ``target_build`` unknown; a chain file whose header
+        lengths show another direction than a file's build -> ``target_build``; one chain
+        file for files in several other builds.
+    CatalogError
+        As :func:`fetch_chain` and :func:`read_chain`.
     """
-    if not liftover or target_build is None:
+    if not liftover:
+        return list(scoring)
+    if target_build is None:
+        stated = [sf for sf in scoring if sf.genome_build is not None]
+        if stated:
+            raise ScoreError(
+                f"liftover needs the genotypes' build, which they do not state: give "
+                f"genome_build= (--build) to lift {stated[0].path} ({stated[0].genome_build})"
+            )
         return list(scoring)
     target = canonical_build(target_build) or target_build
+    others = [sf for sf in scoring if sf.genome_build not in (None, target)]
+    if liftover is not True and len({sf.genome_build for sf in others}) > 1:
+        raise ScoreError(
+            f"one chain file ({liftover}) cannot lift files in several builds to {target}: "
+            + ", ".join(f"{sf.path} ({sf.genome_build})" for sf in others)
+        )
     out: list[ScoringFile] = []
-    chains: dict[str, Any] = {}
+    chains: dict[str, tuple[Any, str]] = {}
     for sf in scoring:
-        if sf.genome_build is None or sf.genome_build == target:
+        if sf not in others:
             out.append(sf)
             continue
         if liftover is True:
@@ -421,11 +448,45 @@ def lift_to_build(
             path = fetch_chain(location=liftover, md5=md5, sha256=sha256, config=config, **options)
         key = str(path)
         if key not in chains:
-            chains[key] = read_chain(path)
-        out.append(lift_scoring_file(sf, target, chains[key], chain_name=path.name))
+            chains[key] = (read_chain(path), _chain_direction(path))
+        chain, (source, to) = chains[key]
+        if (source and source != sf.genome_build) or (to and to != target):
+            raise ScoreError(
+                f"chain file {path.name} maps {source or '?'} -> {to or '?'} (its chromosome "
+                f"lengths), not {sf.path}'s {sf.genome_build} -> {target}: give the chain "
+                f"from {sf.genome_build} to {target}"
+            )
+        direction = (
+            f"chain {source} -> {to}"
+            if source and to
+            else "chain's builds not known from its lengths: direction unchecked"
+        )
+        out.append(lift_scoring_file(sf, target, chain, chain_name=f"{path.name} ({direction})"))
     if any("liftover" in sf.variants.columns for sf in out):
         out = [sf if "liftover" in sf.variants.columns else _not_lifted(sf) for sf in out]
     return out
+
+
+def _chain_direction(path: Path) -> tuple[str | None, str | None]:
+    """The builds a chain file maps from and to, known from the chromosome lengths in its
+    ``chain`` header lines (``tName tSize`` the source, ``qName qSize`` the target, as
+    UCSC writes them; :data:`prs.genome.CONTIG_LENGTHS`); None where no length tells."""
+    source: str | None = None
+    to: str | None = None
+    with path.open("rb") as probe:
+        gz = probe.read(2) == b"\x1f\x8b"
+    with gzip.open(path, "rt") if gz else path.open("rt") as fh:
+        for line in fh:
+            if not line.startswith("chain"):
+                continue
+            fields = line.split()
+            if len(fields) < 12:
+                continue
+            source = source or build_from_contig_lengths({fields[2]: int(fields[3])})
+            to = to or build_from_contig_lengths({fields[7]: int(fields[8])})
+            if source and to:
+                break
+    return source, to
 
 
 def _not_lifted(scoring: ScoringFile) -> ScoringFile:
