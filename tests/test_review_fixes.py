@@ -89,3 +89,68 @@ def test_pieces_with_other_columns_are_a_report_error(tmp_path, name):
             outs.write_table_pieces(iter([first, second]), name)
     assert "missing ['b']" in str(info.value) and "extra ['c']" in str(info.value)
     assert not (tmp_path / "out" / name).exists()
+
+
+# --------------------------------------------------------------------------------------
+# Finding 7: the HTML page's match-type table counts only the score's own rows
+
+
+def test_match_type_table_counts_only_the_scores_rows(tmp_path):
+    """Two scoring files, one of three weight columns: each score's "matched rows by match
+    type" holds the rows the score weights, counted from the scoring files' text; a row
+    several (but not all) scores of the file weight cannot be told apart in the report
+    ("*" with n_scores) and is left out, as the caption says."""
+    pytest.importorskip("matplotlib", reason="the report's figures need matplotlib")
+    from prs.cli import main
+    from prs.htmlreport import write_report
+    from prs.htmlreport.page import _slug
+    from tests.builders import write_vcf
+    from tests.test_html_report import parse
+
+    rng = np.random.default_rng(5)
+    samples = [f"S{i}" for i in range(6)]
+    positions = [100, 200, 300, 400, 500, 600, 700]
+    cells = [["0/0", "0/1", "1/1"][k] for k in rng.integers(0, 3, (7, 6)).ravel()]
+    records = [
+        ("1", p, f"v{i}", "A", "G", cells[6 * i : 6 * i + 6]) for i, p in enumerate(positions)
+    ]
+    vcf = write_vcf(tmp_path / "g.vcf.gz", samples, records)
+    multi = tmp_path / "multi.txt"
+    multi.write_text(
+        "chr_name\tchr_position\teffect_allele\tother_allele\ts1\ts2\ts3\n"
+        "1\t100\tG\tA\t1\t2\t3\n"  # every score of the file
+        "1\t200\tG\tA\t\t1\t1\n"  # s2 and s3: not attributable in the report
+        "1\t300\tG\tA\t1\t\t\n"
+        "1\t400\tG\tA\t2\t\t\n"
+    )
+    single = write_scorefile(
+        tmp_path / "b.txt",
+        [("1", p, "G", "A", 0.5) for p in (500, 600, 700)],
+        header={"pgs_id": "B"},
+    )
+    out = tmp_path / "out"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        code = main(
+            ["score", "--vcf", str(vcf), "--scorefile", str(multi), str(single),
+             "--out", str(out), "-q"]
+        )  # fmt: skip
+    assert code == 0
+    expected = {}
+    for path in (multi, single):
+        lines = [line.split("\t") for line in path.read_text().splitlines()]
+        body = [f for f in lines if f[0] and not f[0].startswith("#")]
+        names, rows = body[0][4:], body[1:]
+        if len(names) == 1:
+            names = ["B"]
+        for j, name in enumerate(names):
+            weighted = [r for r in rows if r[4 + j].strip()]
+            n_weights = [sum(1 for w in r[4:] if w.strip()) for r in weighted]
+            expected[name] = sum(1 for k in n_weights if k in (1, len(names)))
+    assert expected == {"s1": 3, "s2": 1, "s3": 1, "B": 3}
+    page = parse(write_report(out).read_text(encoding="utf-8"))
+    got = {
+        name: sum(int(r["rows"][0]) for r in page.tables[f"match-types-{_slug(name)}"])
+        for name in expected
+    }
+    assert got == expected

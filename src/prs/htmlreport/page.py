@@ -298,13 +298,20 @@ def _variance_coverage(run: RunOutputs, score_id: str) -> list[tuple[str, Any]]:
 
 
 def _match_type_table(run: RunOutputs, score_id: str, slug: str) -> str:
-    """Matched rows by how they matched (prs's match_type, pgsc_calc's beside it)."""
+    """Matched rows by how they matched (prs's match_type, pgsc_calc's beside it): the
+    score's own rows, and the rows several scores weight ("*") where they are certainly
+    this score's (:func:`_shared_rows_of`); the others are left out, as the caption says."""
     rows = run.match_types
     if rows is None:
         return ""
-    shared = rows["score"] == "*"  # rows several scores weight: not attributable to one
-    mine = rows[(rows["score"] == score_id) | shared]
-    mine = mine[mine["outcome"] == "matched"]
+    matched = rows["outcome"] == "matched"
+    shared = (rows["score"] == "*") & matched
+    k = _shared_rows_of(run, score_id)
+    certain = pd.Series(False, index=rows.index)
+    if k is not None and "n_scores" in rows.columns:
+        certain = shared & (pd.to_numeric(rows["n_scores"], errors="coerce") == k).to_numpy()
+    mine = rows[((rows["score"] == score_id) & matched) | certain]
+    left_out = int((shared & ~certain).sum()) if k != 1 else 0
     if mine.empty:
         return ""
     named = pgsc_calc_names(mine)
@@ -315,10 +322,33 @@ def _match_type_table(run: RunOutputs, score_id: str, slug: str) -> str:
         .reset_index()
         .rename(columns={"pgsc_match_type": "pgsc_calc_match_type"})
     )
-    caption = "matched rows by match type" + (
-        " (rows shared by several scores of the file included)" if shared.any() else ""
-    )
+    caption = "matched rows by match type"
+    if certain.any():
+        caption += " (with the rows every score of its scoring file weights)"
+    if left_out:
+        caption += (
+            f"; {left_out} matched row(s) weighted by several scores of a scoring file are "
+            "left out: the match report does not say which scores (score '*')"
+        )
     return table(counts, table_id=f"match-types-{slug}", caption=caption)
+
+
+def _shared_rows_of(run: RunOutputs, score_id: str) -> int | None:
+    """The ``n_scores`` of the match report's "*" rows that are certainly ``score_id``'s:
+    its scoring file's number of scores (those rows are weighted by every score of it),
+    when that file has several and no other file of the run has as many. 1: the score's
+    file has no other score (no "*" row is its own). None: not known (no provenance, or
+    another file could have written such rows)."""
+    files = [list(e.get("scores") or []) for e in (run.provenance or {}).get("scorefiles") or []]
+    own = [f for f in files if score_id in f]
+    if len(own) != 1:
+        return None
+    k = len(own[0])
+    if k < 2:
+        return 1
+    if sum(1 for f in files if len(f) >= k) > 1:
+        return None
+    return k
 
 
 def _percentile_table(values: np.ndarray, *, table_id: str, caption: str) -> str:

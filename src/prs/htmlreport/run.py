@@ -39,8 +39,8 @@ class RunOutputs:
     match_summary
         One row per score (and sampleset): the outcome counts, ``n_rows``, ``match_rate``.
     match_types
-        The match report's ``score``, ``outcome``, ``match_type`` and ``other_allele``
-        columns (only these are read), or None.
+        The match report's ``score``, ``outcome``, ``match_type``, ``other_allele`` (and
+        ``n_scores``) columns (only these are read), or None.
     scores
         Long table: ``score``, ``sample_id``, ``SUM`` (and ``AVG``, ``sampleset`` where
         written), whatever layout the file had.
@@ -224,14 +224,21 @@ def read_run(
 
 
 def _match_types(path: Path, header: list[str]) -> pd.DataFrame | None:
-    """The match report's columns the report counts (not the whole table)."""
-    wanted = [c for c in ("score", "outcome", "match_type", "other_allele") if c in header]
+    """The match report's columns the report counts (not the whole table): ``score``,
+    ``outcome``, ``match_type``, ``other_allele`` and ``n_scores`` where written."""
+    needed = ["score", "outcome", "match_type", "other_allele"]
+    wanted = [c for c in needed if c in header]
     if len(wanted) < 4 and not path.name.endswith(".parquet"):
         return None
+    if "n_scores" in header:
+        wanted.append("n_scores")
     try:
         if path.name.endswith(".parquet"):
-            return pd.read_parquet(path, columns=["score", "outcome", "match_type", "other_allele"])
-        return pd.read_csv(path, sep="\t", usecols=wanted, dtype=str, keep_default_na=False)
+            return pd.read_parquet(path, columns=wanted if len(wanted) > 4 else needed)
+        frame = pd.read_csv(path, sep="\t", usecols=wanted, dtype=str, keep_default_na=False)
+        if "n_scores" in frame.columns:
+            frame["n_scores"] = pd.to_numeric(frame["n_scores"], errors="coerce")
+        return frame
     except (OSError, ValueError, ImportError, pd.errors.ParserError) as exc:
         raise ReportError(f"{path}: cannot read the match report ({exc})") from exc
 
