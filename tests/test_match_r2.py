@@ -47,15 +47,16 @@ def _scoring(tmp_path):
 
 
 def test_low_r2_rows_excluded_with_their_r2(tmp_path):
-    with pytest.warns(ScoreWarning, match="1 matched row"):  # record 4: imputed, no R2
+    # records 3 (typed) and 4 (imputed) have no R2: kept, counted, warned
+    with pytest.warns(ScoreWarning, match=r"2 matched row.*1 of them flagged imputed"):
         plan, report = match_variants(_scoring(tmp_path), _sites(), min_r2=0.3, min_overlap=0)
     v = report.variants
     assert v["outcome"].tolist() == [
         "matched",
         "excluded_low_r2",  # 0.29 < 0.3
         "matched",  # 0.3 is kept (below, not at, the threshold)
-        "matched",  # typed, no R2
-        "matched",  # imputed, no R2: kept, warned
+        "matched",  # typed, no R2: kept, counted, warned
+        "matched",  # imputed, no R2: kept, counted, warned
         "unmatched_no_site",
     ]
     # R2 as the sites give it (float32), NaN where none or no match
@@ -66,6 +67,71 @@ def test_low_r2_rows_excluded_with_their_r2(tmp_path):
     assert "below min_r2" in v.loc[1, "reason"]
     assert plan.record.tolist() == [0, 2, 3, 4]
     assert report.counts["excluded_low_r2"].iloc[0] == 1
+    # the kept matches of unknown R2, counted by hand from R2 above (records 3 and 4)
+    assert report.counts["matched_r2_unknown"].tolist() == [2]
+    assert report.counts["n_rows"].tolist() == [len(ROWS)]  # not an outcome: not in n_rows
+
+
+def test_unflagged_records_without_r2_are_counted_and_warned(tmp_path):
+    """A VCF declaring IMPUTED/TYPED whose record has neither flag nor R2 (a pipeline that
+    writes no flag; Beagle's IMP is no IMPUTED): the match is kept, warned and counted
+    (it was kept silently)."""
+    sites = _sites()
+    sites["imputed"] = False  # no record flagged
+    with pytest.warns(ScoreWarning, match=r"2 matched row.*0 of them flagged imputed"):
+        _, report = match_variants(_scoring(tmp_path), sites, min_r2=0.3, min_overlap=0)
+    assert report.counts["matched_r2_unknown"].tolist() == [2]
+    _, report = match_variants(_scoring(tmp_path), sites, min_overlap=0)
+    assert "matched_r2_unknown" not in report.counts  # no min_r2: nothing checked
+
+
+def test_r2_required_only_where_asked(tmp_path):
+    """require_r2=False (a piece of a run: the run decides): sites without any R2 are
+    matched, every match kept and counted as of unknown R2; the range is still checked."""
+    sites = _sites().drop(columns=["r2", "imputed"])
+    with pytest.warns(ScoreWarning, match="5 matched row"):
+        _, report = match_variants(
+            _scoring(tmp_path), sites, min_r2=0.3, min_overlap=0, require_r2=False
+        )
+    assert report.counts["matched"].tolist() == [5]
+    assert report.counts["matched_r2_unknown"].tolist() == [5]
+    with pytest.raises(ScoreError, match="between 0 and 1"):
+        match_variants(_scoring(tmp_path), sites, min_r2=2, min_overlap=0, require_r2=False)
+
+
+def test_pieces_add_the_unknown_r2_counts(tmp_path):
+    """concat_pieces adds each piece's matched_r2_unknown (rows 1-3 and 4-6 apart)."""
+    from dataclasses import replace
+
+    from prs.match import concat_pieces
+
+    sf = _scoring(tmp_path)
+    parts = []
+    for rows in (slice(0, 3), slice(3, 6)):
+        part = replace(
+            sf, variants=sf.variants.iloc[rows].reset_index(drop=True), weights=sf.weights[rows]
+        )
+        with pytest.warns(ScoreWarning) if rows.start else _no_warning():
+            parts.append(
+                match_variants(part, _sites(), min_r2=0.3, check_overlap=False, require_r2=False)
+            )
+    with pytest.warns(ScoreWarning, match="4/6 rows matched"):
+        _, joined = concat_pieces(sf, parts, target_chroms=["1"], min_overlap=0)
+    assert joined.counts["matched_r2_unknown"].tolist() == [2]
+    assert joined.counts["n_rows"].tolist() == [len(ROWS)]
+
+
+def _no_warning():
+    import contextlib
+    import warnings
+
+    @contextlib.contextmanager
+    def strict():
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            yield
+
+    return strict()
 
 
 def test_without_min_r2_nothing_is_dropped_but_r2_is_reported(tmp_path):

@@ -522,6 +522,7 @@ def match_variants(
     check_overlap: bool = True,
     match_rsids: bool = True,
     min_r2: float | None = None,
+    require_r2: bool = True,
 ) -> tuple[MatchPlan, MatchReport]:
     """Match a scoring file's rows to a target's sites.
 
@@ -557,7 +558,13 @@ def match_variants(
     min_r2
         Exclude matches at target variants whose imputation quality ``sites["r2"]`` is
         below this (``excluded_low_r2``, the R2 in the report's ``target_r2``). A variant
-        with no R2 (NaN: e.g. a typed variant) is kept. None (default): no filter.
+        with no R2 (NaN: e.g. a typed variant) is kept, warned and counted in the counts'
+        ``matched_r2_unknown`` column (present when ``min_r2`` is given; not an outcome,
+        not in ``n_rows``). None (default): no filter.
+    require_r2
+        True (default): ``min_r2`` on sites without any R2 is an error. False for a piece
+        of a run (the run decides over all its pieces: :func:`has_r2`,
+        :func:`no_r2_error`); the piece's matches are then of unknown R2.
 
     Returns
     -------
@@ -571,7 +578,8 @@ def match_variants(
         A scoring file with no weight column (nothing to score).
     ScoreError
         ``min_r2`` set on a site table without an ``r2`` column or whose ``r2`` is NaN
-        everywhere (the genotypes carry no imputation quality), or outside [0, 1].
+        everywhere (the genotypes carry no imputation quality; unless ``require_r2`` is
+        False), or outside [0, 1].
 
     Warns
     -----
@@ -581,14 +589,14 @@ def match_variants(
         Matches kept at target variants whose R2 is unknown while ``min_r2`` is set.
     """
     _require_scores(scoring)
-    _require_r2(sites, min_r2, scoring.path)
+    _require_r2(sites, min_r2, scoring.path, require=require_r2)
     variants = scoring.variants.reset_index(drop=True)
     by_id = bool(match_rsids and scoring.match_by_rsid)
     pairs = _candidates(scoring, sites, by_id=by_id)
     release_memory()  # the candidates' temporaries
     best = _best_matches(pairs, sites, len(variants))
     outcome_code = _outcome_codes(variants, best, pairs.position_hit, keep_ambiguous, by_id=by_id)
-    _exclude_low_r2(outcome_code, best, sites, min_r2, scoring.path)
+    r2_unknown = _exclude_low_r2(outcome_code, best, sites, min_r2, scoring.path)
     matched = outcome_code == _OUTCOME_CODE["matched"]
     several = np.flatnonzero(matched & (best.fitting > 1))
     if len(several):
@@ -600,6 +608,9 @@ def match_variants(
     weighted = ~np.isnan(scoring.weights)  # rows x scores: the score weights this row
     duplicate, duplicate_reason = _duplicates_within_scores(variants, best, matched, weighted)
     counts = _outcome_counts(scoring, outcome_code, weighted, duplicate)
+    if min_r2 is not None:  # kept matches of unknown R2, per score
+        kept = weighted & ~duplicate & (r2_unknown & matched)[:, None]
+        counts["matched_r2_unknown"] = kept.sum(axis=0).astype(np.int64)
     with arrow_strings():  # the report's text columns: Arrow strings, no object per row
         report = _report_table(
             scoring,
@@ -618,32 +629,44 @@ def match_variants(
     return plan, match_report
 
 
-def _require_r2(sites: pd.DataFrame, min_r2: float | None, path: str) -> None:
-    """``min_r2`` needs the sites' imputation quality: refuse rather than not filter."""
+def has_r2(sites: pd.DataFrame) -> bool:
+    """Whether a site table gives an imputation quality (a finite ``r2``) for any site."""
+    return "r2" in sites.columns and bool(np.isfinite(sites["r2"].to_numpy(np.float64)).any())
+
+
+def no_r2_error(min_r2: float, where: str) -> ScoreError:
+    """The error of ``min_r2`` on genotypes that give no imputation quality anywhere."""
+    return ScoreError(
+        f"{where}: min_r2={min_r2:g} asks to drop poorly imputed variants, but the "
+        "genotypes give no imputation quality (no INFO R2/DR2/INFO in the VCF, or a "
+        "format without one: PLINK, BGEN); score without min_r2, or score the imputation "
+        "server's VCF"
+    )
+
+
+def _require_r2(sites: pd.DataFrame, min_r2: float | None, path: str, *, require: bool) -> None:
+    """``min_r2`` needs the sites' imputation quality: refuse rather than not filter
+    (``require``; a piece of a run leaves it to the run)."""
     if min_r2 is None:
         return
     if not 0.0 <= float(min_r2) <= 1.0:
         raise ScoreError(f"min_r2={min_r2!r}: must be between 0 and 1")
-    no_quality = "r2" not in sites.columns or (
-        len(sites) > 0 and bool(np.isnan(sites["r2"].to_numpy(dtype=np.float64)).all())
-    )
-    if no_quality:
-        raise ScoreError(
-            f"{path}: min_r2={min_r2:g} asks to drop poorly imputed variants, but the "
-            "genotypes give no imputation quality (no INFO R2/DR2/INFO in the VCF, or a "
-            "format without one: PLINK, BGEN); score without min_r2, or score the imputation "
-            "server's VCF"
-        )
+    if require and not (has_r2(sites) or (len(sites) == 0 and "r2" in sites.columns)):
+        raise no_r2_error(min_r2, path)
 
 
 def _exclude_low_r2(
     outcome_code: np.ndarray, best: _Best, sites: pd.DataFrame, min_r2: float | None, path: str
-) -> None:
+) -> np.ndarray:
     """Matched (or ambiguous) rows whose target variant's R2 is below ``min_r2`` become
-    ``excluded_low_r2`` (in place); a warning counts kept matches of unknown R2."""
+    ``excluded_low_r2`` (in place); the kept ones of unknown R2 are returned (and warned,
+    with how many of them their record flags as imputed)."""
     if min_r2 is None:
-        return
-    r2 = best.at(sites["r2"].to_numpy(dtype=np.float64), -1).astype(np.float64)
+        return np.zeros(len(outcome_code), dtype=bool)
+    if "r2" in sites.columns:
+        r2 = best.at(sites["r2"].to_numpy(dtype=np.float64), -1).astype(np.float64)
+    else:  # (a piece without any R2, require_r2=False)
+        r2 = np.full(len(outcome_code), np.nan)
     r2[~best.has_match] = np.nan
     hit = best.has_match & np.isin(
         outcome_code, [_OUTCOME_CODE["matched"], _OUTCOME_CODE["excluded_ambiguous"]]
@@ -651,15 +674,18 @@ def _exclude_low_r2(
     low = hit & (r2 < min_r2)
     outcome_code[low] = _OUTCOME_CODE["excluded_low_r2"]
     unknown = hit & np.isnan(r2)
-    if "imputed" in sites.columns:  # a typed variant has no R2 to check: not worth a warning
-        imputed = best.at(sites["imputed"].to_numpy(dtype=bool), 0).astype(bool)
-        unknown &= imputed
     if unknown.any():
+        flagged = ""
+        if "imputed" in sites.columns:
+            imputed = best.at(sites["imputed"].to_numpy(dtype=bool), 0).astype(bool)
+            flagged = f", {int((unknown & imputed).sum())} of them flagged imputed"
         warn(
             f"{path}: min_r2={min_r2:g}: {int(unknown.sum())} matched row(s) are at target "
-            "variants without an R2 (kept; the match report's target_r2 is empty for them)",
+            f"variants without an R2{flagged} (kept; counted in the match summary's "
+            "matched_r2_unknown; the match report's target_r2 is empty for them)",
             ScoreWarning,
         )
+    return unknown
 
 
 def _warn_rsid_matches(scoring: ScoringFile, n_found: int, n_matched: int) -> None:
@@ -1351,6 +1377,12 @@ def concat_pieces(
     for _, report in pieces:
         table += report.counts.loc[list(scoring.score_ids), list(OUTCOMES)].to_numpy()
     counts = _counts_table(table, scoring.score_ids)
+    if any("matched_r2_unknown" in r.counts.columns for _, r in pieces):
+        counts["matched_r2_unknown"] = sum(
+            r.counts["matched_r2_unknown"].reindex(counts.index).fillna(0).astype(np.int64)
+            for _, r in pieces
+            if "matched_r2_unknown" in r.counts.columns
+        )
     with arrow_strings():
         variants = pd.concat([r.variants for _, r in pieces], ignore_index=True)
         if len(pieces) > 1:
