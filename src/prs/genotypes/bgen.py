@@ -496,7 +496,13 @@ class BgenSource:
         sample_file: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
         threads: int | None = None,
     ) -> None:
-        check_read_options(dosage=dosage, half_call=half_call, haploid=haploid)
+        check_read_options(
+            dosage=dosage,
+            half_call=half_call,
+            haploid=haploid,
+            fields=("GT", "DS", "GP"),
+            kind="BGEN",
+        )
         if ref_allele not in REF_ALLELES:
             raise GenotypeFileError(f"ref_allele must be one of {REF_ALLELES}, not {ref_allele!r}")
         if isinstance(paths, (str, os.PathLike)):

@@ -246,7 +246,13 @@ class VcfZarrSource:
         half_call: str = "error",
         haploid: str = "as-diploid",
     ) -> None:
-        check_read_options(dosage=dosage, half_call=half_call, haploid=haploid)
+        check_read_options(
+            dosage=dosage,
+            half_call=half_call,
+            haploid=haploid,
+            fields=("GT", "DS", "GP"),
+            kind="VCF Zarr",
+        )
         if isinstance(paths, (str, os.PathLike)):
             paths = [paths]
         if not paths:

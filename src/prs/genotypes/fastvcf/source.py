@@ -236,8 +236,8 @@ class FastVcfSource:
         state = ScanState(chrom_ids, wanted_lists, want_all=wanted is None)
         parse_gt = self.dosage_field == "GT" and self.cache_bytes > 0 and self._n > 0
         self._cache = GenotypeCache(self._n, self.cache_bytes if parse_gt else 0)
-        parse_ds = self.dosage_field == "DS" and self.cache_bytes > 0 and self._n > 0
-        self._ds_cache = DsCache(self._n, self.cache_bytes if parse_ds else 0)
+        parse_ds = self.dosage_field in ("DS", "HDS") and self.cache_bytes > 0 and self._n > 0
+        self._ds_cache = DsCache(self._n, self.cache_bytes if parse_ds else 0, self.dosage_field)
         threads = max(1, self.threads or min(2, os.cpu_count() or 1))
         self._ds_pool = ThreadPoolExecutor(1, "prs-ds") if parse_ds and threads > 1 else None
         identity = np.array_equal(self._sample_out, np.arange(len(self._file_samples)))
