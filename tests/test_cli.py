@@ -65,7 +65,6 @@ def test_score_writes_every_output(tmp_path, capsys):
 
 
 def test_samples_option_and_parquet(tmp_path):
-    pytest.importorskip("pyarrow")
     paths = example_paths()
     ids = tmp_path / "ids.txt"
     ids.write_text("EX0005\nEX0002\n")

@@ -15,6 +15,7 @@ import hashlib
 import warnings
 from pathlib import Path
 
+import liftover  # noqa: F401  (a core dependency: a broken install fails, not skips)
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -32,8 +33,6 @@ from prs.weights.liftover import (
 )
 from tests.builders import site_table, write_scorefile, write_vcf
 from tests.catalog_server import CatalogServer, CatalogTree, clear_catalog_env, md5_hex
-
-pytest.importorskip("liftover")
 
 
 @pytest.fixture(autouse=True)
