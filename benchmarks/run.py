@@ -75,11 +75,14 @@ class Case:
 
 @dataclass
 class Timing:
-    """Best-of-N wall time and the peak memory of that best run."""
+    """Best-of-N wall time and the peak memory of that best run; ``cpu_seconds``: the
+    least CPU time (user + system, all threads) of the runs (less sensitive than wall time
+    to other jobs on a shared machine)."""
 
     seconds: float
     peak_mb: float
     runs: list[float] = field(default_factory=list)
+    cpu_seconds: float = float("nan")
 
 
 def plink_targets(spec: DatasetSpec) -> tuple[PlinkSpec, ...]:
@@ -116,12 +119,10 @@ def cases(spec: DatasetSpec) -> list[Case]:
 
 
 def _timed(cmd: list[str], *, env: dict[str, str] | None = None, shell: bool = False) -> Timing:
-    """Run ``cmd`` under /usr/bin/time (wall and max RSS)."""
+    """Run ``cmd`` under /usr/bin/time (wall, max RSS, CPU time)."""
     with tempfile.NamedTemporaryFile("r", suffix=".time") as report:
-        if shell:
-            full = ["/usr/bin/time", "-f", "%e %M", "-o", report.name, "bash", "-c", cmd[0]]
-        else:
-            full = ["/usr/bin/time", "-f", "%e %M", "-o", report.name, *cmd]
+        timer = ["/usr/bin/time", "-f", "%e %U %S %M", "-o", report.name]
+        full = [*timer, "bash", "-c", cmd[0]] if shell else [*timer, *cmd]
         started = time.perf_counter()
         proc = subprocess.run(full, env=env, capture_output=True, text=True)
         wall = time.perf_counter() - started
@@ -129,13 +130,32 @@ def _timed(cmd: list[str], *, env: dict[str, str] | None = None, shell: bool = F
             raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stdout}\n{proc.stderr}")
         text = report.read().split()
     peak_kb = float(text[-1]) if text else float("nan")
-    return Timing(wall, peak_kb / 1024.0)
+    cpu = float(text[-3]) + float(text[-2]) if len(text) >= 3 else float("nan")
+    return Timing(wall, peak_kb / 1024.0, cpu_seconds=cpu)
 
 
 def _best(cmd: list[str], repeats: int, **kwargs: object) -> Timing:
-    runs = [_timed(cmd, **kwargs) for _ in range(repeats)]
+    return _best_of_runs([_timed(cmd, **kwargs) for _ in range(repeats)])
+
+
+def _best_of_runs(runs: list[Timing]) -> Timing:
     best = min(runs, key=lambda t: t.seconds)
-    return Timing(best.seconds, best.peak_mb, [round(t.seconds, 3) for t in runs])
+    return Timing(
+        best.seconds,
+        best.peak_mb,
+        [round(t.seconds, 3) for t in runs],
+        min(t.cpu_seconds for t in runs),
+    )
+
+
+def best_interleaved(commands: dict[str, list[str]], repeats: int) -> dict[str, Timing]:
+    """Best of ``repeats`` runs of each command, run in turn (one run of each, then the
+    next round), so a burst of load on a shared machine falls on all of them alike."""
+    runs: dict[str, list[Timing]] = {name: [] for name in commands}
+    for _ in range(repeats):
+        for name, cmd in commands.items():
+            runs[name].append(_timed(cmd))
+    return {name: _best_of_runs(timings) for name, timings in runs.items()}
 
 
 def _is_plink(path: Path) -> bool:
@@ -243,8 +263,9 @@ def run_case(case: Case, data: Path, work: Path, repeats: int) -> dict[str, obje
     cold = _timed(prs_cmd, env={**os.environ, "NUMBA_CACHE_DIR": cold_dir})
     shutil.rmtree(cold_dir, ignore_errors=True)
     _timed(prs_cmd)  # warm the default cache
-    prs = _best(prs_cmd, repeats)
-    plink = _best(plink_command(vcf, plink_w, out_plink, case.dosage, case.n_scores), repeats)
+    plink_cmd = plink_command(vcf, plink_w, out_plink, case.dosage, case.n_scores)
+    timings = best_interleaved({"prs": prs_cmd, "plink": plink_cmd}, repeats)
+    prs, plink = timings["prs"], timings["plink"]
     reader = "cat" if _is_plink(vcf) else "bgzip -dc"
     floor = _best([f"{reader} {vcf} > /dev/null"], repeats, shell=True)
     engine = subprocess.run(
@@ -290,6 +311,9 @@ def run_case(case: Case, data: Path, work: Path, repeats: int) -> dict[str, obje
         "prs_runs": prs.runs,
         "plink2_runs": plink.runs,
         "ratio_time": round(prs.seconds / plink.seconds, 3),
+        "prs_cpu_s": round(prs.cpu_seconds, 3),
+        "plink2_cpu_s": round(plink.cpu_seconds, 3),
+        "ratio_cpu": round(prs.cpu_seconds / plink.cpu_seconds, 3),
         "prs_genotypes_per_s": genotypes / prs.seconds,
         "plink2_genotypes_per_s": genotypes / plink.seconds,
         "prs_peak_mb": round(prs.peak_mb, 1),
@@ -404,7 +428,8 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(row)
             print(
                 f"{row['case']}: prs {row['prs_s']} s, PLINK 2 {row['plink2_s']} s "
-                f"(ratio {row['ratio_time']}), floor {row['bgzip_floor_s']} s, memory ratio "
+                f"(ratio {row['ratio_time']}; CPU {row['prs_cpu_s']} vs {row['plink2_cpu_s']} s), "
+                f"floor {row['bgzip_floor_s']} s, memory ratio "
                 f"{row['ratio_memory']}, agree {row['agree']}",
                 file=sys.stderr,
             )
