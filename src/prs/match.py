@@ -1320,6 +1320,22 @@ def scoring_by_chromosome(scoring: ScoringFile) -> Iterator[tuple[str, ScoringFi
         )
 
 
+def empty_report(scoring: ScoringFile) -> MatchReport:
+    """The report of a scoring file none of whose rows was matched anywhere (no rows left,
+    e.g. every row dropped by ``drop_unscorable``): zero counts, no report rows.
+
+    Examples
+    --------
+    >>> from prs.example import example_paths
+    >>> from prs.weights import read_scorefile
+    >>> report = empty_report(read_scorefile(example_paths().scorefile))
+    >>> int(report.counts["n_rows"].sum()), len(report.variants)
+    (0, 0)
+    """
+    table = np.zeros((len(scoring.score_ids), len(OUTCOMES)), dtype=np.int64)
+    return MatchReport(variants=pd.DataFrame(), counts=_counts_table(table, scoring.score_ids))
+
+
 def concat_pieces(
     scoring: ScoringFile,
     pieces: Sequence[tuple[MatchPlan, MatchReport]],
@@ -1384,7 +1400,11 @@ def concat_pieces(
             if "matched_r2_unknown" in r.counts.columns
         )
     with arrow_strings():
-        variants = pd.concat([r.variants for _, r in pieces], ignore_index=True)
+        variants = (
+            pd.concat([r.variants for _, r in pieces], ignore_index=True)
+            if pieces  # (none: a file without rows, its match rate checked below)
+            else empty_report(scoring).variants
+        )
         if len(pieces) > 1:
             variants = variants.sort_values(["line", "score"], kind="stable", ignore_index=True)
     notes = _check_overlap(
