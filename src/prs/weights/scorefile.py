@@ -1369,21 +1369,24 @@ def _read_batches(
     weight_table = np.empty((n_rows, len(weight_columns)))
     for j, column in enumerate(weights):
         weight_table[:, j] = _joined(column)
-    blank = _joined_strings([_named([""], np.zeros(n_rows, dtype=np.int8))])
+
+    def blank() -> pd.Series:
+        return _joined_strings([_named([""], np.zeros(n_rows, dtype=np.int8))])
+
     variants = pd.DataFrame(
         {
             "line": np.arange(first, first + n_rows, dtype=np.int64),
-            "rsid": _joined_strings(rsid) if rsid_names else blank,
+            "rsid": _joined_strings(rsid) if rsid_names else blank(),
             "chrom": _joined_strings(chrom),
             "pos": _joined(pos),
             "effect_allele": _joined_strings(effect),
-            "other_allele": _joined_strings(other) if other_name is not None else blank,
+            "other_allele": _joined_strings(other) if other_name is not None else blank(),
             "effect_type": _joined_strings(
                 [_named(EFFECT_TYPES, np.full(k, ADDITIVE, np.int8)) for k in sizes]
             ),
             "allele_frequency": _joined(freq) if with_freq else np.full(n_rows, np.nan),
         },
-        copy=False,  # (columns as they are: one int64 block of line and pos is a copy)
+        copy=False,  # (not consolidated: line and pos would be copied into one 2-D block)
     )
     header = {key: value for key, (value, _) in header_entries.items()}
     score_ids, weight_table = _score_columns(
