@@ -46,6 +46,7 @@ from prs.errors import ScoreError, ScoreWarning, warn
 from prs.genome import canonical_build
 from prs.genotypes import GenotypeSource, open_genotypes
 from prs.genotypes.base import source_build
+from prs.match import complement
 from prs.output import atomic_write
 from prs.provenance import file_checksum
 from prs.scoring.pipeline import score
@@ -53,7 +54,6 @@ from prs.scoring.result import ScoreResult
 from prs.weights.load import load_scorefiles
 from prs.weights.scorefile import ScoringFile
 
-_COMPLEMENT = {"A": "T", "T": "A", "C": "G", "G": "C"}
 #: What a scoring row without a reference frequency is imputed at, in the provenance.
 FALLBACK_SCOREFILE = "the scoring file's allelefrequency_effect"
 FALLBACK_COHORT = (
@@ -114,8 +114,8 @@ def effect_allele_frequencies(
     o = merged["other_allele"].fillna("").to_numpy(str)
     r, a = merged["ref"].to_numpy(str), merged["alt"].to_numpy(str)
     f = merged["freq"].to_numpy(np.float64)
-    ec = np.array([_COMPLEMENT.get(x, "") for x in e], dtype=str)
-    oc = np.array([_COMPLEMENT.get(x, "") for x in o], dtype=str)
+    ec = np.array([complement(x) for x in e], dtype=str)
+    oc = np.array([complement(x) for x in o], dtype=str)
     no_other = o == ""
     direct_alt = (e == a) & ((o == r) | no_other)
     direct_ref = (e == r) & ((o == a) | no_other)
