@@ -95,7 +95,8 @@ def test_pieces_with_other_columns_are_a_report_error(tmp_path, name):
 # Finding 7: the HTML page's match-type table counts only the score's own rows
 
 
-def test_match_type_table_counts_only_the_scores_rows(tmp_path):
+@pytest.mark.parametrize("fmt", ["tsv", "parquet"])
+def test_match_type_table_counts_only_the_scores_rows(tmp_path, fmt):
     """Two scoring files, one of three weight columns: each score's "matched rows by match
     type" holds the rows the score weights, counted from the scoring files' text; a row
     several (but not all) scores of the file weight cannot be told apart in the report
@@ -133,7 +134,7 @@ def test_match_type_table_counts_only_the_scores_rows(tmp_path):
         warnings.simplefilter("ignore")
         code = main(
             ["score", "--vcf", str(vcf), "--scorefile", str(multi), str(single),
-             "--out", str(out), "-q"]
+             "--out", str(out), "--format", fmt, "-q"]
         )  # fmt: skip
     assert code == 0
     expected = {}
