@@ -44,13 +44,17 @@ from prs.genotypes.bgzf import inflater
 from prs.kernels.accumulate import IMPUTE_COHORT_MEAN, IMPUTE_GIVEN_FREQUENCY, IMPUTE_NONE
 from prs.match import (
     DEFAULT_MIN_OVERLAP,
+    OUTCOMES,
     MatchPlan,
     MatchReport,
     allele_count_mask,
     check_builds,
     combine_plans,
     concat_pieces,
+    empty_report,
+    has_r2,
     match_variants,
+    no_r2_error,
     wanted_positions,
 )
 from prs.memory import release_memory
@@ -176,6 +180,8 @@ class _Piece:
     row_pos: np.ndarray
     #: The target's chromosomes among the sites listed (to explain a low match rate).
     target_chroms: frozenset[str]
+    #: Whether any site listed gives an imputation quality (min_r2 is decided per run).
+    has_r2: bool = False
 
     @property
     def row_positions(self) -> dict[str, np.ndarray]:
@@ -320,10 +326,11 @@ def score(
         match summary (``match_report.counts``, which then has the columns ``skipped`` and
         ``skip_reason``) says why. Every score skipped is an error.
     allow_gt_fallback
-        With ``dosage="DS"``/``"GP"``, a VCF whose header declares no such FORMAT field is
-        an error (default False), since its hard calls would be scored instead; True scores
-        its hard calls (GT), recorded per score in ``provenance["dosage_fallback"]``
-        (plan rows of each score read from GT because their file lacks the field). Records
+        With ``dosage="DS"``/``"GP"``/``"HDS"``, a VCF whose header declares no such FORMAT
+        field is an error (default False), since its hard calls would be scored instead;
+        True scores its hard calls (GT), recorded per score in
+        ``provenance["dosage_fallback"]`` (plan rows of each score read from GT because
+        their file lacks the field). Records
         of a file that declares the field but lack it themselves are read from GT as PLINK
         2 reads them, counted in ``provenance["counts"]``.
     min_r2
@@ -335,8 +342,9 @@ def score(
         chromosomes of about this many rows, and each piece's sites are listed, matched
         and scored in turn, so memory follows a piece's rows, not the scoring file's
         (docs/scale.md). Pieces, like ``task_variants``, fix where the sums are cut (a
-        task never spans two pieces): a run with other pieces agrees to rounding. None:
-        one piece.
+        task never spans two pieces): a run with other pieces agrees to rounding; the
+        match rates and ``min_r2``'s need of an imputation quality are decided over all
+        pieces, as for one. None: one piece.
     stream
         True: list and match piece by piece (the default when there are several pieces);
         False: list every site and match every file at once, then score the same pieces
@@ -510,6 +518,15 @@ def score(
     return result
 
 
+def _no_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame``'s columns and dtypes with no rows, holding none of its data: a zero-row slice
+    (``iloc[:0]``) of an Arrow-backed column keeps the whole column's buffers alive, ~140 MB
+    per million-row piece kept for its counts (measured by benchmarks.memory_rows)."""
+    return pd.DataFrame(
+        {c: pd.Series([], dtype=d) for c, d in frame.dtypes.items()}, index=frame.index[:0]
+    )
+
+
 @contextmanager
 def _stage(name: str) -> Iterator[list[str]]:
     """Log ``<name>: <seconds> s (<notes>)`` at INFO on this module's logger when the
@@ -667,9 +684,12 @@ def _match_piece(
     wanted: dict[str, np.ndarray] | None,
     options: ScoreOptions,
     target_build: str | None,
+    require_r2: bool = True,
 ) -> _Piece:
     """List the target's sites at ``wanted`` and match every scoring file (or piece of
-    one) to them; the match rate is checked when the pieces are joined."""
+    one) to them; the match rate is checked when the pieces are joined, and ``min_r2``'s
+    need of an imputation quality here only when ``require_r2`` (a run in pieces decides
+    it over all of them)."""
     release_memory()
     sites = source.sites(wanted)
     release_memory()
@@ -690,6 +710,7 @@ def _match_piece(
             check_overlap=False,
             min_r2=options.min_r2,
             match_rsids=options.match_rsids,
+            require_r2=require_r2,
         )
         _refuse_haploid_dominance(sf, plan, sites, target_build)
         plans.append(plan)
@@ -711,6 +732,7 @@ def _match_piece(
         n_sites=len(sites),
         row_pos=row_pos,
         target_chroms=frozenset(str(c) for c in pd.unique(sites["chrom"])),
+        has_r2=has_r2(sites),
     )
     del sites  # the site table is not needed past matching
     release_memory()
@@ -761,6 +783,7 @@ def _match_and_accumulate(
     accumulator.pieces, accumulator.streamed = len(pieces or [None]), streamed
     per_file: list[list[tuple[MatchPlan, MatchReport]]] = [[] for _ in scoring]
     chroms: set[str] = set()
+    quality: list[bool] = []  # per piece: any site with an imputation quality
     joined: list[tuple[MatchReport, list[dict[str, str]]]] = []
 
     def matched() -> Iterator[_Piece]:
@@ -776,17 +799,19 @@ def _match_and_accumulate(
                 {c: wanted[c] for c in piece_chroms if c in wanted},
                 options,
                 target_build,
+                require_r2=False,  # decided over every piece, as one piece would
             )
 
     def rows() -> Iterator[pd.DataFrame]:
         for piece in matched():
             chroms.update(piece.target_chroms)
+            quality.append(piece.has_r2)
             for k, report in enumerate(piece.reports):
                 if report is None:
                     continue
                 kept = report
                 if report_rows is not None:  # its rows go to the writer, not kept
-                    kept = replace(report, variants=report.variants.iloc[:0])
+                    kept = replace(report, variants=_no_rows(report.variants))
                 per_file[k].append((_empty_plan(report.counts.index), kept))
             if not streamed and not joined:
                 # Matched at once: every rate is known before scoring; check it first.
@@ -801,6 +826,9 @@ def _match_and_accumulate(
         report_rows(frames)
     for _ in frames:  # (no writer, or one that stopped early: the run goes to its end)
         pass
+    if streamed and options.min_r2 is not None and not any(quality):
+        # (no piece's sites had an R2; matched at once, match_variants refuses it)
+        raise no_r2_error(options.min_r2, ", ".join(str(p) for p in source.paths))
     if not joined:
         joined.append(_join(scoring, per_file, options, target_build, chroms))
     return joined[0]
@@ -855,11 +883,13 @@ def _join(
         )[1]
 
     for sf, pieces in zip(scoring, per_file, strict=True):
+        if not pieces:  # no row left in the file (drop_unscorable): its rate is zero
+            pieces = [(_empty_plan(pd.Index(sf.score_ids)), empty_report(sf))]
         if options.on_unmatched == "error":
             reports.append(join(sf, list(range(len(sf.score_ids))), pieces))
             continue
         reasons: dict[str, str] = {}
-        counts_only = [(plan, replace(r, variants=r.variants.iloc[:0])) for plan, r in pieces]
+        counts_only = [(plan, replace(r, variants=_no_rows(r.variants))) for plan, r in pieces]
         for j, score_id in enumerate(sf.score_ids):
             try:
                 with warnings.catch_warnings():
@@ -902,11 +932,11 @@ def _join(
 def _joined_rows(sf: ScoringFile, pieces: list[tuple[MatchPlan, MatchReport]]) -> MatchReport:
     """A file's report from its pieces without checking any rate: rows in (line, score)
     order (as :func:`prs.match.concat_pieces` joins them), counts added, match rates anew."""
-    outcomes = [c for c in pieces[0][1].counts.columns if c not in ("n_rows", "match_rate")]
+    added = [c for c in pieces[0][1].counts.columns if c not in ("n_rows", "match_rate")]
     counts = pieces[0][1].counts.loc[list(sf.score_ids)].copy()
     for _, report in pieces[1:]:
-        counts[outcomes] += report.counts.loc[list(sf.score_ids), outcomes].to_numpy()
-    counts["n_rows"] = counts[outcomes].sum(axis=1)
+        counts[added] += report.counts.loc[list(sf.score_ids), added].to_numpy()
+    counts["n_rows"] = counts[list(OUTCOMES)].sum(axis=1)  # (not matched_r2_unknown)
     counts["match_rate"] = np.where(
         counts["n_rows"] > 0, counts["matched"] / counts["n_rows"].clip(lower=1), 0.0
     )
@@ -1072,9 +1102,12 @@ class _Accumulator:
             warnings.warn(
                 f"{self.all_missing} matched variant(s) are missing in every sample; "
                 + (
-                    "they were imputed at frequency 0.5, as PLINK 2 does"
-                    if options.missing != "none"
-                    else "they add nothing to any score"
+                    "they add nothing to any score"
+                    if options.missing == "none"
+                    else "they were imputed at the scoring file's effect-allele frequency "
+                    "(at 0.5, as PLINK 2 does, where the file gives none)"
+                    if MISSING_POLICIES[options.missing] == IMPUTE_GIVEN_FREQUENCY
+                    else "they were imputed at frequency 0.5, as PLINK 2 does"
                 ),
                 ScoreWarning,
                 stacklevel=3,
