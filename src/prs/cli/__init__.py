@@ -196,6 +196,23 @@ class StageStep:
         self.detail = ""
 
 
+def add_transfer_limits(parser: argparse.ArgumentParser, *, defaults: bool = True) -> None:
+    """``--timeout``, ``--retries``, ``--backoff`` of PGS Catalog downloads (``prs fetch``,
+    and ``prs score`` for scores given by ID). Without ``defaults`` they are None when not
+    given, so the catalog's own defaults and environment apply."""
+    for flag, kind, value, text in (
+        ("--timeout", float, 30.0, "seconds per connection/read"),
+        ("--retries", int, 3, "retries after a transient network failure"),
+        ("--backoff", float, 1.0, "seconds before the first retry"),
+    ):
+        parser.add_argument(
+            flag,
+            type=kind,
+            default=value if defaults else None,
+            help=f"PGS Catalog downloads: {text} ({value:g})",
+        )
+
+
 def add_report_option(parser: argparse.ArgumentParser, default: str) -> None:
     """``--report [FILE]``: write the run's HTML report (:mod:`prs.htmlreport`) after it,
     to FILE or ``default`` (told in the help); see :func:`write_run_report`."""

@@ -20,6 +20,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from prs.cli import add_transfer_limits
 from prs.errors import CatalogError
 from prs.output import atomic_write
 from prs.weights import catalog
@@ -125,15 +126,7 @@ def _add_transfer(parser: argparse.ArgumentParser) -> None:
         action="store_false",
         help="accept files without a published MD5 (not recommended)",
     )
-    parser.add_argument(
-        "--timeout", type=float, default=30.0, help="seconds per connection/read (30)"
-    )
-    parser.add_argument(
-        "--retries", type=int, default=3, help="retries after a transient failure (3)"
-    )
-    parser.add_argument(
-        "--backoff", type=float, default=1.0, help="seconds before the first retry (1)"
-    )
+    add_transfer_limits(parser)
     progress = parser.add_mutually_exclusive_group()
     progress.add_argument(
         "--progress",

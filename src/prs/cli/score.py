@@ -9,7 +9,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from prs.cli import Stages, add_report_option, show_progress, write_run_report
+from prs.cli import (
+    Stages,
+    add_report_option,
+    add_transfer_limits,
+    show_progress,
+    write_run_report,
+)
 from prs.errors import ScoreError
 from prs.genome import SCORING_BUILDS
 from prs.match import DEFAULT_MIN_OVERLAP
@@ -353,6 +359,7 @@ def _add_output_options(p: argparse.ArgumentParser) -> None:
         help="never touch the network for PGS IDs (env PRS_OFFLINE=1)",
     )
     p.add_argument("--mirror", help="URL or directory laid out like the PGS Catalog FTP tree")
+    add_transfer_limits(p, defaults=False)
 
 
 def _samples_from(path: Path | None) -> list[str] | None:
@@ -479,6 +486,9 @@ def _score(
                 ("cache_dir", args.cache_dir),
                 ("offline", args.offline),
                 ("mirror", args.mirror),
+                ("timeout", args.timeout),
+                ("retries", args.retries),
+                ("backoff", args.backoff),
             )
             if v is not None
         },
