@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 import pysam
 import pytest
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from tests.conftest import SHARED_DATA
@@ -257,20 +258,23 @@ def random_vcf_text(
 # Scoring files
 
 
+#: The columns :func:`write_scorefile` writes unless told otherwise: a variant by position.
+POSITION_COLUMNS = ("chr_name", "chr_position", "effect_allele", "other_allele", "effect_weight")
+#: ... plus the effect allele's frequency (``missing="scorefile-freq"``).
+FREQ_COLUMNS = (*POSITION_COLUMNS, "allelefrequency_effect")
+#: ... plus the dominant / recessive flags of each variant's effect type.
+EFFECT_TYPE_COLUMNS = (*POSITION_COLUMNS, "is_dominant", "is_recessive")
+
+
 def write_scorefile(
     path: Path,
     rows: Sequence[tuple],
     *,
     header: dict[str, str] | None = None,
-    columns: Sequence[str] = (
-        "chr_name",
-        "chr_position",
-        "effect_allele",
-        "other_allele",
-        "effect_weight",
-    ),
+    columns: Sequence[str] = POSITION_COLUMNS,
 ) -> Path:
-    """Write a PGS-Catalog-style scoring file (format 2.0 header when ``header`` given)."""
+    """Write a PGS-Catalog-style scoring file (format 2.0 header when ``header`` given);
+    ``rows`` hold one value per column of ``columns``."""
     text = []
     if header is not None:
         text.append("###PGS CATALOG SCORING FILE - test\n#format_version=2.0\n")
@@ -281,6 +285,31 @@ def write_scorefile(
     with opener(path, "wt") as fh:
         fh.write("".join(text))
     return path
+
+
+def write_alt_effect_case(
+    directory: Path,
+    samples: Sequence[str],
+    records: Sequence[tuple],
+    weights: Sequence[float],
+    *,
+    frequencies: Sequence[float] | None = None,
+    header: dict[str, str] | None = None,
+    vcf_name: str = "g.vcf.gz",
+    scorefile_name: str = "w.txt",
+) -> tuple[Path, Path]:
+    """A VCF of ``records`` (as :func:`write_vcf` takes them, biallelic) and a scoring file
+    whose row k names record k's ALT as the effect allele, its REF as the other allele,
+    weight ``weights[k]`` (and effect-allele frequency ``frequencies[k]`` when given)."""
+    vcf = write_vcf(directory / vcf_name, samples, records)
+    rows = [
+        (chrom, pos, alt, ref, weight)
+        for (chrom, pos, _, ref, alt, _), weight in zip(records, weights, strict=True)
+    ]
+    if frequencies is not None:
+        rows = [(*row, f) for row, f in zip(rows, frequencies, strict=True)]
+    columns = POSITION_COLUMNS if frequencies is None else FREQ_COLUMNS
+    return vcf, write_scorefile(directory / scorefile_name, rows, header=header, columns=columns)
 
 
 # --------------------------------------------------------------------------------------------
@@ -314,6 +343,18 @@ MATCH_TARGET = site_table(
 
 # --------------------------------------------------------------------------------------------
 # Random cohorts (hypothesis)
+
+
+def tmp_path_settings(max_examples: int) -> settings:
+    """Hypothesis settings for a property test that also takes pytest's ``tmp_path``: no
+    deadline (files are written and read) and no complaint about the function-scoped fixture
+    (each example writes its files under fresh names or overwrites them)."""
+    return settings(
+        max_examples=max_examples,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture],
+    )
+
 
 _NON_AMBIGUOUS = [("A", "G"), ("A", "C"), ("G", "T"), ("C", "T"), ("G", "A"), ("T", "C")]
 

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from benchmarks.imputed_case import write_minimac_vcf
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from prs.cli import main
@@ -27,7 +27,13 @@ from prs.errors import GenotypeFileError
 from prs.genotypes.fastvcf import FastVcfSource
 from prs.genotypes.vcf import VcfSource
 from prs.scoring import score
-from tests.builders import VCF_HEADER, write_scorefile, write_vcf, write_vcf_text
+from tests.builders import (
+    VCF_HEADER,
+    tmp_path_settings,
+    write_scorefile,
+    write_vcf,
+    write_vcf_text,
+)
 from tests.reference import plink2_scores
 from tests.test_imputed_dosage import _assert_bit_equal, _dosages
 from tests.test_plink2 import assert_agree
@@ -90,9 +96,7 @@ def _vcf(draw) -> str:
     return _HEADER + head + "\n".join(lines) + "\n"
 
 
-@settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@tmp_path_settings(60)
 @given(_vcf(), st.sampled_from(["as-diploid", "haploid"]))
 def test_random_hds_files_bit_equal_to_the_checked_engine(tmp_path, text, haploid):
     path = write_vcf_text(tmp_path / "hds.vcf", text, index=False)
@@ -372,9 +376,7 @@ def test_hds_store_bit_equal_to_the_checked_engine(tmp_path, hds_store, haploid)
     assert not kept[decimals > 3].any()
 
 
-@settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@tmp_path_settings(40)
 @given(_vcf())
 def test_random_hds_files_with_the_store(tmp_path, hds_store, text):
     path = write_vcf_text(tmp_path / "hds.vcf", text, index=False)

@@ -12,14 +12,14 @@ import re
 import numpy as np
 import pytest
 from benchmarks.imputed_case import write_minimac_vcf
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from prs.errors import GenotypeFileError
 from prs.genotypes.fastvcf import FastVcfSource
 from prs.genotypes.vcf import VcfSource
 from prs.kernels import fields as kf
-from tests.builders import write_vcf_text
+from tests.builders import tmp_path_settings, write_vcf_text
 
 _SHORT = re.compile(r"(\d+\.?\d*|\.\d+)")
 
@@ -144,9 +144,7 @@ def _assert_bit_equal(path, dosage: str, cache_bytes: int = 1 << 28, **options) 
     return fast_source
 
 
-@settings(
-    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@tmp_path_settings(30)
 @given(_records(), st.sampled_from(["as-diploid", "haploid"]))
 def test_random_ds_files_bit_equal_to_the_checked_engine(tmp_path, text, haploid):
     path = write_vcf_text(tmp_path / "ds.vcf", text, index=False)

@@ -17,7 +17,7 @@ import pytest
 
 import prs
 from prs.scoring import score
-from tests.builders import random_genotype_cells, write_scorefile, write_vcf
+from tests.builders import EFFECT_TYPE_COLUMNS, random_genotype_cells, write_scorefile, write_vcf
 from tests.reference import plink2_scores
 
 pytestmark = pytest.mark.plink2
@@ -108,15 +108,7 @@ def generated(tmp_path_factory):
         tmp / "mixed.txt",
         score_rows,
         header={"pgs_id": "MIXED"},
-        columns=(
-            "chr_name",
-            "chr_position",
-            "effect_allele",
-            "other_allele",
-            "effect_weight",
-            "is_dominant",
-            "is_recessive",
-        ),
+        columns=EFFECT_TYPE_COLUMNS,
     )
     return {"vcf": vcf, "additive": sf_add, "mixed": sf_mixed, "tmp": tmp}
 

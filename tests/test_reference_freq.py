@@ -21,7 +21,7 @@ from prs.scoring.reference_freq import (
     score_with_reference_frequencies,
 )
 from prs.weights import read_scorefile
-from tests.builders import write_scorefile, write_vcf
+from tests.builders import FREQ_COLUMNS, write_scorefile, write_vcf
 
 PAIRS = [("A", "C"), ("A", "G"), ("C", "T"), ("G", "T")]  # none strand-ambiguous
 COMPLEMENT = {"A": "T", "T": "A", "C": "G", "G": "C"}
@@ -115,16 +115,8 @@ def _scorefile(cohort, path):
     rows.append(("1", p1, a1, r1, 0.7, 0.3))
     rows.append(("1", p2, r2, a2, -0.2, ""))
     expected += [("extra", 0, True, 0.7), ("extra", 1, False, -0.2)]
-    columns = (
-        "chr_name",
-        "chr_position",
-        "effect_allele",
-        "other_allele",
-        "effect_weight",
-        "allelefrequency_effect",
-    )
     write_scorefile(path, rows, header={"pgs_id": "PGS_TEST", "genome_build": "GRCh37"},
-                    columns=columns)  # fmt: skip
+                    columns=FREQ_COLUMNS)  # fmt: skip
     return path, expected
 
 
@@ -226,8 +218,7 @@ def test_effect_allele_lookup_by_strand_and_allele(cohort, tmp_path):
     ]
     path = write_scorefile(
         tmp_path / "s.txt", rows,
-        columns=("chr_name", "chr_position", "effect_allele", "other_allele",
-                 "effect_weight", "allelefrequency_effect"),
+        columns=FREQ_COLUMNS,
     )  # fmt: skip
     freq, flipped = effect_allele_frequencies(read_scorefile(path), table)
     np.testing.assert_allclose(freq, [0.2, 0.8, 0.2, 0.1, 0.9, np.nan, np.nan])

@@ -12,30 +12,20 @@ import pytest
 
 import prs
 from prs.errors import MatchError, ScoreError, ScoreWarning
-from tests.builders import write_scorefile, write_vcf, write_vcf_text
+from tests.builders import write_alt_effect_case, write_scorefile, write_vcf, write_vcf_text
 
 # --------------------------------------------------------------------------------------
 # Finding 4: "missing in every sample" says what was imputed
 
 
 def test_all_missing_under_scorefile_freq_names_the_files_frequency(tmp_path):
-    vcf = write_vcf(
-        tmp_path / "c.vcf.gz",
+    vcf, sf = write_alt_effect_case(
+        tmp_path,
         ["A", "B"],
         [("1", 100, "v1", "A", "G", ["./.", "./."]), ("1", 200, "v2", "C", "T", ["0/1", "1/1"])],
-    )
-    sf = write_scorefile(
-        tmp_path / "s.txt",
-        [("1", 100, "G", "A", 1.0, 0.3), ("1", 200, "T", "C", 1.0, 0.3)],
+        [1.0, 1.0],
+        frequencies=[0.3, 0.3],
         header={"pgs_id": "X", "genome_build": "GRCh37"},
-        columns=(
-            "chr_name",
-            "chr_position",
-            "effect_allele",
-            "other_allele",
-            "effect_weight",
-            "allelefrequency_effect",
-        ),
     )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

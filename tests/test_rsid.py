@@ -18,10 +18,15 @@ from prs.errors import MatchError, RsidMatchWarning, ScoringFileWarning
 from prs.match import match_variants, wanted_positions
 from prs.scoring import score
 from prs.weights import read_scorefile
-from tests.builders import MATCH_TARGET, random_genotype_cells, site_table, write_scorefile
+from tests.builders import (
+    MATCH_TARGET,
+    POSITION_COLUMNS,
+    random_genotype_cells,
+    site_table,
+    write_scorefile,
+)
 
 RSID_COLUMNS = ("rsID", "effect_allele", "other_allele", "effect_weight")
-POS_COLUMNS = ("chr_name", "chr_position", "effect_allele", "other_allele", "effect_weight")
 
 #: (rsID of MATCH_TARGET's record, chrom, pos, effect, other, weight): alt, ref, flipped
 #: alt at a duplicated record, multi-allelic second ALT, ambiguous, allele mismatch.
@@ -42,7 +47,7 @@ def _rsid_file(path, rows):
 
 
 def _pos_file(path, rows):
-    return read_scorefile(write_scorefile(path, [r[1:] for r in rows], columns=POS_COLUMNS))
+    return read_scorefile(write_scorefile(path, [r[1:] for r in rows], columns=POSITION_COLUMNS))
 
 
 def _match(sf, sites, **kw):
@@ -301,7 +306,7 @@ def test_rows_without_position_in_a_file_with_positions_are_not_matched_by_rsid(
     """Failed harmonization leaves a few rows of a positioned file without one: they stay
     unmatched_no_position (as in pgsc_calc), and the genotypes are read only at the
     file's positions (matching them by ID would need every site)."""
-    columns = ("rsID", *POS_COLUMNS)
+    columns = ("rsID", *POSITION_COLUMNS)
     rows = [("r0", "1", 100, "G", "A", 1.0), ("r1", "", "", "C", "T", 2.0)]
     sf = read_scorefile(write_scorefile(tmp_path / "w.txt", rows, columns=columns))
     assert sf.match_by_rsid is False

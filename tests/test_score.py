@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 
 import prs
 from prs.errors import (
@@ -19,11 +19,16 @@ from prs.errors import (
     ScoringFileWarning,
 )
 from prs.scoring import SCORE_COLUMNS, score
-from tests.builders import cohorts, write_scorefile, write_vcf
-
-SETTINGS = settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+from tests.builders import (
+    FREQ_COLUMNS,
+    cohorts,
+    tmp_path_settings,
+    write_alt_effect_case,
+    write_scorefile,
+    write_vcf,
 )
+
+SETTINGS = tmp_path_settings(25)
 _counter = itertools.count()
 
 
@@ -95,14 +100,7 @@ def test_scorefile_frequency_imputation(tmp_path):
         tmp_path / "w.txt",
         [("1", 10, "G", "A", 1.0, 0.1)],
         header={"pgs_id": "F"},
-        columns=(
-            "chr_name",
-            "chr_position",
-            "effect_allele",
-            "other_allele",
-            "effect_weight",
-            "allelefrequency_effect",
-        ),
+        columns=FREQ_COLUMNS,
     )
     np.testing.assert_allclose(run(vcf, sf, missing="scorefile-freq").sums[:, 0], [0.2, 2.0])
     np.testing.assert_allclose(run(vcf, sf).sums[:, 0], [2.0, 2.0])  # cohort frequency 1
@@ -276,15 +274,12 @@ class _WarningSource:
 
 
 def _all_missing_case(tmp_path):
-    vcf = write_vcf(
-        tmp_path / "am.vcf.gz",
+    return write_alt_effect_case(  # no header: no genome build stated
+        tmp_path,
         ["a", "b"],
         [("1", 10, "x", "A", "G", ["0/1", "1/1"]), ("1", 20, "y", "C", "T", ["./.", "./."])],
+        [1.0, 1.0],
     )
-    sf = write_scorefile(
-        tmp_path / "w.txt", [("1", 10, "G", "A", 1.0), ("1", 20, "T", "C", 1.0)]
-    )  # no header: no genome build stated
-    return vcf, sf
 
 
 def test_warnings_are_recorded_in_provenance_and_still_reach_the_caller(tmp_path):

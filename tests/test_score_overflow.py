@@ -10,16 +10,7 @@ import pytest
 
 from prs.errors import ScoreError
 from prs.scoring import score
-from tests.builders import write_scorefile, write_vcf
-
-FREQ_COLUMNS = (
-    "chr_name",
-    "chr_position",
-    "effect_allele",
-    "other_allele",
-    "effect_weight",
-    "allelefrequency_effect",
-)
+from tests.builders import FREQ_COLUMNS, write_scorefile, write_vcf
 
 
 @pytest.fixture

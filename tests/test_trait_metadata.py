@@ -17,7 +17,7 @@ from prs.errors import CalibrationError
 from prs.example import example_paths
 from prs.scoring import SCORE_COLUMNS, TRAIT_COLUMNS
 from prs.weights.scorefile import TraitInfo, read_scorefile
-from tests.builders import write_scorefile, write_vcf
+from tests.builders import write_alt_effect_case, write_scorefile
 
 
 def _read(path, **kw):
@@ -101,14 +101,12 @@ def test_header_says_development_ancestry_when_given(tmp_path):
 
 def _two_files(tmp_path):
     """A catalog-style file with trait metadata and a custom table without, on one VCF."""
-    vcf = write_vcf(
-        tmp_path / "g.vcf",
+    vcf, catalog = write_alt_effect_case(
+        tmp_path,
         ["s1", "s2"],
         [("1", 100, "rs1", "G", "A", ["0/1", "1/1"]), ("1", 200, "rs2", "C", "T", ["0/0", "0/1"])],
-    )
-    catalog = write_scorefile(
-        tmp_path / "bc.txt",
-        [("1", 100, "A", "G", 0.2), ("1", 200, "T", "C", -0.1)],
+        [0.2, -0.1],
+        scorefile_name="bc.txt",
         header={
             "pgs_id": "PGS999001",
             "trait_reported": "Breast cancer",
