@@ -3,13 +3,17 @@ imputed target variants, each with its R2 and its own fate in the match report."
 
 from __future__ import annotations
 
+import cyvcf2
 import numpy as np
+import pandas as pd
 import pytest
 
 from prs.errors import ScoreError, ScoreWarning
+from prs.genotypes.fastvcf import FastVcfSource
+from prs.genotypes.vcf import VcfSource
 from prs.match import match_variants
 from prs.weights import read_scorefile
-from tests.builders import site_table, write_scorefile
+from tests.builders import site_table, write_scorefile, write_vcf
 
 #: Five records, their R2 (NaN: none given) and whether imputed (record 3 is typed).
 R2 = [0.95, 0.29, 0.3, np.nan, np.nan]
@@ -74,8 +78,7 @@ def test_low_r2_rows_excluded_with_their_r2(tmp_path):
 
 def test_unflagged_records_without_r2_are_counted_and_warned(tmp_path):
     """A VCF declaring IMPUTED/TYPED whose record has neither flag nor R2 (a pipeline that
-    writes no flag; Beagle's IMP is no IMPUTED): the match is kept, warned and counted
-    (it was kept silently)."""
+    writes no flag): the match is kept, warned and counted (it was kept silently)."""
     sites = _sites()
     sites["imputed"] = False  # no record flagged
     with pytest.warns(ScoreWarning, match=r"2 matched row.*0 of them flagged imputed"):
@@ -171,7 +174,7 @@ def test_min_r2_end_to_end_equals_scoring_without_the_poor_rows(tmp_path, engine
     scoring a file without the rows whose R2 (as written in the VCF) is below 0.5, and
     the report names each excluded row with its R2."""
     from prs.scoring import score
-    from tests.builders import random_genotype_cells, write_vcf
+    from tests.builders import random_genotype_cells
 
     rng = np.random.default_rng(4)
     samples = [f"S{i}" for i in range(30)]
@@ -202,3 +205,95 @@ def test_min_r2_end_to_end_equals_scoring_without_the_poor_rows(tmp_path, engine
     assert (v["outcome"] == "excluded_low_r2").tolist() == poor
     np.testing.assert_allclose(v["target_r2"], r2s, rtol=1e-6)
     assert v["target_imputed"].tolist() == [bool(i % 4) for i in range(24)]
+
+
+#: A Beagle 5 header's INFO lines, as Beagle writes them (DR2 and AF per ALT, IMP a flag on
+#: imputed markers; genotyped markers carry DR2 and AF, no IMP).
+BEAGLE_INFO = (
+    '##INFO=<ID=AF,Number=A,Type=Float,Description="Estimated ALT Allele Frequencies">\n'
+    '##INFO=<ID=DR2,Number=A,Type=Float,Description="Dosage R-Squared: estimated squared '
+    'correlation between estimated REF dose [P(RA) + 2*P(RR)] and true REF dose">\n'
+    '##INFO=<ID=IMP,Number=0,Type=Flag,Description="Imputed marker">\n'
+)
+
+
+def _beagle_vcf(tmp_path):
+    """A Beagle-style VCF (GT:DS, markers at 22:1000-1050): imputed markers (IMP) and
+    genotyped ones, one imputed marker whose DR2 is ``.``, one multi-allelic marker (DR2
+    per ALT)."""
+    rng = np.random.default_rng(11)
+    samples = [f"S{i}" for i in range(6)]
+    infos = [
+        "AF=0.2;DR2=0.91;IMP",
+        "AF=0.4;DR2=0.12;IMP",
+        "AF=0.3;DR2=1",  # genotyped: no IMP
+        "AF=0.1;DR2=.;IMP",  # imputed, R2 unknown
+        "AF=0.1,0.2;DR2=0.8,0.25;IMP",  # multi-allelic: one DR2 per ALT
+        "AF=0.5;DR2=0.4",
+    ]
+    records = []
+    for i, info in enumerate(infos):
+        alt = "G,T" if "," in info else "G"
+        n_alt = alt.count(",") + 1
+        cells = []
+        for _ in samples:
+            a, b = rng.integers(0, n_alt + 1, size=2)
+            ds = ",".join(str(int(a == k) + int(b == k)) for k in range(1, n_alt + 1))
+            cells.append(f"{a}|{b}:{ds}")
+        records.append(
+            f"22\t{1000 + 10 * i}\tm{i}\tA\t{alt}\t.\tPASS\t{info}\tGT:DS\t" + "\t".join(cells)
+        )
+    vcf = write_vcf(
+        tmp_path / "beagle.vcf.gz",
+        samples,
+        records,
+        contigs={"22": 10_000},
+        extra_header=BEAGLE_INFO,
+    )
+    return vcf
+
+
+def test_beagle_imp_and_dr2_read_alike_by_both_engines(tmp_path):
+    """Beagle's IMP marks a record imputed as Minimac's IMPUTED does, in both engines, as
+    htslib (cyvcf2) reads the flag; r2 is DR2 (per ALT), float32 as htslib stores it."""
+    vcf = _beagle_vcf(tmp_path)
+    fast = FastVcfSource(vcf, dosage="DS").sites()
+    checked = VcfSource(vcf, dosage="DS").sites()
+    pd.testing.assert_frame_equal(fast, checked)
+    imp, dr2 = [], []
+    for variant in cyvcf2.VCF(str(vcf)):
+        values = np.atleast_1d(np.asarray(variant.INFO.get("DR2"), dtype=np.float32))
+        for k in range(len(variant.ALT)):  # one site-table row per ALT
+            imp.append("IMP" in dict(variant.INFO))
+            dr2.append(values[k] if len(values) > 1 else values[0])
+    assert imp == [True, True, False, True, True, True, False]  # as written above
+    assert fast["imputed"].tolist() == imp
+    np.testing.assert_array_equal(fast["r2"].to_numpy(), np.asarray(dr2, dtype=np.float32))
+    np.testing.assert_array_equal(
+        fast["r2"].to_numpy(), np.float32([0.91, 0.12, 1, np.nan, 0.8, 0.25, 0.4])
+    )
+
+
+@pytest.mark.parametrize("engine", ["fast", "checked"])
+def test_beagle_min_r2_counts_imp_markers_as_imputed(tmp_path, engine):
+    """min_r2 on a Beagle VCF: DR2 below it excluded, the IMP marker without a DR2 kept,
+    warned and counted as flagged imputed; target_imputed is the IMP flag."""
+    from prs.scoring import score
+
+    vcf = _beagle_vcf(tmp_path)
+    rows = [("22", 1000 + 10 * i, "G", "A", float(i + 1)) for i in range(6)]
+    sf = write_scorefile(tmp_path / "b.txt", rows)
+    with pytest.warns(ScoreWarning, match=r"1 matched row.*1 of them flagged imputed"):
+        result = score(vcf, sf, min_r2=0.3, min_overlap=0, engine=engine)
+    v = result.match_report.variants
+    # DR2 0.12 < 0.3 excluded; '.' kept; the multi-allelic G row's DR2 is 0.8
+    assert v["outcome"].tolist() == [
+        "matched",
+        "excluded_low_r2",
+        "matched",
+        "matched",
+        "matched",
+        "matched",
+    ]
+    assert v["target_imputed"].tolist() == [True, True, False, True, True, False]
+    assert result.match_report.counts["matched_r2_unknown"].tolist() == [1]

@@ -678,7 +678,8 @@ def _exclude_low_r2(
         flagged = ""
         if "imputed" in sites.columns:
             imputed = best.at(sites["imputed"].to_numpy(dtype=bool), 0).astype(bool)
-            flagged = f", {int((unknown & imputed).sum())} of them flagged imputed"
+            n_flagged = int((unknown & imputed).sum())
+            flagged = f", {n_flagged} of them flagged imputed (INFO IMPUTED or IMP)"
         warn(
             f"{path}: min_r2={min_r2:g}: {int(unknown.sum())} matched row(s) are at target "
             f"variants without an R2{flagged} (kept; counted in the match summary's "

@@ -215,13 +215,14 @@ def _parse_header_lines(path: Path, lines: list[bytes]) -> VcfHeader:
 
 #: INFO IDs that make the VCF engines' site tables carry ``r2`` and ``imputed``
 #: (:data:`prs.genotypes.vcf_record.QUALITY_COLUMNS`).
-QUALITY_INFOS = frozenset({"R2", "DR2", "INFO", "IMPUTED", "TYPED"})
+QUALITY_INFOS = frozenset({"R2", "DR2", "INFO", "IMPUTED", "IMP", "TYPED"})
 
 
 def declares_quality(headers: Sequence[VcfHeader]) -> bool:
     """True when a header declares an imputation-quality INFO field (R2, DR2, INFO,
-    IMPUTED or TYPED, as imputation servers write them): the site table then has ``r2`` and
-    ``imputed``. Files without (typed arrays, sequencing) keep the plain site table."""
+    IMPUTED, IMP or TYPED, as Minimac, Beagle and imputation servers write them): the site
+    table then has ``r2`` and ``imputed``. Files without (typed arrays, sequencing) keep the
+    plain site table."""
     return any(h.infos & QUALITY_INFOS for h in headers)
 
 

@@ -634,6 +634,9 @@ QUALITY_COLUMNS = ("r2", "imputed")
 #: INFO keys holding an imputation quality, in order of preference: Minimac4's ``R2``,
 #: Beagle's ``DR2``, IMPUTE's ``INFO``.
 QUALITY_KEYS = (b"R2", b"DR2", b"INFO")
+#: INFO flags marking an imputed record: Minimac's ``IMPUTED``, Beagle's ``IMP`` (Minimac's
+#: ``TYPED`` overrides either: a typed variant is not imputed).
+IMPUTED_FLAGS = frozenset({b"IMPUTED", b"IMP"})
 
 
 @dataclass(frozen=True)
@@ -646,8 +649,8 @@ class InfoQuality:
         The first of :data:`QUALITY_KEYS` present: its values rounded to float32 as htslib
         stores a ``Type=Float`` INFO value (``.`` is NaN); empty when no key is present.
     imputed
-        The ``IMPUTED`` flag is present (and ``TYPED`` is not: a typed variant is not
-        imputed).
+        One of :data:`IMPUTED_FLAGS` (``IMPUTED``, ``IMP``) is present, and ``TYPED`` is
+        not (a typed variant is not imputed).
     readable
         False when the value is not a number (it is then NaN).
     """
@@ -681,7 +684,7 @@ def info_quality(info: bytes) -> InfoQuality:
             values.setdefault(key, value)
         else:
             flags.add(key)
-    imputed = b"IMPUTED" in flags and b"TYPED" not in flags
+    imputed = not flags.isdisjoint(IMPUTED_FLAGS) and b"TYPED" not in flags
     raw = next((values[key] for key in QUALITY_KEYS if key in values), None)
     if raw is None:
         return InfoQuality((), imputed)

@@ -523,7 +523,7 @@ def parse_gt_and_float_field(
         vflags[j] = flag
 
 
-# -- INFO imputation quality (R2 / DR2 / INFO, IMPUTED / TYPED) ---------------------------------
+# -- INFO imputation quality (R2 / DR2 / INFO, IMPUTED / IMP / TYPED) ---------------------------
 #: Per-record status of :func:`parse_info_quality`: read, or left to Python
 #: (:func:`prs.genotypes.vcf_record.info_quality`: several values, or not a short number).
 INFO_OK = 0
@@ -532,12 +532,15 @@ INFO_PYTHON = 1
 
 @kernel
 def _info_key(buf: np.ndarray, a: int, b: int) -> int:
-    """Which INFO key ``buf[a:b]`` is: 0 R2, 1 DR2, 2 INFO, 3 IMPUTED, 4 TYPED, -1 other."""
+    """Which INFO key ``buf[a:b]`` is: 0 R2, 1 DR2, 2 INFO, 3 IMPUTED (Minimac) or IMP
+    (Beagle), 4 TYPED, -1 other."""
     n = b - a
     if n == 2 and buf[a] == 82 and buf[a + 1] == 50:
         return 0
     if n == 3 and buf[a] == 68 and buf[a + 1] == 82 and buf[a + 2] == 50:
         return 1
+    if n == 3 and buf[a] == 73 and buf[a + 1] == 77 and buf[a + 2] == 80:
+        return 3
     if n == 4 and buf[a] == 73 and buf[a + 1] == 78 and buf[a + 2] == 70 and buf[a + 3] == 79:
         return 2
     if n == 7 and buf[a] == 73 and buf[a + 1] == 77 and buf[a + 2] == 80 and buf[a + 6] == 68:
@@ -570,7 +573,8 @@ def parse_info_quality(
         ``float32[k]`` out: the value of ``R2``, else ``DR2``, else ``INFO`` (first
         occurrence), rounded to float32 as htslib stores it; NaN when absent or ``.``.
     imputed
-        ``bool[k]`` out: ``IMPUTED`` present and ``TYPED`` absent.
+        ``bool[k]`` out: ``IMPUTED`` (Minimac) or ``IMP`` (Beagle) present and ``TYPED``
+        absent.
     status
         ``int8[k]`` out: :data:`INFO_OK`, or :data:`INFO_PYTHON` for a value the kernel
         does not read exactly (several values, not a short decimal): Python reads those.

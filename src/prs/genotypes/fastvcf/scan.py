@@ -45,7 +45,7 @@ class Listed:
     allele_row: np.ndarray  # int64: row in the allele store, -1 if not there
     ds_row: np.ndarray  # int64: row in the DS store, -1 if not there
     r2: np.ndarray  # float32: INFO R2 / DR2 / INFO (NaN: none; see vcf_record.info_quality)
-    imputed: np.ndarray  # bool: INFO IMPUTED flag (and not TYPED)
+    imputed: np.ndarray  # bool: INFO IMPUTED or IMP flag (and not TYPED)
 
 
 class ScanState:
