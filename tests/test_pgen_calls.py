@@ -21,7 +21,7 @@ from prs.kernels.accumulate import (
     IMPUTE_NONE,
     RECESSIVE,
 )
-from prs.kernels.calls import add_complete_calls
+from prs.kernels.calls import add_complete_calls, diploid_allele_sums
 from prs.scoring.totals import ScoreTotals
 from tests.test_kernels import reference_dosages
 
@@ -142,3 +142,18 @@ def test_stops_at_the_first_row_not_complete():
     assert add_complete_calls(calls, *args, 2) == 2  # row 2 has a missing call
     assert add_complete_calls(calls, *args, 3) == 4
     np.testing.assert_array_equal(sums, [[3.0, 4.0]])
+
+
+@given(st.integers(0, 6), st.integers(0, 20), st.data())
+@settings(max_examples=50, deadline=None)
+def test_diploid_allele_sums_are_numpys(k, n, data):
+    """A VCF Zarr block's complete biallelic calls: ALT copies of the rows asked for, in
+    the order asked (repeats allowed), equal to numpy's sum over the ploidy axis."""
+    gt = data.draw(arrays(np.int8, (k, n, 2), elements=st.integers(0, 1)))
+    rows = np.array(
+        data.draw(st.lists(st.integers(0, max(k - 1, 0)), max_size=8)) if k else [],
+        dtype=np.int64,
+    )
+    out = np.empty((len(rows), n), dtype=np.int8)
+    diploid_allele_sums(gt, rows, out)
+    np.testing.assert_array_equal(out, gt[rows].sum(axis=2))

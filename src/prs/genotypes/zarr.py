@@ -63,6 +63,7 @@ from prs.genotypes.vcf_header import (
     zero_pos_message,
 )
 from prs.genotypes.vcf_record import _ds_dosages, _FloatValues, _gp_dosages
+from prs.kernels.calls import diploid_allele_sums, other_allele_calls
 
 __all__ = ["VcfZarrSource"]
 
@@ -756,6 +757,13 @@ class VcfZarrSource:
 def _simple_copies(gt: np.ndarray, at: np.ndarray, alleles: np.ndarray) -> np.ndarray:
     """Copies of ``alleles`` (0 or 1) in complete diploid biallelic calls ``gt[at]``: the
     ALT count is the sum of the two allele indexes, the REF count 2 minus it (int8)."""
+    if gt.dtype == np.int8:  # (bio2zarr's type) one pass by a kernel, REF rows in place
+        counted = np.empty((len(at), gt.shape[1]), dtype=np.int8)
+        diploid_allele_sums(gt, np.ascontiguousarray(at, dtype=np.int64), counted)
+        ref = np.flatnonzero(alleles == 0)
+        if len(ref):
+            other_allele_calls(counted, ref)
+        return counted
     if len(at) and bool((np.diff(at) == 1).all()):  # one request per variant, in a run
         rows = gt[int(at[0]) : int(at[-1]) + 1]
         counted = rows[:, :, 0] + rows[:, :, 1]
@@ -903,10 +911,13 @@ def _resolve_calls(
 def _check_allele_indexes(
     gt: np.ndarray, n_alleles: np.ndarray, store: _Store, rows: np.ndarray, source: VcfZarrSource
 ) -> None:
-    """Refuse an allele index beyond its record's alleles (as the VCF engines do)."""
-    too_big = gt >= n_alleles[:, None, None]
+    """Refuse an allele index beyond its record's alleles (as the VCF engines do); only
+    the records with no more alleles than the largest index are looked at."""
+    few = np.flatnonzero(n_alleles <= (gt.max() if gt.size else -1))
+    too_big = gt[few] >= n_alleles[few, None, None]
     if too_big.any():
         r, s, k = (int(x[0]) for x in np.nonzero(too_big))
+        r = int(few[r])
         raise GenotypeFileError(
             f"{store.where(int(rows[r]))}: sample {source._sample_name(s)} has allele index "
             f"{gt[r, s, k]} but the record has {int(n_alleles[r]) - 1} ALT allele(s)"

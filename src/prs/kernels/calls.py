@@ -147,3 +147,15 @@ def _add_call_rows(
                 v = np.float64(row[i])
                 sums_s[i] += w * v
                 named_s[i] += v
+
+
+@kernel
+def diploid_allele_sums(gt: np.ndarray, rows: np.ndarray, out: np.ndarray) -> None:
+    """``out[r, i] = gt[rows[r], i, 0] + gt[rows[r], i, 1]``: ALT copies of complete
+    diploid biallelic calls (``int8[k, n, 2]`` allele indexes 0/1, as a VCF Zarr store holds
+    them) into ``int8[len(rows), n]``."""
+    for r in range(len(rows)):
+        calls = gt[rows[r]]
+        row = out[r]
+        for i in range(calls.shape[0]):
+            row[i] = calls[i, 0] + calls[i, 1]
