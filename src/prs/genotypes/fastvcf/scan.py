@@ -158,6 +158,7 @@ class FileScan:
     ) -> None:
         self.region = region
         self.stopped_at = -1  # text offset of the record that ended a region read
+        self.compressed_end = 0  # compressed offset after the last block read so far
         self.pack_samples = pack_samples
         self.path = path
         self.file_index = file_index
@@ -194,6 +195,8 @@ class FileScan:
         reader, skip, carry_offset = self._reader()  # carry_offset: text offset of carry[0]
         for chunk in reader:
             self._runs.append(chunk.blocks)
+            if len(chunk.blocks.coffset):
+                self.compressed_end = int(chunk.blocks.coffset[-1] + chunk.blocks.csize[-1])
             buf = chunk.buffer
             if skip:  # a region read starts inside its first block
                 buf = buf[skip:]

@@ -25,7 +25,7 @@ are the checked path's own.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -195,6 +195,10 @@ class FastVcfSource:
             SampleColumns.of(inputs.file_samples, inputs.sample_index),
         )
         self._listed: Listed | None = None
+        #: Told ``(compressed bytes read, compressed bytes of all files)`` as the sites pass
+        #: goes (the whole pass for a sequential read); ``prs score``'s progress bar.
+        self.on_bytes_read: Callable[[int, int], None] | None = None
+        self._bytes_before = 0  # compressed bytes of the files already scanned
         self._blocks: list[bgzf.BlockTable] = []
         self._cache = GenotypeCache.empty(self._n)
         self._ds_cache = DsCache(self._n, 0)
@@ -280,6 +284,7 @@ class FastVcfSource:
     ) -> int:
         """Scan every file in turn; the number of records."""
         record = 0
+        self._bytes_before = 0
         for file_index, path in enumerate(self.paths):
             header = self.headers[file_index]
             for name in header.contigs:
@@ -293,7 +298,15 @@ class FastVcfSource:
                 len(header.samples) if parse_gt and identity else 0,
             )
             record = self._scan_file(settings, wanted, record, pieces, blobs, parse_gt)
+            self._bytes_before += os.path.getsize(path)
+            self._tell_bytes(0)
         return record
+
+    def _tell_bytes(self, in_file: int) -> None:
+        """``on_bytes_read`` of the files scanned and ``in_file`` bytes of the current one."""
+        if self.on_bytes_read is not None:
+            total = sum(os.path.getsize(p) for p in self.paths)
+            self.on_bytes_read(min(self._bytes_before + in_file, total), total)
 
     def _scan_file(
         self,
@@ -329,6 +342,7 @@ class FastVcfSource:
                 for buf, listed in scan:
                     if listed is not None:
                         self._take(buf, listed, pieces, blobs, parse_gt)
+                    self._tell_bytes(scan.compressed_end)
         except RegionError:
             # A malformed record in a window: read the file sequentially, which reports
             # the file's first error by line exactly as the checked path does. (Rows the
