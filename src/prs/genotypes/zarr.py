@@ -45,7 +45,7 @@ import os
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +97,8 @@ class _Store:
     dosage_values: Any  # zarr.Array (call_DS/call_GP) or None
     has_ids: bool  # variant_id stored (else IDs are ".")
     n_alleles: np.ndarray | None = None  # int16 per variant, filled by sites()
+    #: Per array name: its :class:`_DirectChunks` (None: zarr-python reads it).
+    direct: dict[str, Any] = field(default_factory=dict)
     chrom: np.ndarray | None = None  # canonical chromosome per variant (object)
     pos: np.ndarray | None = None  # int64 per variant
 
@@ -792,6 +794,97 @@ def _counted_copies(
     return counted
 
 
+class _DirectChunks:
+    """Chunks of a zarr 3 array in the common VCF Zarr layout (bio2zarr's: a regular grid,
+    the ``bytes`` then ``blosc`` codecs, one chunk across the dimensions after samples)
+    read from the zip or directory and decoded in the calling thread by the codec zarr
+    itself uses (numcodecs' Blosc), without zarr-python's event loop (whose round trips
+    serialised the read-ahead threads and cost about as much as the decoding). A chunk
+    not stored is read by zarr (its fill value). :meth:`of` gives None for any other
+    layout (zarr-python reads those)."""
+
+    def __init__(self, path: str, array: Any, blosc: Any) -> None:
+        meta = array.metadata
+        self._array = array
+        self._blosc = blosc
+        self._shape = tuple(int(x) for x in array.shape)
+        self._chunks = tuple(int(x) for x in meta.chunk_grid.chunk_shape)
+        self._dtype = np.dtype(array.dtype)
+        self._key = meta.encode_chunk_key
+        self._prefix = str(array.path).strip("/")
+        self._zip: Any = None
+        self._root = path
+        if path.lower().endswith(".zip"):
+            import zipfile
+
+            self._zip = zipfile.ZipFile(path)
+            weakref.finalize(self, self._zip.close)
+
+    @classmethod
+    def of(cls, path: str, array: Any) -> _DirectChunks | None:
+        """The direct reader of ``array``, or None when its layout is not the common one."""
+        from zarr.codecs import BloscCodec, BytesCodec
+
+        meta = array.metadata
+        if getattr(meta, "zarr_format", None) != 3 or getattr(meta, "storage_transformers", ()):
+            return None
+        grid = getattr(meta.chunk_grid, "chunk_shape", None)
+        codecs = tuple(meta.codecs)
+        dtype = np.dtype(array.dtype)
+        if (
+            grid is None
+            or len(codecs) != 2
+            or not isinstance(codecs[0], BytesCodec)
+            or not isinstance(codecs[1], BloscCodec)
+            or dtype.kind not in "iuf"
+            or (dtype.itemsize > 1 and str(getattr(codecs[0].endian, "value", "")) != "little")
+            or np.dtype("=i2").byteorder not in ("=", "<")
+            or len(array.shape) < 2
+            or tuple(grid[2:]) != tuple(array.shape[2:])
+        ):
+            return None
+        blosc = getattr(codecs[1], "_blosc_codec", None)
+        return None if blosc is None else cls(path, array, blosc)
+
+    def region(self, lo: int, hi: int, c0: int, c1: int) -> np.ndarray:
+        """The array at variants ``lo:hi`` and samples ``c0:c1`` (a writable copy)."""
+        cv, cs = self._chunks[0], self._chunks[1]
+        first, last = lo // cv, (hi - 1) // cv
+        if first == last and c0 // cs == (c1 - 1) // cs:  # one chunk: no assembling copy
+            chunk = self._chunk(first, c0 // cs)
+            at_v, at_s = first * cv, c0 // cs * cs
+            return chunk[lo - at_v : hi - at_v, c0 - at_s : c1 - at_s]
+        out = np.empty((hi - lo, c1 - c0, *self._shape[2:]), dtype=self._dtype)
+        for i in range(first, last + 1):
+            for j in range(c0 // cs, (c1 - 1) // cs + 1):
+                r0, r1 = max(lo, i * cv), min(hi, (i + 1) * cv)
+                s0, s1 = max(c0, j * cs), min(c1, (j + 1) * cs)
+                chunk = self._chunk(i, j)
+                out[r0 - lo : r1 - lo, s0 - c0 : s1 - c0] = chunk[
+                    r0 - i * cv : r1 - i * cv, s0 - j * cs : s1 - j * cs
+                ]
+        return out
+
+    def _chunk(self, i: int, j: int) -> np.ndarray:
+        """Chunk (i, j) decoded (the fill value when it is not stored)."""
+        key = self._key((i, j, *([0] * (len(self._shape) - 2))))
+        name = f"{self._prefix}/{key}" if self._prefix else key
+        out = np.empty(self._chunks, dtype=self._dtype)
+        try:
+            if self._zip is not None:
+                raw = self._zip.read(name)
+            else:
+                with open(os.path.join(self._root, *name.split("/")), "rb") as handle:
+                    raw = handle.read()
+        except (KeyError, FileNotFoundError):  # not stored: zarr's own reading (the fill)
+            v0, s0 = i * self._chunks[0], j * self._chunks[1]
+            part = np.asarray(self._array[v0 : v0 + self._chunks[0], s0 : s0 + self._chunks[1]])
+            out[: part.shape[0], : part.shape[1]] = part
+            return out
+        self._blosc.decode(raw, out=out)
+        return out
+
+
 def _read_rows(
     store: _Store, name: str, array: Any, rows: np.ndarray, columns: np.ndarray | None
 ) -> np.ndarray:
@@ -800,16 +893,25 @@ def _read_rows(
     orthogonal indexing is ~7x slower here), only the sample chunks holding ``columns``; the
     rows and columns are picked in memory. A chunk that cannot be decoded is named."""
     lo, hi = int(rows[0]), int(rows[-1]) + 1
+    if name not in store.direct:
+        store.direct[name] = _DirectChunks.of(store.path, array)
+    direct = store.direct[name]
     try:
         if columns is None:
-            values = np.asarray(array[lo:hi])
+            n = int(array.shape[1])
+            values = np.asarray(array[lo:hi]) if direct is None else direct.region(lo, hi, 0, n)
         else:
             width = max(int(array.chunks[1]), 1)
             parts = []
             for k in sorted_unique(columns // width).tolist():
                 wanted = columns[(columns >= k * width) & (columns < (k + 1) * width)]
-                block = np.asarray(array[lo:hi, k * width : (k + 1) * width])
-                parts.append(block[:, wanted - k * width])
+                c0, c1 = k * width, min((k + 1) * width, int(array.shape[1]))
+                block = (
+                    np.asarray(array[lo:hi, c0:c1])
+                    if direct is None
+                    else direct.region(lo, hi, c0, c1)
+                )
+                parts.append(block[:, wanted - c0])
             values = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
     except Exception as exc:  # the codecs raise their own kinds for damaged chunks
         raise GenotypeFileError(
@@ -911,13 +1013,15 @@ def _resolve_calls(
 def _check_allele_indexes(
     gt: np.ndarray, n_alleles: np.ndarray, store: _Store, rows: np.ndarray, source: VcfZarrSource
 ) -> None:
-    """Refuse an allele index beyond its record's alleles (as the VCF engines do); only
-    the records with no more alleles than the largest index are looked at."""
-    few = np.flatnonzero(n_alleles <= (gt.max() if gt.size else -1))
-    too_big = gt[few] >= n_alleles[few, None, None]
-    if too_big.any():
-        r, s, k = (int(x[0]) for x in np.nonzero(too_big))
-        r = int(few[r])
+    """Refuse an allele index beyond its record's alleles (as the VCF engines do): each
+    record's largest index against its allele count (one pass), then the first record at
+    fault looked at."""
+    if not gt.size:
+        return
+    bad = np.flatnonzero(gt.reshape(len(gt), -1).max(axis=1) >= n_alleles)
+    if len(bad):
+        r = int(bad[0])
+        s, k = (int(x[0]) for x in np.nonzero(gt[r] >= n_alleles[r]))
         raise GenotypeFileError(
             f"{store.where(int(rows[r]))}: sample {source._sample_name(s)} has allele index "
             f"{gt[r, s, k]} but the record has {int(n_alleles[r]) - 1} ALT allele(s)"
