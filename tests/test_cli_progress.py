@@ -56,13 +56,17 @@ def run_prs(args: list[str], *, terminal: bool) -> tuple[int, str]:
 
 
 def test_score_bar_on_a_terminal_only(tmp_path):
-    """A tqdm bar of tasks on a terminal; none through a pipe; none with -q on a terminal."""
+    """tqdm bars (genotype bytes read, then tasks) on a terminal; none through a pipe;
+    none with -q on a terminal."""
     code, drawn = run_prs(example_score_args(tmp_path / "tty"), terminal=True)
     assert code == 0, drawn
     assert re.search(r"\d+/\d+ \[", drawn) and "task" in drawn, drawn
+    # first a bar of the genotype bytes the VCF pass reads (in B/kB), then the tasks'
+    assert re.search(r"genotypes read: +\d+%.*B/s", drawn), drawn
+    assert drawn.index("genotypes read") < drawn.index("task")
     code, piped = run_prs(example_score_args(tmp_path / "pipe"), terminal=False)
     assert code == 0, piped
-    assert "task" not in piped and "\r" not in piped
+    assert "task" not in piped and "\r" not in piped and "genotypes read" not in piped
     assert "variants matched" in piped  # the summary is still there
     code, quiet = run_prs([*example_score_args(tmp_path / "quiet"), "-q"], terminal=True)
     assert code == 0, quiet

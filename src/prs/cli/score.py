@@ -397,19 +397,43 @@ def dask_client(args: argparse.Namespace) -> Iterator[Any]:
 
 
 class _TaskBar:
-    """A tqdm bar of tasks done (on stderr, only when it is a terminal and not ``-q``:
-    :func:`prs.cli.show_progress`); counts the tasks for the log either way."""
+    """tqdm bars on stderr, only when it is a terminal and not ``-q``
+    (:func:`prs.cli.show_progress`): genotype bytes read (a VCF's pass over every record),
+    then tasks done; counts the tasks for the log either way."""
 
     def __init__(self, enabled: bool) -> None:
         self._bar: Any = None
+        self._bytes: Any = None
         self.enabled = enabled
         self.total = 0
+
+    def bytes_read(self, done: int, total: int) -> None:
+        """The first bar: compressed genotype bytes read by the fast VCF engine's pass over
+        every record (``prs.score``'s ``read_progress``), before any task runs."""
+        if not self.enabled:
+            return
+        from tqdm import tqdm
+
+        if self._bytes is None:
+            self._bytes = tqdm(
+                total=total,
+                unit="B",
+                unit_scale=True,
+                desc="genotypes read",
+                file=sys.stderr,
+                leave=False,
+            )
+        self._bytes.update(done - self._bytes.n)
 
     def __call__(self, done: int, total: int) -> None:
         self.total = total
         if not self.enabled:
             return
         from tqdm import tqdm
+
+        if self._bytes is not None:  # the pass is over: the tasks' bar follows
+            self._bytes.close()
+            self._bytes = None
 
         if self._bar is None:
             self._bar = tqdm(total=total, unit="task", file=sys.stderr, leave=False)
@@ -419,9 +443,10 @@ class _TaskBar:
         self._bar.update(done - self._bar.n)
 
     def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
-            self._bar = None
+        for bar in (self._bar, self._bytes):
+            if bar is not None:
+                bar.close()
+        self._bar = self._bytes = None
 
 
 def score_from_args(
@@ -474,6 +499,7 @@ def _score(
         sample_block=getattr(args, "sample_block", None),
         client=client,
         progress=progress,
+        read_progress=progress.bytes_read,
         on_unmatched=args.on_unmatched,
         allow_gt_fallback=args.allow_gt_fallback,
         min_r2=args.min_r2,

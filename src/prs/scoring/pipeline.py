@@ -218,6 +218,7 @@ def score(
     threads: int | None = None,
     client: Any = None,
     progress: Callable[[int, int], None] | None = None,
+    read_progress: Callable[[int, int], None] | None = None,
     on_unmatched: str = "error",
     allow_gt_fallback: bool = False,
     min_r2: float | None = None,
@@ -318,6 +319,10 @@ def score(
     progress
         Called with (tasks done, tasks known so far) after every task (a run in pieces
         learns each piece's tasks when it reaches the piece).
+    read_progress
+        Called with (compressed bytes of genotype data read, of all the files) as the fast
+        VCF engine's pass over bgzipped VCFs goes, which reads every record before any
+        task runs (``prs score``'s first bar); other readers' work is all in the tasks.
     on_unmatched
         A score whose match rate is below ``min_overlap`` (or that matches nothing):
         ``"error"`` (default) stops the run with a :class:`~prs.errors.MatchError`;
@@ -445,6 +450,8 @@ def score(
         with _stage("open genotypes") as notes:
             source = _open_source(genotypes, options)
             notes.append(f"{len(source.samples)} samples, {type(source).__name__}")
+        if read_progress is not None and hasattr(source, "on_bytes_read"):
+            source.on_bytes_read = read_progress
         sample_sex, sex_summary = _sexes(source, sex)
         # checksums for the provenance, computed in a thread while the genotypes are read
         genotype_sums = BackgroundChecksums(source.paths)
