@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from prs.kernels.calls import call_row_dosage
+from prs.kernels.calls import call_row_dosage, complete_call_total
 from prs.kernels.jit import kernel
 
 #: Effect types (``MatchPlan.effect_type``).
@@ -366,7 +366,7 @@ def accumulate_calls(
     all_missing = 0
     for k in range(k_count):
         if effect_type[k] == ADDITIVE and len(freq_ploidy[k]) == 0 and n > 0:
-            copies = _diploid_call_total(calls[k], ploidy[k])
+            copies = complete_call_total(calls[k], ploidy[k])
             if copies >= 0:
                 _add_diploid_calls(
                     calls[k],
@@ -404,19 +404,6 @@ def accumulate_calls(
             observed,
         )
     return all_missing
-
-
-@kernel
-def _diploid_call_total(calls: np.ndarray, prow: np.ndarray) -> int:
-    """Copies in a row of calls when every call is observed and diploid, else -1 (one pass
-    over int8 that the compiler vectorises)."""
-    total = 0
-    bad = 0
-    for i in range(len(calls)):
-        c = calls[i]
-        total += np.int64(c)
-        bad |= (c < 0) | (prow[i] != 2)
-    return -1 if bad else total
 
 
 @kernel

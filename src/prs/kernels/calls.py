@@ -45,7 +45,7 @@ def other_allele_calls(calls: np.ndarray, rows: np.ndarray) -> None:
 
 
 @kernel
-def _complete_call_total(calls: np.ndarray, prow: np.ndarray) -> int:
+def complete_call_total(calls: np.ndarray, prow: np.ndarray) -> int:
     """Copies in a row of calls when every call is observed and diploid, else -1 (one pass
     over int8 that the compiler vectorises)."""
     total = 0
@@ -93,7 +93,7 @@ def add_complete_calls(
     while k < k_count:
         m = 0
         while m < CALL_ROW_GROUP and k + m < k_count and additive[k + m]:
-            total = _complete_call_total(calls[k + m], ploidy[k + m])
+            total = complete_call_total(calls[k + m], ploidy[k + m])
             if total < 0:
                 break
             copies[k + m] = total
