@@ -178,8 +178,8 @@ def test_one_vocabulary_for_the_options():
         kd.HAPLOID_AS_DIPLOID,
         kd.HAPLOID_HAPLOID,
     ]
-    assert [kd.FIELD_GT, kd.FIELD_DS, kd.FIELD_GP] == [0, 1, 2]
-    assert options.DOSAGE_FIELDS == ("GT", "DS", "GP")
+    assert [kd.FIELD_GT, kd.FIELD_DS, kd.FIELD_GP, kd.FIELD_HDS] == [0, 1, 2, 3]
+    assert options.DOSAGE_FIELDS == ("GT", "DS", "GP", "HDS")
     for bad in ({"dosage": "XX"}, {"half_call": "maybe"}, {"haploid": "triploid"}):
         words = {"dosage": "GT", "half_call": "error", "haploid": "as-diploid", **bad}
         with pytest.raises(GenotypeFileError):
