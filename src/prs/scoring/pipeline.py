@@ -471,8 +471,11 @@ def score(
             )
             notes.append(f"{len(scoring)} files, {sum(sf.n_variants for sf in scoring)} rows")
         # The reading's temporaries, some held by reference cycles (measured: a 3M-row
-        # file's 926 MB resident fall to 462 MB), go before the sites are listed.
-        gc.collect()
+        # file's 926 MB resident fall to 462 MB), go before the sites are listed. A full
+        # collection costs ~60 ms however small the files (more in a process holding many
+        # objects), so it is made only when the rows are many enough to leave much behind.
+        if sum(sf.n_variants for sf in scoring) >= _COLLECT_ROWS:
+            gc.collect()
         release_memory()
         check_builds(scoring, target_build, stated=bool(genome_build), stacklevel=2)
         without_field = _files_without_dosage_field(source, options)
@@ -523,6 +526,10 @@ def score(
         )
     result.provenance["warnings"] = prs_warnings
     return result
+
+
+#: Scoring-file rows from which reading them leaves enough garbage to collect at once.
+_COLLECT_ROWS = 100_000
 
 
 def _no_rows(frame: pd.DataFrame) -> pd.DataFrame:
