@@ -22,8 +22,8 @@ from prs.kernels.accumulate import (
     RECESSIVE,
 )
 from prs.kernels.calls import add_complete_calls, diploid_allele_sums
-from prs.scoring.totals import ScoreTotals
 from tests.test_kernels import reference_dosages
+from tests.test_plink_speed_paths import totals_in_pieces
 
 
 @st.composite
@@ -56,23 +56,11 @@ def mostly_complete_chunks(draw):
 
 
 def _totals(chunk, case, threads, pieces):
-    calls, ploidy, weights, counts, effect_type, impute, freq = case
-    totals = ScoreTotals(weights.shape[1], calls.shape[1], impute, threads=threads, matmul=False)
-    frequencies = []
-    for rows in np.array_split(np.arange(len(calls)), pieces):
-        if len(rows):
-            frequencies.append(
-                totals.add(
-                    chunk[rows],
-                    ploidy[rows],
-                    weights[rows],
-                    counts[rows],
-                    effect_type[rows],
-                    freq[rows],
-                )
-            )
-    totals.close()
-    return totals.totals(), totals.all_missing, np.concatenate(frequencies)
+    _calls, ploidy, weights, counts, effect_type, impute, freq = case
+    rows_of = (ploidy, weights, counts, effect_type, freq, np.empty(0))
+    return totals_in_pieces(
+        chunk, rows_of, impute=impute, threads=threads, matmul=False, pieces=pieces
+    )
 
 
 @given(mostly_complete_chunks(), st.integers(1, 2), st.integers(1, 3))

@@ -27,6 +27,30 @@ from tests.builders import write_scorefile
 from tests.test_kernels import call_chunks, reference_dosages
 
 
+def totals_in_pieces(chunk, rows_of, *, impute, threads, matmul, pieces):
+    """``ScoreTotals`` fed ``chunk`` (dosages or int8 calls) in ``pieces`` row pieces;
+    ``rows_of`` = (ploidy, weights, counts, effect_type, freq, freq_ploidy or an empty
+    array). Returns (totals, all_missing, the frequencies of every row)."""
+    ploidy, weights, counts, effect_type, freq, fp = rows_of
+    totals = ScoreTotals(weights.shape[1], chunk.shape[1], impute, threads=threads, matmul=matmul)
+    frequencies = []
+    for rows in np.array_split(np.arange(len(chunk)), pieces):
+        if len(rows):
+            frequencies.append(
+                totals.add(
+                    chunk[rows],
+                    ploidy[rows],
+                    weights[rows],
+                    counts[rows],
+                    effect_type[rows],
+                    freq[rows],
+                    fp[rows] if fp.size else None,
+                )
+            )
+    totals.close()
+    return totals.totals(), totals.all_missing, np.concatenate(frequencies)
+
+
 @given(call_chunks(), st.booleans(), st.integers(1, 3), st.integers(1, 3))
 @settings(max_examples=200, deadline=None)
 def test_score_totals_take_calls_as_their_dosages(case, matmul, threads, pieces):
@@ -38,25 +62,16 @@ def test_score_totals_take_calls_as_their_dosages(case, matmul, threads, pieces)
     totals_module._SPLIT_MIN_GENOTYPES = 1  # split even tiny chunks between threads
     try:
         for chunk in (dosage, calls):
-            totals = ScoreTotals(
-                weights.shape[1], calls.shape[1], impute, threads=threads, matmul=matmul
+            results.append(
+                totals_in_pieces(
+                    chunk,
+                    (ploidy, weights, counts, effect_type, freq, fp),
+                    impute=impute,
+                    threads=threads,
+                    matmul=matmul,
+                    pieces=pieces,
+                )
             )
-            frequencies = []
-            for rows in np.array_split(np.arange(len(calls)), pieces):
-                if len(rows):
-                    frequencies.append(
-                        totals.add(
-                            chunk[rows],
-                            ploidy[rows],
-                            weights[rows],
-                            counts[rows],
-                            effect_type[rows],
-                            freq[rows],
-                            fp[rows] if fp.size else None,
-                        )
-                    )
-            totals.close()
-            results.append((totals.totals(), totals.all_missing, np.concatenate(frequencies)))
     finally:
         totals_module._SPLIT_MIN_GENOTYPES = old
     (a, a_missing, a_freq), (b, b_missing, b_freq) = results
