@@ -196,10 +196,15 @@ class StageStep:
         self.detail = ""
 
 
-def add_transfer_limits(parser: argparse.ArgumentParser, *, defaults: bool = True) -> None:
-    """``--timeout``, ``--retries``, ``--backoff`` of PGS Catalog downloads (``prs fetch``,
-    and ``prs score`` for scores given by ID). Without ``defaults`` they are None when not
-    given, so the catalog's own defaults and environment apply."""
+def add_transfer_limits(
+    parser: argparse.ArgumentParser,
+    *,
+    defaults: bool = True,
+    what: str = "PGS Catalog downloads",
+) -> None:
+    """``--timeout``, ``--retries``, ``--backoff`` of ``what`` (``prs fetch``, ``prs score``
+    for scores given by ID, ``prs reference fetch``). Without ``defaults`` they are None when
+    not given, so the catalog's own defaults and environment apply."""
     for flag, kind, value, text in (
         ("--timeout", float, 30.0, "seconds per connection/read"),
         ("--retries", int, 3, "retries after a transient network failure"),
@@ -209,7 +214,7 @@ def add_transfer_limits(parser: argparse.ArgumentParser, *, defaults: bool = Tru
             flag,
             type=kind,
             default=value if defaults else None,
-            help=f"PGS Catalog downloads: {text} ({value:g})",
+            help=f"{what}: {text} ({value:g})",
         )
 
 

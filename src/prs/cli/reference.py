@@ -30,6 +30,7 @@ from prs.ancestry import (
 )
 from prs.ancestry.fetch import PACKS, fetch_reference_pack
 from prs.calibrate._inputs import read_id_list
+from prs.cli import add_transfer_limits
 from prs.genotypes import open_genotypes
 from prs.output import write_table
 from prs.weights import catalog
@@ -123,9 +124,7 @@ def _register_fetch(actions: argparse._SubParsersAction) -> None:
     fetch.add_argument(
         "--no-verify", dest="verify", action="store_false", help="accept an unverified file"
     )
-    fetch.add_argument("--timeout", type=float, default=30.0, help="seconds per read (30)")
-    fetch.add_argument("--retries", type=int, default=3, help="retries (3)")
-    fetch.add_argument("--backoff", type=float, default=1.0, help="first retry delay (1 s)")
+    add_transfer_limits(fetch, what="the download")
     fetch.set_defaults(handler=run_fetch_pack)
 
 
