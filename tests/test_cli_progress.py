@@ -185,3 +185,22 @@ def test_task_bar_grows_with_a_streamed_run(monkeypatch):
     quiet = _TaskBar(enabled=False)
     quiet(1, 3)
     assert made == [2] and quiet.total == 3
+
+
+def test_q_prints_nothing_on_success_for_calibrate_evaluate_report(tmp_path, capsys):
+    """-q is errors only for every command's summary lines, not only prs score's."""
+    run_dir = tmp_path / "run"
+    assert main([*example_score_args(run_dir), "-q"]) == 0
+    scores = run_dir / "scores.tsv"
+    commands = {
+        "calibrate": ["calibrate", "--scores", str(scores), "--out", str(tmp_path / "ref.json")],
+        "report": ["report", str(run_dir), "--out", str(tmp_path / "report.html")],
+    }
+    for name, argv in commands.items():
+        assert main([*argv, "-q"]) == 0, name
+        out, err = capsys.readouterr()
+        assert (out, err) == ("", ""), name
+        assert main(argv) == 0, name  # the same command without -q says what it did
+        out, err = capsys.readouterr()
+        assert out.strip() or err.strip(), name
+    assert (tmp_path / "ref.json").exists() and (tmp_path / "report.html").exists()

@@ -490,6 +490,8 @@ def run_calibrate(args: argparse.Namespace) -> int:
         with stage("write") as step:
             save_reference(ref, args.out, ancestry=adjustment)
             step.detail = str(args.out)
+    if getattr(args, "quiet", False):  # -q: errors only
+        return 0
     if adjustment is not None:
         print(f"PC adjustment on {', '.join(adjustment.pcs)} (n={adjustment.n})")
     refs = [ref] if not isinstance(ref, dict) else list(ref.values())
@@ -740,6 +742,8 @@ def _print_categorised(
     args: argparse.Namespace, result: Any, frame: pd.DataFrame, table: Any
 ) -> None:
     """The one-line summary of a ``prs categorise`` run (and its uncertainty line)."""
+    if getattr(args, "quiet", False):  # -q: errors only
+        return
     counts = frame["category"].value_counts(dropna=False).to_dict()
     summary = ", ".join(f"{'no category' if pd.isna(k) else k}: {v}" for k, v in counts.items())
     model = result.inputs["statements"]["statement_model"]
@@ -806,7 +810,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
                 predicted=args.predicted,
                 risk_column=args.risk_column,
             )
-        print(joined.describe(), file=sys.stdout)
+        if not getattr(args, "quiet", False):
+            print(joined.describe(), file=sys.stdout)
         with stage("evaluate"):
             result = joined.evaluate(groups=args.groups, predictions=args.predictions)
         with stage("write"):
@@ -814,7 +819,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
             if args.table is not None and result.calibration_table is not None:
                 tables.append((args.table, result.calibration_table))
             _publish(tables, (args.out, result.to_dict()))
-    print(result.summary().to_string(index=False), file=sys.stdout)
+    if not getattr(args, "quiet", False):
+        print(result.summary().to_string(index=False), file=sys.stdout)
     return 0
 
 

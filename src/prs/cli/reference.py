@@ -181,6 +181,8 @@ def run_build(args: argparse.Namespace) -> int:
         table = pd.read_csv(args.scores, sep="\t", dtype={"IID": str, "sample_id": str})
         panel = with_scores(panel, table.rename(columns={"sample_id": "IID", "#IID": "IID"}))
     panel = save_reference(panel, args.out)
+    if getattr(args, "quiet", False):  # -q: errors only
+        return 0
     print(
         f"{args.out}\t{panel.n_variants} variants\t{len(panel.samples)} samples\t"
         f"sha256 {panel.checksum}"
@@ -193,6 +195,8 @@ def run_project(args: argparse.Namespace) -> int:
     reference = load_reference(args.reference)
     result = project(reference, open_genotypes(args.genotypes), method=args.method)
     write_table(result.to_frame(), args.out)
+    if getattr(args, "quiet", False):  # -q: errors only
+        return 0
     print(
         f"{args.out}\t{len(result.samples)} samples\t{result.n_matched} of "
         f"{result.n_variants} reference variants matched",

@@ -55,5 +55,6 @@ def run_report(args: argparse.Namespace) -> int:
         reference_pcs=args.reference_pcs,
         reference=args.reference,
     )
-    print(f"wrote {path}", file=sys.stdout)
+    if not getattr(args, "quiet", False):  # -q: errors only
+        print(f"wrote {path}", file=sys.stdout)
     return 0
