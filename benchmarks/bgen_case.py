@@ -30,7 +30,7 @@ import tempfile
 from pathlib import Path
 
 from benchmarks.generate import PLINK_FULL, PLINK_SMALL, PlinkSpec, default_data_dir, generate_plink
-from benchmarks.run import RESULTS, _best, _timed, compare
+from benchmarks.run import RESULTS, _best, _timed, compare, cpu_ratio
 
 #: Bump when the generated BGEN changes.
 BGEN_VERSION = 1
@@ -106,7 +106,7 @@ def run(spec: PlinkSpec, data: Path, repeats: int) -> dict[str, object]:
         "ratio_time": round(prs.seconds / plink.seconds, 3),
         "prs_cpu_s": round(prs_cpu, 3),
         "plink2_cpu_s": round(plink_cpu, 3),
-        "ratio_cpu": round(prs_cpu / plink_cpu, 3),
+        "ratio_cpu": cpu_ratio(prs_cpu, plink_cpu),
         "prs_runs": prs.runs,
         "plink2_runs": plink.runs,
         "prs_genotypes_per_s": round(genotypes / prs.seconds),

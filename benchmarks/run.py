@@ -118,6 +118,12 @@ def cases(spec: DatasetSpec) -> list[Case]:
     return out
 
 
+def cpu_ratio(a: float, b: float) -> float:
+    """``a / b`` of two CPU times, NaN when ``b`` is 0: /usr/bin/time counts CPU in 10 ms
+    steps, so a tiny run can report none."""
+    return round(a / b, 3) if b > 0 else float("nan")
+
+
 def _timed(cmd: list[str], *, env: dict[str, str] | None = None, shell: bool = False) -> Timing:
     """Run ``cmd`` under /usr/bin/time (wall, max RSS, CPU time)."""
     with tempfile.NamedTemporaryFile("r", suffix=".time") as report:
@@ -313,7 +319,7 @@ def run_case(case: Case, data: Path, work: Path, repeats: int) -> dict[str, obje
         "ratio_time": round(prs.seconds / plink.seconds, 3),
         "prs_cpu_s": round(prs.cpu_seconds, 3),
         "plink2_cpu_s": round(plink.cpu_seconds, 3),
-        "ratio_cpu": round(prs.cpu_seconds / plink.cpu_seconds, 3),
+        "ratio_cpu": cpu_ratio(prs.cpu_seconds, plink.cpu_seconds),
         "prs_genotypes_per_s": genotypes / prs.seconds,
         "plink2_genotypes_per_s": genotypes / plink.seconds,
         "prs_peak_mb": round(prs.peak_mb, 1),
