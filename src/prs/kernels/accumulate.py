@@ -438,3 +438,206 @@ def _add_diploid_calls(
             named_s[i] += v
         if counts_k[s]:
             uniform_ct[s] += alleles / n
+
+
+# --------------------------------------------------------------------------------------------
+# The same arithmetic in numpy, for jobs too small to pay Numba's start (~0.3 s a process).
+#
+# Each total is added in the kernels' order: a sample's float sums run variant after variant
+# (``np.cumsum`` along the variants, which adds strictly in sequence, from the running
+# total), a variant's frequency sample after sample (``np.cumsum`` along the samples); the
+# counts are sums of small integers in float64, exact in any order. So the totals are the
+# kernels' bit for bit (tests/test_small_accumulate.py holds that as a property).
+
+
+def _sequential_sum(values: np.ndarray, axis: int) -> np.ndarray:
+    """``0.0 + v[0] + v[1] + ...`` along ``axis``, added in that order (as a kernel's loop)."""
+    if values.shape[axis] == 0:
+        shape = list(values.shape)
+        del shape[axis]
+        return np.zeros(shape)
+    last = np.cumsum(values, axis=axis).take(-1, axis=axis)
+    # the loop starts from +0.0: a run of -0.0 alone sums to +0.0 there, not to -0.0
+    return last + 0.0
+
+
+class _Rows:
+    """Per call and per variant, what the kernels' per-variant body computes first
+    (:func:`_variant_counts`, :func:`_imputation_frequency`, :func:`_transformed_row`)."""
+
+    def __init__(
+        self,
+        dosage: np.ndarray,
+        ploidy: np.ndarray,
+        effect_type: np.ndarray,
+        impute: int,
+        given_frequency: np.ndarray,
+        freq_ploidy: np.ndarray,
+    ) -> None:
+        if dosage.dtype == np.int8:  # hard calls: as call_row_dosage makes them
+            d = np.where(dosage >= 0, dosage.astype(np.float64), np.nan)
+        else:
+            d = np.asarray(dosage, dtype=np.float64)
+        p = ploidy.astype(np.int64)
+        k, n = d.shape
+        counted = p >= 0
+        seen = d == d  # not NaN
+        self.observed = counted & seen
+        self.n = n
+        self.n_missing = (counted & ~seen).sum(axis=1)
+        self.n_skipped = n - counted.sum(axis=1)
+        self.alleles = np.where(self.observed, p, 0).sum(axis=1)
+        squares = np.where(counted, p * p, 0).sum(axis=1)
+        if freq_ploidy.shape[1] == 0:
+            on_freq, freq_alleles = d, self.alleles
+        else:
+            f = freq_ploidy.astype(np.int64)
+            on_freq = np.where(f == p, d, d * f / np.where(p == 0, 1, p))
+            freq_alleles = np.where(self.observed, f, 0).sum(axis=1)
+        freq_total = _sequential_sum(np.where(self.observed, on_freq, 0.0), axis=1)
+        cohort = np.where(
+            freq_alleles > 0, freq_total / np.where(freq_alleles > 0, freq_alleles, 1), 0.5
+        )
+        if impute == IMPUTE_COHORT_MEAN:
+            frequency = cohort
+        elif impute == IMPUTE_GIVEN_FREQUENCY:
+            frequency = np.where(np.isnan(given_frequency), cohort, given_frequency)
+        else:
+            frequency = np.full(k, np.nan)
+        self.frequency = frequency
+        self.fill_missing = (impute != IMPUTE_NONE) & (frequency == frequency)
+        self.complete = (self.n_missing == 0) & (self.n_skipped == 0)
+        self.uniform = self.complete & (n > 0) & (squares * n == self.alleles * self.alleles)
+        et = effect_type.astype(np.int64)[:, None]
+        dominant = np.where(d < 1.0, d, 1.0)
+        recessive = np.where(p == 1, d, np.where(d > 1.0, d - 1.0, 0.0))
+        transformed = np.where(et == DOMINANT, dominant, np.where(et == RECESSIVE, recessive, d))
+        on_scale = (et == DOMINANT) | (et == RECESSIVE) | (p == 1)
+        expected = np.where(on_scale, frequency[:, None], p * frequency[:, None])
+        imputed = np.where(self.fill_missing[:, None], expected, 0.0)
+        #: Each call's contribution (the kernels' ``x``): 0 where not counted.
+        self.x = np.where(counted, np.where(seen, transformed, imputed), 0.0)
+        self.ploidy = p
+        self.counted = counted
+
+    def all_missing(self) -> int:
+        """Variants missing in every sample that counts (none counting: not missing)."""
+        return int(((self.n_missing > 0) & (self.n_missing == self.n - self.n_skipped)).sum())
+
+
+def mirrors_kernels(ploidy: np.ndarray, freq_ploidy: np.ndarray) -> bool:
+    """Whether :func:`accumulate_numpy` and :func:`dosage_matrix_numpy` give the kernels'
+    values for these ploidies: not for a counted call of ploidy 0 with another ploidy for
+    the frequency (the kernels divide by the ploidy there and stop on the division by
+    zero); such a chunk goes to the kernels."""
+    if freq_ploidy.shape[1] == 0 or not (ploidy == 0).any():
+        return True
+    return not ((ploidy == 0) & (freq_ploidy != 0)).any()
+
+
+def accumulate_numpy(
+    dosage: np.ndarray,
+    ploidy: np.ndarray,
+    weights: np.ndarray,
+    counts_alleles: np.ndarray,
+    effect_type: np.ndarray,
+    impute: int,
+    given_frequency: np.ndarray,
+    sums: np.ndarray,
+    allele_ct: np.ndarray,
+    denom: np.ndarray,
+    named_dosage: np.ndarray,
+    missing_ct: np.ndarray,
+    frequency_out: np.ndarray,
+    uniform_ct: np.ndarray,
+    freq_ploidy: np.ndarray,
+) -> int:
+    """:func:`accumulate_scores` (``dosage`` float64) or :func:`accumulate_calls`
+    (``dosage`` int8 hard calls) in numpy, without Numba: the same arguments, the same
+    totals bit for bit (check :func:`mirrors_kernels` first).
+
+    One numpy pass per score over the chunk's variants: a numpy call costs microseconds
+    where Numba's start costs ~0.3 s, so small jobs take this path
+    (:class:`prs.scoring.totals.ScoreTotals` decides).
+
+    Examples
+    --------
+    >>> dosage = np.array([[0.0, 1.0, np.nan], [2.0, 1.0, 0.0]])
+    >>> sums, act, den, named = (np.zeros((1, 3)) for _ in range(4))
+    >>> missing, uniform, freq = np.zeros((1, 3), dtype=np.int64), np.zeros(1), np.empty(2)
+    >>> accumulate_numpy(dosage, np.full((2, 3), 2, np.int8), np.array([[0.5], [-1.0]]),
+    ...     np.ones((2, 1), bool), np.zeros(2, np.int8), IMPUTE_COHORT_MEAN,
+    ...     np.full(2, np.nan), sums, act, den, named, missing, freq, uniform,
+    ...     np.empty((2, 0), np.int8))
+    0
+    >>> sums, freq
+    (array([[-2.  , -0.5 ,  0.25]]), array([0.25, 0.5 ]))
+    """
+    with np.errstate(all="ignore"):  # overflow to inf, inf - inf: as the kernels, silently
+        rows = _Rows(dosage, ploidy, effect_type, impute, given_frequency, freq_ploidy)
+        frequency_out[:] = rows.frequency
+        x_observed = np.where(rows.observed, rows.x, 0.0)
+        used = ~np.isnan(weights)
+        for s in range(weights.shape[1]):
+            where = np.flatnonzero(used[:, s])
+            if len(where) == 0:
+                continue
+            # row 0 the running total, then this chunk's terms: cumsum adds them in order
+            terms = np.empty((len(where) + 1, rows.n))
+            terms[0] = sums[s]
+            np.multiply(weights[where, s][:, None], rows.x[where], out=terms[1:])
+            sums[s] = np.cumsum(terms, axis=0)[-1]
+            terms[0] = named_dosage[s]
+            terms[1:] = x_observed[where]
+            named_dosage[s] = np.cumsum(terms, axis=0)[-1]
+            counted_rows = where[counts_alleles[where, s]]
+            uniform_rows = counted_rows[rows.uniform[counted_rows]]
+            if len(uniform_rows):
+                steps = np.concatenate([[uniform_ct[s]], rows.alleles[uniform_rows] / rows.n])
+                uniform_ct[s] = np.cumsum(steps)[-1]
+            _add_counts(
+                rows, counted_rows[~rows.uniform[counted_rows]], s, allele_ct, denom, missing_ct
+            )
+    return rows.all_missing()
+
+
+def _add_counts(
+    rows: _Rows,
+    other: np.ndarray,
+    s: int,
+    allele_ct: np.ndarray,
+    denom: np.ndarray,
+    missing_ct: np.ndarray,
+) -> None:
+    """Score ``s``'s allele, denominator and missing counts of rows ``other`` (counted, not
+    uniform: those go to ``uniform_ct``): small integers, exact in float64 in any order."""
+    if len(other) == 0:
+        return
+    observed = rows.observed[other]
+    p = rows.ploidy[other]
+    seen_alleles = np.where(observed, p, 0)
+    missing = rows.counted[other] & ~observed
+    imputed = np.where(missing & rows.fill_missing[other][:, None], p, 0)
+    allele_ct[s] += seen_alleles.sum(axis=0)
+    denom[s] += (seen_alleles + imputed).sum(axis=0)
+    missing_ct[s] += missing.sum(axis=0)
+
+
+def dosage_matrix_numpy(
+    dosage: np.ndarray,
+    ploidy: np.ndarray,
+    effect_type: np.ndarray,
+    impute: int,
+    given_frequency: np.ndarray,
+    x: np.ndarray,
+    frequency_out: np.ndarray,
+    freq_ploidy: np.ndarray,
+) -> tuple[int, int, int]:
+    """:func:`dosage_matrix` in numpy (``dosage`` float64 or int8 hard calls): the same
+    arguments, the same ``x``, frequencies and counts bit for bit (check
+    :func:`mirrors_kernels` first)."""
+    with np.errstate(all="ignore"):
+        rows = _Rows(dosage, ploidy, effect_type, impute, given_frequency, freq_ploidy)
+    x[...] = rows.x
+    frequency_out[:] = rows.frequency
+    return rows.all_missing(), int(rows.n_missing.sum()), int(rows.n_skipped.sum())

@@ -7,6 +7,7 @@ many); the arithmetic is in :mod:`prs.kernels.accumulate`, pure functions over a
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -17,15 +18,44 @@ from prs.kernels.accumulate import (
     IMPUTE_GIVEN_FREQUENCY,
     IMPUTE_NONE,
     accumulate_calls,
+    accumulate_numpy,
     accumulate_scores,
     dosage_matrix,
+    dosage_matrix_numpy,
+    mirrors_kernels,
 )
 from prs.kernels.calls import add_complete_calls, call_dosages
+from prs.kernels.jit import numba_started
 
 #: From this many scores on, a chunk is added by matrix products (BLAS) instead of loops.
 MATMUL_MIN_SCORES = 4
 #: Chunks with fewer genotypes than this are not split between threads.
 _SPLIT_MIN_GENOTYPES = 1 << 16
+#: Genotypes (variants x samples) a process adds in numpy before it starts Numba: below
+#: this, numpy's arithmetic costs less than Numba's start (~0.3 s: import, CPU target,
+#: cached kernels; docs/performance.md, "Start-up"). Both give the same totals bit for bit,
+#: so where the switch falls changes no number.
+NUMPY_GENOTYPES = 1 << 20
+
+
+class _NumpyBudget:
+    """This process's genotypes added in numpy so far (all threads)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.used = 0
+
+    def take(self, genotypes: int) -> bool:
+        """True (and counted) when ``genotypes`` more still go to numpy: Numba not started
+        and the process's total within :data:`NUMPY_GENOTYPES`."""
+        with self.lock:
+            if numba_started() or self.used + genotypes > NUMPY_GENOTYPES:
+                return False
+            self.used += genotypes
+            return True
+
+
+_numpy_budget = _NumpyBudget()
 
 
 class ScoreTotals:
@@ -54,6 +84,17 @@ class ScoreTotals:
         Threads for the loop path (default: up to 2, one per CPU).
     matmul
         Force (True) or forbid (False) the matrix-product path; default by score count.
+    kernels
+        True: always the Numba kernels; False: numpy where it gives the kernels' values
+        (:func:`~prs.kernels.accumulate.mirrors_kernels`), the kernels elsewhere; None
+        (default): numpy until Numba has started or the process has added
+        :data:`NUMPY_GENOTYPES` genotypes in numpy, so a small job never starts Numba.
+        The totals are the same bit for bit whichever runs.
+
+    Attributes
+    ----------
+    chunks_by_path
+        Chunks added so far by ``"numpy"`` and by the ``"numba"`` kernels (provenance).
     """
 
     def __init__(
@@ -64,8 +105,11 @@ class ScoreTotals:
         *,
         threads: int | None = None,
         matmul: bool | None = None,
+        kernels: bool | None = None,
     ) -> None:
         self.impute = impute
+        self.kernels = kernels
+        self.chunks_by_path = {"numpy": 0, "numba": 0}
         self.matmul = n_scores >= MATMUL_MIN_SCORES if matmul is None else matmul
         self.threads = max(1, threads if threads is not None else min(2, os.cpu_count() or 1))
         self.all_missing = 0
@@ -109,6 +153,8 @@ class ScoreTotals:
         effect_type = np.ascontiguousarray(effect_type, dtype=np.int8)
         given_frequency = np.ascontiguousarray(given_frequency, dtype=np.float64)
         frequency = np.empty(len(dosage))
+        numpy = self._numpy_for(dosage, ploidy, freq_ploidy)
+        self.chunks_by_path["numpy" if numpy else "numba"] += 1
         # The kernel's arguments, in its order (the loop and BLAS paths take the same).
         arrays = (
             dosage,
@@ -122,11 +168,11 @@ class ScoreTotals:
         )
         if self.matmul:
             if is_calls:
-                arrays = (self._call_dosages(dosage), *arrays[1:])
-            self._add_matmul(*arrays)
+                arrays = (self._call_dosages(dosage, numpy), *arrays[1:])
+            self._add_matmul(*arrays, numpy=numpy)
             return frequency
         if self.threads < 2 or dosage.size < _SPLIT_MIN_GENOTYPES or k < 2:
-            self.all_missing += self._run(0, *arrays)
+            self.all_missing += self._run(0, *arrays, numpy=numpy)
             return frequency
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.threads - 1, thread_name_prefix="prs-score")
@@ -135,11 +181,17 @@ class ScoreTotals:
 
         def piece(t: int) -> int:
             a, b = bounds[t], bounds[t + 1]
-            return self._run(t, *(array[a:b] for array in arrays))
+            return self._run(t, *(array[a:b] for array in arrays), numpy=numpy)
 
         futures = [self._pool.submit(piece, t) for t in range(1, self.threads)]
         self.all_missing += piece(0) + sum(f.result() for f in futures)
         return frequency
+
+    def _numpy_for(self, dosage: np.ndarray, ploidy: np.ndarray, freq_ploidy: np.ndarray) -> bool:
+        """Whether this chunk is added in numpy (see ``kernels``)."""
+        if self.kernels or not mirrors_kernels(ploidy, freq_ploidy):
+            return False
+        return self.kernels is not None or _numpy_budget.take(dosage.size)
 
     def _run(
         self,
@@ -152,13 +204,18 @@ class ScoreTotals:
         given,
         frequency,
         freq_ploidy,
+        *,
+        numpy: bool = False,
     ) -> int:
-        if dosage.dtype == np.int8 and freq_ploidy.shape[1] == 0:
+        if dosage.dtype == np.int8 and freq_ploidy.shape[1] == 0 and not numpy:
             return self._run_calls(
                 t, dosage, ploidy, weights, counts_alleles, effect_type, given, frequency
             )
         part = self._parts[t]
-        kernel = accumulate_calls if dosage.dtype == np.int8 else accumulate_scores
+        if numpy:  # the calls too: _run_calls adds accumulate_calls' totals
+            kernel = accumulate_numpy
+        else:
+            kernel = accumulate_calls if dosage.dtype == np.int8 else accumulate_scores
         return int(
             kernel(
                 dosage,
@@ -247,12 +304,15 @@ class ScoreTotals:
                 )
         return all_missing
 
-    def _call_dosages(self, calls: np.ndarray) -> np.ndarray:
+    def _call_dosages(self, calls: np.ndarray, numpy: bool) -> np.ndarray:
         """Hard calls as float64 dosages (NaN missing), in a buffer reused chunk to chunk."""
         if self._calls_x is None or self._calls_x.size < calls.size:
             self._calls_x = np.empty(calls.size)
         out = self._calls_x[: calls.size].reshape(calls.shape)
-        call_dosages(calls, out)
+        if numpy:
+            np.copyto(out, np.where(calls >= 0, calls.astype(np.float64), np.nan))
+        else:
+            call_dosages(calls, out)
         return out
 
     def _add_matmul(
@@ -265,12 +325,15 @@ class ScoreTotals:
         given: np.ndarray,
         frequency: np.ndarray,
         freq_ploidy: np.ndarray,
+        *,
+        numpy: bool = False,
     ) -> None:
         part = self._parts[0]
         if self._x is None or self._x.size < dosage.size:
             self._x = np.empty(dosage.size)  # reused: fresh pages cost a fault each
         x = self._x[: dosage.size].reshape(dosage.shape)
-        all_missing, missing_calls, skipped_calls = dosage_matrix(
+        build = dosage_matrix_numpy if numpy else dosage_matrix
+        all_missing, missing_calls, skipped_calls = build(
             dosage, ploidy, effect_type, self.impute, given, x, frequency, freq_ploidy
         )
         self.all_missing += int(all_missing)
