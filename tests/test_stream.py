@@ -9,6 +9,8 @@ rounding, and with PLINK 2 to its printed digits.
 
 from __future__ import annotations
 
+import os
+import tempfile
 import warnings
 
 import numpy as np
@@ -260,3 +262,96 @@ def test_report_rows_arrive_before_the_next_piece_is_listed(cohort):
     # every piece's rows handed on while it was the last one listed
     assert sorted({at for at, _ in seen}) == list(range(1, pieces + 1))
     assert sum(n for _, n in seen) == len(run(cohort, stream_rows=40).match_report.variants)
+
+
+# --------------------------------------------------------------------------------------
+# The scoring rows set aside on disk in a run in pieces (memory of a piece, not the files)
+# --------------------------------------------------------------------------------------
+
+
+def test_rows_set_aside_read_back_exactly_as_each_piece_takes_them(cohort):
+    """Each piece read back from disk is the piece cut from the files in memory: the same
+    columns, dtypes, values and weights (NaN where a row is not in a score), file by file;
+    the directory is gone once closed."""
+    from prs.scoring.pipeline import _piece_chromosomes, _rows_on, _SpilledRows
+    from prs.weights import read_scorefile
+
+    scoring = [read_scorefile(p) for p in cohort["scorefiles"]]
+    pieces = _piece_chromosomes(scoring, 40)
+    assert pieces is not None and len(pieces) >= 4
+    spilled = _SpilledRows(scoring, pieces)
+    directory = spilled.directory
+    try:
+        for shell, sf in zip(spilled.shells, scoring, strict=True):
+            assert shell.n_variants == 0 and shell.score_ids == sf.score_ids
+            assert shell.match_by_rsid == sf.match_by_rsid
+        seen = [0] * len(scoring)
+        for k, chroms in enumerate(pieces):
+            back = spilled.load(k)
+            for i, sf in enumerate(scoring):
+                expected = _rows_on(sf, chroms)
+                pd.testing.assert_frame_equal(back[i].variants, expected.variants)
+                np.testing.assert_array_equal(back[i].weights, expected.weights)
+                assert back[i].weights.dtype == expected.weights.dtype
+                seen[i] += back[i].n_variants
+        assert seen == [sf.n_variants for sf in scoring]  # every row in one piece
+    finally:
+        spilled.close()
+    assert not os.path.exists(directory)
+
+
+@pytest.fixture
+def private_tmp(tmp_path, monkeypatch):
+    """``tempfile``'s directory for the test (what ``TMPDIR`` sets for a process)."""
+    where = tmp_path / "tmpdir"
+    where.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(where))
+    return where
+
+
+def test_run_in_pieces_sets_rows_aside_and_removes_them(cohort, private_tmp):
+    """A run in pieces of files read from paths sets their rows aside (recorded), gives the
+    run that holds them bit for bit, records every file's rows, and leaves nothing behind;
+    ScoringFile objects given by the caller are not set aside (the caller holds them)."""
+    aside = run(cohort, stream_rows=40)
+    held = run(cohort, stream_rows=40, stream=False)
+    assert aside.provenance["execution"]["scoring_rows_set_aside"] is True
+    assert held.provenance["execution"]["scoring_rows_set_aside"] is False
+    assert_same(aside, held, exact=True)
+    from prs.weights import read_scorefile
+
+    rows = [read_scorefile(p).n_variants for p in cohort["scorefiles"]]
+    assert [f["rows"] for f in aside.provenance["scorefiles"]] == rows
+    assert [f["rows"] for f in held.provenance["scorefiles"]] == rows
+    assert list(private_tmp.iterdir()) == []
+    objects = [read_scorefile(p) for p in cohort["scorefiles"]]
+    given = run({**cohort, "scorefiles": objects}, stream_rows=40)
+    assert given.provenance["execution"]["scoring_rows_set_aside"] is False
+    assert_same(given, aside, exact=True)
+
+
+def test_rows_set_aside_are_removed_when_the_run_fails(cohort, private_tmp):
+    """A run that fails after its pieces (a match rate below min_overlap, known only once
+    every piece is matched) removes the rows it set aside."""
+    with pytest.raises(prs.errors.MatchError):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            prs.score(
+                cohort["vcf"],
+                cohort["scorefiles"],
+                sex=cohort["sex"],
+                genome_build="GRCh38",
+                min_overlap=0.99,
+                stream_rows=40,
+            )
+    assert list(private_tmp.iterdir()) == []
+
+
+def test_nowhere_to_set_rows_aside_is_a_clear_error(cohort, tmp_path, monkeypatch):
+    """A temporary directory that cannot be made is a ScoreError naming it and the ways
+    out, not an OSError from deep inside."""
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_text("a file where TMPDIR points\n")
+    monkeypatch.setattr(tempfile, "tempdir", str(blocked))
+    with pytest.raises(prs.errors.ScoreError, match=r"not-a-directory.*TMPDIR.*--stream-rows"):
+        run(cohort, stream_rows=40)

@@ -1272,12 +1272,25 @@ def wanted_positions(
     since the target's IDs are then needed everywhere."""
     if match_rsids and any(sf.match_by_rsid for sf in scoring):
         return None
-    frames = pd.concat([sf.variants[["chrom", "pos"]] for sf in scoring])
-    frames = frames[frames["pos"] >= 0]
-    wanted = {}
-    for chrom, group in frames.groupby("chrom"):
-        wanted[str(chrom)] = sorted_unique(group["pos"].to_numpy(dtype=np.int64))
-    return wanted
+    # File by file, chromosome by chromosome (a concatenated frame and its groupby took
+    # ~0.45 GB above the rows' own memory for 6 million rows).
+    found: dict[str, list[np.ndarray]] = {}
+    for sf in scoring:
+        codes, names = pd.factorize(sf.variants["chrom"], sort=False)
+        pos = sf.variants["pos"].to_numpy(dtype=np.int64)
+        codes[pos < 0] = -1
+        order = np.argsort(codes, kind="stable")
+        bounds = np.searchsorted(codes[order], np.arange(-1, len(names)), side="left")
+        bounds = np.append(bounds, len(order))
+        for k, name in enumerate(names):
+            rows = order[bounds[k + 1] : bounds[k + 2]]
+            if len(rows):
+                found.setdefault(str(name), []).append(pos[rows])
+        del codes, order
+    return {
+        chrom: sorted_unique(np.concatenate(parts))
+        for chrom, parts in sorted(found.items(), key=lambda item: item[0])
+    }
 
 
 # --------------------------------------------------------------------------------------

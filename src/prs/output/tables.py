@@ -127,13 +127,16 @@ def _write_pieces_to(frames: Iterable[pd.DataFrame], fh: IO[bytes], name: str) -
             _write_pieces_to(frames, stream, name.rsplit(".", 1)[0])
         return
     writer = None
-    first: pd.DataFrame | None = None
+    # Only the first piece's column names are kept: holding a written piece (the loop
+    # variable included, while the next one is made) would keep its rows in memory.
+    columns: list[str] | None = None
     try:
         for frame in frames:
-            if first is None:
-                first = frame
-            elif list(frame.columns) != list(first.columns):
-                raise _columns_differ(name, list(first.columns), list(frame.columns))
+            first = columns is None
+            if columns is None:
+                columns = list(frame.columns)
+            elif list(frame.columns) != columns:
+                raise _columns_differ(name, columns, list(frame.columns))
             if name.endswith(".parquet"):
                 import pyarrow as pa
                 import pyarrow.parquet as pq
@@ -142,9 +145,11 @@ def _write_pieces_to(frames: Iterable[pd.DataFrame], fh: IO[bytes], name: str) -
                 if writer is None:
                     writer = pq.ParquetWriter(fh, table.schema)
                 writer.write_table(table.cast(writer.schema))
+                del table
             else:
-                _write_tsv_rows(frame, fh, header=frame is first)
-        if first is None:
+                _write_tsv_rows(frame, fh, header=first)
+            del frame
+        if columns is None:
             raise ReportError(f"{name}: no pieces to write")
     finally:
         if writer is not None:

@@ -18,12 +18,15 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import pickle
 import sys
+import tempfile
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -351,7 +354,10 @@ def score(
         match rates and ``min_r2``'s need of an imputation quality are decided over all
         pieces, as for one. None: one piece.
     stream
-        True: list and match piece by piece (the default when there are several pieces);
+        True: list and match piece by piece (the default when there are several pieces;
+        the rows of scoring files read here are then set aside in a temporary directory,
+        ``TMPDIR``, about the files' size, each piece's read back in turn, so memory
+        follows a piece, not the files);
         False: list every site and match every file at once, then score the same pieces
         (the same result bit for bit, more memory). Scoring files with rows known only by
         rsID (no position) are always matched in one piece (the target's IDs are needed
@@ -478,6 +484,23 @@ def score(
             gc.collect()
         release_memory()
         check_builds(scoring, target_build, stated=bool(genome_build), stacklevel=2)
+        rows_read = [sf.n_variants for sf in scoring]
+        by_rsid = options.match_rsids and any(sf.match_by_rsid for sf in scoring)
+        pieces = None if by_rsid else _piece_chromosomes(scoring, options.stream_rows)
+        spilled = None
+        if (
+            pieces is not None
+            and options.stream is not False
+            and not all(isinstance(s, ScoringFile) for s in _as_list(scorefiles))
+        ):
+            # A run in pieces holds one piece's rows, not the files': each piece's rows go
+            # to a temporary file, read back when the piece is matched.
+            with _stage("set scoring rows aside") as notes:
+                spilled = _SpilledRows(scoring, pieces)
+                scoring = spilled.shells
+                gc.collect()
+                release_memory()
+                notes.append(f"{len(pieces)} pieces in {spilled.directory}")
         without_field = _files_without_dosage_field(source, options)
         accumulator = _Accumulator(
             source,
@@ -488,10 +511,22 @@ def score(
             files_from_gt=without_field,
         )
         with _stage("match and accumulate") as notes:
-            report, skipped = _match_and_accumulate(
-                source, scoring, options, target_build, accumulator, match_report_rows
-            )
+            try:
+                report, skipped = _match_and_accumulate(
+                    source,
+                    scoring,
+                    options,
+                    target_build,
+                    accumulator,
+                    match_report_rows,
+                    pieces=pieces,
+                    spilled=spilled,
+                )
+            finally:
+                if spilled is not None:
+                    spilled.close()
             all_missing, execution = accumulator.finish()
+            execution["scoring_rows_set_aside"] = spilled is not None
             notes.append(
                 f"{accumulator.pieces} piece(s), {execution['tasks']} task(s), "
                 f"{int(accumulator.variants_used.sum())} (variant, score) pairs"
@@ -516,7 +551,9 @@ def score(
                 inflater=_inflater(source),
                 # what the genotype source reported doing another way (e.g. an index not used)
                 genotype_notes=source_notes(source),
-                scorefiles=[_scorefile_record(sf) for sf in scoring],
+                scorefiles=[
+                    _scorefile_record(sf, rows) for sf, rows in zip(scoring, rows_read, strict=True)
+                ],
                 counts=_counts(source, accumulator, result, all_missing),
                 execution=execution,
                 skipped_scores=skipped,
@@ -536,9 +573,11 @@ def _no_rows(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame``'s columns and dtypes with no rows, holding none of its data: a zero-row slice
     (``iloc[:0]``) of an Arrow-backed column keeps the whole column's buffers alive, ~140 MB
     per million-row piece kept for its counts (measured by benchmarks.memory_rows)."""
-    return pd.DataFrame(
+    empty = pd.DataFrame(
         {c: pd.Series([], dtype=d) for c, d in frame.dtypes.items()}, index=frame.index[:0]
     )
+    empty.columns = frame.columns  # (the column Index's own dtype too)
+    return empty
 
 
 @contextmanager
@@ -648,21 +687,20 @@ def _chromosome_order(name: str) -> tuple[int, int, str]:
 
 
 def _piece_chromosomes(
-    scoring: list[ScoringFile], stream_rows: int | None, wanted: dict[str, np.ndarray] | None
+    scoring: list[ScoringFile], stream_rows: int | None
 ) -> list[tuple[str, ...]] | None:
     """The chromosomes of each piece (consecutive in :func:`_chromosome_order`, about
     ``stream_rows`` scoring rows each, a chromosome never split), or None: one piece (at
-    most ``stream_rows`` rows, or rows matched by rsID, which need every site)."""
-    if stream_rows is None or wanted is None:
+    most ``stream_rows`` rows). (Rows matched by rsID need every site: the caller does not
+    ask.)"""
+    if stream_rows is None:
         return None
     rows: dict[str, int] = {}
     for sf in scoring:
-        codes, names = pd.factorize(sf.variants["chrom"], sort=False)
-        counts = np.bincount(codes[codes >= 0], minlength=len(names))
-        for name, k in zip(names, counts.tolist(), strict=True):
-            rows[str(name)] = rows.get(str(name), 0) + k
-        if (codes < 0).any():
-            rows[""] = rows.get("", 0) + int((codes < 0).sum())
+        # (value_counts, not factorize: no per-row codes, ~0.1 GB at 6 million rows)
+        for name, k in sf.variants["chrom"].value_counts(dropna=False).items():
+            key = "" if pd.isna(name) else str(name)
+            rows[key] = rows.get(key, 0) + int(k)
     if sum(rows.values()) <= stream_rows:
         return None
     pieces: list[tuple[str, ...]] = []
@@ -678,18 +716,91 @@ def _piece_chromosomes(
     return pieces
 
 
-def _rows_on(sf: ScoringFile, chroms: tuple[str, ...]) -> ScoringFile:
-    """``sf``'s rows on ``chroms`` (``""``: rows without a chromosome), file lines kept."""
+def _row_numbers_on(sf: ScoringFile, chroms: tuple[str, ...]) -> np.ndarray:
+    """The numbers of ``sf``'s rows on ``chroms`` (``""``: rows without a chromosome)."""
     column = sf.variants["chrom"]
     on = column.isin([c for c in chroms if c]).to_numpy(dtype=bool)
     if "" in chroms:
         on |= (column.isna() | (column == "")).to_numpy(dtype=bool)
-    rows = np.flatnonzero(on)
-    if len(rows) == len(on):
+    return np.flatnonzero(on)
+
+
+def _rows_on(sf: ScoringFile, chroms: tuple[str, ...]) -> ScoringFile:
+    """``sf``'s rows on ``chroms`` (``""``: rows without a chromosome), file lines kept."""
+    rows = _row_numbers_on(sf, chroms)
+    if len(rows) == sf.n_variants:
         return sf
     return replace(
         sf, variants=sf.variants.iloc[rows].reset_index(drop=True), weights=sf.weights[rows]
     )
+
+
+class _SpilledRows:
+    """Each piece's rows of every scoring file (:func:`_rows_on`) in a private temporary
+    directory (``tempfile``'s: ``TMPDIR``), read back one piece at a time; ``shells``: the
+    files with no rows, for what needs only their names, scores and header.
+
+    A run in pieces then holds one piece's rows at a time, not the files' (6 million rows:
+    ~0.5 GB held for the whole run otherwise). Each piece is written column by column (one
+    column's rows copied at a time, so setting rows aside adds little to the files' own
+    memory) with :mod:`pickle`, which gives the exact values and dtypes back (the files are
+    this process's own); removed by :meth:`close`, also when the run fails.
+    """
+
+    def __init__(self, scoring: list[ScoringFile], pieces: list[tuple[str, ...]]) -> None:
+        self._dir: tempfile.TemporaryDirectory[str] | None = None
+        self.directory = tempfile.gettempdir()
+        self.paths: list[Path] = []
+        self.shells = [
+            replace(sf, variants=_no_rows(sf.variants), weights=sf.weights[:0]) for sf in scoring
+        ]
+        try:
+            self._dir = tempfile.TemporaryDirectory(prefix="prs-rows-")
+            self.directory = self._dir.name
+            for k, chroms in enumerate(pieces):
+                path = Path(self.directory) / f"piece-{k}.pickle"
+                with open(path, "wb") as fh:
+                    for sf in scoring:
+                        rows = _row_numbers_on(sf, chroms)
+                        for name in sf.variants.columns:
+                            column = sf.variants[name].iloc[rows].reset_index(drop=True)
+                            pickle.dump(column, fh, protocol=5)
+                            del column
+                        pickle.dump(sf.weights[rows], fh, protocol=5)
+                self.paths.append(path)
+        except OSError as error:
+            self.close()
+            raise ScoreError(
+                f"could not set the scoring rows aside in {self.directory} ({error}); "
+                "point TMPDIR to a directory with room for them (about the scoring files' "
+                "size), or hold them in memory: a --stream-rows above their count (stream=False "
+                "in the API)"
+            ) from error
+
+    def load(self, k: int) -> list[ScoringFile]:
+        """Piece ``k``'s rows of every scoring file, in file order (what :func:`_rows_on`
+        gives)."""
+        files = []
+        with open(self.paths[k], "rb") as fh:  # (written by this object)
+            for shell in self.shells:
+                columns = {name: pickle.load(fh) for name in shell.variants.columns}
+                weights = pickle.load(fh)
+                variants = pd.DataFrame(columns)
+                variants.columns = shell.variants.columns  # (its Index's dtype too)
+                files.append(replace(shell, variants=variants, weights=weights))
+        return files
+
+    def close(self) -> None:
+        """Remove the directory and its files."""
+        if self._dir is not None:
+            self._dir.cleanup()
+
+
+def _as_list(values: Any) -> list[Any]:
+    """``values`` as a list (one value, or a sequence of them that is not a string)."""
+    if isinstance(values, (list, tuple)):
+        return list(values)
+    return [values]
 
 
 def _match_piece(
@@ -786,13 +897,15 @@ def _match_and_accumulate(
     target_build: str | None,
     accumulator: _Accumulator,
     report_rows: ReportRowsWriter | None,
+    *,
+    pieces: list[tuple[str, ...]] | None,
+    spilled: _SpilledRows | None,
 ) -> tuple[MatchReport, list[dict[str, str]]]:
-    """Match and score piece by piece (one piece unless the scoring files have more than
-    ``stream_rows`` rows); the match report joined (rows handed to ``report_rows`` as they
-    come, when given) and each score's rate checked over all pieces. Returns the report
-    and the scores skipped (``on_unmatched="skip"``)."""
-    wanted = wanted_positions(scoring, match_rsids=options.match_rsids)
-    pieces = _piece_chromosomes(scoring, options.stream_rows, wanted)
+    """Match and score piece by piece (``pieces``, from :func:`_piece_chromosomes`; None:
+    one piece); the match report joined (rows handed to ``report_rows`` as they come, when
+    given) and each score's rate checked over all pieces. A piece's rows come from
+    ``spilled`` when the files' rows were set aside. Returns the report and the scores
+    skipped (``on_unmatched="skip"``)."""
     streamed = pieces is not None and options.stream is not False
     accumulator.pieces, accumulator.streamed = len(pieces or [None]), streamed
     per_file: list[list[tuple[MatchPlan, MatchReport]]] = [[] for _ in scoring]
@@ -802,19 +915,30 @@ def _match_and_accumulate(
 
     def matched() -> Iterator[_Piece]:
         if not streamed:
+            wanted = wanted_positions(scoring, match_rsids=options.match_rsids)
             whole = _match_piece(source, scoring, wanted, options, target_build)
+            del wanted
             yield from [whole] if pieces is None else _split(whole, pieces)
             return
-        assert pieces is not None and wanted is not None
-        for piece_chroms in pieces:
-            yield _match_piece(
+        assert pieces is not None
+        for k, piece_chroms in enumerate(pieces):
+            rows = (
+                spilled.load(k)
+                if spilled is not None
+                else [_rows_on(sf, piece_chroms) for sf in scoring]
+            )
+            wanted = wanted_positions(rows, match_rsids=False)
+            piece = _match_piece(
                 source,
-                [_rows_on(sf, piece_chroms) for sf in scoring],
+                rows,
                 {c: wanted[c] for c in piece_chroms if c in wanted},
                 options,
                 target_build,
                 require_r2=False,  # decided over every piece, as one piece would
             )
+            del rows, wanted
+            yield piece
+            del piece
 
     def rows() -> Iterator[pd.DataFrame]:
         for piece in matched():
@@ -827,13 +951,19 @@ def _match_and_accumulate(
                 if report_rows is not None:  # its rows go to the writer, not kept
                     kept = replace(report, variants=_no_rows(report.variants))
                 per_file[k].append((_empty_plan(report.counts.index), kept))
+                del report, kept
             if not streamed and not joined:
                 # Matched at once: every rate is known before scoring; check it first.
                 joined.append(_join(scoring, per_file, options, target_build, chroms))
             accumulator.add(piece)
+            written = []
             if report_rows is not None:
-                yield from (r.variants for r in piece.reports if r is not None)
+                written = [r.variants for r in piece.reports if r is not None]
+            # Nothing of a piece may outlive it (~0.1 GB a million rows): neither it nor a
+            # loop variable holds it while the next piece is matched.
             del piece
+            while written:
+                yield written.pop(0)
 
     frames = rows()
     if report_rows is not None:
@@ -1271,14 +1401,15 @@ def _result(
     )
 
 
-def _scorefile_record(sf: ScoringFile) -> dict[str, Any]:
-    """A scoring file in the provenance: its file record, scores, build and trait."""
+def _scorefile_record(sf: ScoringFile, rows: int) -> dict[str, Any]:
+    """A scoring file in the provenance: its file record, scores, build and trait (``rows``:
+    the rows read, which a file whose rows were set aside no longer holds)."""
     return {
         **file_record(sf.path),
         "scores": list(sf.score_ids),
         "genome_build": sf.genome_build,
         "harmonized": sf.harmonized,
-        "rows": sf.n_variants,
+        "rows": rows,
         "dropped_unscorable": sf.dropped,
         "warnings": list(sf.warnings),
         **sf.trait_info.as_dict(),
