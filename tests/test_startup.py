@@ -109,3 +109,98 @@ def test_second_process_loads_kernels_from_numba_cache():
     hits, misses = out.split(maxsplit=1)
     assert int(hits) == 1, out
     assert misses.strip() in ("{}", "Counter()"), out
+
+
+# ---------------------------------------------------------------------------------------------
+# Small jobs without Numba: the checked engine, the BGZF walk and the totals in numpy
+
+
+def _score_example(out, *options: str) -> tuple[bool, str]:
+    """``prs score`` on the embedded example in a fresh process: (whether Numba was
+    imported by the end, the engine the provenance names)."""
+    code = (
+        "import sys, json\n"
+        "from prs.cli import main\n"
+        "from prs.example import example_paths\n"
+        "p = example_paths()\n"
+        f"argv = ['score', '--genotypes', str(p.vcf), '--scorefile', str(p.scorefile), "
+        f"'--out', {str(out)!r}, '-q', *{list(options)!r}]\n"
+        "assert main(argv) == 0\n"
+        "print(json.dumps(['numba' in sys.modules, 'llvmlite' in sys.modules]))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    numba, llvmlite = json.loads(run.stdout.splitlines()[-1])
+    engine = json.loads((out / "provenance.json").read_text())["options"]["engine"]
+    return numba or llvmlite, engine
+
+
+def test_the_embedded_example_scores_without_numba_as_with_it(tmp_path):
+    """The example (what ``make demo`` runs) imports no Numba at all, and its scores are
+    those of a run on the fast engine and the Numba kernels, to the byte."""
+    small, small_engine = _score_example(tmp_path / "small")
+    numba, numba_engine = _score_example(tmp_path / "numba", "--engine", "fast")
+    assert not small and small_engine == "VcfSource"
+    assert numba and numba_engine == "FastVcfSource"  # the probe sees Numba when it runs
+    for name in ("scores.tsv", "match_report.tsv", "match_summary.tsv"):
+        assert (tmp_path / "small" / name).read_bytes() == (tmp_path / "numba" / name).read_bytes()
+
+
+def test_auto_engine_small_files_checked_larger_and_started_numba_fast(tmp_path):
+    """engine="auto": a small bgzipped VCF goes to the checked engine in a process where
+    Numba has not started; one estimated over SMALL_VCF_RECORDS, options only the fast
+    engine takes, or a process that started Numba go to the fast engine."""
+    from tests.builders import random_vcf_text, write_vcf_text
+
+    small = write_vcf_text(tmp_path / "small.vcf", random_vcf_text(1, n_records=50))
+    body = "".join(f"22\t{100 + i}\t.\tA\tC\t.\t.\t.\tGT\t0/1\n" for i in range(45_000))
+    big = write_vcf_text(
+        tmp_path / "big.vcf", random_vcf_text(2, n_samples=1, n_records=0) + body, index=False
+    )
+    code = (
+        "import sys\n"
+        "from prs.genotypes import open_genotypes, estimated_lines\n"
+        f"small, big = {str(small)!r}, {str(big)!r}\n"
+        "print(estimated_lines(big))\n"
+        "print(type(open_genotypes(small)).__name__)\n"
+        "print(type(open_genotypes(big)).__name__)\n"
+        "print(type(open_genotypes(small, threads=1)).__name__)\n"
+        "print('numba' in sys.modules)\n"
+        "from prs.kernels.jit import compile_kernels\n"
+        "compile_kernels()\n"
+        "print(type(open_genotypes(small)).__name__)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True
+    ).stdout.split()
+    assert 40_000 < int(out[0]) < 50_000  # 45,000 records and a few header lines
+    assert out[1:] == ["VcfSource", "FastVcfSource", "FastVcfSource", "False", "FastVcfSource"]
+
+
+def test_totals_take_numpy_until_numba_starts_or_the_budget_is_spent(monkeypatch):
+    """ScoreTotals' automatic choice, chunk by chunk (both give the same totals bit for
+    bit, tests/test_small_accumulate.py): numpy within the process's budget of genotypes
+    while Numba has not started, the kernels after."""
+    import prs.scoring.totals as totals_module
+
+    budget = totals_module._NumpyBudget()
+    monkeypatch.setattr(totals_module, "_numpy_budget", budget)
+    monkeypatch.setattr(totals_module, "NUMPY_GENOTYPES", 30)
+    monkeypatch.setattr(totals_module, "numba_started", lambda: False)
+    totals = totals_module.ScoreTotals(1, 5, 1, threads=1)
+    chunk = (
+        np.ones((2, 5)),
+        np.full((2, 5), 2, dtype=np.int8),
+        np.ones((2, 1)),
+        np.ones((2, 1), dtype=bool),
+        np.zeros(2, dtype=np.int8),
+        np.full(2, np.nan),
+    )
+    for _ in range(4):  # 10 genotypes each: three within the budget of 30, then Numba
+        totals.add(*chunk)
+    assert totals.chunks_by_path == {"numpy": 3, "numba": 1} and budget.used == 30
+    monkeypatch.setattr(totals_module, "numba_started", lambda: True)
+    budget.used = 0
+    totals.add(*chunk)
+    assert totals.chunks_by_path == {"numpy": 3, "numba": 2}
+    np.testing.assert_array_equal(totals.totals()["sums"], np.full((1, 5), 10.0))

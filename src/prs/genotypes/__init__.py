@@ -23,15 +23,18 @@ The layout, one concern per module (each imports only modules above it in this l
 from __future__ import annotations
 
 import os
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
 from prs.errors import GenotypeFileError
 from prs.genotypes.base import SITE_COLUMNS, DosageChunk, GenotypeSource
+from prs.genotypes.bgzf import read_block_table
 from prs.genotypes.plink import PlinkSource, missing_files, plink_fileset
 from prs.genotypes.sniff import GenotypeFile, sniff
 from prs.genotypes.vcf import VcfSource
 from prs.genotypes.vcf_header import read_vcf_header
+from prs.kernels.jit import numba_started
 from prs.vocab import ENGINES, GENOTYPE_FORMATS
 
 __all__ = [
@@ -52,6 +55,18 @@ _BGEN_SUFFIXES = (".bgen",)
 #: A VCF Zarr store is a directory (or a zip of one): named so, or holding Zarr metadata.
 _ZARR_SUFFIXES = (".vcz", ".zarr", ".vcz.zip", ".zarr.zip")
 _ZARR_METADATA = ("zarr.json", ".zgroup", ".zmetadata")
+
+#: Under ``engine="auto"``, bgzipped VCFs of at most this many compressed bytes in all and
+#: :data:`SMALL_VCF_RECORDS` records (estimated: :func:`estimated_lines`) are read by the
+#: checked engine, which starts no Numba (~0.3 s a process: docs/performance.md,
+#: "Start-up"). Measured on 200-sample GT:DS files (the embedded example's records,
+#: repeated), the checked engine's whole run took 0.6-0.8x the fast one's up to ~4 MB and
+#: ~1.0x at 7 MB; on 1- and 20-sample files of 44,000 records, 0.7-0.8x.
+SMALL_VCF_BYTES = 4 << 20
+#: See :data:`SMALL_VCF_BYTES` (the checked engine's pre-scan costs ~7 us a record).
+SMALL_VCF_RECORDS = 40_000
+#: Options the checked engine takes (others, e.g. ``threads``, are the fast engine's).
+_CHECKED_OPTIONS = frozenset({"samples", "dosage", "half_call", "haploid"})
 
 
 def genotype_format(path: str | os.PathLike[str]) -> str | None:
@@ -108,7 +123,9 @@ def open_genotypes(
         VCF only: ``"fast"`` (Numba text parser over threaded BGZF inflate,
         :class:`prs.genotypes.fastvcf.FastVcfSource`), ``"checked"`` (cyvcf2,
         :class:`~prs.genotypes.vcf.VcfSource`) or ``"auto"`` (default: fast for bgzipped text
-        VCFs, checked for BCF, plain and gzip files). Both give identical dosages and errors.
+        VCFs, checked for BCF, plain and gzip files, and for small bgzipped VCFs while Numba
+        has not started in the process: see :data:`SMALL_VCF_BYTES`). Both give identical
+        dosages and errors.
     **options
         Passed to the format's source, e.g. ``samples``, ``dosage="DS"``,
         ``half_call="missing"`` (see :class:`prs.genotypes.vcf.VcfSource`).
@@ -157,10 +174,56 @@ def open_genotypes(
         if engine != "checked":
             from prs.genotypes.fastvcf import FastVcfSource, qualifies
 
-            if engine == "fast" or all(qualifies(f) for f in files):
+            if engine == "fast" or (
+                all(qualifies(f) for f in files) and not _small_for_checked(files, options)
+            ):
                 return FastVcfSource(files, **options)  # type: ignore[arg-type]
         return VcfSource(files, **options)  # type: ignore[arg-type]
     raise AssertionError(format)  # pragma: no cover - every GENOTYPE_FORMATS word is above
+
+
+def _small_for_checked(files: Sequence[GenotypeFile], options: dict[str, object]) -> bool:
+    """Whether ``engine="auto"`` reads these bgzipped VCFs with the checked engine: Numba
+    not started yet, options both engines take, at most :data:`SMALL_VCF_BYTES` and
+    :data:`SMALL_VCF_RECORDS` (a file that cannot be estimated goes to the fast engine,
+    which names what is wrong with it as before)."""
+    if numba_started() or not set(options) <= _CHECKED_OPTIONS:
+        return False
+    if sum(f.size for f in files) > SMALL_VCF_BYTES:
+        return False
+    records = 0
+    for f in files:
+        lines = estimated_lines(f.path)
+        if lines is None:
+            return False
+        records += lines
+    return records <= SMALL_VCF_RECORDS
+
+
+def estimated_lines(path: str | os.PathLike[str]) -> int | None:
+    """Lines in a BGZF file, estimated from its block table (text bytes in all) and the
+    lines in its last block of text (header lines count too: an over-estimate for a file
+    of a few blocks); None when the file cannot be read so (not BGZF, corrupt).
+
+    Examples
+    --------
+    >>> from prs.example import example_paths
+    >>> 2_000 < estimated_lines(example_paths().vcf) < 4_000  # 2,740 records
+    True
+    """
+    try:
+        table = read_block_table(path)
+        filled = (table.usize > 0).nonzero()[0]
+        if len(filled) == 0:
+            return 0
+        last = filled[-1]
+        with open(path, "rb") as fh:
+            fh.seek(int(table.coffset[last]))
+            text = zlib.decompress(fh.read(int(table.csize[last])), wbits=31)
+    except (GenotypeFileError, OSError, zlib.error):
+        return None
+    per_line = len(text) / max(1, text.count(b"\n"))
+    return round(int(table.usize.sum()) / per_line)
 
 
 def _format_by_name(paths: Sequence[str | os.PathLike[str]]) -> str:

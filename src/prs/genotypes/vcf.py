@@ -24,10 +24,11 @@ records at POS 0 (skipped: no scoring position is 0), header lines among the rec
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import tempfile
 import weakref
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -138,6 +139,9 @@ class VcfSource:
         #: Every :class:`~prs.errors.GenotypeWarning` this source issued (records skipped
         #: or duplicated, ...), in order, for the run's provenance.
         self.notes: list[str] = []
+        #: Told ``(compressed bytes read, compressed bytes of all files)`` as the sites pass
+        #: goes, file by file (``prs score``'s progress bar, as the fast engine tells it).
+        self.on_bytes_read: Callable[[int, int], None] | None = None
         self._repeated_header: dict[str, list[int]] = {}
         self._record_info: dict[int, TextInfo] = {}  # listed record -> what its text says
         self._copies: dict[str, str] = {}
@@ -169,7 +173,10 @@ class VcfSource:
         rows: dict[str, list] = {c: [] for c in (*SITE_COLUMNS, *QUALITY_COLUMNS)}
         records: list[tuple[int, int, str, int]] = []
         record = 0
+        sizes = [os.path.getsize(p) for p in self.paths] if self.on_bytes_read else []
         for file_index, path in enumerate(self.paths):
+            if self.on_bytes_read is not None:
+                self.on_bytes_read(sum(sizes[:file_index]), sum(sizes))
             file = self._files[file_index]
             if file.is_bcf():
                 scan = self._scan_bcf(file)
@@ -212,6 +219,8 @@ class VcfSource:
                 self._note(repeated_header_message(path, self._repeated_header[path]))
             if not records or records[-1][0] != file_index:
                 raise GenotypeFileError(no_records_message(path))
+        if self.on_bytes_read is not None:
+            self.on_bytes_read(sum(sizes), sum(sizes))
         self._records = records
         table = pd.DataFrame(rows, columns=[*SITE_COLUMNS, *QUALITY_COLUMNS])
         table = table.astype(
