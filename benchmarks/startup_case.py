@@ -4,11 +4,15 @@ Usage::
 
     python -m benchmarks.startup_case              # 7 alternating rounds, medians
     python -m benchmarks.startup_case --rounds 15
+    python -m benchmarks.startup_case --before /tmp/before/src   # and another tree's prs
 
 Each round runs, in fresh processes and in turn: the reference (``python -c "import numpy,
-pandas"``), ``prs --help``, ``python -c "import prs"`` and ``prs score`` on the embedded
-example (200 samples, 300-row scoring file; Numba's cache warm: one untimed run first). The
-medians and each one's ratio to the reference go to stdout and to
+pandas"``), ``prs --help``, ``python -c "import prs"``, ``prs score`` on the embedded
+example (200 samples, 300-row scoring file: the checked engine and no Numba, as ``auto``
+reads it) and the same on the fast engine (which starts Numba; its cache warm: one untimed
+run first). ``--before SRC`` adds each prs command run with ``PYTHONPATH=SRC`` (e.g. a
+``git worktree`` of an earlier commit), alternating with the others, for a before/after
+table from one run. The medians and each one's ratio to the reference go to stdout and to
 ``benchmarks/results/startup.json``. Issue 15's target: the example end to end <= 2x the
 reference. The machine these figures come from is shared (2 cores, up to 8 sessions at
 once): only the ratios, taken from alternating runs in one invocation, mean anything.
@@ -17,7 +21,9 @@ once): only the ratios, taken from alternating runs in one invocation, mean anyt
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
+import os
 import platform
 import statistics
 import subprocess
@@ -29,41 +35,67 @@ from pathlib import Path
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def _commands(out: Path) -> dict[str, list[str]]:
+#: A command and the PYTHONPATH it runs with (None: the environment's).
+_Command = tuple[list[str], str | None]
+
+
+def _commands(out: Path, before: str | None) -> dict[str, _Command]:
     from prs.example import example_paths
 
     paths = example_paths()
     python = sys.executable
     prs = [python, "-m", "prs"]
-    return {
-        "reference (import numpy, pandas)": [python, "-c", "import numpy, pandas"],
+    score = [*prs, "score", "--genotypes", str(paths.vcf), "--scorefile", str(paths.scorefile)]
+    ours: dict[str, list[str]] = {
         "import prs": [python, "-c", "import prs"],
         "prs --help": [*prs, "--help"],
-        "prs score (embedded example)": [
-            *prs,
-            "score",
-            "--genotypes",
-            str(paths.vcf),
-            "--scorefile",
-            str(paths.scorefile),
+        "prs score (embedded example)": [*score, "--out", str(out / "auto")],
+        "prs score (example, --engine fast)": [
+            *score,
             "--out",
-            str(out),
+            str(out / "fast"),
+            "--engine",
+            "fast",
         ],
     }
+    commands: dict[str, _Command] = {
+        "reference (import numpy, pandas)": ([python, "-c", "import numpy, pandas"], None)
+    }
+    # With --before, this tree's runs take a PYTHONPATH too (a path entry first in sys.path
+    # is searched by every import: both sides pay it, or the comparison is off by ~0.1 s).
+    here = None if before is None else str(Path(__file__).resolve().parents[1] / "src")
+    for name, command in ours.items():
+        commands[name] = (command, here)
+        if before is not None:
+            commands[f"{name} [before]"] = (
+                [part.replace(str(out / "auto"), str(out / "before")) for part in command],
+                before,
+            )
+    return commands
 
 
-def _time(command: list[str]) -> float:
+def _time(command: _Command) -> float:
+    argv, pythonpath = command
+    env = None if pythonpath is None else {**os.environ, "PYTHONPATH": pythonpath}
     started = time.perf_counter()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     return time.perf_counter() - started
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument(
+        "--before", metavar="SRC", help="also run each prs command with PYTHONPATH=SRC"
+    )
     args = parser.parse_args(argv)
+    # Bytecode written for both trees first (PYTHONDONTWRITEBYTECODE would otherwise leave
+    # one of them compiling its modules in every run).
+    for tree in (Path(__file__).resolve().parents[1] / "src", args.before):
+        if tree is not None:
+            compileall.compile_dir(str(tree), quiet=1)
     with tempfile.TemporaryDirectory(prefix="prs-startup-") as tmp:
-        commands = _commands(Path(tmp) / "out")
+        commands = _commands(Path(tmp), args.before)
         for command in commands.values():  # warm: Numba's cache, the OS page cache
             _time(command)
         times: dict[str, list[float]] = {name: [] for name in commands}
@@ -75,12 +107,13 @@ def main(argv: list[str] | None = None) -> int:
     for name, values in times.items():
         median = statistics.median(values)
         rows.append({"case": name, "median_s": round(median, 3), "ratio": median / reference})
-        print(f"{name:36s} {median:6.3f} s  {median / reference:5.2f}x reference")
+        print(f"{name:46s} {median:6.3f} s  {median / reference:5.2f}x reference")
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "startup.json").write_text(
         json.dumps(
             {
                 "rounds": args.rounds,
+                "before": args.before,
                 "python": platform.python_version(),
                 "machine": "shared, 2 cores: read the ratios",
                 "rows": rows,
