@@ -36,7 +36,7 @@ import csv
 import dataclasses
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
@@ -46,7 +46,7 @@ import pandas as pd
 from prs.errors import PRSError, ScoreError
 from prs.genome import normalize_chrom
 from prs.genotypes.plink import missing_files, plink_fileset
-from prs.output import output_set
+from prs.output import ReportOutputs, output_set
 from prs.provenance import file_checksum, record
 from prs.report import ScoreFileOptions, new_directories, removed_if_failed, write_score_files
 from prs.scoring import ScoreResult, score
@@ -804,20 +804,61 @@ def write_samplesheet_outputs(
         When a file cannot be written (nothing is then published).
     """
     options = options or ScoreFileOptions()
-    suffix, ext = options.suffix, options.table_ext(table_format)
-    out = Path(out)
     for sampleset_result in result.results.values():
         options.check(sampleset_result)  # (an unsplittable sample ID: before anything)
-    written: dict[str, Path] = {}
-    directories = [*new_directories(out), *(out / n for n in result.results)]
-    with removed_if_failed(directories), contextlib.ExitStack() as stack:
-        # Entered first, so published last: its provenance.json marks a complete run.
-        combined = stack.enter_context(output_set(out, marker="provenance.json"))
+    with samplesheet_outputs(out, list(result.results)) as outputs:
+        return outputs.write(result, table_format, options)
+
+
+class SampleSheetOutputs:
+    """The output sets of a sample-sheet run, open (staged) while it scores: ``<out>``
+    (:attr:`combined`) and each sampleset's directory (:attr:`sets`). Made by
+    :func:`samplesheet_outputs`; a sampleset's match report can be written while it is
+    scored (:meth:`report_writer`), the rest by :meth:`write` once every sampleset is."""
+
+    def __init__(self, out: Path, combined: ReportOutputs, sets: dict[str, ReportOutputs]) -> None:
+        self.out = out
+        self.combined = combined
+        self.sets = sets
+        #: Match reports already written, by sampleset (:meth:`report_writer`).
+        self.reports: dict[str, Path] = {}
+
+    def report_writer(
+        self, name: str, table_format: str = "tsv", options: ScoreFileOptions | None = None
+    ) -> Callable[[Iterator[pd.DataFrame]], None]:
+        """A ``prs.score(match_report_rows=...)`` writer of sampleset ``name``'s match
+        report into its directory, as the rows come (never held whole)."""
+        ext = (options or ScoreFileOptions()).table_ext(table_format)
+        outs = self.sets[name]
+
+        def write(rows: Iterator[pd.DataFrame]) -> None:
+            self.reports[name] = outs.write_table_pieces(rows, f"match_report{ext}")
+
+        return write
+
+    def write(
+        self,
+        result: SampleSheetResult,
+        table_format: str = "tsv",
+        options: ScoreFileOptions | None = None,
+    ) -> dict[str, Path]:
+        """Add every sampleset's files and the combined tables (see
+        :func:`write_samplesheet_outputs`); returns their paths."""
+        options = options or ScoreFileOptions()
+        suffix, ext = options.suffix, options.table_ext(table_format)
+        written: dict[str, Path] = {}
         for name, sampleset_result in result.results.items():
-            outs = stack.enter_context(output_set(out / name, marker="provenance.json"))
             own = dataclasses.replace(options, sampleset=name)
-            for key, path in write_score_files(sampleset_result, outs, table_format, own).items():
+            files = write_score_files(
+                sampleset_result,
+                self.sets[name],
+                table_format,
+                own,
+                match_report=self.reports.get(name),
+            )
+            for key, path in files.items():
                 written[f"{name}/{key}"] = path
+        combined = self.combined
         if "long" in options.layouts:
             written["scores"] = combined.write_table(result.to_frame(), f"scores{ext}")
         if "pgsc" in options.layouts:
@@ -841,4 +882,33 @@ def write_samplesheet_outputs(
             },
             "provenance.json",
         )
-    return written
+        return written
+
+
+@contextlib.contextmanager
+def samplesheet_outputs(
+    out: str | os.PathLike[str], names: list[str]
+) -> Iterator[SampleSheetOutputs]:
+    """``<out>`` and ``<out>/<name>`` for each sampleset name, open as staged output sets
+    (:func:`prs.output.output_set`) for the block: all published when it ends without an
+    exception (each sampleset's directory first, ``<out>`` last: its ``provenance.json``
+    says the whole run is in place), or none, leaving no directory this run created.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     with samplesheet_outputs(Path(tmp) / "run", ["a", "b"]) as outputs:
+    ...         sorted(outputs.sets)
+    ['a', 'b']
+    """
+    out = Path(out)
+    directories = [*new_directories(out), *(out / n for n in names)]
+    with removed_if_failed(directories), contextlib.ExitStack() as stack:
+        # Entered first, so published last: its provenance.json marks a complete run.
+        combined = stack.enter_context(output_set(out, marker="provenance.json"))
+        sets = {
+            name: stack.enter_context(output_set(out / name, marker="provenance.json"))
+            for name in names
+        }
+        yield SampleSheetOutputs(out, combined, sets)

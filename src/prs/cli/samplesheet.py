@@ -18,8 +18,8 @@ from prs.errors import ScoreError
 from prs.samplesheet import (
     SampleSet,
     read_samplesheet,
+    samplesheet_outputs,
     score_samplesets,
-    write_samplesheet_outputs,
 )
 from prs.scoring import ScoreResult
 
@@ -35,17 +35,28 @@ def run_sample_sheet(args: argparse.Namespace) -> int:
             "--genotype-format is given by the sample sheet's format column, per sampleset"
         )
     sheet = read_samplesheet(args.sample_sheet)
-
-    def score_one(sampleset: SampleSet, overrides: dict[str, Any]) -> ScoreResult:
-        # (named first, so the warnings of its run are seen to be its own)
-        if not args.quiet:
-            print(f"{sampleset.name}: scoring {len(sampleset.paths)} file(s)", file=sys.stderr)
-        own = argparse.Namespace(**{**vars(args), **overrides})
-        return score_from_args(own, [str(p) for p in sampleset.paths], args.scorefile)
-
+    table_options = score_file_options(args)
     options = {k: v for k, v in vars(args).items() if k not in _NOT_OPTIONS}
-    result = score_samplesets(sheet, score_one, sex=args.sex, options=options)
-    paths = write_samplesheet_outputs(result, args.out, args.format, score_file_options(args))
+    # Every directory is open (staged) while the samplesets are scored: each one's match
+    # report is written as it goes, never held; all published together at the end, or none.
+    with samplesheet_outputs(args.out, [s.name for s in sheet.samplesets]) as outputs:
+
+        def score_one(sampleset: SampleSet, overrides: dict[str, Any]) -> ScoreResult:
+            # (named first, so the warnings of its run are seen to be its own)
+            if not args.quiet:
+                print(f"{sampleset.name}: scoring {len(sampleset.paths)} file(s)", file=sys.stderr)
+            own = argparse.Namespace(**{**vars(args), **overrides})
+            return score_from_args(
+                own,
+                [str(p) for p in sampleset.paths],
+                args.scorefile,
+                match_report_rows=outputs.report_writer(sampleset.name, args.format, table_options),
+            )
+
+        result = score_samplesets(sheet, score_one, sex=args.sex, options=options)
+        for sampleset_result in result.results.values():
+            table_options.check(sampleset_result)
+        paths = outputs.write(result, args.format, table_options)
     if args.quiet:
         return 0
     for name, sampleset_result in result.results.items():
