@@ -199,6 +199,7 @@ def test_totals_take_numpy_until_numba_starts_or_the_budget_is_spent(monkeypatch
     for _ in range(4):  # 10 genotypes each: three within the budget of 30, then Numba
         totals.add(*chunk)
     assert totals.chunks_by_path == {"numpy": 3, "numba": 1} and budget.used == 30
+    assert totals_module.arithmetic_record() == {"numpy_genotypes": 30, "numba": False}
     monkeypatch.setattr(totals_module, "numba_started", lambda: True)
     budget.used = 0
     totals.add(*chunk)

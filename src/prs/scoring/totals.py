@@ -58,6 +58,19 @@ class _NumpyBudget:
 _numpy_budget = _NumpyBudget()
 
 
+def arithmetic_record() -> dict[str, object]:
+    """Which arithmetic this process's totals took so far, for a run's provenance:
+    genotypes added in numpy (:data:`NUMPY_GENOTYPES` at most) and whether Numba has
+    started (every chunk since went to its kernels). The totals are the same either way.
+
+    Examples
+    --------
+    >>> sorted(arithmetic_record())
+    ['numba', 'numpy_genotypes']
+    """
+    return {"numpy_genotypes": _numpy_budget.used, "numba": numba_started()}
+
+
 class ScoreTotals:
     """Running per-score x per-sample totals (PLINK 2 ``--score`` columns), fed chunkwise.
 
