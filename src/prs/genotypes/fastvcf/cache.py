@@ -12,7 +12,8 @@ value) of the records :func:`prs.kernels.fields.parse_short_values` reads comple
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
@@ -84,6 +85,12 @@ class DsCache:
     1000`` as htslib's float32, :data:`~prs.kernels.fields.DS_MILLI`), ``values[row,
     sample, k]`` (k < 1 for DS, 2 for HDS).
 
+    A chunk's records are parsed while the scan kernel is still listing the chunk's later
+    records: :meth:`add_part` (called with each part the kernel lists) reserves rows and
+    queues the part's records for the pool's worker; :meth:`finish` (with the whole chunk's
+    listed records, the parts in order) helps drain the queue, waits, and keeps the rows
+    parsed completely. :meth:`add` is both at once (a chunk listed in one part).
+
     Parameters
     ----------
     n_samples
@@ -107,6 +114,97 @@ class DsCache:
             dtype=np.uint16,
         )
         self.n_rows = 0
+        self._lock = threading.Lock()
+        # Pieces to parse: (text, part, its rows, first row of the store, completeness flags).
+        self._queue: deque[
+            tuple[np.ndarray, dict[str, np.ndarray], np.ndarray, int, np.ndarray]
+        ] = deque()
+        self._jobs: list[Future[None]] = []
+        # The chunk being listed: its parts (listed offset, rows, first reserved row,
+        # completeness flags), the next free row and the records listed so far.
+        self._parts: list[tuple[int, np.ndarray, int, np.ndarray]] = []
+        self._reserved = 0
+        self._listed = 0
+
+    def has_room(self) -> bool:
+        """True while rows are free."""
+        return len(self.values) > self.n_rows
+
+    def streaming(self) -> bool:
+        """True when parts of a chunk were queued (:meth:`add_part`) and await
+        :meth:`finish`."""
+        return bool(self._parts) or self._listed > 0
+
+    def add_part(
+        self,
+        buf: np.ndarray,
+        part: dict[str, np.ndarray],
+        sample_out: np.ndarray,
+        pool: ThreadPoolExecutor | None,
+    ) -> None:
+        """Queue the biallelic records of ``part`` (the next records the scan listed in
+        ``buf``) for parsing into rows reserved now; with ``pool`` its worker starts on
+        them at once (the kernel releases the GIL). ``buf`` must stay as it is until
+        :meth:`finish`."""
+        if not self._parts:
+            self._reserved = self.n_rows
+        offset = self._listed
+        self._listed += len(part["n_alleles"])
+        free = len(self.values) - self._reserved
+        rows = np.flatnonzero(part["n_alleles"] == 2)[: max(free, 0)].astype(np.int64)
+        if not len(rows):
+            return
+        first = self._reserved
+        self._reserved += len(rows)
+        simple = np.zeros(len(rows), dtype=np.bool_)
+        self._parts.append((offset, rows, first, simple))
+        with self._lock:
+            for a in range(0, len(rows), self.PIECE):
+                b = a + self.PIECE
+                self._queue.append((buf, part, rows[a:b], first + a, simple[a:b]))
+        if pool is not None:
+            self._jobs.append(pool.submit(self._drain, sample_out))
+
+    def _drain(self, sample_out: np.ndarray) -> None:
+        """Parse queued pieces until none is left."""
+        while True:
+            with self._lock:
+                if not self._queue:
+                    return
+                buf, part, rows, first, simple = self._queue.popleft()
+            kf.parse_short_values(
+                buf,
+                part["line"],
+                part["fields"],
+                rows,
+                sample_out,
+                *self.key,
+                self.values[first : first + len(rows)],
+                simple,
+            )
+
+    def finish(self, listed: dict[str, np.ndarray], sample_out: np.ndarray) -> None:
+        """End the chunk: parse what the worker has not taken, wait for it, and keep the
+        rows parsed completely (``listed["ds_row"]`` gets each record's row, or stays -1;
+        ``listed`` is the chunk's parts, in order). The parse ends before this returns:
+        the text buffer is the reader's to reuse once the next chunk is asked for."""
+        try:
+            self._drain(sample_out)
+        finally:
+            jobs, self._jobs = self._jobs, []
+            for job in jobs:
+                job.result()
+        parts, self._parts = self._parts, []
+        self._listed = 0
+        if not parts:
+            return
+        start = self.n_rows
+        index = np.concatenate([offset + rows for offset, rows, _, _ in parts])
+        keep = np.flatnonzero(np.concatenate([simple for _, _, _, simple in parts]))
+        if len(keep) < len(index):  # close the gaps the others left
+            self.values[start : start + len(keep)] = self.values[start + keep]
+        listed["ds_row"][index[keep]] = start + np.arange(len(keep))
+        self.n_rows += len(keep)
 
     def add(
         self,
@@ -116,49 +214,10 @@ class DsCache:
         pool: ThreadPoolExecutor | None,
     ) -> None:
         """Keep the DS/HDS of the listed biallelic records the kernel reads completely
-        (``listed["ds_row"]`` gets each record's row, or stays -1).
-
-        With ``pool`` (one worker) the records are parsed by the caller and the worker at
-        once (the kernel releases the GIL), in pieces of :data:`PIECE` records taken in
-        turn. The parse ends before this returns: the text buffer is the reader's to reuse
-        once the next chunk is asked for."""
-        free = len(self.values) - self.n_rows
-        rows = np.flatnonzero(listed["n_alleles"] == 2)[:free].astype(np.int64)
-        if not len(rows):
-            return
-        start = self.n_rows
-        out = self.values[start : start + len(rows)]
-        simple = np.zeros(len(rows), dtype=np.bool_)
-        pieces = iter(range(0, len(rows), self.PIECE))
-        lock = threading.Lock()
-
-        def drain() -> None:
-            while True:
-                with lock:
-                    a = next(pieces, None)
-                if a is None:
-                    return
-                b = min(a + self.PIECE, len(rows))
-                kf.parse_short_values(
-                    buf,
-                    listed["line"],
-                    listed["fields"],
-                    rows[a:b],
-                    sample_out,
-                    *self.key,
-                    out[a:b],
-                    simple[a:b],
-                )
-
-        job = pool.submit(drain) if pool is not None and len(rows) > self.PIECE else None
-        drain()
-        if job is not None:
-            job.result()
-        keep = np.flatnonzero(simple)
-        if len(keep) < len(rows):  # close the gaps the others left
-            out[: len(keep)] = out[keep]
-        listed["ds_row"][rows[keep]] = start + np.arange(len(keep))
-        self.n_rows += len(keep)
+        (:meth:`add_part` of the whole chunk, then :meth:`finish`): the caller and the
+        pool's worker parse at once."""
+        self.add_part(buf, listed, sample_out, pool)
+        self.finish(listed, sample_out)
 
     def trim(self) -> None:
         """Drop the unused tail (a view: the tail was never touched)."""

@@ -11,7 +11,7 @@ is raised with the checked path's message (:func:`scan_error`); in a window read
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +26,9 @@ from prs.kernels import scan as ks
 LISTED_CAPACITY = 1 << 14
 #: The same for a window read (short: it stops after the window's wanted positions).
 REGION_LISTED_CAPACITY = 256
+#: The same when each part listed is handed on at once (``on_part``: the DS parse starts
+#: on a chunk's first records while the kernel lists the rest).
+PART_LISTED_CAPACITY = 16
 
 
 @dataclass
@@ -143,6 +146,12 @@ class FileScan:
         Samples whose calls the kernel packs (2 bits each) for simple records; 0: none.
     region
         A window read (:class:`Region`), or None to read the whole file.
+    on_part
+        Called with ``(text buffer, part)`` for each part of a chunk's listed records as
+        the kernel lists them (up to :data:`PART_LISTED_CAPACITY` records a part, in
+        order; the chunk's listed records are then these parts joined). The buffer is
+        yielded with the chunk afterwards and stays valid until the next chunk is asked
+        for.
     """
 
     def __init__(
@@ -155,8 +164,10 @@ class FileScan:
         threads: int | None,
         pack_samples: int = 0,
         region: Region | None = None,
+        on_part: Callable[[np.ndarray, dict[str, np.ndarray]], None] | None = None,
     ) -> None:
         self.region = region
+        self.on_part = on_part
         self.stopped_at = -1  # text offset of the record that ended a region read
         self.compressed_end = 0  # compressed offset after the last block read so far
         self.pack_samples = pack_samples
@@ -242,9 +253,11 @@ class FileScan:
                 for k in range(4)
             ),
         )
-        out = _Outputs(
-            LISTED_CAPACITY if self.region is None else REGION_LISTED_CAPACITY, self.pack_samples
-        )
+        if self.region is not None:
+            capacity = REGION_LISTED_CAPACITY
+        else:
+            capacity = LISTED_CAPACITY if self.on_part is None else PART_LISTED_CAPACITY
+        out = _Outputs(capacity, self.pack_samples)
         state = np.zeros(ks.STATE_SIZE, dtype=np.int64)
         state[ks.STATE_RECORDS] = self.record
         state[ks.STATE_LINES] = self.lineno
@@ -273,6 +286,8 @@ class FileScan:
             if n:
                 parts.append(self._collect(out, n, base))
                 state[ks.STATE_LISTED] = 0
+                if self.on_part is not None:
+                    self.on_part(buf, parts[-1])
             if status == ks.SCAN_FULL:
                 continue
             if status == ks.SCAN_STOP:

@@ -332,6 +332,7 @@ class FastVcfSource:
             record,
             settings.threads,
             settings.pack_samples,
+            on_part=self._ds_part if self._keeps_ds(file_index) else None,
         )
         done: list[FileScan] = []
         kept = len(pieces), len(blobs)
@@ -416,11 +417,22 @@ class FastVcfSource:
             listed["imputed"] = np.empty(k, dtype=np.bool_)
         if parse_gt:
             self._cache.add(buf, listed, self._sample_out)
-        if len(self._ds_cache.values) > self._ds_cache.n_rows:
-            if not np.isin(listed["file"][:1], self._decoder.undeclared_files).any():
-                self._ds_cache.add(buf, listed, self._sample_out, self._ds_pool)
+        if self._ds_cache.streaming():
+            self._ds_cache.finish(listed, self._sample_out)  # (parts queued by _ds_part)
+        elif self._keeps_ds(int(listed["file"][0])):
+            self._ds_cache.add(buf, listed, self._sample_out, self._ds_pool)
         listed.pop("packed", None)
         pieces.append(listed)
+
+    def _keeps_ds(self, file_index: int) -> bool:
+        """True when the sites pass keeps the DS/HDS of file ``file_index`` (rows free, the
+        field declared ``Type=Float`` there)."""
+        return self._ds_cache.has_room() and file_index not in self._decoder.undeclared_files
+
+    def _ds_part(self, buf: np.ndarray, part: dict[str, np.ndarray]) -> None:
+        """Start the DS/HDS parse of records the scan kernel has just listed (it goes on
+        listing the chunk's later records meanwhile; :meth:`_take` ends the chunk)."""
+        self._ds_cache.add_part(buf, part, self._sample_out, self._ds_pool)
 
     def _take_quality(self, buf: np.ndarray, listed: dict[str, np.ndarray]) -> None:
         """The listed records' imputation quality from INFO (the kernel; Python for the
