@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+import prs.kernels.accumulate as accumulate_module
 import prs.scoring.totals as totals_module
 from prs.kernels.accumulate import (
     accumulate_calls,
@@ -199,14 +200,22 @@ def _fed(case, *, kernels, matmul, threads, pieces, calls):
     return out, totals.chunks_by_path
 
 
-@given(dosage_chunks(), st.booleans(), st.integers(1, 3), st.integers(1, 4), st.booleans())
+@given(
+    dosage_chunks(),
+    st.booleans(),
+    st.integers(1, 3),
+    st.integers(1, 4),
+    st.booleans(),
+    st.sampled_from([1, 7, 1 << 16]),
+)
 @settings(max_examples=200, deadline=None)
-def test_score_totals_numpy_path_equals_kernel_path(case, matmul, threads, pieces, calls):
+def test_score_totals_numpy_path_equals_kernel_path(case, matmul, threads, pieces, calls, block):
     """ScoreTotals forced onto numpy and onto the kernels: the same totals bit for bit,
     fed in pieces (chunk boundaries), split between threads, loop and matrix paths, float64
-    dosages and int8 hard calls."""
-    old = totals_module._SPLIT_MIN_GENOTYPES
+    dosages and int8 hard calls, the numpy form's runs of rows one row, a few or all."""
+    old = totals_module._SPLIT_MIN_GENOTYPES, accumulate_module.NUMPY_BLOCK_GENOTYPES
     totals_module._SPLIT_MIN_GENOTYPES = 1  # split even these tiny chunks between threads
+    accumulate_module.NUMPY_BLOCK_GENOTYPES = block
     try:
         with np.errstate(all="ignore"):
             a, a_paths = _fed(
@@ -216,7 +225,7 @@ def test_score_totals_numpy_path_equals_kernel_path(case, matmul, threads, piece
                 case, kernels=False, matmul=matmul, threads=threads, pieces=pieces, calls=calls
             )
     finally:
-        totals_module._SPLIT_MIN_GENOTYPES = old
+        totals_module._SPLIT_MIN_GENOTYPES, accumulate_module.NUMPY_BLOCK_GENOTYPES = old
     assert a_paths["numpy"] == 0 and a_paths["numba"] >= 1
     assert b_paths["numba"] == 0 and b_paths["numpy"] == a_paths["numba"]
     assert_same_bits(a, b)

@@ -450,6 +450,19 @@ def _add_diploid_calls(
 # kernels' bit for bit (tests/test_small_accumulate.py holds that as a property).
 
 
+#: Genotypes the numpy form takes at once: a chunk is done in runs of rows this size (the
+#: same order, so the same totals), its temporaries (~a dozen arrays of that many values)
+#: kept to a few MB whatever the chunk.
+NUMPY_BLOCK_GENOTYPES = 1 << 16
+
+
+def _row_blocks(k: int, n: int) -> list[tuple[int, int]]:
+    """Rows ``(start, stop)`` of a ``k x n`` chunk in runs of about
+    :data:`NUMPY_BLOCK_GENOTYPES` genotypes (at least one row each)."""
+    step = max(1, NUMPY_BLOCK_GENOTYPES // max(n, 1))
+    return [(a, min(a + step, k)) for a in range(0, k, step)] or [(0, 0)]
+
+
 def _sequential_sum(values: np.ndarray, axis: int) -> np.ndarray:
     """``0.0 + v[0] + v[1] + ...`` along ``axis``, added in that order (as a kernel's loop)."""
     if values.shape[axis] == 0:
@@ -573,6 +586,28 @@ def accumulate_numpy(
     >>> sums, freq
     (array([[-2.  , -0.5 ,  0.25]]), array([0.25, 0.5 ]))
     """
+    k, n = dosage.shape
+    if len(_row_blocks(k, n)) > 1:
+        return sum(
+            accumulate_numpy(
+                dosage[a:b],
+                ploidy[a:b],
+                weights[a:b],
+                counts_alleles[a:b],
+                effect_type[a:b],
+                impute,
+                given_frequency[a:b],
+                sums,
+                allele_ct,
+                denom,
+                named_dosage,
+                missing_ct,
+                frequency_out[a:b],
+                uniform_ct,
+                freq_ploidy[a:b],
+            )
+            for a, b in _row_blocks(k, n)
+        )
     with np.errstate(all="ignore"):  # overflow to inf, inf - inf: as the kernels, silently
         rows = _Rows(dosage, ploidy, effect_type, impute, given_frequency, freq_ploidy)
         frequency_out[:] = rows.frequency
@@ -636,8 +671,18 @@ def dosage_matrix_numpy(
     """:func:`dosage_matrix` in numpy (``dosage`` float64 or int8 hard calls): the same
     arguments, the same ``x``, frequencies and counts bit for bit (check
     :func:`mirrors_kernels` first)."""
-    with np.errstate(all="ignore"):
-        rows = _Rows(dosage, ploidy, effect_type, impute, given_frequency, freq_ploidy)
-    x[...] = rows.x
-    frequency_out[:] = rows.frequency
-    return rows.all_missing(), int(rows.n_missing.sum()), int(rows.n_skipped.sum())
+    counts = np.zeros(3, dtype=np.int64)
+    for a, b in _row_blocks(*dosage.shape):
+        with np.errstate(all="ignore"):
+            rows = _Rows(
+                dosage[a:b],
+                ploidy[a:b],
+                effect_type[a:b],
+                impute,
+                given_frequency[a:b],
+                freq_ploidy[a:b],
+            )
+        x[a:b] = rows.x
+        frequency_out[a:b] = rows.frequency
+        counts += (rows.all_missing(), rows.n_missing.sum(), rows.n_skipped.sum())
+    return int(counts[0]), int(counts[1]), int(counts[2])

@@ -33,9 +33,11 @@ MATMUL_MIN_SCORES = 4
 _SPLIT_MIN_GENOTYPES = 1 << 16
 #: Genotypes (variants x samples) a process adds in numpy before it starts Numba: below
 #: this, numpy's arithmetic costs less than Numba's start (~0.3 s: import, CPU target,
-#: cached kernels; docs/performance.md, "Start-up"). Both give the same totals bit for bit,
-#: so where the switch falls changes no number.
-NUMPY_GENOTYPES = 1 << 20
+#: cached kernels; docs/performance.md, "Start-up"). Measured: numpy 35-65 ns a genotype
+#: (one score), the kernels ~3 ns, so the two break even near 5M; at 2M a job just over the
+#: budget pays ~0.1 s of numpy besides Numba's start. Both give the same totals bit for
+#: bit, so where the switch falls changes no number.
+NUMPY_GENOTYPES = 1 << 21
 
 
 class _NumpyBudget:
