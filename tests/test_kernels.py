@@ -129,7 +129,7 @@ def test_score_totals_paths_match_reference(case, matmul, threads, pieces):
     dosage, ploidy, weights, effect_type, impute, freq = case
     k, n = dosage.shape
     s = weights.shape[1]
-    totals = ScoreTotals(s, n, impute, threads=threads, matmul=matmul)
+    totals = ScoreTotals(s, n, impute, threads=threads, matmul=matmul, kernels=True)
     import prs.scoring.totals as acc
 
     old = acc._SPLIT_MIN_GENOTYPES
@@ -170,7 +170,7 @@ def test_score_totals_paths_match_reference(case, matmul, threads, pieces):
 def test_no_samples_gives_empty_totals(matmul, s):
     """A sites-only VCF (no sample columns): empty totals, no division by zero."""
     k = 3
-    totals = ScoreTotals(s, 0, 1, matmul=matmul)
+    totals = ScoreTotals(s, 0, 1, matmul=matmul, kernels=True)
     totals.add(
         np.empty((k, 0)),
         np.empty((k, 0), dtype=np.int8),
@@ -191,7 +191,7 @@ def test_calls_not_counted_and_frequency_ploidy_match_reference(case, matmul, th
     ploidy changes only the imputation frequency; both paths equal the reference."""
     dosage, ploidy, weights, effect_type, impute, freq, freq_ploidy = case
     k, n = dosage.shape
-    totals = ScoreTotals(weights.shape[1], n, impute, threads=threads, matmul=matmul)
+    totals = ScoreTotals(weights.shape[1], n, impute, threads=threads, matmul=matmul, kernels=True)
     import prs.scoring.totals as acc
 
     old = acc._SPLIT_MIN_GENOTYPES
@@ -227,7 +227,7 @@ def test_not_counted_call_hand_computed():
     call is imputed at the males' frequency (1/1) and the female adds nothing at all."""
     dosage = np.array([[1.0, np.nan, np.nan]])
     ploidy = np.array([[1, 1, -1]], dtype=np.int8)
-    totals = ScoreTotals(1, 3, 1, matmul=False)
+    totals = ScoreTotals(1, 3, 1, matmul=False, kernels=True)
     frequency = totals.add(
         dosage, ploidy, np.ones((1, 1)), np.ones((1, 1), bool), np.zeros(1, np.int8), [np.nan]
     )
