@@ -10,6 +10,13 @@ kernel at once (:func:`compile_kernels`). Importing Numba (~0.13 s) and setting 
 target at the first call (~0.25 s, cached machine code or not) are then paid only by runs
 that use a kernel: ``prs --help``, ``prs calibrate``, ``prs fetch``, ``import prs`` in a
 notebook do not (docs/performance.md, "Start-up").
+
+Small scoring jobs use none either, so they never pay that start: until Numba has started
+(:func:`numba_started`), ``engine="auto"`` reads a small bgzipped VCF with the checked
+engine (:data:`prs.genotypes.SMALL_VCF_BYTES`), the BGZF header walk runs as Python
+(:func:`prs.kernels.bgzf_headers.scan_block_headers`) and the score totals are added in
+numpy (:func:`prs.kernels.accumulate.accumulate_numpy`, bit for bit the kernels' totals)
+for the process's first :data:`prs.scoring.totals.NUMPY_GENOTYPES` genotypes.
 """
 
 from __future__ import annotations
