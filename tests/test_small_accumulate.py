@@ -10,6 +10,8 @@ zero, so the sums are also compared as bytes.
 
 from __future__ import annotations
 
+from unittest import mock
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -18,6 +20,7 @@ from hypothesis.extra.numpy import arrays
 
 import prs.kernels.accumulate as accumulate_module
 import prs.scoring.totals as totals_module
+import tests.test_plink_speed_paths as speed_paths
 from prs.kernels.accumulate import (
     accumulate_calls,
     accumulate_numpy,
@@ -170,34 +173,30 @@ def test_a_chunk_the_numpy_form_cannot_mirror_goes_to_the_kernels():
 
 
 def _fed(case, *, kernels, matmul, threads, pieces, calls):
+    """ScoreTotals fed ``case`` in pieces (tests/test_plink_speed_paths.totals_in_pieces),
+    made with ``kernels=``; returns its totals, frequencies, all-missing count and the
+    chunks it added by each path."""
     dosage, ploidy, weights, counts, effect_type, impute, freq, fp = case
     if calls:
         dosage = np.where(np.isnan(dosage), -9, np.rint(dosage)).astype(np.int8)
-    k, n = dosage.shape
-    totals = ScoreTotals(
-        weights.shape[1], n, impute, threads=threads, matmul=matmul, kernels=kernels
-    )
-    frequencies = []
-    try:
-        for rows in np.array_split(np.arange(k), pieces):
-            if len(rows):
-                frequencies.append(
-                    totals.add(
-                        dosage[rows],
-                        ploidy[rows],
-                        weights[rows],
-                        counts[rows],
-                        effect_type[rows],
-                        freq[rows],
-                        fp[rows] if fp.shape[1] else None,
-                    )
-                )
-    finally:
-        totals.close()
-    out = totals.totals()
-    out["frequency"] = np.concatenate(frequencies)
-    out["all_missing"] = np.array(totals.all_missing)
-    return out, totals.chunks_by_path
+    made: list[ScoreTotals] = []
+
+    def make(*args, **options):
+        made.append(ScoreTotals(*args, **options, kernels=kernels))
+        return made[-1]
+
+    with mock.patch.object(speed_paths, "ScoreTotals", make):
+        out, all_missing, frequency = speed_paths.totals_in_pieces(
+            dosage,
+            (ploidy, weights, counts, effect_type, freq, fp),
+            impute=impute,
+            threads=threads,
+            matmul=matmul,
+            pieces=pieces,
+        )
+    out["frequency"] = frequency
+    out["all_missing"] = np.array(all_missing)
+    return out, made[0].chunks_by_path
 
 
 @given(
