@@ -16,8 +16,10 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
+from prs.errors import GenotypeFileError
 from prs.genotypes.fastvcf import FastVcfSource
 from prs.genotypes.fastvcf.scan import PART_LISTED_CAPACITY
+from prs.genotypes.vcf import VcfSource
 from tests.builders import tmp_path_settings, write_vcf_text
 from tests.test_imputed_dosage import _HEADER, _assert_bit_equal
 
@@ -119,3 +121,24 @@ def test_parts_are_kept_across_chunks(tmp_path):
     assert kept[PART_LISTED_CAPACITY] == -1  # the haploid call: read from the text
     others = np.delete(kept, PART_LISTED_CAPACITY)
     assert others.tolist() == list(range(n_records - 1))
+
+
+@tmp_path_settings(10)
+@given(_files(), st.sampled_from(["DS", "HDS"]))
+def test_store_dosages_in_one_chunk_on_two_threads(tmp_path, text, dosage):
+    """A chunk of more than 64 requests answered from the store is written by two threads
+    (halves of the requests): the checked engine's dosages bit for bit."""
+    path = write_vcf_text(tmp_path / "chunk.vcf", text, index=False)
+    dosages = []
+    for source in (FastVcfSource(path, dosage=dosage), VcfSource(path, dosage=dosage)):
+        sites = source.sites()
+        records = np.repeat(sites["record"].to_numpy(), 2)
+        alleles = np.tile([0, 1], len(sites)).astype(np.int64)
+        try:
+            chunks = list(source.read(records, alleles, chunk_size=len(records)))
+        except GenotypeFileError as error:
+            dosages.append(str(error))
+            continue
+        assert len(chunks) == 1
+        dosages.append((chunks[0].dosage.view(np.uint64).tolist(), chunks[0].ploidy.tolist()))
+    assert dosages[0] == dosages[1]

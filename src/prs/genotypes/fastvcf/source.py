@@ -476,7 +476,14 @@ class FastVcfSource:
                 f"{self.paths[0]}: {int(bad.sum())} requested records were not listed by "
                 "sites() (request records at the wanted positions only)"
             )
-        pool = ThreadPoolExecutor(max(1, self.threads or min(2, os.cpu_count() or 1)))
+        n_threads = max(1, self.threads or min(2, os.cpu_count() or 1))
+        pool = ThreadPoolExecutor(n_threads)
+        # A second thread for the DS store's dosages (not the pool: text reads queue there).
+        helper = (
+            ThreadPoolExecutor(1, "prs-ds-read")
+            if n_threads > 1 and len(self._ds_cache.values)
+            else None
+        )
         current: _PendingText | None = None
         ahead: _PendingText | None = None
         try:
@@ -490,7 +497,7 @@ class FastVcfSource:
                 if number + 1 < len(bounds):
                     following, until = bounds[number + 1]
                     ahead = self._start_text(where[following:until], pool)
-                chunk = self._read_chunk(rows, want, begin, current)
+                chunk = self._read_chunk(rows, want, begin, current, helper)
                 current.close()
                 current = None  # its text buffer is freed before the next chunk is read
                 yield chunk
@@ -499,6 +506,8 @@ class FastVcfSource:
                 if job is not None:
                     job.close()
             pool.shutdown(wait=True)
+            if helper is not None:
+                helper.shutdown(wait=True)
 
     def _start_text(self, rows: np.ndarray, pool: ThreadPoolExecutor) -> _PendingText:
         """Start inflating the blocks of the rows of a chunk that need the text again."""
@@ -531,7 +540,12 @@ class FastVcfSource:
         return pending
 
     def _read_chunk(
-        self, rows: np.ndarray, want: np.ndarray, begin: int, text: _PendingText
+        self,
+        rows: np.ndarray,
+        want: np.ndarray,
+        begin: int,
+        text: _PendingText,
+        helper: ThreadPoolExecutor | None = None,
     ) -> DosageChunk:
         listed = self._listed
         assert listed is not None
@@ -549,19 +563,45 @@ class FastVcfSource:
         ds_rows = listed.ds_row[rows]
         in_ds = np.flatnonzero(ds_rows >= 0)
         if len(in_ds):
-            kd.simple_ds_dosages(
-                self._ds_cache.values,
-                kf.DS_MILLI,
-                ds_rows[in_ds],
-                want[in_ds],
-                dosage,
-                ploidy,
-                in_ds,
-            )
+            self._stored_ds(ds_rows[in_ds], want[in_ds], in_ds, dosage, ploidy, helper)
         rest = np.flatnonzero((packed < 0) & (cached < 0) & (ds_rows < 0))
         if len(rest):
             self._read_text(rows[rest], want[rest], rest, dosage, ploidy, text)
         return DosageChunk(np.arange(begin, begin + k, dtype=np.int64), dosage, ploidy)
+
+    def _stored_ds(
+        self,
+        rows: np.ndarray,
+        want: np.ndarray,
+        out_rows: np.ndarray,
+        dosage: np.ndarray,
+        ploidy: np.ndarray,
+        helper: ThreadPoolExecutor | None,
+    ) -> None:
+        """Dosages of requests whose record is in the DS store (its ``rows`` there) into
+        ``out_rows``; with ``helper``, its thread writes the second half of the requests
+        (the kernel releases the GIL; disjoint output rows)."""
+
+        def part(a: int, b: int) -> None:
+            kd.simple_ds_dosages(
+                self._ds_cache.values,
+                kf.DS_MILLI,
+                rows[a:b],
+                want[a:b],
+                dosage,
+                ploidy,
+                out_rows[a:b],
+            )
+
+        half = len(rows) // 2
+        if helper is None or half < 32:
+            part(0, len(rows))
+            return
+        job = helper.submit(part, half, len(rows))
+        try:
+            part(0, half)
+        finally:
+            job.result()
 
     def _read_text(
         self,
