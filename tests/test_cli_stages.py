@@ -30,7 +30,7 @@ def test_verbose_logs_each_stage_with_its_seconds(tmp_path):
     assert run.returncode == 0, run.stderr
     for stage in STAGES:
         assert re.search(rf"^prs: {stage}: \d+\.\d\d s", run.stderr, re.MULTILINE), stage
-    assert re.search(r"^prs: open genotypes: .*\(200 samples, FastVcfSource\)", run.stderr, re.M)
+    assert re.search(r"^prs: open genotypes: .*\(200 samples, VcfSource\)", run.stderr, re.M)
     assert re.search(r"^prs: load scoring files: .*\(1 files, 300 rows\)", run.stderr, re.M)
 
 

@@ -32,7 +32,9 @@ def totals_in_pieces(chunk, rows_of, *, impute, threads, matmul, pieces):
     ``rows_of`` = (ploidy, weights, counts, effect_type, freq, freq_ploidy or an empty
     array). Returns (totals, all_missing, the frequencies of every row)."""
     ploidy, weights, counts, effect_type, freq, fp = rows_of
-    totals = ScoreTotals(weights.shape[1], chunk.shape[1], impute, threads=threads, matmul=matmul)
+    totals = ScoreTotals(
+        weights.shape[1], chunk.shape[1], impute, threads=threads, matmul=matmul, kernels=True
+    )
     frequencies = []
     for rows in np.array_split(np.arange(len(chunk)), pieces):
         if len(rows):

@@ -317,6 +317,8 @@ def test_run_in_pieces_sets_rows_aside_and_removes_them(cohort, private_tmp):
     held = run(cohort, stream_rows=40, stream=False)
     assert aside.provenance["execution"]["scoring_rows_set_aside"] is True
     assert held.provenance["execution"]["scoring_rows_set_aside"] is False
+    arithmetic = aside.provenance["execution"]["arithmetic_this_process"]
+    assert set(arithmetic) == {"numba", "numpy_genotypes"}
     assert_same(aside, held, exact=True)
     from prs.weights import read_scorefile
 

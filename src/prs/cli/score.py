@@ -256,7 +256,8 @@ def _add_reading_options(p: argparse.ArgumentParser) -> None:
         "--engine",
         choices=ENGINES,
         default="auto",
-        help="VCF reader: auto (fast for bgzipped VCF), fast (Numba), checked (cyvcf2)",
+        help="VCF reader: auto (fast for bgzipped VCF; checked for a small one, <= 4 MB, while "
+        "Numba has not started: no compilation), fast (Numba), checked (cyvcf2)",
     )
 
 

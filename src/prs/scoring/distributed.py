@@ -54,7 +54,9 @@ def warm_kernels() -> None:
     """Compile (or load from Numba's cache) the accumulate kernels in this process, so
     workers on this file system find them cached instead of each compiling them."""
     for matmul in (False, True):
-        totals = ScoreTotals(1, 1, IMPUTE_COHORT_MEAN, threads=1, matmul=matmul)
+        totals = ScoreTotals(
+            1, 1, IMPUTE_COHORT_MEAN, threads=1, matmul=matmul, kernels=True
+        )  # (the kernels themselves: a small job would otherwise take numpy)
         one = np.ones((1, 1))
         totals.add(
             one,

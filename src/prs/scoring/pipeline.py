@@ -87,6 +87,7 @@ from prs.scoring.tasks import (
     sample_blocks,
     with_frequencies,
 )
+from prs.scoring.totals import arithmetic_record
 from prs.vocab import ADDITIVE, DOMINANT, HAPLOID_POLICIES
 from prs.weights.load import load_scorefiles
 from prs.weights.scorefile import ScoringFile, arrow_strings
@@ -527,6 +528,8 @@ def score(
                     spilled.close()
             all_missing, execution = accumulator.finish()
             execution["scoring_rows_set_aside"] = spilled is not None
+            # numpy or the Numba kernels (same totals): what this process has run so far
+            execution["arithmetic_this_process"] = arithmetic_record()
             notes.append(
                 f"{accumulator.pieces} piece(s), {execution['tasks']} task(s), "
                 f"{int(accumulator.variants_used.sum())} (variant, score) pairs"
