@@ -381,3 +381,15 @@ def test_hds_store_bit_equal_to_the_checked_engine(tmp_path, hds_store, haploid)
 def test_random_hds_files_with_the_store(tmp_path, hds_store, text):
     path = write_vcf_text(tmp_path / "hds.vcf", text, index=False)
     _assert_bit_equal(path, "HDS")
+
+
+def test_hds_listed_but_never_given_is_the_checked_error(tmp_path):
+    """FORMAT lists HDS but no sample has a value: the checked path's error on both
+    engines (the fast one used to read NaN)."""
+    header = "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS0\tS1\n"
+    record = "22\t100\t.\tA\tG\t.\tPASS\t.\tGT:DS:HDS\t0|0\t0|1:1\n"
+    path = write_vcf_text(tmp_path / "nohds.vcf", _HEADER + header + record, index=False)
+    for source in (FastVcfSource(path, dosage="HDS"), VcfSource(path, dosage="HDS")):
+        sites = source.sites()
+        with pytest.raises(GenotypeFileError, match="FORMAT lists HDS but no sample has a value"):
+            list(source.read(sites["record"].to_numpy(), sites["allele_index"].to_numpy()))

@@ -358,7 +358,9 @@ def decode_requests(
                 if field == FIELD_GP and (n_alleles[i] != 2 or top != 3):
                     status[i] = DECODE_CHECKED_PATH
                     continue
-                if field == FIELD_HDS and (n_alleles[i] != 2 or top > 2):
+                # (top 0: FORMAT lists HDS but no sample has a value, the checked path's
+                # error; DS and GP meet it through their exact counts.)
+                if field == FIELD_HDS and (n_alleles[i] != 2 or top > 2 or top == 0):
                     status[i] = DECODE_CHECKED_PATH
                     continue
         if use == FIELD_GT:

@@ -639,7 +639,27 @@ def field_key(name: str) -> tuple[int, int, int]:
     return codes[0], codes[1], codes[2] if len(codes) > 2 else 0
 
 
-@kernel
+#: Bytes a column repeated verbatim may span to be decoded once (:func:`parse_short_values`).
+MEMO_BYTES = 16
+_U1 = np.uint64(1)
+_U63 = np.uint64(63)
+_ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
+
+
+def text_words(buf: np.ndarray) -> tuple[np.ndarray, int]:
+    """``buf`` as ``uint64`` words for :func:`parse_short_values`: the words from the first
+    8-byte aligned byte, and that byte's offset (``buf[align + 8 * k]`` starts
+    ``words[k]``).
+
+    >>> words, align = text_words(np.arange(20, dtype=np.uint8)[1:])
+    >>> int(words[0]) & 0xFF == 1 + align
+    True
+    """
+    align = -buf.ctypes.data % 8
+    count = max(len(buf) - align, 0) // 8
+    return np.frombuffer(buf, dtype=np.uint64, count=count, offset=align), align
+
+
 def parse_simple_ds(
     buf: np.ndarray,
     lines: np.ndarray,
@@ -651,8 +671,11 @@ def parse_simple_ds(
 ) -> None:
     """DS of biallelic records: :func:`parse_short_values` of ``DS`` into ``uint16[len(rows),
     n_out]`` codes."""
+    words, align = text_words(buf)
     parse_short_values(
         buf,
+        words,
+        align,
         lines,
         fields,
         rows,
@@ -668,6 +691,8 @@ def parse_simple_ds(
 @kernel
 def parse_short_values(
     buf: np.ndarray,
+    words: np.ndarray,
+    align: int,
     lines: np.ndarray,
     fields: np.ndarray,
     rows: np.ndarray,
@@ -692,8 +717,16 @@ def parse_short_values(
     of values, more subfields than FORMAT keys, ...) leaves the record to the general path
     (``simple[j] = False``), whose parser rounds as strtod then float32.
 
+    Columns repeat: most calls of an imputed variant are written alike
+    (``0|0:0:0,0:1,0,0``). A column of at most :data:`MEMO_BYTES` bytes with its tab,
+    once parsed, is remembered (one per GT, for the record); a later column of the same
+    bytes, compared 16 bytes at once, takes its codes without being parsed again (the
+    same bytes: the same codes, the same checks passed).
+
     Parameters
     ----------
+    words, align
+        :func:`text_words` of ``buf``.
     rows
         Listed records to try; output row ``j`` belongs to ``rows[j]``.
     key0, key1, key2
@@ -707,6 +740,15 @@ def parse_short_values(
     n_file = len(sample_out)
     width = codes.shape[2]
     limit = 2000 if width == 1 else 1000
+    loadable = align + 8 * len(words)  # an 8-byte load at q needs q + 8 <= loadable
+    # Remembered columns, one per GT ((a0 & 1) * 2 + (a1 & 1)): their first 16 bytes as two
+    # words, the masks of the bytes that count, length (0: none) and codes.
+    memo_lo = np.zeros(4, dtype=np.uint64)
+    memo_hi = np.zeros(4, dtype=np.uint64)
+    mask_lo = np.zeros(4, dtype=np.uint64)
+    mask_hi = np.zeros(4, dtype=np.uint64)
+    memo_len = np.zeros(4, dtype=np.int64)
+    memo_code = np.zeros((4, width), dtype=np.int64)
     for j in range(len(rows)):
         line_end, fmt, q = _record_at(lines, fields, rows[j])
         simple[j] = False
@@ -716,8 +758,39 @@ def parse_short_values(
         v_index, _ = _format_index(buf, fmt, key0, key1, key2)
         if gt_index != 0 or v_index < 1:
             continue
+        memo = q >= align and line_end + 24 <= loadable
+        for slot in range(4):
+            memo_len[slot] = 0
         ok = True
         for s in range(n_file):
+            col = sample_out[s]
+            slot = 0
+            w0 = np.uint64(0)
+            w1 = np.uint64(0)
+            if memo:
+                # The column's first 16 bytes (two unaligned words from three aligned).
+                slot = ((buf[q] & 1) << 1) | (buf[q + 2] & 1)
+                i = q - align
+                shift = np.uint64((i & 7) * 8)
+                k = i >> 3
+                w0 = (words[k] >> shift) | ((words[k + 1] << _U1) << (_U63 - shift))
+                w1 = (words[k + 1] >> shift) | ((words[k + 2] << _U1) << (_U63 - shift))
+                length = memo_len[slot]
+                if (
+                    length > 0
+                    and q + length <= line_end
+                    and (
+                        ((w0 ^ memo_lo[slot]) & mask_lo[slot])
+                        | ((w1 ^ memo_hi[slot]) & mask_hi[slot])
+                    )
+                    == 0
+                ):
+                    if col >= 0:
+                        for k in range(width):
+                            codes[j, col, k] = memo_code[slot, k]
+                    q += length
+                    continue
+            start = q
             # GT: exactly d|d or d/d, d in 0/1, then ':'.
             if q + 5 > line_end:
                 ok = False
@@ -743,7 +816,6 @@ def parse_short_values(
             if skip > 0:
                 ok = False
                 break
-            col = sample_out[s]
             for k in range(width):
                 # A value: '.', or digits[.digits].
                 c = buf[q] if q < line_end else 9
@@ -787,7 +859,8 @@ def parse_short_values(
                         break
                     if k == 0 and code == DS_CODE_MISSING:  # a lone '.': all missing
                         if col >= 0:
-                            codes[j, col, 1:] = DS_CODE_MISSING
+                            for rest in range(1, width):
+                                codes[j, col, rest] = DS_CODE_MISSING
                         break
                     ok = False
                     break
@@ -798,7 +871,7 @@ def parse_short_values(
             if not ok:
                 break
             # The rest of the column: more subfields than FORMAT keys is htslib's error.
-            # (Byte by byte: a SWAR skip measured slower, the rest being ~10 bytes.)
+            # (Byte by byte: SWAR skips measured slower, the rest being ~10-30 bytes.)
             extra = 0
             while q < line_end:
                 c = buf[q]
@@ -811,4 +884,18 @@ def parse_short_values(
             if v_index + extra + 1 > n_fields:
                 ok = False
                 break
+            length = q - start  # (with the tab; the last column has none: never matched)
+            if memo and col >= 0 and length <= MEMO_BYTES and buf[q - 1] == 9:
+                memo_len[slot] = length
+                memo_lo[slot] = w0
+                memo_hi[slot] = w1
+                mask_lo[slot] = _ALL if length >= 8 else (_U1 << np.uint64(8 * length)) - _U1
+                if length <= 8:
+                    mask_hi[slot] = np.uint64(0)
+                elif length == 16:
+                    mask_hi[slot] = _ALL
+                else:
+                    mask_hi[slot] = (_U1 << np.uint64(8 * (length - 8))) - _U1
+                for k in range(width):
+                    memo_code[slot, k] = codes[j, col, k]
         simple[j] = ok

@@ -115,9 +115,16 @@ class DsCache:
         )
         self.n_rows = 0
         self._lock = threading.Lock()
-        # Pieces to parse: (text, part, its rows, first row of the store, completeness flags).
+        # Pieces to parse: ((text, its words, their offset), part, its rows, first row of
+        # the store, completeness flags).
         self._queue: deque[
-            tuple[np.ndarray, dict[str, np.ndarray], np.ndarray, int, np.ndarray]
+            tuple[
+                tuple[np.ndarray, np.ndarray, int],
+                dict[str, np.ndarray],
+                np.ndarray,
+                int,
+                np.ndarray,
+            ]
         ] = deque()
         self._jobs: list[Future[None]] = []
         # The chunk being listed: its parts (listed offset, rows, first reserved row,
@@ -158,10 +165,12 @@ class DsCache:
         self._reserved += len(rows)
         simple = np.zeros(len(rows), dtype=np.bool_)
         self._parts.append((offset, rows, first, simple))
+        words, align = kf.text_words(buf)
         with self._lock:
             for a in range(0, len(rows), self.PIECE):
                 b = a + self.PIECE
-                self._queue.append((buf, part, rows[a:b], first + a, simple[a:b]))
+                text = (buf, words, align)
+                self._queue.append((text, part, rows[a:b], first + a, simple[a:b]))
         if pool is not None:
             self._jobs.append(pool.submit(self._drain, sample_out))
 
@@ -171,9 +180,11 @@ class DsCache:
             with self._lock:
                 if not self._queue:
                     return
-                buf, part, rows, first, simple = self._queue.popleft()
+                (buf, words, align), part, rows, first, simple = self._queue.popleft()
             kf.parse_short_values(
                 buf,
+                words,
+                align,
                 part["line"],
                 part["fields"],
                 rows,
