@@ -205,3 +205,26 @@ def test_totals_take_numpy_until_numba_starts_or_the_budget_is_spent(monkeypatch
     totals.add(*chunk)
     assert totals.chunks_by_path == {"numpy": 3, "numba": 2}
     np.testing.assert_array_equal(totals.totals()["sums"], np.full((1, 5), 10.0))
+
+
+def test_record_estimate_is_not_fooled_by_a_few_long_lines_at_the_end(tmp_path):
+    """A long file whose last block holds a few long lines (a long INFO) is estimated from
+    its densest sampled block, not its last: 40,000 short records stay over the small-file
+    limit (the checked engine took 7x as long on such a file: review, 2026-12-01)."""
+    from prs.genotypes import SMALL_VCF_RECORDS, estimated_lines
+
+    path = tmp_path / "tail.vcf"
+    with open(path, "w") as fh:
+        fh.write(
+            "##fileformat=VCFv4.2\n##contig=<ID=22,length=51304566>\n"
+            '##INFO=<ID=NOTE,Number=1,Type=String,Description="n">\n'
+            '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n'
+            "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS1\n"
+        )
+        n = 2 * SMALL_VCF_RECORDS
+        fh.writelines(f"22\t{1000 + 10 * i}\t.\tA\tC\t.\t.\t.\tGT\t0/1\n" for i in range(n))
+        fh.write(f"22\t{1000 + 10 * n}\t.\tA\tC\t.\t.\tNOTE={'x' * 70_000}\tGT\t0/1\n")
+    subprocess.run(["bgzip", "-f", str(path)], check=True)
+    estimate = estimated_lines(f"{path}.gz")
+    assert estimate is not None and estimate >= n  # (the last block alone said ~2 lines)
+    assert estimate > SMALL_VCF_RECORDS

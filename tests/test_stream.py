@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import tempfile
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -357,3 +358,65 @@ def test_nowhere_to_set_rows_aside_is_a_clear_error(cohort, tmp_path, monkeypatc
     monkeypatch.setattr(tempfile, "tempdir", str(blocked))
     with pytest.raises(prs.errors.ScoreError, match=r"not-a-directory.*TMPDIR.*--stream-rows"):
         run(cohort, stream_rows=40)
+
+
+def test_a_run_that_fails_before_its_pieces_sets_nothing_aside(cohort, private_tmp):
+    """A dosage field the VCF lacks (HDS) is refused before any row is set aside (nothing
+    written, nothing left behind)."""
+    with pytest.raises(prs.errors.GenotypeFileError, match="HDS"):
+        run(cohort, stream_rows=40, dosage="HDS")
+    assert list(private_tmp.iterdir()) == []
+
+
+def test_rows_set_aside_and_lost_meanwhile_are_a_clear_error(cohort, private_tmp):
+    """A piece file removed while the run goes (a /tmp cleaner) is a ScoreError naming it
+    and what to do, not a bare FileNotFoundError; the directory is removed still."""
+
+    def writer(rows):
+        for k, frame in enumerate(rows):
+            assert len(frame)
+            if k == 0:  # after the first piece: the others' files go
+                for piece in private_tmp.glob("prs-rows-*/piece-*.pickle"):
+                    if not piece.name.endswith("-0.pickle"):
+                        piece.unlink()
+
+    with pytest.raises(prs.errors.ScoreError, match=r"piece-\d+\.pickle cannot be read back"):
+        run(cohort, stream_rows=40, match_report_rows=writer)
+    assert list(private_tmp.iterdir()) == []
+
+
+def test_one_piece_over_stream_rows_is_not_set_aside(cohort, tmp_path, private_tmp):
+    """Rows over ``stream_rows`` all on one chromosome make one piece: nothing to gain by
+    setting them aside, so they are not (and the run is the run held in memory)."""
+    from prs.weights import read_scorefile
+
+    text = Path(cohort["scorefiles"][1]).read_text().splitlines(keepends=True)
+    head = [t for t in text if t.startswith("#")]
+    body = [t for t in text if not t.startswith("#")]
+    chrom = body[0].rstrip("\n").split("\t").index("chr_name")
+    on_one = [t for t in body[1:] if t.split("\t")[chrom] == "1"]
+    one = tmp_path / "one_chrom.txt"
+    one.write_text("".join([*head, body[0], *on_one]))
+    kept = read_scorefile(one)
+    assert set(kept.variants["chrom"]) == {"1"} and kept.n_variants == len(on_one) > 5
+    streamed = run({**cohort, "scorefiles": [one]}, stream_rows=5)
+    execution = streamed.provenance["execution"]
+    assert execution["pieces"] == 1 and execution["scoring_rows_set_aside"] is False
+    assert list(private_tmp.iterdir()) == []
+
+
+def test_chromosomes_that_are_not_text_are_refused(cohort):
+    """A ScoringFile built by hand with numbers for chromosomes is refused, naming the
+    file: counted as "1" but never selected as "1", its rows would leave a run in pieces
+    silently (the match rate then looked better than it was)."""
+    from dataclasses import replace
+
+    from prs.weights import read_scorefile
+
+    sf = read_scorefile(cohort["scorefiles"][1])
+    variants = sf.variants.copy()
+    variants["chrom"] = [int(c) if c.isdigit() else c for c in variants["chrom"]]
+    with pytest.raises(prs.errors.ScoringFileError, match=r"one\.txt: chrom values must be text"):
+        replace(sf, variants=variants)
+    variants["chrom"] = [None if c == 1 else str(c) for c in variants["chrom"]]
+    assert replace(sf, variants=variants).n_variants == sf.n_variants  # missing is allowed

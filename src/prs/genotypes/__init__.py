@@ -27,6 +27,8 @@ import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+
 from prs.errors import GenotypeFileError
 from prs.genotypes.base import SITE_COLUMNS, DosageChunk, GenotypeSource
 from prs.genotypes.bgzf import read_block_table
@@ -204,8 +206,8 @@ def _small_for_checked(files: Sequence[GenotypeFile], options: dict[str, object]
 
 def estimated_lines(path: str | os.PathLike[str]) -> int | None:
     """Lines in a BGZF file, estimated from its block table (text bytes in all) and the
-    lines in its last block of text (header lines count too: an over-estimate for a file
-    of a few blocks); None when the file cannot be read so (not BGZF, corrupt).
+    densest of up to 8 blocks spread over it (fewest bytes a line: an over-estimate rather
+    than an under-estimate); None when the file cannot be read so (not BGZF, corrupt).
 
     Examples
     --------
@@ -218,14 +220,19 @@ def estimated_lines(path: str | os.PathLike[str]) -> int | None:
         filled = (table.usize > 0).nonzero()[0]
         if len(filled) == 0:
             return 0
-        last = filled[-1]
+        # Up to 8 blocks spread over the file (the header's first block only when alone):
+        # one block of a few long lines would make a long file look short.
+        body = filled[1:] if len(filled) > 1 else filled
+        sampled = body[np.unique(np.linspace(0, len(body) - 1, min(8, len(body))).astype(int))]
+        per_line = []
         with open(path, "rb") as fh:
-            fh.seek(int(table.coffset[last]))
-            text = zlib.decompress(fh.read(int(table.csize[last])), wbits=31)
+            for block in sampled:
+                fh.seek(int(table.coffset[block]))
+                text = zlib.decompress(fh.read(int(table.csize[block])), wbits=31)
+                per_line.append(len(text) / max(1, text.count(b"\n")))
     except (GenotypeFileError, OSError, zlib.error):
         return None
-    per_line = len(text) / max(1, text.count(b"\n"))
-    return round(int(table.usize.sum()) / per_line)
+    return round(int(table.usize.sum()) / min(per_line))
 
 
 def _format_by_name(paths: Sequence[str | os.PathLike[str]]) -> str:

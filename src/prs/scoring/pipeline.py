@@ -488,20 +488,6 @@ def score(
         rows_read = [sf.n_variants for sf in scoring]
         by_rsid = options.match_rsids and any(sf.match_by_rsid for sf in scoring)
         pieces = None if by_rsid else _piece_chromosomes(scoring, options.stream_rows)
-        spilled = None
-        if (
-            pieces is not None
-            and options.stream is not False
-            and not all(isinstance(s, ScoringFile) for s in _as_list(scorefiles))
-        ):
-            # A run in pieces holds one piece's rows, not the files': each piece's rows go
-            # to a temporary file, read back when the piece is matched.
-            with _stage("set scoring rows aside") as notes:
-                spilled = _SpilledRows(scoring, pieces)
-                scoring = spilled.shells
-                gc.collect()
-                release_memory()
-                notes.append(f"{len(pieces)} pieces in {spilled.directory}")
         without_field = _files_without_dosage_field(source, options)
         accumulator = _Accumulator(
             source,
@@ -511,8 +497,23 @@ def score(
             n_scores=sum(len(sf.score_ids) for sf in scoring),
             files_from_gt=without_field,
         )
-        with _stage("match and accumulate") as notes:
-            try:
+        spilled = None
+        try:
+            if (
+                pieces is not None
+                and len(pieces) > 1
+                and options.stream is not False
+                and not all(isinstance(s, ScoringFile) for s in _as_list(scorefiles))
+            ):
+                # A run in pieces holds one piece's rows, not the files': each piece's rows
+                # go to a temporary file, read back when the piece is matched.
+                with _stage("set scoring rows aside") as notes:
+                    spilled = _SpilledRows(scoring, pieces)
+                    scoring = spilled.shells
+                    gc.collect()
+                    release_memory()
+                    notes.append(f"{len(pieces)} pieces in {spilled.directory}")
+            with _stage("match and accumulate") as notes:
                 report, skipped = _match_and_accumulate(
                     source,
                     scoring,
@@ -522,18 +523,19 @@ def score(
                     match_report_rows,
                     pieces=pieces,
                     spilled=spilled,
+                    rows_read=rows_read,
                 )
-            finally:
-                if spilled is not None:
-                    spilled.close()
-            all_missing, execution = accumulator.finish()
-            execution["scoring_rows_set_aside"] = spilled is not None
-            # numpy or the Numba kernels (same totals): what this process has run so far
-            execution["arithmetic_this_process"] = arithmetic_record()
-            notes.append(
-                f"{accumulator.pieces} piece(s), {execution['tasks']} task(s), "
-                f"{int(accumulator.variants_used.sum())} (variant, score) pairs"
-            )
+                all_missing, execution = accumulator.finish()
+                execution["scoring_rows_set_aside"] = spilled is not None
+                # numpy or the Numba kernels (same totals): what this process has run so far
+                execution["arithmetic_this_process"] = arithmetic_record()
+                notes.append(
+                    f"{accumulator.pieces} piece(s), {execution['tasks']} task(s), "
+                    f"{int(accumulator.variants_used.sum())} (variant, score) pairs"
+                )
+        finally:
+            if spilled is not None:
+                spilled.close()
         result = _result(source, scoring, accumulator, report, skipped)
         result.provenance.update(
             record(
@@ -779,18 +781,28 @@ class _SpilledRows:
                 "size), or hold them in memory: a --stream-rows above their count (stream=False "
                 "in the API)"
             ) from error
+        except BaseException:  # (an interrupt, MemoryError: nothing left behind either)
+            self.close()
+            raise
 
     def load(self, k: int) -> list[ScoringFile]:
         """Piece ``k``'s rows of every scoring file, in file order (what :func:`_rows_on`
         gives)."""
         files = []
-        with open(self.paths[k], "rb") as fh:  # (written by this object)
-            for shell in self.shells:
-                columns = {name: pickle.load(fh) for name in shell.variants.columns}
-                weights = pickle.load(fh)
-                variants = pd.DataFrame(columns)
-                variants.columns = shell.variants.columns  # (its Index's dtype too)
-                files.append(replace(shell, variants=variants, weights=weights))
+        try:
+            with open(self.paths[k], "rb") as fh:  # (written by this object)
+                for shell in self.shells:
+                    columns = {name: pickle.load(fh) for name in shell.variants.columns}
+                    weights = pickle.load(fh)
+                    variants = pd.DataFrame(columns)
+                    variants.columns = shell.variants.columns  # (its Index's dtype too)
+                    files.append(replace(shell, variants=variants, weights=weights))
+        except (OSError, EOFError, pickle.UnpicklingError) as error:
+            raise ScoreError(
+                f"the scoring rows set aside in {self.paths[k]} cannot be read back ({error}); "
+                "was the temporary directory cleaned while the run went? Run again with "
+                "TMPDIR on a directory nothing cleans, or a --stream-rows above the rows"
+            ) from error
         return files
 
     def close(self) -> None:
@@ -903,12 +915,13 @@ def _match_and_accumulate(
     *,
     pieces: list[tuple[str, ...]] | None,
     spilled: _SpilledRows | None,
+    rows_read: list[int],
 ) -> tuple[MatchReport, list[dict[str, str]]]:
     """Match and score piece by piece (``pieces``, from :func:`_piece_chromosomes`; None:
     one piece); the match report joined (rows handed to ``report_rows`` as they come, when
     given) and each score's rate checked over all pieces. A piece's rows come from
-    ``spilled`` when the files' rows were set aside. Returns the report and the scores
-    skipped (``on_unmatched="skip"``)."""
+    ``spilled`` when the files' rows were set aside; together they must be ``rows_read``.
+    Returns the report and the scores skipped (``on_unmatched="skip"``)."""
     streamed = pieces is not None and options.stream is not False
     accumulator.pieces, accumulator.streamed = len(pieces or [None]), streamed
     per_file: list[list[tuple[MatchPlan, MatchReport]]] = [[] for _ in scoring]
@@ -924,12 +937,14 @@ def _match_and_accumulate(
             yield from [whole] if pieces is None else _split(whole, pieces)
             return
         assert pieces is not None
+        counted = [0] * len(scoring)
         for k, piece_chroms in enumerate(pieces):
             rows = (
                 spilled.load(k)
                 if spilled is not None
                 else [_rows_on(sf, piece_chroms) for sf in scoring]
             )
+            counted = [n + sf.n_variants for n, sf in zip(counted, rows, strict=True)]
             wanted = wanted_positions(rows, match_rsids=False)
             piece = _match_piece(
                 source,
@@ -942,6 +957,15 @@ def _match_and_accumulate(
             del rows, wanted
             yield piece
             del piece
+        # Every row in exactly one piece (never a row lost without being counted).
+        lost = [
+            (sf.path, n, total)
+            for sf, n, total in zip(scoring, counted, rows_read, strict=True)
+            if n != total
+        ]
+        if lost:
+            path, n, total = lost[0]
+            raise ScoreError(f"{path}: the pieces of the run held {n} of its {total} rows")
 
     def rows() -> Iterator[pd.DataFrame]:
         for piece in matched():

@@ -363,6 +363,19 @@ class ScoringFile:
                 f"{where}: genome_build {self.genome_build!r} is not a canonical build name "
                 "(GRCh38, GRCh37, NCBI36, NCBI35) or None; see prs.genome.canonical_build"
             )
+        # Chromosomes are matched, counted and cut into pieces as text: a number (a frame
+        # built by hand) would be counted as "1" yet never selected as "1" (rows lost).
+        odd = [
+            c
+            for c in pd.unique(pd.Series(self.variants["chrom"], copy=False))
+            if not isinstance(c, str) and not (c is None or c is pd.NA or c != c)
+        ]
+        if odd:
+            raise ScoringFileError(
+                f"{where}: chrom values must be text (canonical names such as '1' or 'X'; '' "
+                f"or missing for none), found {odd[0]!r} ({type(odd[0]).__name__}); see "
+                "prs.genome.normalize_chrom"
+            )
         unknown = [t for t in _distinct(self.variants["effect_type"]) if t not in EFFECT_TYPES]
         if unknown:
             raise ScoringFileError(
