@@ -205,3 +205,24 @@ def test_regions_and_blocks_cover_everything_once_in_order(n, step):
         assert [b for _, b in spans[:-1]] == starts[1:]  # contiguous, in order
         assert (spans[0][0], spans[-1][1]) == (0, n) if spans else n == 0
         assert step is None or all(b - a <= step for a, b in spans)
+
+
+def test_tasks_reopen_the_genotypes_with_the_engine_the_run_chose(tmp_path):
+    """Tasks that open the files themselves (sample blocks, a cluster) use the engine the
+    run's own source is, not ``auto`` anew (a worker whose Numba state differs would pick
+    the other one: the same numbers, but not the engine the provenance names)."""
+    from prs.example import example_paths
+    from prs.genotypes import VcfSource, open_genotypes
+    from prs.genotypes.fastvcf import FastVcfSource
+    from prs.scoring.pipeline import _engine_of
+
+    vcf = example_paths().vcf
+    assert _engine_of(open_genotypes(vcf, engine="checked"), "auto") == "checked"
+    assert _engine_of(open_genotypes(vcf, engine="fast"), "auto") == "fast"
+    assert isinstance(open_genotypes(vcf, engine="checked"), VcfSource)
+    assert isinstance(open_genotypes(vcf, engine="fast"), FastVcfSource)
+    assert _engine_of(open_genotypes(vcf, engine="fast"), "checked") == "checked"  # as asked
+    result = prs.score(vcf, example_paths().scorefile, sample_block=50)
+    assert result.provenance["execution"]["sample_blocks"] == 4
+    alone = prs.score(vcf, example_paths().scorefile)
+    np.testing.assert_array_equal(result.sums, alone.sums)

@@ -1330,10 +1330,24 @@ def _source_spec(
         genotype_format=options.genotype_format,
         dosage=options.dosage,
         half_call=options.half_call,
-        engine=options.engine,
+        # the engine the run's own source is (auto decides by the process's state: a
+        # worker could pick the other one; same numbers, but the provenance names this one)
+        engine=_engine_of(source, options.engine),
         samples=options.samples,
         wanted=piece.row_positions,
     )
+
+
+def _engine_of(source: GenotypeSource, engine: str) -> str:
+    """``engine`` as the VCF source ``source`` resolved it (``"auto"`` -> the one chosen)."""
+    if engine != "auto":
+        return engine
+    if isinstance(source, VcfSource):
+        return "checked"
+    fast = sys.modules.get("prs.genotypes.fastvcf")
+    if fast is not None and isinstance(source, fast.FastVcfSource):
+        return "fast"
+    return engine
 
 
 def _task_runner(
