@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from prs.kernels import fields as kf
 from tests.builders import tmp_path_settings, write_vcf_text
-from tests.test_imputed_dosage import _HEADER, _assert_bit_equal
+from tests.test_imputed_dosage import _assert_bit_equal, vcf_text
 
 _GT = ["0|0", "0|1", "1|0", "1|1", "0/1"]
 _DS = ["0", "1", "2", "0.5", "1.25", "0.001", "2.000", ".", "0.1234", "1e0", "2.001", "0.10"]
@@ -111,9 +111,7 @@ def _files(draw) -> str:
         layout, _, columns = draw(_record())
         cells = [draw(st.sampled_from(columns)) for _ in range(n)]
         lines.append(f"22\t{100 + i}\t.\tA\tG\t.\tPASS\t.\t{layout}\t" + "\t".join(cells))
-    samples = "\t".join(f"S{k}" for k in range(n))
-    header = "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\t" + samples + "\n"
-    return _HEADER + header + "\n".join(lines) + "\n"
+    return vcf_text(lines, n)
 
 
 @tmp_path_settings(40)

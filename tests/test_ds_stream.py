@@ -21,7 +21,7 @@ from prs.genotypes.fastvcf import FastVcfSource
 from prs.genotypes.fastvcf.scan import PART_LISTED_CAPACITY
 from prs.genotypes.vcf import VcfSource
 from tests.builders import tmp_path_settings, write_vcf_text
-from tests.test_imputed_dosage import _HEADER, _assert_bit_equal
+from tests.test_imputed_dosage import _assert_bit_equal, vcf_text
 
 _SIMPLE_CALLS = ["0|0", "0|1", "1|0", "1|1", "0/1", "1/1"]
 _OTHER_CALLS = ["0", "1", "./.", ".", "0|.", "2|0"]
@@ -73,9 +73,7 @@ def _files(draw) -> str:
         alt = "G,T" if rare and draw(st.integers(0, 3)) == 0 else "G"
         cells = [draw(_cell(layout, rare and draw(st.booleans()))) for _ in range(n)]
         lines.append(f"22\t{100 + i}\t.\tA\t{alt}\t.\tPASS\t.\t{layout}\t" + "\t".join(cells))
-    samples = "\t".join(f"S{k}" for k in range(n))
-    header = "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\t" + samples + "\n"
-    return _HEADER + header + "\n".join(lines) + "\n"
+    return vcf_text(lines, n)
 
 
 @tmp_path_settings(40)
@@ -112,9 +110,7 @@ def test_parts_are_kept_across_chunks(tmp_path):
         for i in range(n_records)
     ]
     rows[PART_LISTED_CAPACITY] = rows[PART_LISTED_CAPACITY].replace("0|1:", "0:", 1)
-    samples = "\t".join(f"S{k}" for k in range(n))
-    header = "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\t" + samples + "\n"
-    path = write_vcf_text(tmp_path / "kept.vcf", _HEADER + header + "\n".join(rows) + "\n")
+    path = write_vcf_text(tmp_path / "kept.vcf", vcf_text(rows, n))
     source = _assert_bit_equal(path, "DS")
     assert isinstance(source, FastVcfSource)
     kept = source._listed.ds_row

@@ -114,6 +114,12 @@ def _records(draw):
         records.append(
             f"{chrom}\t{100 + i}\t.\tA\tG\t.\tPASS\t.\tGT:DS:HDS:GP\t" + "\t".join(cells)
         )
+    return vcf_text(records, n)
+
+
+def vcf_text(records: list[str], n: int) -> str:
+    """A VCF of ``records`` (tab-joined lines) and samples S0..S{n-1}, with the DS/HDS/GP
+    header lines."""
     samples = "\t".join(f"S{k}" for k in range(n))
     header = "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\t" + samples + "\n"
     return _HEADER + header + "\n".join(records) + "\n"
