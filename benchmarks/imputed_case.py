@@ -18,7 +18,10 @@ Each round runs, in turn: the ``bgzip -dc FILE > /dev/null`` floor, then for DS 
 dosage=F --score ... --threads 2`` and the engine alone (``python -m benchmarks.engine``:
 sites + dosages in a warm process); the figures are the medians of the rounds (alternating,
 so a busy spell hits every tool), peak memory (max RSS) from ``/usr/bin/time``. Scores are
-compared (PLINK 2's six digits and its 1/16384 dosage steps). The table goes to
+compared (PLINK 2's six digits and its 1/16384 dosage steps). ``--before SRC`` adds, in the
+same rounds, ``prs score`` and the engine of another tree (``PYTHONPATH=SRC``, e.g. a ``git
+worktree`` of an earlier commit; this tree's runs then take ``PYTHONPATH`` too) for a
+before/after table from one run. The table goes to
 ``benchmarks/results/imputed.{md,json}`` with the issue's targets: end to end <= 0.3x
 PLINK 2, engine <= 2x the floor, memory <= 0.25x.
 """
@@ -166,15 +169,18 @@ def dataset(data: Path, n_samples: int, n_variants: int) -> tuple[Path, Path, Pa
 FIELDS = ("DS", "HDS")
 
 
-def _engine_seconds(vcf: Path, prs_w: Path, dosage: str) -> float:
+def _engine_seconds(
+    vcf: Path, prs_w: Path, dosage: str, env: dict[str, str] | None = None
+) -> float:
     """The engine alone (sites + dosages of ``dosage``), one timed call after a warm-up, in
-    a fresh process (``python -m benchmarks.engine``)."""
+    a fresh process (``python -m benchmarks.engine``; ``env``: its environment)."""
     command = [sys.executable, "-m", "benchmarks.engine", str(vcf), str(prs_w)]
     proc = subprocess.run(
         [*command, "--dosage", dosage, "--repeats", "1"],
         capture_output=True,
         text=True,
         check=True,
+        env=env,
     )
     return float(proc.stdout.split()[-1])
 
@@ -187,10 +193,31 @@ def _plink_command(vcf: Path, plink_w: Path, out: Path, dosage: str) -> list[str
     return [*cmd[:at], f"dosage={dosage}", *cmd[at:]]
 
 
-def run(vcf: Path, prs_w: Path, plink_w: Path, repeats: int, work: Path) -> dict[str, object]:
+def _trees(before: str | None) -> dict[str, dict[str, str] | None]:
+    """The environment of each tree's runs: this one's (None: as it is), and with
+    ``before``, ``PYTHONPATH`` for both (a first path entry costs every import: both pay)."""
+    if before is None:
+        return {"": None}
+    here = str(Path(__file__).resolve().parents[1] / "src")
+    return {
+        "": {**os.environ, "PYTHONPATH": here},
+        "-before": {**os.environ, "PYTHONPATH": before},
+    }
+
+
+def run(
+    vcf: Path,
+    prs_w: Path,
+    plink_w: Path,
+    repeats: int,
+    work: Path,
+    before: str | None = None,
+) -> dict[str, object]:
     """Alternating rounds of the measurements (per field: prs, PLINK 2, the engine; the
     floor once a round); medians, peak memory, agreement. The DS figures are the row's
-    top-level keys (as before); ``row["fields"][F]`` holds each field's."""
+    top-level keys (as before); ``row["fields"][F]`` holds each field's; with ``before``,
+    ``row["before"][F]`` the other tree's prs and engine (see :func:`_trees`)."""
+    trees = _trees(before)
     commands = {
         f: (
             prs_command(vcf, prs_w, work / f"prs-{f}", f),
@@ -198,17 +225,22 @@ def run(vcf: Path, prs_w: Path, plink_w: Path, repeats: int, work: Path) -> dict
         )
         for f in FIELDS
     }
-    _timed(commands["DS"][0])  # warm the Numba cache
+    for env in trees.values():
+        _timed(commands["DS"][0], env=env)  # warm the Numba cache
     runs: dict[str, list[float]] = {"floor": []}
     peak: dict[str, list[float]] = {}
     for _ in range(repeats):
         runs["floor"].append(_timed([f"bgzip -dc {vcf} > /dev/null"], shell=True).seconds)
-        for f, (prs_cmd, plink_cmd) in commands.items():
-            for tool, cmd in ((f"prs-{f}", prs_cmd), (f"plink2-{f}", plink_cmd)):
-                timing = _timed(cmd)
-                runs.setdefault(tool, []).append(timing.seconds)
-                peak.setdefault(tool, []).append(timing.peak_mb)
-            runs.setdefault(f"engine-{f}", []).append(_engine_seconds(vcf, prs_w, f))
+        for f, (_, plink_cmd) in commands.items():
+            for tag, env in trees.items():
+                timing = _timed(prs_command(vcf, prs_w, work / f"prs-{f}{tag}", f), env=env)
+                runs.setdefault(f"prs-{f}{tag}", []).append(timing.seconds)
+                peak.setdefault(f"prs-{f}{tag}", []).append(timing.peak_mb)
+                engine = _engine_seconds(vcf, prs_w, f, env)
+                runs.setdefault(f"engine-{f}{tag}", []).append(engine)
+            timing = _timed(plink_cmd)
+            runs.setdefault(f"plink2-{f}", []).append(timing.seconds)
+            peak.setdefault(f"plink2-{f}", []).append(timing.peak_mb)
     median = {k: statistics.median(v) for k, v in runs.items()}
     memory = {k: max(v) for k, v in peak.items()}
     fields: dict[str, dict[str, object]] = {}
@@ -228,12 +260,25 @@ def run(vcf: Path, prs_w: Path, plink_w: Path, repeats: int, work: Path) -> dict
             "prs_command": " ".join(prs_cmd),
             "plink2_command": " ".join(plink_cmd),
         }
+    earlier = {
+        f: {
+            "prs_s": round(median[f"prs-{f}-before"], 3),
+            "engine_s": round(median[f"engine-{f}-before"], 3),
+            "prs_peak_mb": round(memory[f"prs-{f}-before"], 1),
+            "ratio_time": round(median[f"prs-{f}-before"] / median[f"plink2-{f}"], 3),
+            "ratio_engine_floor": round(median[f"engine-{f}-before"] / median["floor"], 3),
+            "src": before,
+        }
+        for f in commands
+        if before is not None
+    }
     return {
         "vcf": vcf.name,
         "vcf_mb": round(vcf.stat().st_size / 1e6, 1),
         "runs": {k: [round(x, 3) for x in v] for k, v in runs.items()},
         **fields["DS"],
         "fields": fields,
+        **({"before": earlier} if earlier else {}),
     }
 
 
@@ -252,6 +297,13 @@ def markdown(row: dict[str, object], meta: dict[str, object]) -> str:
             f"{met(r['ratio_engine_floor'], 2.0)} | {r['prs_peak_mb']:.0f} | "
             f"{r['plink2_peak_mb']:.0f} | {met(r['ratio_memory'], 0.25)} | "
             f"{'yes' if r['agree'] else 'NO'} (max rel {float(r['max_rel_diff']):.1e}) |\n"
+        )
+    for f, r in row.get("before", {}).items():  # type: ignore[attr-defined]
+        after = row["fields"][f]  # type: ignore[index]
+        lines.append(
+            f"| imputed {f}, before ({r['src']}) | | {r['prs_s']:.2f} | {after['plink2_s']:.2f} "
+            f"| {after['floor_s']:.2f} | {r['engine_s']:.2f} | {r['ratio_time']:.2f} | "
+            f"{r['ratio_engine_floor']:.2f} | {r['prs_peak_mb']:.0f} | | | |\n"
         )
     return (
         "| case | genotypes | prs s | PLINK 2 s | floor s | engine s | prs / PLINK 2 (target "
@@ -275,6 +327,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--data", type=Path, help="dataset directory (generated if needed)")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--before", metavar="SRC", help="also time prs and the engine with PYTHONPATH=SRC"
+    )
     args = parser.parse_args(argv)
     root = os.environ.get("PRS_BENCH_DATA", str(Path(tempfile.gettempdir()) / "prs-benchmarks"))
     data = args.data or Path(root) / "imputed"
@@ -292,7 +347,7 @@ def main(argv: list[str] | None = None) -> int:
         "vcf_mb": round(vcf.stat().st_size / 1e6, 1),
     }
     with tempfile.TemporaryDirectory(prefix="prs-imputed-") as tmp:
-        row = run(vcf, prs_w, plink_w, args.repeats, Path(tmp))
+        row = run(vcf, prs_w, plink_w, args.repeats, Path(tmp), args.before)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "imputed.json").write_text(json.dumps({"meta": meta, "row": row}, indent=2))
     table = markdown(row, meta)
