@@ -13,6 +13,7 @@ one (cyvcf2/htslib): the same dosages and ploidy bit for bit, or the same error.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -22,6 +23,16 @@ from prs.genotypes.fastvcf.scan import PART_LISTED_CAPACITY
 from prs.genotypes.vcf import VcfSource
 from tests.builders import tmp_path_settings, write_vcf_text
 from tests.test_imputed_dosage import _assert_bit_equal, vcf_text
+
+
+@pytest.fixture(scope="module", autouse=True)
+def parts_of_sixteen_records():
+    """Parts of PART_LISTED_CAPACITY records whatever the width (a part of narrow lines is
+    sized by columns: these few-sample files would otherwise be one part)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("prs.genotypes.fastvcf.scan.PART_COLUMNS", 0)
+        yield
+
 
 _SIMPLE_CALLS = ["0|0", "0|1", "1|0", "1|1", "0/1", "1/1"]
 _OTHER_CALLS = ["0", "1", "./.", ".", "0|.", "2|0"]
@@ -138,3 +149,40 @@ def test_store_dosages_in_one_chunk_on_two_threads(tmp_path, text, dosage):
         assert len(chunks) == 1
         dosages.append((chunks[0].dosage.view(np.uint64).tolist(), chunks[0].ploidy.tolist()))
     assert dosages[0] == dosages[1]
+
+
+def test_parts_are_sized_by_columns():
+    """A part holds about PART_COLUMNS sample columns, at least PART_LISTED_CAPACITY
+    records and at most LISTED_CAPACITY (a part of 16 four-sample records cost more to hand
+    over than to parse: 5x slower on such a file, review 2026-12-01)."""
+    from prs.genotypes.fastvcf import scan
+
+    assert scan.part_capacity(9 + 4_000) == PART_LISTED_CAPACITY
+    assert scan.part_capacity(-1) == PART_LISTED_CAPACITY
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(scan, "PART_COLUMNS", 1 << 16)
+        assert scan.part_capacity(9 + 50) == (1 << 16) // 59
+        assert scan.part_capacity(3) == scan.LISTED_CAPACITY  # (more than 16,384 lines)
+
+
+def test_a_source_that_kept_dosages_pickles(tmp_path):
+    """A fast source whose sites pass kept DS values pickles and reads the same after."""
+    import pickle
+
+    rng = np.random.default_rng(5)
+    records = [
+        "\t".join(
+            ["1", str(100 + k), f"v{k}", "A", "G", ".", "PASS", ".", "GT:DS"]
+            + [f"0|1:{rng.integers(0, 2001) / 1000:.3f}" for _ in range(3)]
+        )
+        for k in range(40)
+    ]
+    text = vcf_text(records, 3)
+    path = write_vcf_text(tmp_path / "p.vcf", text, index=False)
+    source = FastVcfSource(str(path), dosage="DS")
+    sites = source.sites()
+    records = sites["record"].to_numpy(np.int64)
+    alleles = sites["allele_index"].to_numpy(np.int64)
+    again = pickle.loads(pickle.dumps(source))
+    for a, b in zip(source.read(records, alleles), again.read(records, alleles), strict=True):
+        np.testing.assert_array_equal(a.dosage, b.dosage)

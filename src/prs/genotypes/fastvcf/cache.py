@@ -133,6 +133,16 @@ class DsCache:
         self._reserved = 0
         self._listed = 0
 
+    def __getstate__(self) -> dict[str, object]:
+        """The store without its lock (a source stays picklable: multiprocessing, joblib)."""
+        state = dict(self.__dict__)
+        state.pop("_lock", None)
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     def has_room(self) -> bool:
         """True while rows are free."""
         return len(self.values) > self.n_rows

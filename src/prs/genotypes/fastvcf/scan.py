@@ -27,8 +27,17 @@ LISTED_CAPACITY = 1 << 14
 #: The same for a window read (short: it stops after the window's wanted positions).
 REGION_LISTED_CAPACITY = 256
 #: The same when each part listed is handed on at once (``on_part``: the DS parse starts
-#: on a chunk's first records while the kernel lists the rest).
+#: on a chunk's first records while the kernel lists the rest): at least this many records,
 PART_LISTED_CAPACITY = 16
+#: and about this many sample columns a part (16 records of 4,000 samples): a part of a few
+#: narrow records cost more in Python's hand-over than its parse (review: 4 samples x 300k
+#: records 0.25 -> 1.4 s with 16 records a part).
+PART_COLUMNS = 1 << 16
+
+
+def part_capacity(n_columns: int) -> int:
+    """Records a part holds for lines of ``n_columns`` columns (-1: not known)."""
+    return min(LISTED_CAPACITY, max(PART_LISTED_CAPACITY, PART_COLUMNS // max(n_columns, 1)))
 
 
 @dataclass
@@ -148,7 +157,7 @@ class FileScan:
         A window read (:class:`Region`), or None to read the whole file.
     on_part
         Called with ``(text buffer, part)`` for each part of a chunk's listed records as
-        the kernel lists them (up to :data:`PART_LISTED_CAPACITY` records a part, in
+        the kernel lists them (:func:`part_capacity` records a part, in
         order; the chunk's listed records are then these parts joined). The buffer is
         yielded with the chunk afterwards and stays valid until the next chunk is asked
         for.
@@ -256,7 +265,7 @@ class FileScan:
         if self.region is not None:
             capacity = REGION_LISTED_CAPACITY
         else:
-            capacity = LISTED_CAPACITY if self.on_part is None else PART_LISTED_CAPACITY
+            capacity = LISTED_CAPACITY if self.on_part is None else part_capacity(self.n_columns)
         out = _Outputs(capacity, self.pack_samples)
         state = np.zeros(ks.STATE_SIZE, dtype=np.int64)
         state[ks.STATE_RECORDS] = self.record

@@ -332,7 +332,10 @@ class FastVcfSource:
             record,
             settings.threads,
             settings.pack_samples,
-            on_part=self._ds_part if self._keeps_ds(file_index) else None,
+            # (parts only when a second thread parses them: one thread gains no overlap)
+            on_part=(
+                self._ds_part if self._ds_pool is not None and self._keeps_ds(file_index) else None
+            ),
         )
         done: list[FileScan] = []
         kept = len(pieces), len(blobs)
