@@ -182,7 +182,7 @@ def _fed(case, *, kernels, matmul, threads, pieces, calls):
     made: list[ScoreTotals] = []
 
     def make(*args, **options):
-        made.append(ScoreTotals(*args, **options, kernels=kernels))
+        made.append(ScoreTotals(*args, **{**options, "kernels": kernels}))
         return made[-1]
 
     with mock.patch.object(speed_paths, "ScoreTotals", make):
@@ -244,3 +244,18 @@ def test_hard_calls_numpy_equals_plain_numpy_dosages(calls):
     dosage_matrix_numpy(c if calls else d, ploidy, et, 1, np.full(5, np.nan), x1, f1, fp)
     dosage_matrix(d, ploidy, et, 1, np.full(5, np.nan), x2, f2, fp)
     assert x1.tobytes() == x2.tobytes() and f1.tobytes() == f2.tobytes()
+
+
+def test_a_large_job_takes_the_kernels_from_its_first_chunk(monkeypatch):
+    """A job announced over the numpy budget (the pipeline announces each piece) closes it:
+    its first chunks no longer go to numpy before Numba starts anyway (a 20,000 x 20,000
+    BGEN job added 2.08M genotypes in numpy first, ~0.1 s); a small one leaves it open."""
+    from prs.scoring import totals
+
+    monkeypatch.setattr(totals, "_numpy_budget", totals._NumpyBudget())
+    monkeypatch.setattr(totals, "numba_started", lambda: False)
+    totals.expect_genotypes(1_000)
+    assert totals._numpy_budget.take(10)
+    totals.expect_genotypes(totals.NUMPY_GENOTYPES + 1)
+    assert not totals._numpy_budget.take(10)
+    assert totals.arithmetic_record()["numpy_genotypes"] == 10  # what numpy really added

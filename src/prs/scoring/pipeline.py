@@ -87,7 +87,7 @@ from prs.scoring.tasks import (
     sample_blocks,
     with_frequencies,
 )
-from prs.scoring.totals import arithmetic_record
+from prs.scoring.totals import arithmetic_record, expect_genotypes
 from prs.vocab import ADDITIVE, DOMINANT, HAPLOID_POLICIES
 from prs.weights.load import load_scorefiles
 from prs.weights.scorefile import ScoringFile, arrow_strings
@@ -1181,6 +1181,7 @@ class _Accumulator:
         """Score one piece's plan rows (all samples, every block) into the totals."""
         plan, row_class = piece.plan, piece.row_class
         self.n_sites += piece.n_sites
+        expect_genotypes(len(plan) * len(self.source.samples))  # (numpy or kernels)
         used = ~np.isnan(plan.weights)
         self.variants_used += used.sum(axis=0)
         self.rows_from_gt += (used & np.isin(piece.row_file, self.files_from_gt)[:, None]).sum(

@@ -46,18 +46,38 @@ class _NumpyBudget:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.used = 0
+        self.closed = False
 
     def take(self, genotypes: int) -> bool:
         """True (and counted) when ``genotypes`` more still go to numpy: Numba not started
         and the process's total within :data:`NUMPY_GENOTYPES`."""
         with self.lock:
-            if numba_started() or self.used + genotypes > NUMPY_GENOTYPES:
+            if self.closed or numba_started() or self.used + genotypes > NUMPY_GENOTYPES:
                 return False
             self.used += genotypes
             return True
 
+    def close(self) -> None:
+        """No more numpy in this process (the kernels from the next chunk on)."""
+        with self.lock:
+            self.closed = True
+
 
 _numpy_budget = _NumpyBudget()
+
+
+def expect_genotypes(genotypes: int) -> None:
+    """A job of ``genotypes`` is coming: past :data:`NUMPY_GENOTYPES`, it takes the kernels
+    from its first chunk (numpy for its first genotypes would only add ~0.1 s to Numba's
+    start, which it pays anyway: measured on a 20,000 x 20,000 BGEN job, 2.08M genotypes in
+    numpy first). The totals are the same either way.
+
+    Examples
+    --------
+    >>> expect_genotypes(10)  # a small job: numpy as before
+    """
+    if genotypes > NUMPY_GENOTYPES:
+        _numpy_budget.close()
 
 
 def arithmetic_record() -> dict[str, object]:
