@@ -89,7 +89,7 @@ from prs.scoring.tasks import (
 )
 from prs.scoring.totals import arithmetic_record, expect_genotypes
 from prs.vocab import ADDITIVE, DOMINANT, HAPLOID_POLICIES
-from prs.weights.load import load_scorefiles
+from prs.weights.load import load_scorefiles, scorefile_specs
 from prs.weights.scorefile import ScoringFile, arrow_strings
 
 log = logging.getLogger(__name__)
@@ -466,8 +466,9 @@ def score(
         # an alias ("hg38", "37") is the build it names, for matching and for the PARs
         target_build = canonical_build(genome_build) or genome_build or detected_build
         with _stage("load scoring files") as notes:
+            specs = scorefile_specs(scorefiles)  # (an iterator read once)
             scoring = load_scorefiles(
-                scorefiles,
+                specs,
                 drop_unscorable=drop_unscorable,
                 use_harmonized=use_harmonized,
                 build=target_build,
@@ -503,7 +504,7 @@ def score(
                 pieces is not None
                 and len(pieces) > 1
                 and options.stream is not False
-                and not all(isinstance(s, ScoringFile) for s in _as_list(scorefiles))
+                and not all(isinstance(s, ScoringFile) for s in specs)
             ):
                 # A run in pieces holds one piece's rows, not the files': each piece's rows
                 # go to a temporary file, read back when the piece is matched.
@@ -809,13 +810,6 @@ class _SpilledRows:
         """Remove the directory and its files."""
         if self._dir is not None:
             self._dir.cleanup()
-
-
-def _as_list(values: Any) -> list[Any]:
-    """``values`` as a list (one value, or a sequence of them that is not a string)."""
-    if isinstance(values, (list, tuple)):
-        return list(values)
-    return [values]
 
 
 def _match_piece(

@@ -84,6 +84,23 @@ def load_scorefile(
     return read_scorefile(path, drop_unscorable=drop_unscorable, use_harmonized=use_harmonized)
 
 
+def scorefile_specs(
+    scorefiles: ScoringFileSpec | Sequence[ScoringFileSpec],
+) -> list[ScoringFileSpec]:
+    """``scorefiles`` as a list: one path, PGS ID or :class:`ScoringFile`, or several.
+
+    Examples
+    --------
+    >>> scorefile_specs("PGS000004")
+    ['PGS000004']
+    >>> scorefile_specs(("a.txt", "b.txt"))
+    ['a.txt', 'b.txt']
+    """
+    if isinstance(scorefiles, (str, os.PathLike, ScoringFile)):
+        return [scorefiles]
+    return list(scorefiles)
+
+
 def load_scorefiles(
     scorefiles: ScoringFileSpec | Sequence[ScoringFileSpec],
     *,
@@ -124,8 +141,7 @@ def load_scorefiles(
     LiftoverWarning
         Per lifted file, its rows' fates.
     """
-    if isinstance(scorefiles, (str, os.PathLike, ScoringFile)):
-        scorefiles = [scorefiles]
+    scorefiles = scorefile_specs(scorefiles)
     loaded = [
         load_scorefile(
             spec,
