@@ -5,7 +5,10 @@ holding a VCF's columns as arrays: ``variant_contig`` (an index into ``contig_id
 ``variant_position``, ``variant_allele`` (REF then the ALTs, padded with ``""``),
 ``variant_id``, ``sample_id``, ``call_genotype`` (int8 allele indexes, ``-1`` missing,
 ``-2`` fill for calls of lower ploidy) and each FORMAT field as ``call_<KEY>`` (``call_DS``,
-``call_GP``; floats with the spec's missing and fill NaN bit patterns). zarr-python reads it.
+``call_GP``; floats with the spec's missing and fill NaN bit patterns). Arrays in the layout
+bio2zarr writes are read by :mod:`prs.genotypes.zarr_store` without zarr-python (whose import
+alone costs about as long as listing a store's sites); any other layout by zarr-python, the
+fallback recorded in ``notes``.
 
 Rules (the VCF engines', :mod:`prs.genotypes.vcf_record`, applied to the arrays; both VCF
 engines and this source give identical dosages):
@@ -42,12 +45,10 @@ engines and this source give identical dosages):
 from __future__ import annotations
 
 import os
-import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -63,6 +64,7 @@ from prs.genotypes.vcf_header import (
     zero_pos_message,
 )
 from prs.genotypes.vcf_record import _ds_dosages, _FloatValues, _gp_dosages
+from prs.genotypes.zarr_store import StoreArray, ZarrStore
 from prs.kernels.calls import diploid_allele_sums, other_allele_calls
 
 __all__ = ["VcfZarrSource"]
@@ -87,18 +89,16 @@ class _Store:
     """One opened store: its arrays and what :meth:`VcfZarrSource.sites` read of them."""
 
     path: str
-    group: Any  # zarr.Group (zarr ships no stubs the checks here need)
+    group: ZarrStore
     n_variants: int
     sample_ids: tuple[str, ...]
     contig_names: tuple[str, ...]  # as stored (the build is detected from these)
     contig_lengths: dict[str, int | None]
     reference: str | None
-    genotypes: Any  # zarr.Array or None
-    dosage_values: Any  # zarr.Array (call_DS/call_GP) or None
+    genotypes: StoreArray | None
+    dosage_values: StoreArray | None  # call_DS/call_GP
     has_ids: bool  # variant_id stored (else IDs are ".")
     n_alleles: np.ndarray | None = None  # int16 per variant, filled by sites()
-    #: Per array name: its :class:`_DirectChunks` (None: zarr-python reads it).
-    direct: dict[str, Any] = field(default_factory=dict)
     chrom: np.ndarray | None = None  # canonical chromosome per variant (object)
     pos: np.ndarray | None = None  # int64 per variant
 
@@ -106,6 +106,7 @@ class _Store:
     def chunk(self) -> int:
         """Variants per chunk of the genotype (else dosage) array."""
         array = self.genotypes if self.genotypes is not None else self.dosage_values
+        assert array is not None
         return max(int(array.chunks[0]), 1)
 
     def where(self, local: int) -> str:
@@ -292,28 +293,10 @@ class VcfZarrSource:
     # -- opening --------------------------------------------------------------------------
     def _open(self, path: str) -> _Store:
         """Open one store and check its arrays against the spec (names, shapes, types)."""
-        import zarr
-
         if not Path(path).exists():
             raise GenotypeFileError(f"{path}: no such VCF Zarr store (directory or .zip)")
-        try:
-            if path.lower().endswith(".zip"):
-                zip_store = zarr.storage.ZipStore(path, mode="r")
-                try:
-                    group = zarr.open_group(zip_store, mode="r")
-                except Exception:
-                    if getattr(zip_store, "_zf", None) is not None:  # opened, not a group
-                        zip_store.close()
-                    raise
-                weakref.finalize(self, zip_store.close)
-            else:
-                group = zarr.open_group(path, mode="r")
-        except Exception as exc:  # zarr raises several kinds for a path that is no group
-            raise GenotypeFileError(
-                f"{path}: not a Zarr store ({type(exc).__name__}: {exc}); a VCF Zarr store "
-                "is a directory (or .zip) written by e.g. bio2zarr's vcf2zarr"
-            ) from exc
-        arrays = set(group.array_keys())
+        group = ZarrStore(path)
+        arrays = set(group.array_names())
         absent = [name for name in _REQUIRED if name not in arrays]
         if absent:
             raise GenotypeFileError(
@@ -380,6 +363,17 @@ class VcfZarrSource:
             if dosage_values is None:
                 raise GenotypeFileError(
                     f"{path}: neither call_{self.dosage_field} nor call_genotype (GT)"
+                )
+        read = [*_REQUIRED, "contig_length", "variant_id", "call_genotype"]
+        if self.dosage_field != "GT":
+            read.append(f"call_{self.dosage_field}")
+        for name in read:
+            why = group[name].unsupported if name in arrays else None
+            if why is not None:  # (the same values, more slowly: zarr-python's import)
+                self._note(
+                    f"{path}: array {name} read by zarr-python ({why}); prs reads arrays of "
+                    "the layout bio2zarr writes itself (a regular chunk grid, the bytes or "
+                    "vlen-utf8 codec, then blosc)"
                 )
         # bio2zarr keeps the VCF's ## lines as [key, value] pairs (##reference among them)
         meta = group.attrs.get("vcf_meta_information", [])
@@ -794,123 +788,24 @@ def _counted_copies(
     return counted
 
 
-class _DirectChunks:
-    """Chunks of a zarr 3 array in the common VCF Zarr layout (bio2zarr's: a regular grid,
-    the ``bytes`` then ``blosc`` codecs, one chunk across the dimensions after samples)
-    read from the zip or directory and decoded in the calling thread by the codec zarr
-    itself uses (numcodecs' Blosc), without zarr-python's event loop (whose round trips
-    serialised the read-ahead threads and cost about as much as the decoding). A chunk
-    not stored is read by zarr (its fill value). :meth:`of` gives None for any other
-    layout (zarr-python reads those)."""
-
-    def __init__(self, path: str, array: Any, blosc: Any) -> None:
-        meta = array.metadata
-        self._array = array
-        self._blosc = blosc
-        self._shape = tuple(int(x) for x in array.shape)
-        self._chunks = tuple(int(x) for x in meta.chunk_grid.chunk_shape)
-        self._dtype = np.dtype(array.dtype)
-        self._key = meta.encode_chunk_key
-        self._prefix = str(array.path).strip("/")
-        self._zip: Any = None
-        self._root = path
-        if path.lower().endswith(".zip"):
-            import zipfile
-
-            self._zip = zipfile.ZipFile(path)
-            weakref.finalize(self, self._zip.close)
-
-    @classmethod
-    def of(cls, path: str, array: Any) -> _DirectChunks | None:
-        """The direct reader of ``array``, or None when its layout is not the common one."""
-        from zarr.codecs import BloscCodec, BytesCodec
-
-        meta = array.metadata
-        if getattr(meta, "zarr_format", None) != 3 or getattr(meta, "storage_transformers", ()):
-            return None
-        grid = getattr(meta.chunk_grid, "chunk_shape", None)
-        codecs = tuple(meta.codecs)
-        dtype = np.dtype(array.dtype)
-        if (
-            grid is None
-            or len(codecs) != 2
-            or not isinstance(codecs[0], BytesCodec)
-            or not isinstance(codecs[1], BloscCodec)
-            or dtype.kind not in "iuf"
-            or (dtype.itemsize > 1 and str(getattr(codecs[0].endian, "value", "")) != "little")
-            or np.dtype("=i2").byteorder not in ("=", "<")
-            or len(array.shape) < 2
-            or tuple(grid[2:]) != tuple(array.shape[2:])
-        ):
-            return None
-        blosc = getattr(codecs[1], "_blosc_codec", None)
-        return None if blosc is None else cls(path, array, blosc)
-
-    def region(self, lo: int, hi: int, c0: int, c1: int) -> np.ndarray:
-        """The array at variants ``lo:hi`` and samples ``c0:c1`` (a writable copy)."""
-        cv, cs = self._chunks[0], self._chunks[1]
-        first, last = lo // cv, (hi - 1) // cv
-        if first == last and c0 // cs == (c1 - 1) // cs:  # one chunk: no assembling copy
-            chunk = self._chunk(first, c0 // cs)
-            at_v, at_s = first * cv, c0 // cs * cs
-            return chunk[lo - at_v : hi - at_v, c0 - at_s : c1 - at_s]
-        out = np.empty((hi - lo, c1 - c0, *self._shape[2:]), dtype=self._dtype)
-        for i in range(first, last + 1):
-            for j in range(c0 // cs, (c1 - 1) // cs + 1):
-                r0, r1 = max(lo, i * cv), min(hi, (i + 1) * cv)
-                s0, s1 = max(c0, j * cs), min(c1, (j + 1) * cs)
-                chunk = self._chunk(i, j)
-                out[r0 - lo : r1 - lo, s0 - c0 : s1 - c0] = chunk[
-                    r0 - i * cv : r1 - i * cv, s0 - j * cs : s1 - j * cs
-                ]
-        return out
-
-    def _chunk(self, i: int, j: int) -> np.ndarray:
-        """Chunk (i, j) decoded (the fill value when it is not stored)."""
-        key = self._key((i, j, *([0] * (len(self._shape) - 2))))
-        name = f"{self._prefix}/{key}" if self._prefix else key
-        out = np.empty(self._chunks, dtype=self._dtype)
-        try:
-            if self._zip is not None:
-                raw = self._zip.read(name)
-            else:
-                with open(os.path.join(self._root, *name.split("/")), "rb") as handle:
-                    raw = handle.read()
-        except (KeyError, FileNotFoundError):  # not stored: zarr's own reading (the fill)
-            v0, s0 = i * self._chunks[0], j * self._chunks[1]
-            part = np.asarray(self._array[v0 : v0 + self._chunks[0], s0 : s0 + self._chunks[1]])
-            out[: part.shape[0], : part.shape[1]] = part
-            return out
-        self._blosc.decode(raw, out=out)
-        return out
-
-
 def _read_rows(
-    store: _Store, name: str, array: Any, rows: np.ndarray, columns: np.ndarray | None
+    store: _Store, name: str, array: StoreArray, rows: np.ndarray, columns: np.ndarray | None
 ) -> np.ndarray:
     """``store``'s array ``name`` at variants ``rows`` (sorted, few store chunks apart) and
     sample ``columns`` (sorted; None: all). Whole chunks are read by plain slices (zarr's
     orthogonal indexing is ~7x slower here), only the sample chunks holding ``columns``; the
     rows and columns are picked in memory. A chunk that cannot be decoded is named."""
     lo, hi = int(rows[0]), int(rows[-1]) + 1
-    if name not in store.direct:
-        store.direct[name] = _DirectChunks.of(store.path, array)
-    direct = store.direct[name]
     try:
         if columns is None:
-            n = int(array.shape[1])
-            values = np.asarray(array[lo:hi]) if direct is None else direct.region(lo, hi, 0, n)
+            values = array[lo:hi]
         else:
             width = max(int(array.chunks[1]), 1)
             parts = []
             for k in sorted_unique(columns // width).tolist():
                 wanted = columns[(columns >= k * width) & (columns < (k + 1) * width)]
                 c0, c1 = k * width, min((k + 1) * width, int(array.shape[1]))
-                block = (
-                    np.asarray(array[lo:hi, c0:c1])
-                    if direct is None
-                    else direct.region(lo, hi, c0, c1)
-                )
+                block = array[lo:hi, c0:c1]
                 parts.append(block[:, wanted - c0])
             values = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
     except Exception as exc:  # the codecs raise their own kinds for damaged chunks
@@ -923,7 +818,7 @@ def _read_rows(
     return values[rows - lo]
 
 
-def _check_shape(path: str, group: Any, name: str, expected: tuple[int, ...]) -> None:
+def _check_shape(path: str, group: ZarrStore, name: str, expected: tuple[int, ...]) -> None:
     shape = tuple(group[name].shape)
     if shape != expected:
         raise GenotypeFileError(
@@ -932,21 +827,21 @@ def _check_shape(path: str, group: Any, name: str, expected: tuple[int, ...]) ->
         )
 
 
-def _strings(array: Any, idx: np.ndarray) -> np.ndarray:
+def _strings(array: StoreArray, idx: np.ndarray) -> np.ndarray:
     """Rows ``idx`` (sorted) of a string array as Python strings (object), reading only the
     chunks that hold them, each by a plain slice (zarr's orthogonal indexing is slower)."""
     if len(idx) == 0:
         return np.empty((0, *array.shape[1:]), dtype=object)
     if len(idx) == array.shape[0]:
-        values = np.asarray(array[:])
+        values = array[:]
     else:
         step = max(int(array.chunks[0]), 1)
         parts = []
         for k in sorted_unique(idx // step).tolist():
             wanted = idx[(idx >= k * step) & (idx < (k + 1) * step)]
-            parts.append(np.asarray(array[k * step : (k + 1) * step])[wanted - k * step])
+            parts.append(array[k * step : (k + 1) * step][wanted - k * step])
         values = np.concatenate(parts)
-    return values.astype(object)
+    return values.astype(object, copy=False)
 
 
 def _upper(values: np.ndarray) -> np.ndarray:
