@@ -58,6 +58,7 @@ Rules:
 
 from __future__ import annotations
 
+import ctypes
 import itertools
 import os
 import sqlite3
@@ -76,9 +77,12 @@ from isal import isal_zlib
 from prs.errors import GenotypeFileError, GenotypeWarning, warn
 from prs.genome import normalize_chrom
 from prs.genotypes.base import SITE_COLUMNS, DosageChunk, file_requests
+from prs.genotypes.bgzf import LIBDEFLATE
 from prs.genotypes.options import check_read_options
 from prs.genotypes.plink import _SEX_CODES
 from prs.genotypes.vcf_header import _sample_subset, duplicate_records_message
+from prs.kernels import bgen as bgen_kernel
+from prs.kernels.jit import numba_started
 
 __all__ = ["HARD_CALL_THRESHOLD", "REF_ALLELES", "BgenSource", "expected_dosages"]
 
@@ -90,6 +94,15 @@ HARD_CALL_THRESHOLD = 0.1
 #: threshold (32 MiB), chunks are recycled from the heap instead of mapped afresh and
 #: page-faulted in each time (read CPU per 20,000-sample record 130-200 -> ~95 us).
 CHUNK_BYTES = 16 * 2**20
+#: Records read in one ``pread`` by the kernel path: a gap between two requested records
+#: larger than this starts another read (bytes).
+RUN_GAP = 1 << 20
+#: Before Numba has started (:func:`prs.kernels.jit.numba_started`), a file read of fewer
+#: requested genotypes (records x samples) and fewer records than these is decoded record
+#: by record in Python, so a small job does not pay Numba's start (~0.4 s); larger ones
+#: start it (the scorer's totals would start it too: ``prs.scoring.totals.NUMPY_GENOTYPES``).
+KERNEL_MIN_GENOTYPES = 1 << 21
+KERNEL_MIN_RECORDS = 5_000
 #: Records whose index entry is compared with the file (spread evenly, ends included).
 _INDEX_SPOT_CHECKS = 16
 _MAGICS = (b"bgen", b"\0\0\0\0")
@@ -272,12 +285,23 @@ def _biallelic_diploid(probabilities: np.ndarray) -> np.ndarray:
     return out
 
 
-def _hard_calls(dosages: np.ndarray) -> np.ndarray:
+def _hard_calls(dosages: np.ndarray, first_row: np.ndarray | None = None) -> np.ndarray:
     """PLINK 2's import of dosages as hard calls: the nearest integer when every allele of a
-    sample is within :data:`HARD_CALL_THRESHOLD` of one, else NaN (missing)."""
+    sample is within :data:`HARD_CALL_THRESHOLD` of one, else NaN (missing).
+
+    ``dosages`` is ``[alleles, samples]`` of one record, or, with ``first_row``
+    (``int64[records + 1]``), the rows of several records, record ``k``'s alleles at rows
+    ``first_row[k]:first_row[k + 1]``.
+    """
     rounded = np.rint(dosages)
     far = np.abs(dosages - rounded) > HARD_CALL_THRESHOLD
-    rounded[:, far.any(axis=0)] = np.nan
+    if first_row is None:
+        rounded[:, far.any(axis=0)] = np.nan
+    elif len(first_row) == len(dosages) + 1:  # (one row per record: the usual score)
+        rounded[far] = np.nan
+    else:
+        by_record = np.logical_or.reduceat(far, first_row[:-1], axis=0)
+        rounded[np.repeat(by_record, np.diff(first_row), axis=0)] = np.nan
     return rounded
 
 
@@ -527,6 +551,13 @@ class BgenSource:
         self.threads = max(1, threads if threads is not None else min(2, os.cpu_count() or 1))
         self.fallback_to_gt = 0
         self.notes: list[str] = []
+        #: Records decoded by each path so far: ``"kernel"`` (runs of records in one compiled
+        #: call, libdeflate inflating), ``"python"`` (record by record, ISA-L or zstd),
+        #: ``"package"`` (the ``bgen`` package: records other than the common one).
+        self.decoded = {"kernel": 0, "python": 0, "package": 0}
+        #: None: the kernel path when :func:`kernel_inflater` finds libdeflate and the read
+        #: is large or Numba has started; True/False force it (tests).
+        self._kernel: bool | None = None
         self._warned_fractional = False
         self._headers: list[_Header] = []
         self._records: list[_Records] = []
@@ -705,8 +736,14 @@ class BgenSource:
             in_file = np.flatnonzero(file_of == file_index)
             if not len(in_file):
                 continue
+            kernel = self._kernel
+            if kernel is None:  # (either way bit for bit the same dosages)
+                kernel = numba_started() or (
+                    len(in_file) >= KERNEL_MIN_RECORDS
+                    or len(in_file) * self._n_raw >= KERNEL_MIN_GENOTYPES
+                )
             with (
-                _RecordReader(self, file_index) as source,
+                _RecordReader(self, file_index, kernel=kernel) as source,
                 ThreadPoolExecutor(self.threads) as pool,
             ):
                 for start in range(0, len(in_file), chunk_size):
@@ -792,7 +829,7 @@ class _RecordReader:
     bytes (:func:`_biallelic_values`), others by the ``bgen`` package (opened when first
     needed: without an index it walks the file's record headers once)."""
 
-    def __init__(self, source: BgenSource, file_index: int) -> None:
+    def __init__(self, source: BgenSource, file_index: int, *, kernel: bool = False) -> None:
         self.source = source
         self.file_index = file_index
         self.path = source.paths[file_index]
@@ -800,6 +837,10 @@ class _RecordReader:
         self.compression = source._headers[file_index].compression
         self.direct = source._headers[file_index].layout == 2 and (
             self.compression in (0, 1) or (self.compression == 2 and _zstd() is not None)
+        )
+        #: Runs of records decoded by :func:`prs.kernels.bgen.decode_bgen_records`.
+        self.kernel = (
+            kernel and self.direct and self.compression in (0, 1) and kernel_inflater() is not None
         )
         self.n_raw = source._n_raw
         self.columns = source._columns
@@ -834,6 +875,8 @@ class _RecordReader:
             edges = np.linspace(0, len(groups), n_tasks + 1).astype(int)
 
             def task(first: int, last: int) -> list[bool | str]:
+                if self.kernel:
+                    return self._fill_kernel(groups[first:last], local, alleles, dosage, ploidy)
                 return [
                     self._fill_direct(int(local[rows[0]]), rows, alleles, dosage, ploidy)
                     for rows in groups[first:last]
@@ -843,6 +886,9 @@ class _RecordReader:
                 done = task(0, len(groups))
             else:
                 done = [o for part in pool.map(task, edges[:-1], edges[1:]) for o in part]
+        decoded = sum(o is not False for o in done)
+        self.source.decoded["kernel" if self.kernel else "python"] += decoded
+        self.source.decoded["package"] += len(done) - decoded
         fractional = None
         for rows, outcome in zip(groups, done, strict=True):
             record = int(local[rows[0]])
@@ -857,6 +903,96 @@ class _RecordReader:
                 fractional = record
         if fractional is not None:  # (warned from this thread, where warnings are caught)
             self.source._warn_fractional(self.file_index, fractional)
+
+    def _fill_kernel(
+        self,
+        groups: list[np.ndarray],
+        local: np.ndarray,
+        alleles: list[int],
+        dosage: np.ndarray,
+        ploidy: np.ndarray,
+    ) -> list[bool | str]:
+        """Fill the rows of ``groups`` (each one record's rows, records ascending) by runs of
+        records read at once and decoded in one kernel call each (the GIL released): as
+        :meth:`_fill_direct` per record."""
+        inflate = kernel_inflater()
+        assert inflate is not None and LIBDEFLATE is not None
+        records = np.array([local[rows[0]] for rows in groups], dtype=np.int64)
+        starts, ends = self.records.start[records], self.records.end[records]
+        first_row = np.array([rows[0] for rows in groups] + [groups[-1][-1] + 1], dtype=np.int64)
+        row_allele = np.asarray(alleles, dtype=np.int64)
+        columns = _columns(self.columns, self.n_raw)
+        status = np.empty((len(records), 3), dtype=np.int64)
+        scratch = np.empty(10 + 5 * self.n_raw, dtype=np.uint8)  # a 16-bit common block
+        cuts = np.flatnonzero(starts[1:] - ends[:-1] > RUN_GAP) + 1
+        bounds = [0, *cuts.tolist(), len(records)]
+        fd = self.handle.fileno()
+        handle = LIBDEFLATE.acquire()
+        outcomes: list[bool | str] = []
+        try:
+            for a, b in itertools.pairwise(bounds):
+                base, size = int(starts[a]), int(ends[b - 1] - starts[a])
+                data = np.empty(size, dtype=np.uint8)
+                got = os.preadv(fd, [data], base)  # (threads: no shared seek)
+                if got != size:
+                    raise GenotypeFileError(
+                        f"{self.path}: records {records[a]}-{records[b - 1]} end at byte "
+                        f"{base + size}, the file has {base + got}: it was cut while read"
+                    )
+                r0, r1 = int(first_row[a]), int(first_row[b])
+                bgen_kernel.decode_bgen_records(
+                    data,
+                    starts[a:b] - base,
+                    ends[a:b] - base,
+                    self.n_raw,
+                    self.compression == 1,
+                    inflate,
+                    handle,
+                    scratch,
+                    first_row[a : b + 1] - r0,
+                    row_allele[r0:r1],
+                    columns,
+                    _BYTE_PAIR_DOSAGES,
+                    dosage[r0:r1],
+                    ploidy[r0:r1],
+                    status[a:b],
+                )
+                outcomes += self._run_outcomes(
+                    records[a:b], status[a:b], first_row[a : b + 1] - r0, dosage[r0:r1]
+                )
+        finally:
+            LIBDEFLATE.release(handle)
+        return outcomes
+
+    def _run_outcomes(
+        self, records: np.ndarray, status: np.ndarray, first_row: np.ndarray, block: np.ndarray
+    ) -> list[bool | str]:
+        """Per record of a decoded run (rows ``first_row[k]:first_row[k + 1]`` of
+        ``block``): True, "fractional" (hard calls made of fractional dosages), or False
+        (not a common record); a record that did not decode raises its
+        :class:`GenotypeFileError`."""
+        bad = np.flatnonzero(status[:, 0] > bgen_kernel.RECORD_OTHER)
+        if len(bad):
+            k = int(bad[0])
+            raise self._error(int(records[k]), _kernel_problem(*status[k].tolist()))
+        outcomes: list[bool | str] = (status[:, 0] == bgen_kernel.RECORD_OK).tolist()
+        if self.source.dosage_field == "GT":
+            # rows of records not decoded are NaN: neither fractional nor called
+            fractional = np.logical_or.reduceat(
+                np.any(np.abs(block - np.rint(block)) > 1e-6, axis=1), first_row[:-1]
+            )
+            block[:] = _hard_calls(block, first_row)
+            for k in np.flatnonzero(fractional & (status[:, 0] == bgen_kernel.RECORD_OK)):
+                outcomes[k] = "fractional"
+        return outcomes
+
+    def _error(self, local: int, problem: str) -> GenotypeFileError:
+        """The error naming record ``local`` (file, number, chrom:pos, rsID) and ``problem``."""
+        rec = self.records
+        return GenotypeFileError(
+            f"{self.path}: cannot read record {local} ({rec.chrom[local]}:"
+            f"{rec.pos[local]} {rec.rsid[local]}): {problem}; the file is truncated or corrupt"
+        )
 
     def _fill_direct(
         self,
@@ -911,11 +1047,7 @@ class _RecordReader:
             data = _probability_data(raw, self.compression)
             values = _biallelic_values(data, self.n_raw)
         except (struct.error, ValueError, OSError, isal_zlib.error, _ZstdError) as exc:
-            rec = self.records
-            raise GenotypeFileError(
-                f"{self.path}: cannot read record {local} ({rec.chrom[local]}:"
-                f"{rec.pos[local]} {rec.rsid[local]}): {exc}; the file is truncated or corrupt"
-            ) from exc
+            raise self._error(local, str(exc)) from exc
         if values is None or self.columns is None:
             return values
         stored, missing, top = values
@@ -924,6 +1056,65 @@ class _RecordReader:
 
 
 _THREAD = threading.local()
+
+#: ``libdeflate_zlib_decompress(decompressor, in, in_size, out, out_size, actual_out)``
+#: over integer addresses, as the kernel calls it.
+_ZLIB_DECOMPRESS = ctypes.CFUNCTYPE(
+    ctypes.c_int,
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    ctypes.c_size_t,
+    ctypes.c_uint64,
+    ctypes.c_size_t,
+    ctypes.c_uint64,
+)
+
+
+@lru_cache(maxsize=1)
+def kernel_inflater() -> object | None:
+    """libdeflate's ``libdeflate_zlib_decompress`` as a ctypes function the kernel calls
+    (:func:`prs.kernels.bgen.decode_bgen_records`; the library :data:`prs.genotypes.bgzf.
+    LIBDEFLATE` found, its decompressors too), or None when there is no libdeflate (or
+    ``PRS_INFLATE=isal``): records are then decoded one by one in Python (ISA-L).
+
+    Examples
+    --------
+    >>> from prs.genotypes.bgzf import inflater
+    >>> (kernel_inflater() is not None) == (inflater()["inflater"] == "libdeflate")
+    True
+    """
+    if LIBDEFLATE is None:
+        return None
+    try:
+        function = ctypes.CDLL(LIBDEFLATE.path).libdeflate_zlib_decompress
+    except (OSError, AttributeError):  # pragma: no cover - every libdeflate has it
+        return None
+    return _ZLIB_DECOMPRESS(ctypes.cast(function, ctypes.c_void_p).value)
+
+
+def _columns(columns: np.ndarray | None, n_samples: int) -> np.ndarray:
+    """``int64``: the file's sample of each output column."""
+    if columns is None:
+        return np.arange(n_samples, dtype=np.int64)
+    return np.ascontiguousarray(columns, dtype=np.int64)
+
+
+def _kernel_problem(code: int, first: int, second: int) -> str:
+    """What a record's status from :func:`prs.kernels.bgen.decode_bgen_records` means."""
+    k = bgen_kernel
+    if code == k.RECORD_HEADER_SHORT:
+        return f"its header (IDs, alleles, block size) runs past its {first} bytes"
+    if code == k.RECORD_BLOCK_SHORT:
+        return f"its genotype block needs {first} bytes, the record has {second}"
+    if code == k.RECORD_NOT_INFLATING:
+        return "its genotype block does not inflate (bad zlib data)"
+    if code == k.RECORD_INFLATED_SIZE:
+        return f"its block does not inflate to the {first} bytes it states"
+    if code == k.RECORD_SAMPLES:
+        return f"its block holds {first} samples, the file's header {second}"
+    if code == k.RECORD_PROBABILITIES_SHORT:
+        return f"its probability block is {first} bytes, short of the samples' {second}"
+    return f"status {code} ({first}, {second})"  # pragma: no cover - every code is named
 
 
 def _zstd() -> object | None:
