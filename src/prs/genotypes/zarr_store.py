@@ -332,7 +332,7 @@ class StoreArray:
             return np.full(layout.chunks, layout.fill_value, dtype=layout.dtype)
         try:
             return self._decode(raw)
-        except ValueError as exc:
+        except (ValueError, RuntimeError) as exc:  # (numcodecs' words for a damaged chunk)
             raise GenotypeFileError(
                 f"{self.store.path}: cannot decode chunk {key} of {self.name} ({exc}); the "
                 "store is damaged or incomplete"
