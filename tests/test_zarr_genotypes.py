@@ -348,6 +348,17 @@ def test_wanted_positions_give_the_rows_of_the_full_table(made):
     pd.testing.assert_frame_equal(part, expected)
 
 
+def test_wanted_positions_outside_a_store_give_no_rows(made):
+    """A store none of whose positions is wanted (one store per chromosome, a score on
+    another) lists no sites, as a VCF does."""
+    vcf, store = made["chr21"]
+    wanted = {"22": np.array([16050075, 16050115])}
+    ours = VcfZarrSource(store).sites(wanted)
+    theirs = open_genotypes(vcf, format="vcf", engine="checked").sites(wanted)
+    assert len(ours) == len(theirs) == 0
+    assert list(ours.columns) == list(theirs.columns)
+
+
 def _chunk_file(store: Path, array: str, variant_chunk: int, sample_chunk: int) -> Path:
     """The file holding one call_genotype chunk (zarr 3's default key encoding)."""
     path = store / array / "c" / str(variant_chunk) / str(sample_chunk) / "0"

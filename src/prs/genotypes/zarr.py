@@ -471,8 +471,9 @@ class VcfZarrSource:
         n_alt = (alleles[:, 1:] != "").sum(axis=1) if len(idx) else np.zeros(0, np.int64)
         rows = np.repeat(np.arange(len(idx)), np.maximum(n_alt, 1))
         # allele k of a record: 1..n_alt (its ALT columns in order), or 0 with alt "" alone
-        first_row = np.concatenate([[0], np.cumsum(np.maximum(n_alt, 1))[:-1]]).astype(np.int64)
-        allele_index = np.arange(len(rows)) - np.repeat(first_row, np.maximum(n_alt, 1)) + 1
+        n_rows = np.maximum(n_alt, 1).astype(np.int64)
+        first_row = np.cumsum(n_rows) - n_rows  # (empty when no variant is kept)
+        allele_index = np.arange(len(rows)) - np.repeat(first_row, n_rows) + 1
         allele_index[n_alt[rows] == 0] = 0
         if alleles.shape[1] > 1 and len(rows):
             alt = alleles[rows, np.maximum(allele_index, 1)]
