@@ -301,7 +301,6 @@ def _decode(data: bytes, n: int, compressed: bool, columns, alleles) -> tuple:
             np.array([0, len(alleles)]),
             np.asarray(alleles, dtype=np.int64),
             np.asarray(columns, dtype=np.int64),
-            bgen_module._BYTE_PAIR_DOSAGES,
             dosage,
             ploidy,
             status,

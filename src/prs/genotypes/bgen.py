@@ -103,6 +103,8 @@ RUN_GAP = 1 << 20
 #: start it (the scorer's totals would start it too: ``prs.scoring.totals.NUMPY_GENOTYPES``).
 KERNEL_MIN_GENOTYPES = 1 << 21
 KERNEL_MIN_RECORDS = 5_000
+#: Tasks per decoding thread and chunk on the kernel path.
+_TASKS_PER_THREAD = 4
 #: Records whose index entry is compared with the file (spread evenly, ends included).
 _INDEX_SPOT_CHECKS = 16
 _MAGICS = (b"bgen", b"\0\0\0\0")
@@ -137,6 +139,7 @@ class _Records:
     alleles: list[list[str]]  # as stored (not yet REF/ALT)
     start: np.ndarray  # int64 byte offset of each record
     end: np.ndarray  # int64 byte offset after it
+    n_alleles: np.ndarray  # int64 alleles of each record
 
 
 def _read_header(path: str) -> _Header:
@@ -430,6 +433,7 @@ def _records(
         alleles,
         np.array(start, dtype=np.int64),
         np.array(end, dtype=np.int64),
+        np.array([len(a) for a in alleles], dtype=np.int64),
     )
 
 
@@ -749,26 +753,27 @@ class BgenSource:
                 for start in range(0, len(in_file), chunk_size):
                     req = in_file[start : start + chunk_size]
                     local = records[req] - self._first[file_index]
-                    stored = [
-                        self._bgen_allele(file_index, int(r), int(a))
-                        for r, a in zip(local, alleles[req], strict=True)
-                    ]
+                    stored = self._bgen_alleles(file_index, local, alleles[req])
                     dosage = np.empty((len(req), n_out))
                     ploidy = np.empty((len(req), n_out), dtype=np.int8)
                     source.fill_chunk(pool, local, stored, dosage, ploidy)
                     yield DosageChunk(req.astype(np.int64), dosage, ploidy)
 
-    def _bgen_allele(self, file_index: int, local: int, allele: int) -> int:
-        """The stored allele number of allele ``allele`` (0 = REF) of a record."""
-        n = len(self._records[file_index].alleles[local])
-        if not 0 <= allele < n:
+    def _bgen_alleles(self, file_index: int, local: np.ndarray, allele: np.ndarray) -> np.ndarray:
+        """``int64``: the stored allele number of allele ``allele[i]`` (0 = REF) of record
+        ``local[i]``."""
+        counts = self._records[file_index].n_alleles[local]
+        allele = np.asarray(allele, dtype=np.int64)
+        bad = np.flatnonzero((allele < 0) | (allele >= counts))
+        if len(bad):
+            k = int(bad[0])
             raise GenotypeFileError(
-                f"{self.paths[file_index]}: record {local} has {n} alleles, allele {allele} "
-                "was requested"
+                f"{self.paths[file_index]}: record {local[k]} has {counts[k]} alleles, allele "
+                f"{allele[k]} was requested"
             )
         if self.ref_allele == "first":
-            return int(allele)
-        return n - 1 if allele == 0 else int(allele) - 1
+            return allele
+        return np.where(allele == 0, counts - 1, allele - 1)
 
     def _record_dosages(
         self, reader: object, file_index: int, local: int
@@ -859,44 +864,58 @@ class _RecordReader:
         self,
         pool: Executor,
         local: np.ndarray,
-        alleles: list[int],
+        alleles: np.ndarray,
         dosage: np.ndarray,
         ploidy: np.ndarray,
     ) -> None:
         """Fill ``dosage``/``ploidy`` rows: row i is stored allele ``alleles[i]`` of record
         ``local[i]`` (sorted). Common records are decoded in ``pool``'s threads (each writes
         its own rows); the others, and the warning about fractional hard calls, here."""
-        bounds = np.flatnonzero(np.diff(local)) + 1
-        groups = np.split(np.arange(len(local)), bounds)
-        done: list[bool | str] = [False] * len(groups)
+        # record k of the chunk has rows first_row[k]:first_row[k + 1]
+        first_row = np.append(np.flatnonzero(np.diff(local, prepend=-1)), len(local))
+        chunk_records = local[first_row[:-1]]
+        n_records = len(chunk_records)
+        done: list[bool | str] = [False] * n_records
         if self.direct:
-            # one task per thread, each a run of records (a task per record costs ~20 us)
-            n_tasks = min(self.source.threads, len(groups))
-            edges = np.linspace(0, len(groups), n_tasks + 1).astype(int)
+            # tasks of runs of records (a task per record costs ~20 us): one per thread on
+            # the Python path; a few per thread on the kernel path, so that a thread slowed
+            # by the machine's other work takes fewer
+            n_tasks = min(
+                self.source.threads * (_TASKS_PER_THREAD if self.kernel else 1), n_records
+            )
+            edges = np.linspace(0, n_records, n_tasks + 1).astype(int)
 
-            def task(first: int, last: int) -> list[bool | str]:
+            def task(a: int, b: int) -> list[bool | str]:
                 if self.kernel:
-                    return self._fill_kernel(groups[first:last], local, alleles, dosage, ploidy)
+                    return self._fill_kernel(
+                        chunk_records[a:b], first_row[a : b + 1], alleles, dosage, ploidy
+                    )
                 return [
-                    self._fill_direct(int(local[rows[0]]), rows, alleles, dosage, ploidy)
-                    for rows in groups[first:last]
+                    self._fill_direct(
+                        int(chunk_records[k]),
+                        np.arange(first_row[k], first_row[k + 1]),
+                        alleles,
+                        dosage,
+                        ploidy,
+                    )
+                    for k in range(a, b)
                 ]
 
             if n_tasks == 1:
-                done = task(0, len(groups))
+                done = task(0, n_records)
             else:
                 done = [o for part in pool.map(task, edges[:-1], edges[1:]) for o in part]
         decoded = sum(o is not False for o in done)
         self.source.decoded["kernel" if self.kernel else "python"] += decoded
-        self.source.decoded["package"] += len(done) - decoded
+        self.source.decoded["package"] += n_records - decoded
         fractional = None
-        for rows, outcome in zip(groups, done, strict=True):
-            record = int(local[rows[0]])
+        for k, outcome in enumerate(done):
+            record = int(chunk_records[k])
             if outcome is False:  # not a common record: the bgen package reads it
                 values, calls_ploidy = self.source._record_dosages(
                     self._package(), self.file_index, record
                 )
-                for row in rows:
+                for row in range(first_row[k], first_row[k + 1]):
                     dosage[row] = values[alleles[row]]
                     ploidy[row] = calls_ploidy
             elif outcome == "fractional" and fractional is None:
@@ -906,21 +925,19 @@ class _RecordReader:
 
     def _fill_kernel(
         self,
-        groups: list[np.ndarray],
-        local: np.ndarray,
-        alleles: list[int],
+        records: np.ndarray,
+        first_row: np.ndarray,
+        alleles: np.ndarray,
         dosage: np.ndarray,
         ploidy: np.ndarray,
     ) -> list[bool | str]:
-        """Fill the rows of ``groups`` (each one record's rows, records ascending) by runs of
-        records read at once and decoded in one kernel call each (the GIL released): as
-        :meth:`_fill_direct` per record."""
+        """Fill rows ``first_row[0]:first_row[-1]`` (record ``records[k]``'s at
+        ``first_row[k]:first_row[k + 1]``, records ascending) by runs of records read at once
+        and decoded in one kernel call each (the GIL released): as :meth:`_fill_direct`
+        per record."""
         inflate = kernel_inflater()
         assert inflate is not None and LIBDEFLATE is not None
-        records = np.array([local[rows[0]] for rows in groups], dtype=np.int64)
         starts, ends = self.records.start[records], self.records.end[records]
-        first_row = np.array([rows[0] for rows in groups] + [groups[-1][-1] + 1], dtype=np.int64)
-        row_allele = np.asarray(alleles, dtype=np.int64)
         columns = _columns(self.columns, self.n_raw)
         status = np.empty((len(records), 3), dtype=np.int64)
         scratch = np.empty(10 + 5 * self.n_raw, dtype=np.uint8)  # a 16-bit common block
@@ -940,7 +957,7 @@ class _RecordReader:
                         f"{base + size}, the file has {base + got}: it was cut while read"
                     )
                 r0, r1 = int(first_row[a]), int(first_row[b])
-                bgen_kernel.decode_bgen_records(
+                found = bgen_kernel.decode_bgen_records(
                     data,
                     starts[a:b] - base,
                     ends[a:b] - base,
@@ -950,13 +967,13 @@ class _RecordReader:
                     handle,
                     scratch,
                     first_row[a : b + 1] - r0,
-                    row_allele[r0:r1],
+                    alleles[r0:r1],
                     columns,
-                    _BYTE_PAIR_DOSAGES,
                     dosage[r0:r1],
                     ploidy[r0:r1],
                     status[a:b],
                 )
+                assert found >= 0  # (-1: a column beyond the file's samples)
                 outcomes += self._run_outcomes(
                     records[a:b], status[a:b], first_row[a : b + 1] - r0, dosage[r0:r1]
                 )
@@ -998,7 +1015,7 @@ class _RecordReader:
         self,
         local: int,
         rows: np.ndarray,
-        alleles: list[int],
+        alleles: np.ndarray,
         dosage: np.ndarray,
         ploidy: np.ndarray,
     ) -> bool | str:

@@ -8,9 +8,10 @@ requested allele's dosage of each output sample; any other record is left to the
 Every read is bounds-checked against the record's bytes: a corrupt file gives a status,
 never a read outside the buffers.
 
-The arithmetic is the Python decoder's, operation for operation (bit for bit): 8 bits, the
-caller's table of ``(2 p11 + p12) / 255`` by byte pair; 16 bits, ``(2 p11 + p12) / 65535``
-for the first allele and ``((-2 p11 - p12) + 2 * 65535) / 65535`` for the second.
+The dosages are the Python decoder's bit for bit: each is an integer numerator (``2 p11 +
+p12``, or ``2 top - 2 p11 - p12`` for the second allele), exact in float64 whatever the
+order of its sums, divided once by ``top = 2**bits - 1`` — what the decoder's 8-bit table
+and 16-bit sums compute.
 """
 
 from __future__ import annotations
@@ -85,49 +86,54 @@ def _block_at(data: np.ndarray, start: int, end: int, status: np.ndarray) -> int
 
 
 @kernel
-def _write_8bit(
+def _write_row(
     block: np.ndarray,
     flags: int,
     probabilities: int,
     columns: np.ndarray,
-    table: np.ndarray,
-    out: np.ndarray,
-) -> None:
-    """One row of dosages from 8-bit ``(p11, p12)`` pairs through the allele's table."""
-    for j in range(len(columns)):
-        s = columns[j]
-        pair = np.int64(block[probabilities + 2 * s]) | (
-            np.int64(block[probabilities + 2 * s + 1]) << 8
-        )
-        value = table[pair]
-        out[j] = np.nan if block[flags + s] >= 128 else value
-
-
-@kernel
-def _write_16bit(
-    block: np.ndarray,
-    flags: int,
-    probabilities: int,
-    columns: np.ndarray,
+    identity: bool,
+    bits: int,
     allele: int,
     out: np.ndarray,
 ) -> None:
-    """One row of dosages from 16-bit ``(p11, p12)`` pairs, in the Python decoder's
-    operation order."""
-    for j in range(len(columns)):
-        s = columns[j]
-        at = probabilities + 4 * s
-        first = np.float64(np.int64(block[at]) | (np.int64(block[at + 1]) << 8))
-        second = np.float64(np.int64(block[at + 2]) | (np.int64(block[at + 3]) << 8))
-        if allele == 0:  # 2 p11 + p12
-            value = first * 2.0
-            value += second
-        else:  # p12 + 2 p22, p22 = 1 - p11 - p12
-            value = first * -2.0
-            value -= second
-            value += 2.0 * 65535.0
-        value /= 65535.0
-        out[j] = np.nan if block[flags + s] >= 128 else value
+    """One row of the allele's dosages from the stored ``(p11, p12)`` integers: the
+    numerator ``2 p11 + p12`` (first allele) or ``2 top - 2 p11 - p12`` (second; ``top`` =
+    ``2**bits - 1``) is an exact integer in float64, so one division gives the one double
+    the Python decoder's table (8 bits) or sums (16 bits) give. ``identity``: the columns
+    are the file's samples in order (contiguous loops the compiler vectorises)."""
+    n_out = len(columns)
+    top = 255.0 if bits == 8 else 65535.0
+    if bits == 8:
+        values = block[probabilities : probabilities + 2 * n_out] if identity else block
+        if identity:
+            if allele == 0:
+                for j in range(n_out):
+                    out[j] = (2.0 * np.float64(values[2 * j]) + np.float64(values[2 * j + 1])) / top
+            else:
+                for j in range(n_out):
+                    out[j] = (
+                        2.0 * top - 2.0 * np.float64(values[2 * j]) - np.float64(values[2 * j + 1])
+                    ) / top
+        else:
+            for j in range(n_out):
+                at = probabilities + 2 * columns[j]
+                first, second = np.float64(block[at]), np.float64(block[at + 1])
+                if allele == 0:
+                    out[j] = (2.0 * first + second) / top
+                else:
+                    out[j] = (2.0 * top - 2.0 * first - second) / top
+    else:
+        for j in range(n_out):
+            at = probabilities + 4 * (j if identity else columns[j])
+            first = np.float64(np.int64(block[at]) | (np.int64(block[at + 1]) << 8))
+            second = np.float64(np.int64(block[at + 2]) | (np.int64(block[at + 3]) << 8))
+            if allele == 0:
+                out[j] = (2.0 * first + second) / top
+            else:
+                out[j] = (2.0 * top - 2.0 * first - second) / top
+    for j in range(n_out):  # missing samples (ploidy byte's top bit)
+        if block[flags + (j if identity else columns[j])] >= 128:
+            out[j] = np.nan
 
 
 @kernel
@@ -143,7 +149,6 @@ def decode_bgen_records(
     first_row: np.ndarray,
     row_allele: np.ndarray,
     columns: np.ndarray,
-    byte_pairs: np.ndarray,
     dosage: np.ndarray,
     ploidy: np.ndarray,
     status: np.ndarray,
@@ -173,9 +178,6 @@ def decode_bgen_records(
         ``int64[rows]``: the stored allele (0 or 1) each output row holds.
     columns
         ``int64[n_out]``: the sample of each output column.
-    byte_pairs
-        ``float64[2, 65536]``: each allele's dosage of each 8-bit ``(p11, p12)`` pair read
-        as ``p11 + 256 p12``.
     dosage, ploidy
         ``float64``/``int8`` ``[rows, n_out]``: written (NaN for a missing sample; NaN rows
         for a record not decoded).
@@ -188,9 +190,11 @@ def decode_bgen_records(
         Records decoded (:data:`RECORD_OK`); -1 (nothing read) when a column is not a
         sample of the file.
     """
+    identity = len(columns) == n_samples
     for j in range(len(columns)):
         if columns[j] < 0 or columns[j] >= n_samples:
             return -1  # (the caller's mistake: no record is read)
+        identity = identity and columns[j] == j
     done = 0
     for k in range(len(starts)):
         code = status[k]
@@ -217,11 +221,9 @@ def decode_bgen_records(
             row_ploidy = ploidy[r]
             for j in range(len(row_ploidy)):
                 row_ploidy[j] = 2
-            if bits == 8:
-                table = byte_pairs[row_allele[r]]
-                _write_8bit(block, flags, probabilities, columns, table, dosage[r])
-            else:
-                _write_16bit(block, flags, probabilities, columns, row_allele[r], dosage[r])
+            _write_row(
+                block, flags, probabilities, columns, identity, bits, row_allele[r], dosage[r]
+            )
         done += 1
     return done
 
