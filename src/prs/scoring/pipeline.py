@@ -994,15 +994,18 @@ def _match_and_accumulate(
             if not streamed and not joined:
                 # Matched at once: every rate is known before scoring; check it first.
                 joined.append(_join(scoring, per_file, options, target_build, chroms))
-            accumulator.add(piece)
+            # The piece's report rows go to the writer before it is scored: writing them
+            # overlaps Numba's start in its thread (pipeline.start_in_background) and
+            # the scoring needs nothing of them.
             written = []
             if report_rows is not None:
                 written = [r.variants for r in piece.reports if r is not None]
+            while written:
+                yield written.pop(0)
+            accumulator.add(piece)
             # Nothing of a piece may outlive it (~0.1 GB a million rows): neither it nor a
             # loop variable holds it while the next piece is matched.
             del piece
-            while written:
-                yield written.pop(0)
 
     frames = rows()
     if report_rows is not None:
