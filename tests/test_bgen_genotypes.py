@@ -39,6 +39,24 @@ SCOREFILES = ("PGS001229_22.txt", "scorefile_dominant_and_recessive.txt")
 REPORT_COLUMNS = ["line", "score", "outcome", "match_type", "target_record", "target_ref"]
 
 
+@pytest.fixture(params=["kernel", "python"])
+def decoder(request, monkeypatch) -> str:
+    """Every read in the test by one decoding path of the common record: runs of records by
+    the compiled kernel, or record by record in Python (the same dosages bit for bit:
+    tests/test_bgen_kernel.py), so the agreement below holds for both."""
+    import prs.genotypes.bgen as module
+
+    if request.param == "kernel":
+        if module.kernel_inflater() is None:
+            pytest.skip("no libdeflate: no kernel path")
+        monkeypatch.setattr(module, "KERNEL_MIN_RECORDS", 0)
+    else:
+        monkeypatch.setattr(module, "numba_started", lambda: False)
+        monkeypatch.setattr(module, "KERNEL_MIN_RECORDS", 1 << 62)
+        monkeypatch.setattr(module, "KERNEL_MIN_GENOTYPES", 1 << 62)
+    return request.param
+
+
 def _quantum(bits: int) -> float:
     """BGEN's step between stored probabilities: 1 / (2**bits - 1); each stored value is
     within one step of the probability written (the spec's rounding keeps sums at 1)."""
@@ -132,7 +150,9 @@ def _assert_same_scores(other: prs.ScoreResult, vcf: prs.ScoreResult) -> None:
 @pytest.mark.plink2
 @pytest.mark.parametrize("name", SCOREFILES)
 @pytest.mark.parametrize("version", ["1.1", "1.2"])
-def test_cineca_bgen_scores_as_the_vcf(shared_data, cineca_bgen, cineca_vcf_results, name, version):
+def test_cineca_bgen_scores_as_the_vcf(
+    shared_data, cineca_bgen, cineca_vcf_results, name, version, decoder
+):
     vcf = cineca_vcf_results[name]
     sf = shared_data / "pgsc_calc" / "scorefiles" / name
     result = prs.score(f"{cineca_bgen[version]}.bgen", sf)
@@ -192,7 +212,9 @@ def ds_vcf(tmp_path_factory) -> tuple[Path, list[str]]:
 
 @pytest.mark.plink2
 @pytest.mark.parametrize("bits", [8, 16])
-def test_dosage_bgen_agrees_with_vcf_ds_within_quantisation(plink2, ds_vcf, bits, tmp_path):
+def test_dosage_bgen_agrees_with_vcf_ds_within_quantisation(
+    plink2, ds_vcf, bits, tmp_path, decoder
+):
     """Tolerance: diploid ALT dosage = p(het) + 2 p(hom ALT), each stored probability within
     one step 1/(2**bits - 1) of PLINK 2's (from DS, on its 1/16384 grid) -> 3 steps + half a
     PLINK 2 dosage unit."""
@@ -234,7 +256,7 @@ def random_bgen(tmp_path_factory) -> dict:
 
 
 @pytest.mark.plink2
-def test_dosages_agree_with_plink2_reading_the_bgen(plink2, random_bgen, tmp_path):
+def test_dosages_agree_with_plink2_reading_the_bgen(plink2, random_bgen, tmp_path, decoder):
     """PLINK 2 --bgen ref-first --score (dosages, missing mean-imputed) against prs on the same
     BGEN: equal within PLINK 2's 1/16384 dosage grid (half a unit per dosage) and its 6
     printed digits."""
@@ -252,7 +274,7 @@ def test_dosages_agree_with_plink2_reading_the_bgen(plink2, random_bgen, tmp_pat
 
 
 @pytest.mark.plink2
-def test_hard_calls_are_plink2s_import(plink2, random_bgen, tmp_path):
+def test_hard_calls_are_plink2s_import(plink2, random_bgen, tmp_path, decoder):
     """dosage="GT": the calls PLINK 2 keeps importing the BGEN (--hard-call-threshold 0.1),
     read back from the .bed it writes; with a warning that the dosages were fractional."""
     prefix = tmp_path / "hard"
