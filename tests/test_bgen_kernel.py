@@ -301,6 +301,7 @@ def _decode(data: bytes, n: int, compressed: bool, columns, alleles) -> tuple:
             np.array([0, len(alleles)]),
             np.asarray(alleles, dtype=np.int64),
             np.asarray(columns, dtype=np.int64),
+            -1.0,
             dosage,
             ploidy,
             status,
@@ -445,3 +446,30 @@ def test_corrupt_files_name_the_record(tmp_path):
             ):
                 _read(path, kernel=kernel)
     assert compressed_size < end - block
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    rows=st.integers(1, 3),
+    samples=st.integers(1, 20),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_hard_calls_in_the_kernel_equal_numpys(rows, samples, seed):
+    """The kernel's calls (its inlined rounding) are ``_hard_calls``' bit for bit (signed
+    zeros, ties to even, NaN), and its "fractional" flag numpy's test, on a record's rows."""
+    rng = np.random.default_rng(seed)
+    pools = [
+        rng.integers(-255, 766, 64) / 255,
+        rng.integers(-65535, 196606, 64) / 65535,
+        np.array([np.nan, 0.5, 1.5, 2.5, -0.5, -0.3, 0.0, -0.0, 1.0, 0.1, 0.9, 1.1 + 1e-7]),
+    ]
+    values = rng.choice(np.concatenate(pools), size=(rows, samples))
+    if rng.random() < 0.3:
+        values = np.rint(values)  # whole numbers: not fractional
+    want = bgen_module._hard_calls(values.copy())
+    want_fractional = int(np.any(np.abs(values - np.rint(values)) > 1e-6))
+    got = np.vstack([np.zeros(samples), values, np.zeros(samples)])  # rows 1..rows
+    fractional = kernels._call_rows(got, 1, rows + 1, bgen_module.HARD_CALL_THRESHOLD)
+    assert np.array_equal(got[1:-1].view(np.int64), want.view(np.int64))
+    assert int(fractional) == want_fractional
+    assert not got[0].any() and not got[-1].any()  # other records' rows untouched

@@ -295,23 +295,13 @@ def _biallelic_diploid(probabilities: np.ndarray) -> np.ndarray:
     return out
 
 
-def _hard_calls(dosages: np.ndarray, first_row: np.ndarray | None = None) -> np.ndarray:
+def _hard_calls(dosages: np.ndarray) -> np.ndarray:
     """PLINK 2's import of dosages as hard calls: the nearest integer when every allele of a
-    sample is within :data:`HARD_CALL_THRESHOLD` of one, else NaN (missing).
-
-    ``dosages`` is ``[alleles, samples]`` of one record, or, with ``first_row``
-    (``int64[records + 1]``), the rows of several records, record ``k``'s alleles at rows
-    ``first_row[k]:first_row[k + 1]``.
-    """
+    sample is within :data:`HARD_CALL_THRESHOLD` of one, else NaN (missing). (The kernel
+    path makes them in :func:`prs.kernels.bgen.decode_bgen_records`, the same way.)"""
     rounded = np.rint(dosages)
     far = np.abs(dosages - rounded) > HARD_CALL_THRESHOLD
-    if first_row is None:
-        rounded[:, far.any(axis=0)] = np.nan
-    elif len(first_row) == len(dosages) + 1:  # (one row per record: the usual score)
-        rounded[far] = np.nan
-    else:
-        by_record = np.logical_or.reduceat(far, first_row[:-1], axis=0)
-        rounded[np.repeat(by_record, np.diff(first_row), axis=0)] = np.nan
+    rounded[:, far.any(axis=0)] = np.nan
     return rounded
 
 
@@ -978,39 +968,31 @@ class _RecordReader:
                     first_row[a : b + 1] - r0,
                     alleles[r0:r1],
                     columns,
+                    HARD_CALL_THRESHOLD if self.source.dosage_field == "GT" else -1.0,
                     dosage[r0:r1],
                     ploidy[r0:r1],
                     status[a:b],
                 )
                 assert found >= 0  # (-1: a column beyond the file's samples)
-                outcomes += self._run_outcomes(
-                    records[a:b], status[a:b], first_row[a : b + 1] - r0, dosage[r0:r1]
-                )
+                outcomes += self._run_outcomes(records[a:b], status[a:b])
         finally:
             LIBDEFLATE.release(handle)
         return outcomes
 
-    def _run_outcomes(
-        self, records: np.ndarray, status: np.ndarray, first_row: np.ndarray, block: np.ndarray
-    ) -> list[bool | str]:
-        """Per record of a decoded run (rows ``first_row[k]:first_row[k + 1]`` of
-        ``block``): True, "fractional" (hard calls made of fractional dosages), or False
-        (not a common record); a record that did not decode raises its
+    def _run_outcomes(self, records: np.ndarray, status: np.ndarray) -> list[bool | str]:
+        """Per record of a decoded run: True, "fractional" (hard calls made of fractional
+        dosages), or False (not a common record); a record that did not decode raises its
         :class:`GenotypeFileError`."""
         bad = np.flatnonzero(status[:, 0] > bgen_kernel.RECORD_OTHER)
         if len(bad):
             k = int(bad[0])
             raise self._error(int(records[k]), _kernel_problem(*status[k].tolist()))
-        outcomes: list[bool | str] = (status[:, 0] == bgen_kernel.RECORD_OK).tolist()
-        if self.source.dosage_field == "GT":
-            # rows of records not decoded are NaN: neither fractional nor called
-            fractional = np.logical_or.reduceat(
-                np.any(np.abs(block - np.rint(block)) > 1e-6, axis=1), first_row[:-1]
-            )
-            block[:] = _hard_calls(block, first_row)
-            for k in np.flatnonzero(fractional & (status[:, 0] == bgen_kernel.RECORD_OK)):
-                outcomes[k] = "fractional"
-        return outcomes
+        ok = status[:, 0] == bgen_kernel.RECORD_OK
+        fractional = ok & (status[:, 1] == 1) & (self.source.dosage_field == "GT")
+        return [
+            "fractional" if f else bool(o)
+            for o, f in zip(ok.tolist(), fractional.tolist(), strict=True)
+        ]
 
     def _error(self, local: int, problem: str) -> GenotypeFileError:
         """The error naming record ``local`` (file, number, chrom:pos, rsID) and ``problem``."""

@@ -136,6 +136,44 @@ def _write_row(
             out[j] = np.nan
 
 
+#: 1.5 * 2**52: ``(x + _ROUNDER) - _ROUNDER`` is ``x`` rounded to the nearest integer, ties
+#: to even (IEEE round-to-nearest), as ``np.rint``, for ``|x| < 2**51`` (dosages are within
+#: -1..3) and NaN; with ``x``'s sign (-0.3 -> -0.0) it is ``np.rint``'s double, inlined,
+#: where ``np.rint`` is a libm call per value.
+_ROUNDER = 6755399441055744.0
+
+
+@kernel
+def _rint(value: float) -> float:
+    return np.copysign((value + _ROUNDER) - _ROUNDER, value)
+
+
+@kernel
+def _call_rows(dosage: np.ndarray, r0: int, r1: int, threshold: float) -> int:
+    """Rows ``r0:r1`` (one record's) made hard calls in place: per sample, each row's
+    nearest integer when every row is within ``threshold`` of its own, else NaN in every
+    row. Returns 1 when some dosage was more than 1e-6 from an integer."""
+    fractional = 0
+    if r1 - r0 == 1:  # (one allele of the record: the usual score)
+        row = dosage[r0]
+        for j in range(len(row)):
+            value = row[j]
+            rounded = _rint(value)
+            distance = abs(value - rounded)
+            fractional = fractional | (distance > 1e-6)
+            row[j] = np.nan if distance > threshold else rounded
+        return fractional
+    for j in range(dosage.shape[1]):
+        far = False
+        for r in range(r0, r1):
+            distance = abs(dosage[r, j] - _rint(dosage[r, j]))
+            far = far or distance > threshold
+            fractional = fractional | (distance > 1e-6)
+        for r in range(r0, r1):
+            dosage[r, j] = np.nan if far else _rint(dosage[r, j])
+    return fractional
+
+
 @kernel
 def decode_bgen_records(
     data: np.ndarray,
@@ -149,6 +187,7 @@ def decode_bgen_records(
     first_row: np.ndarray,
     row_allele: np.ndarray,
     columns: np.ndarray,
+    hard_call_threshold: float,
     dosage: np.ndarray,
     ploidy: np.ndarray,
     status: np.ndarray,
@@ -178,6 +217,11 @@ def decode_bgen_records(
         ``int64[rows]``: the stored allele (0 or 1) each output row holds.
     columns
         ``int64[n_out]``: the sample of each output column.
+    hard_call_threshold
+        Negative: dosages. Else hard calls as PLINK 2 imports them: a record's rows
+        rounded to the nearest integer where every row of the sample is within this of
+        one, else NaN; ``status[k, 1]`` is then 1 when some dosage was fractional (more
+        than 1e-6 from an integer), else 0.
     dosage, ploidy
         ``float64``/``int8`` ``[rows, n_out]``: written (NaN for a missing sample; NaN rows
         for a record not decoded).
@@ -224,6 +268,8 @@ def decode_bgen_records(
             _write_row(
                 block, flags, probabilities, columns, identity, bits, row_allele[r], dosage[r]
             )
+        if hard_call_threshold >= 0.0:
+            code[1] = _call_rows(dosage, r0, r1, hard_call_threshold)
         done += 1
     return done
 
