@@ -114,7 +114,7 @@ def _variants(kinds: list[str], n: int, rng: np.random.Generator) -> list[tuple]
         elif kind == "three":
             variants.append(("3", pos, ["A", "C", "T"], rng.dirichlet([1] * 6, size=n), 2, False))
         else:
-            ploidy = np.where(np.arange(n) % 2, 1, 2)
+            ploidy = np.where(np.arange(n) % 2, 2, 1)  # sample 0 haploid: not common
             probs = _probabilities(2, False, ploidy, np.zeros(n, dtype=bool), int(rng.integers(9)))
             variants.append(("3", pos, ["A", "G"], probs, ploidy, False))
     return variants
