@@ -228,38 +228,3 @@ def test_record_estimate_is_not_fooled_by_a_few_long_lines_at_the_end(tmp_path):
     estimate = estimated_lines(f"{path}.gz")
     assert estimate is not None and estimate >= n  # (the last block alone said ~2 lines)
     assert estimate > SMALL_VCF_RECORDS
-
-
-def test_numba_started_in_background_for_large_files_gives_the_same_files(tmp_path):
-    """A run on genotype files past SMALL_VCF_BYTES starts Numba in a background thread as
-    soon as the files are open (its start overlapping the loading and matching); the
-    threshold lowered to 0, the example's run starts it so, and writes the files a run
-    without Numba writes, to the byte. start_in_background runs once per process."""
-    code = (
-        "import sys, threading\n"
-        "import prs.scoring.pipeline as pipeline\n"
-        "from prs.kernels import jit\n"
-        "pipeline.SMALL_VCF_BYTES = 0\n"
-        "seen = []\n"
-        "start = jit.start_in_background\n"
-        "def spy():\n"
-        "    t = start(); seen.append(t); return t\n"
-        "pipeline.start_in_background = spy\n"
-        "from prs.cli import main\n"
-        "from prs.example import example_paths\n"
-        "p = example_paths()\n"
-        f"argv = ['score', '--genotypes', str(p.vcf), '--scorefile', str(p.scorefile), "
-        f"'--out', {str(tmp_path / 'early')!r}, '-q', '--engine', 'checked']\n"
-        "assert main(argv) == 0\n"
-        "assert len(seen) == 1 and seen[0].name == 'prs-numba-start', seen\n"
-        "seen[0].join()\n"
-        "assert jit.numba_started() and jit.start_in_background() is None\n"
-        "print('ok')\n"
-    )
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert run.returncode == 0 and run.stdout.strip() == "ok", run.stderr
-    small, _ = _score_example(tmp_path / "small")
-    assert not small
-    for name in ("scores.tsv", "match_report.tsv", "match_summary.tsv"):
-        early = (tmp_path / "early" / name).read_bytes()
-        assert early == (tmp_path / "small" / name).read_bytes()

@@ -29,8 +29,6 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import numpy as np
-
 
 class Kernel:
     """A kernel before Numba has started: calling it starts Numba
@@ -70,7 +68,6 @@ class _State:
         self.kernels: list[Kernel] = []
         self.compiled = False
         self.njit: Callable[[Callable[..., Any]], Any] | None = None
-        self.starting: threading.Thread | None = None
 
 
 _state = _State()
@@ -125,27 +122,6 @@ def _no_blas_probe() -> Iterator[None]:
             del sys.modules[name]
 
 
-def start_in_background() -> threading.Thread | None:
-    """Start Numba in a thread (:func:`compile_kernels`, then one call of a tiny kernel,
-    which sets up Numba's CPU target) while the caller goes on; None when it has started
-    or is starting already. For a job that will surely use the kernels, so the ~0.3 s start
-    overlaps its reading and matching instead of delaying its first chunk (measured on a
-    100,000 x 20,000 pgen job: docs/performance.md, "Start-up"). Not a daemon: a run that
-    fails meanwhile waits for it at exit rather than being torn down inside LLVM."""
-    with _state.lock:
-        if _state.compiled or _state.starting is not None:
-            return None
-        thread = threading.Thread(target=_start, name="prs-numba-start")
-        _state.starting = thread
-    thread.start()
-    return thread
-
-
-def _start() -> None:
-    compile_kernels()
-    _warm(np.zeros(1))
-
-
 def numba_started() -> bool:
     """True once Numba has been imported and the kernels made into dispatchers."""
     return _state.compiled
@@ -162,9 +138,3 @@ def kernel(py_func: Callable[..., Any]) -> Any:
             _rebind(py_func.__globals__)
             return k.dispatcher
     return k
-
-
-@kernel
-def _warm(x: Any) -> Any:
-    """The kernel :func:`start_in_background` calls (any first call sets up the CPU target)."""
-    return x + 1.0

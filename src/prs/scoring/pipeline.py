@@ -34,7 +34,7 @@ import pandas as pd
 
 from prs.errors import GenotypeFileError, MatchError, ScoreError, ScoreWarning
 from prs.genome import MT, X_NONPAR, Y, canonical_build
-from prs.genotypes import SMALL_VCF_BYTES, GenotypeSource, VcfSource, open_genotypes
+from prs.genotypes import GenotypeSource, VcfSource, open_genotypes
 from prs.genotypes.base import (
     files_without_field,
     records_read_from_gt,
@@ -45,7 +45,6 @@ from prs.genotypes.base import (
 )
 from prs.genotypes.bgzf import inflater
 from prs.kernels.accumulate import IMPUTE_COHORT_MEAN, IMPUTE_GIVEN_FREQUENCY, IMPUTE_NONE
-from prs.kernels.jit import start_in_background
 from prs.match import (
     DEFAULT_MIN_OVERLAP,
     OUTCOMES,
@@ -458,8 +457,6 @@ def score(
         with _stage("open genotypes") as notes:
             source = _open_source(genotypes, options)
             notes.append(f"{len(source.samples)} samples, {type(source).__name__}")
-        if _surely_kernels(source):
-            start_in_background()  # (Numba's start overlaps the loading and matching)
         if read_progress is not None and hasattr(source, "on_bytes_read"):
             source.on_bytes_read = read_progress
         sample_sex, sex_summary = _sexes(source, sex)
@@ -630,21 +627,6 @@ def _open_source(
             engine=options.engine,
         )
     return genotypes
-
-
-def _surely_kernels(source: GenotypeSource) -> bool:
-    """Whether a run on ``source`` will surely use the Numba kernels: genotype files of more
-    than :data:`~prs.genotypes.SMALL_VCF_BYTES` in all (a store directory counts as large).
-    Below that a run may finish in numpy without starting Numba (issue 15's small jobs)."""
-    total = 0
-    for path in source.paths:
-        try:
-            if os.path.isdir(path):
-                return True
-            total += os.path.getsize(path)
-        except OSError:
-            return False
-    return total > SMALL_VCF_BYTES
 
 
 def _sexes(source: GenotypeSource, sex: SexInput | None) -> tuple[np.ndarray, dict | None]:
@@ -994,18 +976,15 @@ def _match_and_accumulate(
             if not streamed and not joined:
                 # Matched at once: every rate is known before scoring; check it first.
                 joined.append(_join(scoring, per_file, options, target_build, chroms))
-            # The piece's report rows go to the writer before it is scored: writing them
-            # overlaps Numba's start in its thread (pipeline.start_in_background) and
-            # the scoring needs nothing of them.
+            accumulator.add(piece)
             written = []
             if report_rows is not None:
                 written = [r.variants for r in piece.reports if r is not None]
-            while written:
-                yield written.pop(0)
-            accumulator.add(piece)
             # Nothing of a piece may outlive it (~0.1 GB a million rows): neither it nor a
             # loop variable holds it while the next piece is matched.
             del piece
+            while written:
+                yield written.pop(0)
 
     frames = rows()
     if report_rows is not None:
