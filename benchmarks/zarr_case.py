@@ -5,6 +5,7 @@ Usage::
     python -m benchmarks.zarr_case            # 2,000 samples, 16 Mb of chr22 (msprime)
     python -m benchmarks.zarr_case --small    # 500 samples, 4 Mb (a quick check)
     python -m benchmarks.zarr_case --large    # 2,000 samples, 48 Mb
+    python -m benchmarks.zarr_case --before DIR/src   # another tree's prs in the same rounds
 
 One phased GT VCF is simulated (:func:`benchmarks.generate.simulate`, written by
 :func:`benchmarks.generate.write_gt_vcf`, with a dense score over half its biallelic
@@ -123,8 +124,11 @@ def _size_mb(path: Path) -> float:
     return round(sum(p.stat().st_size for p in files) / 1e6, 1)
 
 
-def run(spec: ZarrSpec, data: Path, repeats: int) -> dict[str, object]:
-    """Make the dataset if needed, time the three inputs, compare their scores."""
+def run(spec: ZarrSpec, data: Path, repeats: int, before: Path | None = None) -> dict[str, object]:
+    """Make the dataset if needed, time the three inputs, compare their scores. With
+    ``before`` (another tree's ``src``, e.g. ``git archive REV src | tar -x -C DIR``), its
+    ``prs score`` on the two stores runs in the same rounds (``zip_before``,
+    ``directory_before``)."""
     made = make_dataset(data, spec)
     work = Path(tempfile.mkdtemp(prefix="prs-zarr-bench-"))
     row: dict[str, object] = {
@@ -145,6 +149,13 @@ def run(spec: ZarrSpec, data: Path, repeats: int) -> dict[str, object]:
                 continue
             commands[name] = cmd
             row[f"{name}_mb"] = _size_mb(path)
+        if before is not None:
+            for name in ("directory", "zip"):
+                if name in commands:
+                    earlier = ["env", f"PYTHONPATH={before}", *commands[name]]
+                    earlier[earlier.index("--out") + 1] = str(work / f"{name}_before")
+                    _timed(earlier)  # (its Numba cache warm)
+                    commands[f"{name}_before"] = earlier
         # in turn (vcf, directory, zip, then again): load from other jobs falls on all alike
         timings = best_interleaved(commands, repeats)
         reference = _scores(work / "vcf")
@@ -207,10 +218,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--large", action="store_true", help="2,000 samples, 48 Mb")
     parser.add_argument("--repeats", type=int, default=2, help="best of N runs (default 2)")
     parser.add_argument("--data", type=Path, help="where the files are cached")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="another tree's src directory: its prs score on the stores in the same rounds",
+    )
     args = parser.parse_args(argv)
     spec = ZARR_SMALL if args.small else ZARR_LARGE if args.large else ZARR_FULL
     label = "zarr-small" if args.small else "zarr-large" if args.large else "zarr"
-    row = run(spec, args.data or default_data_dir(label), args.repeats)
+    row = run(spec, args.data or default_data_dir(label), args.repeats, args.before)
     for key, value in row.items():
         print(f"{key:>28}: {value}")
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -98,6 +98,7 @@ class ZarrStore:
         self._zip: zipfile.ZipFile | None = None
         self._zarr_group: Any = None
         self._arrays: dict[str, StoreArray] = {}
+        self._read: dict[str, dict[str, Any] | None] = {}
         if os.path.isdir(path):
             names = None
         elif os.path.isfile(path):
@@ -172,8 +173,14 @@ class ZarrStore:
         return found
 
     def _node_type(self, name: str) -> str | None:
-        meta = self._json(f"{name}/zarr.json")
+        meta = self._metadata(f"{name}/zarr.json")
         return None if meta is None else meta.get("node_type")
+
+    def _metadata(self, key: str) -> dict[str, Any] | None:
+        """The JSON at ``key``, read once."""
+        if key not in self._read:
+            self._read[key] = self._json(key)
+        return self._read[key]
 
     # -- arrays -----------------------------------------------------------------------------
     def array_names(self) -> list[str]:
@@ -196,7 +203,7 @@ class ZarrStore:
                 raise GenotypeFileError(f"{self.path}: no array {name}")
             try:
                 layout = (
-                    _v3_layout(self._json(f"{name}/zarr.json") or {})
+                    _v3_layout(self._metadata(f"{name}/zarr.json") or {})
                     if self.zarr_format == 3
                     else _v2_layout(
                         self._json(f"{name}/.zarray") or {}, self._json(f"{name}/.zattrs") or {}
@@ -216,7 +223,13 @@ class ZarrStore:
     def _zarr_array(self, name: str) -> Any:
         """Array ``name`` opened by zarr-python (the group opened once)."""
         if self._zarr_group is None:
-            import zarr
+            try:
+                import zarr
+            except ImportError as exc:  # (should zarr become an optional dependency)
+                raise GenotypeFileError(
+                    f"{self.path}: array {name} is stored in a layout prs does not read itself "
+                    f"({self.array(name).unsupported}); zarr-python reads it: pip install zarr"
+                ) from exc
 
             if self._zip is not None:
                 zip_store = zarr.storage.ZipStore(self.path, mode="r")
