@@ -49,6 +49,19 @@ pytestmark = [
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _python(code: str, **env: str) -> object:
+    """The JSON last printed by ``code`` run in a fresh interpreter (``env`` added)."""
+    out = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, **env},
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    return json.loads(out.stdout.splitlines()[-1])
+
+
 def _read(path, *, kernel: bool, records=None, alleles=None, chunk_size=3, **options):
     """(dosage, ploidy, decoded counts, warnings) of a read by one path."""
     source = BgenSource(path, **options)
@@ -251,14 +264,7 @@ def test_the_auto_choice_starts_no_numba_for_a_small_read(tmp_path):
         "list(s.read(np.arange(4), np.ones(4, dtype=np.int64)))\n"
         "print(json.dumps([first, 'numba' in sys.modules, s.decoded]))\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-W", "ignore", "-c", code],
-        check=True,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
-    first, _, after = json.loads(out.stdout.splitlines()[-1])
+    first, _, after = _python(code)
     assert first == {"kernel": 0, "python": 4, "package": 0}
     assert after == {"kernel": 4, "python": 4, "package": 0}
 
@@ -376,20 +382,11 @@ def test_truncated_records_give_a_status_never_a_read_outside():
                 kernels.RECORD_BLOCK_SHORT,
                 kernels.RECORD_NOT_INFLATING,
             ), (cut, full, code)
-    env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
     code = (
         "import json\nfrom tests.test_bgen_kernel import _truncation_sweep as s\n"
         "print(json.dumps(s()))"
     )
-    out = subprocess.run(
-        [sys.executable, "-W", "ignore", "-c", code],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-    )
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert json.loads(out.stdout.splitlines()[-1]) == rows
+    assert _python(code, NUMBA_DISABLE_JIT="1") == rows
 
 
 def test_records_whose_fields_lie_are_named_or_left_to_the_package():
