@@ -444,3 +444,18 @@ def test_scoring_a_store_in_a_fresh_process_imports_no_zarr(made, tmp_path):
     ).stdout
     code, loaded = json.loads(out.splitlines()[-1])
     assert code == 0 and "zarr" in loaded
+
+
+def test_without_zarr_python_a_store_outside_the_layout_is_named(made, tmp_path, monkeypatch):
+    """Should zarr-python be absent (were it an optional dependency), the fallback says
+    which array needs it and why, and a store in the layout still reads."""
+    from zarr.codecs import BytesCodec, ZstdCodec
+
+    store = _copy(made, tmp_path, "zstd.vcz")
+    _rewrite(store, "call_genotype", serializer=BytesCodec(), compressors=ZstdCodec())
+    monkeypatch.setitem(sys.modules, "zarr", None)  # (import zarr raises ImportError)
+    _reading(VcfZarrSource(made[1], half_call="missing"))
+    with pytest.warns(GenotypeWarning, match="read by zarr-python"):
+        source = VcfZarrSource(store, half_call="missing")
+    with pytest.raises(GenotypeFileError, match=r"array call_genotype is stored in a layout"):
+        _reading(source)
