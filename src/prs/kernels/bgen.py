@@ -122,9 +122,18 @@ def _write_row(
                     out[j] = (2.0 * first + second) / top
                 else:
                     out[j] = (2.0 * top - 2.0 * first - second) / top
+    elif identity:
+        values = block[probabilities : probabilities + 4 * n_out]
+        for j in range(n_out):
+            first = np.float64(np.int64(values[4 * j]) | (np.int64(values[4 * j + 1]) << 8))
+            second = np.float64(np.int64(values[4 * j + 2]) | (np.int64(values[4 * j + 3]) << 8))
+            if allele == 0:
+                out[j] = (2.0 * first + second) / top
+            else:
+                out[j] = (2.0 * top - 2.0 * first - second) / top
     else:
         for j in range(n_out):
-            at = probabilities + 4 * (j if identity else columns[j])
+            at = probabilities + 4 * columns[j]
             first = np.float64(np.int64(block[at]) | (np.int64(block[at + 1]) << 8))
             second = np.float64(np.int64(block[at + 2]) | (np.int64(block[at + 3]) << 8))
             if allele == 0:
