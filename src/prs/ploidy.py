@@ -89,6 +89,8 @@ SexInput = str | os.PathLike[str] | Mapping[str, Any]
 def parse_sex(value: Any, where: str) -> int:
     """Sex code of one value (``1``/``M``/``male``, ``2``/``F``/``female``, ``0``/``NA``/
     ``unknown``/empty); anything else is a :class:`~prs.errors.ScoreError` naming ``where``."""
+    if type(value) is int and SEX_UNKNOWN <= value <= SEX_FEMALE:
+        return value  # (a code already, as a PLINK source's sex_by_sample holds them)
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return SEX_UNKNOWN
     if isinstance(value, (float, np.floating)) and float(value).is_integer():

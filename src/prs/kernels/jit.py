@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import importlib
+import os
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -83,9 +84,10 @@ def compile_kernels() -> None:
     with _state.lock:
         if _state.compiled:
             return
-        with _no_blas_probe():
+        with _without_optional_imports():
             import numba
-            import numba.np.arraymath  # (the first call would import it: now, unprobed)
+            import numba.core.typing.cffi_utils  # (the first call would import them: now)
+            import numba.np.arraymath
 
         _state.njit = numba.njit(cache=True, nogil=True)
         for k in _state.kernels:
@@ -104,22 +106,33 @@ def _rebind(namespace: dict[str, Any]) -> None:
 
 
 @contextlib.contextmanager
-def _no_blas_probe() -> Iterator[None]:
-    """Numba probes for BLAS once, on import, by importing ``scipy.linalg`` (~0.08 s; a
-    scoring run uses no SciPy). The probe only picks BLAS over a plain loop inside
-    ``np.correlate``/``np.convolve``, which no prs kernel calls; ``np.dot`` still finds
-    BLAS when a kernel uses it (Numba imports it then). So the probe is answered "absent"
-    unless SciPy's BLAS is loaded already."""
-    name = "scipy.linalg.cython_blas"
-    if name in sys.modules:
-        yield
-        return
-    sys.modules[name] = None  # type: ignore[assignment]  # import raises ImportError
+def _without_optional_imports() -> Iterator[None]:
+    """Numba's start without the optional imports no prs kernel needs (~0.1 s a process,
+    paid before a run's first chunk): each is answered "absent" while Numba starts, unless
+    it is loaded already; later imports of it work as usual.
+
+    * Numba probes for BLAS once, on import, by importing ``scipy.linalg`` (~0.08 s; a
+      scoring run uses no SciPy). The probe only picks BLAS over a plain loop inside
+      ``np.correlate``/``np.convolve``, which no prs kernel calls; ``np.dot`` still finds
+      BLAS when a kernel uses it (Numba imports it then).
+    * ``cffi`` (with ``pycparser``, ~0.04 s at the first kernel call): Numba's support for
+      calling CFFI functions, which no kernel does (its module is imported here, so it
+      decides now).
+    * ``colorama``: colours of Numba's error messages; ``yaml``: read only for a
+      ``.numba_config.yaml`` in the working directory (left importable when there is one).
+    """
+    names = ["scipy.linalg.cython_blas", "cffi", "colorama"]
+    if not os.path.isfile(".numba_config.yaml"):
+        names.append("yaml")
+    blocked = [name for name in names if name not in sys.modules]
+    for name in blocked:
+        sys.modules[name] = None  # type: ignore[assignment]  # import raises ImportError
     try:
         yield
     finally:
-        if sys.modules.get(name, "") is None:
-            del sys.modules[name]
+        for name in blocked:
+            if sys.modules.get(name, "") is None:
+                del sys.modules[name]
 
 
 def numba_started() -> bool:
