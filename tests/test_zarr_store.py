@@ -459,3 +459,24 @@ def test_without_zarr_python_a_store_outside_the_layout_is_named(made, tmp_path,
         source = VcfZarrSource(store, half_call="missing")
     with pytest.raises(GenotypeFileError, match=r"array call_genotype is stored in a layout"):
         _reading(source)
+
+
+def test_a_damaged_zip_member_is_named(made, tmp_path):
+    """A chunk whose bytes fail the zip's CRC is named (the store, the chunk's key)."""
+    _, directory = made
+    zipped = tmp_path / "crc.vcz.zip"
+    with zipfile.ZipFile(zipped, "w") as archive:  # (stored: the bytes as they are)
+        for path in sorted(directory.rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(directory).as_posix())
+    key = "call_genotype/c/0/0/0"
+    with zipfile.ZipFile(zipped) as archive:
+        info = archive.getinfo(key)
+    data = bytearray(zipped.read_bytes())
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    data[start + info.compress_size // 2] ^= 0xFF
+    zipped.write_bytes(bytes(data))
+    source = VcfZarrSource(zipped, half_call="missing")
+    records = source.sites()["record"].to_numpy()[:3]
+    with pytest.raises(GenotypeFileError, match=rf"crc\.vcz\.zip: cannot read {key} \(Bad CRC"):
+        list(source.read(records, np.ones(len(records), dtype=int)))

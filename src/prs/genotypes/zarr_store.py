@@ -29,6 +29,7 @@ import math
 import os
 import weakref
 import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -93,8 +94,9 @@ class ZarrStore:
     prs.errors.GenotypeFileError: absent.vcz: not a Zarr store (no such directory or zip); ...
     """
 
-    def __init__(self, path: str) -> None:
-        self.path = path
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = os.fspath(path)
+        path = self.path
         self._zip: zipfile.ZipFile | None = None
         self._zarr_group: Any = None
         self._arrays: dict[str, StoreArray] = {}
@@ -143,6 +145,8 @@ class ZarrStore:
                 return handle.read()
         except (KeyError, FileNotFoundError, NotADirectoryError):
             return None
+        except (OSError, zipfile.BadZipFile, zlib.error) as exc:  # (a damaged zip member)
+            raise GenotypeFileError(f"{self.path}: cannot read {key} ({exc})") from exc
 
     def _json(self, key: str) -> dict[str, Any] | None:
         raw = self.raw(key)
