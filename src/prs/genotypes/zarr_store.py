@@ -257,10 +257,12 @@ class StoreArray:
 
     @property
     def shape(self) -> tuple[int, ...]:
+        """The array's shape."""
         return self._layout.shape
 
     @property
     def chunks(self) -> tuple[int, ...]:
+        """The chunk grid's chunk shape."""
         return self._layout.chunks
 
     @property
@@ -270,10 +272,12 @@ class StoreArray:
 
     @property
     def fill_value(self) -> Any:
+        """The value of every element of a chunk never written."""
         return self._layout.fill_value
 
     @property
     def attrs(self) -> dict[str, Any]:
+        """The array's attributes (zarr 3 ``attributes``; format 2's ``.zattrs``)."""
         return self._layout.attrs
 
     @property
