@@ -145,3 +145,42 @@ def test_diploid_allele_sums_are_numpys(k, n, data):
     out = np.empty((len(rows), n), dtype=np.int8)
     diploid_allele_sums(gt, rows, out)
     np.testing.assert_array_equal(out, gt[rows].sum(axis=2))
+
+
+@given(mostly_complete_chunks(), st.integers(1, 2), st.integers(1, 3))
+@settings(max_examples=150, deadline=None)
+def test_known_diploid_chunks_give_the_checked_totals(case, threads, pieces):
+    """A chunk said to be diploid (``diploid=True``, as PLINK chunks are; its ploidy rows
+    then not read) gives the totals of the same chunk checked against its all-2 ploidy, and
+    those of its float64 dosages, bit for bit."""
+    from prs.scoring.totals import ScoreTotals
+
+    calls, _ploidy, weights, counts, effect_type, impute, freq = case
+    ploidy = np.full(calls.shape, 2, dtype=np.int8)
+    results = []
+    for chunk, diploid in ((reference_dosages(calls), False), (calls, False), (calls, True)):
+        totals = ScoreTotals(
+            weights.shape[1], calls.shape[1], impute, threads=threads, kernels=True
+        )
+        frequencies = []
+        for rows in np.array_split(np.arange(len(calls)), pieces):
+            if len(rows):
+                frequencies.append(
+                    totals.add(
+                        chunk[rows],
+                        ploidy[rows],
+                        weights[rows],
+                        counts[rows],
+                        effect_type[rows],
+                        freq[rows],
+                        diploid=diploid,
+                    )
+                )
+        totals.close()
+        results.append((totals.totals(), totals.all_missing, np.concatenate(frequencies)))
+    (a, a_missing, a_freq), *others = results
+    for b, b_missing, b_freq in others:
+        for name in a:
+            np.testing.assert_array_equal(b[name], a[name], err_msg=name)
+        assert a_missing == b_missing
+        np.testing.assert_array_equal(a_freq, b_freq)

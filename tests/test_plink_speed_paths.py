@@ -291,3 +291,21 @@ def test_a_pgen_cut_short_after_opening_is_named_by_the_part_that_reads_it(
     with pytest.raises(GenotypeFileError, match=r"cut\.pgen"):
         for _ in source.read(np.arange(k), np.ones(k, dtype=np.int64), chunk_size=k):
             pass
+
+
+@pytest.mark.parametrize("suffix", [".pgen", ".bed"])
+def test_plink_chunks_say_they_are_diploid_and_hold_ploidy_2(dummy, suffix):
+    """A PLINK reader's chunks carry diploid=True and an all-2 ploidy (what the flag lets
+    the scorer skip reading); the VCF readers' chunks promise nothing."""
+    from prs.example import example_paths
+    from prs.genotypes import open_genotypes
+
+    k = dummy["alt"].shape[0]
+    source = PlinkSource(f"{dummy['prefix']}{suffix}")
+    chunks = list(source.read(np.arange(k), np.ones(k, dtype=np.int64), chunk_size=8))
+    assert len(chunks) > 1 and all(c.diploid and (c.ploidy == 2).all() for c in chunks)
+    for engine in ("checked", "fast"):
+        vcf = open_genotypes(example_paths().vcf, engine=engine)
+        records = vcf.sites()["record"].to_numpy()[:3]
+        first = next(vcf.read(records, np.ones(3, dtype=np.int64)))
+        assert not first.diploid

@@ -46,11 +46,15 @@ class DosageChunk:
     ploidy
         ``int8[k, n_samples]``: ploidy of each call (2 diploid, 1 haploid, e.g. chrX in
         males); kept for missing calls too (the ploidy the call would have had).
+    diploid
+        True when the source knows every ``ploidy`` is 2 (a PLINK reader: calls are stored
+        diploid), so a consumer may skip reading it; False: nothing is known.
     """
 
     request: np.ndarray
     dosage: np.ndarray
     ploidy: np.ndarray
+    diploid: bool = False
 
 
 @runtime_checkable

@@ -325,7 +325,9 @@ class PlinkSource:
                     if start is not None:
                         nxt = in_file[start : start + rows]
                         pending.append((nxt, readers.submit((records[nxt] - first), alleles[nxt])))
-                    yield DosageChunk(req.astype(np.int64), dosage, self._diploid(dosage.shape))
+                    yield DosageChunk(
+                        req.astype(np.int64), dosage, self._diploid(dosage.shape), diploid=True
+                    )
 
     def _diploid(self, shape: tuple[int, int]) -> np.ndarray:
         """Ploidy 2 everywhere: the leading rows of one read-only array shared by every

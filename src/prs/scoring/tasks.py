@@ -323,10 +323,12 @@ def _run(task: ScoreTask, source: GenotypeSource) -> Partial:
         for chunk in source.read(rows.record, rows.allele, chunk_size=a.chunk_size):
             idx = chunk.request
             dosage, ploidy, freq_ploidy = chunk.dosage, chunk.ploidy, None
+            diploid = chunk.diploid
             if a.raw_haploid or rows.special[idx].any():
                 dosage, ploidy, freq_ploidy = apply_ploidy_model(
                     dosage, ploidy, rows.row_class[idx], task.sex, xchr_model=a.xchr_model
                 )
+                diploid = False
             if counts is not None:
                 counts.add(idx, dosage, ploidy, freq_ploidy)
             if accumulator is not None:
@@ -338,6 +340,7 @@ def _run(task: ScoreTask, source: GenotypeSource) -> Partial:
                     rows.effect_type[idx],
                     rows.given_frequency[idx],
                     freq_ploidy,
+                    diploid=diploid,
                 )
     finally:
         if accumulator is not None:

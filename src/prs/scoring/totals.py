@@ -170,10 +170,14 @@ class ScoreTotals:
         effect_type: np.ndarray,
         given_frequency: np.ndarray,
         freq_ploidy: np.ndarray | None = None,
+        *,
+        diploid: bool = False,
     ) -> np.ndarray:
         """Add a chunk (arguments as :func:`accumulate_scores`; ``dosage`` float64 dosages
         or ``int8`` hard calls; ``freq_ploidy`` None: the frequency is taken on
-        ``ploidy``); returns the frequencies used."""
+        ``ploidy``; ``diploid``: the caller knows every ``ploidy`` is 2, as a PLINK reader's
+        chunk says, so hard calls are checked without reading it); returns the
+        frequencies used."""
         k = len(dosage)
         freq_ploidy = (
             np.empty((k, 0), dtype=np.int8)
@@ -207,7 +211,7 @@ class ScoreTotals:
             self._add_matmul(*arrays, numpy=numpy)
             return frequency
         if self.threads < 2 or dosage.size < _SPLIT_MIN_GENOTYPES or k < 2:
-            self.all_missing += self._run(0, *arrays, numpy=numpy)
+            self.all_missing += self._run(0, *arrays, numpy=numpy, diploid=diploid)
             return frequency
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.threads - 1, thread_name_prefix="prs-score")
@@ -216,7 +220,7 @@ class ScoreTotals:
 
         def piece(t: int) -> int:
             a, b = bounds[t], bounds[t + 1]
-            return self._run(t, *(array[a:b] for array in arrays), numpy=numpy)
+            return self._run(t, *(array[a:b] for array in arrays), numpy=numpy, diploid=diploid)
 
         futures = [self._pool.submit(piece, t) for t in range(1, self.threads)]
         self.all_missing += piece(0) + sum(f.result() for f in futures)
@@ -241,10 +245,19 @@ class ScoreTotals:
         freq_ploidy,
         *,
         numpy: bool = False,
+        diploid: bool = False,
     ) -> int:
         if dosage.dtype == np.int8 and freq_ploidy.shape[1] == 0 and not numpy:
             return self._run_calls(
-                t, dosage, ploidy, weights, counts_alleles, effect_type, given, frequency
+                t,
+                dosage,
+                ploidy,
+                weights,
+                counts_alleles,
+                effect_type,
+                given,
+                frequency,
+                diploid=diploid,
             )
         part = self._parts[t]
         if numpy:  # the calls too: _run_calls adds accumulate_calls' totals
@@ -281,6 +294,8 @@ class ScoreTotals:
         effect_type: np.ndarray,
         given: np.ndarray,
         frequency: np.ndarray,
+        *,
+        diploid: bool = False,
     ) -> int:
         """Hard calls into part ``t``: runs of complete additive diploid rows by
         :func:`~prs.kernels.calls.add_complete_calls` (several rows per pass), the rows
@@ -308,6 +323,7 @@ class ScoreTotals:
                 part["uniform_ct"],
                 copies,
                 start,
+                diploid,
             )
             if stop > start:  # every call observed: the frequency of the row's 2n alleles
                 frequency[start:stop] = _frequency(
