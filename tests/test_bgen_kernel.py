@@ -470,3 +470,45 @@ def test_hard_calls_in_the_kernel_equal_numpys(rows, samples, seed):
     assert np.array_equal(got[1:-1].view(np.int64), want.view(np.int64))
     assert int(fractional) == want_fractional
     assert not got[0].any() and not got[-1].any()  # other records' rows untouched
+
+
+@pytest.mark.parametrize("kernel", [True, False])
+def test_read_ahead_keeps_order_errors_and_early_stops(tmp_path, monkeypatch, kernel):
+    """Chunks filled one ahead (``READ_AHEAD``) arrive in order and equal the unhurried
+    read's; a corrupt record's error comes after every chunk before it; a read stopped
+    early closes cleanly, the package's indexed reader (SQLite, bound to the thread that
+    opened it) too."""
+    rng = np.random.default_rng(30)
+    n = 12
+    ids = [f"s{i}" for i in range(n)]
+    phased = np.column_stack([rng.dirichlet([1, 1], size=n) for _ in range(2)])
+    variants = [("2", 10, ["A", "G"], phased, 2, True)]  # the package's, first
+    variants += [("2", 20 + k, ["A", "G"], _diploid(rng, n, (k,)), 2, False) for k in range(11)]
+    good = _write_bgen(tmp_path / "good.bgen", ids, variants, bits=8)
+    assert Path(f"{good}.bgi").exists()
+    want = {}
+    for ahead in (0, 1):
+        monkeypatch.setattr(bgen_module, "READ_AHEAD", ahead)
+        want[ahead] = _read(good, kernel=kernel, chunk_size=2)[0]
+    assert np.array_equal(want[0], want[1], equal_nan=True)
+    source = BgenSource(good)
+    source._kernel = kernel
+    reading = source.read(np.arange(12), np.ones(12, dtype=np.int64), chunk_size=2)
+    first = next(reading)
+    assert np.array_equal(first.dosage, want[1][:2], equal_nan=True)
+    reading.close()  # (no error: the pending chunk finished, the package reader closed)
+    # record 7's compressed bytes damaged: records 0-5 (three chunks) arrive first
+    records = source._records[0]
+    start, end = int(records.start[7]), int(records.end[7])
+    data = good.read_bytes()
+    block = start + data[start:end].index(b"\x01\x00\x00\x00G") + 5
+    broken = tmp_path / "broken.bgen"
+    broken.write_bytes(data[: block + 12] + bytes(8) + data[block + 20 :])
+    source = BgenSource(broken)
+    source._kernel = kernel
+    got = []
+    with pytest.raises(GenotypeFileError, match=r"broken\.bgen: cannot read record 7 \(2:26 rs7\)"):
+        for chunk in source.read(np.arange(12), np.ones(12, dtype=np.int64), chunk_size=2):
+            got.append(chunk.dosage)
+    assert len(got) == 3
+    assert np.array_equal(np.concatenate(got), want[1][:6], equal_nan=True)

@@ -72,7 +72,7 @@ import sqlite3
 import struct
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -110,6 +110,8 @@ RUN_GAP = 1 << 20
 #: start it (the scorer's totals would start it too: ``prs.scoring.totals.NUMPY_GENOTYPES``).
 KERNEL_MIN_GENOTYPES = 1 << 21
 KERNEL_MIN_RECORDS = 5_000
+#: Chunks :meth:`BgenSource.read` decodes ahead of the one its caller holds (0: none).
+READ_AHEAD = 1
 #: Tasks per decoding thread and chunk on the kernel path.
 _TASKS_PER_THREAD = 4
 #: Records whose index entry is compared with the file (spread evenly, ends included).
@@ -748,14 +750,53 @@ class BgenSource:
                 _RecordReader(self, file_index, kernel=kernel) as source,
                 ThreadPoolExecutor(self.threads) as pool,
             ):
-                for start in range(0, len(in_file), chunk_size):
-                    req = in_file[start : start + chunk_size]
-                    local = records[req] - self._first[file_index]
-                    stored = self._bgen_alleles(file_index, local, alleles[req])
-                    dosage = np.empty((len(req), n_out))
-                    ploidy = np.empty((len(req), n_out), dtype=np.int8)
-                    source.fill_chunk(pool, local, stored, dosage, ploidy)
-                    yield DosageChunk(req.astype(np.int64), dosage, ploidy)
+                # chunks are filled in one thread of their own, the next one while the
+                # caller uses this one (READ_AHEAD)
+                ahead = ThreadPoolExecutor(1)
+                pending: list[Future[tuple[DosageChunk, int | None]]] = []
+                try:
+                    for start in range(0, len(in_file), chunk_size):
+                        req = in_file[start : start + chunk_size]
+                        local = records[req] - self._first[file_index]
+                        pending.append(
+                            ahead.submit(self._fill, source, pool, req, local, alleles[req])
+                        )
+                        if len(pending) > READ_AHEAD:
+                            yield self._delivered(file_index, pending.pop(0))
+                    while pending:
+                        yield self._delivered(file_index, pending.pop(0))
+                finally:
+                    # (the package's reader is closed in the thread that opened it: its
+                    # index is an SQLite connection, bound to its thread)
+                    ahead.submit(source.close_package)
+                    ahead.shutdown(wait=True)
+
+    def _fill(
+        self,
+        source: _RecordReader,
+        pool: Executor,
+        req: np.ndarray,
+        local: np.ndarray,
+        alleles: np.ndarray,
+    ) -> tuple[DosageChunk, int | None]:
+        """The chunk of requests ``req`` (allele ``alleles[i]`` of record ``local[i]`` of
+        ``source``'s file), and its first record with fractional hard calls (or None)."""
+        stored = self._bgen_alleles(source.file_index, local, alleles)
+        n_out = len(self.samples)
+        dosage = np.empty((len(req), n_out))
+        ploidy = np.empty((len(req), n_out), dtype=np.int8)
+        fractional = source.fill_chunk(pool, local, stored, dosage, ploidy)
+        return DosageChunk(req.astype(np.int64), dosage, ploidy), fractional
+
+    def _delivered(
+        self, file_index: int, filled: Future[tuple[DosageChunk, int | None]]
+    ) -> DosageChunk:
+        """A chunk once filled; its fractional hard calls warned about here, in the
+        reader's caller's thread (where warnings are caught)."""
+        chunk, fractional = filled.result()
+        if fractional is not None:
+            self._warn_fractional(file_index, fractional)
+        return chunk
 
     def _bgen_alleles(self, file_index: int, local: np.ndarray, allele: np.ndarray) -> np.ndarray:
         """``int64``: the stored allele number of allele ``allele[i]`` (0 = REF) of record
@@ -775,8 +816,9 @@ class BgenSource:
 
     def _record_dosages(
         self, reader: object, file_index: int, local: int
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """(dosages ``float64[n_alleles, n_out]`` by stored allele, ploidy ``int8[n_out]``)."""
+    ) -> tuple[np.ndarray, np.ndarray, bool]:
+        """(dosages ``float64[n_alleles, n_out]`` by stored allele, ploidy ``int8[n_out]``,
+        whether hard calls were made of fractional dosages)."""
         path = self.paths[file_index]
         rec = self._records[file_index]
         try:
@@ -794,8 +836,12 @@ class BgenSource:
             call_ploidy = call_ploidy[self._columns]
         n_alleles = len(rec.alleles[local])
         dosages = expected_dosages(probabilities, call_ploidy, phased=phased, n_alleles=n_alleles)
+        fractional = False
         if self.dosage_field == "GT":
-            dosages = self._calls(dosages, file_index, local)
+            fractional = bool(
+                np.any(np.isfinite(dosages) & (np.abs(dosages - np.rint(dosages)) > 1e-6))
+            )
+            dosages = _hard_calls(dosages)
         haploid = call_ploidy == 1
         if self.haploid == "as-diploid":
             if haploid.any():
@@ -803,16 +849,7 @@ class BgenSource:
             reported = np.where(haploid | (call_ploidy == 0), 2, call_ploidy)
         else:
             reported = np.where(call_ploidy == 0, 2, call_ploidy)
-        return dosages, reported.astype(np.int8)
-
-    def _calls(self, dosages: np.ndarray, file_index: int, local: int) -> np.ndarray:
-        """Hard calls of a record's dosages (``[alleles, samples]``, :func:`_hard_calls`);
-        the first record met with fractional dosages is warned about."""
-        if not self._warned_fractional and np.any(
-            np.isfinite(dosages) & (np.abs(dosages - np.rint(dosages)) > 1e-6)
-        ):
-            self._warn_fractional(file_index, local)
-        return _hard_calls(dosages)
+        return dosages, reported.astype(np.int8), fractional
 
     def _warn_fractional(self, file_index: int, local: int) -> None:
         """Warn (once per source) that hard calls were made of fractional dosages."""
@@ -856,8 +893,13 @@ class _RecordReader:
 
     def __exit__(self, *exc: object) -> None:
         self.handle.close()
+        self.close_package()
+
+    def close_package(self) -> None:
+        """Close the ``bgen`` package's reader, if one was opened."""
         if self.package_reader is not None:
             self.package_reader.close()  # type: ignore[attr-defined]
+            self.package_reader = None
 
     def fill_chunk(
         self,
@@ -866,10 +908,11 @@ class _RecordReader:
         alleles: np.ndarray,
         dosage: np.ndarray,
         ploidy: np.ndarray,
-    ) -> None:
+    ) -> int | None:
         """Fill ``dosage``/``ploidy`` rows: row i is stored allele ``alleles[i]`` of record
         ``local[i]`` (sorted). Common records are decoded in ``pool``'s threads (each writes
-        its own rows); the others, and the warning about fractional hard calls, here."""
+        its own rows); the others here. Returns the first record whose hard calls were made
+        of fractional dosages (None: none), for the reader to warn about in its thread."""
         # record k of the chunk has rows first_row[k]:first_row[k + 1]
         first_row = np.append(np.flatnonzero(np.diff(local, prepend=-1)), len(local))
         chunk_records = local[first_row[:-1]]
@@ -911,16 +954,16 @@ class _RecordReader:
         for k, outcome in enumerate(done):
             record = int(chunk_records[k])
             if outcome is False:  # not a common record: the bgen package reads it
-                values, calls_ploidy = self.source._record_dosages(
+                values, calls_ploidy, made = self.source._record_dosages(
                     self._package(), self.file_index, record
                 )
                 for row in range(first_row[k], first_row[k + 1]):
                     dosage[row] = values[alleles[row]]
                     ploidy[row] = calls_ploidy
-            elif outcome == "fractional" and fractional is None:
+                outcome = "fractional" if made else True
+            if outcome == "fractional" and fractional is None:
                 fractional = record
-        if fractional is not None:  # (warned from this thread, where warnings are caught)
-            self.source._warn_fractional(self.file_index, fractional)
+        return fractional
 
     def _fill_kernel(
         self,
