@@ -271,7 +271,8 @@ def _tsv_bytes(frame: pd.DataFrame, header: bool = True) -> bytes | None:
             columns.append(_float_text(series.to_numpy()))
             continue
         elif isinstance(dtype, np.dtype) and dtype == np.bool_:
-            text = np.where(series.to_numpy(), "True", "False").astype(object)
+            columns.append(pc.if_else(pa.array(series.to_numpy()), "True", "False"))
+            continue
         elif isinstance(dtype, np.dtype) and dtype.kind in "iu":
             columns.append(pa.array(series.to_numpy()).cast(pa.string()))
             continue
@@ -292,7 +293,6 @@ def _tsv_bytes(frame: pd.DataFrame, header: bool = True) -> bytes | None:
             continue
         else:
             return None
-        columns.append(pa.array(text, type=pa.string()))
     out = io.BytesIO()
     if header:
         out.write(("\t".join(names) + "\n").encode())
