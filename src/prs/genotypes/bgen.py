@@ -554,9 +554,10 @@ class BgenSource:
         self.threads = max(1, threads if threads is not None else min(2, os.cpu_count() or 1))
         self.fallback_to_gt = 0
         self.notes: list[str] = []
-        #: Records decoded by each path so far: ``"kernel"`` (runs of records in one compiled
-        #: call, libdeflate inflating), ``"python"`` (record by record, ISA-L or zstd),
-        #: ``"package"`` (the ``bgen`` package: records other than the common one).
+        #: Records decoded by each path so far (a record requested in two chunks counts
+        #: twice): ``"kernel"`` (runs of records in one compiled call, libdeflate
+        #: inflating), ``"python"`` (record by record, ISA-L or zstd), ``"package"`` (the
+        #: ``bgen`` package: records other than the common one).
         self.decoded = {"kernel": 0, "python": 0, "package": 0}
         #: None: the kernel path when :func:`kernel_inflater` finds libdeflate and the read
         #: is large or Numba has started; True/False force it (tests).
@@ -768,7 +769,10 @@ class BgenSource:
                 finally:
                     # (the package's reader is closed in the thread that opened it: its
                     # index is an SQLite connection, bound to its thread)
-                    ahead.submit(source.close_package)
+                    try:
+                        ahead.submit(source.close_package)
+                    except RuntimeError:  # (interpreter shutting down: closed below)
+                        pass
                     ahead.shutdown(wait=True)
 
     def _fill(
