@@ -167,21 +167,23 @@ def _write(group, name: str, shape, chunks, dtype, fill, values, zarr_format: in
     case=arrays(),
     zarr_format=st.sampled_from([2, 3]),
     zipped=st.booleans(),
-    separator=st.sampled_from(["/", "."]),
+    keys=st.sampled_from(["default", "other separator", "v2 encoding"]),
     data=st.data(),
 )
 def test_arrays_and_regions_read_as_zarr_reads_them(
-    tmp_path_factory, case, zarr_format, zipped, separator, data
+    tmp_path_factory, case, zarr_format, zipped, keys, data
 ):
     shape, chunks, dtype, fill, values = case
     path = tmp_path_factory.mktemp("arrays") / ("a.zarr.zip" if zipped else "a.zarr")
     store = zarr.storage.ZipStore(path, mode="w") if zipped else str(path)
     group = zarr.open_group(store, mode="w", zarr_format=zarr_format)
-    if separator == ".":  # the other chunk key separator of each format
-        if zarr_format == 3:
+    if keys != "default":  # the format's other separator; zarr 3's "v2" key encoding
+        if zarr_format == 2:
+            key = {"name": "v2", "separator": "/"}
+        elif keys == "other separator":
             key = {"name": "default", "separator": "."}
         else:
-            key = {"name": "v2", "separator": "/"}
+            key = {"name": "v2", "separator": "."}
         _write_with_keys(group, shape, chunks, dtype, fill, values, zarr_format, key)
     else:
         _write(group, "a", shape, chunks, dtype, fill, values, zarr_format)
@@ -199,7 +201,7 @@ def test_arrays_and_regions_read_as_zarr_reads_them(
 
 
 def _write_with_keys(group, shape, chunks, dtype, fill, values, zarr_format, key) -> None:
-    """As :func:`_write`, the chunk keys separated by the format's other separator."""
+    """As :func:`_write`, the chunk keys encoded by ``key``."""
     from zarr.codecs import BloscCodec, BytesCodec, VLenUTF8Codec
 
     string = dtype == "string"
