@@ -224,41 +224,36 @@ def test_plink_chunk_dosages_doc_example():
 @pytest.mark.parametrize("suffix", [".pgen", ".bed"])
 @given(st.data())
 @settings(max_examples=25, deadline=None)
-def test_chunks_read_in_parts_equal_plink2s_calls(dummy, suffix, data):
-    """Chunks read in parts by several readers (one per thread, rows split between them)
-    hold what one reader reads: PLINK 2's --export A copies, for any requested records
-    (repeated, REF or ALT), sample subset, chunk size and thread count."""
+def test_chunks_read_ahead_equal_plink2s_calls(dummy, suffix, data):
+    """Chunks read ahead in a thread hold PLINK 2's --export A copies, for any requested
+    records (repeated, REF or ALT), sample subset and chunk size."""
     alt = dummy["alt"]
     k, n = alt.shape
     records = np.sort(data.draw(st.lists(st.integers(0, k - 1), min_size=1, max_size=3 * k)))
     alleles = np.array(
         data.draw(st.lists(st.integers(0, 1), min_size=len(records), max_size=len(records)))
     )
-    threads = data.draw(st.integers(1, 3))
     chunk_size = data.draw(st.integers(1, 40))
     ids = PlinkSource(f"{dummy['prefix']}{suffix}").samples
     columns = data.draw(st.none() | st.permutations(range(n)).map(lambda p: sorted(p[: n // 2])))
     samples = None if columns is None else [ids[c] for c in columns]
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(plink_module, "SPLIT_MIN_GENOTYPES", 1)
-        source = PlinkSource(f"{dummy['prefix']}{suffix}", samples=samples, threads=threads)
-        got = np.full((len(records), len(source.samples)), -1.0)
-        for chunk in source.read(records, alleles, chunk_size=chunk_size):
-            assert chunk.dosage.dtype == np.int8
-            got[chunk.request] = chunk_dosages(chunk.dosage)
+    source = PlinkSource(f"{dummy['prefix']}{suffix}", samples=samples)
+    got = np.full((len(records), len(source.samples)), -1.0)
+    for chunk in source.read(records, alleles, chunk_size=chunk_size):
+        assert chunk.dosage.dtype == np.int8
+        got[chunk.request] = chunk_dosages(chunk.dosage)
     expected = alt[records] if columns is None else alt[records][:, columns]
     expected = np.where(alleles[:, None] == 1, expected, 2 - expected)
     np.testing.assert_array_equal(got, expected)
 
 
-def test_a_read_stopped_early_leaves_no_reader_thread(dummy, monkeypatch):
-    """Leaving the loop after the first chunk stops the readers' threads (none is left
+def test_a_read_stopped_early_leaves_no_reader_thread(dummy):
+    """Leaving the loop after the first chunk stops the reading thread (none is left
     running, nothing hangs); the next full read gives every chunk."""
     import threading
 
-    monkeypatch.setattr(plink_module, "SPLIT_MIN_GENOTYPES", 1)
     k = dummy["alt"].shape[0]
-    source = PlinkSource(f"{dummy['prefix']}.pgen", threads=2)
+    source = PlinkSource(f"{dummy['prefix']}.pgen")
     records, alleles = np.arange(k), np.ones(k, dtype=np.int64)
     before = {t.ident for t in threading.enumerate()}
     reading = source.read(records, alleles, chunk_size=4)
@@ -269,20 +264,17 @@ def test_a_read_stopped_early_leaves_no_reader_thread(dummy, monkeypatch):
     assert sum(len(c.request) for c in source.read(records, alleles, chunk_size=4)) == k
 
 
-def test_a_pgen_cut_short_after_opening_is_named_by_the_part_that_reads_it(
-    dummy, tmp_path, monkeypatch
-):
-    """A .pgen cut short after the source checked it: the reader thread that meets the cut
-    raises GenotypeFileError naming the file (not a hang, not garbage)."""
+def test_a_pgen_cut_short_after_opening_is_named(dummy, tmp_path):
+    """A .pgen cut short after the source checked it: the reading thread's error reaches
+    the caller as GenotypeFileError naming the file (not a hang, not garbage)."""
     import shutil
 
     from prs.errors import GenotypeFileError
 
-    monkeypatch.setattr(plink_module, "SPLIT_MIN_GENOTYPES", 1)
     prefix = tmp_path / "cut"
     for ext in (".pgen", ".pvar", ".psam"):
         shutil.copy(f"{dummy['prefix']}{ext}", f"{prefix}{ext}")
-    source = PlinkSource(f"{prefix}.pgen", threads=2)
+    source = PlinkSource(f"{prefix}.pgen")
     pgen = prefix.with_suffix(".pgen")
     size = pgen.stat().st_size
     with open(pgen, "r+b") as fh:

@@ -35,10 +35,9 @@ Rules:
 from __future__ import annotations
 
 import io
-import itertools
 import os
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -73,10 +72,6 @@ _MISSING = -9
 #: 32 MiB of int8 calls, so 200,000 samples read 167 variants at a time, not 1,024 (and up
 #: to 32,768 samples, chunks of 1,024 variants are read whole, as before).
 CHUNK_GENOTYPES = 1 << 25
-#: Chunks read ahead of the one being scored (each at most :data:`CHUNK_GENOTYPES`).
-PREFETCH_CHUNKS = 2
-#: Chunks of hard calls of at least this many genotypes are read in parts, one per thread.
-SPLIT_MIN_GENOTYPES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -163,9 +158,6 @@ class PlinkSource:
     half_call, haploid
         Accepted for the common interface: PLINK files hold no half calls, and store
         haploid calls diploid (``haploid`` is always ``"as-diploid"``).
-    threads
-        Reader threads (default: 2, or 1 on a one-core machine): chunks of hard calls are
-        read ahead of the scorer in this many parts at once, one pgenlib reader each.
 
     Raises
     ------
@@ -181,7 +173,6 @@ class PlinkSource:
         dosage: str = "GT",
         half_call: str = "error",
         haploid: str = "as-diploid",
-        threads: int | None = None,
     ) -> None:
         # PLINK files store hard calls and dosages: no genotype probabilities, no haplotypes.
         check_read_options(
@@ -199,7 +190,6 @@ class PlinkSource:
         self.paths: tuple[str, ...] = tuple(fs.genotypes for fs in filesets)
         self.dosage_field = dosage
         self.haploid = "as-diploid"
-        self.threads = max(1, threads if threads is not None else min(2, os.cpu_count() or 1))
         self.fallback_to_gt = 0
         self.notes: list[str] = []
         file_ids: tuple[str, ...] | None = None
@@ -307,27 +297,36 @@ class PlinkSource:
             in_file = np.flatnonzero(file_of == file_index)
             if not len(in_file):
                 continue
+            reader = self._reader(file_index)
             first = self._first[file_index]
+
+            def block(req: np.ndarray, reader=reader, file_index=file_index, first=first):
+                local = (records[req] - first).astype(np.uint32)
+                dosage = self._read_block(reader, file_index, local, alleles[req])
+                return dosage if self._columns is None else dosage[:, self._columns]
+
             self._ploidy_rows = rows
-            with _ChunkReaders(self, file_index, self.threads) as readers:
-                # The next chunks are read (pgenlib releases the GIL) while the caller scores
-                # this one: PREFETCH_CHUNKS ahead, each chunk's rows split between the
-                # readers' threads (one pgenlib reader each, never shared).
-                pending: list[Any] = []
-                starts = iter(range(0, len(in_file), rows))
-                for start in itertools.islice(starts, PREFETCH_CHUNKS):
+            starts = range(0, len(in_file), rows)
+            # The next chunk is read (pgenlib releases the GIL) while the caller scores this
+            # one; one read at a time, so the reader is never used by two threads at once.
+            prefetch = ThreadPoolExecutor(1, thread_name_prefix="prs-plink-read")
+            pending = None
+            try:
+                pending = prefetch.submit(block, in_file[:rows])
+                for start in starts:
                     req = in_file[start : start + rows]
-                    pending.append((req, readers.submit((records[req] - first), alleles[req])))
-                while pending:
-                    req, future = pending.pop(0)
-                    dosage = future.result()
-                    start = next(starts, None)
-                    if start is not None:
-                        nxt = in_file[start : start + rows]
-                        pending.append((nxt, readers.submit((records[nxt] - first), alleles[nxt])))
+                    dosage = pending.result()
+                    pending = None
+                    if start + rows < len(in_file):
+                        pending = prefetch.submit(block, in_file[start + rows : start + 2 * rows])
                     yield DosageChunk(
                         req.astype(np.int64), dosage, self._diploid(dosage.shape), diploid=True
                     )
+            finally:
+                if pending is not None:
+                    pending.cancel()
+                prefetch.shutdown(wait=True)
+                reader.close()
 
     def _diploid(self, shape: tuple[int, int]) -> np.ndarray:
         """Ploidy 2 everywhere: the leading rows of one read-only array shared by every
@@ -407,19 +406,12 @@ class PlinkSource:
         return bool(np.all(self._variants[file_index].n_alts[local] <= 1))
 
     def _read_biallelic_calls(
-        self,
-        reader: object,
-        fs: PlinkFileset,
-        local: np.ndarray,
-        alleles: np.ndarray,
-        out: np.ndarray | None = None,
+        self, reader: object, fs: PlinkFileset, local: np.ndarray, alleles: np.ndarray
     ) -> np.ndarray:
-        """Hard calls (int8, -9 missing) at biallelic records in one read (into ``out``
-        when given): ALT copies as read, REF copies as 2 - ALT (a call is two alleles, as
-        PLINK stores it; missing stays missing), turned in place by a kernel."""
-        calls = np.empty((len(local), self._n_raw), dtype=np.int8) if out is None else out
-        if not len(local):
-            return calls
+        """Hard calls (int8, -9 missing) at biallelic records in one read: ALT copies as
+        read, REF copies as 2 - ALT (a call is two alleles, as PLINK stores it; missing stays
+        missing), turned in place by a kernel."""
+        calls = np.empty((len(local), self._n_raw), dtype=np.int8)
         try:
             reader.read_list(local, calls, allele_idx=1)  # type: ignore[attr-defined]
         except RuntimeError as exc:
@@ -431,82 +423,6 @@ class PlinkSource:
         if len(ref):
             other_allele_calls(calls, ref)
         return calls
-
-
-class _ChunkReaders:
-    """A file's chunk reads in background threads: ``threads`` pgenlib readers, each with
-    its own thread (a reader is never used by two threads). A chunk of biallelic hard calls
-    is read in ``threads`` parts of consecutive rows, one per reader, into one array (the
-    decoding was the one serial stage of a pgen score: 0.53 of ~0.9 CPU-s on 100,000 x
-    20,000); any other chunk by the first reader alone. Chunks are returned in order."""
-
-    def __init__(self, source: PlinkSource, file_index: int, threads: int) -> None:
-        self.source = source
-        self.file_index = file_index
-        self.fs = source._filesets[file_index]
-        self.threads = max(1, threads)
-        self.readers: list[Any] = []
-        self.pools: list[ThreadPoolExecutor] = []
-
-    def __enter__(self) -> _ChunkReaders:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for pool in self.pools:
-            pool.shutdown(wait=True, cancel_futures=True)
-        for reader in self.readers:
-            reader.close()
-
-    def _part_pool(self, j: int) -> tuple[Any, ThreadPoolExecutor]:
-        while len(self.readers) <= j:
-            self.readers.append(self.source._reader(self.file_index))
-            self.pools.append(
-                ThreadPoolExecutor(1, thread_name_prefix=f"prs-plink-read-{len(self.pools)}")
-            )
-        return self.readers[j], self.pools[j]
-
-    def submit(self, local: np.ndarray, alleles: np.ndarray) -> Future[np.ndarray]:
-        """The chunk of copies of ``alleles`` at records ``local`` (future)."""
-        local = local.astype(np.uint32)
-        reader, pool = self._part_pool(0)
-        source = self.source
-        split = (
-            self.threads > 1
-            and len(local) * source._n_raw >= SPLIT_MIN_GENOTYPES
-            and not (source.dosage_field == "DS" and self.fs.kind == "pgen")
-            and source._biallelic(self.file_index, local)
-            and bool(np.all(alleles <= 1))
-        )
-
-        def whole() -> np.ndarray:
-            dosage = source._read_block(reader, self.file_index, local, alleles)
-            return dosage if source._columns is None else dosage[:, source._columns]
-
-        if not split:
-            return pool.submit(whole)
-        calls = np.empty((len(local), source._n_raw), dtype=np.int8)
-        bounds = np.linspace(0, len(local), self.threads + 1).astype(np.int64)
-        parts = [slice(int(a), int(b)) for a, b in itertools.pairwise(bounds)]
-
-        def part(j: int) -> np.ndarray:
-            p = parts[j]
-            part_reader = self.readers[j]
-            return source._read_biallelic_calls(
-                part_reader, self.fs, local[p], alleles[p], out=calls[p]
-            )
-
-        others = []
-        for j in range(1, len(parts)):
-            self._part_pool(j)
-            others.append(self.pools[j].submit(part, j))
-
-        def first_and_join() -> np.ndarray:
-            part(0)
-            for f in others:
-                f.result()
-            return calls if source._columns is None else calls[:, source._columns]
-
-        return pool.submit(first_and_join)
 
 
 def _read_samples(fs: PlinkFileset) -> tuple[tuple[str, ...], tuple[int, ...]]:
