@@ -1,6 +1,7 @@
 """The record table of a BGEN without an index, walked by prs (``_walk``, layout 2) against
 the ``bgen`` package's own walk (``_scan``): the same IDs, positions, alleles and offsets;
-a file cut anywhere is named as truncated, never read past its end."""
+a file cut anywhere is named as truncated, never read past its end. The site table's rows
+against the package's reading of each record."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from prs.errors import GenotypeFileError
-from prs.genotypes.bgen import _read_header, _reader, _scan, _walk
+from prs.genotypes.bgen import BgenSource, _read_header, _reader, _scan, _walk
 from tests.test_bgen_genotypes import _diploid
 
 bgen = pytest.importorskip("bgen")
@@ -35,8 +36,8 @@ def _variants(draw):
     return n, variants, draw(st.sampled_from(["zlib", None])), draw(st.sampled_from([8, 16]))
 
 
-def _write(path, n, variants, compression, bits):
-    with bgen.BgenWriter(str(path), n, compression=compression) as writer:
+def _write(path, n, variants, compression, bits, samples=None):
+    with bgen.BgenWriter(str(path), n, samples=samples, compression=compression) as writer:
         for varid, rsid, chrom, pos, alleles, probs in variants:
             writer.add_variant(varid, rsid, chrom, pos, alleles, probs, bit_depth=bits)
     return path
@@ -82,3 +83,29 @@ def test_a_cut_anywhere_is_named(tmp_path):
         cut.write_bytes(data[:size])
         with pytest.raises(GenotypeFileError, match=r"cut\.bgen: .*truncated"):
             _walk(str(cut), header)
+
+
+@pytest.mark.parametrize("ref_allele", ["first", "last"])
+@pytest.mark.parametrize("mixed", [False, True])
+def test_site_rows_from_the_packages_variants(tmp_path, ref_allele, mixed):
+    """One row per ALT, built here from the package's own reading of each record."""
+    rng = np.random.default_rng(7)
+    variants = [
+        ("v", f"rs{k}", "5", 10 + k, ["a", "Gt"] if k % 2 else ["C", "T"], _diploid(rng, 3))
+        for k in range(5)
+    ]
+    if mixed:
+        variants.insert(2, ("m", "rsm", "5", 12, ["A", "C", "G"], rng.dirichlet([1] * 6, 3)))
+    path = _write(tmp_path / "s.bgen", 3, variants, "zlib", 8, samples=["x", "y", "z"])
+    got = BgenSource(path, ref_allele=ref_allele).sites()
+    want = []
+    with bgen.BgenReader(str(path)) as reader:
+        for record, var in enumerate(reader):
+            stored = [a.upper() for a in var.alleles]
+            ref, alts = (
+                (stored[0], stored[1:]) if ref_allele == "first" else (stored[-1], stored[:-1])
+            )
+            for k, alt in enumerate(alts):
+                want.append((var.chrom, var.pos, ref, alt, k + 1, len(stored), record, var.rsid))
+    columns = ["chrom", "pos", "ref", "alt", "allele_index", "n_alleles", "record", "id"]
+    assert [tuple(row) for row in got[columns].itertuples(index=False)] == want

@@ -739,16 +739,27 @@ class BgenSource:
                 for c in set(rec.chrom.tolist()):
                     on = rec.chrom == c
                     keep[on] = np.isin(rec.pos[on], np.asarray(wanted.get(c, ()), dtype=np.int64))
-            rows, ref, alt, allele_index, n_alleles = [], [], [], [], []
-            for i in np.flatnonzero(keep):
-                r, alts = self._ref_alt(rec.alleles[i])
-                for k, a in enumerate(alts or [""]):
-                    rows.append(i)
-                    ref.append(r)
-                    alt.append(a)
-                    allele_index.append(k + 1 if alts else 0)
-                    n_alleles.append(len(alts) + 1)
-            idx = np.array(rows, dtype=np.int64)
+            kept = np.flatnonzero(keep)
+            if np.all(rec.n_alleles[kept] == 2):  # (the usual file: one row per record)
+                first = 0 if self.ref_allele == "first" else 1
+                ref = [rec.alleles[i][first].upper() for i in kept]
+                alt = [rec.alleles[i][1 - first].upper() for i in kept]
+                idx = kept.astype(np.int64)
+                allele_index = np.ones(len(idx), dtype=np.int16)
+                n_alleles = np.full(len(idx), 2, dtype=np.int16)
+            else:
+                rows, ref, alt, indexes, counts = [], [], [], [], []
+                for i in kept:
+                    r, alts = self._ref_alt(rec.alleles[i])
+                    for k, a in enumerate(alts or [""]):
+                        rows.append(i)
+                        ref.append(r)
+                        alt.append(a)
+                        indexes.append(k + 1 if alts else 0)
+                        counts.append(len(alts) + 1)
+                idx = np.array(rows, dtype=np.int64)
+                allele_index = np.array(indexes, dtype=np.int16)
+                n_alleles = np.array(counts, dtype=np.int16)
             frames.append(
                 pd.DataFrame(
                     {
@@ -756,8 +767,8 @@ class BgenSource:
                         "pos": rec.pos[idx],
                         "ref": np.array(ref, dtype=object),
                         "alt": np.array(alt, dtype=object),
-                        "allele_index": np.array(allele_index, dtype=np.int16),
-                        "n_alleles": np.array(n_alleles, dtype=np.int16),
+                        "allele_index": allele_index,
+                        "n_alleles": n_alleles,
                         "record": idx + self._first[file_index],
                         "file": np.full(len(idx), file_index, dtype=np.int32),
                         "id": rec.rsid[idx],
