@@ -33,7 +33,12 @@ from pathlib import Path
 from benchmarks.generate import default_data_dir
 from benchmarks.run import plink_command
 
-CLI = "import sys; from prs.cli import main; sys.exit(main(sys.argv[1:]))"
+#: Each tree's ``prs`` as its console script runs it (``console`` where the tree has it: the
+#: exit without the interpreter's teardown; else ``main``).
+CLI = (
+    "import sys, prs.cli as c; "
+    "c.console() if hasattr(c, 'console') else sys.exit(c.main(sys.argv[1:]))"
+)
 CASES = ("imputed DS", "dense GT", "pgen hard calls", "example")
 
 
