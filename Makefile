@@ -39,7 +39,8 @@ demo: setup
 test: setup tools
 	$(BIN)/ruff check src tests benchmarks
 	PGSCATALOG_ANCESTRY_ADJUST=$(CURDIR)/$(PEERS)/bin/pgscatalog-ancestry-adjust $(BIN)/python -m pytest -q --durations=20
-	NUMBA_DISABLE_JIT=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_kernels.py tests/test_vcf_text.py
+	NUMBA_DISABLE_JIT=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_kernels.py tests/test_vcf_text.py \
+		tests/test_bgen_kernel.py tests/test_pgen_calls.py
 	$(MAKE) docs
 
 # The documentation site (docs/ and the docstrings; mkdocs.yml): --strict makes every

@@ -393,8 +393,9 @@ def score(
         Its ``provenance["warnings"]`` lists every prs warning issued on the way
         (``{"category", "message"}``, from every stage: scoring files, genotype engines,
         matching, scoring), recorded even where the caller's filters ignore them; and
-        ``provenance["genotype_notes"]`` what the genotype source did another way (e.g.
-        an index not used). The warnings reach the caller once the run is done, at the
+        ``provenance["genotype_decoding"]`` the records each decoding path took where the
+        reader has several (BGEN), ``provenance["genotype_notes"]`` what the genotype source
+        did another way (e.g. an index not used). The warnings reach the caller once the run is done, at the
         caller's line; one the caller's filters make an error
         (``warnings.simplefilter("error")``, ``--strict``) stops the run at once.
 
@@ -555,6 +556,9 @@ def score(
                 genotypes=genotype_sums.records(),
                 # which BGZF inflater the fast VCF reader used (None: another reader)
                 inflater=_inflater(source),
+                # records each decoding path took, where the reader has several (BGEN:
+                # "kernel" runs with libdeflate, "python" record by record, "package")
+                genotype_decoding=_decoding(source),
                 # what the genotype source reported doing another way (e.g. an index not used)
                 genotype_notes=source_notes(source),
                 scorefiles=[
@@ -605,6 +609,17 @@ def _inflater(source: GenotypeSource) -> dict[str, str] | None:
     if fast is None or not isinstance(source, fast.FastVcfSource):
         return None
     return inflater()
+
+
+def _decoding(source: GenotypeSource) -> dict[str, int] | None:
+    """Records each of ``source``'s decoding paths took (its ``decoded`` counts, e.g.
+    :attr:`prs.genotypes.bgen.BgenSource.decoded`); None when the reader has one path, or
+    when it decoded nothing itself (sample blocks and Dask tasks read with sources of their
+    own, in other threads or on workers)."""
+    decoded = getattr(source, "decoded", None)
+    if not decoded or not any(decoded.values()):
+        return None
+    return {str(k): int(v) for k, v in decoded.items()}
 
 
 def _open_source(
