@@ -395,8 +395,8 @@ def score(
         matching, scoring), recorded even where the caller's filters ignore them; and
         ``provenance["genotype_decoding"]`` the records each decoding path took where the
         reader has several (BGEN), ``provenance["genotype_notes"]`` what the genotype source
-        did another way (e.g. an index not used). The warnings reach the caller once the run is done, at the
-        caller's line; one the caller's filters make an error
+        did another way (e.g. an index not used). The warnings reach the caller once the
+        run is done, at the caller's line; one the caller's filters make an error
         (``warnings.simplefilter("error")``, ``--strict``) stops the run at once.
 
     Raises
