@@ -7,6 +7,7 @@ run and the standard streams are flushed, then the process ends with main's exit
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -73,27 +74,64 @@ def test_errors_keep_their_exit_code_and_message(tmp_path):
     assert sum(str(missing) in line for line in lines) == 2  # main's, then console's
 
 
+def _unbuffered_off() -> dict[str, str]:
+    """The environment without PYTHONUNBUFFERED: stdout into a pipe is then block-buffered
+    (what a flush at exit must write out)."""
+    env = dict(os.environ)
+    env.pop("PYTHONUNBUFFERED", None)
+    return env
+
+
 def test_threads_and_atexit_handlers_finish_and_stdout_is_flushed(tmp_path):
-    """A non-daemon thread still working and an atexit handler both finish before the
-    process ends (as at a normal exit), and a long stdout (block-buffered into a pipe) is
-    written whole."""
+    """After a run main() returns from: a non-daemon thread still working and an atexit
+    handler both finish before the process ends (as at a normal exit), and stdout,
+    block-buffered into a pipe, is written whole (as main writes it in a plain exit)."""
     done = tmp_path / "thread"
     handler = tmp_path / "atexit"
+    p = example_paths()
+    argv = ["score", "--genotypes", str(p.vcf), "--scorefile", str(p.scorefile), "--out"]
     code = (
         "import atexit, pathlib, sys, threading, time\n"
-        "from prs.cli import console, main\n"
+        "from prs.cli import console\n"
         f"def late():\n    time.sleep(0.3); pathlib.Path({str(done)!r}).write_text('x')\n"
         "threading.Thread(target=late).start()\n"
         f"atexit.register(lambda: pathlib.Path({str(handler)!r}).write_text('y'))\n"
-        "sys.argv = ['prs', 'score', '--help']\n"
+        "print('x' * 5000)\n"  # (more than a line, still in the buffer at the end)
+        f"sys.argv = ['prs', *{argv!r}, {str(tmp_path / 'a')!r}]\n"
         "console()\n"
     )
-    run = _console(code)
+    run = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=_unbuffered_off()
+    )
     assert run.returncode == 0, run.stderr
     assert done.read_text() == "x" and handler.read_text() == "y"
-    whole = subprocess.run(
-        [sys.executable, "-c", "from prs.cli import main; main(['score', '--help'])"],
+    plain = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from prs.cli import main; print('x' * 5000); sys.exit(main())",
+            *argv,
+            str(tmp_path / "b"),
+        ],
         capture_output=True,
         text=True,
+        env=_unbuffered_off(),
     )
-    assert len(whole.stdout) > 2000 and run.stdout == whole.stdout
+    assert plain.returncode == 0
+    assert run.stdout.startswith("x" * 5000)
+    assert run.stdout.replace("/a", "/b") == plain.stdout
+
+
+def test_a_closed_stdout_or_stderr_is_no_error(tmp_path):
+    """Started with stdout or stderr closed (``prs ... >&-``), the run exits 0 and writes
+    its files, as the plain interpreter exit does."""
+    p = example_paths()
+    for k, closing in enumerate((">&-", "2>&-")):
+        out = tmp_path / str(k)
+        command = (
+            f"exec {sys.executable} -m prs score --genotypes {p.vcf} --scorefile {p.scorefile}"
+            f" --out {out} {closing}"
+        )
+        run = subprocess.run(["sh", "-c", command], capture_output=True, text=True)
+        assert run.returncode == 0, (closing, run.stderr)
+        assert (out / "scores.tsv").stat().st_size > 0

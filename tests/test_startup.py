@@ -231,28 +231,43 @@ def test_record_estimate_is_not_fooled_by_a_few_long_lines_at_the_end(tmp_path):
 
 
 def test_numba_starts_without_the_optional_imports_no_kernel_needs(tmp_path):
-    """Starting Numba and calling a kernel imports neither SciPy's BLAS, cffi, colorama nor
-    yaml (each answered "absent" only while Numba starts: those installed import as usual
-    afterwards); with a .numba_config.yaml in the working directory, yaml is left to Numba
-    (which reads that file with it)."""
+    """In the prs command (lean_start), starting Numba and calling a kernel imports neither
+    SciPy's BLAS, cffi, colorama nor yaml (each answered "absent" only while Numba starts:
+    those installed import as usual afterwards); with a .numba_config.yaml in the working
+    directory, yaml is left to Numba (which reads that file with it). Anywhere else (a
+    notebook, a program) only the BLAS probe is left out: Numba's CFFI support stays on."""
     code = (
         "import importlib, importlib.util, sys, numpy as np\n"
-        "from prs.kernels import calls\n"
+        "from prs.kernels import calls, jit\n"
+        "lean = sys.argv[1] == 'lean'\n"
+        "if lean:\n"
+        "    jit.lean_start()\n"
         "calls.call_dosages(np.zeros((2, 3), np.int8), np.empty((2, 3)))\n"
         "names = ['scipy.linalg', 'cffi', 'colorama', 'yaml']\n"
         "print(*[name in sys.modules for name in names])\n"
         "installed = [n for n in names[1:] if importlib.util.find_spec(n) is not None]\n"
         "loaded = all(importlib.import_module(n) is not None for n in installed)\n"
-        "print(loaded, 'yaml' in installed)\n"
+        "from numba.core.typing import cffi_utils\n"
+        "print(loaded, 'yaml' in installed, 'cffi' in installed, cffi_utils.SUPPORTED)\n"
     )
     for cwd, configured in ((tmp_path, False), (tmp_path / "configured", True)):
         cwd.mkdir(exist_ok=True)
         if configured:
             (cwd / ".numba_config.yaml").write_text("# no settings\n")
-        out = subprocess.run(
-            [sys.executable, "-c", code], check=True, capture_output=True, text=True, cwd=cwd
-        ).stdout.split()
-        yaml_installed = out[5] == "True"
-        assert out[:3] == ["False", "False", "False"], out
-        assert out[3] == str(configured and yaml_installed), out
-        assert out[4] == "True", out
+        for mode in ("lean", "library"):
+            out = subprocess.run(
+                [sys.executable, "-c", code, mode],
+                check=True,
+                capture_output=True,
+                text=True,
+                cwd=cwd,
+            ).stdout.split()
+            yaml_installed, cffi_installed = out[5] == "True", out[6] == "True"
+            assert out[0] == "False", out  # never SciPy
+            assert out[4] == "True", out  # importable afterwards
+            if mode == "lean":
+                assert out[1:3] == ["False", "False"], out
+                assert out[3] == str(configured and yaml_installed), out
+                assert out[7] == "False", out  # CFFI support off in the prs command
+            else:
+                assert out[7] == str(cffi_installed), out  # on in a library process

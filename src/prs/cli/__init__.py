@@ -143,7 +143,7 @@ def log_level(args: argparse.Namespace) -> int:
 def show_progress(args: argparse.Namespace) -> bool:
     """Whether a run draws progress bars: stderr is a terminal and ``-q`` was not given
     (output piped or redirected to a file gets none)."""
-    return not getattr(args, "quiet", False) and sys.stderr.isatty()
+    return not getattr(args, "quiet", False) and sys.stderr is not None and sys.stderr.isatty()
 
 
 class Stages:
@@ -322,19 +322,27 @@ def console() -> NoReturn:
     ``prs score`` that had loaded Numba, pandas and pyarrow (more on a busy machine), ~10%
     of a 2-second run (docs/performance.md, "Start-up").
     """
+    from prs.kernels.jit import lean_start
+
+    lean_start()  # (this process is prs alone)
     code = main()
+    # Python's own order at exit: wait for non-daemon threads (and the thread pools' exit
+    # hooks), then the atexit handlers; each runs even if the one before is interrupted.
     try:
-        # Python's own order at exit: wait for non-daemon threads (and the thread pools'
-        # exit hooks), then the atexit handlers.
         shutdown = getattr(threading, "_shutdown", None)
         if shutdown is not None:
             shutdown()
+    except BaseException:  # (Ctrl-C while waiting: the handlers still run, as in Python)
+        code = code or EXIT_INTERRUPTED[signal.SIGINT]
+    try:
         atexit._run_exitfuncs()
     finally:
         for stream in (sys.stdout, sys.stderr):
+            if stream is None:  # (closed when the process started: `prs ... >&-`)
+                continue
             try:
                 stream.flush()
-            except (OSError, ValueError):  # a closed pipe (`prs ... | head`): as Python would
+            except Exception:  # a closed pipe (`prs ... | head`): as Python would
                 code = code or 120
         os._exit(code)
 

@@ -69,6 +69,7 @@ class _State:
         self.kernels: list[Kernel] = []
         self.compiled = False
         self.njit: Callable[[Callable[..., Any]], Any] | None = None
+        self.lean = False  # see lean_start
 
 
 _state = _State()
@@ -86,8 +87,10 @@ def compile_kernels() -> None:
             return
         with _without_optional_imports():
             import numba
-            import numba.core.typing.cffi_utils  # (the first call would import them: now)
-            import numba.np.arraymath
+            import numba.np.arraymath  # (the first call would import them: now)
+
+            if _state.lean:
+                import numba.core.typing.cffi_utils
 
         _state.njit = numba.njit(cache=True, nogil=True)
         for k in _state.kernels:
@@ -105,25 +108,35 @@ def _rebind(namespace: dict[str, Any]) -> None:
             namespace[name] = value.dispatcher
 
 
+def lean_start() -> None:
+    """Have Numba start without the optional imports no prs kernel needs (see
+    :func:`_without_optional_imports`). For a process that is prs alone, the ``prs``
+    command (:func:`prs.cli.console`): the modules are blocked process-wide while Numba
+    starts, and Numba's CFFI support stays off for the process, which a notebook or a
+    program using Numba for its own functions might need."""
+    _state.lean = True
+
+
 @contextlib.contextmanager
 def _without_optional_imports() -> Iterator[None]:
-    """Numba's start without the optional imports no prs kernel needs (~0.1 s a process,
-    paid before a run's first chunk): each is answered "absent" while Numba starts, unless
-    it is loaded already; later imports of it work as usual.
+    """Numba's start without the optional imports no prs kernel needs: each is answered
+    "absent" while Numba starts, unless it is loaded already; later imports work as usual.
 
-    * Numba probes for BLAS once, on import, by importing ``scipy.linalg`` (~0.08 s; a
-      scoring run uses no SciPy). The probe only picks BLAS over a plain loop inside
+    * Always: Numba probes for BLAS once, on import, by importing ``scipy.linalg`` (~0.08 s;
+      a scoring run uses no SciPy). The probe only picks BLAS over a plain loop inside
       ``np.correlate``/``np.convolve``, which no prs kernel calls; ``np.dot`` still finds
       BLAS when a kernel uses it (Numba imports it then).
-    * ``cffi`` (with ``pycparser``, ~0.04 s at the first kernel call): Numba's support for
-      calling CFFI functions, which no kernel does (its module is imported here, so it
-      decides now).
-    * ``colorama``: colours of Numba's error messages; ``yaml``: read only for a
-      ``.numba_config.yaml`` in the working directory (left importable when there is one).
+    * After :func:`lean_start` (the ``prs`` command), ~0.05 s more: ``cffi`` (with
+      ``pycparser``, imported at the first kernel call; Numba decides then, for the
+      process, that it cannot call CFFI functions, which no kernel does), ``colorama``
+      (colours of Numba's error messages) and ``yaml`` (read only for a
+      ``.numba_config.yaml`` in the working directory: left importable when there is one).
     """
-    names = ["scipy.linalg.cython_blas", "cffi", "colorama"]
-    if not os.path.isfile(".numba_config.yaml"):
-        names.append("yaml")
+    names = ["scipy.linalg.cython_blas"]
+    if _state.lean:
+        names += ["cffi", "colorama"]
+        if not os.path.isfile(".numba_config.yaml"):
+            names.append("yaml")
     blocked = [name for name in names if name not in sys.modules]
     for name in blocked:
         sys.modules[name] = None  # type: ignore[assignment]  # import raises ImportError

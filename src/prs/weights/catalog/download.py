@@ -68,7 +68,9 @@ def _md5_of(path: Path) -> str:
 def _progress_bar(total: int | None, initial: int, label: str, config: CatalogConfig) -> Any:
     show = config.progress
     if show is None:
-        show = sys.stderr.isatty() and (total or 0) >= _PROGRESS_MIN_BYTES
+        show = (
+            sys.stderr is not None and sys.stderr.isatty() and (total or 0) >= _PROGRESS_MIN_BYTES
+        )
     if not show:
         return contextlib.nullcontext(None)
     from tqdm.auto import tqdm
