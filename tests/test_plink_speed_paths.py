@@ -223,13 +223,18 @@ def test_plink_chunk_dosages_doc_example():
 
 @pytest.mark.parametrize("suffix", [".pgen", ".bed"])
 @given(st.data())
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=40, deadline=None)
 def test_chunks_read_ahead_equal_plink2s_calls(dummy, suffix, data):
     """Chunks read ahead in a thread hold PLINK 2's --export A copies, for any requested
-    records (repeated, REF or ALT), sample subset and chunk size."""
+    records (repeated, REF or ALT; runs of consecutive records, read as a range), sample
+    subset and chunk size."""
     alt = dummy["alt"]
     k, n = alt.shape
-    records = np.sort(data.draw(st.lists(st.integers(0, k - 1), min_size=1, max_size=3 * k)))
+    if data.draw(st.booleans()):  # a run of consecutive records (read as a range)
+        first = data.draw(st.integers(0, k - 1))
+        records = np.arange(first, data.draw(st.integers(first + 1, k)))
+    else:
+        records = np.sort(data.draw(st.lists(st.integers(0, k - 1), min_size=1, max_size=3 * k)))
     alleles = np.array(
         data.draw(st.lists(st.integers(0, 1), min_size=len(records), max_size=len(records)))
     )

@@ -413,7 +413,10 @@ class PlinkSource:
         missing), turned in place by a kernel."""
         calls = np.empty((len(local), self._n_raw), dtype=np.int8)
         try:
-            reader.read_list(local, calls, allele_idx=1)  # type: ignore[attr-defined]
+            if _consecutive(local):  # (a dense score: ~5% less decoding than read_list)
+                reader.read_range(int(local[0]), int(local[-1]) + 1, calls, allele_idx=1)  # type: ignore[attr-defined]
+            else:
+                reader.read_list(local, calls, allele_idx=1)  # type: ignore[attr-defined]
         except RuntimeError as exc:
             raise GenotypeFileError(
                 f"{fs.genotypes}: cannot read variant(s) at record {int(local[0])} ({exc}); "
@@ -423,6 +426,15 @@ class PlinkSource:
         if len(ref):
             other_allele_calls(calls, ref)
         return calls
+
+
+def _consecutive(local: np.ndarray) -> bool:
+    """Whether ``local`` is a run of consecutive record numbers (at least two)."""
+    return (
+        len(local) > 1
+        and int(local[-1]) - int(local[0]) == len(local) - 1
+        and bool(np.all(np.diff(local.astype(np.int64)) == 1))
+    )
 
 
 def _read_samples(fs: PlinkFileset) -> tuple[tuple[str, ...], tuple[int, ...]]:
