@@ -151,14 +151,23 @@ def test_diploid_allele_sums_are_numpys(k, n, data):
 @settings(max_examples=150, deadline=None)
 def test_known_diploid_chunks_give_the_checked_totals(case, threads, pieces):
     """A chunk said to be diploid (``diploid=True``, as PLINK chunks are; its ploidy rows
-    then not read) gives the totals of the same chunk checked against its all-2 ploidy, and
-    those of its float64 dosages, bit for bit."""
+    then not read, and may be one row of 2s seen as every row, as PLINK chunks give it)
+    gives the totals of the same chunk checked against its all-2 ploidy, and those of its
+    float64 dosages, bit for bit."""
     from prs.scoring.totals import ScoreTotals
 
     calls, _ploidy, weights, counts, effect_type, impute, freq = case
-    ploidy = np.full(calls.shape, 2, dtype=np.int8)
+    full = np.full(calls.shape, 2, dtype=np.int8)
+    row = np.full(calls.shape[1], 2, dtype=np.int8)
+    row.setflags(write=False)
+    one_row = np.broadcast_to(row, calls.shape)  # (a PLINK chunk's ploidy: one row, seen k times)
     results = []
-    for chunk, diploid in ((reference_dosages(calls), False), (calls, False), (calls, True)):
+    for chunk, diploid, ploidy in (
+        (reference_dosages(calls), False, full),
+        (calls, False, full),
+        (calls, True, full),
+        (calls, True, one_row),
+    ):
         totals = ScoreTotals(
             weights.shape[1], calls.shape[1], impute, threads=threads, kernels=True
         )

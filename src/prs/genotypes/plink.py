@@ -195,8 +195,7 @@ class PlinkSource:
         file_ids: tuple[str, ...] | None = None
         file_sex: tuple[int, ...] = ()
         self._variants: list[_Variants] = []
-        self._ploidy: np.ndarray | None = None
-        self._ploidy_rows = 1  # rows of the chunks read (the shared ploidy array's height)
+        self._ploidy: np.ndarray | None = None  # one row of 2s (see _diploid)
         for fs in filesets:
             for companion in missing_files(fs):
                 raise GenotypeFileError(
@@ -305,7 +304,6 @@ class PlinkSource:
                 dosage = self._read_block(reader, file_index, local, alleles[req])
                 return dosage if self._columns is None else dosage[:, self._columns]
 
-            self._ploidy_rows = rows
             starts = range(0, len(in_file), rows)
             # The next chunk is read (pgenlib releases the GIL) while the caller scores this
             # one; one read at a time, so the reader is never used by two threads at once.
@@ -329,14 +327,15 @@ class PlinkSource:
                 reader.close()
 
     def _diploid(self, shape: tuple[int, int]) -> np.ndarray:
-        """Ploidy 2 everywhere: the leading rows of one read-only array shared by every
-        chunk (filling a fresh one per chunk cost as much as the accumulation's counting;
-        one per chunk shape, 60 ms for 20 MB, as much as a whole task's last chunk)."""
+        """Ploidy 2 everywhere: one read-only row of 2s seen as ``shape`` (every row the
+        same memory: no chunk-sized array to allocate and fill, which cost ~60 ms for 20 MB;
+        the scorer reads none of it for a chunk said ``diploid``, and whoever needs it
+        contiguous copies the rows it needs)."""
         k, n = shape
-        if self._ploidy is None or self._ploidy.shape[0] < k or self._ploidy.shape[1] != n:
-            self._ploidy = np.full((max(k, self._ploidy_rows), n), 2, dtype=np.int8)
+        if self._ploidy is None or len(self._ploidy) != n:
+            self._ploidy = np.full(n, 2, dtype=np.int8)
             self._ploidy.setflags(write=False)
-        return self._ploidy[:k]
+        return np.broadcast_to(self._ploidy, (k, n))
 
     def _reader(self, file_index: int):  # -> pgenlib.PgenReader (no type stubs)
         import pgenlib

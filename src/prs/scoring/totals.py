@@ -31,6 +31,10 @@ from prs.kernels.jit import numba_started
 MATMUL_MIN_SCORES = 4
 #: Chunks with fewer genotypes than this are not split between threads.
 _SPLIT_MIN_GENOTYPES = 1 << 16
+#: The ploidy :func:`add_complete_calls` is given for a diploid chunk whose ploidy is not
+#: contiguous (it reads none: ``diploid=True``).
+_NOT_READ = np.empty((0, 0), dtype=np.int8)
+_NOT_READ.setflags(write=False)  # (read-only, as a PLINK chunk's ploidy: the same kernel type)
 #: Genotypes (variants x samples) a process adds in numpy before it starts Numba: below
 #: this, numpy's arithmetic costs less than Numba's start (~0.3 s: import, CPU target,
 #: cached kernels; docs/performance.md, "Start-up"). Measured: numpy 35-65 ns a genotype
@@ -186,7 +190,10 @@ class ScoreTotals:
         )
         is_calls = dosage.dtype == np.int8
         dosage = np.ascontiguousarray(dosage, dtype=np.int8 if is_calls else np.float64)
-        ploidy = np.ascontiguousarray(ploidy, dtype=np.int8)
+        if not (diploid and is_calls and not self.matmul):
+            ploidy = np.ascontiguousarray(ploidy, dtype=np.int8)
+        # (else kept as given, e.g. a PLINK chunk's one row of 2s seen as every row: the
+        # hard-call path reads none of it, and copies the rows it needs, see _run_calls)
         weights = np.ascontiguousarray(weights, dtype=np.float64)
         counts_alleles = np.ascontiguousarray(counts_alleles, dtype=np.bool_)
         effect_type = np.ascontiguousarray(effect_type, dtype=np.int8)
@@ -259,6 +266,7 @@ class ScoreTotals:
                 frequency,
                 diploid=diploid,
             )
+        ploidy = np.ascontiguousarray(ploidy, dtype=np.int8)
         part = self._parts[t]
         if numpy:  # the calls too: _run_calls adds accumulate_calls' totals
             kernel = accumulate_numpy
@@ -314,7 +322,7 @@ class ScoreTotals:
         while start < k:
             stop = add_complete_calls(
                 calls,
-                ploidy,
+                ploidy if ploidy.flags.c_contiguous else _NOT_READ,
                 additive,
                 weights,
                 counts_alleles,
@@ -337,7 +345,7 @@ class ScoreTotals:
                 all_missing += int(
                     accumulate_calls(
                         calls[stop:start],
-                        ploidy[stop:start],
+                        np.ascontiguousarray(ploidy[stop:start], dtype=np.int8),
                         weights[stop:start],
                         counts_alleles[stop:start],
                         effect_type[stop:start],
