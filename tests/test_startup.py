@@ -51,6 +51,28 @@ def test_the_command_line_parser_imports_no_heavy_library():
     assert _modules_after(code) == set()
 
 
+def test_a_run_on_local_files_imports_no_http_client(tmp_path):
+    """The Catalog client's HTTP modules (urllib.request, http.client with ssl and email,
+    ~0.03 s) are imported when a URL is opened, not by a run on local files."""
+    code = (
+        "import sys\n"
+        "from prs.cli import main\n"
+        "from prs.example import example_paths\n"
+        "p = example_paths()\n"
+        f"argv = ['score', '--genotypes', str(p.vcf), '--scorefile', str(p.scorefile), "
+        f"'--out', {str(tmp_path / 'o')!r}, '-q']\n"
+        "assert main(argv) == 0\n"
+        "print(*[m in sys.modules for m in ('urllib.request', 'http.client', 'ssl')])\n"
+        "from prs.weights.catalog.transport import _local_path\n"
+        "_local_path('file:///tmp/x')\n"
+        "print('urllib.request' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True
+    ).stdout.split()
+    assert out == ["False", "False", "False", "True"], out
+
+
 def test_the_probe_sees_a_heavy_import():
     """The property above could fail: importing the calibration models' SciPy is seen."""
     assert "scipy.stats" in _modules_after("import prs.calibrate.evaluate as e\ne.stats.norm")

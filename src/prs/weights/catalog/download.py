@@ -7,7 +7,6 @@ import contextlib
 import functools
 import gzip
 import hashlib
-import http.client
 import io
 import logging
 import os
@@ -88,6 +87,8 @@ def _progress_bar(total: int | None, initial: int, label: str, config: CatalogCo
 
 def _stream_http(url: str, part: Path, config: CatalogConfig, label: str) -> None:
     """Download ``url`` into ``part`` (appending when the server honours a Range request)."""
+    import http.client  # (here: a run on local files does not import it)
+
     offset = part.stat().st_size if part.exists() else 0
     headers = {"Range": f"bytes={offset}-"} if offset else {}
     try:

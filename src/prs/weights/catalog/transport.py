@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-import http.client
 import json
 import logging
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prs._version import __version__
 from prs.errors import CatalogError
 from prs.weights.catalog.config import ENV_API_URL, CatalogConfig
+
+if TYPE_CHECKING:
+    import http.client
+
+# (urllib.request, urllib.error and http.client, ~0.03 s with ssl and email, are imported
+# when a URL is opened: a run on local files does not pay for them)
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +57,9 @@ def _is_remote(location: str) -> bool:
 def _local_path(location: str) -> Path:
     parts = urllib.parse.urlsplit(location)
     if parts.scheme == "file":
-        return Path(urllib.request.url2pathname(parts.path))
+        from urllib.request import url2pathname
+
+        return Path(url2pathname(parts.path))
     return Path(location)
 
 
@@ -88,10 +93,14 @@ def _http_open(
     url: str, config: CatalogConfig, *, headers: dict[str, str] | None = None
 ) -> http.client.HTTPResponse:
     """Open ``url``; map failures to _NotFound / _Transient / CatalogError."""
-    request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT, **(headers or {})})
+    import http.client
+    from urllib.error import HTTPError, URLError
+    from urllib.request import Request, urlopen
+
+    request = Request(url, headers={"User-Agent": _USER_AGENT, **(headers or {})})
     try:
-        return urllib.request.urlopen(request, timeout=config.timeout)
-    except urllib.error.HTTPError as exc:
+        return urlopen(request, timeout=config.timeout)
+    except HTTPError as exc:
         exc.close()
         if exc.code in (404, 410):
             raise _NotFound(f"{url}: HTTP {exc.code} {exc.reason}") from exc
@@ -104,7 +113,7 @@ def _http_open(
         ) from exc
     except TimeoutError as exc:
         raise _Transient(f"{url}: no answer within {config.timeout:g} s (timeout)") from exc
-    except urllib.error.URLError as exc:
+    except URLError as exc:
         reason = exc.reason
         if isinstance(reason, TimeoutError):
             raise _Transient(f"{url}: no answer within {config.timeout:g} s (timeout)") from exc
@@ -129,6 +138,8 @@ def _read_small(location: str, config: CatalogConfig, what: str) -> bytes:
 
 def _read_url(url: str, config: CatalogConfig, headers: dict[str, str] | None = None) -> bytes:
     """The whole body at ``url``; a timeout or dropped connection is transient."""
+    import http.client
+
     with _http_open(url, config, headers=headers) as response:
         try:
             return response.read()
