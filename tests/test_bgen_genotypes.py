@@ -712,3 +712,20 @@ def test_a_file_mixing_record_kinds(tmp_path):
         ploidy = np.broadcast_to(ploidy, (n,))
         want = _reference_dosages(probs, ploidy, is_phased, len(names))[allele]
         assert np.allclose(got[row], want, atol=4 * _quantum(16), equal_nan=True), row
+
+
+def test_the_run_records_which_path_decoded_the_records(tmp_path):
+    """prs.score's provenance says how many records each BGEN decoding path took (the run's
+    own source reading), as the reader counted them; a VCF run records none."""
+    from prs.example import example_paths
+
+    rng = np.random.default_rng(5)
+    ids = [f"s{i}" for i in range(12)]
+    variants = [("3", 100 + k, ["A", "G"], _diploid(rng, 12, (k,)), 2, False) for k in range(8)]
+    path = _write_bgen(tmp_path / "p.bgen", ids, variants, bits=8)
+    rows = [("3", 100 + k, "G", "A", 0.1 * (k + 1)) for k in range(8)]
+    scorefile = write_scorefile(tmp_path / "s.txt", rows)
+    decoding = prs.score(path, scorefile).provenance["genotype_decoding"]
+    assert sum(decoding.values()) == 8 and set(decoding) == {"kernel", "python", "package"}
+    p = example_paths()
+    assert prs.score(p.vcf, p.scorefile).provenance["genotype_decoding"] is None

@@ -514,22 +514,3 @@ def test_read_ahead_keeps_order_errors_and_early_stops(tmp_path, monkeypatch, ke
             got.append(chunk.dosage)
     assert len(got) == 3
     assert np.array_equal(np.concatenate(got), want[1][:6], equal_nan=True)
-
-
-def test_the_run_records_which_path_decoded_the_records(tmp_path):
-    """prs.score's provenance says how many records each BGEN decoding path took (the run's
-    own source reading), as the reader counted them; a VCF run records none."""
-    import prs
-    from prs.example import example_paths
-    from tests.builders import write_scorefile
-
-    rng = np.random.default_rng(5)
-    ids = [f"s{i}" for i in range(12)]
-    variants = [("3", 100 + k, ["A", "G"], _diploid(rng, 12, (k,)), 2, False) for k in range(8)]
-    path = _write_bgen(tmp_path / "p.bgen", ids, variants, bits=8)
-    rows = [("3", 100 + k, "G", "A", 0.1 * (k + 1)) for k in range(8)]
-    scorefile = write_scorefile(tmp_path / "s.txt", rows)
-    decoding = prs.score(path, scorefile).provenance["genotype_decoding"]
-    assert sum(decoding.values()) == 8 and set(decoding) == {"kernel", "python", "package"}
-    p = example_paths()
-    assert prs.score(p.vcf, p.scorefile).provenance["genotype_decoding"] is None
