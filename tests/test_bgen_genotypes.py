@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+import struct
 import subprocess
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -477,6 +479,37 @@ def test_haploid_samples_as_diploid_or_haploid(tmp_path):
     assert chunk.ploidy[0].tolist() == [2, 1, 1]
 
 
+@pytest.mark.parametrize("chrom", ["1", "X"])
+def test_haploid_hard_calls_are_plink2s(plink2, tmp_path, chrom):
+    """dosage="GT" on haploid samples: PLINK 2 rounds the dosage doubled to 0..2 (p =
+    0.076/0.924 is 1.848: missing, not 2; 0.5/0.5 is 1: a het call), so prs does; the calls
+    equal PLINK 2's export of the same BGEN, diploid samples too."""
+    probs = np.array(
+        [
+            [0.076, 0.924, np.nan],
+            [0.5, 0.5, np.nan],
+            [0.97, 0.03, np.nan],
+            [0.04, 0.0, 0.96],
+            [0.0, 0.07, 0.93],
+            [0.3, 0.4, 0.3],
+        ]
+    )
+    ploidy = np.array([1, 1, 1, 2, 2, 2])
+    ids = ["a", "b", "c", "d", "e", "f"]
+    path = _write_bgen(tmp_path / "h.bgen", ids, [(chrom, 5_000_000, ["A", "G"], probs, ploidy, 0)])
+    _write_sample(tmp_path / "h.sample", ids, sexes=[1, 1, 1, 2, 2, 2])
+    _run(
+        [plink2, "--bgen", str(path), "ref-first", "--sample", str(tmp_path / "h.sample"),
+         "--make-bed", "--out", str(tmp_path / "h"), "--silent"]
+    )  # fmt: skip
+    # (a .bed holds PLINK 2's hard calls only; read by the PLINK reader, tested on its own)
+    bed = next(open_genotypes(tmp_path / "h.bed").read(np.array([0]), np.array([1])))
+    alt = np.where(bed.dosage[0] < 0, np.nan, bed.dosage[0]).astype(np.float64)
+    got = next(BgenSource(path, dosage="GT").read(np.array([0]), np.array([1]))).dosage[0]
+    np.testing.assert_array_equal(got, alt)
+    assert np.isnan(got[0]) and got[1] == 1  # (the two the haploid scale got wrong)
+
+
 # -- files, samples, indexes ---------------------------------------------------------------
 
 
@@ -729,3 +762,65 @@ def test_the_run_records_which_path_decoded_the_records(tmp_path):
     assert sum(decoding.values()) == 8 and set(decoding) == {"kernel", "python", "package"}
     p = example_paths()
     assert prs.score(p.vcf, p.scorefile).provenance["genotype_decoding"] is None
+
+
+def _record_block_at(raw: bytes) -> tuple[int, int]:
+    """(offset of the first record's allele-count field, of its probability block's length
+    field) in a layout-2 BGEN's bytes."""
+    at = struct.unpack_from("<I", raw, 0)[0] + 4
+    for _ in range(3):  # variant ID, rsID, chromosome
+        at += 2 + struct.unpack_from("<H", raw, at)[0]
+    alleles_at = at + 4
+    at += 6
+    for _ in range(struct.unpack_from("<H", raw, alleles_at)[0]):
+        at += 4 + struct.unpack_from("<I", raw, at)[0]
+    return alleles_at, at
+
+
+@pytest.mark.parametrize("kernel", [True, False])
+@pytest.mark.parametrize("compression", [None, "zlib"])
+def test_a_block_cut_after_its_ploidy_bytes_is_named(tmp_path, kernel, compression):
+    """A probability block that ends after the samples' ploidy bytes (no phased flag, no
+    bit depth): GenotypeFileError naming the record, on both decoding paths."""
+    ns = 4
+    probs = np.tile([0.2, 0.3, 0.5], (ns, 1))
+    path = _write_bgen(tmp_path / "x.bgen", [f"s{i}" for i in range(ns)],
+                       [("1", 10, ["A", "G"], probs, 2, False)], bits=8,
+                       compression=compression)  # fmt: skip
+    Path(f"{path}.bgi").unlink()
+    raw = bytearray(path.read_bytes())
+    _, at = _record_block_at(bytes(raw))
+    size = struct.unpack_from("<I", raw, at)[0]
+    if compression is None:
+        struct.pack_into("<I", raw, at, 8 + ns)
+    else:
+        block = zlib.decompress(bytes(raw[at + 8 : at + 4 + size]))[: 8 + ns]
+        packed = struct.pack("<I", len(block)) + zlib.compress(block)
+        raw[at:] = struct.pack("<I", len(packed)) + packed
+    path.write_bytes(bytes(raw))
+    source = BgenSource(path)
+    source._kernel = kernel
+    with pytest.raises(GenotypeFileError, match=r"record 0 \(1:10 rs0\)"):
+        next(source.read(np.array([0]), np.array([1])))
+
+
+@pytest.mark.parametrize("kernel", [True, False])
+@pytest.mark.parametrize("bits", [8, 16])
+def test_a_header_of_three_alleles_over_a_block_of_two_is_named(tmp_path, kernel, bits):
+    """A record whose header lists three alleles but whose probability block holds two: a
+    GenotypeFileError on both paths (the record-by-record path read it as biallelic and gave
+    allele 2 the dosage of allele 1 at 16 bits)."""
+    probs = np.array([[0.2, 0.3, 0.5], [1, 0, 0], [0, 0, 1.0]])
+    path = _write_bgen(tmp_path / "k3.bgen", ["s0", "s1", "s2"],
+                       [("1", 10, ["A", "G"], probs, 2, False)], bits=bits,
+                       compression=None)  # fmt: skip
+    Path(f"{path}.bgi").unlink()
+    raw = bytearray(path.read_bytes())
+    alleles_at, at = _record_block_at(bytes(raw))
+    struct.pack_into("<H", raw, alleles_at, 3)
+    raw[at:at] = struct.pack("<I", 1) + b"T"  # the third allele's name
+    path.write_bytes(bytes(raw))
+    source = BgenSource(path)
+    source._kernel = kernel
+    with pytest.raises(GenotypeFileError, match=r"record 0 \(1:10 rs0\)"):
+        next(source.read(np.array([0, 0, 0]), np.array([0, 1, 2])))

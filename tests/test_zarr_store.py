@@ -384,6 +384,30 @@ def test_missing_or_bad_metadata_is_named(made, tmp_path):
         VcfZarrSource(store)
 
 
+@pytest.mark.parametrize(
+    "edit",
+    [
+        {"chunk_grid": "regular"},  # a string where an object belongs
+        {"chunk_key_encoding": "default"},
+        {"fill_value": 300},  # outside int8 (call_genotype's type)
+        {"fill_value": -1, "data_type": "uint8"},
+    ],
+)
+def test_metadata_fields_of_the_wrong_kind_are_named(made, tmp_path, edit):
+    """Metadata whose fields have the wrong JSON type, or a fill value outside the data
+    type's range: the named GenotypeFileError (were AttributeError / OverflowError)."""
+    store = _copy(made, tmp_path, "kind.vcz")
+    meta_path = store / "call_genotype" / "zarr.json"
+    meta = json.loads(meta_path.read_text())
+    meta.update(edit)
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(GenotypeFileError, match=r"array call_genotype's metadata is not"):
+        source = VcfZarrSource(store)
+        source.sites()
+        for _ in source.read(np.arange(3), np.ones(3, dtype=np.int64)):
+            pass
+
+
 def test_a_wrong_shape_in_the_metadata_is_named(made, tmp_path):
     store = _copy(made, tmp_path, "shape.vcz")
     meta_path = store / "call_genotype" / "zarr.json"

@@ -908,16 +908,18 @@ class BgenSource:
             call_ploidy = call_ploidy[self._columns]
         n_alleles = len(rec.alleles[local])
         dosages = expected_dosages(probabilities, call_ploidy, phased=phased, n_alleles=n_alleles)
+        haploid = call_ploidy == 1
+        if self.haploid == "as-diploid" and haploid.any():
+            # doubled before any hard call: PLINK 2 rounds a haploid sample's dosage on the
+            # 0..2 scale (p = 0.076/0.924 is 1.848: missing, not 2; 0.5/0.5 is 1: het)
+            dosages[:, haploid] *= 2.0
         fractional = False
         if self.dosage_field == "GT":
             fractional = bool(
                 np.any(np.isfinite(dosages) & (np.abs(dosages - np.rint(dosages)) > 1e-6))
             )
             dosages = _hard_calls(dosages)
-        haploid = call_ploidy == 1
         if self.haploid == "as-diploid":
-            if haploid.any():
-                dosages[:, haploid] *= 2.0
             reported = np.where(haploid | (call_ploidy == 0), 2, call_ploidy)
         else:
             reported = np.where(call_ploidy == 0, 2, call_ploidy)
@@ -1164,6 +1166,8 @@ class _RecordReader:
     def _direct(self, local: int) -> tuple[np.ndarray, np.ndarray | None, int] | None:
         """(stored integers ``[2 x samples]`` interleaved, missing mask or None, their
         maximum) of a common record, or None for any other."""
+        if len(self.records.alleles[local]) != 2:
+            return None  # (a block of two alleles under such a header: the package names it)
         start, end = int(self.records.start[local]), int(self.records.end[local])
         raw = os.pread(self.handle.fileno(), end - start, start)  # (threads: no shared seek)
         try:
@@ -1305,6 +1309,8 @@ def _biallelic_values(
         raise ValueError(f"its block holds {n} samples, the file's header {n_samples}")
     if n_alleles != 2 or low != 2 or high != 2:
         return None
+    if len(data) < 10 + n:
+        raise ValueError(f"its probability block is {len(data)} bytes, short of the samples'")
     phased, bits = data[8 + n], data[9 + n]
     if phased or bits not in (8, 16):
         return None

@@ -213,7 +213,8 @@ class ZarrStore:
                         self._json(f"{name}/.zarray") or {}, self._json(f"{name}/.zattrs") or {}
                     )
                 )
-            except (KeyError, TypeError, ValueError) as exc:
+            except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
+                # (a field of the wrong JSON type; a fill value outside the data type's range)
                 raise GenotypeFileError(
                     f"{self.path}: array {name}'s metadata is not zarr's "
                     f"({type(exc).__name__}: {exc})"
