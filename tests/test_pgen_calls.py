@@ -154,39 +154,29 @@ def test_known_diploid_chunks_give_the_checked_totals(case, threads, pieces):
     then not read, and may be one row of 2s seen as every row, as PLINK chunks give it)
     gives the totals of the same chunk checked against its all-2 ploidy, and those of its
     float64 dosages, bit for bit."""
-    from prs.scoring.totals import ScoreTotals
-
     calls, _ploidy, weights, counts, effect_type, impute, freq = case
     full = np.full(calls.shape, 2, dtype=np.int8)
     row = np.full(calls.shape[1], 2, dtype=np.int8)
     row.setflags(write=False)
     one_row = np.broadcast_to(row, calls.shape)  # (a PLINK chunk's ploidy: one row, seen k times)
-    results = []
-    for chunk, diploid, ploidy in (
+    cases = (
         (reference_dosages(calls), False, full),
         (calls, False, full),
         (calls, True, full),
         (calls, True, one_row),
-    ):
-        totals = ScoreTotals(
-            weights.shape[1], calls.shape[1], impute, threads=threads, kernels=True
+    )
+    results = [
+        totals_in_pieces(
+            chunk,
+            (ploidy, weights, counts, effect_type, freq, np.empty(0)),
+            impute=impute,
+            threads=threads,
+            matmul=False,
+            pieces=pieces,
+            diploid=diploid,
         )
-        frequencies = []
-        for rows in np.array_split(np.arange(len(calls)), pieces):
-            if len(rows):
-                frequencies.append(
-                    totals.add(
-                        chunk[rows],
-                        ploidy[rows],
-                        weights[rows],
-                        counts[rows],
-                        effect_type[rows],
-                        freq[rows],
-                        diploid=diploid,
-                    )
-                )
-        totals.close()
-        results.append((totals.totals(), totals.all_missing, np.concatenate(frequencies)))
+        for chunk, diploid, ploidy in cases
+    ]
     (a, a_missing, a_freq), *others = results
     for b, b_missing, b_freq in others:
         for name in a:

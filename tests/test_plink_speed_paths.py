@@ -27,10 +27,11 @@ from tests.builders import write_scorefile
 from tests.test_kernels import call_chunks, reference_dosages
 
 
-def totals_in_pieces(chunk, rows_of, *, impute, threads, matmul, pieces):
+def totals_in_pieces(chunk, rows_of, *, impute, threads, matmul, pieces, diploid=False):
     """``ScoreTotals`` fed ``chunk`` (dosages or int8 calls) in ``pieces`` row pieces;
     ``rows_of`` = (ploidy, weights, counts, effect_type, freq, freq_ploidy or an empty
-    array). Returns (totals, all_missing, the frequencies of every row)."""
+    array); ``diploid`` as ``ScoreTotals.add`` takes it. Returns (totals, all_missing, the
+    frequencies of every row)."""
     ploidy, weights, counts, effect_type, freq, fp = rows_of
     totals = ScoreTotals(
         weights.shape[1], chunk.shape[1], impute, threads=threads, matmul=matmul, kernels=True
@@ -47,6 +48,7 @@ def totals_in_pieces(chunk, rows_of, *, impute, threads, matmul, pieces):
                     effect_type[rows],
                     freq[rows],
                     fp[rows] if fp.size else None,
+                    diploid=diploid,
                 )
             )
     totals.close()
