@@ -147,13 +147,13 @@ def test_diploid_allele_sums_are_numpys(k, n, data):
     np.testing.assert_array_equal(out, gt[rows].sum(axis=2))
 
 
-@given(mostly_complete_chunks(), st.integers(1, 2), st.integers(1, 3))
+@given(mostly_complete_chunks(), st.integers(1, 2), st.integers(1, 3), st.booleans())
 @settings(max_examples=150, deadline=None)
-def test_known_diploid_chunks_give_the_checked_totals(case, threads, pieces):
+def test_known_diploid_chunks_give_the_checked_totals(case, threads, pieces, matmul):
     """A chunk said to be diploid (``diploid=True``, as PLINK chunks are; its ploidy rows
     then not read, and may be one row of 2s seen as every row, as PLINK chunks give it)
     gives the totals of the same chunk checked against its all-2 ploidy, and those of its
-    float64 dosages, bit for bit."""
+    float64 dosages, bit for bit; on the matrix-product path (many scores) too."""
     calls, _ploidy, weights, counts, effect_type, impute, freq = case
     full = np.full(calls.shape, 2, dtype=np.int8)
     row = np.full(calls.shape[1], 2, dtype=np.int8)
@@ -171,7 +171,7 @@ def test_known_diploid_chunks_give_the_checked_totals(case, threads, pieces):
             (ploidy, weights, counts, effect_type, freq, np.empty(0)),
             impute=impute,
             threads=threads,
-            matmul=False,
+            matmul=matmul,
             pieces=pieces,
             diploid=diploid,
         )

@@ -156,6 +156,7 @@ class ScoreTotals:
         self._parts = [self._zeros()]
         self._pool: ThreadPoolExecutor | None = None
         self._x: np.ndarray | None = None
+        self._ploidy_rows: np.ndarray | None = None  # see _contiguous_ploidy
         self._calls_x: np.ndarray | None = None
 
     def _zeros(self) -> dict[str, np.ndarray]:
@@ -191,7 +192,7 @@ class ScoreTotals:
         is_calls = dosage.dtype == np.int8
         dosage = np.ascontiguousarray(dosage, dtype=np.int8 if is_calls else np.float64)
         if not (diploid and is_calls and not self.matmul):
-            ploidy = np.ascontiguousarray(ploidy, dtype=np.int8)
+            ploidy = self._contiguous_ploidy(ploidy)
         # (else kept as given, e.g. a PLINK chunk's one row of 2s seen as every row: the
         # hard-call path reads none of it, and copies the rows it needs, see _run_calls)
         weights = np.ascontiguousarray(weights, dtype=np.float64)
@@ -232,6 +233,27 @@ class ScoreTotals:
         futures = [self._pool.submit(piece, t) for t in range(1, self.threads)]
         self.all_missing += piece(0) + sum(f.result() for f in futures)
         return frequency
+
+    def _contiguous_ploidy(self, ploidy: np.ndarray) -> np.ndarray:
+        """``ploidy`` as a C-contiguous int8 array. One row seen as every row (a PLINK
+        chunk's, ``strides[0] == 0``) is made contiguous once and kept (read-only, as the
+        reader's row) for the chunks after it: a copy per chunk would cost ~5-10 ms and a
+        chunk of memory each on the paths that read it (many scores, pgen dosages)."""
+        if ploidy.flags.c_contiguous and ploidy.dtype == np.int8:
+            return ploidy
+        if ploidy.ndim == 2 and len(ploidy) and ploidy.strides[0] == 0:
+            kept = self._ploidy_rows
+            if (
+                kept is None
+                or kept.shape[1] != ploidy.shape[1]
+                or len(kept) < len(ploidy)
+                or not np.array_equal(kept[0], ploidy[0])
+            ):
+                kept = np.ascontiguousarray(ploidy, dtype=np.int8)
+                kept.setflags(write=False)
+                self._ploidy_rows = kept
+            return kept[: len(ploidy)]
+        return np.ascontiguousarray(ploidy, dtype=np.int8)
 
     def _numpy_for(self, dosage: np.ndarray, ploidy: np.ndarray, freq_ploidy: np.ndarray) -> bool:
         """Whether this chunk is added in numpy (see ``kernels``)."""
@@ -345,7 +367,7 @@ class ScoreTotals:
                 all_missing += int(
                     accumulate_calls(
                         calls[stop:start],
-                        np.ascontiguousarray(ploidy[stop:start], dtype=np.int8),
+                        _rows_of(ploidy, stop, start),
                         weights[stop:start],
                         counts_alleles[stop:start],
                         effect_type[stop:start],
@@ -477,3 +499,14 @@ def _add_by_pattern(total: np.ndarray, use: np.ndarray, values: np.ndarray) -> N
     for column, pattern in enumerate(owner):
         patterns[pattern] = use[:, column]
     total += (patterns @ values)[owner]
+
+
+def _rows_of(ploidy: np.ndarray, start: int, stop: int) -> np.ndarray:
+    """Rows ``start:stop`` of ``ploidy`` C-contiguous; a copy (of a row seen as every row)
+    made read-only, as the reader's arrays are, so the kernels see one array type."""
+    rows = ploidy[start:stop]
+    if rows.flags.c_contiguous:
+        return rows
+    rows = np.ascontiguousarray(rows, dtype=np.int8)
+    rows.setflags(write=False)
+    return rows
