@@ -51,17 +51,24 @@ def test_the_command_line_parser_imports_no_heavy_library():
     assert _modules_after(code) == set()
 
 
-def test_a_run_on_local_files_imports_no_http_client(tmp_path):
-    """The Catalog client's HTTP modules (urllib.request, http.client with ssl and email,
-    ~0.03 s) are imported when a URL is opened, not by a run on local files."""
-    code = (
+def _example_run(out, *options: str) -> str:
+    """Code scoring the embedded example with ``prs score`` (in the process that runs it;
+    ``sys`` imported), its outputs into ``out``."""
+    return (
         "import sys\n"
         "from prs.cli import main\n"
         "from prs.example import example_paths\n"
         "p = example_paths()\n"
         f"argv = ['score', '--genotypes', str(p.vcf), '--scorefile', str(p.scorefile), "
-        f"'--out', {str(tmp_path / 'o')!r}, '-q']\n"
+        f"'--out', {str(out)!r}, '-q', *{list(options)!r}]\n"
         "assert main(argv) == 0\n"
+    )
+
+
+def test_a_run_on_local_files_imports_no_http_client(tmp_path):
+    """The Catalog client's HTTP modules (urllib.request, http.client with ssl and email,
+    ~0.03 s) are imported when a URL is opened, not by a run on local files."""
+    code = _example_run(tmp_path / "o") + (
         "print(*[m in sys.modules for m in ('urllib.request', 'http.client', 'ssl')])\n"
         "from prs.weights.catalog.transport import _local_path\n"
         "_local_path('file:///tmp/x')\n"
@@ -140,15 +147,8 @@ def test_second_process_loads_kernels_from_numba_cache():
 def _score_example(out, *options: str) -> tuple[bool, str]:
     """``prs score`` on the embedded example in a fresh process: (whether Numba was
     imported by the end, the engine the provenance names)."""
-    code = (
-        "import sys, json\n"
-        "from prs.cli import main\n"
-        "from prs.example import example_paths\n"
-        "p = example_paths()\n"
-        f"argv = ['score', '--genotypes', str(p.vcf), '--scorefile', str(p.scorefile), "
-        f"'--out', {str(out)!r}, '-q', *{list(options)!r}]\n"
-        "assert main(argv) == 0\n"
-        "print(json.dumps(['numba' in sys.modules, 'llvmlite' in sys.modules]))\n"
+    code = _example_run(out, *options) + (
+        "import json\nprint(json.dumps(['numba' in sys.modules, 'llvmlite' in sys.modules]))\n"
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr

@@ -74,7 +74,7 @@ import struct
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -445,84 +445,91 @@ _U32 = struct.Struct("<I").unpack_from
 _POS_ALLELES = struct.Struct("<IH").unpack_from
 
 
+@dataclass
+class _RecordRows:
+    """The record table of a file as its records' headers are walked (:func:`_walk`,
+    :func:`_scan`), one list per column."""
+
+    chrom: list[str] = field(default_factory=list)
+    pos: list[int] = field(default_factory=list)
+    rsid: list[str] = field(default_factory=list)
+    alleles: list[list[str]] = field(default_factory=list)
+    starts: list[int] = field(default_factory=list)
+    ends: list[int] = field(default_factory=list)
+
+    def table(self, path: str, header: _Header, end: int) -> _Records:
+        """The table, once the walk reached byte ``end``: a file shorter than that, or
+        with fewer records than its header lists, is truncated."""
+        size = os.path.getsize(path)
+        if end > size or len(self.ends) < header.n_variants:
+            raise GenotypeFileError(
+                f"{path}: its last record ends at byte {end}, the file has {size}: truncated"
+            )
+        return _records(self.chrom, self.pos, self.rsid, self.alleles, self.starts, self.ends)
+
+    def cut_short(self, path: str, header: _Header, exc: Exception) -> GenotypeFileError:
+        """The error of a walk that could not read its next record."""
+        return GenotypeFileError(
+            f"{path}: cannot read record {len(self.ends)} of the {header.n_variants} its "
+            f"header lists ({exc}); the file is truncated or corrupt"
+        )
+
+
 def _walk(path: str, header: _Header) -> _Records:
     """The record table of a layout-2 ``path`` read from its records' headers (no index):
     the IDs, position and alleles of each, then its genotype block skipped by its stated
     size (about twice as fast as the ``bgen`` package's walk, :func:`_scan`, which makes a
     Python object of each record)."""
-    chrom: list[str] = []
-    pos: list[int] = []
-    rsid: list[str] = []
-    alleles: list[list[str]] = []
-    starts: list[int] = []
-    ends: list[int] = []
-    size = os.path.getsize(path)
+    rows = _RecordRows()
     at = header.first_record
     with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as m:
         try:
             for _ in range(header.n_variants):
-                starts.append(at)
+                start = at
                 (length,) = _U16(m, at)  # the variant ID, not kept
                 at += 2 + length
                 (length,) = _U16(m, at)
-                rsid.append(m[at + 2 : at + 2 + length].decode(errors="replace"))
+                rsid = m[at + 2 : at + 2 + length].decode(errors="replace")
                 at += 2 + length
                 (length,) = _U16(m, at)
-                chrom.append(m[at + 2 : at + 2 + length].decode(errors="replace"))
+                chrom = m[at + 2 : at + 2 + length].decode(errors="replace")
                 at += 2 + length
                 position, n_alleles = _POS_ALLELES(m, at)
-                pos.append(position)
                 at += 6
                 names = []
                 for _ in range(n_alleles):
                     (length,) = _U32(m, at)
                     names.append(m[at + 4 : at + 4 + length].decode(errors="replace"))
                     at += 4 + length
-                alleles.append(names)
                 (length,) = _U32(m, at)  # the genotype block's size
                 at += 4 + length
-                ends.append(at)
+                rows.chrom.append(chrom)
+                rows.pos.append(position)
+                rows.rsid.append(rsid)
+                rows.alleles.append(names)
+                rows.starts.append(start)
+                rows.ends.append(at)
         except struct.error as exc:
-            raise GenotypeFileError(
-                f"{path}: cannot read record {len(ends)} of the {header.n_variants} its header "
-                f"lists ({exc}); the file is truncated or corrupt"
-            ) from exc
-    if at > size:
-        raise GenotypeFileError(
-            f"{path}: its last record ends at byte {at}, the file has {size}: truncated"
-        )
-    return _records(chrom, pos, rsid, alleles, starts, ends)
+            raise rows.cut_short(path, header, exc) from exc
+    return rows.table(path, header, at)
 
 
 def _scan(path: str, header: _Header, reader: object) -> _Records:
     """The record table of ``path`` read from its records' headers (no index)."""
-    chrom: list[str] = []
-    pos: list[int] = []
-    rsid: list[str] = []
-    alleles: list[list[str]] = []
-    starts: list[int] = []
-    ends: list[int] = []
+    rows = _RecordRows()
     end = header.first_record
     try:
         for var in reader:  # type: ignore[attr-defined]
-            chrom.append(var.chrom)
-            pos.append(var.pos)
-            rsid.append(var.rsid)
-            alleles.append(list(var.alleles))
-            starts.append(var.fileoffset)
+            rows.chrom.append(var.chrom)
+            rows.pos.append(var.pos)
+            rows.rsid.append(var.rsid)
+            rows.alleles.append(list(var.alleles))
+            rows.starts.append(var.fileoffset)
             end = var.next_variant_offset
-            ends.append(end)
+            rows.ends.append(end)
     except (ValueError, IndexError, RuntimeError) as exc:
-        raise GenotypeFileError(
-            f"{path}: cannot read record {len(pos)} of the {header.n_variants} its header "
-            f"lists ({exc}); the file is truncated or corrupt"
-        ) from exc
-    size = os.path.getsize(path)
-    if end > size or len(pos) < header.n_variants:
-        raise GenotypeFileError(
-            f"{path}: its last record ends at byte {end}, the file has {size}: truncated"
-        )
-    return _records(chrom, pos, rsid, alleles, starts, ends)
+        raise rows.cut_short(path, header, exc) from exc
+    return rows.table(path, header, end)
 
 
 class BgenSource:
