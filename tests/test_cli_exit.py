@@ -7,6 +7,7 @@ run and the standard streams are flushed, then the process ends with main's exit
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -135,3 +136,66 @@ def test_a_closed_stdout_or_stderr_is_no_error(tmp_path):
         run = subprocess.run(["sh", "-c", command], capture_output=True, text=True)
         assert run.returncode == 0, (closing, run.stderr)
         assert (out / "scores.tsv").stat().st_size > 0
+
+
+def _gc_probe(entry: str) -> dict[str, object]:
+    """In a fresh process running ``entry`` (code that imports prs): the collector's passes
+    while prs was imported (from its start to a freeze, if any), then whether it is on and
+    how many objects are frozen (printed at exit: the console script does not return)."""
+    code = (
+        "import atexit, gc, json, sys\n"
+        "passes = []\n"
+        "gc.callbacks.append(lambda phase, info: passes.append("
+        "'prs' in sys.modules and gc.get_freeze_count() == 0)"
+        " if phase == 'start' else None)\n"
+        "atexit.register(lambda: print(json.dumps({'passes': sum(passes),"
+        " 'enabled': gc.isenabled(), 'frozen': gc.get_freeze_count(),"
+        " 'pandas': 'pandas' in sys.modules})))\n"
+        f"{entry}\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    return json.loads(run.stdout.splitlines()[-1])
+
+
+def test_the_console_script_imports_prs_with_the_collector_paused_then_frozen():
+    """``_prs_console`` (the ``prs`` script's entry): no collector pass while prs, pandas and
+    numpy are imported, what they created frozen, the collector back on for the run
+    (``prs --version``: parsed, printed, exit)."""
+    probe = _gc_probe(
+        "sys.argv = ['prs', '--version']\nimport _prs_console\n_prs_console.console()"
+    )
+    assert probe["pandas"] and probe["enabled"]
+    assert probe["passes"] == 0
+    assert probe["frozen"] > 100_000
+
+
+def test_a_library_import_of_prs_freezes_nothing():
+    """``import prs`` in a program: the collector runs as usual (it made passes while pandas
+    was imported: the probe sees them) and nothing of the program is frozen."""
+    probe = _gc_probe("import prs")
+    assert probe["pandas"] and probe["enabled"]
+    assert probe["passes"] > 10
+    assert probe["frozen"] == 0
+
+
+def test_the_prs_script_is_the_paused_entry_and_runs(tmp_path):
+    """The installed ``prs`` script enters by ``_prs_console:console``, and a run through it
+    writes its files and exits 0."""
+    from importlib.metadata import entry_points
+
+    (prs,) = entry_points(group="console_scripts", name="prs")
+    assert prs.value == "_prs_console:console"
+    p = example_paths()
+    code = (
+        "import sys\n"
+        "from _prs_console import console\n"
+        "sys.argv = ['prs', *sys.argv[1:]]\n"
+        "console()\n"
+    )
+    out = tmp_path / "out"
+    run = _console(
+        code, "score", "--genotypes", str(p.vcf), "--scorefile", str(p.scorefile), "--out", str(out)
+    )
+    assert run.returncode == 0, run.stderr
+    assert (out / "scores.tsv").stat().st_size > 0
