@@ -97,3 +97,17 @@ def test_cases_by_samples_and_the_scaling_line(tiny_plink, tmp_path):
     assert "Time against samples (60 -> 240 samples, 4x" in text
     expected = rows[0]["prs_s"] / rows[1]["prs_s"] / 4
     assert f"prs end to end {expected:.2f}" in text
+
+
+def test_interleaved_rounds_alternate_their_order(tmp_path):
+    """Each command runs as often right after the other as after itself (A B, B A, A B):
+    real commands under /usr/bin/time, their order read back from the file they append to."""
+    if not Path("/usr/bin/time").exists():
+        pytest.skip("/usr/bin/time is absent (Debian's time package)")
+    from benchmarks.run import best_interleaved
+
+    log = tmp_path / "order"
+    commands = {name: ["sh", "-c", f"echo {name} >> {log}"] for name in ("a", "b")}
+    timings = best_interleaved(commands, repeats=4)
+    assert log.read_text().split() == ["a", "b", "b", "a", "a", "b", "b", "a"]
+    assert [len(timings[name].runs) for name in ("a", "b")] == [4, 4]
