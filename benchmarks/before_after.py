@@ -10,8 +10,9 @@ Cases: ``imputed DS`` (the issue-15 Minimac4 file of ``benchmarks.imputed_case``
 and ``pgen hard calls`` (``benchmarks.run``'s full datasets) and ``example`` (the embedded
 example against ``python -c "import numpy, pandas"``). The datasets must exist (run those
 benchmarks once; they are cached under ``$PRS_BENCH_DATA``). Each round runs every command
-once, in turn, in a fresh process under ``/usr/bin/time`` (one warm-up round first: Numba's
-caches of both trees, the page cache); both trees are run through ``PYTHONPATH`` and
+once, in turn (the order rotating round by round), in a fresh process under
+``/usr/bin/time`` (one warm-up round first: Numba's caches of both trees, the page cache);
+both trees are run through ``PYTHONPATH`` and
 byte-compiled first. The table gives medians of wall time and peak memory, and the ratios of
 each tree to PLINK 2 (or to the import reference) from the same rounds; speed is never
 asserted anywhere, it is measured here.
@@ -33,11 +34,20 @@ from pathlib import Path
 from benchmarks.generate import default_data_dir
 from benchmarks.run import plink_command
 
-#: Each tree's ``prs`` as its console script runs it (``console`` where the tree has it: the
-#: exit without the interpreter's teardown; else ``main``).
+#: Each tree's ``prs`` as its console script runs it, the tree being the first PYTHONPATH
+#: entry (or, without one, the installed package): ``_prs_console.console`` where the tree
+#: has it (imports with the garbage collector paused), else ``prs.cli.console`` (the exit
+#: without the interpreter's teardown), else ``prs.cli.main``.
 CLI = (
-    "import sys, prs.cli as c; "
-    "c.console() if hasattr(c, 'console') else sys.exit(c.main(sys.argv[1:]))"
+    "import os, sys\n"
+    "src = os.environ.get('PYTHONPATH', '').split(os.pathsep)[0]\n"
+    "try:\n"
+    "    if src and not os.path.exists(os.path.join(src, '_prs_console.py')):\n"
+    "        raise ImportError\n"
+    "    import _prs_console as c\n"
+    "except ImportError:\n"
+    "    import prs.cli as c\n"
+    "c.console() if hasattr(c, 'console') else sys.exit(c.main(sys.argv[1:]))\n"
 )
 CASES = ("imputed DS", "dense GT", "pgen hard calls", "example")
 
@@ -135,8 +145,14 @@ def main(argv: list[str] | None = None) -> int:
         load = os.getloadavg()
         wall: dict[str, list[float]] = {k: [] for k in cmds}
         peak: dict[str, list[float]] = {k: [] for k in cmds}
-        for _ in range(args.rounds):
-            for label, (cmd, env) in cmds.items():
+        labels = list(cmds)
+        for round_ in range(args.rounds):
+            # The order rotates each round: no command always runs right after the same one
+            # (what the run before freed costs the next one to touch again on this VM:
+            # benchmarks.run.best_interleaved)
+            shift = round_ % len(labels)
+            for label in labels[shift:] + labels[:shift]:
+                cmd, env = cmds[label]
                 seconds, megabytes = timed(cmd, env, work)
                 wall[label].append(seconds)
                 peak[label].append(megabytes)

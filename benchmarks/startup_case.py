@@ -32,6 +32,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.before_after import CLI  # each tree's prs, as its console script runs it
+
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -44,7 +46,7 @@ def _commands(out: Path, before: str | None) -> dict[str, _Command]:
 
     paths = example_paths()
     python = sys.executable
-    prs = [python, "-m", "prs"]
+    prs = [python, "-c", CLI]  # (as the console script runs it, in either tree)
     score = [*prs, "score", "--genotypes", str(paths.vcf), "--scorefile", str(paths.scorefile)]
     ours: dict[str, list[str]] = {
         "import prs": [python, "-c", "import prs"],
@@ -99,9 +101,11 @@ def main(argv: list[str] | None = None) -> int:
         for command in commands.values():  # warm: Numba's cache, the OS page cache
             _time(command)
         times: dict[str, list[float]] = {name: [] for name in commands}
-        for _ in range(args.rounds):
-            for name, command in commands.items():
-                times[name].append(_time(command))
+        names = list(commands)
+        for round_ in range(args.rounds):
+            shift = round_ % len(names)  # (the order rotates: see benchmarks.before_after)
+            for name in names[shift:] + names[:shift]:
+                times[name].append(_time(commands[name]))
     reference = statistics.median(times["reference (import numpy, pandas)"])
     rows = []
     for name, values in times.items():
