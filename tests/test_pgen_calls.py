@@ -183,3 +183,29 @@ def test_known_diploid_chunks_give_the_checked_totals(case, threads, pieces, mat
             np.testing.assert_array_equal(b[name], a[name], err_msg=name)
         assert a_missing == b_missing
         np.testing.assert_array_equal(a_freq, b_freq)
+
+
+@settings(max_examples=200, deadline=None)
+@given(arrays(np.int8, st.integers(0, 300), elements=st.sampled_from([-9, -1, 0, 1, 2])))
+def test_the_diploid_check_is_the_sum_or_minus_one(row):
+    """observed_call_total: the row's copies when no call is missing (negative), else -1;
+    complete_call_total with every ploidy 2 agrees."""
+    from prs.kernels.calls import complete_call_total, observed_call_total
+
+    expected = -1 if (row < 0).any() else int(row.astype(np.int64).sum())
+    assert observed_call_total(row) == expected
+    assert complete_call_total(row, np.full(len(row), 2, dtype=np.int8)) == expected
+
+
+def test_the_diploid_check_of_a_long_row_sums_in_int64(monkeypatch):
+    """A row of INT32_CALLS calls or more is summed in int64: INT32_CALLS made 4 for the
+    plain-Python kernel (a row long enough for the real limit would be 2**30 calls)."""
+    import prs.kernels.calls as calls_module
+
+    monkeypatch.setattr(calls_module, "INT32_CALLS", 4)
+    check = getattr(calls_module.observed_call_total, "py_func", calls_module.observed_call_total)
+    row = np.full(10, 2, dtype=np.int8)
+    assert check(row) == 20
+    row[9] = -9
+    assert check(row) == -1
+    assert check(row[:3]) == 6  # (the int32 path)

