@@ -10,7 +10,7 @@ first), which is how the matcher names a target variant and how the reader finds
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -28,6 +28,39 @@ from prs.kernels.calls import call_dosages
 SITE_COLUMNS = ("chrom", "pos", "ref", "alt", "allele_index", "n_alleles", "record", "file", "id")
 
 
+class CallRows:
+    """A chunk's ``int8`` hard calls (copies 0..2, negative missing), decoded where they
+    are added up: :meth:`rows` decodes rows ``start:stop`` in the calling thread.
+
+    :meth:`prs.scoring.totals.ScoreTotals.add` gives each of its threads its share of a
+    chunk's rows; with these, each thread decodes its share and adds it while it is in the
+    core's cache, instead of one reader thread decoding the whole chunk for two threads to
+    add (three threads on two cores, the whole chunk through memory twice). A chunk holds
+    one as its ``dosage`` only from a source's ``read_lazily``
+    (:meth:`prs.genotypes.plink.PlinkSource.read_lazily`), which only
+    :func:`prs.scoring.tasks.run_task` asks for, for that one consumer.
+    """
+
+    dtype = np.dtype(np.int8)
+    ndim = 2
+
+    def __init__(self, shape: tuple[int, int], decode: Callable[[int, int], np.ndarray]) -> None:
+        self.shape = shape
+        self._decode = decode
+
+    @property
+    def size(self) -> int:
+        return self.shape[0] * self.shape[1]
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def rows(self, start: int, stop: int) -> np.ndarray:
+        """Rows ``start:stop``, ``int8[stop - start, n]``, decoded now into the calling
+        thread's buffer: valid until the same thread decodes again."""
+        return self._decode(start, stop)
+
+
 @dataclass(frozen=True)
 class DosageChunk:
     """Dosages of requested alleles for a run of requests.
@@ -43,6 +76,7 @@ class DosageChunk:
         (PLINK's -9) where the call is missing. Consumers take either:
         :meth:`prs.scoring.totals.ScoreTotals.add` and :func:`prs.ploidy.apply_ploidy_model`
         read both (the same totals), :func:`chunk_dosages` gives float64 for anything else.
+        From ``read_lazily`` (asked for by the scoring loop only): a :class:`CallRows`.
     ploidy
         ``int8[k, n_samples]``: ploidy of each call (2 diploid, 1 haploid, e.g. chrX in
         males); kept for missing calls too (the ploidy the call would have had).

@@ -17,7 +17,12 @@ Rules:
   ``dosage="DS"`` reads a pgen's dosages (hard calls where a variant has none) as float64,
   NaN missing. ``GP`` is refused (neither format stores it).
 * **Chunks** hold at most ``chunk_size`` variants and about :data:`CHUNK_GENOTYPES`
-  genotypes, so memory per chunk does not grow with the number of samples.
+  genotypes, so memory per chunk does not grow with the number of samples. ``read``
+  decodes each chunk in a thread of its own, one chunk ahead of the caller;
+  ``read_lazily`` (the scoring loop's, for biallelic hard calls) hands out chunks still
+  encoded, each scoring thread decoding the rows it adds
+  (:class:`~prs.genotypes.base.CallRows`): two threads on two cores instead of three, each
+  part added while it is in the core's cache.
 * **Alleles**: a ``.bim``'s A2 is REF and A1 ALT (PLINK 2's reading); A1 ``0`` or ``.``
   means no ALT. A ``.pvar`` record with several ALTs is read exactly: pgenlib is given the
   allele offsets and counts the requested allele itself.
@@ -34,8 +39,10 @@ Rules:
 
 from __future__ import annotations
 
+import functools
 import io
 import os
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -47,7 +54,7 @@ import pandas as pd
 
 from prs.errors import GenotypeFileError, GenotypeWarning, warn
 from prs.genome import MAX_POSITION, detect_build, normalize_chrom
-from prs.genotypes.base import SITE_COLUMNS, DosageChunk, file_requests, site_table
+from prs.genotypes.base import SITE_COLUMNS, CallRows, DosageChunk, file_requests, site_table
 from prs.genotypes.options import check_read_options
 from prs.genotypes.vcf_header import _sample_subset, duplicate_records_message
 from prs.kernels.calls import other_allele_calls
@@ -326,6 +333,50 @@ class PlinkSource:
                 prefetch.shutdown(wait=True)
                 reader.close()
 
+    def read_lazily(
+        self, records: np.ndarray, alleles: np.ndarray, *, chunk_size: int = 1024
+    ) -> Iterator[DosageChunk] | None:
+        """:meth:`read`'s chunks with their hard calls not yet decoded: each chunk's
+        ``dosage`` a :class:`~prs.genotypes.base.CallRows`, decoded by whichever thread
+        asks for rows (one pgenlib reader and one buffer per thread, closed when the
+        iteration ends); the same calls, the same chunks. None when these requests are not
+        biallelic hard calls of every sample (dosages of a ``.pgen`` read with DS, an allele
+        of a multi-allelic record, a sample subset): :meth:`read` reads those."""
+        records, alleles, file_of = file_requests(records, alleles, self._first, self.paths[0])
+        if self._columns is not None or (len(alleles) and int(alleles.max()) > 1):
+            return None
+        for file_index, fs in enumerate(self._filesets):
+            local = records[file_of == file_index] - self._first[file_index]
+            if self.dosage_field == "DS" and fs.kind == "pgen":
+                return None
+            if len(local) and not self._biallelic(file_index, local):
+                return None
+        return self._lazy_chunks(records, alleles, file_of, chunk_size)
+
+    def _lazy_chunks(
+        self, records: np.ndarray, alleles: np.ndarray, file_of: np.ndarray, chunk_size: int
+    ) -> Iterator[DosageChunk]:
+        rows = max(1, min(chunk_size, CHUNK_GENOTYPES // max(self._n_raw, 1)))
+        for file_index in range(len(self._filesets)):
+            in_file = np.flatnonzero(file_of == file_index)
+            if not len(in_file):
+                continue
+            decoders = _ThreadDecoders(self, file_index)
+            try:
+                for start in range(0, len(in_file), rows):
+                    req = in_file[start : start + rows]
+                    local = (records[req] - self._first[file_index]).astype(np.uint32)
+                    shape = (len(req), self._n_raw)
+                    decode = functools.partial(decoders.rows, local, alleles[req])
+                    yield DosageChunk(
+                        req.astype(np.int64),
+                        CallRows(shape, decode),  # type: ignore[arg-type]  # (see DosageChunk)
+                        self._diploid(shape),
+                        diploid=True,
+                    )
+            finally:
+                decoders.close()
+
     def _diploid(self, shape: tuple[int, int]) -> np.ndarray:
         """Ploidy 2 everywhere: one read-only row of 2s seen as ``shape`` (every row the
         same memory: no chunk-sized array to allocate and fill, which cost ~60 ms for 20 MB;
@@ -405,12 +456,18 @@ class PlinkSource:
         return bool(np.all(self._variants[file_index].n_alts[local] <= 1))
 
     def _read_biallelic_calls(
-        self, reader: object, fs: PlinkFileset, local: np.ndarray, alleles: np.ndarray
+        self,
+        reader: object,
+        fs: PlinkFileset,
+        local: np.ndarray,
+        alleles: np.ndarray,
+        out: np.ndarray | None = None,
     ) -> np.ndarray:
         """Hard calls (int8, -9 missing) at biallelic records in one read: ALT copies as
         read, REF copies as 2 - ALT (a call is two alleles, as PLINK stores it; missing stays
-        missing), turned in place by a kernel."""
-        calls = np.empty((len(local), self._n_raw), dtype=np.int8)
+        missing), turned in place by a kernel. Into ``out`` when given (``int8[len(local),
+        raw samples]``, C-contiguous)."""
+        calls = np.empty((len(local), self._n_raw), dtype=np.int8) if out is None else out
         try:
             if _consecutive(local):  # (a dense score: ~5% less decoding than read_list)
                 reader.read_range(int(local[0]), int(local[-1]) + 1, calls, allele_idx=1)  # type: ignore[attr-defined]
@@ -425,6 +482,50 @@ class PlinkSource:
         if len(ref):
             other_allele_calls(calls, ref)
         return calls
+
+
+class _ThreadDecoders:
+    """The decoders of :meth:`PlinkSource.read_lazily`'s chunks from one fileset: one
+    pgenlib reader (which is not to be used by two threads at once) and one reused ``int8``
+    buffer per thread that decodes, every reader closed by :meth:`close`."""
+
+    def __init__(self, source: PlinkSource, file_index: int) -> None:
+        self._source = source
+        self._file_index = file_index
+        self._mine = threading.local()
+        self._readers: list[Any] = []
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def rows(self, local: np.ndarray, alleles: np.ndarray, start: int, stop: int) -> np.ndarray:
+        """Calls of requests ``start:stop`` (of the chunk whose requests are ``local``,
+        ``alleles``), in this thread's buffer."""
+        if self._closed:  # (a closed pgenlib reader is not to be read)
+            raise RuntimeError("the chunks' decoders are closed: rows asked for after them")
+        mine = self._mine
+        reader = getattr(mine, "reader", None)
+        if reader is None:
+            with self._lock:
+                if self._closed:
+                    raise RuntimeError("the chunks' decoders are closed: rows asked for after them")
+                reader = self._source._reader(self._file_index)
+                self._readers.append(reader)
+            mine.reader, mine.buffer = reader, np.empty(0, dtype=np.int8)
+        k, n = stop - start, self._source._n_raw
+        if len(mine.buffer) < k * n:
+            mine.buffer = np.empty(k * n, dtype=np.int8)
+        out = mine.buffer[: k * n].reshape(k, n)
+        fs = self._source._filesets[self._file_index]
+        return self._source._read_biallelic_calls(
+            reader, fs, local[start:stop], alleles[start:stop], out
+        )
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            readers, self._readers = self._readers, []
+        for reader in readers:
+            reader.close()
 
 
 def _consecutive(local: np.ndarray) -> bool:

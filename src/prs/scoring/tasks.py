@@ -23,13 +23,14 @@ import hashlib
 import threading
 import warnings
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from prs.errors import PRSWarning
 from prs.genotypes import GenotypeSource, open_genotypes
+from prs.genotypes.base import DosageChunk
 from prs.kernels.accumulate import IMPUTE_GIVEN_FREQUENCY, IMPUTE_NONE
 from prs.ploidy import apply_ploidy_model
 from prs.scoring.totals import ScoreTotals
@@ -320,7 +321,7 @@ def _run(task: ScoreTask, source: GenotypeSource) -> Partial:
         else None
     )
     try:
-        for chunk in source.read(rows.record, rows.allele, chunk_size=a.chunk_size):
+        for chunk in _chunks(task, source, accumulator, counts):
             idx = chunk.request
             dosage, ploidy, freq_ploidy = chunk.dosage, chunk.ploidy, None
             diploid = chunk.diploid
@@ -348,6 +349,34 @@ def _run(task: ScoreTask, source: GenotypeSource) -> Partial:
     if accumulator is None:
         return Partial(task.index, None, 0, counts)
     return Partial(task.index, accumulator.totals(), accumulator.all_missing, counts)
+
+
+def _chunks(
+    task: ScoreTask,
+    source: GenotypeSource,
+    accumulator: ScoreTotals | None,
+    counts: RowCounts | None,
+) -> Iterator[DosageChunk]:
+    """The task's chunks: read lazily (each scoring thread decoding the rows it adds, see
+    :class:`~prs.genotypes.base.CallRows`) when the source can and nothing but the
+    accumulator reads them (no counts, no ploidy model, one score or a few: the
+    many-score matrix product takes whole chunks, read ahead by the source's own thread),
+    else as the source reads them."""
+    rows, a = task.rows, task.arithmetic
+    read_lazily = getattr(source, "read_lazily", None)
+    if (
+        read_lazily is not None
+        and accumulator is not None
+        and accumulator.threads >= 2
+        and not accumulator.matmul
+        and counts is None
+        and not a.raw_haploid
+        and not rows.special.any()
+    ):
+        chunks = read_lazily(rows.record, rows.allele, chunk_size=a.chunk_size)
+        if chunks is not None:
+            return chunks
+    return source.read(rows.record, rows.allele, chunk_size=a.chunk_size)
 
 
 _SOURCES: OrderedDict[tuple[str, tuple[str, ...] | None], GenotypeSource] = OrderedDict()

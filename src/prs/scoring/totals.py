@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 
+from prs.genotypes.base import CallRows
 from prs.kernels.accumulate import (
     ADDITIVE,
     IMPUTE_COHORT_MEAN,
@@ -179,7 +180,8 @@ class ScoreTotals:
         diploid: bool = False,
     ) -> np.ndarray:
         """Add a chunk (arguments as :func:`accumulate_scores`; ``dosage`` float64 dosages
-        or ``int8`` hard calls; ``freq_ploidy`` None: the frequency is taken on
+        or ``int8`` hard calls, or a :class:`~prs.genotypes.base.CallRows` whose calls each
+        thread decodes for the rows it adds; ``freq_ploidy`` None: the frequency is taken on
         ``ploidy``; ``diploid``: the caller knows every ``ploidy`` is 2, as a PLINK reader's
         chunk says, so hard calls are checked without reading it); returns the
         frequencies used."""
@@ -190,7 +192,11 @@ class ScoreTotals:
             else np.ascontiguousarray(freq_ploidy, dtype=np.int8)
         )
         is_calls = dosage.dtype == np.int8
-        dosage = np.ascontiguousarray(dosage, dtype=np.int8 if is_calls else np.float64)
+        lazy = dosage if isinstance(dosage, CallRows) else None
+        if lazy is None:
+            dosage = np.ascontiguousarray(dosage, dtype=np.int8 if is_calls else np.float64)
+        elif self.matmul or not self._splits(lazy.size, k):
+            dosage, lazy = lazy.rows(0, k), None  # (one part: decoded whole, here)
         if not (diploid and is_calls and not self.matmul):
             ploidy = self._contiguous_ploidy(ploidy)
         # (else kept as given, e.g. a PLINK chunk's one row of 2s seen as every row: the
@@ -218,7 +224,7 @@ class ScoreTotals:
                 arrays = (self._call_dosages(dosage, numpy), *arrays[1:])
             self._add_matmul(*arrays, numpy=numpy)
             return frequency
-        if self.threads < 2 or dosage.size < _SPLIT_MIN_GENOTYPES or k < 2:
+        if not self._splits(dosage.size, k):
             self.all_missing += self._run(0, *arrays, numpy=numpy, diploid=diploid)
             return frequency
         if self._pool is None:
@@ -227,12 +233,22 @@ class ScoreTotals:
         bounds = np.linspace(0, k, self.threads + 1).astype(np.int64)
 
         def piece(t: int) -> int:
-            a, b = bounds[t], bounds[t + 1]
-            return self._run(t, *(array[a:b] for array in arrays), numpy=numpy, diploid=diploid)
+            a, b = int(bounds[t]), int(bounds[t + 1])
+            mine = [array[a:b] for array in arrays[1:]]
+            rows = lazy.rows(a, b) if lazy is not None else arrays[0][a:b]
+            return self._run(t, rows, *mine, numpy=numpy, diploid=diploid)
 
         futures = [self._pool.submit(piece, t) for t in range(1, self.threads)]
-        self.all_missing += piece(0) + sum(f.result() for f in futures)
+        try:
+            first = piece(0)
+        finally:
+            wait(futures)  # (no part outlives the call: a lazy chunk's decoders close after it)
+        self.all_missing += first + sum(f.result() for f in futures)
         return frequency
+
+    def _splits(self, size: int, k: int) -> bool:
+        """Whether a chunk of ``k`` rows and ``size`` genotypes is split between threads."""
+        return self.threads >= 2 and size >= _SPLIT_MIN_GENOTYPES and k >= 2
 
     def _contiguous_ploidy(self, ploidy: np.ndarray) -> np.ndarray:
         """``ploidy`` as a C-contiguous int8 array. One row seen as every row (a PLINK
