@@ -158,12 +158,13 @@ def best_interleaved(commands: dict[str, list[str]], repeats: int) -> dict[str, 
     """Best of ``repeats`` runs of each command, run in turn (one run of each, then the
     next round), so a burst of load on a shared machine falls on all of them alike.
 
-    The order alternates between rounds (A B, B A, A B, ...): each command runs as often
-    right after the other as after itself. In a fixed order one command always starts
-    after the other's run, and what the run before left matters here: on this VM, memory
-    freed more than ~2 s earlier has gone back to the host (virtio-balloon free page
-    reporting), and a process touching it again pays ~1-2 ms a MB (400 MB touched: 0.05 s
-    right after a process freed it, 0.35-0.45 s after 3-6 s idle, 0.85-0.95 s after a
+    The order alternates between rounds (A B, B A, A B, ...): with two commands (every case
+    here but ``zarr_case``'s) each runs as often right after the other as after itself; with
+    more, each round's order is the reverse of the one before. In a fixed order one command
+    always starts after the other's run, and what the run before left matters here: on this
+    VM, memory freed more than ~2 s earlier has gone back to the host (virtio-balloon free
+    page reporting), and a process touching it again pays ~1-2 ms a MB (400 MB touched: 0.05
+    s right after a process freed it, 0.35-0.45 s after 3-6 s idle, 0.85-0.95 s after a
     PLINK 2 run; ``prs score`` after PLINK 2 measured 1.75-2.26 s, median 2.18, against
     1.77-1.98, median 1.79, after itself).
     """

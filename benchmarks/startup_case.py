@@ -13,9 +13,12 @@ reads it) and the same on the fast engine (which starts Numba; its cache warm: o
 run first). ``--before SRC`` adds each prs command run with ``PYTHONPATH=SRC`` (e.g. a
 ``git worktree`` of an earlier commit), alternating with the others, for a before/after
 table from one run. The medians and each one's ratio to the reference go to stdout and to
-``benchmarks/results/startup.json``. Issue 15's target: the example end to end <= 2x the
-reference. The machine these figures come from is shared (2 cores, up to 8 sessions at
-once): only the ratios, taken from alternating runs in one invocation, mean anything.
+``benchmarks/results/startup.json``. The prs commands run as the console script runs them
+(``_prs_console``, where the tree has it: imports with the collector paused), not as
+``python -m prs`` (as before 2026-12-01): figures from earlier runs are not comparable.
+Issue 15's target: the example end to end <= 2x the reference. The machine these figures
+come from is shared (2 cores, up to 8 sessions at once): only the ratios, taken from
+alternating runs in one invocation, mean anything.
 """
 
 from __future__ import annotations

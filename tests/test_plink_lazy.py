@@ -165,25 +165,33 @@ def test_a_pgen_cut_short_is_named_by_the_decoding_thread(dummy, tmp_path):  # n
     chunks.close()
 
 
-@given(call_chunks(), st.integers(1, 3), st.booleans())
+@given(call_chunks(), st.integers(1, 3), st.booleans(), st.booleans())
 @settings(max_examples=150, deadline=None)
-def test_score_totals_of_call_rows_are_those_of_the_calls(case, threads, matmul):
+def test_score_totals_of_call_rows_are_those_of_the_calls(case, threads, matmul, kernels):
     """ScoreTotals.add given CallRows (each thread decoding its part; one part, or the
-    matrix product, decoded whole) adds what it adds given the calls, bit for bit."""
+    matrix product, decoded whole; kernels or numpy) adds what it adds given the calls, bit
+    for bit. Each thread decodes into one buffer of its own, filled with junk first and
+    reused for its next part, as the PLINK decoders do: a part read after it is reused
+    would show."""
     calls, ploidy, weights, counts, effect_type, impute, freq, fp = case
     k, n = calls.shape
     results, decoders = [], set()
+    buffers = threading.local()
 
     def decode(a: int, b: int) -> np.ndarray:
         decoders.add(threading.current_thread().name)
-        return calls[a:b].copy()
+        if getattr(buffers, "rows", None) is None:
+            buffers.rows = np.full((k, n), 77, dtype=np.int8)
+        out = buffers.rows[: b - a]
+        out[:] = calls[a:b]
+        return out
 
     old = totals_module._SPLIT_MIN_GENOTYPES
     totals_module._SPLIT_MIN_GENOTYPES = 1  # split even tiny chunks between threads
     try:
         for chunk in (calls, CallRows((k, n), decode)):
             totals = ScoreTotals(
-                weights.shape[1], n, impute, threads=threads, matmul=matmul, kernels=True
+                weights.shape[1], n, impute, threads=threads, matmul=matmul, kernels=kernels
             )
             frequency = totals.add(
                 chunk, ploidy, weights, counts, effect_type, freq, fp if fp.size else None
@@ -265,3 +273,124 @@ def test_a_run_reads_lazily_and_gives_the_read_paths_result(dummy, suffix, monke
     assert lazy.missing_ct.sum() > 0
     for field in ("sums", "allele_ct", "denom", "named_dosage", "missing_ct", "variants_used"):
         assert np.array_equal(getattr(lazy, field), getattr(read, field)), field
+
+
+def test_lazy_chunks_over_two_filesets_and_declined_alleles(dummy, tmp_path):  # noqa: F811
+    """Two filesets (one per chromosome, say): lazily read chunks stay within a file and
+    hold what ``read`` gives; an allele index above 1 is declined (``read`` knows it)."""
+    import shutil
+
+    paths = []
+    for part in ("a", "b"):
+        (tmp_path / part).mkdir()
+        for ext in (".pgen", ".pvar", ".psam"):
+            shutil.copy(f"{dummy['prefix']}{ext}", tmp_path / part / f"d{ext}")
+        paths.append(str(tmp_path / part / "d.pgen"))
+    source = PlinkSource(paths)
+    k = dummy["alt"].shape[0]
+    records = np.concatenate([np.arange(3, k, 2), k + np.arange(0, k, 3)])
+    alleles = (records % 2).astype(np.int64)
+    read = list(source.read(records, alleles, chunk_size=7))
+    lazy = list(source.read_lazily(records, alleles, chunk_size=7))
+    assert len(lazy) == len(read) > 2
+    # (each decoded before the iteration ends: the decoders close with it)
+    lazy_rows = [c.dosage for c in source.read_lazily(records, alleles, chunk_size=7)]
+    assert len(lazy_rows) == len(read)
+    for whole, chunk in zip(read, source.read_lazily(records, alleles, chunk_size=7), strict=True):
+        np.testing.assert_array_equal(chunk.request, whole.request)
+        np.testing.assert_array_equal(chunk.dosage.rows(0, len(chunk.request)), whole.dosage)
+        files = np.unique(records[chunk.request] >= k)
+        assert len(files) == 1
+    assert source.read_lazily(records, np.full(len(records), 2)) is None
+
+
+def test_close_waits_for_a_decode_in_flight(dummy, monkeypatch):  # noqa: F811
+    """Closing the decoders while another thread decodes waits for that decode (its calls
+    come out whole) before closing its reader; asked again, that thread gets an error."""
+    real = PlinkSource._reader
+    events = []
+
+    class Slow:
+        def __init__(self, reader):
+            self.reader = reader
+
+        def read_range(self, *args, **kwargs):
+            events.append("decode starts")
+            time.sleep(0.3)
+            self.reader.read_range(*args, **kwargs)
+            events.append("decode ends")
+
+        def read_list(self, *args, **kwargs):
+            events.append("decode starts")
+            time.sleep(0.3)
+            self.reader.read_list(*args, **kwargs)
+            events.append("decode ends")
+
+        def close(self):
+            events.append("closed")
+            self.reader.close()
+
+    k = dummy["alt"].shape[0]
+    source = PlinkSource(f"{dummy['prefix']}.pgen")
+    expected = next(iter(source.read(np.arange(k), np.ones(k, dtype=np.int64), chunk_size=k)))
+    monkeypatch.setattr(PlinkSource, "_reader", lambda self, i: Slow(real(self, i)))
+    chunks = source.read_lazily(np.arange(k), np.ones(k, dtype=np.int64), chunk_size=k)
+    chunk = next(chunks)
+    got, errors = [], []
+
+    def decode() -> None:
+        got.append(chunk.dosage.rows(0, k).copy())
+        errors.append(_raised(lambda: chunk.dosage.rows(0, 1)))
+
+    other = threading.Thread(target=decode)
+    other.start()
+    while "decode starts" not in events:
+        time.sleep(0.01)
+    chunks.close()  # (its decoders close: they wait for the decode in flight)
+    other.join()
+    assert events == ["decode starts", "decode ends", "closed"]
+    np.testing.assert_array_equal(got[0], expected.dosage)
+    assert isinstance(errors[0], RuntimeError) and "closed" in str(errors[0])
+
+
+def test_the_loop_reads_lazily_only_where_nothing_else_reads_the_chunks(dummy):  # noqa: F811
+    """tasks._chunks takes the lazy path for a plain task whose chunks are split between
+    threads, and ``read`` when rows are counted, a row needs the ploidy model, the calls are
+    raw haploid, the chunks are added by one thread or by the many-score matrix product."""
+    from types import SimpleNamespace
+
+    from prs.scoring.tasks import RowCounts, _chunks
+
+    k = dummy["alt"].shape[0]
+    source = PlinkSource(f"{dummy['prefix']}.pgen")
+    n = len(source.samples)
+
+    def task(special=False, raw_haploid=False):
+        rows = SimpleNamespace(
+            record=np.arange(k),
+            allele=np.ones(k, dtype=np.int64),
+            special=np.array([special] + [False] * (k - 1)),
+        )
+        return SimpleNamespace(
+            rows=rows, arithmetic=SimpleNamespace(chunk_size=1024, raw_haploid=raw_haploid)
+        )
+
+    def lazily(t, threads=2, matmul=False, counts=None) -> bool:
+        totals = ScoreTotals(1, n, 0, threads=threads, matmul=matmul)
+        chunks = _chunks(t, source, totals, counts)
+        first = next(iter(chunks))
+        totals.close()
+        return isinstance(first.dosage, CallRows)
+
+    old = totals_module._SPLIT_MIN_GENOTYPES
+    totals_module._SPLIT_MIN_GENOTYPES = 1
+    try:
+        assert lazily(task())
+        assert not lazily(task(special=True))
+        assert not lazily(task(raw_haploid=True))
+        assert not lazily(task(), threads=1)
+        assert not lazily(task(), matmul=True)
+        assert not lazily(task(), counts=RowCounts.zeros(k))
+    finally:
+        totals_module._SPLIT_MIN_GENOTYPES = old
+    assert not lazily(task())  # (37 samples: chunks too small to split, read ahead instead)

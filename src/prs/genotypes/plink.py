@@ -487,45 +487,63 @@ class PlinkSource:
 class _ThreadDecoders:
     """The decoders of :meth:`PlinkSource.read_lazily`'s chunks from one fileset: one
     pgenlib reader (which is not to be used by two threads at once) and one reused ``int8``
-    buffer per thread that decodes, every reader closed by :meth:`close`."""
+    buffer per thread that decodes, every reader closed by :meth:`close`.
+
+    Each reader has a lock, held while it decodes: :meth:`close` takes it before closing
+    the reader, so a reader is never closed under a thread still decoding with it (pgenlib
+    reads the freed state then: a segfault), e.g. when Ctrl-C or SIGTERM ends the loop
+    while another thread is decoding its part of a chunk.
+    """
+
+    _CLOSED = "the chunks' decoders are closed: rows asked for after them"
 
     def __init__(self, source: PlinkSource, file_index: int) -> None:
         self._source = source
         self._file_index = file_index
         self._mine = threading.local()
-        self._readers: list[Any] = []
+        self._readers: list[tuple[Any, threading.Lock]] = []
         self._lock = threading.Lock()
         self._closed = False
 
     def rows(self, local: np.ndarray, alleles: np.ndarray, start: int, stop: int) -> np.ndarray:
         """Calls of requests ``start:stop`` (of the chunk whose requests are ``local``,
         ``alleles``), in this thread's buffer."""
-        if self._closed:  # (a closed pgenlib reader is not to be read)
-            raise RuntimeError("the chunks' decoders are closed: rows asked for after them")
         mine = self._mine
-        reader = getattr(mine, "reader", None)
-        if reader is None:
+        if getattr(mine, "reader", None) is None:
             with self._lock:
                 if self._closed:
-                    raise RuntimeError("the chunks' decoders are closed: rows asked for after them")
+                    raise RuntimeError(self._CLOSED)
                 reader = self._source._reader(self._file_index)
-                self._readers.append(reader)
-            mine.reader, mine.buffer = reader, np.empty(0, dtype=np.int8)
+                self._readers.append((reader, threading.Lock()))
+                mine.reader, mine.lock = self._readers[-1]
+            mine.buffer = np.empty(0, dtype=np.int8)
         k, n = stop - start, self._source._n_raw
         if len(mine.buffer) < k * n:
             mine.buffer = np.empty(k * n, dtype=np.int8)
         out = mine.buffer[: k * n].reshape(k, n)
         fs = self._source._filesets[self._file_index]
-        return self._source._read_biallelic_calls(
-            reader, fs, local[start:stop], alleles[start:stop], out
-        )
+        with mine.lock:
+            if self._closed:  # (checked under the reader's lock: close() takes it first)
+                raise RuntimeError(self._CLOSED)
+            return self._source._read_biallelic_calls(
+                mine.reader, fs, local[start:stop], alleles[start:stop], out
+            )
 
     def close(self) -> None:
+        """Close every reader, each once no thread is decoding with it (every one is
+        closed even if closing one fails: the first error is raised after)."""
         with self._lock:
             self._closed = True
             readers, self._readers = self._readers, []
-        for reader in readers:
-            reader.close()
+        failed: BaseException | None = None
+        for reader, lock in readers:
+            with lock:
+                try:
+                    reader.close()
+                except Exception as exc:  # (the rest are closed too)
+                    failed = failed or exc
+        if failed is not None:
+            raise failed
 
 
 def _consecutive(local: np.ndarray) -> bool:

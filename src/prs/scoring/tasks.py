@@ -358,16 +358,17 @@ def _chunks(
     counts: RowCounts | None,
 ) -> Iterator[DosageChunk]:
     """The task's chunks: read lazily (each scoring thread decoding the rows it adds, see
-    :class:`~prs.genotypes.base.CallRows`) when the source can and nothing but the
+    :class:`~prs.genotypes.base.CallRows`) when the source can, nothing but the
     accumulator reads them (no counts, no ploidy model, one score or a few: the
-    many-score matrix product takes whole chunks, read ahead by the source's own thread),
-    else as the source reads them."""
+    many-score matrix product takes whole chunks) and its chunks are split between
+    threads; else as the source reads them (decoded one chunk ahead in a thread of the
+    source's own, which a chunk added by one thread gains from)."""
     rows, a = task.rows, task.arithmetic
     read_lazily = getattr(source, "read_lazily", None)
     if (
         read_lazily is not None
         and accumulator is not None
-        and accumulator.threads >= 2
+        and accumulator.splits(a.chunk_size * len(source.samples), a.chunk_size)
         and not accumulator.matmul
         and counts is None
         and not a.raw_haploid

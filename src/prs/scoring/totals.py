@@ -195,7 +195,7 @@ class ScoreTotals:
         lazy = dosage if isinstance(dosage, CallRows) else None
         if lazy is None:
             dosage = np.ascontiguousarray(dosage, dtype=np.int8 if is_calls else np.float64)
-        elif self.matmul or not self._splits(lazy.size, k):
+        elif self.matmul or not self.splits(lazy.size, k):
             dosage, lazy = lazy.rows(0, k), None  # (one part: decoded whole, here)
         if not (diploid and is_calls and not self.matmul):
             ploidy = self._contiguous_ploidy(ploidy)
@@ -224,7 +224,7 @@ class ScoreTotals:
                 arrays = (self._call_dosages(dosage, numpy), *arrays[1:])
             self._add_matmul(*arrays, numpy=numpy)
             return frequency
-        if not self._splits(dosage.size, k):
+        if not self.splits(dosage.size, k):
             self.all_missing += self._run(0, *arrays, numpy=numpy, diploid=diploid)
             return frequency
         if self._pool is None:
@@ -238,15 +238,16 @@ class ScoreTotals:
             rows = lazy.rows(a, b) if lazy is not None else arrays[0][a:b]
             return self._run(t, rows, *mine, numpy=numpy, diploid=diploid)
 
-        futures = [self._pool.submit(piece, t) for t in range(1, self.threads)]
+        futures = []
         try:
+            futures += [self._pool.submit(piece, t) for t in range(1, self.threads)]
             first = piece(0)
         finally:
             wait(futures)  # (no part outlives the call: a lazy chunk's decoders close after it)
         self.all_missing += first + sum(f.result() for f in futures)
         return frequency
 
-    def _splits(self, size: int, k: int) -> bool:
+    def splits(self, size: int, k: int) -> bool:
         """Whether a chunk of ``k`` rows and ``size`` genotypes is split between threads."""
         return self.threads >= 2 and size >= _SPLIT_MIN_GENOTYPES and k >= 2
 
