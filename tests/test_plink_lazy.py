@@ -26,19 +26,11 @@ from prs.genotypes.base import CallRows
 from prs.scoring.totals import ScoreTotals
 from tests.builders import write_scorefile
 from tests.test_kernels import call_chunks
-from tests.test_plink_speed_paths import dummy  # noqa: F401  (the fixture)
-
-
-def _requests(data, k):
-    if data.draw(st.booleans()):  # a run of consecutive records (read as a range)
-        first = data.draw(st.integers(0, k - 1))
-        records = np.arange(first, data.draw(st.integers(first + 1, k)))
-    else:
-        records = np.sort(data.draw(st.lists(st.integers(0, k - 1), min_size=1, max_size=3 * k)))
-    alleles = np.array(
-        data.draw(st.lists(st.integers(0, 1), min_size=len(records), max_size=len(records)))
-    )
-    return records, alleles
+from tests.test_plink_speed_paths import (  # noqa: F401  (dummy: the fixture)
+    assert_same_totals,
+    draw_requests,
+    dummy,
+)
 
 
 def _decode_into(out: list[np.ndarray], rows: CallRows, start: int, stop: int) -> None:
@@ -54,7 +46,7 @@ def test_lazy_chunks_are_the_read_chunks(dummy, suffix, data):  # noqa: F811
     missing kept); REF rows turned in the decoding thread's own buffer."""
     alt = dummy["alt"]
     k, n = alt.shape
-    records, alleles = _requests(data, k)
+    records, alleles = draw_requests(data, k)
     chunk_size = data.draw(st.integers(1, 40))
     source = PlinkSource(f"{dummy['prefix']}{suffix}")
     read = list(source.read(records, alleles, chunk_size=chunk_size))
@@ -200,11 +192,7 @@ def test_score_totals_of_call_rows_are_those_of_the_calls(case, threads, matmul,
             results.append((totals.totals(), totals.all_missing, frequency))
     finally:
         totals_module._SPLIT_MIN_GENOTYPES = old
-    (a, a_missing, a_freq), (b, b_missing, b_freq) = results
-    for name in a:
-        np.testing.assert_array_equal(b[name], a[name], err_msg=name)
-    assert a_missing == b_missing
-    np.testing.assert_array_equal(a_freq, b_freq)
+    assert_same_totals(*results)
     split = threads >= 2 and k >= 2 and not matmul
     # (split: this thread and the pool's, which may take more than one part each)
     assert (len(decoders) >= 2) if split else (decoders == {threading.current_thread().name})

@@ -78,7 +78,12 @@ def test_score_totals_take_calls_as_their_dosages(case, matmul, threads, pieces)
             )
     finally:
         totals_module._SPLIT_MIN_GENOTYPES = old
-    (a, a_missing, a_freq), (b, b_missing, b_freq) = results
+    assert_same_totals(*results)
+
+
+def assert_same_totals(a_result, b_result) -> None:
+    """Two (totals, all_missing, frequencies) equal bit for bit."""
+    (a, a_missing, a_freq), (b, b_missing, b_freq) = a_result, b_result
     for name in a:
         np.testing.assert_array_equal(b[name], a[name], err_msg=name)
     assert a_missing == b_missing
@@ -223,6 +228,20 @@ def test_plink_chunk_dosages_doc_example():
     assert chunk_dosages(values) is values
 
 
+def draw_requests(data, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Requested records of ``k`` (a run of consecutive ones, read as a range, or any
+    sorted ones, repeated) and alleles (REF 0 or ALT 1), drawn by hypothesis."""
+    if data.draw(st.booleans()):
+        first = data.draw(st.integers(0, k - 1))
+        records = np.arange(first, data.draw(st.integers(first + 1, k)))
+    else:
+        records = np.sort(data.draw(st.lists(st.integers(0, k - 1), min_size=1, max_size=3 * k)))
+    alleles = np.array(
+        data.draw(st.lists(st.integers(0, 1), min_size=len(records), max_size=len(records)))
+    )
+    return records, alleles
+
+
 @pytest.mark.parametrize("suffix", [".pgen", ".bed"])
 @given(st.data())
 @settings(max_examples=40, deadline=None)
@@ -232,14 +251,7 @@ def test_chunks_read_ahead_equal_plink2s_calls(dummy, suffix, data):
     subset and chunk size."""
     alt = dummy["alt"]
     k, n = alt.shape
-    if data.draw(st.booleans()):  # a run of consecutive records (read as a range)
-        first = data.draw(st.integers(0, k - 1))
-        records = np.arange(first, data.draw(st.integers(first + 1, k)))
-    else:
-        records = np.sort(data.draw(st.lists(st.integers(0, k - 1), min_size=1, max_size=3 * k)))
-    alleles = np.array(
-        data.draw(st.lists(st.integers(0, 1), min_size=len(records), max_size=len(records)))
-    )
+    records, alleles = draw_requests(data, k)
     chunk_size = data.draw(st.integers(1, 40))
     ids = PlinkSource(f"{dummy['prefix']}{suffix}").samples
     columns = data.draw(st.none() | st.permutations(range(n)).map(lambda p: sorted(p[: n // 2])))
