@@ -298,7 +298,7 @@ class PlinkSource:
     ) -> Iterator[DosageChunk]:
         """Stream dosages of ``alleles[i]`` at ``records[i]`` (see the protocol)."""
         records, alleles, file_of = file_requests(records, alleles, self._first, self.paths[0])
-        rows = max(1, min(chunk_size, CHUNK_GENOTYPES // max(self._n_raw, 1)))
+        rows = self._chunk_rows(chunk_size)
         for file_index in range(len(self._filesets)):
             in_file = np.flatnonzero(file_of == file_index)
             if not len(in_file):
@@ -356,7 +356,7 @@ class PlinkSource:
     def _lazy_chunks(
         self, records: np.ndarray, alleles: np.ndarray, file_of: np.ndarray, chunk_size: int
     ) -> Iterator[DosageChunk]:
-        rows = max(1, min(chunk_size, CHUNK_GENOTYPES // max(self._n_raw, 1)))
+        rows = self._chunk_rows(chunk_size)
         for file_index in range(len(self._filesets)):
             in_file = np.flatnonzero(file_of == file_index)
             if not len(in_file):
@@ -376,6 +376,11 @@ class PlinkSource:
                     )
             finally:
                 decoders.close()
+
+    def _chunk_rows(self, chunk_size: int) -> int:
+        """Rows a chunk holds: ``chunk_size``, fewer when that many would pass
+        :data:`CHUNK_GENOTYPES` genotypes (one at least)."""
+        return max(1, min(chunk_size, CHUNK_GENOTYPES // max(self._n_raw, 1)))
 
     def _diploid(self, shape: tuple[int, int]) -> np.ndarray:
         """Ploidy 2 everywhere: one read-only row of 2s seen as ``shape`` (every row the
