@@ -31,12 +31,17 @@ HEAVY = (
 )
 
 
+def _python(code: str, *args: str, cwd=None) -> str:
+    """The standard output of ``code`` run by a fresh interpreter (which must exit 0)."""
+    return subprocess.run(
+        [sys.executable, "-c", code, *args], check=True, capture_output=True, text=True, cwd=cwd
+    ).stdout
+
+
 def _modules_after(code: str) -> set[str]:
     """The heavy modules in ``sys.modules`` after running ``code`` in a fresh interpreter."""
     probe = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
-    out = subprocess.run(
-        [sys.executable, "-c", probe], check=True, capture_output=True, text=True
-    ).stdout
+    out = _python(probe)
     loaded = set(json.loads(out.splitlines()[-1]))
     return {name for name in HEAVY if name in loaded}
 
@@ -74,9 +79,7 @@ def test_a_run_on_local_files_imports_no_http_client(tmp_path):
         "_local_path('file:///tmp/x')\n"
         "print('urllib.request' in sys.modules)\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], check=True, capture_output=True, text=True
-    ).stdout.split()
+    out = _python(code).split()
     assert out == ["False", "False", "False", "True"], out
 
 
@@ -132,9 +135,7 @@ def test_second_process_loads_kernels_from_numba_cache():
         "print(d.stats.cache_hits.get(d.signatures[0], 0), d.stats.cache_misses)\n"
     )
     for _ in range(2):  # the first may write the cache
-        out = subprocess.run(
-            [sys.executable, "-c", code], check=True, capture_output=True, text=True
-        ).stdout
+        out = _python(code)
     hits, misses = out.split(maxsplit=1)
     assert int(hits) == 1, out
     assert misses.strip() in ("{}", "Counter()"), out
@@ -192,9 +193,7 @@ def test_auto_engine_small_files_checked_larger_and_started_numba_fast(tmp_path)
         "compile_kernels()\n"
         "print(type(open_genotypes(small)).__name__)\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], check=True, capture_output=True, text=True
-    ).stdout.split()
+    out = _python(code).split()
     assert 40_000 < int(out[0]) < 50_000  # 45,000 records and a few header lines
     assert out[1:] == ["VcfSource", "FastVcfSource", "FastVcfSource", "False", "FastVcfSource"]
 
@@ -277,13 +276,7 @@ def test_numba_starts_without_the_optional_imports_no_kernel_needs(tmp_path):
         if configured:
             (cwd / ".numba_config.yaml").write_text("# no settings\n")
         for mode in ("lean", "library"):
-            out = subprocess.run(
-                [sys.executable, "-c", code, mode],
-                check=True,
-                capture_output=True,
-                text=True,
-                cwd=cwd,
-            ).stdout.split()
+            out = _python(code, mode, cwd=cwd).split()
             yaml_installed, cffi_installed = out[5] == "True", out[6] == "True"
             assert out[0] == "False", out  # never SciPy
             assert out[4] == "True", out  # importable afterwards
